@@ -1,0 +1,2 @@
+// mode: write
+CREATE INDEX FOR (n:Person) ON (n.person_id)

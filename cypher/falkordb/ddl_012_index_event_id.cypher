@@ -1,0 +1,2 @@
+// mode: write
+CREATE INDEX FOR (n:Event) ON (n.event_id)

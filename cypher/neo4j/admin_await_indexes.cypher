@@ -1,0 +1,2 @@
+// mode: write
+CALL db.awaitIndexes(300)

@@ -1,0 +1,4 @@
+// mode: write
+MATCH (n)
+WITH n LIMIT $limit
+DETACH DELETE n

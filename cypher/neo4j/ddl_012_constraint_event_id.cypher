@@ -1,0 +1,2 @@
+// mode: write
+CREATE CONSTRAINT event_id IF NOT EXISTS FOR (n:Event) REQUIRE n.event_id IS UNIQUE

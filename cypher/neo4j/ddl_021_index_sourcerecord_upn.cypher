@@ -1,0 +1,2 @@
+// mode: write
+CREATE INDEX sourcerecord_upn IF NOT EXISTS FOR (n:SourceRecord) ON (n.upn)

@@ -1,0 +1,2 @@
+// mode: write
+CREATE INDEX sourcerecord_surname IF NOT EXISTS FOR (n:SourceRecord) ON (n.surname_m)

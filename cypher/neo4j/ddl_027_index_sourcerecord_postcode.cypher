@@ -1,0 +1,2 @@
+// mode: write
+CREATE INDEX sourcerecord_postcode IF NOT EXISTS FOR (n:SourceRecord) ON (n.postcode)

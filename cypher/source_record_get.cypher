@@ -1,0 +1,2 @@
+MATCH (s:SourceRecord {key: $key})
+RETURN s AS record

