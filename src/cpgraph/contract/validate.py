@@ -1,0 +1,388 @@
+"""Validate an extract folder against the data contract (``EXTRACTS.md``).
+
+:func:`validate_extract` reports every row error (what a loader must
+quarantine) and every warning (what it must load but report). Problems never
+carry cell values, so they can be logged without leaking personal data.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from cpgraph.contract.spec import (
+    AGENCIES,
+    BOOL_FALSE,
+    BOOL_TRUE,
+    CSV_FILES,
+    ENCOUNTER_CLASSES,
+    FHIR_RESOURCES,
+    FLAG_TEXTS,
+    FileSpec,
+)
+
+ERROR = "error"
+WARNING = "warning"
+
+_SYSTEM_RE = re.compile(r"^[a-z0-9-]{2,40}$")
+_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_UK_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_DT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One finding of the validator.
+
+    Attributes:
+        system: The extract's system id (from the manifest, or the folder name).
+        file: File path relative to the extract folder (``nominals.csv``,
+            ``bundles/bundle-00001.json``).
+        line: CSV: 1-based physical line where the row starts (header = 1).
+            FHIR: 0 for the whole bundle file, else the 1-based entry index.
+            ``manifest.json`` problems use 0.
+        severity: ``"error"`` (the row is quarantined) or ``"warning"``.
+        code: Machine-readable reason, e.g. ``missing_required``, ``bad_date``,
+            ``unknown_reference``, ``too_many_fields``, ``invalid_resource``,
+            ``not_json``, ``not_bundle``, ``unknown_enum``, ``bad_boolean``.
+        column: The column or FHIR element concerned, if any.
+        message: Human-readable detail, never containing cell values.
+    """
+
+    system: str
+    file: str
+    line: int
+    severity: str
+    code: str
+    column: str = ""
+    message: str = ""
+
+
+def parse_date(value: str) -> date | None:
+    """Parse a contract date (``YYYY-MM-DD`` or UK ``DD/MM/YYYY``), else ``None``."""
+    v = value.strip()
+    try:
+        if _ISO_DATE_RE.match(v):
+            return date.fromisoformat(v)
+        m = _UK_DATE_RE.match(v)
+        if m:
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+    except ValueError:
+        return None
+    return None
+
+
+def parse_datetime(value: str) -> datetime | None:
+    """Parse an ISO 8601 date-time (a bare contract date is accepted), else ``None``."""
+    v = value.strip()
+    d = parse_date(v)
+    if d is not None:
+        return datetime(d.year, d.month, d.day)
+    if not _ISO_DT_RE.match(v):
+        return None
+    try:
+        return datetime.fromisoformat(v)
+    except ValueError:
+        return None
+
+
+def parse_bool(value: str) -> bool | None:
+    """Parse a contract boolean (``true``/``false``, ``Y``/``N``, ``1``/``0``), else ``None``."""
+    v = value.strip().lower()
+    if v in BOOL_TRUE:
+        return True
+    if v in BOOL_FALSE:
+        return False
+    return None
+
+
+def _local_id(value: str, upper: bool) -> str:
+    v = value.strip()
+    return v.upper() if upper else v
+
+
+def iter_csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Yield ``(start_line, fields)`` for every record of a CSV file, header included.
+
+    ``start_line`` is the 1-based physical line where the record starts. Blank
+    lines are skipped. A UTF-8 BOM is accepted.
+    """
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        prev = 0
+        for fields in reader:
+            start = prev + 1
+            prev = reader.line_num
+            if not fields:
+                continue
+            yield start, fields
+
+
+class _Validator:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.system = folder.name
+        self.problems: list[Problem] = []
+
+    def add(
+        self, file: str, line: int, severity: str, code: str, column: str = "", message: str = ""
+    ) -> None:
+        self.problems.append(Problem(self.system, file, line, severity, code, column, message))
+
+    # -- manifest -----------------------------------------------------------------
+    def manifest(self) -> str | None:
+        path = self.folder / "manifest.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8-sig"))
+        except FileNotFoundError:
+            self.add("manifest.json", 0, ERROR, "missing_manifest")
+            return None
+        except (ValueError, UnicodeDecodeError):
+            self.add("manifest.json", 0, ERROR, "not_json")
+            return None
+        if not isinstance(data, dict):
+            self.add("manifest.json", 0, ERROR, "bad_manifest")
+            return None
+        system = data.get("system")
+        if isinstance(system, str) and _SYSTEM_RE.match(system):
+            self.system = system
+        else:
+            self.add("manifest.json", 0, ERROR, "bad_manifest", "system")
+        agency = data.get("agency")
+        if agency not in AGENCIES:
+            self.add("manifest.json", 0, ERROR, "bad_manifest", "agency")
+            agency = None
+        if not isinstance(data.get("organisation"), str) or not data["organisation"].strip():
+            self.add("manifest.json", 0, ERROR, "bad_manifest", "organisation")
+        ts = data.get("extracted_at")
+        if not isinstance(ts, str) or parse_datetime(ts) is None:
+            self.add("manifest.json", 0, ERROR, "bad_manifest", "extracted_at")
+        return agency
+
+    # -- CSV ----------------------------------------------------------------------
+    def csv_file(self, spec: FileSpec, known: dict[str, set[str]]) -> None:
+        path = self.folder / spec.name
+        if not path.exists():
+            return
+        rows = iter_csv_rows(path)
+        try:
+            _, header = next(rows)
+        except StopIteration:
+            self.add(spec.name, 1, ERROR, "missing_header")
+            return
+        header = [h.strip() for h in header]
+        index = {h: i for i, h in enumerate(header)}
+        for h in header:
+            if h not in spec.columns:
+                self.add(spec.name, 1, WARNING, "unknown_column", h)
+        for c in spec.required:
+            if c not in index:
+                self.add(spec.name, 1, WARNING, "missing_column", c)
+        ids: set[str] = set()
+        seen: set[str] = set()
+        for line, fields in rows:
+            if len(fields) > len(header):
+                self.add(spec.name, line, ERROR, "too_many_fields")
+                continue
+
+            def get(col: str, fields: list[str] = fields) -> str:
+                i = index.get(col)
+                return fields[i] if i is not None and i < len(fields) else ""
+
+            error = self._row_error(spec, get, known)
+            if error is not None:
+                self.add(spec.name, line, ERROR, error[0], error[1])
+                continue
+            self._row_warnings(spec, line, get, known)
+            if spec.id_column:
+                lid = _local_id(get(spec.id_column), spec.upper_id)
+                if lid in seen and not spec.repeated_ids:
+                    self.add(
+                        spec.name,
+                        line,
+                        WARNING,
+                        "duplicate_key",
+                        spec.id_column,
+                        "same key twice: the later row wins",
+                    )
+                seen.add(lid)
+                ids.add(lid)
+        known[spec.name] = ids
+
+    def _row_error(
+        self, spec: FileSpec, get: Any, known: dict[str, set[str]]
+    ) -> tuple[str, str] | None:
+        for col in spec.columns:
+            if col in spec.required and not get(col).strip():
+                return "missing_required", col
+        for col in spec.columns:
+            v = get(col).strip()
+            if not v:
+                continue
+            if col in spec.dates and parse_date(v) is None:
+                return "bad_date", col
+            if col in spec.datetimes and parse_datetime(v) is None:
+                return "bad_datetime", col
+        for ref in spec.refs:
+            if not ref.required:
+                continue
+            target = known.get(ref.target_file, set())
+            upper = ref.column == "upn"
+            if _local_id(get(ref.column), upper) not in target:
+                return "unknown_reference", ref.column
+        return None
+
+    def _row_warnings(
+        self, spec: FileSpec, line: int, get: Any, known: dict[str, set[str]]
+    ) -> None:
+        for col, allowed in spec.enums.items():
+            v = get(col).strip()
+            if v and v not in allowed:
+                self.add(spec.name, line, WARNING, "unknown_enum", col)
+        for col in spec.booleans:
+            v = get(col).strip()
+            if v and parse_bool(v) is None:
+                self.add(spec.name, line, WARNING, "bad_boolean", col)
+        for col in spec.integers:
+            v = get(col).strip()
+            if v and not v.isdigit():
+                self.add(spec.name, line, WARNING, "bad_integer", col)
+        for ref in spec.refs:
+            if ref.required:
+                continue
+            v = get(ref.column).strip()
+            if v and v not in known.get(ref.target_file, set()):
+                self.add(spec.name, line, WARNING, "unknown_optional_reference", ref.column)
+
+    # -- FHIR ---------------------------------------------------------------------
+    def health(self) -> None:
+        from fhir.resources.R4B.bundle import Bundle
+        from fhir.resources.R4B.encounter import Encounter
+        from fhir.resources.R4B.flag import Flag
+        from fhir.resources.R4B.patient import Patient
+        from fhir.resources.R4B.relatedperson import RelatedPerson
+
+        classes: dict[str, Any] = {
+            "Patient": Patient,
+            "RelatedPerson": RelatedPerson,
+            "Encounter": Encounter,
+            "Flag": Flag,
+        }
+        bundle_dir = self.folder / "bundles"
+        if not bundle_dir.is_dir():
+            return
+        for extra in sorted(p.name for p in self.folder.iterdir()):
+            if extra not in ("manifest.json", "bundles"):
+                self.add(extra, 0, WARNING, "unknown_file")
+        # pass 1: structure and per-resource model validation
+        valid: list[tuple[str, int, str, dict[str, Any]]] = []
+        for path in sorted(bundle_dir.glob("*.json")):
+            rel = f"bundles/{path.name}"
+            try:
+                data = json.loads(path.read_bytes())
+            except (ValueError, UnicodeDecodeError):
+                self.add(rel, 0, ERROR, "not_json")
+                continue
+            if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+                self.add(rel, 0, ERROR, "not_bundle")
+                continue
+            entries = data.get("entry") or []
+            shell = {k: v for k, v in data.items() if k != "entry"}
+            try:
+                Bundle.model_validate(shell)
+            except ValueError:
+                self.add(rel, 0, ERROR, "not_bundle", "", "Bundle element invalid")
+                continue
+            if not isinstance(entries, list):
+                self.add(rel, 0, ERROR, "not_bundle", "entry")
+                continue
+            if shell.get("type") != "collection":
+                self.add(rel, 0, WARNING, "bundle_type", "type")
+            for i, entry in enumerate(entries, start=1):
+                res = entry.get("resource") if isinstance(entry, dict) else None
+                if not isinstance(res, dict):
+                    self.add(rel, i, ERROR, "invalid_resource", "resource")
+                    continue
+                rtype = res.get("resourceType")
+                cls = classes.get(rtype) if isinstance(rtype, str) else None
+                if cls is None:
+                    self.add(rel, i, WARNING, "ignored_resource_type")
+                    continue
+                try:
+                    cls.model_validate(res)
+                except ValueError as exc:
+                    self.add(rel, i, ERROR, "invalid_resource", rtype, f"{type(exc).__name__}")
+                    continue
+                if not res.get("id"):
+                    self.add(rel, i, ERROR, "missing_required", "id")
+                    continue
+                valid.append((rel, i, rtype, res))
+        # pass 2: references between resources of the extract
+        patients = {r["id"] for _, _, t, r in valid if t == "Patient"}
+        related = {r["id"] for _, _, t, r in valid if t == "RelatedPerson"}
+        seen: dict[str, set[str]] = {t: set() for t in FHIR_RESOURCES}
+        for rel, i, rtype, res in valid:
+            if res["id"] in seen[rtype]:
+                self.add(rel, i, WARNING, "duplicate_key", "id")
+            seen[rtype].add(res["id"])
+            ref_field = {"RelatedPerson": "patient", "Encounter": "subject", "Flag": "subject"}.get(
+                rtype
+            )
+            if ref_field:
+                ref = (res.get(ref_field) or {}).get("reference", "")
+                if not ref.startswith("Patient/") or ref[8:] not in patients:
+                    self.add(rel, i, ERROR, "unknown_reference", ref_field)
+                    continue
+            if rtype == "Encounter":
+                code = (res.get("class") or {}).get("code")
+                if code not in ENCOUNTER_CLASSES:
+                    self.add(rel, i, WARNING, "unknown_enum", "class.code")
+                for part in res.get("participant") or []:
+                    ind = (part.get("individual") or {}).get("reference", "")
+                    if ind.startswith("RelatedPerson/") and ind[14:] not in related:
+                        self.add(
+                            rel, i, WARNING, "unknown_optional_reference", "participant.individual"
+                        )
+            if rtype == "Flag" and (res.get("code") or {}).get("text") not in FLAG_TEXTS:
+                self.add(rel, i, WARNING, "unknown_enum", "code.text")
+
+
+def validate_extract(folder: Path | str) -> list[Problem]:
+    """Check one extract folder against the data contract.
+
+    Checks the manifest, CSV columns, required values, enums, booleans, dates and
+    date-times, required and optional references between files, key uniqueness,
+    and for health the JSON/Bundle structure and each resource against the FHIR
+    R4B models (``fhir.resources.R4B``) plus the references between resources.
+
+    Args:
+        folder: The extract folder (holding ``manifest.json``).
+
+    Returns:
+        Every problem found, errors and warnings, in file order. The errors are
+        exactly the rows a loader must quarantine; for CSV ``line`` is the
+        1-based physical start line, for bundles 0 (whole file) or the 1-based
+        entry index.
+    """
+    v = _Validator(Path(folder))
+    agency = v.manifest()
+    if agency is None:
+        return v.problems
+    if agency == "health":
+        v.health()
+        return v.problems
+    known: dict[str, set[str]] = {}
+    specs = CSV_FILES[agency]
+    names = {s.name for s in specs}
+    for p in sorted(v.folder.iterdir()):
+        if p.name != "manifest.json" and p.name not in names:
+            v.add(p.name, 0, WARNING, "unknown_file")
+    for spec in specs:
+        v.csv_file(spec, known)
+    return v.problems

@@ -1,0 +1,71 @@
+"""Test factories: generate a small synthetic population into a temporary folder.
+
+Usage from any test suite::
+
+    from tests.factories import make_population
+
+    pop = make_population(tmp_path, households=30, seed=1)
+    pop.extract("wmp-niche")        # Path of one extract folder
+    pop.truth()                     # {record_key: true_person_id}
+    pop.quarantine_expected()       # {(system, file, line)}
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cpgraph.generate import SYSTEMS, GenerateSummary, generate
+
+
+@dataclass
+class GeneratedPopulation:
+    """A generated population on disk with helpers to read its truth files."""
+
+    root: Path
+    summary: GenerateSummary
+
+    def extract(self, system: str) -> Path:
+        """The extract folder of one source system."""
+        return self.root / system
+
+    def extracts(self) -> list[Path]:
+        """Every extract folder, in a stable order."""
+        return [self.root / s for s in sorted(SYSTEMS)]
+
+    def truth(self) -> dict[str, str]:
+        """``truth.csv`` as {record_key: true_person_id}."""
+        with (self.root / "truth.csv").open(encoding="utf-8", newline="") as fh:
+            return {r["record_key"]: r["true_person_id"] for r in csv.DictReader(fh)}
+
+    def quarantine_expected(self) -> set[tuple[str, str, int]]:
+        """``quarantine_expected.csv`` as a set of (system, file, line)."""
+        with (self.root / "quarantine_expected.csv").open(encoding="utf-8", newline="") as fh:
+            return {(r["system"], r["file"], int(r["line"])) for r in csv.DictReader(fh)}
+
+    def hard_negatives(self) -> list[tuple[str, str, str]]:
+        """``hard_negatives.csv`` rows as (record_key_a, record_key_b, kind)."""
+        with (self.root / "hard_negatives.csv").open(encoding="utf-8", newline="") as fh:
+            return [(r["record_key_a"], r["record_key_b"], r["kind"])
+                    for r in csv.DictReader(fh)]
+
+    def scenarios(self) -> list[dict[str, Any]]:
+        """``scenarios.json`` entries."""
+        return json.loads((self.root / "scenarios.json").read_text(encoding="utf-8"))
+
+
+def make_population(path: Path, households: int = 30, seed: int = 1,
+                    error_rate: float = 0.02) -> GeneratedPopulation:
+    """Generate a population into ``path`` (e.g. pytest's ``tmp_path``).
+
+    Args:
+        path: Output folder (created).
+        households: Family units (about 11 person mentions each).
+        seed: Random seed.
+        error_rate: Share of rows corrupted on purpose.
+    """
+    summary = generate(Path(path), households=households, seed=seed, error_rate=error_rate)
+    return GeneratedPopulation(Path(path), summary)
