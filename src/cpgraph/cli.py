@@ -30,6 +30,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Graph store administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+export_app = typer.Typer(help="Export results.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -199,6 +205,150 @@ def generate_cmd(
         f"{summary.hard_negatives:,} hard-negative pairs; scenarios: "
         + ", ".join(f"{k} {v}" for k, v in sorted(summary.scenarios.items()))
     )
+
+
+@app.command("link")
+@cli_errors
+def link_cmd(
+    full: Annotated[
+        bool, typer.Option("--full", help="Recompare every pair, not only new or changed.")
+    ] = False,
+) -> None:
+    """Resolve every loaded person mention to a person (incremental after the first run)."""
+    from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
+
+    with progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        async def body(store: GraphStore, settings: Settings) -> Any:
+            return await LinkageService(store, settings).link(full=full, progress=progress)
+
+        report = run_with_store(body)
+    table = Table(
+        "", "count", title="linkage " + ("(incremental)" if report.incremental else "(full)")
+    )
+    table.add_row("person mentions", f"{report.mentions:,}")
+    table.add_row("persons", f"{report.persons:,}")
+    table.add_row("auto links", f"{report.auto_links:,}")
+    table.add_row("review queue", f"{report.review_queue:,}")
+    table.add_row("retired person ids", f"{report.retired:,}")
+    for method, count in sorted(report.by_method.items()):
+        table.add_row(f"  by {method}", f"{count:,}")
+    console.print(table)
+    console.print(
+        "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items() if v >= 0.05)
+    )
+
+
+@export_app.command("links")
+@cli_errors
+def export_links(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+) -> None:
+    """Write `record_key,person_id,status` for every loaded person mention."""
+    from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
+
+    async def body(store: GraphStore, settings: Settings) -> Any:
+        return await LinkageService(store, settings).assignments()
+
+    frame = run_with_store(body)
+    frame["status"] = frame["status"].fillna("unlinked")
+    frame.to_csv(out, index=False)
+    console.print(f"wrote {len(frame):,} links to {out}")
+
+
+@app.command("evaluate")
+@cli_errors
+def evaluate_cmd(
+    truth: Annotated[Path, typer.Option("--truth", help="truth.csv: record_key,true_person_id")],
+    hard_negatives: Annotated[
+        Path | None,
+        typer.Option(
+            "--hard-negatives", help="hard_negatives.csv (default: beside the truth file)."
+        ),
+    ] = None,
+) -> None:
+    """Pairwise and B-cubed precision/recall/F1 of the current links against a truth file."""
+    import pandas as pd  # noqa: PLC0415
+
+    from cpgraph.linkage.evaluate import evaluate  # noqa: PLC0415
+    from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
+
+    try:
+        truth_frame = pd.read_csv(truth, dtype=str)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot read truth file {truth}: {type(exc).__name__}") from None
+    if not {"record_key", "true_person_id"} <= set(truth_frame.columns):
+        raise ConfigError("truth file needs columns record_key,true_person_id")
+    hn_path = hard_negatives or truth.parent / "hard_negatives.csv"
+    hn = pd.read_csv(hn_path, dtype=str) if hn_path.exists() else None
+
+    async def body(store: GraphStore, settings: Settings) -> Any:
+        return await LinkageService(store, settings).assignments()
+
+    links = run_with_store(body).dropna(subset=["person_id"])
+    result = evaluate(
+        pd.Series(links["person_id"].to_numpy(), index=links["record_key"].to_numpy()),
+        pd.Series(truth_frame["true_person_id"].to_numpy(), index=truth_frame["record_key"]),
+        None
+        if hn is None
+        else list(hn[["record_key_a", "record_key_b", "kind"]].itertuples(index=False, name=None)),
+    )
+    table = Table("measure", "value", title=f"linkage against {truth.name}")
+    for name in ("precision", "recall", "f1", "bcubed_precision", "bcubed_recall", "bcubed_f1"):
+        table.add_row(name, f"{getattr(result, name):.4f}")
+    table.add_row("mentions evaluated", f"{result.records:,}")
+    table.add_row(
+        "hard negatives merged", f"{result.hard_negative_merges} of {result.hard_negatives}"
+    )
+    for kind, count in sorted(result.hard_negative_merges_by_kind.items()):
+        table.add_row(f"  {kind}", str(count))
+    console.print(table)
+
+
+# The API and security modules are heavy (FastAPI, strawberry): import them only
+# when their command runs, so every other command starts quickly.
+@users_app.command("add")
+@cli_errors
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ -).")],
+    role: Annotated[
+        str,
+        typer.Option(
+            "--role", help="investigator, data_steward, partner_system, auditor or admin."
+        ),
+    ],
+) -> None:
+    """Add an API user and print their bearer token once (only its hash is stored)."""
+    from cpgraph.security.commands import users_add_command  # noqa: PLC0415
+
+    users_add_command(name, role)
+
+
+@audit_app.command("verify")
+@cli_errors
+def audit_verify() -> None:
+    """Verify the audit hash chain end to end; exit 1 at the first bad entry."""
+    from cpgraph.security.commands import audit_verify_command  # noqa: PLC0415
+
+    audit_verify_command()
+
+
+@app.command("serve")
+@cli_errors
+def serve(
+    host: Annotated[str | None, typer.Option("--host", help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port.")] = None,
+) -> None:
+    """Serve the GraphQL API (/graphql, /healthz, /readyz, /metrics)."""
+    from cpgraph.api import serve_command  # noqa: PLC0415
+
+    serve_command(host, port)
 
 
 def main() -> None:

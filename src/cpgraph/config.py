@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="API bind address.")
     port: int = Field(default=8000, ge=1, le=65535, description="API port.")
     log_level: str = Field(default="INFO", description="Log level.")
+    api_max_depth: int = Field(default=12, ge=2, le=50, description="GraphQL query depth limit.")
+    api_max_aliases: int = Field(default=15, ge=1, le=200, description="GraphQL alias limit.")
+    api_max_tokens: int = Field(default=2000, ge=50, le=100_000, description="GraphQL token limit.")
+    api_max_page_size: int = Field(default=100, ge=1, le=1000, description="Page-size cap.")
+    api_max_network_nodes: int = Field(default=500, ge=10, le=10_000, description="Network cap.")
+    api_max_network_depth: int = Field(default=3, ge=1, le=3, description="Network depth cap.")
+    api_request_timeout_s: float = Field(default=10.0, gt=0, description="Request timeout.")
 
     @field_validator("graph_name")
     @classmethod

@@ -1,0 +1,10 @@
+// mode: write
+// Append one audit entry; returns no row when `$seq` is already taken (a
+// concurrent writer won; the caller re-reads the head and retries). The
+// uniqueness constraint on AuditEntry.seq backs this up across processes.
+OPTIONAL MATCH (x:AuditEntry {seq: $seq})
+WITH x WHERE x IS NULL
+CREATE (e:AuditEntry {seq: $seq, at: $at, user: $user, role: $role, action: $action,
+                      persons: $persons, records: $records, fields: $fields,
+                      purpose: $purpose, prev_hash: $prev_hash, hash: $hash})
+RETURN e.seq AS seq

@@ -1,0 +1,2 @@
+// mode: write
+CREATE INDEX FOR (n:User) ON (n.token_hash)

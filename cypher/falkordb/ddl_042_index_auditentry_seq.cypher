@@ -1,0 +1,2 @@
+// mode: write
+CREATE INDEX FOR (n:AuditEntry) ON (n.seq)

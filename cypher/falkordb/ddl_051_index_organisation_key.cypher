@@ -1,0 +1,3 @@
+// mode: write
+// ingest MERGEs on this key; without an index every MERGE is a label scan.
+CREATE INDEX FOR (n:Organisation) ON (n.key)

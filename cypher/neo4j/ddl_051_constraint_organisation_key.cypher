@@ -1,0 +1,2 @@
+// mode: write
+CREATE CONSTRAINT organisation_key IF NOT EXISTS FOR (n:Organisation) REQUIRE n.key IS UNIQUE

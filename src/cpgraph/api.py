@@ -1,0 +1,249 @@
+"""The FastAPI app: `/graphql`, `/healthz`, `/readyz`, `/metrics`.
+
+Every GraphQL request needs a bearer token (401 otherwise). The app owns its
+graph store through the lifespan (start, bootstrap, close) unless a started
+store is handed in (tests). `/healthz`, `/readyz` and `/metrics` carry no
+person data and need no token, for probes and scrapers on the internal
+network.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import typer
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from strawberry.fastapi import GraphQLRouter
+
+from cpgraph.config import Environment, Settings
+from cpgraph.errors import StoreError
+from cpgraph.graphql.context import RequestContext
+from cpgraph.graphql.limits import ApiLimits
+from cpgraph.graphql.metrics import ApiMetrics
+from cpgraph.graphql.schema import build_schema
+from cpgraph.security.audit import AuditLog
+from cpgraph.security.purpose import PURPOSE_HEADER
+from cpgraph.security.users import authenticate
+from cpgraph.store import GraphStore, create_store
+
+log = logging.getLogger(__name__)
+
+KNOWN_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class HttpError(Exception):
+    """An error answered before GraphQL runs (no or bad token, store down)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def _graphql_error_body(code: str, message: str) -> dict[str, Any]:
+    return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+
+
+class GuardMiddleware:
+    """Pure ASGI middleware: a whole-request timeout, plus request metrics."""
+
+    def __init__(self, app: ASGIApp, *, timeout_s: float, metrics: ApiMetrics) -> None:
+        """Wrap `app`."""
+        self.app = app
+        self.timeout_s = timeout_s
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = scope.get("path", "")
+        route = route if route in KNOWN_ROUTES else "other"
+        started = False
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started, status
+            if message["type"] == "http.response.start":
+                started, status = True, int(message["status"])
+            await send(message)
+
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout_s) as cm:
+                await self.app(scope, receive, send_wrapper)
+        except TimeoutError:
+            if not cm.expired():
+                raise
+            self.metrics.timeouts.inc()
+            log.warning("request timed out after %.1fs route=%s", self.timeout_s, route)
+            if not started:
+                status = 504
+                body = json.dumps(
+                    _graphql_error_body("TIMEOUT", "the request took too long and was stopped")
+                ).encode()
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 504,
+                        "headers": [
+                            (b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                        ],
+                    }
+                )
+                await send({"type": "http.response.body", "body": body})
+        finally:
+            self.metrics.requests.labels(route=route, status=str(status)).inc()
+            self.metrics.latency.labels(route=route).observe(time.perf_counter() - t0)
+
+
+def _bearer(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: GraphStore | None = None,
+    limits: ApiLimits | None = None,
+) -> FastAPI:
+    """Build the API app.
+
+    Args:
+        settings: cpgraph settings (default: read from the environment).
+        store: an already started store to use (the caller closes it). When
+            None, the app creates, starts, bootstraps and closes its own in
+            its lifespan.
+        limits: API limits (default: from settings, else `ApiLimits()`).
+    """
+    settings = settings or Settings()
+    dev = settings.env == Environment.DEV
+    limits = limits or ApiLimits.from_settings(settings)
+    metrics = ApiMetrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if store is not None:
+            yield
+            return
+        own = create_store(settings)
+        await own.start()
+        try:
+            await own.bootstrap()
+            app.state.store = own
+            app.state.audit = AuditLog(own)
+            yield
+        finally:
+            await own.close()
+
+    app = FastAPI(
+        title="cpgraph",
+        lifespan=lifespan,
+        docs_url="/docs" if dev else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if dev else None,
+    )
+    if store is not None:
+        app.state.store = store
+        app.state.audit = AuditLog(store)
+
+    @app.exception_handler(HttpError)
+    async def _http_error(request: Request, exc: HttpError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(
+            _graphql_error_body(exc.code, exc.message), status_code=exc.status, headers=headers
+        )
+
+    async def get_context(request: Request) -> RequestContext:
+        graph_store: GraphStore = request.app.state.store
+        common = {
+            "store": graph_store,
+            "purpose_header": request.headers.get(PURPOSE_HEADER),
+            "audit": request.app.state.audit,
+            "limits": limits,
+            "metrics": metrics,
+        }
+        if dev and request.method == "GET":
+            # The GraphiQL page itself; queries it sends carry their own token.
+            return RequestContext(principal=None, **common)
+        try:
+            principal = await authenticate(
+                graph_store, _bearer(request.headers.get("authorization"))
+            )
+        except StoreError:
+            raise HttpError(503, "UNAVAILABLE", "the graph store is unavailable") from None
+        if principal is None:
+            metrics.auth_failures.inc()
+            raise HttpError(401, "UNAUTHENTICATED", "a valid bearer token is required")
+        return RequestContext(principal=principal, **common)
+
+    router: GraphQLRouter[RequestContext, None] = GraphQLRouter(
+        build_schema(limits),
+        context_getter=get_context,
+        graphql_ide="graphiql" if dev else None,
+        allow_queries_via_get=False,
+    )
+    app.include_router(router, prefix="/graphql")
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        graph_store: GraphStore | None = getattr(request.app.state, "store", None)
+        health = await graph_store.health() if graph_store is not None else None
+        if health is None or not health.ok:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ready", "backend": health.backend})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(GuardMiddleware, timeout_s=limits.request_timeout_s, metrics=metrics)
+    return app
+
+
+def serve_command(
+    host: Annotated[
+        str | None, typer.Option("--host", help="Bind address (default: CPGRAPH_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", help="Port (default: CPGRAPH_PORT).")
+    ] = None,
+) -> None:
+    """Run the API with uvicorn on settings.host/port (CLI: `cpgraph serve`).
+
+    Wire it as `app.command("serve")(cli_errors(serve_command))`.
+    """
+    import uvicorn  # noqa: PLC0415 — only the server needs it
+
+    from cpgraph.cli import load_settings  # noqa: PLC0415 — avoid an import cycle
+
+    settings = load_settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )

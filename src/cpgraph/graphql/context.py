@@ -1,0 +1,68 @@
+"""The per-request GraphQL context: who is asking, why, and what they read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from strawberry.fastapi import BaseContext
+from strawberry.types import Info
+
+from cpgraph.graphql.data import Loaders
+from cpgraph.graphql.limits import ApiLimits
+from cpgraph.graphql.metrics import ApiMetrics
+from cpgraph.security.audit import AuditLog
+from cpgraph.security.purpose import Purpose
+from cpgraph.security.users import Principal
+from cpgraph.store import GraphStore
+
+
+@dataclass(slots=True)
+class AccessRecord:
+    """What a request read, for its audit entry."""
+
+    persons: set[str] = field(default_factory=set)
+    records: set[str] = field(default_factory=set)
+    fields: set[str] = field(default_factory=set)
+    roots: list[str] = field(default_factory=list)
+
+
+class RequestContext(BaseContext):
+    """Everything a resolver may use. A fresh one per request."""
+
+    def __init__(
+        self,
+        *,
+        store: GraphStore,
+        principal: Principal | None,
+        purpose_header: str | None,
+        audit: AuditLog,
+        limits: ApiLimits,
+        metrics: ApiMetrics | None = None,
+    ) -> None:
+        """Create the context; `principal` is None only for the GraphiQL page."""
+        super().__init__()
+        self.store = store
+        self.principal = principal
+        self.purpose_header = purpose_header
+        self.purpose: Purpose | None = None
+        self.audit = audit
+        self.limits = limits
+        self.metrics = metrics
+        self.loaders = Loaders(store)
+        self.access = AccessRecord()
+
+    @property
+    def dialect(self) -> str:
+        """Cypher dialect of the store (`falkordb` or `neo4j`)."""
+        return self.store.registry.dialect
+
+    def saw_person(self, person_id: str) -> None:
+        """Note that the response discloses something about this person."""
+        self.access.persons.add(person_id)
+
+    def saw_record(self, key: str) -> None:
+        """Note that the response discloses this source record."""
+        self.access.records.add(key)
+
+
+GqlInfo = Info[RequestContext, None]

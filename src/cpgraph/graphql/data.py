@@ -1,0 +1,280 @@
+"""What the resolvers read: plain dataclasses, loaded in batches per request.
+
+Every DataLoader here turns the keys asked for in one tick of the event loop
+into a single named query, so the number of store round trips of a request
+does not grow with the number of persons in its answer.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from cpgraph.store import GraphStore
+
+IDENTIFIER_SCHEMES: tuple[tuple[str, str, str], ...] = (
+    # (scheme, value property, validity property)
+    ("NHS_NUMBER", "nhs_number", "nhs_number_valid"),
+    ("UPN", "upn", "upn_valid"),
+    ("PNC_ID", "pnc_id", "pnc_id_valid"),
+    ("PRISON_NUMBER", "prison_number", "prison_number_valid"),
+)
+
+# What the other person is to this one, when the stored edge points the other
+# way: (a)-[:RELATED_TO {relationship: r}]->(b) says b is a's r, so from b's
+# side a is INVERSE[r].
+INVERSE: dict[str, str] = {
+    "mother": "child",
+    "father": "child",
+    "parent": "child",
+    "step_parent": "step_child",
+    "partner_of_parent": "partners_child",
+    "partners_child": "partner_of_parent",
+    "partner": "partner",
+    "ex_partner": "ex_partner",
+    "grandparent": "grandchild",
+    "grandchild": "grandparent",
+    "aunt_uncle": "niece_nephew",
+    "niece_nephew": "aunt_uncle",
+    "sibling": "sibling",
+    "child": "parent",
+    "step_child": "step_parent",
+    "carer": "cared_for",
+    "cared_for": "carer",
+    "foster_carer": "foster_child",
+    "foster_child": "foster_carer",
+    "relative": "relative",
+    "friend": "friend",
+    "visitor": "visited",
+    "visited": "visitor",
+    "other": "other",
+}
+
+# Specific types that an inverse can only state generally (a child edge
+# inverted says "parent", not "mother"): merged with their general form.
+GENERAL: dict[str, str] = {"mother": "parent", "father": "parent"}
+
+ADULT_AGE = 18
+
+
+@dataclass(slots=True)
+class RecordData:
+    """A source record as recorded, with how it resolves."""
+
+    props: dict[str, Any]
+    person_id: str | None = None
+    probability: float | None = None
+    method: str | None = None
+    status: str | None = None
+
+    @property
+    def key(self) -> str:
+        return str(self.props.get("key", ""))
+
+
+@dataclass(slots=True)
+class PersonData:
+    """A resolved person and the records that resolve to them."""
+
+    person_id: str
+    display_name: str | None
+    created_at: str | None
+    records: list[RecordData] = field(default_factory=list)
+
+    def dates_of_birth(self) -> list[str]:
+        return sorted({str(r.props["dob"]) for r in self.records if r.props.get("dob")})
+
+    def best_dob(self) -> date | None:
+        for value in self.dates_of_birth():
+            parsed = parse_date(value)
+            if parsed:
+                return parsed
+        return None
+
+
+@dataclass(slots=True)
+class RelationshipData:
+    """A person-level relationship seen from `person_id`: `other_id` is their `type`."""
+
+    person_id: str
+    other_id: str
+    type: str
+    stated_type: str
+    outgoing: bool
+    lives_with: bool | None
+    from_date: str | None
+    to_date: str | None
+    sources: list[str]
+
+    def valid_on(self, day: date | None) -> bool:
+        """True when the relationship held on `day` (always true for None)."""
+        if day is None:
+            return True
+        start, end = parse_date(self.from_date), parse_date(self.to_date)
+        return (start is None or start <= day) and (end is None or end >= day)
+
+
+@dataclass(slots=True)
+class EventData:
+    """An event one of the person's records is involved in."""
+
+    props: dict[str, Any]
+    roles: list[str] = field(default_factory=list)
+    record_keys: list[str] = field(default_factory=list)
+
+    @property
+    def event_id(self) -> str:
+        return str(self.props.get("event_id", ""))
+
+    @property
+    def date(self) -> str:
+        return str(self.props.get("date") or "")
+
+    @property
+    def sort_key(self) -> str:
+        return f"{self.date}|{self.event_id}"
+
+
+def parse_date(value: Any) -> date | None:
+    """Parse the date part of an ISO date or datetime string; None if not one."""
+    if isinstance(value, date):
+        return value
+    if not value or not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def age_on(dob: date | None, day: date) -> int | None:
+    """Whole years between `dob` and `day`."""
+    if dob is None:
+        return None
+    return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
+
+
+class Loaders:
+    """The DataLoaders of one request (a fresh set per request: no cross-user cache)."""
+
+    def __init__(self, store: GraphStore) -> None:
+        """Create the loaders over a started store."""
+        self.store = store
+        self.person = DataLoader[str, PersonData | None](load_fn=self._load_persons)
+        self.relationships = DataLoader[str, list[RelationshipData]](
+            load_fn=self._load_relationships
+        )
+        self.events = DataLoader[str, list[EventData]](load_fn=self._load_events)
+        self.record = DataLoader[str, RecordData | None](load_fn=self._load_records)
+
+    async def _load_persons(self, ids: Sequence[str]) -> list[PersonData | None]:
+        rows = await self.store.query("api_persons_profile", ids=list(ids))
+        found: dict[str, PersonData] = {}
+        seen: set[tuple[str, str]] = set()
+        for row in rows:
+            requested = row["requested_id"]
+            person = found.get(requested)
+            if person is None:
+                person = found[requested] = PersonData(
+                    person_id=row["person_id"],
+                    display_name=row.get("display_name"),
+                    created_at=row.get("created_at"),
+                )
+            record = row.get("record")
+            if not record or row["person_id"] != person.person_id:
+                continue
+            key = (requested, str(record.get("key")))
+            if key in seen:
+                continue
+            seen.add(key)
+            person.records.append(
+                RecordData(
+                    props=record,
+                    person_id=person.person_id,
+                    probability=row.get("probability"),
+                    method=row.get("method"),
+                    status=row.get("status"),
+                )
+            )
+        for person in found.values():
+            person.records.sort(key=lambda r: r.key)
+        return [found.get(i) for i in ids]
+
+    async def _load_relationships(self, ids: Sequence[str]) -> list[list[RelationshipData]]:
+        rows = await self.store.query("api_persons_relationships", ids=list(ids))
+        merged: dict[str, dict[tuple[Any, ...], RelationshipData]] = defaultdict(dict)
+        for row in rows:
+            stated = str(row.get("relationship") or "other")
+            outgoing = bool(row.get("outgoing"))
+            rel_type = stated if outgoing else INVERSE.get(stated, f"inverse_of_{stated}")
+            general = GENERAL.get(rel_type, rel_type)
+            ident = (row["other_id"], general, row.get("from_date"), row.get("to_date"))
+            current = merged[row["person_id"]].get(ident)
+            sources = [str(s) for s in row.get("sources") or []]
+            if current is None:
+                merged[row["person_id"]][ident] = RelationshipData(
+                    person_id=row["person_id"],
+                    other_id=row["other_id"],
+                    type=rel_type,
+                    stated_type=stated,
+                    outgoing=outgoing,
+                    lives_with=row.get("lives_with"),
+                    from_date=row.get("from_date"),
+                    to_date=row.get("to_date"),
+                    sources=sorted(set(sources)),
+                )
+            else:  # the same fact stated from both ends: one relationship, all sources
+                current.sources = sorted(set(current.sources) | set(sources))
+                if rel_type != general:  # keep the more specific wording
+                    current.type, current.stated_type, current.outgoing = rel_type, stated, outgoing
+                current.lives_with = bool(current.lives_with) or bool(row.get("lives_with"))
+        out = []
+        for i in ids:
+            rels = sorted(
+                merged.get(i, {}).values(),
+                key=lambda r: (r.type, r.from_date or "", r.other_id),
+            )
+            out.append(rels)
+        return out
+
+    async def _load_events(self, ids: Sequence[str]) -> list[list[EventData]]:
+        rows = await self.store.query("api_persons_events", ids=list(ids))
+        by_person: dict[str, dict[str, EventData]] = defaultdict(dict)
+        for row in rows:
+            event = row["event"] or {}
+            eid = str(event.get("event_id", ""))
+            data = by_person[row["person_id"]].get(eid)
+            if data is None:
+                data = by_person[row["person_id"]][eid] = EventData(props=event)
+            if row.get("role") and row["role"] not in data.roles:
+                data.roles.append(row["role"])
+            if row.get("record_key") and row["record_key"] not in data.record_keys:
+                data.record_keys.append(row["record_key"])
+        return [sorted(by_person.get(i, {}).values(), key=lambda e: e.sort_key) for i in ids]
+
+    async def _load_records(self, keys: Sequence[str]) -> list[RecordData | None]:
+        rows = await self.store.query("api_records_by_key", keys=list(keys))
+        found: dict[str, RecordData] = {}
+        for row in rows:
+            found[row["key"]] = RecordData(
+                props=row["record"],
+                person_id=row.get("person_id"),
+                probability=row.get("probability"),
+                method=row.get("method"),
+                status=row.get("status"),
+            )
+        return [found.get(k) for k in keys]
+
+
+def household_on(relationships: list[RelationshipData], day: date) -> list[RelationshipData]:
+    """The relationships of people living with the person on `day` (one per person)."""
+    members: dict[str, RelationshipData] = {}
+    for rel in relationships:
+        if rel.lives_with and rel.valid_on(day) and rel.other_id not in members:
+            members[rel.other_id] = rel
+    return list(members.values())

@@ -1,0 +1,222 @@
+"""Fuzzy person search: full-text candidates, re-ranked with name, DOB and postcode.
+
+The full-text index (`fulltext_person_names`, one per dialect) finds candidate
+mentions by name: exact, phonetic (FalkorDB's double-metaphone field), fuzzy
+(edit distance 1) and nickname variants. Candidates are then scored in Python
+with rapidfuzz and date/postcode agreement levels and grouped by person.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from functools import lru_cache
+
+from nicknames import NickNamer
+from rapidfuzz import fuzz
+
+from cpgraph.graphql.data import RecordData, parse_date
+
+MAX_TOKENS = 6
+MAX_VARIANTS = 6
+FUZZY_MIN_LEN = 4
+_WORD_RE = re.compile(r"[a-z]+")
+
+WEIGHT_NAME, WEIGHT_DOB, WEIGHT_POSTCODE = 0.6, 0.25, 0.15
+
+
+class Agreement(Enum):
+    """How well a recorded value agrees with the searched one."""
+
+    EXACT = "EXACT"
+    TRANSPOSED = "TRANSPOSED"  # day and month swapped
+    CLOSE = "CLOSE"  # one component differs (typo, year off)
+    PARTIAL = "PARTIAL"  # same postcode sector / same year of birth
+    DISTRICT = "DISTRICT"  # same postcode district
+    DIFFERENT = "DIFFERENT"
+    UNKNOWN = "UNKNOWN"  # not recorded
+    NOT_ASKED = "NOT_ASKED"  # not part of the search
+
+
+_AGREEMENT_SCORE = {
+    Agreement.EXACT: 1.0,
+    Agreement.TRANSPOSED: 0.8,
+    Agreement.CLOSE: 0.6,
+    Agreement.PARTIAL: 0.6,
+    Agreement.DISTRICT: 0.35,
+    Agreement.DIFFERENT: 0.0,
+    Agreement.UNKNOWN: 0.3,
+}
+
+
+def name_tokens(name: str) -> list[str]:
+    """Lower-case ASCII letter runs of a name (accents folded), at most MAX_TOKENS."""
+    folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    return _WORD_RE.findall(folded.lower())[:MAX_TOKENS]
+
+
+@lru_cache(maxsize=1)
+def _namer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=4096)
+def nickname_variants(token: str) -> tuple[str, ...]:
+    """Other forms of a forename (Bob → Robert, Jon → John...), a few at most."""
+    namer = _namer()
+    variants = (namer.canonicals_of(token) | namer.nicknames_of(token)) - {token}
+    return tuple(sorted(v for v in variants if v.isalpha())[:MAX_VARIANTS])
+
+
+def fulltext_text(dialect: str, tokens: list[str]) -> str:
+    """Build the full-text query string for a dialect.
+
+    Tokens are `[a-z]+` only, so no query-syntax characters can get in.
+    FalkorDB (RediSearch): `%term%` is a fuzzy match at edit distance 1,
+    terms are OR-ed with `|`. Neo4j (Lucene): `term~` is fuzzy, OR between
+    terms.
+    """
+    terms: list[str] = []
+    for token in tokens:
+        fuzzy = len(token) >= FUZZY_MIN_LEN
+        if dialect == "falkordb":
+            terms.append(f"%{token}%" if fuzzy else token)
+        else:
+            terms.append(f"{token}~1" if fuzzy else token)
+        terms.extend(v for v in nickname_variants(token) if v not in tokens)
+    joiner = " | " if dialect == "falkordb" else " OR "
+    return joiner.join(dict.fromkeys(terms))
+
+
+def dob_agreement(asked: date | None, recorded: str | None) -> Agreement:
+    """Agreement of a searched date of birth with a recorded one."""
+    if asked is None:
+        return Agreement.NOT_ASKED
+    rec = parse_date(recorded)
+    if rec is None:
+        return Agreement.UNKNOWN
+    if rec == asked:
+        return Agreement.EXACT
+    if (rec.year, rec.month, rec.day) == (asked.year, asked.day, asked.month):
+        return Agreement.TRANSPOSED
+    same = sum((rec.year == asked.year, rec.month == asked.month, rec.day == asked.day))
+    if same == 2:
+        return Agreement.CLOSE
+    if rec.year == asked.year:
+        return Agreement.PARTIAL
+    return Agreement.DIFFERENT
+
+
+def _postcode_parts(value: str) -> tuple[str, str] | None:
+    compact = re.sub(r"[^A-Z0-9]", "", value.upper())
+    if len(compact) < 5:
+        return None
+    return compact[:-3], compact[-3:]
+
+
+def postcode_agreement(asked: str | None, recorded: str | None) -> Agreement:
+    """Agreement of a searched postcode with a recorded one (unit, sector, district)."""
+    if not asked:
+        return Agreement.NOT_ASKED
+    a = _postcode_parts(asked)
+    r = _postcode_parts(recorded or "")
+    if r is None:
+        return Agreement.UNKNOWN
+    if a is None:
+        return Agreement.DIFFERENT
+    if a == r:
+        return Agreement.EXACT
+    if a[0] == r[0] and a[1][0] == r[1][0]:
+        return Agreement.PARTIAL
+    if a[0] == r[0]:
+        return Agreement.DISTRICT
+    return Agreement.DIFFERENT
+
+
+def _record_names(props: dict[str, object]) -> list[list[str]]:
+    forename = name_tokens(str(props.get("forename") or ""))
+    surname = name_tokens(str(props.get("surname") or ""))
+    names = [forename + surname] if forename or surname else []
+    if not names and props.get("name_text"):
+        names.append(name_tokens(str(props["name_text"])))
+    for alias in props.get("aliases") or []:
+        names.append(name_tokens(str(alias)))
+    return [n for n in names if n]
+
+
+def name_score(query: list[str], props: dict[str, object]) -> float:
+    """0..1 similarity of a searched name to a record's names (best over aliases).
+
+    The first searched token may match the record's forename as a nickname.
+    """
+    best = 0.0
+    q = " ".join(query)
+    for tokens in _record_names(props):
+        candidates = [tokens]
+        if (
+            query
+            and tokens
+            and query[0] != tokens[0]
+            and (
+                tokens[0] in nickname_variants(query[0]) or query[0] in nickname_variants(tokens[0])
+            )
+        ):
+            candidates.append([query[0], *tokens[1:]])
+        for cand in candidates:
+            r = " ".join(cand)
+            score = max(fuzz.token_sort_ratio(q, r), 0.9 * fuzz.token_set_ratio(q, r)) / 100
+            if cand is not tokens:
+                score *= 0.97  # a nickname is nearly, not quite, the same name
+            best = max(best, score)
+    return best
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A person found by a search, with the evidence for its score."""
+
+    person_id: str
+    score: float
+    name_score: float
+    dob: Agreement
+    postcode: Agreement
+    record_keys: list[str] = field(default_factory=list)
+
+
+def rank(
+    query_tokens: list[str],
+    dob: date | None,
+    postcode: str | None,
+    records: list[RecordData],
+    *,
+    min_score: float = 0.35,
+) -> list[Candidate]:
+    """Score candidate records and group them by person, best first."""
+    weights = WEIGHT_NAME + (WEIGHT_DOB if dob else 0) + (WEIGHT_POSTCODE if postcode else 0)
+    by_person: dict[str, Candidate] = {}
+    for record in records:
+        if not record.person_id:
+            continue
+        ns = name_score(query_tokens, record.props)
+        d = dob_agreement(dob, record.props.get("dob"))  # type: ignore[arg-type]
+        p = postcode_agreement(postcode, record.props.get("postcode"))  # type: ignore[arg-type]
+        total = WEIGHT_NAME * ns
+        if dob:
+            total += WEIGHT_DOB * _AGREEMENT_SCORE[d]
+        if postcode:
+            total += WEIGHT_POSTCODE * _AGREEMENT_SCORE[p]
+        score = round(total / weights, 4)
+        if score < min_score:
+            continue
+        current = by_person.get(record.person_id)
+        if current is None or score > current.score:
+            keys = current.record_keys if current else []
+            by_person[record.person_id] = Candidate(record.person_id, score, ns, d, p, keys)
+        by_person[record.person_id].record_keys.append(record.key)
+    ranked = sorted(by_person.values(), key=lambda c: (-c.score, c.person_id))
+    for cand in ranked:
+        cand.record_keys.sort()
+    return ranked

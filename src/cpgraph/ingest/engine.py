@@ -1,0 +1,1010 @@
+"""The ingest engine: check an extract, then stream it into the graph store.
+
+A load runs in two phases:
+
+1. :func:`prepare_extract` checks everything that would make the whole extract
+   unusable — the manifest, the mapping, every file's header, encoding, CSV
+   structure and field sizes — *before anything is written*. It raises an
+   :class:`~cpgraph.errors.IngestError` subclass with a clear message (file,
+   line, field; never a cell value).
+2. :func:`load_extract` streams each file row by row (FHIR: one bundle at a
+   time): validates, normalises, quarantines bad rows, and writes batched
+   ``UNWIND`` upserts. Reading and normalising run in a worker thread while the
+   event loop sends the previous batch, so the database and Python work at once.
+
+Every write is a MERGE keyed by a stable identity (record key, event id,
+relationship source key, quarantine line), and the load id is derived from the
+extract itself (``{system}@{extracted_at}``), so re-running a load — after a
+crash, a Ctrl-C or just again — ends in the same graph.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import queue
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cpgraph.errors import IngestError
+from cpgraph.ingest.errors import (
+    ExtractFileError,
+    ManifestError,
+    MissingColumnsError,
+    StaleExtractError,
+    WrongAgencyError,
+)
+from cpgraph.ingest.mapping import (
+    EntryMapping,
+    EventSpec,
+    Mapping,
+    load_mappings,
+    mapping_for,
+)
+from cpgraph.ingest.normalise import (
+    clean_text,
+    display_name,
+    match_name,
+    normalise_code,
+    normalise_nhs_number,
+    normalise_pnc_id,
+    normalise_postcode,
+    normalise_upn,
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    parse_int,
+    split_list,
+    utc_timestamp,
+)
+from cpgraph.ingest.readers import MAX_FIELD_CHARS, FhirPath, iter_csv, read_header
+from cpgraph.ingest.report import LoadReport
+from cpgraph.ingest.writer import Batch, Buffers, write_batch
+from cpgraph.store import GraphStore
+
+AGENCIES = ("police", "health", "education", "childrens_services", "prisons")
+_SYSTEM_RE = re.compile(r"^[a-z0-9-]{2,40}$")
+_TEMPLATE_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+#: Raw content kept for a quarantined row / bundle (characters).
+MAX_RAW_CHARS = 1 << 20
+_FHIR_SEX = {"male": "M", "female": "F", "other": "X", "unknown": "U"}
+_SEXES = frozenset({"M", "F", "U", "X"})
+
+ProgressFn = Callable[[str, int, int], None]
+"""Progress callback: ``(system, rows done, rows expected)`` after each batch."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- phase 1: checking the extract ---------------------------------------------------
+
+
+@dataclass(slots=True)
+class ExtractPlan:
+    """A checked extract, ready to load.
+
+    Attributes:
+        folder: the extract folder.
+        system / agency / organisation: from the manifest.
+        extracted_at: the manifest's ``extracted_at`` in UTC (``...Z``).
+        mapping: the loader mapping picked for it.
+        csv_files: entry name -> path, for listed CSV files that are present.
+        bundles: FHIR bundle files, sorted.
+        rows: rows (CSV records or bundle files) found by the pre-scan.
+        notes: extract-level warnings (unknown files and columns...).
+    """
+
+    folder: Path
+    system: str
+    agency: str
+    organisation: str
+    extracted_at: str
+    mapping: Mapping
+    csv_files: dict[str, Path] = field(default_factory=dict)
+    bundles: list[Path] = field(default_factory=list)
+    rows: int = 0
+    notes: Counter[str] = field(default_factory=Counter)
+    max_field: int = MAX_FIELD_CHARS
+
+    @property
+    def load_id(self) -> str:
+        """The load's id: the same extract always gets the same id."""
+        return f"{self.system}@{self.extracted_at}"
+
+
+def _read_manifest(folder: Path) -> dict[str, str]:
+    path = folder / "manifest.json"
+    if not path.is_file():
+        raise ManifestError(f"{folder}: no manifest.json — not an extract folder")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{folder}: manifest.json is not valid JSON") from exc
+    if not isinstance(data, dict):
+        raise ManifestError(f"{folder}: manifest.json is not a JSON object")
+    agency = data.get("agency")
+    if agency not in AGENCIES:
+        raise ManifestError(
+            f"{folder}: manifest.json 'agency' must be one of {', '.join(AGENCIES)}"
+        )
+    system = data.get("system")
+    if not isinstance(system, str) or not _SYSTEM_RE.match(system):
+        raise ManifestError(f"{folder}: manifest.json 'system' must match [a-z0-9-]{{2,40}}")
+    organisation = data.get("organisation")
+    if not isinstance(organisation, str) or not organisation.strip():
+        raise ManifestError(f"{folder}: manifest.json 'organisation' is missing or empty")
+    extracted = data.get("extracted_at")
+    stamp = utc_timestamp(extracted) if isinstance(extracted, str) else None
+    if stamp is None:
+        raise ManifestError(f"{folder}: manifest.json 'extracted_at' is not an ISO 8601 date-time")
+    return {
+        "agency": agency,
+        "system": system,
+        "organisation": organisation.strip(),
+        "extracted_at": stamp,
+    }
+
+
+def _other_format_hint(names: Iterable[str], mapping: Mapping, loaders_dir: Path | None) -> str:
+    names = set(names)
+    for other in load_mappings(loaders_dir):
+        if other.agency == mapping.agency:
+            continue
+        if other.format == "csv" and names & set(other.file_names):
+            return f" (its files look like a {other.agency} extract)"
+        if other.format == "fhir" and "bundles" in names:
+            return f" (its files look like a {other.agency} extract)"
+    return ""
+
+
+def prepare_extract(
+    folder: Path | str, *, loaders_dir: Path | None = None, max_field: int = MAX_FIELD_CHARS
+) -> ExtractPlan:
+    """Check an extract folder completely, writing nothing.
+
+    Reads the manifest, picks the mapping, and scans every present file: CSV
+    headers (required columns present, unknown ones noted), UTF-8 text, CSV
+    quoting and field sizes; for health, that ``bundles/`` holds the files.
+
+    Args:
+        folder: the extract folder (holding ``manifest.json``).
+        loaders_dir: mapping folder (default: the shipped ``loaders/``).
+        max_field: the largest CSV field accepted, in characters.
+
+    Returns:
+        The plan :func:`load_extract` executes.
+
+    Raises:
+        IngestError: a subclass saying why the extract is unusable.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise IngestError(f"{folder}: not a folder")
+    manifest = _read_manifest(folder)
+    mapping = mapping_for(manifest["agency"], manifest["system"], loaders_dir)
+    plan = ExtractPlan(folder=folder, mapping=mapping, max_field=max_field, **manifest)
+    present = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json")
+    if mapping.format == "csv":
+        listed = set(mapping.file_names)
+        for name in present:
+            if name not in listed:
+                plan.notes[f"unknown_file:{name}"] += 1
+        if present and not listed & set(present):
+            raise WrongAgencyError(
+                f"{folder}: none of the files of a {mapping.agency} extract is present"
+                + _other_format_hint(present, mapping, loaders_dir)
+            )
+        for entry in mapping.entries:
+            path = folder / entry.name
+            if not path.exists():
+                continue  # listed but absent: nothing of that kind
+            if not path.is_file():
+                raise ExtractFileError(f"{folder}: {entry.name} is not a file")
+            try:
+                header = read_header(path, entry.name, max_field)
+                # Full structural scan now, so a broken file can never leave half a load.
+                rows = sum(1 for _ in iter_csv(path, entry.name, max_field)) - 1
+            except ExtractFileError as exc:
+                raise type(exc)(f"{folder}: {exc}") from exc
+            missing = [c for c in entry.columns if c in entry.required and c not in header]
+            if missing:
+                raise MissingColumnsError(
+                    f"{folder}: {entry.name} lacks required column(s) {', '.join(missing)}"
+                )
+            for col in header:
+                if col not in entry.columns:
+                    plan.notes[f"unknown_column:{entry.name}:{col or '(blank)'}"] += 1
+            plan.rows += rows
+            plan.csv_files[entry.name] = path
+    else:
+        bundle_dir = folder / Path(mapping.bundle_glob).parent
+        for name in present:
+            if name != bundle_dir.name:
+                plan.notes[f"unknown_file:{name}"] += 1
+        if present and not bundle_dir.is_dir():
+            raise WrongAgencyError(
+                f"{folder}: no {bundle_dir.name}/ folder — not a {mapping.agency} extract"
+                + _other_format_hint(present, mapping, loaders_dir)
+            )
+        if bundle_dir.is_dir():
+            pattern = Path(mapping.bundle_glob).name
+            plan.bundles = sorted(p for p in bundle_dir.glob(pattern) if p.is_file())
+            for p in sorted(bundle_dir.iterdir()):
+                if p not in plan.bundles:
+                    plan.notes[f"unknown_file:{bundle_dir.name}/{p.name}"] += 1
+            # Progress counts bundle files once per resource-type pass.
+            plan.rows = len(plan.bundles) * len(mapping.entries)
+    return plan
+
+
+# -- phase 2: rows to batches (runs in a worker thread) ------------------------------
+
+
+def _render(template: str, values: dict[str, Any]) -> str:
+    def one(m: re.Match[str]) -> str:
+        v = values.get(m.group(1))
+        return "" if v is None else str(v)
+
+    return _TEMPLATE_RE.sub(one, template)
+
+
+def _row_hash(values: list[Any], facts: dict[str, Any]) -> str:
+    payload = json.dumps([values, sorted(facts.items())], ensure_ascii=False, default=str)
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
+
+
+class _Producer:
+    """Turns an extract into write batches, filling the report as it goes."""
+
+    def __init__(self, plan: ExtractPlan, report: LoadReport, batch_size: int) -> None:
+        self.plan = plan
+        self.report = report
+        self.mapping = plan.mapping
+        self.system = plan.system
+        self.agency = plan.agency
+        self.load_id = plan.load_id
+        self.extracted_at = plan.extracted_at
+        self.pivot_year = int(plan.extracted_at[:4])
+        self.buffers = Buffers(batch_size)
+        self.known: dict[str, set[str]] = {}
+        self.kind_entry = {e.mention.kind: e.name for e in self.mapping.entries if e.mention}
+        self.record_keys: set[str] = set()
+        self.event_ids: set[str] = set()
+        self.relationships = 0
+        self.rows_done = 0
+        self.text_vocab = {
+            name: {clean_text(k.casefold()) or "": v for k, v in vocab.items()}
+            for name, vocab in self.mapping.vocabularies.items()
+        }
+        self.bad_bundles: set[str] = set()
+
+    # -- driving ------------------------------------------------------------------
+
+    def batches(self) -> Iterator[Batch]:
+        """Yield every write batch of the extract, in dependency order."""
+        fhir_first = True
+        for entry in self.mapping.entries:
+            self.known[entry.name] = set()
+            if self.mapping.format == "csv":
+                yield from self._csv_entry(entry)
+            else:
+                yield from self._fhir_entry(entry, first=fhir_first)
+                fhir_first = False
+            yield from self.buffers.drain()
+        self.report.mentions = len(self.record_keys)
+        self.report.events = len(self.event_ids)
+        self.report.relationships = self.relationships
+
+    # -- CSV ----------------------------------------------------------------------
+
+    def _csv_entry(self, entry: EntryMapping) -> Iterator[Batch]:
+        path = self.plan.csv_files.get(entry.name)
+        if path is None:
+            return
+        rep = self.report.file(entry.name)
+        records = iter_csv(path, entry.name, self.plan.max_field)
+        header = [h.strip() for h in next(records).fields]
+        wanted = set(entry.columns)
+        index = [(i, col) for i, col in enumerate(header) if col in wanted]
+        width = len(header)
+        groups: dict[str, Any] = {}
+        for rec in records:
+            rep.read += 1
+            self.rows_done += 1
+            if len(rec.fields) > width:
+                self._quarantine(rep, entry.name, rec.line, rec.raw, "too_many_fields", "")
+            else:
+                values = {col: rec.fields[i] for i, col in index if i < len(rec.fields)}
+                self._row(entry, values, rep, entry.name, rec.line, rec.raw, groups, fhir=False)
+            if self.buffers.full:
+                yield from self.buffers.drain()
+        self._group_relationships(entry, groups)
+
+    # -- FHIR ---------------------------------------------------------------------
+
+    def _load_bundle(self, path: Path, rel: str, first: bool) -> dict[str, Any] | None:
+        if rel in self.bad_bundles:
+            return None
+        data_bytes = path.read_bytes()
+        reason = None
+        data: Any = None
+        try:
+            data = json.loads(data_bytes)
+        except (ValueError, UnicodeDecodeError):
+            reason = "not_json"
+        if reason is None:
+            reason = _bundle_problem(data)
+        if reason is not None:
+            if first:
+                rep = self.report.file(rel)
+                rep.read += 1
+                raw = data_bytes[: MAX_RAW_CHARS * 4].decode("utf-8", errors="replace")
+                self._quarantine(rep, rel, 0, raw, reason, "")
+            self.bad_bundles.add(rel)
+            return None
+        if first and data.get("type") != "collection":
+            self.report.file(rel).warn("bundle_type:type", 0)
+        return data
+
+    def _fhir_entry(self, entry: EntryMapping, *, first: bool) -> Iterator[Batch]:
+        from fhir.resources.R4B import get_fhir_model_class  # noqa: PLC0415 — slow import
+
+        model = get_fhir_model_class(entry.resource or entry.name)
+        paths = {col: FhirPath.compile(p) for col, p in entry.paths.items()}
+        mapped = {e.resource for e in self.mapping.entries}
+        for path in self.plan.bundles:
+            rel = path.relative_to(self.plan.folder).as_posix()
+            data = self._load_bundle(path, rel, first)
+            self.rows_done += 1
+            if data is None:
+                continue
+            rep = self.report.file(rel)
+            for i, item in enumerate(data.get("entry") or [], start=1):
+                res = item.get("resource") if isinstance(item, dict) else None
+                rtype = res.get("resourceType") if isinstance(res, dict) else None
+                if not isinstance(rtype, str):
+                    if first:
+                        rep.read += 1
+                        raw = json.dumps(item, ensure_ascii=False)
+                        self._quarantine(rep, rel, i, raw, "invalid_resource", "resource")
+                    continue
+                if rtype not in mapped:
+                    if first:
+                        rep.warn(f"ignored_resource_type:{rtype}", i)
+                    continue
+                if rtype != entry.resource:
+                    continue
+                rep.read += 1
+                try:
+                    model.model_validate(res)
+                except Exception:  # noqa: BLE001 — any model failure means an invalid resource
+                    raw = json.dumps(res, ensure_ascii=False)
+                    self._quarantine(rep, rel, i, raw, "invalid_resource", rtype)
+                    continue
+                values = {col: p.get(res) for col, p in paths.items()}
+                self._row(entry, values, rep, rel, i, res, {}, fhir=True)
+                if self.buffers.full:
+                    yield from self.buffers.drain()
+
+    # -- one row ------------------------------------------------------------------
+
+    def _quarantine(
+        self, rep: Any, file: str, line: int, raw: Any, reason: str, column: str
+    ) -> None:
+        if not isinstance(raw, str):
+            raw = json.dumps(raw, ensure_ascii=False)
+        raw = raw.replace("\x00", "\ufffd")
+        truncated = len(raw) > MAX_RAW_CHARS
+        rep.quarantined += 1
+        rep.errors[f"{reason}:{column}" if column else reason] += 1
+        key = f"{self.load_id}|{file}|{line}"
+        row = [
+            key,
+            self.system,
+            file,
+            line,
+            raw[:MAX_RAW_CHARS],
+            reason,
+            column or None,
+            self.load_id,
+            truncated,
+        ]
+        self.buffers.add("ingest_quarantine_upsert", key, row)
+
+    def _row(
+        self,
+        entry: EntryMapping,
+        cells: dict[str, str | None],
+        rep: Any,
+        file: str,
+        line: int,
+        raw: Any,
+        groups: dict[str, Any],
+        *,
+        fhir: bool,
+    ) -> None:
+        vals: dict[str, Any] = {}
+        for col, cell in cells.items():
+            if cell is None:
+                continue
+            text = cell.strip()
+            if text:
+                vals[col] = text.upper() if col in entry.upper else text
+        # Row errors, in the contract's order: required, dates, required references.
+        for col in entry.columns:
+            if col in entry.required and col not in vals:
+                return self._quarantine(rep, file, line, raw, "missing_required", col)
+        for cols, parse, code in (
+            (entry.dates, parse_date, "bad_date"),
+            (entry.datetimes, parse_datetime, "bad_datetime"),
+        ):
+            for col in cols:
+                if col not in vals:
+                    continue
+                parsed = parse(vals[col])
+                if parsed is None:
+                    if fhir:
+                        # FHIR allows partial dates (YYYY, YYYY-MM) the model accepted.
+                        rep.warn(f"partial_date:{col}", line)
+                        del vals[col]
+                        continue
+                    return self._quarantine(rep, file, line, raw, code, col)
+                vals[col] = parsed
+        unresolved: set[str] = set()
+        for ref in entry.refs:
+            value = vals.get(ref.column)
+            if value is not None and value in self.known.get(ref.entry, ()):
+                continue
+            if ref.required:
+                return self._quarantine(rep, file, line, raw, "unknown_reference", ref.column)
+            if value is not None:
+                rep.warn(f"unknown_optional_reference:{ref.column}", line)
+                unresolved.add(ref.column)
+        # Warnings: the row loads.
+        for col, allowed in entry.enums.items():
+            if col in vals and vals[col] not in allowed:
+                rep.warn(f"unknown_enum:{col}", line)
+        for col in entry.booleans:
+            if col in vals:
+                flag = parse_bool(vals[col])
+                if flag is None:
+                    rep.warn(f"bad_boolean:{col}", line)
+                    del vals[col]
+                else:
+                    vals[col] = flag
+        for col in entry.integers:
+            if col in vals:
+                number = parse_int(vals[col])
+                if number is None:
+                    rep.warn(f"bad_integer:{col}", line)
+                    del vals[col]
+                else:
+                    vals[col] = number
+        for col, sep in entry.lists.items():
+            if col in vals:
+                vals[col] = split_list(vals[col], sep) or None
+        rep.loaded += 1
+        if entry.id and entry.id in vals:
+            self.known[entry.name].add(vals[entry.id])
+        vals["system"] = self.system
+        if entry.mention:
+            self._mention(entry, vals)
+        for ev in entry.events:
+            self._event(ev, vals, unresolved, rep, line)
+        for inv in entry.involvements:
+            event_id = f"{self.system}:{inv.event_type}:{_render(inv.event_id or '', vals)}"
+            self._involve(inv.record.kind, vals.get(inv.record.id), event_id, inv.role, vals)
+        for rel in entry.relationships:
+            self._relationship(rel, vals, unresolved, rep, line)
+        for grp in entry.group_relationships:
+            group = vals.get(grp.group)
+            member = vals.get(grp.member.id)
+            if group is None or member is None:
+                continue
+            slot = groups.setdefault(group, ([], []))
+            member_key = f"{self.system}:{grp.member.kind}:{member}"
+            if vals.get(grp.anchor_column) == grp.anchor_value:
+                slot[0].append(member_key)
+            if vals.get(grp.relationship):
+                slot[1].append((member_key, vals[grp.relationship]))
+        return None
+
+    def _mention(self, entry: EntryMapping, vals: dict[str, Any]) -> None:
+        spec = entry.mention
+        assert spec is not None
+        local_id = vals.get(spec.id)
+        if local_id is None:
+            return
+        key = f"{self.system}:{spec.kind}:{local_id}"
+
+        def field_value(name: str) -> Any:
+            col = spec.fields.get(name)
+            return vals.get(col) if col else None
+
+        forename = display_name(field_value("forename"))
+        middle = display_name(field_value("middle_names"))
+        surname = display_name(field_value("surname"))
+        former = display_name(field_value("former_surname"))
+        aliases_raw = field_value("aliases")
+        aliases = (
+            [a for a in (display_name(x) for x in aliases_raw) if a]
+            if isinstance(aliases_raw, list)
+            else split_list(aliases_raw)
+        ) or None
+        aliases_m = [m for m in (match_name(a) for a in aliases or ()) if m] or None
+        names = [n for n in (forename, middle, surname, former) if n] + list(aliases or ())
+        sex = field_value("sex")
+        if sex is not None:
+            sex = _FHIR_SEX.get(sex, sex.upper() if sex.upper() in _SEXES else sex)
+        postcode, postcode_valid = normalise_postcode(field_value("postcode"))
+        address = clean_text(field_value("address"))
+        nhs, nhs_valid = normalise_nhs_number(field_value("nhs_number"))
+        upn, upn_valid = normalise_upn(field_value("upn"))
+        former_upn, _ = normalise_upn(field_value("former_upn"))
+        pnc, pnc_valid = normalise_pnc_id(field_value("pnc_id"), self.pivot_year)
+        core = [
+            key,
+            self.system,
+            self.agency,
+            spec.kind,
+            local_id,
+            forename,
+            middle,
+            surname,
+            match_name(forename),
+            match_name(middle),
+            match_name(surname),
+            former,
+            match_name(former),
+            aliases,
+            aliases_m,
+            " ".join(names) or None,
+            field_value("dob"),
+            sex,
+            postcode,
+            postcode_valid,
+            address,
+            nhs,
+            nhs_valid,
+            upn,
+            upn_valid,
+            former_upn,
+            pnc,
+            pnc_valid,
+            normalise_code(field_value("cro_number")),
+            normalise_code(field_value("prison_number")),
+            clean_text(field_value("booking_id")),
+        ]
+        facts = {prop: vals.get(col) for prop, col in spec.facts.items()}
+        row = [*core, self.load_id, _row_hash(core, facts), self.extracted_at, facts]
+        self.buffers.add("ingest_records_upsert", key, row)
+        self.record_keys.add(key)
+        if address or postcode:
+            self._address("ingest_record_addresses_upsert", key, address, postcode, postcode_valid)
+        if spec.organisation:
+            org = spec.organisation
+            code = _render(org.id, vals).strip()
+            if code:
+                name = vals.get(org.name) if org.name else None
+                query = (
+                    "ingest_record_enrolled_at_upsert"
+                    if org.rel == "ENROLLED_AT"
+                    else "ingest_record_held_at_upsert"
+                )
+                org_key = f"{org.type}:{code.casefold()}"
+                row = [org_key, org.type, code, name, key, self.system]
+                self.buffers.add(query, (org_key, key), row)
+
+    def _address(
+        self, query: str, owner: str, address: str | None, postcode: str | None, valid: Any
+    ) -> None:
+        addr_key = f"{postcode or ''}|{match_name(address) or ''}"
+        row = [addr_key, address, postcode, valid, owner, self.extracted_at, self.system]
+        self.buffers.add(query, (addr_key, owner), row)
+
+    def _event(
+        self, ev: EventSpec, vals: dict[str, Any], unresolved: set[str], rep: Any, line: int
+    ) -> None:
+        if any(vals.get(col) is None for col in ev.requires):
+            return
+        local = _render(ev.id, vals)
+        if not local.strip(":"):
+            return
+        event_id = f"{self.system}:{ev.type}:{local}"
+        category = _render(ev.category, vals) if ev.category else None
+        if category and ev.category_vocabulary:
+            category = self.mapping.vocabularies[ev.category_vocabulary].get(category, category)
+        category = category or None
+        concern = None
+        for rule in ev.concerns:
+            if all(vals.get(col) in allowed for col, allowed in rule.when.items()) and all(
+                any(w in str(vals.get(col) or "").casefold() for w in words)
+                for col, words in rule.contains.items()
+            ):
+                concern = category if rule.category == "@category" else _render(rule.category, vals)
+                concern = concern or "unspecified"
+                break
+        start = vals.get(ev.date) if ev.date else None
+        end = vals.get(ev.end_date) if ev.end_date else None
+        row = [
+            event_id,
+            ev.type,
+            category,
+            concern is not None,
+            concern,
+            start[:10] if start else None,
+            start if start and len(start) > 10 else None,
+            end[:10] if end else None,
+            self.agency,
+            self.system,
+            self.load_id,
+            {prop: vals.get(col) for prop, col in ev.facts.items()},
+        ]
+        self.buffers.add("ingest_events_upsert", event_id, row)
+        self.event_ids.add(event_id)
+        address = clean_text(vals.get(ev.address)) if ev.address else None
+        postcode, valid = normalise_postcode(vals.get(ev.postcode) if ev.postcode else None)
+        if address or postcode:
+            self._address("ingest_event_addresses_upsert", event_id, address, postcode, valid)
+        if ev.organisation:
+            org = ev.organisation
+            code = _render(org.id, vals).strip()
+            if code:
+                org_key = f"{org.type}:{code.casefold()}"
+                name = vals.get(org.name) if org.name else None
+                row = [org_key, org.type, code, name, event_id, self.system]
+                self.buffers.add("ingest_event_recorded_by_upsert", (org_key, event_id), row)
+        for inv in ev.involved:
+            if inv.record.id in unresolved:
+                continue  # an optional reference that points nowhere: link dropped
+            local_id = vals.get(inv.record.id)
+            if (
+                inv.optional
+                and local_id is not None
+                and not self._exists(inv.record.kind, local_id)
+            ):
+                rep.warn(f"unknown_optional_reference:{inv.record.id}", line)
+                continue
+            self._involve(inv.record.kind, local_id, event_id, inv.role, vals)
+
+    def _exists(self, kind: str, local_id: str) -> bool:
+        entry = self.kind_entry.get(kind)
+        return entry is not None and local_id in self.known.get(entry, ())
+
+    def _involve(
+        self, kind: str, local_id: Any, event_id: str, role_template: str, vals: dict[str, Any]
+    ) -> None:
+        if local_id is None:
+            return
+        key = f"{self.system}:{kind}:{local_id}"
+        role = _render(role_template, vals) or "involved"
+        self.buffers.add(
+            "ingest_involvements_upsert", (key, event_id, role), [key, event_id, role, self.system]
+        )
+
+    def _relationship(
+        self, rel: Any, vals: dict[str, Any], unresolved: set[str], rep: Any, line: int
+    ) -> None:
+        src_id, tgt_id = vals.get(rel.source.id), vals.get(rel.target.id)
+        if src_id is None or tgt_id is None:
+            return
+        if rel.source.id in unresolved or rel.target.id in unresolved:
+            return
+        for kind, local_id, col in (
+            (rel.source.kind, src_id, rel.source.id),
+            (rel.target.kind, tgt_id, rel.target.id),
+        ):
+            if not self._exists(kind, local_id):
+                rep.warn(f"unknown_optional_reference:{col}", line)
+                return
+        coded = vals.get(rel.relationship) if rel.relationship else None
+        text = vals.get(rel.text) if rel.text else None
+        vocab = self.mapping.vocabularies[rel.vocabulary]
+        canonical: str | None
+        if coded is not None and coded in vocab:
+            canonical, recorded = vocab[coded], coded
+        elif text is not None and rel.text_vocabulary:
+            folded = clean_text(text.casefold()) or ""
+            canonical, recorded = self.text_vocab[rel.text_vocabulary].get(folded, "other"), text
+        elif coded is not None:
+            canonical, recorded = "other", coded  # outside the enum: kept as recorded
+        else:
+            canonical, recorded = rel.default, None
+        if not canonical:
+            return
+        src = f"{self.system}:{rel.source.kind}:{src_id}"
+        tgt = f"{self.system}:{rel.target.kind}:{tgt_id}"
+        source_key = _render(rel.source_key, vals)
+        lives_with = vals.get(rel.lives_with) if rel.lives_with else None
+        row = [
+            src,
+            tgt,
+            source_key,
+            canonical,
+            recorded,
+            lives_with if isinstance(lives_with, bool) else None,
+            vals.get(rel.from_date) if rel.from_date else None,
+            vals.get(rel.to_date) if rel.to_date else None,
+            self.system,
+            self.load_id,
+        ]
+        self.buffers.add("ingest_relationships_upsert", (src, tgt, source_key), row)
+        self.relationships += 1
+
+    def _group_relationships(self, entry: EntryMapping, groups: dict[str, Any]) -> None:
+        for grp in entry.group_relationships:
+            vocab = self.mapping.vocabularies[grp.vocabulary]
+            for group, (anchors, members) in groups.items():
+                base = _render(grp.source_key, {grp.group: group, "system": self.system})
+                for anchor in dict.fromkeys(anchors):
+                    for member, recorded in members:
+                        canonical = vocab.get(recorded, "other")
+                        if member == anchor or not canonical:
+                            continue
+                        row = [
+                            anchor,
+                            member,
+                            base,
+                            canonical,
+                            recorded,
+                            None,
+                            None,
+                            None,
+                            self.system,
+                            self.load_id,
+                        ]
+                        self.buffers.add("ingest_relationships_upsert", (anchor, member, base), row)
+                        self.relationships += 1
+
+
+def _bundle_problem(data: Any) -> str | None:
+    """Why a parsed JSON document is not a usable FHIR Bundle (``None`` if it is)."""
+    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
+        return "not_bundle"
+    if not isinstance(data.get("entry", []), list):
+        return "not_bundle"
+    from fhir.resources.R4B.bundle import Bundle  # noqa: PLC0415 — slow import
+
+    try:
+        Bundle.model_validate({k: v for k, v in data.items() if k != "entry"})
+    except Exception:  # noqa: BLE001 — any model failure means not a valid Bundle
+        return "not_bundle"
+    return None
+
+
+# -- running a load --------------------------------------------------------------------
+
+_DONE = object()
+
+
+class _Failure:
+    __slots__ = ("exc",)
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+async def _pump(
+    store: GraphStore,
+    batches: Iterator[Batch],
+    on_batch: Callable[[], None],
+    *,
+    threaded: bool = True,
+) -> int:
+    """Write batches as the producer makes them; return how many were written.
+
+    Threaded: the producer runs in a worker thread and hands over batches
+    through a small bounded queue, so parsing the next rows overlaps with the
+    database writing the previous batch.
+    """
+    written = 0
+    if not threaded:
+        for name, rows in batches:
+            await write_batch(store, name, rows)
+            written += 1
+            on_batch()
+        return written
+    handoff: queue.Queue[Any] = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        handoff.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 — handed to the event loop to re-raise
+            handoff.put(_Failure(exc))
+
+    def take() -> Any:
+        while True:
+            try:
+                return handoff.get(timeout=0.1)
+            except queue.Empty:
+                if stop.is_set():
+                    return _DONE
+
+    worker = threading.Thread(target=produce, name="cpgraph-ingest-reader", daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                item = handoff.get_nowait()
+            except queue.Empty:
+                item = await asyncio.to_thread(take)
+            if item is _DONE:
+                break
+            if isinstance(item, _Failure):
+                raise item.exc
+            name, rows = item
+            await write_batch(store, name, rows)
+            written += 1
+            on_batch()
+    finally:
+        stop.set()
+        while True:  # unblock a producer waiting on a full queue
+            try:
+                handoff.get_nowait()
+            except queue.Empty:
+                break
+        await asyncio.to_thread(worker.join)
+    return written
+
+
+async def _check_not_older(store: GraphStore, plan: ExtractPlan) -> None:
+    rows = await store.query("ingest_loads_list", system=plan.system, limit=50)
+    for row in rows:
+        if row.get("status") == "completed" and (row.get("extracted_at") or "") > plan.extracted_at:
+            raise StaleExtractError(
+                f"{plan.folder}: a newer extract of system {plan.system} "
+                f"({row['extracted_at']}) is already loaded; loading this older one "
+                "would roll mentions back"
+            )
+
+
+async def run_plan(
+    store: GraphStore,
+    plan: ExtractPlan,
+    *,
+    progress: ProgressFn | None = None,
+    batch_size: int | None = None,
+    allow_older: bool = False,
+    threaded: bool = True,
+) -> LoadReport:
+    """Load a checked extract (see :func:`load_extract`)."""
+    if not allow_older:
+        await _check_not_older(store, plan)
+    report = LoadReport(
+        load_id=plan.load_id,
+        system=plan.system,
+        agency=plan.agency,
+        organisation=plan.organisation,
+        extracted_at=plan.extracted_at,
+        folder=str(plan.folder),
+        started_at=_now(),
+    )
+    report.notes.update(plan.notes)
+    clock = asyncio.get_running_loop().time
+    began = clock()
+    await store.execute(
+        "ingest_load_start",
+        load_id=plan.load_id,
+        started_at=report.started_at,
+        system=plan.system,
+        agency=plan.agency,
+        organisation=plan.organisation,
+        extracted_at=plan.extracted_at,
+        org_key=f"{plan.mapping.organisation_type}:{plan.system}",
+        org_type=plan.mapping.organisation_type,
+    )
+    producer = _Producer(plan, report, batch_size or store.batch_size)
+
+    def on_batch() -> None:
+        report.batches += 1
+        if progress is not None:
+            progress(plan.system, producer.rows_done, plan.rows)
+
+    try:
+        await _pump(store, producer.batches(), on_batch, threaded=threaded)
+    except BaseException:
+        report.status = "failed"
+        report.finished_at = _now()
+        report.seconds = clock() - began
+        # Record the failure if the store still answers; the original error matters more.
+        with contextlib.suppress(Exception):
+            await asyncio.shield(_finish(store, report))
+        raise
+    report.status = "completed"
+    report.finished_at = _now()
+    report.seconds = clock() - began
+    await _finish(store, report)
+    return report
+
+
+async def _finish(store: GraphStore, report: LoadReport) -> None:
+    await store.execute(
+        "ingest_load_finish",
+        load_id=report.load_id,
+        status=report.status,
+        finished_at=report.finished_at,
+        files=report.files_json(),
+        rows_read=report.rows_read,
+        rows_loaded=report.rows_loaded,
+        rows_quarantined=report.rows_quarantined,
+        mentions=report.mentions,
+    )
+
+
+async def load_extract(
+    store: GraphStore,
+    folder: Path | str,
+    *,
+    progress: ProgressFn | None = None,
+    batch_size: int | None = None,
+    loaders_dir: Path | None = None,
+    allow_older: bool = False,
+) -> LoadReport:
+    """Check one extract folder, then load it into the store.
+
+    Args:
+        store: a started, bootstrapped graph store.
+        folder: the extract folder (``manifest.json`` + the agency's files).
+        progress: called as ``progress(system, rows_done, rows_expected)`` after
+            each batch (rows: CSV records / bundle files).
+        batch_size: rows per UNWIND batch (default: the store's setting).
+        loaders_dir: mapping folder (default: the shipped ``loaders/``).
+        allow_older: load even if a newer extract of the same system is loaded.
+
+    Returns:
+        The load report (also stored on the ``Load`` node).
+
+    Raises:
+        IngestError: the extract is unusable; nothing was written.
+    """
+    plan = prepare_extract(folder, loaders_dir=loaders_dir)
+    return await run_plan(
+        store, plan, progress=progress, batch_size=batch_size, allow_older=allow_older
+    )
+
+
+async def load_extracts(
+    store: GraphStore,
+    folders: Iterable[Path | str],
+    *,
+    progress: ProgressFn | None = None,
+    batch_size: int | None = None,
+    loaders_dir: Path | None = None,
+    allow_older: bool = False,
+) -> list[LoadReport]:
+    """Check every folder first, then load them oldest extract first.
+
+    If any folder is unusable, nothing at all is written and its error is
+    raised (the message names the folder).
+
+    Returns:
+        One report per folder, in load order.
+    """
+    plans = [prepare_extract(f, loaders_dir=loaders_dir) for f in folders]
+    plans.sort(key=lambda p: (p.extracted_at, p.system))
+    return [
+        await run_plan(
+            store, plan, progress=progress, batch_size=batch_size, allow_older=allow_older
+        )
+        for plan in plans
+    ]

@@ -1,0 +1,263 @@
+"""Normalisation of values as agencies write them: names, dates, postcodes, identifiers.
+
+Every function is pure and total: it never raises on odd input. Parsers of dates
+return ``None`` for anything unparseable (the caller turns that into a row
+error); identifier normalisers always return a value plus a validity flag,
+because a malformed identifier is kept and flagged, never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+from stdnum.gb import nhs as _nhs
+from stdnum.gb import upn as _upn
+
+from cpgraph.contract.identifiers import pnc_check_letter
+
+_WS_RE = re.compile(r"\s+")
+# Letters that NFKD leaves alone (they are letters of their own, not accented
+# forms), folded by hand so "Łukasik" matches "Lukasik".
+_FOLD = str.maketrans(
+    {
+        "ł": "l",
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ß": "ss",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "ħ": "h",
+        "ŀ": "l",
+        "ŧ": "t",
+    }
+)
+_APOSTROPHES_RE = re.compile(r"['’‘`´ʼ]")
+_NON_ALNUM_RE = re.compile(r"[^a-z0-9 ]+")
+
+_ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_UK_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+
+# Outward code: area (1-2 letters), district (digit + optional digit/letter);
+# inward code: digit + two letters. GIR 0AA is the one historic exception.
+_POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
+
+_PNC_RE = re.compile(r"^(\d{2}|\d{4})/(\d{1,7})([A-Z])$")
+
+BOOL_TRUE = frozenset({"true", "y", "yes", "1"})
+BOOL_FALSE = frozenset({"false", "n", "no", "0"})
+
+
+def clean_text(value: str | None) -> str | None:
+    """Trim and collapse whitespace runs to one space; empty becomes ``None``."""
+    if value is None:
+        return None
+    text = _WS_RE.sub(" ", value).strip()
+    return text or None
+
+
+def display_name(value: str | None) -> str | None:
+    """A name as recorded, tidied: trimmed, whitespace collapsed, case and accents kept."""
+    return clean_text(value)
+
+
+@lru_cache(maxsize=1 << 16)  # names, dates and postcodes repeat a lot
+def match_name(value: str | None) -> str | None:
+    """The match form of a name.
+
+    Casefolded, accents folded to ASCII (``Zoë`` → ``zoe``, ``Łukasik`` →
+    ``lukasik``), apostrophes removed (``O'Neil`` → ``oneil``), hyphens, other
+    punctuation and whitespace runs turned into one space.
+
+    Returns:
+        The match form, or ``None`` when nothing letter-like is left.
+    """
+    if not value:
+        return None
+    text = unicodedata.normalize("NFKD", value.casefold().translate(_FOLD))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    # NFKD can expose letters the table folds (e.g. from ligatures); fold again.
+    text = text.translate(_FOLD)
+    text = _APOSTROPHES_RE.sub("", text)
+    text = _NON_ALNUM_RE.sub(" ", text)
+    text = _WS_RE.sub(" ", text).strip()
+    return text or None
+
+
+@lru_cache(maxsize=1 << 16)  # names, dates and postcodes repeat a lot
+def parse_date(value: str | None) -> str | None:
+    """Parse a contract date (``YYYY-MM-DD`` or UK ``DD/MM/YYYY``) into ISO ``YYYY-MM-DD``.
+
+    Returns:
+        The ISO date, or ``None`` if the value is not a real calendar date in
+        one of the two accepted forms.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        m = _ISO_DATE_RE.match(text)
+        if m:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        m = _UK_DATE_RE.match(text)
+        if m:
+            return date(int(m.group(3)), int(m.group(2)), int(m.group(1))).isoformat()
+    except ValueError:
+        return None
+    return None
+
+
+def parse_datetime(value: str | None) -> str | None:
+    """Parse an ISO 8601 date-time (a bare contract date is accepted).
+
+    Returns:
+        ``YYYY-MM-DDTHH:MM:SS`` (plus ``+HH:MM`` when the value carried an
+        offset; ``Z`` becomes ``+00:00``), or ``None`` when unparseable.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    bare = parse_date(text)
+    if bare is not None:
+        return bare + "T00:00:00"
+    if not _ISO_DATETIME_RE.match(text):
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed.isoformat(timespec="seconds")
+
+
+def utc_timestamp(value: str) -> str | None:
+    """Parse an ISO date-time and return it in UTC as ``YYYY-MM-DDTHH:MM:SSZ``.
+
+    Naive values are taken as UTC. Used for manifest ``extracted_at`` so two
+    spellings of the same instant name the same load.
+    """
+    iso = parse_datetime(value)
+    if iso is None:
+        return None
+    parsed = datetime.fromisoformat(iso)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_bool(value: str | None) -> bool | None:
+    """Parse a contract boolean (``true``/``false``, ``Y``/``N``, ``1``/``0``, any case)."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in BOOL_TRUE:
+        return True
+    if text in BOOL_FALSE:
+        return False
+    return None
+
+
+def parse_int(value: str | None) -> int | None:
+    """Parse a non-negative integer cell (surrounding spaces allowed), else ``None``."""
+    if value is None:
+        return None
+    text = value.strip()
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+@lru_cache(maxsize=1 << 16)  # names, dates and postcodes repeat a lot
+def normalise_postcode(value: str | None) -> tuple[str | None, bool | None]:
+    """Canonicalise a UK postcode to ``AA9A 9AA`` form.
+
+    Returns:
+        ``(postcode, valid)``: the canonical form and ``True`` when it looks like
+        a UK postcode; otherwise the upper-cased, whitespace-collapsed value and
+        ``False``; ``(None, None)`` when empty.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None, None
+    upper = text.upper()
+    compact = upper.replace(" ", "")
+    if compact == "GIR0AA":
+        return "GIR 0AA", True
+    m = _POSTCODE_RE.match(compact)
+    if m:
+        return f"{m.group(1)} {m.group(2)}", True
+    return upper, False
+
+
+def normalise_nhs_number(value: str | None) -> tuple[str | None, bool | None]:
+    """Normalise an NHS number: digits only, validity by the mod-11 check (python-stdnum).
+
+    Spaces and dashes typed inside the number are removed. A value with other
+    characters is kept (without separators) and flagged invalid.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None, None
+    compact = re.sub(r"[\s-]", "", text).upper()
+    return compact, compact.isdigit() and _nhs.is_valid(compact)
+
+
+def normalise_upn(value: str | None) -> tuple[str | None, bool | None]:
+    """Normalise a Unique Pupil Number: upper case, no spaces; validity by python-stdnum."""
+    text = clean_text(value)
+    if text is None:
+        return None, None
+    compact = text.replace(" ", "").upper()
+    return compact, _upn.is_valid(compact)
+
+
+def pnc_century(yy: int, pivot_year: int) -> int:
+    """Expand a two-digit PNC year to four digits.
+
+    Rule: a two-digit year not after the pivot's two-digit year is 20YY,
+    otherwise 19YY. The pivot is the year the extract was taken, so an id can
+    never be dated in the future of its own extract.
+    """
+    return 2000 + yy if yy <= pivot_year % 100 else 1900 + yy
+
+
+def normalise_pnc_id(value: str | None, pivot_year: int) -> tuple[str | None, bool | None]:
+    """Canonicalise a PNC id to the long form ``YYYY/NNNNNNNL`` and check its letter.
+
+    Accepts long ``YYYY/NNNNNNNL`` and short ``YY/NNNNNNNL`` forms, any case,
+    stray spaces. Short years are expanded with :func:`pnc_century`. The check
+    letter covers only the two-digit year and serial, so both forms of the same
+    id agree.
+
+    Returns:
+        ``(canonical, valid)``; a value of the wrong shape is returned
+        upper-cased without spaces and flagged invalid.
+    """
+    text = clean_text(value)
+    if text is None:
+        return None, None
+    compact = text.replace(" ", "").upper()
+    m = _PNC_RE.match(compact)
+    if not m:
+        return compact, False
+    year_digits, serial, letter = m.group(1), m.group(2), m.group(3)
+    year = int(year_digits) if len(year_digits) == 4 else pnc_century(int(year_digits), pivot_year)
+    canonical = f"{year:04d}/{int(serial):07d}{letter}"
+    return canonical, pnc_check_letter(year, serial) == letter
+
+
+def normalise_code(value: str | None) -> str | None:
+    """Normalise a case-insensitive code (prison number, CRO number): upper, no spaces."""
+    text = clean_text(value)
+    return text.replace(" ", "").upper() if text else None
+
+
+def split_list(value: str | None, separator: str = ";") -> list[str]:
+    """Split a ``;``-separated cell into tidied, non-empty items (order kept)."""
+    if not value:
+        return []
+    items = (clean_text(part) for part in value.split(separator))
+    return [item for item in items if item]

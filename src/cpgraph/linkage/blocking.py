@@ -1,0 +1,158 @@
+"""Candidate pairs: the union of several blocking rules, each a pandas join on block keys.
+
+Pairs are returned as two int64 arrays ``(i, j)`` of record positions with ``i < j``.
+Name keys (``fn``, ``sn``, ``sn_phonetic``, ``initials``) are read from every name
+variant, so aliases, former surnames and double-barrelled parts are blocked on too.
+"""
+
+from __future__ import annotations
+
+import jellyfish
+import numpy as np
+import pandas as pd
+
+from cpgraph.linkage.spec import BlockingRule, Spec
+
+NAME_KEYS = frozenset({"fn", "sn", "sn_phonetic", "initials", "mn"})
+
+
+def variant_block_table(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """Name variants with their phonetic surname and initials, for blocking."""
+    v = variants[["rec", "fn", "mn", "sn"]].copy()
+    algo = {"metaphone": jellyfish.metaphone, "soundex": jellyfish.soundex,
+            "nysiis": jellyfish.nysiis}[spec.phonetic]
+    uniq = pd.unique(v["sn"].dropna())
+    ph = {u: (algo(u.replace(" ", "")) or None) for u in uniq}
+    v["sn_phonetic"] = v["sn"].map(ph)
+    f0 = v["fn"].str[0]
+    s0 = v["sn"].str[0]
+    v["initials"] = (f0 + s0).where(f0.notna() & s0.notna(), None)
+    return v
+
+
+def _table_for(rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame) -> pd.DataFrame:
+    keys = list(rule.keys)
+    name_keys = [k for k in keys if k in NAME_KEYS]
+    other = [k for k in keys if k not in NAME_KEYS]
+    for k in other:
+        if k not in s.columns:
+            raise KeyError(f"blocking key {k!r} is not a standardised column")
+    if name_keys:
+        t = vtable[["rec", *name_keys]]
+        if other:
+            t = t.join(s[other], on="rec")
+    else:
+        t = s[other].copy()
+        t.insert(0, "rec", np.arange(len(s), dtype=np.int64))
+    t = t.dropna(subset=keys)
+    for k in keys:
+        if t[k].dtype.kind in "iu":
+            t = t[t[k] >= 0]
+    return t
+
+
+def _codes(t: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    if len(keys) == 1:
+        return pd.factorize(t[keys[0]])[0].astype(np.int64)
+    return t.groupby(keys, sort=False, dropna=True).ngroup().to_numpy(np.int64)
+
+
+def rule_pairs(
+    rule: BlockingRule,
+    s: pd.DataFrame,
+    vtable: pd.DataFrame,
+    max_block_size: int,
+    left: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs agreeing on every key of ``rule``.
+
+    Args:
+        rule: the blocking rule.
+        s: standardised records.
+        vtable: :func:`variant_block_table` output.
+        max_block_size: blocks with more distinct records are skipped (both modes alike).
+        left: when given, a boolean mask over records: only pairs touching one of them.
+
+    Returns:
+        ``(i, j)`` with ``i < j`` (may contain duplicates across variants; not sorted).
+    """
+    t = _table_for(rule, s, vtable)
+    if t.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    code = _codes(t, list(rule.keys))
+    kr = pd.DataFrame({"code": code, "rec": t["rec"].to_numpy(np.int64)}).drop_duplicates()
+    size = kr.groupby("code")["rec"].transform("size").to_numpy()
+    kr = kr[(size >= 2) & (size <= max_block_size)]
+    lhs = kr if left is None else kr[left[kr["rec"].to_numpy()]]
+    if lhs.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    m = lhs.merge(kr, on="code", suffixes=("_a", "_b"))
+    a = m["rec_a"].to_numpy()
+    b = m["rec_b"].to_numpy()
+    keep = a != b if left is not None else a < b
+    a, b = a[keep], b[keep]
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def unique_pairs(i: np.ndarray, j: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Deduplicate and sort pairs."""
+    code = np.unique(i.astype(np.int64) * n + j.astype(np.int64))
+    return code // n, code % n
+
+
+def candidate_pairs(
+    s: pd.DataFrame,
+    vtable: pd.DataFrame,
+    spec: Spec,
+    *,
+    link_only: bool = False,
+    left: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The union of every blocking rule's pairs.
+
+    Args:
+        s: standardised records.
+        vtable: :func:`variant_block_table` output.
+        spec: blocking rules and block-size cap.
+        link_only: keep only pairs between different ``grp`` (source systems/files).
+        left: optional mask of records whose pairs are wanted (incremental mode).
+
+    Returns:
+        Sorted unique ``(i, j)`` arrays, ``i < j``.
+    """
+    n = len(s)
+    ii, jj = [], []
+    for rule in spec.blocking:
+        if any(k not in s.columns and k not in NAME_KEYS for k in rule.keys):
+            continue  # a rule on a column this data set does not have
+        a, b = rule_pairs(rule, s, vtable, spec.max_block_size, left)
+        ii.append(a)
+        jj.append(b)
+    if not ii:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    i, j = unique_pairs(np.concatenate(ii), np.concatenate(jj), max(n, 1))
+    if link_only:
+        g = s["grp"].to_numpy()
+        keep = g[i] != g[j]
+        i, j = i[keep], j[keep]
+    return i, j
+
+
+def random_pairs(
+    s: pd.DataFrame, count: int, seed: int, *, link_only: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform random distinct pairs (for u-probabilities)."""
+    n = len(s)
+    if n < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    rng = np.random.default_rng(seed)
+    total = n * (n - 1) // 2
+    count = int(min(count, total))
+    i = rng.integers(0, n, size=count * 2)
+    j = rng.integers(0, n, size=count * 2)
+    keep = i != j
+    if link_only:
+        g = pd.factorize(s["grp"])[0]
+        keep &= g[i] != g[j]
+    i, j = i[keep][:count], j[keep][:count]
+    return np.minimum(i, j), np.maximum(i, j)

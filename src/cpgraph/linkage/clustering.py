@@ -1,0 +1,323 @@
+"""Constrained clustering of scored pairs and stable person ids.
+
+Edges are merged strongest first (steward LINKs, then deterministic identifier links,
+then probabilistic and relationship links by weight) with a union–find that refuses any
+merge joining two mentions under a cannot-link (different valid identifiers of one kind,
+household look-alike guard, steward NO_LINK).  Clusters are then checked for cohesion:
+when any two members carry conflicting evidence, the cluster is re-clustered by average
+linkage over all its pairs, so a chain of weak links is split rather than over-merged.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+PRIORITY_STEWARD, PRIORITY_DETERMINISTIC, PRIORITY_SCORED = 0, 1, 2
+ID_PREFIX = "P"
+ID_DIGITS = 10
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = np.arange(n, dtype=np.int64)
+        self.cannot: dict[int, dict[int, bool]] = {}
+
+    def find(self, x: int) -> int:
+        p = self.parent
+        root = x
+        while p[root] != root:
+            root = p[root]
+        while p[x] != root:
+            p[x], x = root, p[x]
+        return int(root)
+
+    def add_cannot(self, a: int, b: int, steward: bool) -> None:
+        for x, y in ((a, b), (b, a)):
+            r = self.find(x)
+            d = self.cannot.setdefault(r, {})
+            d[y] = d.get(y, False) or steward
+
+    def conflict(self, ra: int, rb: int, steward_only: bool) -> bool:
+        ca, cb = self.cannot.get(ra), self.cannot.get(rb)
+        if not ca and not cb:
+            return False
+        # cannot-links are stored both ways: scanning the smaller side is enough
+        if not ca or (cb and len(cb) < len(ca)):
+            src, other = cb, ra
+        else:
+            src, other = ca, rb
+        for y, is_steward in src.items():
+            if (is_steward or not steward_only) and self.find(y) == other:
+                return True
+        return False
+
+    def union(self, ra: int, rb: int) -> int:
+        if rb < ra:
+            ra, rb = rb, ra
+        self.parent[rb] = ra
+        cb = self.cannot.pop(rb, None)
+        if cb:
+            da = self.cannot.setdefault(ra, {})
+            for y, s in cb.items():
+                da[y] = da.get(y, False) or s
+        return ra
+
+
+def constrained_components(
+    n: int,
+    ei: np.ndarray,
+    ej: np.ndarray,
+    weight: np.ndarray,
+    priority: np.ndarray,
+    ci: np.ndarray,
+    cj: np.ndarray,
+    c_steward: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Union–find over edges strongest first, never joining across a cannot-link.
+
+    Args:
+        n: number of records.
+        ei, ej: edge endpoints.
+        weight: edge weight (higher first within a priority).
+        priority: 0 steward LINK, 1 deterministic, 2 scored.
+        ci, cj: cannot-link pairs.
+        c_steward: which cannot-links are steward NO_LINKs (steward LINKs override
+            machine cannot-links but not steward NO_LINKs).
+
+    Returns:
+        Cluster label per record (the smallest record position in its cluster) and a
+        boolean per edge telling whether it was used to merge.
+    """
+    uf = _UnionFind(n)
+    for a, b, s in zip(ci.tolist(), cj.tolist(), c_steward.tolist(), strict=True):
+        uf.add_cannot(a, b, bool(s))
+    order = np.lexsort((-weight, priority))
+    used = np.zeros(len(ei), bool)
+    for k in order.tolist():
+        ra, rb = uf.find(int(ei[k])), uf.find(int(ej[k]))
+        if ra == rb:
+            continue
+        if uf.conflict(ra, rb, steward_only=bool(priority[k] == PRIORITY_STEWARD)):
+            continue
+        uf.union(ra, rb)
+        used[k] = True
+    labels = np.fromiter((uf.find(x) for x in range(n)), np.int64, n)
+    return labels, used
+
+
+def average_linkage(w: np.ndarray, threshold: float) -> np.ndarray:
+    """Average-linkage agglomeration of one cluster's members.
+
+    Args:
+        w: symmetric ``(k, k)`` pair weights (bits); ``-inf`` marks a cannot-link.
+        threshold: merge two groups only while their average weight is at least this.
+
+    Returns:
+        Group label per member (0..g-1).
+    """
+    k = len(w)
+    groups: list[list[int]] = [[x] for x in range(k)]
+    sums = np.where(np.isfinite(w), w, 0.0).astype(np.float64)
+    banned = ~np.isfinite(w)
+    sizes = np.ones(k)
+    alive = np.ones(k, bool)
+    np.fill_diagonal(banned, True)
+    while True:
+        avg = sums / np.outer(sizes, sizes)
+        avg[banned | ~alive[:, None] | ~alive[None, :]] = -np.inf
+        a, b = np.unravel_index(int(np.argmax(avg)), avg.shape)
+        if not np.isfinite(avg[a, b]) or avg[a, b] < threshold:
+            break
+        groups[a].extend(groups[b])
+        groups[b] = []
+        sums[a, :] += sums[b, :]
+        sums[:, a] += sums[:, b]
+        banned[a, :] |= banned[b, :]
+        banned[:, a] |= banned[:, b]
+        banned[a, a] = True
+        sizes[a] += sizes[b]
+        alive[b] = False
+    out = np.empty(k, np.int64)
+    g = 0
+    for grp in groups:
+        if grp:
+            out[grp] = g
+            g += 1
+    return out
+
+
+def split_incohesive(
+    labels: np.ndarray,
+    pair_weights: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
+    conflict_bits: float,
+    merge_threshold: float,
+    max_exhaustive: int,
+) -> tuple[np.ndarray, int]:
+    """Re-cluster clusters whose members carry conflicting evidence.
+
+    Args:
+        labels: cluster label per record.
+        pair_weights: ``(i, j) -> (weight, evidence, cannot)`` for arbitrary pairs: total
+            weight (bits, prior and direct-edge evidence included), evidence without the
+            prior, cannot-link flag.
+        conflict_bits: a pair whose evidence is below this is a conflict.
+        merge_threshold: average-linkage merge threshold (bits).
+        max_exhaustive: larger clusters are split by a stricter rule (see below).
+
+    Returns:
+        New labels and the number of clusters that were split.
+    """
+    labels = labels.copy()
+    order = np.argsort(labels, kind="stable")
+    sl = labels[order]
+    starts = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1]])
+    ends = np.r_[starts[1:], len(sl)]
+    big = [(s, e) for s, e in zip(starts, ends, strict=True) if e - s >= 3]
+    if not big:
+        return labels, 0
+    # every within-cluster pair of clusters of 3+, scored in one vectorised batch
+    pi, pj, owner = [], [], []
+    for c, (s, e) in enumerate(big):
+        mem = order[s:min(e, s + max_exhaustive)]
+        a, b = np.triu_indices(len(mem), 1)
+        pi.append(mem[a])
+        pj.append(mem[b])
+        owner.append(np.full(len(a), c))
+    i, j, own = np.concatenate(pi), np.concatenate(pj), np.concatenate(owner)
+    w, ev, cannot = pair_weights(i, j)
+    bad = cannot | (ev < conflict_bits)
+    bad_clusters = np.unique(own[bad])
+    next_label = int(labels.max()) + 1 if len(labels) else 0
+    for c in bad_clusters.tolist():
+        s, e = big[c]
+        mem = order[s:min(e, s + max_exhaustive)]
+        sel = own == c
+        k = len(mem)
+        idx = {int(r): x for x, r in enumerate(mem.tolist())}
+        mat = np.full((k, k), -np.inf)
+        ia = np.fromiter((idx[int(x)] for x in i[sel]), np.int64)
+        ja = np.fromiter((idx[int(x)] for x in j[sel]), np.int64)
+        vals = np.where(cannot[sel], -np.inf, w[sel])
+        mat[ia, ja] = vals
+        mat[ja, ia] = vals
+        sub = average_linkage(mat, merge_threshold)
+        for g in range(1, int(sub.max()) + 1):
+            labels[mem[sub == g]] = next_label
+            next_label += 1
+        if e - s > max_exhaustive:  # members past the cap leave as singletons
+            for r in order[s + max_exhaustive:e].tolist():
+                labels[r] = next_label
+                next_label += 1
+    # relabel to the smallest member position
+    return canonical_labels(labels), len(bad_clusters)
+
+
+def canonical_labels(labels: np.ndarray) -> np.ndarray:
+    """Relabel clusters by their smallest member position."""
+    n = len(labels)
+    if n == 0:
+        return labels
+    first = np.full(int(labels.max()) + 1, n, np.int64)
+    np.minimum.at(first, labels, np.arange(n))
+    return first[labels]
+
+
+def format_id(counter: int) -> str:
+    """Person id for a counter value: ``P`` + 10 zero-padded digits."""
+    return f"{ID_PREFIX}{counter:0{ID_DIGITS}d}"
+
+
+def _counter_of(pid: str) -> int:
+    if pid.startswith(ID_PREFIX) and pid[len(ID_PREFIX):].isdigit():
+        return int(pid[len(ID_PREFIX):])
+    return 0
+
+
+@dataclass
+class IdAssignment:
+    """Person ids per record and the ids retired by this run."""
+
+    person_ids: list[str]
+    retired: list[str]
+    new_ids: int
+
+
+def assign_ids(
+    keys: list[str],
+    labels: np.ndarray,
+    previous: Mapping[str, str] | None = None,
+    reserved: Iterable[str] = (),
+) -> IdAssignment:
+    """Stable person ids.
+
+    A cluster keeps the oldest (lowest) previous id among its members; when a previous id
+    is claimed by several clusters (a split) the cluster holding most of its members keeps
+    it and the others fall back to their next-oldest id or a new one.  Ids held before and
+    now held by no cluster are retired.  New ids are ``P`` + a 10-digit counter continuing
+    after the highest id ever seen (previous and ``reserved``, i.e. retired ids), handed
+    out in order of each new cluster's smallest record key, so equal inputs give equal ids.
+
+    Args:
+        keys: record key per position.
+        labels: cluster label per position.
+        previous: key → person id from the last run.
+        reserved: ids that must never be reused (earlier retired ids).
+
+    Returns:
+        The :class:`IdAssignment`.
+    """
+    previous = previous or {}
+    clusters: dict[int, list[int]] = {}
+    for pos, lab in enumerate(labels.tolist()):
+        clusters.setdefault(lab, []).append(pos)
+    # candidate ids per cluster with member counts
+    claims: dict[int, Counter] = {}
+    for lab, mem in clusters.items():
+        c = Counter(previous[keys[p]] for p in mem if keys[p] in previous)
+        if c:
+            claims[lab] = c
+    owner: dict[str, int] = {}
+    pending = sorted(claims)
+    # resolve in rounds: each cluster asks for its oldest id not yet refused
+    refused: dict[int, set[str]] = {lab: set() for lab in claims}
+    assigned: dict[int, str] = {}
+    while pending:
+        asks: dict[str, list[int]] = {}
+        for lab in pending:
+            opts = sorted((pid for pid in claims[lab] if pid not in refused[lab]),
+                          key=lambda p: (_counter_of(p), p))
+            if opts:
+                asks.setdefault(opts[0], []).append(lab)
+        nxt: list[int] = []
+        for pid, labs in asks.items():
+            labs.sort(key=lambda lab: (-claims[lab][pid], min(keys[p] for p in clusters[lab])))
+            win = labs[0]
+            if pid in owner:  # already taken in an earlier round
+                for lab in labs:
+                    refused[lab].add(pid)
+                    nxt.append(lab)
+                continue
+            owner[pid] = win
+            assigned[win] = pid
+            for lab in labs[1:]:
+                refused[lab].add(pid)
+                nxt.append(lab)
+        pending = sorted(set(nxt))
+    seen = set(previous.values()) | set(reserved)
+    counter = max((_counter_of(p) for p in seen), default=0)
+    fresh = sorted((lab for lab in clusters if lab not in assigned),
+                   key=lambda lab: min(keys[p] for p in clusters[lab]))
+    for lab in fresh:
+        counter += 1
+        assigned[lab] = format_id(counter)
+    ids = [""] * len(keys)
+    for lab, mem in clusters.items():
+        for p in mem:
+            ids[p] = assigned[lab]
+    live = set(assigned.values())
+    retired = sorted(set(previous.values()) - live)
+    return IdAssignment(person_ids=ids, retired=retired, new_ids=len(fresh))

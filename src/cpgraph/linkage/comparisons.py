@@ -1,0 +1,359 @@
+"""Multi-level comparisons of candidate pairs, vectorised.
+
+Every comparison maps a pair to a level index (0 = best, ``len(levels)`` = ``else``,
+``-1`` = missing on a side).  String similarities are computed once per distinct value
+pair with ``rapidfuzz.process.cpdist``.  Name comparisons are taken over every name
+variant a mention carries (aliases, former surname, order swaps) and the best-agreeing
+variant pair is kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import nicknames
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+
+from cpgraph.linkage.spec import ComparisonSpec, Level, Spec
+from cpgraph.linkage.standardise import V_BLOCK, V_PRIMARY, V_SWAP
+
+MISSING = -1
+WORKERS = 1  # rapidfuzz threads; the bench raises it
+
+
+@lru_cache(maxsize=1)
+def nickname_roots() -> dict[str, frozenset[str]]:
+    """Name → the canonical names it belongs to, from the ``nicknames`` dataset."""
+    roots: dict[str, set[str]] = {}
+    for t in nicknames.name_triplets():
+        a, b = t.name1.casefold(), t.name2.casefold()
+        roots.setdefault(a, set()).add(a)
+        roots.setdefault(b, set()).add(a)
+    return {k: frozenset(v) for k, v in roots.items()}
+
+
+def nickname_equivalent(a: str, b: str) -> bool:
+    """True when two forenames share a canonical name in the nicknames dataset."""
+    ra = nickname_roots().get(a)
+    rb = nickname_roots().get(b)
+    if ra is None or rb is None:
+        return False
+    return not ra.isdisjoint(rb)
+
+
+@lru_cache(maxsize=1)
+def _roots_matrix() -> tuple[dict[str, int], np.ndarray]:
+    """Name → row; rows hold the name's canonical-name ids (-1 padded)."""
+    roots = nickname_roots()
+    ids = {r: k for k, r in enumerate(sorted({x for v in roots.values() for x in v}))}
+    width = max(len(v) for v in roots.values())
+    mat = np.full((len(roots) + 1, width), -1, np.int32)  # last row: unknown names
+    row = {}
+    for k, (name, rs) in enumerate(roots.items()):
+        row[name] = k
+        mat[k, : len(rs)] = sorted(ids[x] for x in rs)
+    return row, mat
+
+
+def nickname_hits(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """Vectorised :func:`nickname_equivalent` over aligned arrays of names."""
+    row, mat = _roots_matrix()
+    unknown = len(mat) - 1
+    ra = mat[pd.Series(ua).map(row).fillna(unknown).to_numpy(np.int64)]
+    rb = mat[pd.Series(ub).map(row).fillna(unknown).to_numpy(np.int64)]
+    out = np.zeros(len(ua), bool)
+    live = (ra[:, 0] >= 0) & (rb[:, 0] >= 0)
+    if not live.any():
+        return out
+    ra, rb = ra[live], rb[live]
+    hit = np.zeros(len(ra), bool)
+    for x in range(ra.shape[1]):
+        col = ra[:, x:x + 1]
+        hit |= ((col == rb) & (col >= 0)).any(axis=1)
+    out[live] = hit
+    return out
+
+
+def _expand(owners: np.ndarray, start: np.ndarray, count: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """For each owner position k, every row ``start[k] .. start[k]+count[k]-1``."""
+    rep = np.repeat(np.arange(len(owners)), count)
+    offs = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
+    return rep, np.repeat(start, count) + offs
+
+
+def _cp(ua: np.ndarray, ub: np.ndarray, scorer, **kw) -> np.ndarray:
+    return process.cpdist(list(ua), list(ub), scorer=scorer, workers=WORKERS, **kw)
+
+
+def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """Level test on distinct value pairs (arrays of str)."""
+    op = lv.op
+    if op == "exact":
+        return ua == ub
+    if op == "jw":
+        return _cp(ua, ub, JaroWinkler.normalized_similarity) >= lv.arg - 1e-9
+    if op == "lev":
+        return _cp(ua, ub, Levenshtein.distance, dtype=np.int32) <= lv.arg
+    if op == "token_set":
+        return _cp(ua, ub, fuzz.token_set_ratio) >= 100.0 * lv.arg - 1e-9
+    if op == "initial":
+        return np.fromiter(
+            ((len(a) == 1 or len(b) == 1) and a[0] == b[0] for a, b in zip(ua, ub, strict=True)),
+            bool, len(ua))
+    if op == "nickname":
+        return nickname_hits(ua, ub)
+    if op == "part":
+        out = np.zeros(len(ua), bool)
+        for k, (a, b) in enumerate(zip(ua, ub, strict=True)):
+            if " " in a or " " in b:
+                ta = {t for t in a.split(" ") if len(t) > 1}
+                tb = {t for t in b.split(" ") if len(t) > 1}
+                out[k] = bool(ta & tb)
+        return out
+    raise ValueError(f"level op {op!r} not supported on strings")
+
+
+def string_levels(a: np.ndarray, b: np.ndarray, levels: tuple[Level, ...]) -> np.ndarray:
+    """Level index per pair for two aligned object arrays of strings (None = missing)."""
+    codes, uniq = pd.factorize(np.concatenate([a, b]), use_na_sentinel=True)
+    return code_levels(codes[: len(a)], codes[len(a):], np.asarray(uniq, dtype=object), levels)
+
+
+def code_levels(ca: np.ndarray, cb: np.ndarray, vocab: np.ndarray,
+                levels: tuple[Level, ...]) -> np.ndarray:
+    """Like :func:`string_levels` on integer codes into ``vocab`` (-1 = missing).
+
+    Each distinct code pair is evaluated once, level by level, best level first.
+    """
+    n = len(ca)
+    out = np.full(n, MISSING, np.int8)
+    both = (ca >= 0) & (cb >= 0)
+    if not both.any():
+        return out
+    k = max(len(vocab), 1)
+    pc = ca[both].astype(np.int64) * k + cb[both]
+    upc, inv = np.unique(pc, return_inverse=True)
+    ia, ib = upc // k, upc % k
+    ua, ub = vocab[ia], vocab[ib]
+    lev_u = np.full(len(upc), len(levels), np.int8)
+    todo = np.ones(len(upc), bool)
+    for li, lv in enumerate(levels):
+        idx = np.flatnonzero(todo)
+        if not len(idx):
+            break
+        hit = (ia[idx] == ib[idx]) if lv.op == "exact" else _predicate(lv, ua[idx], ub[idx])
+        lev_u[idx[hit]] = li
+        todo[idx[hit]] = False
+    out[both] = lev_u[inv]
+    return out
+
+
+def date_levels(s: pd.DataFrame, i: np.ndarray, j: np.ndarray,
+                levels: tuple[Level, ...]) -> np.ndarray:
+    """Date-of-birth levels: exact / swapped day-month / edits / year off by one / ..."""
+    ya, yb = s["dob_y"].to_numpy()[i], s["dob_y"].to_numpy()[j]
+    ma, mb = s["dob_m"].to_numpy()[i], s["dob_m"].to_numpy()[j]
+    da, db = s["dob_d"].to_numpy()[i], s["dob_d"].to_numpy()[j]
+    present = (ya >= 0) & (yb >= 0)
+    out = np.full(len(i), MISSING, np.int8)
+    lev = np.full(len(i), len(levels), np.int8)
+    todo = present.copy()
+    d8 = s["dob8"].to_numpy()
+    for li, lv in enumerate(levels):
+        if lv.op == "exact":
+            hit = (ya == yb) & (ma == mb) & (da == db)
+        elif lv.op == "swap_dm":
+            hit = (ya == yb) & (ma == db) & (da == mb) & (ma != da)
+        elif lv.op == "year_off1":
+            hit = (ma == mb) & (da == db) & (np.abs(ya - yb) == 1)
+        elif lv.op == "month_year":
+            hit = (ya == yb) & (ma == mb)
+        elif lv.op == "years":
+            hit = np.abs(ya - yb) <= lv.arg
+        elif lv.op == "lev":
+            hit = np.zeros(len(i), bool)
+            idx = np.flatnonzero(todo)
+            if len(idx):
+                hit[idx] = string_levels(d8[i[idx]], d8[j[idx]], (lv,)) == 0
+        else:
+            raise ValueError(lv.op)
+        hit &= todo
+        lev[hit] = li
+        todo &= ~hit
+    out[present] = lev[present]
+    return out
+
+
+def postcode_levels(s: pd.DataFrame, i: np.ndarray, j: np.ndarray,
+                    levels: tuple[Level, ...]) -> np.ndarray:
+    """UK postcode levels: full / sector / district."""
+    cols = {"exact": "pc", "sector": "pc_sector", "district": "pc_district"}
+    pa, pb = s["pc"].to_numpy()[i], s["pc"].to_numpy()[j]
+    present = pd.notna(pa) & pd.notna(pb)
+    out = np.full(len(i), MISSING, np.int8)
+    lev = np.full(len(i), len(levels), np.int8)
+    todo = present.copy()
+    for li, lv in enumerate(levels):
+        col = s[cols[lv.op]].to_numpy()
+        a, b = col[i], col[j]
+        hit = todo & pd.notna(a) & (a == b)
+        lev[hit] = li
+        todo &= ~hit
+    out[present] = lev[present]
+    return out
+
+
+@dataclass
+class PairLevels:
+    """Comparison levels of a batch of pairs.
+
+    Attributes:
+        i, j: record positions.
+        levels: ``(n_pairs, n_comparisons)`` int8, -1 = missing.
+        tf_values: comparison name → value agreed on (for TF adjustment; None elsewhere).
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    levels: np.ndarray
+    tf_values: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+class Comparer:
+    """Computes comparison levels for pairs of standardised records."""
+
+    def __init__(self, s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> None:
+        self.s = s
+        self.spec = spec
+        self.comps = spec.comparisons
+        v = variants[variants["vtype"] != V_BLOCK].reset_index(drop=True)
+        # one vocabulary for every name role, so swapped roles compare by code
+        roles = ("fn", "mn", "sn")
+        allnames = np.concatenate([v[r].to_numpy(object) for r in roles])
+        codes, vocab = pd.factorize(allnames, use_na_sentinel=True)
+        self.vocab = np.asarray(vocab, dtype=object)
+        self.first = np.array([x[0] for x in self.vocab], dtype="<U1")
+        nv = len(v)
+        vc = {r: codes[k * nv:(k + 1) * nv].astype(np.int64) for k, r in enumerate(roles)}
+        self.variants = pd.DataFrame({"rec": v["rec"].to_numpy(), "vtype": v["vtype"].to_numpy(),
+                                      **vc})
+        prim = self.variants[self.variants["vtype"] == V_PRIMARY]
+        self.rec_codes = {}
+        for r in roles:
+            arr = np.full(len(s), -1, np.int64)
+            arr[prim["rec"].to_numpy()] = prim[r].to_numpy()
+            self.rec_codes[r] = arr
+        counts = np.bincount(v["rec"].to_numpy(), minlength=len(s))
+        self.has_variants = counts > 1
+        # variants are grouped by record (name_variants emits them in record order)
+        self.v_count = counts
+        self.v_start = np.cumsum(counts) - counts
+        self.name_comps = [(k, c) for k, c in enumerate(self.comps) if c.kind == "name"]
+        self._col_codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _codes_for(self, col: str) -> tuple[np.ndarray, np.ndarray]:
+        if col not in self._col_codes:
+            codes, uniq = pd.factorize(self.s[col].to_numpy(object), use_na_sentinel=True)
+            self._col_codes[col] = (codes.astype(np.int64), np.asarray(uniq, dtype=object))
+        return self._col_codes[col]
+
+    def _simple(self, c: ComparisonSpec, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        s = self.s
+        if c.kind == "date":
+            return date_levels(s, i, j, c.levels)
+        if c.kind == "postcode_uk":
+            return postcode_levels(s, i, j, c.levels)
+        codes, vocab = self._codes_for(f"id_{c.name}" if c.kind == "identifier" else c.column)
+        return code_levels(codes[i], codes[j], vocab, c.levels)
+
+    def _names(self, fa: dict, fb: dict) -> np.ndarray:
+        cols = []
+        for _, c in self.name_comps:
+            cols.append(code_levels(fa[c.role], fb[c.role], self.vocab, c.levels))
+        return np.stack(cols, axis=1) if cols else np.empty((len(fa["fn"]), 0), np.int8)
+
+    def _name_score(self, lv: np.ndarray) -> np.ndarray:
+        score = np.zeros(len(lv), np.float64)
+        for col, (_, c) in enumerate(self.name_comps):
+            nlab = len(c.levels) + 1
+            x = lv[:, col].astype(np.float64) / nlab
+            x[lv[:, col] == MISSING] = (nlab - 1.5) / nlab  # missing: a little better than else
+            score += x
+        return score
+
+    def compare(self, i: np.ndarray, j: np.ndarray,
+                only: set[str] | None = None) -> PairLevels:
+        """Levels for pairs ``(i[k], j[k])`` (``only``: compute just these comparisons)."""
+        i = np.asarray(i, np.int64)
+        j = np.asarray(j, np.int64)
+        n = len(i)
+        s = self.s
+        out = np.full((n, len(self.comps)), MISSING, np.int8)
+        tfv: dict[str, np.ndarray] = {}
+        for k, c in enumerate(self.comps):
+            if c.kind != "name" and (only is None or c.name in only):
+                out[:, k] = self._simple(c, i, j)
+                if c.tf:
+                    col = s[f"id_{c.name}" if c.kind == "identifier" else c.column].to_numpy()
+                    tfv[c.name] = np.where(out[:, k] == 0, col[i], None)
+        if self.name_comps and (only is None or any(c.name in only for _, c in self.name_comps)):
+            roles = ("fn", "mn", "sn")
+            fa = {r: self.rec_codes[r][i] for r in roles}
+            fb = {r: self.rec_codes[r][j] for r in roles}
+            nl = self._names(fa, fb)
+            chosen = {r: fa[r].copy() for r in roles}  # codes of the names agreed on
+            # Pairs whose names disagree somewhere and that have other variants to try.
+            exact_all = np.all((nl == 0) | (nl == MISSING), axis=1)
+            need = ~exact_all & (self.has_variants[i] | self.has_variants[j])
+            if need.any():
+                self._best_variants(np.flatnonzero(need), i, j, nl, chosen)
+            for col, (k, _) in enumerate(self.name_comps):
+                out[:, k] = nl[:, col]
+            for k, c in self.name_comps:
+                if c.tf:
+                    ch = chosen[c.role]
+                    val = self.vocab[np.maximum(ch, 0)] if len(self.vocab) else ch.astype(object)
+                    tfv[c.name] = np.where((out[:, k] == 0) & (ch >= 0), val, None)
+        return PairLevels(i=i, j=j, levels=out, tf_values=tfv)
+
+    def _best_variants(self, idx: np.ndarray, i: np.ndarray, j: np.ndarray,
+                       nl: np.ndarray, chosen: dict) -> None:
+        v = self.variants
+        vt = v["vtype"].to_numpy()
+        vfn, vmn, vsn = v["fn"].to_numpy(), v["mn"].to_numpy(), v["sn"].to_numpy()
+        a, b = i[idx], j[idx]
+        # every variant of a × every variant of b, per pair (CSR expansion, no joins)
+        pa, rowa = _expand(idx, self.v_start[a], self.v_count[a])
+        pb, rowb = _expand(pa, self.v_start[b[pa]], self.v_count[b[pa]])
+        pid = idx[pa][pb]
+        ra, rb = rowa[pb], rowb
+        ta, tb = vt[ra], vt[rb]
+        fa_, fb_, sa_, sb_ = vfn[ra], vfn[rb], vsn[ra], vsn[rb]
+        # Only combos that could beat the recorded names: same first letter of the
+        # forename or of the surname (the recorded pair itself is always kept).
+        fl = np.append(self.first, "")  # code -1 → ""
+        near = ((fl[fa_] == fl[fb_]) & (fa_ >= 0)) | ((fl[sa_] == fl[sb_]) & (sa_ >= 0))
+        keep = ((ta == V_PRIMARY) & (tb == V_PRIMARY)) | (near & ~((ta == V_SWAP) & (tb == V_SWAP)))
+        ra, rb, pid, ta, tb = ra[keep], rb[keep], pid[keep], ta[keep], tb[keep]
+        m = pd.DataFrame({"pid": pid, "ta": ta, "tb": tb})
+        fa = {"fn": vfn[ra], "mn": vmn[ra], "sn": vsn[ra]}
+        fb = {"fn": vfn[rb], "mn": vmn[rb], "sn": vsn[rb]}
+        lv = self._names(fa, fb)
+        score = self._name_score(lv)
+        # prefer the recorded names on ties
+        tie = (m["ta"].to_numpy() != V_PRIMARY).astype(np.float64) + (
+            m["tb"].to_numpy() != V_PRIMARY).astype(np.float64)
+        order = np.lexsort((tie, score, m["pid"].to_numpy()))
+        pid_sorted = m["pid"].to_numpy()[order]
+        first = np.ones(len(order), bool)
+        first[1:] = pid_sorted[1:] != pid_sorted[:-1]
+        best = order[first]
+        rows = m["pid"].to_numpy()[best]
+        nl[rows] = lv[best]
+        for r in ("fn", "mn", "sn"):
+            chosen[r][rows] = fa[r][best]

@@ -1,0 +1,452 @@
+"""The linkage engine: a pure library over pandas DataFrames (no database access).
+
+Stages: standardise → block → compare → score (deterministic rules, Fellegi–Sunter,
+guards) → constrained clustering → relationship-aware rounds → cohesion split → stable
+ids.  :meth:`LinkageEngine.link` returns an :class:`EngineResult` whose ``state`` is fed
+back to the next run for incremental linkage (only new or changed mentions compared).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpgraph.linkage import comparisons as _cmp
+from cpgraph.linkage.blocking import candidate_pairs, variant_block_table
+from cpgraph.linkage.clustering import (
+    PRIORITY_DETERMINISTIC,
+    PRIORITY_SCORED,
+    PRIORITY_STEWARD,
+    assign_ids,
+    canonical_labels,
+    constrained_components,
+    split_incohesive,
+)
+from cpgraph.linkage.comparisons import Comparer
+from cpgraph.linkage.explain import Explanation, explain_scored
+from cpgraph.linkage.model import Model, fit, weight_for_probability
+from cpgraph.linkage.relationships import anchor_pairs, anchors
+from cpgraph.linkage.scoring import ScoredPairs, Scorer
+from cpgraph.linkage.spec import Spec, load_spec
+from cpgraph.linkage.standardise import name_variants, standardise
+
+STEWARD_WEIGHT = 100.0
+DETERMINISTIC_WEIGHT = 60.0
+
+
+@dataclass
+class LinkState:
+    """What a run leaves for the next incremental run (store it beside the graph).
+
+    Attributes:
+        model: the fitted model (``Model.to_dict()`` is JSON-serialisable).
+        edges: scored pairs kept (above review, deterministic or cannot-link), by key.
+        fingerprints: key → hash of the mention's linkage columns.
+    """
+
+    model: Model
+    edges: pd.DataFrame
+    fingerprints: pd.Series
+
+
+@dataclass
+class EngineResult:
+    """Outcome of a linkage run.
+
+    Attributes:
+        assignments: one row per mention: ``key, person_id, method, probability, status,
+            partner_key, breakdown`` (``breakdown``: comparison → {level, weight} of the
+            best supporting pair; None for singletons).
+        review: pairs between the review and auto thresholds in different persons:
+            ``key_a, key_b, probability, weight, breakdown``.
+        retired_ids: person ids held before and merged away or emptied.
+        summary: counts (mentions, persons, links by method, review queue, ...).
+        model: the model used.
+        state: input for the next incremental run.
+    """
+
+    assignments: pd.DataFrame
+    review: pd.DataFrame
+    retired_ids: list[str]
+    summary: dict[str, Any]
+    model: Model
+    state: LinkState
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class _Edges:
+    i: np.ndarray
+    j: np.ndarray
+    weight: np.ndarray
+    prob: np.ndarray
+    method: np.ndarray
+    priority: np.ndarray
+    cannot: np.ndarray
+    levels: np.ndarray
+    comp_w: np.ndarray
+
+    @classmethod
+    def empty(cls, nc: int) -> _Edges:
+        z = np.empty(0, np.int64)
+        return cls(z, z, np.empty(0), np.empty(0), np.empty(0, object), z, np.empty(0, bool),
+                   np.empty((0, nc), np.int8), np.empty((0, nc), np.float32))
+
+    def take(self, mask: np.ndarray) -> _Edges:
+        return _Edges(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
+
+    @staticmethod
+    def concat(parts: list[_Edges]) -> _Edges:
+        return _Edges(*(np.concatenate([getattr(p, f) for p in parts])
+                        for f in _Edges.__dataclass_fields__))
+
+
+class LinkageEngine:
+    """Links person mentions with a spec-driven Fellegi–Sunter model.
+
+    Args:
+        spec: linkage spec (default: the packaged ``default.toml``).
+        link_only: only compare mentions from different ``system`` values (two-file
+            linkage, e.g. FEBRL4); default is dedupe-and-link.
+        workers: rapidfuzz threads.
+    """
+
+    def __init__(self, spec: Spec | None = None, *, link_only: bool = False,
+                 workers: int = 1) -> None:
+        self.spec = spec or load_spec()
+        self.link_only = link_only
+        _cmp.WORKERS = workers
+        self.model: Model | None = None
+
+    # ----------------------------------------------------------------- preparation
+    def _prepare(self, mentions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
+                                                         pd.DataFrame, Comparer]:
+        if mentions["key"].duplicated().any():
+            raise ValueError("mention keys must be unique")
+        s = standardise(mentions, self.spec)
+        variants = name_variants(s)
+        vtable = variant_block_table(s, variants, self.spec)
+        return s, variants, vtable, Comparer(s, variants, self.spec)
+
+    def fit(self, mentions: pd.DataFrame) -> Model:
+        """Estimate the model (u, m, prior, TF tables) from unlabelled mentions."""
+        s, _, vtable, comparer = self._prepare(mentions)
+        self.model = fit(s, comparer, vtable, self.spec, link_only=self.link_only)
+        return self.model
+
+    # ----------------------------------------------------------------- edges
+    def _edges_from(self, sp: ScoredPairs, keep_all: bool = False) -> _Edges:
+        det = sp.deterministic != None  # noqa: E711
+        keep = (sp.probability >= self.spec.review) | det | sp.cannot
+        if keep_all:
+            keep[:] = True
+        method = np.where(det, np.char.add("deterministic:", sp.deterministic.astype(str)),
+                          "probabilistic").astype(object)
+        weight = np.where(det, np.maximum(sp.weight, DETERMINISTIC_WEIGHT), sp.weight)
+        prob = np.where(det, 1.0, sp.probability)
+        prio = np.where(det, PRIORITY_DETERMINISTIC, PRIORITY_SCORED)
+        e = _Edges(sp.levels.i, sp.levels.j, weight, prob, method, prio, sp.cannot,
+                   sp.levels.levels, sp.comp_weights.astype(np.float32))
+        return e.take(keep)
+
+    def _edges_to_frame(self, e: _Edges, keys: np.ndarray) -> pd.DataFrame:
+        d = {"key_a": keys[e.i], "key_b": keys[e.j], "weight": e.weight,
+             "probability": e.prob, "method": e.method, "priority": e.priority,
+             "cannot": e.cannot}
+        for k, name in enumerate(self.spec.names):
+            d[f"lv_{name}"] = e.levels[:, k]
+            d[f"w_{name}"] = e.comp_w[:, k]
+        return pd.DataFrame(d)
+
+    def _edges_from_frame(self, df: pd.DataFrame, pos: pd.Series) -> _Edges:
+        names = self.spec.names
+        i = pos.reindex(df["key_a"]).to_numpy()
+        j = pos.reindex(df["key_b"]).to_numpy()
+        return _Edges(
+            i.astype(np.int64), j.astype(np.int64), df["weight"].to_numpy(np.float64),
+            df["probability"].to_numpy(np.float64), df["method"].to_numpy(object),
+            df["priority"].to_numpy(np.int64), df["cannot"].to_numpy(bool),
+            df[[f"lv_{n}" for n in names]].to_numpy(np.int8),
+            df[[f"w_{n}" for n in names]].to_numpy(np.float32),
+        )
+
+    # ----------------------------------------------------------------- run
+    def link(
+        self,
+        mentions: pd.DataFrame,
+        relationships: pd.DataFrame | None = None,
+        *,
+        steward: Iterable[tuple[str, str, str]] = (),
+        previous_ids: Mapping[str, str] | None = None,
+        reserved_ids: Iterable[str] = (),
+        state: LinkState | None = None,
+        model: Model | None = None,
+        full: bool = False,
+        breakdowns: bool = True,
+    ) -> EngineResult:
+        """Resolve every mention to a person.
+
+        Args:
+            mentions: one row per mention (input contract).
+            relationships: ``from_key, to_key, relationship[, lives_with]``.
+            steward: ``(key_a, key_b, 'LINK' | 'NO_LINK')`` decisions; they always win.
+            previous_ids: key → person id of the previous run (stable ids).
+            reserved_ids: retired ids never to hand out again.
+            state: previous :class:`LinkState`; with it (and ``full=False``) only new or
+                changed mentions are compared, re-using its model and stored pair scores.
+            model: a model to use as is (skips training); default: ``state.model`` when
+                incremental, else trained on ``mentions``.
+            full: ignore ``state`` pair scores and recompare everything.
+            breakdowns: build the per-mention weight breakdown dicts.
+
+        Returns:
+            The :class:`EngineResult`.
+        """
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        spec = self.spec
+        s, _, vtable, comparer = self._prepare(mentions)
+        n = len(s)
+        keys = s["key"].to_numpy(object)
+        pos = pd.Series(np.arange(n), index=keys)
+        timings["standardise"] = time.perf_counter() - t0
+        incremental = state is not None and not full
+        if model is None:
+            model = state.model if state is not None else (self.model or fit(
+                s, comparer, vtable, spec, link_only=self.link_only))
+        self.model = model
+        timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
+        scorer = Scorer(comparer, model, spec)
+        fp = pd.Series(s["fingerprint"].to_numpy(), index=keys)
+
+        # ---- candidate pairs and scores (incremental: only pairs touching changes)
+        parts: list[_Edges] = []
+        changed = np.ones(n, bool)
+        if incremental:
+            old_fp = state.fingerprints.reindex(keys)
+            changed = (old_fp.isna() | (old_fp.to_numpy() != fp.to_numpy())).to_numpy()
+            old = state.edges
+            unchanged_keys = set(keys[~changed].tolist())
+            ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
+            parts.append(self._edges_from_frame(old[ok.to_numpy()], pos))
+        t1 = time.perf_counter()
+        i, j = candidate_pairs(s, vtable, spec, link_only=self.link_only,
+                               left=changed if incremental else None)
+        timings["block"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        chunk = 2_000_000
+        for st in range(0, len(i), chunk):
+            parts.append(self._edges_from(scorer.score(i[st:st + chunk], j[st:st + chunk])))
+        timings["score"] = time.perf_counter() - t1
+        nc = len(spec.comparisons)
+        base = _Edges.concat(parts) if parts else _Edges.empty(nc)
+
+        # ---- steward decisions
+        st_link, st_cannot = [], []
+        for a, b, d in steward:
+            if a in pos.index and b in pos.index and a != b:
+                pa, pb = int(pos[a]), int(pos[b])
+                (st_link if str(d).upper() == "LINK" else st_cannot).append(
+                    (min(pa, pb), max(pa, pb)))
+        if st_link:
+            sl = np.asarray(st_link, np.int64)
+            se = self._edges_from(scorer.score(sl[:, 0], sl[:, 1]), keep_all=True)
+            se.method[:] = "steward"
+            se.priority[:] = PRIORITY_STEWARD
+            se.weight[:] = STEWARD_WEIGHT
+            se.prob[:] = 1.0
+            se.cannot[:] = False
+            steward_edges = se
+        else:
+            steward_edges = _Edges.empty(nc)
+        sc = np.asarray(st_cannot, np.int64).reshape(-1, 2)
+
+        auto_w = weight_for_probability(spec.auto)
+
+        def cluster(edges: _Edges) -> tuple[np.ndarray, np.ndarray]:
+            link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
+            cann = edges.cannot
+            ci = np.concatenate([edges.i[cann], sc[:, 0]])
+            cj = np.concatenate([edges.j[cann], sc[:, 1]])
+            cs = np.concatenate([np.zeros(int(cann.sum()), bool), np.ones(len(sc), bool)])
+            lab, _ = constrained_components(n, edges.i[link], edges.j[link], edges.weight[link],
+                                            edges.priority[link], ci, cj, cs)
+            return lab, link
+
+        # ---- round 1, then relationship-aware rounds
+        t1 = time.perf_counter()
+        edges = _Edges.concat([steward_edges, base])
+        labels, _ = cluster(edges)
+        rel_edges = _Edges.empty(nc)
+        rels = relationships if relationships is not None else pd.DataFrame()
+        pos_map = pos.to_dict()
+        for _ in range(spec.rel_rounds if not rels.empty else 0):
+            anc = anchors(rels, pos_map, labels)
+            ai, aj = anchor_pairs(anc, labels)
+            if not len(ai):
+                break
+            sp = scorer.score(ai, aj)
+            compat = (scorer._label_in(sp.levels.levels, scorer.k_fn, spec.rel_forename_levels)
+                      & scorer._label_in(sp.levels.levels, scorer.k_sn, spec.rel_surname_levels)
+                      & ~sp.cannot)
+            sp.weight = sp.weight + spec.rel_weight
+            sp.probability = np.where(compat, 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
+            ne = self._edges_from(sp)
+            ne = ne.take((ne.prob >= spec.auto) & ~ne.cannot & (ne.method == "probabilistic"))
+            ne.method = np.full(len(ne.i), "relationship", dtype=object)
+            if not len(ne.i):
+                break
+            rel_edges = _Edges.concat([rel_edges, ne])
+            edges = _Edges.concat([steward_edges, base, rel_edges])
+            new_labels, _ = cluster(edges)
+            if np.array_equal(new_labels, labels):
+                break
+            labels = new_labels
+        timings["cluster"] = time.perf_counter() - t1
+
+        # ---- cohesion: split clusters with conflicting members
+        t1 = time.perf_counter()
+        direct = pd.Series(edges.weight, index=edges.i * n + edges.j)
+        direct = direct.groupby(level=0).max()
+        rel_codes = set((rel_edges.i * n + rel_edges.j).tolist())
+        st_codes = set((sc[:, 0] * n + sc[:, 1]).tolist())
+
+        def pair_weights(pi: np.ndarray, pj: np.ndarray):
+            a, b = np.minimum(pi, pj), np.maximum(pi, pj)
+            sp = scorer.score(a, b)
+            code = a * n + b
+            dw = direct.reindex(code).to_numpy()
+            w = np.where(np.isnan(dw), sp.weight, np.fmax(sp.weight, dw))
+            ev = sp.evidence + np.fromiter((spec.rel_weight if c in rel_codes else 0.0
+                                            for c in code.tolist()), np.float64, len(code))
+            ev = np.where(np.isnan(dw), ev, np.fmax(ev, dw - model.prior_weight))
+            cannot = sp.cannot | np.fromiter((c in st_codes for c in code.tolist()), bool,
+                                             len(code))
+            return w, ev, cannot
+
+        labels, n_split = split_incohesive(labels, pair_weights, spec.conflict_bits, auto_w,
+                                           spec.max_exhaustive_cluster)
+        labels = canonical_labels(labels)
+        timings["cohesion"] = time.perf_counter() - t1
+
+        # ---- ids, per-key support, review queue
+        t1 = time.perf_counter()
+        ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
+        assignments = self._assignments(keys, labels, ida.person_ids, edges, scorer,
+                                        breakdowns)
+        review = self._review(keys, labels, edges, scorer)
+        timings["assign"] = time.perf_counter() - t1
+        sizes = np.bincount(labels, minlength=n)
+        summary = {
+            "mentions": n,
+            "persons": int((sizes > 0).sum()),
+            "linked_mentions": int((sizes[labels] > 1).sum()),
+            "singletons": int((sizes == 1).sum()),
+            "largest_person": int(sizes.max()) if n else 0,
+            "compared_pairs": int(len(i)),
+            "incremental": bool(incremental),
+            "changed_mentions": int(changed.sum()),
+            "auto_links": int(((edges.prob >= spec.auto) & ~edges.cannot).sum()),
+            "deterministic_links": int(sum(str(m).startswith("deterministic")
+                                           for m in edges.method)),
+            "relationship_links": int(len(rel_edges.i)),
+            "steward_links": int(len(steward_edges.i)),
+            "cannot_links": int(edges.cannot.sum() + len(sc)),
+            "review_queue": int(len(review)),
+            "split_clusters": int(n_split),
+            "new_ids": ida.new_ids,
+            "retired_ids": len(ida.retired),
+            "spec_version": spec.version,
+        }
+        keep_state = _Edges.concat([base])
+        st = LinkState(model=model, edges=self._edges_to_frame(keep_state, keys),
+                       fingerprints=fp)
+        timings["total"] = time.perf_counter() - t0
+        return EngineResult(assignments=assignments, review=review, retired_ids=ida.retired,
+                            summary=summary, model=model, state=st, timings=timings)
+
+    # ----------------------------------------------------------------- outputs
+    def _assignments(self, keys: np.ndarray, labels: np.ndarray, pids: list[str], e: _Edges,
+                     scorer: Scorer, breakdowns: bool) -> pd.DataFrame:
+        n = len(keys)
+        same = (labels[e.i] == labels[e.j]) & ~e.cannot
+        idx = np.flatnonzero(same)
+        both = pd.DataFrame({
+            "rec": np.concatenate([e.i[idx], e.j[idx]]),
+            "other": np.concatenate([e.j[idx], e.i[idx]]),
+            "edge": np.concatenate([idx, idx]),
+        })
+        both["prio"] = e.priority[both["edge"].to_numpy()]
+        both["w"] = e.weight[both["edge"].to_numpy()]
+        best = both.sort_values(["rec", "prio", "w"], ascending=[True, True, False])
+        best = best.drop_duplicates("rec")
+        method = np.full(n, "singleton", dtype=object)
+        prob = np.full(n, np.nan)
+        partner = np.full(n, None, dtype=object)
+        bd = np.full(n, None, dtype=object)
+        r = best["rec"].to_numpy()
+        ed = best["edge"].to_numpy()
+        method[r] = e.method[ed]
+        prob[r] = e.prob[ed]
+        partner[r] = keys[best["other"].to_numpy()]
+        if breakdowns:
+            bd[r] = [self._bd(e, k, scorer) for k in ed.tolist()]
+        sizes = np.bincount(labels, minlength=n)
+        multi = sizes[labels] > 1
+        # split clusters can leave members whose support is the cluster average
+        method[multi & (method == "singleton")] = "probabilistic"
+        status = np.where(~multi, "singleton",
+                          np.where(method == "steward", "reviewed", "auto")).astype(object)
+        prob[~multi] = np.nan
+        return pd.DataFrame({"key": keys, "person_id": pids, "method": method,
+                             "probability": prob, "status": status, "partner_key": partner,
+                             "breakdown": bd})
+
+    def _bd(self, e: _Edges, k: int, scorer: Scorer) -> dict:
+        d = scorer.breakdown(e.levels[k], e.comp_w[k])
+        if e.method[k] == "relationship":
+            d["relationship"] = {"level": "same_anchor", "weight": self.spec.rel_weight}
+        d["prior"] = {"level": "prior", "weight": round(self.model.prior_weight, 3)}
+        return d
+
+    def _review(self, keys: np.ndarray, labels: np.ndarray, e: _Edges,
+                scorer: Scorer) -> pd.DataFrame:
+        sel = np.flatnonzero((e.prob >= self.spec.review) & (e.prob < self.spec.auto)
+                             & ~e.cannot & (labels[e.i] != labels[e.j]))
+        return pd.DataFrame({
+            "key_a": keys[e.i[sel]], "key_b": keys[e.j[sel]],
+            "probability": e.prob[sel], "weight": e.weight[sel],
+            "breakdown": [self._bd(e, k, scorer) for k in sel.tolist()],
+        })
+
+    # ----------------------------------------------------------------- explain
+    def explain_pair(self, rec_a: Mapping[str, Any], rec_b: Mapping[str, Any],
+                     model: Model | None = None) -> Explanation:
+        """Why (or why not) two mentions are the same person.
+
+        Args:
+            rec_a, rec_b: mentions as input-contract dicts.
+            model: the model to use (default: the engine's last fitted/used model).
+
+        Returns:
+            Per-comparison level, m, u, weight and TF adjustment, the rule outcomes, the
+            total weight and the probability.
+        """
+        model = model or self.model
+        if model is None:
+            raise ValueError("no model: fit or link first, or pass a model")
+        a, b = dict(rec_a), dict(rec_b)
+        a.setdefault("key", "a")
+        b.setdefault("key", "b")
+        if a["key"] == b["key"]:
+            b["key"] = f"{b['key']}#2"
+        df = pd.DataFrame([a, b])
+        s, _, _, comparer = self._prepare(df)
+        scorer = Scorer(comparer, model, self.spec)
+        sp = scorer.score(np.array([0]), np.array([1]))
+        return explain_scored(sp, 0, model, self.spec)

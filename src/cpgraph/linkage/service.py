@@ -1,0 +1,400 @@
+"""Linkage against the graph store: the one boundary between the engine and the database.
+
+Reads every person mention (with the relationships it states and the person it
+resolves to now), runs the engine, and writes the outcome back: `Person` nodes,
+`RESOLVES_TO` edges with probability, method, status and weight breakdown,
+retired ids, the stewards' review queue and the person-level `RELATED_TO`
+projection. The engine's incremental state is a cache under
+`CPGRAPH_DATA_DIR/linkage/`; without it a run is simply a full run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import pickle
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from hashlib import sha1
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpgraph.config import Settings
+from cpgraph.errors import LinkageError
+from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
+from cpgraph.linkage.spec import Spec, load_spec
+from cpgraph.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+MENTION_COLUMNS = (
+    "key", "system", "agency", "kind", "forename", "middle_names", "surname",
+    "forename_m", "middle_m", "surname_m", "former_surname_m", "aliases_m", "dob", "sex",
+    "postcode", "address", "nhs_number", "nhs_number_valid", "upn", "upn_valid",
+    "pnc_id", "pnc_id_valid", "prison_number", "cro_number", "row_hash", "person_id",
+)  # fmt: skip
+RELATIONSHIP_COLUMNS = (
+    "from_key", "to_key", "relationship", "lives_with", "from_date", "to_date", "source_key",
+)  # fmt: skip
+# Which agency's spelling of a name to show first: legal names before aliases.
+_DISPLAY_PREFERENCE = {"education": 0, "health": 1, "childrens_services": 2, "prisons": 3}
+_STATE_VERSION = 1
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Mentions:
+    """What linkage reads from the store."""
+
+    mentions: pd.DataFrame
+    relationships: pd.DataFrame
+    previous_ids: dict[str, str]
+
+
+@dataclass
+class LinkReport:
+    """Summary of one `cpgraph link` run."""
+
+    run_id: str
+    incremental: bool
+    mentions: int
+    persons: int
+    auto_links: int
+    review_queue: int
+    retired: int
+    by_method: dict[str, int] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class LinkageService:
+    """Runs linkage over the mentions in a graph store."""
+
+    def __init__(self, store: GraphStore, settings: Settings, spec: Spec | None = None) -> None:
+        """Bind the service to a started store.
+
+        Args:
+            store: a started GraphStore.
+            settings: cpgraph settings (data dir for the incremental cache, batch size).
+            spec: the linkage specification (default: the packaged one).
+        """
+        self.store = store
+        self.settings = settings
+        self.spec = spec or load_spec()
+        self.page_size = 20_000
+
+    # ------------------------------------------------------------------ reading
+    async def read(self, progress: Progress | None = None) -> Mentions:
+        """Read every mention, its stated relationships and its current person."""
+        rows: list[list[Any]] = []
+        rels: list[list[Any]] = []
+        after = ""
+        while True:
+            page = await self.store.query(
+                "linkage_mentions_page", after=after, limit=self.page_size
+            )
+            if not page:
+                break
+            for rec in page:
+                m = rec["m"]
+                rows.append(m)
+                for to_key, relationship, lives_with, from_date, to_date, source_key in rec["rels"]:
+                    if to_key is not None:
+                        rels.append(
+                            [m[0], to_key, relationship, lives_with, from_date, to_date, source_key]
+                        )
+            after = page[-1]["m"][0]
+            if progress:
+                progress("reading mentions", len(rows), 0)
+        mentions = pd.DataFrame(rows, columns=list(MENTION_COLUMNS))
+        for col in ("aliases_m",):
+            mentions[col] = [v if isinstance(v, list) else [] for v in mentions[col]]
+        previous = {k: p for k, p in zip(mentions["key"], mentions["person_id"], strict=True) if p}
+        relationships = pd.DataFrame(rels, columns=list(RELATIONSHIP_COLUMNS))
+        return Mentions(mentions.drop(columns=["person_id"]), relationships, previous)
+
+    # ------------------------------------------------------------------ state cache
+    @property
+    def state_path(self) -> Path:
+        """Where the incremental state is cached."""
+        name = f"{self.store.backend}-{self.settings.graph_name}-state.pkl"
+        return self.settings.data_dir.expanduser() / "linkage" / name
+
+    def _load_state(self) -> LinkState | None:
+        try:
+            with self.state_path.open("rb") as fh:
+                version, spec_version, state = pickle.load(fh)  # noqa: S301 — our own cache
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+            return None
+        if version != _STATE_VERSION or spec_version != self.spec.version:
+            return None
+        return state
+
+    def _save_state(self, state: LinkState) -> None:
+        path = self.state_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump((_STATE_VERSION, self.spec.version, state), fh)
+        tmp.replace(path)  # atomic: an interrupted run never leaves half a cache
+
+    # ------------------------------------------------------------------ running
+    async def link(self, *, full: bool = False, progress: Progress | None = None) -> LinkReport:
+        """Resolve every mention to a person and write the outcome to the store.
+
+        Args:
+            full: recompute every pair instead of only new or changed mentions.
+            progress: callback `(stage, done, total)`.
+
+        Raises:
+            LinkageError: there are no mentions to link.
+        """
+        t0 = time.perf_counter()
+        data = await self.read(progress)
+        if data.mentions.empty:
+            raise LinkageError("no person mentions are loaded: run `cpgraph load` first")
+        read_s = time.perf_counter() - t0
+        retired = {r["person_id"] for r in await self.store.query("linkage_retired_ids")}
+        state = None if full else self._load_state()
+        # Only trust a cached state when the previous run's ids are in the graph.
+        if state is not None and not data.previous_ids:
+            state = None
+        engine = LinkageEngine(self.spec)
+        if progress:
+            progress("linking", 0, 1)
+        result = engine.link(
+            data.mentions,
+            data.relationships[["from_key", "to_key", "relationship", "lives_with"]],
+            steward=await self._steward_decisions(),
+            previous_ids=data.previous_ids,
+            reserved_ids=retired,
+            state=state,
+            full=full or state is None,
+        )
+        if progress:
+            progress("linking", 1, 1)
+        t1 = time.perf_counter()
+        run_id = uuid.uuid4().hex
+        await self._write(result, data, run_id, retired)
+        write_s = time.perf_counter() - t1
+        self._save_state(result.state)
+        methods = result.assignments["method"].value_counts().to_dict()
+        report = LinkReport(
+            run_id=run_id,
+            incremental=state is not None,
+            mentions=len(result.assignments),
+            persons=int(result.assignments["person_id"].nunique()),
+            auto_links=int((result.assignments["status"] == "auto").sum()),
+            review_queue=len(result.review),
+            retired=len(result.retired_ids),
+            by_method={str(k): int(v) for k, v in methods.items()},
+            timings={"read": read_s, **result.timings, "write": write_s},
+        )
+        await self.store.execute(
+            "linkage_run_record",
+            run_id=run_id,
+            at=_now(),
+            summary=json.dumps({**result.summary, **report.__dict__}, default=str),
+            model=json.dumps(result.model.to_dict()),
+            spec_version=str(self.spec.version),
+        )
+        return report
+
+    async def _steward_decisions(self) -> list[tuple[str, str, str]]:
+        # Steward decisions arrive with the review workflow; none are stored yet.
+        return []
+
+    # ------------------------------------------------------------------ writing
+    async def _write(
+        self, result: EngineResult, data: Mentions, run_id: str, already_retired: set[str]
+    ) -> None:
+        at = _now()
+        a = result.assignments
+        display = self._display_names(a, data.mentions)
+        rows = [
+            {
+                "key": key,
+                "person_id": pid,
+                "display_name": display.get(pid, ""),
+                "created_at": at,
+                "probability": float(prob) if prob == prob else None,
+                "method": method,
+                "status": status,
+                "breakdown": json.dumps(bd) if bd else None,
+            }
+            for key, pid, prob, method, status, bd in zip(
+                a["key"], a["person_id"], a["probability"], a["method"], a["status"],
+                a["breakdown"], strict=True,
+            )
+        ]  # fmt: skip
+        await self.store.write_batches("persons_resolve_upsert", rows)
+        live = set(a["person_id"])
+        revived = [{"person_id": p} for p in sorted(live & already_retired)]
+        if revived:
+            await self.store.write_batches("linkage_persons_unretire", revived)
+        await self._retire(result, data, live, at)
+        await self._write_review(result, run_id, at, a)
+        await self._project_relationships(a, data.relationships, run_id)
+
+    @staticmethod
+    def _display_names(a: pd.DataFrame, mentions: pd.DataFrame) -> dict[str, str]:
+        m = mentions.set_index("key")[["agency", "forename", "surname"]].reindex(a["key"])
+        frame = pd.DataFrame(
+            {
+                "person_id": a["person_id"].to_numpy(),
+                "rank": m["agency"].map(_DISPLAY_PREFERENCE).fillna(9).to_numpy(),
+                "name": (m["forename"].fillna("") + " " + m["surname"].fillna("")).str.strip(),
+            }
+        )
+        frame = frame[frame["name"] != ""].sort_values(["person_id", "rank", "name"])
+        return frame.drop_duplicates("person_id").set_index("person_id")["name"].to_dict()
+
+    async def _retire(self, result: EngineResult, data: Mentions, live: set[str], at: str) -> None:
+        if not result.retired_ids:
+            return
+        new_of = dict(zip(result.assignments["key"], result.assignments["person_id"], strict=True))
+        # A retired id points at the person most of its former mentions went to.
+        votes: dict[str, dict[str, int]] = {}
+        for key, old in data.previous_ids.items():
+            new = new_of.get(key)
+            if new and new != old:
+                votes.setdefault(old, {}).setdefault(new, 0)
+                votes[old][new] += 1
+        rows = []
+        for pid in result.retired_ids:
+            if pid in live:
+                continue
+            into = max(sorted(votes.get(pid, {}).items()), key=lambda kv: kv[1], default=None)
+            rows.append(
+                {
+                    "person_id": pid,
+                    "into": into[0] if into else None,
+                    "at": at,
+                    "reason": "merged" if into else "no mentions",
+                }
+            )
+        if rows:
+            await self.store.write_batches("linkage_persons_retire", rows)
+
+    async def _write_review(
+        self, result: EngineResult, run_id: str, at: str, a: pd.DataFrame
+    ) -> None:
+        review = result.review
+        person_of = dict(zip(a["key"], a["person_id"], strict=True))
+        rows = []
+        for key_a, key_b, prob, weight, bd in zip(
+            review["key_a"], review["key_b"], review["probability"], review["weight"],
+            review["breakdown"], strict=True,
+        ):  # fmt: skip
+            lo, hi = sorted((key_a, key_b))
+            rows.append(
+                {
+                    "candidate_id": "rc-" + sha1(f"{lo}|{hi}".encode()).hexdigest()[:16],
+                    "key_a": lo,
+                    "key_b": hi,
+                    "probability": float(prob),
+                    "weight": float(weight),
+                    "breakdown": json.dumps(bd) if bd else None,
+                    "run_id": run_id,
+                    "at": at,
+                    "person_a": person_of.get(lo),
+                    "person_b": person_of.get(hi),
+                }
+            )
+        if rows:
+            await self.store.write_batches("linkage_review_upsert", rows)
+        await self.store.query("linkage_review_close_stale", run_id=run_id)
+
+    async def _project_relationships(
+        self, a: pd.DataFrame, rels: pd.DataFrame, run_id: str
+    ) -> None:
+        if not rels.empty:
+            person_of = pd.Series(a["person_id"].to_numpy(), index=a["key"].to_numpy())
+            r = rels.assign(
+                from_id=rels["from_key"].map(person_of), to_id=rels["to_key"].map(person_of)
+            ).dropna(subset=["from_id", "to_id"])
+            r = r[r["from_id"] != r["to_id"]]
+            rows = []
+            for (from_id, to_id, relationship), g in r.groupby(
+                ["from_id", "to_id", "relationship"], sort=True
+            ):
+                lives = g["lives_with"].dropna()
+                rows.append(
+                    {
+                        "from_id": from_id,
+                        "to_id": to_id,
+                        "relationship": relationship,
+                        "lives_with": bool(lives.any()) if len(lives) else None,
+                        "from_date": _min_date(g["from_date"]),
+                        "to_date": _max_date(g["to_date"]),
+                        "sources": sorted(set(g["from_key"]) | set(g["to_key"])),
+                        "run_id": run_id,
+                    }
+                )
+            if rows:
+                await self.store.write_batches("person_relationships_upsert", rows)
+        while True:
+            deleted = await self.store.query(
+                "linkage_related_to_prune", run_id=run_id, limit=50_000
+            )
+            if not deleted or deleted[0]["deleted"] == 0:
+                break
+
+    # ------------------------------------------------------------------ outputs
+    async def assignments(self) -> pd.DataFrame:
+        """Every mention with its person id and status (`record_key, person_id, status`)."""
+        rows: list[dict[str, Any]] = []
+        after = ""
+        while True:
+            page = await self.store.query("links_export_page", after=after, limit=50_000)
+            if not page:
+                break
+            rows.extend(page)
+            after = page[-1]["key"]
+        frame = pd.DataFrame(rows, columns=["key", "person_id", "status"])
+        return frame.rename(columns={"key": "record_key"})
+
+
+def _min_date(values: pd.Series) -> str | None:
+    v = values.dropna()
+    return str(v.min()) if len(v) else None
+
+
+def _max_date(values: pd.Series) -> str | None:
+    v = values.dropna()
+    # An open-ended relationship (no end date on some source) stays open.
+    if len(v) < len(values):
+        return None
+    return str(v.max()) if len(v) else None
+
+
+with contextlib.suppress(ImportError):  # numpy scalars in JSON breakdowns
+    json.JSONEncoder.default = (  # type: ignore[method-assign]
+        lambda self, o: o.item() if isinstance(o, np.generic) else str(o)
+    )
+
+
+async def last_run(store: GraphStore) -> dict[str, Any] | None:
+    """The last linkage run's id, time, summary and fitted model (None before any run)."""
+    rows = await store.query("linkage_run_get")
+    if not rows:
+        return None
+    row = rows[0]
+    return {
+        "run_id": row["run_id"],
+        "at": row["at"],
+        "spec_version": row["spec_version"],
+        "summary": json.loads(row["summary"]) if row["summary"] else {},
+        "model": json.loads(row["model"]) if row["model"] else None,
+    }

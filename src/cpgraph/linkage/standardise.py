@@ -1,0 +1,230 @@
+"""Standardise person mentions (input contract) into the columns linkage works on.
+
+The input DataFrame follows the linkage input contract (one row per mention: ``key``,
+``system``, match-form names, ``dob``, ``sex``, ``postcode``, identifiers with validity
+flags, ``aliases_m``...).  :func:`standardise` returns a frame with a positional index
+whose columns are what blocking and comparisons read (``fn``, ``mn``, ``sn``, ``dob_y``,
+``pc_sector``, ``id_nhs_number``...).  All work is done once per distinct value.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import jellyfish
+import numpy as np
+import pandas as pd
+
+from cpgraph.linkage.spec import Spec
+
+# Letters NFKD does not decompose into ASCII.
+_FOLD = str.maketrans(
+    {"ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ð": "d", "þ": "th",
+     "ı": "i", "ħ": "h"}
+)
+_APOS = re.compile(r"['’‘`´]")
+_NONALPHA = re.compile(r"[^a-z0-9 ]+")
+_WS = re.compile(r"\s+")
+
+FINGERPRINT_COLUMNS = (
+    "forename_m", "middle_m", "surname_m", "former_surname_m", "aliases_m", "dob", "sex",
+    "postcode", "address", "nhs_number", "nhs_number_valid", "upn", "upn_valid", "pnc_id",
+    "pnc_id_valid", "prison_number", "cro_number", "system",
+)
+
+
+def _match_form_one(s: str) -> str | None:
+    s = unicodedata.normalize("NFKD", s.casefold().translate(_FOLD))
+    s = "".join(ch for ch in s if not unicodedata.combining(ch))
+    s = _APOS.sub("", s)
+    s = _NONALPHA.sub(" ", s.replace("-", " "))
+    s = _WS.sub(" ", s).strip()
+    return s or None
+
+
+def match_form(values: pd.Series) -> pd.Series:
+    """Match form of names: casefolded, ASCII-folded, no apostrophes, hyphens → space.
+
+    Args:
+        values: strings (nulls allowed).
+
+    Returns:
+        A Series of the same index; empty results become None.
+    """
+    uniq = pd.unique(values.dropna().astype(str))
+    mapping = {u: _match_form_one(u) for u in uniq}
+    return values.map(mapping).astype(object).where(values.notna(), None)
+
+
+def _clean(col: pd.Series) -> pd.Series:
+    """Strings with blanks as None (object dtype)."""
+    s = col.astype(object).where(col.notna(), None)
+    s = s.map(lambda v: v.strip() if isinstance(v, str) else v)
+    return s.where(s.map(lambda v: isinstance(v, str) and v != ""), None)
+
+
+def _phonetic(values: pd.Series, algo: str) -> pd.Series:
+    fn = {"metaphone": jellyfish.metaphone, "soundex": jellyfish.soundex,
+          "nysiis": jellyfish.nysiis}[algo]
+    uniq = pd.unique(values.dropna())
+    mapping = {u: (fn(u.replace(" ", "")) or None) for u in uniq}
+    return values.map(mapping).astype(object).where(values.notna(), None)
+
+
+def _col(df: pd.DataFrame, name: str) -> pd.Series:
+    if name in df.columns:
+        return df[name]
+    return pd.Series([None] * len(df), index=df.index, dtype=object)
+
+
+def _split_alias(full: str) -> tuple[str | None, str | None, str | None]:
+    parts = full.split()
+    if not parts:
+        return (None, None, None)
+    if len(parts) == 1:
+        return (None, None, parts[0])
+    return (parts[0], " ".join(parts[1:-1]) or None, parts[-1])
+
+
+def _aliases(col: pd.Series, max_aliases: int) -> list[tuple]:
+    out: list[tuple] = []
+    for v in col.tolist():
+        if isinstance(v, str):
+            v = [a for a in v.split(";")]
+        if not isinstance(v, Iterable) or isinstance(v, bytes):
+            out.append(())
+            continue
+        seen: list[tuple] = []
+        for a in v:
+            if not isinstance(a, str):
+                continue
+            a = _WS.sub(" ", a).strip()
+            if a:
+                t = _split_alias(a)
+                if t not in seen:
+                    seen.append(t)
+        out.append(tuple(seen[:max_aliases]))
+    return out
+
+
+def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
+    """Derive linkage columns from contract-shaped mentions.
+
+    Args:
+        mentions: one row per mention (input contract; unknown columns pass through).
+        spec: the linkage spec (phonetic algorithm, identifier comparisons, alias cap).
+
+    Returns:
+        A new frame with a RangeIndex (row position = record id in pair arrays).
+    """
+    df = mentions.reset_index(drop=True)
+    n = len(df)
+    s = pd.DataFrame(index=pd.RangeIndex(n))
+    s["key"] = df["key"].astype(str).to_numpy()
+    s["grp"] = _clean(_col(df, "system")).fillna("").to_numpy()
+    s["fn"] = _clean(_col(df, "forename_m")).to_numpy()
+    s["mn"] = _clean(_col(df, "middle_m")).to_numpy()
+    s["sn"] = _clean(_col(df, "surname_m")).to_numpy()
+    s["fsn"] = _clean(_col(df, "former_surname_m")).to_numpy()
+    s["aliases"] = _aliases(_col(df, "aliases_m"), spec.max_aliases)
+
+    dob = _clean(_col(df, "dob")).astype(object)
+    dt = pd.to_datetime(dob, format="%Y-%m-%d", errors="coerce")
+    ok = dt.notna()
+    s["dob"] = dob.where(ok, None).to_numpy()
+    s["dob8"] = dt.dt.strftime("%Y%m%d").where(ok, None).to_numpy()
+    s["dob_y"] = dt.dt.year.fillna(-1).astype(np.int32).to_numpy()
+    s["dob_m"] = dt.dt.month.fillna(-1).astype(np.int32).to_numpy()
+    s["dob_d"] = dt.dt.day.fillna(-1).astype(np.int32).to_numpy()
+    s["dob_ym"] = np.where(ok, s["dob_y"] * 100 + s["dob_m"], -1)
+
+    sex = _clean(_col(df, "sex"))
+    s["sex"] = sex.where(sex.isin(["M", "F"]), None).to_numpy()
+
+    pc = _clean(_col(df, "postcode"))
+    pc = pc.map(lambda v: _WS.sub(" ", v.upper()) if isinstance(v, str) else v)
+    s["pc"] = pc.to_numpy()
+    outward = pc.map(lambda v: v.split(" ")[0] if isinstance(v, str) else None)
+    sector = pc.map(lambda v: v[:-2].strip() if isinstance(v, str) and " " in v else None)
+    s["pc_district"] = outward.to_numpy()
+    s["pc_sector"] = sector.to_numpy()
+    addr = _clean(_col(df, "address"))
+    s["address"] = match_form(addr).to_numpy() if n else addr.to_numpy()
+
+    for c in spec.comparisons:
+        if c.kind in ("identifier", "string", "category") and c.column not in s.columns:
+            vals = _clean(_col(df, c.column).astype(object))
+            vals = vals.map(lambda v: v.upper() if isinstance(v, str) else v)
+            if c.kind == "identifier":
+                if c.valid:
+                    valid = _col(df, c.valid).astype(object)
+                    vals = vals.where(valid.map(lambda v: v is True or v == 1), None)
+                s[f"id_{c.name}"] = vals.to_numpy()
+            else:
+                s[c.column] = (
+                    match_form(vals).to_numpy() if c.kind == "string" else vals.to_numpy()
+                )
+        elif c.kind == "identifier":
+            s[f"id_{c.name}"] = s[c.column]
+
+    s["sn_phonetic"] = _phonetic(s["sn"], spec.phonetic).to_numpy()
+    s["initials"] = [
+        (f[0] + b[0]) if isinstance(f, str) and isinstance(b, str) else None
+        for f, b in zip(s["fn"].tolist(), s["sn"].tolist(), strict=True)
+    ]
+    s["fingerprint"] = fingerprint(df)
+    return s
+
+
+def fingerprint(df: pd.DataFrame) -> np.ndarray:
+    """A per-row hash of every column linkage reads (detects changed mentions)."""
+    cols = [c for c in FINGERPRINT_COLUMNS if c in df.columns]
+    if not cols or len(df) == 0:
+        return np.zeros(len(df), dtype=np.uint64)
+    sub = df[cols].astype(str)
+    return pd.util.hash_pandas_object(sub, index=False).to_numpy()
+
+
+# Variant types: the recorded name, an alternative recorded name (alias, former surname,
+# a double-barrelled part), and an order swap (applied to one side of a pair only).
+# Blocking-only variants (surname parts) are not compared: the surname `part` level is.
+V_PRIMARY, V_ALT, V_SWAP, V_BLOCK = 0, 1, 2, 3
+
+
+def name_variants(s: pd.DataFrame) -> pd.DataFrame:
+    """Every name a mention carries, one row each: ``rec, vtype, fn, mn, sn``.
+
+    Variants are the recorded name, aliases, the former surname, each part of a
+    double-barrelled surname, forename/surname order swap and forename/middle swap.
+    """
+    rec, vt, fns, mns, sns = [], [], [], [], []
+
+    def add(r: int, t: int, f, m, b) -> None:
+        rec.append(r)
+        vt.append(t)
+        fns.append(f)
+        mns.append(m)
+        sns.append(b)
+
+    cols = zip(s["fn"].tolist(), s["mn"].tolist(), s["sn"].tolist(), s["fsn"].tolist(),
+               s["aliases"].tolist(), strict=True)
+    for r, (f, m, b, fs, al) in enumerate(cols):
+        add(r, V_PRIMARY, f, m, b)
+        if fs and fs != b:
+            add(r, V_ALT, f, m, fs)
+        if isinstance(b, str) and " " in b:
+            for part in b.split(" "):
+                if len(part) > 1:
+                    add(r, V_BLOCK, f, m, part)
+        for af, am, ab in al:
+            if (af, ab) != (f, b):
+                add(r, V_ALT, af if af else f, am, ab)
+        if f and b and f != b:
+            add(r, V_SWAP, b, m, f)
+        if m and f:
+            first_middle = m.split(" ")[0]
+            add(r, V_SWAP, first_middle, f, b)
+    return pd.DataFrame({"rec": np.asarray(rec, dtype=np.int64), "vtype": np.asarray(vt, np.int8),
+                         "fn": fns, "mn": mns, "sn": sns})

@@ -1,0 +1,208 @@
+"""Loading extracts into the real embedded FalkorDB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+
+from cpgraph.ingest import (
+    NotCsvError,
+    StaleExtractError,
+    list_loads,
+    list_quarantine,
+    load_extract,
+    load_extracts,
+    record_versions,
+    render_report,
+)
+from cpgraph.store import GraphStore
+from tests.integration.ingest.conftest import (
+    expected_quarantine,
+    extract_folders,
+    snapshot,
+    truth_keys,
+)
+from tests.unit.ingest.extracts import (
+    HEALTH_QUARANTINED,
+    POLICE_QUARANTINED,
+    health_extract,
+    police_extract,
+    write_extract,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def _keys(store: GraphStore) -> set[str]:
+    rows = await store.query("ingest_snapshot_nodes")
+    return {r["props"]["key"] for r in rows if "SourceRecord" in r["labels"]}
+
+
+@pytest.mark.parametrize(
+    "agency", ["police", "health", "education", "childrens_services", "prisons"]
+)
+async def test_round_trip_of_generated_extracts(
+    falkordb_store: GraphStore, generated: Path, agency: str
+) -> None:
+    folders = extract_folders(generated, agency)
+    assert folders, f"the generator wrote no {agency} extract"
+    reports = await load_extracts(falkordb_store, folders)
+    systems = {r.system for r in reports}
+    expected = truth_keys(generated, systems)
+    assert expected, "truth lists mentions for these systems"
+    assert await _keys(falkordb_store) == expected
+    quarantined = {
+        (q.system, q.file, q.line) for q in await list_quarantine(falkordb_store, limit=100_000)
+    }
+    assert quarantined == expected_quarantine(generated, systems)
+    for report in reports:
+        assert report.status == "completed"
+        for f in report.files.values():
+            assert f.read == f.loaded + f.quarantined
+        assert report.mentions == len({k for k in expected if k.startswith(report.system + ":")})
+
+
+async def test_police_graph(falkordb_store: GraphStore, tmp_path: Path) -> None:
+    report = await load_extract(falkordb_store, police_extract(tmp_path / "p"))
+    assert report.rows_quarantined == len(POLICE_QUARANTINED)
+    got = await falkordb_store.query("source_record_get", key="test-police:nominal:N1")
+    record = got[0]["record"]
+    assert (record["surname_m"], record["pnc_id"], record["dob"]) == (
+        "nowak lukasik",
+        "2004/0012345X",
+        "2011-04-05",
+    )
+    assert record["aliases_m"] == ["zoe smith", "z nowak"]
+    assert "nhs_number" not in record  # nulls are not stored
+    _, edges = await snapshot(falkordb_store)
+    stated = [(s, t) for typ, s, t, _ in edges if typ == "STATED_RELATIONSHIP"]
+    assert stated == [("test-police:nominal:N1", "test-police:nominal:N4")]
+    involved = {(s, t) for typ, s, t, _ in edges if typ == "INVOLVED_IN"}
+    assert ("test-police:nominal:N4", "test-police:occurrence:O1") in involved
+    assert any(typ == "OCCURRED_AT" for typ, *_ in edges)
+    rows = {(q.file, q.line): q for q in await list_quarantine(falkordb_store, "test-police")}
+    assert set(rows) == POLICE_QUARANTINED
+    assert rows[("nominals.csv", 3)].raw.startswith("N2,2004/0012345Q,,Dean")
+    assert rows[("nominals.csv", 3)].reason == "bad_date"
+    loads = await list_loads(falkordb_store, "test-police")
+    assert loads[0]["status"] == "completed"
+    files = {f["file"]: f for f in loads[0]["files"]}
+    assert files["nominals.csv"]["read"] == 6
+    assert files["nominals.csv"]["quarantined"] == 3
+    text = _render(report)
+    assert "nominals.csv" in text and "Dean" not in text and "Zoe" not in text
+
+
+def _render(report: Any) -> str:
+    console = Console(width=120, record=True)
+    console.print(render_report(report))
+    return console.export_text()
+
+
+async def test_health_graph(falkordb_store: GraphStore, tmp_path: Path) -> None:
+    report = await load_extract(falkordb_store, health_extract(tmp_path / "h"))
+    quarantined = {(q.file, q.line) for q in await list_quarantine(falkordb_store, "test-fhir")}
+    assert quarantined == HEALTH_QUARANTINED
+    assert report.mentions == 2
+    _, edges = await snapshot(falkordb_store)
+    assert ("STATED_RELATIONSHIP", "test-fhir:patient:p1", "test-fhir:related_person:r1") in {
+        e[:3] for e in edges
+    }
+    assert ("RECORDED_BY", "test-fhir:cp_is_flag:f1") in {(e[0], e[1]) for e in edges}
+
+
+async def test_reload_changes_nothing(falkordb_store: GraphStore, generated: Path) -> None:
+    folders = extract_folders(generated, "education")[:1] + extract_folders(generated, "health")
+    await load_extracts(falkordb_store, folders)
+    before = await snapshot(falkordb_store)
+    again = await load_extracts(falkordb_store, folders)
+    assert await snapshot(falkordb_store) == before
+    assert all(r.status == "completed" for r in again)
+    labels = {n[0] for n in before[0]}
+    assert ("RecordVersion",) not in labels
+
+
+async def test_newer_extract_updates_and_keeps_history(
+    falkordb_store: GraphStore, tmp_path: Path
+) -> None:
+    header = "nominal_id,forename,surname,postcode\r\n"
+    old = write_extract(
+        tmp_path / "old", "police", "hist-1", {"nominals.csv": header + "N1,Ann,Lee,B1 1AA\r\n"}
+    )
+    new = write_extract(
+        tmp_path / "new",
+        "police",
+        "hist-1",
+        {"nominals.csv": header + "N1,Ann,Lee-Smith,\r\nN2,Bo,Ray,\r\n"},
+        extracted_at="2026-12-01T02:00:00Z",
+    )
+    await load_extract(falkordb_store, old)
+    await load_extract(falkordb_store, new)
+    record = (await falkordb_store.query("source_record_get", key="hist-1:nominal:N1"))[0]
+    assert record["record"]["surname"] == "Lee-Smith"
+    assert "postcode" not in record["record"]  # a value gone in the newer extract is removed
+    versions = await record_versions(falkordb_store, "hist-1:nominal:N1")
+    assert len(versions) == 1
+    assert versions[0]["props"]["surname"] == "Lee"
+    assert versions[0]["props"]["postcode"] == "B1 1AA"
+    assert versions[0]["superseded_by"] == "hist-1@2026-12-01T02:00:00Z"
+    # Reloading the newer extract adds no version; the older one is refused.
+    await load_extract(falkordb_store, new)
+    assert len(await record_versions(falkordb_store, "hist-1:nominal:N1")) == 1
+    with pytest.raises(StaleExtractError, match="newer extract"):
+        await load_extract(falkordb_store, old)
+
+
+class _FailAfter:
+    """A store that fails after `n` ingest write batches (a crash half-way)."""
+
+    def __init__(self, store: GraphStore, n: int) -> None:
+        self._store, self._left = store, n
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def execute(self, name: str, /, **params: Any) -> Any:
+        if "rows" in params:
+            self._left -= 1
+            if self._left < 0:
+                raise RuntimeError("injected crash")
+        return await self._store.execute(name, **params)
+
+
+async def test_interrupted_load_then_rerun_equals_clean_load(
+    falkordb_store: GraphStore, generated: Path, tmp_path: Path
+) -> None:
+    folder = extract_folders(generated, "education")[0]
+    await load_extract(falkordb_store, folder, batch_size=50)
+    clean = await snapshot(falkordb_store)
+    await falkordb_store.reset()
+    await falkordb_store.bootstrap()
+    with pytest.raises(RuntimeError, match="injected"):
+        await load_extract(_FailAfter(falkordb_store, 7), folder, batch_size=50)  # type: ignore[arg-type]
+    loads = await list_loads(falkordb_store)
+    assert loads[0]["status"] == "failed"
+    partial = await snapshot(falkordb_store)
+    assert partial != clean
+    await load_extract(falkordb_store, folder, batch_size=50)
+    assert await snapshot(falkordb_store) == clean
+
+
+async def test_unusable_extract_writes_nothing(falkordb_store: GraphStore, tmp_path: Path) -> None:
+    good = police_extract(tmp_path / "good")
+    bad = write_extract(tmp_path / "bad", "police", "bad-1", {"nominals.csv": b"\x00\x01binary"})
+    with pytest.raises(NotCsvError, match=r"bad: nominals.csv: contains NUL"):
+        await load_extracts(falkordb_store, [good, bad])
+    stats = await falkordb_store.stats()
+    assert stats.nodes == {}
+
+
+async def test_report_and_load_node_agree(falkordb_store: GraphStore, tmp_path: Path) -> None:
+    report = await load_extract(falkordb_store, police_extract(tmp_path / "p"))
+    stored = (await list_loads(falkordb_store, "test-police"))[0]
+    assert stored["files"] == json.loads(report.files_json())
+    assert sum(f["read"] for f in stored["files"]) == report.rows_read == 14

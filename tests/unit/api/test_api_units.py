@@ -1,0 +1,223 @@
+"""API pieces without a store: schema snapshot, policy coverage, purposes, search, cursors."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from graphql import GraphQLObjectType, parse
+
+from cpgraph.graphql.errors import BadInputError
+from cpgraph.graphql.limits import ApiLimits
+from cpgraph.graphql.pagination import decode_cursor, encode_cursor, paginate
+from cpgraph.graphql.policy import POLICY, STRUCTURAL_SUFFIXES, allowed, inspect_document
+from cpgraph.graphql.schema import build_schema, schema_sdl
+from cpgraph.graphql.search import (
+    Agreement,
+    dob_agreement,
+    fulltext_text,
+    name_score,
+    name_tokens,
+    postcode_agreement,
+)
+from cpgraph.security.audit import GENESIS_HASH, entry_hash
+from cpgraph.security.errors import PurposeRequiredError
+from cpgraph.security.purpose import parse_purpose
+from cpgraph.security.roles import Role
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_schema_matches_committed_sdl() -> None:
+    committed = (REPO / "schema.graphql").read_text(encoding="utf-8")
+    assert schema_sdl() == committed, (
+        "the schema changed: review the change for partner systems, then regenerate with "
+        'python -c "from cpgraph.graphql import schema_sdl; '
+        "open('schema.graphql','w').write(schema_sdl())\""
+    )
+
+
+def _object_fields() -> list[tuple[str, str]]:
+    schema = build_schema()._schema  # noqa: SLF001
+    out = []
+    for name, gtype in schema.type_map.items():
+        if name.startswith("__") or not isinstance(gtype, GraphQLObjectType):
+            continue
+        out.extend((name, f) for f in gtype.fields)
+    return out
+
+
+def test_every_field_has_a_policy_entry() -> None:
+    missing = [
+        f"{t}.{f}"
+        for t, f in _object_fields()
+        if not t.endswith(STRUCTURAL_SUFFIXES) and f not in POLICY.get(t, {})
+    ]
+    assert not missing, f"fields without a permission entry (denied to all): {missing}"
+
+
+def test_policy_names_only_real_fields() -> None:
+    real = set(_object_fields())
+    stale = [f"{t}.{f}" for t, fields in POLICY.items() for f in fields if (t, f) not in real]
+    assert not stale
+
+
+def test_default_deny_and_role_split() -> None:
+    assert not allowed("Person", "noSuchField", Role.INVESTIGATOR)
+    assert not allowed("NoSuchType", "id", Role.ADMIN)
+    assert allowed("TimelineEvent", "summary", Role.INVESTIGATOR)
+    assert not allowed("TimelineEvent", "summary", Role.PARTNER_SYSTEM)
+    assert allowed("Person", "agencies", Role.PARTNER_SYSTEM)
+    assert not any(allowed("Query", "person", r) for r in (Role.AUDITOR, Role.ADMIN))
+    assert [r for r in Role if allowed("Query", "auditLog", r)] == [Role.AUDITOR]
+
+
+def test_inspect_document_collects_fields_roots_and_denials() -> None:
+    schema = build_schema()._schema  # noqa: SLF001
+    doc = parse(
+        '{ me { name } person(id: "x") { displayName timeline { totalCount '
+        "edges { node { summary } } } } }"
+    )
+    access = inspect_document(schema, doc, Role.PARTNER_SYSTEM)
+    assert access.roots == ["me", "person"]
+    assert access.reads_person_data
+    assert access.denied == ["TimelineEvent.summary"]
+    assert "Person.displayName" in access.fields
+    assert not any(f.startswith(("TimelineEventConnection", "PageInfo")) for f in access.fields)
+
+
+@pytest.mark.parametrize(
+    ("value", "case", "reason"),
+    [
+        ("CP-2024-0193; section 47 enquiry", "CP-2024-0193", "section 47 enquiry"),
+        ("  MASH/123 ;  strategy   meeting ", "MASH/123", "strategy meeting"),
+    ],
+)
+def test_purpose_parses(value: str, case: str, reason: str) -> None:
+    purpose = parse_purpose(value)
+    assert (purpose.case_reference, purpose.reason) == (case, reason)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "", "CP-1", "CP-1;", "C; reason", "CP 1; reason", "CP-1; a\nb", "CP-1; " + "x" * 301],
+)
+def test_purpose_rejects(value: str | None) -> None:
+    with pytest.raises(PurposeRequiredError) as info:
+        parse_purpose(value)
+    assert "X-Purpose" in str(info.value)
+    if value and len(value) > 5:
+        assert value not in str(info.value)  # never echoed
+
+
+def test_fulltext_text_per_dialect_is_injection_free() -> None:
+    tokens = name_tokens('Jon) | @x:{*} "Smyth"')
+    assert tokens == ["jon", "x", "smyth"]
+    falkor = fulltext_text("falkordb", tokens)
+    assert "%smyth%" in falkor and "john" in falkor and " | " in falkor
+    neo = fulltext_text("neo4j", tokens)
+    assert "smyth~1" in neo and " OR " in neo
+    for text in (falkor, neo):
+        assert not set(text) & set('@{}()"*:')
+
+
+def test_name_tokens_fold_accents() -> None:
+    assert name_tokens("Zoë O'Brien-Smith") == ["zoe", "o", "brien", "smith"]
+
+
+@pytest.mark.parametrize(
+    ("asked", "recorded", "level"),
+    [
+        (date(2016, 4, 3), "2016-04-03", Agreement.EXACT),
+        (date(2016, 4, 3), "2016-03-04", Agreement.TRANSPOSED),
+        (date(2016, 4, 3), "2016-04-08", Agreement.CLOSE),
+        (date(2016, 4, 3), "2015-04-03", Agreement.CLOSE),
+        (date(2016, 4, 3), "2016-11-20", Agreement.PARTIAL),
+        (date(2016, 4, 3), "1990-01-01", Agreement.DIFFERENT),
+        (date(2016, 4, 3), None, Agreement.UNKNOWN),
+        (None, "2016-04-03", Agreement.NOT_ASKED),
+    ],
+)
+def test_dob_agreement(asked: date | None, recorded: str | None, level: Agreement) -> None:
+    assert dob_agreement(asked, recorded) is level
+
+
+@pytest.mark.parametrize(
+    ("asked", "recorded", "level"),
+    [
+        ("ls62ab", "LS6 2AB", Agreement.EXACT),
+        ("LS6 2XY", "LS6 2AB", Agreement.PARTIAL),
+        ("LS6 9AB", "LS6 2AB", Agreement.DISTRICT),
+        ("M1 1AA", "LS6 2AB", Agreement.DIFFERENT),
+        ("LS6 2AB", None, Agreement.UNKNOWN),
+    ],
+)
+def test_postcode_agreement(asked: str, recorded: str | None, level: Agreement) -> None:
+    assert postcode_agreement(asked, recorded) is level
+
+
+def test_name_score_handles_nicknames_aliases_and_order() -> None:
+    rec = {"forename": "Robert", "surname": "Smith", "aliases": ["Bobby Jones"]}
+    assert name_score(["bob", "smith"], rec) > 0.9
+    assert name_score(["smith", "robert"], rec) == 1.0
+    assert name_score(["bobby", "jones"], rec) == 1.0
+    assert name_score(["alice", "brown"], rec) < 0.5
+
+
+def test_cursors_are_opaque_and_kind_bound() -> None:
+    cursor = encode_cursor("ev", "2024-01-01|e1")
+    assert "2024" not in cursor
+    assert decode_cursor("ev", cursor) == "2024-01-01|e1"
+    with pytest.raises(BadInputError):
+        decode_cursor("rel", cursor)
+    with pytest.raises(BadInputError):
+        decode_cursor("ev", "%%%")
+
+
+def test_paginate_walks_every_item_once() -> None:
+    items = [f"k{i:02d}" for i in range(7)]
+    seen, after = [], None
+    while True:
+        page = paginate(items, kind="t", key=lambda s: s, first=3, after=after, cap=10)
+        seen.extend(i for _, i in page.items)
+        if not page.has_next:
+            break
+        after = page.items[-1][0]
+    assert seen == items
+    with pytest.raises(BadInputError):
+        paginate(items, kind="t", key=lambda s: s, first=11, after=None, cap=10)
+
+
+def test_entry_hash_covers_every_field() -> None:
+    base = dict(
+        seq=1,
+        at="t",
+        user="u",
+        role="r",
+        action="a",
+        persons=["p"],
+        records=[],
+        fields=["f"],
+        purpose="CP-1; x",
+        prev_hash=GENESIS_HASH,
+    )
+    h = entry_hash(**base)
+    assert len(h) == 64
+    for name, value in [
+        ("seq", 2),
+        ("user", "v"),
+        ("persons", ["q"]),
+        ("purpose", None),
+        ("prev_hash", "1" * 64),
+        ("fields", []),
+    ]:
+        assert entry_hash(**{**base, name: value}) != h, name
+
+
+def test_limits_read_settings_when_present() -> None:
+    class S:
+        api_max_depth = 5
+
+    limits = ApiLimits.from_settings(S())
+    assert limits.max_depth == 5 and limits.max_aliases == ApiLimits().max_aliases

@@ -1,0 +1,111 @@
+"""Clustering constraints, cohesion split and stable ids."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cpgraph.linkage.clustering import (
+    assign_ids,
+    average_linkage,
+    constrained_components,
+    split_incohesive,
+)
+
+
+def arr(*x):
+    return np.asarray(x, dtype=np.int64)
+
+
+def run(n, edges, cannot=(), steward_cannot=(), prio=None):
+    ei = arr(*[e[0] for e in edges])
+    ej = arr(*[e[1] for e in edges])
+    w = np.asarray([e[2] for e in edges], float)
+    pr = np.asarray(prio if prio is not None else [2] * len(edges), np.int64)
+    cann = list(cannot) + list(steward_cannot)
+    ci = arr(*[c[0] for c in cann])
+    cj = arr(*[c[1] for c in cann])
+    cs = np.asarray([False] * len(cannot) + [True] * len(steward_cannot), bool)
+    return constrained_components(n, ei, ej, w, pr, ci, cj, cs)[0]
+
+
+def test_cannot_link_blocks_transitive_merge():
+    # 0-1 strong, 1-2 strong, but 0 and 2 have different NHS numbers
+    lab = run(3, [(0, 1, 20.0), (1, 2, 10.0)], cannot=[(0, 2)])
+    assert lab[0] == lab[1] and lab[2] != lab[0]
+
+
+def test_strongest_edge_wins_the_contested_record():
+    lab = run(3, [(0, 1, 5.0), (1, 2, 30.0)], cannot=[(0, 2)])
+    assert lab[1] == lab[2] and lab[0] != lab[1]
+
+
+def test_steward_link_overrides_machine_cannot_but_not_steward_no_link():
+    lab = run(2, [(0, 1, 100.0)], cannot=[(0, 1)], prio=[0])
+    assert lab[0] == lab[1]
+    lab = run(2, [(0, 1, 100.0)], steward_cannot=[(0, 1)], prio=[0])
+    assert lab[0] != lab[1]
+
+
+def test_average_linkage_splits_a_chain():
+    # a-b-c-d chain: neighbours strong, ends contradict each other
+    w = np.array([[0, 20, -30, -40], [20, 0, 20, -30], [-30, 20, 0, 20], [-40, -30, 20, 0]],
+                 float)
+    g = average_linkage(w, 4.0)
+    assert g[0] == g[1] and g[2] == g[3] and g[0] != g[2]
+
+
+def test_split_incohesive_breaks_weak_chain_not_cohesive_cluster():
+    labels = np.array([0, 0, 0, 0, 0, 5, 5, 5])
+    strong = {(0, 1), (1, 2), (5, 6), (6, 7), (5, 7)}
+
+    def pw(i, j):
+        w = np.array([20.0 if (a, b) in strong or (b, a) in strong else -25.0
+                      for a, b in zip(i, j, strict=True)])
+        # 5,6,7 agree strongly; 0..4 is a chain whose far ends contradict
+        if True:
+            w = np.where((i <= 2) & (j <= 2), 20.0, w)
+        return w, w + 10, np.zeros(len(i), bool)
+
+    new, n_split = split_incohesive(labels, pw, -8.0, 4.0, 300)
+    assert n_split == 1
+    assert len({new[0], new[1], new[2]}) == 1
+    assert new[3] != new[0] and new[4] != new[0]
+    assert len({new[5], new[6], new[7]}) == 1
+
+
+def test_no_giant_cluster_from_weak_chain():
+    n = 40
+    edges = [(k, k + 1, 5.0) for k in range(n - 1)]
+    lab = run(n, edges)
+    assert len(set(lab.tolist())) == 1  # union-find alone chains...
+
+    def pw(i, j):  # ...but members more than 2 apart contradict each other
+        w = np.where(np.abs(i - j) <= 1, 5.0, -20.0)
+        return w, w, np.zeros(len(i), bool)
+
+    new, _ = split_incohesive(lab, pw, -8.0, 4.0, 300)
+    assert np.bincount(new).max() <= 3
+
+
+def test_ids_stable_across_reruns():
+    keys = ["a", "b", "c", "d"]
+    first = assign_ids(keys, np.array([0, 0, 2, 3]))
+    assert first.person_ids[0] == first.person_ids[1]
+    prev = dict(zip(keys, first.person_ids, strict=True))
+    again = assign_ids(keys, np.array([0, 0, 2, 3]), prev)
+    assert again.person_ids == first.person_ids and again.retired == [] and again.new_ids == 0
+
+
+def test_merge_keeps_older_id_and_retires_the_other():
+    prev = {"a": "P0000000001", "b": "P0000000001", "c": "P0000000002", "d": "P0000000003"}
+    res = assign_ids(["a", "b", "c", "d", "e"], np.array([0, 0, 0, 3, 4]), prev)
+    assert res.person_ids[:3] == ["P0000000001"] * 3
+    assert res.retired == ["P0000000002"]
+    assert res.person_ids[4] == "P0000000004"  # new ids continue after the highest
+
+
+def test_split_gives_id_to_majority_and_never_reuses_retired():
+    prev = {"a": "P0000000007", "b": "P0000000007", "c": "P0000000007"}
+    res = assign_ids(["a", "b", "c"], np.array([0, 0, 2]), prev, reserved=["P0000000009"])
+    assert res.person_ids[0] == res.person_ids[1] == "P0000000007"
+    assert res.person_ids[2] == "P0000000010"

@@ -1,0 +1,120 @@
+"""Comparison levels on hand-checked pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cpgraph.linkage.comparisons import Comparer, nickname_equivalent, string_levels
+from cpgraph.linkage.spec import parse_level
+from cpgraph.linkage.standardise import match_form, name_variants, standardise
+
+from .conftest import mention
+
+
+def levels_of(spec, a: dict, b: dict) -> dict[str, str]:
+    s = standardise(pd.DataFrame([mention("a", **a), mention("b", **b)]), spec)
+    pl = Comparer(s, name_variants(s), spec).compare(np.array([0]), np.array([1]))
+    out = {}
+    for k, c in enumerate(spec.comparisons):
+        lv = int(pl.levels[0, k])
+        out[c.name] = "missing" if lv < 0 else c.labels[lv]
+    return out
+
+
+def test_match_form_folds_accents_hyphens_apostrophes():
+    got = match_form(pd.Series(["Zoë", "Nowak-Łukasik", " O'Brien ", None, "  "]))
+    assert got.tolist() == ["zoe", "nowak lukasik", "obrien", None, None]
+
+
+def test_nicknames_come_from_dataset():
+    assert nickname_equivalent("bill", "william")
+    assert nickname_equivalent("peggy", "margaret")
+    assert not nickname_equivalent("william", "margaret")
+
+
+@pytest.mark.parametrize("a, b, want", [
+    ("william", "william", "exact"),
+    ("bill", "william", "nickname"),
+    ("jonathan", "jonathen", "jw>=0.92"),
+    ("j", "jack", "initial"),
+    ("amelia", "oscar", "else"),
+])
+def test_forename_levels(spec, a, b, want):
+    assert levels_of(spec, {"forename_m": a}, {"forename_m": b})["forename"] == want
+
+
+def test_missing_is_its_own_level(spec):
+    got = levels_of(spec, {"forename_m": "amelia"}, {"surname_m": "smith"})
+    assert got["forename"] == "missing" and got["surname"] == "missing"
+
+
+@pytest.mark.parametrize("a, b, want", [
+    ("2010-03-04", "2010-03-04", "exact"),
+    ("2010-03-04", "2010-04-03", "swap_dm"),
+    ("2010-03-04", "2010-03-07", "lev<=1"),
+    ("2010-03-14", "2011-03-14", "lev<=1"),
+    ("2010-12-25", "2009-12-25", "year_off1"),
+    ("2010-03-04", "2010-03-21", "month_year"),
+    ("1980-03-04", "2010-06-21", "else"),
+])
+def test_dob_levels(spec, a, b, want):
+    assert levels_of(spec, {"dob": a}, {"dob": b})["dob"] == want
+
+
+@pytest.mark.parametrize("a, b, want", [
+    ("B15 2TT", "B15 2TT", "exact"),
+    ("B15 2TT", "B15 2QQ", "sector"),
+    ("B15 2TT", "B15 9QQ", "district"),
+    ("B15 2TT", "CV1 2TT", "else"),
+])
+def test_postcode_levels(spec, a, b, want):
+    assert levels_of(spec, {"postcode": a}, {"postcode": b})["postcode"] == want
+
+
+def test_double_barrelled_surname_part(spec):
+    got = levels_of(spec, {"forename_m": "anna", "surname_m": "nowak lukasik"},
+                    {"forename_m": "anna", "surname_m": "lukasik"})
+    assert got["surname"] == "part"
+
+
+def test_forename_surname_order_swap(spec):
+    got = levels_of(spec, {"forename_m": "oyelaran", "surname_m": "adebayo"},
+                    {"forename_m": "adebayo", "surname_m": "oyelaran"})
+    assert got["forename"] == "exact" and got["surname"] == "exact"
+
+
+def test_forename_middle_swap(spec):
+    got = levels_of(spec, {"forename_m": "james", "middle_m": "robert", "surname_m": "hall"},
+                    {"forename_m": "robert", "middle_m": "james", "surname_m": "hall"})
+    assert got["forename"] == "exact" and got["middle_names"] == "exact"
+
+
+def test_every_alias_is_compared(spec):
+    a = {"forename_m": "daniel", "surname_m": "ward",
+         "aliases_m": ["danny smith", "dan k morris"]}
+    got = levels_of(spec, a, {"forename_m": "dan", "surname_m": "morris"})
+    assert got["surname"] == "exact" and got["forename"] == "exact"
+
+
+def test_former_surname_is_compared(spec):
+    got = levels_of(spec, {"forename_m": "ruby", "surname_m": "king", "former_surname_m": "hall"},
+                    {"forename_m": "ruby", "surname_m": "hall"})
+    assert got["surname"] == "exact"
+
+
+def test_identifiers_only_when_valid(spec):
+    got = levels_of(spec, {"nhs_number": "9434765919", "nhs_number_valid": True},
+                    {"nhs_number": "9434765870", "nhs_number_valid": True})
+    assert got["nhs_number"] == "else"
+    got = levels_of(spec, {"nhs_number": "9434765919", "nhs_number_valid": True},
+                    {"nhs_number": "1234567890", "nhs_number_valid": False})
+    assert got["nhs_number"] == "missing"
+
+
+def test_string_levels_vectorised_matches_scalar():
+    lv = (parse_level("exact", "string"), parse_level("jw>=0.9", "string"))
+    a = np.array(["martha", "martha", None, "abc"], dtype=object)
+    b = np.array(["martha", "marhta", "x", "xyz"], dtype=object)
+    assert string_levels(a, b, lv).tolist() == [0, 1, -1, 2]

@@ -1,0 +1,159 @@
+"""End-to-end engine behaviour on small hand-built cases (model fitted once per session)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from .conftest import mention
+
+
+def pid(res, key):
+    a = res.assignments.set_index("key")
+    return a.loc[key, "person_id"]
+
+
+@pytest.fixture(scope="module")
+def base(pop):
+    return pop[0]
+
+
+def link(fitted, rows, base, **kw):
+    df = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
+    return fitted.link(df, model=fitted.model, **kw)
+
+
+TWIN = dict(surname_m="oyelaran", dob="2015-06-01", postcode="B15 2TT", sex="F")
+
+
+def test_twins_and_father_son_are_not_merged(fitted, base):
+    rows = [
+        mention("h:1", forename_m="amara", **TWIN),
+        mention("e:1", system="e", forename_m="amara", **TWIN),
+        mention("h:2", forename_m="zara", **TWIN),
+        mention("p:sr", forename_m="kwame", surname_m="oyelaran", dob="1960-02-03", sex="M",
+                postcode="B15 2TT"),
+        mention("p:jr", system="e", forename_m="kwame", surname_m="oyelaran", dob="1991-02-03",
+                sex="M", postcode="B15 2TT"),
+    ]
+    res = link(fitted, rows, base)
+    assert pid(res, "h:1") == pid(res, "e:1")
+    assert pid(res, "h:2") != pid(res, "h:1")
+    assert pid(res, "p:sr") != pid(res, "p:jr")
+    ex = fitted.explain_pair(rows[0], rows[2])
+    assert ex.household_guard and ex.cannot_link == "household look-alike"
+    assert ex.probability < 0.01
+
+
+def test_valid_identifier_links_outright_and_different_ones_never(fitted, base):
+    nhs = dict(nhs_number="9434765919", nhs_number_valid=True)
+    rows = [
+        mention("g:1", forename_m="bob", surname_m="green", dob="1970-01-01", **nhs),
+        mention("g:2", system="e", forename_m="robert", surname_m="greene", **nhs),
+        # same name and DOB but a different valid NHS number: a stranger
+        mention("g:3", system="f", forename_m="bob", surname_m="green", dob="1970-01-01",
+                nhs_number="4010232137", nhs_number_valid=True),
+    ]
+    res = link(fitted, rows, base)
+    a = res.assignments.set_index("key")
+    assert pid(res, "g:1") == pid(res, "g:2")
+    assert a.loc["g:2", "method"] == "deterministic:nhs_number"
+    assert pid(res, "g:3") != pid(res, "g:1")
+    assert fitted.explain_pair(rows[0], rows[2]).cannot_link == "different nhs_number"
+
+
+def test_invalid_identifier_is_not_deterministic(fitted, base):
+    rows = [
+        mention("i:1", forename_m="amelia", surname_m="king", nhs_number="1111111111",
+                nhs_number_valid=False),
+        mention("i:2", system="e", forename_m="oscar", surname_m="ward", nhs_number="1111111111",
+                nhs_number_valid=False),
+    ]
+    res = link(fitted, rows, base)
+    assert pid(res, "i:1") != pid(res, "i:2")
+
+
+def test_relationship_round_links_name_only_relatives(fitted, base):
+    child = dict(forename_m="leo", surname_m="nowak", dob="2016-04-09", sex="M")
+    rows = [
+        mention("c:child", system="cs", postcode="WS2 7AA", **child),
+        mention("s:child", system="ed", **child),
+        # mother recorded by name only, by the school and by children's services
+        # (common names: a name-only match on them alone is far from enough)
+        mention("c:mum", system="cs", forename_m="grace", surname_m="smith"),
+        mention("s:mum", system="ed", forename_m="grace", surname_m="smith"),
+        # the new partner: police record him under an alias
+        mention("p:man", system="pol", forename_m="jack", surname_m="wood", dob="1988-03-03",
+                aliases_m=["jack hall"]),
+        mention("c:man", system="cs", forename_m="jack", surname_m="hall"),
+        # another child's mother with the same name: no shared anchor, no link
+        mention("x:mum", system="ed", forename_m="grace", surname_m="smith"),
+    ]
+    rels = pd.DataFrame([
+        ("c:child", "c:mum", "mother"), ("s:child", "s:mum", "mother"),
+        ("c:child", "c:man", "partner_of_parent"), ("c:mum", "c:man", "partner"),
+        ("s:mum", "p:man", "partner"),
+    ], columns=["from_key", "to_key", "relationship"])
+    res = link(fitted, rows, base, relationships=rels)
+    a = res.assignments.set_index("key")
+    assert pid(res, "c:child") == pid(res, "s:child")
+    assert pid(res, "c:mum") == pid(res, "s:mum")
+    assert "relationship" in {a.loc["c:mum", "method"], a.loc["s:mum", "method"]}
+    assert pid(res, "c:man") == pid(res, "p:man")
+    assert pid(res, "x:mum") != pid(res, "c:mum")
+    assert a.loc["c:mum", "breakdown"]["relationship"]["weight"] > 0
+    # without the relationships the name-only mothers stay apart
+    res2 = link(fitted, rows, base)
+    assert pid(res2, "c:mum") != pid(res2, "s:mum")
+
+
+def test_steward_decisions_stick(fitted, base):
+    rows = [
+        mention("st:1", forename_m="ella", surname_m="white", dob="2001-01-01"),
+        mention("st:2", system="e", forename_m="ella", surname_m="white", dob="2001-01-01"),
+        mention("st:3", system="f", forename_m="freya", surname_m="hughes"),
+    ]
+    res = link(fitted, rows, base, steward=[("st:1", "st:2", "NO_LINK"),
+                                            ("st:1", "st:3", "LINK")])
+    a = res.assignments.set_index("key")
+    assert pid(res, "st:1") != pid(res, "st:2")
+    assert pid(res, "st:1") == pid(res, "st:3")
+    assert a.loc["st:3", "status"] == "reviewed" and a.loc["st:3", "method"] == "steward"
+
+
+def test_stable_ids_and_incremental_equals_full(fitted, pop):
+    df, _ = pop
+    old = df.iloc[:400].reset_index(drop=True)
+    first = fitted.link(old, model=fitted.model)
+    prev = dict(zip(first.assignments["key"], first.assignments["person_id"], strict=True))
+    # rerun on the same data: same ids, nothing retired, nothing new
+    again = fitted.link(old, model=fitted.model, previous_ids=prev)
+    assert again.assignments["person_id"].tolist() == first.assignments["person_id"].tolist()
+    assert again.retired_ids == [] and again.summary["new_ids"] == 0
+    # new mentions plus one changed one
+    new = df.copy()
+    new.loc[5, "postcode"] = "CV1 1AA"
+    full = fitted.link(new, model=fitted.model, previous_ids=prev)
+    inc = fitted.link(new, model=fitted.model, previous_ids=prev, state=first.state)
+    assert inc.summary["incremental"] and inc.summary["changed_mentions"] == len(df) - 400 + 1
+    assert inc.summary["compared_pairs"] < full.summary["compared_pairs"]
+    pd.testing.assert_frame_equal(
+        full.assignments.drop(columns=["breakdown"]), inc.assignments.drop(columns=["breakdown"]))
+    # old ids survive for old mentions that kept their cluster
+    kept = full.assignments[full.assignments["key"].isin(prev)]
+    same = (kept["person_id"] == kept["key"].map(prev)).mean()
+    assert same > 0.95
+
+
+def test_explain_pair_adds_up(fitted):
+    a = mention("a", forename_m="william", surname_m="okonkwo", dob="1990-05-05",
+                postcode="B15 2TT")
+    b = mention("b", forename_m="bill", surname_m="okonkwo", dob="1990-05-05")
+    ex = fitted.explain_pair(a, b)
+    levels = {c.comparison: c.level for c in ex.comparisons}
+    assert levels["forename"] == "nickname" and levels["postcode"] == "missing"
+    total = ex.prior_weight + sum(c.weight for c in ex.comparisons)
+    assert abs(total - ex.total_weight) < 1e-3
+    assert ex.probability > 0.5 and ex.deterministic is None
+    sn = next(c for c in ex.comparisons if c.comparison == "surname")
+    assert sn.tf_adjustment > 0  # a surname unseen in this population is rare

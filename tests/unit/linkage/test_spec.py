@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import pytest
+
+from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_spec
+
+
+def test_default_spec_is_versioned_and_complete():
+    spec = load_spec()
+    assert spec.version == "1"
+    assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
+    assert spec.review <= spec.auto
+    assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
+    assert not spec.comparison("cro_number").deterministic
+
+
+def test_febrl_spec_loads():
+    spec = load_spec(DEFAULT_SPEC_PATH.parent / "febrl.toml")
+    assert not spec.comparison("soc_sec_id").deterministic
+    assert [lv.label for lv in spec.comparison("soc_sec_id").levels] == [
+        "exact", "lev<=1", "lev<=2"]
+
+
+BASE = """
+version = "1"
+[blocking]
+rules = [{ keys = ["dob"] }]
+[[comparisons]]
+name = "dob"
+kind = "date"
+column = "dob"
+levels = [LEVELS]
+"""
+
+
+@pytest.mark.parametrize("text, msg", [
+    (BASE.replace('version = "1"', 'version = "9"').replace("LEVELS", '"exact"'), "version"),
+    (BASE.replace("LEVELS", '"nickname"'), "not valid"),
+    (BASE.replace("LEVELS", '"lev"'), "threshold"),
+    (BASE.replace("LEVELS", '"exact"').replace("[blocking]\nrules = [{ keys = [\"dob\"] }]",
+                                                ""), "blocking"),
+])
+def test_bad_specs_are_rejected(text, msg):
+    with pytest.raises(SpecError, match=msg):
+        loads_spec(text)
