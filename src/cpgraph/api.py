@@ -231,16 +231,21 @@ def serve_command(
     port: Annotated[
         int | None, typer.Option("--port", help="Port (default: CPGRAPH_PORT).")
     ] = None,
+    *,
+    settings: Settings | None = None,
 ) -> None:
     """Run the API with uvicorn on settings.host/port (CLI: `cpgraph serve`).
 
-    Wire it as `app.command("serve")(cli_errors(serve_command))`.
+    Args:
+        host: bind address (default: settings).
+        port: port (default: settings).
+        settings: settings to serve with (default: read from the environment).
     """
     import uvicorn  # noqa: PLC0415 — only the server needs it
 
     from cpgraph.cli import load_settings  # noqa: PLC0415 — avoid an import cycle
 
-    settings = load_settings()
+    settings = settings or load_settings()
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,

@@ -32,6 +32,8 @@ db_app = typer.Typer(help="Graph store administration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 users_app = typer.Typer(help="API users and their tokens.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+quarantine_app = typer.Typer(help="Rows that could not be loaded.", no_args_is_help=True)
+app.add_typer(quarantine_app, name="quarantine")
 export_app = typer.Typer(help="Export results.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
@@ -309,6 +311,122 @@ def evaluate_cmd(
     for kind, count in sorted(result.hard_negative_merges_by_kind.items()):
         table.add_row(f"  {kind}", str(count))
     console.print(table)
+
+
+@app.command("load")
+@cli_errors
+def load_cmd(
+    folders: Annotated[list[Path], typer.Argument(help="Extract folders (manifest.json + files).")],
+    allow_older: Annotated[
+        bool, typer.Option("--allow-older", help="Load even if a newer extract is loaded.")
+    ] = False,
+) -> None:
+    """Load agency extracts: validate, normalise, quarantine bad rows, write the graph.
+
+    Every folder is checked before anything is written; an unusable one stops
+    the whole load with a clear message and a non-zero exit.
+    """
+    from cpgraph.ingest import load_extracts, render_report  # noqa: PLC0415
+
+    with progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(system: str, done: int, total: int) -> None:
+            if system not in tasks:
+                tasks[system] = bar.add_task(f"loading {system}", total=total or None)
+            bar.update(tasks[system], completed=done, total=total or None)
+
+        async def body(store: GraphStore, settings: Settings) -> Any:
+            await store.bootstrap()
+            return await load_extracts(store, folders, progress=progress, allow_older=allow_older)
+
+        reports = run_with_store(body)
+    for report in reports:
+        console.print(render_report(report))
+    read = sum(r.rows_read for r in reports)
+    loaded = sum(r.rows_loaded for r in reports)
+    quarantined = sum(r.rows_quarantined for r in reports)
+    console.print(
+        f"{len(reports)} extract(s): {read:,} rows read = {loaded:,} loaded + "
+        f"{quarantined:,} quarantined; {sum(r.mentions for r in reports):,} person mentions"
+    )
+
+
+@quarantine_app.command("list")
+@cli_errors
+def quarantine_list(
+    system: Annotated[str | None, typer.Option("--system", help="Only this system.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+    show_raw: Annotated[
+        bool, typer.Option("--raw", help="Show the raw row content (personal data).")
+    ] = False,
+) -> None:
+    """List quarantined rows: system, file, line, reason (and raw content with --raw)."""
+    from cpgraph.ingest import list_quarantine  # noqa: PLC0415
+
+    async def body(store: GraphStore, settings: Settings) -> Any:
+        return await list_quarantine(store, system=system, limit=limit)
+
+    rows = run_with_store(body)
+    table = Table("system", "file", "line", "reason", *(["raw"] if show_raw else []))
+    for row in rows:
+        extra = [row.raw[:200]] if show_raw else []
+        table.add_row(row.system, row.file, str(row.line), row.reason, *extra)
+    console.print(table)
+    console.print(f"{len(rows)} row(s) shown")
+
+
+@app.command("demo")
+@cli_errors
+def demo_cmd(
+    folder: Annotated[
+        Path, typer.Option("--dir", help="Where the demo keeps its extracts and database.")
+    ] = Path("demo-data"),
+    households: Annotated[int, typer.Option("--households", min=8)] = 300,
+    seed: Annotated[int, typer.Option("--seed")] = 42,
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve GraphQL when ready.")
+    ] = True,
+    host: Annotated[str | None, typer.Option("--host", help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port.")] = None,
+) -> None:
+    """Generate a synthetic population, load it, link it, and serve GraphQL on it."""
+    from cpgraph.demo import DEMO_USER, build_demo  # noqa: PLC0415
+
+    base = load_settings()
+    base = base.model_copy(update={"host": host or base.host, "port": port or base.port})
+    with progress_bar() as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total or None)
+            bar.update(tasks[stage], completed=done, total=total or None)
+
+        info = asyncio.run(
+            build_demo(base, folder, households=households, seed=seed, progress=progress)
+        )
+    console.print(
+        f"demo ready: {info.mentions_loaded:,} person mentions loaded "
+        f"({info.quarantined:,} bad rows quarantined), {info.link.persons:,} persons, "
+        f"{info.link.review_queue:,} matches for review; scenarios: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(info.scenarios.items()))
+    )
+    console.print(f"extracts: {info.extracts}   database: {info.settings.data_dir}")
+    console.print(f"\nbearer token for [bold]{DEMO_USER}[/] (role investigator):")
+    print(info.token)
+    if info.example_name:
+        console.print(
+            f"\nexample: the profile of a child in a new-partner scenario "
+            f"({info.example_person_id}):"
+        )
+    console.print(info.curl(base.host, base.port), highlight=False, soft_wrap=True)
+    if not serve_api:
+        return
+    from cpgraph.api import serve_command  # noqa: PLC0415
+
+    console.print(f"\nGraphiQL: http://{base.host}:{base.port}/graphql  (Ctrl-C to stop)")
+    serve_command(base.host, base.port, settings=info.settings)
 
 
 # The API and security modules are heavy (FastAPI, strawberry): import them only

@@ -30,7 +30,14 @@ from cpgraph.linkage.clustering import (
 from cpgraph.linkage.comparisons import Comparer
 from cpgraph.linkage.explain import Explanation, explain_scored
 from cpgraph.linkage.model import Model, fit, weight_for_probability
-from cpgraph.linkage.relationships import anchor_pairs, anchors
+from cpgraph.linkage.relationships import (
+    anchor_pairs,
+    anchors,
+    household_postcodes,
+    implied_sex,
+    stated_pairs,
+    year_bounds,
+)
 from cpgraph.linkage.scoring import ScoredPairs, Scorer
 from cpgraph.linkage.spec import Spec, load_spec
 from cpgraph.linkage.standardise import name_variants, standardise
@@ -80,6 +87,21 @@ class EngineResult:
 
 
 @dataclass
+class _Prepared:
+    """Standardised records and what relationships add to them."""
+
+    s: pd.DataFrame
+    vtable: pd.DataFrame
+    comparer: Comparer
+    pos: pd.Series
+    rels: pd.DataFrame | None
+    year_lo: np.ndarray | None
+    year_hi: np.ndarray | None
+    stated_i: np.ndarray
+    stated_j: np.ndarray
+
+
+@dataclass
 class _Edges:
     i: np.ndarray
     j: np.ndarray
@@ -124,19 +146,73 @@ class LinkageEngine:
         self.model: Model | None = None
 
     # ----------------------------------------------------------------- preparation
-    def _prepare(self, mentions: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame,
-                                                         pd.DataFrame, Comparer]:
+    def _prepare(self, mentions: pd.DataFrame, rels: pd.DataFrame | None = None) -> _Prepared:
         if mentions["key"].duplicated().any():
             raise ValueError("mention keys must be unique")
-        s = standardise(mentions, self.spec)
+        spec = self.spec
+        s = standardise(mentions, spec)
+        n = len(s)
+        pos = pd.Series(np.arange(n), index=s["key"].to_numpy(object))
+        rels = rels if rels is not None and not rels.empty else None
+        lo = hi = None
+        si = sj = np.empty(0, np.int64)
+        if rels is not None:
+            pos_map = pos.to_dict()
+            extra: list[np.ndarray] = []
+            if spec.rel_infer_sex:
+                sx = implied_sex(rels, pos_map, n)
+                fill = pd.isna(s["sex"].to_numpy(object)) & pd.notna(sx)
+                if fill.any():
+                    s["sex"] = np.where(fill, sx, s["sex"].to_numpy(object))
+                extra.append(fill.astype(np.uint64))
+            if spec.rel_generation_gap > 0:
+                lo, hi = year_bounds(rels, pos_map, s["dob_y"].to_numpy(),
+                                     spec.rel_generation_gap)
+                extra += [np.nan_to_num(lo, neginf=-1).astype(np.int64).astype(np.uint64),
+                          np.nan_to_num(hi, posinf=-1).astype(np.int64).astype(np.uint64)]
+            if spec.rel_stated_cannot:
+                si, sj = stated_pairs(rels, pos_map)
+            if extra:  # relationship-derived values are part of what a mention "says"
+                fp = s["fingerprint"].to_numpy(np.uint64)
+                for k, x in enumerate(extra):
+                    fp = fp ^ (x * np.uint64(0x9E3779B97F4A7C15 + k))
+                s["fingerprint"] = fp
         variants = name_variants(s)
-        vtable = variant_block_table(s, variants, self.spec)
-        return s, variants, vtable, Comparer(s, variants, self.spec)
+        vtable = variant_block_table(s, variants, spec)
+        comparer = Comparer(s, variants, spec)
+        return _Prepared(s, vtable, comparer, pos, rels, lo, hi, si, sj)
 
-    def fit(self, mentions: pd.DataFrame) -> Model:
-        """Estimate the model (u, m, prior, TF tables) from unlabelled mentions."""
-        s, _, vtable, comparer = self._prepare(mentions)
-        self.model = fit(s, comparer, vtable, self.spec, link_only=self.link_only)
+    def _exclude(self, prep: _Prepared):
+        """Training-pair filter: known non-matches (cannot-links, stated relatives)."""
+        if not self.spec.train_exclude_cannot:
+            return None
+        rules = Scorer(prep.comparer, None, self.spec, prep.year_lo, prep.year_hi)
+        n = max(len(prep.s), 1)
+        stated = np.unique(prep.stated_i * n + prep.stated_j)
+
+        def exclude(pl) -> np.ndarray:
+            drop = rules.rules(pl).cannot
+            if len(stated):
+                a, b = np.minimum(pl.i, pl.j), np.maximum(pl.i, pl.j)
+                drop |= np.isin(a * n + b, stated)
+            return drop
+
+        return exclude
+
+    def _fit(self, prep: _Prepared) -> Model:
+        return fit(prep.s, prep.comparer, prep.vtable, self.spec, link_only=self.link_only,
+                   exclude=self._exclude(prep))
+
+    def fit(self, mentions: pd.DataFrame, relationships: pd.DataFrame | None = None) -> Model:
+        """Estimate the model (u, m, prior, TF tables) from unlabelled mentions.
+
+        Args:
+            mentions: one row per mention (input contract).
+            relationships: ``from_key, to_key, relationship[, lives_with]`` (optional):
+                relatives of each other and relationship-implied birth years are kept
+                out of training as known non-matches.
+        """
+        self.model = self._fit(self._prepare(mentions, relationships))
         return self.model
 
     # ----------------------------------------------------------------- edges
@@ -210,18 +286,17 @@ class LinkageEngine:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         spec = self.spec
-        s, _, vtable, comparer = self._prepare(mentions)
+        prep = self._prepare(mentions, relationships)
+        s, vtable, comparer, pos = prep.s, prep.vtable, prep.comparer, prep.pos
         n = len(s)
         keys = s["key"].to_numpy(object)
-        pos = pd.Series(np.arange(n), index=keys)
         timings["standardise"] = time.perf_counter() - t0
         incremental = state is not None and not full
         if model is None:
-            model = state.model if state is not None else (self.model or fit(
-                s, comparer, vtable, spec, link_only=self.link_only))
+            model = state.model if state is not None else (self.model or self._fit(prep))
         self.model = model
         timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
-        scorer = Scorer(comparer, model, spec)
+        scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
         fp = pd.Series(s["fingerprint"].to_numpy(), index=keys)
 
         # ---- candidate pairs and scores (incremental: only pairs touching changes)
@@ -265,15 +340,17 @@ class LinkageEngine:
         else:
             steward_edges = _Edges.empty(nc)
         sc = np.asarray(st_cannot, np.int64).reshape(-1, 2)
+        si, sj = prep.stated_i, prep.stated_j  # relatives of each other: machine cannot-links
 
         auto_w = weight_for_probability(spec.auto)
 
         def cluster(edges: _Edges) -> tuple[np.ndarray, np.ndarray]:
             link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
             cann = edges.cannot
-            ci = np.concatenate([edges.i[cann], sc[:, 0]])
-            cj = np.concatenate([edges.j[cann], sc[:, 1]])
-            cs = np.concatenate([np.zeros(int(cann.sum()), bool), np.ones(len(sc), bool)])
+            ci = np.concatenate([edges.i[cann], si, sc[:, 0]])
+            cj = np.concatenate([edges.j[cann], sj, sc[:, 1]])
+            cs = np.concatenate([np.zeros(int(cann.sum()) + len(si), bool),
+                                 np.ones(len(sc), bool)])
             lab, _ = constrained_components(n, edges.i[link], edges.j[link], edges.weight[link],
                                             edges.priority[link], ci, cj, cs)
             return lab, link
@@ -283,25 +360,24 @@ class LinkageEngine:
         edges = _Edges.concat([steward_edges, base])
         labels, _ = cluster(edges)
         rel_edges = _Edges.empty(nc)
-        rels = relationships if relationships is not None else pd.DataFrame()
-        pos_map = pos.to_dict()
-        for _ in range(spec.rel_rounds if not rels.empty else 0):
-            anc = anchors(rels, pos_map, labels)
-            ai, aj = anchor_pairs(anc, labels)
-            if not len(ai):
-                break
-            sp = scorer.score(ai, aj)
-            compat = (scorer._label_in(sp.levels.levels, scorer.k_fn, spec.rel_forename_levels)
-                      & scorer._label_in(sp.levels.levels, scorer.k_sn, spec.rel_surname_levels)
-                      & ~sp.cannot)
-            sp.weight = sp.weight + spec.rel_weight
-            sp.probability = np.where(compat, 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
-            ne = self._edges_from(sp)
-            ne = ne.take((ne.prob >= spec.auto) & ~ne.cannot & (ne.method == "probabilistic"))
-            ne.method = np.full(len(ne.i), "relationship", dtype=object)
+        rel_bonus = np.empty(0)
+        rels = prep.rels
+        pos_map = pos.to_dict() if rels is not None else {}
+        for _ in range(spec.rel_rounds if rels is not None else 0):
+            if prep.year_lo is not None:
+                # birth years of relatives now known through their resolved persons
+                lo, hi = year_bounds(rels, pos_map, s["dob_y"].to_numpy(),
+                                     spec.rel_generation_gap, labels)
+                scorer.set_year_bounds(lo, hi)
+                clash = (scorer.age_conflict(base.i, base.j)
+                         & (base.priority == PRIORITY_SCORED))
+                if clash.any():
+                    base.cannot = base.cannot | clash
+            ne, bonus = self._relationship_edges(scorer, rels, pos_map, labels)
             if not len(ne.i):
                 break
             rel_edges = _Edges.concat([rel_edges, ne])
+            rel_bonus = np.concatenate([rel_bonus, bonus])
             edges = _Edges.concat([steward_edges, base, rel_edges])
             new_labels, _ = cluster(edges)
             if np.array_equal(new_labels, labels):
@@ -313,8 +389,9 @@ class LinkageEngine:
         t1 = time.perf_counter()
         direct = pd.Series(edges.weight, index=edges.i * n + edges.j)
         direct = direct.groupby(level=0).max()
-        rel_codes = set((rel_edges.i * n + rel_edges.j).tolist())
-        st_codes = set((sc[:, 0] * n + sc[:, 1]).tolist())
+        bonus_by_code = pd.Series(rel_bonus, index=rel_edges.i * n + rel_edges.j)
+        bonus_by_code = bonus_by_code.groupby(level=0).max()
+        never = np.unique(np.concatenate([sc[:, 0] * n + sc[:, 1], si * n + sj]))
 
         def pair_weights(pi: np.ndarray, pj: np.ndarray):
             a, b = np.minimum(pi, pj), np.maximum(pi, pj)
@@ -322,11 +399,9 @@ class LinkageEngine:
             code = a * n + b
             dw = direct.reindex(code).to_numpy()
             w = np.where(np.isnan(dw), sp.weight, np.fmax(sp.weight, dw))
-            ev = sp.evidence + np.fromiter((spec.rel_weight if c in rel_codes else 0.0
-                                            for c in code.tolist()), np.float64, len(code))
+            ev = sp.evidence + bonus_by_code.reindex(code).fillna(0.0).to_numpy()
             ev = np.where(np.isnan(dw), ev, np.fmax(ev, dw - model.prior_weight))
-            cannot = sp.cannot | np.fromiter((c in st_codes for c in code.tolist()), bool,
-                                             len(code))
+            cannot = sp.cannot | np.isin(code, never)
             return w, ev, cannot
 
         labels, n_split = split_incohesive(labels, pair_weights, spec.conflict_bits, auto_w,
@@ -370,6 +445,98 @@ class LinkageEngine:
         return EngineResult(assignments=assignments, review=review, retired_ids=ida.retired,
                             summary=summary, model=model, state=st, timings=timings)
 
+    def _relationship_edges(self, scorer: Scorer, rels: pd.DataFrame,
+                            pos_map: dict[str, int], labels: np.ndarray
+                            ) -> tuple[_Edges, np.ndarray]:
+        """Links found through the graph after a clustering round.
+
+        * same anchor: two mentions in the same stated relationship to one resolved person
+          with compatible names (``rel_weight`` bits of extra evidence); with
+          ``surname_change`` an exact forename is enough (a married name);
+        * household: a relative recorded without an address, compared as if recorded at the
+          addresses of the person she is recorded against (the postcode's exact weight).
+
+        Returns:
+            The new edges (auto-level, not cannot-linked) and the bonus each carries.
+        """
+        spec = self.spec
+        nc = len(spec.comparisons)
+        n = len(labels)
+        anc = anchors(rels, pos_map, labels)
+        ai, aj = anchor_pairs(anc, labels)
+        hi_, hj_ = self._household_pairs(scorer, rels, pos_map, labels)
+        k_pc = scorer.k_pc
+        pc_w = 0.0
+        if k_pc is not None and hi_.size:
+            pc_w = float(scorer.model.params[k_pc].weights()[0])
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        if len(ai):
+            parts.append((ai, aj, np.full(len(ai), spec.rel_weight), np.ones(len(ai), bool)))
+        if len(hi_):
+            parts.append((hi_, hj_, np.full(len(hi_), pc_w), np.zeros(len(hi_), bool)))
+        if not parts:
+            return _Edges.empty(nc), np.empty(0)
+        i = np.concatenate([p[0] for p in parts])
+        j = np.concatenate([p[1] for p in parts])
+        bonus = np.concatenate([p[2] for p in parts])
+        same_anchor = np.concatenate([p[3] for p in parts])
+        # one candidate per pair: the strongest reason
+        order = np.lexsort((-bonus, i * n + j))
+        code = (i * n + j)[order]
+        first = np.r_[True, code[1:] != code[:-1]]
+        sel = order[first]
+        i, j, bonus, same_anchor = i[sel], j[sel], bonus[sel], same_anchor[sel]
+        sp = scorer.score(i, j)
+        lv = sp.levels.levels
+        fn_ok = scorer._label_in(lv, scorer.k_fn, spec.rel_forename_levels)
+        sn_ok = scorer._label_in(lv, scorer.k_sn, spec.rel_surname_levels)
+        if spec.rel_surname_change:
+            fn_exact = lv[:, scorer.k_fn] == 0
+            sn_ok = sn_ok | (same_anchor & fn_exact)
+        compat = fn_ok & sn_ok & ~sp.cannot
+        sp.weight = sp.weight + bonus
+        sp.probability = np.where(compat, 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
+        ne = self._edges_from(sp, keep_all=True)
+        keep = (ne.prob >= spec.auto) & ~ne.cannot & (ne.method == "probabilistic")
+        ne = ne.take(keep)
+        ne.method = np.where(same_anchor[keep], "relationship", "relationship:household"
+                             ).astype(object)
+        return ne, bonus[keep]
+
+    def _household_pairs(self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int],
+                         labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (relative without address, mention at one of her anchor's postcodes)."""
+        groups = self.spec.rel_household_groups
+        z = np.empty(0, np.int64)
+        if not groups:
+            return z, z
+        s = scorer.comparer.s
+        pc = s["pc"].to_numpy(object)
+        hh = household_postcodes(rels, pos_map, labels, pc, groups)
+        if hh.empty:
+            return z, z
+        at = pd.DataFrame({"pc": pc, "other": np.arange(len(pc))})
+        at = at[pd.notna(at["pc"])]
+        size = at.groupby("pc")["other"].transform("size")
+        at = at[size <= self.spec.max_block_size]
+        m = hh.merge(at, on="pc")
+        a = m["rec"].to_numpy(np.int64)
+        b = m["other"].to_numpy(np.int64)
+        # names must start alike (the compatibility test after scoring is stricter)
+        sn = s["sn"].to_numpy(object)
+        fn = s["fn"].to_numpy(object)
+        like = np.array([isinstance(x, str) and isinstance(y, str) and x[:1] == y[:1]
+                         for x, y in zip(sn[a], sn[b], strict=True)], bool)
+        like &= np.array([isinstance(x, str) and isinstance(y, str) and x[:1] == y[:1]
+                          for x, y in zip(fn[a], fn[b], strict=True)], bool)
+        keep = like & (labels[a] != labels[b])
+        a, b = a[keep], b[keep]
+        if not len(a):
+            return z, z
+        n = len(labels)
+        code = np.unique(np.minimum(a, b) * n + np.maximum(a, b))
+        return code // n, code % n
+
     # ----------------------------------------------------------------- outputs
     def _assignments(self, keys: np.ndarray, labels: np.ndarray, pids: list[str], e: _Edges,
                      scorer: Scorer, breakdowns: bool) -> pd.DataFrame:
@@ -411,6 +578,9 @@ class LinkageEngine:
         d = scorer.breakdown(e.levels[k], e.comp_w[k])
         if e.method[k] == "relationship":
             d["relationship"] = {"level": "same_anchor", "weight": self.spec.rel_weight}
+        elif e.method[k] == "relationship:household":
+            d["relationship"] = {"level": "household", "weight": round(float(
+                e.weight[k] - e.comp_w[k].sum() - self.model.prior_weight), 3)}
         d["prior"] = {"level": "prior", "weight": round(self.model.prior_weight, 3)}
         return d
 
@@ -446,7 +616,7 @@ class LinkageEngine:
         if a["key"] == b["key"]:
             b["key"] = f"{b['key']}#2"
         df = pd.DataFrame([a, b])
-        s, _, _, comparer = self._prepare(df)
+        comparer = self._prepare(df).comparer
         scorer = Scorer(comparer, model, self.spec)
         sp = scorer.score(np.array([0]), np.array([1]))
         return explain_scored(sp, 0, model, self.spec)

@@ -57,7 +57,12 @@ def explain_scored(sp: ScoredPairs, k: int, model: Model, spec: Spec) -> Explana
     cannot = None
     if sp.cannot[k]:
         cid = sp.cannot_identifier[k]
-        cannot = f"different {cid}" if cid is not None else "household look-alike"
+        if cid is not None:
+            cannot = f"different {cid}"
+        elif sp.guard[k]:
+            cannot = "household look-alike"
+        else:
+            cannot = "birth year contradicts a stated relationship"
     return Explanation(
         comparisons=rows,
         prior_weight=round(model.prior_weight, 4),

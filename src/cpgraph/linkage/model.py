@@ -13,6 +13,7 @@ Identifier comparisons with ``fixed_m`` keep m from the identifiers' known error
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -222,6 +223,7 @@ def fit(
     spec: Spec,
     *,
     link_only: bool = False,
+    exclude: Callable[[PairLevels], np.ndarray] | None = None,
 ) -> Model:
     """Estimate u, m, the prior and TF tables from unlabelled records.
 
@@ -231,6 +233,8 @@ def fit(
         vtable: blocking variant table.
         spec: the linkage spec (training sessions, sample sizes).
         link_only: pairs only between different ``grp``.
+        exclude: pairs → mask of pairs to leave out of EM (known non-matches such as
+            cannot-links), so look-alikes do not teach m.
 
     Returns:
         The fitted :class:`Model`.
@@ -285,7 +289,12 @@ def fit(
         if n_pairs > spec.max_session_pairs:
             code = rng.choice(code, spec.max_session_pairs, replace=False)
         a, b = code // len(s), code % len(s)
-        lv = comparer.compare(a, b).levels
+        pl = comparer.compare(a, b)
+        lv = pl.levels
+        if exclude is not None and len(lv):
+            drop = exclude(pl)
+            n_pairs = int(round(n_pairs * (1.0 - drop.mean())))
+            lv = lv[~drop]
         active = np.array([c.name not in sess.deactivate for c in comps])
         m_s, lam_s, iters = em(lv, m0, u, 0.3, active, fixed, max_iter=spec.em_max_iter,
                                tol=spec.em_tolerance, min_m=spec.min_m)

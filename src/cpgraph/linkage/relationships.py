@@ -6,7 +6,15 @@ person of ``from_key``, role group).  Two mentions with the same anchor — both
 of" the same child, both "partner of" the same woman, both visitors of one prisoner —
 are candidates; names must still be compatible and nothing may contradict them.
 A partner of a child's parent (``partner_of_parent``/``step_parent``) is also anchored as
-"partner" of each of that child's stated parents.
+"partner" of each of that child's stated parents, and two parents of one child are
+anchored as each other's partner (co-parents: the mother of a prisoner's child and the
+prisoner's partner).
+
+Stated relationships are also hard evidence *against* links: a mention is never the same
+person as the mention it states a relationship to, and a parent or grandparent is born
+well before the child (:func:`year_bounds`), so a name-only "father of a 2014-born boy"
+can never be the boy who shares his name.  Roles also tell a missing sex
+(:func:`implied_sex`).
 """
 
 from __future__ import annotations
@@ -32,6 +40,17 @@ INVERSE_GROUP = {
     "associate": "associate",
 }
 MAX_ANCHOR_GROUP = 50  # a larger group means the anchor is not one person's family
+# Sex implied by a stated role (``to_key`` is the ``relationship`` of ``from_key``).
+ROLE_SEX = {
+    "mother": "F", "step_mother": "F", "wife": "F",
+    "father": "M", "step_father": "M", "husband": "M",
+}
+# Minimum generations between ``to_key`` and ``from_key`` implied by a role: +1 means
+# ``to_key`` is a generation older (born at least ``gap`` years earlier), -1 younger.
+ROLE_GENERATIONS = {
+    "mother": 1, "father": 1, "parent": 1, "grandparent": 2,
+    "child": -1, "grandchild": -2,
+}
 
 
 def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray) -> pd.DataFrame:
@@ -69,6 +88,16 @@ def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray) -> pd.D
                                    "anchor": labels[d["x_p"].to_numpy()],
                                    "group": "partner"}))
     a = pd.concat(parts, ignore_index=True).dropna()
+    # two parents of one child: each is anchored as the other's partner
+    par = a[a["group"] == "parent"]
+    if not par.empty:
+        size = par.groupby("anchor")["rec"].transform("size")
+        par = par[(size >= 2) & (size <= MAX_ANCHOR_GROUP)]
+        d = par.merge(par, on="anchor", suffixes=("", "_o"))
+        d = d[labels[d["rec"].to_numpy()] != labels[d["rec_o"].to_numpy()]]
+        a = pd.concat([a, pd.DataFrame({"rec": d["rec"].to_numpy(),
+                                        "anchor": labels[d["rec_o"].to_numpy()],
+                                        "group": "partner"})], ignore_index=True)
     a["anchor"] = a["anchor"].astype(np.int64)
     a["rec"] = a["rec"].astype(np.int64)
     # a mention is never its own anchor
@@ -92,3 +121,141 @@ def anchor_pairs(anc: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.
     n = int(max(a.max(), b.max())) + 1
     code = np.unique(a * n + b)
     return code // n, code % n
+
+
+def _rel_positions(rels: pd.DataFrame, pos: dict[str, int]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(from, to, relationship)`` arrays for relationships whose both ends are known."""
+    if rels is None or rels.empty:
+        z = np.empty(0, np.int64)
+        return z, z, np.empty(0, object)
+    f = rels["from_key"].map(pos)
+    t = rels["to_key"].map(pos)
+    ok = (f.notna() & t.notna()).to_numpy()
+    return (f[ok].astype(np.int64).to_numpy(), t[ok].astype(np.int64).to_numpy(),
+            rels["relationship"].astype(str).str.lower().to_numpy()[ok])
+
+
+def stated_pairs(rels: pd.DataFrame, pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Mention pairs in a stated relationship (``i < j``, unique): never one person."""
+    f, t, _ = _rel_positions(rels, pos)
+    keep = f != t
+    a, b = np.minimum(f[keep], t[keep]), np.maximum(f[keep], t[keep])
+    if not len(a):
+        return a, b
+    n = int(b.max()) + 1
+    code = np.unique(a * n + b)
+    return code // n, code % n
+
+
+def implied_sex(rels: pd.DataFrame, pos: dict[str, int], n: int) -> np.ndarray:
+    """Sex implied by the roles a mention is given (None when unknown or contradictory).
+
+    Args:
+        rels: ``from_key, to_key, relationship`` rows.
+        pos: key → record position.
+        n: number of records.
+
+    Returns:
+        Object array of ``"M"``, ``"F"`` or None per record.
+    """
+    out = np.full(n, None, dtype=object)
+    f, t, r = _rel_positions(rels, pos)
+    sx = pd.Series(r).map(ROLE_SEX).to_numpy(object)
+    ok = pd.notna(sx)
+    if not ok.any():
+        return out
+    d = pd.DataFrame({"rec": t[ok], "sex": sx[ok]}).drop_duplicates()
+    single = d.groupby("rec")["sex"].transform("size") == 1  # "mother" and "father": unknown
+    d = d[single.to_numpy()]
+    out[d["rec"].to_numpy()] = d["sex"].to_numpy()
+    return out
+
+
+def year_bounds(
+    rels: pd.DataFrame,
+    pos: dict[str, int],
+    years: np.ndarray,
+    gap: int,
+    labels: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Birth-year bounds implied by generational roles.
+
+    A mother, father or grandparent of someone born in year y was born no later than
+    ``y - gap`` (``y - 2*gap``); a child no earlier than ``y + gap``.  The relative's year
+    is its own date of birth or, given ``labels``, the median year of its cluster.
+
+    Args:
+        rels: ``from_key, to_key, relationship`` rows.
+        pos: key → record position.
+        years: birth year per record (-1 unknown).
+        gap: minimum years between generations.
+        labels: optional cluster label per record.
+
+    Returns:
+        ``(lo, hi)`` float arrays per record (``-inf``/``inf`` when unbounded).
+    """
+    n = len(years)
+    lo = np.full(n, -np.inf)
+    hi = np.full(n, np.inf)
+    f, t, r = _rel_positions(rels, pos)
+    gen = pd.Series(r).map(ROLE_GENERATIONS).to_numpy(np.float64, na_value=np.nan)
+    ok = ~np.isnan(gen)
+    if not ok.any():
+        return lo, hi
+    f, t, gen = f[ok], t[ok], gen[ok]
+    yr = np.where(years >= 0, years, np.nan).astype(np.float64)
+    if labels is not None:
+        known = years >= 0
+        med = pd.Series(yr[known]).groupby(labels[known]).median()
+        cy = med.reindex(labels).to_numpy(np.float64)
+        yr = np.where(np.isnan(yr), cy, yr)
+    # to_key relative to from_key: older by gen generations (gen > 0) or younger (gen < 0)
+    for a, b, g in ((t, f, gen), (f, t, -gen)):  # each end bounded by the other's year
+        y = yr[b]
+        live = ~np.isnan(y)
+        older = live & (g > 0)
+        younger = live & (g < 0)
+        np.minimum.at(hi, a[older], y[older] - gap * g[older])
+        np.maximum.at(lo, a[younger], y[younger] - gap * g[younger])
+    return lo, hi
+
+
+def household_postcodes(
+    rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, pc: np.ndarray,
+    groups: tuple[str, ...],
+) -> pd.DataFrame:
+    """Postcodes of the people a mention without its own postcode is stated to live with.
+
+    A mother, father, carer or parent's partner recorded without an address (a FHIR
+    RelatedPerson, a prison visitor) is looked for at the addresses of the person she is
+    recorded against, unless the source says she does not live with them.
+
+    Args:
+        rels: ``from_key, to_key, relationship[, lives_with]`` rows.
+        pos: key → record position.
+        labels: cluster label per record.
+        pc: postcode per record (None when missing).
+        groups: role groups (see ``ROLE_GROUP``) that usually share the anchor's home.
+
+    Returns:
+        ``rec, pc`` rows (deduplicated).
+    """
+    empty = pd.DataFrame({"rec": np.empty(0, np.int64), "pc": np.empty(0, object)})
+    if rels is None or rels.empty:
+        return empty
+    if "lives_with" in rels.columns:
+        apart = rels["lives_with"].map(lambda v: v is not None and v == v and not bool(v))
+        r = rels[~apart.to_numpy(bool)]
+    else:
+        r = rels
+    f, t, role = _rel_positions(r, pos)
+    g = pd.Series(role).map(ROLE_GROUP).to_numpy(object)
+    keep = np.isin(g, list(groups)) & pd.isna(pc[t])
+    if not keep.any():
+        return empty
+    a = pd.DataFrame({"rec": t[keep], "anchor": labels[f[keep]]})
+    mem = pd.DataFrame({"anchor": labels, "pc": pc})
+    mem = mem[pd.notna(mem["pc"])].drop_duplicates()
+    out = a.merge(mem, on="anchor")[["rec", "pc"]].drop_duplicates(ignore_index=True)
+    return out

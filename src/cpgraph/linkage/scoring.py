@@ -5,7 +5,9 @@
   valid identifier of another cannot-link kind.
 * Cannot-link: two different valid identifiers of one ``cannot_link`` kind; household
   look-alike guard (same surname and address/postcode, but a different forename, a
-  different known sex, or birth dates ``dob_years_apart`` or more apart and not a typo).
+  different known sex, or birth dates ``dob_years_apart`` or more apart and not a typo);
+  birth years that cannot be reconciled with the generations stated relationships imply
+  (a name-only "father of" a 2014-born boy is not that boy's namesake twin brother).
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ class ScoredPairs:
     cannot: np.ndarray  # bool
     guard: np.ndarray  # bool: household look-alike guard fired
     cannot_identifier: np.ndarray  # object: identifier name or None
+    age_conflict: np.ndarray | None = None  # bool: relationship-implied birth years clash
 
     @property
     def evidence(self) -> np.ndarray:
         """Bayes factor in bits, prior excluded (guard penalty included)."""
-        return self.comp_weights.sum(axis=1) + np.where(self.guard, self._guard_w, 0.0)
+        penal = self.guard if self.age_conflict is None else (self.guard | self.age_conflict)
+        return self.comp_weights.sum(axis=1) + np.where(penal, self._guard_w, 0.0)
 
     _guard_w: float = 0.0
 
@@ -47,13 +51,36 @@ def _find(spec: Spec, pred) -> int | None:
     return None
 
 
-class Scorer:
-    """Applies a fitted model and the spec's rules to pairs."""
+@dataclass
+class RuleOutcome:
+    """Model-free rule outcomes of a batch of pairs."""
 
-    def __init__(self, comparer: Comparer, model: Model, spec: Spec) -> None:
+    deterministic: np.ndarray  # object: identifier name or None (after contradictions)
+    cannot_identifier: np.ndarray  # object
+    guard: np.ndarray  # bool
+    age_conflict: np.ndarray  # bool
+    cannot: np.ndarray  # bool: any cannot-link (never when deterministic holds)
+
+
+class Scorer:
+    """Applies a fitted model and the spec's rules to pairs.
+
+    Args:
+        comparer: comparer over the standardised records.
+        model: the fitted model (None: only :meth:`rules` may be used).
+        spec: the linkage spec.
+        year_lo, year_hi: per-record birth-year bounds implied by stated relationships
+            (see :func:`cpgraph.linkage.relationships.year_bounds`); None: unbounded.
+    """
+
+    YEAR_TOLERANCE = 1  # a typo in a year must not make a cannot-link
+
+    def __init__(self, comparer: Comparer, model: Model | None, spec: Spec,
+                 year_lo: np.ndarray | None = None, year_hi: np.ndarray | None = None) -> None:
         self.comparer = comparer
         self.model = model
         self.spec = spec
+        self.set_year_bounds(year_lo, year_hi)
         s = spec
         self.k_fn = _find(s, lambda c: c.kind == "name" and c.role == "fn")
         self.k_sn = _find(s, lambda c: c.kind == "name" and c.role == "sn")
@@ -95,10 +122,28 @@ class Scorer:
             differ |= far & self._is_else(lv, self.k_dob)
         return same_sn & home & differ
 
-    def score(self, i: np.ndarray, j: np.ndarray) -> ScoredPairs:
-        """Compare and score pairs ``(i[k], j[k])``."""
-        pl = self.comparer.compare(i, j)
-        total, w = self.model.score(pl)
+    def set_year_bounds(self, lo: np.ndarray | None, hi: np.ndarray | None) -> None:
+        """Install per-record birth-year bounds (own year wins where known)."""
+        if lo is None or hi is None:
+            self._ylo = self._yhi = None
+            return
+        y = self.comparer.s["dob_y"].to_numpy()
+        known = y >= 0
+        self._known = known
+        self._ylo = np.where(known, y, lo).astype(np.float64)
+        self._yhi = np.where(known, y, hi).astype(np.float64)
+
+    def age_conflict(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Pairs whose birth years (own or relationship-implied) cannot be one person's."""
+        if self._ylo is None:
+            return np.zeros(len(i), bool)
+        both = self._known[i] & self._known[j]  # two real dates: the dob comparison decides
+        lo = np.maximum(self._ylo[i], self._ylo[j])
+        hi = np.minimum(self._yhi[i], self._yhi[j])
+        return ~both & (lo > hi + self.YEAR_TOLERANCE)
+
+    def rules(self, pl: PairLevels) -> RuleOutcome:
+        """Deterministic identifier links and cannot-links of compared pairs (no model)."""
         lv = pl.levels
         n = len(lv)
         det = np.full(n, None, dtype=object)
@@ -113,11 +158,22 @@ class Scorer:
         det_ok = has_det & ~contradicted & ~has_cid
         det[~det_ok] = None
         g = self.guard(pl) & ~det_ok
-        cannot = (has_cid | g) & ~det_ok
-        total = total + np.where(g, self.spec.guard_weight, 0.0)
+        age = self.age_conflict(pl.i, pl.j) & ~det_ok
+        cannot = (has_cid | g | age) & ~det_ok
+        return RuleOutcome(det, cannot_id, g, age, cannot)
+
+    def score(self, i: np.ndarray, j: np.ndarray) -> ScoredPairs:
+        """Compare and score pairs ``(i[k], j[k])``."""
+        if self.model is None:
+            raise ValueError("scoring needs a fitted model")
+        pl = self.comparer.compare(i, j)
+        total, w = self.model.score(pl)
+        r = self.rules(pl)
+        total = total + np.where(r.guard | r.age_conflict, self.spec.guard_weight, 0.0)
         sp = ScoredPairs(levels=pl, comp_weights=w, weight=total,
-                         probability=probability(total), deterministic=det, cannot=cannot,
-                         guard=g, cannot_identifier=cannot_id)
+                         probability=probability(total), deterministic=r.deterministic,
+                         cannot=r.cannot, guard=r.guard, cannot_identifier=r.cannot_identifier,
+                         age_conflict=r.age_conflict)
         sp._guard_w = self.spec.guard_weight
         return sp
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1"}
+SUPPORTED_VERSIONS = {"1", "2"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -103,6 +103,12 @@ class Spec:
     rel_weight: float = 18.0
     rel_forename_levels: tuple[str, ...] = ("exact", "nickname", "jw>=0.92")
     rel_surname_levels: tuple[str, ...] = ("exact", "part", "jw>=0.92")
+    rel_stated_cannot: bool = True
+    rel_generation_gap: int = 0
+    rel_infer_sex: bool = False
+    rel_household_groups: tuple[str, ...] = ()
+    rel_surname_change: bool = False
+    train_exclude_cannot: bool = False
     conflict_bits: float = -8.0
     max_exhaustive_cluster: int = 300
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -233,6 +239,12 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_weight=float(rel.get("weight", 18.0)),
         rel_forename_levels=tuple(rel.get("forename_levels", ("exact", "nickname", "jw>=0.92"))),
         rel_surname_levels=tuple(rel.get("surname_levels", ("exact", "part", "jw>=0.92"))),
+        rel_stated_cannot=bool(rel.get("stated_cannot_link", True)),
+        rel_generation_gap=int(rel.get("generation_gap_years", 0)),
+        rel_infer_sex=bool(rel.get("infer_sex", False)),
+        rel_household_groups=tuple(rel.get("household_groups", ())),
+        rel_surname_change=bool(rel.get("surname_change", False)),
+        train_exclude_cannot=bool(tr.get("exclude_cannot_links", False)),
         conflict_bits=float(cl.get("conflict_bits", -8.0)),
         max_exhaustive_cluster=int(cl.get("max_exhaustive_cluster", 300)),
         raw=raw,

@@ -25,6 +25,7 @@ class Label(StrEnum):
     USER = "User"
     AUDIT_ENTRY = "AuditEntry"
     META = "Meta"
+    FLAG = "Flag"
 
 
 class RelType(StrEnum):
@@ -41,3 +42,4 @@ class RelType(StrEnum):
     HELD_AT = "HELD_AT"
     HAS_VERSION = "HAS_VERSION"
     RETIRED_INTO = "RETIRED_INTO"
+    HAS_FLAG = "HAS_FLAG"

@@ -1,0 +1,32 @@
+"""Errors of steward operations, shown to API clients and terminal users as they are.
+
+Messages name ids, versions and counts, never a person's recorded values.
+"""
+
+from __future__ import annotations
+
+from cpgraph.security.errors import AccessError
+
+
+class StewardForbiddenError(AccessError):
+    """The caller's role may not decide matches."""
+
+    code = "FORBIDDEN"
+
+
+class StewardNotFoundError(AccessError):
+    """No such candidate, person or record."""
+
+    code = "NOT_FOUND"
+
+
+class StewardBadInputError(AccessError):
+    """An argument is malformed (reason, record keys, person ids)."""
+
+    code = "BAD_USER_INPUT"
+
+
+class StewardConflictError(AccessError):
+    """Someone else decided first: the candidate's version moved on."""
+
+    code = "CONFLICT"

@@ -1,0 +1,533 @@
+"""Steward operations: decide a candidate, merge, split, unlink.
+
+Every operation (1) checks the actor's role and reason, (2) records an append-only
+`Decision` (for a candidate: claimed under optimistic concurrency, version checked
+and bumped in the same statement), (3) links it to the decisions it reverses,
+(4) applies it to the graph at once — records move, the lowest id survives a merge
+(the retired id answers through ``RETIRED_INTO``), the larger part keeps the id on
+a split — and (5) appends an audit entry naming the decision and its content hash.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from cpgraph.errors import ConstraintViolationError
+from cpgraph.linkage.clustering import _counter_of, format_id
+from cpgraph.security.audit import AuditLog
+from cpgraph.security.roles import Role
+from cpgraph.steward.decisions import (
+    DEFER,
+    LINK,
+    NO_LINK,
+    Actor,
+    DecisionOutcome,
+    StoredDecision,
+    canonical_pair,
+    content_hash,
+    decision_content,
+    effective_pairs,
+    load_decisions,
+    new_decision_id,
+)
+from cpgraph.steward.errors import (
+    StewardBadInputError,
+    StewardConflictError,
+    StewardForbiddenError,
+    StewardNotFoundError,
+)
+from cpgraph.store import GraphStore
+
+STEWARD_ROLES = frozenset({Role.DATA_STEWARD, Role.ADMIN})
+MIN_REASON, MAX_REASON = 3, 500
+MAX_MERGE_PERSONS = 20
+MAX_KEYS = 500
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def id_order(pid: str) -> tuple[int, str]:
+    """Sort key of person ids: the 'lowest' id (oldest counter) first."""
+    return (_counter_of(pid), pid)
+
+
+def check_reason(reason: str) -> str:
+    """Validate and normalise a decision's reason.
+
+    Raises:
+        StewardBadInputError: too short, too long or with control characters.
+    """
+    text = " ".join((reason or "").split())  # newlines and tabs become spaces
+    if _CONTROL_RE.search(text):
+        raise StewardBadInputError("reason must not contain control characters")
+    if not MIN_REASON <= len(text) <= MAX_REASON:
+        raise StewardBadInputError(f"reason must be {MIN_REASON}-{MAX_REASON} characters")
+    return text
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What a decision will do to the graph."""
+
+    kind: str
+    decision: str
+    pairs: list[tuple[str, str, str]]
+    before: dict[str, list[str]]
+    after: dict[str, list[str]]
+    moves: dict[str, str]  # record key -> person id
+    retire: list[str]  # ids retired into `survivor`
+    survivor: str | None
+    revive: list[str]
+    new_ids: list[str]
+    display: dict[str, str]  # new person id -> display name
+    candidate_id: str | None = None
+
+
+class StewardService:
+    """Steward decisions over a started graph store."""
+
+    def __init__(self, store: GraphStore, audit: AuditLog | None = None) -> None:
+        """Bind to a store; `audit` defaults to a fresh `AuditLog` on it.
+
+        Share the process's `AuditLog` when there is one (the API's), so appends
+        are serialised by its lock.
+        """
+        self.store = store
+        self.audit = audit or AuditLog(store)
+
+    # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def _check_actor(actor: Actor) -> None:
+        if actor.role not in STEWARD_ROLES:
+            raise StewardForbiddenError(
+                f"role {actor.role.value} may not decide matches (data_steward or admin only)"
+            )
+
+    async def _persons(self, ids: Sequence[str]) -> dict[str, list[str]]:
+        rows = await self.store.query("steward_person_records", ids=list(ids))
+        return {r["person_id"]: sorted(k for k in r["keys"] if k) for r in rows}
+
+    async def _records(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        rows = await self.store.query("steward_records_persons", keys=list(keys))
+        return {r["key"]: r for r in rows}
+
+    async def _new_person_id(self, at: str, name: str) -> str:
+        rows = await self.store.query("steward_max_person_id")
+        top = rows[0]["max_id"] if rows and rows[0]["max_id"] else None
+        counter = _counter_of(top) if top else 0
+        for _ in range(20):
+            counter += 1
+            pid = format_id(counter)
+            try:
+                made = await self.store.query("person_create", person_id=pid, created_at=at)
+            except ConstraintViolationError:
+                made = []
+            if made:
+                return pid
+        raise StewardConflictError("could not reserve a new person id; retry")
+
+    async def _revivable(self, person_id: str, leaving: set[str]) -> str | None:
+        """A retired id merged into `person_id` whose members were mostly `leaving`."""
+        rows = await self.store.query("steward_retired_into", person_id=person_id)
+        retired = {r["person_id"] for r in rows}
+        if not retired:
+            return None
+        best: tuple[int, str] | None = None
+        for d in await load_decisions(self.store):
+            for pid, keys in (d.before or {}).items():
+                if pid in retired:
+                    overlap = len(set(keys) & leaving)
+                    # most of the part was that id's, and most of that id's records leave
+                    majority = overlap * 2 > len(leaving) and overlap * 2 > len(keys)
+                    if majority and (best is None or overlap > best[0]):
+                        best = (overlap, pid)
+        return best[1] if best else None
+
+    def _supersedes(
+        self, decisions: list[StoredDecision], pairs: Iterable[tuple[str, str, str]]
+    ) -> set[str]:
+        eff = effective_pairs(decisions)
+        out = set()
+        for a, b, verdict in pairs:
+            prev = eff.get(canonical_pair(a, b))
+            if prev is not None and prev[0] != verdict:
+                out.add(prev[1])
+        return out
+
+    # ----------------------------------------------------------------- recording
+    async def _record(
+        self,
+        actor: Actor,
+        plan: _Plan,
+        reason: str,
+        *,
+        extra_supersedes: Iterable[str] = (),
+        expected_version: int | None = None,
+    ) -> DecisionOutcome:
+        decisions = await load_decisions(self.store)
+        supersedes = self._supersedes(decisions, plan.pairs) | set(extra_supersedes)
+        at = _now()
+        decision_id = new_decision_id()
+        person_ids = sorted(set(plan.before) | set(plan.after), key=id_order)
+        record_keys = sorted({k for a, b, _ in plan.pairs for k in (a, b)} | set(plan.moves))
+        content = decision_content(
+            decision_id=decision_id,
+            kind=plan.kind,
+            decision=plan.decision,
+            user=actor.name,
+            role=actor.role.value,
+            at=at,
+            reason=reason,
+            candidate_id=plan.candidate_id,
+            person_ids=person_ids,
+            record_keys=record_keys,
+            pairs=plan.pairs,
+            before=plan.before,
+            after=plan.after,
+        )
+        digest = content_hash(content)
+        props = {
+            "decision_id": decision_id,
+            "user": actor.name,
+            "role": actor.role.value,
+            "at": at,
+            "reason": reason,
+            "candidate_id": plan.candidate_id,
+            "person_ids": person_ids,
+            "record_keys": record_keys,
+            "pairs": json.dumps([list(p) for p in plan.pairs]),
+            "before": json.dumps(plan.before, sort_keys=True),
+            "after": json.dumps(plan.after, sort_keys=True),
+            "content_hash": digest,
+        }
+        version = None
+        if plan.kind == "match":
+            assert expected_version is not None
+            status = {LINK: "linked", NO_LINK: "rejected", DEFER: "deferred"}[plan.decision]
+            rows = await self.store.query(
+                "steward_candidate_claim",
+                candidate_id=plan.candidate_id,
+                expected_version=expected_version,
+                status=status,
+                decision=plan.decision,
+                user=props["user"],
+                role=props["role"],
+                at=at,
+                reason=reason,
+                decision_id=decision_id,
+                person_ids=person_ids,
+                record_keys=record_keys,
+                pairs=props["pairs"],
+                before=props["before"],
+                after=props["after"],
+                content_hash=digest,
+            )
+            if not rows:
+                raise StewardConflictError(
+                    f"candidate {plan.candidate_id} was decided by someone else "
+                    f"(expected version {expected_version}); reload it and decide again"
+                )
+            version = int(rows[0]["version"])
+        else:
+            await self.store.query(
+                "steward_decision_create",
+                decision_id=decision_id,
+                kind=plan.kind,
+                decision=plan.decision,
+                user=props["user"],
+                role=props["role"],
+                at=at,
+                reason=reason,
+                candidate_id=plan.candidate_id,
+                person_ids=person_ids,
+                record_keys=record_keys,
+                pairs=props["pairs"],
+                before=props["before"],
+                after=props["after"],
+                content_hash=digest,
+            )
+        if supersedes:
+            await self.store.write_batches(
+                "steward_decision_supersede",
+                [{"decision_id": decision_id, "supersedes": s} for s in sorted(supersedes)],
+            )
+        await self._apply(plan, decision_id, at)
+        entry = await self.audit.append(
+            user=actor.name,
+            role=actor.role.value,
+            action=(
+                f"steward:{plan.kind}:{plan.decision} decision={decision_id} "
+                f"sha256={digest}"
+                + (f" supersedes={','.join(sorted(supersedes))}" if supersedes else "")
+            ),
+            persons=person_ids,
+            records=record_keys,
+            fields=[],
+            purpose=f"{decision_id}; {reason}",
+        )
+        await self.store.query("steward_decision_audited", decision_id=decision_id, seq=entry.seq)
+        return DecisionOutcome(
+            decision_id=decision_id,
+            kind=plan.kind,
+            decision=plan.decision,
+            at=at,
+            user=actor.name,
+            before=plan.before,
+            after=plan.after,
+            retired=list(plan.retire),
+            revived=list(plan.revive),
+            supersedes=sorted(supersedes),
+            audit_seq=entry.seq,
+            candidate_version=version,
+        )
+
+    async def _apply(self, plan: _Plan, decision_id: str, at: str) -> None:
+        if plan.moves:
+            rows = [
+                {
+                    "key": key,
+                    "person_id": pid,
+                    "decision_id": decision_id,
+                    "at": at,
+                    "display_name": plan.display.get(pid, ""),
+                }
+                for key, pid in sorted(plan.moves.items())
+            ]
+            await self.store.write_batches("steward_records_move", rows)
+        if plan.revive:
+            await self.store.write_batches(
+                "linkage_persons_unretire", [{"person_id": p} for p in plan.revive]
+            )
+        if plan.retire:
+            await self.store.write_batches(
+                "linkage_persons_retire",
+                [
+                    {"person_id": p, "into": plan.survivor, "at": at, "reason": "steward merge"}
+                    for p in plan.retire
+                ],
+            )
+
+    # ----------------------------------------------------------------- planning
+    def _merge_plan(self, kind: str, decision: str, members: dict[str, list[str]]) -> _Plan:
+        ids = sorted(members, key=id_order)
+        survivor, others = ids[0], ids[1:]
+        all_keys = sorted(k for pid in ids for k in members[pid])
+        if not all_keys:
+            raise StewardBadInputError("the persons have no records to merge")
+        anchor = members[survivor][0] if members[survivor] else all_keys[0]
+        pairs = [(*canonical_pair(anchor, k), LINK) for k in all_keys if k != anchor]
+        moves = {k: survivor for pid in others for k in members[pid]}
+        return _Plan(
+            kind=kind,
+            decision=decision,
+            pairs=pairs,
+            before={pid: members[pid] for pid in ids},
+            after={survivor: all_keys},
+            moves=moves,
+            retire=others,
+            survivor=survivor,
+            revive=[],
+            new_ids=[],
+            display={},
+        )
+
+    async def _split_plan(
+        self, kind: str, person_id: str, members: list[str], part: set[str]
+    ) -> _Plan:
+        rest = sorted(set(members) - part)
+        part_l = sorted(part)
+        # the larger part keeps the id (a tie: the part that stays, not the one named)
+        keep_rest = len(rest) >= len(part_l)
+        stay, leave = (rest, part_l) if keep_rest else (part_l, rest)
+        pairs = [(*canonical_pair(a, b), NO_LINK) for a in part_l for b in rest]
+        revived = await self._revivable(person_id, set(leave))
+        display: dict[str, str] = {}
+        at = _now()
+        if revived:
+            new_id, new_ids = revived, []
+        else:
+            recs = await self._records(leave[:1])
+            r = recs.get(leave[0], {})
+            name = " ".join(x for x in (r.get("forename"), r.get("surname")) if x)
+            new_id = await self._new_person_id(at, name)
+            new_ids = [new_id]
+            display[new_id] = name
+        return _Plan(
+            kind=kind,
+            decision=NO_LINK,
+            pairs=pairs,
+            before={person_id: sorted(members)},
+            after={person_id: stay, new_id: leave},
+            moves=dict.fromkeys(leave, new_id),
+            retire=[],
+            survivor=None,
+            revive=[revived] if revived else [],
+            new_ids=new_ids,
+            display=display,
+        )
+
+    # ----------------------------------------------------------------- operations
+    async def candidate(self, candidate_id: str) -> dict[str, Any]:
+        """One candidate row (`steward_candidates`), or raise NOT_FOUND."""
+        rows = await self.store.query(
+            "steward_candidates", ids=[candidate_id], statuses=[]
+        )
+        if not rows:
+            raise StewardNotFoundError("no review candidate with that id")
+        return rows[0]
+
+    async def decide_match(
+        self,
+        actor: Actor,
+        candidate_id: str,
+        decision: str,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+    ) -> DecisionOutcome:
+        """Decide a review candidate: LINK, NO_LINK or DEFER.
+
+        Args:
+            actor: who decides (data_steward or admin).
+            candidate_id: the `ReviewCandidate`.
+            decision: ``LINK`` (same person: the two persons merge now), ``NO_LINK``
+                (never the same person: split now if they are one) or ``DEFER``.
+            reason: why (3-500 characters).
+            expected_version: the candidate version the steward saw. Without it an
+                open candidate is decided at its current version; a candidate already
+                decided needs it (a reversal must be deliberate).
+
+        Raises:
+            StewardConflictError: someone decided the candidate first.
+        """
+        self._check_actor(actor)
+        reason = check_reason(reason)
+        decision = str(decision).upper()
+        if decision not in (LINK, NO_LINK, DEFER):
+            raise StewardBadInputError("decision must be LINK, NO_LINK or DEFER")
+        row = await self.candidate(candidate_id)
+        cand = row["candidate"]
+        version = int(cand.get("version") or 0)
+        status = cand.get("status") or "open"
+        if expected_version is None:
+            if status not in ("open", "stale", "deferred"):
+                raise StewardConflictError(
+                    f"candidate {candidate_id} is already decided (version {version}); "
+                    "pass expectedVersion to reverse the decision"
+                )
+            expected_version = version
+        elif expected_version != version:
+            raise StewardConflictError(
+                f"candidate {candidate_id} is at version {version}, not {expected_version}; "
+                "reload it and decide again"
+            )
+        key_a, key_b = str(cand["key_a"]), str(cand["key_b"])
+        pa, pb = row.get("person_a"), row.get("person_b")
+        previous = [str(cand["decision_id"])] if cand.get("decision_id") else []
+        if decision == DEFER:
+            plan = _Plan("match", DEFER, [], {}, {}, {}, [], None, [], [], {})
+        elif decision == LINK:
+            if pa and pb and pa != pb:
+                members = await self._persons([pa, pb])
+                plan = self._merge_plan("match", LINK, members)
+                plan.pairs = [(*canonical_pair(key_a, key_b), LINK)]
+            else:
+                plan = _Plan("match", LINK, [(*canonical_pair(key_a, key_b), LINK)],
+                             {}, {}, {}, [], None, [], [], {})
+        else:
+            if pa and pa == pb:
+                members = (await self._persons([pa]))[pa]
+                part = await self._part_to_split(previous, pa, key_b, members)
+                plan = await self._split_plan("match", pa, members, part)
+                plan.pairs = [(*canonical_pair(key_a, key_b), NO_LINK)]
+            else:
+                plan = _Plan("match", NO_LINK, [(*canonical_pair(key_a, key_b), NO_LINK)],
+                             {}, {}, {}, [], None, [], [], {})
+        plan.candidate_id = candidate_id
+        return await self._record(
+            actor, plan, reason, extra_supersedes=previous, expected_version=expected_version
+        )
+
+    async def _part_to_split(
+        self, previous: list[str], person_id: str, key_b: str, members: list[str]
+    ) -> set[str]:
+        """Records that leave with `key_b` when a LINK on a candidate is reversed."""
+        if previous:
+            for d in await load_decisions(self.store):
+                if d.decision_id in previous and d.decision == LINK:
+                    for keys in d.before.values():
+                        if key_b in keys:
+                            part = set(keys) & set(members)
+                            if part and part != set(members):
+                                return part
+        return {key_b}
+
+    async def merge_persons(self, actor: Actor, ids: Sequence[str], reason: str) -> DecisionOutcome:
+        """Merge persons into the one with the lowest id; the others retire into it.
+
+        Raises:
+            StewardBadInputError: fewer than two distinct ids, or too many.
+            StewardNotFoundError: an id is not a live person.
+        """
+        self._check_actor(actor)
+        reason = check_reason(reason)
+        wanted = sorted(set(ids), key=id_order)
+        if not 2 <= len(wanted) <= MAX_MERGE_PERSONS:
+            raise StewardBadInputError(f"give 2-{MAX_MERGE_PERSONS} distinct person ids")
+        members = await self._persons(wanted)
+        missing = [p for p in wanted if p not in members]
+        if missing:
+            raise StewardNotFoundError(f"{len(missing)} of the ids is not a live person")
+        if sum(len(v) for v in members.values()) > MAX_KEYS:
+            raise StewardBadInputError(f"a merge may move at most {MAX_KEYS} records")
+        return await self._record(actor, self._merge_plan("merge", LINK, members), reason)
+
+    async def split_person(
+        self, actor: Actor, person_id: str, record_keys: Sequence[str], reason: str
+    ) -> DecisionOutcome:
+        """Split `record_keys` off a person; the larger part keeps the id.
+
+        Raises:
+            StewardBadInputError: the keys are not a non-empty proper subset of the
+                person's records.
+            StewardNotFoundError: not a live person.
+        """
+        self._check_actor(actor)
+        reason = check_reason(reason)
+        members = (await self._persons([person_id])).get(person_id)
+        if members is None:
+            raise StewardNotFoundError("no live person with that id")
+        part = set(record_keys)
+        if not part or len(part) > MAX_KEYS or not part < set(members):
+            raise StewardBadInputError(
+                "recordKeys must be some, but not all, of the person's records"
+            )
+        plan = await self._split_plan("split", person_id, members, part)
+        return await self._record(actor, plan, reason)
+
+    async def unlink_record(self, actor: Actor, record_key: str, reason: str) -> DecisionOutcome:
+        """Take one record out of its person: it becomes a person of its own.
+
+        Raises:
+            StewardNotFoundError: no such record, or it resolves to no person.
+            StewardBadInputError: it is the person's only record.
+        """
+        self._check_actor(actor)
+        reason = check_reason(reason)
+        rec = (await self._records([record_key])).get(record_key)
+        if rec is None or not rec.get("person_id"):
+            raise StewardNotFoundError("no linked source record with that key")
+        pid = rec["person_id"]
+        members = (await self._persons([pid])).get(pid, [])
+        if len(members) < 2:
+            raise StewardBadInputError("the record is its person's only record")
+        plan = await self._split_plan("unlink", pid, members, {record_key})
+        return await self._record(actor, plan, reason)
