@@ -175,6 +175,18 @@ def progress_bar() -> Progress:
     )
 
 
+def stage_progress(bar: Progress, prefix: str = "") -> Callable[[str, int, int], None]:
+    """A `(stage, done, total)` callback that keeps one bar per stage (total 0: unknown)."""
+    tasks: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(prefix + stage, total=total or None)
+        bar.update(tasks[stage], completed=done, total=total or None)
+
+    return progress
+
+
 @app.command("generate")
 @cli_errors
 def generate_cmd(
@@ -215,20 +227,23 @@ def link_cmd(
     full: Annotated[
         bool, typer.Option("--full", help="Recompare every pair, not only new or changed.")
     ] = False,
+    retrain: Annotated[
+        bool,
+        typer.Option(
+            "--retrain", help="Re-estimate m/u from steward decisions (implies a full run)."
+        ),
+    ] = False,
 ) -> None:
     """Resolve every loaded person mention to a person (incremental after the first run)."""
     from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
 
     with progress_bar() as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or None)
-            bar.update(tasks[stage], completed=done, total=total or None)
+        progress = stage_progress(bar)
 
         async def body(store: GraphStore, settings: Settings) -> Any:
-            return await LinkageService(store, settings).link(full=full, progress=progress)
+            return await LinkageService(store, settings).link(
+                full=full, progress=progress, retrain=retrain
+            )
 
         report = run_with_store(body)
     table = Table(
@@ -329,12 +344,7 @@ def load_cmd(
     from cpgraph.ingest import load_extracts, render_report  # noqa: PLC0415
 
     with progress_bar() as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(system: str, done: int, total: int) -> None:
-            if system not in tasks:
-                tasks[system] = bar.add_task(f"loading {system}", total=total or None)
-            bar.update(tasks[system], completed=done, total=total or None)
+        progress = stage_progress(bar, prefix="loading ")
 
         async def body(store: GraphStore, settings: Settings) -> Any:
             await store.bootstrap()
@@ -396,12 +406,7 @@ def demo_cmd(
     base = load_settings()
     base = base.model_copy(update={"host": host or base.host, "port": port or base.port})
     with progress_bar() as bar:
-        tasks: dict[str, Any] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total or None)
-            bar.update(tasks[stage], completed=done, total=total or None)
+        progress = stage_progress(bar)
 
         info = asyncio.run(
             build_demo(base, folder, households=households, seed=seed, progress=progress)
@@ -455,6 +460,26 @@ def audit_verify() -> None:
     from cpgraph.security.commands import audit_verify_command  # noqa: PLC0415
 
     audit_verify_command()
+
+
+@app.command("review")
+@cli_errors
+def review(
+    user: Annotated[
+        str, typer.Option("--user", help="Your user name (role data_steward or admin).")
+    ],
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="'<case reference>; <reason>' for the audit log.")
+    ] = "DQ-REVIEW; match review queue",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 50,
+    include_deferred: Annotated[
+        bool, typer.Option("--include-deferred", help="Also walk deferred candidates.")
+    ] = False,
+) -> None:
+    """Walk the match review queue in the terminal: a=link, r=no link, s=skip, q=quit."""
+    from cpgraph.steward.tui import review_command  # noqa: PLC0415
+
+    review_command(user, purpose, limit, include_deferred)
 
 
 @app.command("serve")

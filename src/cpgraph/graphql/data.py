@@ -171,6 +171,7 @@ class Loaders:
         )
         self.events = DataLoader[str, list[EventData]](load_fn=self._load_events)
         self.record = DataLoader[str, RecordData | None](load_fn=self._load_records)
+        self.flags = DataLoader[str, list[Any]](load_fn=self._load_flags)
 
     async def _load_persons(self, ids: Sequence[str]) -> list[PersonData | None]:
         rows = await self.store.query("api_persons_profile", ids=list(ids))
@@ -256,6 +257,15 @@ class Loaders:
             if row.get("record_key") and row["record_key"] not in data.record_keys:
                 data.record_keys.append(row["record_key"])
         return [sorted(by_person.get(i, {}).values(), key=lambda e: e.sort_key) for i in ids]
+
+    async def _load_flags(self, ids: Sequence[str]) -> list[list[Any]]:
+        from cpgraph.graphql.insight import flag_data  # noqa: PLC0415 — avoid an import cycle
+
+        rows = await self.store.query("api_persons_flags", ids=list(ids))
+        by_person: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_person[row["person_id"]].append(flag_data(row["flag"] or {}))
+        return [sorted(by_person.get(i, []), key=lambda f: f.sort_key) for i in ids]
 
     async def _load_records(self, keys: Sequence[str]) -> list[RecordData | None]:
         rows = await self.store.query("api_records_by_key", keys=list(keys))

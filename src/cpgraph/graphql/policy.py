@@ -26,6 +26,7 @@ from graphql import (
 )
 
 from cpgraph.security.roles import Role
+from cpgraph.steward.policy import STEWARD_PERSON_DATA_ROOTS, STEWARD_POLICY
 
 ALL = frozenset(Role)
 # Full person data: investigators and data stewards.
@@ -37,7 +38,10 @@ AUDIT = frozenset({Role.AUDITOR})
 
 # Root fields that read person data: a purpose is required and an audit entry
 # is written.
-PERSON_DATA_ROOTS = frozenset({"person", "record", "searchPeople", "network"})
+PERSON_DATA_ROOTS = (
+    frozenset({"person", "record", "searchPeople", "network", "connections", "explainMatch"})
+    | STEWARD_PERSON_DATA_ROOTS
+)
 
 
 def _fields(roles: frozenset[Role], *names: str) -> dict[str, frozenset[Role]]:
@@ -51,12 +55,21 @@ POLICY: dict[str, dict[str, frozenset[Role]]] = {
         "searchPeople": SUMMARY,
         "record": CASEWORK,
         "network": CASEWORK,
+        "connections": CASEWORK,
+        "explainMatch": CASEWORK,
         "auditLog": AUDIT,
     },
     "Viewer": _fields(ALL, "name", "role"),
     "Person": {
         **_fields(
-            SUMMARY, "id", "displayName", "datesOfBirth", "identifiers", "agencies", "timeline"
+            SUMMARY,
+            "id",
+            "displayName",
+            "datesOfBirth",
+            "identifiers",
+            "agencies",
+            "timeline",
+            "flags",
         ),
         **_fields(CASEWORK, "sourceRecords", "relationships", "household", "concerns"),
     },
@@ -132,9 +145,49 @@ POLICY: dict[str, dict[str, frozenset[Role]]] = {
         "prevHash",
         "hash",
     ),
+    # Safeguarding flags: partner systems see them (reasons carry no names or free
+    # text), but not the record keys behind them.
+    "Flag": _fields(SUMMARY, "id", "code", "title", "reason", "asOf", "computedAt", "evidence"),
+    "FlagEvidence": {**_fields(SUMMARY, "eventIds", "events", "path"), "recordKeys": CASEWORK},
+    "PathHop": {
+        **_fields(
+            SUMMARY,
+            "from",
+            "to",
+            "kind",
+            "relationship",
+            "livesWith",
+            "fromDate",
+            "toDate",
+            "events",
+        ),
+        "sources": CASEWORK,
+    },
+    "Connections": _fields(CASEWORK, "from", "to", "length", "paths", "truncated"),
+    "PersonPath": _fields(CASEWORK, "length", "hops"),
+    "MatchExplanation": _fields(
+        CASEWORK,
+        "comparisons",
+        "priorWeight",
+        "totalWeight",
+        "probability",
+        "deterministic",
+        "cannotLink",
+        "householdGuard",
+        "samePerson",
+        "summary",
+        "modelRunId",
+        "recordA",
+        "recordB",
+    ),
+    "ComparisonWeight": _fields(
+        CASEWORK, "comparison", "level", "m", "u", "weight", "tfAdjustment"
+    ),
     # Pagination plumbing: whoever may read the list field may page through it.
     "PageInfo": _fields(ALL, "hasNextPage", "endCursor"),
 }
+for _type_name, _entries in STEWARD_POLICY.items():  # the steward API's fields
+    POLICY.setdefault(_type_name, {}).update(_entries)
 STRUCTURAL_SUFFIXES = ("Connection", "Edge")
 STRUCTURAL_FIELDS = frozenset({"edges", "node", "cursor", "pageInfo", "totalCount"})
 

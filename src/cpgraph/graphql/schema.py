@@ -12,18 +12,23 @@ import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
 )
+from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from cpgraph.errors import QueryError
 from cpgraph.graphql.context import GqlInfo, RequestContext
 from cpgraph.graphql.data import parse_date
 from cpgraph.graphql.errors import BadInputError, NotFoundError
+from cpgraph.graphql.insight import InsightQuery
 from cpgraph.graphql.limits import ApiLimits
 from cpgraph.graphql.pagination import (
     Connection,
@@ -34,8 +39,9 @@ from cpgraph.graphql.pagination import (
     paginate,
     to_connection,
 )
-from cpgraph.graphql.policy import inspect_document
+from cpgraph.graphql.policy import DocumentAccess, inspect_document
 from cpgraph.graphql.search import fulltext_text, name_tokens, rank
+from cpgraph.graphql.steward import StewardMutation, StewardQuery
 from cpgraph.graphql.types import (
     AuditEntry,
     Network,
@@ -58,6 +64,7 @@ from cpgraph.security.errors import (
     PurposeRequiredError,
 )
 from cpgraph.security.purpose import parse_purpose
+from cpgraph.security.roles import Role
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +299,25 @@ def _status_for(error: AccessError) -> int:
     return 403
 
 
+# The field walk of an operation depends only on its text, operation name and the
+# caller's role: cached (bounded) so a repeated query costs no AST walk.
+_ACCESS_CACHE: dict[tuple[int, str, str | None, str], DocumentAccess] = {}
+_ACCESS_CACHE_SIZE = 512
+
+
+def _inspect(ec: ExecutionContext, role: Role) -> DocumentAccess:
+    assert ec.graphql_document is not None
+    schema = ec.schema._schema  # noqa: SLF001
+    key = (id(schema), ec.query or "", ec.operation_name, role.value)
+    access = _ACCESS_CACHE.get(key)
+    if access is None:
+        access = inspect_document(schema, ec.graphql_document, role)
+        if len(_ACCESS_CACHE) >= _ACCESS_CACHE_SIZE:
+            _ACCESS_CACHE.pop(next(iter(_ACCESS_CACHE)))
+        _ACCESS_CACHE[key] = access
+    return access
+
+
 class AccessGate(SchemaExtension):
     """Before execution: authenticated, role may read every selected field, purpose
     given for person data. After: the audit entry is written, or no data leaves."""
@@ -312,7 +338,7 @@ class AccessGate(SchemaExtension):
             return
         role = ctx.principal.role
         assert ec.graphql_document is not None
-        access = inspect_document(ec.schema._schema, ec.graphql_document, role)  # noqa: SLF001
+        access = _inspect(ec, role)
         if access.denied:
             denied = sorted(set(access.denied))
             shown = ", ".join(denied[:5]) + (" ..." if len(denied) > 5 else "")
@@ -333,8 +359,8 @@ class AccessGate(SchemaExtension):
                 self._refuse(ctx, exc)
                 yield
                 return
-        ctx.access.fields = access.fields
-        ctx.access.roots = access.roots
+        ctx.access.fields = set(access.fields)
+        ctx.access.roots = list(access.roots)
         yield
         result = ec.result
         if result is None:
@@ -415,14 +441,21 @@ def build_schema(limits: ApiLimits | None = None) -> strawberry.Schema:
         limits: query limits (default: `ApiLimits()`).
     """
     limits = limits or ApiLimits()
+    # Rule classes made once per schema: the same classes on every request let the
+    # validation cache hit (a limiter made per request makes new classes each time).
+    depth_rules = QueryDepthLimiter(max_depth=limits.max_depth).validation_rules
+    alias_rules = MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules
     return CpgraphSchema(
-        query=Query,
+        query=merge_types("Query", (Query, StewardQuery, InsightQuery)),
+        mutation=StewardMutation,
         # Factories and classes, not instances: each request gets fresh extension
         # objects, so concurrent requests never share an execution context.
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=limits.max_depth),
-            lambda: MaxAliasesLimiter(max_alias_count=limits.max_aliases),
+            lambda: AddValidationRules(depth_rules),
+            lambda: AddValidationRules(alias_rules),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
             AccessGate,
             MaskInternalErrors,
         ],

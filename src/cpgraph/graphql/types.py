@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from enum import Enum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
@@ -31,6 +31,9 @@ from cpgraph.graphql.errors import NotFoundError
 from cpgraph.graphql.pagination import Connection, paginate, to_connection
 from cpgraph.graphql.search import Agreement, Candidate
 from cpgraph.security.audit import AuditRecord
+
+if TYPE_CHECKING:
+    from cpgraph.graphql.insight import Flag
 
 AgreementLevel = strawberry.enum(
     Agreement, name="Agreement", description="How a recorded value agrees with a searched one."
@@ -364,6 +367,17 @@ class Person:
             cap=ctx.limits.max_page_size,
         )
         return to_connection(page, TimelineEvent.of)
+
+    @strawberry.field(
+        description="Safeguarding flags: explainable rules that fired for the person, each "
+        "with a reason and its evidence (computed after linkage)."
+    )
+    async def flags(
+        self, info: GqlInfo
+    ) -> list[Annotated[Flag, strawberry.lazy("cpgraph.graphql.insight")]]:
+        from cpgraph.graphql.insight import person_flags  # noqa: PLC0415 — import cycle
+
+        return await person_flags(info.context, str(self.id))
 
     @strawberry.field(
         description="Prior concerns about the person and, with includeHousehold, about the "

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 PRIORITY_STEWARD, PRIORITY_DETERMINISTIC, PRIORITY_SCORED = 0, 1, 2
 ID_PREFIX = "P"
@@ -67,6 +68,37 @@ class _UnionFind:
         return ra
 
 
+def connected_components(n: int, ei: np.ndarray, ej: np.ndarray) -> np.ndarray:
+    """Connected components, vectorised (min-label hooking with pointer jumping).
+
+    Args:
+        n: number of records.
+        ei, ej: edge endpoints.
+
+    Returns:
+        Label per record: the smallest record position in its component.
+    """
+    lab = np.arange(n, dtype=np.int64)
+    if not len(ei):
+        return lab
+    ei = np.asarray(ei, np.int64)
+    ej = np.asarray(ej, np.int64)
+    while True:
+        li, lj = lab[ei], lab[ej]
+        live = li != lj
+        if not live.any():
+            return lab
+        li, lj = li[live], lj[live]
+        lo, hi = np.minimum(li, lj), np.maximum(li, lj)
+        np.minimum.at(lab, hi, lo)  # hook the larger root under the smaller label
+        while True:  # pointer jumping until every record points at its root
+            nxt = lab[lab]
+            if np.array_equal(nxt, lab):
+                break
+            lab = nxt
+        ei, ej = ei[live], ej[live]
+
+
 def constrained_components(
     n: int,
     ei: np.ndarray,
@@ -79,6 +111,10 @@ def constrained_components(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Union–find over edges strongest first, never joining across a cannot-link.
 
+    Components that hold no cannot-link pair come out of a vectorised connected-components
+    pass unchanged (the greedy order cannot matter there); only components with a
+    cannot-link inside are replayed edge by edge, strongest first.
+
     Args:
         n: number of records.
         ei, ej: edge endpoints.
@@ -90,13 +126,26 @@ def constrained_components(
 
     Returns:
         Cluster label per record (the smallest record position in its cluster) and a
-        boolean per edge telling whether it was used to merge.
+        boolean per edge telling whether its two ends ended in one cluster.
     """
+    ei = np.asarray(ei, np.int64)
+    ej = np.asarray(ej, np.int64)
+    ci = np.asarray(ci, np.int64)
+    cj = np.asarray(cj, np.int64)
+    comp = connected_components(n, ei, ej)
+    inside = comp[ci] == comp[cj]
+    if not inside.any():
+        return comp, comp[ei] == comp[ej]
+    bad = np.zeros(n, bool)
+    bad[comp[ci[inside]]] = True
+    members = np.flatnonzero(bad[comp])
+    sel_e = np.flatnonzero(bad[comp[ei]])
+    sel_c = np.flatnonzero(inside)
     uf = _UnionFind(n)
-    for a, b, s in zip(ci.tolist(), cj.tolist(), c_steward.tolist(), strict=True):
+    for a, b, s in zip(ci[sel_c].tolist(), cj[sel_c].tolist(),
+                       np.asarray(c_steward)[sel_c].tolist(), strict=True):
         uf.add_cannot(a, b, bool(s))
-    order = np.lexsort((-weight, priority))
-    used = np.zeros(len(ei), bool)
+    order = sel_e[np.lexsort((-weight[sel_e], priority[sel_e]))]
     for k in order.tolist():
         ra, rb = uf.find(int(ei[k])), uf.find(int(ej[k]))
         if ra == rb:
@@ -104,9 +153,10 @@ def constrained_components(
         if uf.conflict(ra, rb, steward_only=bool(priority[k] == PRIORITY_STEWARD)):
             continue
         uf.union(ra, rb)
-        used[k] = True
-    labels = np.fromiter((uf.find(x) for x in range(n)), np.int64, n)
-    return labels, used
+    labels = comp.copy()
+    labels[members] = np.fromiter((uf.find(int(x)) for x in members.tolist()), np.int64,
+                                  len(members))
+    return labels, labels[ei] == labels[ej]
 
 
 def average_linkage(w: np.ndarray, threshold: float) -> np.ndarray:
@@ -271,15 +321,20 @@ def assign_ids(
         The :class:`IdAssignment`.
     """
     previous = previous or {}
-    clusters: dict[int, list[int]] = {}
-    for pos, lab in enumerate(labels.tolist()):
-        clusters.setdefault(lab, []).append(pos)
-    # candidate ids per cluster with member counts
+    n = len(keys)
+    labels = np.asarray(labels, np.int64)
+    key_arr = np.asarray(keys, dtype=object)
+    # smallest key per cluster (orders new ids and breaks ties), vectorised
+    frame = pd.DataFrame({"lab": labels, "key": key_arr})
+    min_key = frame.groupby("lab", sort=False)["key"].min()
+    prev = pd.Series(key_arr).map(previous) if previous else pd.Series([None] * n, dtype=object)
+    has_prev = prev.notna().to_numpy()
+    # candidate ids per cluster with member counts (only clusters holding previous ids)
     claims: dict[int, Counter] = {}
-    for lab, mem in clusters.items():
-        c = Counter(previous[keys[p]] for p in mem if keys[p] in previous)
-        if c:
-            claims[lab] = c
+    if has_prev.any():
+        cnt = pd.DataFrame({"lab": labels[has_prev], "pid": prev[has_prev].to_numpy()})
+        for (lab, pid), c in cnt.value_counts().items():
+            claims.setdefault(int(lab), Counter())[pid] = int(c)
     owner: dict[str, int] = {}
     pending = sorted(claims)
     # resolve in rounds: each cluster asks for its oldest id not yet refused
@@ -294,7 +349,7 @@ def assign_ids(
                 asks.setdefault(opts[0], []).append(lab)
         nxt: list[int] = []
         for pid, labs in asks.items():
-            labs.sort(key=lambda lab: (-claims[lab][pid], min(keys[p] for p in clusters[lab])))
+            labs.sort(key=lambda lab: (-claims[lab][pid], min_key[lab]))
             win = labs[0]
             if pid in owner:  # already taken in an earlier round
                 for lab in labs:
@@ -309,15 +364,13 @@ def assign_ids(
         pending = sorted(set(nxt))
     seen = set(previous.values()) | set(reserved)
     counter = max((_counter_of(p) for p in seen), default=0)
-    fresh = sorted((lab for lab in clusters if lab not in assigned),
-                   key=lambda lab: min(keys[p] for p in clusters[lab]))
-    for lab in fresh:
-        counter += 1
-        assigned[lab] = format_id(counter)
-    ids = [""] * len(keys)
-    for lab, mem in clusters.items():
-        for p in mem:
-            ids[p] = assigned[lab]
+    fresh_keys = min_key[~min_key.index.isin(list(assigned))].sort_values()
+    fresh = fresh_keys.index.to_numpy()
+    ids_fresh = [format_id(counter + 1 + k) for k in range(len(fresh))]
+    lab_to_id = pd.Series(ids_fresh + list(assigned.values()),
+                          index=np.concatenate([fresh, np.asarray(list(assigned), np.int64)]),
+                          dtype=object)
+    ids = lab_to_id.reindex(labels).tolist()
     live = set(assigned.values())
     retired = sorted(set(previous.values()) - live)
     return IdAssignment(person_ids=ids, retired=retired, new_ids=len(fresh))

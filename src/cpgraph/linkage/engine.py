@@ -144,6 +144,7 @@ class LinkageEngine:
         self.link_only = link_only
         _cmp.WORKERS = workers
         self.model: Model | None = None
+        self._src_codes: np.ndarray | None = None
 
     # ----------------------------------------------------------------- preparation
     def _prepare(self, mentions: pd.DataFrame, rels: pd.DataFrame | None = None) -> _Prepared:
@@ -167,11 +168,12 @@ class LinkageEngine:
                 extra.append(fill.astype(np.uint64))
             if spec.rel_generation_gap > 0:
                 lo, hi = year_bounds(rels, pos_map, s["dob_y"].to_numpy(),
-                                     spec.rel_generation_gap)
+                                     spec.rel_generation_gap, gap2=spec.rel_grandparent_gap)
                 extra += [np.nan_to_num(lo, neginf=-1).astype(np.int64).astype(np.uint64),
                           np.nan_to_num(hi, posinf=-1).astype(np.int64).astype(np.uint64)]
             if spec.rel_stated_cannot:
-                si, sj = stated_pairs(rels, pos_map)
+                si, sj = stated_pairs(rels, pos_map, s["key"].to_numpy(object)
+                                      if spec.rel_colisted_cannot else None)
             if extra:  # relationship-derived values are part of what a mention "says"
                 fp = s["fingerprint"].to_numpy(np.uint64)
                 for k, x in enumerate(extra):
@@ -297,6 +299,7 @@ class LinkageEngine:
         self.model = model
         timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
         scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
+        self._src_codes = scorer._src
         fp = pd.Series(s["fingerprint"].to_numpy(), index=keys)
 
         # ---- candidate pairs and scores (incremental: only pairs touching changes)
@@ -367,13 +370,18 @@ class LinkageEngine:
             if prep.year_lo is not None:
                 # birth years of relatives now known through their resolved persons
                 lo, hi = year_bounds(rels, pos_map, s["dob_y"].to_numpy(),
-                                     spec.rel_generation_gap, labels)
+                                     spec.rel_generation_gap, labels,
+                                     gap2=spec.rel_grandparent_gap)
                 scorer.set_year_bounds(lo, hi)
                 clash = (scorer.age_conflict(base.i, base.j)
                          & (base.priority == PRIORITY_SCORED))
                 if clash.any():
                     base.cannot = base.cannot | clash
-            ne, bonus = self._relationship_edges(scorer, rels, pos_map, labels)
+            cann = edges.cannot
+            ne, bonus = self._relationship_edges(
+                scorer, rels, pos_map, labels,
+                np.concatenate([edges.i[cann], si, sc[:, 0]]),
+                np.concatenate([edges.j[cann], sj, sc[:, 1]]))
             if not len(ne.i):
                 break
             rel_edges = _Edges.concat([rel_edges, ne])
@@ -392,6 +400,7 @@ class LinkageEngine:
         bonus_by_code = pd.Series(rel_bonus, index=rel_edges.i * n + rel_edges.j)
         bonus_by_code = bonus_by_code.groupby(level=0).max()
         never = np.unique(np.concatenate([sc[:, 0] * n + sc[:, 1], si * n + sj]))
+        steward_codes = np.unique(steward_edges.i * n + steward_edges.j)
 
         def pair_weights(pi: np.ndarray, pj: np.ndarray):
             a, b = np.minimum(pi, pj), np.maximum(pi, pj)
@@ -401,7 +410,8 @@ class LinkageEngine:
             w = np.where(np.isnan(dw), sp.weight, np.fmax(sp.weight, dw))
             ev = sp.evidence + bonus_by_code.reindex(code).fillna(0.0).to_numpy()
             ev = np.where(np.isnan(dw), ev, np.fmax(ev, dw - model.prior_weight))
-            cannot = sp.cannot | np.isin(code, never)
+            # a steward LINK overrides machine cannot-links here too (as in clustering)
+            cannot = (sp.cannot | np.isin(code, never)) & ~np.isin(code, steward_codes)
             return w, ev, cannot
 
         labels, n_split = split_incohesive(labels, pair_weights, spec.conflict_bits, auto_w,
@@ -427,8 +437,7 @@ class LinkageEngine:
             "incremental": bool(incremental),
             "changed_mentions": int(changed.sum()),
             "auto_links": int(((edges.prob >= spec.auto) & ~edges.cannot).sum()),
-            "deterministic_links": int(sum(str(m).startswith("deterministic")
-                                           for m in edges.method)),
+            "deterministic_links": int((edges.priority == PRIORITY_DETERMINISTIC).sum()),
             "relationship_links": int(len(rel_edges.i)),
             "steward_links": int(len(steward_edges.i)),
             "cannot_links": int(edges.cannot.sum() + len(sc)),
@@ -446,8 +455,8 @@ class LinkageEngine:
                             summary=summary, model=model, state=st, timings=timings)
 
     def _relationship_edges(self, scorer: Scorer, rels: pd.DataFrame,
-                            pos_map: dict[str, int], labels: np.ndarray
-                            ) -> tuple[_Edges, np.ndarray]:
+                            pos_map: dict[str, int], labels: np.ndarray,
+                            ci: np.ndarray, cj: np.ndarray) -> tuple[_Edges, np.ndarray]:
         """Links found through the graph after a clustering round.
 
         * same anchor: two mentions in the same stated relationship to one resolved person
@@ -456,13 +465,17 @@ class LinkageEngine:
         * household: a relative recorded without an address, compared as if recorded at the
           addresses of the person she is recorded against (the postcode's exact weight).
 
+        A mention whose candidates belong to two persons that may not be joined (a father
+        and his namesake son at one address) is ambiguous and gets no link this way.
+        ``ci, cj`` are the current cannot-link pairs.
+
         Returns:
             The new edges (auto-level, not cannot-linked) and the bonus each carries.
         """
         spec = self.spec
         nc = len(spec.comparisons)
         n = len(labels)
-        anc = anchors(rels, pos_map, labels)
+        anc = anchors(rels, pos_map, labels, co_parents=spec.rel_co_parents)
         ai, aj = anchor_pairs(anc, labels)
         hi_, hj_ = self._household_pairs(scorer, rels, pos_map, labels)
         k_pc = scorer.k_pc
@@ -499,9 +512,24 @@ class LinkageEngine:
         ne = self._edges_from(sp, keep_all=True)
         keep = (ne.prob >= spec.auto) & ~ne.cannot & (ne.method == "probabilistic")
         ne = ne.take(keep)
-        ne.method = np.where(same_anchor[keep], "relationship", "relationship:household"
-                             ).astype(object)
-        return ne, bonus[keep]
+        bonus, same_anchor = bonus[keep], same_anchor[keep]
+        if len(ne.i) and len(ci) and spec.rel_skip_ambiguous:
+            # each endpoint's candidate persons, its own current person included
+            ends = np.concatenate([ne.i, ne.j, ne.i, ne.j])
+            cand = np.concatenate([labels[ne.j], labels[ne.i], labels[ne.i], labels[ne.j]])
+            d = pd.DataFrame({"e": ends, "c": cand}).drop_duplicates()
+            d = d[d.groupby("e")["c"].transform("size").to_numpy() >= 2]
+            if not d.empty:
+                m = d.merge(d, on="e")
+                m = m[m["c_x"].to_numpy() < m["c_y"].to_numpy()]
+                la, lb = labels[ci], labels[cj]
+                never = np.unique(np.minimum(la, lb) * n + np.maximum(la, lb))
+                clash = np.isin(m["c_x"].to_numpy() * n + m["c_y"].to_numpy(), never)
+                bad = np.unique(m["e"].to_numpy()[clash])
+                ok = ~(np.isin(ne.i, bad) | np.isin(ne.j, bad))
+                ne, bonus, same_anchor = ne.take(ok), bonus[ok], same_anchor[ok]
+        ne.method = np.where(same_anchor, "relationship", "relationship:household").astype(object)
+        return ne, bonus
 
     def _household_pairs(self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int],
                          labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -561,8 +589,8 @@ class LinkageEngine:
         method[r] = e.method[ed]
         prob[r] = e.prob[ed]
         partner[r] = keys[best["other"].to_numpy()]
-        if breakdowns:
-            bd[r] = [self._bd(e, k, scorer) for k in ed.tolist()]
+        if breakdowns and len(ed):
+            bd[r] = self._bds(e, ed)
         sizes = np.bincount(labels, minlength=n)
         multi = sizes[labels] > 1
         # split clusters can leave members whose support is the cluster average
@@ -575,14 +603,40 @@ class LinkageEngine:
                              "breakdown": bd})
 
     def _bd(self, e: _Edges, k: int, scorer: Scorer) -> dict:
-        d = scorer.breakdown(e.levels[k], e.comp_w[k])
-        if e.method[k] == "relationship":
-            d["relationship"] = {"level": "same_anchor", "weight": self.spec.rel_weight}
-        elif e.method[k] == "relationship:household":
-            d["relationship"] = {"level": "household", "weight": round(float(
-                e.weight[k] - e.comp_w[k].sum() - self.model.prior_weight), 3)}
-        d["prior"] = {"level": "prior", "weight": round(self.model.prior_weight, 3)}
-        return d
+        return self._bds(e, np.array([k]))[0]
+
+    def _bds(self, e: _Edges, ks: np.ndarray) -> list[dict]:
+        """Weight breakdowns ``{comparison: {level, weight}}`` of edges ``ks`` (batched)."""
+        names = self.spec.names
+        tables = [c.labels + ["missing"] for c in self.spec.comparisons]  # -1 → "missing"
+        lv = e.levels[ks].tolist()
+        cw = e.comp_w[ks].astype(np.float64)
+        w = np.round(cw, 3).tolist()
+        method = e.method[ks].tolist()
+        prior_w = round(self.model.prior_weight, 3)
+        rest = e.weight[ks] - cw.sum(axis=1) - self.model.prior_weight
+        src = self._src_codes
+        same = np.zeros(len(ks), bool)
+        if src is not None and self.spec.same_source_weight:
+            a, b = src[e.i[ks]], src[e.j[ks]]
+            same = (a >= 0) & (a == b)
+            rest = rest - np.where(same, self.spec.same_source_weight, 0.0)
+        hh = np.round(rest, 3).tolist()
+        same_l = same.tolist()
+        sw = self.spec.same_source_weight
+        out = []
+        for row, wr, m, h, ss in zip(lv, w, method, hh, same_l, strict=True):
+            d = {n: {"level": t[x], "weight": y}
+                 for n, t, x, y in zip(names, tables, row, wr, strict=True)}
+            if m == "relationship":
+                d["relationship"] = {"level": "same_anchor", "weight": self.spec.rel_weight}
+            elif m == "relationship:household":
+                d["relationship"] = {"level": "household", "weight": h}
+            if ss:
+                d["same_source"] = {"level": "same_master_index", "weight": sw}
+            d["prior"] = {"level": "prior", "weight": prior_w}
+            out.append(d)
+        return out
 
     def _review(self, keys: np.ndarray, labels: np.ndarray, e: _Edges,
                 scorer: Scorer) -> pd.DataFrame:
@@ -591,7 +645,7 @@ class LinkageEngine:
         return pd.DataFrame({
             "key_a": keys[e.i[sel]], "key_b": keys[e.j[sel]],
             "probability": e.prob[sel], "weight": e.weight[sel],
-            "breakdown": [self._bd(e, k, scorer) for k in sel.tolist()],
+            "breakdown": self._bds(e, sel) if len(sel) else [],
         })
 
     # ----------------------------------------------------------------- explain

@@ -53,13 +53,15 @@ ROLE_GENERATIONS = {
 }
 
 
-def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray) -> pd.DataFrame:
+def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, *,
+            co_parents: bool = True) -> pd.DataFrame:
     """Anchor table ``rec, anchor, group`` from stated relationships and cluster labels.
 
     Args:
         rels: ``from_key, to_key, relationship`` rows.
         pos: key → record position.
         labels: cluster label per record position.
+        co_parents: anchor two parents of one child as each other's partner.
 
     Returns:
         One row per (mention, anchor person, role group), deduplicated.
@@ -89,7 +91,7 @@ def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray) -> pd.D
                                    "group": "partner"}))
     a = pd.concat(parts, ignore_index=True).dropna()
     # two parents of one child: each is anchored as the other's partner
-    par = a[a["group"] == "parent"]
+    par = a[a["group"] == "parent"] if co_parents else a.iloc[:0]
     if not par.empty:
         size = par.groupby("anchor")["rec"].transform("size")
         par = par[(size >= 2) & (size <= MAX_ANCHOR_GROUP)]
@@ -136,11 +138,26 @@ def _rel_positions(rels: pd.DataFrame, pos: dict[str, int]
             rels["relationship"].astype(str).str.lower().to_numpy()[ok])
 
 
-def stated_pairs(rels: pd.DataFrame, pos: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Mention pairs in a stated relationship (``i < j``, unique): never one person."""
+def stated_pairs(rels: pd.DataFrame, pos: dict[str, int], keys: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Mention pairs that a source says are different people (``i < j``, unique).
+
+    A mention is not its own relative; and (given ``keys``) two relatives one record lists
+    in the same file (two contacts of one pupil, two RelatedPersons of one patient) are
+    two people — a source does not list one relative twice.
+    """
     f, t, _ = _rel_positions(rels, pos)
     keep = f != t
     a, b = np.minimum(f[keep], t[keep]), np.maximum(f[keep], t[keep])
+    if keys is not None and len(t):
+        kind = pd.Series(keys[t]).str.rsplit(":", n=1).str[0].to_numpy(object)
+        d = pd.DataFrame({"f": f, "kind": kind, "t": t}).drop_duplicates()
+        size = d.groupby(["f", "kind"])["t"].transform("size").to_numpy()
+        d = d[(size >= 2) & (size <= MAX_ANCHOR_GROUP)]
+        m = d.merge(d, on=["f", "kind"])
+        x, y = m["t_x"].to_numpy(np.int64), m["t_y"].to_numpy(np.int64)
+        co = x < y
+        a, b = np.concatenate([a, x[co]]), np.concatenate([b, y[co]])
     if not len(a):
         return a, b
     n = int(b.max()) + 1
@@ -178,19 +195,22 @@ def year_bounds(
     years: np.ndarray,
     gap: int,
     labels: np.ndarray | None = None,
+    gap2: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Birth-year bounds implied by generational roles.
 
-    A mother, father or grandparent of someone born in year y was born no later than
-    ``y - gap`` (``y - 2*gap``); a child no earlier than ``y + gap``.  The relative's year
-    is its own date of birth or, given ``labels``, the median year of its cluster.
+    A mother or father of someone born in year y was born no later than ``y - gap``, a
+    grandparent no later than ``y - gap2``; a child no earlier than ``y + gap``.  The
+    relative's year is its own date of birth or, given ``labels``, the median year of its
+    cluster.
 
     Args:
         rels: ``from_key, to_key, relationship`` rows.
         pos: key → record position.
         years: birth year per record (-1 unknown).
-        gap: minimum years between generations.
+        gap: minimum years between a parent and a child.
         labels: optional cluster label per record.
+        gap2: minimum years between a grandparent and a grandchild (default ``2*gap``).
 
     Returns:
         ``(lo, hi)`` float arrays per record (``-inf``/``inf`` when unbounded).
@@ -204,6 +224,7 @@ def year_bounds(
     if not ok.any():
         return lo, hi
     f, t, gen = f[ok], t[ok], gen[ok]
+    years_apart = np.where(np.abs(gen) >= 2, gap2 if gap2 is not None else 2 * gap, gap) * np.sign(gen)
     yr = np.where(years >= 0, years, np.nan).astype(np.float64)
     if labels is not None:
         known = years >= 0
@@ -211,13 +232,13 @@ def year_bounds(
         cy = med.reindex(labels).to_numpy(np.float64)
         yr = np.where(np.isnan(yr), cy, yr)
     # to_key relative to from_key: older by gen generations (gen > 0) or younger (gen < 0)
-    for a, b, g in ((t, f, gen), (f, t, -gen)):  # each end bounded by the other's year
+    for a, b, g in ((t, f, years_apart), (f, t, -years_apart)):  # each end by the other
         y = yr[b]
         live = ~np.isnan(y)
         older = live & (g > 0)
         younger = live & (g < 0)
-        np.minimum.at(hi, a[older], y[older] - gap * g[older])
-        np.maximum.at(lo, a[younger], y[younger] - gap * g[younger])
+        np.minimum.at(hi, a[older], y[older] - g[older])
+        np.maximum.at(lo, a[younger], y[younger] - g[younger])
     return lo, hi
 
 

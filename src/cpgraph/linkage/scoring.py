@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from cpgraph.linkage.comparisons import MISSING, Comparer, PairLevels
 from cpgraph.linkage.model import Model, probability
@@ -34,12 +35,14 @@ class ScoredPairs:
     guard: np.ndarray  # bool: household look-alike guard fired
     cannot_identifier: np.ndarray  # object: identifier name or None
     age_conflict: np.ndarray | None = None  # bool: relationship-implied birth years clash
+    same_source: np.ndarray | None = None  # float: same master index penalty (bits)
 
     @property
     def evidence(self) -> np.ndarray:
         """Bayes factor in bits, prior excluded (guard penalty included)."""
         penal = self.guard if self.age_conflict is None else (self.guard | self.age_conflict)
-        return self.comp_weights.sum(axis=1) + np.where(penal, self._guard_w, 0.0)
+        ev = self.comp_weights.sum(axis=1) + np.where(penal, self._guard_w, 0.0)
+        return ev if self.same_source is None else ev + self.same_source
 
     _guard_w: float = 0.0
 
@@ -89,6 +92,13 @@ class Scorer:
         self.k_pc = _find(s, lambda c: c.kind == "postcode_uk" or c.column == "pc")
         self.k_addr = _find(s, lambda c: c.column == "address")
         self.det = [(k, c.name) for k, c in enumerate(s.comparisons) if c.deterministic]
+        st = comparer.s
+        if s.same_source_weight and s.master_kinds and "src" in st.columns:
+            codes = pd.factorize(st["src"].to_numpy(object))[0]
+            master = np.isin(st["src_kind"].to_numpy(object), list(s.master_kinds))
+            self._src = np.where(master, codes, -1).astype(np.int64)
+        else:
+            self._src = None
         self.cl = [(k, c.name) for k, c in enumerate(s.comparisons) if c.cannot_link]
 
     def _label_in(self, lv: np.ndarray, k: int, labels: tuple[str, ...]) -> np.ndarray:
@@ -169,13 +179,21 @@ class Scorer:
         pl = self.comparer.compare(i, j)
         total, w = self.model.score(pl)
         r = self.rules(pl)
-        total = total + np.where(r.guard | r.age_conflict, self.spec.guard_weight, 0.0)
+        same = self.same_source(i, j)
+        total = total + np.where(r.guard | r.age_conflict, self.spec.guard_weight, 0.0) + same
         sp = ScoredPairs(levels=pl, comp_weights=w, weight=total,
                          probability=probability(total), deterministic=r.deterministic,
                          cannot=r.cannot, guard=r.guard, cannot_identifier=r.cannot_identifier,
-                         age_conflict=r.age_conflict)
+                         age_conflict=r.age_conflict, same_source=same)
         sp._guard_w = self.spec.guard_weight
         return sp
+
+    def same_source(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Penalty (bits) for pairs from one de-duplicated master index, else 0."""
+        if self._src is None:
+            return np.zeros(len(i))
+        a, b = self._src[i], self._src[j]
+        return np.where((a >= 0) & (a == b), self.spec.same_source_weight, 0.0)
 
     def breakdown(self, lv_row: np.ndarray, w_row: np.ndarray) -> dict[str, dict]:
         """``{comparison: {level, weight}}`` for one pair (missing levels included)."""

@@ -10,7 +10,6 @@ projection. The engine's incremental state is a cache under
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import pickle
@@ -150,12 +149,16 @@ class LinkageService:
         tmp.replace(path)  # atomic: an interrupted run never leaves half a cache
 
     # ------------------------------------------------------------------ running
-    async def link(self, *, full: bool = False, progress: Progress | None = None) -> LinkReport:
+    async def link(
+        self, *, full: bool = False, progress: Progress | None = None, retrain: bool = False
+    ) -> LinkReport:
         """Resolve every mention to a person and write the outcome to the store.
 
         Args:
             full: recompute every pair instead of only new or changed mentions.
             progress: callback `(stage, done, total)`.
+            retrain: re-estimate m (and blend u) from the stewards' LINK / NO_LINK
+                decisions before linking (implies a full run).
 
         Raises:
             LinkageError: there are no mentions to link.
@@ -166,20 +169,27 @@ class LinkageService:
             raise LinkageError("no person mentions are loaded: run `cpgraph load` first")
         read_s = time.perf_counter() - t0
         retired = {r["person_id"] for r in await self.store.query("linkage_retired_ids")}
-        state = None if full else self._load_state()
+        cached = self._load_state() if retrain or not full else None
+        state = None if full or retrain else cached
         # Only trust a cached state when the previous run's ids are in the graph.
         if state is not None and not data.previous_ids:
             state = None
         engine = LinkageEngine(self.spec)
+        steward = await self._steward_decisions()
+        model = None
+        retrained: dict[str, Any] | None = None
+        if retrain:
+            model, retrained = await self._retrained_model(engine, data, cached, steward)
         if progress:
             progress("linking", 0, 1)
         result = engine.link(
             data.mentions,
             data.relationships[["from_key", "to_key", "relationship", "lives_with"]],
-            steward=await self._steward_decisions(),
+            steward=steward,
             previous_ids=data.previous_ids,
             reserved_ids=retired,
             state=state,
+            model=model,
             full=full or state is None,
         )
         if progress:
@@ -196,7 +206,9 @@ class LinkageService:
             mentions=len(result.assignments),
             persons=int(result.assignments["person_id"].nunique()),
             auto_links=int((result.assignments["status"] == "auto").sum()),
-            review_queue=len(result.review),
+            # Pairs a steward already decided stay in the engine's review set;
+            # the queue is what is still open.
+            review_queue=(await self.store.query("linkage_review_open_count"))[0]["open"],
             retired=len(result.retired_ids),
             by_method={str(k): int(v) for k, v in methods.items()},
             timings={"read": read_s, **result.timings, "write": write_s},
@@ -205,15 +217,42 @@ class LinkageService:
             "linkage_run_record",
             run_id=run_id,
             at=_now(),
-            summary=json.dumps({**result.summary, **report.__dict__}, default=str),
-            model=json.dumps(result.model.to_dict()),
+            summary=_json({**result.summary, **report.__dict__, "retrained": retrained}),
+            model=_json(result.model.to_dict()),
             spec_version=str(self.spec.version),
         )
         return report
 
     async def _steward_decisions(self) -> list[tuple[str, str, str]]:
-        # Steward decisions arrive with the review workflow; none are stored yet.
-        return []
+        """The stewards' standing LINK / NO_LINK pairs (the latest decision per pair)."""
+        from cpgraph.steward.decisions import load_constraints  # noqa: PLC0415
+
+        return await load_constraints(self.store)
+
+    async def _retrained_model(
+        self,
+        engine: LinkageEngine,
+        data: Mentions,
+        cached: LinkState | None,
+        labels: list[tuple[str, str, str]],
+    ) -> tuple[Any, dict[str, Any]]:
+        """The last model (cached, stored, or fitted now) retrained on steward labels."""
+        from cpgraph.linkage.model import Model  # noqa: PLC0415
+        from cpgraph.steward.retrain import retrain_model  # noqa: PLC0415
+
+        base = cached.model if cached is not None else None
+        if base is None:
+            run = await last_run(self.store)
+            stored = run.get("model") if run else None
+            if stored and stored.get("spec_version") == self.spec.version:
+                base = Model.from_dict(stored)
+        if base is None:
+            base = engine.fit(data.mentions)
+        if base.diagnostics.get("retrained"):
+            # Retraining starts from the unsupervised model, never from a retrained one.
+            base = engine.fit(data.mentions)
+        model, report = retrain_model(engine, data.mentions, base, labels)
+        return model, report.as_dict()
 
     # ------------------------------------------------------------------ writing
     async def _write(
@@ -231,7 +270,7 @@ class LinkageService:
                 "probability": float(prob) if prob == prob else None,
                 "method": method,
                 "status": status,
-                "breakdown": json.dumps(bd) if bd else None,
+                "breakdown": _json(bd) if bd else None,
             }
             for key, pid, prob, method, status, bd in zip(
                 a["key"], a["person_id"], a["probability"], a["method"], a["status"],
@@ -305,7 +344,7 @@ class LinkageService:
                     "key_b": hi,
                     "probability": float(prob),
                     "weight": float(weight),
-                    "breakdown": json.dumps(bd) if bd else None,
+                    "breakdown": _json(bd) if bd else None,
                     "run_id": run_id,
                     "at": at,
                     "person_a": person_of.get(lo),
@@ -379,10 +418,9 @@ def _max_date(values: pd.Series) -> str | None:
     return str(v.max()) if len(v) else None
 
 
-with contextlib.suppress(ImportError):  # numpy scalars in JSON breakdowns
-    json.JSONEncoder.default = (  # type: ignore[method-assign]
-        lambda self, o: o.item() if isinstance(o, np.generic) else str(o)
-    )
+def _json(value: Any) -> str:
+    """JSON for breakdowns and summaries, which hold numpy scalars."""
+    return json.dumps(value, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
 
 
 async def last_run(store: GraphStore) -> dict[str, Any] | None:

@@ -104,13 +104,19 @@ class Spec:
     rel_forename_levels: tuple[str, ...] = ("exact", "nickname", "jw>=0.92")
     rel_surname_levels: tuple[str, ...] = ("exact", "part", "jw>=0.92")
     rel_stated_cannot: bool = True
+    rel_colisted_cannot: bool = False
+    rel_co_parents: bool = False
+    rel_skip_ambiguous: bool = False
     rel_generation_gap: int = 0
+    rel_grandparent_gap: int = 0
     rel_infer_sex: bool = False
     rel_household_groups: tuple[str, ...] = ()
     rel_surname_change: bool = False
     train_exclude_cannot: bool = False
     conflict_bits: float = -8.0
     max_exhaustive_cluster: int = 300
+    master_kinds: tuple[str, ...] = ()
+    same_source_weight: float = 0.0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -240,12 +246,19 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_forename_levels=tuple(rel.get("forename_levels", ("exact", "nickname", "jw>=0.92"))),
         rel_surname_levels=tuple(rel.get("surname_levels", ("exact", "part", "jw>=0.92"))),
         rel_stated_cannot=bool(rel.get("stated_cannot_link", True)),
+        rel_colisted_cannot=bool(rel.get("co_listed_cannot_link", False)),
+        rel_co_parents=bool(rel.get("co_parents", False)),
+        rel_skip_ambiguous=bool(rel.get("skip_ambiguous", False)),
         rel_generation_gap=int(rel.get("generation_gap_years", 0)),
+        rel_grandparent_gap=int(rel.get("grandparent_gap_years",
+                                        2 * int(rel.get("generation_gap_years", 0)))),
         rel_infer_sex=bool(rel.get("infer_sex", False)),
         rel_household_groups=tuple(rel.get("household_groups", ())),
         rel_surname_change=bool(rel.get("surname_change", False)),
         train_exclude_cannot=bool(tr.get("exclude_cannot_links", False)),
         conflict_bits=float(cl.get("conflict_bits", -8.0)),
+        master_kinds=tuple(raw.get("sources", {}).get("master_kinds", ())),
+        same_source_weight=float(raw.get("sources", {}).get("same_source_weight", 0.0)),
         max_exhaustive_cluster=int(cl.get("max_exhaustive_cluster", 300)),
         raw=raw,
     )

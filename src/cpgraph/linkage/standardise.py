@@ -124,6 +124,11 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     s = pd.DataFrame(index=pd.RangeIndex(n))
     s["key"] = df["key"].astype(str).to_numpy()
     s["grp"] = _clean(_col(df, "system")).fillna("").to_numpy()
+    # the source file a mention comes from: ``{system}:{kind}`` (the key without its id)
+    kind = _clean(_col(df, "kind")).fillna("").to_numpy(object)
+    s["src"] = (s["grp"].astype(str) + ":" + pd.Series(kind, dtype=object).astype(str)
+                ).to_numpy(object)
+    s["src_kind"] = kind
     s["fn"] = _clean(_col(df, "forename_m")).to_numpy()
     s["mn"] = _clean(_col(df, "middle_m")).to_numpy()
     s["sn"] = _clean(_col(df, "surname_m")).to_numpy()

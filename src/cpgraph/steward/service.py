@@ -47,6 +47,7 @@ STEWARD_ROLES = frozenset({Role.DATA_STEWARD, Role.ADMIN})
 MIN_REASON, MAX_REASON = 3, 500
 MAX_MERGE_PERSONS = 20
 MAX_KEYS = 500
+MAX_PAIRS = 20_000
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -89,6 +90,11 @@ class _Plan:
     new_ids: list[str]
     display: dict[str, str]  # new person id -> display name
     candidate_id: str | None = None
+
+
+def _pair_plan(decision: str, pairs: list[tuple[str, str, str]]) -> _Plan:
+    """A candidate decision that changes no person now (only a constraint)."""
+    return _Plan("match", decision, pairs, {}, {}, {}, [], None, [], [], {})
 
 
 class StewardService:
@@ -322,8 +328,16 @@ class StewardService:
         all_keys = sorted(k for pid in ids for k in members[pid])
         if not all_keys:
             raise StewardBadInputError("the persons have no records to merge")
-        anchor = members[survivor][0] if members[survivor] else all_keys[0]
-        pairs = [(*canonical_pair(anchor, k), LINK) for k in all_keys if k != anchor]
+        # every cross-person pair: linkage's cohesion check then never splits the merge
+        # (each pair carries the steward weight), and a later split supersedes exactly
+        # the pairs it separates
+        pairs = sorted(
+            (*canonical_pair(a, b), LINK)
+            for x, pa in enumerate(ids)
+            for pb in ids[x + 1 :]
+            for a in members[pa]
+            for b in members[pb]
+        )
         moves = {k: survivor for pid in others for k in members[pid]}
         return _Plan(
             kind=kind,
@@ -377,9 +391,7 @@ class StewardService:
     # ----------------------------------------------------------------- operations
     async def candidate(self, candidate_id: str) -> dict[str, Any]:
         """One candidate row (`steward_candidates`), or raise NOT_FOUND."""
-        rows = await self.store.query(
-            "steward_candidates", ids=[candidate_id], statuses=[]
-        )
+        rows = await self.store.query("steward_candidates", ids=[candidate_id], statuses=[])
         if not rows:
             raise StewardNotFoundError("no review candidate with that id")
         return rows[0]
@@ -433,33 +445,29 @@ class StewardService:
         pa, pb = row.get("person_a"), row.get("person_b")
         previous = [str(cand["decision_id"])] if cand.get("decision_id") else []
         if decision == DEFER:
-            plan = _Plan("match", DEFER, [], {}, {}, {}, [], None, [], [], {})
+            plan = _pair_plan(DEFER, [])
         elif decision == LINK:
             if pa and pb and pa != pb:
-                members = await self._persons([pa, pb])
-                plan = self._merge_plan("match", LINK, members)
-                plan.pairs = [(*canonical_pair(key_a, key_b), LINK)]
+                plan = self._merge_plan("match", LINK, await self._persons([pa, pb]))
             else:
-                plan = _Plan("match", LINK, [(*canonical_pair(key_a, key_b), LINK)],
-                             {}, {}, {}, [], None, [], [], {})
+                plan = _pair_plan(LINK, [(*canonical_pair(key_a, key_b), LINK)])
         else:
             if pa and pa == pb:
                 members = (await self._persons([pa]))[pa]
-                part = await self._part_to_split(previous, pa, key_b, members)
-                plan = await self._split_plan("match", pa, members, part)
-                plan.pairs = [(*canonical_pair(key_a, key_b), NO_LINK)]
+                part = await self._part_to_split(previous, key_b, members)
+                plan = await self._split_plan("match", pa, members, part or {key_b})
+                if not part:  # no merge to undo: rule on the pair only, move key_b out now
+                    plan.pairs = [(*canonical_pair(key_a, key_b), NO_LINK)]
             else:
-                plan = _Plan("match", NO_LINK, [(*canonical_pair(key_a, key_b), NO_LINK)],
-                             {}, {}, {}, [], None, [], [], {})
+                plan = _pair_plan(NO_LINK, [(*canonical_pair(key_a, key_b), NO_LINK)])
         plan.candidate_id = candidate_id
         return await self._record(
             actor, plan, reason, extra_supersedes=previous, expected_version=expected_version
         )
 
-    async def _part_to_split(
-        self, previous: list[str], person_id: str, key_b: str, members: list[str]
-    ) -> set[str]:
-        """Records that leave with `key_b` when a LINK on a candidate is reversed."""
+    async def _part_to_split(self, previous: list[str], key_b: str, members: list[str]) -> set[str]:
+        """Records that leave with `key_b` when a LINK on a candidate is reversed: the
+        person `key_b` was in before that merge (empty when there was no such merge)."""
         if previous:
             for d in await load_decisions(self.store):
                 if d.decision_id in previous and d.decision == LINK:
@@ -468,7 +476,7 @@ class StewardService:
                             part = set(keys) & set(members)
                             if part and part != set(members):
                                 return part
-        return {key_b}
+        return set()
 
     async def merge_persons(self, actor: Actor, ids: Sequence[str], reason: str) -> DecisionOutcome:
         """Merge persons into the one with the lowest id; the others retire into it.
@@ -486,8 +494,9 @@ class StewardService:
         missing = [p for p in wanted if p not in members]
         if missing:
             raise StewardNotFoundError(f"{len(missing)} of the ids is not a live person")
-        if sum(len(v) for v in members.values()) > MAX_KEYS:
-            raise StewardBadInputError(f"a merge may move at most {MAX_KEYS} records")
+        sizes = sorted(len(v) for v in members.values())
+        if sum(sizes) > MAX_KEYS or sum(sizes) ** 2 - sum(x * x for x in sizes) > 2 * MAX_PAIRS:
+            raise StewardBadInputError(f"a merge may join at most {MAX_KEYS} records")
         return await self._record(actor, self._merge_plan("merge", LINK, members), reason)
 
     async def split_person(

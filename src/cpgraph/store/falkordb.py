@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import tomllib
 from typing import Any
 
 from falkordb.asyncio import FalkorDB
+from falkordb.helpers import stringify_param_value
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -28,6 +31,59 @@ from cpgraph.store.schema import Label
 log = logging.getLogger(__name__)
 
 _ALREADY = ("already indexed", "already exists")
+
+# -- parameter encoding ----------------------------------------------------------------
+#
+# FalkorDB takes parameters as a text header (``CYPHER name=value ... <query>``) that
+# the server parses with its Cypher literal grammar. The client library builds it
+# value by value in Python, which for a 5,000-row UNWIND batch costs more than the
+# server's work. The grammar is JSON's, except that map keys are backtick-quoted
+# identifiers and ``\uXXXX`` escapes are not understood; so we let the C JSON
+# encoder do the work and fall back to the library wherever that difference matters.
+
+_JSON = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":")
+).encode
+# A JSON object key that is a plain identifier, right after `{` or `,`: only ever a key
+# (inside a JSON string every `"` is escaped, and a closing quote is never followed by
+# an identifier character).
+_JSON_KEY_RE = re.compile(r'([{,])"([A-Za-z_][A-Za-z0-9_]*)":')
+
+
+def encode_param(value: Any) -> str:
+    """Encode one query parameter value as FalkorDB's ``CYPHER`` header expects.
+
+    Same result as ``falkordb.helpers.stringify_param_value`` (strings, numbers,
+    booleans, null, lists and maps round-trip exactly), but built by the C JSON
+    encoder: about ten times faster on large row lists.
+
+    Falls back to the library for what the JSON text cannot say in FalkorDB's
+    grammar: ``\\u`` escapes (control characters other than ``\\n \\r \\t \\b \\f``),
+    map keys that are not plain identifiers, NaN/infinity and non-JSON types.
+    """
+    try:
+        text = _JSON(value)
+    except (TypeError, ValueError):
+        return stringify_param_value(value)
+    if "\\u" in text:
+        return stringify_param_value(value)
+    if '":' in text:
+        text = _JSON_KEY_RE.sub(r"\1`\2`:", text)
+        if '":' in text:  # a key the fast path could not quote (or a rare false alarm)
+            return stringify_param_value(value)
+    return text
+
+
+def params_header(params: dict[str, Any] | None) -> str:
+    """The ``CYPHER name=value ...`` prefix for a query's parameters (empty for none)."""
+    if not params:
+        return ""
+    parts = ["CYPHER "]
+    for key, value in params.items():
+        if not key or "`" in key:
+            raise ValueError("a query parameter name must be non-empty and without backticks")
+        parts.append(f"`{key}`={encode_param(value)} ")
+    return "".join(parts)
 
 
 def _to_plain(value: Any) -> Any:
@@ -124,9 +180,10 @@ class FalkorDBStore(GraphStore):
         graph = self._require()
         self.round_trips += 1
         try:
+            text = params_header(params) + query.text
             if query.mode == "write":
-                return await graph.query(query.text, params or None, timeout=self._timeout_ms)
-            return await graph.ro_query(query.text, params or None, timeout=self._timeout_ms)
+                return await graph.query(text, None, timeout=self._timeout_ms)
+            return await graph.ro_query(text, None, timeout=self._timeout_ms)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StoreUnavailableError(
                 f"query {name!r}: FalkorDB connection failed ({type(exc).__name__})"

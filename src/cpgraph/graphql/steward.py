@@ -1,0 +1,311 @@
+"""The data steward API: `reviewQueue` and the decision mutations.
+
+`StewardQuery` is merged into the root `Query`; `StewardMutation` is the root
+`Mutation`. Resolvers delegate to `cpgraph.steward` (queue building, decisions);
+field permissions live in `cpgraph.steward.policy`.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from cpgraph.graphql.context import GqlInfo, RequestContext
+from cpgraph.graphql.data import RecordData
+from cpgraph.graphql.pagination import Connection, paginate, to_connection
+from cpgraph.graphql.types import SourceRecord
+from cpgraph.security.errors import AuthenticationError
+from cpgraph.steward.decisions import Actor, DecisionOutcome
+from cpgraph.steward.queue import (
+    PersonSummary,
+    QueueItem,
+    QueueOrder,
+    Reason,
+    load_queue,
+    sort_key,
+)
+from cpgraph.steward.service import StewardService
+
+MAX_QUEUE_PAGE = 100
+
+ReviewOrder = strawberry.enum(
+    QueueOrder,
+    name="ReviewOrder",
+    description="CONSEQUENCE: most consequential first (a child joining a household, an "
+    "adult with police or prison history joining a child's network, concerns moving).",
+)
+ReviewReason = strawberry.enum(Reason, name="ReviewReason", description="Why a match matters.")
+
+
+@strawberry.enum(description="A steward's verdict on a candidate pair.")
+class MatchDecision(Enum):
+    LINK = "LINK"
+    NO_LINK = "NO_LINK"
+    DEFER = "DEFER"
+
+
+@strawberry.type(description="One bar of a weight waterfall (bits).")
+class WeightStep:
+    label: str = strawberry.field(description="prior, a comparison name, or adjustment.")
+    level: str = strawberry.field(description="The comparison level the pair reached.")
+    contribution: float
+    cumulative: float
+
+
+@strawberry.type(description="The match weight, from the prior to the final weight.")
+class MatchWeights:
+    prior: float
+    final: float
+    probability: float
+    steps: list[WeightStep]
+
+
+@strawberry.type(description="A person a candidate record resolves to now.")
+class CandidatePerson:
+    id: strawberry.ID
+    display_name: str | None
+    record_keys: list[str]
+    agencies: list[str]
+    is_child: bool
+    police_history: bool = strawberry.field(
+        description="Has police or prison records, or police events."
+    )
+    household_size: int
+    concern_count: int
+
+    @classmethod
+    def of(cls, p: PersonSummary) -> CandidatePerson:
+        """Build from a queue summary."""
+        return cls(
+            id=strawberry.ID(p.person_id),
+            display_name=p.display_name,
+            record_keys=p.record_keys,
+            agencies=p.agencies,
+            is_child=p.is_child,
+            police_history=p.police_history,
+            household_size=len(p.household),
+            concern_count=len(p.concerns),
+        )
+
+
+@strawberry.type(description="What accepting the match would change.")
+class ReviewImpact:
+    surviving_person_id: str | None
+    retired_person_id: str | None
+    records_moved: int
+    agencies_added: list[str]
+    relationships_gained: int
+    concerns_gained: int
+    reasons: list[ReviewReason]
+    summary: str
+
+
+@strawberry.type(description="An uncertain match, both records side by side.")
+class ReviewItem:
+    id: strawberry.ID
+    version: int = strawberry.field(description="Pass as expectedVersion to decideMatch.")
+    status: str
+    probability: float
+    weight: float
+    consequence: float = strawberry.field(description="Rank score of the default order.")
+    record_a: SourceRecord
+    record_b: SourceRecord
+    person_a: CandidatePerson | None = strawberry.field(
+        description="The person record A resolves to now (record B would join it)."
+    )
+    person_b: CandidatePerson | None = strawberry.field(
+        description="The person record B resolves to now (record A would join it)."
+    )
+    weights: MatchWeights
+    impact: ReviewImpact
+
+    @classmethod
+    def of(cls, ctx: RequestContext, item: QueueItem) -> ReviewItem:
+        """Build from a queue item, noting every disclosure for the audit entry."""
+        for p in (item.person_a, item.person_b):
+            if p is not None:
+                ctx.saw_person(p.person_id)
+        imp = item.impact
+        return cls(
+            id=strawberry.ID(item.candidate_id),
+            version=item.version,
+            status=item.status,
+            probability=item.probability,
+            weight=item.weight,
+            consequence=item.consequence,
+            record_a=SourceRecord.of(
+                ctx, RecordData(props=item.record_a, person_id=_pid(item.person_a))
+            ),
+            record_b=SourceRecord.of(
+                ctx, RecordData(props=item.record_b, person_id=_pid(item.person_b))
+            ),
+            person_a=CandidatePerson.of(item.person_a) if item.person_a else None,
+            person_b=CandidatePerson.of(item.person_b) if item.person_b else None,
+            weights=MatchWeights(
+                prior=item.prior,
+                final=item.weight,
+                probability=item.probability,
+                steps=[
+                    WeightStep(
+                        label=s.label,
+                        level=s.level,
+                        contribution=s.contribution,
+                        cumulative=s.cumulative,
+                    )
+                    for s in item.steps
+                ],
+            ),
+            impact=ReviewImpact(
+                surviving_person_id=imp.surviving_person_id,
+                retired_person_id=imp.retired_person_id,
+                records_moved=imp.records_moved,
+                agencies_added=imp.agencies_added,
+                relationships_gained=imp.relationships_gained,
+                concerns_gained=imp.concerns_gained,
+                reasons=list(imp.reasons),
+                summary=imp.summary,
+            ),
+        )
+
+
+def _pid(p: PersonSummary | None) -> str | None:
+    return p.person_id if p else None
+
+
+@strawberry.type(description="A person's records before or after a decision.")
+class PersonRecords:
+    person_id: str
+    record_keys: list[str]
+
+
+def _person_records(snapshot: dict[str, list[str]]) -> list[PersonRecords]:
+    return [PersonRecords(person_id=p, record_keys=list(k)) for p, k in sorted(snapshot.items())]
+
+
+@strawberry.type(description="A recorded, audited steward decision and what it changed.")
+class DecisionResult:
+    decision_id: strawberry.ID
+    kind: str = strawberry.field(description="match, merge, split or unlink.")
+    decision: str
+    at: str
+    user: str
+    before: list[PersonRecords]
+    after: list[PersonRecords]
+    retired: list[str] = strawberry.field(description="Ids retired into the survivor.")
+    revived: list[str] = strawberry.field(description="Retired ids brought back by a split.")
+    supersedes: list[str] = strawberry.field(description="Earlier decisions this reverses.")
+    audit_seq: int | None
+    candidate_version: int | None
+
+    @classmethod
+    def of(cls, out: DecisionOutcome) -> DecisionResult:
+        """Build from a service outcome."""
+        return cls(
+            decision_id=strawberry.ID(out.decision_id),
+            kind=out.kind,
+            decision=out.decision,
+            at=out.at,
+            user=out.user,
+            before=_person_records(out.before),
+            after=_person_records(out.after),
+            retired=out.retired,
+            revived=out.revived,
+            supersedes=out.supersedes,
+            audit_seq=out.audit_seq,
+            candidate_version=out.candidate_version,
+        )
+
+
+def _actor(ctx: RequestContext) -> Actor:
+    if ctx.principal is None:  # the gate refuses anonymous operations first
+        raise AuthenticationError("a bearer token is required")
+    return Actor(ctx.principal.name, ctx.principal.role)
+
+
+def _service(ctx: RequestContext) -> StewardService:
+    return StewardService(ctx.store, ctx.audit)
+
+
+@strawberry.type
+class StewardQuery:
+    @strawberry.field(
+        description="Uncertain matches awaiting a steward (data stewards only), most "
+        "consequential first by default."
+    )
+    async def review_queue(
+        self,
+        info: GqlInfo,
+        first: int = 20,
+        after: str | None = None,
+        order_by: ReviewOrder = QueueOrder.CONSEQUENCE,  # type: ignore[valid-type]
+        include_deferred: bool = False,
+    ) -> Connection[ReviewItem]:
+        ctx = info.context
+        order = QueueOrder(order_by.value if isinstance(order_by, Enum) else order_by)
+        statuses = ("open", "deferred") if include_deferred else ("open",)
+        items = await load_queue(ctx.store, statuses=statuses, order=order)
+        page = paginate(
+            items,
+            kind=f"rq-{order.value}",
+            key=lambda it: sort_key(it, order),
+            first=first,
+            after=after,
+            cap=min(MAX_QUEUE_PAGE, ctx.limits.max_page_size),
+        )
+        return to_connection(page, lambda it: ReviewItem.of(ctx, it))
+
+
+@strawberry.type(name="Mutation")
+class StewardMutation:
+    @strawberry.mutation(
+        description="Decide a candidate. LINK merges the two persons now (lowest id "
+        "survives); NO_LINK keeps them apart for good (splitting them if one); DEFER "
+        "puts it aside. Fails with CONFLICT if someone decided it first; pass "
+        "expectedVersion (the item's version) to reverse an earlier decision."
+    )
+    async def decide_match(
+        self,
+        info: GqlInfo,
+        candidate_id: strawberry.ID,
+        decision: MatchDecision,
+        reason: str,
+        expected_version: int | None = None,
+    ) -> DecisionResult:
+        ctx = info.context
+        out = await _service(ctx).decide_match(
+            _actor(ctx),
+            str(candidate_id),
+            decision.value,
+            reason,
+            expected_version=expected_version,
+        )
+        return DecisionResult.of(out)
+
+    @strawberry.mutation(
+        description="Merge persons into the one with the lowest id; the others retire "
+        "into it (their ids keep answering)."
+    )
+    async def merge_persons(
+        self, info: GqlInfo, ids: list[strawberry.ID], reason: str
+    ) -> DecisionResult:
+        ctx = info.context
+        out = await _service(ctx).merge_persons(_actor(ctx), [str(i) for i in ids], reason)
+        return DecisionResult.of(out)
+
+    @strawberry.mutation(
+        description="Split records off a person; the larger part keeps the id, the other "
+        "gets back the id it had before a merge, or a new one."
+    )
+    async def split_person(
+        self, info: GqlInfo, person_id: strawberry.ID, record_keys: list[str], reason: str
+    ) -> DecisionResult:
+        ctx = info.context
+        out = await _service(ctx).split_person(_actor(ctx), str(person_id), record_keys, reason)
+        return DecisionResult.of(out)
+
+    @strawberry.mutation(description="Take one record out of its person (a person of its own).")
+    async def unlink_record(self, info: GqlInfo, record_key: str, reason: str) -> DecisionResult:
+        ctx = info.context
+        out = await _service(ctx).unlink_record(_actor(ctx), record_key, reason)
+        return DecisionResult.of(out)

@@ -1,0 +1,85 @@
+"""Field permissions of the steward API, merged into `cpgraph.graphql.policy.POLICY`.
+
+The review queue shows person data to data stewards only; decisions may be taken
+by data stewards and admins (the service checks the role again).
+"""
+
+from __future__ import annotations
+
+from cpgraph.security.roles import Role
+
+STEWARD = frozenset({Role.DATA_STEWARD})
+DECIDERS = frozenset({Role.DATA_STEWARD, Role.ADMIN})
+
+STEWARD_POLICY: dict[str, dict[str, frozenset[Role]]] = {
+    "Query": {"reviewQueue": STEWARD},
+    "Mutation": dict.fromkeys(
+        ("decideMatch", "mergePersons", "splitPerson", "unlinkRecord"), DECIDERS
+    ),
+    "ReviewItem": dict.fromkeys(
+        (
+            "id",
+            "version",
+            "status",
+            "probability",
+            "weight",
+            "consequence",
+            "recordA",
+            "recordB",
+            "personA",
+            "personB",
+            "weights",
+            "impact",
+        ),
+        STEWARD,
+    ),
+    "MatchWeights": dict.fromkeys(("prior", "final", "probability", "steps"), STEWARD),
+    "WeightStep": dict.fromkeys(("label", "level", "contribution", "cumulative"), STEWARD),
+    "CandidatePerson": dict.fromkeys(
+        (
+            "id",
+            "displayName",
+            "recordKeys",
+            "agencies",
+            "isChild",
+            "policeHistory",
+            "householdSize",
+            "concernCount",
+        ),
+        STEWARD,
+    ),
+    "ReviewImpact": dict.fromkeys(
+        (
+            "survivingPersonId",
+            "retiredPersonId",
+            "recordsMoved",
+            "agenciesAdded",
+            "relationshipsGained",
+            "concernsGained",
+            "reasons",
+            "summary",
+        ),
+        STEWARD,
+    ),
+    "DecisionResult": dict.fromkeys(
+        (
+            "decisionId",
+            "kind",
+            "decision",
+            "at",
+            "user",
+            "before",
+            "after",
+            "retired",
+            "revived",
+            "supersedes",
+            "auditSeq",
+            "candidateVersion",
+        ),
+        DECIDERS,
+    ),
+    "PersonRecords": dict.fromkeys(("personId", "recordKeys"), DECIDERS),
+}
+
+# Root fields of the steward API that read person data (a purpose is required).
+STEWARD_PERSON_DATA_ROOTS = frozenset({"reviewQueue"})

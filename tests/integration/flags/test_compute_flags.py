@@ -1,0 +1,91 @@
+"""compute_flags against a real embedded FalkorDB: read, evaluate, write, replace."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from cpgraph.flags import compute_flags
+from cpgraph.store import GraphStore
+
+pytestmark = pytest.mark.integration
+
+RECORDS = [
+    ("csc:person:C1", "2016-04-03", "per-child"),
+    ("csc:person:P1", "1985-07-01", "per-partner"),
+    ("police:nominal:N1", "1985-07-01", "per-partner"),
+]
+
+
+async def _populate(store: GraphStore) -> None:
+    await store.write_batches(
+        "source_records_upsert",
+        [{"key": k, "system": k.split(":")[0], "dob": dob} for k, dob, _ in RECORDS],
+    )
+    await store.write_batches(
+        "persons_resolve_upsert",
+        [
+            {
+                "key": k,
+                "person_id": pid,
+                "display_name": pid,
+                "created_at": "2026-01-01",
+                "probability": 1.0,
+                "method": "deterministic",
+                "status": "auto",
+                "breakdown": "[]",
+            }
+            for k, _, pid in RECORDS
+        ],
+    )
+    await store.write_batches(
+        "person_relationships_upsert",
+        [
+            {
+                "from_id": "per-child",
+                "to_id": "per-partner",
+                "relationship": "partner_of_parent",
+                "lives_with": True,
+                "from_date": "2025-07-03",
+                "to_date": None,
+                "sources": ["csc:person:C1", "csc:person:P1"],
+                "run_id": "r1",
+            }
+        ],
+    )
+    event = [
+        "police:occurrence:O1", "occurrence", "domestic_abuse", True, "domestic_abuse",
+        "2022-10-04", None, None, "police", "police", "load-1", {"summary": "free text"},
+    ]  # fmt: skip
+    await store.write_batches("ingest_events_upsert", [event])
+    await store.write_batches(
+        "ingest_involvements_upsert",
+        [["police:nominal:N1", "police:occurrence:O1", "suspect", "police"]],
+    )
+
+
+async def test_compute_flags_writes_and_replaces_flags(falkordb_store: GraphStore) -> None:
+    await _populate(falkordb_store)
+    report = await compute_flags(falkordb_store, as_of=date(2026, 11, 1))
+    assert report.by_code == {"HOUSEHOLD_ADULT_DOMESTIC_ABUSE": 1}
+    assert report.children == 1 and report.persons == 2
+    rows = await falkordb_store.query("api_persons_flags", ids=["per-child", "per-partner"])
+    assert [r["person_id"] for r in rows] == ["per-child"]
+    flag = rows[0]["flag"]
+    assert flag["code"] == "HOUSEHOLD_ADULT_DOMESTIC_ABUSE" and flag["as_of"] == "2026-11-01"
+    assert flag["event_ids"] == ["police:occurrence:O1"]
+    assert "police:nominal:N1" in flag["record_keys"]
+    evidence = json.loads(flag["evidence"])
+    assert evidence["path"][0]["to_id"] == "per-partner"
+    assert "free text" not in flag["evidence"] and "free text" not in flag["reason"]
+
+    again = await compute_flags(falkordb_store, as_of=date(2026, 11, 1))
+    assert again.deleted == 1 and again.flags == 1
+    assert (await falkordb_store.stats()).nodes.get("Flag") == 1
+
+    # Ten years later the child is an adult: the old flag goes, none replaces it.
+    later = await compute_flags(falkordb_store, as_of=date(2036, 11, 1))
+    assert later.flags == 0 and later.deleted == 1
+    assert await falkordb_store.query("api_persons_flags", ids=["per-child"]) == []

@@ -1,0 +1,51 @@
+"""Helpers for steward tests (the fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from cpgraph.config import Settings
+from cpgraph.linkage.service import LinkageService
+from cpgraph.security.roles import Role
+from cpgraph.steward import Actor, StewardService
+from cpgraph.store import GraphStore
+from tests.factories import GeneratedPopulation
+
+STEWARD = Actor("steward-one", Role.DATA_STEWARD)
+OTHER_STEWARD = Actor("steward-two", Role.DATA_STEWARD)
+
+
+@dataclass
+class Linked:
+    """A linked graph and the services over it."""
+
+    store: GraphStore
+    settings: Settings
+    linkage: LinkageService
+    steward: StewardService
+    population: GeneratedPopulation
+
+    async def persons(self) -> dict[str, str]:
+        """record key -> person id, as the graph says now."""
+        frame = await self.linkage.assignments()
+        frame = frame.dropna(subset=["person_id"])
+        return dict(zip(frame["record_key"], frame["person_id"], strict=True))
+
+
+def partition(assign: dict[str, str]) -> set[frozenset[str]]:
+    """The clusters, ignoring ids."""
+    groups: dict[str, set[str]] = {}
+    for key, pid in assign.items():
+        groups.setdefault(pid, set()).add(key)
+    return {frozenset(g) for g in groups.values()}
+
+
+def multi_record_person(assign: dict[str, str], size: int = 2) -> tuple[str, list[str]]:
+    """A person with at least `size` records (smallest id first)."""
+    frame = pd.Series(assign).groupby(lambda k: assign[k]).apply(lambda s: sorted(s.index))
+    for pid, keys in sorted(frame.items()):
+        if len(keys) >= size:
+            return str(pid), list(keys)
+    raise AssertionError("no person with that many records")

@@ -1,0 +1,108 @@
+"""The steward GraphQL API over a real linked graph (ASGI, embedded FalkorDB)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+from steward_helpers import Linked
+
+from cpgraph.api import create_app
+from cpgraph.config import Settings
+from cpgraph.security import Role, add_user, verify_chain
+from cpgraph.security.audit import AuditLog
+
+PURPOSE = "DQ-2024-07; weekly match review"
+QUEUE = """
+query Q($first: Int!, $after: String) {
+  reviewQueue(first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node {
+      id version probability consequence
+      recordA { key forename surname dateOfBirth }
+      recordB { key forename surname dateOfBirth }
+      personA { id recordKeys agencies isChild policeHistory }
+      personB { id recordKeys }
+      weights { prior final probability steps { label level contribution cumulative } }
+      impact { survivingPersonId retiredPersonId recordsMoved reasons summary }
+    } }
+  }
+}
+"""
+DECIDE = """
+mutation D($id: ID!, $d: MatchDecision!, $v: Int) {
+  decideMatch(candidateId: $id, decision: $d, reason: "same child, typo in name",
+              expectedVersion: $v) {
+    decisionId kind decision user auditSeq candidateVersion retired
+    after { personId recordKeys }
+  }
+}
+"""
+
+
+async def _post(
+    http: httpx.AsyncClient, query: str, token: str, purpose: str | None = PURPOSE, **variables: Any
+) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"}
+    if purpose:
+        headers["X-Purpose"] = purpose
+    return await http.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers
+    )
+
+
+async def test_review_queue_decide_and_conflict_over_graphql(linked: Linked) -> None:
+    tokens = {r: await add_user(linked.store, f"{r.value}-u", r) for r in Role}
+    app = create_app(Settings(data_dir=Path("unused")), store=linked.store)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        r = await _post(http, QUEUE, tokens[Role.DATA_STEWARD], first=1)
+        assert r.status_code == 200, r.text
+        queue = r.json()["data"]["reviewQueue"]
+        assert queue["totalCount"] >= 2 and queue["pageInfo"]["hasNextPage"]
+        node = queue["edges"][0]["node"]
+        steps = node["weights"]["steps"]
+        assert steps[0]["label"] == "prior"
+        assert abs(steps[-1]["cumulative"] - node["weights"]["final"]) < 0.02
+        assert node["recordA"]["key"] in node["personA"]["recordKeys"]
+        assert node["impact"]["recordsMoved"] >= 1
+        # the next page continues after the first, without repeats
+        r2 = await _post(
+            http, QUEUE, tokens[Role.DATA_STEWARD], first=5, after=queue["pageInfo"]["endCursor"]
+        )
+        ids = [e["node"]["id"] for e in r2.json()["data"]["reviewQueue"]["edges"]]
+        assert node["id"] not in ids and len(ids) == queue["totalCount"] - 1
+        # reading the queue is audited like any person data, and needs a purpose
+        entries = await AuditLog(linked.store).page(after_seq=0, limit=10)
+        assert entries[0].action == "query:reviewQueue" and entries[0].purpose == PURPOSE
+        assert node["personA"]["id"] in entries[0].persons
+        r = await _post(http, QUEUE, tokens[Role.DATA_STEWARD], purpose=None, first=1)
+        assert r.json()["errors"][0]["extensions"]["code"] == "PURPOSE_REQUIRED"
+        # other roles may not see the queue, nor decide
+        for role in (Role.INVESTIGATOR, Role.PARTNER_SYSTEM, Role.AUDITOR, Role.ADMIN):
+            r = await _post(http, QUEUE, tokens[role], first=1)
+            assert r.status_code == 403 and r.json()["errors"][0]["extensions"]["code"] == (
+                "FORBIDDEN"
+            )
+        r = await _post(http, DECIDE, tokens[Role.INVESTIGATOR], id=node["id"], d="LINK")
+        assert r.status_code == 403
+        denied = r.json()["errors"][0]
+        assert denied["extensions"]["code"] == "FORBIDDEN"
+        assert denied["message"].startswith("role investigator may not read")
+        # the steward decides; the same decision at the old version is a conflict
+        r = await _post(http, DECIDE, tokens[Role.DATA_STEWARD], id=node["id"], d="LINK", v=0)
+        out = r.json()["data"]["decideMatch"]
+        assert out["decision"] == "LINK" and out["candidateVersion"] == 1
+        assert out["user"] == "data_steward-u" and out["auditSeq"] > 1
+        assert out["retired"] == [node["impact"]["retiredPersonId"]]
+        r = await _post(http, DECIDE, tokens[Role.DATA_STEWARD], id=node["id"], d="NO_LINK", v=0)
+        err = r.json()["errors"][0]
+        assert err["extensions"]["code"] == "CONFLICT" and "version" in err["message"]
+        assert r.json()["data"] is None
+        # admins may decide too (a reversal, with the current version)
+        r = await _post(http, DECIDE, tokens[Role.ADMIN], id=node["id"], d="NO_LINK", v=1)
+        assert r.json()["data"]["decideMatch"]["candidateVersion"] == 2
+    assert (await verify_chain(linked.store)).ok

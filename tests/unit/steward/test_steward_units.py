@@ -1,0 +1,190 @@
+"""Steward logic without a store: constraints, waterfall, impact ranking, policy, retrain."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cpgraph.graphql.policy import POLICY, allowed
+from cpgraph.linkage import LinkageEngine
+from cpgraph.security.roles import Role
+from cpgraph.steward.decisions import StoredDecision, content_hash, effective_pairs
+from cpgraph.steward.errors import StewardBadInputError
+from cpgraph.steward.queue import (
+    Impact,
+    PersonSummary,
+    QueueItem,
+    QueueOrder,
+    Reason,
+    consequence,
+    impact_of,
+    sort_queue,
+    waterfall,
+)
+from cpgraph.steward.retrain import retrain_model
+from cpgraph.steward.service import check_reason, id_order
+from tests.unit.linkage.conftest import population
+
+
+def _decision(did: str, pairs: list[tuple[str, str, str]]) -> StoredDecision:
+    return StoredDecision(
+        did,
+        "match",
+        pairs[0][2] if pairs else "DEFER",
+        "u",
+        "data_steward",
+        "t",
+        "r",
+        None,
+        [],
+        [],
+        pairs,
+        {},
+        {},
+        "",
+    )
+
+
+def test_latest_decision_on_a_pair_wins_and_defer_rules_on_nothing() -> None:
+    eff = effective_pairs(
+        [
+            _decision("d2", [("b", "a", "NO_LINK")]),
+            _decision("d1", [("a", "b", "LINK"), ("a", "c", "LINK")]),
+            _decision("d3", []),
+            _decision("d4", [("c", "c", "LINK")]),
+        ]
+    )
+    assert eff == {("a", "b"): ("NO_LINK", "d2"), ("a", "c"): ("LINK", "d1")}
+
+
+def test_content_hash_changes_with_any_field() -> None:
+    d = _decision("d1", [("a", "b", "LINK")])
+    base = content_hash(d.content())
+    d.reason = "another reason"
+    assert content_hash(d.content()) != base
+
+
+def test_waterfall_runs_from_prior_to_final_weight() -> None:
+    bd = {
+        "prior": {"level": "prior", "weight": -10.0},
+        "dob": {"level": "exact", "weight": 8.0},
+        "forename": {"level": "exact", "weight": 5.0},
+    }
+    prior, steps = waterfall(bd, 3.5)
+    assert prior == -10.0
+    assert [s.label for s in steps] == ["prior", "forename", "dob", "adjustment"]  # spec order
+    assert [s.cumulative for s in steps] == [-10.0, -5.0, 3.0, 3.5]
+    assert waterfall(bd, 3.0)[1][-1].label == "dob"  # no gap, no adjustment
+
+
+def _person(pid: str, **kw) -> PersonSummary:
+    base = {
+        "display_name": None,
+        "record_keys": [f"{pid}:r"],
+        "agencies": ["health"],
+        "is_child": False,
+        "police_history": False,
+        "household": [],
+        "related": [],
+        "child_in_network": False,
+        "concerns": [],
+        "events": 0,
+    }
+    return PersonSummary(person_id=pid, **{**base, **kw})
+
+
+def test_impact_names_the_consequential_joins() -> None:
+    child = _person("P0000000009", is_child=True, child_in_network=True)
+    adult = _person(
+        "P0000000002",
+        agencies=["police"],
+        police_history=True,
+        household=["P0000000005"],
+        related=["P0000000005"],
+        concerns=["e1"],
+    )
+    imp = impact_of(child, adult)
+    assert imp.surviving_person_id == "P0000000002" and imp.retired_person_id == "P0000000009"
+    assert Reason.CHILD_JOINS_HOUSEHOLD in imp.reasons
+    assert Reason.POLICE_HISTORY_JOINS_CHILD_NETWORK in imp.reasons
+    assert imp.agencies_added == ["health"] and imp.concerns_gained == 1
+    dull = impact_of(_person("P0000000003"), _person("P0000000004"))
+    assert dull.reasons == [] and consequence(dull, 0.5) < consequence(imp, 0.9)
+    assert impact_of(child, child).summary.startswith("no change")
+
+
+def _item(cid: str, prob: float, score: float) -> QueueItem:
+    imp = Impact(None, None, 0, [], 0, 0, [], "")
+    return QueueItem(
+        cid,
+        0,
+        "open",
+        "a",
+        "b",
+        prob,
+        0.0,
+        {},
+        {},
+        None,
+        None,
+        0.0,
+        [],
+        imp,
+        score,
+        created_at=f"2024-01-0{cid[-1]}T00:00:00",
+    )
+
+
+def test_queue_orders() -> None:
+    items = [_item("c1", 0.6, 5.0), _item("c2", 0.9, 90.0), _item("c3", 0.7, 5.0)]
+    assert [i.candidate_id for i in sort_queue(items, QueueOrder.CONSEQUENCE)] == ["c2", "c1", "c3"]
+    assert [i.candidate_id for i in sort_queue(items, QueueOrder.PROBABILITY_ASC)] == [
+        "c1",
+        "c3",
+        "c2",
+    ]
+    assert [i.candidate_id for i in sort_queue(items, QueueOrder.NEWEST)] == ["c3", "c2", "c1"]
+
+
+def test_reason_and_ids() -> None:
+    assert check_reason("  same\n child ") == "same child"
+    for bad in ("", "ab", "x" * 501, "bell\x07 rings"):
+        with pytest.raises(StewardBadInputError):
+            check_reason(bad)
+    assert sorted(["P0000000010", "P0000000002", "per-x"], key=id_order)[0] == "per-x"
+    assert min(["P0000000010", "P0000000002"], key=id_order) == "P0000000002"
+
+
+def test_policy_lets_only_stewards_read_the_queue_and_deciders_decide() -> None:
+    assert [r for r in Role if allowed("Query", "reviewQueue", r)] == [Role.DATA_STEWARD]
+    for field in ("decideMatch", "mergePersons", "splitPerson", "unlinkRecord"):
+        assert {r for r in Role if allowed("Mutation", field, r)} == {Role.DATA_STEWARD, Role.ADMIN}
+    assert "Mutation" in POLICY and not allowed("ReviewItem", "recordA", Role.INVESTIGATOR)
+
+
+def test_retrain_moves_m_towards_labelled_matches_and_keeps_fixed_m() -> None:
+    frame, truth = population(120, seed=3)
+    engine = LinkageEngine()
+    base = engine.fit(frame)
+    keys = list(truth)
+    by_person: dict[str, list[str]] = {}
+    for k in keys:
+        by_person.setdefault(truth[k], []).append(k)
+    links = [(v[0], v[1], "LINK") for v in by_person.values() if len(v) > 1][:40]
+    singles = [v[0] for v in by_person.values()]
+    no_links = [(a, b, "NO_LINK") for a, b in zip(singles[::2], singles[1::2], strict=False)]
+    model, report = retrain_model(
+        engine, frame, base, links + no_links + [("x", "y", "LINK")], m_strength=10.0
+    )
+    assert report.link_pairs == len(links) and report.no_link_pairs == len(no_links)
+    assert model is not base and model.prior == base.prior
+    changed = [p.name for p, q in zip(model.params, base.params, strict=True) if p.m != q.m]
+    assert "forename" in changed and "dob" in changed
+    for p, q in zip(model.params, base.params, strict=True):
+        assert abs(sum(p.m) - 1) < 1e-9 and abs(sum(p.u) - 1) < 1e-9
+        if q.fixed:
+            assert p.m == q.m
+    # an empty label set leaves the model as it was
+    same, rep = retrain_model(engine, frame, base, [])
+    assert rep.link_pairs == 0 and [p.m for p in same.params] == [p.m for p in base.params]
+    assert isinstance(frame, pd.DataFrame)
