@@ -12,6 +12,11 @@ the same database. Each operation runs `--requests` times sequentially (after a
 warm-up) through httpx, and the same named Cypher queries its resolvers run are
 timed directly on the store in this process. Prints p50/p95 (ms) and requests per
 second for both, and the API overhead (API p50 - raw p50).
+
+Search runs twice: by display name only (`search`) and by display name with the
+person's date of birth (`search_dob`). Its raw column replays, per sample, exactly
+the candidate queries `find_candidates` issued for it (recorded in a first pass),
+so it covers the OR fallback whenever the resolver takes it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +41,7 @@ import httpx
 
 from cpgraph.config import Settings
 from cpgraph.graphql.insight import _Search
-from cpgraph.graphql.search import fulltext_text, name_tokens
+from cpgraph.graphql.search import find_candidates, name_tokens
 from cpgraph.security import Role, add_user
 from cpgraph.store import GraphStore, create_store
 
@@ -52,6 +58,8 @@ PROFILE = """query($id: ID!) { person(id: $id) {
   flags { code reason }
 } }"""
 SEARCH = """query($n: String!) { searchPeople(name: $n, first: 10) {
+  edges { node { score person { id } } } } }"""
+SEARCH_DOB = """query($n: String!, $d: Date) { searchPeople(name: $n, dateOfBirth: $d, first: 10) {
   edges { node { score person { id } } } } }"""
 NETWORK = """query($id: ID!) { network(personId: $id, depth: 2, first: 200) {
   nodes { id hops } edges { source target relationship } truncated } }"""
@@ -106,8 +114,15 @@ async def samples(store: GraphStore, n: int, seed: int) -> dict[str, list[Any]]:
             break
     chosen = chosen[:n]
     profiles = await store.query("api_persons_profile", ids=chosen)
+    dobs: dict[str, str] = {}
+    for r in profiles:
+        dob = (r.get("record") or {}).get("dob")
+        if r.get("display_name") and dob:
+            dobs.setdefault(r["display_name"], str(dob)[:10])
     names = sorted({r["display_name"] for r in profiles if r.get("display_name")})
     rng.shuffle(names)
+    named_dobs = sorted(dobs.items())
+    rng.shuffle(named_dobs)
     pairs = []
     for pid in chosen:
         paths = await store.query("api_network_paths", person_id=pid, depth=3, types=[], limit=200)
@@ -115,7 +130,7 @@ async def samples(store: GraphStore, n: int, seed: int) -> dict[str, list[Any]]:
         far = [f for f in far if f != pid]
         if far:
             pairs.append((pid, rng.choice(far)))
-    return {"ids": chosen, "names": names[:n], "pairs": pairs}
+    return {"ids": chosen, "names": names[:n], "pairs": pairs, "named_dobs": named_dobs[:n]}
 
 
 def _stats(times: list[float]) -> dict[str, float]:
@@ -140,6 +155,32 @@ async def _time(call: Callable[[int], Awaitable[Any]], n: int, warmup: int = 20)
     return out
 
 
+class _Recorder:
+    """A store stand-in that records the queries `find_candidates` sends through it."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.calls: list[dict[str, Any]] = []
+
+    async def query(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
+        assert name == "search_person_candidates", name
+        self.calls.append(params)
+        return await self.store.query("search_person_candidates", **params)
+
+
+async def search_plans(
+    store: GraphStore, dialect: str, asks: list[tuple[str, str | None]]
+) -> list[list[dict[str, Any]]]:
+    """The candidate queries the resolver sends for each (name, dob) asked."""
+    plans = []
+    for name, dob in asks:
+        rec = _Recorder(store)
+        day = date.fromisoformat(dob) if dob else None
+        await find_candidates(rec, dialect, name_tokens(name), day, None)  # type: ignore[arg-type]
+        plans.append(rec.calls)
+    return plans
+
+
 class _Ctx:
     """The slice of RequestContext `_Search` uses."""
 
@@ -160,7 +201,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         persons = stats.nodes.get("Person", 0)
         mentions = stats.nodes.get("SourceRecord", 0)
         ids, names, pairs = sample["ids"], sample["names"], sample["pairs"]
+        named_dobs = sample["named_dobs"]
         dialect = store.registry.dialect
+        plans = await search_plans(store, dialect, [(n, None) for n in names])
+        dob_plans = await search_plans(store, dialect, named_dobs)
+        fallbacks = {
+            "search": sum(len(p) > 1 for p in plans),
+            "search_dob": sum(len(p) > 1 for p in dob_plans),
+        }
 
         async def raw_profile(i: int) -> None:
             pid = [ids[i % len(ids)]]
@@ -169,13 +217,22 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await store.query("api_persons_events", ids=pid)
             await store.query("api_persons_flags", ids=pid)
 
+        async def replay(plan: list[dict[str, Any]]) -> None:
+            for params in plan:
+                await store.query(
+                    "search_person_candidates",
+                    exact=params["exact"],
+                    text=params["text"],
+                    limit=params["limit"],
+                    dobs=params["dobs"],
+                    dob_limit=params["dob_limit"],
+                )
+
         async def raw_search(i: int) -> None:
-            rows = await store.query(
-                "fulltext_person_names",
-                text=fulltext_text(dialect, name_tokens(names[i % len(names)])),
-                limit=200,
-            )
-            await store.query("api_records_by_key", keys=[r["key"] for r in rows])
+            await replay(plans[i % len(plans)])
+
+        async def raw_search_dob(i: int) -> None:
+            await replay(dob_plans[i % len(dob_plans)])
 
         async def raw_network(i: int) -> None:
             await store.query(
@@ -189,6 +246,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         raw = {
             "profile": _stats(await _time(raw_profile, args.requests)),
             "search": _stats(await _time(raw_search, args.requests)),
+            "search_dob": _stats(await _time(raw_search_dob, args.requests)),
             "network_2hop": _stats(await _time(raw_network, args.requests)),
             "connections": _stats(await _time(raw_connections, args.requests)),
         }
@@ -240,6 +298,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                             post(SEARCH, lambda i: {"n": names[i % len(names)]}), args.requests
                         )
                     ),
+                    "search_dob": _stats(
+                        await _time(
+                            post(
+                                SEARCH_DOB,
+                                lambda i: {
+                                    "n": named_dobs[i % len(named_dobs)][0],
+                                    "d": named_dobs[i % len(named_dobs)][1],
+                                },
+                            ),
+                            args.requests,
+                        )
+                    ),
                     "network_2hop": _stats(
                         await _time(
                             post(NETWORK, lambda i: {"id": ids[i % len(ids)]}), args.requests
@@ -266,6 +336,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "mentions": mentions,
         "requests_per_operation": args.requests,
         "connection_pairs": len(pairs),
+        "search_or_fallbacks": fallbacks,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
         "api": api,

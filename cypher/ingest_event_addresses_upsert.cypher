@@ -1,5 +1,6 @@
 // mode: write
-// (Event)-[:OCCURRED_AT]->(Address); rows as ingest_record_addresses_upsert with an event_id.
+// (Event)-[:OCCURRED_AT]->(Address). Rows: [address key, line, postcode,
+// postcode_valid, event_id, seen_at, system].
 UNWIND $rows AS r
 MERGE (a:Address {key: r[0]})
 ON CREATE SET a.line = r[1], a.postcode = r[2], a.postcode_valid = r[3]

@@ -234,18 +234,24 @@ def link_cmd(
         ),
     ] = False,
 ) -> None:
-    """Resolve every loaded person mention to a person (incremental after the first run)."""
+    """Resolve every loaded person mention to a person, then recompute safeguarding flags."""
+    from cpgraph.flags.service import compute_flags  # noqa: PLC0415
     from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
 
     with progress_bar() as bar:
         progress = stage_progress(bar)
 
         async def body(store: GraphStore, settings: Settings) -> Any:
-            return await LinkageService(store, settings).link(
+            report = await LinkageService(store, settings).link(
                 full=full, progress=progress, retrain=retrain
             )
+            # Flags read person-level relationships: recompute after every link.
+            progress("safeguarding flags", 0, 1)
+            flags = await compute_flags(store)
+            progress("safeguarding flags", 1, 1)
+            return report, flags
 
-        report = run_with_store(body)
+        report, flags = run_with_store(body)
     table = Table(
         "", "count", title="linkage " + ("(incremental)" if report.incremental else "(full)")
     )
@@ -257,6 +263,14 @@ def link_cmd(
     for method, count in sorted(report.by_method.items()):
         table.add_row(f"  by {method}", f"{count:,}")
     console.print(table)
+    console.print(
+        f"safeguarding flags (as of {flags.as_of}): {flags.flags:,} on {flags.persons:,} persons"
+        + (
+            ": " + ", ".join(f"{k} {v}" for k, v in sorted(flags.by_code.items()))
+            if flags.by_code
+            else ""
+        )
+    )
     console.print(
         "time: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.timings.items() if v >= 0.05)
     )
@@ -414,8 +428,8 @@ def demo_cmd(
     console.print(
         f"demo ready: {info.mentions_loaded:,} person mentions loaded "
         f"({info.quarantined:,} bad rows quarantined), {info.link.persons:,} persons, "
-        f"{info.link.review_queue:,} matches for review; scenarios: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(info.scenarios.items()))
+        f"{info.link.review_queue:,} matches for review, {info.flags.flags:,} safeguarding "
+        f"flags; scenarios: " + ", ".join(f"{k} {v}" for k, v in sorted(info.scenarios.items()))
     )
     console.print(f"extracts: {info.extracts}   database: {info.settings.data_dir}")
     console.print(f"\nbearer token for [bold]{DEMO_USER}[/] (role investigator):")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cpgraph.config import Backend, Environment, Settings
+from cpgraph.flags.service import FlagsReport, compute_flags
 from cpgraph.generate import generate
 from cpgraph.ingest import load_extracts
 from cpgraph.linkage.service import LinkageService, LinkReport
@@ -36,6 +37,7 @@ class DemoInfo:
     mentions_loaded: int
     quarantined: int
     link: LinkReport
+    flags: FlagsReport
     token: str
     example_person_id: str | None
     example_name: str | None
@@ -48,7 +50,8 @@ class DemoInfo:
             "displayName agencies { agency systems } "
             "relationships { edges { node { type livesWith person { id displayName } } } } "
             "concerns(includeHousehold: true) { edges { node { relationship "
-            "subject { displayName } event { type concernCategory date agency } } } }"
+            "subject { displayName } event { type concernCategory date agency } } } } "
+            "flags { code reason }"
         )
         return f'{{ person(id: "{person}") {{ {selection} }} }}'
 
@@ -114,6 +117,7 @@ async def build_demo(
 
         reports = await load_extracts(store, folders, progress=load_progress)
         link = await LinkageService(store, settings).link(full=True, progress=progress)
+        flags = await compute_flags(store)
         token = await add_user(store, DEMO_USER, "investigator")
         person_id, name = await _example_person(store, extracts)
     return DemoInfo(
@@ -122,6 +126,7 @@ async def build_demo(
         mentions_loaded=sum(r.mentions for r in reports),
         quarantined=sum(r.rows_quarantined for r in reports),
         link=link,
+        flags=flags,
         token=token,
         example_person_id=person_id,
         example_name=name,

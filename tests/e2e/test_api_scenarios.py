@@ -136,19 +136,9 @@ def _path_persons(flag: dict[str, Any]) -> set[str]:
     return {h["to"]["id"] for h in flag["evidence"]["path"]}
 
 
-# scenarios.json names school concerns `{system}:concern:{id}`; the education loader
-# stores them as events of type `school_concern` (reported to the lead).
-STORED_EVENT_KIND = {"concern": "school_concern"}
-
-
-def _stored_event_id(event_id: str) -> str:
-    system, kind, local = event_id.split(":", 2)
-    return f"{system}:{STORED_EVENT_KIND.get(kind, kind)}:{local}"
-
-
 def _must(scenario: dict[str, Any], why: str, kind: str = "record_key") -> list[str]:
     found = [m[kind] for m in scenario["must_connect"] if kind in m and why in m["why"]]
-    return [_stored_event_id(e) for e in found] if kind == "event_id" else found
+    return [(e) for e in found] if kind == "event_id" else found
 
 
 async def test_the_pipeline_computed_flags_of_every_kind(world: World) -> None:

@@ -79,6 +79,8 @@ def test_demo_builds_a_queryable_graph(tmp_path: Path) -> None:
         assert person["displayName"]
         assert {a["agency"] for a in person["agencies"]}
         assert person["relationships"]["edges"], "a new-partner child has a household"
+        # The point of the scenario: the new partner's abuse history is flagged.
+        assert "HOUSEHOLD_ADULT_DOMESTIC_ABUSE" in {f["code"] for f in person["flags"]}
         # Without a purpose the same query is refused.
         no_purpose = {k: v for k, v in headers.items() if k != "X-Purpose"}
         refused = httpx.post(

@@ -101,13 +101,10 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
                         sources=tuple(str(s) for s in row.get("sources") or ()),
                     )
                 )
-            rows = await store.query(
-                "flags_involvements_batch", ids=batch, types=list(RULE_EVENT_TYPES)
-            )
-            for row in rows:
+            for row in await store.query("flags_involvements_batch", ids=batch):
                 ev: dict[str, Any] = row["event"] or {}
                 eid = str(ev.get("event_id") or "")
-                if not eid:
+                if not eid or ev.get("type") not in RULE_EVENT_TYPES:
                     continue
                 if eid not in events:
                     events[eid] = EventFact(

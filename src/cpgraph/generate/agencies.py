@@ -556,7 +556,7 @@ class _Ctx:  # one unit's emission
                 "referred_to_childrens_services": fmt_bool(sysid, rng.random() < 0.5),
             })
             if role == "relative":
-                self.out.fact(f"{sysid}:concern:{cid}",
+                self.out.fact(f"{sysid}:school_concern:{cid}",
                               "school concern raised by the relative", event=True)
 
     # -- children's services ------------------------------------------------------

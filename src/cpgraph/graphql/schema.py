@@ -40,7 +40,7 @@ from cpgraph.graphql.pagination import (
     to_connection,
 )
 from cpgraph.graphql.policy import DocumentAccess, inspect_document
-from cpgraph.graphql.search import fulltext_text, name_tokens, rank
+from cpgraph.graphql.search import find_candidates, name_tokens
 from cpgraph.graphql.steward import StewardMutation, StewardQuery
 from cpgraph.graphql.types import (
     AuditEntry,
@@ -68,7 +68,6 @@ from cpgraph.security.roles import Role
 
 log = logging.getLogger(__name__)
 
-SEARCH_CANDIDATES = 200
 MAX_SEARCH_PAGE = 50
 MAX_TYPES = 25
 
@@ -125,13 +124,7 @@ class Query:
             raise BadInputError("name must contain at least one letter")
         if postcode is not None and len(postcode) > 10:
             raise BadInputError("postcode is too long")
-        rows = await ctx.store.query(
-            "fulltext_person_names",
-            text=fulltext_text(ctx.dialect, tokens),
-            limit=SEARCH_CANDIDATES,
-        )
-        records = [r for r in await ctx.loaders.record.load_many([row["key"] for row in rows]) if r]
-        ranked = rank(tokens, date_of_birth, postcode, records)
+        ranked = await find_candidates(ctx.store, ctx.dialect, tokens, date_of_birth, postcode)
         indexed = list(enumerate(ranked))
         page = paginate(
             indexed,

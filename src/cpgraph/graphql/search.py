@@ -4,6 +4,18 @@ The full-text index (`fulltext_person_names`, one per dialect) finds candidate
 mentions by name: exact, phonetic (FalkorDB's double-metaphone field), fuzzy
 (edit distance 1) and nickname variants. Candidates are then scored in Python
 with rapidfuzz and date/postcode agreement levels and grouped by person.
+
+`find_candidates` keeps this cheap on a large store. Its first query requires
+every searched name token (each as any of its exact, fuzzy, phonetic or nickname
+forms), which matches a few dozen mentions instead of thousands; it takes the
+best hits of that twice, once counting only exact and nickname forms (a
+full-text score favours rare terms, so typos and sound-alikes would otherwise
+crowd out the exact matches), and in the same round trip the mentions recorded
+with the searched date of birth (or its day/month transposition) from the date
+index, so a changed surname or a badly misspelt name is still found. Only when
+that finds nobody who matches well does a second query OR the tokens, as the
+search always used to. Both return only the columns ranking needs; display data
+is loaded later, for the page returned.
 """
 
 from __future__ import annotations
@@ -19,6 +31,7 @@ from nicknames import NickNamer
 from rapidfuzz import fuzz
 
 from cpgraph.graphql.data import RecordData, parse_date
+from cpgraph.store import GraphStore
 
 MAX_TOKENS = 6
 MAX_VARIANTS = 6
@@ -26,6 +39,13 @@ FUZZY_MIN_LEN = 4
 _WORD_RE = re.compile(r"[a-z]+")
 
 WEIGHT_NAME, WEIGHT_DOB, WEIGHT_POSTCODE = 0.6, 0.25, 0.15
+
+STRICT_CANDIDATES = 50  # mentions matching every token, best full-text score first
+DOB_CANDIDATES = 50  # mentions recorded with the searched date (or transposed)
+LOOSE_CANDIDATES = 100  # mentions matching any token, when the strict query falls short
+GOOD_SCORE = 0.8  # a strict candidate this good means no OR query is needed
+DOB_ONLY_MIN_NAME = 0.5  # a mention found by its date alone must look like the name
+_CANDIDATE_COLUMNS = ("key", "forename", "surname", "aliases", "name_text", "dob", "postcode")
 
 
 class Agreement(Enum):
@@ -71,24 +91,70 @@ def nickname_variants(token: str) -> tuple[str, ...]:
     return tuple(sorted(v for v in variants if v.isalpha())[:MAX_VARIANTS])
 
 
-def fulltext_text(dialect: str, tokens: list[str]) -> str:
+_NOT_PHONETIC = " => { $phonetic: false; }"  # RediSearch: this term only, not its sound
+
+
+def _token_terms(dialect: str, token: str, tokens: list[str], *, exact: bool) -> list[str]:
+    """A token's full-text terms: itself (fuzzy unless exact) and its nickname forms."""
+    fuzzy = not exact and len(token) >= FUZZY_MIN_LEN
+    if dialect == "falkordb":
+        terms = [f"%{token}%" if fuzzy else token]
+    else:
+        terms = [f"{token}~1" if fuzzy else token]
+    terms.extend(v for v in nickname_variants(token) if v not in tokens)
+    terms = list(dict.fromkeys(terms))
+    if exact and dialect == "falkordb":  # the attribute only holds on a single term
+        terms = [f"({t}){_NOT_PHONETIC}" for t in terms]
+    return terms
+
+
+def fulltext_text(
+    dialect: str, tokens: list[str], *, require_all: bool = False, exact: bool = False
+) -> str:
     """Build the full-text query string for a dialect.
 
     Tokens are `[a-z]+` only, so no query-syntax characters can get in.
-    FalkorDB (RediSearch): `%term%` is a fuzzy match at edit distance 1,
-    terms are OR-ed with `|`. Neo4j (Lucene): `term~` is fuzzy, OR between
-    terms.
+    FalkorDB (RediSearch): `%term%` is a fuzzy match at edit distance 1, `|`
+    is OR and a space AND; plain terms also match phonetically (the field is
+    double-metaphone) unless marked `$phonetic: false`. Neo4j (Lucene):
+    `term~1` is fuzzy, with `OR`/`AND`.
+
+    Args:
+        dialect: `falkordb` or `neo4j`.
+        tokens: the searched name tokens (from `name_tokens`).
+        require_all: every token of two letters or more must match, as any of
+            its forms; initials are left to the ranking. Without it any term
+            may match. Falls back to the OR form when no token is long enough.
+        exact: only the tokens as spelt and their nickname forms: no fuzzy or
+            phonetic forms. A full-text score favours rare terms, so typos and
+            sound-alikes would otherwise crowd exact matches out of a cut-off.
+
+    Returns:
+        The query text (empty only when `tokens` is).
     """
-    terms: list[str] = []
-    for token in tokens:
-        fuzzy = len(token) >= FUZZY_MIN_LEN
-        if dialect == "falkordb":
-            terms.append(f"%{token}%" if fuzzy else token)
-        else:
-            terms.append(f"{token}~1" if fuzzy else token)
-        terms.extend(v for v in nickname_variants(token) if v not in tokens)
+    if require_all:
+        groups = [
+            _token_terms(dialect, t, tokens, exact=exact)
+            for t in dict.fromkeys(tokens)
+            if len(t) > 1
+        ]
+        if groups:
+            if dialect == "falkordb":
+                return " ".join(f"({' | '.join(g)})" for g in groups)
+            return " AND ".join(f"({' OR '.join(g)})" for g in groups)
+    terms = [term for token in tokens for term in _token_terms(dialect, token, tokens, exact=exact)]
     joiner = " | " if dialect == "falkordb" else " OR "
     return joiner.join(dict.fromkeys(terms))
+
+
+def dob_variants(asked: date | None) -> list[str]:
+    """ISO dates a record may carry for a searched DOB: as asked and day/month transposed."""
+    if asked is None:
+        return []
+    out = [asked.isoformat()]
+    if asked.day <= 12 and asked.day != asked.month:
+        out.append(date(asked.year, asked.day, asked.month).isoformat())
+    return out
 
 
 def dob_agreement(asked: date | None, recorded: str | None) -> Agreement:
@@ -220,3 +286,61 @@ def rank(
     for cand in ranked:
         cand.record_keys.sort()
     return ranked
+
+
+def _records(rows: list[dict[str, object]], tokens: list[str]) -> dict[str, RecordData]:
+    """Slim candidate rows as records by key; date-only ones must resemble the name."""
+    found: dict[str, RecordData] = {}
+    for row in rows:
+        key = str(row["key"])
+        if key in found:
+            continue
+        props = {col: row.get(col) for col in _CANDIDATE_COLUMNS}
+        if row.get("via") == "dob" and name_score(tokens, props) < DOB_ONLY_MIN_NAME:
+            continue
+        person_id = row.get("person_id")
+        found[key] = RecordData(props=props, person_id=str(person_id) if person_id else None)
+    return found
+
+
+async def find_candidates(
+    store: GraphStore,
+    dialect: str,
+    tokens: list[str],
+    dob: date | None,
+    postcode: str | None,
+) -> list[Candidate]:
+    """Find and rank the persons a search may mean (one store round trip, usually two at most).
+
+    Args:
+        store: a started graph store.
+        dialect: its Cypher dialect (decides the full-text syntax).
+        tokens: the searched name tokens (from `name_tokens`, not empty).
+        dob: the searched date of birth, if any.
+        postcode: the searched postcode, if any.
+
+    Returns:
+        Candidates best first (see `rank`).
+    """
+    rows = await store.query(
+        "search_person_candidates",
+        exact=fulltext_text(dialect, tokens, require_all=True, exact=True),
+        text=fulltext_text(dialect, tokens, require_all=True),
+        limit=STRICT_CANDIDATES,
+        dobs=dob_variants(dob),
+        dob_limit=DOB_CANDIDATES,
+    )
+    records = _records(rows, tokens)
+    ranked = rank(tokens, dob, postcode, list(records.values()))
+    if (ranked and ranked[0].score >= GOOD_SCORE) or len(set(tokens)) < 2:  # OR = AND
+        return ranked
+    more = await store.query(
+        "search_person_candidates",
+        exact=fulltext_text(dialect, tokens, exact=True),
+        text=fulltext_text(dialect, tokens),
+        limit=LOOSE_CANDIDATES,
+        dobs=[],
+        dob_limit=0,
+    )
+    records.update((k, r) for k, r in _records(more, tokens).items() if k not in records)
+    return rank(tokens, dob, postcode, list(records.values()))

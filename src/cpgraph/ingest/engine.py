@@ -65,9 +65,9 @@ from cpgraph.ingest.normalise import (
     split_list,
     utc_timestamp,
 )
-from cpgraph.ingest.readers import MAX_FIELD_CHARS, FhirPath, iter_csv, read_header
+from cpgraph.ingest.readers import MAX_FIELD_CHARS, iter_csv, read_header
 from cpgraph.ingest.report import LoadReport
-from cpgraph.ingest.writer import Batch, Buffers, write_batch
+from cpgraph.ingest.writer import FACT_SLOTS, Batch, Buffers, write_batch
 from cpgraph.store import GraphStore
 
 AGENCIES = ("police", "health", "education", "childrens_services", "prisons")
@@ -77,6 +77,7 @@ _TEMPLATE_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 MAX_RAW_CHARS = 1 << 20
 _FHIR_SEX = {"male": "M", "female": "F", "other": "X", "unknown": "U"}
 _SEXES = frozenset({"M", "F", "U", "X"})
+_FACT_SLOT_SET = frozenset(FACT_SLOTS)
 
 ProgressFn = Callable[[str, int, int], None]
 """Progress callback: ``(system, rows done, rows expected)`` after each batch."""
@@ -258,15 +259,45 @@ def _render(template: str, values: dict[str, Any]) -> str:
     return _TEMPLATE_RE.sub(one, template)
 
 
+def _address_key(address: str | None, postcode: str | None) -> str:
+    """An Address node's key: canonical postcode and the match form of the line."""
+    return f"{postcode or ''}|{match_name(address) or ''}"
+
+
+# json.dumps with options builds a new encoder per call; this is the same encoding.
+_HASH_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+
+
 def _row_hash(values: list[Any], facts: dict[str, Any]) -> str:
-    payload = json.dumps([values, sorted(facts.items())], ensure_ascii=False, default=str)
+    payload = _HASH_JSON([values, sorted(facts.items())])
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
 
 
-class _Producer:
-    """Turns an extract into write batches, filling the report as it goes."""
+@dataclass(frozen=True, slots=True)
+class _BundleEntry:
+    """Where a FHIR row came from; its raw JSON is read again only if it is quarantined."""
 
-    def __init__(self, plan: ExtractPlan, report: LoadReport, batch_size: int) -> None:
+    path: Path
+    index: int
+
+
+class _Producer:
+    """Turns an extract into write batches, filling the report as it goes.
+
+    Args:
+        plan / report / batch_size: the extract, its report, rows per batch.
+        fhir_workers: worker processes validating FHIR bundles (0: in process;
+            None: decided by the number of bundle files and CPUs).
+    """
+
+    def __init__(
+        self,
+        plan: ExtractPlan,
+        report: LoadReport,
+        batch_size: int,
+        *,
+        fhir_workers: int | None = None,
+    ) -> None:
         self.plan = plan
         self.report = report
         self.mapping = plan.mapping
@@ -287,20 +318,25 @@ class _Producer:
             for name, vocab in self.mapping.vocabularies.items()
         }
         self.bad_bundles: set[str] = set()
+        self.fhir_workers = fhir_workers
+        self._pool: Any = None
 
     # -- driving ------------------------------------------------------------------
 
     def batches(self) -> Iterator[Batch]:
         """Yield every write batch of the extract, in dependency order."""
         fhir_first = True
-        for entry in self.mapping.entries:
-            self.known[entry.name] = set()
-            if self.mapping.format == "csv":
-                yield from self._csv_entry(entry)
-            else:
-                yield from self._fhir_entry(entry, first=fhir_first)
-                fhir_first = False
-            yield from self.buffers.drain()
+        try:
+            for entry in self.mapping.entries:
+                self.known[entry.name] = set()
+                if self.mapping.format == "csv":
+                    yield from self._csv_entry(entry)
+                else:
+                    yield from self._fhir_entry(entry, first=fhir_first)
+                    fhir_first = False
+                yield from self.buffers.drain()
+        finally:
+            self.close()
         self.report.mentions = len(self.record_keys)
         self.report.events = len(self.event_ids)
         self.report.relationships = self.relationships
@@ -332,75 +368,70 @@ class _Producer:
 
     # -- FHIR ---------------------------------------------------------------------
 
-    def _load_bundle(self, path: Path, rel: str, first: bool) -> dict[str, Any] | None:
-        if rel in self.bad_bundles:
-            return None
-        data_bytes = path.read_bytes()
-        reason = None
-        data: Any = None
-        try:
-            data = json.loads(data_bytes)
-        except (ValueError, UnicodeDecodeError):
-            reason = "not_json"
-        if reason is None:
-            reason = _bundle_problem(data)
-        if reason is not None:
-            if first:
-                rep = self.report.file(rel)
-                rep.read += 1
-                raw = data_bytes[: MAX_RAW_CHARS * 4].decode("utf-8", errors="replace")
-                self._quarantine(rep, rel, 0, raw, reason, "")
-            self.bad_bundles.add(rel)
-            return None
-        if first and data.get("type") != "collection":
-            self.report.file(rel).warn("bundle_type:type", 0)
-        return data
-
     def _fhir_entry(self, entry: EntryMapping, *, first: bool) -> Iterator[Batch]:
-        from fhir.resources.R4B import get_fhir_model_class  # noqa: PLC0415 — slow import
+        from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
-        model = get_fhir_model_class(entry.resource or entry.name)
-        paths = {col: FhirPath.compile(p) for col, p in entry.paths.items()}
-        mapped = {e.resource for e in self.mapping.entries}
+        if first and self.fhir_workers is None:
+            self.fhir_workers = fhir.workers_for(len(self.plan.bundles))
+        if self.fhir_workers and self._pool is None:
+            self._pool = fhir.make_pool(self.fhir_workers)
+        folder = self.plan.folder
+        jobs = []
         for path in self.plan.bundles:
-            rel = path.relative_to(self.plan.folder).as_posix()
-            data = self._load_bundle(path, rel, first)
+            rel = path.relative_to(folder).as_posix()
+            if rel in self.bad_bundles:
+                self.rows_done += 1
+            else:
+                jobs.append(str(path))
+        mapped = frozenset(e.resource for e in self.mapping.entries if e.resource)
+        paths = tuple(entry.paths.items())
+        resource = entry.resource or entry.name
+        scans = fhir.scan_all(
+            self._pool, self.fhir_workers or 0, jobs, resource, mapped, paths, first
+        )
+        for path_text, scan in scans:
             self.rows_done += 1
-            if data is None:
+            path = Path(path_text)
+            rel = path.relative_to(folder).as_posix()
+            if scan.problem is not None:
+                if first:
+                    rep = self.report.file(rel)
+                    rep.read += 1
+                    self._quarantine(rep, rel, 0, scan.raw or "", scan.problem, "")
+                self.bad_bundles.add(rel)
                 continue
             rep = self.report.file(rel)
-            for i, item in enumerate(data.get("entry") or [], start=1):
-                res = item.get("resource") if isinstance(item, dict) else None
-                rtype = res.get("resourceType") if isinstance(res, dict) else None
-                if not isinstance(rtype, str):
-                    if first:
-                        rep.read += 1
-                        raw = json.dumps(item, ensure_ascii=False)
-                        self._quarantine(rep, rel, i, raw, "invalid_resource", "resource")
-                    continue
-                if rtype not in mapped:
-                    if first:
-                        rep.warn(f"ignored_resource_type:{rtype}", i)
-                    continue
-                if rtype != entry.resource:
-                    continue
-                rep.read += 1
-                try:
-                    model.model_validate(res)
-                except Exception:  # noqa: BLE001 — any model failure means an invalid resource
-                    raw = json.dumps(res, ensure_ascii=False)
-                    self._quarantine(rep, rel, i, raw, "invalid_resource", rtype)
-                    continue
-                values = {col: p.get(res) for col, p in paths.items()}
-                self._row(entry, values, rep, rel, i, res, {}, fhir=True)
-                if self.buffers.full:
-                    yield from self.buffers.drain()
+            if first and scan.not_collection:
+                rep.warn("bundle_type:type", 0)
+            for item in scan.items:
+                kind, i = item[0], item[1]
+                if kind == "row":
+                    rep.read += 1
+                    raw = _BundleEntry(path, i)
+                    self._row(entry, item[2], rep, rel, i, raw, {}, fhir=True)
+                    if self.buffers.full:
+                        yield from self.buffers.drain()
+                elif kind == "bad":
+                    rep.read += 1
+                    self._quarantine(rep, rel, i, item[2], "invalid_resource", item[3])
+                else:
+                    rep.warn(item[2], i)
+
+    def close(self) -> None:
+        """Stop the FHIR worker processes, if any (idempotent)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     # -- one row ------------------------------------------------------------------
 
     def _quarantine(
         self, rep: Any, file: str, line: int, raw: Any, reason: str, column: str
     ) -> None:
+        if isinstance(raw, _BundleEntry):
+            from cpgraph.ingest.fhir import resource_text  # noqa: PLC0415
+
+            raw = resource_text(raw.path, raw.index)
         if not isinstance(raw, str):
             raw = json.dumps(raw, ensure_ascii=False)
         raw = raw.replace("\x00", "\ufffd")
@@ -586,11 +617,20 @@ class _Producer:
             clean_text(field_value("booking_id")),
         ]
         facts = {prop: vals.get(col) for prop, col in spec.facts.items()}
-        row = [*core, self.load_id, _row_hash(core, facts), self.extracted_at, facts]
+        addr_key = _address_key(address, postcode) if address or postcode else None
+        row = [
+            *core,
+            self.load_id,
+            _row_hash(core, facts),
+            self.extracted_at,
+            *[facts.get(name) for name in FACT_SLOTS],
+            addr_key,
+        ]
         self.buffers.add("ingest_records_upsert", key, row)
         self.record_keys.add(key)
-        if address or postcode:
-            self._address("ingest_record_addresses_upsert", key, address, postcode, postcode_valid)
+        extra = {k: v for k, v in facts.items() if k not in _FACT_SLOT_SET}
+        if extra:
+            self.buffers.add("ingest_record_facts_upsert", key, [key, extra])
         if spec.organisation:
             org = spec.organisation
             code = _render(org.id, vals).strip()
@@ -608,7 +648,7 @@ class _Producer:
     def _address(
         self, query: str, owner: str, address: str | None, postcode: str | None, valid: Any
     ) -> None:
-        addr_key = f"{postcode or ''}|{match_name(address) or ''}"
+        addr_key = _address_key(address, postcode)
         row = [addr_key, address, postcode, valid, owner, self.extracted_at, self.system]
         self.buffers.add(query, (addr_key, owner), row)
 
@@ -767,21 +807,6 @@ class _Producer:
                         self.relationships += 1
 
 
-def _bundle_problem(data: Any) -> str | None:
-    """Why a parsed JSON document is not a usable FHIR Bundle (``None`` if it is)."""
-    if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
-        return "not_bundle"
-    if not isinstance(data.get("entry", []), list):
-        return "not_bundle"
-    from fhir.resources.R4B.bundle import Bundle  # noqa: PLC0415 — slow import
-
-    try:
-        Bundle.model_validate({k: v for k, v in data.items() if k != "entry"})
-    except Exception:  # noqa: BLE001 — any model failure means not a valid Bundle
-        return "not_bundle"
-    return None
-
-
 # -- running a load --------------------------------------------------------------------
 
 _DONE = object()
@@ -792,6 +817,12 @@ class _Failure:
 
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
+
+
+def _close(batches: Iterator[Batch]) -> None:
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()
 
 
 async def _pump(
@@ -809,10 +840,13 @@ async def _pump(
     """
     written = 0
     if not threaded:
-        for name, rows in batches:
-            await write_batch(store, name, rows)
-            written += 1
-            on_batch()
+        try:
+            for name, rows in batches:
+                await write_batch(store, name, rows)
+                written += 1
+                on_batch()
+        finally:
+            _close(batches)
         return written
     handoff: queue.Queue[Any] = queue.Queue(maxsize=4)
     stop = threading.Event()
@@ -831,6 +865,8 @@ async def _pump(
             handoff.put(_DONE)
         except BaseException as exc:  # noqa: BLE001 — handed to the event loop to re-raise
             handoff.put(_Failure(exc))
+        finally:
+            _close(batches)  # a stopped producer releases its workers now, not at GC
 
     def take() -> Any:
         while True:
@@ -842,6 +878,21 @@ async def _pump(
 
     worker = threading.Thread(target=produce, name="cpgraph-ingest-reader", daemon=True)
     worker.start()
+    # A store that can keep a sequence of writes in order lets the next batch be
+    # encoded and queued while the previous one runs on the server; any other
+    # store gets one batch at a time.
+    ordered = getattr(store, "ordered_writes", None)
+    target: Any = ordered() if callable(ordered) else store
+    ahead = target is not store
+    pending: list[asyncio.Future[Any]] = []  # oldest first; at most two
+
+    async def settle_oldest() -> None:
+        nonlocal written
+        await pending[0]
+        pending.pop(0)
+        written += 1
+        on_batch()
+
     try:
         while True:
             try:
@@ -853,10 +904,17 @@ async def _pump(
             if isinstance(item, _Failure):
                 raise item.exc
             name, rows = item
-            await write_batch(store, name, rows)
-            written += 1
-            on_batch()
+            pending.append(asyncio.ensure_future(write_batch(target, name, rows)))
+            if len(pending) > (1 if ahead else 0):
+                await settle_oldest()
+        while pending:
+            await settle_oldest()
     finally:
+        for task in pending:  # a failed batch: the one queued behind it is not sent
+            task.cancel()
+        for task in pending:
+            with contextlib.suppress(BaseException):
+                await task
         stop.set()
         while True:  # unblock a producer waiting on a full queue
             try:

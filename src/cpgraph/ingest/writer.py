@@ -10,11 +10,35 @@ list row is a third cheaper to send and parse than the same row as a map.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
-from cpgraph.store import GraphStore, WriteSummary
+from cpgraph.store import WriteSummary
 
-#: Column order of an ``ingest_records_upsert`` row (the Cypher file indexes it).
+#: Mention facts with a column of their own in ``ingest_records_upsert`` (every fact
+#: the shipped mappings name), so a new mention is created in one step. A mapping
+#: may name others: they are written by ``ingest_record_facts_upsert``.
+FACT_SLOTS: tuple[str, ...] = (
+    "school_urn",
+    "school_name",
+    "admission_date",
+    "leaving_date",
+    "parental_responsibility",
+    "contact_relationship",
+    "contact_priority",
+    "relationship_code",
+    "relationship_text",
+    "prison_code",
+    "reception_date",
+    "release_date",
+    "offence_category",
+    "child_contact_restriction",
+    "approved_visitor",
+    "next_of_kin",
+    "visitor_relationship",
+)
+
+#: Column order of an ``ingest_records_upsert`` row (the Cypher file indexes it):
+#: the mention's properties, its fact slots, then the key of its Address (or null).
 RECORD_COLUMNS: tuple[str, ...] = (
     "key",
     "system",
@@ -50,7 +74,8 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "load_id",
     "row_hash",
     "updated_at",
-    "facts",
+    *FACT_SLOTS,
+    "address_key",
 )
 RECORD_INDEX = {name: i for i, name in enumerate(RECORD_COLUMNS)}
 
@@ -73,8 +98,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
 #: Write order: nodes first, then edges that MATCH them, quarantine last.
 QUERY_ORDER: tuple[str, ...] = (
     "ingest_records_upsert",
+    "ingest_record_facts_upsert",
     "ingest_events_upsert",
-    "ingest_record_addresses_upsert",
     "ingest_event_addresses_upsert",
     "ingest_record_enrolled_at_upsert",
     "ingest_record_held_at_upsert",
@@ -85,6 +110,14 @@ QUERY_ORDER: tuple[str, ...] = (
 )
 
 Batch = tuple[str, list[list[Any]]]
+
+
+class Writer(Protocol):
+    """What runs a batch: a GraphStore, or an adapter's ordered write sequence."""
+
+    async def execute(self, name: str, /, **params: Any) -> WriteSummary:
+        """Run a named write query."""
+        ...
 
 
 class Buffers:
@@ -129,7 +162,7 @@ class Buffers:
         self._full = False
 
 
-async def write_batch(store: GraphStore, name: str, rows: list[list[Any]]) -> WriteSummary:
+async def write_batch(store: Writer, name: str, rows: list[list[Any]]) -> WriteSummary:
     """Run one batch through its named query.
 
     Each name is spelled out so the registry's static check can match every
@@ -139,8 +172,8 @@ async def write_batch(store: GraphStore, name: str, rows: list[list[Any]]) -> Wr
         return await store.execute("ingest_records_upsert", rows=rows)
     if name == "ingest_events_upsert":
         return await store.execute("ingest_events_upsert", rows=rows)
-    if name == "ingest_record_addresses_upsert":
-        return await store.execute("ingest_record_addresses_upsert", rows=rows)
+    if name == "ingest_record_facts_upsert":
+        return await store.execute("ingest_record_facts_upsert", rows=rows)
     if name == "ingest_event_addresses_upsert":
         return await store.execute("ingest_event_addresses_upsert", rows=rows)
     if name == "ingest_record_enrolled_at_upsert":

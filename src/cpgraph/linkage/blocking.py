@@ -83,6 +83,18 @@ def rule_pairs(
     kr = pd.DataFrame({"code": code, "rec": t["rec"].to_numpy(np.int64)}).drop_duplicates()
     size = kr.groupby("code")["rec"].transform("size").to_numpy()
     kr = kr[(size >= 2) & (size <= max_block_size)]
+    miss = _missing_mask(s, rule.one_side_missing)
+    if miss is not None:
+        # pairs (a lacks the column, b anything): the a side drives the join
+        lhs = kr[miss[kr["rec"].to_numpy()]]
+        m = lhs.merge(kr, on="code", suffixes=("_a", "_b"))
+        a = m["rec_a"].to_numpy()
+        b = m["rec_b"].to_numpy()
+        keep = (a != b) & (~miss[b] | (a < b))  # both lacking: each pair once
+        if left is not None:
+            keep &= left[a] | left[b]
+        a, b = a[keep], b[keep]
+        return np.minimum(a, b), np.maximum(a, b)
     lhs = kr if left is None else kr[left[kr["rec"].to_numpy()]]
     if lhs.empty:
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -94,9 +106,71 @@ def rule_pairs(
     return np.minimum(a, b), np.maximum(a, b)
 
 
+def block_pair_count(rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame,
+                     max_block_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Block codes per record and the pairs each block makes (before deduplication).
+
+    Returns:
+        ``(code, rec)`` rows of the blocks that make pairs, and per code the pair count
+        (indexed by code).
+    """
+    t = _table_for(rule, s, vtable)
+    if t.empty:
+        return pd.DataFrame({"code": [], "rec": []}), np.zeros(0, np.int64)
+    code = _codes(t, list(rule.keys))
+    kr = pd.DataFrame({"code": code, "rec": t["rec"].to_numpy(np.int64)}).drop_duplicates()
+    size = np.bincount(kr["code"].to_numpy(), minlength=int(code.max()) + 1)
+    ok = (size >= 2) & (size <= max_block_size)
+    kr = kr[ok[kr["code"].to_numpy()]]
+    return kr, np.where(ok, size * (size - 1) // 2, 0)
+
+
+def sampled_rule_pairs(
+    rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame, max_block_size: int,
+    max_pairs: int, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Pairs of a random subset of ``rule``'s blocks (about ``max_pairs``), for training.
+
+    Rules whose blocks grow with the population (forename + surname) make pairs in
+    proportion to its square; training needs only a sample, so whole blocks are drawn
+    at random until about ``max_pairs`` pairs are reached, and the full rule's pair count
+    is returned as an estimate (for the prior).  Small rules are returned whole.
+
+    Returns:
+        ``(i, j, estimated_total_pairs)`` with ``i < j`` (duplicates possible).
+    """
+    kr, per_block = block_pair_count(rule, s, vtable, max_block_size)
+    total = float(per_block.sum())
+    if total <= 3 * max_pairs:
+        a, b = rule_pairs(rule, s, vtable, max_block_size)
+        return a, b, -1.0
+    blocks = np.flatnonzero(per_block)
+    blocks = blocks[rng.permutation(len(blocks))]
+    take = blocks[: int(np.searchsorted(np.cumsum(per_block[blocks]), max_pairs)) + 1]
+    sel = np.zeros(len(per_block), bool)
+    sel[take] = True
+    sub = kr[sel[kr["code"].to_numpy()]]
+    m = sub.merge(sub, on="code", suffixes=("_a", "_b"))
+    a = m["rec_a"].to_numpy()
+    b = m["rec_b"].to_numpy()
+    keep = a < b
+    return a[keep], b[keep], total
+
+
+def _missing_mask(s: pd.DataFrame, column: str | None) -> np.ndarray | None:
+    """Records lacking ``column`` (None when the rule has no such condition)."""
+    if column is None:
+        return None
+    if column not in s.columns:
+        raise KeyError(f"one_side_missing column {column!r} is not a standardised column")
+    v = s[column].to_numpy()
+    return (v < 0) if v.dtype.kind in "iu" else pd.isna(v)
+
+
 def unique_pairs(i: np.ndarray, j: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Deduplicate and sort pairs."""
-    code = np.unique(i.astype(np.int64) * n + j.astype(np.int64))
+    """Deduplicate and sort pairs (hash-based deduplication, then a sort of the rest)."""
+    code = pd.unique(i.astype(np.int64) * n + j.astype(np.int64))
+    code.sort()
     return code // n, code % n
 
 

@@ -324,9 +324,12 @@ def assign_ids(
     n = len(keys)
     labels = np.asarray(labels, np.int64)
     key_arr = np.asarray(keys, dtype=object)
-    # smallest key per cluster (orders new ids and breaks ties), vectorised
-    frame = pd.DataFrame({"lab": labels, "key": key_arr})
-    min_key = frame.groupby("lab", sort=False)["key"].min()
+    # smallest key per cluster (orders new ids and breaks ties), vectorised on key ranks
+    rank, sorted_keys = pd.factorize(key_arr, sort=True)
+    lab_code, labs = pd.factorize(labels)
+    best = np.full(len(labs), n, np.int64)
+    np.minimum.at(best, lab_code, rank)
+    min_key = pd.Series(np.asarray(sorted_keys, dtype=object)[best], index=np.asarray(labs))
     prev = pd.Series(key_arr).map(previous) if previous else pd.Series([None] * n, dtype=object)
     has_prev = prev.notna().to_numpy()
     # candidate ids per cluster with member counts (only clusters holding previous ids)

@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from cpgraph.linkage.spec import ComparisonSpec, Level, Spec
-from cpgraph.linkage.standardise import V_BLOCK, V_PRIMARY, V_SWAP
+from cpgraph.linkage.standardise import V_ALT, V_BLOCK, V_PRIMARY, V_SWAP
 
 MISSING = -1
 WORKERS = 1  # rapidfuzz threads; the bench raises it
@@ -90,6 +90,51 @@ def _cp(ua: np.ndarray, ub: np.ndarray, scorer, **kw) -> np.ndarray:
     return process.cpdist(list(ua), list(ub), scorer=scorer, workers=WORKERS, **kw)
 
 
+_SIM_OPS = ("jw", "lev", "token_set")
+_SIM_SCALE = {"jw": 1.0, "token_set": 100.0}
+
+
+def _similarity(op: str, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+    """Similarity (jw, token_set) or distance (lev) of aligned string arrays."""
+    if op == "jw":
+        return _cp(ua, ub, JaroWinkler.normalized_similarity)
+    if op == "lev":
+        return _cp(ua, ub, Levenshtein.distance, dtype=np.int32).astype(np.float64)
+    return _cp(ua, ub, fuzz.token_set_ratio)
+
+
+_NICK_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _nickname_rows(vocab: np.ndarray) -> np.ndarray:
+    """Per vocabulary entry, its row of canonical-name ids (cached per vocabulary)."""
+    hit = _NICK_ROWS.get(id(vocab))
+    if hit is not None and hit[0] is vocab:
+        return hit[1]
+    row, mat = _roots_matrix()
+    unknown = len(mat) - 1
+    r = mat[pd.Series(vocab, dtype=object).map(row).fillna(unknown).to_numpy(np.int64)]
+    if len(_NICK_ROWS) > 8:
+        _NICK_ROWS.clear()
+    _NICK_ROWS[id(vocab)] = (vocab, r)
+    return r
+
+
+def _roots_hit(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+    """Rows of canonical-name ids share an id (both sides known)."""
+    out = np.zeros(len(ra), bool)
+    live = (ra[:, 0] >= 0) & (rb[:, 0] >= 0)
+    if not live.any():
+        return out
+    ra, rb = ra[live], rb[live]
+    hit = np.zeros(len(ra), bool)
+    for x in range(ra.shape[1]):
+        col = ra[:, x:x + 1]
+        hit |= ((col == rb) & (col >= 0)).any(axis=1)
+    out[live] = hit
+    return out
+
+
 def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
     """Level test on distinct value pairs (arrays of str)."""
     op = lv.op
@@ -102,9 +147,11 @@ def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
     if op == "token_set":
         return _cp(ua, ub, fuzz.token_set_ratio) >= 100.0 * lv.arg - 1e-9
     if op == "initial":
-        return np.fromiter(
-            ((len(a) == 1 or len(b) == 1) and a[0] == b[0] for a, b in zip(ua, ub, strict=True)),
-            bool, len(ua))
+        la = np.char.str_len(ua.astype(str))
+        lb = np.char.str_len(ub.astype(str))
+        fa = ua.astype("<U1")
+        fb = ub.astype("<U1")
+        return ((la == 1) | (lb == 1)) & (fa == fb)
     if op == "nickname":
         return nickname_hits(ua, ub)
     if op == "part":
@@ -137,16 +184,29 @@ def code_levels(ca: np.ndarray, cb: np.ndarray, vocab: np.ndarray,
         return out
     k = max(len(vocab), 1)
     pc = ca[both].astype(np.int64) * k + cb[both]
-    upc, inv = np.unique(pc, return_inverse=True)
+    inv, upc = pd.factorize(pc)  # hash-based: no sort of the (large) pair array
     ia, ib = upc // k, upc % k
     ua, ub = vocab[ia], vocab[ib]
     lev_u = np.full(len(upc), len(levels), np.int8)
     todo = np.ones(len(upc), bool)
+    sims: dict[str, np.ndarray] = {}  # similarity per distinct pair, computed once per op
     for li, lv in enumerate(levels):
         idx = np.flatnonzero(todo)
         if not len(idx):
             break
-        hit = (ia[idx] == ib[idx]) if lv.op == "exact" else _predicate(lv, ua[idx], ub[idx])
+        if lv.op == "exact":
+            hit = ia[idx] == ib[idx]
+        elif lv.op == "nickname":
+            rows = _nickname_rows(vocab)
+            hit = _roots_hit(rows[ia[idx]], rows[ib[idx]])
+        elif lv.op in _SIM_OPS:
+            if lv.op not in sims:  # later levels of one op only look at pairs still to do
+                sims[lv.op] = np.full(len(upc), np.nan)
+                sims[lv.op][idx] = _similarity(lv.op, ua[idx], ub[idx])
+            x = sims[lv.op][idx]
+            hit = (x <= lv.arg) if lv.op == "lev" else (x >= _SIM_SCALE[lv.op] * lv.arg - 1e-9)
+        else:
+            hit = _predicate(lv, ua[idx], ub[idx])
         lev_u[idx[hit]] = li
         todo[idx[hit]] = False
     out[both] = lev_u[inv]
@@ -250,6 +310,13 @@ class Comparer:
             self.rec_codes[r] = arr
         counts = np.bincount(v["rec"].to_numpy(), minlength=len(s))
         self.has_variants = counts > 1
+        # records with alternative recorded names (aliases, former surname): those always
+        # need the variant search; order swaps only when initials could line up
+        alt = v["rec"].to_numpy()[v["vtype"].to_numpy() == V_ALT]
+        self.has_alt = np.zeros(len(s), bool)
+        self.has_alt[alt] = True
+        fl = np.append(self.first, "")  # code -1 → ""
+        self.rec_first = {r: fl[self.rec_codes[r]] for r in roles}
         # variants are grouped by record (name_variants emits them in record order)
         self.v_count = counts
         self.v_start = np.cumsum(counts) - counts
@@ -262,12 +329,30 @@ class Comparer:
             self._col_codes[col] = (codes.astype(np.int64), np.asarray(uniq, dtype=object))
         return self._col_codes[col]
 
+    def _postcode(self, i: np.ndarray, j: np.ndarray, levels: tuple[Level, ...]) -> np.ndarray:
+        """:func:`postcode_levels` on integer codes (same result, no string compares)."""
+        cols = {"exact": "pc", "sector": "pc_sector", "district": "pc_district"}
+        pc = self._codes_for("pc")[0]
+        pa, pb = pc[i], pc[j]
+        present = (pa >= 0) & (pb >= 0)
+        out = np.full(len(i), MISSING, np.int8)
+        lev = np.full(len(i), len(levels), np.int8)
+        todo = present.copy()
+        for li, lv in enumerate(levels):
+            col = self._codes_for(cols[lv.op])[0]
+            a, b = col[i], col[j]
+            hit = todo & (a >= 0) & (a == b)
+            lev[hit] = li
+            todo &= ~hit
+        out[present] = lev[present]
+        return out
+
     def _simple(self, c: ComparisonSpec, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         s = self.s
         if c.kind == "date":
             return date_levels(s, i, j, c.levels)
         if c.kind == "postcode_uk":
-            return postcode_levels(s, i, j, c.levels)
+            return self._postcode(i, j, c.levels)
         codes, vocab = self._codes_for(f"id_{c.name}" if c.kind == "identifier" else c.column)
         return code_levels(codes[i], codes[j], vocab, c.levels)
 
@@ -310,6 +395,10 @@ class Comparer:
             # Pairs whose names disagree somewhere and that have other variants to try.
             exact_all = np.all((nl == 0) | (nl == MISSING), axis=1)
             need = ~exact_all & (self.has_variants[i] | self.has_variants[j])
+            rf, rm, rs = (self.rec_first[r] for r in roles)
+            swap_may_help = (((rf[i] == rs[j]) | (rs[i] == rf[j]) | (rm[i] == rf[j])
+                              | (rf[i] == rm[j])) & (rf[i] != "") & (rf[j] != ""))
+            need &= self.has_alt[i] | self.has_alt[j] | swap_may_help
             if need.any():
                 self._best_variants(np.flatnonzero(need), i, j, nl, chosen)
             for col, (k, _) in enumerate(self.name_comps):

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from cpgraph.linkage import comparisons as _cmp
+from cpgraph.linkage.arrays import isin, unique_sorted
 from cpgraph.linkage.blocking import candidate_pairs, variant_block_table
 from cpgraph.linkage.clustering import (
     PRIORITY_DETERMINISTIC,
@@ -35,6 +36,7 @@ from cpgraph.linkage.relationships import (
     anchors,
     household_postcodes,
     implied_sex,
+    resolve_positions,
     stated_pairs,
     year_bounds,
 )
@@ -158,6 +160,7 @@ class LinkageEngine:
         lo = hi = None
         si = sj = np.empty(0, np.int64)
         if rels is not None:
+            rels = resolve_positions(rels, pos)  # key look-ups once, not every round
             pos_map = pos.to_dict()
             extra: list[np.ndarray] = []
             if spec.rel_infer_sex:
@@ -190,13 +193,13 @@ class LinkageEngine:
             return None
         rules = Scorer(prep.comparer, None, self.spec, prep.year_lo, prep.year_hi)
         n = max(len(prep.s), 1)
-        stated = np.unique(prep.stated_i * n + prep.stated_j)
+        stated = unique_sorted(prep.stated_i * n + prep.stated_j)
 
         def exclude(pl) -> np.ndarray:
             drop = rules.rules(pl).cannot
             if len(stated):
                 a, b = np.minimum(pl.i, pl.j), np.maximum(pl.i, pl.j)
-                drop |= np.isin(a * n + b, stated)
+                drop |= isin(a * n + b, stated)
             return drop
 
         return exclude
@@ -220,17 +223,20 @@ class LinkageEngine:
     # ----------------------------------------------------------------- edges
     def _edges_from(self, sp: ScoredPairs, keep_all: bool = False) -> _Edges:
         det = sp.deterministic != None  # noqa: E711
-        keep = (sp.probability >= self.spec.review) | det | sp.cannot
-        if keep_all:
-            keep[:] = True
-        method = np.where(det, np.char.add("deterministic:", sp.deterministic.astype(str)),
-                          "probabilistic").astype(object)
+        if not keep_all:
+            keep = (sp.probability >= self.spec.review) | det | sp.cannot
+            if not keep.all():
+                sp = sp.take(keep)
+                det = det[keep]
+        method = np.full(len(det), "probabilistic", dtype=object)
+        if det.any():
+            method[det] = ["deterministic:" + str(x) for x in sp.deterministic[det].tolist()]
         weight = np.where(det, np.maximum(sp.weight, DETERMINISTIC_WEIGHT), sp.weight)
         prob = np.where(det, 1.0, sp.probability)
         prio = np.where(det, PRIORITY_DETERMINISTIC, PRIORITY_SCORED)
         e = _Edges(sp.levels.i, sp.levels.j, weight, prob, method, prio, sp.cannot,
                    sp.levels.levels, sp.comp_weights.astype(np.float32))
-        return e.take(keep)
+        return e
 
     def _edges_to_frame(self, e: _Edges, keys: np.ndarray) -> pd.DataFrame:
         d = {"key_a": keys[e.i], "key_b": keys[e.j], "weight": e.weight,
@@ -399,8 +405,8 @@ class LinkageEngine:
         direct = direct.groupby(level=0).max()
         bonus_by_code = pd.Series(rel_bonus, index=rel_edges.i * n + rel_edges.j)
         bonus_by_code = bonus_by_code.groupby(level=0).max()
-        never = np.unique(np.concatenate([sc[:, 0] * n + sc[:, 1], si * n + sj]))
-        steward_codes = np.unique(steward_edges.i * n + steward_edges.j)
+        never = unique_sorted(np.concatenate([sc[:, 0] * n + sc[:, 1], si * n + sj]))
+        steward_codes = unique_sorted(steward_edges.i * n + steward_edges.j)
 
         def pair_weights(pi: np.ndarray, pj: np.ndarray):
             a, b = np.minimum(pi, pj), np.maximum(pi, pj)
@@ -411,7 +417,7 @@ class LinkageEngine:
             ev = sp.evidence + bonus_by_code.reindex(code).fillna(0.0).to_numpy()
             ev = np.where(np.isnan(dw), ev, np.fmax(ev, dw - model.prior_weight))
             # a steward LINK overrides machine cannot-links here too (as in clustering)
-            cannot = (sp.cannot | np.isin(code, never)) & ~np.isin(code, steward_codes)
+            cannot = (sp.cannot | isin(code, never)) & ~isin(code, steward_codes)
             return w, ev, cannot
 
         labels, n_split = split_incohesive(labels, pair_weights, spec.conflict_bits, auto_w,
@@ -523,10 +529,10 @@ class LinkageEngine:
                 m = d.merge(d, on="e")
                 m = m[m["c_x"].to_numpy() < m["c_y"].to_numpy()]
                 la, lb = labels[ci], labels[cj]
-                never = np.unique(np.minimum(la, lb) * n + np.maximum(la, lb))
-                clash = np.isin(m["c_x"].to_numpy() * n + m["c_y"].to_numpy(), never)
-                bad = np.unique(m["e"].to_numpy()[clash])
-                ok = ~(np.isin(ne.i, bad) | np.isin(ne.j, bad))
+                never = unique_sorted(np.minimum(la, lb) * n + np.maximum(la, lb))
+                clash = isin(m["c_x"].to_numpy() * n + m["c_y"].to_numpy(), never)
+                bad = unique_sorted(m["e"].to_numpy()[clash])
+                ok = ~(isin(ne.i, bad) | isin(ne.j, bad))
                 ne, bonus, same_anchor = ne.take(ok), bonus[ok], same_anchor[ok]
         ne.method = np.where(same_anchor, "relationship", "relationship:household").astype(object)
         return ne, bonus
@@ -562,7 +568,7 @@ class LinkageEngine:
         if not len(a):
             return z, z
         n = len(labels)
-        code = np.unique(np.minimum(a, b) * n + np.maximum(a, b))
+        code = unique_sorted(np.minimum(a, b) * n + np.maximum(a, b))
         return code // n, code % n
 
     # ----------------------------------------------------------------- outputs
@@ -625,9 +631,18 @@ class LinkageEngine:
         same_l = same.tolist()
         sw = self.spec.same_source_weight
         out = []
+        # leaf dicts are shared between breakdowns (one per comparison, level and weight):
+        # breakdowns are read-only results
+        leaf: dict[tuple[int, int, float], dict] = {}
+        ks_ = range(len(names))
         for row, wr, m, h, ss in zip(lv, w, method, hh, same_l, strict=True):
-            d = {n: {"level": t[x], "weight": y}
-                 for n, t, x, y in zip(names, tables, row, wr, strict=True)}
+            d = {}
+            for k, x, y in zip(ks_, row, wr, strict=True):
+                key = (k, x, y)
+                v = leaf.get(key)
+                if v is None:
+                    v = leaf[key] = {"level": tables[k][x], "weight": y}
+                d[names[k]] = v
             if m == "relationship":
                 d["relationship"] = {"level": "same_anchor", "weight": self.spec.rel_weight}
             elif m == "relationship:household":

@@ -61,6 +61,8 @@ def explain_scored(sp: ScoredPairs, k: int, model: Model, spec: Spec) -> Explana
             cannot = f"different {cid}"
         elif sp.guard[k]:
             cannot = "household look-alike"
+        elif sp.age_conflict is None or not sp.age_conflict[k]:
+            cannot = "two records of one master index"
         else:
             cannot = "birth year contradicts a stated relationship"
     return Explanation(

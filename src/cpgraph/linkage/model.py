@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpgraph.linkage.blocking import random_pairs, rule_pairs
+from cpgraph.linkage.arrays import unique_sorted
+from cpgraph.linkage.blocking import random_pairs, sampled_rule_pairs
 from cpgraph.linkage.comparisons import MISSING, Comparer, PairLevels
 from cpgraph.linkage.spec import BlockingRule, Spec
 
@@ -91,19 +92,23 @@ class Model:
             hit = pl.levels[:, k] == 0
             if not hit.any():
                 continue
-            freq = pd.Series(vals[hit]).map(p.tf).to_numpy(dtype=np.float64, na_value=np.nan)
-            freq = np.where(np.isnan(freq), p.tf_floor, np.maximum(freq, p.tf_floor))
-            adj[hit, k] = np.clip(np.log2(p.u[0] / freq), -TF_MAX_ADJUST, TF_MAX_ADJUST)
+            # once per distinct value agreed on
+            codes, uniq = pd.factorize(vals[hit], use_na_sentinel=True)
+            tf = p.tf
+            fu = np.fromiter((tf.get(str(x), np.nan) for x in uniq.tolist()), np.float64,
+                             len(uniq))
+            fu = np.where(np.isnan(fu), p.tf_floor, np.maximum(fu, p.tf_floor))
+            au = np.clip(np.log2(p.u[0] / np.append(fu, p.tf_floor)), -TF_MAX_ADJUST,
+                         TF_MAX_ADJUST)
+            adj[hit, k] = au[codes]
         return adj
 
     def comparison_weights(self, pl: PairLevels) -> np.ndarray:
         """``(n_pairs, n_comparisons)`` match weight per comparison, TF included."""
         w = np.zeros(pl.levels.shape, np.float64)
         for k, p in enumerate(self.params):
-            lv = pl.levels[:, k]
-            table = p.weights()
-            ok = lv != MISSING
-            w[ok, k] = table[lv[ok]]
+            table = np.append(p.weights(), 0.0)  # level -1 (missing) → the trailing 0
+            w[:, k] = table[pl.levels[:, k]]
         return w + self.tf_adjustments(pl)
 
     def score(self, pl: PairLevels) -> tuple[np.ndarray, np.ndarray]:
@@ -137,8 +142,20 @@ def _patterns(levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct level vectors and their counts."""
     if len(levels) == 0:
         return levels, np.zeros(0, np.int64)
-    pats, counts = np.unique(levels, axis=0, return_counts=True)
-    return pats, counts
+    # one mixed-radix integer per row (levels are -1..<=126), then a hash factorisation
+    x = levels.astype(np.int64) + 1
+    radix = int(x.max()) + 1
+    if radix ** levels.shape[1] >= 2**62:
+        pats, counts = np.unique(levels, axis=0, return_counts=True)
+        return pats, counts
+    code = np.zeros(len(x), np.int64)
+    for k in range(levels.shape[1]):
+        code = code * radix + x[:, k]
+    inv, uniq = pd.factorize(code)
+    counts = np.bincount(inv, minlength=len(uniq)).astype(np.int64)
+    first = np.full(len(uniq), len(inv), np.int64)
+    np.minimum.at(first, inv, np.arange(len(inv)))
+    return levels[first], counts
 
 
 def em(
@@ -275,15 +292,20 @@ def fit(
     for sess in spec.sessions:
         rule = BlockingRule(name="training", keys=sess.keys)
         try:
-            a, b = rule_pairs(rule, s, vtable, spec.max_block_size)
+            a, b, est_total = sampled_rule_pairs(rule, s, vtable, spec.max_block_size,
+                                                 spec.max_session_pairs, rng)
         except KeyError:
             continue
         if link_only:
             g = s["grp"].to_numpy()
             keep = g[a] != g[b]
             a, b = a[keep], b[keep]
-        code = np.unique(a * max(len(s), 1) + b)
+        n_raw = len(a)
+        code = unique_sorted(a * max(len(s), 1) + b)
         n_pairs = len(code)
+        scale = 1.0  # blocks were sampled: the sample stands for all of them
+        if est_total > 0 and n_raw:
+            scale = est_total / n_raw
         if n_pairs < 10:
             continue
         if n_pairs > spec.max_session_pairs:
@@ -295,6 +317,7 @@ def fit(
             drop = exclude(pl)
             n_pairs = int(round(n_pairs * (1.0 - drop.mean())))
             lv = lv[~drop]
+        n_pairs = int(round(n_pairs * scale))
         active = np.array([c.name not in sess.deactivate for c in comps])
         m_s, lam_s, iters = em(lv, m0, u, 0.3, active, fixed, max_iter=spec.em_max_iter,
                                tol=spec.em_tolerance, min_m=spec.min_m)

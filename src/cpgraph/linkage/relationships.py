@@ -19,8 +19,12 @@ can never be the boy who shares his name.  Roles also tell a missing sex
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
+
+from cpgraph.linkage.arrays import unique_sorted
 
 ROLE_GROUP = {
     "mother": "parent", "father": "parent", "parent": "parent",
@@ -68,13 +72,10 @@ def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, *,
     """
     if rels is None or rels.empty:
         return pd.DataFrame({"rec": [], "anchor": [], "group": []})
-    f = rels["from_key"].map(pos)
-    t = rels["to_key"].map(pos)
-    g = rels["relationship"].astype(str).str.lower().map(ROLE_GROUP)
-    ok = f.notna() & t.notna() & g.notna()
-    f = f[ok].astype(np.int64).to_numpy()
-    t = t[ok].astype(np.int64).to_numpy()
-    g = g[ok].to_numpy()
+    f, t, r = _rel_positions(rels, pos)
+    g = _groups(rels, r)
+    ok = pd.notna(g)
+    f, t, g = f[ok], t[ok], g[ok]
     parts = [
         pd.DataFrame({"rec": t, "anchor": labels[f], "group": g}),
         pd.DataFrame({"rec": f, "anchor": labels[t],
@@ -121,16 +122,61 @@ def anchor_pairs(anc: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.
     if not len(a):
         return a, b
     n = int(max(a.max(), b.max())) + 1
-    code = np.unique(a * n + b)
+    code = unique_sorted(a * n + b)
     return code // n, code % n
 
 
-def _rel_positions(rels: pd.DataFrame, pos: dict[str, int]
+def resolve_positions(rels: pd.DataFrame, pos: Mapping[str, int] | pd.Series
+                      ) -> pd.DataFrame:
+    """Relationships whose both ends are known mentions, with their record positions.
+
+    The result (columns ``from_pos``, ``to_pos``, lower-case ``relationship``, ``group``,
+    ``apart`` besides the originals) can be passed to every function here in place of
+    ``rels``: they then skip the key look-ups, which matters when relationship rounds
+    call them again and again.
+
+    Args:
+        rels: ``from_key, to_key, relationship[, lives_with]`` rows.
+        pos: key → record position.
+
+    Returns:
+        The resolved frame (a new frame; ``rels`` is not modified).
+    """
+    index = pos.index if isinstance(pos, pd.Series) else pd.Index(list(pos.keys()))
+    values = (pos.to_numpy(np.int64) if isinstance(pos, pd.Series)
+              else np.fromiter(pos.values(), np.int64, len(pos)))
+    f = index.get_indexer(rels["from_key"].to_numpy(object))
+    t = index.get_indexer(rels["to_key"].to_numpy(object))
+    ok = (f >= 0) & (t >= 0)
+    out = rels[ok].reset_index(drop=True).copy()
+    out["from_pos"] = values[f[ok]]
+    out["to_pos"] = values[t[ok]]
+    out["relationship"] = out["relationship"].astype(str).str.lower()
+    out["group"] = out["relationship"].map(ROLE_GROUP)
+    if "lives_with" in out.columns:
+        lw = out["lives_with"].to_numpy(object)
+        out["apart"] = np.fromiter((v is not None and v == v and not bool(v) for v in lw),
+                                   bool, len(lw))
+    else:
+        out["apart"] = False
+    return out
+
+
+def _groups(rels: pd.DataFrame, r: np.ndarray) -> np.ndarray:
+    if "from_pos" in rels.columns:
+        return rels["group"].to_numpy(object)
+    return pd.Series(r).map(ROLE_GROUP).to_numpy(object)
+
+
+def _rel_positions(rels: pd.DataFrame, pos: Mapping[str, int]
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(from, to, relationship)`` arrays for relationships whose both ends are known."""
     if rels is None or rels.empty:
         z = np.empty(0, np.int64)
         return z, z, np.empty(0, object)
+    if "from_pos" in rels.columns:  # already resolved (see resolve_positions)
+        return (rels["from_pos"].to_numpy(np.int64), rels["to_pos"].to_numpy(np.int64),
+                rels["relationship"].to_numpy(object))
     f = rels["from_key"].map(pos)
     t = rels["to_key"].map(pos)
     ok = (f.notna() & t.notna()).to_numpy()
@@ -161,7 +207,7 @@ def stated_pairs(rels: pd.DataFrame, pos: dict[str, int], keys: np.ndarray | Non
     if not len(a):
         return a, b
     n = int(b.max()) + 1
-    code = np.unique(a * n + b)
+    code = unique_sorted(a * n + b)
     return code // n, code % n
 
 
@@ -224,7 +270,8 @@ def year_bounds(
     if not ok.any():
         return lo, hi
     f, t, gen = f[ok], t[ok], gen[ok]
-    years_apart = np.where(np.abs(gen) >= 2, gap2 if gap2 is not None else 2 * gap, gap) * np.sign(gen)
+    two = gap2 if gap2 is not None else 2 * gap
+    years_apart = np.where(np.abs(gen) >= 2, two, gap) * np.sign(gen)
     yr = np.where(years >= 0, years, np.nan).astype(np.float64)
     if labels is not None:
         known = years >= 0
@@ -265,13 +312,15 @@ def household_postcodes(
     empty = pd.DataFrame({"rec": np.empty(0, np.int64), "pc": np.empty(0, object)})
     if rels is None or rels.empty:
         return empty
-    if "lives_with" in rels.columns:
+    if "apart" in rels.columns:
+        r = rels[~rels["apart"].to_numpy(bool)]
+    elif "lives_with" in rels.columns:
         apart = rels["lives_with"].map(lambda v: v is not None and v == v and not bool(v))
         r = rels[~apart.to_numpy(bool)]
     else:
         r = rels
     f, t, role = _rel_positions(r, pos)
-    g = pd.Series(role).map(ROLE_GROUP).to_numpy(object)
+    g = _groups(r, role)
     keep = np.isin(g, list(groups)) & pd.isna(pc[t])
     if not keep.any():
         return empty

@@ -46,6 +46,21 @@ class ScoredPairs:
 
     _guard_w: float = 0.0
 
+    def take(self, mask: np.ndarray) -> ScoredPairs:
+        """The pairs selected by a boolean ``mask``."""
+        pl = self.levels
+        sub = PairLevels(i=pl.i[mask], j=pl.j[mask], levels=pl.levels[mask],
+                         tf_values={k: v[mask] for k, v in pl.tf_values.items()})
+        out = ScoredPairs(
+            levels=sub, comp_weights=self.comp_weights[mask], weight=self.weight[mask],
+            probability=self.probability[mask], deterministic=self.deterministic[mask],
+            cannot=self.cannot[mask], guard=self.guard[mask],
+            cannot_identifier=self.cannot_identifier[mask],
+            age_conflict=None if self.age_conflict is None else self.age_conflict[mask],
+            same_source=None if self.same_source is None else self.same_source[mask])
+        out._guard_w = self._guard_w
+        return out
+
 
 def _find(spec: Spec, pred) -> int | None:
     for k, c in enumerate(spec.comparisons):
@@ -93,7 +108,8 @@ class Scorer:
         self.k_addr = _find(s, lambda c: c.column == "address")
         self.det = [(k, c.name) for k, c in enumerate(s.comparisons) if c.deterministic]
         st = comparer.s
-        if s.same_source_weight and s.master_kinds and "src" in st.columns:
+        if ((s.same_source_weight or s.same_source_cannot) and s.master_kinds
+                and "src" in st.columns):
             codes = pd.factorize(st["src"].to_numpy(object))[0]
             master = np.isin(st["src_kind"].to_numpy(object), list(s.master_kinds))
             self._src = np.where(master, codes, -1).astype(np.int64)
@@ -170,6 +186,8 @@ class Scorer:
         g = self.guard(pl) & ~det_ok
         age = self.age_conflict(pl.i, pl.j) & ~det_ok
         cannot = (has_cid | g | age) & ~det_ok
+        if self.spec.same_source_cannot and self._src is not None:
+            cannot |= self.same_master(pl.i, pl.j) & ~det_ok
         return RuleOutcome(det, cannot_id, g, age, cannot)
 
     def score(self, i: np.ndarray, j: np.ndarray) -> ScoredPairs:
@@ -187,6 +205,13 @@ class Scorer:
                          age_conflict=r.age_conflict, same_source=same)
         sp._guard_w = self.spec.guard_weight
         return sp
+
+    def same_master(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Pairs of two records of one de-duplicated master index."""
+        if self._src is None:
+            return np.zeros(len(i), bool)
+        a, b = self._src[i], self._src[j]
+        return (a >= 0) & (a == b)
 
     def same_source(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Penalty (bits) for pairs from one de-duplicated master index, else 0."""

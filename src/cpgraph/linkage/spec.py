@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2"}
+SUPPORTED_VERSIONS = {"1", "2", "3"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -60,10 +60,16 @@ class ComparisonSpec:
 
 @dataclass(frozen=True)
 class BlockingRule:
-    """Candidate pairs agree on every key."""
+    """Candidate pairs agree on every key.
+
+    With ``one_side_missing`` set (a standardised column), only pairs in which at least
+    one mention lacks that column are made: e.g. forename + surname blocking for mentions
+    without a date of birth, when date-based rules already find the pairs that have one.
+    """
 
     name: str
     keys: tuple[str, ...]
+    one_side_missing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,7 @@ class Spec:
     max_exhaustive_cluster: int = 300
     master_kinds: tuple[str, ...] = ()
     same_source_weight: float = 0.0
+    same_source_cannot: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -196,7 +203,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         raise SpecError("comparison names must be unique")
     blk = raw.get("blocking", {})
     rules = tuple(
-        BlockingRule(name=str(r.get("name", "+".join(r["keys"]))), keys=tuple(r["keys"]))
+        BlockingRule(name=str(r.get("name", "+".join(r["keys"]))), keys=tuple(r["keys"]),
+                     one_side_missing=r.get("one_side_missing"))
         for r in blk.get("rules", [])
     )
     if not rules:
@@ -259,6 +267,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         conflict_bits=float(cl.get("conflict_bits", -8.0)),
         master_kinds=tuple(raw.get("sources", {}).get("master_kinds", ())),
         same_source_weight=float(raw.get("sources", {}).get("same_source_weight", 0.0)),
+        same_source_cannot=bool(raw.get("sources", {}).get("same_source_cannot_link", False)),
         max_exhaustive_cluster=int(cl.get("max_exhaustive_cluster", 300)),
         raw=raw,
     )

@@ -59,10 +59,29 @@ def match_form(values: pd.Series) -> pd.Series:
 
 
 def _clean(col: pd.Series) -> pd.Series:
-    """Strings with blanks as None (object dtype)."""
-    s = col.astype(object).where(col.notna(), None)
-    s = s.map(lambda v: v.strip() if isinstance(v, str) else v)
-    return s.where(s.map(lambda v: isinstance(v, str) and v != ""), None)
+    """Strings with blanks as None (object dtype); non-string values become None.
+
+    Work is done once per distinct value.
+    """
+    codes, uniq = pd.factorize(col.astype(object).to_numpy(object), use_na_sentinel=True)
+    vals = np.empty(len(uniq) + 1, dtype=object)  # last slot: code -1 (missing) → None
+    vals[-1] = None
+    for k, v in enumerate(uniq.tolist() if hasattr(uniq, "tolist") else list(uniq)):
+        if type(v) is str:
+            v = v.strip()
+            vals[k] = v or None
+        else:
+            vals[k] = None
+    return pd.Series(vals[codes], index=col.index, dtype=object)
+
+
+def _per_value(values: pd.Series, fn) -> np.ndarray:
+    """``fn`` applied once per distinct non-null value (None stays None); object array."""
+    codes, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=True)
+    vals = np.empty(len(uniq) + 1, dtype=object)
+    vals[-1] = None
+    vals[:-1] = [fn(u) for u in uniq.tolist()] if len(uniq) else []
+    return vals[codes]
 
 
 def _phonetic(values: pd.Series, algo: str) -> pd.Series:
@@ -135,33 +154,38 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     s["fsn"] = _clean(_col(df, "former_surname_m")).to_numpy()
     s["aliases"] = _aliases(_col(df, "aliases_m"), spec.max_aliases)
 
+    # dates: parsed once per distinct value
     dob = _clean(_col(df, "dob")).astype(object)
-    dt = pd.to_datetime(dob, format="%Y-%m-%d", errors="coerce")
-    ok = dt.notna()
-    s["dob"] = dob.where(ok, None).to_numpy()
-    s["dob8"] = dt.dt.strftime("%Y%m%d").where(ok, None).to_numpy()
-    s["dob_y"] = dt.dt.year.fillna(-1).astype(np.int32).to_numpy()
-    s["dob_m"] = dt.dt.month.fillna(-1).astype(np.int32).to_numpy()
-    s["dob_d"] = dt.dt.day.fillna(-1).astype(np.int32).to_numpy()
+    dcodes, duniq = pd.factorize(dob.to_numpy(object), use_na_sentinel=True)
+    udt = pd.to_datetime(pd.Series(duniq, dtype=object), format="%Y-%m-%d", errors="coerce")
+    uok = np.append(udt.notna().to_numpy(), False)  # last slot: missing
+    uy = np.append(udt.dt.year.fillna(-1).astype(np.int32).to_numpy(), -1)
+    um = np.append(udt.dt.month.fillna(-1).astype(np.int32).to_numpy(), -1)
+    ud = np.append(udt.dt.day.fillna(-1).astype(np.int32).to_numpy(), -1)
+    u8 = np.append(udt.dt.strftime("%Y%m%d").where(udt.notna(), None).to_numpy(object), None)
+    ok = uok[dcodes]
+    s["dob"] = np.where(ok, dob.to_numpy(object), None)
+    s["dob8"] = u8[dcodes]
+    s["dob_y"] = uy[dcodes]
+    s["dob_m"] = um[dcodes]
+    s["dob_d"] = ud[dcodes]
     s["dob_ym"] = np.where(ok, s["dob_y"] * 100 + s["dob_m"], -1)
 
     sex = _clean(_col(df, "sex"))
     s["sex"] = sex.where(sex.isin(["M", "F"]), None).to_numpy()
 
-    pc = _clean(_col(df, "postcode"))
-    pc = pc.map(lambda v: _WS.sub(" ", v.upper()) if isinstance(v, str) else v)
+    pc = pd.Series(_per_value(_clean(_col(df, "postcode")), lambda v: _WS.sub(" ", v.upper())),
+                   dtype=object)
     s["pc"] = pc.to_numpy()
-    outward = pc.map(lambda v: v.split(" ")[0] if isinstance(v, str) else None)
-    sector = pc.map(lambda v: v[:-2].strip() if isinstance(v, str) and " " in v else None)
-    s["pc_district"] = outward.to_numpy()
-    s["pc_sector"] = sector.to_numpy()
+    s["pc_district"] = _per_value(pc, lambda v: v.split(" ")[0])
+    s["pc_sector"] = _per_value(pc, lambda v: (v[:-2].strip() or None) if " " in v else None)
     addr = _clean(_col(df, "address"))
     s["address"] = match_form(addr).to_numpy() if n else addr.to_numpy()
 
     for c in spec.comparisons:
         if c.kind in ("identifier", "string", "category") and c.column not in s.columns:
-            vals = _clean(_col(df, c.column).astype(object))
-            vals = vals.map(lambda v: v.upper() if isinstance(v, str) else v)
+            vals = pd.Series(_per_value(_clean(_col(df, c.column).astype(object)), str.upper),
+                             dtype=object)
             if c.kind == "identifier":
                 if c.valid:
                     valid = _col(df, c.valid).astype(object)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import tomllib
 from typing import Any
 
@@ -44,10 +43,25 @@ _ALREADY = ("already indexed", "already exists")
 _JSON = json.JSONEncoder(
     ensure_ascii=False, allow_nan=False, check_circular=False, separators=(",", ":")
 ).encode
-# A JSON object key that is a plain identifier, right after `{` or `,`: only ever a key
-# (inside a JSON string every `"` is escaped, and a closing quote is never followed by
-# an identifier character).
-_JSON_KEY_RE = re.compile(r'([{,])"([A-Za-z_][A-Za-z0-9_]*)":')
+
+
+def _backtick_keys(text: str) -> str | None:
+    """Rewrite JSON object keys ``"name":`` with the name in backticks; ``None`` if one cannot be.
+
+    Inside a JSON string every ``"`` is escaped, so an unescaped ``":`` always ends an
+    object key, and for a plain identifier key the last ``"`` before it opens the key.
+    A ``":`` that is really an escaped quote inside a string (a backslash before it) leaves a
+    backslash in the "key": refused, like a key that is not a plain identifier.
+    """
+    pieces = text.split('":')
+    out = []
+    for piece in pieces[:-1]:
+        head, quote, key = piece.rpartition('"')
+        if not (quote and key.isascii() and key.isidentifier() and head[-1:] in ("{", ",")):
+            return None
+        out.append(f"{head}`{key}`:")
+    out.append(pieces[-1])
+    return "".join(out)
 
 
 def encode_param(value: Any) -> str:
@@ -68,9 +82,9 @@ def encode_param(value: Any) -> str:
     if "\\u" in text:
         return stringify_param_value(value)
     if '":' in text:
-        text = _JSON_KEY_RE.sub(r"\1`\2`:", text)
-        if '":' in text:  # a key the fast path could not quote (or a rare false alarm)
-            return stringify_param_value(value)
+        keyed = _backtick_keys(text)
+        # None: a key the fast path cannot quote (or a rare false alarm in a string).
+        return stringify_param_value(value) if keyed is None else keyed
     return text
 
 
@@ -96,6 +110,36 @@ def _to_plain(value: Any) -> Any:
     if isinstance(props, dict):
         return {k: _to_plain(v) for k, v in props.items()}
     return value
+
+
+class OrderedWrites:
+    """A sequence of writes that reach the server in the order they were issued.
+
+    Several may be awaited at once: each encodes its parameters first —
+    overlapping with the write already running on the server — then waits its
+    turn to send. FalkorDB runs one write at a time per graph anyway, so a bulk
+    loader loses nothing by queueing and gains the encoding time. Only the
+    writes made through one ``OrderedWrites`` are ordered with each other.
+    """
+
+    def __init__(self, store: FalkorDBStore) -> None:
+        """Start an empty sequence over ``store`` (call from its event loop)."""
+        self._store = store
+        self._turn = asyncio.Lock()
+
+    async def execute(self, name: str, /, **params: Any) -> WriteSummary:
+        """Run a named write query after every write issued before it."""
+        return _summary(await self._store._run(name, params, turn=self._turn))
+
+
+def _summary(result: Any) -> WriteSummary:
+    return WriteSummary(
+        nodes_created=result.nodes_created,
+        nodes_deleted=result.nodes_deleted,
+        relationships_created=result.relationships_created,
+        relationships_deleted=result.relationships_deleted,
+        properties_set=result.properties_set,
+    )
 
 
 class FalkorDBStore(GraphStore):
@@ -175,14 +219,19 @@ class FalkorDBStore(GraphStore):
             raise StoreUnavailableError("the graph store is not started")
         return self._graph
 
-    async def _run(self, name: str, params: dict[str, Any]) -> Any:
+    async def _run(
+        self, name: str, params: dict[str, Any], *, turn: asyncio.Lock | None = None
+    ) -> Any:
         query = self.registry.check_params(name, params)
         graph = self._require()
         self.round_trips += 1
+        text = params_header(params) + query.text
         try:
-            text = params_header(params) + query.text
             if query.mode == "write":
-                return await graph.query(text, None, timeout=self._timeout_ms)
+                if turn is None:
+                    return await graph.query(text, None, timeout=self._timeout_ms)
+                async with turn:
+                    return await graph.query(text, None, timeout=self._timeout_ms)
             return await graph.ro_query(text, None, timeout=self._timeout_ms)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StoreUnavailableError(
@@ -194,6 +243,10 @@ class FalkorDBStore(GraphStore):
                 raise ConstraintViolationError(name, message) from exc
             raise QueryError(name, message) from exc
 
+    def ordered_writes(self) -> OrderedWrites:
+        """A new :class:`OrderedWrites` sequence (bulk loaders keep a write queued)."""
+        return OrderedWrites(self)
+
     async def query(self, name: str, /, **params: Any) -> list[Row]:
         result = await self._run(name, params)
         header = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
@@ -203,14 +256,7 @@ class FalkorDBStore(GraphStore):
         ]
 
     async def execute(self, name: str, /, **params: Any) -> WriteSummary:
-        result = await self._run(name, params)
-        return WriteSummary(
-            nodes_created=result.nodes_created,
-            nodes_deleted=result.nodes_deleted,
-            relationships_created=result.relationships_created,
-            relationships_deleted=result.relationships_deleted,
-            properties_set=result.properties_set,
-        )
+        return _summary(await self._run(name, params))
 
     async def _command(self, *args: Any) -> Any:
         self.round_trips += 1

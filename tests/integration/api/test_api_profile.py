@@ -8,6 +8,7 @@ import httpx
 import pytest
 from api_helpers import CHILD, FATHER, MOTHER, OTHER_CHILD, PARTNER, SIBLING, Tokens, gql
 
+from cpgraph.graphql import search
 from cpgraph.store import GraphStore
 
 pytestmark = pytest.mark.integration
@@ -325,6 +326,53 @@ async def test_search_reports_agreement_levels(client: httpx.AsyncClient, tokens
     assert top["dateOfBirth"] == "EXACT"
     assert top["postcode"] == "PARTIAL"  # same sector, different unit
     assert "health:patient:H1" in top["recordKeys"]
+
+
+async def _search(
+    client: httpx.AsyncClient, tokens: Tokens, name: str, dob: str | None = None
+) -> list[dict[str, Any]]:
+    data = await ok(
+        await gql(
+            client,
+            SEARCH,
+            token=tokens.investigator,
+            variables={"name": name, "dob": dob, "pc": None, "first": 5},
+        )
+    )
+    return [e["node"] for e in data["searchPeople"]["edges"]]
+
+
+async def test_search_needs_the_or_query_only_when_the_and_query_falls_short(
+    client: httpx.AsyncClient, tokens: Tokens, api_store: GraphStore
+) -> None:
+    before = api_store.round_trips
+    good = await _search(client, tokens, "Lily Smith")
+    strict_trips = api_store.round_trips - before
+    before = api_store.round_trips
+    # "qzxvw" matches no record, so the AND query finds nobody and the OR one runs.
+    rescued = await _search(client, tokens, "Lily Qzxvw")
+    fallback_trips = api_store.round_trips - before
+    assert good[0]["person"]["id"] == CHILD and good[0]["nameScore"] == 1.0
+    assert CHILD in [n["person"]["id"] for n in rescued]
+    assert fallback_trips == strict_trips + 1
+
+
+async def test_search_finds_by_date_of_birth_when_names_queries_miss(
+    client: httpx.AsyncClient, tokens: Tokens, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With both name queries cut to nothing, only the date-of-birth arm can find Lily
+    # (as in a large store where her new surname's hits crowd her out).
+    monkeypatch.setattr(search, "STRICT_CANDIDATES", 0)
+    monkeypatch.setattr(search, "LOOSE_CANDIDATES", 0)
+    nodes = await _search(client, tokens, "Lilly Smyth", "2016-03-04")
+    assert nodes and nodes[0]["person"]["id"] == CHILD
+    assert nodes[0]["dateOfBirth"] == "EXACT"  # csc:person:C1 has the transposed date
+    assert sorted(nodes[0]["recordKeys"]) == [
+        "csc:person:C1",
+        "health:patient:H1",
+        "school:pupil:S1",
+    ]
+    assert await _search(client, tokens, "Lilly Smyth") == []  # no date: nothing to go on
 
 
 NETWORK = """

@@ -158,18 +158,25 @@ async def test_newer_extract_updates_and_keeps_history(
 
 
 class _FailAfter:
-    """A store that fails after `n` ingest write batches (a crash half-way)."""
+    """A store that fails after `n` ingest write batches (a crash half-way).
 
-    def __init__(self, store: GraphStore, n: int) -> None:
-        self._store, self._left = store, n
+    Batches sent through the store's ordered write sequence (the loader keeps
+    one queued behind the running one) count and fail the same way.
+    """
+
+    def __init__(self, store: Any, n: int, countdown: list[int] | None = None) -> None:
+        self._store, self._left = store, countdown or [n]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
+    def ordered_writes(self) -> _FailAfter:
+        return _FailAfter(self._store.ordered_writes(), 0, self._left)
+
     async def execute(self, name: str, /, **params: Any) -> Any:
         if "rows" in params:
-            self._left -= 1
-            if self._left < 0:
+            self._left[0] -= 1
+            if self._left[0] < 0:
                 raise RuntimeError("injected crash")
         return await self._store.execute(name, **params)
 

@@ -14,8 +14,13 @@ from cpgraph.graphql.pagination import decode_cursor, encode_cursor, paginate
 from cpgraph.graphql.policy import POLICY, STRUCTURAL_SUFFIXES, allowed, inspect_document
 from cpgraph.graphql.schema import build_schema, schema_sdl
 from cpgraph.graphql.search import (
+    DOB_CANDIDATES,
+    LOOSE_CANDIDATES,
+    STRICT_CANDIDATES,
     Agreement,
     dob_agreement,
+    dob_variants,
+    find_candidates,
     fulltext_text,
     name_score,
     name_tokens,
@@ -120,6 +125,118 @@ def test_fulltext_text_per_dialect_is_injection_free() -> None:
     assert "smyth~1" in neo and " OR " in neo
     for text in (falkor, neo):
         assert not set(text) & set('@{}()"*:')
+
+
+def test_fulltext_text_require_all_ands_one_group_per_token() -> None:
+    tokens = name_tokens("Bob J Smyth")
+    falkor = fulltext_text("falkordb", tokens, require_all=True)
+    groups = falkor.split(") (")
+    assert len(groups) == 2  # the initial "j" is left to the ranking
+    assert "bob" in groups[0] and "robert" in groups[0] and "smyth" not in groups[0]
+    assert groups[1] == "%smyth%)"
+    neo = fulltext_text("neo4j", tokens, require_all=True)
+    assert neo.split(" AND ")[1] == "(smyth~1)"
+    assert " OR " in neo.split(" AND ")[0]
+    for text in (falkor, neo):
+        assert not set(text) & set('@{}"*:')
+
+
+def test_fulltext_text_require_all_falls_back_to_or_for_initials_only() -> None:
+    assert fulltext_text("falkordb", ["j", "s"], require_all=True) == "j | s"
+
+
+def test_fulltext_text_exact_has_no_fuzzy_or_phonetic_forms() -> None:
+    tokens = name_tokens("Bob Smyth")
+    falkor = fulltext_text("falkordb", tokens, require_all=True, exact=True)
+    assert "%" not in falkor
+    # every term on its own, phonetic matching off ("Paul" sounds like "Bailey")
+    assert "((smyth) => { $phonetic: false; })" in falkor
+    assert "(robert) => { $phonetic: false; }" in falkor
+    assert falkor.count("$phonetic: false;") == falkor.count(" => ")
+    assert fulltext_text("neo4j", tokens, exact=True).endswith(" OR smyth")
+    assert "~" not in fulltext_text("neo4j", tokens, require_all=True, exact=True)
+
+
+@pytest.mark.parametrize(
+    ("asked", "expected"),
+    [
+        (date(2016, 4, 3), ["2016-04-03", "2016-03-04"]),
+        (date(2016, 4, 13), ["2016-04-13"]),  # no 13th month
+        (date(2016, 4, 4), ["2016-04-04"]),  # transposed is the same day
+        (None, []),
+    ],
+)
+def test_dob_variants(asked: date | None, expected: list[str]) -> None:
+    assert dob_variants(asked) == expected
+
+
+def _row(key: str, person: str, forename: str, surname: str, dob: str, via: str) -> dict:
+    return {
+        "key": key,
+        "via": via,
+        "forename": forename,
+        "surname": surname,
+        "aliases": None,
+        "name_text": f"{forename} {surname}",
+        "dob": dob,
+        "postcode": None,
+        "person_id": person,
+    }
+
+
+class _FakeStore:
+    """Answers search_person_candidates from canned rows per full-text text."""
+
+    def __init__(self, by_text: dict[str, list[dict]], by_dob: list[dict]) -> None:
+        self.by_text, self.by_dob = by_text, by_dob  # by_text: fuzzy texts only
+        self.calls: list[dict] = []
+
+    async def query(self, name: str, /, **params: object) -> list[dict]:
+        assert name == "search_person_candidates"
+        self.calls.append(params)
+        dob_rows = [r for r in self.by_dob if r["dob"] in params["dobs"]]
+        return [*self.by_text.get(str(params["text"]), []), *dob_rows]
+
+
+async def test_find_candidates_stops_after_a_good_strict_match() -> None:
+    tokens = name_tokens("Lily Smith")
+    strict = fulltext_text("falkordb", tokens, require_all=True)
+    store = _FakeStore(
+        {strict: [_row("a:1", "P1", "Lily", "Smith", "2016-04-03", "name")]},
+        [_row("b:9", "P9", "Gemma", "Bradley", "2016-03-04", "dob")],  # same date, not the name
+    )
+    ranked = await find_candidates(store, "falkordb", tokens, date(2016, 4, 3), None)  # type: ignore[arg-type]
+    assert [c.person_id for c in ranked] == ["P1"]
+    assert store.calls == [
+        {
+            "exact": fulltext_text("falkordb", tokens, require_all=True, exact=True),
+            "text": strict,
+            "limit": STRICT_CANDIDATES,
+            "dobs": ["2016-04-03", "2016-03-04"],
+            "dob_limit": DOB_CANDIDATES,
+        }
+    ]
+
+
+async def test_find_candidates_falls_back_to_or_and_keeps_date_matches() -> None:
+    tokens = name_tokens("Lily Jones")  # married, now recorded as Smith
+    loose = fulltext_text("falkordb", tokens)
+    store = _FakeStore(
+        {loose: [_row("c:2", "P2", "Lily", "Brown", "1990-01-01", "name")]},
+        [_row("a:1", "P1", "Lily", "Smith", "2016-03-04", "dob")],
+    )
+    ranked = await find_candidates(store, "falkordb", tokens, date(2016, 4, 3), None)  # type: ignore[arg-type]
+    assert len(store.calls) == 2
+    assert store.calls[1] == {
+        "exact": fulltext_text("falkordb", tokens, exact=True),
+        "text": loose,
+        "limit": LOOSE_CANDIDATES,
+        "dobs": [],
+        "dob_limit": 0,
+    }
+    assert ranked[0].person_id == "P1" and ranked[0].dob is Agreement.TRANSPOSED
+    assert ranked[0].record_keys == ["a:1"]
+    assert "P2" in [c.person_id for c in ranked]
 
 
 def test_name_tokens_fold_accents() -> None:

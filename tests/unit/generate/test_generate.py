@@ -229,7 +229,7 @@ def test_relative_concerns_facts(population: GeneratedPopulation) -> None:
         assert len(referrers) == 1
         relative = referrers.pop()
         assert relative != s["child_true_person_id"]
-        concern = next(e for e in events if ":concern:" in e)
+        concern = next(e for e in events if ":school_concern:" in e)
         esys, _, cid = concern.split(":")
         c = {r["concern_id"]: r for _, r in csv_rows(population.extract(esys), "concerns.csv")}
         assert c[cid]["raised_by_role"] == "relative"

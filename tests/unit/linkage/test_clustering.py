@@ -109,3 +109,36 @@ def test_split_gives_id_to_majority_and_never_reuses_retired():
     res = assign_ids(["a", "b", "c"], np.array([0, 0, 2]), prev, reserved=["P0000000009"])
     assert res.person_ids[0] == res.person_ids[1] == "P0000000007"
     assert res.person_ids[2] == "P0000000010"
+
+
+def _sequential(n, ei, ej, w, pr, ci, cj, cs):
+    """The plain greedy union-find (reference for the vectorised fast path)."""
+    from cpgraph.linkage.clustering import PRIORITY_STEWARD, _UnionFind
+
+    uf = _UnionFind(n)
+    for a, b, s in zip(ci.tolist(), cj.tolist(), cs.tolist(), strict=True):
+        uf.add_cannot(a, b, bool(s))
+    for k in np.lexsort((-w, pr)).tolist():
+        ra, rb = uf.find(int(ei[k])), uf.find(int(ej[k]))
+        if ra != rb and not uf.conflict(ra, rb, steward_only=bool(pr[k] == PRIORITY_STEWARD)):
+            uf.union(ra, rb)
+    return np.array([uf.find(x) for x in range(n)])
+
+
+def test_vectorised_components_equal_sequential_union_find():
+    from cpgraph.linkage.clustering import connected_components
+
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        n = int(rng.integers(5, 60))
+        m = int(rng.integers(0, 2 * n))
+        ei, ej = rng.integers(0, n, m), rng.integers(0, n, m)
+        w = rng.normal(10, 5, m)
+        pr = rng.choice([0, 1, 2, 2, 2], m)
+        k = int(rng.integers(0, 6))
+        ci, cj = rng.integers(0, n, k), rng.integers(0, n, k)
+        cs = rng.random(k) < 0.3
+        got, _ = constrained_components(n, ei, ej, w, pr, ci, cj, cs)
+        assert np.array_equal(got, _sequential(n, ei, ej, w, pr, ci, cj, cs))
+        ref = _sequential(n, ei, ej, w, pr, ci[:0], cj[:0], cs[:0])
+        assert np.array_equal(connected_components(n, ei, ej), ref)

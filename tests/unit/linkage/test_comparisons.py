@@ -118,3 +118,34 @@ def test_string_levels_vectorised_matches_scalar():
     a = np.array(["martha", "martha", None, "abc"], dtype=object)
     b = np.array(["martha", "marhta", "x", "xyz"], dtype=object)
     assert string_levels(a, b, lv).tolist() == [0, 1, -1, 2]
+
+
+def test_postcode_levels_by_code_equal_string_version(spec, pop):
+    from cpgraph.linkage.comparisons import postcode_levels
+
+    s = standardise(pop[0], spec)
+    cmp_ = Comparer(s, name_variants(s), spec)
+    rng = np.random.default_rng(3)
+    i = rng.integers(0, len(s), 3000)
+    j = rng.integers(0, len(s), 3000)
+    i = np.concatenate([i, np.arange(50)])
+    j = np.concatenate([j, np.arange(50)])  # some exact agreements
+    levels = spec.comparison("postcode").levels
+    got = cmp_._postcode(i, j, levels)
+    assert np.array_equal(got, postcode_levels(s, i, j, levels))
+    assert (got == 0).sum() >= 50
+
+
+def test_two_similarity_bands_share_one_computation():
+    lv = (parse_level("exact", "name"), parse_level("jw>=0.92", "name"),
+          parse_level("jw>=0.85", "name"))
+    a = np.array(["jonathan", "martha", "amelia", None], dtype=object)
+    b = np.array(["jonathen", "marhta", "oscar", "x"], dtype=object)
+    from rapidfuzz.distance import JaroWinkler
+
+    got = string_levels(a, b, lv).tolist()
+    want = []
+    for x, y in zip(a[:3], b[:3], strict=True):
+        sim = JaroWinkler.normalized_similarity(x, y)
+        want.append(0 if x == y else 1 if sim >= 0.92 else 2 if sim >= 0.85 else 3)
+    assert got == [*want, -1]

@@ -1,0 +1,77 @@
+"""Blocking rules and the hash-based pair-array helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cpgraph.linkage.arrays import isin, unique_sorted
+from cpgraph.linkage.blocking import rule_pairs, unique_pairs, variant_block_table
+from cpgraph.linkage.spec import BlockingRule, loads_spec
+from cpgraph.linkage.standardise import name_variants, standardise
+
+from .conftest import mention
+
+
+def _std(spec, rows):
+    s = standardise(pd.DataFrame(rows), spec)
+    return s, variant_block_table(s, name_variants(s), spec)
+
+
+def test_one_side_missing_only_pairs_a_mention_without_the_column(spec):
+    rows = [mention("a", forename_m="jack", surname_m="smith", dob="1980-01-02"),
+            mention("b", forename_m="jack", surname_m="smith", dob="1990-03-04"),
+            mention("c", forename_m="jack", surname_m="smith"),
+            mention("d", forename_m="jack", surname_m="smith")]
+    s, vt = _std(spec, rows)
+    full = BlockingRule("fs", ("fn", "sn"))
+    narrow = BlockingRule("fs", ("fn", "sn"), one_side_missing="dob")
+    a, b = unique_pairs(*rule_pairs(full, s, vt, 100), len(s))
+    assert len(a) == 6
+    a, b = unique_pairs(*rule_pairs(narrow, s, vt, 100), len(s))
+    got = set(zip(a.tolist(), b.tolist(), strict=True))
+    assert got == {(0, 2), (0, 3), (1, 2), (1, 3), (2, 3)}  # never (a, b): both have a DOB
+    left = np.array([False, False, False, True])  # incremental: only pairs touching d
+    a, b = unique_pairs(*rule_pairs(narrow, s, vt, 100, left), len(s))
+    assert set(zip(a.tolist(), b.tolist(), strict=True)) == {(0, 3), (1, 3), (2, 3)}
+
+
+def test_spec_reads_one_side_missing():
+    text = """
+version = "3"
+[blocking]
+rules = [{ name = "fs", keys = ["fn", "sn"], one_side_missing = "dob" }]
+[[comparisons]]
+name = "forename"
+kind = "name"
+role = "fn"
+levels = ["exact"]
+"""
+    rule = loads_spec(text).blocking[0]
+    assert rule.one_side_missing == "dob" and rule.keys == ("fn", "sn")
+
+
+def test_array_helpers_match_numpy():
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 50, 500)
+    v = rng.integers(0, 50, 30)
+    assert np.array_equal(unique_sorted(x), np.unique(x))
+    assert np.array_equal(isin(x, v), np.isin(x, v))
+    assert not isin(x, np.empty(0, np.int64)).any()
+
+
+def test_training_samples_whole_blocks_of_a_large_rule(spec):
+    from cpgraph.linkage.blocking import sampled_rule_pairs
+
+    rows = [mention(f"r{k}", forename_m=f"f{k % 4}", surname_m="smith") for k in range(80)]
+    s, vt = _std(spec, rows)
+    rule = BlockingRule("fs", ("fn", "sn"))
+    full_a, _ = rule_pairs(rule, s, vt, 1000)
+    assert len(full_a) == 2 * 4 * (20 * 19 // 2)  # recorded and order-swapped names
+    a, b, total = sampled_rule_pairs(rule, s, vt, 1000, 100, np.random.default_rng(0))
+    assert total == len(full_a)
+    assert 0 < len(a) < len(full_a) and len(a) % 190 == 0  # whole blocks only
+    fn = s["fn"].to_numpy()
+    assert (fn[a] == fn[b]).all() and (a < b).all()
+    a2, _, total2 = sampled_rule_pairs(rule, s, vt, 1000, 10_000, np.random.default_rng(0))
+    assert total2 < 0 and len(a2) == len(full_a)  # small rules: all pairs

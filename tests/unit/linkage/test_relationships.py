@@ -1,0 +1,158 @@
+"""Relationship-derived evidence: stated cannot-links, birth-year bounds, implied sex,
+co-parent anchors, household round, same-source penalty."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cpgraph.linkage.relationships import (
+    anchors,
+    implied_sex,
+    stated_pairs,
+    year_bounds,
+)
+
+from .conftest import mention
+from .test_engine import link, pid
+
+
+@pytest.fixture(scope="module")
+def base(pop):
+    return pop[0]
+
+
+def rels(*rows):
+    return pd.DataFrame(list(rows), columns=["from_key", "to_key", "relationship"])
+
+
+POS = {"child": 0, "mum": 1, "dad": 2, "gran": 3, "kid2": 4}
+
+
+def test_year_bounds_follow_generations():
+    years = np.array([2014, -1, -1, -1, 1980])
+    r = rels(("child", "mum", "mother"), ("child", "gran", "grandparent"),
+             ("kid2", "dad", "child"))  # dad is the child of kid2 (born 1980)
+    lo, hi = year_bounds(r, POS, years, 12, gap2=26)
+    assert hi[1] == 2014 - 12 and np.isneginf(lo[1])
+    assert hi[3] == 2014 - 26
+    assert lo[2] == 1980 + 12 and np.isposinf(hi[2])
+    # the child is bounded by nothing (its relatives have no year)
+    assert np.isneginf(lo[0]) and np.isposinf(hi[0])
+
+
+def test_year_bounds_use_cluster_years_when_given():
+    years = np.array([-1, -1, -1, -1, 2010])
+    labels = np.array([4, 1, 2, 3, 4])  # the child's mention resolved with a dated record
+    lo, hi = year_bounds(rels(("child", "mum", "mother")), POS, years, 12, labels)
+    assert hi[1] == 2010 - 12
+
+
+def test_implied_sex_from_roles():
+    r = rels(("child", "mum", "mother"), ("child", "dad", "father"),
+             ("kid2", "gran", "mother"), ("child", "gran", "father"))  # contradictory
+    sx = implied_sex(r, POS, 5)
+    assert sx[1] == "F" and sx[2] == "M"
+    assert sx[3] is None and sx[0] is None
+
+
+def test_stated_pairs_include_relatives_and_co_listed_relatives():
+    keys = np.array(["cs:person:1", "cs:person:2", "cs:person:3", "ed:contact:9",
+                     "ed:contact:8"], dtype=object)
+    pos = {k: i for i, k in enumerate(keys)}
+    r = pd.DataFrame([("cs:person:1", "cs:person:2", "mother"),
+                      ("cs:person:1", "cs:person:3", "father"),
+                      ("cs:person:1", "ed:contact:9", "mother")],
+                     columns=["from_key", "to_key", "relationship"])
+    i, j = stated_pairs(r, pos)
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == {(0, 1), (0, 2), (0, 3)}
+    i, j = stated_pairs(r, pos, keys)
+    pairs = set(zip(i.tolist(), j.tolist(), strict=True))
+    assert (1, 2) in pairs  # two people one record lists in one file
+    assert (1, 3) not in pairs and (2, 3) not in pairs  # different files
+
+
+def test_co_parents_are_anchored_as_partners():
+    labels = np.arange(5)
+    r = rels(("child", "mum", "mother"), ("child", "dad", "father"))
+    a = anchors(r, POS, labels, co_parents=True)
+    got = set(a[a["group"] == "partner"][["rec", "anchor"]].itertuples(index=False))
+    assert got == {(1, 2), (2, 1)}
+    assert anchors(r, POS, labels, co_parents=False).query("group == 'partner'").empty
+
+
+def test_name_only_father_is_not_his_namesake_son(fitted, base):
+    """A 'father of' contact can be neither the child he is father of (stated) nor, by
+    birth years, the child's twin brother who shares his name."""
+    kid = dict(surname_m="okafor", postcode="B15 3QQ", dob="2014-10-12", sex="M")
+    rows = [
+        mention("ed:kid1", system="ed", forename_m="andrew", **kid),
+        mention("ed:kid2", system="ed", forename_m="chidi", **kid),
+        mention("h:kid2", system="h", forename_m="chidi", **kid),
+        mention("ed:dad", system="ed", forename_m="chidi", surname_m="okafor",
+                postcode="B15 3QQ"),
+    ]
+    r = rels(("ed:kid1", "ed:dad", "father"))
+    res = link(fitted, rows, base, relationships=r)
+    assert pid(res, "ed:kid2") == pid(res, "h:kid2")
+    assert pid(res, "ed:dad") != pid(res, "ed:kid2")
+    # without the relationship the namesake father is merged into his son
+    res2 = link(fitted, rows, base)
+    assert pid(res2, "ed:dad") == pid(res2, "ed:kid2")
+
+
+def test_relative_without_address_is_found_at_the_childs_home(fitted, base):
+    rows = [
+        mention("h:kid", system="h", forename_m="mia", surname_m="smith", dob="2019-02-03",
+                postcode="WV10 6PP", sex="F"),
+        # common name, no address: a name-only match alone is far from enough
+        mention("h:mum", system="h", forename_m="grace", surname_m="smith"),
+        mention("p:mum", system="p", forename_m="grace", surname_m="smith", dob="1990-05-05",
+                postcode="WV10 6PP", sex="F"),
+    ]
+    r = rels(("h:kid", "h:mum", "mother"))
+    res = link(fitted, rows, base, relationships=r)
+    a = res.assignments.set_index("key")
+    assert pid(res, "h:mum") == pid(res, "p:mum")
+    assert "relationship:household" in {a.loc["h:mum", "method"], a.loc["p:mum", "method"]}
+    res2 = link(fitted, rows, base)
+    assert pid(res2, "h:mum") != pid(res2, "p:mum")
+
+
+def test_same_master_index_penalty(fitted, base):
+    """Two nominals of one force with the same name and address but no birth date are
+    kept apart (the force's index says two people); across forces they link."""
+    man = dict(forename_m="jack", surname_m="smith", postcode="DY4 7RR", sex="M")
+    rows = [
+        mention("wmp:nominal:1", system="wmp", kind="nominal", **man),
+        mention("wmp:nominal:2", system="wmp", kind="nominal", **man),
+        mention("wm:nominal:3", system="wm", kind="nominal", **man),
+    ]
+    ex = fitted.explain_pair(rows[0], rows[1])
+    ex2 = fitted.explain_pair(rows[0], rows[2])
+    assert ex.total_weight <= ex2.total_weight + fitted.spec.same_source_weight + 1e-6
+    res = link(fitted, rows[:2], base)
+    assert pid(res, "wmp:nominal:1") != pid(res, "wmp:nominal:2")
+    res2 = link(fitted, [rows[0], rows[2]], base)
+    assert pid(res2, "wmp:nominal:1") == pid(res2, "wm:nominal:3")
+
+
+def test_two_records_of_one_master_index_never_share_a_person(fitted, base):
+    """A namesake with the same birth date at another address, recorded by one hospital
+    under two patient ids, is not chained into one person through a third source; the
+    hospital's two ids are a cannot-link (an identifier would still link outright)."""
+    lisa = dict(forename_m="lisa", surname_m="oyelaran", dob="1981-12-15", sex="F")
+    rows = [
+        mention("uhb:patient:1", system="uhb", kind="patient", postcode="B4 3PW", **lisa),
+        mention("uhb:patient:2", system="uhb", kind="patient", postcode="WR11 7YT", **lisa),
+        mention("wmp:nominal:9", system="wmp", kind="nominal", postcode="B4 3PW", **lisa),
+    ]
+    ex = fitted.explain_pair(rows[0], rows[1])
+    assert ex.cannot_link == "two records of one master index"
+    res = link(fitted, rows, base)
+    assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
+    assert pid(res, "uhb:patient:1") == pid(res, "wmp:nominal:9")
+    same_nhs = [dict(r, nhs_number="9434765919", nhs_number_valid=True) for r in rows[:2]]
+    res2 = link(fitted, same_nhs, base)
+    assert pid(res2, "uhb:patient:1") == pid(res2, "uhb:patient:2")
