@@ -52,7 +52,6 @@ from cpgraph.ingest.mapping import (
 from cpgraph.ingest.normalise import (
     clean_text,
     display_name,
-    match_name,
     normalise_code,
     normalise_nhs_number,
     normalise_pnc_id,
@@ -69,6 +68,7 @@ from cpgraph.ingest.readers import MAX_FIELD_CHARS, iter_csv, read_header
 from cpgraph.ingest.report import LoadReport
 from cpgraph.ingest.writer import FACT_SLOTS, Batch, Buffers, write_batch
 from cpgraph.store import GraphStore
+from cpgraph.text import match_name
 
 AGENCIES = ("police", "health", "education", "childrens_services", "prisons")
 _SYSTEM_RE = re.compile(r"^[a-z0-9-]{2,40}$")

@@ -9,7 +9,6 @@ because a malformed identifier is kept and flagged, never dropped.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
@@ -19,27 +18,6 @@ from stdnum.gb import upn as _upn
 from cpgraph.contract.identifiers import pnc_check_letter
 
 _WS_RE = re.compile(r"\s+")
-# Letters that NFKD leaves alone (they are letters of their own, not accented
-# forms), folded by hand so "Łukasik" matches "Lukasik".
-_FOLD = str.maketrans(
-    {
-        "ł": "l",
-        "ø": "o",
-        "æ": "ae",
-        "œ": "oe",
-        "ß": "ss",
-        "đ": "d",
-        "ð": "d",
-        "þ": "th",
-        "ı": "i",
-        "ħ": "h",
-        "ŀ": "l",
-        "ŧ": "t",
-    }
-)
-_APOSTROPHES_RE = re.compile(r"['’‘`´ʼ]")
-_NON_ALNUM_RE = re.compile(r"[^a-z0-9 ]+")
-
 _ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 _UK_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
@@ -65,29 +43,6 @@ def clean_text(value: str | None) -> str | None:
 def display_name(value: str | None) -> str | None:
     """A name as recorded, tidied: trimmed, whitespace collapsed, case and accents kept."""
     return clean_text(value)
-
-
-@lru_cache(maxsize=1 << 16)  # names, dates and postcodes repeat a lot
-def match_name(value: str | None) -> str | None:
-    """The match form of a name.
-
-    Casefolded, accents folded to ASCII (``Zoë`` → ``zoe``, ``Łukasik`` →
-    ``lukasik``), apostrophes removed (``O'Neil`` → ``oneil``), hyphens, other
-    punctuation and whitespace runs turned into one space.
-
-    Returns:
-        The match form, or ``None`` when nothing letter-like is left.
-    """
-    if not value:
-        return None
-    text = unicodedata.normalize("NFKD", value.casefold().translate(_FOLD))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    # NFKD can expose letters the table folds (e.g. from ligatures); fold again.
-    text = text.translate(_FOLD)
-    text = _APOSTROPHES_RE.sub("", text)
-    text = _NON_ALNUM_RE.sub(" ", text)
-    text = _WS_RE.sub(" ", text).strip()
-    return text or None
 
 
 @lru_cache(maxsize=1 << 16)  # names, dates and postcodes repeat a lot

@@ -7,7 +7,6 @@ import pytest
 from cpgraph.contract.identifiers import pnc_check_letter
 from cpgraph.ingest.normalise import (
     display_name,
-    match_name,
     normalise_nhs_number,
     normalise_pnc_id,
     normalise_postcode,
@@ -19,6 +18,7 @@ from cpgraph.ingest.normalise import (
     split_list,
     utc_timestamp,
 )
+from cpgraph.text import match_name
 
 
 @pytest.mark.parametrize(
