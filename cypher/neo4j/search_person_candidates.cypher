@@ -1,5 +1,5 @@
 // Person search candidates in one round trip, only the columns ranking needs:
-// the best $limit full-text hits for $exact (exact and nickname forms only),
+// the best $limit full-text hits for $exact (the tokens as spelt, nothing else),
 // the best $limit for $text (with fuzzy and phonetic forms), then up to
 // $dob_limit mentions recorded with one of $dobs (the searched date of birth
 // and its day/month transposition; empty when no date was asked). Each with the

@@ -8,9 +8,9 @@ with rapidfuzz and date/postcode agreement levels and grouped by person.
 `find_candidates` keeps this cheap on a large store. Its first query requires
 every searched name token (each as any of its exact, fuzzy, phonetic or nickname
 forms), which matches a few dozen mentions instead of thousands; it takes the
-best hits of that twice, once counting only exact and nickname forms (a
-full-text score favours rare terms, so typos and sound-alikes would otherwise
-crowd out the exact matches), and in the same round trip the mentions recorded
+best hits of that twice, once counting only the tokens as spelt (a full-text
+score favours rare terms, so typos, sound-alikes and rarer nicknames would
+otherwise crowd out the exact matches), and in the same round trip the mentions recorded
 with the searched date of birth (or its day/month transposition) from the date
 index, so a changed surname or a badly misspelt name is still found. Only when
 that finds nobody who matches well does a second query OR the tokens, as the
@@ -95,17 +95,16 @@ _NOT_PHONETIC = " => { $phonetic: false; }"  # RediSearch: this term only, not i
 
 
 def _token_terms(dialect: str, token: str, tokens: list[str], *, exact: bool) -> list[str]:
-    """A token's full-text terms: itself (fuzzy unless exact) and its nickname forms."""
-    fuzzy = not exact and len(token) >= FUZZY_MIN_LEN
+    """A token's full-text terms: the token as spelt (exact), or fuzzy, with its nicknames."""
+    if exact:  # on FalkorDB the attribute only holds on a single term
+        return [f"({token}){_NOT_PHONETIC}" if dialect == "falkordb" else token]
+    fuzzy = len(token) >= FUZZY_MIN_LEN
     if dialect == "falkordb":
         terms = [f"%{token}%" if fuzzy else token]
     else:
         terms = [f"{token}~1" if fuzzy else token]
     terms.extend(v for v in nickname_variants(token) if v not in tokens)
-    terms = list(dict.fromkeys(terms))
-    if exact and dialect == "falkordb":  # the attribute only holds on a single term
-        terms = [f"({t}){_NOT_PHONETIC}" for t in terms]
-    return terms
+    return list(dict.fromkeys(terms))
 
 
 def fulltext_text(
@@ -125,9 +124,9 @@ def fulltext_text(
         require_all: every token of two letters or more must match, as any of
             its forms; initials are left to the ranking. Without it any term
             may match. Falls back to the OR form when no token is long enough.
-        exact: only the tokens as spelt and their nickname forms: no fuzzy or
-            phonetic forms. A full-text score favours rare terms, so typos and
-            sound-alikes would otherwise crowd exact matches out of a cut-off.
+        exact: only the tokens as spelt: no fuzzy, phonetic or nickname forms.
+            A full-text score favours rare terms, so typos, sound-alikes and
+            rarer nicknames would otherwise crowd exact matches out of a cut-off.
 
     Returns:
         The query text (empty only when `tokens` is).

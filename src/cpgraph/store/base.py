@@ -164,7 +164,11 @@ class GraphStore(ABC):
 
     @abstractmethod
     async def reset(self) -> None:
-        """Delete every node, edge, index and constraint of cpgraph's graph."""
+        """Delete every node and edge of cpgraph's graph.
+
+        FalkorDB drops the whole graph key (schema included); Neo4j keeps its
+        constraints and indexes. Either way, call `bootstrap()` afterwards.
+        """
 
     batch_size: int = 5000
 

@@ -15,6 +15,10 @@ from cpgraph.store.registry import DDL_PREFIX, QueryRegistry
 
 log = logging.getLogger(__name__)
 
+#: `admin_await_indexes` waits up to 300 s on the server (`db.awaitIndexes(300)`);
+#: its transaction must be allowed to live that long, not the per-query timeout.
+AWAIT_INDEXES_TIMEOUT_S = 330.0
+
 
 def _to_plain(value: Any) -> Any:
     """Turn driver graph objects and temporal types into plain Python values."""
@@ -82,14 +86,19 @@ class Neo4jStore(GraphStore):
             raise StoreUnavailableError("the graph store is not started")
         return self._driver
 
-    async def _run(self, name: str, params: dict[str, Any]) -> tuple[list[Row], WriteSummary]:
+    async def _run(
+        self, name: str, params: dict[str, Any], *, timeout_s: float | None = None
+    ) -> tuple[list[Row], WriteSummary]:
         query = self.registry.check_params(name, params)
         driver = self._require()
         self.round_trips += 1
+        # The file's mode decides the transaction: a write transaction is routed
+        # to the cluster leader, a read one may go to any member.
         routing = "w" if query.mode == "write" else "r"
+        timeout = self.settings.query_timeout_s if timeout_s is None else timeout_s
         try:
             records, summary, keys = await driver.execute_query(
-                Query(query.text, timeout=self.settings.query_timeout_s),  # type: ignore[arg-type]
+                Query(query.text, timeout=timeout),  # type: ignore[arg-type]
                 params,
                 database_=self.settings.neo4j_database,
                 routing_=routing,
@@ -104,6 +113,10 @@ class Neo4jStore(GraphStore):
             raise QueryError(name, f"{exc.code}: {redact(exc.message or '')}") from exc
         except neo4j_exc.DriverError as exc:
             raise QueryError(name, type(exc).__name__) from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            # The driver refuses a parameter it cannot encode (a type Bolt lacks,
+            # a non-string map key, an integer beyond 64 bits) before sending it.
+            raise QueryError(name, f"a parameter Neo4j cannot take ({type(exc).__name__})") from exc
         counters = summary.counters
         write = WriteSummary(
             nodes_created=counters.nodes_created,
@@ -133,7 +146,7 @@ class Neo4jStore(GraphStore):
                 # IF NOT EXISTS makes these idempotent; the count tells what changed.
                 if after[0]["n"] > before[0]["n"]:
                     created.append(name)
-        await self.execute("admin_await_indexes")
+        await self._run("admin_await_indexes", {}, timeout_s=AWAIT_INDEXES_TIMEOUT_S)
         return created
 
     async def health(self) -> Health:
