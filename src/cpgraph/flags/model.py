@@ -16,35 +16,7 @@ from datetime import date
 from importlib import resources
 from typing import Any
 
-# What the other person is to this one when the stored edge points the other way:
-# (a)-[:RELATED_TO {relationship: r}]->(b) says b is a's r, so from b's side a is
-# INVERSE[r]. Kept in step with cpgraph.graphql.data.INVERSE (a unit test checks).
-INVERSE: dict[str, str] = {
-    "mother": "child",
-    "father": "child",
-    "parent": "child",
-    "step_parent": "step_child",
-    "partner_of_parent": "partners_child",
-    "partners_child": "partner_of_parent",
-    "partner": "partner",
-    "ex_partner": "ex_partner",
-    "grandparent": "grandchild",
-    "grandchild": "grandparent",
-    "aunt_uncle": "niece_nephew",
-    "niece_nephew": "aunt_uncle",
-    "sibling": "sibling",
-    "child": "parent",
-    "step_child": "step_parent",
-    "carer": "cared_for",
-    "cared_for": "carer",
-    "foster_carer": "foster_child",
-    "foster_child": "foster_carer",
-    "relative": "relative",
-    "friend": "friend",
-    "visitor": "visited",
-    "visited": "visitor",
-    "other": "other",
-}
+from cpgraph.vocabulary import INVERSE
 
 
 def parse_day(value: Any) -> date | None:

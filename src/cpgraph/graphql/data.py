@@ -16,6 +16,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from cpgraph.store import GraphStore
+from cpgraph.vocabulary import INVERSE
 
 IDENTIFIER_SCHEMES: tuple[tuple[str, str, str], ...] = (
     # (scheme, value property, validity property)
@@ -25,35 +26,6 @@ IDENTIFIER_SCHEMES: tuple[tuple[str, str, str], ...] = (
     ("PRISON_NUMBER", "prison_number", "prison_number_valid"),
 )
 
-# What the other person is to this one, when the stored edge points the other
-# way: (a)-[:RELATED_TO {relationship: r}]->(b) says b is a's r, so from b's
-# side a is INVERSE[r].
-INVERSE: dict[str, str] = {
-    "mother": "child",
-    "father": "child",
-    "parent": "child",
-    "step_parent": "step_child",
-    "partner_of_parent": "partners_child",
-    "partners_child": "partner_of_parent",
-    "partner": "partner",
-    "ex_partner": "ex_partner",
-    "grandparent": "grandchild",
-    "grandchild": "grandparent",
-    "aunt_uncle": "niece_nephew",
-    "niece_nephew": "aunt_uncle",
-    "sibling": "sibling",
-    "child": "parent",
-    "step_child": "step_parent",
-    "carer": "cared_for",
-    "cared_for": "carer",
-    "foster_carer": "foster_child",
-    "foster_child": "foster_carer",
-    "relative": "relative",
-    "friend": "friend",
-    "visitor": "visited",
-    "visited": "visitor",
-    "other": "other",
-}
 
 # Specific types that an inverse can only state generally (a child edge
 # inverted says "parent", not "mother"): merged with their general form.

@@ -32,9 +32,10 @@ from typing import Any
 import strawberry
 
 from cpgraph.graphql.context import GqlInfo, RequestContext
-from cpgraph.graphql.data import INVERSE, EventData, RecordData
+from cpgraph.graphql.data import EventData, RecordData
 from cpgraph.graphql.errors import BadInputError, NotFoundError
 from cpgraph.graphql.types import Person, SourceRecord, TimelineEvent, person_ref
+from cpgraph.vocabulary import INVERSE
 
 MAX_CONNECTION_DEPTH = 6
 MAX_PATHS = 20

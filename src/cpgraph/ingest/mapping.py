@@ -17,31 +17,7 @@ from typing import Any
 
 from cpgraph.ingest.errors import MappingError, UnknownAgencyError
 from cpgraph.store.schema import RelType
-
-#: The canonical STATED_RELATIONSHIP vocabulary (target relative to source).
-RELATIONSHIPS = frozenset(
-    {
-        "mother",
-        "father",
-        "parent",
-        "step_parent",
-        "partner_of_parent",
-        "partner",
-        "ex_partner",
-        "grandparent",
-        "aunt_uncle",
-        "sibling",
-        "child",
-        "step_child",
-        "grandchild",
-        "carer",
-        "foster_carer",
-        "relative",
-        "friend",
-        "visitor",
-        "other",
-    }
-)
+from cpgraph.vocabulary import RELATIONSHIPS
 
 #: Person-mention properties a mapping may fill from a column; the engine
 #: knows how to normalise each (names, dates, identifiers...).
