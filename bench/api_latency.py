@@ -17,6 +17,13 @@ Search runs twice: by display name only (`search`) and by display name with the
 person's date of birth (`search_dob`). Its raw column replays, per sample, exactly
 the candidate queries `find_candidates` issued for it (recorded in a first pass),
 so it covers the OR fallback whenever the resolver takes it.
+
+`--quality N` then checks that the search stays good: for N sampled persons it makes
+searches from one of their records (as recorded; a typo in the forename; in the
+surname, with DOB; a nickname; the DOB day/month transposed; a new surname with the
+DOB; another record's spelling, with that record hidden) and reports how often the
+person comes first and in the top 5, for the current search and for the previous
+one (OR of all tokens, 200 candidates fetched as full records).
 """
 
 from __future__ import annotations
@@ -40,8 +47,16 @@ from typing import Any
 import httpx
 
 from cpgraph.config import Settings
+from cpgraph.graphql.data import RecordData, parse_date
 from cpgraph.graphql.insight import _Search
-from cpgraph.graphql.search import find_candidates, name_tokens
+from cpgraph.graphql.search import (
+    Candidate,
+    find_candidates,
+    fulltext_text,
+    name_tokens,
+    nickname_variants,
+    rank,
+)
 from cpgraph.security import Role, add_user
 from cpgraph.store import GraphStore, create_store
 
@@ -345,12 +360,117 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+class _Hiding:
+    """A store stand-in that hides one source record from every answer."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.hidden: str | None = None
+        self.registry = store.registry
+
+    async def query(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
+        rows = await self.store.query(name, **params)
+        return [r for r in rows if r.get("key") != self.hidden]
+
+
+async def previous_search(
+    store: _Hiding, tokens: list[str], dob: date | None, postcode: str | None
+) -> list[Candidate]:
+    """The search before the AND/exact/date-of-birth arms: OR of tokens, 200 full records."""
+    dialect = store.registry.dialect
+    rows = await store.query(
+        "fulltext_person_names", text=fulltext_text(dialect, tokens), limit=200
+    )
+    found = await store.query("api_records_by_key", keys=[r["key"] for r in rows])
+    records = [RecordData(props=r["record"], person_id=r.get("person_id")) for r in found]
+    return rank(tokens, dob, postcode, records)
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    """One random edit inside a word: swap, drop, change or add a letter."""
+    i = rng.randrange(1, len(word) - 1)
+    letter = rng.choice("aeiounrst")
+    return rng.choice(
+        [
+            word[:i] + word[i + 1] + word[i] + word[i + 2 :],
+            word[:i] + word[i + 1 :],
+            word[:i] + letter + word[i + 1 :],
+            word[:i] + letter + word[i:],
+        ]
+    )
+
+
+async def quality(args: argparse.Namespace) -> dict[str, Any]:
+    """Top-1 / top-5 of the current and the previous search on perturbed searches."""
+    rng = random.Random(args.seed)
+    async with create_store(Settings(data_dir=args.data_dir.resolve())) as store:
+        ids = [
+            r["person_id"] for r in await store.query("flags_persons_page", after="", limit=200_000)
+        ]
+        rng.shuffle(ids)
+        rows = await store.query("api_persons_profile", ids=ids[: args.quality])
+        by_person: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            if row.get("record") and row["person_id"] == row["requested_id"]:
+                by_person.setdefault(row["person_id"], []).append(row["record"])
+        cases: list[tuple[str, str, date | None, str, str | None]] = []
+        for pid, records in by_person.items():
+            records.sort(key=lambda r: r["key"])
+            first = records[0]
+            fore, sur = str(first.get("forename") or ""), str(first.get("surname") or "")
+            if len(fore) < 4 or len(sur) < 4:
+                continue
+            dob = parse_date(first.get("dob"))
+            cases.append(("as recorded", f"{fore} {sur}", None, pid, None))
+            cases.append(("forename typo", f"{_typo(fore, rng)} {sur}", None, pid, None))
+            cases.append(("surname typo + DOB", f"{fore} {_typo(sur, rng)}", dob, pid, None))
+            nicks = nickname_variants(name_tokens(fore)[0]) if name_tokens(fore) else ()
+            if nicks:
+                cases.append(("nickname", f"{rng.choice(nicks)} {sur}", None, pid, None))
+            if dob and dob.day <= 12 and dob.day != dob.month:
+                swapped = date(dob.year, dob.day, dob.month)
+                cases.append(("DOB transposed", f"{fore} {sur}", swapped, pid, None))
+            if dob:
+                cases.append(("new surname + DOB", f"{fore} Fairweather", dob, pid, None))
+            spelt = {
+                " ".join(name_tokens(f"{r.get('forename')} {r.get('surname')}"))
+                for r in records[1:]
+            }
+            if spelt and " ".join(name_tokens(f"{fore} {sur}")) not in spelt:
+                cases.append(("other record's spelling", f"{fore} {sur}", dob, pid, first["key"]))
+        hiding = _Hiding(store)
+        dialect = store.registry.dialect
+
+        async def previous(tokens: list[str], dob: date | None, pc: str | None) -> list[Candidate]:
+            return await previous_search(hiding, tokens, dob, pc)
+
+        async def current(tokens: list[str], dob: date | None, pc: str | None) -> list[Candidate]:
+            return await find_candidates(hiding, dialect, tokens, dob, pc)  # type: ignore[arg-type]
+
+        out: dict[str, Any] = {"cases": len(cases), "by_case": {}, "latency": {}}
+        for label, search in (("previous", previous), ("current", current)):
+            times = []
+            for kind, name, dob, pid, hidden in cases:
+                hiding.hidden = hidden
+                t0 = time.perf_counter()
+                ranked = await search(name_tokens(name), dob, None)
+                times.append(time.perf_counter() - t0)
+                pos = next((i for i, c in enumerate(ranked) if c.person_id == pid), None)
+                tally = out["by_case"].setdefault(kind, {}).setdefault(label, [0, 0, 0])
+                tally[0] += 1
+                tally[1] += pos == 0
+                tally[2] += pos is not None and pos < 5
+            out["latency"][label] = _stats(times)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--build", type=int, default=0, help="households to build first")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--quality", type=int, default=0, help="persons to check search on")
     args = parser.parse_args()
     if args.build:
         asyncio.run(build(args.data_dir.resolve(), args.build))
@@ -364,6 +484,14 @@ def main() -> None:
             f"| {op} | {a['p50_ms']} ms | {a['p95_ms']} ms | {a['rps']} | {r['p50_ms']} ms | "
             f"{r['p95_ms']} ms | {result['overhead_p50_ms'][op]} ms |"
         )
+    if args.quality:
+        checked = asyncio.run(quality(args))
+        print(f"\nsearch quality, {checked['cases']} searches: {json.dumps(checked['latency'])}")
+        print("\n| search | n | previous top-1 | previous top-5 | current top-1 | current top-5 |")
+        print("|---|---|---|---|---|---|")
+        for kind, tallies in checked["by_case"].items():
+            (n, p1, p5), (_, c1, c5) = tallies["previous"], tallies["current"]
+            print(f"| {kind} | {n} | {p1 / n:.3f} | {p5 / n:.3f} | {c1 / n:.3f} | {c5 / n:.3f} |")
 
 
 if __name__ == "__main__":
