@@ -1,8 +1,10 @@
 """Candidate pairs: the union of several blocking rules, each a pandas join on block keys.
 
 Pairs are returned as two int64 arrays ``(i, j)`` of record positions with ``i < j``.
-Name keys (``fn``, ``sn``, ``sn_phonetic``, ``initials``) are read from every name
-variant, so aliases, former surnames and double-barrelled parts are blocked on too.
+Name keys (``fn``, ``sn``, ``sn_phonetic``, ``initials``, ``fn_root``) are read from every
+name variant, so aliases, former surnames and double-barrelled parts are blocked on too.
+``fn_root`` is a forename's canonical names in the ``nicknames`` dataset plus the forename
+itself (one row each), so "becky" and "rebecca" share a block.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
+from cpgraph.linkage.comparisons import nickname_roots
 from cpgraph.linkage.spec import BlockingRule, Spec
+from cpgraph.linkage.standardise import V_ALT, V_PRIMARY
 
-NAME_KEYS = frozenset({"fn", "sn", "sn_phonetic", "initials", "mn"})
+NAME_KEYS = frozenset({"fn", "sn", "sn_phonetic", "initials", "mn", "fn_root"})
 
 
 def variant_block_table(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """Name variants with their phonetic surname and initials, for blocking."""
-    v = variants[["rec", "fn", "mn", "sn"]].copy()
+    v = variants[["rec", "vtype", "fn", "mn", "sn"]].copy()
     algo = {"metaphone": jellyfish.metaphone, "soundex": jellyfish.soundex,
             "nysiis": jellyfish.nysiis}[spec.phonetic]
     uniq = pd.unique(v["sn"].dropna())
@@ -30,6 +34,21 @@ def variant_block_table(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> 
     return v
 
 
+def _with_roots(t: pd.DataFrame) -> pd.DataFrame:
+    """``t`` with one row per forename root (``fn_root``): the forename and its canonical
+    names in the ``nicknames`` dataset.  Only recorded forenames and aliases are used (not
+    the order-swap variants, whose "forename" is a surname or middle name: at one postcode
+    they would pair every member of a household)."""
+    t = t[np.isin(t["vtype"].to_numpy(), (V_PRIMARY, V_ALT))]
+    t = t.drop(columns="vtype").dropna(subset=["fn"]).drop_duplicates()
+    roots = nickname_roots()
+    uniq = pd.unique(t["fn"])
+    table = pd.Series([sorted(roots.get(u, frozenset()) | {u}) for u in uniq], index=uniq,
+                      dtype=object)
+    t = t.assign(fn_root=table.reindex(t["fn"]).to_numpy()).explode("fn_root")
+    return t
+
+
 def _table_for(rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame) -> pd.DataFrame:
     keys = list(rule.keys)
     name_keys = [k for k in keys if k in NAME_KEYS]
@@ -38,7 +57,12 @@ def _table_for(rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame) -> pd.
         if k not in s.columns:
             raise KeyError(f"blocking key {k!r} is not a standardised column")
     if name_keys:
-        t = vtable[["rec", *name_keys]]
+        if "fn_root" in name_keys:
+            rest = [k for k in name_keys if k not in ("fn_root", "fn")]
+            t = _with_roots(vtable[["rec", "vtype", "fn", *rest]])
+            t = t[["rec", *name_keys]]
+        else:
+            t = vtable[["rec", *name_keys]]
         if other:
             t = t.join(s[other], on="rec")
     else:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {

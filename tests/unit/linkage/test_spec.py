@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "3"
+    assert spec.version == "4"
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
