@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,7 @@ from cpgraph.ingest.normalise import (
 )
 from cpgraph.ingest.readers import MAX_FIELD_CHARS, iter_csv, read_header
 from cpgraph.ingest.report import LoadReport
-from cpgraph.ingest.writer import FACT_SLOTS, Batch, Buffers, write_batch
+from cpgraph.ingest.writer import EVENT_FACT_SLOTS, FACT_SLOTS, Batch, Buffers, write_batch
 from cpgraph.store import GraphStore
 from cpgraph.text import match_name
 
@@ -78,6 +79,7 @@ MAX_RAW_CHARS = 1 << 20
 _FHIR_SEX = {"male": "M", "female": "F", "other": "X", "unknown": "U"}
 _SEXES = frozenset({"M", "F", "U", "X"})
 _FACT_SLOT_SET = frozenset(FACT_SLOTS)
+_EVENT_FACT_SLOT_SET = frozenset(EVENT_FACT_SLOTS)
 
 ProgressFn = Callable[[str, int, int], None]
 """Progress callback: ``(system, rows done, rows expected)`` after each batch."""
@@ -251,12 +253,29 @@ def prepare_extract(
 # -- phase 2: rows to batches (runs in a worker thread) ------------------------------
 
 
-def _render(template: str, values: dict[str, Any]) -> str:
-    def one(m: re.Match[str]) -> str:
-        v = values.get(m.group(1))
-        return "" if v is None else str(v)
+@lru_cache(maxsize=256)
+def _template(template: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Split a template into its leading text and ``(field, text after it)`` pairs."""
+    parts = _TEMPLATE_RE.split(template)
+    return parts[0], tuple(zip(parts[1::2], parts[2::2], strict=True))
 
-    return _TEMPLATE_RE.sub(one, template)
+
+def _render(template: str, values: dict[str, Any]) -> str:
+    """Fill ``{field}`` placeholders from ``values`` (a missing or null field is empty)."""
+    head, fields = _template(template)
+    if not fields:
+        return head
+    out = [head]
+    for name, text in fields:
+        v = values.get(name)
+        if v is not None:
+            out.append(v if isinstance(v, str) else str(v))
+        out.append(text)
+    return "".join(out)
+
+
+#: The match form of a name (cpgraph.text.match_name), cached: names repeat a lot.
+_match_name = lru_cache(maxsize=1 << 16)(match_name)
 
 
 def _address_key(address: str | None, postcode: str | None) -> str:
@@ -572,7 +591,7 @@ class _Producer:
             if isinstance(aliases_raw, list)
             else split_list(aliases_raw)
         ) or None
-        aliases_m = [m for m in (match_name(a) for a in aliases or ()) if m] or None
+        aliases_m = [m for m in (_match_name(a) for a in aliases or ()) if m] or None
         names = [n for n in (forename, middle, surname, former) if n] + list(aliases or ())
         sex = field_value("sex")
         if sex is not None:
@@ -592,11 +611,11 @@ class _Producer:
             forename,
             middle,
             surname,
-            match_name(forename),
-            match_name(middle),
-            match_name(surname),
+            _match_name(forename),
+            _match_name(middle),
+            _match_name(surname),
             former,
-            match_name(former),
+            _match_name(former),
             aliases,
             aliases_m,
             " ".join(names) or None,
@@ -689,6 +708,7 @@ class _Producer:
             self.system,
             self.load_id,
             {prop: vals.get(col) for prop, col in ev.facts.items()},
+            not ev.facts.keys() <= _EVENT_FACT_SLOT_SET,
         ]
         self.buffers.add("ingest_events_upsert", event_id, row)
         self.event_ids.add(event_id)

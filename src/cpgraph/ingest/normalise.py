@@ -36,6 +36,10 @@ def clean_text(value: str | None) -> str | None:
     """Trim and collapse whitespace runs to one space; empty becomes ``None``."""
     if value is None:
         return None
+    # Fast path: every whitespace character but the plain space is unprintable, so a
+    # printable value without a double space has no run to collapse.
+    if value.isprintable() and "  " not in value:
+        return value.strip() or None
     text = _WS_RE.sub(" ", value).strip()
     return text or None
 
@@ -156,8 +160,11 @@ def normalise_nhs_number(value: str | None) -> tuple[str | None, bool | None]:
     text = clean_text(value)
     if text is None:
         return None, None
-    compact = re.sub(r"[\s-]", "", text).upper()
-    return compact, compact.isdigit() and _nhs.is_valid(compact)
+    # clean_text left single spaces as the only whitespace.
+    compact = text.replace(" ", "").replace("-", "").upper()
+    # Already compact: python-stdnum's length and mod-11 check without its re-cleaning.
+    valid = len(compact) == 10 and compact.isascii() and compact.isdigit()
+    return compact, valid and _nhs.checksum(compact) == 0
 
 
 def normalise_upn(value: str | None) -> tuple[str | None, bool | None]:

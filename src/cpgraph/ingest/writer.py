@@ -79,6 +79,37 @@ RECORD_COLUMNS: tuple[str, ...] = (
 )
 RECORD_INDEX = {name: i for i, name in enumerate(RECORD_COLUMNS)}
 
+#: Event facts ``ingest_events_upsert`` reads out of the facts map when it creates an
+#: event (every fact the shipped mappings name), so a new event is created in one
+#: step; a row with other fact names says so in its last column and they are SET after.
+EVENT_FACT_SLOTS: tuple[str, ...] = (
+    "referral_source",
+    "referrer_name",
+    "summary",
+    "nfa",
+    "outcome",
+    "factors",
+    "term",
+    "sessions_possible",
+    "sessions_authorised_absence",
+    "sessions_unauthorised_absence",
+    "sessions",
+    "reason",
+    "raised_by_role",
+    "referred_to_childrens_services",
+    "encounter_class",
+    "snomed_code",
+    "flag",
+    "author",
+    "occurrence_type",
+    "dash_risk",
+    "marac_referral",
+    "children_present",
+    "prison_code",
+    "offence_category",
+    "booking_id",
+)
+
 #: Column order of an ``ingest_events_upsert`` row.
 EVENT_COLUMNS: tuple[str, ...] = (
     "event_id",
@@ -93,6 +124,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "system",
     "load_id",
     "facts",
+    "extra_facts",
 )
 
 #: Write order: nodes first, then edges that MATCH them, quarantine last.

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.gb import nhs as stdnum_nhs
 
 from cpgraph.contract.identifiers import pnc_check_letter
+from cpgraph.ingest.engine import _render
 from cpgraph.ingest.normalise import (
+    clean_text,
     display_name,
     normalise_nhs_number,
     normalise_pnc_id,
@@ -136,3 +143,27 @@ def test_booleans_and_lists() -> None:
         None,
     ]
     assert split_list(" Zoe Smith ;; Z  Nowak;") == ["Zoe Smith", "Z Nowak"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(" \t\n\xa0\u2028\u3000-_aZé0123456789"), max_size=14))
+def test_fast_paths_agree_with_the_reference(value: str) -> None:
+    collapsed = re.sub(r"\s+", " ", value).strip() or None
+    assert clean_text(value) == collapsed
+    if collapsed is None:
+        assert normalise_nhs_number(value) == (None, None)
+        return
+    compact = re.sub(r"[\s-]", "", collapsed).upper()
+    expected = compact, compact.isdigit() and stdnum_nhs.is_valid(compact)
+    assert normalise_nhs_number(value) == expected
+
+
+def test_templates_render_like_the_regex() -> None:
+    values = {"a": "x", "b": 3, "c": None, "d": True}
+    for template in ("", "plain", "{a}", "{a}:{b}:{c}:{d}", "p{a}{a}q{zz}r", "{A}{a", "{}"):
+        expected = re.sub(
+            r"\{([a-z_][a-z0-9_]*)\}",
+            lambda m: "" if values.get(m.group(1)) is None else str(values[m.group(1)]),
+            template,
+        )
+        assert _render(template, values) == expected

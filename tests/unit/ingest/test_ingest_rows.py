@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cpgraph.ingest.engine import ExtractPlan, _Producer, prepare_extract
+from cpgraph.ingest.mapping import load_mappings
 from cpgraph.ingest.report import LoadReport
-from cpgraph.ingest.writer import EVENT_COLUMNS, RECORD_COLUMNS, RECORD_INDEX
+from cpgraph.ingest.writer import EVENT_COLUMNS, EVENT_FACT_SLOTS, RECORD_COLUMNS, RECORD_INDEX
 from cpgraph.store.registry import default_cypher_dir
 from tests.unit.ingest.extracts import (
     HEALTH_QUARANTINED,
@@ -65,6 +66,28 @@ def test_record_columns_match_the_cypher_file() -> None:
     assert f"MERGE (a:Address {{key: r[{RECORD_INDEX['address_key']}]}})" in text
     assert f"s.row_hash <> r[{RECORD_INDEX['row_hash']}]" in text
     assert f"old_load <> r[{RECORD_INDEX['load_id']}]" in text
+
+
+def test_event_columns_match_the_cypher_file() -> None:
+    text = (default_cypher_dir() / "ingest_events_upsert.cypher").read_text()
+    index = {name: i for i, name in enumerate(EVENT_COLUMNS)}
+    sets = dict(re.findall(r"e\.(\w+) = r\[(\d+)\]", text))
+    node = text.split("CREATE (n:Event {", 1)[1].split("})", 1)[0]
+    created = dict(re.findall(r"(\w+): r\[(\d+)\]", node))
+    from_facts = dict(re.findall(r"(\w+): f\.(\w+)", node))
+    for prop, i in [*sets.items(), *created.items()]:
+        assert index[prop] == int(i), prop
+    assert set(sets) == set(EVENT_COLUMNS) - {"event_id", "facts", "extra_facts"}
+    assert set(created) == set(EVENT_COLUMNS) - {"facts", "extra_facts"}
+    assert from_facts == {name: name for name in EVENT_FACT_SLOTS}
+    assert f"[r[{index['facts']}]]" in text
+    assert f"r[{index['extra_facts']}] = false" in text
+    assert f"SET e += r[{index['facts']}]" in text
+
+
+def test_event_fact_slots_cover_the_shipped_mappings() -> None:
+    named = {f for m in load_mappings() for e in m.entries for ev in e.events for f in ev.facts}
+    assert named <= set(EVENT_FACT_SLOTS)
 
 
 def test_police_rows(tmp_path: Path) -> None:
