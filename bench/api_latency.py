@@ -16,7 +16,7 @@ second for both, and the API overhead (API p50 - raw p50).
 Search runs twice: by display name only (`search`) and by display name with the
 person's date of birth (`search_dob`). Its raw column replays, per sample, exactly
 the candidate queries `find_candidates` issued for it (recorded in a first pass),
-so it covers the OR fallback whenever the resolver takes it.
+so it covers the wider second query whenever the resolver sends it.
 
 `--quality N` then checks that the search stays good: for N sampled persons it makes
 searches from one of their records (as recorded; a typo in the forename; in the
@@ -220,7 +220,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         dialect = store.registry.dialect
         plans = await search_plans(store, dialect, [(n, None) for n in names])
         dob_plans = await search_plans(store, dialect, named_dobs)
-        fallbacks = {
+        widened = {
             "search": sum(len(p) > 1 for p in plans),
             "search_dob": sum(len(p) > 1 for p in dob_plans),
         }
@@ -351,7 +351,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "mentions": mentions,
         "requests_per_operation": args.requests,
         "connection_pairs": len(pairs),
-        "search_or_fallbacks": fallbacks,
+        "search_widened": widened,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}",
         "api": api,

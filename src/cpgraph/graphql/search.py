@@ -1,21 +1,24 @@
 """Fuzzy person search: full-text candidates, re-ranked with name, DOB and postcode.
 
-The full-text index (`fulltext_person_names`, one per dialect) finds candidate
+The full-text index on source-record names (one per dialect) finds candidate
 mentions by name: exact, phonetic (FalkorDB's double-metaphone field), fuzzy
 (edit distance 1) and nickname variants. Candidates are then scored in Python
 with rapidfuzz and date/postcode agreement levels and grouped by person.
 
-`find_candidates` keeps this cheap on a large store. Its first query requires
-every searched name token (each as any of its exact, fuzzy, phonetic or nickname
-forms), which matches a few dozen mentions instead of thousands; it takes the
-best hits of that twice, once counting only the tokens as spelt (a full-text
-score favours rare terms, so typos, sound-alikes and rarer nicknames would
-otherwise crowd out the exact matches), and in the same round trip the mentions recorded
-with the searched date of birth (or its day/month transposition) from the date
-index, so a changed surname or a badly misspelt name is still found. Only when
-that finds nobody who matches well does a second query OR the tokens, as the
-search always used to. Both return only the columns ranking needs; display data
-is loaded later, for the page returned.
+`find_candidates` keeps this cheap on a large store. Its first query
+(`search_person_candidates`) requires every searched name token, each as any of
+its exact, fuzzy, phonetic or nickname forms, which matches a few dozen mentions
+instead of thousands. It takes the best hits of that twice, once counting only
+the tokens as spelt (a full-text score favours rare terms, so typos, sound-alikes
+and rarer nicknames would otherwise crowd the exact matches out), and in the same
+round trip the mentions recorded with the searched date of birth (or its
+day/month transposition) from the date index, so a changed surname or a badly
+misspelt name is still found. Only when that finds nobody who matches well does
+a second query widen the net: any token as spelt (OR), or every token at edit
+distance 2 (transposed letters). Both return only the columns ranking needs;
+display data is loaded later, for the page returned. (OR-ing the fuzzy forms of
+all tokens, as the search first did, matches thousands of mentions of a common
+forename and costs 10-40 ms on 100k persons.)
 """
 
 from __future__ import annotations
@@ -35,15 +38,16 @@ from cpgraph.store import GraphStore
 
 MAX_TOKENS = 6
 MAX_VARIANTS = 6
-FUZZY_MIN_LEN = 4
+FUZZY_MIN_LEN = 4  # tokens this long match at edit distance 1
+FUZZY2_MIN_LEN = 5  # and, when a search is widened, this long at distance 2
 _WORD_RE = re.compile(r"[a-z]+")
 
 WEIGHT_NAME, WEIGHT_DOB, WEIGHT_POSTCODE = 0.6, 0.25, 0.15
 
 STRICT_CANDIDATES = 50  # mentions matching every token, best full-text score first
 DOB_CANDIDATES = 50  # mentions recorded with the searched date (or transposed)
-LOOSE_CANDIDATES = 100  # mentions matching any token, when the strict query falls short
-GOOD_SCORE = 0.8  # a strict candidate this good means no OR query is needed
+WIDER_CANDIDATES = 100  # per arm of the wider query, when the first falls short
+GOOD_SCORE = 0.8  # a first-query candidate this good: no wider query
 DOB_ONLY_MIN_NAME = 0.5  # a mention found by its date alone must look like the name
 _CANDIDATE_COLUMNS = ("key", "forename", "surname", "aliases", "name_text", "dob", "postcode")
 
@@ -94,28 +98,39 @@ def nickname_variants(token: str) -> tuple[str, ...]:
 _NOT_PHONETIC = " => { $phonetic: false; }"  # RediSearch: this term only, not its sound
 
 
-def _token_terms(dialect: str, token: str, tokens: list[str], *, exact: bool) -> list[str]:
+def _token_terms(
+    dialect: str, token: str, tokens: list[str], *, exact: bool, max_edits: int
+) -> list[str]:
     """A token's full-text terms: the token as spelt (exact), or fuzzy, with its nicknames."""
     if exact:  # on FalkorDB the attribute only holds on a single term
         return [f"({token}){_NOT_PHONETIC}" if dialect == "falkordb" else token]
-    fuzzy = len(token) >= FUZZY_MIN_LEN
+    edits = 0
+    if len(token) >= FUZZY2_MIN_LEN:
+        edits = max_edits
+    elif len(token) >= FUZZY_MIN_LEN:
+        edits = min(max_edits, 1)
     if dialect == "falkordb":
-        terms = [f"%{token}%" if fuzzy else token]
+        terms = [f"{'%' * edits}{token}{'%' * edits}"]
     else:
-        terms = [f"{token}~1" if fuzzy else token]
+        terms = [f"{token}~{edits}" if edits else token]
     terms.extend(v for v in nickname_variants(token) if v not in tokens)
     return list(dict.fromkeys(terms))
 
 
 def fulltext_text(
-    dialect: str, tokens: list[str], *, require_all: bool = False, exact: bool = False
+    dialect: str,
+    tokens: list[str],
+    *,
+    require_all: bool = False,
+    exact: bool = False,
+    max_edits: int = 1,
 ) -> str:
     """Build the full-text query string for a dialect.
 
     Tokens are `[a-z]+` only, so no query-syntax characters can get in.
-    FalkorDB (RediSearch): `%term%` is a fuzzy match at edit distance 1, `|`
-    is OR and a space AND; plain terms also match phonetically (the field is
-    double-metaphone) unless marked `$phonetic: false`. Neo4j (Lucene):
+    FalkorDB (RediSearch): `%term%` is a fuzzy match at edit distance 1 (`%%term%%`
+    at 2), `|` is OR and a space AND; plain terms also match phonetically (the
+    field is double-metaphone) unless marked `$phonetic: false`. Neo4j (Lucene):
     `term~1` is fuzzy, with `OR`/`AND`.
 
     Args:
@@ -127,21 +142,29 @@ def fulltext_text(
         exact: only the tokens as spelt: no fuzzy, phonetic or nickname forms.
             A full-text score favours rare terms, so typos, sound-alikes and
             rarer nicknames would otherwise crowd exact matches out of a cut-off.
+        max_edits: the edit distance of fuzzy forms for tokens of five letters or
+            more (1 or 2; four-letter tokens stay at 1, shorter ones at 0).
 
     Returns:
         The query text (empty only when `tokens` is).
     """
     if require_all:
         groups = [
-            _token_terms(dialect, t, tokens, exact=exact)
+            _token_terms(dialect, t, tokens, exact=exact, max_edits=max_edits)
             for t in dict.fromkeys(tokens)
             if len(t) > 1
         ]
-        if groups:
+        if len(groups) > 1:
             if dialect == "falkordb":
                 return " ".join(f"({' | '.join(g)})" for g in groups)
             return " AND ".join(f"({' OR '.join(g)})" for g in groups)
-    terms = [term for token in tokens for term in _token_terms(dialect, token, tokens, exact=exact)]
+        if groups:  # one group: the OR of its forms
+            tokens = [t for t in tokens if len(t) > 1]
+    terms = [
+        term
+        for token in dict.fromkeys(tokens)
+        for term in _token_terms(dialect, token, tokens, exact=exact, max_edits=max_edits)
+    ]
     joiner = " | " if dialect == "falkordb" else " OR "
     return joiner.join(dict.fromkeys(terms))
 
@@ -309,7 +332,11 @@ async def find_candidates(
     dob: date | None,
     postcode: str | None,
 ) -> list[Candidate]:
-    """Find and rank the persons a search may mean (one store round trip, usually two at most).
+    """Find and rank the persons a search may mean, in one store round trip or two.
+
+    The first query asks for mentions matching every token (see the module
+    docstring); only when nobody it finds scores `GOOD_SCORE` does a wider one
+    run: any token as spelt, or every token at edit distance 2.
 
     Args:
         store: a started graph store.
@@ -321,23 +348,28 @@ async def find_candidates(
     Returns:
         Candidates best first (see `rank`).
     """
+    exact = fulltext_text(dialect, tokens, require_all=True, exact=True)
+    text = fulltext_text(dialect, tokens, require_all=True)
     rows = await store.query(
         "search_person_candidates",
-        exact=fulltext_text(dialect, tokens, require_all=True, exact=True),
-        text=fulltext_text(dialect, tokens, require_all=True),
+        exact=exact,
+        text=text,
         limit=STRICT_CANDIDATES,
         dobs=dob_variants(dob),
         dob_limit=DOB_CANDIDATES,
     )
     records = _records(rows, tokens)
     ranked = rank(tokens, dob, postcode, list(records.values()))
-    if (ranked and ranked[0].score >= GOOD_SCORE) or len(set(tokens)) < 2:  # OR = AND
+    # Wider: any token as spelt, or every token at edit distance 2 (transposed letters).
+    any_exact = fulltext_text(dialect, tokens, exact=True)
+    wider = fulltext_text(dialect, tokens, require_all=True, max_edits=2)
+    if (ranked and ranked[0].score >= GOOD_SCORE) or (any_exact, wider) == (exact, text):
         return ranked
     more = await store.query(
         "search_person_candidates",
-        exact=fulltext_text(dialect, tokens, exact=True),
-        text=fulltext_text(dialect, tokens),
-        limit=LOOSE_CANDIDATES,
+        exact=any_exact,
+        text=wider,
+        limit=WIDER_CANDIDATES,
         dobs=[],
         dob_limit=0,
     )

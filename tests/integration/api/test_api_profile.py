@@ -342,14 +342,15 @@ async def _search(
     return [e["node"] for e in data["searchPeople"]["edges"]]
 
 
-async def test_search_needs_the_or_query_only_when_the_and_query_falls_short(
+async def test_search_widens_only_when_the_first_query_falls_short(
     client: httpx.AsyncClient, tokens: Tokens, api_store: GraphStore
 ) -> None:
     before = api_store.round_trips
     good = await _search(client, tokens, "Lily Smith")
     strict_trips = api_store.round_trips - before
     before = api_store.round_trips
-    # "qzxvw" matches no record, so the AND query finds nobody and the OR one runs.
+    # "qzxvw" matches no record, so the AND query finds nobody; the wider one (any
+    # token as spelt) finds Lily.
     rescued = await _search(client, tokens, "Lily Qzxvw")
     fallback_trips = api_store.round_trips - before
     assert good[0]["person"]["id"] == CHILD and good[0]["nameScore"] == 1.0
@@ -363,7 +364,7 @@ async def test_search_finds_by_date_of_birth_when_names_queries_miss(
     # With both name queries cut to nothing, only the date-of-birth arm can find Lily
     # (as in a large store where her new surname's hits crowd her out).
     monkeypatch.setattr(search, "STRICT_CANDIDATES", 0)
-    monkeypatch.setattr(search, "LOOSE_CANDIDATES", 0)
+    monkeypatch.setattr(search, "WIDER_CANDIDATES", 0)
     nodes = await _search(client, tokens, "Lilly Smyth", "2016-03-04")
     assert nodes and nodes[0]["person"]["id"] == CHILD
     assert nodes[0]["dateOfBirth"] == "EXACT"  # csc:person:C1 has the transposed date

@@ -15,8 +15,8 @@ from cpgraph.graphql.policy import POLICY, STRUCTURAL_SUFFIXES, allowed, inspect
 from cpgraph.graphql.schema import build_schema, schema_sdl
 from cpgraph.graphql.search import (
     DOB_CANDIDATES,
-    LOOSE_CANDIDATES,
     STRICT_CANDIDATES,
+    WIDER_CANDIDATES,
     Agreement,
     dob_agreement,
     dob_variants,
@@ -143,6 +143,21 @@ def test_fulltext_text_require_all_ands_one_group_per_token() -> None:
 
 def test_fulltext_text_require_all_falls_back_to_or_for_initials_only() -> None:
     assert fulltext_text("falkordb", ["j", "s"], require_all=True) == "j | s"
+    # one token long enough: the OR of its forms, so AND and OR texts compare equal
+    one = fulltext_text("falkordb", ["j", "jones"], require_all=True)
+    assert one == fulltext_text("falkordb", ["jones"]) == "%jones%"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "expected"),
+    [
+        ("falkordb", "(%%jones%%) (%khan%) (fox)"),
+        ("neo4j", "(jones~2) AND (khan~1) AND (fox)"),
+    ],
+)
+def test_fulltext_text_two_edits_only_for_long_tokens(dialect: str, expected: str) -> None:
+    tokens = ["jones", "khan", "fox"]  # no nickname forms
+    assert fulltext_text(dialect, tokens, require_all=True, max_edits=2) == expected
 
 
 def test_fulltext_text_exact_has_no_fuzzy_or_phonetic_forms() -> None:
@@ -218,19 +233,20 @@ async def test_find_candidates_stops_after_a_good_strict_match() -> None:
     ]
 
 
-async def test_find_candidates_falls_back_to_or_and_keeps_date_matches() -> None:
+async def test_find_candidates_widens_and_keeps_date_matches() -> None:
     tokens = name_tokens("Lily Jones")  # married, now recorded as Smith
-    loose = fulltext_text("falkordb", tokens)
+    wider = fulltext_text("falkordb", tokens, require_all=True, max_edits=2)
+    assert wider.endswith(" (%%jones%%)") and wider.startswith("(%lily% | ")
     store = _FakeStore(
-        {loose: [_row("c:2", "P2", "Lily", "Brown", "1990-01-01", "name")]},
+        {wider: [_row("c:2", "P2", "Lily", "Brown", "1990-01-01", "name")]},
         [_row("a:1", "P1", "Lily", "Smith", "2016-03-04", "dob")],
     )
     ranked = await find_candidates(store, "falkordb", tokens, date(2016, 4, 3), None)  # type: ignore[arg-type]
     assert len(store.calls) == 2
     assert store.calls[1] == {
-        "exact": fulltext_text("falkordb", tokens, exact=True),
-        "text": loose,
-        "limit": LOOSE_CANDIDATES,
+        "exact": fulltext_text("falkordb", tokens, exact=True),  # OR: any token as spelt
+        "text": wider,
+        "limit": WIDER_CANDIDATES,
         "dobs": [],
         "dob_limit": 0,
     }
