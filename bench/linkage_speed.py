@@ -67,17 +67,25 @@ def worker(engine: str, pkl: Path, truth: Path | None, workers: int) -> dict:
         res = eng.link(mentions, rels[["from_key", "to_key", "relationship", "lives_with"]])
         wall = time.perf_counter() - t
         pred = pd.Series(res.assignments["person_id"].to_numpy(), index=res.assignments["key"])
-        info = {"timings": {k: round(v, 2) for k, v in res.timings.items()},
-                "compared_pairs": res.summary["compared_pairs"],
-                "persons": res.summary["persons"]}
+        info = {
+            "timings": {k: round(v, 2) for k, v in res.timings.items()},
+            "compared_pairs": res.summary["compared_pairs"],
+            "persons": res.summary["persons"],
+        }
     else:
         from linkage_accuracy import run_splink_generated
 
         pred, sinfo = run_splink_generated(mentions)
         wall = time.perf_counter() - t
         info = {"persons": int(pred.nunique())}
-    out = {"engine": engine, "mentions": len(mentions), "wall_s": round(wall, 1),
-           "peak_rss_mb": round(_rss_mb(), 0), "rss_after_load_mb": round(base_rss, 0), **info}
+    out = {
+        "engine": engine,
+        "mentions": len(mentions),
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": round(_rss_mb(), 0),
+        "rss_after_load_mb": round(base_rss, 0),
+        **info,
+    }
     if truth is not None:
         from linkage_accuracy import evaluate_generated
 
@@ -104,8 +112,13 @@ def machine() -> dict:
                     break
     except OSError:
         pass
-    return {"cpus": os.cpu_count(), "cpu": cpu, "mem_gb": round(mem, 1),
-            "python": platform.python_version(), "platform": platform.platform()}
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "mem_gb": round(mem, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,12 +147,23 @@ def main(argv: list[str] | None = None) -> int:
         t = time.perf_counter()
         folder = ensure_generated(hh, args.seed)
         mentions, _ = load_generated(folder)
-        print(f"size {size:,}: {hh:,} households → {len(mentions):,} mentions "
-              f"(data ready in {time.perf_counter() - t:.0f}s)", flush=True)
+        print(
+            f"size {size:,}: {hh:,} households → {len(mentions):,} mentions "
+            f"(data ready in {time.perf_counter() - t:.0f}s)",
+            flush=True,
+        )
         del mentions
         for engine in args.engines:
-            cmd = [sys.executable, __file__, "--worker", engine,
-                   "--pickle", str(folder.with_suffix(".pkl")), "--workers", str(args.workers)]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--worker",
+                engine,
+                "--pickle",
+                str(folder.with_suffix(".pkl")),
+                "--workers",
+                str(args.workers),
+            ]
             if not args.no_eval:
                 cmd += ["--truth", str(folder / "truth.csv")]
             p = subprocess.run(cmd, capture_output=True, text=True)
@@ -150,10 +174,13 @@ def main(argv: list[str] | None = None) -> int:
                 r = json.loads(p.stdout.strip().splitlines()[-1])
             r["size"] = size
             out["runs"].append(r)
-            print(f"{size:>9,} {engine:8s} wall={r.get('wall_s')}s "
-                  f"peak={r.get('peak_rss_mb')}MB (after load {r.get('rss_after_load_mb')}MB) "
-                  f"P={r.get('precision')} R={r.get('recall')} "
-                  f"timings={r.get('timings', '')}", flush=True)
+            print(
+                f"{size:>9,} {engine:8s} wall={r.get('wall_s')}s "
+                f"peak={r.get('peak_rss_mb')}MB (after load {r.get('rss_after_load_mb')}MB) "
+                f"P={r.get('precision')} R={r.get('recall')} "
+                f"timings={r.get('timings', '')}",
+                flush=True,
+            )
     text = json.dumps(out, indent=2, default=str)
     if args.json:
         args.json.write_text(text)

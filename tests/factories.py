@@ -49,16 +49,16 @@ class GeneratedPopulation:
     def hard_negatives(self) -> list[tuple[str, str, str]]:
         """``hard_negatives.csv`` rows as (record_key_a, record_key_b, kind)."""
         with (self.root / "hard_negatives.csv").open(encoding="utf-8", newline="") as fh:
-            return [(r["record_key_a"], r["record_key_b"], r["kind"])
-                    for r in csv.DictReader(fh)]
+            return [(r["record_key_a"], r["record_key_b"], r["kind"]) for r in csv.DictReader(fh)]
 
     def scenarios(self) -> list[dict[str, Any]]:
         """``scenarios.json`` entries."""
         return json.loads((self.root / "scenarios.json").read_text(encoding="utf-8"))
 
 
-def make_population(path: Path, households: int = 30, seed: int = 1,
-                    error_rate: float = 0.02) -> GeneratedPopulation:
+def make_population(
+    path: Path, households: int = 30, seed: int = 1, error_rate: float = 0.02
+) -> GeneratedPopulation:
     """Generate a population into ``path`` (e.g. pytest's ``tmp_path``).
 
     Args:

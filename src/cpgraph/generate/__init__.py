@@ -94,10 +94,15 @@ class _Run:
         for system, (agency, org, _) in SYSTEMS.items():
             folder = out / system
             folder.mkdir(exist_ok=True)
-            manifest = {"agency": agency, "system": system, "organisation": org,
-                        "extracted_at": EXTRACTED_AT}
-            (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n",
-                                                  encoding="utf-8")
+            manifest = {
+                "agency": agency,
+                "system": system,
+                "organisation": org,
+                "extracted_at": EXTRACTED_AT,
+            }
+            (folder / "manifest.json").write_text(
+                json.dumps(manifest, indent=2) + "\n", encoding="utf-8"
+            )
             summary.files_written.append(f"{system}/manifest.json")
             for spec in CSV_FILES[agency]:
                 self.csv[(system, spec.name)] = CsvSink(folder / spec.name, spec)
@@ -132,8 +137,9 @@ class _Run:
             for ref in spec.refs:
                 v = values.get(ref.column, "").strip()
                 if v:
-                    referenced.add((system, ref.target_file,
-                                    v.upper() if ref.column == "upn" else v))
+                    referenced.add(
+                        (system, ref.target_file, v.upper() if ref.column == "upn" else v)
+                    )
         loadable: dict[str, str] = {}
         unloadable: dict[str, str] = {}
         s = self.summary
@@ -168,8 +174,7 @@ class _Run:
             for part in res.get("participant", []):
                 refs.add(part["individual"]["reference"])
         for res, key, pid in o.entries:
-            eligible = not protected_unit and \
-                f"{res['resourceType']}/{res['id']}" not in refs
+            eligible = not protected_unit and f"{res['resourceType']}/{res['id']}" not in refs
             bad = self._should_corrupt(eligible, crng)
             file, index = self.bundles.add(corrupt_resource(res, crng) if bad else res, bad)
             if bad:
@@ -214,8 +219,9 @@ class _Run:
                 self.neg.writerow([pa, pb, kind])
                 self.summary.hard_negatives += 1
 
-    def _scenario(self, u: Unit, o: Out, loadable: dict[str, str],
-                  by_pid: dict[str, list[str]]) -> None:
+    def _scenario(
+        self, u: Unit, o: Out, loadable: dict[str, str], by_pid: dict[str, list[str]]
+    ) -> None:
         n = self.summary.scenarios.get(u.scenario, 0) + 1
         self.summary.scenarios[u.scenario] = n
         must: list[dict[str, str]] = []
@@ -225,22 +231,29 @@ class _Run:
                 continue
             seen.add(f.ref)
             must.append({"event_id" if f.is_event else "record_key": f.ref, "why": f.why})
-        self.scenarios.append({
-            "id": f"{u.scenario}-{n:04d}",
-            "scenario": u.scenario,
-            "unit": u.index,
-            "child_true_person_id": u.index_child.pid,
-            "child_record_keys": by_pid.get(u.index_child.pid, []),
-            "must_connect": must,
-            "notes": "; ".join(o.notes),
-        })
+        self.scenarios.append(
+            {
+                "id": f"{u.scenario}-{n:04d}",
+                "scenario": u.scenario,
+                "unit": u.index,
+                "child_true_person_id": u.index_child.pid,
+                "child_record_keys": by_pid.get(u.index_child.pid, []),
+                "must_connect": must,
+                "notes": "; ".join(o.notes),
+            }
+        )
 
     def broken_bundles(self) -> None:
         """Write one non-JSON bundle and one JSON file that is not a Bundle."""
-        patient = {"resourceType": "Patient", "id": "pat-broken-1",
-                   "name": [{"family": "Example", "given": ["Pat"]}]}
-        text = json.dumps({"resourceType": "Bundle", "type": "collection",
-                           "entry": [{"resource": patient}]}, separators=(",", ":"))
+        patient = {
+            "resourceType": "Patient",
+            "id": "pat-broken-1",
+            "name": [{"family": "Example", "given": ["Pat"]}],
+        }
+        text = json.dumps(
+            {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": patient}]},
+            separators=(",", ":"),
+        )
         name = self.bundles.write_raw(text[: len(text) // 2])  # truncated: not JSON
         self.quar.writerow([HEALTH, name, 0])
         name = self.bundles.write_raw(json.dumps(patient, separators=(",", ":")))  # not a Bundle
@@ -260,13 +273,23 @@ class _Run:
         for fh in (self.truth_fh, self.quar_fh, self.neg_fh):
             fh.close()
         (self.out / "scenarios.json").write_text(
-            json.dumps(self.scenarios, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-        s.files_written += ["truth.csv", "quarantine_expected.csv", "hard_negatives.csv",
-                            "scenarios.json"]
+            json.dumps(self.scenarios, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        s.files_written += [
+            "truth.csv",
+            "quarantine_expected.csv",
+            "hard_negatives.csv",
+            "scenarios.json",
+        ]
 
 
-def generate(out: Path, households: int, seed: int, error_rate: float = 0.02,
-             progress: Callable[[int, int], None] | None = None) -> GenerateSummary:
+def generate(
+    out: Path,
+    households: int,
+    seed: int,
+    error_rate: float = 0.02,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerateSummary:
     """Generate a synthetic cross-agency population as extract folders.
 
     Args:

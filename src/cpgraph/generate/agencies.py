@@ -33,13 +33,18 @@ PRISONS = "hmpps-nomis"
 #: system -> (agency, organisation, recording habit)
 SYSTEMS: dict[str, tuple[str, str, Habit]] = {
     "wmp-niche": ("police", "West Midlands Police", Habit(upper=0.45, pnc_short=0.2)),
-    "wmerc-pole": ("police", "West Mercia Police",
-                   Habit(uk_dates=1.0, upper=0.95, pnc_short=0.7, typo=0.02)),
-    HEALTH: ("health", "University Hospitals Birmingham NHS Foundation Trust",
-             Habit(typo=0.005)),
+    "wmerc-pole": (
+        "police",
+        "West Mercia Police",
+        Habit(uk_dates=1.0, upper=0.95, pnc_short=0.7, typo=0.02),
+    ),
+    HEALTH: ("health", "University Hospitals Birmingham NHS Foundation Trust", Habit(typo=0.005)),
     "bham-edu": ("education", "Birmingham City Council", Habit(typo=0.01)),
-    "sandwell-edu": ("education", "Sandwell Metropolitan Borough Council",
-                     Habit(uk_dates=0.9, upper=0.03, typo=0.01)),
+    "sandwell-edu": (
+        "education",
+        "Sandwell Metropolitan Borough Council",
+        Habit(uk_dates=0.9, upper=0.03, typo=0.01),
+    ),
     "bham-cs": ("childrens_services", "Birmingham Children's Trust", Habit(uk_dates=0.1)),
     "sandwell-cs": ("childrens_services", "Sandwell Children's Trust", Habit(uk_dates=1.0)),
     PRISONS: ("prisons", "HM Prison and Probation Service", Habit(upper=1.0)),
@@ -49,12 +54,33 @@ _BOOL_STYLE = {"sandwell-edu": ("Y", "N"), "sandwell-cs": ("Y", "N"), "wmerc-pol
 _ROLECODE = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
 _ACTCODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 _PARTTYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-_PRISONS = (("BMI", "M"), ("HEI", "M"), ("SFI", "M"), ("OWI", "M"), ("DGI", "M"),
-            ("FHI", "F"), ("EWI", "F"))
-_INJURIES = ("bruising to back", "bruising to upper arm", "fractured wrist", "burn to hand",
-             "head injury - fall from bed", "bite mark on forearm", "scald to leg")
-_MINOR = ("fever", "asthma exacerbation", "laceration to chin", "ingested tablets",
-          "suspected fracture - fall in playground", "ear infection", "vomiting")
+_PRISONS = (
+    ("BMI", "M"),
+    ("HEI", "M"),
+    ("SFI", "M"),
+    ("OWI", "M"),
+    ("DGI", "M"),
+    ("FHI", "F"),
+    ("EWI", "F"),
+)
+_INJURIES = (
+    "bruising to back",
+    "bruising to upper arm",
+    "fractured wrist",
+    "burn to hand",
+    "head injury - fall from bed",
+    "bite mark on forearm",
+    "scald to leg",
+)
+_MINOR = (
+    "fever",
+    "asthma exacerbation",
+    "laceration to chin",
+    "ingested tablets",
+    "suspected fracture - fall in playground",
+    "ear infection",
+    "vomiting",
+)
 
 
 def fmt_bool(system: str, value: bool) -> str:
@@ -77,14 +103,16 @@ class Out:
     """What one family unit contributes to the extracts."""
 
     rows: list[tuple[str, str, dict[str, str], str | None, str | None]] = field(
-        default_factory=list)
+        default_factory=list
+    )
     entries: list[tuple[dict[str, Any], str | None, str | None]] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cp_plans: list[tuple[Person, date, date | None, str]] = field(default_factory=list)
 
-    def row(self, system: str, file: str, values: dict[str, str],
-            person: Person | None = None) -> str | None:
+    def row(
+        self, system: str, file: str, values: dict[str, str], person: Person | None = None
+    ) -> str | None:
         """Add a CSV row; for person-mention files return the mention's record key."""
         key = None
         if person is not None:
@@ -174,7 +202,7 @@ class _Ctx:  # one unit's emission
         value = format_pnc(p.pnc[0], p.pnc[1], short=self.rng.random() < hab.pnc_short)
         if r < 0.13:  # mistyped serial digit: check letter no longer matches
             i = value.index("/") + 1 + self.rng.randrange(7)
-            value = value[:i] + str((int(value[i]) + 1) % 10) + value[i + 1:]
+            value = value[:i] + str((int(value[i]) + 1) % 10) + value[i + 1 :]
         return value
 
     # -- police -------------------------------------------------------------------
@@ -209,40 +237,72 @@ class _Ctx:  # one unit's emission
         is_adult = p.age(when) >= 18
         pnc = self.pnc(system, p, when) if is_adult and (variant or rng.random() < 0.7) else ""
         line, pc = self.written_address(system, p, when)
-        self.out.row(system, "nominals.csv", {
-            "nominal_id": nid, "pnc_id": pnc, "cro_number": "",
-            "forename": self.name(system, forename),
-            "middle_names": self.name(system, " ".join(p.middles)) if rng.random() < 0.5 else "",
-            "surname": self.name(system, surname),
-            "aliases": ";".join(self.name(system, a) for a in aliases),
-            "date_of_birth": self.date(system, noise.dob(rng, p.dob, 0.05)),
-            "gender": p.sex if rng.random() > 0.01 else "U",
-            "address": line, "postcode": pc,
-        }, person=p)
+        self.out.row(
+            system,
+            "nominals.csv",
+            {
+                "nominal_id": nid,
+                "pnc_id": pnc,
+                "cro_number": "",
+                "forename": self.name(system, forename),
+                "middle_names": self.name(system, " ".join(p.middles))
+                if rng.random() < 0.5
+                else "",
+                "surname": self.name(system, surname),
+                "aliases": ";".join(self.name(system, a) for a in aliases),
+                "date_of_birth": self.date(system, noise.dob(rng, p.dob, 0.05)),
+                "gender": p.sex if rng.random() > 0.01 else "U",
+                "address": line,
+                "postcode": pc,
+            },
+            person=p,
+        )
         return nid
 
-    def occurrence(self, system: str, otype: str, when: date, where: Person | None,
-                   involved: list[tuple[Person, str, str]], children_present: bool = False,
-                   summary: str = "") -> str:
+    def occurrence(
+        self,
+        system: str,
+        otype: str,
+        when: date,
+        where: Person | None,
+        involved: list[tuple[Person, str, str]],
+        children_present: bool = False,
+        summary: str = "",
+    ) -> str:
         rng = self.rng
         n = self.seq(system + ":occurrence")
         oid = f"OCC{n:07d}" if system == "wmp-niche" else f"WMR-OC-{n:06d}"
         line, pc = self.written_address(system, where, when) if where else ("", "")
         risk = rng.choice(("standard", "medium", "high")) if otype == "domestic_abuse" else ""
-        self.out.row(system, "occurrences.csv", {
-            "occurrence_id": oid, "occurrence_type": otype, "occurred_at": self.dt(when),
-            "address": line, "postcode": pc, "dash_risk": risk,
-            "marac_referral": fmt_bool(system, risk == "high" and rng.random() < 0.6)
-            if otype == "domestic_abuse" else "",
-            "children_present": fmt_bool(system, children_present),
-            "summary": summary,
-        })
+        self.out.row(
+            system,
+            "occurrences.csv",
+            {
+                "occurrence_id": oid,
+                "occurrence_type": otype,
+                "occurred_at": self.dt(when),
+                "address": line,
+                "postcode": pc,
+                "dash_risk": risk,
+                "marac_referral": fmt_bool(system, risk == "high" and rng.random() < 0.6)
+                if otype == "domestic_abuse"
+                else "",
+                "children_present": fmt_bool(system, children_present),
+                "summary": summary,
+            },
+        )
         for p, role, rel in involved:
             nid = self.nominal(system, p, when, variant=False)
-            self.out.row(system, "involvements.csv", {
-                "occurrence_id": oid, "nominal_id": nid, "role": role,
-                "relationship_to_victim": rel,
-            })
+            self.out.row(
+                system,
+                "involvements.csv",
+                {
+                    "occurrence_id": oid,
+                    "nominal_id": nid,
+                    "role": role,
+                    "relationship_to_victim": rel,
+                },
+            )
         return f"{system}:occurrence:{oid}"
 
     def police(self) -> None:
@@ -252,50 +312,76 @@ class _Ctx:  # one unit's emission
             other = "wmerc-pole" if home_force == "wmp-niche" else "wmp-niche"
             partner, ex = u.partner, u.ex_partner
             assert u.partner_since is not None
-            when = rdate(rng, years_before(u.partner_since, 4), u.partner_since - timedelta(
-                days=30))
+            when = rdate(
+                rng, years_before(u.partner_since, 4), u.partner_since - timedelta(days=30)
+            )
             nid = self.nominal(other, partner, when, variant=True)
             key = f"{other}:nominal:{nid}"
-            self.out.fact(key, f"the new partner's nominal in another force ({other}), "
-                               "recorded under a variant name or alias")
-            ev = self.occurrence(other, "domestic_abuse", when, ex,
-                                 [(ex, "victim", "none"), (partner, "suspect", "partner")],
-                                 summary="Verbal argument escalated; victim reports assault.")
-            self.out.fact(ev, "domestic abuse by the new partner against a former partner",
-                          event=True)
+            self.out.fact(
+                key,
+                f"the new partner's nominal in another force ({other}), "
+                "recorded under a variant name or alias",
+            )
+            ev = self.occurrence(
+                other,
+                "domestic_abuse",
+                when,
+                ex,
+                [(ex, "victim", "none"), (partner, "suspect", "partner")],
+                summary="Verbal argument escalated; victim reports assault.",
+            )
+            self.out.fact(
+                ev, "domestic abuse by the new partner against a former partner", event=True
+            )
             if rng.random() < 0.5:
                 later = rdate(rng, when, u.partner_since)
-                ev2 = self.occurrence(other, rng.choice(("breach_of_order",
-                                                         "restraining_order")),
-                                      later, ex, [(partner, "subject", "ex_partner"),
-                                                  (ex, "victim", "none")])
+                ev2 = self.occurrence(
+                    other,
+                    rng.choice(("breach_of_order", "restraining_order")),
+                    later,
+                    ex,
+                    [(partner, "subject", "ex_partner"), (ex, "victim", "none")],
+                )
                 self.out.fact(ev2, "order against the new partner", event=True)
-            self.out.notes.append(f"new partner's history is in {other}; household is "
-                                  f"policed by {home_force}")
+            self.out.notes.append(
+                f"new partner's history is in {other}; household is policed by {home_force}"
+            )
         if u.police_da and u.father:
             when = rdate(rng, years_before(EXTRACTED, 5), years_before(EXTRACTED, 0.2))
             split = u.split_date is not None and when > u.split_date
-            involved = [(u.father, "suspect", "ex_partner" if split else "partner"),
-                        (u.mother, "victim", "none")]
+            involved = [
+                (u.father, "suspect", "ex_partner" if split else "partner"),
+                (u.mother, "victim", "none"),
+            ]
             kids = [c for c in u.children if c.dob < when and rng.random() < 0.6]
             involved += [(c, "child_present", "child") for c in kids]
-            self.occurrence(home_force, "domestic_abuse", when, u.mother, involved,
-                            children_present=bool(kids))
+            self.occurrence(
+                home_force, "domestic_abuse", when, u.mother, involved, children_present=bool(kids)
+            )
         for c in u.children:
             if 12 <= c.age() <= 17 and rng.random() < 0.03:
                 when = rdate(rng, years_before(EXTRACTED, 2), EXTRACTED - timedelta(days=5))
-                self.occurrence(home_force, "missing_person", when, c,
-                                [(c, "subject", "none"), (u.mother, "reporting_person",
-                                                          "parent")])
+                self.occurrence(
+                    home_force,
+                    "missing_person",
+                    when,
+                    c,
+                    [(c, "subject", "none"), (u.mother, "reporting_person", "parent")],
+                )
         if u.scenario == "relative_concerns" and u.grandparents and rng.random() < 0.4:
             g = u.grandparents[0]
             when = rdate(rng, years_before(EXTRACTED, 1.5), EXTRACTED - timedelta(days=10))
-            ev = self.occurrence(home_force, "concern_for_welfare", when, u.index_child,
-                                 [(u.index_child, "subject", "none"),
-                                  (g, "reporting_person", "relative")],
-                                 summary="Grandparent worried about bruising on child.")
-            self.out.fact(ev, "grandparent reported concern for the child's welfare to police",
-                          event=True)
+            ev = self.occurrence(
+                home_force,
+                "concern_for_welfare",
+                when,
+                u.index_child,
+                [(u.index_child, "subject", "none"), (g, "reporting_person", "relative")],
+                summary="Grandparent worried about bruising on child.",
+            )
+            self.out.fact(
+                ev, "grandparent reported concern for the child's welfare to police", event=True
+            )
         if u.prisoner is not None:
             p = u.prisoner
             when = rdate(rng, years_before(EXTRACTED, 7), years_before(EXTRACTED, 1.2))
@@ -304,23 +390,31 @@ class _Ctx:  # one unit's emission
             involved = [(p, "offender", "partner" if victim else "none")]
             if victim:
                 involved.append((victim, "victim", "none"))
-            ev = self.occurrence(force, "domestic_abuse" if victim else "assault", when,
-                                 victim or p, involved)
+            ev = self.occurrence(
+                force, "domestic_abuse" if victim else "assault", when, victim or p, involved
+            )
             if u.scenario == "prisoner_family":
-                self.out.fact(f"{force}:nominal:{self.nominals[(force, p.pid)]}",
-                              "the imprisoned parent's police record")
+                self.out.fact(
+                    f"{force}:nominal:{self.nominals[(force, p.pid)]}",
+                    "the imprisoned parent's police record",
+                )
                 self.out.fact(ev, "the offence the parent was convicted of", event=True)
         if u.adult_son and u.father:
             when = rdate(rng, years_before(EXTRACTED, 2), EXTRACTED - timedelta(days=20))
-            self.occurrence(home_force, "assault", when, u.adult_son,
-                            [(u.adult_son, "suspect", "none"),
-                             (u.father, "reporting_person", "parent")])
+            self.occurrence(
+                home_force,
+                "assault",
+                when,
+                u.adult_son,
+                [(u.adult_son, "suspect", "none"), (u.father, "reporting_person", "parent")],
+            )
         if u.stranger and rng.random() < 0.5:
             s = u.stranger
             assert s.address is not None
             when = rdate(rng, years_before(EXTRACTED, 3), EXTRACTED - timedelta(days=20))
-            self.occurrence(AREAS[s.address.area].police, "other", when, s,
-                            [(s, "witness", "none")])
+            self.occurrence(
+                AREAS[s.address.area].police, "other", when, s, [(s, "witness", "none")]
+            )
 
     # -- prisons ------------------------------------------------------------------
     def prisons(self) -> None:
@@ -330,39 +424,55 @@ class _Ctx:  # one unit's emission
             return
         n = self.seq("nomis:prisoner")
         letters = "ABCDEFGHJKLMNPQRSTUVWXYZ"
-        pno = f"{'AG'[n % 2]}{(n // 2) % 10000:04d}{letters[(n // 20000) % 24]}" \
-              f"{letters[(n // 480000) % 24]}"
+        pno = (
+            f"{'AG'[n % 2]}{(n // 2) % 10000:04d}{letters[(n // 20000) % 24]}"
+            f"{letters[(n // 480000) % 24]}"
+        )
         reception = rdate(rng, years_before(EXTRACTED, 4), years_before(EXTRACTED, 0.4))
         soon = rng.random() < 0.45
-        release = EXTRACTED + timedelta(days=rng.randint(5, 85) if soon else
-                                        rng.randint(120, 1500))
+        release = EXTRACTED + timedelta(days=rng.randint(5, 85) if soon else rng.randint(120, 1500))
         restricted = rng.random() < 0.3
         prison = rng.choice([c for c, s in _PRISONS if s == p.sex])
-        rel_line, rel_pc = (self.written_address(sysid, u.mother, EXTRACTED)
-                            if soon and rng.random() < 0.7 else ("", ""))
+        rel_line, rel_pc = (
+            self.written_address(sysid, u.mother, EXTRACTED)
+            if soon and rng.random() < 0.7
+            else ("", "")
+        )
         offence = rng.choice(("violence", "domestic_abuse", "drugs", "acquisitive", "other"))
         aliases = [f"{p.nickname} {p.surname}"] if p.nickname and rng.random() < 0.4 else []
-        pkey = self.out.row(sysid, "prisoners.csv", {
-            "prison_number": pno, "booking_id": str(1_000_000 + n),
-            "pnc_id": self.pnc(sysid, p, reception),
-            "forename": self.name(sysid, p.forename),
-            "middle_names": self.name(sysid, " ".join(p.middles)),
-            "surname": self.name(sysid, p.surname_at(reception)),
-            "aliases": ";".join(self.name(sysid, a) for a in aliases),
-            "date_of_birth": self.date(sysid, noise.dob(rng, p.dob)),
-            "gender": p.sex, "prison_code": prison,
-            "reception_date": self.date(sysid, reception),
-            "release_date": self.date(sysid, release),
-            "release_address": rel_line, "release_postcode": rel_pc,
-            "offence_category": offence,
-            "child_contact_restriction": fmt_bool(sysid, restricted),
-        }, person=p)
+        pkey = self.out.row(
+            sysid,
+            "prisoners.csv",
+            {
+                "prison_number": pno,
+                "booking_id": str(1_000_000 + n),
+                "pnc_id": self.pnc(sysid, p, reception),
+                "forename": self.name(sysid, p.forename),
+                "middle_names": self.name(sysid, " ".join(p.middles)),
+                "surname": self.name(sysid, p.surname_at(reception)),
+                "aliases": ";".join(self.name(sysid, a) for a in aliases),
+                "date_of_birth": self.date(sysid, noise.dob(rng, p.dob)),
+                "gender": p.sex,
+                "prison_code": prison,
+                "reception_date": self.date(sysid, reception),
+                "release_date": self.date(sysid, release),
+                "release_address": rel_line,
+                "release_postcode": rel_pc,
+                "offence_category": offence,
+                "child_contact_restriction": fmt_bool(sysid, restricted),
+            },
+            person=p,
+        )
         other_parent = u.mother if p is not u.mother else u.father
         is_bio = p in (u.mother, u.father)
         contacts: list[tuple[Person, str]] = []
         if other_parent is not None:
-            contacts.append((other_parent, "wife" if (other_parent.surname == p.surname and
-                                                       p.sex == "M") else "partner"))
+            contacts.append(
+                (
+                    other_parent,
+                    "wife" if (other_parent.surname == p.surname and p.sex == "M") else "partner",
+                )
+            )
         for c in u.children:
             contacts.append((c, "child" if is_bio else "step_child"))
         gm = next((g for g in u.grandparents if g.birth_surname == p.birth_surname), None)
@@ -372,15 +482,23 @@ class _Ctx:  # one unit's emission
         for person, rel in contacts:
             cid = f"PC{self.seq('nomis:contact'):07d}"
             line, pc = self.written_address(sysid, person, EXTRACTED)
-            key = self.out.row(sysid, "contacts.csv", {
-                "contact_id": cid, "prison_number": pno,
-                "forename": self.name(sysid, person.forename),
-                "surname": self.name(sysid, person.surname),
-                "date_of_birth": self.date(sysid, noise.dob(rng, person.dob, 0.4)),
-                "relationship": rel, "address": line, "postcode": pc,
-                "approved_visitor": fmt_bool(sysid, not (restricted and person.age() < 18)),
-                "next_of_kin": fmt_bool(sysid, person is other_parent),
-            }, person=person)
+            key = self.out.row(
+                sysid,
+                "contacts.csv",
+                {
+                    "contact_id": cid,
+                    "prison_number": pno,
+                    "forename": self.name(sysid, person.forename),
+                    "surname": self.name(sysid, person.surname),
+                    "date_of_birth": self.date(sysid, noise.dob(rng, person.dob, 0.4)),
+                    "relationship": rel,
+                    "address": line,
+                    "postcode": pc,
+                    "approved_visitor": fmt_bool(sysid, not (restricted and person.age() < 18)),
+                    "next_of_kin": fmt_bool(sysid, person is other_parent),
+                },
+                person=person,
+            )
             child_contact[person.pid] = key
         # visits: the other parent with one or two children, sometimes the grandmother
         visitors: list[tuple[Person, str]] = []
@@ -398,22 +516,31 @@ class _Ctx:  # one unit's emission
         child_key = None
         child_visits: list[str] = []
         for _ in range(n_visits):
-            vdate = rdate(rng, max(reception, years_before(EXTRACTED, 1)),
-                          EXTRACTED - timedelta(days=2))
+            vdate = rdate(
+                rng, max(reception, years_before(EXTRACTED, 1)), EXTRACTED - timedelta(days=2)
+            )
             vis = f"VIS{self.seq('nomis:visit'):08d}"
             for person, rel in visitors:
                 if person is not u.index_child and rng.random() < 0.25:
                     continue
                 nick = person.nickname if person.age() < 18 and rng.random() < 0.2 else None
-                key = self.out.row(sysid, "visits.csv", {
-                    "visit_id": vis, "prison_number": pno, "visit_date": self.date(sysid, vdate),
-                    "visitor_id": vids[person.pid],
-                    "forename": self.name(sysid, nick or person.forename),
-                    "surname": self.name(sysid, person.surname),
-                    "date_of_birth": self.date(sysid, noise.dob(
-                        rng, person.dob, 0.3 if person.age() < 18 else 0.6)),
-                    "relationship": rel,
-                }, person=person)
+                key = self.out.row(
+                    sysid,
+                    "visits.csv",
+                    {
+                        "visit_id": vis,
+                        "prison_number": pno,
+                        "visit_date": self.date(sysid, vdate),
+                        "visitor_id": vids[person.pid],
+                        "forename": self.name(sysid, nick or person.forename),
+                        "surname": self.name(sysid, person.surname),
+                        "date_of_birth": self.date(
+                            sysid, noise.dob(rng, person.dob, 0.3 if person.age() < 18 else 0.6)
+                        ),
+                        "relationship": rel,
+                    },
+                    person=person,
+                )
                 if person is u.index_child:
                     child_key = key
                     child_visits.append(f"{sysid}:visit:{vis}")
@@ -456,9 +583,12 @@ class _Ctx:  # one unit's emission
         u, rng = self.u, self.rng
         assert c.upn is not None
         upn = noise.upn(rng, c.upn, spaces=False)  # the key column: case noise only
-        admission = max(date(c.dob.year + 4, 9, 1),
-                        u.move_date if (current and u.move_date and u.prev_area != u.area)
-                        else date(c.dob.year + 4, 9, 1))
+        admission = max(
+            date(c.dob.year + 4, 9, 1),
+            u.move_date
+            if (current and u.move_date and u.prev_area != u.area)
+            else date(c.dob.year + 4, 9, 1),
+        )
         leaving = None if current else u.move_date
         when = EXTRACTED if current else (leaving or EXTRACTED)
         surname = c.surname_at(when)
@@ -467,19 +597,27 @@ class _Ctx:  # one unit's emission
         secondary = c.age(when) >= 11
         la = next(a.la for a in AREAS.values() if a.education == sysid)
         line, pc = self.written_address(sysid, c, when)
-        key = self.out.row(sysid, "pupils.csv", {
-            "upn": upn, "former_upn": self.ids.upn(la, 2015) if rng.random() < 0.01 else "",
-            "forename": self.name(sysid, c.forename),
-            "middle_names": self.name(sysid, " ".join(c.middles)),
-            "surname": self.name(sysid, surname),
-            "former_surname": self.name(sysid, former) if former else "",
-            "date_of_birth": self.date(sysid, noise.dob(rng, c.dob)),
-            "gender": c.sex, "school_urn": str(100000 + la * 100 + school + (50 if secondary
-                                                                           else 0)),
-            "school_name": f"{'Secondary' if secondary else 'Primary'} School {school + 1}",
-            "admission_date": self.date(sysid, admission),
-            "leaving_date": self.date(sysid, leaving), "address": line, "postcode": pc,
-        }, person=c)
+        key = self.out.row(
+            sysid,
+            "pupils.csv",
+            {
+                "upn": upn,
+                "former_upn": self.ids.upn(la, 2015) if rng.random() < 0.01 else "",
+                "forename": self.name(sysid, c.forename),
+                "middle_names": self.name(sysid, " ".join(c.middles)),
+                "surname": self.name(sysid, surname),
+                "former_surname": self.name(sysid, former) if former else "",
+                "date_of_birth": self.date(sysid, noise.dob(rng, c.dob)),
+                "gender": c.sex,
+                "school_urn": str(100000 + la * 100 + school + (50 if secondary else 0)),
+                "school_name": f"{'Secondary' if secondary else 'Primary'} School {school + 1}",
+                "admission_date": self.date(sysid, admission),
+                "leaving_date": self.date(sysid, leaving),
+                "address": line,
+                "postcode": pc,
+            },
+            person=c,
+        )
         if c is u.index_child and u.scenario != BACKGROUND and current:
             self.out.fact(key, "the child's school record")
         contacts: list[tuple[Person, str, bool, bool]] = [(u.mother, "mother", True, True)]
@@ -498,14 +636,23 @@ class _Ctx:  # one unit's emission
             cid = f"C{self.seq(sysid + ':contact'):07d}"
             nick = p.nickname if rng.random() < 0.15 else None
             line, pc = self.written_address(sysid, p, when)
-            key = self.out.row(sysid, "contacts.csv", {
-                "contact_id": cid, "upn": upn,
-                "forename": self.name(sysid, nick or p.forename),
-                "surname": self.name(sysid, p.surname_at(when)),
-                "relationship": rel, "parental_responsibility": fmt_bool(sysid, pr),
-                "lives_with_pupil": fmt_bool(sysid, lives), "address": line, "postcode": pc,
-                "priority": str(prio),
-            }, person=p)
+            key = self.out.row(
+                sysid,
+                "contacts.csv",
+                {
+                    "contact_id": cid,
+                    "upn": upn,
+                    "forename": self.name(sysid, nick or p.forename),
+                    "surname": self.name(sysid, p.surname_at(when)),
+                    "relationship": rel,
+                    "parental_responsibility": fmt_bool(sysid, pr),
+                    "lives_with_pupil": fmt_bool(sysid, lives),
+                    "address": line,
+                    "postcode": pc,
+                    "priority": str(prio),
+                },
+                person=p,
+            )
             if p is raiser:
                 raiser_contact = cid
                 if c is u.index_child:
@@ -517,54 +664,87 @@ class _Ctx:  # one unit's emission
         terms = ("2025-autumn", "2026-spring", "2026-summer") if current else ("2022-autumn",)
         for term in terms:
             poss = rng.randint(120, 160)
-            unauth = rng.randint(0, 4) if u.scenario in (BACKGROUND, "control") else \
-                rng.randint(2, 18)
-            self.out.row(sysid, "attendance.csv", {
-                "upn": upn, "term": term, "sessions_possible": str(poss),
-                "sessions_authorised_absence": str(rng.randint(0, 8)),
-                "sessions_unauthorised_absence": str(unauth),
-            })
+            unauth = (
+                rng.randint(0, 4) if u.scenario in (BACKGROUND, "control") else rng.randint(2, 18)
+            )
+            self.out.row(
+                sysid,
+                "attendance.csv",
+                {
+                    "upn": upn,
+                    "term": term,
+                    "sessions_possible": str(poss),
+                    "sessions_authorised_absence": str(rng.randint(0, 8)),
+                    "sessions_unauthorised_absence": str(unauth),
+                },
+            )
         if rng.random() < 0.02:
-            self.out.row(sysid, "exclusions.csv", {
-                "upn": upn,
-                "start_date": self.date(sysid, rdate(rng, years_before(EXTRACTED, 1),
-                                                     EXTRACTED - timedelta(days=3))),
-                "category": "suspension", "sessions": str(rng.randint(1, 6)),
-                "reason": "persistent disruptive behaviour",
-            })
+            self.out.row(
+                sysid,
+                "exclusions.csv",
+                {
+                    "upn": upn,
+                    "start_date": self.date(
+                        sysid, rdate(rng, years_before(EXTRACTED, 1), EXTRACTED - timedelta(days=3))
+                    ),
+                    "category": "suspension",
+                    "sessions": str(rng.randint(1, 6)),
+                    "reason": "persistent disruptive behaviour",
+                },
+            )
         if not current:
             return
         concerns: list[tuple[str, str | None, str, str]] = []
         if c is u.index_child and u.scenario == "relative_concerns" and raiser_contact:
             for _ in range(rng.randint(1, 2)):
-                concerns.append(("relative", raiser_contact,
-                                 rng.choice(("physical_injury", "emotional", "neglect")),
-                                 "Relative reports bruising and that child is frightened at home"))
+                concerns.append(
+                    (
+                        "relative",
+                        raiser_contact,
+                        rng.choice(("physical_injury", "emotional", "neglect")),
+                        "Relative reports bruising and that child is frightened at home",
+                    )
+                )
         if c is u.index_child and u.scenario == "new_partner" and rng.random() < 0.5:
             concerns.append(("dsl", None, "domestic_abuse", "Child describes shouting at home"))
         if u.scenario == BACKGROUND and rng.random() < 0.04:
-            concerns.append(("teacher", None, rng.choice(("attendance", "neglect", "other")),
-                             "Teacher concern"))
+            concerns.append(
+                ("teacher", None, rng.choice(("attendance", "neglect", "other")), "Teacher concern")
+            )
         for role, contact, cat, summary in concerns:
             n = self.seq(sysid + ":concern")
             cid = f"CN{n:07d}"
             raised = rdate(rng, years_before(EXTRACTED, 1.5), EXTRACTED - timedelta(days=3))
-            self.out.row(sysid, "concerns.csv", {
-                "concern_id": cid, "upn": upn, "raised_at": self.dt(raised),
-                "raised_by_role": role, "raised_by_contact_id": contact or "",
-                "category": cat, "summary": summary,
-                "referred_to_childrens_services": fmt_bool(sysid, rng.random() < 0.5),
-            })
+            self.out.row(
+                sysid,
+                "concerns.csv",
+                {
+                    "concern_id": cid,
+                    "upn": upn,
+                    "raised_at": self.dt(raised),
+                    "raised_by_role": role,
+                    "raised_by_contact_id": contact or "",
+                    "category": cat,
+                    "summary": summary,
+                    "referred_to_childrens_services": fmt_bool(sysid, rng.random() < 0.5),
+                },
+            )
             if role == "relative":
-                self.out.fact(f"{sysid}:school_concern:{cid}",
-                              "school concern raised by the relative", event=True)
+                self.out.fact(
+                    f"{sysid}:school_concern:{cid}",
+                    "school concern raised by the relative",
+                    event=True,
+                )
 
     # -- children's services ------------------------------------------------------
     def childrens_services(self) -> None:
         u, rng = self.u, self.rng
         sysid = AREAS[u.area].childrens
-        involved = (u.scenario in ("new_partner", "relative_concerns") or u.cs_involved
-                    or (u.scenario == "prisoner_family" and rng.random() < 0.6))
+        involved = (
+            u.scenario in ("new_partner", "relative_concerns")
+            or u.cs_involved
+            or (u.scenario == "prisoner_family" and rng.random() < 0.6)
+        )
         if sysid is None or not involved:
             return
         ids: dict[str, str] = {}
@@ -579,18 +759,27 @@ class _Ctx:  # one unit's emission
             child = p.age() < 18
             forename = (p.nickname or noise.typo(rng, p.forename)) if alt else p.forename
             line, pc = self.written_address(sysid, p, EXTRACTED)
-            key = self.out.row(sysid, "persons.csv", {
-                "person_id": pid,
-                "upn": noise.upn(rng, p.upn) if child and p.upn and rng.random() < 0.5 else "",
-                "nhs_number": noise.nhs(rng, p.nhs, 0.5 if child else 0.75),
-                "forename": self.name(sysid, forename),
-                "middle_names": self.name(sysid, " ".join(p.middles))
-                if rng.random() < 0.7 else "",
-                "surname": self.name(sysid, p.surname),
-                "date_of_birth": self.date(sysid, noise.dob(rng, p.dob, 0.35 if relative
-                                                            else 0.02)),
-                "gender": p.sex, "address": line, "postcode": pc,
-            }, person=p)
+            key = self.out.row(
+                sysid,
+                "persons.csv",
+                {
+                    "person_id": pid,
+                    "upn": noise.upn(rng, p.upn) if child and p.upn and rng.random() < 0.5 else "",
+                    "nhs_number": noise.nhs(rng, p.nhs, 0.5 if child else 0.75),
+                    "forename": self.name(sysid, forename),
+                    "middle_names": self.name(sysid, " ".join(p.middles))
+                    if rng.random() < 0.7
+                    else "",
+                    "surname": self.name(sysid, p.surname),
+                    "date_of_birth": self.date(
+                        sysid, noise.dob(rng, p.dob, 0.35 if relative else 0.02)
+                    ),
+                    "gender": p.sex,
+                    "address": line,
+                    "postcode": pc,
+                },
+                person=p,
+            )
             if u.scenario != BACKGROUND and p is u.partner:
                 self.out.fact(key, "the new partner recorded by children's services")
             return pid
@@ -603,7 +792,8 @@ class _Ctx:  # one unit's emission
         if u.scenario == BACKGROUND and rng.random() < 0.03:
             person(u.index_child, False, alt=True)  # a duplicate record of the same child
         links: list[tuple[Person, str, bool, date | None, date | None, bool]] = [
-            (u.mother, "mother", False, None, None, True)]
+            (u.mother, "mother", False, None, None, True)
+        ]
         if u.father:
             links.append((u.father, "father", True, None, u.split_date, u.split_date is None))
         if u.partner:
@@ -619,76 +809,147 @@ class _Ctx:  # one unit's emission
             cid = ids[c.pid]
             for p, rel, relative, frm, to, lives in links:
                 rid = person(p, relative)
-                self.out.row(sysid, "relationships.csv", {
-                    "person_id": cid, "related_person_id": rid, "relationship": rel,
-                    "from_date": self.date(sysid, frm), "to_date": self.date(sysid, to),
-                    "lives_with_child": fmt_bool(sysid, lives),
-                })
+                self.out.row(
+                    sysid,
+                    "relationships.csv",
+                    {
+                        "person_id": cid,
+                        "related_person_id": rid,
+                        "relationship": rel,
+                        "from_date": self.date(sysid, frm),
+                        "to_date": self.date(sysid, to),
+                        "lives_with_child": fmt_bool(sysid, lives),
+                    },
+                )
             for s in u.children:
                 if s is not c and s.dob >= c.dob:
-                    self.out.row(sysid, "relationships.csv", {
-                        "person_id": cid, "related_person_id": ids[s.pid],
-                        "relationship": "sibling", "from_date": "", "to_date": "",
-                        "lives_with_child": fmt_bool(sysid, True),
-                    })
+                    self.out.row(
+                        sysid,
+                        "relationships.csv",
+                        {
+                            "person_id": cid,
+                            "related_person_id": ids[s.pid],
+                            "relationship": "sibling",
+                            "from_date": "",
+                            "to_date": "",
+                            "lives_with_child": fmt_bool(sysid, True),
+                        },
+                    )
         child = u.index_child
         chid = ids[child.pid]
         if u.scenario == "relative_concerns" and raiser is not None:
             rid = person(raiser, True)
-            self.out.fact(f"{sysid}:person:{rid}",
-                          "the relative who referred the child, as a children's services person")
+            self.out.fact(
+                f"{sysid}:person:{rid}",
+                "the relative who referred the child, as a children's services person",
+            )
             title = "Mrs" if raiser.sex == "F" else "Mr"
             for _ in range(rng.randint(2, 4)):
-                name = rng.choice((f"{raiser.forename} {raiser.surname}",
-                                   f"{title} {raiser.surname}",
-                                   f"{raiser.nickname or raiser.forename} {raiser.surname} "
-                                   f"({'grandparent' if raiser in u.grandparents else 'aunt'})"))
-                ev = self.referral(sysid, chid, "1A", rid if rng.random() < 0.85 else "", name,
-                                   "Relative concerned about injuries and partner at home",
-                                   True, "no_further_action")
-                self.out.fact(ev, "referral by the relative, closed with no further action",
-                              event=True)
+                name = rng.choice(
+                    (
+                        f"{raiser.forename} {raiser.surname}",
+                        f"{title} {raiser.surname}",
+                        f"{raiser.nickname or raiser.forename} {raiser.surname} "
+                        f"({'grandparent' if raiser in u.grandparents else 'aunt'})",
+                    )
+                )
+                ev = self.referral(
+                    sysid,
+                    chid,
+                    "1A",
+                    rid if rng.random() < 0.85 else "",
+                    name,
+                    "Relative concerned about injuries and partner at home",
+                    True,
+                    "no_further_action",
+                )
+                self.out.fact(
+                    ev, "referral by the relative, closed with no further action", event=True
+                )
         elif u.scenario == "new_partner":
-            self.referral(sysid, chid, "2A", "", "", "School reports child anxious",
-                          False, "assessment")
+            self.referral(
+                sysid, chid, "2A", "", "", "School reports child anxious", False, "assessment"
+            )
             self.assessment(sysid, chid, "domestic_abuse;parental_conflict")
         elif u.scenario == "prisoner_family":
-            self.referral(sysid, chid, rng.choice(("7", "1A")), "", "",
-                          "Parent in custody; family support", False, "early_help")
+            self.referral(
+                sysid,
+                chid,
+                rng.choice(("7", "1A")),
+                "",
+                "",
+                "Parent in custody; family support",
+                False,
+                "early_help",
+            )
         elif u.cs_involved:
-            outcome = rng.choice(("no_further_action", "early_help", "assessment",
-                                  "strategy_discussion", "section_47"))
+            outcome = rng.choice(
+                (
+                    "no_further_action",
+                    "early_help",
+                    "assessment",
+                    "strategy_discussion",
+                    "section_47",
+                )
+            )
             src = rng.choice(("2A", "3A", "3E", "6", "8", "9", "10", "1D"))
-            self.referral(sysid, chid, src, "", "", "Referral", outcome == "no_further_action",
-                          outcome)
+            self.referral(
+                sysid, chid, src, "", "", "Referral", outcome == "no_further_action", outcome
+            )
             if outcome in ("assessment", "strategy_discussion", "section_47"):
-                self.assessment(sysid, chid, rng.choice(("neglect", "mental_health;alcohol",
-                                                         "domestic_abuse")))
+                self.assessment(
+                    sysid, chid, rng.choice(("neglect", "mental_health;alcohol", "domestic_abuse"))
+                )
                 if rng.random() < 0.35:
                     start = rdate(rng, years_before(EXTRACTED, 2), EXTRACTED - timedelta(days=20))
                     end = start + timedelta(days=rng.randint(180, 500))
                     end_d = end if end < EXTRACTED else None
                     n = self.seq(sysid + ":plan")
-                    self.out.row(sysid, "cp_plans.csv", {
-                        "plan_id": f"CPP{n:06d}", "child_person_id": chid,
-                        "start_date": self.date(sysid, start), "end_date": self.date(sysid, end_d),
-                        "category": rng.choice(("neglect", "physical_abuse", "emotional_abuse",
-                                                "multiple")),
-                    })
+                    self.out.row(
+                        sysid,
+                        "cp_plans.csv",
+                        {
+                            "plan_id": f"CPP{n:06d}",
+                            "child_person_id": chid,
+                            "start_date": self.date(sysid, start),
+                            "end_date": self.date(sysid, end_d),
+                            "category": rng.choice(
+                                ("neglect", "physical_abuse", "emotional_abuse", "multiple")
+                            ),
+                        },
+                    )
                     self.out.cp_plans.append((child, start, end_d, SYSTEMS[sysid][1]))
 
-    def referral(self, sysid: str, chid: str, source: str, referrer: str, name: str,
-                 summary: str, nfa: bool, outcome: str) -> str:
+    def referral(
+        self,
+        sysid: str,
+        chid: str,
+        source: str,
+        referrer: str,
+        name: str,
+        summary: str,
+        nfa: bool,
+        outcome: str,
+    ) -> str:
         rng = self.rng
         n = self.seq(sysid + ":referral")
         rid = f"REF{n:07d}"
         when = rdate(rng, years_before(EXTRACTED, 2.5), EXTRACTED - timedelta(days=7))
-        self.out.row(sysid, "referrals.csv", {
-            "referral_id": rid, "child_person_id": chid, "referral_date": self.date(sysid, when),
-            "source": source, "referrer_person_id": referrer,
-            "referrer_name": self.name(sysid, name) if name else "", "summary": summary,
-            "nfa": fmt_bool(sysid, nfa), "outcome": outcome,
-        })
+        self.out.row(
+            sysid,
+            "referrals.csv",
+            {
+                "referral_id": rid,
+                "child_person_id": chid,
+                "referral_date": self.date(sysid, when),
+                "source": source,
+                "referrer_person_id": referrer,
+                "referrer_name": self.name(sysid, name) if name else "",
+                "summary": summary,
+                "nfa": fmt_bool(sysid, nfa),
+                "outcome": outcome,
+            },
+        )
         return f"{sysid}:referral:{rid}"
 
     def assessment(self, sysid: str, chid: str, factors: str) -> None:
@@ -696,13 +957,18 @@ class _Ctx:  # one unit's emission
         n = self.seq(sysid + ":assessment")
         start = rdate(rng, years_before(EXTRACTED, 2), EXTRACTED - timedelta(days=10))
         done = start + timedelta(days=rng.randint(10, 45))
-        self.out.row(sysid, "assessments.csv", {
-            "assessment_id": f"ASM{n:07d}", "child_person_id": chid,
-            "start_date": self.date(sysid, start),
-            "completed_date": self.date(sysid, done if done < EXTRACTED else None),
-            "factors": factors, "outcome": rng.choice(("cin_plan", "no_further_action",
-                                                       "early_help")),
-        })
+        self.out.row(
+            sysid,
+            "assessments.csv",
+            {
+                "assessment_id": f"ASM{n:07d}",
+                "child_person_id": chid,
+                "start_date": self.date(sysid, start),
+                "completed_date": self.date(sysid, done if done < EXTRACTED else None),
+                "factors": factors,
+                "outcome": rng.choice(("cin_plan", "no_further_action", "early_help")),
+            },
+        )
 
     # -- health -------------------------------------------------------------------
     def health(self) -> None:
@@ -715,19 +981,24 @@ class _Ctx:  # one unit's emission
             n = self.seq("fhir:patient")
             rid = f"pat-{n:07d}"
             line, pc = self.addr_at(p, EXTRACTED)
-            if u.prev_home and u.move_date and p in (u.mother, *u.children) and \
-                    rng.random() < 0.25:
+            if u.prev_home and u.move_date and p in (u.mother, *u.children) and rng.random() < 0.25:
                 line, pc = u.prev_home.line, u.prev_home.postcode  # stale GP address
-            surname = p.surname if rng.random() < 0.8 else p.surname_at(
-                years_before(EXTRACTED, 3))
+            surname = p.surname if rng.random() < 0.8 else p.surname_at(years_before(EXTRACTED, 3))
             res: dict[str, Any] = {"resourceType": "Patient", "id": rid}
             if p.nhs and rng.random() < 0.95:
-                res["identifier"] = [{"system": NHS_NUMBER_SYSTEM,
-                                      "value": noise.nhs(rng, p.nhs) if rng.random() < 0.1
-                                      else p.nhs}]
-            res["name"] = [{"use": "official", "family": noise.name(rng, surname,
-                                                                    SYSTEMS[HEALTH][2]),
-                            "given": [p.forename, *p.middles]}]
+                res["identifier"] = [
+                    {
+                        "system": NHS_NUMBER_SYSTEM,
+                        "value": noise.nhs(rng, p.nhs) if rng.random() < 0.1 else p.nhs,
+                    }
+                ]
+            res["name"] = [
+                {
+                    "use": "official",
+                    "family": noise.name(rng, surname, SYSTEMS[HEALTH][2]),
+                    "given": [p.forename, *p.middles],
+                }
+            ]
             res["gender"] = "male" if p.sex == "M" else "female"
             d = noise.dob(rng, p.dob)
             if d:
@@ -749,22 +1020,34 @@ class _Ctx:  # one unit's emission
             patient(u.partner, 0.65)
         for g in u.grandparents:
             patient(g, 0.6)
-        for p, share in ((u.aunt, 0.4), (u.adult_son, 0.85), (u.stranger, 0.8),
-                         (u.ex_partner, 0.5)):
+        for p, share in (
+            (u.aunt, 0.4),
+            (u.adult_son, 0.85),
+            (u.stranger, 0.8),
+            (u.ex_partner, 0.5),
+        ):
             if p is not None:
                 patient(p, share)
 
         def related(child_rid: str, p: Person, code: str | None, text: str | None) -> str:
             n = self.seq("fhir:related")
             rid = f"rp-{n:07d}"
-            rel: dict[str, Any] = ({"coding": [{"system": _ROLECODE, "code": code}]} if code
-                                   else {"text": text})
+            rel: dict[str, Any] = (
+                {"coding": [{"system": _ROLECODE, "code": code}]} if code else {"text": text}
+            )
             res: dict[str, Any] = {
-                "resourceType": "RelatedPerson", "id": rid,
-                "patient": {"reference": f"Patient/{child_rid}"}, "relationship": [rel],
-                "name": [{"family": p.surname,
-                          "given": [(p.nickname if rng.random() < 0.15 and p.nickname
-                                     else p.forename)]}],
+                "resourceType": "RelatedPerson",
+                "id": rid,
+                "patient": {"reference": f"Patient/{child_rid}"},
+                "relationship": [rel],
+                "name": [
+                    {
+                        "family": p.surname,
+                        "given": [
+                            (p.nickname if rng.random() < 0.15 and p.nickname else p.forename)
+                        ],
+                    }
+                ],
             }
             d = noise.dob(rng, p.dob, 0.6)
             if d:
@@ -787,11 +1070,17 @@ class _Ctx:  # one unit's emission
             age = c.age()
             if age < 2:
                 for _ in range(rng.randint(1, 2)):
-                    self.encounter(crid, "HH", rdate(rng, c.dob, EXTRACTED), "health visitor "
-                                   "home visit", None)
+                    self.encounter(
+                        crid, "HH", rdate(rng, c.dob, EXTRACTED), "health visitor home visit", None
+                    )
             for _ in range(rng.choices((0, 1, 2), (50, 35, 15))[0]):
-                self.encounter(crid, "AMB", rdate(rng, max(c.dob, years_before(EXTRACTED, 3)),
-                                                  EXTRACTED), "GP appointment", None)
+                self.encounter(
+                    crid,
+                    "AMB",
+                    rdate(rng, max(c.dob, years_before(EXTRACTED, 3)), EXTRACTED),
+                    "GP appointment",
+                    None,
+                )
             if c is u.index_child and u.scenario == "relative_concerns":
                 if u.partner:
                     escort_key = related(crid, u.partner, None, "mother's partner")
@@ -803,23 +1092,34 @@ class _Ctx:  # one unit's emission
                     when = rdate(rng, years_before(EXTRACTED, 1.5), EXTRACTED - timedelta(days=2))
                     ev = self.encounter(crid, "EMER", when, rng.choice(_INJURIES), escort_key)
                     self.out.fact(ev, "A&E attendance with an injury", event=True)
-                self.out.fact(f"{HEALTH}:related_person:{escort_key}",
-                              f"{who} who brought the child to A&E (escort)")
+                self.out.fact(
+                    f"{HEALTH}:related_person:{escort_key}",
+                    f"{who} who brought the child to A&E (escort)",
+                )
                 raiser = u.grandparents[0] if u.grandparents else None
                 if raiser is not None and rng.random() < 0.5:
                     code = "GRMTH" if raiser.sex == "F" else "GRFTH"
                     related(crid, raiser, code, None)
             elif c is u.index_child and u.scenario == "new_partner" and rng.random() < 0.6:
                 rp = related(crid, u.partner, None, "mother's partner") if u.partner else None
-                self.out.fact(f"{HEALTH}:related_person:{rp}" if rp else None,
-                              "the new partner as the child's related person")
+                self.out.fact(
+                    f"{HEALTH}:related_person:{rp}" if rp else None,
+                    "the new partner as the child's related person",
+                )
             elif rng.random() < 0.08:
                 when = rdate(rng, years_before(EXTRACTED, 2), EXTRACTED - timedelta(days=2))
-                self.encounter(crid, "EMER", when, rng.choice(_MINOR),
-                               escorts.get("mother") if rng.random() < 0.5 else None)
+                self.encounter(
+                    crid,
+                    "EMER",
+                    when,
+                    rng.choice(_MINOR),
+                    escorts.get("mother") if rng.random() < 0.5 else None,
+                )
             if c is u.index_child and u.scenario == "control" and "mother" in escorts:
-                self.out.fact(f"{HEALTH}:related_person:{escorts['mother']}",
-                              "the mother as the child's related person")
+                self.out.fact(
+                    f"{HEALTH}:related_person:{escorts['mother']}",
+                    "the mother as the child's related person",
+                )
         for child, start, end, council in self.out.cp_plans:
             crid = patients.get(child.pid)
             if crid is None:
@@ -828,28 +1128,41 @@ class _Ctx:  # one unit's emission
             period = {"start": start.isoformat()}
             if end:
                 period["end"] = end.isoformat()
-            self.out.entry({
-                "resourceType": "Flag", "id": f"flag-{n:07d}",
-                "status": "inactive" if end else "active",
-                "code": {"text": "Child Protection Plan"},
-                "subject": {"reference": f"Patient/{crid}"}, "period": period,
-                "author": {"display": council},
-            })
+            self.out.entry(
+                {
+                    "resourceType": "Flag",
+                    "id": f"flag-{n:07d}",
+                    "status": "inactive" if end else "active",
+                    "code": {"text": "Child Protection Plan"},
+                    "subject": {"reference": f"Patient/{crid}"},
+                    "period": period,
+                    "author": {"display": council},
+                }
+            )
 
-    def encounter(self, patient_id: str, cls: str, when: date, reason: str,
-                  escort: str | None) -> str:
+    def encounter(
+        self, patient_id: str, cls: str, when: date, reason: str, escort: str | None
+    ) -> str:
         n = self.seq("fhir:encounter")
         eid = f"enc-{n:07d}"
         res: dict[str, Any] = {
-            "resourceType": "Encounter", "id": eid, "status": "finished",
+            "resourceType": "Encounter",
+            "id": eid,
+            "status": "finished",
             "class": {"system": _ACTCODE, "code": cls},
             "subject": {"reference": f"Patient/{patient_id}"},
-            "period": {"start": f"{when.isoformat()}T{self.rng.randint(0, 23):02d}:"
-                                f"{self.rng.randint(0, 59):02d}:00+00:00"},
+            "period": {
+                "start": f"{when.isoformat()}T{self.rng.randint(0, 23):02d}:"
+                f"{self.rng.randint(0, 59):02d}:00+00:00"
+            },
             "reasonCode": [{"text": reason}],
         }
         if escort:
-            res["participant"] = [{"type": [{"coding": [{"system": _PARTTYPE, "code": "ESC"}]}],
-                                   "individual": {"reference": f"RelatedPerson/{escort}"}}]
+            res["participant"] = [
+                {
+                    "type": [{"coding": [{"system": _PARTTYPE, "code": "ESC"}]}],
+                    "individual": {"reference": f"RelatedPerson/{escort}"},
+                }
+            ]
         self.out.entry(res)
         return f"{HEALTH}:encounter:{eid}"

@@ -59,33 +59,56 @@ class Origin:
 
 _CARIB_M = "Jermaine Tyrone Delroy Leroy Winston Marcus Andre Nathaniel Kareem Devon Carl Errol"
 _CARIB_F = "Shanice Marcia Keisha Jade Tanisha Chantelle Simone Janelle Beverley Yolanda Precious"
-_PAK_M = ("Mohammed:10 Muhammad:8 Ali:3 Ahmed:3 Hamza:3 Ibrahim:3 Yusuf:3 Zain:2 Adam:3 "
-          "Ayaan:2 Imran:2 Tariq:2 Asif:2 Bilal:2 Usman:2 Shahid:2 Zubair Rashid Abdul:2")
-_PAK_F = ("Aisha:4 Fatima:4 Maryam:3 Zainab:3 Amina:2 Hafsa:2 Sana:2 Nadia:2 Samina Shazia "
-          "Noor:2 Hira Iqra Ayesha:2 Rukhsana Nasreen Safia")
-_PAK_S = ("Khan:10 Ahmed:6 Hussain:6 Ali:6 Akhtar:3 Iqbal:3 Mahmood:3 Rahman:3 Shah:3 Malik:2 "
-          "Butt:2 Mirza Choudhury:2 Miah:2 Islam:2 Uddin:2 Hussein Riaz Rashid Sadiq")
+_PAK_M = (
+    "Mohammed:10 Muhammad:8 Ali:3 Ahmed:3 Hamza:3 Ibrahim:3 Yusuf:3 Zain:2 Adam:3 "
+    "Ayaan:2 Imran:2 Tariq:2 Asif:2 Bilal:2 Usman:2 Shahid:2 Zubair Rashid Abdul:2"
+)
+_PAK_F = (
+    "Aisha:4 Fatima:4 Maryam:3 Zainab:3 Amina:2 Hafsa:2 Sana:2 Nadia:2 Samina Shazia "
+    "Noor:2 Hira Iqra Ayesha:2 Rukhsana Nasreen Safia"
+)
+_PAK_S = (
+    "Khan:10 Ahmed:6 Hussain:6 Ali:6 Akhtar:3 Iqbal:3 Mahmood:3 Rahman:3 Shah:3 Malik:2 "
+    "Butt:2 Mirza Choudhury:2 Miah:2 Islam:2 Uddin:2 Hussein Riaz Rashid Sadiq"
+)
 _IND_M = "Gurpreet Jaswinder Rajesh Sanjay Arjun Rohan Amar Vikram Ravi Harjit Sukhdev Arun Nikhil"
 _IND_F = "Priya Simran Manpreet Anjali Pooja Kiran Sunita Jaspreet Neha Harpreet Rupinder Meena"
-_IND_S = ("Patel:8 Singh:7 Sharma:2 Gill:2 Sandhu:2 Sidhu Bains Mistry:2 Chauhan Kumar:2 Sohal "
-          "Dhillon Johal Kaur:2 Parmar Lal")
-_POL_M = ("Jakub:3 Kacper:2 Szymon:2 Mateusz:2 Piotr:3 Tomasz:3 Krzysztof:2 Marcin:2 Paweł:2 "
-          "Łukasz:2 Michał:2 Wojciech Aleksander Jan:2")
-_POL_F = ("Zuzanna:2 Julia:2 Maja:2 Zofia:2 Katarzyna:3 Agnieszka:2 Anna:3 Magdalena:2 "
-          "Małgorzata:2 Joanna:2 Ewa:2 Aleksandra:2 Zoë")
-_POL_S = ("Nowak:5 Kowalski:4 Wiśniewski:3 Wójcik:3 Kowalczyk:3 Kamiński:3 Lewandowski:3 "
-          "Zieliński:2 Szymański:2 Woźniak:2 Dąbrowski:2 Kozłowski:2 Mazur:2 Krawczyk:2 Łukasik")
-_SOM_M = ("Mohamed:8 Abdi:5 Ahmed:4 Abdullahi:3 Hassan:3 Omar:2 Yusuf:2 Ali:3 Abdirahman:2 "
-          "Mahad Liban Abdikarim")
+_IND_S = (
+    "Patel:8 Singh:7 Sharma:2 Gill:2 Sandhu:2 Sidhu Bains Mistry:2 Chauhan Kumar:2 Sohal "
+    "Dhillon Johal Kaur:2 Parmar Lal"
+)
+_POL_M = (
+    "Jakub:3 Kacper:2 Szymon:2 Mateusz:2 Piotr:3 Tomasz:3 Krzysztof:2 Marcin:2 Paweł:2 "
+    "Łukasz:2 Michał:2 Wojciech Aleksander Jan:2"
+)
+_POL_F = (
+    "Zuzanna:2 Julia:2 Maja:2 Zofia:2 Katarzyna:3 Agnieszka:2 Anna:3 Magdalena:2 "
+    "Małgorzata:2 Joanna:2 Ewa:2 Aleksandra:2 Zoë"
+)
+_POL_S = (
+    "Nowak:5 Kowalski:4 Wiśniewski:3 Wójcik:3 Kowalczyk:3 Kamiński:3 Lewandowski:3 "
+    "Zieliński:2 Szymański:2 Woźniak:2 Dąbrowski:2 Kozłowski:2 Mazur:2 Krawczyk:2 Łukasik"
+)
+_SOM_M = (
+    "Mohamed:8 Abdi:5 Ahmed:4 Abdullahi:3 Hassan:3 Omar:2 Yusuf:2 Ali:3 Abdirahman:2 "
+    "Mahad Liban Abdikarim"
+)
 _SOM_F = "Hodan:2 Ayan:2 Amina:2 Fadumo:2 Hawa:2 Sahra:2 Asha:2 Nimco Ubah Ifrah Deeqa Muna"
-_SOM_S = ("Mohamed:5 Abdi:4 Ahmed:3 Hassan:3 Ali:3 Farah:3 Osman:2 Warsame:2 Yusuf:2 Omar:2 "
-          "Hussein:2 Jama:2 Ismail Aden Nur Abdullahi Egal")
-_IRL_M = ("Seán:2 Ciarán:2 Patrick:3 Liam:2 Conor:2 Declan Darragh Eoin Cian Niall Padraig "
-          "Oisín Michael:2 John:2")
-_IRL_F = ("Siobhán:2 Niamh:2 Aoife:2 Ciara:2 Róisín Mary:2 Bridget Orla Caoimhe Sinéad Saoirse "
-          "Kathleen")
-_IRL_S = ("Murphy:4 Kelly:3 O'Brien:3 O'Connor:3 Ryan:2 Byrne:2 O'Sullivan:2 Walsh:2 McCarthy:2 "
-          "Doyle:2 Gallagher:2 O'Neill:2 Kennedy Quinn Brennan McDonagh Ward:2 Connors")
+_SOM_S = (
+    "Mohamed:5 Abdi:4 Ahmed:3 Hassan:3 Ali:3 Farah:3 Osman:2 Warsame:2 Yusuf:2 Omar:2 "
+    "Hussein:2 Jama:2 Ismail Aden Nur Abdullahi Egal"
+)
+_IRL_M = (
+    "Seán:2 Ciarán:2 Patrick:3 Liam:2 Conor:2 Declan Darragh Eoin Cian Niall Padraig "
+    "Oisín Michael:2 John:2"
+)
+_IRL_F = (
+    "Siobhán:2 Niamh:2 Aoife:2 Ciara:2 Róisín Mary:2 Bridget Orla Caoimhe Sinéad Saoirse Kathleen"
+)
+_IRL_S = (
+    "Murphy:4 Kelly:3 O'Brien:3 O'Connor:3 Ryan:2 Byrne:2 O'Sullivan:2 Walsh:2 McCarthy:2 "
+    "Doyle:2 Gallagher:2 O'Neill:2 Kennedy Quinn Brennan McDonagh Ward:2 Connors"
+)
 
 
 def _gb_surnames() -> list[tuple[str, float]]:
@@ -98,25 +121,69 @@ def origins() -> tuple[tuple[Origin, float], ...]:
     gb_m = Weighted(_zipf(_GB.first_names_male))
     gb_f = Weighted(_zipf(_GB.first_names_female))
     gb_s = Weighted(_gb_surnames())
-    carib_s = Weighted(_split(
-        "Campbell:3 Williams:3 Brown:3 Clarke:2 Francis:2 Thomas:2 Grant:2 Reid:2 Morgan "
-        "Samuels McKenzie:2 Bailey Henry:2 Lewis Johnson:2 Stewart Walker"))
+    carib_s = Weighted(
+        _split(
+            "Campbell:3 Williams:3 Brown:3 Clarke:2 Francis:2 Thomas:2 Grant:2 Reid:2 Morgan "
+            "Samuels McKenzie:2 Bailey Henry:2 Lewis Johnson:2 Stewart Walker"
+        )
+    )
     return (
         (Origin("white_british", gb_m, gb_f, gb_s), 0.70),
-        (Origin("caribbean", Weighted(_zipf(list(_GB.first_names_male[:40])
-                                            + _CARIB_M.split(), 4)),
+        (
+            Origin(
+                "caribbean",
+                Weighted(_zipf(list(_GB.first_names_male[:40]) + _CARIB_M.split(), 4)),
                 Weighted(_zipf(list(_GB.first_names_female[:40]) + _CARIB_F.split(), 4)),
-                carib_s), 0.05),
-        (Origin("pakistani_bangladeshi", Weighted(_split(_PAK_M)), Weighted(_split(_PAK_F)),
-                Weighted(_split(_PAK_S))), 0.08),
-        (Origin("indian", Weighted(_split(_IND_M)), Weighted(_split(_IND_F)),
-                Weighted(_split(_IND_S))), 0.04),
-        (Origin("polish", Weighted(_split(_POL_M)), Weighted(_split(_POL_F)),
-                Weighted(_split(_POL_S)), polish_forms=True), 0.05),
-        (Origin("somali", Weighted(_split(_SOM_M)), Weighted(_split(_SOM_F)),
-                Weighted(_split(_SOM_S))), 0.03),
-        (Origin("irish", Weighted(_split(_IRL_M)), Weighted(_split(_IRL_F)),
-                Weighted(_split(_IRL_S))), 0.05),
+                carib_s,
+            ),
+            0.05,
+        ),
+        (
+            Origin(
+                "pakistani_bangladeshi",
+                Weighted(_split(_PAK_M)),
+                Weighted(_split(_PAK_F)),
+                Weighted(_split(_PAK_S)),
+            ),
+            0.08,
+        ),
+        (
+            Origin(
+                "indian",
+                Weighted(_split(_IND_M)),
+                Weighted(_split(_IND_F)),
+                Weighted(_split(_IND_S)),
+            ),
+            0.04,
+        ),
+        (
+            Origin(
+                "polish",
+                Weighted(_split(_POL_M)),
+                Weighted(_split(_POL_F)),
+                Weighted(_split(_POL_S)),
+                polish_forms=True,
+            ),
+            0.05,
+        ),
+        (
+            Origin(
+                "somali",
+                Weighted(_split(_SOM_M)),
+                Weighted(_split(_SOM_F)),
+                Weighted(_split(_SOM_S)),
+            ),
+            0.03,
+        ),
+        (
+            Origin(
+                "irish",
+                Weighted(_split(_IRL_M)),
+                Weighted(_split(_IRL_F)),
+                Weighted(_split(_IRL_S)),
+            ),
+            0.05,
+        ),
     )
 
 
@@ -146,30 +213,73 @@ def forename(origin: Origin, sex: str, rng: random.Random) -> str:
 
 _CURATED: dict[str, tuple[str, ...]] = {
     "William": ("Bill", "Billy", "Will", "Liam"),
-    "Katherine": ("Kate", "Katie", "Kath"), "Catherine": ("Kate", "Cathy", "Cath"),
-    "Kathryn": ("Kate", "Kath"), "Kathleen": ("Kath", "Kathy"),
-    "Mohammed": ("Mo", "Moe"), "Muhammad": ("Mo",), "Mohamed": ("Mo",),
-    "Robert": ("Rob", "Bob", "Bobby"), "Elizabeth": ("Liz", "Beth", "Lizzie"),
-    "Margaret": ("Maggie", "Peggy", "Meg"), "James": ("Jim", "Jimmy", "Jamie"),
-    "Michael": ("Mike", "Mick", "Micky"), "Anthony": ("Tony", "Ant"),
-    "Christopher": ("Chris",), "Daniel": ("Dan", "Danny"), "Thomas": ("Tom", "Tommy"),
-    "Joseph": ("Joe", "Joey"), "Richard": ("Rich", "Richie", "Dick"),
-    "Stephen": ("Steve",), "Steven": ("Steve", "Stevie"), "Jennifer": ("Jen", "Jenny"),
-    "Rebecca": ("Becky", "Becca"), "Samantha": ("Sam", "Sammy"), "Alexander": ("Alex",),
-    "Nicholas": ("Nick", "Nicky"), "Jonathan": ("Jon", "Jonny"), "Matthew": ("Matt",),
-    "Andrew": ("Andy", "Drew"), "David": ("Dave", "Davey"), "Edward": ("Ed", "Eddie", "Ted"),
-    "Victoria": ("Vicky", "Tori"), "Abdullahi": ("Abdi",), "Abdirahman": ("Abdi",),
-    "Katarzyna": ("Kasia",), "Małgorzata": ("Gosia",), "Aleksandra": ("Ola",),
-    "Jakub": ("Kuba",), "Wojciech": ("Wojtek",), "Patrick": ("Paddy", "Pat"),
-    "Padraig": ("Paddy",), "Bridget": ("Bridie",), "Kimberley": ("Kim",),
-    "Deborah": ("Debbie", "Deb"), "Susan": ("Sue", "Susie"), "Patricia": ("Pat", "Trish"),
-    "Benjamin": ("Ben",), "Joshua": ("Josh",), "Samuel": ("Sam",), "Nathaniel": ("Nate",),
-    "Gurpreet": ("Gary",), "Jaswinder": ("Jas",), "Harjit": ("Harry",),
-    "Jacqueline": ("Jackie",), "Christine": ("Chris", "Chrissie"), "Jessica": ("Jess",),
-    "Nicola": ("Nicky",), "Alexandra": ("Alex", "Lexi"), "Charlotte": ("Charlie", "Lottie"),
-    "Frederick": ("Fred", "Freddie"), "Oliver": ("Ollie",), "Charles": ("Charlie", "Chas"),
-    "Leroy": ("Roy",), "Abigail": ("Abbie", "Abby"), "Terence": ("Terry",),
-    "Kenneth": ("Ken", "Kenny"), "Ronald": ("Ron", "Ronnie"), "Zainab": ("Zee",),
+    "Katherine": ("Kate", "Katie", "Kath"),
+    "Catherine": ("Kate", "Cathy", "Cath"),
+    "Kathryn": ("Kate", "Kath"),
+    "Kathleen": ("Kath", "Kathy"),
+    "Mohammed": ("Mo", "Moe"),
+    "Muhammad": ("Mo",),
+    "Mohamed": ("Mo",),
+    "Robert": ("Rob", "Bob", "Bobby"),
+    "Elizabeth": ("Liz", "Beth", "Lizzie"),
+    "Margaret": ("Maggie", "Peggy", "Meg"),
+    "James": ("Jim", "Jimmy", "Jamie"),
+    "Michael": ("Mike", "Mick", "Micky"),
+    "Anthony": ("Tony", "Ant"),
+    "Christopher": ("Chris",),
+    "Daniel": ("Dan", "Danny"),
+    "Thomas": ("Tom", "Tommy"),
+    "Joseph": ("Joe", "Joey"),
+    "Richard": ("Rich", "Richie", "Dick"),
+    "Stephen": ("Steve",),
+    "Steven": ("Steve", "Stevie"),
+    "Jennifer": ("Jen", "Jenny"),
+    "Rebecca": ("Becky", "Becca"),
+    "Samantha": ("Sam", "Sammy"),
+    "Alexander": ("Alex",),
+    "Nicholas": ("Nick", "Nicky"),
+    "Jonathan": ("Jon", "Jonny"),
+    "Matthew": ("Matt",),
+    "Andrew": ("Andy", "Drew"),
+    "David": ("Dave", "Davey"),
+    "Edward": ("Ed", "Eddie", "Ted"),
+    "Victoria": ("Vicky", "Tori"),
+    "Abdullahi": ("Abdi",),
+    "Abdirahman": ("Abdi",),
+    "Katarzyna": ("Kasia",),
+    "Małgorzata": ("Gosia",),
+    "Aleksandra": ("Ola",),
+    "Jakub": ("Kuba",),
+    "Wojciech": ("Wojtek",),
+    "Patrick": ("Paddy", "Pat"),
+    "Padraig": ("Paddy",),
+    "Bridget": ("Bridie",),
+    "Kimberley": ("Kim",),
+    "Deborah": ("Debbie", "Deb"),
+    "Susan": ("Sue", "Susie"),
+    "Patricia": ("Pat", "Trish"),
+    "Benjamin": ("Ben",),
+    "Joshua": ("Josh",),
+    "Samuel": ("Sam",),
+    "Nathaniel": ("Nate",),
+    "Gurpreet": ("Gary",),
+    "Jaswinder": ("Jas",),
+    "Harjit": ("Harry",),
+    "Jacqueline": ("Jackie",),
+    "Christine": ("Chris", "Chrissie"),
+    "Jessica": ("Jess",),
+    "Nicola": ("Nicky",),
+    "Alexandra": ("Alex", "Lexi"),
+    "Charlotte": ("Charlie", "Lottie"),
+    "Frederick": ("Fred", "Freddie"),
+    "Oliver": ("Ollie",),
+    "Charles": ("Charlie", "Chas"),
+    "Leroy": ("Roy",),
+    "Abigail": ("Abbie", "Abby"),
+    "Terence": ("Terry",),
+    "Kenneth": ("Ken", "Kenny"),
+    "Ronald": ("Ron", "Ronnie"),
+    "Zainab": ("Zee",),
 }
 
 
@@ -201,11 +311,17 @@ def nicknames_for(name: str) -> tuple[str, ...]:
     return _package_nicknames(name)
 
 
-STREET_SUFFIXES = Weighted(_split(
-    "Road:10 Street:6 Avenue:4 Close:4 Lane:4 Drive:3 Grove:2 Crescent:2 Way:2 Gardens:2 "
-    "Place Terrace Walk Court Rise Mews"))
-STREET_STEMS = Weighted(_split(
-    "Church:3 Park:3 Station:3 Victoria:2 Albert:2 Manor:2 Mill:2 School:2 Queens:2 Kings:2 "
-    "Windsor:2 Stratford:2 Coventry:2 Bristol:2 Warwick Alcester Pershore Soho Ladypool "
-    "Stoney Green:2 Highfield Oak Elm Ash Birch Holly Maple Chestnut Beech Willow Cherry "
-    "Farm Meadow Brook Spring Hill:2 Bridge New:2 High:3 Broad Long Moor Heath Grange"))
+STREET_SUFFIXES = Weighted(
+    _split(
+        "Road:10 Street:6 Avenue:4 Close:4 Lane:4 Drive:3 Grove:2 Crescent:2 Way:2 Gardens:2 "
+        "Place Terrace Walk Court Rise Mews"
+    )
+)
+STREET_STEMS = Weighted(
+    _split(
+        "Church:3 Park:3 Station:3 Victoria:2 Albert:2 Manor:2 Mill:2 School:2 Queens:2 Kings:2 "
+        "Windsor:2 Stratford:2 Coventry:2 Bristol:2 Warwick Alcester Pershore Soho Ladypool "
+        "Stoney Green:2 Highfield Oak Elm Ash Birch Holly Maple Chestnut Beech Willow Cherry "
+        "Farm Meadow Brook Spring Hill:2 Bridge New:2 High:3 Broad Long Moor Heath Grange"
+    )
+)

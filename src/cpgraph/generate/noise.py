@@ -7,10 +7,32 @@ from dataclasses import dataclass
 from datetime import date
 
 _KEYBOARD = {
-    "a": "qs", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj",
-    "i": "uo", "j": "hk", "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o",
-    "q": "w", "r": "et", "s": "ad", "t": "ry", "u": "yi", "v": "cb", "w": "qe", "x": "zc",
-    "y": "tu", "z": "x",
+    "a": "qs",
+    "b": "vn",
+    "c": "xv",
+    "d": "sf",
+    "e": "wr",
+    "f": "dg",
+    "g": "fh",
+    "h": "gj",
+    "i": "uo",
+    "j": "hk",
+    "k": "jl",
+    "l": "k",
+    "m": "n",
+    "n": "bm",
+    "o": "ip",
+    "p": "o",
+    "q": "w",
+    "r": "et",
+    "s": "ad",
+    "t": "ry",
+    "u": "yi",
+    "v": "cb",
+    "w": "qe",
+    "x": "zc",
+    "y": "tu",
+    "z": "x",
 }
 
 
@@ -40,11 +62,11 @@ def typo(rng: random.Random, s: str) -> str:
     ch = s[i]
     if kind == 0 and ch.lower() in _KEYBOARD:
         rep = rng.choice(_KEYBOARD[ch.lower()])
-        return s[:i] + (rep.upper() if ch.isupper() else rep) + s[i + 1:]
+        return s[:i] + (rep.upper() if ch.isupper() else rep) + s[i + 1 :]
     if kind == 1:
-        return s[:i] + s[i + 1:]
+        return s[:i] + s[i + 1 :]
     if kind == 2 and s[i] != s[i + 1]:
-        return s[:i] + s[i + 1] + s[i] + s[i + 2:]
+        return s[:i] + s[i + 1] + s[i] + s[i + 2 :]
     return s[:i] + ch + s[i:]
 
 
@@ -105,7 +127,7 @@ def nhs(rng: random.Random, number: str | None, missing: float = 0.0) -> str:
     r = rng.random()
     if r < 0.02:
         i = rng.randrange(10)
-        number = number[:i] + str((int(number[i]) + rng.randrange(1, 10)) % 10) + number[i + 1:]
+        number = number[:i] + str((int(number[i]) + rng.randrange(1, 10)) % 10) + number[i + 1 :]
     r = rng.random()
     if r < 0.35:
         return f"{number[:3]} {number[3:6]} {number[6:]}"

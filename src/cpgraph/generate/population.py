@@ -36,12 +36,23 @@ class Area:
 
 
 AREAS: dict[str, Area] = {
-    "bham": Area("bham", "wmp-niche", "bham-edu", "bham-cs", 330,
-                 tuple(f"B{n}" for n in (*range(1, 39), 42, 43, 44, 45, 46, 47, 48))),
-    "sandwell": Area("sandwell", "wmp-niche", "sandwell-edu", "sandwell-cs", 333,
-                     tuple(f"B{n}" for n in range(64, 72))),
-    "worcs": Area("worcs", "wmerc-pole", None, None, 885,
-                  tuple(f"WR{n}" for n in range(1, 16))),
+    "bham": Area(
+        "bham",
+        "wmp-niche",
+        "bham-edu",
+        "bham-cs",
+        330,
+        tuple(f"B{n}" for n in (*range(1, 39), 42, 43, 44, 45, 46, 47, 48)),
+    ),
+    "sandwell": Area(
+        "sandwell",
+        "wmp-niche",
+        "sandwell-edu",
+        "sandwell-cs",
+        333,
+        tuple(f"B{n}" for n in range(64, 72)),
+    ),
+    "worcs": Area("worcs", "wmerc-pole", None, None, 885, tuple(f"WR{n}" for n in range(1, 16))),
 }
 _INWARD = "ABDEFGHJLNPQRSTUWXYZ"
 
@@ -137,8 +148,14 @@ class Unit:
         if self.father:
             out.append(self.father)
         out.extend(self.children)
-        for p in (self.partner, *self.grandparents, self.aunt, self.adult_son, self.stranger,
-                  self.ex_partner):
+        for p in (
+            self.partner,
+            *self.grandparents,
+            self.aunt,
+            self.adult_son,
+            self.stranger,
+            self.ex_partner,
+        ):
             if p is not None:
                 out.append(p)
         return out
@@ -169,8 +186,15 @@ class PopulationBuilder:
         self._pid += 1
         return f"T{self._pid:08d}"
 
-    def person(self, rng: random.Random, sex: str, origin: nm.Origin, dob: date,
-               surname: str | None = None, forename: str | None = None) -> Person:
+    def person(
+        self,
+        rng: random.Random,
+        sex: str,
+        origin: nm.Origin,
+        dob: date,
+        surname: str | None = None,
+        forename: str | None = None,
+    ) -> Person:
         """Create a person with names, NHS number and the identifiers their age implies."""
         fn = forename or nm.forename(origin, sex, rng)
         middles: list[str] = []
@@ -188,13 +212,17 @@ class PopulationBuilder:
     def address(self, rng: random.Random, area: str) -> Address:
         """A plausible address in an area."""
         a = AREAS[area]
-        stem = nm.STREET_STEMS.pick(rng) if rng.random() < 0.6 else \
-            nm.origins()[0][0].surnames.pick(rng)
+        stem = (
+            nm.STREET_STEMS.pick(rng)
+            if rng.random() < 0.6
+            else nm.origins()[0][0].surnames.pick(rng)
+        )
         line = f"{rng.randint(1, 240)} {stem} {nm.STREET_SUFFIXES.pick(rng)}"
         if rng.random() < 0.12:
             line = f"Flat {rng.randint(1, 30)}, {line}"
-        pc = (f"{rng.choice(a.outward)} {rng.randint(1, 9)}"
-              f"{rng.choice(_INWARD)}{rng.choice(_INWARD)}")
+        pc = (
+            f"{rng.choice(a.outward)} {rng.randint(1, 9)}{rng.choice(_INWARD)}{rng.choice(_INWARD)}"
+        )
         return Address(line, pc, area)
 
     def _change_surname(self, p: Person, new: str, when: date) -> None:
@@ -218,9 +246,14 @@ class PopulationBuilder:
         mother_age = rng.uniform(19, 45)
         if scenario != BACKGROUND:
             mother_age = max(mother_age, 24.0)
-        mother = self.person(rng, "F", origin_m,
-                             rdate(rng, years_before(EXTRACTED, mother_age + 1),
-                                   years_before(EXTRACTED, mother_age)))
+        mother = self.person(
+            rng,
+            "F",
+            origin_m,
+            rdate(
+                rng, years_before(EXTRACTED, mother_age + 1), years_before(EXTRACTED, mother_age)
+            ),
+        )
         has_father = scenario in ("new_partner", "prisoner_family") or rng.random() < 0.85
         jr_sr = scenario == BACKGROUND and has_father and rng.random() < 0.03
         father = None
@@ -229,13 +262,17 @@ class PopulationBuilder:
             f_age = mother_age + gap
             if jr_sr:
                 f_age = max(f_age, 44.0)
-            father = self.person(rng, "M", origin_f,
-                                 rdate(rng, years_before(EXTRACTED, f_age + 1),
-                                       years_before(EXTRACTED, f_age)))
+            father = self.person(
+                rng,
+                "M",
+                origin_f,
+                rdate(rng, years_before(EXTRACTED, f_age + 1), years_before(EXTRACTED, f_age)),
+            )
         married = father is not None and rng.random() < 0.5
         if married and father is not None:
-            wed = rdate(rng, years_before(EXTRACTED, min(mother_age - 18, 15)),
-                        years_before(EXTRACTED, 1))
+            wed = rdate(
+                rng, years_before(EXTRACTED, min(mother_age - 18, 15)), years_before(EXTRACTED, 1)
+            )
             self._change_surname(mother, father.surname, wed)
 
         # children
@@ -251,16 +288,26 @@ class PopulationBuilder:
         children: list[Person] = []
         for _ in range(n):
             sex = "M" if rng.random() < 0.51 else "F"
-            children.append(self.person(rng, sex, child_origin,
-                                        rdate(rng, earliest, EXTRACTED - timedelta(days=30)),
-                                        surname=child_surname))
+            children.append(
+                self.person(
+                    rng,
+                    sex,
+                    child_origin,
+                    rdate(rng, earliest, EXTRACTED - timedelta(days=30)),
+                    surname=child_surname,
+                )
+            )
         if scenario != BACKGROUND:  # an index child of school age
             c0 = children[0]
-            c0.dob = rdate(rng, years_before(EXTRACTED, min(15.5, mother_age - 18.5)),
-                           years_before(EXTRACTED, 5.5))
+            c0.dob = rdate(
+                rng,
+                years_before(EXTRACTED, min(15.5, mother_age - 18.5)),
+                years_before(EXTRACTED, 5.5),
+            )
         children.sort(key=lambda c: c.dob)
-        index_child = max((c for c in children if 5 <= c.age() <= 15),
-                          key=lambda c: c.dob, default=children[0])
+        index_child = max(
+            (c for c in children if 5 <= c.age() <= 15), key=lambda c: c.dob, default=children[0]
+        )
         lookalikes: list[tuple[Person, Person, str]] = []
         if rng.random() < 0.04:  # twins of the eldest child
             a = children[0]
@@ -271,31 +318,47 @@ class PopulationBuilder:
             children.insert(1, twin)
             lookalikes.append((a, twin, "twin"))
         home = self.address(rng, area)
-        u = Unit(index, scenario, area, home, mother, father, children, index_child,
-                 lookalikes=lookalikes)
+        u = Unit(
+            index,
+            scenario,
+            area,
+            home,
+            mother,
+            father,
+            children,
+            index_child,
+            lookalikes=lookalikes,
+        )
 
         # a move from another address (maybe another area)
         if rng.random() < 0.3:
-            prev_area = area if rng.random() < 0.7 else rng.choice(
-                [k for k in AREAS if k != area])
+            prev_area = area if rng.random() < 0.7 else rng.choice([k for k in AREAS if k != area])
             u.prev_home = self.address(rng, prev_area)
             u.move_date = rdate(rng, years_before(EXTRACTED, 4), years_before(EXTRACTED, 0.3))
         # split and new partner
-        split = father is not None and not jr_sr and (
-            scenario == "new_partner" or (scenario == BACKGROUND and rng.random() < 0.3))
+        split = (
+            father is not None
+            and not jr_sr
+            and (scenario == "new_partner" or (scenario == BACKGROUND and rng.random() < 0.3))
+        )
         if split and father is not None:
             u.split_date = rdate(rng, years_before(EXTRACTED, 5), years_before(EXTRACTED, 1.5))
-            u.father_home = self.address(rng, area if rng.random() < 0.7 else rng.choice(
-                list(AREAS)))
+            u.father_home = self.address(
+                rng, area if rng.random() < 0.7 else rng.choice(list(AREAS))
+            )
         if u.split_date and (scenario == "new_partner" or rng.random() < 0.4):
             p_age = mother_age + rng.uniform(-3, 9)
             porigin = nm.pick_origin(rng)
-            partner = self.person(rng, "M", porigin,
-                                  rdate(rng, years_before(EXTRACTED, p_age + 1),
-                                        years_before(EXTRACTED, p_age)))
+            partner = self.person(
+                rng,
+                "M",
+                porigin,
+                rdate(rng, years_before(EXTRACTED, p_age + 1), years_before(EXTRACTED, p_age)),
+            )
             u.partner = partner
-            u.partner_since = rdate(rng, u.split_date + timedelta(days=60),
-                                    years_before(EXTRACTED, 0.3))
+            u.partner_since = rdate(
+                rng, u.split_date + timedelta(days=60), years_before(EXTRACTED, 0.3)
+            )
             if rng.random() < 0.3:
                 u.partner_married = True
                 wed = rdate(rng, u.partner_since, EXTRACTED - timedelta(days=30))
@@ -307,49 +370,71 @@ class PopulationBuilder:
         g_needed = scenario == "relative_concerns"
         if rng.random() < 0.6 or g_needed:
             gm_age = mother_age + rng.uniform(19, 32)
-            gm = self.person(rng, "F", origin_m,
-                             rdate(rng, years_before(EXTRACTED, gm_age + 1),
-                                   years_before(EXTRACTED, gm_age)), surname=mother.birth_surname)
+            gm = self.person(
+                rng,
+                "F",
+                origin_m,
+                rdate(rng, years_before(EXTRACTED, gm_age + 1), years_before(EXTRACTED, gm_age)),
+                surname=mother.birth_surname,
+            )
             gm.address = self.address(rng, area if rng.random() < 0.8 else "worcs")
             u.grandparents.append(gm)
             if rng.random() < 0.4:
-                gf = self.person(rng, "M", origin_m, rdate(rng, years_before(gm.dob, 6),
-                                                           years_before(gm.dob, -1)),
-                                 surname=mother.birth_surname)
+                gf = self.person(
+                    rng,
+                    "M",
+                    origin_m,
+                    rdate(rng, years_before(gm.dob, 6), years_before(gm.dob, -1)),
+                    surname=mother.birth_surname,
+                )
                 gf.address = gm.address
                 u.grandparents.append(gf)
         if father and rng.random() < 0.3:
             pgm_age = mother_age + rng.uniform(20, 34)
-            pgm = self.person(rng, "F", origin_f,
-                              rdate(rng, years_before(EXTRACTED, pgm_age + 1),
-                                    years_before(EXTRACTED, pgm_age)),
-                              surname=father.birth_surname)
+            pgm = self.person(
+                rng,
+                "F",
+                origin_f,
+                rdate(rng, years_before(EXTRACTED, pgm_age + 1), years_before(EXTRACTED, pgm_age)),
+                surname=father.birth_surname,
+            )
             pgm.address = self.address(rng, area)
             u.grandparents.append(pgm)
         if rng.random() < 0.35 or (g_needed and rng.random() < 0.3):
             sex = "F" if rng.random() < 0.7 else "M"
-            aunt = self.person(rng, sex, origin_m,
-                               rdate(rng, years_before(mother.dob, 8), years_before(mother.dob,
-                                                                                    -8)),
-                               surname=mother.birth_surname)
+            aunt = self.person(
+                rng,
+                sex,
+                origin_m,
+                rdate(rng, years_before(mother.dob, 8), years_before(mother.dob, -8)),
+                surname=mother.birth_surname,
+            )
             if sex == "F" and rng.random() < 0.5:
-                self._change_surname(aunt, origin_m.surnames.pick(rng),
-                                     rdate(rng, years_before(EXTRACTED, 10), EXTRACTED))
+                self._change_surname(
+                    aunt,
+                    origin_m.surnames.pick(rng),
+                    rdate(rng, years_before(EXTRACTED, 10), EXTRACTED),
+                )
             aunt.address = self.address(rng, area)
             u.aunt = aunt
         if jr_sr and father is not None:
             son_age = rng.uniform(18, min(26, father.age() - 18))
-            son = self.person(rng, "M", origin_f,
-                              rdate(rng, years_before(EXTRACTED, son_age + 1),
-                                    years_before(EXTRACTED, son_age)),
-                              surname=father.surname, forename=father.forename)
+            son = self.person(
+                rng,
+                "M",
+                origin_f,
+                rdate(rng, years_before(EXTRACTED, son_age + 1), years_before(EXTRACTED, son_age)),
+                surname=father.surname,
+                forename=father.forename,
+            )
             u.adult_son = son
             lookalikes.append((father, son, "jr_sr"))
         if scenario == BACKGROUND and rng.random() < 0.03:
             orig = father if father and rng.random() < 0.5 else mother
             other = nm.pick_origin(rng)
-            stranger = self.person(rng, orig.sex, other, orig.dob, surname=orig.surname,
-                                   forename=orig.forename)
+            stranger = self.person(
+                rng, orig.sex, other, orig.dob, surname=orig.surname, forename=orig.forename
+            )
             stranger.address = self.address(rng, rng.choice(list(AREAS)))
             u.stranger = stranger
             lookalikes.append((orig, stranger, "same_name_dob"))
@@ -364,9 +449,12 @@ class PopulationBuilder:
             u.adult_son.address = home
         # police identifiers for adults who come to police notice
         if scenario == "new_partner" and u.partner:
-            ex = self.person(rng, "F", nm.pick_origin(rng),
-                             rdate(rng, years_before(u.partner.dob, 6),
-                                   years_before(u.partner.dob, -6)))
+            ex = self.person(
+                rng,
+                "F",
+                nm.pick_origin(rng),
+                rdate(rng, years_before(u.partner.dob, 6), years_before(u.partner.dob, -6)),
+            )
             ex.address = self.address(rng, "worcs" if area != "worcs" else "bham")
             u.ex_partner = ex
         if scenario == BACKGROUND:

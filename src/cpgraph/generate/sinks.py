@@ -16,10 +16,15 @@ from cpgraph.contract.spec import FileSpec
 
 BUNDLE_SIZE = 500
 
-_BAD_DATES = ("2019-02-30", "31/04/2018", "not known", "00/00/0000", "2021-13-01",
-              "15th March 2019")
-_BAD_DATETIMES = ("2024-13-01T10:00:00Z", "yesterday", "2023-02-29T09:00:00Z",
-                  "32/01/2024 10:00")
+_BAD_DATES = (
+    "2019-02-30",
+    "31/04/2018",
+    "not known",
+    "00/00/0000",
+    "2021-13-01",
+    "15th March 2019",
+)
+_BAD_DATETIMES = ("2024-13-01T10:00:00Z", "yesterday", "2023-02-29T09:00:00Z", "32/01/2024 10:00")
 _WEIRD_ENUMS = ("Male", "unknown", "uncle", "other_relative", "Female", "n/k")
 
 
@@ -69,8 +74,9 @@ def corrupt_row(fields: list[str], spec: FileSpec, rng: random.Random) -> tuple[
     kind = rng.choice(kinds)
     fields = list(fields)
     if kind == "missing_required":
-        req = [c for c in cols if c in spec.required and c != spec.id_column] or \
-              [c for c in cols if c in spec.required]
+        req = [c for c in cols if c in spec.required and c != spec.id_column] or [
+            c for c in cols if c in spec.required
+        ]
         fields[cols.index(rng.choice(req))] = rng.choice(("", " "))
     elif kind == "too_many_fields":
         fields.extend(rng.choice((["extra"], [""], ["N", "see notes"])))
@@ -87,15 +93,17 @@ def corrupt_row(fields: list[str], spec: FileSpec, rng: random.Random) -> tuple[
 def warn_row(fields: list[str], spec: FileSpec, rng: random.Random) -> list[str]:
     """Add a warning-level oddity (unknown enum value or unreadable boolean) if possible."""
     cols = list(spec.columns)
-    options = [(c, "enum") for c in sorted(spec.enums)] + [(c, "bool") for c in
-                                                            sorted(spec.booleans)]
+    options = [(c, "enum") for c in sorted(spec.enums)] + [
+        (c, "bool") for c in sorted(spec.booleans)
+    ]
     options = [o for o in options if o[0] not in spec.required]
     if not options:
         return fields
     col, what = rng.choice(options)
     fields = list(fields)
-    fields[cols.index(col)] = rng.choice(_WEIRD_ENUMS) if what == "enum" else \
-        rng.choice(("maybe", "unknown", "?"))
+    fields[cols.index(col)] = (
+        rng.choice(_WEIRD_ENUMS) if what == "enum" else rng.choice(("maybe", "unknown", "?"))
+    )
     return fields
 
 
@@ -154,10 +162,15 @@ class BundleSink:
         name = self.next_name()
         bundle_id = Path(name).stem
         valid = [{"resource": r} for r, bad in self.pending if not bad]
-        model = Bundle.model_validate({
-            "resourceType": "Bundle", "id": bundle_id, "type": "collection",
-            "timestamp": self.timestamp, "entry": valid,
-        })
+        model = Bundle.model_validate(
+            {
+                "resourceType": "Bundle",
+                "id": bundle_id,
+                "type": "collection",
+                "timestamp": self.timestamp,
+                "entry": valid,
+            }
+        )
         text = model.model_dump_json(exclude_none=True)
         if any(bad for _, bad in self.pending):
             data = json.loads(text)

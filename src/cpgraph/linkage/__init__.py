@@ -7,6 +7,13 @@ from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec
 
 __all__ = [
-    "EngineResult", "Evaluation", "Explanation", "LinkState", "LinkageEngine", "Model",
-    "Spec", "evaluate", "load_spec",
+    "EngineResult",
+    "Evaluation",
+    "Explanation",
+    "LinkState",
+    "LinkageEngine",
+    "Model",
+    "Spec",
+    "evaluate",
+    "load_spec",
 ]

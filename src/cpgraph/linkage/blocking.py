@@ -23,8 +23,11 @@ NAME_KEYS = frozenset({"fn", "sn", "sn_phonetic", "initials", "mn", "fn_root"})
 def variant_block_table(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """Name variants with their phonetic surname and initials, for blocking."""
     v = variants[["rec", "vtype", "fn", "mn", "sn"]].copy()
-    algo = {"metaphone": jellyfish.metaphone, "soundex": jellyfish.soundex,
-            "nysiis": jellyfish.nysiis}[spec.phonetic]
+    algo = {
+        "metaphone": jellyfish.metaphone,
+        "soundex": jellyfish.soundex,
+        "nysiis": jellyfish.nysiis,
+    }[spec.phonetic]
     uniq = pd.unique(v["sn"].dropna())
     ph = {u: (algo(u.replace(" ", "")) or None) for u in uniq}
     v["sn_phonetic"] = v["sn"].map(ph)
@@ -43,8 +46,9 @@ def _with_roots(t: pd.DataFrame) -> pd.DataFrame:
     t = t.drop(columns="vtype").dropna(subset=["fn"]).drop_duplicates()
     roots = nickname_roots()
     uniq = pd.unique(t["fn"])
-    table = pd.Series([sorted(roots.get(u, frozenset()) | {u}) for u in uniq], index=uniq,
-                      dtype=object)
+    table = pd.Series(
+        [sorted(roots.get(u, frozenset()) | {u}) for u in uniq], index=uniq, dtype=object
+    )
     t = t.assign(fn_root=table.reindex(t["fn"]).to_numpy()).explode("fn_root")
     return t
 
@@ -130,8 +134,9 @@ def rule_pairs(
     return np.minimum(a, b), np.maximum(a, b)
 
 
-def block_pair_count(rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame,
-                     max_block_size: int) -> tuple[np.ndarray, np.ndarray]:
+def block_pair_count(
+    rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame, max_block_size: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Block codes per record and the pairs each block makes (before deduplication).
 
     Returns:
@@ -150,8 +155,12 @@ def block_pair_count(rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame,
 
 
 def sampled_rule_pairs(
-    rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame, max_block_size: int,
-    max_pairs: int, rng: np.random.Generator,
+    rule: BlockingRule,
+    s: pd.DataFrame,
+    vtable: pd.DataFrame,
+    max_block_size: int,
+    max_pairs: int,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Pairs of a random subset of ``rule``'s blocks (about ``max_pairs``), for training.
 

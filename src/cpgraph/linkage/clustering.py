@@ -142,8 +142,9 @@ def constrained_components(
     sel_e = np.flatnonzero(bad[comp[ei]])
     sel_c = np.flatnonzero(inside)
     uf = _UnionFind(n)
-    for a, b, s in zip(ci[sel_c].tolist(), cj[sel_c].tolist(),
-                       np.asarray(c_steward)[sel_c].tolist(), strict=True):
+    for a, b, s in zip(
+        ci[sel_c].tolist(), cj[sel_c].tolist(), np.asarray(c_steward)[sel_c].tolist(), strict=True
+    ):
         uf.add_cannot(a, b, bool(s))
     order = sel_e[np.lexsort((-weight[sel_e], priority[sel_e]))]
     for k in order.tolist():
@@ -154,8 +155,9 @@ def constrained_components(
             continue
         uf.union(ra, rb)
     labels = comp.copy()
-    labels[members] = np.fromiter((uf.find(int(x)) for x in members.tolist()), np.int64,
-                                  len(members))
+    labels[members] = np.fromiter(
+        (uf.find(int(x)) for x in members.tolist()), np.int64, len(members)
+    )
     return labels, labels[ei] == labels[ej]
 
 
@@ -232,7 +234,7 @@ def split_incohesive(
     # every within-cluster pair of clusters of 3+, scored in one vectorised batch
     pi, pj, owner = [], [], []
     for c, (s, e) in enumerate(big):
-        mem = order[s:min(e, s + max_exhaustive)]
+        mem = order[s : min(e, s + max_exhaustive)]
         a, b = np.triu_indices(len(mem), 1)
         pi.append(mem[a])
         pj.append(mem[b])
@@ -244,7 +246,7 @@ def split_incohesive(
     next_label = int(labels.max()) + 1 if len(labels) else 0
     for c in bad_clusters.tolist():
         s, e = big[c]
-        mem = order[s:min(e, s + max_exhaustive)]
+        mem = order[s : min(e, s + max_exhaustive)]
         sel = own == c
         k = len(mem)
         idx = {int(r): x for x, r in enumerate(mem.tolist())}
@@ -259,7 +261,7 @@ def split_incohesive(
             labels[mem[sub == g]] = next_label
             next_label += 1
         if e - s > max_exhaustive:  # members past the cap leave as singletons
-            for r in order[s + max_exhaustive:e].tolist():
+            for r in order[s + max_exhaustive : e].tolist():
                 labels[r] = next_label
                 next_label += 1
     # relabel to the smallest member position
@@ -282,8 +284,8 @@ def format_id(counter: int) -> str:
 
 
 def _counter_of(pid: str) -> int:
-    if pid.startswith(ID_PREFIX) and pid[len(ID_PREFIX):].isdigit():
-        return int(pid[len(ID_PREFIX):])
+    if pid.startswith(ID_PREFIX) and pid[len(ID_PREFIX) :].isdigit():
+        return int(pid[len(ID_PREFIX) :])
     return 0
 
 
@@ -346,8 +348,10 @@ def assign_ids(
     while pending:
         asks: dict[str, list[int]] = {}
         for lab in pending:
-            opts = sorted((pid for pid in claims[lab] if pid not in refused[lab]),
-                          key=lambda p: (_counter_of(p), p))
+            opts = sorted(
+                (pid for pid in claims[lab] if pid not in refused[lab]),
+                key=lambda p: (_counter_of(p), p),
+            )
             if opts:
                 asks.setdefault(opts[0], []).append(lab)
         nxt: list[int] = []
@@ -370,9 +374,11 @@ def assign_ids(
     fresh_keys = min_key[~min_key.index.isin(list(assigned))].sort_values()
     fresh = fresh_keys.index.to_numpy()
     ids_fresh = [format_id(counter + 1 + k) for k in range(len(fresh))]
-    lab_to_id = pd.Series(ids_fresh + list(assigned.values()),
-                          index=np.concatenate([fresh, np.asarray(list(assigned), np.int64)]),
-                          dtype=object)
+    lab_to_id = pd.Series(
+        ids_fresh + list(assigned.values()),
+        index=np.concatenate([fresh, np.asarray(list(assigned), np.int64)]),
+        dtype=object,
+    )
     ids = lab_to_id.reindex(labels).tolist()
     live = set(assigned.values())
     retired = sorted(set(previous.values()) - live)

@@ -72,14 +72,15 @@ def nickname_hits(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
     ra, rb = ra[live], rb[live]
     hit = np.zeros(len(ra), bool)
     for x in range(ra.shape[1]):
-        col = ra[:, x:x + 1]
+        col = ra[:, x : x + 1]
         hit |= ((col == rb) & (col >= 0)).any(axis=1)
     out[live] = hit
     return out
 
 
-def _expand(owners: np.ndarray, start: np.ndarray, count: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
+def _expand(
+    owners: np.ndarray, start: np.ndarray, count: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """For each owner position k, every row ``start[k] .. start[k]+count[k]-1``."""
     rep = np.repeat(np.arange(len(owners)), count)
     offs = np.arange(len(rep)) - np.repeat(np.cumsum(count) - count, count)
@@ -129,7 +130,7 @@ def _roots_hit(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
     ra, rb = ra[live], rb[live]
     hit = np.zeros(len(ra), bool)
     for x in range(ra.shape[1]):
-        col = ra[:, x:x + 1]
+        col = ra[:, x : x + 1]
         hit |= ((col == rb) & (col >= 0)).any(axis=1)
     out[live] = hit
     return out
@@ -168,11 +169,12 @@ def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
 def string_levels(a: np.ndarray, b: np.ndarray, levels: tuple[Level, ...]) -> np.ndarray:
     """Level index per pair for two aligned object arrays of strings (None = missing)."""
     codes, uniq = pd.factorize(np.concatenate([a, b]), use_na_sentinel=True)
-    return code_levels(codes[: len(a)], codes[len(a):], np.asarray(uniq, dtype=object), levels)
+    return code_levels(codes[: len(a)], codes[len(a) :], np.asarray(uniq, dtype=object), levels)
 
 
-def code_levels(ca: np.ndarray, cb: np.ndarray, vocab: np.ndarray,
-                levels: tuple[Level, ...]) -> np.ndarray:
+def code_levels(
+    ca: np.ndarray, cb: np.ndarray, vocab: np.ndarray, levels: tuple[Level, ...]
+) -> np.ndarray:
     """Like :func:`string_levels` on integer codes into ``vocab`` (-1 = missing).
 
     Each distinct code pair is evaluated once, level by level, best level first.
@@ -213,8 +215,9 @@ def code_levels(ca: np.ndarray, cb: np.ndarray, vocab: np.ndarray,
     return out
 
 
-def date_levels(s: pd.DataFrame, i: np.ndarray, j: np.ndarray,
-                levels: tuple[Level, ...]) -> np.ndarray:
+def date_levels(
+    s: pd.DataFrame, i: np.ndarray, j: np.ndarray, levels: tuple[Level, ...]
+) -> np.ndarray:
     """Date-of-birth levels: exact / swapped day-month / edits / year off by one / ..."""
     ya, yb = s["dob_y"].to_numpy()[i], s["dob_y"].to_numpy()[j]
     ma, mb = s["dob_m"].to_numpy()[i], s["dob_m"].to_numpy()[j]
@@ -249,8 +252,9 @@ def date_levels(s: pd.DataFrame, i: np.ndarray, j: np.ndarray,
     return out
 
 
-def postcode_levels(s: pd.DataFrame, i: np.ndarray, j: np.ndarray,
-                    levels: tuple[Level, ...]) -> np.ndarray:
+def postcode_levels(
+    s: pd.DataFrame, i: np.ndarray, j: np.ndarray, levels: tuple[Level, ...]
+) -> np.ndarray:
     """UK postcode levels: full / sector / district."""
     cols = {"exact": "pc", "sector": "pc_sector", "district": "pc_district"}
     pa, pb = s["pc"].to_numpy()[i], s["pc"].to_numpy()[j]
@@ -299,9 +303,10 @@ class Comparer:
         self.vocab = np.asarray(vocab, dtype=object)
         self.first = np.array([x[0] for x in self.vocab], dtype="<U1")
         nv = len(v)
-        vc = {r: codes[k * nv:(k + 1) * nv].astype(np.int64) for k, r in enumerate(roles)}
-        self.variants = pd.DataFrame({"rec": v["rec"].to_numpy(), "vtype": v["vtype"].to_numpy(),
-                                      **vc})
+        vc = {r: codes[k * nv : (k + 1) * nv].astype(np.int64) for k, r in enumerate(roles)}
+        self.variants = pd.DataFrame(
+            {"rec": v["rec"].to_numpy(), "vtype": v["vtype"].to_numpy(), **vc}
+        )
         prim = self.variants[self.variants["vtype"] == V_PRIMARY]
         self.rec_codes = {}
         for r in roles:
@@ -371,8 +376,7 @@ class Comparer:
             score += x
         return score
 
-    def compare(self, i: np.ndarray, j: np.ndarray,
-                only: set[str] | None = None) -> PairLevels:
+    def compare(self, i: np.ndarray, j: np.ndarray, only: set[str] | None = None) -> PairLevels:
         """Levels for pairs ``(i[k], j[k])`` (``only``: compute just these comparisons)."""
         i = np.asarray(i, np.int64)
         j = np.asarray(j, np.int64)
@@ -396,8 +400,11 @@ class Comparer:
             exact_all = np.all((nl == 0) | (nl == MISSING), axis=1)
             need = ~exact_all & (self.has_variants[i] | self.has_variants[j])
             rf, rm, rs = (self.rec_first[r] for r in roles)
-            swap_may_help = (((rf[i] == rs[j]) | (rs[i] == rf[j]) | (rm[i] == rf[j])
-                              | (rf[i] == rm[j])) & (rf[i] != "") & (rf[j] != ""))
+            swap_may_help = (
+                ((rf[i] == rs[j]) | (rs[i] == rf[j]) | (rm[i] == rf[j]) | (rf[i] == rm[j]))
+                & (rf[i] != "")
+                & (rf[j] != "")
+            )
             need &= self.has_alt[i] | self.has_alt[j] | swap_may_help
             if need.any():
                 self._best_variants(np.flatnonzero(need), i, j, nl, chosen)
@@ -410,8 +417,9 @@ class Comparer:
                     tfv[c.name] = np.where((out[:, k] == 0) & (ch >= 0), val, None)
         return PairLevels(i=i, j=j, levels=out, tf_values=tfv)
 
-    def _best_variants(self, idx: np.ndarray, i: np.ndarray, j: np.ndarray,
-                       nl: np.ndarray, chosen: dict) -> None:
+    def _best_variants(
+        self, idx: np.ndarray, i: np.ndarray, j: np.ndarray, nl: np.ndarray, chosen: dict
+    ) -> None:
         v = self.variants
         vt = v["vtype"].to_numpy()
         vfn, vmn, vsn = v["fn"].to_numpy(), v["mn"].to_numpy(), v["sn"].to_numpy()
@@ -436,7 +444,8 @@ class Comparer:
         score = self._name_score(lv)
         # prefer the recorded names on ties
         tie = (m["ta"].to_numpy() != V_PRIMARY).astype(np.float64) + (
-            m["tb"].to_numpy() != V_PRIMARY).astype(np.float64)
+            m["tb"].to_numpy() != V_PRIMARY
+        ).astype(np.float64)
         order = np.lexsort((tie, score, m["pid"].to_numpy()))
         pid_sorted = m["pid"].to_numpy()[order]
         first = np.ones(len(order), bool)

@@ -118,16 +118,26 @@ class _Edges:
     @classmethod
     def empty(cls, nc: int) -> _Edges:
         z = np.empty(0, np.int64)
-        return cls(z, z, np.empty(0), np.empty(0), np.empty(0, object), z, np.empty(0, bool),
-                   np.empty((0, nc), np.int8), np.empty((0, nc), np.float32))
+        return cls(
+            z,
+            z,
+            np.empty(0),
+            np.empty(0),
+            np.empty(0, object),
+            z,
+            np.empty(0, bool),
+            np.empty((0, nc), np.int8),
+            np.empty((0, nc), np.float32),
+        )
 
     def take(self, mask: np.ndarray) -> _Edges:
         return _Edges(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
 
     @staticmethod
     def concat(parts: list[_Edges]) -> _Edges:
-        return _Edges(*(np.concatenate([getattr(p, f) for p in parts])
-                        for f in _Edges.__dataclass_fields__))
+        return _Edges(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in _Edges.__dataclass_fields__)
+        )
 
 
 class LinkageEngine:
@@ -140,8 +150,9 @@ class LinkageEngine:
         workers: rapidfuzz threads.
     """
 
-    def __init__(self, spec: Spec | None = None, *, link_only: bool = False,
-                 workers: int = 1) -> None:
+    def __init__(
+        self, spec: Spec | None = None, *, link_only: bool = False, workers: int = 1
+    ) -> None:
         self.spec = spec or load_spec()
         self.link_only = link_only
         _cmp.WORKERS = workers
@@ -170,13 +181,21 @@ class LinkageEngine:
                     s["sex"] = np.where(fill, sx, s["sex"].to_numpy(object))
                 extra.append(fill.astype(np.uint64))
             if spec.rel_generation_gap > 0:
-                lo, hi = year_bounds(rels, pos_map, s["dob_y"].to_numpy(),
-                                     spec.rel_generation_gap, gap2=spec.rel_grandparent_gap)
-                extra += [np.nan_to_num(lo, neginf=-1).astype(np.int64).astype(np.uint64),
-                          np.nan_to_num(hi, posinf=-1).astype(np.int64).astype(np.uint64)]
+                lo, hi = year_bounds(
+                    rels,
+                    pos_map,
+                    s["dob_y"].to_numpy(),
+                    spec.rel_generation_gap,
+                    gap2=spec.rel_grandparent_gap,
+                )
+                extra += [
+                    np.nan_to_num(lo, neginf=-1).astype(np.int64).astype(np.uint64),
+                    np.nan_to_num(hi, posinf=-1).astype(np.int64).astype(np.uint64),
+                ]
             if spec.rel_stated_cannot:
-                si, sj = stated_pairs(rels, pos_map, s["key"].to_numpy(object)
-                                      if spec.rel_colisted_cannot else None)
+                si, sj = stated_pairs(
+                    rels, pos_map, s["key"].to_numpy(object) if spec.rel_colisted_cannot else None
+                )
             if extra:  # relationship-derived values are part of what a mention "says"
                 fp = s["fingerprint"].to_numpy(np.uint64)
                 for k, x in enumerate(extra):
@@ -205,8 +224,14 @@ class LinkageEngine:
         return exclude
 
     def _fit(self, prep: _Prepared) -> Model:
-        return fit(prep.s, prep.comparer, prep.vtable, self.spec, link_only=self.link_only,
-                   exclude=self._exclude(prep))
+        return fit(
+            prep.s,
+            prep.comparer,
+            prep.vtable,
+            self.spec,
+            link_only=self.link_only,
+            exclude=self._exclude(prep),
+        )
 
     def fit(self, mentions: pd.DataFrame, relationships: pd.DataFrame | None = None) -> Model:
         """Estimate the model (u, m, prior, TF tables) from unlabelled mentions.
@@ -234,14 +259,29 @@ class LinkageEngine:
         weight = np.where(det, np.maximum(sp.weight, DETERMINISTIC_WEIGHT), sp.weight)
         prob = np.where(det, 1.0, sp.probability)
         prio = np.where(det, PRIORITY_DETERMINISTIC, PRIORITY_SCORED)
-        e = _Edges(sp.levels.i, sp.levels.j, weight, prob, method, prio, sp.cannot,
-                   sp.levels.levels, sp.comp_weights.astype(np.float32))
+        e = _Edges(
+            sp.levels.i,
+            sp.levels.j,
+            weight,
+            prob,
+            method,
+            prio,
+            sp.cannot,
+            sp.levels.levels,
+            sp.comp_weights.astype(np.float32),
+        )
         return e
 
     def _edges_to_frame(self, e: _Edges, keys: np.ndarray) -> pd.DataFrame:
-        d = {"key_a": keys[e.i], "key_b": keys[e.j], "weight": e.weight,
-             "probability": e.prob, "method": e.method, "priority": e.priority,
-             "cannot": e.cannot}
+        d = {
+            "key_a": keys[e.i],
+            "key_b": keys[e.j],
+            "weight": e.weight,
+            "probability": e.prob,
+            "method": e.method,
+            "priority": e.priority,
+            "cannot": e.cannot,
+        }
         for k, name in enumerate(self.spec.names):
             d[f"lv_{name}"] = e.levels[:, k]
             d[f"w_{name}"] = e.comp_w[:, k]
@@ -252,9 +292,13 @@ class LinkageEngine:
         i = pos.reindex(df["key_a"]).to_numpy()
         j = pos.reindex(df["key_b"]).to_numpy()
         return _Edges(
-            i.astype(np.int64), j.astype(np.int64), df["weight"].to_numpy(np.float64),
-            df["probability"].to_numpy(np.float64), df["method"].to_numpy(object),
-            df["priority"].to_numpy(np.int64), df["cannot"].to_numpy(bool),
+            i.astype(np.int64),
+            j.astype(np.int64),
+            df["weight"].to_numpy(np.float64),
+            df["probability"].to_numpy(np.float64),
+            df["method"].to_numpy(object),
+            df["priority"].to_numpy(np.int64),
+            df["cannot"].to_numpy(bool),
             df[[f"lv_{n}" for n in names]].to_numpy(np.int8),
             df[[f"w_{n}" for n in names]].to_numpy(np.float32),
         )
@@ -319,13 +363,14 @@ class LinkageEngine:
             ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
             parts.append(self._edges_from_frame(old[ok.to_numpy()], pos))
         t1 = time.perf_counter()
-        i, j = candidate_pairs(s, vtable, spec, link_only=self.link_only,
-                               left=changed if incremental else None)
+        i, j = candidate_pairs(
+            s, vtable, spec, link_only=self.link_only, left=changed if incremental else None
+        )
         timings["block"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         chunk = 2_000_000
         for st in range(0, len(i), chunk):
-            parts.append(self._edges_from(scorer.score(i[st:st + chunk], j[st:st + chunk])))
+            parts.append(self._edges_from(scorer.score(i[st : st + chunk], j[st : st + chunk])))
         timings["score"] = time.perf_counter() - t1
         nc = len(spec.comparisons)
         base = _Edges.concat(parts) if parts else _Edges.empty(nc)
@@ -336,7 +381,8 @@ class LinkageEngine:
             if a in pos.index and b in pos.index and a != b:
                 pa, pb = int(pos[a]), int(pos[b])
                 (st_link if str(d).upper() == "LINK" else st_cannot).append(
-                    (min(pa, pb), max(pa, pb)))
+                    (min(pa, pb), max(pa, pb))
+                )
         if st_link:
             sl = np.asarray(st_link, np.int64)
             se = self._edges_from(scorer.score(sl[:, 0], sl[:, 1]), keep_all=True)
@@ -358,10 +404,17 @@ class LinkageEngine:
             cann = edges.cannot
             ci = np.concatenate([edges.i[cann], si, sc[:, 0]])
             cj = np.concatenate([edges.j[cann], sj, sc[:, 1]])
-            cs = np.concatenate([np.zeros(int(cann.sum()) + len(si), bool),
-                                 np.ones(len(sc), bool)])
-            lab, _ = constrained_components(n, edges.i[link], edges.j[link], edges.weight[link],
-                                            edges.priority[link], ci, cj, cs)
+            cs = np.concatenate([np.zeros(int(cann.sum()) + len(si), bool), np.ones(len(sc), bool)])
+            lab, _ = constrained_components(
+                n,
+                edges.i[link],
+                edges.j[link],
+                edges.weight[link],
+                edges.priority[link],
+                ci,
+                cj,
+                cs,
+            )
             return lab, link
 
         # ---- round 1, then relationship-aware rounds
@@ -375,19 +428,27 @@ class LinkageEngine:
         for _ in range(spec.rel_rounds if rels is not None else 0):
             if prep.year_lo is not None:
                 # birth years of relatives now known through their resolved persons
-                lo, hi = year_bounds(rels, pos_map, s["dob_y"].to_numpy(),
-                                     spec.rel_generation_gap, labels,
-                                     gap2=spec.rel_grandparent_gap)
+                lo, hi = year_bounds(
+                    rels,
+                    pos_map,
+                    s["dob_y"].to_numpy(),
+                    spec.rel_generation_gap,
+                    labels,
+                    gap2=spec.rel_grandparent_gap,
+                )
                 scorer.set_year_bounds(lo, hi)
-                clash = (scorer.age_conflict(base.i, base.j)
-                         & (base.priority == PRIORITY_SCORED))
+                clash = scorer.age_conflict(base.i, base.j) & (base.priority == PRIORITY_SCORED)
                 if clash.any():
                     base.cannot = base.cannot | clash
             cann = edges.cannot
             ne, bonus = self._relationship_edges(
-                scorer, rels, pos_map, labels,
+                scorer,
+                rels,
+                pos_map,
+                labels,
                 np.concatenate([edges.i[cann], si, sc[:, 0]]),
-                np.concatenate([edges.j[cann], sj, sc[:, 1]]))
+                np.concatenate([edges.j[cann], sj, sc[:, 1]]),
+            )
             if not len(ne.i):
                 break
             rel_edges = _Edges.concat([rel_edges, ne])
@@ -420,16 +481,16 @@ class LinkageEngine:
             cannot = (sp.cannot | isin(code, never)) & ~isin(code, steward_codes)
             return w, ev, cannot
 
-        labels, n_split = split_incohesive(labels, pair_weights, spec.conflict_bits, auto_w,
-                                           spec.max_exhaustive_cluster)
+        labels, n_split = split_incohesive(
+            labels, pair_weights, spec.conflict_bits, auto_w, spec.max_exhaustive_cluster
+        )
         labels = canonical_labels(labels)
         timings["cohesion"] = time.perf_counter() - t1
 
         # ---- ids, per-key support, review queue
         t1 = time.perf_counter()
         ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
-        assignments = self._assignments(keys, labels, ida.person_ids, edges, scorer,
-                                        breakdowns)
+        assignments = self._assignments(keys, labels, ida.person_ids, edges, scorer, breakdowns)
         review = self._review(keys, labels, edges, scorer)
         timings["assign"] = time.perf_counter() - t1
         sizes = np.bincount(labels, minlength=n)
@@ -454,15 +515,27 @@ class LinkageEngine:
             "spec_version": spec.version,
         }
         keep_state = _Edges.concat([base])
-        st = LinkState(model=model, edges=self._edges_to_frame(keep_state, keys),
-                       fingerprints=fp)
+        st = LinkState(model=model, edges=self._edges_to_frame(keep_state, keys), fingerprints=fp)
         timings["total"] = time.perf_counter() - t0
-        return EngineResult(assignments=assignments, review=review, retired_ids=ida.retired,
-                            summary=summary, model=model, state=st, timings=timings)
+        return EngineResult(
+            assignments=assignments,
+            review=review,
+            retired_ids=ida.retired,
+            summary=summary,
+            model=model,
+            state=st,
+            timings=timings,
+        )
 
-    def _relationship_edges(self, scorer: Scorer, rels: pd.DataFrame,
-                            pos_map: dict[str, int], labels: np.ndarray,
-                            ci: np.ndarray, cj: np.ndarray) -> tuple[_Edges, np.ndarray]:
+    def _relationship_edges(
+        self,
+        scorer: Scorer,
+        rels: pd.DataFrame,
+        pos_map: dict[str, int],
+        labels: np.ndarray,
+        ci: np.ndarray,
+        cj: np.ndarray,
+    ) -> tuple[_Edges, np.ndarray]:
         """Links found through the graph after a clustering round.
 
         * same anchor: two mentions in the same stated relationship to one resolved person
@@ -537,8 +610,9 @@ class LinkageEngine:
         ne.method = np.where(same_anchor, "relationship", "relationship:household").astype(object)
         return ne, bonus
 
-    def _household_pairs(self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int],
-                         labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _household_pairs(
+        self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int], labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (relative without address, mention at one of her anchor's postcodes)."""
         groups = self.spec.rel_household_groups
         z = np.empty(0, np.int64)
@@ -559,10 +633,20 @@ class LinkageEngine:
         # names must start alike (the compatibility test after scoring is stricter)
         sn = s["sn"].to_numpy(object)
         fn = s["fn"].to_numpy(object)
-        like = np.array([isinstance(x, str) and isinstance(y, str) and x[:1] == y[:1]
-                         for x, y in zip(sn[a], sn[b], strict=True)], bool)
-        like &= np.array([isinstance(x, str) and isinstance(y, str) and x[:1] == y[:1]
-                          for x, y in zip(fn[a], fn[b], strict=True)], bool)
+        like = np.array(
+            [
+                isinstance(x, str) and isinstance(y, str) and x[:1] == y[:1]
+                for x, y in zip(sn[a], sn[b], strict=True)
+            ],
+            bool,
+        )
+        like &= np.array(
+            [
+                isinstance(x, str) and isinstance(y, str) and x[:1] == y[:1]
+                for x, y in zip(fn[a], fn[b], strict=True)
+            ],
+            bool,
+        )
         keep = like & (labels[a] != labels[b])
         a, b = a[keep], b[keep]
         if not len(a):
@@ -572,16 +656,25 @@ class LinkageEngine:
         return code // n, code % n
 
     # ----------------------------------------------------------------- outputs
-    def _assignments(self, keys: np.ndarray, labels: np.ndarray, pids: list[str], e: _Edges,
-                     scorer: Scorer, breakdowns: bool) -> pd.DataFrame:
+    def _assignments(
+        self,
+        keys: np.ndarray,
+        labels: np.ndarray,
+        pids: list[str],
+        e: _Edges,
+        scorer: Scorer,
+        breakdowns: bool,
+    ) -> pd.DataFrame:
         n = len(keys)
         same = (labels[e.i] == labels[e.j]) & ~e.cannot
         idx = np.flatnonzero(same)
-        both = pd.DataFrame({
-            "rec": np.concatenate([e.i[idx], e.j[idx]]),
-            "other": np.concatenate([e.j[idx], e.i[idx]]),
-            "edge": np.concatenate([idx, idx]),
-        })
+        both = pd.DataFrame(
+            {
+                "rec": np.concatenate([e.i[idx], e.j[idx]]),
+                "other": np.concatenate([e.j[idx], e.i[idx]]),
+                "edge": np.concatenate([idx, idx]),
+            }
+        )
         both["prio"] = e.priority[both["edge"].to_numpy()]
         both["w"] = e.weight[both["edge"].to_numpy()]
         best = both.sort_values(["rec", "prio", "w"], ascending=[True, True, False])
@@ -601,12 +694,21 @@ class LinkageEngine:
         multi = sizes[labels] > 1
         # split clusters can leave members whose support is the cluster average
         method[multi & (method == "singleton")] = "probabilistic"
-        status = np.where(~multi, "singleton",
-                          np.where(method == "steward", "reviewed", "auto")).astype(object)
+        status = np.where(
+            ~multi, "singleton", np.where(method == "steward", "reviewed", "auto")
+        ).astype(object)
         prob[~multi] = np.nan
-        return pd.DataFrame({"key": keys, "person_id": pids, "method": method,
-                             "probability": prob, "status": status, "partner_key": partner,
-                             "breakdown": bd})
+        return pd.DataFrame(
+            {
+                "key": keys,
+                "person_id": pids,
+                "method": method,
+                "probability": prob,
+                "status": status,
+                "partner_key": partner,
+                "breakdown": bd,
+            }
+        )
 
     def _bd(self, e: _Edges, k: int, scorer: Scorer) -> dict:
         return self._bds(e, np.array([k]))[0]
@@ -653,19 +755,29 @@ class LinkageEngine:
             out.append(d)
         return out
 
-    def _review(self, keys: np.ndarray, labels: np.ndarray, e: _Edges,
-                scorer: Scorer) -> pd.DataFrame:
-        sel = np.flatnonzero((e.prob >= self.spec.review) & (e.prob < self.spec.auto)
-                             & ~e.cannot & (labels[e.i] != labels[e.j]))
-        return pd.DataFrame({
-            "key_a": keys[e.i[sel]], "key_b": keys[e.j[sel]],
-            "probability": e.prob[sel], "weight": e.weight[sel],
-            "breakdown": self._bds(e, sel) if len(sel) else [],
-        })
+    def _review(
+        self, keys: np.ndarray, labels: np.ndarray, e: _Edges, scorer: Scorer
+    ) -> pd.DataFrame:
+        sel = np.flatnonzero(
+            (e.prob >= self.spec.review)
+            & (e.prob < self.spec.auto)
+            & ~e.cannot
+            & (labels[e.i] != labels[e.j])
+        )
+        return pd.DataFrame(
+            {
+                "key_a": keys[e.i[sel]],
+                "key_b": keys[e.j[sel]],
+                "probability": e.prob[sel],
+                "weight": e.weight[sel],
+                "breakdown": self._bds(e, sel) if len(sel) else [],
+            }
+        )
 
     # ----------------------------------------------------------------- explain
-    def explain_pair(self, rec_a: Mapping[str, Any], rec_b: Mapping[str, Any],
-                     model: Model | None = None) -> Explanation:
+    def explain_pair(
+        self, rec_a: Mapping[str, Any], rec_b: Mapping[str, Any], model: Model | None = None
+    ) -> Explanation:
         """Why (or why not) two mentions are the same person.
 
         Args:

@@ -93,8 +93,11 @@ def evaluate(
     merges = 0
     by_kind: dict[str, int] = {}
     if hard_negatives is not None:
-        rows = (hard_negatives.itertuples(index=False, name=None)
-                if isinstance(hard_negatives, pd.DataFrame) else hard_negatives)
+        rows = (
+            hard_negatives.itertuples(index=False, name=None)
+            if isinstance(hard_negatives, pd.DataFrame)
+            else hard_negatives
+        )
         amap = a.to_dict()
         for row in rows:
             ka, kb = row[0], row[1]
@@ -105,8 +108,17 @@ def evaluate(
                 merges += 1
                 by_kind[kind] += 1
     return Evaluation(
-        records=n, true_pairs=tpairs, predicted_pairs=pp, true_positive_pairs=tp,
-        precision=prec, recall=rec, f1=_f1(prec, rec), bcubed_precision=bp,
-        bcubed_recall=br, bcubed_f1=_f1(bp, br), hard_negatives=hn,
-        hard_negative_merges=merges, hard_negative_merges_by_kind=by_kind,
+        records=n,
+        true_pairs=tpairs,
+        predicted_pairs=pp,
+        true_positive_pairs=tp,
+        precision=prec,
+        recall=rec,
+        f1=_f1(prec, rec),
+        bcubed_precision=bp,
+        bcubed_recall=br,
+        bcubed_f1=_f1(bp, br),
+        hard_negatives=hn,
+        hard_negative_merges=merges,
+        hard_negative_merges_by_kind=by_kind,
     )

@@ -51,9 +51,16 @@ def explain_scored(sp: ScoredPairs, k: int, model: Model, spec: Spec) -> Explana
         if lv == MISSING:
             rows.append(ComparisonExplanation(cs.name, "missing", None, None, 0.0, 0.0))
         else:
-            rows.append(ComparisonExplanation(
-                cs.name, cs.labels[lv], p.m[lv], p.u[lv],
-                round(float(sp.comp_weights[k, c]), 4), round(float(tf[k, c]), 4)))
+            rows.append(
+                ComparisonExplanation(
+                    cs.name,
+                    cs.labels[lv],
+                    p.m[lv],
+                    p.u[lv],
+                    round(float(sp.comp_weights[k, c]), 4),
+                    round(float(tf[k, c]), 4),
+                )
+            )
     cannot = None
     if sp.cannot[k]:
         cid = sp.cannot_identifier[k]

@@ -95,11 +95,9 @@ class Model:
             # once per distinct value agreed on
             codes, uniq = pd.factorize(vals[hit], use_na_sentinel=True)
             tf = p.tf
-            fu = np.fromiter((tf.get(str(x), np.nan) for x in uniq.tolist()), np.float64,
-                             len(uniq))
+            fu = np.fromiter((tf.get(str(x), np.nan) for x in uniq.tolist()), np.float64, len(uniq))
             fu = np.where(np.isnan(fu), p.tf_floor, np.maximum(fu, p.tf_floor))
-            au = np.clip(np.log2(p.u[0] / np.append(fu, p.tf_floor)), -TF_MAX_ADJUST,
-                         TF_MAX_ADJUST)
+            au = np.clip(np.log2(p.u[0] / np.append(fu, p.tf_floor)), -TF_MAX_ADJUST, TF_MAX_ADJUST)
             adj[hit, k] = au[codes]
         return adj
 
@@ -265,7 +263,7 @@ def fit(
     todo = {c.name for c in comps}
     chunk = max(spec.u_sample_pairs // 10, 1)
     for st in range(0, len(ri), chunk):
-        rl = comparer.compare(ri[st:st + chunk], rj[st:st + chunk], only=todo).levels
+        rl = comparer.compare(ri[st : st + chunk], rj[st : st + chunk], only=todo).levels
         for k, c in enumerate(comps):
             if c.name not in todo:
                 continue
@@ -280,20 +278,22 @@ def fit(
         nl = len(c.levels) + 1
         tot = counts[k].sum()
         # a level never seen among random pairs gets half a count
-        freq = (np.full(nl, 1.0 / nl) if tot == 0
-                else np.maximum(counts[k] / tot, 0.5 / tot))
+        freq = np.full(nl, 1.0 / nl) if tot == 0 else np.maximum(counts[k] / tot, 0.5 / tot)
         u.append(freq / freq.sum())
     fixed = np.array([c.fixed_m is not None for c in comps])
-    m0 = [np.asarray(c.fixed_m) if c.fixed_m is not None else initial_m(len(c.levels) + 1)
-          for c in comps]
+    m0 = [
+        np.asarray(c.fixed_m) if c.fixed_m is not None else initial_m(len(c.levels) + 1)
+        for c in comps
+    ]
     rng = np.random.default_rng(spec.seed)
     learned: list[list[np.ndarray]] = [[] for _ in range(nc)]
     sessions_out: list[dict[str, Any]] = []
     for sess in spec.sessions:
         rule = BlockingRule(name="training", keys=sess.keys)
         try:
-            a, b, est_total = sampled_rule_pairs(rule, s, vtable, spec.max_block_size,
-                                                 spec.max_session_pairs, rng)
+            a, b, est_total = sampled_rule_pairs(
+                rule, s, vtable, spec.max_block_size, spec.max_session_pairs, rng
+            )
         except KeyError:
             continue
         if link_only:
@@ -319,12 +319,28 @@ def fit(
             lv = lv[~drop]
         n_pairs = int(round(n_pairs * scale))
         active = np.array([c.name not in sess.deactivate for c in comps])
-        m_s, lam_s, iters = em(lv, m0, u, 0.3, active, fixed, max_iter=spec.em_max_iter,
-                               tol=spec.em_tolerance, min_m=spec.min_m)
+        m_s, lam_s, iters = em(
+            lv,
+            m0,
+            u,
+            0.3,
+            active,
+            fixed,
+            max_iter=spec.em_max_iter,
+            tol=spec.em_tolerance,
+            min_m=spec.min_m,
+        )
         for k in np.flatnonzero(active & ~fixed):
             learned[k].append(m_s[k])
-        sessions_out.append({"keys": list(sess.keys), "deactivate": list(sess.deactivate),
-                             "pairs": n_pairs, "lambda": lam_s, "iterations": iters})
+        sessions_out.append(
+            {
+                "keys": list(sess.keys),
+                "deactivate": list(sess.deactivate),
+                "pairs": n_pairs,
+                "lambda": lam_s,
+                "iterations": iters,
+            }
+        )
     m_final = [np.mean(learned[k], axis=0) if learned[k] else m0[k] for k in range(nc)]
     npairs_all = max(total_pairs(s, link_only), 1.0)
     if spec.match_probability is not None:
@@ -343,13 +359,31 @@ def fit(
     for k, c in enumerate(comps):
         tf = None
         if c.tf:
-            col = s[c.role].to_numpy() if c.kind == "name" else (
-                s[f"id_{c.name}"].to_numpy() if c.kind == "identifier" else s[c.column].to_numpy())
+            col = (
+                s[c.role].to_numpy()
+                if c.kind == "name"
+                else (
+                    s[f"id_{c.name}"].to_numpy()
+                    if c.kind == "identifier"
+                    else s[c.column].to_numpy()
+                )
+            )
             tf = _tf_table(col)
-        params.append(ComparisonParams(
-            name=c.name, labels=c.labels, m=[float(x) for x in m_final[k]],
-            u=[float(x) for x in u[k]], fixed=bool(fixed[k]), tf=tf,
-            tf_floor=1.0 / max(len(s), 1)))
-    return Model(spec_version=spec.version, prior=prior, params=params, n_records=len(s),
-                 diagnostics={"sessions": sessions_out, "u_pairs": int(len(ri)),
-                              "total_pairs": npairs_all})
+        params.append(
+            ComparisonParams(
+                name=c.name,
+                labels=c.labels,
+                m=[float(x) for x in m_final[k]],
+                u=[float(x) for x in u[k]],
+                fixed=bool(fixed[k]),
+                tf=tf,
+                tf_floor=1.0 / max(len(s), 1),
+            )
+        )
+    return Model(
+        spec_version=spec.version,
+        prior=prior,
+        params=params,
+        n_records=len(s),
+        diagnostics={"sessions": sessions_out, "u_pairs": int(len(ri)), "total_pairs": npairs_all},
+    )

@@ -27,38 +27,68 @@ import pandas as pd
 from cpgraph.linkage.arrays import unique_sorted
 
 ROLE_GROUP = {
-    "mother": "parent", "father": "parent", "parent": "parent",
-    "step_parent": "partner_of_parent", "partner_of_parent": "partner_of_parent",
-    "step_mother": "partner_of_parent", "step_father": "partner_of_parent",
-    "partner": "partner", "ex_partner": "partner", "wife": "partner", "husband": "partner",
-    "grandparent": "grandparent", "aunt_uncle": "aunt_uncle", "sibling": "sibling",
-    "child": "child", "step_child": "child", "partner_child": "child",
-    "grandchild": "grandchild", "carer": "carer", "foster_carer": "carer",
-    "relative": "associate", "friend": "associate", "visitor": "associate",
+    "mother": "parent",
+    "father": "parent",
+    "parent": "parent",
+    "step_parent": "partner_of_parent",
+    "partner_of_parent": "partner_of_parent",
+    "step_mother": "partner_of_parent",
+    "step_father": "partner_of_parent",
+    "partner": "partner",
+    "ex_partner": "partner",
+    "wife": "partner",
+    "husband": "partner",
+    "grandparent": "grandparent",
+    "aunt_uncle": "aunt_uncle",
+    "sibling": "sibling",
+    "child": "child",
+    "step_child": "child",
+    "partner_child": "child",
+    "grandchild": "grandchild",
+    "carer": "carer",
+    "foster_carer": "carer",
+    "relative": "associate",
+    "friend": "associate",
+    "visitor": "associate",
     "other": "associate",
 }
 INVERSE_GROUP = {
-    "parent": "child", "child": "parent", "partner": "partner", "sibling": "sibling",
-    "grandparent": "grandchild", "grandchild": "grandparent", "carer": "cared_for",
-    "partner_of_parent": "partner_child", "aunt_uncle": "niece_nephew",
+    "parent": "child",
+    "child": "parent",
+    "partner": "partner",
+    "sibling": "sibling",
+    "grandparent": "grandchild",
+    "grandchild": "grandparent",
+    "carer": "cared_for",
+    "partner_of_parent": "partner_child",
+    "aunt_uncle": "niece_nephew",
     "associate": "associate",
 }
 MAX_ANCHOR_GROUP = 50  # a larger group means the anchor is not one person's family
 # Sex implied by a stated role (``to_key`` is the ``relationship`` of ``from_key``).
 ROLE_SEX = {
-    "mother": "F", "step_mother": "F", "wife": "F",
-    "father": "M", "step_father": "M", "husband": "M",
+    "mother": "F",
+    "step_mother": "F",
+    "wife": "F",
+    "father": "M",
+    "step_father": "M",
+    "husband": "M",
 }
 # Minimum generations between ``to_key`` and ``from_key`` implied by a role: +1 means
 # ``to_key`` is a generation older (born at least ``gap`` years earlier), -1 younger.
 ROLE_GENERATIONS = {
-    "mother": 1, "father": 1, "parent": 1, "grandparent": 2,
-    "child": -1, "grandchild": -2,
+    "mother": 1,
+    "father": 1,
+    "parent": 1,
+    "grandparent": 2,
+    "child": -1,
+    "grandchild": -2,
 }
 
 
-def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, *,
-            co_parents: bool = True) -> pd.DataFrame:
+def anchors(
+    rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, *, co_parents: bool = True
+) -> pd.DataFrame:
     """Anchor table ``rec, anchor, group`` from stated relationships and cluster labels.
 
     Args:
@@ -78,8 +108,9 @@ def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, *,
     f, t, g = f[ok], t[ok], g[ok]
     parts = [
         pd.DataFrame({"rec": t, "anchor": labels[f], "group": g}),
-        pd.DataFrame({"rec": f, "anchor": labels[t],
-                      "group": pd.Series(g).map(INVERSE_GROUP).to_numpy()}),
+        pd.DataFrame(
+            {"rec": f, "anchor": labels[t], "group": pd.Series(g).map(INVERSE_GROUP).to_numpy()}
+        ),
     ]
     # partner of a child's parent → partner of that parent
     e = pd.DataFrame({"c": labels[f], "x": t, "g": g})
@@ -87,9 +118,15 @@ def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, *,
     par = e[e["g"] == "parent"]
     if not pop.empty and not par.empty:
         d = pop.merge(par, on="c", suffixes=("", "_p"))
-        parts.append(pd.DataFrame({"rec": d["x"].to_numpy(),
-                                   "anchor": labels[d["x_p"].to_numpy()],
-                                   "group": "partner"}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "rec": d["x"].to_numpy(),
+                    "anchor": labels[d["x_p"].to_numpy()],
+                    "group": "partner",
+                }
+            )
+        )
     a = pd.concat(parts, ignore_index=True).dropna()
     # two parents of one child: each is anchored as the other's partner
     par = a[a["group"] == "parent"] if co_parents else a.iloc[:0]
@@ -98,9 +135,19 @@ def anchors(rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, *,
         par = par[(size >= 2) & (size <= MAX_ANCHOR_GROUP)]
         d = par.merge(par, on="anchor", suffixes=("", "_o"))
         d = d[labels[d["rec"].to_numpy()] != labels[d["rec_o"].to_numpy()]]
-        a = pd.concat([a, pd.DataFrame({"rec": d["rec"].to_numpy(),
-                                        "anchor": labels[d["rec_o"].to_numpy()],
-                                        "group": "partner"})], ignore_index=True)
+        a = pd.concat(
+            [
+                a,
+                pd.DataFrame(
+                    {
+                        "rec": d["rec"].to_numpy(),
+                        "anchor": labels[d["rec_o"].to_numpy()],
+                        "group": "partner",
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     a["anchor"] = a["anchor"].astype(np.int64)
     a["rec"] = a["rec"].astype(np.int64)
     # a mention is never its own anchor
@@ -126,8 +173,7 @@ def anchor_pairs(anc: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.
     return code // n, code % n
 
 
-def resolve_positions(rels: pd.DataFrame, pos: Mapping[str, int] | pd.Series
-                      ) -> pd.DataFrame:
+def resolve_positions(rels: pd.DataFrame, pos: Mapping[str, int] | pd.Series) -> pd.DataFrame:
     """Relationships whose both ends are known mentions, with their record positions.
 
     The result (columns ``from_pos``, ``to_pos``, lower-case ``relationship``, ``group``,
@@ -143,8 +189,11 @@ def resolve_positions(rels: pd.DataFrame, pos: Mapping[str, int] | pd.Series
         The resolved frame (a new frame; ``rels`` is not modified).
     """
     index = pos.index if isinstance(pos, pd.Series) else pd.Index(list(pos.keys()))
-    values = (pos.to_numpy(np.int64) if isinstance(pos, pd.Series)
-              else np.fromiter(pos.values(), np.int64, len(pos)))
+    values = (
+        pos.to_numpy(np.int64)
+        if isinstance(pos, pd.Series)
+        else np.fromiter(pos.values(), np.int64, len(pos))
+    )
     f = index.get_indexer(rels["from_key"].to_numpy(object))
     t = index.get_indexer(rels["to_key"].to_numpy(object))
     ok = (f >= 0) & (t >= 0)
@@ -155,8 +204,9 @@ def resolve_positions(rels: pd.DataFrame, pos: Mapping[str, int] | pd.Series
     out["group"] = out["relationship"].map(ROLE_GROUP)
     if "lives_with" in out.columns:
         lw = out["lives_with"].to_numpy(object)
-        out["apart"] = np.fromiter((v is not None and v == v and not bool(v) for v in lw),
-                                   bool, len(lw))
+        out["apart"] = np.fromiter(
+            (v is not None and v == v and not bool(v) for v in lw), bool, len(lw)
+        )
     else:
         out["apart"] = False
     return out
@@ -168,24 +218,32 @@ def _groups(rels: pd.DataFrame, r: np.ndarray) -> np.ndarray:
     return pd.Series(r).map(ROLE_GROUP).to_numpy(object)
 
 
-def _rel_positions(rels: pd.DataFrame, pos: Mapping[str, int]
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rel_positions(
+    rels: pd.DataFrame, pos: Mapping[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(from, to, relationship)`` arrays for relationships whose both ends are known."""
     if rels is None or rels.empty:
         z = np.empty(0, np.int64)
         return z, z, np.empty(0, object)
     if "from_pos" in rels.columns:  # already resolved (see resolve_positions)
-        return (rels["from_pos"].to_numpy(np.int64), rels["to_pos"].to_numpy(np.int64),
-                rels["relationship"].to_numpy(object))
+        return (
+            rels["from_pos"].to_numpy(np.int64),
+            rels["to_pos"].to_numpy(np.int64),
+            rels["relationship"].to_numpy(object),
+        )
     f = rels["from_key"].map(pos)
     t = rels["to_key"].map(pos)
     ok = (f.notna() & t.notna()).to_numpy()
-    return (f[ok].astype(np.int64).to_numpy(), t[ok].astype(np.int64).to_numpy(),
-            rels["relationship"].astype(str).str.lower().to_numpy()[ok])
+    return (
+        f[ok].astype(np.int64).to_numpy(),
+        t[ok].astype(np.int64).to_numpy(),
+        rels["relationship"].astype(str).str.lower().to_numpy()[ok],
+    )
 
 
-def stated_pairs(rels: pd.DataFrame, pos: dict[str, int], keys: np.ndarray | None = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def stated_pairs(
+    rels: pd.DataFrame, pos: dict[str, int], keys: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Mention pairs that a source says are different people (``i < j``, unique).
 
     A mention is not its own relative; and (given ``keys``) two relatives one record lists
@@ -290,7 +348,10 @@ def year_bounds(
 
 
 def household_postcodes(
-    rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, pc: np.ndarray,
+    rels: pd.DataFrame,
+    pos: dict[str, int],
+    labels: np.ndarray,
+    pc: np.ndarray,
     groups: tuple[str, ...],
 ) -> pd.DataFrame:
     """Postcodes of the people a mention without its own postcode is stated to live with.

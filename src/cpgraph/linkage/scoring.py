@@ -49,15 +49,24 @@ class ScoredPairs:
     def take(self, mask: np.ndarray) -> ScoredPairs:
         """The pairs selected by a boolean ``mask``."""
         pl = self.levels
-        sub = PairLevels(i=pl.i[mask], j=pl.j[mask], levels=pl.levels[mask],
-                         tf_values={k: v[mask] for k, v in pl.tf_values.items()})
+        sub = PairLevels(
+            i=pl.i[mask],
+            j=pl.j[mask],
+            levels=pl.levels[mask],
+            tf_values={k: v[mask] for k, v in pl.tf_values.items()},
+        )
         out = ScoredPairs(
-            levels=sub, comp_weights=self.comp_weights[mask], weight=self.weight[mask],
-            probability=self.probability[mask], deterministic=self.deterministic[mask],
-            cannot=self.cannot[mask], guard=self.guard[mask],
+            levels=sub,
+            comp_weights=self.comp_weights[mask],
+            weight=self.weight[mask],
+            probability=self.probability[mask],
+            deterministic=self.deterministic[mask],
+            cannot=self.cannot[mask],
+            guard=self.guard[mask],
             cannot_identifier=self.cannot_identifier[mask],
             age_conflict=None if self.age_conflict is None else self.age_conflict[mask],
-            same_source=None if self.same_source is None else self.same_source[mask])
+            same_source=None if self.same_source is None else self.same_source[mask],
+        )
         out._guard_w = self._guard_w
         return out
 
@@ -93,8 +102,14 @@ class Scorer:
 
     YEAR_TOLERANCE = 1  # a typo in a year must not make a cannot-link
 
-    def __init__(self, comparer: Comparer, model: Model | None, spec: Spec,
-                 year_lo: np.ndarray | None = None, year_hi: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        comparer: Comparer,
+        model: Model | None,
+        spec: Spec,
+        year_lo: np.ndarray | None = None,
+        year_hi: np.ndarray | None = None,
+    ) -> None:
         self.comparer = comparer
         self.model = model
         self.spec = spec
@@ -108,8 +123,11 @@ class Scorer:
         self.k_addr = _find(s, lambda c: c.column == "address")
         self.det = [(k, c.name) for k, c in enumerate(s.comparisons) if c.deterministic]
         st = comparer.s
-        if ((s.same_source_weight or s.same_source_cannot) and s.master_kinds
-                and "src" in st.columns):
+        if (
+            (s.same_source_weight or s.same_source_cannot)
+            and s.master_kinds
+            and "src" in st.columns
+        ):
             codes = pd.factorize(st["src"].to_numpy(object))[0]
             master = np.isin(st["src_kind"].to_numpy(object), list(s.master_kinds))
             self._src = np.where(master, codes, -1).astype(np.int64)
@@ -199,10 +217,18 @@ class Scorer:
         r = self.rules(pl)
         same = self.same_source(i, j)
         total = total + np.where(r.guard | r.age_conflict, self.spec.guard_weight, 0.0) + same
-        sp = ScoredPairs(levels=pl, comp_weights=w, weight=total,
-                         probability=probability(total), deterministic=r.deterministic,
-                         cannot=r.cannot, guard=r.guard, cannot_identifier=r.cannot_identifier,
-                         age_conflict=r.age_conflict, same_source=same)
+        sp = ScoredPairs(
+            levels=pl,
+            comp_weights=w,
+            weight=total,
+            probability=probability(total),
+            deterministic=r.deterministic,
+            cannot=r.cannot,
+            guard=r.guard,
+            cannot_identifier=r.cannot_identifier,
+            age_conflict=r.age_conflict,
+            same_source=same,
+        )
         sp._guard_w = self.spec.guard_weight
         return sp
 

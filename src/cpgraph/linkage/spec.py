@@ -203,8 +203,11 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         raise SpecError("comparison names must be unique")
     blk = raw.get("blocking", {})
     rules = tuple(
-        BlockingRule(name=str(r.get("name", "+".join(r["keys"]))), keys=tuple(r["keys"]),
-                     one_side_missing=r.get("one_side_missing"))
+        BlockingRule(
+            name=str(r.get("name", "+".join(r["keys"]))),
+            keys=tuple(r["keys"]),
+            one_side_missing=r.get("one_side_missing"),
+        )
         for r in blk.get("rules", [])
     )
     if not rules:
@@ -258,8 +261,9 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_co_parents=bool(rel.get("co_parents", False)),
         rel_skip_ambiguous=bool(rel.get("skip_ambiguous", False)),
         rel_generation_gap=int(rel.get("generation_gap_years", 0)),
-        rel_grandparent_gap=int(rel.get("grandparent_gap_years",
-                                        2 * int(rel.get("generation_gap_years", 0)))),
+        rel_grandparent_gap=int(
+            rel.get("grandparent_gap_years", 2 * int(rel.get("generation_gap_years", 0)))
+        ),
         rel_infer_sex=bool(rel.get("infer_sex", False)),
         rel_household_groups=tuple(rel.get("household_groups", ())),
         rel_surname_change=bool(rel.get("surname_change", False)),

@@ -21,17 +21,42 @@ from cpgraph.linkage.spec import Spec
 
 # Letters NFKD does not decompose into ASCII.
 _FOLD = str.maketrans(
-    {"ł": "l", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "đ": "d", "ð": "d", "þ": "th",
-     "ı": "i", "ħ": "h"}
+    {
+        "ł": "l",
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ß": "ss",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "ħ": "h",
+    }
 )
 _APOS = re.compile(r"['’‘`´]")
 _NONALPHA = re.compile(r"[^a-z0-9 ]+")
 _WS = re.compile(r"\s+")
 
 FINGERPRINT_COLUMNS = (
-    "forename_m", "middle_m", "surname_m", "former_surname_m", "aliases_m", "dob", "sex",
-    "postcode", "address", "nhs_number", "nhs_number_valid", "upn", "upn_valid", "pnc_id",
-    "pnc_id_valid", "prison_number", "cro_number", "system",
+    "forename_m",
+    "middle_m",
+    "surname_m",
+    "former_surname_m",
+    "aliases_m",
+    "dob",
+    "sex",
+    "postcode",
+    "address",
+    "nhs_number",
+    "nhs_number_valid",
+    "upn",
+    "upn_valid",
+    "pnc_id",
+    "pnc_id_valid",
+    "prison_number",
+    "cro_number",
+    "system",
 )
 
 
@@ -85,8 +110,11 @@ def _per_value(values: pd.Series, fn) -> np.ndarray:
 
 
 def _phonetic(values: pd.Series, algo: str) -> pd.Series:
-    fn = {"metaphone": jellyfish.metaphone, "soundex": jellyfish.soundex,
-          "nysiis": jellyfish.nysiis}[algo]
+    fn = {
+        "metaphone": jellyfish.metaphone,
+        "soundex": jellyfish.soundex,
+        "nysiis": jellyfish.nysiis,
+    }[algo]
     uniq = pd.unique(values.dropna())
     mapping = {u: (fn(u.replace(" ", "")) or None) for u in uniq}
     return values.map(mapping).astype(object).where(values.notna(), None)
@@ -145,8 +173,9 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     s["grp"] = _clean(_col(df, "system")).fillna("").to_numpy()
     # the source file a mention comes from: ``{system}:{kind}`` (the key without its id)
     kind = _clean(_col(df, "kind")).fillna("").to_numpy(object)
-    s["src"] = (s["grp"].astype(str) + ":" + pd.Series(kind, dtype=object).astype(str)
-                ).to_numpy(object)
+    s["src"] = (s["grp"].astype(str) + ":" + pd.Series(kind, dtype=object).astype(str)).to_numpy(
+        object
+    )
     s["src_kind"] = kind
     s["fn"] = _clean(_col(df, "forename_m")).to_numpy()
     s["mn"] = _clean(_col(df, "middle_m")).to_numpy()
@@ -174,8 +203,9 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     sex = _clean(_col(df, "sex"))
     s["sex"] = sex.where(sex.isin(["M", "F"]), None).to_numpy()
 
-    pc = pd.Series(_per_value(_clean(_col(df, "postcode")), lambda v: _WS.sub(" ", v.upper())),
-                   dtype=object)
+    pc = pd.Series(
+        _per_value(_clean(_col(df, "postcode")), lambda v: _WS.sub(" ", v.upper())), dtype=object
+    )
     s["pc"] = pc.to_numpy()
     s["pc_district"] = _per_value(pc, lambda v: v.split(" ")[0])
     s["pc_sector"] = _per_value(pc, lambda v: (v[:-2].strip() or None) if " " in v else None)
@@ -184,17 +214,16 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
 
     for c in spec.comparisons:
         if c.kind in ("identifier", "string", "category") and c.column not in s.columns:
-            vals = pd.Series(_per_value(_clean(_col(df, c.column).astype(object)), str.upper),
-                             dtype=object)
+            vals = pd.Series(
+                _per_value(_clean(_col(df, c.column).astype(object)), str.upper), dtype=object
+            )
             if c.kind == "identifier":
                 if c.valid:
                     valid = _col(df, c.valid).astype(object)
                     vals = vals.where(valid.map(lambda v: v is True or v == 1), None)
                 s[f"id_{c.name}"] = vals.to_numpy()
             else:
-                s[c.column] = (
-                    match_form(vals).to_numpy() if c.kind == "string" else vals.to_numpy()
-                )
+                s[c.column] = match_form(vals).to_numpy() if c.kind == "string" else vals.to_numpy()
         elif c.kind == "identifier":
             s[f"id_{c.name}"] = s[c.column]
 
@@ -237,8 +266,14 @@ def name_variants(s: pd.DataFrame) -> pd.DataFrame:
         mns.append(m)
         sns.append(b)
 
-    cols = zip(s["fn"].tolist(), s["mn"].tolist(), s["sn"].tolist(), s["fsn"].tolist(),
-               s["aliases"].tolist(), strict=True)
+    cols = zip(
+        s["fn"].tolist(),
+        s["mn"].tolist(),
+        s["sn"].tolist(),
+        s["fsn"].tolist(),
+        s["aliases"].tolist(),
+        strict=True,
+    )
     for r, (f, m, b, fs, al) in enumerate(cols):
         add(r, V_PRIMARY, f, m, b)
         if fs and fs != b:
@@ -255,5 +290,12 @@ def name_variants(s: pd.DataFrame) -> pd.DataFrame:
         if m and f:
             first_middle = m.split(" ")[0]
             add(r, V_SWAP, first_middle, f, b)
-    return pd.DataFrame({"rec": np.asarray(rec, dtype=np.int64), "vtype": np.asarray(vt, np.int8),
-                         "fn": fns, "mn": mns, "sn": sns})
+    return pd.DataFrame(
+        {
+            "rec": np.asarray(rec, dtype=np.int64),
+            "vtype": np.asarray(vt, np.int8),
+            "fn": fns,
+            "mn": mns,
+            "sn": sns,
+        }
+    )

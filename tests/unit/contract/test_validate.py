@@ -12,9 +12,17 @@ from cpgraph.contract import parse_bool, parse_date, parse_datetime, validate_ex
 
 def _manifest(folder: Path, agency: str, system: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "manifest.json").write_text(json.dumps({
-        "agency": agency, "system": system, "organisation": "Test Org",
-        "extracted_at": "2026-11-01T02:00:00Z"}), encoding="utf-8")
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "agency": agency,
+                "system": system,
+                "organisation": "Test Org",
+                "extracted_at": "2026-11-01T02:00:00Z",
+            }
+        ),
+        encoding="utf-8",
+    )
 
 
 def _errors(folder: Path) -> dict[tuple[str, int], str]:
@@ -22,8 +30,11 @@ def _errors(folder: Path) -> dict[tuple[str, int], str]:
 
 
 def _warnings(folder: Path) -> set[tuple[str, int, str, str]]:
-    return {(p.file, p.line, p.code, p.column) for p in validate_extract(folder)
-            if p.severity == "warning"}
+    return {
+        (p.file, p.line, p.code, p.column)
+        for p in validate_extract(folder)
+        if p.severity == "warning"
+    }
 
 
 @pytest.fixture
@@ -33,19 +44,21 @@ def police(tmp_path: Path) -> Path:
     (f / "nominals.csv").write_text(
         "\ufeffnominal_id,pnc_id,cro_number,forename,middle_names,surname,aliases,"
         "date_of_birth,gender,address,postcode\n"
-        "N1,12/0000001H,,Bill,,SMITH,William Smith,02/03/1980,M,\"1 High St,\nAston\",B6 1AA\n"
+        'N1,12/0000001H,,Bill,,SMITH,William Smith,02/03/1980,M,"1 High St,\nAston",B6 1AA\n'
         "N2,,,,,Jones,,1981-01-01,F,,\n"
         "N3,,,Ann,,Jones,,1981-02-30,F,,\n"
         "N4,,,Ann,,Jones,,1981-02-03,Woman,,\n"
         " N1 ,,,Bill,,Smith,,,M,,\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (f / "occurrences.csv").write_text(
         "occurrence_id,occurrence_type,occurred_at,address,postcode,dash_risk,marac_referral,"
         "children_present,summary\n"
         "O1,domestic_abuse,2025-01-02T10:00:00Z,,,high,Y,maybe,\n"
         "O2,assault,2025-01-02,,,,,,\n"
         "O3,assault,yesterday,,,,,,\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     (f / "involvements.csv").write_text(
         "occurrence_id,nominal_id,role,relationship_to_victim,notes\n"
         "O1,N1,suspect,partner\n"
@@ -54,7 +67,8 @@ def police(tmp_path: Path) -> Path:
         "O2,N4,perpetrator,none\n"
         "O2,N4,witness,none,extra,more\n"
         "O3,N1,suspect,partner\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     return f
 
 
@@ -84,19 +98,22 @@ def test_education_upn_references_are_case_insensitive(tmp_path: Path) -> None:
     f = tmp_path / "edu"
     _manifest(f, "education", "test-edu")
     (f / "pupils.csv").write_text(
-        "upn,forename,surname,date_of_birth\n"
-        "a330200016003,Amy,Khan,2015-01-01\n", encoding="utf-8")
+        "upn,forename,surname,date_of_birth\na330200016003,Amy,Khan,2015-01-01\n", encoding="utf-8"
+    )
     (f / "contacts.csv").write_text(
         "contact_id,upn,forename,surname,relationship\n"
         "C1, A330200016003 ,Sue,Khan,mother\n"
-        "C2,B000000000000,Sue,Khan,mother\n", encoding="utf-8")
+        "C2,B000000000000,Sue,Khan,mother\n",
+        encoding="utf-8",
+    )
     (f / "concerns.csv").write_text(
         "concern_id,upn,raised_at,raised_by_role,raised_by_contact_id,category\n"
         "K1,A330200016003,2026-01-01T09:00:00,relative,C9,neglect\n"
-        "K2,A330200016003,2026-01-01,relative,C1,neglect\n", encoding="utf-8")
+        "K2,A330200016003,2026-01-01,relative,C1,neglect\n",
+        encoding="utf-8",
+    )
     assert _errors(f) == {("contacts.csv", 3): "unknown_reference"}
-    assert ("concerns.csv", 2, "unknown_optional_reference", "raised_by_contact_id") in \
-        _warnings(f)
+    assert ("concerns.csv", 2, "unknown_optional_reference", "raised_by_contact_id") in _warnings(f)
 
 
 def test_bad_manifest(tmp_path: Path) -> None:
@@ -108,8 +125,13 @@ def test_bad_manifest(tmp_path: Path) -> None:
 
 
 def _bundle(entries: list[dict]) -> str:
-    return json.dumps({"resourceType": "Bundle", "type": "collection",
-                       "entry": [{"resource": r} for r in entries]})
+    return json.dumps(
+        {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": r} for r in entries],
+        }
+    )
 
 
 def test_health_bundles(tmp_path: Path) -> None:
@@ -117,19 +139,33 @@ def test_health_bundles(tmp_path: Path) -> None:
     _manifest(f, "health", "test-fhir")
     b = f / "bundles"
     b.mkdir()
-    patient = {"resourceType": "Patient", "id": "p1", "birthDate": "2015-01-01",
-               "name": [{"family": "Khan", "given": ["Amy"]}]}
-    enc = {"resourceType": "Encounter", "id": "e1", "status": "finished",
-           "class": {"code": "EMER"}, "subject": {"reference": "Patient/p1"},
-           "participant": [{"individual": {"reference": "RelatedPerson/r9"}}]}
-    (b / "a.json").write_text(_bundle([
-        patient,
-        {**patient, "id": "p2", "birthDate": "2015-02-30"},
-        enc,
-        {**enc, "id": "e2", "subject": {"reference": "Patient/p2"}},
-        {"resourceType": "Observation", "id": "o1"},
-        {"resourceType": "Encounter", "id": "e3", "class": {"code": "EMER"}},
-    ]), encoding="utf-8")
+    patient = {
+        "resourceType": "Patient",
+        "id": "p1",
+        "birthDate": "2015-01-01",
+        "name": [{"family": "Khan", "given": ["Amy"]}],
+    }
+    enc = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "status": "finished",
+        "class": {"code": "EMER"},
+        "subject": {"reference": "Patient/p1"},
+        "participant": [{"individual": {"reference": "RelatedPerson/r9"}}],
+    }
+    (b / "a.json").write_text(
+        _bundle(
+            [
+                patient,
+                {**patient, "id": "p2", "birthDate": "2015-02-30"},
+                enc,
+                {**enc, "id": "e2", "subject": {"reference": "Patient/p2"}},
+                {"resourceType": "Observation", "id": "o1"},
+                {"resourceType": "Encounter", "id": "e3", "class": {"code": "EMER"}},
+            ]
+        ),
+        encoding="utf-8",
+    )
     (b / "b.json").write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
     (b / "c.json").write_text(json.dumps(patient), encoding="utf-8")
     assert _errors(f) == {
@@ -141,14 +177,22 @@ def test_health_bundles(tmp_path: Path) -> None:
     }
     warnings = _warnings(f)
     assert ("bundles/a.json", 5, "ignored_resource_type", "") in warnings
-    assert ("bundles/a.json", 3, "unknown_optional_reference", "participant.individual") in \
-        warnings
+    assert ("bundles/a.json", 3, "unknown_optional_reference", "participant.individual") in warnings
 
 
-@pytest.mark.parametrize(("value", "ok"), [
-    ("2024-02-29", True), ("29/02/2024", True), ("2023-02-29", False), ("31/04/2018", False),
-    ("20240101", False), ("2024/01/01", False), ("not known", False), ("1/2/2024", True),
-])
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("2024-02-29", True),
+        ("29/02/2024", True),
+        ("2023-02-29", False),
+        ("31/04/2018", False),
+        ("20240101", False),
+        ("2024/01/01", False),
+        ("not known", False),
+        ("1/2/2024", True),
+    ],
+)
 def test_parse_date(value: str, ok: bool) -> None:
     assert (parse_date(value) is not None) is ok
 
@@ -158,5 +202,10 @@ def test_parse_datetime_and_bool() -> None:
     assert parse_datetime("2026-01-01") is not None
     assert parse_datetime("yesterday") is None
     assert parse_datetime("2024-13-01T10:00:00Z") is None
-    assert [parse_bool(v) for v in ("Y", "n", "1", "false", "maybe")] == \
-        [True, False, True, False, None]
+    assert [parse_bool(v) for v in ("Y", "n", "1", "false", "maybe")] == [
+        True,
+        False,
+        True,
+        False,
+        None,
+    ]

@@ -15,5 +15,4 @@ from tests.factories import GeneratedPopulation, make_population  # noqa: E402
 @pytest.fixture(scope="session")
 def population(tmp_path_factory: pytest.TempPathFactory) -> GeneratedPopulation:
     """One small population (with a high error rate) shared by the generator tests."""
-    return make_population(tmp_path_factory.mktemp("pop"), households=60, seed=5,
-                           error_rate=0.05)
+    return make_population(tmp_path_factory.mktemp("pop"), households=60, seed=5, error_rate=0.05)

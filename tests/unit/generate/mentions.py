@@ -37,7 +37,8 @@ def loadable_mentions(folder: Path) -> set[str]:
             for i, entry in enumerate(data.get("entry", []), start=1):
                 res: dict[str, Any] = entry["resource"]
                 kind = {"Patient": "patient", "RelatedPerson": "related_person"}.get(
-                    res["resourceType"])
+                    res["resourceType"]
+                )
                 if kind and (rel, i) not in errors:
                     keys.add(f"{system}:{kind}:{res['id']}")
         return keys

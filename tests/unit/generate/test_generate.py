@@ -19,8 +19,11 @@ AGENCIES_SEEN = {"police", "health", "education", "childrens_services", "prisons
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_writes_every_system_with_a_valid_manifest(population: GeneratedPopulation) -> None:
@@ -37,20 +40,33 @@ def test_writes_every_system_with_a_valid_manifest(population: GeneratedPopulati
     assert len(orgs) == len(agencies["police"])  # two different forces
 
 
-def test_validator_reports_exactly_the_expected_quarantine(
-        population: GeneratedPopulation) -> None:
+def test_validator_reports_exactly_the_expected_quarantine(population: GeneratedPopulation) -> None:
     expected = population.quarantine_expected()
     assert expected, "an error rate of 5% must corrupt something"
-    got = {(p.system, p.file, p.line) for folder in population.extracts()
-           for p in validate_extract(folder) if p.severity == "error"}
+    got = {
+        (p.system, p.file, p.line)
+        for folder in population.extracts()
+        for p in validate_extract(folder)
+        if p.severity == "error"
+    }
     assert got == expected
 
 
 def test_quarantine_covers_every_row_error_kind(population: GeneratedPopulation) -> None:
-    codes = {p.code for folder in population.extracts()
-             for p in validate_extract(folder) if p.severity == "error"}
-    assert {"missing_required", "too_many_fields", "unknown_reference", "invalid_resource",
-            "not_json", "not_bundle"} <= codes
+    codes = {
+        p.code
+        for folder in population.extracts()
+        for p in validate_extract(folder)
+        if p.severity == "error"
+    }
+    assert {
+        "missing_required",
+        "too_many_fields",
+        "unknown_reference",
+        "invalid_resource",
+        "not_json",
+        "not_bundle",
+    } <= codes
 
 
 def test_quarantined_lines_are_where_the_file_says(population: GeneratedPopulation) -> None:
@@ -186,23 +202,34 @@ def test_new_partner_history_is_in_another_force(population: GeneratedPopulation
         # the household is policed by West Midlands (its children are in bham/sandwell)
         child_systems = {k.split(":")[0] for k in s["child_record_keys"]}
         assert child_systems & {"bham-edu", "sandwell-edu"}
-        da = [m["event_id"] for m in s["must_connect"] if "event_id" in m
-              and m["event_id"].split(":")[1] == "occurrence"]
+        da = [
+            m["event_id"]
+            for m in s["must_connect"]
+            if "event_id" in m and m["event_id"].split(":")[1] == "occurrence"
+        ]
         assert da
         system, _, oid = da[0].split(":")
         assert system == "wmerc-pole"
         assert _occurrences(population, system)[oid]["occurrence_type"] == "domestic_abuse"
-        suspects = [r["nominal_id"] for _, r in csv_rows(population.extract(system),
-                                                          "involvements.csv")
-                    if r["occurrence_id"] == oid and r["role"] == "suspect"]
+        suspects = [
+            r["nominal_id"]
+            for _, r in csv_rows(population.extract(system), "involvements.csv")
+            if r["occurrence_id"] == oid and r["role"] == "suspect"
+        ]
         partner = truth[f"{system}:nominal:{suspects[0]}"]
         # the same human lives with the child according to children's services
         cs = next(k.split(":")[0] for k in s["child_record_keys"] if ":person:" in k)
         child_cs = next(k.split(":")[2] for k in s["child_record_keys"] if ":person:" in k)
-        partner_ids = {k.split(":")[2] for k, v in truth.items()
-                       if v == partner and k.startswith(f"{cs}:person:")}
-        rels = [r for _, r in csv_rows(population.extract(cs), "relationships.csv")
-                if r["person_id"] == child_cs and r["related_person_id"] in partner_ids]
+        partner_ids = {
+            k.split(":")[2]
+            for k, v in truth.items()
+            if v == partner and k.startswith(f"{cs}:person:")
+        }
+        rels = [
+            r
+            for _, r in csv_rows(population.extract(cs), "relationships.csv")
+            if r["person_id"] == child_cs and r["related_person_id"] in partner_ids
+        ]
         assert rels and rels[0]["relationship"] == "partner_of_parent"
         # and West Midlands Police do not know him
         assert not [k for k, v in truth.items() if v == partner and k.startswith("wmp-niche:")]
@@ -217,8 +244,7 @@ def test_relative_concerns_facts(population: GeneratedPopulation) -> None:
         refs = [e for e in events if ":referral:" in e]
         assert len(refs) >= 2
         cs = refs[0].split(":")[0]
-        rows = {r["referral_id"]: r for _, r in csv_rows(population.extract(cs),
-                                                         "referrals.csv")}
+        rows = {r["referral_id"]: r for _, r in csv_rows(population.extract(cs), "referrals.csv")}
         referrers = set()
         for e in refs:
             r = rows[e.split(":")[2]]
@@ -241,8 +267,10 @@ def test_prisoner_family_facts(population: GeneratedPopulation) -> None:
     truth = population.truth()
     cases = [s for s in population.scenarios() if s["scenario"] == "prisoner_family"]
     assert cases
-    prisoners = {r["prison_number"]: r
-                 for _, r in csv_rows(population.extract("hmpps-nomis"), "prisoners.csv")}
+    prisoners = {
+        r["prison_number"]: r
+        for _, r in csv_rows(population.extract("hmpps-nomis"), "prisoners.csv")
+    }
     for s in cases:
         keys = [m["record_key"] for m in s["must_connect"] if "record_key" in m]
         pkey = next(k for k in keys if ":prisoner:" in k)

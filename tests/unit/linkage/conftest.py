@@ -9,32 +9,114 @@ import pytest
 
 from cpgraph.linkage import LinkageEngine, load_spec
 
-FORENAMES = ["oliver", "amelia", "george", "isla", "harry", "ava", "jack", "mia", "noah",
-             "emily", "leo", "grace", "oscar", "sophia", "charlie", "lily", "jacob", "freya",
-             "thomas", "ella", "william", "isabella", "james", "poppy", "samuel", "ruby",
-             "daniel", "evie", "joseph", "chloe", "adebayo", "zofia", "mohammed", "aisha"]
-SURNAMES = ["smith", "jones", "taylor", "brown", "williams", "wilson", "johnson", "davies",
-            "patel", "wright", "walker", "evans", "oyelaran", "nowak", "khan", "thompson",
-            "hughes", "edwards", "green", "hall", "wood", "clarke", "jackson", "white",
-            "harris", "martin", "cooper", "ward", "morris", "king", "baker", "lukasik"]
+FORENAMES = [
+    "oliver",
+    "amelia",
+    "george",
+    "isla",
+    "harry",
+    "ava",
+    "jack",
+    "mia",
+    "noah",
+    "emily",
+    "leo",
+    "grace",
+    "oscar",
+    "sophia",
+    "charlie",
+    "lily",
+    "jacob",
+    "freya",
+    "thomas",
+    "ella",
+    "william",
+    "isabella",
+    "james",
+    "poppy",
+    "samuel",
+    "ruby",
+    "daniel",
+    "evie",
+    "joseph",
+    "chloe",
+    "adebayo",
+    "zofia",
+    "mohammed",
+    "aisha",
+]
+SURNAMES = [
+    "smith",
+    "jones",
+    "taylor",
+    "brown",
+    "williams",
+    "wilson",
+    "johnson",
+    "davies",
+    "patel",
+    "wright",
+    "walker",
+    "evans",
+    "oyelaran",
+    "nowak",
+    "khan",
+    "thompson",
+    "hughes",
+    "edwards",
+    "green",
+    "hall",
+    "wood",
+    "clarke",
+    "jackson",
+    "white",
+    "harris",
+    "martin",
+    "cooper",
+    "ward",
+    "morris",
+    "king",
+    "baker",
+    "lukasik",
+]
 OUTWARD = ["B15", "B12", "CV1", "WS2", "DY4", "WV10", "B90", "B6"]
 
 
 def mention(key: str, **kw) -> dict:
     """A contract row with every column present."""
-    base = {"key": key, "system": kw.pop("system", "sys1"), "agency": "police", "kind": "x",
-            "forename": None, "middle_names": None, "surname": None, "forename_m": None,
-            "middle_m": None, "surname_m": None, "former_surname_m": None, "aliases_m": [],
-            "dob": None, "sex": None, "postcode": None, "address": None, "nhs_number": None,
-            "nhs_number_valid": None, "upn": None, "upn_valid": None, "pnc_id": None,
-            "pnc_id_valid": None, "prison_number": None, "cro_number": None}
+    base = {
+        "key": key,
+        "system": kw.pop("system", "sys1"),
+        "agency": "police",
+        "kind": "x",
+        "forename": None,
+        "middle_names": None,
+        "surname": None,
+        "forename_m": None,
+        "middle_m": None,
+        "surname_m": None,
+        "former_surname_m": None,
+        "aliases_m": [],
+        "dob": None,
+        "sex": None,
+        "postcode": None,
+        "address": None,
+        "nhs_number": None,
+        "nhs_number_valid": None,
+        "upn": None,
+        "upn_valid": None,
+        "pnc_id": None,
+        "pnc_id_valid": None,
+        "prison_number": None,
+        "cro_number": None,
+    }
     base.update(kw)
     return base
 
 
 def _typo(s: str, rng: random.Random) -> str:
     k = rng.randrange(len(s))
-    return s[:k] + rng.choice("aeiourstn") + s[k + 1:]
+    return s[:k] + rng.choice("aeiourstn") + s[k + 1 :]
 
 
 def population(n_people: int = 250, seed: int = 7) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -57,8 +139,11 @@ def population(n_people: int = 250, seed: int = 7) -> tuple[pd.DataFrame, dict[s
             elif m and r < 0.5:
                 c = None
             key = f"s{m % 2}:x:{p}-{m}"
-            rows.append(mention(key, system=f"s{m % 2}", forename_m=f, surname_m=s, dob=d,
-                                postcode=c, sex=sex))
+            rows.append(
+                mention(
+                    key, system=f"s{m % 2}", forename_m=f, surname_m=s, dob=d, postcode=c, sex=sex
+                )
+            )
             truth[key] = f"T{p}"
     return pd.DataFrame(rows), truth
 

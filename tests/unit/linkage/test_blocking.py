@@ -19,10 +19,12 @@ def _std(spec, rows):
 
 
 def test_one_side_missing_only_pairs_a_mention_without_the_column(spec):
-    rows = [mention("a", forename_m="jack", surname_m="smith", dob="1980-01-02"),
-            mention("b", forename_m="jack", surname_m="smith", dob="1990-03-04"),
-            mention("c", forename_m="jack", surname_m="smith"),
-            mention("d", forename_m="jack", surname_m="smith")]
+    rows = [
+        mention("a", forename_m="jack", surname_m="smith", dob="1980-01-02"),
+        mention("b", forename_m="jack", surname_m="smith", dob="1990-03-04"),
+        mention("c", forename_m="jack", surname_m="smith"),
+        mention("d", forename_m="jack", surname_m="smith"),
+    ]
     s, vt = _std(spec, rows)
     full = BlockingRule("fs", ("fn", "sn"))
     narrow = BlockingRule("fs", ("fn", "sn"), one_side_missing="dob")
@@ -78,13 +80,13 @@ def test_training_samples_whole_blocks_of_a_large_rule(spec):
 
 
 def test_forename_root_blocks_nicknames_and_surname_changes_at_one_postcode(spec):
-    rows = [mention("a", forename_m="rebecca", surname_m="cook", postcode="B6 1XP",
-                    dob="2006-01-07"),
-            mention("b", forename_m="becky", surname_m="cook", postcode="B6 1XP"),
-            mention("c", forename_m="rebecca", surname_m="turner", postcode="B6 1XP"),
-            mention("d", forename_m="paul", surname_m="cook", middle_m="rebecca",
-                    postcode="B6 1XP"),
-            mention("e", forename_m="becky", surname_m="cook", postcode="B7 2AA")]
+    rows = [
+        mention("a", forename_m="rebecca", surname_m="cook", postcode="B6 1XP", dob="2006-01-07"),
+        mention("b", forename_m="becky", surname_m="cook", postcode="B6 1XP"),
+        mention("c", forename_m="rebecca", surname_m="turner", postcode="B6 1XP"),
+        mention("d", forename_m="paul", surname_m="cook", middle_m="rebecca", postcode="B6 1XP"),
+        mention("e", forename_m="becky", surname_m="cook", postcode="B7 2AA"),
+    ]
     s, vt = _std(spec, rows)
     rule = BlockingRule("pc_root", ("pc", "fn_root"))
     a, b = unique_pairs(*rule_pairs(rule, s, vt, 100), len(s))

@@ -48,8 +48,7 @@ def test_steward_link_overrides_machine_cannot_but_not_steward_no_link():
 
 def test_average_linkage_splits_a_chain():
     # a-b-c-d chain: neighbours strong, ends contradict each other
-    w = np.array([[0, 20, -30, -40], [20, 0, 20, -30], [-30, 20, 0, 20], [-40, -30, 20, 0]],
-                 float)
+    w = np.array([[0, 20, -30, -40], [20, 0, 20, -30], [-30, 20, 0, 20], [-40, -30, 20, 0]], float)
     g = average_linkage(w, 4.0)
     assert g[0] == g[1] and g[2] == g[3] and g[0] != g[2]
 
@@ -59,8 +58,12 @@ def test_split_incohesive_breaks_weak_chain_not_cohesive_cluster():
     strong = {(0, 1), (1, 2), (5, 6), (6, 7), (5, 7)}
 
     def pw(i, j):
-        w = np.array([20.0 if (a, b) in strong or (b, a) in strong else -25.0
-                      for a, b in zip(i, j, strict=True)])
+        w = np.array(
+            [
+                20.0 if (a, b) in strong or (b, a) in strong else -25.0
+                for a, b in zip(i, j, strict=True)
+            ]
+        )
         # 5,6,7 agree strongly; 0..4 is a chain whose far ends contradict
         if True:
             w = np.where((i <= 2) & (j <= 2), 20.0, w)

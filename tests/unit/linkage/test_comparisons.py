@@ -34,13 +34,16 @@ def test_nicknames_come_from_dataset():
     assert not nickname_equivalent("william", "margaret")
 
 
-@pytest.mark.parametrize("a, b, want", [
-    ("william", "william", "exact"),
-    ("bill", "william", "nickname"),
-    ("jonathan", "jonathen", "jw>=0.92"),
-    ("j", "jack", "initial"),
-    ("amelia", "oscar", "else"),
-])
+@pytest.mark.parametrize(
+    "a, b, want",
+    [
+        ("william", "william", "exact"),
+        ("bill", "william", "nickname"),
+        ("jonathan", "jonathen", "jw>=0.92"),
+        ("j", "jack", "initial"),
+        ("amelia", "oscar", "else"),
+    ],
+)
 def test_forename_levels(spec, a, b, want):
     assert levels_of(spec, {"forename_m": a}, {"forename_m": b})["forename"] == want
 
@@ -50,66 +53,89 @@ def test_missing_is_its_own_level(spec):
     assert got["forename"] == "missing" and got["surname"] == "missing"
 
 
-@pytest.mark.parametrize("a, b, want", [
-    ("2010-03-04", "2010-03-04", "exact"),
-    ("2010-03-04", "2010-04-03", "swap_dm"),
-    ("2010-03-04", "2010-03-07", "lev<=1"),
-    ("2010-03-14", "2011-03-14", "lev<=1"),
-    ("2010-12-25", "2009-12-25", "year_off1"),
-    ("2010-03-04", "2010-03-21", "month_year"),
-    ("1980-03-04", "2010-06-21", "else"),
-])
+@pytest.mark.parametrize(
+    "a, b, want",
+    [
+        ("2010-03-04", "2010-03-04", "exact"),
+        ("2010-03-04", "2010-04-03", "swap_dm"),
+        ("2010-03-04", "2010-03-07", "lev<=1"),
+        ("2010-03-14", "2011-03-14", "lev<=1"),
+        ("2010-12-25", "2009-12-25", "year_off1"),
+        ("2010-03-04", "2010-03-21", "month_year"),
+        ("1980-03-04", "2010-06-21", "else"),
+    ],
+)
 def test_dob_levels(spec, a, b, want):
     assert levels_of(spec, {"dob": a}, {"dob": b})["dob"] == want
 
 
-@pytest.mark.parametrize("a, b, want", [
-    ("B15 2TT", "B15 2TT", "exact"),
-    ("B15 2TT", "B15 2QQ", "sector"),
-    ("B15 2TT", "B15 9QQ", "district"),
-    ("B15 2TT", "CV1 2TT", "else"),
-])
+@pytest.mark.parametrize(
+    "a, b, want",
+    [
+        ("B15 2TT", "B15 2TT", "exact"),
+        ("B15 2TT", "B15 2QQ", "sector"),
+        ("B15 2TT", "B15 9QQ", "district"),
+        ("B15 2TT", "CV1 2TT", "else"),
+    ],
+)
 def test_postcode_levels(spec, a, b, want):
     assert levels_of(spec, {"postcode": a}, {"postcode": b})["postcode"] == want
 
 
 def test_double_barrelled_surname_part(spec):
-    got = levels_of(spec, {"forename_m": "anna", "surname_m": "nowak lukasik"},
-                    {"forename_m": "anna", "surname_m": "lukasik"})
+    got = levels_of(
+        spec,
+        {"forename_m": "anna", "surname_m": "nowak lukasik"},
+        {"forename_m": "anna", "surname_m": "lukasik"},
+    )
     assert got["surname"] == "part"
 
 
 def test_forename_surname_order_swap(spec):
-    got = levels_of(spec, {"forename_m": "oyelaran", "surname_m": "adebayo"},
-                    {"forename_m": "adebayo", "surname_m": "oyelaran"})
+    got = levels_of(
+        spec,
+        {"forename_m": "oyelaran", "surname_m": "adebayo"},
+        {"forename_m": "adebayo", "surname_m": "oyelaran"},
+    )
     assert got["forename"] == "exact" and got["surname"] == "exact"
 
 
 def test_forename_middle_swap(spec):
-    got = levels_of(spec, {"forename_m": "james", "middle_m": "robert", "surname_m": "hall"},
-                    {"forename_m": "robert", "middle_m": "james", "surname_m": "hall"})
+    got = levels_of(
+        spec,
+        {"forename_m": "james", "middle_m": "robert", "surname_m": "hall"},
+        {"forename_m": "robert", "middle_m": "james", "surname_m": "hall"},
+    )
     assert got["forename"] == "exact" and got["middle_names"] == "exact"
 
 
 def test_every_alias_is_compared(spec):
-    a = {"forename_m": "daniel", "surname_m": "ward",
-         "aliases_m": ["danny smith", "dan k morris"]}
+    a = {"forename_m": "daniel", "surname_m": "ward", "aliases_m": ["danny smith", "dan k morris"]}
     got = levels_of(spec, a, {"forename_m": "dan", "surname_m": "morris"})
     assert got["surname"] == "exact" and got["forename"] == "exact"
 
 
 def test_former_surname_is_compared(spec):
-    got = levels_of(spec, {"forename_m": "ruby", "surname_m": "king", "former_surname_m": "hall"},
-                    {"forename_m": "ruby", "surname_m": "hall"})
+    got = levels_of(
+        spec,
+        {"forename_m": "ruby", "surname_m": "king", "former_surname_m": "hall"},
+        {"forename_m": "ruby", "surname_m": "hall"},
+    )
     assert got["surname"] == "exact"
 
 
 def test_identifiers_only_when_valid(spec):
-    got = levels_of(spec, {"nhs_number": "9434765919", "nhs_number_valid": True},
-                    {"nhs_number": "9434765870", "nhs_number_valid": True})
+    got = levels_of(
+        spec,
+        {"nhs_number": "9434765919", "nhs_number_valid": True},
+        {"nhs_number": "9434765870", "nhs_number_valid": True},
+    )
     assert got["nhs_number"] == "else"
-    got = levels_of(spec, {"nhs_number": "9434765919", "nhs_number_valid": True},
-                    {"nhs_number": "1234567890", "nhs_number_valid": False})
+    got = levels_of(
+        spec,
+        {"nhs_number": "9434765919", "nhs_number_valid": True},
+        {"nhs_number": "1234567890", "nhs_number_valid": False},
+    )
     assert got["nhs_number"] == "missing"
 
 
@@ -137,8 +163,11 @@ def test_postcode_levels_by_code_equal_string_version(spec, pop):
 
 
 def test_two_similarity_bands_share_one_computation():
-    lv = (parse_level("exact", "name"), parse_level("jw>=0.92", "name"),
-          parse_level("jw>=0.85", "name"))
+    lv = (
+        parse_level("exact", "name"),
+        parse_level("jw>=0.92", "name"),
+        parse_level("jw>=0.85", "name"),
+    )
     a = np.array(["jonathan", "martha", "amelia", None], dtype=object)
     b = np.array(["jonathen", "marhta", "oscar", "x"], dtype=object)
     from rapidfuzz.distance import JaroWinkler

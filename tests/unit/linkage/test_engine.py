@@ -31,10 +31,23 @@ def test_twins_and_father_son_are_not_merged(fitted, base):
         mention("h:1", forename_m="amara", **TWIN),
         mention("e:1", system="e", forename_m="amara", **TWIN),
         mention("h:2", forename_m="zara", **TWIN),
-        mention("p:sr", forename_m="kwame", surname_m="oyelaran", dob="1960-02-03", sex="M",
-                postcode="B15 2TT"),
-        mention("p:jr", system="e", forename_m="kwame", surname_m="oyelaran", dob="1991-02-03",
-                sex="M", postcode="B15 2TT"),
+        mention(
+            "p:sr",
+            forename_m="kwame",
+            surname_m="oyelaran",
+            dob="1960-02-03",
+            sex="M",
+            postcode="B15 2TT",
+        ),
+        mention(
+            "p:jr",
+            system="e",
+            forename_m="kwame",
+            surname_m="oyelaran",
+            dob="1991-02-03",
+            sex="M",
+            postcode="B15 2TT",
+        ),
     ]
     res = link(fitted, rows, base)
     assert pid(res, "h:1") == pid(res, "e:1")
@@ -51,8 +64,15 @@ def test_valid_identifier_links_outright_and_different_ones_never(fitted, base):
         mention("g:1", forename_m="bob", surname_m="green", dob="1970-01-01", **nhs),
         mention("g:2", system="e", forename_m="robert", surname_m="greene", **nhs),
         # same name and DOB but a different valid NHS number: a stranger
-        mention("g:3", system="f", forename_m="bob", surname_m="green", dob="1970-01-01",
-                nhs_number="4010232137", nhs_number_valid=True),
+        mention(
+            "g:3",
+            system="f",
+            forename_m="bob",
+            surname_m="green",
+            dob="1970-01-01",
+            nhs_number="4010232137",
+            nhs_number_valid=True,
+        ),
     ]
     res = link(fitted, rows, base)
     a = res.assignments.set_index("key")
@@ -64,10 +84,21 @@ def test_valid_identifier_links_outright_and_different_ones_never(fitted, base):
 
 def test_invalid_identifier_is_not_deterministic(fitted, base):
     rows = [
-        mention("i:1", forename_m="amelia", surname_m="king", nhs_number="1111111111",
-                nhs_number_valid=False),
-        mention("i:2", system="e", forename_m="oscar", surname_m="ward", nhs_number="1111111111",
-                nhs_number_valid=False),
+        mention(
+            "i:1",
+            forename_m="amelia",
+            surname_m="king",
+            nhs_number="1111111111",
+            nhs_number_valid=False,
+        ),
+        mention(
+            "i:2",
+            system="e",
+            forename_m="oscar",
+            surname_m="ward",
+            nhs_number="1111111111",
+            nhs_number_valid=False,
+        ),
     ]
     res = link(fitted, rows, base)
     assert pid(res, "i:1") != pid(res, "i:2")
@@ -83,17 +114,28 @@ def test_relationship_round_links_name_only_relatives(fitted, base):
         mention("c:mum", system="cs", forename_m="grace", surname_m="smith"),
         mention("s:mum", system="ed", forename_m="grace", surname_m="smith"),
         # the new partner: police record him under an alias
-        mention("p:man", system="pol", forename_m="jack", surname_m="wood", dob="1988-03-03",
-                aliases_m=["jack hall"]),
+        mention(
+            "p:man",
+            system="pol",
+            forename_m="jack",
+            surname_m="wood",
+            dob="1988-03-03",
+            aliases_m=["jack hall"],
+        ),
         mention("c:man", system="cs", forename_m="jack", surname_m="hall"),
         # another child's mother with the same name: no shared anchor, no link
         mention("x:mum", system="ed", forename_m="grace", surname_m="smith"),
     ]
-    rels = pd.DataFrame([
-        ("c:child", "c:mum", "mother"), ("s:child", "s:mum", "mother"),
-        ("c:child", "c:man", "partner_of_parent"), ("c:mum", "c:man", "partner"),
-        ("s:mum", "p:man", "partner"),
-    ], columns=["from_key", "to_key", "relationship"])
+    rels = pd.DataFrame(
+        [
+            ("c:child", "c:mum", "mother"),
+            ("s:child", "s:mum", "mother"),
+            ("c:child", "c:man", "partner_of_parent"),
+            ("c:mum", "c:man", "partner"),
+            ("s:mum", "p:man", "partner"),
+        ],
+        columns=["from_key", "to_key", "relationship"],
+    )
     res = link(fitted, rows, base, relationships=rels)
     a = res.assignments.set_index("key")
     assert pid(res, "c:child") == pid(res, "s:child")
@@ -113,8 +155,7 @@ def test_steward_decisions_stick(fitted, base):
         mention("st:2", system="e", forename_m="ella", surname_m="white", dob="2001-01-01"),
         mention("st:3", system="f", forename_m="freya", surname_m="hughes"),
     ]
-    res = link(fitted, rows, base, steward=[("st:1", "st:2", "NO_LINK"),
-                                            ("st:1", "st:3", "LINK")])
+    res = link(fitted, rows, base, steward=[("st:1", "st:2", "NO_LINK"), ("st:1", "st:3", "LINK")])
     a = res.assignments.set_index("key")
     assert pid(res, "st:1") != pid(res, "st:2")
     assert pid(res, "st:1") == pid(res, "st:3")
@@ -138,7 +179,8 @@ def test_stable_ids_and_incremental_equals_full(fitted, pop):
     assert inc.summary["incremental"] and inc.summary["changed_mentions"] == len(df) - 400 + 1
     assert inc.summary["compared_pairs"] < full.summary["compared_pairs"]
     pd.testing.assert_frame_equal(
-        full.assignments.drop(columns=["breakdown"]), inc.assignments.drop(columns=["breakdown"]))
+        full.assignments.drop(columns=["breakdown"]), inc.assignments.drop(columns=["breakdown"])
+    )
     # old ids survive for old mentions that kept their cluster
     kept = full.assignments[full.assignments["key"].isin(prev)]
     same = (kept["person_id"] == kept["key"].map(prev)).mean()
@@ -146,8 +188,9 @@ def test_stable_ids_and_incremental_equals_full(fitted, pop):
 
 
 def test_explain_pair_adds_up(fitted):
-    a = mention("a", forename_m="william", surname_m="okonkwo", dob="1990-05-05",
-                postcode="B15 2TT")
+    a = mention(
+        "a", forename_m="william", surname_m="okonkwo", dob="1990-05-05", postcode="B15 2TT"
+    )
     b = mention("b", forename_m="bill", surname_m="okonkwo", dob="1990-05-05")
     ex = fitted.explain_pair(a, b)
     levels = {c.comparison: c.level for c in ex.comparisons}

@@ -46,7 +46,9 @@ def test_known_case_and_hard_negatives():
     assert ev.true_pairs == 1 and ev.predicted_pairs == 3 and ev.true_positive_pairs == 0
     assert ev.precision == 0 and ev.recall == 0 and ev.f1 == 0
     assert ev.hard_negative_merges == 1 and ev.hard_negative_merges_by_kind == {
-        "twin": 1, "jr_sr": 0}
+        "twin": 1,
+        "jr_sr": 0,
+    }
 
 
 def test_missing_keys_are_singletons():

@@ -21,16 +21,25 @@ def simulate(n: int, lam: float, m: list[np.ndarray], u: list[np.ndarray], seed:
 
 
 def test_em_recovers_known_m_and_lambda():
-    m_true = [np.array([0.85, 0.1, 0.05]), np.array([0.9, 0.1]), np.array([0.7, 0.2, 0.1]),
-              np.array([0.95, 0.05])]
-    u_true = [np.array([0.01, 0.04, 0.95]), np.array([0.05, 0.95]), np.array([0.02, 0.1, 0.88]),
-              np.array([0.3, 0.7])]
+    m_true = [
+        np.array([0.85, 0.1, 0.05]),
+        np.array([0.9, 0.1]),
+        np.array([0.7, 0.2, 0.1]),
+        np.array([0.95, 0.05]),
+    ]
+    u_true = [
+        np.array([0.01, 0.04, 0.95]),
+        np.array([0.05, 0.95]),
+        np.array([0.02, 0.1, 0.88]),
+        np.array([0.3, 0.7]),
+    ]
     lv = simulate(60_000, 0.2, m_true, u_true)
     m0 = [np.full(len(x), 1 / len(x)) + np.eye(len(x))[0] * 0.3 for x in m_true]
     m0 = [x / x.sum() for x in m0]
     k = len(m_true)
-    m, lam, _ = em(lv, m0, u_true, 0.5, np.ones(k, bool), np.zeros(k, bool),
-                   max_iter=200, tol=1e-7, min_m=1e-4)
+    m, lam, _ = em(
+        lv, m0, u_true, 0.5, np.ones(k, bool), np.zeros(k, bool), max_iter=200, tol=1e-7, min_m=1e-4
+    )
     assert abs(lam - 0.2) < 0.01
     for got, want in zip(m, m_true, strict=True):
         np.testing.assert_allclose(got, want, atol=0.02)
@@ -41,24 +50,46 @@ def test_em_respects_fixed_and_inactive():
     u_true = [np.array([0.05, 0.95]), np.array([0.1, 0.9])]
     lv = simulate(5000, 0.3, m_true, u_true, seed=1)
     fixed_m = np.array([0.999, 0.001])
-    m, _, _ = em(lv, [fixed_m, np.array([0.5, 0.5])], u_true, 0.5,
-                 np.array([True, True]), np.array([True, False]))
+    m, _, _ = em(
+        lv,
+        [fixed_m, np.array([0.5, 0.5])],
+        u_true,
+        0.5,
+        np.array([True, True]),
+        np.array([True, False]),
+    )
     np.testing.assert_array_equal(m[0], fixed_m)
-    m2, _, _ = em(lv, [np.array([0.5, 0.5]), np.array([0.5, 0.5])], u_true, 0.5,
-                  np.array([False, True]), np.array([False, False]))
+    m2, _, _ = em(
+        lv,
+        [np.array([0.5, 0.5]), np.array([0.5, 0.5])],
+        u_true,
+        0.5,
+        np.array([False, True]),
+        np.array([False, False]),
+    )
     np.testing.assert_array_equal(m2[0], [0.5, 0.5])
 
 
 def _model() -> Model:
-    p = ComparisonParams(name="surname", labels=["exact", "else"], m=[0.9, 0.1], u=[0.01, 0.99],
-                         tf={"smith": 0.05, "oyelaran": 0.0001}, tf_floor=1e-6)
+    p = ComparisonParams(
+        name="surname",
+        labels=["exact", "else"],
+        m=[0.9, 0.1],
+        u=[0.01, 0.99],
+        tf={"smith": 0.05, "oyelaran": 0.0001},
+        tf_floor=1e-6,
+    )
     return Model(spec_version="1", prior=0.001, params=[p])
 
 
 def test_weights_by_hand():
     model = _model()
-    pl = PairLevels(i=np.array([0, 0]), j=np.array([1, 2]), levels=np.array([[1], [-1]], np.int8),
-                    tf_values={"surname": np.array([None, None], dtype=object)})
+    pl = PairLevels(
+        i=np.array([0, 0]),
+        j=np.array([1, 2]),
+        levels=np.array([[1], [-1]], np.int8),
+        tf_values={"surname": np.array([None, None], dtype=object)},
+    )
     total, w = model.score(pl)
     assert w[0, 0] == np.log2(0.1 / 0.99)  # disagreement
     assert w[1, 0] == 0.0  # missing
@@ -67,8 +98,12 @@ def test_weights_by_hand():
 
 def test_tf_adjustment_rare_name_counts_more():
     model = _model()
-    pl = PairLevels(i=np.array([0, 0]), j=np.array([1, 2]), levels=np.array([[0], [0]], np.int8),
-                    tf_values={"surname": np.array(["smith", "oyelaran"], dtype=object)})
+    pl = PairLevels(
+        i=np.array([0, 0]),
+        j=np.array([1, 2]),
+        levels=np.array([[0], [0]], np.int8),
+        tf_values={"surname": np.array(["smith", "oyelaran"], dtype=object)},
+    )
     _, w = model.score(pl)
     assert w[1, 0] > w[0, 0] + 5  # a match on Oyelaran outweighs one on Smith
     # adjusted weight is log2(m / tf(value))

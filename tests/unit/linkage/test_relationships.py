@@ -32,8 +32,9 @@ POS = {"child": 0, "mum": 1, "dad": 2, "gran": 3, "kid2": 4}
 
 def test_year_bounds_follow_generations():
     years = np.array([2014, -1, -1, -1, 1980])
-    r = rels(("child", "mum", "mother"), ("child", "gran", "grandparent"),
-             ("kid2", "dad", "child"))  # dad is the child of kid2 (born 1980)
+    r = rels(
+        ("child", "mum", "mother"), ("child", "gran", "grandparent"), ("kid2", "dad", "child")
+    )  # dad is the child of kid2 (born 1980)
     lo, hi = year_bounds(r, POS, years, 12, gap2=26)
     assert hi[1] == 2014 - 12 and np.isneginf(lo[1])
     assert hi[3] == 2014 - 26
@@ -50,21 +51,30 @@ def test_year_bounds_use_cluster_years_when_given():
 
 
 def test_implied_sex_from_roles():
-    r = rels(("child", "mum", "mother"), ("child", "dad", "father"),
-             ("kid2", "gran", "mother"), ("child", "gran", "father"))  # contradictory
+    r = rels(
+        ("child", "mum", "mother"),
+        ("child", "dad", "father"),
+        ("kid2", "gran", "mother"),
+        ("child", "gran", "father"),
+    )  # contradictory
     sx = implied_sex(r, POS, 5)
     assert sx[1] == "F" and sx[2] == "M"
     assert sx[3] is None and sx[0] is None
 
 
 def test_stated_pairs_include_relatives_and_co_listed_relatives():
-    keys = np.array(["cs:person:1", "cs:person:2", "cs:person:3", "ed:contact:9",
-                     "ed:contact:8"], dtype=object)
+    keys = np.array(
+        ["cs:person:1", "cs:person:2", "cs:person:3", "ed:contact:9", "ed:contact:8"], dtype=object
+    )
     pos = {k: i for i, k in enumerate(keys)}
-    r = pd.DataFrame([("cs:person:1", "cs:person:2", "mother"),
-                      ("cs:person:1", "cs:person:3", "father"),
-                      ("cs:person:1", "ed:contact:9", "mother")],
-                     columns=["from_key", "to_key", "relationship"])
+    r = pd.DataFrame(
+        [
+            ("cs:person:1", "cs:person:2", "mother"),
+            ("cs:person:1", "cs:person:3", "father"),
+            ("cs:person:1", "ed:contact:9", "mother"),
+        ],
+        columns=["from_key", "to_key", "relationship"],
+    )
     i, j = stated_pairs(r, pos)
     assert set(zip(i.tolist(), j.tolist(), strict=True)) == {(0, 1), (0, 2), (0, 3)}
     i, j = stated_pairs(r, pos, keys)
@@ -90,8 +100,7 @@ def test_name_only_father_is_not_his_namesake_son(fitted, base):
         mention("ed:kid1", system="ed", forename_m="andrew", **kid),
         mention("ed:kid2", system="ed", forename_m="chidi", **kid),
         mention("h:kid2", system="h", forename_m="chidi", **kid),
-        mention("ed:dad", system="ed", forename_m="chidi", surname_m="okafor",
-                postcode="B15 3QQ"),
+        mention("ed:dad", system="ed", forename_m="chidi", surname_m="okafor", postcode="B15 3QQ"),
     ]
     r = rels(("ed:kid1", "ed:dad", "father"))
     res = link(fitted, rows, base, relationships=r)
@@ -104,12 +113,26 @@ def test_name_only_father_is_not_his_namesake_son(fitted, base):
 
 def test_relative_without_address_is_found_at_the_childs_home(fitted, base):
     rows = [
-        mention("h:kid", system="h", forename_m="mia", surname_m="smith", dob="2019-02-03",
-                postcode="WV10 6PP", sex="F"),
+        mention(
+            "h:kid",
+            system="h",
+            forename_m="mia",
+            surname_m="smith",
+            dob="2019-02-03",
+            postcode="WV10 6PP",
+            sex="F",
+        ),
         # common name, no address: a name-only match alone is far from enough
         mention("h:mum", system="h", forename_m="grace", surname_m="smith"),
-        mention("p:mum", system="p", forename_m="grace", surname_m="smith", dob="1990-05-05",
-                postcode="WV10 6PP", sex="F"),
+        mention(
+            "p:mum",
+            system="p",
+            forename_m="grace",
+            surname_m="smith",
+            dob="1990-05-05",
+            postcode="WV10 6PP",
+            sex="F",
+        ),
     ]
     r = rels(("h:kid", "h:mum", "mother"))
     res = link(fitted, rows, base, relationships=r)

@@ -18,7 +18,10 @@ def test_febrl_spec_loads():
     spec = load_spec(DEFAULT_SPEC_PATH.parent / "febrl.toml")
     assert not spec.comparison("soc_sec_id").deterministic
     assert [lv.label for lv in spec.comparison("soc_sec_id").levels] == [
-        "exact", "lev<=1", "lev<=2"]
+        "exact",
+        "lev<=1",
+        "lev<=2",
+    ]
 
 
 BASE = """
@@ -33,13 +36,20 @@ levels = [LEVELS]
 """
 
 
-@pytest.mark.parametrize("text, msg", [
-    (BASE.replace('version = "1"', 'version = "9"').replace("LEVELS", '"exact"'), "version"),
-    (BASE.replace("LEVELS", '"nickname"'), "not valid"),
-    (BASE.replace("LEVELS", '"lev"'), "threshold"),
-    (BASE.replace("LEVELS", '"exact"').replace("[blocking]\nrules = [{ keys = [\"dob\"] }]",
-                                                ""), "blocking"),
-])
+@pytest.mark.parametrize(
+    "text, msg",
+    [
+        (BASE.replace('version = "1"', 'version = "9"').replace("LEVELS", '"exact"'), "version"),
+        (BASE.replace("LEVELS", '"nickname"'), "not valid"),
+        (BASE.replace("LEVELS", '"lev"'), "threshold"),
+        (
+            BASE.replace("LEVELS", '"exact"').replace(
+                '[blocking]\nrules = [{ keys = ["dob"] }]', ""
+            ),
+            "blocking",
+        ),
+    ],
+)
 def test_bad_specs_are_rejected(text, msg):
     with pytest.raises(SpecError, match=msg):
         loads_spec(text)
