@@ -10,7 +10,6 @@ whose columns are what blocking and comparisons read (``fn``, ``mn``, ``sn``, ``
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 
 import jellyfish
@@ -18,24 +17,8 @@ import numpy as np
 import pandas as pd
 
 from cpgraph.linkage.spec import Spec
+from cpgraph.text import match_name
 
-# Letters NFKD does not decompose into ASCII.
-_FOLD = str.maketrans(
-    {
-        "ł": "l",
-        "ø": "o",
-        "æ": "ae",
-        "œ": "oe",
-        "ß": "ss",
-        "đ": "d",
-        "ð": "d",
-        "þ": "th",
-        "ı": "i",
-        "ħ": "h",
-    }
-)
-_APOS = re.compile(r"['’‘`´]")
-_NONALPHA = re.compile(r"[^a-z0-9 ]+")
 _WS = re.compile(r"\s+")
 
 FINGERPRINT_COLUMNS = (
@@ -61,12 +44,9 @@ FINGERPRINT_COLUMNS = (
 
 
 def _match_form_one(s: str) -> str | None:
-    s = unicodedata.normalize("NFKD", s.casefold().translate(_FOLD))
-    s = "".join(ch for ch in s if not unicodedata.combining(ch))
-    s = _APOS.sub("", s)
-    s = _NONALPHA.sub(" ", s.replace("-", " "))
-    s = _WS.sub(" ", s).strip()
-    return s or None
+    # The same folding the loaders store, so FEBRL-style raw input and loaded
+    # mentions compare alike.
+    return match_name(s)
 
 
 def match_form(values: pd.Series) -> pd.Series:
