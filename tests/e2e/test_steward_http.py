@@ -9,11 +9,6 @@ keeps every decision. The audit chain verifies at the end.
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +21,11 @@ from cpgraph.linkage.service import LinkageService
 from cpgraph.security import Role, add_user, verify_chain
 from cpgraph.steward.decisions import load_decisions
 from cpgraph.store import create_store
+from tests.e2e.served import served_api
 from tests.factories import make_population
 
 pytestmark = pytest.mark.e2e
 
-SERVER = "import uvicorn; from cpgraph.api import create_app; uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning')"  # noqa: E501
 PURPOSE = "DQ-2024-07; weekly match review"
 QUEUE = "{ reviewQueue(first: 5) { totalCount edges { node { id version personA { id } personB { id } } } } }"  # noqa: E501
 DECIDE = """mutation($id: ID!, $d: MatchDecision!, $v: Int) {
@@ -41,12 +36,6 @@ MERGE = """mutation($ids: [ID!]!) { mergePersons(ids: $ids, reason: "same woman,
 SPLIT = """mutation($p: ID!, $k: [String!]!) {
   splitPerson(personId: $p, recordKeys: $k, reason: "the merge was wrong")
   { decisionId revived supersedes after { personId recordKeys } } }"""
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _post(http: httpx.AsyncClient, token: str, query: str, **variables: Any) -> dict:
@@ -71,51 +60,29 @@ async def test_steward_decisions_over_http_stick_through_relinking(tmp_path: Pat
     by_person = original.groupby("person_id")["record_key"].apply(sorted).to_dict()
     pid_a, pid_b = sorted(by_person)[:2]
 
-    port = _free_port()
-    env = {**os.environ, "CPGRAPH_DATA_DIR": str(data_dir), "CPGRAPH_ENV": "prod"}
-    env.pop("CPGRAPH_FALKORDB_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER.format(port=port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-                assert time.monotonic() < deadline, "server did not become ready"
-                await asyncio.sleep(0.2)
-            queue = (await _post(http, token, QUEUE))["data"]["reviewQueue"]
-            assert queue["totalCount"] >= 1
-            item = queue["edges"][0]["node"]
-            # two concurrent decisions on one candidate: one wins, one conflicts
-            results = await asyncio.gather(
-                _post(http, token, DECIDE, id=item["id"], d="LINK", v=item["version"]),
-                _post(http, token, DECIDE, id=item["id"], d="NO_LINK", v=item["version"]),
-            )
-            wins = [r for r in results if r.get("data")]
-            conflicts = [r for r in results if r.get("errors")]
-            assert len(wins) == 1 and len(conflicts) == 1
-            assert conflicts[0]["errors"][0]["extensions"]["code"] == "CONFLICT"
-            assert wins[0]["data"]["decideMatch"]["candidateVersion"] == item["version"] + 1
-            # merge two persons, then split them back
-            merged = (await _post(http, token, MERGE, ids=[pid_b, pid_a]))["data"]["mergePersons"]
-            assert merged["retired"] == [pid_b]
-            split = (await _post(http, token, SPLIT, p=pid_a, k=by_person[pid_b]))["data"][
-                "splitPerson"
-            ]
-            assert split["revived"] == [pid_b]
-            assert merged["decisionId"] in split["supersedes"]
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=30) in (0, -15)
+    async with served_api(data_dir, timeout=30) as (http, proc):
+        queue = (await _post(http, token, QUEUE))["data"]["reviewQueue"]
+        assert queue["totalCount"] >= 1
+        item = queue["edges"][0]["node"]
+        # two concurrent decisions on one candidate: one wins, one conflicts
+        results = await asyncio.gather(
+            _post(http, token, DECIDE, id=item["id"], d="LINK", v=item["version"]),
+            _post(http, token, DECIDE, id=item["id"], d="NO_LINK", v=item["version"]),
+        )
+        wins = [r for r in results if r.get("data")]
+        conflicts = [r for r in results if r.get("errors")]
+        assert len(wins) == 1 and len(conflicts) == 1
+        assert conflicts[0]["errors"][0]["extensions"]["code"] == "CONFLICT"
+        assert wins[0]["data"]["decideMatch"]["candidateVersion"] == item["version"] + 1
+        # merge two persons, then split them back
+        merged = (await _post(http, token, MERGE, ids=[pid_b, pid_a]))["data"]["mergePersons"]
+        assert merged["retired"] == [pid_b]
+        split = (await _post(http, token, SPLIT, p=pid_a, k=by_person[pid_b]))["data"][
+            "splitPerson"
+        ]
+        assert split["revived"] == [pid_b]
+        assert merged["decisionId"] in split["supersedes"]
+    assert proc.returncode in (0, -15)
     async with create_store(settings) as store:
         linkage = LinkageService(store, settings)
         await linkage.link(full=True)
