@@ -65,17 +65,7 @@ def nickname_hits(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
     unknown = len(mat) - 1
     ra = mat[pd.Series(ua).map(row).fillna(unknown).to_numpy(np.int64)]
     rb = mat[pd.Series(ub).map(row).fillna(unknown).to_numpy(np.int64)]
-    out = np.zeros(len(ua), bool)
-    live = (ra[:, 0] >= 0) & (rb[:, 0] >= 0)
-    if not live.any():
-        return out
-    ra, rb = ra[live], rb[live]
-    hit = np.zeros(len(ra), bool)
-    for x in range(ra.shape[1]):
-        col = ra[:, x : x + 1]
-        hit |= ((col == rb) & (col >= 0)).any(axis=1)
-    out[live] = hit
-    return out
+    return _roots_hit(ra, rb)
 
 
 def _expand(
