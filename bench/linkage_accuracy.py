@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -185,18 +186,25 @@ def run_splink(df: pd.DataFrame, link_only: bool, threshold: float = 0.9) -> tup
         linker = Linker(
             db.register(d.drop(columns=["source_dataset"])), settings, log_level="WARNING"
         )
+    return _splink_train_and_cluster(linker, "forename_m", "surname_m", threshold, t)
+
+
+def _splink_train_and_cluster(
+    linker: Any, first: str, last: str, threshold: float, started: float
+) -> tuple[pd.Series, dict[str, float]]:
+    """Train Splink the same way for every data set, cluster, and time it from `started`."""
+    from splink import block_on  # noqa: PLC0415 — bench-only dependency
+
     linker.training.estimate_probability_two_random_records_match(
-        [block_on("forename_m", "surname_m", "dob")], recall=0.7
+        [block_on(first, last, "dob")], recall=0.7
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("forename_m", "surname_m")
-    )
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on(first, last))
     pred = linker.inference.predict(threshold_match_probability=0.5)
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold)
     cdf = clusters.as_pandas_dataframe()
-    wall = time.perf_counter() - t
+    wall = time.perf_counter() - started
     s = pd.Series(cdf["cluster_id"].astype(str).to_numpy(), index=cdf["unique_id"].astype(str))
     return s, {"wall_s": round(wall, 2)}
 
@@ -354,20 +362,7 @@ def run_splink_generated(mentions: pd.DataFrame, threshold: float = 0.95) -> tup
     )
     t = time.perf_counter()
     linker = Linker(DuckDBAPI().register(d), settings, log_level="WARNING")
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "surname", "dob")], recall=0.7
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("dob"))
-    linker.training.estimate_parameters_using_expectation_maximisation(
-        block_on("first_name", "surname")
-    )
-    pred = linker.inference.predict(threshold_match_probability=0.5)
-    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(pred, threshold)
-    cdf = clusters.as_pandas_dataframe()
-    wall = time.perf_counter() - t
-    s = pd.Series(cdf["cluster_id"].astype(str).to_numpy(), index=cdf["unique_id"].astype(str))
-    return s, {"wall_s": round(wall, 2)}
+    return _splink_train_and_cluster(linker, "first_name", "surname", threshold, t)
 
 
 def fmt_generated(name: str, engine: str, r: dict) -> str:
