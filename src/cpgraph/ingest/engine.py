@@ -26,12 +26,14 @@ import hashlib
 import json
 import queue
 import re
+import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -278,9 +280,13 @@ def _render(template: str, values: dict[str, Any]) -> str:
 _match_name = lru_cache(maxsize=1 << 16)(match_name)
 
 
+#: The same, for address lines (households share them), in a cache of their own.
+_match_address = lru_cache(maxsize=1 << 15)(match_name)
+
+
 def _address_key(address: str | None, postcode: str | None) -> str:
     """An Address node's key: canonical postcode and the match form of the line."""
-    return f"{postcode or ''}|{match_name(address) or ''}"
+    return f"{postcode or ''}|{_match_address(address) or ''}"
 
 
 # json.dumps with options builds a new encoder per call; this is the same encoding.
@@ -328,6 +334,10 @@ class _Producer:
         self.buffers = Buffers(batch_size)
         self.known: dict[str, set[str]] = {}
         self.kind_entry = {e.mention.kind: e.name for e in self.mapping.entries if e.mention}
+        # Required columns in column order: the first one missing is the one reported.
+        self.required = {
+            e.name: tuple(c for c in e.columns if c in e.required) for e in self.mapping.entries
+        }
         self.record_keys: set[str] = set()
         self.event_ids: set[str] = set()
         self.relationships = 0
@@ -344,16 +354,14 @@ class _Producer:
 
     def batches(self) -> Iterator[Batch]:
         """Yield every write batch of the extract, in dependency order."""
-        fhir_first = True
         try:
-            for entry in self.mapping.entries:
-                self.known[entry.name] = set()
-                if self.mapping.format == "csv":
+            if self.mapping.format == "csv":
+                for entry in self.mapping.entries:
+                    self.known[entry.name] = set()
                     yield from self._csv_entry(entry)
-                else:
-                    yield from self._fhir_entry(entry, first=fhir_first)
-                    fhir_first = False
-                yield from self.buffers.drain()
+                    yield from self.buffers.drain()
+            else:
+                yield from self._fhir_entries()
         finally:
             self.close()
         self.report.mentions = len(self.record_keys)
@@ -387,54 +395,76 @@ class _Producer:
 
     # -- FHIR ---------------------------------------------------------------------
 
-    def _fhir_entry(self, entry: EntryMapping, *, first: bool) -> Iterator[Batch]:
+    def _fhir_entries(self) -> Iterator[Batch]:
+        """Every FHIR pass, one per mapping entry, from one scan of each bundle file.
+
+        The passes run in mapping order (a pass's references must find every
+        resource of the passes before it, in any bundle), but each bundle file is
+        parsed and validated once: the first pass is fed as the scans arrive, and
+        what the later passes need is spilled to a temporary file (memory stays
+        bounded) and read back when their turn comes.
+        """
         from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
-        if first and self.fhir_workers is None:
+        entries = self.mapping.entries
+        if self.fhir_workers is None:
             self.fhir_workers = fhir.workers_for(len(self.plan.bundles))
         if self.fhir_workers and self._pool is None:
             self._pool = fhir.make_pool(self.fhir_workers)
-        folder = self.plan.folder
-        jobs = []
-        for path in self.plan.bundles:
-            rel = path.relative_to(folder).as_posix()
-            if rel in self.bad_bundles:
+        passes = tuple((e.resource or e.name, tuple(e.paths.items())) for e in entries)
+        jobs = [str(path) for path in self.plan.bundles]
+        with contextlib.ExitStack() as stack:
+            spills = [stack.enter_context(tempfile.TemporaryFile()) for _ in entries[1:]]
+            first = entries[0]
+            self.known[first.name] = set()
+            scans = fhir.scan_all(self._pool, self.fhir_workers or 0, jobs, passes)
+            for path_text, scan in scans:
                 self.rows_done += 1
-            else:
-                jobs.append(str(path))
-        mapped = frozenset(e.resource for e in self.mapping.entries if e.resource)
-        paths = tuple(entry.paths.items())
-        resource = entry.resource or entry.name
-        scans = fhir.scan_all(
-            self._pool, self.fhir_workers or 0, jobs, resource, mapped, paths, first
-        )
-        for path_text, scan in scans:
-            self.rows_done += 1
-            path = Path(path_text)
-            rel = path.relative_to(folder).as_posix()
-            if scan.problem is not None:
-                if first:
-                    rep = self.report.file(rel)
+                path = Path(path_text)
+                rel = path.relative_to(self.plan.folder).as_posix()
+                rep = self.report.file(rel)
+                if scan.problem is not None:
                     rep.read += 1
                     self._quarantine(rep, rel, 0, scan.raw or "", scan.problem, "")
-                self.bad_bundles.add(rel)
-                continue
-            rep = self.report.file(rel)
-            if first and scan.not_collection:
-                rep.warn("bundle_type:type", 0)
-            for item in scan.items:
-                kind, i = item[0], item[1]
-                if kind == "row":
-                    rep.read += 1
-                    raw = _BundleEntry(path, i)
-                    self._row(entry, item[2], rep, rel, i, raw, {}, fhir=True)
-                    if self.buffers.full:
-                        yield from self.buffers.drain()
-                elif kind == "bad":
-                    rep.read += 1
-                    self._quarantine(rep, rel, i, item[2], "invalid_resource", item[3])
-                else:
-                    rep.warn(item[2], i)
+                    self.bad_bundles.add(rel)
+                    continue
+                if scan.not_collection:
+                    rep.warn("bundle_type:type", 0)
+                items = sorted([*scan.extras, *scan.items], key=itemgetter(1))
+                yield from self._fhir_items(first, path, rel, rep, items)
+                for spill, data in zip(spills, scan.later, strict=True):
+                    spill.write(len(data).to_bytes(8, "little"))
+                    spill.write(data)
+            yield from self.buffers.drain()
+            for entry, spill in zip(entries[1:], spills, strict=True):
+                self.known[entry.name] = set()
+                spill.seek(0)
+                for path in self.plan.bundles:
+                    self.rows_done += 1
+                    rel = path.relative_to(self.plan.folder).as_posix()
+                    if rel in self.bad_bundles:
+                        continue
+                    size = int.from_bytes(spill.read(8), "little")
+                    items = fhir.load_items(spill.read(size))
+                    yield from self._fhir_items(entry, path, rel, self.report.file(rel), items)
+                yield from self.buffers.drain()
+
+    def _fhir_items(
+        self, entry: EntryMapping, path: Path, rel: str, rep: Any, items: list[tuple[Any, ...]]
+    ) -> Iterator[Batch]:
+        """Load one bundle file's scan items for ``entry`` (see :class:`fhir.BundleScan`)."""
+        for item in items:
+            kind, i = item[0], item[1]
+            if kind == "row":
+                rep.read += 1
+                self._row(entry, item[2], rep, rel, i, _BundleEntry(path, i), {}, fhir=True)
+                if self.buffers.full:
+                    yield from self.buffers.drain()
+            elif kind == "bad":
+                rep.read += 1
+                self._quarantine(rep, rel, i, item[2], "invalid_resource", item[3])
+            else:
+                rep.warn(item[2], i)
 
     def close(self) -> None:
         """Stop the FHIR worker processes, if any (idempotent)."""
@@ -491,8 +521,8 @@ class _Producer:
             if text:
                 vals[col] = text.upper() if col in entry.upper else text
         # Row errors, in the contract's order: required, dates, required references.
-        for col in entry.columns:
-            if col in entry.required and col not in vals:
+        for col in self.required[entry.name]:
+            if col not in vals:
                 return self._quarantine(rep, file, line, raw, "missing_required", col)
         for cols, parse, code in (
             (entry.dates, parse_date, "bad_date"),
@@ -577,9 +607,8 @@ class _Producer:
             return
         key = f"{self.system}:{spec.kind}:{local_id}"
 
-        def field_value(name: str) -> Any:
-            col = spec.fields.get(name)
-            return vals.get(col) if col else None
+        # One lookup per mapped field; fields the mapping leaves out read as None.
+        field_value = {name: vals.get(col) for name, col in spec.fields.items() if col}.get
 
         forename = display_name(field_value("forename"))
         middle = display_name(field_value("middle_names"))
@@ -896,8 +925,6 @@ async def _pump(
                 if stop.is_set():
                     return _DONE
 
-    worker = threading.Thread(target=produce, name="cpgraph-ingest-reader", daemon=True)
-    worker.start()
     # A store that can keep a sequence of writes in order lets the next batch be
     # encoded and queued while the previous one runs on the server; any other
     # store gets one batch at a time.
@@ -913,6 +940,8 @@ async def _pump(
         written += 1
         on_batch()
 
+    worker = threading.Thread(target=produce, name="cpgraph-ingest-reader", daemon=True)
+    worker.start()
     try:
         while True:
             try:
@@ -1080,6 +1109,11 @@ async def load_extracts(
     """
     plans = [prepare_extract(f, loaders_dir=loaders_dir) for f in folders]
     plans.sort(key=lambda p: (p.extracted_at, p.system))
+    if any(p.mapping.format == "fhir" for p in plans[1:]):
+        from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+        if any(fhir.workers_for(len(p.bundles)) for p in plans if p.mapping.format == "fhir"):
+            fhir.warm_up()  # its worker pool's fork server starts while earlier extracts load
     return [
         await run_plan(
             store, plan, progress=progress, batch_size=batch_size, allow_older=allow_older

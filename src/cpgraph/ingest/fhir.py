@@ -1,8 +1,9 @@
 """FHIR bundle scanning: parse one bundle file, validate its resources, flatten them.
 
 Validating a resource with ``fhir.resources`` (R4B models, every resource the
-mapping reads) is the most expensive step of a health load — about 70 µs of
-pure Python per resource. :func:`scan_bundle` does it for one bundle file and
+mapping reads) is the most expensive step of a health load — about 60 µs of
+pure Python per resource. :func:`scan_bundle` does it for one bundle file,
+once for all the load's passes (one per resource type the mapping reads), and
 returns only small, picklable results (flattened column values, quarantine
 reasons, warnings), so the engine can run it in worker processes across bundle
 files while it normalises and writes the previous ones. It runs unchanged in
@@ -10,7 +11,8 @@ process for small extracts.
 
 Only what a pass needs leaves the worker: the resource itself is not sent back
 (a row that the engine later quarantines fetches its raw JSON again with
-:func:`resource_text`).
+:func:`resource_text`), and the later passes' items come pickled, for the
+engine to set aside until their turn.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import pickle
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from multiprocessing import forkserver
 from pathlib import Path
 from typing import Any
 
@@ -41,24 +45,34 @@ _AHEAD_PER_WORKER = 3
 _PRELOAD = ("Patient", "RelatedPerson", "Encounter", "Flag")
 
 
+#: One pass of a FHIR load: the resource type it reads and its ``(column, FHIR path)`` pairs.
+Pass = tuple[str, tuple[tuple[str, str], ...]]
+
+
 @dataclass(slots=True)
 class BundleScan:
-    """What one pass over one bundle file found.
+    """What one bundle file holds for every pass of a load, from one parse.
 
     Attributes:
         problem: why the whole file is unusable (``not_json`` / ``not_bundle``), else None.
         raw: the file's text (bounded) when it is unusable, for quarantine.
         not_collection: the bundle's ``type`` is not ``collection`` (a warning).
-        items: in entry order, one of
+        extras: in entry order, what belongs to no pass (reported by the first pass):
+            ``("bad", index, raw, "resource")`` — an entry without a resource type;
+            ``("warn", index, code)`` — e.g. a resource type no pass reads.
+        items: the first pass's items, in entry order:
             ``("row", index, values)`` — a valid resource of the pass's type, flattened;
-            ``("bad", index, raw, column)`` — an invalid resource (quarantine);
-            ``("warn", index, code)`` — a warning (e.g. an ignored resource type).
+            ``("bad", index, raw, type)`` — an invalid resource (quarantine).
+        later: the items of each later pass (in the order given), pickled: the
+            engine keeps them aside unread until their pass (see :func:`load_items`).
     """
 
     problem: str | None = None
     raw: str | None = None
     not_collection: bool = False
+    extras: list[tuple[Any, ...]] = field(default_factory=list)
     items: list[tuple[Any, ...]] = field(default_factory=list)
+    later: list[bytes] = field(default_factory=list)
 
 
 @cache
@@ -90,23 +104,16 @@ def bundle_problem(data: Any) -> str | None:
     return None
 
 
-def scan_bundle(
-    path: str,
-    resource: str,
-    mapped: frozenset[str],
-    paths: tuple[tuple[str, str], ...],
-    first: bool,
-) -> BundleScan:
-    """Parse one bundle file and validate + flatten the resources of one type.
+def scan_bundle(path: str, passes: tuple[Pass, ...]) -> BundleScan:
+    """Parse one bundle file once; validate and flatten its resources for every pass.
+
+    Each resource is validated once with the ``fhir.resources`` model of its type
+    (even when several passes read that type) and flattened with each reading
+    pass's paths.
 
     Args:
         path: the bundle file.
-        resource: the resource type this pass reads (e.g. ``Patient``).
-        mapped: every resource type the mapping reads (others are ignored).
-        paths: the pass's ``(column, FHIR path)`` pairs.
-        first: the first pass over the extract, which also reports what is not
-            of any pass (entries without a resource type, ignored types, the
-            bundle itself).
+        passes: ``(resource type, ((column, FHIR path), ...))`` per pass, in load order.
 
     Returns:
         The scan (see :class:`BundleScan`); never raises on bad content.
@@ -121,33 +128,44 @@ def scan_bundle(
     if scan.problem is None:
         scan.problem = bundle_problem(data)
     if scan.problem is not None:
-        if first:
-            scan.raw = data_bytes[: MAX_RAW_CHARS * 4].decode("utf-8", errors="replace")
+        scan.raw = data_bytes[: MAX_RAW_CHARS * 4].decode("utf-8", errors="replace")
         return scan
     scan.not_collection = data.get("type") != "collection"
-    model = _model(resource)
-    compiled = _paths(paths)
-    items = scan.items
+    # One item list per pass; resource type -> (model, [(item list, compiled paths), ...]).
+    outs: list[list[tuple[Any, ...]]] = [scan.items] + [[] for _ in passes[1:]]
+    readers: dict[str, tuple[Any, list[tuple[list[tuple[Any, ...]], Any]]]] = {}
+    for (resource, paths), out in zip(passes, outs, strict=True):
+        readers.setdefault(resource, (_model(resource), []))[1].append((out, _paths(paths)))
+    extras = scan.extras
     for i, item in enumerate(data.get("entry") or [], start=1):
         res = item.get("resource") if isinstance(item, dict) else None
         rtype = res.get("resourceType") if isinstance(res, dict) else None
         if not isinstance(rtype, str):
-            if first:
-                items.append(("bad", i, json.dumps(item, ensure_ascii=False), "resource"))
+            extras.append(("bad", i, json.dumps(item, ensure_ascii=False), "resource"))
             continue
-        if rtype not in mapped:
-            if first:
-                items.append(("warn", i, f"ignored_resource_type:{rtype}"))
+        reader = readers.get(rtype)
+        if reader is None:
+            extras.append(("warn", i, f"ignored_resource_type:{rtype}"))
             continue
-        if rtype != resource:
-            continue
+        model, targets = reader
         try:
             model.model_validate(res)
         except Exception:  # noqa: BLE001 — any model failure means an invalid resource
-            items.append(("bad", i, json.dumps(res, ensure_ascii=False), rtype))
+            bad = ("bad", i, json.dumps(res, ensure_ascii=False), rtype)
+            for out, _ in targets:
+                out.append(bad)
             continue
-        items.append(("row", i, {col: p.get(res) for col, p in compiled}))
+        for out, compiled in targets:
+            out.append(("row", i, {col: p.get(res) for col, p in compiled}))
+    # Pickled here, in the worker: the engine only stores these until their pass.
+    scan.later = [pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL) for out in outs[1:]]
     return scan
+
+
+def load_items(data: bytes) -> list[tuple[Any, ...]]:
+    """The items of a later pass, from :attr:`BundleScan.later`."""
+    items: list[tuple[Any, ...]] = pickle.loads(data)  # noqa: S301 — made by scan_bundle
+    return items
 
 
 def resource_text(path: Path, index: int) -> str:
@@ -167,6 +185,19 @@ def workers_for(bundles: int) -> int:
     return min(cpus, 4)
 
 
+def warm_up() -> None:
+    """Start the fork server now (it returns at once), so a pool made later starts at once.
+
+    The fork server imports this module and builds the models before it serves
+    (about 0.6 s, in its own process); a load of several extracts calls this at
+    its start, so that work overlaps with the extracts loaded before the first
+    FHIR one instead of delaying it. Without a later pool it just exits with us.
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload([__name__])
+    forkserver.ensure_running()
+
+
 def make_pool(workers: int) -> Executor:
     """A process pool for :func:`scan_bundle`.
 
@@ -179,30 +210,22 @@ def make_pool(workers: int) -> Executor:
 
 
 def scan_all(
-    pool: Executor | None,
-    workers: int,
-    jobs: list[str],
-    resource: str,
-    mapped: frozenset[str],
-    paths: tuple[tuple[str, str], ...],
-    first: bool,
+    pool: Executor | None, workers: int, jobs: list[str], passes: tuple[Pass, ...]
 ) -> Iterator[tuple[str, BundleScan]]:
     """Yield ``(path, scan)`` for every bundle path in ``jobs``, in order.
 
-    Arguments after ``jobs`` are :func:`scan_bundle`'s.
-
-    With a pool, a bounded number of files are scanned ahead of the consumer
-    (memory stays bounded: results are small and at most a few are waiting).
+    ``passes`` is :func:`scan_bundle`'s. With a pool, a bounded number of files
+    are scanned ahead of the consumer (at most a few results wait at any time).
     """
     if pool is None:
         for path in jobs:
-            yield path, scan_bundle(path, resource, mapped, paths, first)
+            yield path, scan_bundle(path, passes)
         return
     ahead = _AHEAD_PER_WORKER * max(workers, 1)
     pending: list[tuple[str, Future[BundleScan]]] = []
     try:
         for path in jobs:
-            pending.append((path, pool.submit(scan_bundle, path, resource, mapped, paths, first)))
+            pending.append((path, pool.submit(scan_bundle, path, passes)))
             if len(pending) >= ahead:
                 done_path, future = pending.pop(0)
                 yield done_path, future.result()

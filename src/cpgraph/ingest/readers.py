@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +114,50 @@ _SEGMENT_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]*\])*)\.?")
 _BRACKET_RE = re.compile(r"\[([^\]]*)\]")
 
 
+# Instructions of a compiled path (see FhirPath.program).
+_KEY, _INDEX, _SLICE, _MATCH, _EACH = range(5)
+
+
+def _lower(steps: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[Any, ...], ...]:
+    """Turn parsed steps into a flat list of instructions (raises ValueError on a bad bracket)."""
+    program: list[tuple[Any, ...]] = []
+    for name, brackets in steps:
+        program.append((_KEY, name))
+        for br in brackets:
+            if br == "*":
+                program.append((_EACH,))
+            elif "=" in br:
+                key, _, want = br.partition("=")
+                program.append((_MATCH, key, want))
+            elif ":" in br:
+                lo, _, hi = br.partition(":")
+                program.append((_SLICE, int(lo or 0), int(hi) if hi else None))
+            else:
+                program.append((_INDEX, int(br)))
+    return tuple(program)
+
+
 @dataclass(frozen=True, slots=True)
 class FhirPath:
-    """A compiled path into a FHIR resource (syntax in ``loaders/health.toml``)."""
+    """A compiled path into a FHIR resource (syntax in ``loaders/health.toml``).
+
+    Attributes:
+        steps: ``(element name, its brackets)`` per dotted segment.
+        ops: the ``|name:arg`` operations applied to the result.
+        program: ``steps`` as flat instructions, which :meth:`get` runs (derived).
+    """
 
     steps: tuple[tuple[str, tuple[str, ...]], ...]
     ops: tuple[tuple[str, str], ...]
+    program: tuple[tuple[Any, ...], ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """Derive the instructions from the steps."""
+        try:
+            program = _lower(self.steps)
+        except ValueError as exc:
+            raise ValueError(f"bad FHIR path bracket in {self.steps!r}") from exc
+        object.__setattr__(self, "program", program)
 
     @classmethod
     def compile(cls, text: str) -> FhirPath:
@@ -143,7 +181,11 @@ class FhirPath:
 
     def get(self, resource: Any) -> str | None:
         """Evaluate against a resource (a dict); return a string or ``None``."""
-        value = _walk(resource, self.steps)
+        value = _run(resource, self.program, 0)
+        if type(value) is str and not self.ops:  # the common case, checked first
+            if "\x00" in value:
+                value = value.replace("\x00", "\ufffd")
+            return value if value.strip() else None
         for name, arg in self.ops:
             if name == "ref":
                 value = _ref(value, arg)
@@ -158,41 +200,44 @@ class FhirPath:
         if not isinstance(value, str):
             return None
         # The store cannot carry NUL; JSON may (as \\u0000).
-        value = value.replace("\x00", "\ufffd")
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
         return value if value.strip() else None
 
 
-def _walk(value: Any, steps: tuple[tuple[str, tuple[str, ...]], ...]) -> Any:
-    if not steps:
-        return value
-    (name, brackets), rest = steps[0], steps[1:]
-    value = value.get(name) if isinstance(value, dict) else None
-    return _index(value, brackets, rest)
+def _run(value: Any, program: tuple[tuple[Any, ...], ...], start: int) -> Any:
+    """Run a path's instructions from ``start`` on ``value``.
 
-
-def _index(value: Any, brackets: tuple[str, ...], rest: tuple[Any, ...]) -> Any:
-    for j, br in enumerate(brackets):
+    An element name on a non-object gives nothing; a bracket on a non-list
+    ends the walk with nothing; ``[*]`` runs the rest on every item and
+    flattens what they give (nothing is left out).
+    """
+    for k in range(start, len(program)):
+        ins = program[k]
+        op = ins[0]
+        if op == _KEY:
+            value = value.get(ins[1]) if isinstance(value, dict) else None
+            continue
         if not isinstance(value, list):
             return None
-        if br == "*":
+        if op == _INDEX:
+            idx = ins[1]
+            value = value[idx] if -len(value) <= idx < len(value) else None
+        elif op == _MATCH:
+            key, want = ins[1], ins[2]
+            value = next((v for v in value if isinstance(v, dict) and v.get(key) == want), None)
+        elif op == _SLICE:
+            value = value[ins[1] : ins[2]]
+        else:  # _EACH
             out: list[Any] = []
             for item in value:
-                got = _index(item, brackets[j + 1 :], rest)
+                got = _run(item, program, k + 1)
                 if isinstance(got, list):
                     out.extend(got)
                 elif got is not None:
                     out.append(got)
             return out
-        if "=" in br:
-            key, _, want = br.partition("=")
-            value = next((v for v in value if isinstance(v, dict) and v.get(key) == want), None)
-        elif ":" in br:
-            lo, _, hi = br.partition(":")
-            value = value[int(lo or 0) : int(hi) if hi else None]
-        else:
-            idx = int(br)
-            value = value[idx] if -len(value) <= idx < len(value) else None
-    return _walk(value, rest)
+    return value
 
 
 def _ref(value: Any, rtype: str) -> str | None:

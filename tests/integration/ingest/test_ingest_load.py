@@ -213,3 +213,35 @@ async def test_report_and_load_node_agree(falkordb_store: GraphStore, tmp_path: 
     stored = (await list_loads(falkordb_store, "test-police"))[0]
     assert stored["files"] == json.loads(report.files_json())
     assert sum(f["read"] for f in stored["files"]) == report.rows_read == 14
+
+
+async def test_fhir_worker_fork_server_started_at_the_start_of_a_multi_extract_load(
+    falkordb_store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+    if fhir.workers_for(fhir.POOL_MIN_BUNDLES + 2) == 0:
+        pytest.skip("one CPU: FHIR bundles are validated in process, no pool to warm up")
+    calls: list[int] = []
+    real = fhir.warm_up
+    monkeypatch.setattr(fhir, "warm_up", lambda: (calls.append(1), real())[1])
+
+    def later(folder: Path) -> Path:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["extracted_at"] = "2026-11-02T02:00:00Z"
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        return folder
+
+    police = police_extract(tmp_path / "p")
+    small = later(health_extract(tmp_path / "h1", system="test-fhir-small"))
+    await load_extracts(falkordb_store, [police, small])
+    assert calls == []  # two bundle files: validated in process, no pool to warm up
+    big = later(health_extract(tmp_path / "h2", system="test-fhir-big"))
+    text = (big / "bundles" / "bundle-00001.json").read_text()
+    for n in range(3, 3 + fhir.POOL_MIN_BUNDLES):
+        (big / "bundles" / f"bundle-{n:05d}.json").write_text(text.replace('"p1"', f'"p{n}"'))
+    police2 = police_extract(tmp_path / "p2", system="test-police-2")
+    reports = await load_extracts(falkordb_store, [big, police2])
+    assert calls == [1]  # the FHIR extract loads second: its pool's server starts first
+    assert [r.system for r in reports] == ["test-police-2", "test-fhir-big"]
+    assert all(r.status == "completed" for r in reports)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from cpgraph.errors import IngestError
 from cpgraph.ingest import (
@@ -190,3 +193,110 @@ def test_fhir_paths() -> None:
     assert FhirPath.compile("active").get(res) == "true"
     with pytest.raises(ValueError, match="bad FHIR path"):
         FhirPath.compile("name[0]..x")
+    with pytest.raises(ValueError, match="bad FHIR path"):
+        FhirPath.compile("name[first].family")  # a bracket that is no index, slice or match
+
+
+# -- FHIR paths: the compiled walk against the original recursive one ----------------
+
+
+def _reference_get(path: FhirPath, resource: Any) -> str | None:
+    """The original, recursive evaluation of a FHIR path (before it was compiled)."""
+
+    def walk(value: Any, steps: tuple[Any, ...]) -> Any:
+        if not steps:
+            return value
+        (name, brackets), rest = steps[0], steps[1:]
+        value = value.get(name) if isinstance(value, dict) else None
+        return index(value, brackets, rest)
+
+    def index(value: Any, brackets: tuple[str, ...], rest: tuple[Any, ...]) -> Any:
+        for j, br in enumerate(brackets):
+            if not isinstance(value, list):
+                return None
+            if br == "*":
+                out: list[Any] = []
+                for item in value:
+                    got = index(item, brackets[j + 1 :], rest)
+                    if isinstance(got, list):
+                        out.extend(got)
+                    elif got is not None:
+                        out.append(got)
+                return out
+            if "=" in br:
+                key, _, want = br.partition("=")
+                value = next((v for v in value if isinstance(v, dict) and v.get(key) == want), None)
+            elif ":" in br:
+                lo, _, hi = br.partition(":")
+                value = value[int(lo or 0) : int(hi) if hi else None]
+            else:
+                idx = int(br)
+                value = value[idx] if -len(value) <= idx < len(value) else None
+        return walk(value, rest)
+
+    value = walk(resource, path.steps)
+    for name, arg in path.ops:
+        if name == "ref":
+            prefix = f"{arg}/"
+            candidates = value if isinstance(value, list) else [value]
+            found = next(
+                (
+                    v[len(prefix) :]
+                    for v in candidates
+                    if isinstance(v, str) and v.startswith(prefix) and len(v) > len(prefix)
+                ),
+                None,
+            )
+            if found is None:
+                found = next(
+                    (f"?{v}" for v in candidates if isinstance(v, str) and v.strip()), None
+                )
+            value = found
+        elif name == "join" and isinstance(value, list):
+            value = (arg or " ").join(str(v) for v in value if isinstance(v, (str, int)))
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value if isinstance(v, (str, int, float)))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if not isinstance(value, str):
+        return None
+    value = value.replace("\x00", "\ufffd")
+    return value if value.strip() else None
+
+
+_KEYS = ["a", "system"]  # few names, so generated paths usually reach something
+_leaf = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from(["", " ", "x", "a\x00b", "Patient/p1", "Patient/", "https://x", "b"]),
+)
+_json = st.recursive(
+    _leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.dictionaries(st.sampled_from(_KEYS), inner, min_size=1, max_size=2),
+    ),
+    max_leaves=30,
+)
+_bracket = st.sampled_from(
+    ["0", "1", "-1", "-3", "*", "1:", ":1", "0:2", "system=https://x", "a=b"]
+)
+_segment = st.tuples(st.sampled_from(_KEYS), st.lists(_bracket, max_size=2)).map(
+    lambda t: t[0] + "".join(f"[{b}]" for b in t[1])
+)
+_path = st.tuples(
+    st.lists(_segment, min_size=1, max_size=3),
+    st.sampled_from(["", "|join:, ", "|join", "|ref:Patient", "|ref:Patient|join:;"]),
+).map(lambda t: ".".join(t[0]) + t[1])
+
+
+@settings(max_examples=600, deadline=None)
+@given(resource=st.dictionaries(st.sampled_from(_KEYS), _json, min_size=1), text=_path)
+@example(resource={"a": ["x", "b", 3]}, text="a[0:2]")
+@example(resource={"a": [{"a": ["x"]}, None, {"a": "b"}]}, text="a[*].a|join:;")
+def test_fhir_path_same_as_the_recursive_walk(resource: Any, text: str) -> None:
+    path = FhirPath.compile(text)
+    assert path.get(resource) == _reference_get(path, resource)

@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,8 +21,11 @@ from cpgraph.ingest.report import LoadReport
 from cpgraph.ingest.writer import EVENT_COLUMNS, EVENT_FACT_SLOTS, RECORD_COLUMNS, RECORD_INDEX
 from cpgraph.store.registry import default_cypher_dir
 from tests.unit.ingest.extracts import (
+    ENCOUNTER,
     HEALTH_QUARANTINED,
+    PATIENT,
     POLICE_QUARANTINED,
+    RELATED,
     health_extract,
     police_extract,
     write_extract,
@@ -207,6 +211,64 @@ def test_health_in_worker_processes_same_as_in_process(tmp_path: Path) -> None:
     orphan = json.loads(raw[("bundles/bundle-00001.json", 6)])
     assert orphan["id"] == "r2"
     assert orphan["patient"] == {"reference": "Patient/nope"}
+
+
+def test_each_bundle_file_is_scanned_once_for_every_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+    folder = health_extract(tmp_path / "h")
+    scanned: list[str] = []
+    real = fhir.scan_bundle
+
+    def counting(path: str, passes: Any) -> Any:
+        scanned.append(Path(path).name)
+        return real(path, passes)
+
+    monkeypatch.setattr(fhir, "scan_bundle", counting)
+    report, rows = produce(folder, batch_size=4, fhir_workers=0)
+    # Four passes (Patient, RelatedPerson, Encounter, Flag), one read per file.
+    assert sorted(scanned) == ["bundle-00001.json", "bundle-00002.json"]
+    assert "test-fhir:related_person:r1" in records(rows)
+    assert {"test-fhir:encounter:e1", "test-fhir:cp_is_flag:f1"} <= set(events(rows))
+    assert report.rows_quarantined == len(HEALTH_QUARANTINED)
+
+
+def test_later_pass_finds_resources_of_an_earlier_pass_in_any_bundle(tmp_path: Path) -> None:
+    # The RelatedPerson and Encounter come in the first file, their Patient in the
+    # last: the RelatedPerson pass must still see it (passes run across all files).
+    patient = dict(PATIENT, id="late")
+    related = dict(RELATED, patient={"reference": "Patient/late"})
+    encounter = dict(ENCOUNTER, subject={"reference": "Patient/late"})
+    bundles = {
+        f"bundles/bundle-{n:05d}.json": json.dumps(
+            {"resourceType": "Bundle", "type": "collection", "entry": entries}
+        )
+        for n, entries in enumerate(
+            [
+                [{"resource": related}, {"resource": encounter}],
+                [],
+                [{"resource": patient}],
+            ],
+            start=1,
+        )
+    }
+    folder = write_extract(tmp_path / "h", "health", "test-fhir", bundles)
+    for workers in (0, 2):
+        report, rows = produce(folder, batch_size=2, fhir_workers=workers)
+        assert set(records(rows)) == {"test-fhir:patient:late", "test-fhir:related_person:r1"}
+        rel = rows["ingest_relationships_upsert"]
+        assert [(r[0], r[1]) for r in rel] == [
+            ("test-fhir:patient:late", "test-fhir:related_person:r1")
+        ]
+        inv = {(r[0], r[2]) for r in rows["ingest_involvements_upsert"]}
+        assert inv == {
+            ("test-fhir:patient:late", "patient"),
+            ("test-fhir:related_person:r1", "escort"),
+        }
+        assert report.rows_quarantined == 0
+        assert report.rows_read == 3
 
 
 def test_same_key_twice_later_row_wins(tmp_path: Path) -> None:
