@@ -13,16 +13,23 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
-from cpgraph.linkage.comparisons import nickname_roots
+from cpgraph.linkage.comparisons import NamePairs, nickname_roots
 from cpgraph.linkage.spec import BlockingRule, Spec
 from cpgraph.linkage.standardise import V_ALT, V_PRIMARY
 
 NAME_KEYS = frozenset({"fn", "sn", "sn_phonetic", "initials", "mn", "fn_root"})
 
 
-def variant_block_table(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> pd.DataFrame:
-    """Name variants with their phonetic surname and initials, for blocking."""
+def variant_block_table(
+    s: pd.DataFrame, variants: pd.DataFrame, spec: Spec, name_pairs: NamePairs = ()
+) -> pd.DataFrame:
+    """Name variants with their phonetic surname and initials, for blocking.
+
+    ``name_pairs`` (forename variants learned from the data) travel with the table in
+    ``attrs`` so that ``fn_root`` keys use them too.
+    """
     v = variants[["rec", "vtype", "fn", "mn", "sn"]].copy()
+    v.attrs["name_pairs"] = tuple(name_pairs)
     algo = {
         "metaphone": jellyfish.metaphone,
         "soundex": jellyfish.soundex,
@@ -37,14 +44,14 @@ def variant_block_table(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> 
     return v
 
 
-def _with_roots(t: pd.DataFrame) -> pd.DataFrame:
+def _with_roots(t: pd.DataFrame, name_pairs: NamePairs = ()) -> pd.DataFrame:
     """``t`` with one row per forename root (``fn_root``): the forename and its canonical
     names in the ``nicknames`` dataset.  Only recorded forenames and aliases are used (not
     the order-swap variants, whose "forename" is a surname or middle name: at one postcode
     they would pair every member of a household)."""
     t = t[np.isin(t["vtype"].to_numpy(), (V_PRIMARY, V_ALT))]
     t = t.drop(columns="vtype").dropna(subset=["fn"]).drop_duplicates()
-    roots = nickname_roots()
+    roots = nickname_roots(name_pairs)
     uniq = pd.unique(t["fn"])
     table = pd.Series(
         [sorted(roots.get(u, frozenset()) | {u}) for u in uniq], index=uniq, dtype=object
@@ -63,7 +70,9 @@ def _table_for(rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame) -> pd.
     if name_keys:
         if "fn_root" in name_keys:
             rest = [k for k in name_keys if k not in ("fn_root", "fn")]
-            t = _with_roots(vtable[["rec", "vtype", "fn", *rest]])
+            t = _with_roots(
+                vtable[["rec", "vtype", "fn", *rest]], vtable.attrs.get("name_pairs", ())
+            )
             t = t[["rec", *name_keys]]
         else:
             t = vtable[["rec", *name_keys]]

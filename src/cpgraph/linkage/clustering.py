@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,12 +109,19 @@ def constrained_components(
     ci: np.ndarray,
     cj: np.ndarray,
     c_steward: np.ndarray,
+    *,
+    gate: PlaceGate | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Union–find over edges strongest first, never joining across a cannot-link.
 
-    Components that hold no cannot-link pair come out of a vectorised connected-components
-    pass unchanged (the greedy order cannot matter there); only components with a
-    cannot-link inside are replayed edge by edge, strongest first.
+    Components that hold no cannot-link pair (and, with ``places``, no gated edge between
+    two places) come out of a vectorised connected-components pass unchanged (the greedy
+    order cannot matter there); only the others are replayed edge by edge, strongest first.
+
+    With a :class:`PlaceGate`, a gated edge may not join two groups whose known places
+    (postcode sectors) are disjoint unless the move is evidenced (see the class).  A
+    same-name, same-date-of-birth stranger at another address is thus kept apart from a
+    person whose every record is elsewhere, including through a member with no address.
 
     Args:
         n: number of records.
@@ -123,6 +131,7 @@ def constrained_components(
         ci, cj: cannot-link pairs.
         c_steward: which cannot-links are steward NO_LINKs (steward LINKs override
             machine cannot-links but not steward NO_LINKs).
+        gate: the place gate (off when None).
 
     Returns:
         Cluster label per record (the smallest record position in its cluster) and a
@@ -134,10 +143,18 @@ def constrained_components(
     cj = np.asarray(cj, np.int64)
     comp = connected_components(n, ei, ej)
     inside = comp[ci] == comp[cj]
-    if not inside.any():
-        return comp, comp[ei] == comp[ej]
     bad = np.zeros(n, bool)
     bad[comp[ci[inside]]] = True
+    use_gate = gate is not None and bool(np.any(gate.gated))
+    if use_gate:
+        assert gate is not None
+        # a gated edge between two records of one known place can never be refused (the
+        # groups share that place): only components with other gated edges are replayed
+        pi, pj = gate.places[ei], gate.places[ej]
+        may_refuse = gate.gated & ~((pi >= 0) & (pi == pj))
+        bad |= gate.multi_place(comp) & _any_at(n, comp[ei[may_refuse]])
+    if not bad.any():
+        return comp, comp[ei] == comp[ej]
     members = np.flatnonzero(bad[comp])
     sel_e = np.flatnonzero(bad[comp[ei]])
     sel_c = np.flatnonzero(inside)
@@ -146,6 +163,19 @@ def constrained_components(
         ci[sel_c].tolist(), cj[sel_c].tolist(), np.asarray(c_steward)[sel_c].tolist(), strict=True
     ):
         uf.add_cannot(a, b, bool(s))
+    at: dict[int, set[int]] = {}  # root → places of its members
+    home: dict[int, set[int]] = {}  # root → places of its members' relatives
+    gated: list[bool] = []
+    if use_gate:
+        assert gate is not None
+        gated = gate.gated.tolist()
+        places = gate.places
+        for r in members[places[members] >= 0].tolist():
+            at[r] = {int(places[r])}
+        for r in members.tolist():
+            h = gate.home_of(r)
+            if h:
+                home[r] = h
     order = sel_e[np.lexsort((-weight[sel_e], priority[sel_e]))]
     for k in order.tolist():
         ra, rb = uf.find(int(ei[k])), uf.find(int(ej[k]))
@@ -153,12 +183,135 @@ def constrained_components(
             continue
         if uf.conflict(ra, rb, steward_only=bool(priority[k] == PRIORITY_STEWARD)):
             continue
-        uf.union(ra, rb)
+        if use_gate and gated[k]:
+            assert gate is not None
+            if not gate.allows(at.get(ra), at.get(rb), home.get(ra), home.get(rb)):
+                continue
+        root = uf.union(ra, rb)
+        other = rb if root == ra else ra
+        for d in (at, home):
+            moved = d.pop(other, None)
+            if moved:
+                d.setdefault(root, set()).update(moved)
     labels = comp.copy()
     labels[members] = np.fromiter(
         (uf.find(int(x)) for x in members.tolist()), np.int64, len(members)
     )
     return labels, labels[ei] == labels[ej]
+
+
+PLACE_PAIR_BASE = 1 << 31
+
+
+def _any_at(n: int, idx: np.ndarray) -> np.ndarray:
+    out = np.zeros(n, bool)
+    out[idx] = True
+    return out
+
+
+@dataclass
+class PlaceGate:
+    """Evidence a person moved, for joins between groups known at disjoint places.
+
+    Attributes:
+        places: place code per record (``-1`` unknown).
+        gated: per edge, whether the gate applies to it (scored links; identifiers and
+            steward decisions are never gated).
+        home_ptr, home_val: per record (CSR), the places of its stated relatives and of
+            the persons they resolved to: where the household has been seen.
+        corroborated: place pairs ``min * PLACE_PAIR_BASE + max`` other people are known
+            at both of (a household that moved together).
+    """
+
+    places: np.ndarray
+    gated: np.ndarray
+    home_ptr: np.ndarray | None = None
+    home_val: np.ndarray | None = None
+    corroborated: AbstractSet[int] = frozenset()
+
+    def home_of(self, r: int) -> set[int]:
+        """Places of record ``r``'s relatives (``home_ptr``/``home_val`` are CSR rows)."""
+        if self.home_ptr is None or self.home_val is None:
+            return set()
+        return set(self.home_val[self.home_ptr[r] : self.home_ptr[r + 1]].tolist())
+
+    def allows(
+        self,
+        pa: set[int] | None,
+        pb: set[int] | None,
+        ha: set[int] | None,
+        hb: set[int] | None,
+    ) -> bool:
+        """Whether two groups (own places ``p*``, household places ``h*``) may join.
+
+        A group with no address of its own (a relative recorded by name and date of
+        birth only) is taken to be where its household is.
+        """
+        ea, eb = pa or ha, pb or hb
+        if not ea or not eb or not ea.isdisjoint(eb):
+            return True
+        if (ha and not eb.isdisjoint(ha)) or (hb and not ea.isdisjoint(hb)):
+            return True
+        corr = self.corroborated
+        return bool(corr) and any(
+            min(x, y) * PLACE_PAIR_BASE + max(x, y) in corr for x in ea for y in eb
+        )
+
+    def multi_place(self, comp: np.ndarray) -> np.ndarray:
+        """Per component label: whether its members are (effectively) at 2+ places."""
+        places = self.places
+        n = len(comp)
+        has = places >= 0
+        cs, ps = [comp[has]], [places[has]]
+        if self.home_ptr is not None and self.home_val is not None:
+            cnt = np.diff(self.home_ptr)
+            placeless = np.flatnonzero(~has & (cnt > 0))
+            if len(placeless):
+                rows = np.repeat(placeless, cnt[placeless])
+                starts = np.repeat(self.home_ptr[placeless], cnt[placeless])
+                offs = np.arange(len(rows)) - np.repeat(
+                    np.cumsum(cnt[placeless]) - cnt[placeless], cnt[placeless]
+                )
+                cs.append(comp[rows])
+                ps.append(self.home_val[starts + offs])
+        c, p = np.concatenate(cs), np.concatenate(ps)
+        lo = np.full(n, np.iinfo(np.int64).max, np.int64)
+        hi = np.full(n, -1, np.int64)
+        np.minimum.at(lo, c, p)
+        np.maximum.at(hi, c, p)
+        return lo < hi
+
+
+def corroborated_place_pairs(
+    labels: np.ndarray, places: np.ndarray, min_groups: int = 2, max_places: int = 12
+) -> set[int]:
+    """Place pairs that at least ``min_groups`` clusters each span.
+
+    A household that moves takes its members with it: the mother's, the children's and a
+    partner's records each span the old and the new address.  A place pair spanned by two
+    or more people is a move; one spanned only by the cluster under test is not evidence
+    of anything.
+
+    Args:
+        labels: cluster label per record (a first clustering, before the place gate).
+        places: place code per record (``-1`` unknown).
+        min_groups: clusters needed to corroborate a pair.
+        max_places: clusters at more places than this are ignored (chains, not moves).
+
+    Returns:
+        Codes ``min * PLACE_PAIR_BASE + max`` of the corroborated pairs.
+    """
+    has = places >= 0
+    df = pd.DataFrame({"lab": labels[has], "pl": places[has]}).drop_duplicates()
+    cnt = df["lab"].map(df["lab"].value_counts())
+    df = df[(cnt >= 2) & (cnt <= max_places)]
+    if df.empty:
+        return set()
+    pairs = df.merge(df, on="lab")
+    pairs = pairs[pairs["pl_x"] < pairs["pl_y"]]
+    code = pairs["pl_x"].to_numpy(np.int64) * PLACE_PAIR_BASE + pairs["pl_y"].to_numpy(np.int64)
+    codes, counts = np.unique(code, return_counts=True)
+    return set(codes[counts >= min_groups].tolist())
 
 
 def average_linkage(w: np.ndarray, threshold: float) -> np.ndarray:

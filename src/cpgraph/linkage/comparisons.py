@@ -25,30 +25,43 @@ MISSING = -1
 WORKERS = 1  # rapidfuzz threads; the bench raises it
 
 
-@lru_cache(maxsize=1)
-def nickname_roots() -> dict[str, frozenset[str]]:
-    """Name → the canonical names it belongs to, from the ``nicknames`` dataset."""
+NamePairs = tuple[tuple[str, str], ...]
+
+
+@lru_cache(maxsize=4)
+def nickname_roots(extra: NamePairs = ()) -> dict[str, frozenset[str]]:
+    """Name → the canonical names it belongs to, from the ``nicknames`` dataset.
+
+    Args:
+        extra: further forename pairs known to be one name (variants learned from the
+            data, see :mod:`cpgraph.linkage.variants`); each pair shares a root of its own.
+    """
     roots: dict[str, set[str]] = {}
     for t in nicknames.name_triplets():
         a, b = t.name1.casefold(), t.name2.casefold()
         roots.setdefault(a, set()).add(a)
         roots.setdefault(b, set()).add(a)
+    for a, b in extra:
+        root = f"~{a}~{b}"  # cannot collide with a dataset name
+        roots.setdefault(a, {a}).add(root)
+        roots.setdefault(b, {b}).add(root)
     return {k: frozenset(v) for k, v in roots.items()}
 
 
-def nickname_equivalent(a: str, b: str) -> bool:
-    """True when two forenames share a canonical name in the nicknames dataset."""
-    ra = nickname_roots().get(a)
-    rb = nickname_roots().get(b)
+def nickname_equivalent(a: str, b: str, extra: NamePairs = ()) -> bool:
+    """True when two forenames share a canonical name (dataset or ``extra`` pairs)."""
+    roots = nickname_roots(extra)
+    ra = roots.get(a)
+    rb = roots.get(b)
     if ra is None or rb is None:
         return False
     return not ra.isdisjoint(rb)
 
 
-@lru_cache(maxsize=1)
-def _roots_matrix() -> tuple[dict[str, int], np.ndarray]:
+@lru_cache(maxsize=4)
+def _roots_matrix(extra: NamePairs = ()) -> tuple[dict[str, int], np.ndarray]:
     """Name → row; rows hold the name's canonical-name ids (-1 padded)."""
-    roots = nickname_roots()
+    roots = nickname_roots(extra)
     ids = {r: k for k, r in enumerate(sorted({x for v in roots.values() for x in v}))}
     width = max(len(v) for v in roots.values())
     mat = np.full((len(roots) + 1, width), -1, np.int32)  # last row: unknown names
@@ -59,9 +72,9 @@ def _roots_matrix() -> tuple[dict[str, int], np.ndarray]:
     return row, mat
 
 
-def nickname_hits(ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+def nickname_hits(ua: np.ndarray, ub: np.ndarray, extra: NamePairs = ()) -> np.ndarray:
     """Vectorised :func:`nickname_equivalent` over aligned arrays of names."""
-    row, mat = _roots_matrix()
+    row, mat = _roots_matrix(extra)
     unknown = len(mat) - 1
     ra = mat[pd.Series(ua).map(row).fillna(unknown).to_numpy(np.int64)]
     rb = mat[pd.Series(ub).map(row).fillna(unknown).to_numpy(np.int64)]
@@ -94,20 +107,20 @@ def _similarity(op: str, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
     return _cp(ua, ub, fuzz.token_set_ratio)
 
 
-_NICK_ROWS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_NICK_ROWS: dict[tuple[int, NamePairs], tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _nickname_rows(vocab: np.ndarray) -> np.ndarray:
+def _nickname_rows(vocab: np.ndarray, extra: NamePairs = ()) -> np.ndarray:
     """Per vocabulary entry, its row of canonical-name ids (cached per vocabulary)."""
-    hit = _NICK_ROWS.get(id(vocab))
+    hit = _NICK_ROWS.get((id(vocab), extra))
     if hit is not None and hit[0] is vocab:
         return hit[1]
-    row, mat = _roots_matrix()
+    row, mat = _roots_matrix(extra)
     unknown = len(mat) - 1
     r = mat[pd.Series(vocab, dtype=object).map(row).fillna(unknown).to_numpy(np.int64)]
     if len(_NICK_ROWS) > 8:
         _NICK_ROWS.clear()
-    _NICK_ROWS[id(vocab)] = (vocab, r)
+    _NICK_ROWS[(id(vocab), extra)] = (vocab, r)
     return r
 
 
@@ -126,7 +139,7 @@ def _roots_hit(ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
     return out
 
 
-def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
+def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray, extra: NamePairs = ()) -> np.ndarray:
     """Level test on distinct value pairs (arrays of str)."""
     op = lv.op
     if op == "exact":
@@ -144,7 +157,7 @@ def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
         fb = ub.astype("<U1")
         return ((la == 1) | (lb == 1)) & (fa == fb)
     if op == "nickname":
-        return nickname_hits(ua, ub)
+        return nickname_hits(ua, ub, extra)
     if op == "part":
         out = np.zeros(len(ua), bool)
         for k, (a, b) in enumerate(zip(ua, ub, strict=True)):
@@ -156,14 +169,22 @@ def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
     raise ValueError(f"level op {op!r} not supported on strings")
 
 
-def string_levels(a: np.ndarray, b: np.ndarray, levels: tuple[Level, ...]) -> np.ndarray:
+def string_levels(
+    a: np.ndarray, b: np.ndarray, levels: tuple[Level, ...], name_pairs: NamePairs = ()
+) -> np.ndarray:
     """Level index per pair for two aligned object arrays of strings (None = missing)."""
     codes, uniq = pd.factorize(np.concatenate([a, b]), use_na_sentinel=True)
-    return code_levels(codes[: len(a)], codes[len(a) :], np.asarray(uniq, dtype=object), levels)
+    return code_levels(
+        codes[: len(a)], codes[len(a) :], np.asarray(uniq, dtype=object), levels, name_pairs
+    )
 
 
 def code_levels(
-    ca: np.ndarray, cb: np.ndarray, vocab: np.ndarray, levels: tuple[Level, ...]
+    ca: np.ndarray,
+    cb: np.ndarray,
+    vocab: np.ndarray,
+    levels: tuple[Level, ...],
+    name_pairs: NamePairs = (),
 ) -> np.ndarray:
     """Like :func:`string_levels` on integer codes into ``vocab`` (-1 = missing).
 
@@ -189,7 +210,7 @@ def code_levels(
         if lv.op == "exact":
             hit = ia[idx] == ib[idx]
         elif lv.op == "nickname":
-            rows = _nickname_rows(vocab)
+            rows = _nickname_rows(vocab, name_pairs)
             hit = _roots_hit(rows[ia[idx]], rows[ib[idx]])
         elif lv.op in _SIM_OPS:
             if lv.op not in sims:  # later levels of one op only look at pairs still to do
@@ -198,7 +219,7 @@ def code_levels(
             x = sims[lv.op][idx]
             hit = (x <= lv.arg) if lv.op == "lev" else (x >= _SIM_SCALE[lv.op] * lv.arg - 1e-9)
         else:
-            hit = _predicate(lv, ua[idx], ub[idx])
+            hit = _predicate(lv, ua[idx], ub[idx], name_pairs)
         lev_u[idx[hit]] = li
         todo[idx[hit]] = False
     out[both] = lev_u[inv]
@@ -281,9 +302,12 @@ class PairLevels:
 class Comparer:
     """Computes comparison levels for pairs of standardised records."""
 
-    def __init__(self, s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> None:
+    def __init__(
+        self, s: pd.DataFrame, variants: pd.DataFrame, spec: Spec, name_pairs: NamePairs = ()
+    ) -> None:
         self.s = s
         self.spec = spec
+        self.name_pairs = name_pairs
         self.comps = spec.comparisons
         v = variants[variants["vtype"] != V_BLOCK].reset_index(drop=True)
         # one vocabulary for every name role, so swapped roles compare by code
@@ -354,7 +378,7 @@ class Comparer:
     def _names(self, fa: dict, fb: dict) -> np.ndarray:
         cols = []
         for _, c in self.name_comps:
-            cols.append(code_levels(fa[c.role], fb[c.role], self.vocab, c.levels))
+            cols.append(code_levels(fa[c.role], fb[c.role], self.vocab, c.levels, self.name_pairs))
         return np.stack(cols, axis=1) if cols else np.empty((len(fa["fn"]), 0), np.int8)
 
     def _name_score(self, lv: np.ndarray) -> np.ndarray:

@@ -23,12 +23,15 @@ from cpgraph.linkage.clustering import (
     PRIORITY_DETERMINISTIC,
     PRIORITY_SCORED,
     PRIORITY_STEWARD,
+    PlaceGate,
     assign_ids,
     canonical_labels,
+    connected_components,
     constrained_components,
+    corroborated_place_pairs,
     split_incohesive,
 )
-from cpgraph.linkage.comparisons import Comparer
+from cpgraph.linkage.comparisons import Comparer, NamePairs
 from cpgraph.linkage.explain import Explanation, explain_scored
 from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
@@ -43,6 +46,7 @@ from cpgraph.linkage.relationships import (
 from cpgraph.linkage.scoring import ScoredPairs, Scorer
 from cpgraph.linkage.spec import Spec, load_spec
 from cpgraph.linkage.standardise import name_variants, standardise
+from cpgraph.linkage.variants import learn_name_variants
 
 STEWARD_WEIGHT = 100.0
 DETERMINISTIC_WEIGHT = 60.0
@@ -101,6 +105,7 @@ class _Prepared:
     year_hi: np.ndarray | None
     stated_i: np.ndarray
     stated_j: np.ndarray
+    name_pairs: NamePairs = ()
 
 
 @dataclass
@@ -140,6 +145,203 @@ class _Edges:
         )
 
 
+def _unique_role_pairs(
+    rels: pd.DataFrame, labels: np.ndarray, roles: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of mentions stated in one unique role (mother, father) to one person."""
+    if not roles or rels is None or rels.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    r = rels["relationship"].to_numpy(object)
+    ok = np.isin(r, list(roles))
+    if not ok.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    d = pd.DataFrame(
+        {
+            "rec": rels["to_pos"].to_numpy(np.int64)[ok],
+            "anchor": labels[rels["from_pos"].to_numpy(np.int64)[ok]],
+            "role": r[ok],
+        }
+    ).drop_duplicates()
+    size = d.groupby(["anchor", "role"])["rec"].transform("size")
+    d = d[(size >= 2) & (size <= 8)]  # more "mothers" than that is not one family's record
+    if d.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    m = d.merge(d, on=["anchor", "role"])
+    a, b = m["rec_x"].to_numpy(np.int64), m["rec_y"].to_numpy(np.int64)
+    keep = (a < b) & (labels[a] != labels[b])
+    return a[keep], b[keep]
+
+
+def _model_pairs(model: Model | None) -> NamePairs | None:
+    """The forename variants a model was trained with (None: no model, learn them)."""
+    if model is None:
+        return None
+    # models pickled before name variants existed have no attribute
+    return tuple(tuple(p) for p in getattr(model, "name_variants", ()))  # type: ignore[misc]
+
+
+def _name_only(s: pd.DataFrame) -> np.ndarray:
+    """Mentions with neither a date of birth nor a valid identifier."""
+    weak = s["dob"].isna().to_numpy()
+    for c in s.columns:
+        if c.startswith("id_"):
+            weak &= s[c].isna().to_numpy()
+    return weak
+
+
+def _detach_ambiguous(
+    labels: np.ndarray,
+    edges: _Edges,
+    link: np.ndarray,
+    ci: np.ndarray,
+    cj: np.ndarray,
+    weak: np.ndarray,
+    margin: float,
+    years: np.ndarray | None = None,
+    plausible_hi: np.ndarray | None = None,
+) -> np.ndarray:
+    """Take name-only mentions out of a person when they fit another person as well.
+
+    A father recorded only as "Derek Foster, father of Lauren" at an address where a
+    Derek Foster senior and junior both live matches both of them equally; the two are
+    kept apart by a cannot-link (two records of one master index, different valid
+    identifiers, a stated relationship), so the greedy clustering handed the mention to
+    whichever came first.  Such a mention (and others like it) is ambiguous: it leaves
+    the person and its links go to the review queue instead.
+
+    When the mention is recorded as someone's parent, the person's age settles it: of a
+    father aged 37 and a son aged 17 at the child's birth, only the first is a plausible
+    parent (born by ``plausible_hi``), and the mention goes to him.
+
+    Args:
+        labels: cluster label per record.
+        edges: all edges.
+        link: per edge, a scored link at or above ``auto``.
+        ci, cj: cannot-link pairs.
+        weak: per record, name-only (no date of birth, no valid identifier).
+        margin: an alternative within this many bits of the best link is as good.
+        years: birth year per record (-1 unknown), for the parent-age tie-break.
+        plausible_hi: per record, the latest plausible birth year for its stated roles
+            (``inf`` when none).
+
+    Returns:
+        New labels (detached mentions regrouped among themselves).
+    """
+    n = len(labels)
+    k = np.flatnonzero(link)
+    a = np.concatenate([edges.i[k], edges.j[k]])
+    b = np.concatenate([edges.j[k], edges.i[k]])
+    w = np.concatenate([edges.weight[k], edges.weight[k]])
+    sel = weak[a]
+    if not sel.any() or not len(ci):
+        return labels
+    df = pd.DataFrame({"a": a[sel], "c": labels[b[sel]], "w": w[sel]})
+    best = df.groupby(["a", "c"], sort=False)["w"].max().reset_index()
+    best["own"] = labels[best["a"].to_numpy()] == best["c"].to_numpy()
+    own = best[best["own"]].set_index("a")["w"]
+    alt = best[~best["own"]]
+    alt = alt[alt["w"].to_numpy() >= own.reindex(alt["a"]).to_numpy() - margin]
+    if alt.empty:
+        return labels
+    # the two persons must be ones that may not be joined (a cannot-link between them)
+    lc = unique_sorted(np.minimum(labels[ci], labels[cj]) * n + np.maximum(labels[ci], labels[cj]))
+    la = labels[alt["a"].to_numpy()]
+    lb = alt["c"].to_numpy()
+    excl = isin(np.minimum(la, lb) * n + np.maximum(la, lb), lc)
+    amb = np.unique(alt["a"].to_numpy()[excl])
+    if not len(amb):
+        return labels
+    out = labels.copy()
+    if years is not None and plausible_hi is not None:
+        # candidates per ambiguous mention: its own person and the exclusive alternatives
+        cand = pd.concat(
+            [
+                pd.DataFrame({"a": amb, "c": labels[amb]}),
+                pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl]}),
+            ]
+        ).drop_duplicates()
+        known = years >= 0
+        cy = pd.Series(years[known]).groupby(labels[known]).median()
+        y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
+        hi = plausible_hi[cand["a"].to_numpy()]
+        cand["ok"] = np.isfinite(hi) & ~np.isnan(y) & (y <= hi)
+        cand["judged"] = np.isfinite(hi) & ~np.isnan(y)
+        g = cand.groupby("a")
+        sole = (g["ok"].sum() == 1) & g["judged"].all()
+        chosen = cand[cand["ok"] & cand["a"].map(sole).to_numpy()]
+        out[chosen["a"].to_numpy()] = chosen["c"].to_numpy()
+        amb = np.setdiff1d(amb, chosen["a"].to_numpy())
+        if not len(amb):
+            return canonical_labels(out)
+    mask = np.zeros(n, bool)
+    mask[amb] = True
+    # regroup the detached mentions by their links among themselves
+    inner = link & mask[edges.i] & mask[edges.j]
+    sub = connected_components(n, edges.i[inner], edges.j[inner])
+    out[amb] = n + sub[amb]  # fresh labels, canonicalised later
+    return canonical_labels(out)
+
+
+def _kin_table(s: pd.DataFrame, rels: pd.DataFrame | None) -> pd.DataFrame | None:
+    """``(pos, rel_pos, name)``: each mention's stated relatives and their name codes."""
+    if rels is None or rels.empty:
+        return None
+    f = rels["from_pos"].to_numpy(np.int64)
+    t = rels["to_pos"].to_numpy(np.int64)
+    fn = s["fn"].to_numpy(object)
+    sn = s["sn"].to_numpy(object)
+    name = pd.Series(fn).fillna("") + "|" + pd.Series(sn).fillna("")
+    code, _ = pd.factorize(name)
+    code = np.where(pd.isna(fn) | pd.isna(sn), -1, code)
+    pos = np.concatenate([f, t])
+    rel = np.concatenate([t, f])
+    return pd.DataFrame({"pos": pos, "rel": rel, "name": code[rel]}).drop_duplicates()
+
+
+def _share_kin(
+    kin: pd.DataFrame | None, i: np.ndarray, j: np.ndarray, labels: np.ndarray | None
+) -> np.ndarray:
+    """Per pair: whether both mentions state a relative of one name (or one resolved person)."""
+    out = np.zeros(len(i), bool)
+    if kin is None or not len(i):
+        return out
+    pairs = pd.DataFrame({"k": np.arange(len(i)), "a": i, "b": j})
+    ka = kin.rename(columns={"pos": "a"})
+    kb = kin.rename(columns={"pos": "b"})
+    left = pairs.merge(ka, on="a")
+    both = left.merge(kb, on="b", suffixes=("_a", "_b"))
+    same = (both["name_a"].to_numpy() >= 0) & (
+        both["name_a"].to_numpy() == both["name_b"].to_numpy()
+    )
+    if labels is not None:
+        same |= labels[both["rel_a"].to_numpy()] == labels[both["rel_b"].to_numpy()]
+    out[both["k"].to_numpy()[same]] = True
+    return out
+
+
+def _home_places(
+    kin: pd.DataFrame | None, places: np.ndarray, labels: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per record (CSR): places of its stated relatives and of the persons they resolved to."""
+    if kin is None:
+        return None, None
+    n = len(places)
+    rel = kin["rel"].to_numpy(np.int64)
+    pos = kin["pos"].to_numpy(np.int64)
+    if labels is None:
+        pl = places[rel]
+        ok = pl >= 0
+        df = pd.DataFrame({"pos": pos[ok], "pl": pl[ok]})
+    else:
+        known = places >= 0
+        lp = pd.DataFrame({"lab": labels[known], "pl": places[known]}).drop_duplicates()
+        df = pd.DataFrame({"pos": pos, "lab": labels[rel]}).merge(lp, on="lab")[["pos", "pl"]]
+    df = df.drop_duplicates().sort_values("pos", kind="stable")
+    ptr = np.zeros(n + 1, np.int64)
+    np.add.at(ptr, df["pos"].to_numpy(np.int64) + 1, 1)
+    return np.cumsum(ptr), df["pl"].to_numpy(np.int64)
+
+
 class LinkageEngine:
     """Links person mentions with a spec-driven Fellegi–Sunter model.
 
@@ -160,7 +362,16 @@ class LinkageEngine:
         self._src_codes: np.ndarray | None = None
 
     # ----------------------------------------------------------------- preparation
-    def _prepare(self, mentions: pd.DataFrame, rels: pd.DataFrame | None = None) -> _Prepared:
+    def _prepare(
+        self,
+        mentions: pd.DataFrame,
+        rels: pd.DataFrame | None = None,
+        name_pairs: NamePairs | None = None,
+    ) -> _Prepared:
+        """Standardise, apply relationships, build blocking and comparison tables.
+
+        ``name_pairs``: forename variants to use (a model's); None learns them here.
+        """
         if mentions["key"].duplicated().any():
             raise ValueError("mention keys must be unique")
         spec = self.spec
@@ -202,9 +413,11 @@ class LinkageEngine:
                     fp = fp ^ (x * np.uint64(0x9E3779B97F4A7C15 + k))
                 s["fingerprint"] = fp
         variants = name_variants(s)
-        vtable = variant_block_table(s, variants, spec)
-        comparer = Comparer(s, variants, spec)
-        return _Prepared(s, vtable, comparer, pos, rels, lo, hi, si, sj)
+        if name_pairs is None:
+            name_pairs = learn_name_variants(s, variants, spec)
+        vtable = variant_block_table(s, variants, spec, name_pairs)
+        comparer = Comparer(s, variants, spec, name_pairs)
+        return _Prepared(s, vtable, comparer, pos, rels, lo, hi, si, sj, name_pairs)
 
     def _exclude(self, prep: _Prepared):
         """Training-pair filter: known non-matches (cannot-links, stated relatives)."""
@@ -224,7 +437,7 @@ class LinkageEngine:
         return exclude
 
     def _fit(self, prep: _Prepared) -> Model:
-        return fit(
+        model = fit(
             prep.s,
             prep.comparer,
             prep.vtable,
@@ -232,6 +445,8 @@ class LinkageEngine:
             link_only=self.link_only,
             exclude=self._exclude(prep),
         )
+        model.name_variants = list(prep.name_pairs)
+        return model
 
     def fit(self, mentions: pd.DataFrame, relationships: pd.DataFrame | None = None) -> Model:
         """Estimate the model (u, m, prior, TF tables) from unlabelled mentions.
@@ -338,14 +553,17 @@ class LinkageEngine:
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         spec = self.spec
-        prep = self._prepare(mentions, relationships)
+        if model is None:
+            model = state.model if state is not None else self.model
+        # a given model brings the name variants it was trained with
+        prep = self._prepare(mentions, relationships, _model_pairs(model))
         s, vtable, comparer, pos = prep.s, prep.vtable, prep.comparer, prep.pos
         n = len(s)
         keys = s["key"].to_numpy(object)
         timings["standardise"] = time.perf_counter() - t0
         incremental = state is not None and not full
         if model is None:
-            model = state.model if state is not None else (self.model or self._fit(prep))
+            model = self._fit(prep)
         self.model = model
         timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
         scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
@@ -399,13 +617,22 @@ class LinkageEngine:
 
         auto_w = weight_for_probability(spec.auto)
 
-        def cluster(edges: _Edges) -> tuple[np.ndarray, np.ndarray]:
+        places = kin = None
+        if spec.place_gate:
+            codes, _ = pd.factorize(s[spec.place_gate])  # -1 where unknown
+            places = codes.astype(np.int64)
+            kin = _kin_table(s, prep.rels)
+
+        corroborated: set[int] | None = None
+
+        def cluster(edges: _Edges, prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+            nonlocal corroborated
             link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
             cann = edges.cannot
             ci = np.concatenate([edges.i[cann], si, sc[:, 0]])
             cj = np.concatenate([edges.j[cann], sj, sc[:, 1]])
             cs = np.concatenate([np.zeros(int(cann.sum()) + len(si), bool), np.ones(len(sc), bool)])
-            lab, _ = constrained_components(
+            args = (
                 n,
                 edges.i[link],
                 edges.j[link],
@@ -415,7 +642,24 @@ class LinkageEngine:
                 cj,
                 cs,
             )
-            return lab, link
+            if places is None:
+                return constrained_components(*args)[0], link
+            if corroborated is None:
+                # a sector pair two people span in the first, ungated clustering is a
+                # household's move (computed once: later rounds add name-only relatives)
+                lab0, _ = constrained_components(*args)
+                corroborated = corroborated_place_pairs(lab0, places, spec.place_corroboration)
+            i, j = edges.i[link], edges.j[link]
+            gated = edges.priority[link] == PRIORITY_SCORED
+            # a pair whose mentions name the same relative is one person who moved (only
+            # pairs recorded at two different places can need it)
+            moved = gated & (places[i] >= 0) & (places[j] >= 0) & (places[i] != places[j])
+            gated[moved] &= ~_share_kin(kin, i[moved], j[moved], prev)
+            ptr, val = _home_places(kin, places, prev)
+            gate = PlaceGate(
+                places=places, gated=gated, home_ptr=ptr, home_val=val, corroborated=corroborated
+            )
+            return constrained_components(*args, gate=gate)[0], link
 
         # ---- round 1, then relationship-aware rounds
         t1 = time.perf_counter()
@@ -454,10 +698,29 @@ class LinkageEngine:
             rel_edges = _Edges.concat([rel_edges, ne])
             rel_bonus = np.concatenate([rel_bonus, bonus])
             edges = _Edges.concat([steward_edges, base, rel_edges])
-            new_labels, _ = cluster(edges)
+            new_labels, _ = cluster(edges, labels)
             if np.array_equal(new_labels, labels):
                 break
             labels = new_labels
+        if places is not None:
+            # moves found so far corroborate the rest of the household's
+            for _ in range(spec.rel_rounds):
+                new_labels, _ = cluster(edges, labels)
+                if np.array_equal(new_labels, labels):
+                    break
+                labels = new_labels
+        if spec.ambiguity_margin is not None:
+            cann = edges.cannot
+            labels = _detach_ambiguous(
+                labels,
+                edges,
+                ~cann & (edges.priority == PRIORITY_SCORED) & (edges.prob >= spec.auto),
+                np.concatenate([edges.i[cann], si, sc[:, 0]]),
+                np.concatenate([edges.j[cann], sj, sc[:, 1]]),
+                _name_only(s),
+                spec.ambiguity_margin,
+                *self._plausible_parent_years(prep, labels),
+            )
         timings["cluster"] = time.perf_counter() - t1
 
         # ---- cohesion: split clusters with conflicting members
@@ -561,26 +824,37 @@ class LinkageEngine:
         pc_w = 0.0
         if k_pc is not None and hi_.size:
             pc_w = float(scorer.model.params[k_pc].weights()[0])
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        ui, uj = _unique_role_pairs(rels, labels, spec.rel_unique_roles)
+        parts: list[tuple[np.ndarray, ...]] = []
+        if len(ui):  # first: on a tie below, the unique-role reason is kept
+            ones = np.ones(len(ui), bool)
+            parts.append((ui, uj, np.full(len(ui), spec.rel_weight), ones, ones))
         if len(ai):
-            parts.append((ai, aj, np.full(len(ai), spec.rel_weight), np.ones(len(ai), bool)))
+            no = np.zeros(len(ai), bool)
+            parts.append((ai, aj, np.full(len(ai), spec.rel_weight), ~no, no))
         if len(hi_):
-            parts.append((hi_, hj_, np.full(len(hi_), pc_w), np.zeros(len(hi_), bool)))
+            no = np.zeros(len(hi_), bool)
+            parts.append((hi_, hj_, np.full(len(hi_), pc_w), no, no))
         if not parts:
             return _Edges.empty(nc), np.empty(0)
         i = np.concatenate([p[0] for p in parts])
         j = np.concatenate([p[1] for p in parts])
         bonus = np.concatenate([p[2] for p in parts])
         same_anchor = np.concatenate([p[3] for p in parts])
+        unique = np.concatenate([p[4] for p in parts])
         # one candidate per pair: the strongest reason
         order = np.lexsort((-bonus, i * n + j))
         code = (i * n + j)[order]
         first = np.r_[True, code[1:] != code[:-1]]
         sel = order[first]
         i, j, bonus, same_anchor = i[sel], j[sel], bonus[sel], same_anchor[sel]
+        unique = unique[sel]
         sp = scorer.score(i, j)
         lv = sp.levels.levels
         fn_ok = scorer._label_in(lv, scorer.k_fn, spec.rel_forename_levels)
+        # a child has one mother: two "mother of" mentions of one child are one woman
+        # whatever forename each agency wrote (Ola / Aleksandra), unless evidence clashes
+        fn_ok = fn_ok | unique
         sn_ok = scorer._label_in(lv, scorer.k_sn, spec.rel_surname_levels)
         if spec.rel_surname_change:
             fn_exact = lv[:, scorer.k_fn] == 0
@@ -654,6 +928,24 @@ class LinkageEngine:
         n = len(labels)
         code = unique_sorted(np.minimum(a, b) * n + np.maximum(a, b))
         return code // n, code % n
+
+    def _plausible_parent_years(
+        self, prep: _Prepared, labels: np.ndarray
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Birth years, and the latest plausible birth year from stated parent roles."""
+        spec = self.spec
+        if prep.rels is None or spec.typical_parent_gap <= 0:
+            return None, None
+        years = prep.s["dob_y"].to_numpy()
+        _, hi = year_bounds(
+            prep.rels,
+            prep.pos.to_dict(),
+            years,
+            spec.typical_parent_gap,
+            labels,
+            gap2=2 * spec.typical_parent_gap,
+        )
+        return years, hi
 
     # ----------------------------------------------------------------- outputs
     def _assignments(
@@ -758,9 +1050,12 @@ class LinkageEngine:
     def _review(
         self, keys: np.ndarray, labels: np.ndarray, e: _Edges, scorer: Scorer
     ) -> pd.DataFrame:
+        # between `review` and `auto`, and links at `auto` or above that clustering kept
+        # apart (the place gate, an ambiguous name-only mention, a cannot-link elsewhere
+        # in one of the persons): a steward decides those
         sel = np.flatnonzero(
             (e.prob >= self.spec.review)
-            & (e.prob < self.spec.auto)
+            & (e.priority == PRIORITY_SCORED)
             & ~e.cannot
             & (labels[e.i] != labels[e.j])
         )
@@ -797,7 +1092,7 @@ class LinkageEngine:
         if a["key"] == b["key"]:
             b["key"] = f"{b['key']}#2"
         df = pd.DataFrame([a, b])
-        comparer = self._prepare(df).comparer
+        comparer = self._prepare(df, None, _model_pairs(model)).comparer
         scorer = Scorer(comparer, model, self.spec)
         sp = scorer.score(np.array([0]), np.array([1]))
         return explain_scored(sp, 0, model, self.spec)

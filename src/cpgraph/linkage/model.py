@@ -55,6 +55,7 @@ class Model:
     params: list[ComparisonParams]
     n_records: int = 0
     diagnostics: dict[str, Any] = field(default_factory=dict)
+    name_variants: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def prior_weight(self) -> float:
@@ -69,6 +70,7 @@ class Model:
             "n_records": self.n_records,
             "params": [p.__dict__ for p in self.params],
             "diagnostics": self.diagnostics,
+            "name_variants": [list(p) for p in self.name_variants],
         }
 
     @classmethod
@@ -80,6 +82,7 @@ class Model:
             n_records=int(d.get("n_records", 0)),
             params=[ComparisonParams(**p) for p in d["params"]],
             diagnostics=d.get("diagnostics", {}),
+            name_variants=[(str(a), str(b)) for a, b in d.get("name_variants", [])],
         )
 
     def tf_adjustments(self, pl: PairLevels) -> np.ndarray:

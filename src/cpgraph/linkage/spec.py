@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -118,9 +118,18 @@ class Spec:
     rel_infer_sex: bool = False
     rel_household_groups: tuple[str, ...] = ()
     rel_surname_change: bool = False
+    rel_unique_roles: tuple[str, ...] = ()
     train_exclude_cannot: bool = False
     conflict_bits: float = -8.0
     max_exhaustive_cluster: int = 300
+    variants_learn: bool = False
+    variants_from_aliases: bool = True
+    variants_from_identifiers: bool = True
+    variants_min_count: int = 2
+    ambiguity_margin: float | None = None
+    typical_parent_gap: int = 0
+    place_gate: str = ""
+    place_corroboration: int = 2
     master_kinds: tuple[str, ...] = ()
     same_source_weight: float = 0.0
     same_source_cannot: bool = False
@@ -267,12 +276,23 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_infer_sex=bool(rel.get("infer_sex", False)),
         rel_household_groups=tuple(rel.get("household_groups", ())),
         rel_surname_change=bool(rel.get("surname_change", False)),
+        rel_unique_roles=tuple(rel.get("unique_roles", ())),
         train_exclude_cannot=bool(tr.get("exclude_cannot_links", False)),
         conflict_bits=float(cl.get("conflict_bits", -8.0)),
         master_kinds=tuple(raw.get("sources", {}).get("master_kinds", ())),
         same_source_weight=float(raw.get("sources", {}).get("same_source_weight", 0.0)),
         same_source_cannot=bool(raw.get("sources", {}).get("same_source_cannot_link", False)),
         max_exhaustive_cluster=int(cl.get("max_exhaustive_cluster", 300)),
+        variants_learn=bool(raw.get("name_variants", {}).get("learn", False)),
+        variants_from_aliases=bool(raw.get("name_variants", {}).get("from_aliases", True)),
+        variants_from_identifiers=bool(raw.get("name_variants", {}).get("from_identifiers", True)),
+        variants_min_count=int(raw.get("name_variants", {}).get("min_count", 2)),
+        ambiguity_margin=(
+            float(cl["ambiguity_margin_bits"]) if "ambiguity_margin_bits" in cl else None
+        ),
+        typical_parent_gap=int(cl.get("typical_parent_gap_years", 0)),
+        place_gate=str(cl.get("place_gate", "")),
+        place_corroboration=int(cl.get("place_corroboration", 2)),
         raw=raw,
     )
 

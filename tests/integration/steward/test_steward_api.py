@@ -74,7 +74,7 @@ async def test_review_queue_decide_and_conflict_over_graphql(linked: Linked) -> 
             http, QUEUE, tokens[Role.DATA_STEWARD], first=5, after=queue["pageInfo"]["endCursor"]
         )
         ids = [e["node"]["id"] for e in r2.json()["data"]["reviewQueue"]["edges"]]
-        assert node["id"] not in ids and len(ids) == queue["totalCount"] - 1
+        assert node["id"] not in ids and len(ids) == min(5, queue["totalCount"] - 1)
         # reading the queue is audited like any person data, and needs a purpose
         entries = await AuditLog(linked.store).page(after_seq=0, limit=10)
         assert entries[0].action == "query:reviewQueue" and entries[0].purpose == PURPOSE
