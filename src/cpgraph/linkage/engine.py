@@ -8,8 +8,12 @@ back to the next run for incremental linkage (only new or changed mentions compa
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import sys
 import time
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,6 +176,50 @@ def _unique_role_pairs(
     return a[keep], b[keep]
 
 
+PARALLEL_FIT_MIN = 50_000  # below this, starting a process costs more than it saves
+_FORK_JOB: tuple[LinkageEngine, _Prepared] | None = None
+
+
+def _can_fork() -> bool:
+    return sys.platform != "win32" and "fork" in mp.get_all_start_methods()
+
+
+def _fit_job() -> Model:
+    assert _FORK_JOB is not None
+    eng, prep = _FORK_JOB
+    # the parent's rapidfuzz worker threads did not survive the fork: compare on this one
+    _cmp.WORKERS = 1
+    return eng._fit(prep)
+
+
+def _fit_in_fork(eng: LinkageEngine, prep: _Prepared) -> Callable[[], Model]:
+    """Train ``eng``'s model on ``prep`` in a forked process; returns the waiter.
+
+    The child inherits the prepared tables by fork (nothing big is pickled); only the
+    fitted model (a few kilobytes) comes back.
+    """
+    global _FORK_JOB
+    ex = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
+    _FORK_JOB = (eng, prep)
+    try:
+        with warnings.catch_warnings():
+            # Python warns about forking with threads alive (jemalloc's, a BLAS or
+            # rapidfuzz pool): the child only runs numpy/pandas code and rapidfuzz on
+            # its own thread (see _fit_job), none of which needs a parent's thread
+            warnings.filterwarnings("ignore", "This process .* is multi-threaded")
+            fut = ex.submit(_fit_job)  # with "fork" the worker is forked here, job and all
+    finally:
+        _FORK_JOB = None
+
+    def wait() -> Model:
+        try:
+            return fut.result()
+        finally:
+            ex.shutdown()
+
+    return wait
+
+
 def _model_pairs(model: Model | None) -> NamePairs | None:
     """The forename variants a model was trained with (None: no model, learn them)."""
     if model is None:
@@ -228,13 +276,60 @@ def _detach_ambiguous(
         New labels (detached mentions regrouped among themselves).
     """
     n = len(labels)
+    out = labels.copy()
+    amb = _ambiguous(labels, edges, link, ci, cj, weak, margin)
+    amb_idx = amb[0] if amb is not None else np.empty(0, np.int64)
+    detach = amb_idx
+    if years is not None and plausible_hi is not None:
+        known = years >= 0
+        cy = pd.Series(years[known]).groupby(labels[known]).median()
+        if amb is not None:
+            # candidates per ambiguous mention: its own person and the exclusive others
+            cand = pd.concat(
+                [pd.DataFrame({"a": amb_idx, "c": labels[amb_idx]}), amb[1]]
+            ).drop_duplicates()
+            y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
+            hi = plausible_hi[cand["a"].to_numpy()]
+            cand["ok"] = np.isfinite(hi) & ~np.isnan(y) & (y <= hi)
+            cand["judged"] = np.isfinite(hi) & ~np.isnan(y)
+            g = cand.groupby("a")
+            sole = (g["ok"].sum() == 1) & g["judged"].all()
+            chosen = cand[cand["ok"] & cand["a"].map(sole).to_numpy()]
+            out[chosen["a"].to_numpy()] = chosen["c"].to_numpy()
+            detach = np.setdiff1d(amb_idx, chosen["a"].to_numpy())
+    if not len(detach):
+        return canonical_labels(out) if not np.array_equal(out, labels) else labels
+    mask = np.zeros(n, bool)
+    mask[detach] = True
+    # regroup the detached mentions by their links among themselves
+    inner = link & mask[edges.i] & mask[edges.j]
+    sub = connected_components(n, edges.i[inner], edges.j[inner])
+    out[detach] = n + sub[detach]  # fresh labels, canonicalised later
+    return canonical_labels(out)
+
+
+def _ambiguous(
+    labels: np.ndarray,
+    edges: _Edges,
+    link: np.ndarray,
+    ci: np.ndarray,
+    cj: np.ndarray,
+    weak: np.ndarray,
+    margin: float,
+) -> tuple[np.ndarray, pd.DataFrame] | None:
+    """Name-only mentions linked as well to another person they may not join.
+
+    Returns:
+        The ambiguous mentions and their ``(a, c)`` alternative persons, or None.
+    """
+    n = len(labels)
     k = np.flatnonzero(link)
     a = np.concatenate([edges.i[k], edges.j[k]])
     b = np.concatenate([edges.j[k], edges.i[k]])
     w = np.concatenate([edges.weight[k], edges.weight[k]])
     sel = weak[a]
     if not sel.any() or not len(ci):
-        return labels
+        return None
     df = pd.DataFrame({"a": a[sel], "c": labels[b[sel]], "w": w[sel]})
     best = df.groupby(["a", "c"], sort=False)["w"].max().reset_index()
     best["own"] = labels[best["a"].to_numpy()] == best["c"].to_numpy()
@@ -242,44 +337,16 @@ def _detach_ambiguous(
     alt = best[~best["own"]]
     alt = alt[alt["w"].to_numpy() >= own.reindex(alt["a"]).to_numpy() - margin]
     if alt.empty:
-        return labels
+        return None
     # the two persons must be ones that may not be joined (a cannot-link between them)
     lc = unique_sorted(np.minimum(labels[ci], labels[cj]) * n + np.maximum(labels[ci], labels[cj]))
     la = labels[alt["a"].to_numpy()]
     lb = alt["c"].to_numpy()
     excl = isin(np.minimum(la, lb) * n + np.maximum(la, lb), lc)
-    amb = np.unique(alt["a"].to_numpy()[excl])
-    if not len(amb):
-        return labels
-    out = labels.copy()
-    if years is not None and plausible_hi is not None:
-        # candidates per ambiguous mention: its own person and the exclusive alternatives
-        cand = pd.concat(
-            [
-                pd.DataFrame({"a": amb, "c": labels[amb]}),
-                pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl]}),
-            ]
-        ).drop_duplicates()
-        known = years >= 0
-        cy = pd.Series(years[known]).groupby(labels[known]).median()
-        y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
-        hi = plausible_hi[cand["a"].to_numpy()]
-        cand["ok"] = np.isfinite(hi) & ~np.isnan(y) & (y <= hi)
-        cand["judged"] = np.isfinite(hi) & ~np.isnan(y)
-        g = cand.groupby("a")
-        sole = (g["ok"].sum() == 1) & g["judged"].all()
-        chosen = cand[cand["ok"] & cand["a"].map(sole).to_numpy()]
-        out[chosen["a"].to_numpy()] = chosen["c"].to_numpy()
-        amb = np.setdiff1d(amb, chosen["a"].to_numpy())
-        if not len(amb):
-            return canonical_labels(out)
-    mask = np.zeros(n, bool)
-    mask[amb] = True
-    # regroup the detached mentions by their links among themselves
-    inner = link & mask[edges.i] & mask[edges.j]
-    sub = connected_components(n, edges.i[inner], edges.j[inner])
-    out[amb] = n + sub[amb]  # fresh labels, canonicalised later
-    return canonical_labels(out)
+    if not excl.any():
+        return None
+    pairs = pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl]})
+    return np.unique(pairs["a"].to_numpy()), pairs
 
 
 def _kin_table(s: pd.DataFrame, rels: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -349,7 +416,9 @@ class LinkageEngine:
         spec: linkage spec (default: the packaged ``default.toml``).
         link_only: only compare mentions from different ``system`` values (two-file
             linkage, e.g. FEBRL4); default is dedupe-and-link.
-        workers: rapidfuzz threads.
+        workers: rapidfuzz threads; with 2 or more, a run that has to train its model
+            on many mentions trains it in a forked process while this one blocks and
+            compares the candidate pairs (the two do not depend on each other).
     """
 
     def __init__(
@@ -357,6 +426,7 @@ class LinkageEngine:
     ) -> None:
         self.spec = spec or load_spec()
         self.link_only = link_only
+        self.workers = workers
         _cmp.WORKERS = workers
         self.model: Model | None = None
         self._src_codes: np.ndarray | None = None
@@ -562,12 +632,13 @@ class LinkageEngine:
         keys = s["key"].to_numpy(object)
         timings["standardise"] = time.perf_counter() - t0
         incremental = state is not None and not full
+        training = None
         if model is None:
-            model = self._fit(prep)
-        self.model = model
+            if self.workers >= 2 and n >= PARALLEL_FIT_MIN and _can_fork():
+                training = _fit_in_fork(self, prep)
+            else:
+                model = self._fit(prep)
         timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
-        scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
-        self._src_codes = scorer._src
         fp = pd.Series(s["fingerprint"].to_numpy(), index=keys)
 
         # ---- candidate pairs and scores (incremental: only pairs touching changes)
@@ -587,9 +658,23 @@ class LinkageEngine:
         timings["block"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         chunk = 2_000_000
+        first = None
+        if training is not None:
+            # levels do not depend on the model: compare while it trains, then wait
+            first = comparer.compare(i[:chunk], j[:chunk])
+            t2 = time.perf_counter()
+            model = training()
+            timings["fit"] += time.perf_counter() - t2
+        assert model is not None
+        self.model = model
+        scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
+        self._src_codes = scorer._src
         for st in range(0, len(i), chunk):
-            parts.append(self._edges_from(scorer.score(i[st : st + chunk], j[st : st + chunk])))
-        timings["score"] = time.perf_counter() - t1
+            pl = first if st == 0 else None
+            parts.append(
+                self._edges_from(scorer.score(i[st : st + chunk], j[st : st + chunk], levels=pl))
+            )
+        timings["score"] = time.perf_counter() - t1 - (timings["fit"] if training else 0.0)
         nc = len(spec.comparisons)
         base = _Edges.concat(parts) if parts else _Edges.empty(nc)
 
@@ -651,6 +736,11 @@ class LinkageEngine:
                 corroborated = corroborated_place_pairs(lab0, places, spec.place_corroboration)
             i, j = edges.i[link], edges.j[link]
             gated = edges.priority[link] == PRIORITY_SCORED
+            # a full-name (middle names included) and date-of-birth match is stronger
+            # evidence than a namesake can produce: the gate yields to it
+            if spec.gate_yields_to:
+                ks = [spec.names.index(name) for name in spec.gate_yields_to]
+                gated &= ~np.all(edges.levels[link][:, ks] == 0, axis=1)
             # a pair whose mentions name the same relative is one person who moved (only
             # pairs recorded at two different places can need it)
             moved = gated & (places[i] >= 0) & (places[j] >= 0) & (places[i] != places[j])
@@ -943,7 +1033,7 @@ class LinkageEngine:
             years,
             spec.typical_parent_gap,
             labels,
-            gap2=2 * spec.typical_parent_gap,
+            gap2=spec.rel_grandparent_gap,  # the plausibility test is for parents only
         )
         return years, hi
 

@@ -208,11 +208,11 @@ class Scorer:
             cannot |= self.same_master(pl.i, pl.j) & ~det_ok
         return RuleOutcome(det, cannot_id, g, age, cannot)
 
-    def score(self, i: np.ndarray, j: np.ndarray) -> ScoredPairs:
-        """Compare and score pairs ``(i[k], j[k])``."""
+    def score(self, i: np.ndarray, j: np.ndarray, levels: PairLevels | None = None) -> ScoredPairs:
+        """Compare and score pairs ``(i[k], j[k])`` (``levels``: their comparison, if done)."""
         if self.model is None:
             raise ValueError("scoring needs a fitted model")
-        pl = self.comparer.compare(i, j)
+        pl = levels if levels is not None else self.comparer.compare(i, j)
         total, w = self.model.score(pl)
         r = self.rules(pl)
         same = self.same_source(i, j)

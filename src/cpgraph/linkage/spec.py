@@ -129,6 +129,7 @@ class Spec:
     ambiguity_margin: float | None = None
     typical_parent_gap: int = 0
     place_gate: str = ""
+    gate_yields_to: tuple[str, ...] = ()
     place_corroboration: int = 2
     master_kinds: tuple[str, ...] = ()
     same_source_weight: float = 0.0
@@ -292,6 +293,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         ),
         typical_parent_gap=int(cl.get("typical_parent_gap_years", 0)),
         place_gate=str(cl.get("place_gate", "")),
+        gate_yields_to=tuple(cl.get("gate_yields_to", ())),
         place_corroboration=int(cl.get("place_corroboration", 2)),
         raw=raw,
     )

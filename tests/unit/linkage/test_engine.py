@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from cpgraph.linkage import LinkageEngine
+
 from .conftest import mention
 
 
@@ -200,3 +202,15 @@ def test_explain_pair_adds_up(fitted):
     assert ex.probability > 0.5 and ex.deterministic is None
     sn = next(c for c in ex.comparisons if c.comparison == "surname")
     assert sn.tf_adjustment > 0  # a surname unseen in this population is rare
+
+
+def test_training_in_a_forked_process_gives_the_same_result(spec, pop, monkeypatch):
+    from cpgraph.linkage import engine as engine_mod
+
+    df, _ = pop
+    one = LinkageEngine(spec, workers=1).link(df, breakdowns=False)
+    monkeypatch.setattr(engine_mod, "PARALLEL_FIT_MIN", 1)  # fork even for a small run
+    two = LinkageEngine(spec, workers=2)
+    res = two.link(df, breakdowns=False)
+    assert two.model is not None and two.model.to_dict() == one.model.to_dict()
+    assert res.assignments["person_id"].tolist() == one.assignments["person_id"].tolist()
