@@ -35,7 +35,7 @@ from cpgraph.linkage.clustering import (
     corroborated_place_pairs,
     split_incohesive,
 )
-from cpgraph.linkage.comparisons import Comparer, NamePairs
+from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels
 from cpgraph.linkage.explain import Explanation, explain_scored
 from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
@@ -177,41 +177,41 @@ def _unique_role_pairs(
 
 
 PARALLEL_FIT_MIN = 50_000  # below this, starting a process costs more than it saves
-_FORK_JOB: tuple[LinkageEngine, _Prepared] | None = None
+SCORE_CHUNK = 2_000_000  # pairs scored at a time (bounds the memory of one step)
+_FORK_JOB: Callable[[], Any] | None = None
 
 
 def _can_fork() -> bool:
     return sys.platform != "win32" and "fork" in mp.get_all_start_methods()
 
 
-def _fit_job() -> Model:
+def _run_fork_job() -> Any:
     assert _FORK_JOB is not None
-    eng, prep = _FORK_JOB
     # the parent's rapidfuzz worker threads did not survive the fork: compare on this one
     _cmp.WORKERS = 1
-    return eng._fit(prep)
+    return _FORK_JOB()
 
 
-def _fit_in_fork(eng: LinkageEngine, prep: _Prepared) -> Callable[[], Model]:
-    """Train ``eng``'s model on ``prep`` in a forked process; returns the waiter.
+def _in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
+    """Run ``job`` in a forked process; returns a function that waits for its result.
 
-    The child inherits the prepared tables by fork (nothing big is pickled); only the
-    fitted model (a few kilobytes) comes back.
+    The child inherits everything by fork (nothing big is pickled on the way in); only
+    the result comes back.
     """
     global _FORK_JOB
     ex = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-    _FORK_JOB = (eng, prep)
+    _FORK_JOB = job
     try:
         with warnings.catch_warnings():
             # Python warns about forking with threads alive (jemalloc's, a BLAS or
             # rapidfuzz pool): the child only runs numpy/pandas code and rapidfuzz on
-            # its own thread (see _fit_job), none of which needs a parent's thread
+            # its own thread (see _run_fork_job), none of which needs a parent's thread
             warnings.filterwarnings("ignore", "This process .* is multi-threaded")
-            fut = ex.submit(_fit_job)  # with "fork" the worker is forked here, job and all
+            fut = ex.submit(_run_fork_job)  # with "fork" the worker is forked here
     finally:
         _FORK_JOB = None
 
-    def wait() -> Model:
+    def wait() -> Any:
         try:
             return fut.result()
         finally:
@@ -588,6 +588,17 @@ class LinkageEngine:
             df[[f"w_{n}" for n in names]].to_numpy(np.float32),
         )
 
+    def _score_chunk(
+        self,
+        scorer: Scorer,
+        i: np.ndarray,
+        j: np.ndarray,
+        st: int,
+        chunk: int,
+        levels: PairLevels | None = None,
+    ) -> _Edges:
+        return self._edges_from(scorer.score(i[st : st + chunk], j[st : st + chunk], levels=levels))
+
     # ----------------------------------------------------------------- run
     def link(
         self,
@@ -635,7 +646,7 @@ class LinkageEngine:
         training = None
         if model is None:
             if self.workers >= 2 and n >= PARALLEL_FIT_MIN and _can_fork():
-                training = _fit_in_fork(self, prep)
+                training = _in_fork(lambda: self._fit(prep))
             else:
                 model = self._fit(prep)
         timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
@@ -657,7 +668,7 @@ class LinkageEngine:
         )
         timings["block"] = time.perf_counter() - t1
         t1 = time.perf_counter()
-        chunk = 2_000_000
+        chunk = SCORE_CHUNK
         first = None
         if training is not None:
             # levels do not depend on the model: compare while it trains, then wait
@@ -669,11 +680,23 @@ class LinkageEngine:
         self.model = model
         scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
         self._src_codes = scorer._src
-        for st in range(0, len(i), chunk):
-            pl = first if st == 0 else None
-            parts.append(
-                self._edges_from(scorer.score(i[st : st + chunk], j[st : st + chunk], levels=pl))
-            )
+        starts = list(range(0, len(i), chunk))
+        helper = None
+        if self.workers >= 2 and len(starts) >= 3 and _can_fork():
+            # a forked process scores every other chunk (it inherits the pairs and the
+            # scorer; only the kept edges come back)
+            theirs = starts[2::2]
+            helper = _in_fork(lambda: [self._score_chunk(scorer, i, j, x, chunk) for x in theirs])
+        else:
+            theirs = []
+        scored = {
+            st: self._score_chunk(scorer, i, j, st, chunk, first if st == 0 else None)
+            for st in starts
+            if st not in theirs
+        }
+        if helper is not None:
+            scored.update(zip(theirs, helper(), strict=True))
+        parts.extend(scored[st] for st in starts)  # chunk order: results do not depend on it
         timings["score"] = time.perf_counter() - t1 - (timings["fit"] if training else 0.0)
         nc = len(spec.comparisons)
         base = _Edges.concat(parts) if parts else _Edges.empty(nc)
