@@ -58,6 +58,15 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("NEO4J_DATABASE", "CPGRAPH_NEO4J_DATABASE"),
     )
     batch_size: int = Field(default=5000, ge=1, le=100_000, description="Rows per UNWIND write.")
+    link_workers: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description=(
+            "`cpgraph link`: string-comparison threads; with 2 or more a large run also "
+            "trains and scores in a forked process alongside."
+        ),
+    )
     query_timeout_s: float = Field(default=30.0, gt=0, description="Per-query timeout.")
     store_start_timeout_s: float = Field(
         default=30.0, gt=0, description="How long to wait for the embedded store to start."

@@ -1172,15 +1172,49 @@ class LinkageEngine:
             & ~e.cannot
             & (labels[e.i] != labels[e.j])
         )
+        bds = self._bds(e, sel) if len(sel) else []
+        strong = np.flatnonzero(e.prob[sel] >= self.spec.auto)
+        if len(strong):
+            # say why a pair that scores as a match was kept apart (a zero-weight step in
+            # the steward's waterfall)
+            why = self._kept_apart_reasons(labels, e.i[sel[strong]], e.j[sel[strong]], scorer)
+            for x, r in zip(strong.tolist(), why, strict=True):
+                bds[x] = {**bds[x], "kept_apart": {"level": r, "weight": 0.0}}
         return pd.DataFrame(
             {
                 "key_a": keys[e.i[sel]],
                 "key_b": keys[e.j[sel]],
                 "probability": e.prob[sel],
                 "weight": e.weight[sel],
-                "breakdown": self._bds(e, sel) if len(sel) else [],
+                "breakdown": bds,
             }
         )
+
+    def _kept_apart_reasons(
+        self, labels: np.ndarray, i: np.ndarray, j: np.ndarray, scorer: Scorer
+    ) -> list[str]:
+        """Why clustering did not join pairs scored at or above ``auto``."""
+        s = scorer.comparer.s
+        weak = _name_only(s)
+        out = np.full(len(i), "conflicting_records", dtype=object)
+        out[weak[i] | weak[j]] = "ambiguous_name_only"
+        if self.spec.place_gate:
+            codes, _ = pd.factorize(s[self.spec.place_gate])
+            known = codes >= 0
+            at = pd.DataFrame({"lab": labels[known], "pl": codes[known]}).drop_duplicates()
+            sets = at.groupby("lab")["pl"].agg(frozenset)
+            sa = sets.reindex(labels[i]).tolist()
+            sb = sets.reindex(labels[j]).tolist()
+            apart = np.fromiter(
+                (
+                    isinstance(x, frozenset) and isinstance(y, frozenset) and x.isdisjoint(y)
+                    for x, y in zip(sa, sb, strict=True)
+                ),
+                bool,
+                len(i),
+            )
+            out[apart] = "different_addresses"
+        return out.tolist()
 
     # ----------------------------------------------------------------- explain
     def explain_pair(

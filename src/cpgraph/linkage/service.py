@@ -174,7 +174,7 @@ class LinkageService:
         # Only trust a cached state when the previous run's ids are in the graph.
         if state is not None and not data.previous_ids:
             state = None
-        engine = LinkageEngine(self.spec)
+        engine = LinkageEngine(self.spec, workers=self.settings.link_workers)
         steward = await self._steward_decisions()
         model = None
         retrained: dict[str, Any] | None = None

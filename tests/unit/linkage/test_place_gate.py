@@ -160,6 +160,10 @@ def test_same_name_same_dob_stranger_elsewhere_is_not_merged(fitted, base, ungat
     q = res.review
     pair = {frozenset(x) for x in zip(q["key_a"], q["key_b"], strict=True)}
     assert {frozenset(("cs:mum", "pol:x")), frozenset(("hl:mum", "pol:x"))} & pair
+    # with the reason the steward sees in the weight waterfall
+    row = q[(q["key_a"] == "pol:x") | (q["key_b"] == "pol:x")].iloc[0]
+    assert row["probability"] >= 0.95
+    assert row["breakdown"]["kept_apart"] == {"level": "different_addresses", "weight": 0.0}
     # the gate is what keeps them apart: without it the evidence alone merges them
     res2 = link(fitted, rows, base, ungated_spec, relationships=rels)
     assert pid(res2, "pol:x") == pid(res2, "cs:mum")
@@ -246,4 +250,7 @@ def test_name_only_mention_fitting_two_people_equally_is_left_apart(fitted, base
     res = link(fitted, rows, base, relationships=rels)
     # nothing decides between father and son: neither gets the mention
     assert pid(res, "ed:dad") not in {pid(res, "pol:sr"), pid(res, "pol:jr")}
+    q = res.review[(res.review["key_a"] == "ed:dad") | (res.review["key_b"] == "ed:dad")]
+    assert len(q) == 2  # both candidates wait for a steward, with the reason
+    assert {b["kept_apart"]["level"] for b in q["breakdown"]} == {"ambiguous_name_only"}
     assert pid(res, "pol:sr") != pid(res, "pol:jr")
