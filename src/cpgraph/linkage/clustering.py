@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cpgraph.linkage.arrays import isin, unique_sorted
+
 PRIORITY_STEWARD, PRIORITY_DETERMINISTIC, PRIORITY_SCORED = 0, 1, 2
 ID_PREFIX = "P"
 ID_DIGITS = 10
@@ -114,9 +116,10 @@ def constrained_components(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Union–find over edges strongest first, never joining across a cannot-link.
 
-    Components that hold no cannot-link pair (and, with ``places``, no gated edge between
-    two places) come out of a vectorised connected-components pass unchanged (the greedy
-    order cannot matter there); only the others are replayed edge by edge, strongest first.
+    Components that hold no cannot-link pair (and, with a ``gate``, no gated edge that
+    could be refused) come out of a vectorised connected-components pass unchanged (the
+    greedy order cannot matter there); only the others are replayed edge by edge,
+    strongest first.
 
     With a :class:`PlaceGate`, a gated edge may not join two groups whose known places
     (postcode sectors) are disjoint unless the move is evidenced (see the class).  A
@@ -536,3 +539,119 @@ def assign_ids(
     live = set(assigned.values())
     retired = sorted(set(previous.values()) - live)
     return IdAssignment(person_ids=ids, retired=retired, new_ids=len(fresh))
+
+
+def detach_ambiguous(
+    labels: np.ndarray,
+    ei: np.ndarray,
+    ej: np.ndarray,
+    w: np.ndarray,
+    link: np.ndarray,
+    ci: np.ndarray,
+    cj: np.ndarray,
+    weak: np.ndarray,
+    margin: float,
+    years: np.ndarray | None = None,
+    plausible_hi: np.ndarray | None = None,
+) -> np.ndarray:
+    """Take name-only mentions out of a person when they fit another person as well.
+
+    A father recorded only as "Derek Foster, father of Lauren" at an address where a
+    Derek Foster senior and junior both live matches both of them equally; the two are
+    kept apart by a cannot-link (two records of one master index, different valid
+    identifiers, a stated relationship), so the greedy clustering handed the mention to
+    whichever came first.  Such a mention (and others like it) is ambiguous: it leaves
+    the person and its links go to the review queue instead.
+
+    When the mention is recorded as someone's parent, the person's age settles it: of a
+    father aged 38 and a son aged 19 at the child's birth, only the first is a plausible
+    parent (born by ``plausible_hi``), and the mention goes to him.
+
+    Args:
+        labels: cluster label per record.
+        ei, ej, w: all edges' endpoints and weights.
+        link: per edge, a scored link at or above ``auto``.
+        ci, cj: cannot-link pairs.
+        weak: per record, name-only (no date of birth, no valid identifier).
+        margin: an alternative within this many bits of the best link is as good.
+        years: birth year per record (-1 unknown), for the parent-age tie-break.
+        plausible_hi: per record, the latest plausible birth year for its stated roles
+            (``inf`` when none).
+
+    Returns:
+        New labels (detached mentions regrouped among themselves).
+    """
+    n = len(labels)
+    out = labels.copy()
+    amb = ambiguous_mentions(labels, ei, ej, w, link, ci, cj, weak, margin)
+    amb_idx = amb[0] if amb is not None else np.empty(0, np.int64)
+    detach = amb_idx
+    if years is not None and plausible_hi is not None:
+        known = years >= 0
+        cy = pd.Series(years[known]).groupby(labels[known]).median()
+        if amb is not None:
+            # candidates per ambiguous mention: its own person and the exclusive others
+            cand = pd.concat(
+                [pd.DataFrame({"a": amb_idx, "c": labels[amb_idx]}), amb[1]]
+            ).drop_duplicates()
+            y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
+            hi = plausible_hi[cand["a"].to_numpy()]
+            cand["ok"] = np.isfinite(hi) & ~np.isnan(y) & (y <= hi)
+            cand["judged"] = np.isfinite(hi) & ~np.isnan(y)
+            g = cand.groupby("a")
+            sole = (g["ok"].sum() == 1) & g["judged"].all()
+            chosen = cand[cand["ok"] & cand["a"].map(sole).to_numpy()]
+            out[chosen["a"].to_numpy()] = chosen["c"].to_numpy()
+            detach = np.setdiff1d(amb_idx, chosen["a"].to_numpy())
+    if not len(detach):
+        return canonical_labels(out) if not np.array_equal(out, labels) else labels
+    mask = np.zeros(n, bool)
+    mask[detach] = True
+    # regroup the detached mentions by their links among themselves
+    inner = link & mask[ei] & mask[ej]
+    sub = connected_components(n, ei[inner], ej[inner])
+    out[detach] = n + sub[detach]  # fresh labels, canonicalised later
+    return canonical_labels(out)
+
+
+def ambiguous_mentions(
+    labels: np.ndarray,
+    ei: np.ndarray,
+    ej: np.ndarray,
+    w: np.ndarray,
+    link: np.ndarray,
+    ci: np.ndarray,
+    cj: np.ndarray,
+    weak: np.ndarray,
+    margin: float,
+) -> tuple[np.ndarray, pd.DataFrame] | None:
+    """Name-only mentions linked as well to another person they may not join.
+
+    Returns:
+        The ambiguous mentions and their ``(a, c)`` alternative persons, or None.
+    """
+    n = len(labels)
+    k = np.flatnonzero(link)
+    a = np.concatenate([ei[k], ej[k]])
+    b = np.concatenate([ej[k], ei[k]])
+    ww = np.concatenate([w[k], w[k]])
+    sel = weak[a]
+    if not sel.any() or not len(ci):
+        return None
+    df = pd.DataFrame({"a": a[sel], "c": labels[b[sel]], "w": ww[sel]})
+    best = df.groupby(["a", "c"], sort=False)["w"].max().reset_index()
+    best["own"] = labels[best["a"].to_numpy()] == best["c"].to_numpy()
+    own = best[best["own"]].set_index("a")["w"]
+    alt = best[~best["own"]]
+    alt = alt[alt["w"].to_numpy() >= own.reindex(alt["a"]).to_numpy() - margin]
+    if alt.empty:
+        return None
+    # the two persons must be ones that may not be joined (a cannot-link between them)
+    lc = unique_sorted(np.minimum(labels[ci], labels[cj]) * n + np.maximum(labels[ci], labels[cj]))
+    la = labels[alt["a"].to_numpy()]
+    lb = alt["c"].to_numpy()
+    excl = isin(np.minimum(la, lb) * n + np.maximum(la, lb), lc)
+    if not excl.any():
+        return None
+    pairs = pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl]})
+    return np.unique(pairs["a"].to_numpy()), pairs

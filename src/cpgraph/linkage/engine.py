@@ -30,9 +30,9 @@ from cpgraph.linkage.clustering import (
     PlaceGate,
     assign_ids,
     canonical_labels,
-    connected_components,
     constrained_components,
     corroborated_place_pairs,
+    detach_ambiguous,
     split_incohesive,
 )
 from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels
@@ -41,9 +41,12 @@ from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
     anchor_pairs,
     anchors,
+    home_places,
     household_postcodes,
     implied_sex,
+    kin_table,
     resolve_positions,
+    share_kin,
     stated_pairs,
     year_bounds,
 )
@@ -235,178 +238,6 @@ def _name_only(s: pd.DataFrame) -> np.ndarray:
         if c.startswith("id_"):
             weak &= s[c].isna().to_numpy()
     return weak
-
-
-def _detach_ambiguous(
-    labels: np.ndarray,
-    edges: _Edges,
-    link: np.ndarray,
-    ci: np.ndarray,
-    cj: np.ndarray,
-    weak: np.ndarray,
-    margin: float,
-    years: np.ndarray | None = None,
-    plausible_hi: np.ndarray | None = None,
-) -> np.ndarray:
-    """Take name-only mentions out of a person when they fit another person as well.
-
-    A father recorded only as "Derek Foster, father of Lauren" at an address where a
-    Derek Foster senior and junior both live matches both of them equally; the two are
-    kept apart by a cannot-link (two records of one master index, different valid
-    identifiers, a stated relationship), so the greedy clustering handed the mention to
-    whichever came first.  Such a mention (and others like it) is ambiguous: it leaves
-    the person and its links go to the review queue instead.
-
-    When the mention is recorded as someone's parent, the person's age settles it: of a
-    father aged 37 and a son aged 17 at the child's birth, only the first is a plausible
-    parent (born by ``plausible_hi``), and the mention goes to him.
-
-    Args:
-        labels: cluster label per record.
-        edges: all edges.
-        link: per edge, a scored link at or above ``auto``.
-        ci, cj: cannot-link pairs.
-        weak: per record, name-only (no date of birth, no valid identifier).
-        margin: an alternative within this many bits of the best link is as good.
-        years: birth year per record (-1 unknown), for the parent-age tie-break.
-        plausible_hi: per record, the latest plausible birth year for its stated roles
-            (``inf`` when none).
-
-    Returns:
-        New labels (detached mentions regrouped among themselves).
-    """
-    n = len(labels)
-    out = labels.copy()
-    amb = _ambiguous(labels, edges, link, ci, cj, weak, margin)
-    amb_idx = amb[0] if amb is not None else np.empty(0, np.int64)
-    detach = amb_idx
-    if years is not None and plausible_hi is not None:
-        known = years >= 0
-        cy = pd.Series(years[known]).groupby(labels[known]).median()
-        if amb is not None:
-            # candidates per ambiguous mention: its own person and the exclusive others
-            cand = pd.concat(
-                [pd.DataFrame({"a": amb_idx, "c": labels[amb_idx]}), amb[1]]
-            ).drop_duplicates()
-            y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
-            hi = plausible_hi[cand["a"].to_numpy()]
-            cand["ok"] = np.isfinite(hi) & ~np.isnan(y) & (y <= hi)
-            cand["judged"] = np.isfinite(hi) & ~np.isnan(y)
-            g = cand.groupby("a")
-            sole = (g["ok"].sum() == 1) & g["judged"].all()
-            chosen = cand[cand["ok"] & cand["a"].map(sole).to_numpy()]
-            out[chosen["a"].to_numpy()] = chosen["c"].to_numpy()
-            detach = np.setdiff1d(amb_idx, chosen["a"].to_numpy())
-    if not len(detach):
-        return canonical_labels(out) if not np.array_equal(out, labels) else labels
-    mask = np.zeros(n, bool)
-    mask[detach] = True
-    # regroup the detached mentions by their links among themselves
-    inner = link & mask[edges.i] & mask[edges.j]
-    sub = connected_components(n, edges.i[inner], edges.j[inner])
-    out[detach] = n + sub[detach]  # fresh labels, canonicalised later
-    return canonical_labels(out)
-
-
-def _ambiguous(
-    labels: np.ndarray,
-    edges: _Edges,
-    link: np.ndarray,
-    ci: np.ndarray,
-    cj: np.ndarray,
-    weak: np.ndarray,
-    margin: float,
-) -> tuple[np.ndarray, pd.DataFrame] | None:
-    """Name-only mentions linked as well to another person they may not join.
-
-    Returns:
-        The ambiguous mentions and their ``(a, c)`` alternative persons, or None.
-    """
-    n = len(labels)
-    k = np.flatnonzero(link)
-    a = np.concatenate([edges.i[k], edges.j[k]])
-    b = np.concatenate([edges.j[k], edges.i[k]])
-    w = np.concatenate([edges.weight[k], edges.weight[k]])
-    sel = weak[a]
-    if not sel.any() or not len(ci):
-        return None
-    df = pd.DataFrame({"a": a[sel], "c": labels[b[sel]], "w": w[sel]})
-    best = df.groupby(["a", "c"], sort=False)["w"].max().reset_index()
-    best["own"] = labels[best["a"].to_numpy()] == best["c"].to_numpy()
-    own = best[best["own"]].set_index("a")["w"]
-    alt = best[~best["own"]]
-    alt = alt[alt["w"].to_numpy() >= own.reindex(alt["a"]).to_numpy() - margin]
-    if alt.empty:
-        return None
-    # the two persons must be ones that may not be joined (a cannot-link between them)
-    lc = unique_sorted(np.minimum(labels[ci], labels[cj]) * n + np.maximum(labels[ci], labels[cj]))
-    la = labels[alt["a"].to_numpy()]
-    lb = alt["c"].to_numpy()
-    excl = isin(np.minimum(la, lb) * n + np.maximum(la, lb), lc)
-    if not excl.any():
-        return None
-    pairs = pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl]})
-    return np.unique(pairs["a"].to_numpy()), pairs
-
-
-def _kin_table(s: pd.DataFrame, rels: pd.DataFrame | None) -> pd.DataFrame | None:
-    """``(pos, rel_pos, name)``: each mention's stated relatives and their name codes."""
-    if rels is None or rels.empty:
-        return None
-    f = rels["from_pos"].to_numpy(np.int64)
-    t = rels["to_pos"].to_numpy(np.int64)
-    fn = s["fn"].to_numpy(object)
-    sn = s["sn"].to_numpy(object)
-    name = pd.Series(fn).fillna("") + "|" + pd.Series(sn).fillna("")
-    code, _ = pd.factorize(name)
-    code = np.where(pd.isna(fn) | pd.isna(sn), -1, code)
-    pos = np.concatenate([f, t])
-    rel = np.concatenate([t, f])
-    return pd.DataFrame({"pos": pos, "rel": rel, "name": code[rel]}).drop_duplicates()
-
-
-def _share_kin(
-    kin: pd.DataFrame | None, i: np.ndarray, j: np.ndarray, labels: np.ndarray | None
-) -> np.ndarray:
-    """Per pair: whether both mentions state a relative of one name (or one resolved person)."""
-    out = np.zeros(len(i), bool)
-    if kin is None or not len(i):
-        return out
-    pairs = pd.DataFrame({"k": np.arange(len(i)), "a": i, "b": j})
-    ka = kin.rename(columns={"pos": "a"})
-    kb = kin.rename(columns={"pos": "b"})
-    left = pairs.merge(ka, on="a")
-    both = left.merge(kb, on="b", suffixes=("_a", "_b"))
-    same = (both["name_a"].to_numpy() >= 0) & (
-        both["name_a"].to_numpy() == both["name_b"].to_numpy()
-    )
-    if labels is not None:
-        same |= labels[both["rel_a"].to_numpy()] == labels[both["rel_b"].to_numpy()]
-    out[both["k"].to_numpy()[same]] = True
-    return out
-
-
-def _home_places(
-    kin: pd.DataFrame | None, places: np.ndarray, labels: np.ndarray | None
-) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Per record (CSR): places of its stated relatives and of the persons they resolved to."""
-    if kin is None:
-        return None, None
-    n = len(places)
-    rel = kin["rel"].to_numpy(np.int64)
-    pos = kin["pos"].to_numpy(np.int64)
-    if labels is None:
-        pl = places[rel]
-        ok = pl >= 0
-        df = pd.DataFrame({"pos": pos[ok], "pl": pl[ok]})
-    else:
-        known = places >= 0
-        lp = pd.DataFrame({"lab": labels[known], "pl": places[known]}).drop_duplicates()
-        df = pd.DataFrame({"pos": pos, "lab": labels[rel]}).merge(lp, on="lab")[["pos", "pl"]]
-    df = df.drop_duplicates().sort_values("pos", kind="stable")
-    ptr = np.zeros(n + 1, np.int64)
-    np.add.at(ptr, df["pos"].to_numpy(np.int64) + 1, 1)
-    return np.cumsum(ptr), df["pl"].to_numpy(np.int64)
 
 
 class LinkageEngine:
@@ -729,7 +560,7 @@ class LinkageEngine:
         if spec.place_gate:
             codes, _ = pd.factorize(s[spec.place_gate])  # -1 where unknown
             places = codes.astype(np.int64)
-            kin = _kin_table(s, prep.rels)
+            kin = kin_table(s, prep.rels)
 
         corroborated: set[int] | None = None
 
@@ -767,8 +598,8 @@ class LinkageEngine:
             # a pair whose mentions name the same relative is one person who moved (only
             # pairs recorded at two different places can need it)
             moved = gated & (places[i] >= 0) & (places[j] >= 0) & (places[i] != places[j])
-            gated[moved] &= ~_share_kin(kin, i[moved], j[moved], prev)
-            ptr, val = _home_places(kin, places, prev)
+            gated[moved] &= ~share_kin(kin, i[moved], j[moved], prev)
+            ptr, val = home_places(kin, places, prev)
             gate = PlaceGate(
                 places=places, gated=gated, home_ptr=ptr, home_val=val, corroborated=corroborated
             )
@@ -824,9 +655,11 @@ class LinkageEngine:
                 labels = new_labels
         if spec.ambiguity_margin is not None:
             cann = edges.cannot
-            labels = _detach_ambiguous(
+            labels = detach_ambiguous(
                 labels,
-                edges,
+                edges.i,
+                edges.j,
+                edges.weight,
                 ~cann & (edges.priority == PRIORITY_SCORED) & (edges.prob >= spec.auto),
                 np.concatenate([edges.i[cann], si, sc[:, 0]]),
                 np.concatenate([edges.j[cann], sj, sc[:, 1]]),

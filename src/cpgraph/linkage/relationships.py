@@ -390,3 +390,78 @@ def household_postcodes(
     mem = mem[pd.notna(mem["pc"])].drop_duplicates()
     out = a.merge(mem, on="anchor")[["rec", "pc"]].drop_duplicates(ignore_index=True)
     return out
+
+
+def kin_table(s: pd.DataFrame, rels: pd.DataFrame | None) -> pd.DataFrame | None:
+    """Each mention's stated relatives, both directions, with the relative's name code.
+
+    Args:
+        s: standardised mentions (``fn``, ``sn``).
+        rels: relationships resolved by :func:`resolve_positions`.
+
+    Returns:
+        ``pos, rel, name`` rows (``name`` -1 when the relative's name is incomplete), or
+        None without relationships.
+    """
+    if rels is None or rels.empty:
+        return None
+    f = rels["from_pos"].to_numpy(np.int64)
+    t = rels["to_pos"].to_numpy(np.int64)
+    fn = s["fn"].to_numpy(object)
+    sn = s["sn"].to_numpy(object)
+    name = pd.Series(fn).fillna("") + "|" + pd.Series(sn).fillna("")
+    code, _ = pd.factorize(name)
+    code = np.where(pd.isna(fn) | pd.isna(sn), -1, code)
+    pos = np.concatenate([f, t])
+    rel = np.concatenate([t, f])
+    return pd.DataFrame({"pos": pos, "rel": rel, "name": code[rel]}).drop_duplicates()
+
+
+def share_kin(
+    kin: pd.DataFrame | None, i: np.ndarray, j: np.ndarray, labels: np.ndarray | None
+) -> np.ndarray:
+    """Per pair: whether both mentions state a relative of one name (or one resolved person).
+
+    Args:
+        kin: :func:`kin_table` output.
+        i, j: the pairs.
+        labels: cluster label per record (None: compare relatives by name only).
+    """
+    out = np.zeros(len(i), bool)
+    if kin is None or not len(i):
+        return out
+    pairs = pd.DataFrame({"k": np.arange(len(i)), "a": i, "b": j})
+    ka = kin.rename(columns={"pos": "a"})
+    kb = kin.rename(columns={"pos": "b"})
+    left = pairs.merge(ka, on="a")
+    both = left.merge(kb, on="b", suffixes=("_a", "_b"))
+    same = (both["name_a"].to_numpy() >= 0) & (
+        both["name_a"].to_numpy() == both["name_b"].to_numpy()
+    )
+    if labels is not None:
+        same |= labels[both["rel_a"].to_numpy()] == labels[both["rel_b"].to_numpy()]
+    out[both["k"].to_numpy()[same]] = True
+    return out
+
+
+def home_places(
+    kin: pd.DataFrame | None, places: np.ndarray, labels: np.ndarray | None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per record (CSR): places of its stated relatives and of the persons they resolved to."""
+    if kin is None:
+        return None, None
+    n = len(places)
+    rel = kin["rel"].to_numpy(np.int64)
+    pos = kin["pos"].to_numpy(np.int64)
+    if labels is None:
+        pl = places[rel]
+        ok = pl >= 0
+        df = pd.DataFrame({"pos": pos[ok], "pl": pl[ok]})
+    else:
+        known = places >= 0
+        lp = pd.DataFrame({"lab": labels[known], "pl": places[known]}).drop_duplicates()
+        df = pd.DataFrame({"pos": pos, "lab": labels[rel]}).merge(lp, on="lab")[["pos", "pl"]]
+    df = df.drop_duplicates().sort_values("pos", kind="stable")
+    ptr = np.zeros(n + 1, np.int64)
+    np.add.at(ptr, df["pos"].to_numpy(np.int64) + 1, 1)
+    return np.cumsum(ptr), df["pl"].to_numpy(np.int64)
