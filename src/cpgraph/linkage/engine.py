@@ -52,7 +52,7 @@ from cpgraph.linkage.relationships import (
 )
 from cpgraph.linkage.scoring import ScoredPairs, Scorer
 from cpgraph.linkage.spec import Spec, load_spec
-from cpgraph.linkage.standardise import name_variants, standardise
+from cpgraph.linkage.standardise import fingerprint, name_variants, standardise
 from cpgraph.linkage.variants import learn_name_variants
 
 STEWARD_WEIGHT = 100.0
@@ -113,6 +113,7 @@ class _Prepared:
     stated_i: np.ndarray
     stated_j: np.ndarray
     name_pairs: NamePairs = ()
+    fp_extra: list[np.ndarray] = field(default_factory=list)
 
 
 @dataclass
@@ -223,6 +224,15 @@ def _in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
     return wait
 
 
+def _fingerprints(mentions: pd.DataFrame, prep: _Prepared) -> np.ndarray:
+    """Per mention, a hash of what it says: its linkage columns and the values its stated
+    relationships imply (sex, birth-year bounds)."""
+    fp = fingerprint(mentions.reset_index(drop=True)).astype(np.uint64)
+    for k, x in enumerate(prep.fp_extra):
+        fp = fp ^ (x * np.uint64(0x9E3779B97F4A7C15 + k))
+    return fp
+
+
 def _model_pairs(model: Model | None) -> NamePairs | None:
     """The forename variants a model was trained with (None: no model, learn them)."""
     if model is None:
@@ -276,12 +286,13 @@ class LinkageEngine:
         if mentions["key"].duplicated().any():
             raise ValueError("mention keys must be unique")
         spec = self.spec
-        s = standardise(mentions, spec)
+        s = standardise(mentions, spec, with_fingerprint=False)
         n = len(s)
         pos = pd.Series(np.arange(n), index=s["key"].to_numpy(object))
         rels = rels if rels is not None and not rels.empty else None
         lo = hi = None
         si = sj = np.empty(0, np.int64)
+        fp_extra: list[np.ndarray] = []
         if rels is not None:
             rels = resolve_positions(rels, pos)  # key look-ups once, not every round
             pos_map = pos.to_dict()
@@ -308,17 +319,13 @@ class LinkageEngine:
                 si, sj = stated_pairs(
                     rels, pos_map, s["key"].to_numpy(object) if spec.rel_colisted_cannot else None
                 )
-            if extra:  # relationship-derived values are part of what a mention "says"
-                fp = s["fingerprint"].to_numpy(np.uint64)
-                for k, x in enumerate(extra):
-                    fp = fp ^ (x * np.uint64(0x9E3779B97F4A7C15 + k))
-                s["fingerprint"] = fp
+            fp_extra = extra
         variants = name_variants(s)
         if name_pairs is None:
             name_pairs = learn_name_variants(s, variants, spec)
         vtable = variant_block_table(s, variants, spec, name_pairs)
         comparer = Comparer(s, variants, spec, name_pairs)
-        return _Prepared(s, vtable, comparer, pos, rels, lo, hi, si, sj, name_pairs)
+        return _Prepared(s, vtable, comparer, pos, rels, lo, hi, si, sj, name_pairs, fp_extra)
 
     def _exclude(self, prep: _Prepared):
         """Training-pair filter: known non-matches (cannot-links, stated relatives)."""
@@ -481,7 +488,8 @@ class LinkageEngine:
             else:
                 model = self._fit(prep)
         timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
-        fp = pd.Series(s["fingerprint"].to_numpy(), index=keys)
+        # (computed here: while a forked process trains the model, if one does)
+        fp = pd.Series(_fingerprints(mentions, prep), index=keys)
 
         # ---- candidate pairs and scores (incremental: only pairs touching changes)
         parts: list[_Edges] = []
@@ -698,9 +706,13 @@ class LinkageEngine:
 
         # ---- ids, per-key support, review queue
         t1 = time.perf_counter()
+        reviewing = None
+        if self.workers >= 2 and n >= PARALLEL_FIT_MIN and _can_fork():
+            # the review queue (explained pairs) is built alongside the assignments
+            reviewing = _in_fork(lambda: self._review(keys, labels, edges, scorer))
         ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
         assignments = self._assignments(keys, labels, ida.person_ids, edges, scorer, breakdowns)
-        review = self._review(keys, labels, edges, scorer)
+        review = reviewing() if reviewing else self._review(keys, labels, edges, scorer)
         timings["assign"] = time.perf_counter() - t1
         sizes = np.bincount(labels, minlength=n)
         summary = {
@@ -927,7 +939,13 @@ class LinkageEngine:
         prob[r] = e.prob[ed]
         partner[r] = keys[best["other"].to_numpy()]
         if breakdowns and len(ed):
-            bd[r] = self._bds(e, ed)
+            half = len(ed) // 2
+            if self.workers >= 2 and half >= PARALLEL_FIT_MIN // 2 and _can_fork():
+                # a forked process builds the second half of the breakdown dicts
+                rest = _in_fork(lambda: self._bds(e, ed[half:]))
+                bd[r] = self._bds(e, ed[:half]) + rest()
+            else:
+                bd[r] = self._bds(e, ed)
         sizes = np.bincount(labels, minlength=n)
         multi = sizes[labels] > 1
         # split clusters can leave members whose support is the cluster average
@@ -1035,17 +1053,17 @@ class LinkageEngine:
             codes, _ = pd.factorize(s[self.spec.place_gate])
             known = codes >= 0
             at = pd.DataFrame({"lab": labels[known], "pl": codes[known]}).drop_duplicates()
-            sets = at.groupby("lab")["pl"].agg(frozenset)
-            sa = sets.reindex(labels[i]).tolist()
-            sb = sets.reindex(labels[j]).tolist()
-            apart = np.fromiter(
-                (
-                    isinstance(x, frozenset) and isinstance(y, frozenset) and x.isdisjoint(y)
-                    for x, y in zip(sa, sb, strict=True)
-                ),
-                bool,
-                len(i),
+            la, lb = labels[i], labels[j]
+            placed = isin(la, unique_sorted(at["lab"].to_numpy())) & isin(
+                lb, unique_sorted(at["lab"].to_numpy())
             )
+            pairs = pd.DataFrame({"k": np.arange(len(i)), "lab": la, "lb": lb})
+            common = pairs.merge(at, on="lab").merge(
+                at.rename(columns={"lab": "lb"}), on=["lb", "pl"]
+            )
+            shared = np.zeros(len(i), bool)
+            shared[common["k"].to_numpy()] = True
+            apart = placed & ~shared
             out[apart] = "different_addresses"
         return out.tolist()
 

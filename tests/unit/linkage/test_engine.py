@@ -204,18 +204,23 @@ def test_explain_pair_adds_up(fitted):
     assert sn.tf_adjustment > 0  # a surname unseen in this population is rare
 
 
-def test_training_and_scoring_in_a_forked_process_give_the_same_result(spec, pop, monkeypatch):
+def test_work_done_in_forked_processes_gives_the_same_result(spec, pop, monkeypatch):
     from cpgraph.linkage import engine as engine_mod
 
     df, _ = pop
-    one = LinkageEngine(spec, workers=1).link(df, breakdowns=False)
+    one = LinkageEngine(spec, workers=1).link(df)
     monkeypatch.setattr(engine_mod, "PARALLEL_FIT_MIN", 1)  # fork even for a small run
     monkeypatch.setattr(engine_mod, "SCORE_CHUNK", 50)  # many chunks: half scored forked
     forks = []
     real = engine_mod._in_fork
     monkeypatch.setattr(engine_mod, "_in_fork", lambda job: forks.append(job) or real(job))
     two = LinkageEngine(spec, workers=2)
-    res = two.link(df, breakdowns=False)
-    assert len(forks) == 2  # training, and half of the scoring
+    res = two.link(df)
+    assert len(forks) == 4  # training, half the scoring, the review queue, half the breakdowns
     assert two.model is not None and two.model.to_dict() == one.model.to_dict()
     assert res.assignments["person_id"].tolist() == one.assignments["person_id"].tolist()
+    assert res.assignments["breakdown"].tolist() == one.assignments["breakdown"].tolist()
+    assert len(res.review) and res.review["breakdown"].tolist() == one.review["breakdown"].tolist()
+    pd.testing.assert_frame_equal(
+        res.review.drop(columns=["breakdown"]), one.review.drop(columns=["breakdown"])
+    )
