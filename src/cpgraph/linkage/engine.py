@@ -1014,23 +1014,29 @@ class LinkageEngine:
     def _review(
         self, keys: np.ndarray, labels: np.ndarray, e: _Edges, scorer: Scorer
     ) -> pd.DataFrame:
-        # between `review` and `auto`, and links at `auto` or above that clustering kept
-        # apart (the place gate, an ambiguous name-only mention, a cannot-link elsewhere
-        # in one of the persons): a steward decides those
+        # between `review` and `auto`, and links at `auto` or above that v5's rules kept
+        # apart (the place gate, an ambiguous name-only mention): a steward decides those.
+        # A strong pair kept apart by a cannot-link elsewhere in one of the persons (the
+        # person already holds another record of that master index) is not queued, as
+        # before v5: the constraint, not a judgement, decided it.
         sel = np.flatnonzero(
             (e.prob >= self.spec.review)
             & (e.priority == PRIORITY_SCORED)
             & ~e.cannot
             & (labels[e.i] != labels[e.j])
         )
+        strong = e.prob[sel] >= self.spec.auto
+        why = np.full(len(sel), None, dtype=object)
+        if strong.any():
+            k = np.flatnonzero(strong)
+            why[k] = self._kept_apart_reasons(labels, e.i[sel[k]], e.j[sel[k]], scorer)
+            keep = ~strong | (why != "conflicting_records")
+            sel, why = sel[keep], why[keep]
         bds = self._bds(e, sel) if len(sel) else []
-        strong = np.flatnonzero(e.prob[sel] >= self.spec.auto)
-        if len(strong):
-            # say why a pair that scores as a match was kept apart (a zero-weight step in
-            # the steward's waterfall)
-            why = self._kept_apart_reasons(labels, e.i[sel[strong]], e.j[sel[strong]], scorer)
-            for x, r in zip(strong.tolist(), why, strict=True):
-                bds[x] = {**bds[x], "kept_apart": {"level": r, "weight": 0.0}}
+        for x in np.flatnonzero(why != None).tolist():  # noqa: E711 (object array)
+            # why a pair that scores as a match was kept apart: a zero-weight step in the
+            # steward's waterfall
+            bds[x] = {**bds[x], "kept_apart": {"level": why[x], "weight": 0.0}}
         return pd.DataFrame(
             {
                 "key_a": keys[e.i[sel]],

@@ -208,6 +208,13 @@ def test_work_done_in_forked_processes_gives_the_same_result(spec, pop, monkeypa
     from cpgraph.linkage import engine as engine_mod
 
     df, _ = pop
+    # a namesake at another address, so that the review queue has a kept-apart pair
+    who = dict(forename_m="ingrid", surname_m="lukasik", dob="1985-03-04", sex="F")
+    extra = [
+        mention("cs:x", system="cs", kind="person", postcode="B15 2TT", **who),
+        mention("pol:x", system="pol", kind="nominal", postcode="CV1 9ZZ", **who),
+    ]
+    df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
     one = LinkageEngine(spec, workers=1).link(df)
     monkeypatch.setattr(engine_mod, "PARALLEL_FIT_MIN", 1)  # fork even for a small run
     monkeypatch.setattr(engine_mod, "SCORE_CHUNK", 50)  # many chunks: half scored forked
