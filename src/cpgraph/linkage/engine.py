@@ -48,6 +48,7 @@ from cpgraph.linkage.relationships import (
     resolve_positions,
     share_kin,
     stated_pairs,
+    unique_role_pairs,
     year_bounds,
 )
 from cpgraph.linkage.scoring import ScoredPairs, Scorer
@@ -151,33 +152,6 @@ class _Edges:
         return _Edges(
             *(np.concatenate([getattr(p, f) for p in parts]) for f in _Edges.__dataclass_fields__)
         )
-
-
-def _unique_role_pairs(
-    rels: pd.DataFrame, labels: np.ndarray, roles: tuple[str, ...]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs of mentions stated in one unique role (mother, father) to one person."""
-    if not roles or rels is None or rels.empty:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    r = rels["relationship"].to_numpy(object)
-    ok = np.isin(r, list(roles))
-    if not ok.any():
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    d = pd.DataFrame(
-        {
-            "rec": rels["to_pos"].to_numpy(np.int64)[ok],
-            "anchor": labels[rels["from_pos"].to_numpy(np.int64)[ok]],
-            "role": r[ok],
-        }
-    ).drop_duplicates()
-    size = d.groupby(["anchor", "role"])["rec"].transform("size")
-    d = d[(size >= 2) & (size <= 8)]  # more "mothers" than that is not one family's record
-    if d.empty:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    m = d.merge(d, on=["anchor", "role"])
-    a, b = m["rec_x"].to_numpy(np.int64), m["rec_y"].to_numpy(np.int64)
-    keep = (a < b) & (labels[a] != labels[b])
-    return a[keep], b[keep]
 
 
 PARALLEL_FIT_MIN = 50_000  # below this, starting a process costs more than it saves
@@ -782,7 +756,7 @@ class LinkageEngine:
         pc_w = 0.0
         if k_pc is not None and hi_.size:
             pc_w = float(scorer.model.params[k_pc].weights()[0])
-        ui, uj = _unique_role_pairs(rels, labels, spec.rel_unique_roles)
+        ui, uj = unique_role_pairs(rels, labels, spec.rel_unique_roles)
         parts: list[tuple[np.ndarray, ...]] = []
         if len(ui):  # first: on a tie below, the unique-role reason is kept
             ones = np.ones(len(ui), bool)

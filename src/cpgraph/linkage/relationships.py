@@ -465,3 +465,39 @@ def home_places(
     ptr = np.zeros(n + 1, np.int64)
     np.add.at(ptr, df["pos"].to_numpy(np.int64) + 1, 1)
     return np.cumsum(ptr), df["pl"].to_numpy(np.int64)
+
+
+def unique_role_pairs(
+    rels: pd.DataFrame, labels: np.ndarray, roles: tuple[str, ...]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of mentions stated in one unique role (mother, father) to one person.
+
+    Args:
+        rels: relationships resolved by :func:`resolve_positions`.
+        labels: cluster label per record (the anchor person of each statement).
+        roles: the unique roles (``[relationship] unique_roles``).
+
+    Returns:
+        ``(i, j)`` record positions, ``i < j``, not yet in one cluster.
+    """
+    if not roles or rels is None or rels.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    r = rels["relationship"].to_numpy(object)
+    ok = np.isin(r, list(roles))
+    if not ok.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    d = pd.DataFrame(
+        {
+            "rec": rels["to_pos"].to_numpy(np.int64)[ok],
+            "anchor": labels[rels["from_pos"].to_numpy(np.int64)[ok]],
+            "role": r[ok],
+        }
+    ).drop_duplicates()
+    size = d.groupby(["anchor", "role"])["rec"].transform("size")
+    d = d[(size >= 2) & (size <= 8)]  # more "mothers" than that is not one family's record
+    if d.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    m = d.merge(d, on=["anchor", "role"])
+    a, b = m["rec_x"].to_numpy(np.int64), m["rec_y"].to_numpy(np.int64)
+    keep = (a < b) & (labels[a] != labels[b])
+    return a[keep], b[keep]
