@@ -115,6 +115,8 @@ class _Prepared:
     stated_j: np.ndarray
     name_pairs: NamePairs = ()
     fp_extra: list[np.ndarray] = field(default_factory=list)
+    places: np.ndarray | None = None  # place-gate code per record (-1 unknown), if gated
+    weak: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # name-only
 
 
 @dataclass
@@ -154,7 +156,7 @@ class _Edges:
         )
 
 
-PARALLEL_FIT_MIN = 50_000  # below this, starting a process costs more than it saves
+PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more than it saves
 SCORE_CHUNK = 2_000_000  # pairs scored at a time (bounds the memory of one step)
 _FORK_JOB: Callable[[], Any] | None = None
 
@@ -207,6 +209,26 @@ def _fingerprints(mentions: pd.DataFrame, prep: _Prepared) -> np.ndarray:
     return fp
 
 
+def _kept_apart_reasons(
+    labels: np.ndarray, i: np.ndarray, j: np.ndarray, prep: _Prepared
+) -> list[str]:
+    """Why clustering did not join pairs scored at or above ``auto``."""
+    out = np.full(len(i), "conflicting_records", dtype=object)
+    out[prep.weak[i] | prep.weak[j]] = "ambiguous_name_only"
+    if prep.places is not None:
+        known = prep.places >= 0
+        at = pd.DataFrame({"lab": labels[known], "pl": prep.places[known]}).drop_duplicates()
+        placed_labels = unique_sorted(at["lab"].to_numpy())
+        la, lb = labels[i], labels[j]
+        pairs = pd.DataFrame({"k": np.arange(len(i)), "lab": la, "lb": lb})
+        common = pairs.merge(at, on="lab").merge(at.rename(columns={"lab": "lb"}), on=["lb", "pl"])
+        shared = np.zeros(len(i), bool)
+        shared[common["k"].to_numpy()] = True
+        apart = isin(la, placed_labels) & isin(lb, placed_labels) & ~shared
+        out[apart] = "different_addresses"
+    return out.tolist()
+
+
 def _model_pairs(model: Model | None) -> NamePairs | None:
     """The forename variants a model was trained with (None: no model, learn them)."""
     if model is None:
@@ -246,6 +268,11 @@ class LinkageEngine:
         self.model: Model | None = None
         self._src_codes: np.ndarray | None = None
 
+    def _parallel(self, size: int | None = None) -> bool:
+        """Whether to do part of the work in a forked process (``size``: mentions)."""
+        big = size is None or size >= PARALLEL_MIN
+        return self.workers >= 2 and big and _can_fork()
+
     # ----------------------------------------------------------------- preparation
     def _prepare(
         self,
@@ -260,7 +287,7 @@ class LinkageEngine:
         if mentions["key"].duplicated().any():
             raise ValueError("mention keys must be unique")
         spec = self.spec
-        s = standardise(mentions, spec, with_fingerprint=False)
+        s = standardise(mentions, spec)
         n = len(s)
         pos = pd.Series(np.arange(n), index=s["key"].to_numpy(object))
         rels = rels if rels is not None and not rels.empty else None
@@ -299,7 +326,25 @@ class LinkageEngine:
             name_pairs = learn_name_variants(s, variants, spec)
         vtable = variant_block_table(s, variants, spec, name_pairs)
         comparer = Comparer(s, variants, spec, name_pairs)
-        return _Prepared(s, vtable, comparer, pos, rels, lo, hi, si, sj, name_pairs, fp_extra)
+        places = None
+        if spec.place_gate:
+            codes, _ = pd.factorize(s[spec.place_gate])  # -1 where unknown
+            places = codes.astype(np.int64)
+        return _Prepared(
+            s,
+            vtable,
+            comparer,
+            pos,
+            rels,
+            lo,
+            hi,
+            si,
+            sj,
+            name_pairs,
+            fp_extra,
+            places,
+            _name_only(s),
+        )
 
     def _exclude(self, prep: _Prepared):
         """Training-pair filter: known non-matches (cannot-links, stated relatives)."""
@@ -329,6 +374,16 @@ class LinkageEngine:
         )
         model.name_variants = list(prep.name_pairs)
         return model
+
+    def comparer(self, mentions: pd.DataFrame, model: Model | None = None) -> Comparer:
+        """The comparer :meth:`link` would use on ``mentions`` (its ``s`` is positional).
+
+        Args:
+            mentions: one row per mention (input contract).
+            model: the model whose learned forename variants apply (default: learn them
+                from ``mentions``, as training does).
+        """
+        return self._prepare(mentions, None, _model_pairs(model)).comparer
 
     def fit(self, mentions: pd.DataFrame, relationships: pd.DataFrame | None = None) -> Model:
         """Estimate the model (u, m, prior, TF tables) from unlabelled mentions.
@@ -457,7 +512,7 @@ class LinkageEngine:
         incremental = state is not None and not full
         training = None
         if model is None:
-            if self.workers >= 2 and n >= PARALLEL_FIT_MIN and _can_fork():
+            if self._parallel(n):
                 training = _in_fork(lambda: self._fit(prep))
             else:
                 model = self._fit(prep)
@@ -495,7 +550,7 @@ class LinkageEngine:
         self._src_codes = scorer._src
         starts = list(range(0, len(i), chunk))
         helper = None
-        if self.workers >= 2 and len(starts) >= 3 and _can_fork():
+        if self._parallel() and len(starts) >= 3:
             # a forked process scores every other chunk (it inherits the pairs and the
             # scorer; only the kept edges come back)
             theirs = starts[2::2]
@@ -538,11 +593,8 @@ class LinkageEngine:
 
         auto_w = weight_for_probability(spec.auto)
 
-        places = kin = None
-        if spec.place_gate:
-            codes, _ = pd.factorize(s[spec.place_gate])  # -1 where unknown
-            places = codes.astype(np.int64)
-            kin = kin_table(s, prep.rels)
+        places = prep.places
+        kin = kin_table(s, prep.rels) if places is not None else None
 
         corroborated: set[int] | None = None
 
@@ -645,7 +697,7 @@ class LinkageEngine:
                 ~cann & (edges.priority == PRIORITY_SCORED) & (edges.prob >= spec.auto),
                 np.concatenate([edges.i[cann], si, sc[:, 0]]),
                 np.concatenate([edges.j[cann], sj, sc[:, 1]]),
-                _name_only(s),
+                prep.weak,
                 spec.ambiguity_margin,
                 *self._plausible_parent_years(prep, labels),
             )
@@ -681,12 +733,12 @@ class LinkageEngine:
         # ---- ids, per-key support, review queue
         t1 = time.perf_counter()
         reviewing = None
-        if self.workers >= 2 and n >= PARALLEL_FIT_MIN and _can_fork():
+        if self._parallel(n):
             # the review queue (explained pairs) is built alongside the assignments
-            reviewing = _in_fork(lambda: self._review(keys, labels, edges, scorer))
+            reviewing = _in_fork(lambda: self._review(keys, labels, edges, prep))
         ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
         assignments = self._assignments(keys, labels, ida.person_ids, edges, scorer, breakdowns)
-        review = reviewing() if reviewing else self._review(keys, labels, edges, scorer)
+        review = reviewing() if reviewing else self._review(keys, labels, edges, prep)
         timings["assign"] = time.perf_counter() - t1
         sizes = np.bincount(labels, minlength=n)
         summary = {
@@ -914,7 +966,7 @@ class LinkageEngine:
         partner[r] = keys[best["other"].to_numpy()]
         if breakdowns and len(ed):
             half = len(ed) // 2
-            if self.workers >= 2 and half >= PARALLEL_FIT_MIN // 2 and _can_fork():
+            if self._parallel(2 * half):
                 # a forked process builds the second half of the breakdown dicts
                 rest = _in_fork(lambda: self._bds(e, ed[half:]))
                 bd[r] = self._bds(e, ed[:half]) + rest()
@@ -986,7 +1038,7 @@ class LinkageEngine:
         return out
 
     def _review(
-        self, keys: np.ndarray, labels: np.ndarray, e: _Edges, scorer: Scorer
+        self, keys: np.ndarray, labels: np.ndarray, e: _Edges, prep: _Prepared
     ) -> pd.DataFrame:
         # between `review` and `auto`, and links at `auto` or above that v5's rules kept
         # apart (the place gate, an ambiguous name-only mention): a steward decides those.
@@ -1003,7 +1055,7 @@ class LinkageEngine:
         why = np.full(len(sel), None, dtype=object)
         if strong.any():
             k = np.flatnonzero(strong)
-            why[k] = self._kept_apart_reasons(labels, e.i[sel[k]], e.j[sel[k]], scorer)
+            why[k] = _kept_apart_reasons(labels, e.i[sel[k]], e.j[sel[k]], prep)
             keep = ~strong | (why != "conflicting_records")
             sel, why = sel[keep], why[keep]
         bds = self._bds(e, sel) if len(sel) else []
@@ -1020,32 +1072,6 @@ class LinkageEngine:
                 "breakdown": bds,
             }
         )
-
-    def _kept_apart_reasons(
-        self, labels: np.ndarray, i: np.ndarray, j: np.ndarray, scorer: Scorer
-    ) -> list[str]:
-        """Why clustering did not join pairs scored at or above ``auto``."""
-        s = scorer.comparer.s
-        weak = _name_only(s)
-        out = np.full(len(i), "conflicting_records", dtype=object)
-        out[weak[i] | weak[j]] = "ambiguous_name_only"
-        if self.spec.place_gate:
-            codes, _ = pd.factorize(s[self.spec.place_gate])
-            known = codes >= 0
-            at = pd.DataFrame({"lab": labels[known], "pl": codes[known]}).drop_duplicates()
-            la, lb = labels[i], labels[j]
-            placed = isin(la, unique_sorted(at["lab"].to_numpy())) & isin(
-                lb, unique_sorted(at["lab"].to_numpy())
-            )
-            pairs = pd.DataFrame({"k": np.arange(len(i)), "lab": la, "lb": lb})
-            common = pairs.merge(at, on="lab").merge(
-                at.rename(columns={"lab": "lb"}), on=["lb", "pl"]
-            )
-            shared = np.zeros(len(i), bool)
-            shared[common["k"].to_numpy()] = True
-            apart = placed & ~shared
-            out[apart] = "different_addresses"
-        return out.tolist()
 
     # ----------------------------------------------------------------- explain
     def explain_pair(

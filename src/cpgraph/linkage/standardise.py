@@ -136,16 +136,12 @@ def _aliases(col: pd.Series, max_aliases: int) -> list[tuple]:
     return out
 
 
-def standardise(
-    mentions: pd.DataFrame, spec: Spec, *, with_fingerprint: bool = True
-) -> pd.DataFrame:
+def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     """Derive linkage columns from contract-shaped mentions.
 
     Args:
         mentions: one row per mention (input contract; unknown columns pass through).
         spec: the linkage spec (phonetic algorithm, identifier comparisons, alias cap).
-        with_fingerprint: add the ``fingerprint`` column (:func:`fingerprint`); the engine
-            computes it later, while a forked process trains the model.
 
     Returns:
         A new frame with a RangeIndex (row position = record id in pair arrays).
@@ -216,8 +212,6 @@ def standardise(
         (f[0] + b[0]) if isinstance(f, str) and isinstance(b, str) else None
         for f, b in zip(s["fn"].tolist(), s["sn"].tolist(), strict=True)
     ]
-    if with_fingerprint:
-        s["fingerprint"] = fingerprint(df)
     return s
 
 

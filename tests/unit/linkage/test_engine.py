@@ -216,7 +216,7 @@ def test_work_done_in_forked_processes_gives_the_same_result(spec, pop, monkeypa
     ]
     df = pd.concat([df, pd.DataFrame(extra)], ignore_index=True)
     one = LinkageEngine(spec, workers=1).link(df)
-    monkeypatch.setattr(engine_mod, "PARALLEL_FIT_MIN", 1)  # fork even for a small run
+    monkeypatch.setattr(engine_mod, "PARALLEL_MIN", 1)  # fork even for a small run
     monkeypatch.setattr(engine_mod, "SCORE_CHUNK", 50)  # many chunks: half scored forked
     forks = []
     real = engine_mod._in_fork
