@@ -26,10 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cpgraph.linkage.comparisons import MISSING, Comparer
+from cpgraph.linkage.comparisons import MISSING
 from cpgraph.linkage.engine import LinkageEngine
 from cpgraph.linkage.model import Model
-from cpgraph.linkage.standardise import name_variants, standardise
 
 M_STRENGTH = 100.0
 U_STRENGTH = 2000.0
@@ -84,10 +83,9 @@ def retrain_model(
     Returns:
         The retrained model and a report.
     """
-    # the engine's own standardisation and comparer, through their public functions
-    s = standardise(mentions, engine.spec)
-    comparer = Comparer(s, name_variants(s), engine.spec)
-    pos = pd.Series(np.arange(len(s)), index=s["key"].to_numpy())
+    # the engine's own comparer, with the forename variants the model was trained with
+    comparer = engine.comparer(mentions, base)
+    pos = pd.Series(np.arange(len(comparer.s)), index=comparer.s["key"].to_numpy())
     rows = [
         (int(pos[a]), int(pos[b]), v == "LINK")
         for a, b, v in labels

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -254,3 +256,21 @@ def test_name_only_mention_fitting_two_people_equally_is_left_apart(fitted, base
     assert len(q) == 2  # both candidates wait for a steward, with the reason
     assert {b["kept_apart"]["level"] for b in q["breakdown"]} == {"ambiguous_name_only"}
     assert pid(res, "pol:sr") != pid(res, "pol:jr")
+
+
+def test_comparer_uses_the_models_learned_variants(fitted):
+    rows = pd.DataFrame(
+        [
+            mention("a", forename_m="kasia", surname_m="nowak", dob="1990-01-02"),
+            mention("b", forename_m="katarzyna", surname_m="nowak", dob="1990-01-02"),
+        ]
+    )
+    k = fitted.spec.names.index("forename")
+    labels = fitted.spec.comparisons[k].labels
+    model = copy.deepcopy(fitted.model)
+    model.name_variants = [("kasia", "katarzyna")]
+    with_pairs = fitted.comparer(rows, model).compare(np.array([0]), np.array([1]))
+    assert labels[with_pairs.levels[0, k]] == "nickname"
+    model.name_variants = []
+    without = fitted.comparer(rows, model).compare(np.array([0]), np.array([1]))
+    assert labels[without.levels[0, k]] != "nickname"
