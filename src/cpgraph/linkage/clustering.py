@@ -553,6 +553,7 @@ def detach_ambiguous(
     margin: float,
     years: np.ndarray | None = None,
     plausible_hi: np.ndarray | None = None,
+    generation_gap: float = np.inf,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -565,7 +566,10 @@ def detach_ambiguous(
 
     When the mention is recorded as someone's parent, the person's age settles it: of a
     father aged 38 and a son aged 19 at the child's birth, only the first is a plausible
-    parent (born by ``plausible_hi``), and the mention goes to him.
+    parent (born by ``plausible_hi``), and the mention goes to him, even when it scores
+    better against the son (beyond ``margin``).  When namesakes ``generation_gap`` or
+    more years apart are both plausible parents, the mention is ambiguous whatever the
+    weights say.
 
     Args:
         labels: cluster label per record.
@@ -577,6 +581,8 @@ def detach_ambiguous(
         years: birth year per record (-1 unknown), for the parent-age tie-break.
         plausible_hi: per record, the latest plausible birth year for its stated roles
             (``inf`` when none).
+        generation_gap: birth years this far apart make two candidates of different
+            generations (``inf``: never).
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -589,20 +595,40 @@ def detach_ambiguous(
     if years is not None and plausible_hi is not None:
         known = years >= 0
         cy = pd.Series(years[known]).groupby(labels[known]).median()
-        if amb is not None:
-            # candidates per ambiguous mention: its own person and the exclusive others
-            cand = pd.concat(
-                [pd.DataFrame({"a": amb_idx, "c": labels[amb_idx]}), amb[1]]
-            ).drop_duplicates()
+        # A parent mention held by a person too young to be that parent moves to the one
+        # plausible alternative it is linked to, however much better its own link scores:
+        # "Graham Cook, father of Susan" matches his son Graham (18 at her birth) on the
+        # exact surname and the father only through a misspelt "Coook".
+        aged = weak & np.isfinite(plausible_hi)
+        wide = ambiguous_mentions(labels, ei, ej, w, link, ci, cj, aged, np.inf)
+        parts = [found for found in (amb, wide) if found is not None]
+        if parts:
+            # candidates per mention: its own person and the exclusive others
+            own = [pd.DataFrame({"a": f[0], "c": labels[f[0]]}) for f in parts]
+            cand = pd.concat(own + [f[1] for f in parts]).drop_duplicates()
             y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
+            cand["y"] = y
             hi = plausible_hi[cand["a"].to_numpy()]
             cand["ok"] = np.isfinite(hi) & ~np.isnan(y) & (y <= hi)
             cand["judged"] = np.isfinite(hi) & ~np.isnan(y)
-            g = cand.groupby("a")
+            a_ = cand["a"].to_numpy()
+            own_bad = (labels[a_] == cand["c"].to_numpy()) & cand["judged"] & ~cand["ok"]
+            g = cand.assign(own_bad=own_bad).groupby("a")
             sole = (g["ok"].sum() == 1) & g["judged"].all()
-            chosen = cand[cand["ok"] & cand["a"].map(sole).to_numpy()]
+            # within the margin any mention is settled by age; beyond it only a misplaced one
+            idx = sole.index
+            settle = sole & (pd.Series(np.isin(idx, amb_idx), index=idx) | g["own_bad"].any())
+            chosen = cand[cand["ok"] & cand["a"].map(settle).to_numpy()]
             out[chosen["a"].to_numpy()] = chosen["c"].to_numpy()
-            detach = np.setdiff1d(amb_idx, chosen["a"].to_numpy())
+            # Two namesakes a generation apart, both of an age to be the parent (James
+            # Green senior and junior, 43 and 20 at the child's birth): a typo in one's
+            # other records must not decide which of them is the father, so the mention
+            # goes to review.  Candidates of one generation are left to the weights.
+            oky = cand["y"].where(cand["ok"].to_numpy()).groupby(a_)
+            gen = ((oky.max() - oky.min()) >= generation_gap) & g["judged"].all()
+            detach = np.union1d(
+                np.setdiff1d(amb_idx, chosen["a"].to_numpy()), gen.index[gen.to_numpy()]
+            )
     if not len(detach):
         return canonical_labels(out) if not np.array_equal(out, labels) else labels
     mask = np.zeros(n, bool)

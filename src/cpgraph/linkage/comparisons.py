@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from cpgraph.linkage.spec import ComparisonSpec, Level, Spec
-from cpgraph.linkage.standardise import V_ALT, V_BLOCK, V_PRIMARY, V_SWAP
+from cpgraph.linkage.standardise import V_ALT, V_BLOCK, V_MSWAP, V_PRIMARY, V_SWAP
 
 MISSING = -1
 WORKERS = 1  # rapidfuzz threads; the bench raises it
@@ -449,12 +449,24 @@ class Comparer:
         # forename or of the surname (the recorded pair itself is always kept).
         fl = np.append(self.first, "")  # code -1 → ""
         near = ((fl[fa_] == fl[fb_]) & (fa_ >= 0)) | ((fl[sa_] == fl[sb_]) & (sa_ >= 0))
-        keep = ((ta == V_PRIMARY) & (tb == V_PRIMARY)) | (near & ~((ta == V_SWAP) & (tb == V_SWAP)))
+        swap_a, swap_b = (ta == V_SWAP) | (ta == V_MSWAP), (tb == V_SWAP) | (tb == V_MSWAP)
+        keep = ((ta == V_PRIMARY) & (tb == V_PRIMARY)) | (near & ~(swap_a & swap_b))
         ra, rb, pid, ta, tb = ra[keep], rb[keep], pid[keep], ta[keep], tb[keep]
         m = pd.DataFrame({"pid": pid, "ta": ta, "tb": tb})
         fa = {"fn": vfn[ra], "mn": vmn[ra], "sn": vsn[ra]}
         fb = {"fn": vfn[rb], "mn": vmn[rb], "sn": vsn[rb]}
         lv = self._names(fa, fb)
+        # A forename found only in the other record's middle names is weaker evidence than
+        # the recorded forename: "Mohammed Hussain" is as likely the twin recorded as
+        # Mohammed as "Usman Mohammed Hussain" known by his middle name, so the swap may
+        # reach at most the comparison's `swap_level`.  Capped before the best variant
+        # pair is chosen, so a recorded-name match wins a tie.
+        mswap = (ta == V_MSWAP) | (tb == V_MSWAP)
+        if mswap.any():
+            for col, (_, c) in enumerate(self.name_comps):
+                if c.swap_level is not None:
+                    x = lv[:, col]
+                    lv[:, col] = np.where(mswap & (x >= 0) & (x < c.swap_level), c.swap_level, x)
         score = self._name_score(lv)
         # prefer the recorded names on ties
         tie = (m["ta"].to_numpy() != V_PRIMARY).astype(np.float64) + (

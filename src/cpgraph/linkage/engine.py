@@ -700,6 +700,7 @@ class LinkageEngine:
                 prep.weak,
                 spec.ambiguity_margin,
                 *self._plausible_parent_years(prep, labels),
+                generation_gap=spec.namesake_generation_gap or np.inf,
             )
         timings["cluster"] = time.perf_counter() - t1
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -51,6 +51,8 @@ class ComparisonSpec:
     fixed_m: tuple[float, ...] | None = None
     cannot_link: bool = False
     deterministic: bool = False
+    # name comparisons: the best level a match through a forename/middle swap reaches
+    swap_level: int | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -128,6 +130,7 @@ class Spec:
     variants_min_count: int = 2
     ambiguity_margin: float | None = None
     typical_parent_gap: int = 0
+    namesake_generation_gap: int = 0
     place_gate: str = ""
     gate_yields_to: tuple[str, ...] = ()
     place_corroboration: int = 2
@@ -184,6 +187,12 @@ def _comparison(d: dict[str, Any]) -> ComparisonSpec:
         fixed_m = tuple(float(x) for x in fixed_m)
         if len(fixed_m) != len(levels) + 1 or abs(sum(fixed_m) - 1.0) > 1e-6:
             raise SpecError(f"comparison {name!r}: fixed_m needs one value per level + else, sum 1")
+    swap_level = d.get("swap_level")
+    if swap_level is not None:
+        labels = [lv.label for lv in levels]
+        if kind != "name" or swap_level not in labels:
+            raise SpecError(f"comparison {name!r}: swap_level must be one of its levels")
+        swap_level = labels.index(swap_level)
     return ComparisonSpec(
         name=name,
         kind=kind,
@@ -195,6 +204,7 @@ def _comparison(d: dict[str, Any]) -> ComparisonSpec:
         fixed_m=fixed_m,
         cannot_link=bool(d.get("cannot_link", False)),
         deterministic=bool(d.get("deterministic", False)),
+        swap_level=swap_level,
     )
 
 
@@ -292,6 +302,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
             float(cl["ambiguity_margin_bits"]) if "ambiguity_margin_bits" in cl else None
         ),
         typical_parent_gap=int(cl.get("typical_parent_gap_years", 0)),
+        namesake_generation_gap=int(cl.get("namesake_generation_years", 0)),
         place_gate=str(cl.get("place_gate", "")),
         gate_yields_to=tuple(cl.get("gate_yields_to", ())),
         place_corroboration=int(cl.get("place_corroboration", 2)),

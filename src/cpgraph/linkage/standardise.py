@@ -225,9 +225,11 @@ def fingerprint(df: pd.DataFrame) -> np.ndarray:
 
 
 # Variant types: the recorded name, an alternative recorded name (alias, former surname,
-# a double-barrelled part), and an order swap (applied to one side of a pair only).
-# Blocking-only variants (surname parts) are not compared: the surname `part` level is.
-V_PRIMARY, V_ALT, V_SWAP, V_BLOCK = 0, 1, 2, 3
+# a double-barrelled part), a forename/surname order swap and a forename/middle-name swap
+# (swaps are applied to one side of a pair only).  Blocking-only variants (surname parts)
+# are not compared: the surname `part` level is.  A middle-name swap is kept apart from an
+# order swap because a name comparison may cap the level it can reach (`swap_level`).
+V_PRIMARY, V_ALT, V_SWAP, V_BLOCK, V_MSWAP = 0, 1, 2, 3, 4
 
 
 def name_variants(s: pd.DataFrame) -> pd.DataFrame:
@@ -268,7 +270,7 @@ def name_variants(s: pd.DataFrame) -> pd.DataFrame:
             add(r, V_SWAP, b, m, f)
         if m and f:
             first_middle = m.split(" ")[0]
-            add(r, V_SWAP, first_middle, f, b)
+            add(r, V_MSWAP, first_middle, f, b)
     return pd.DataFrame(
         {
             "rec": np.asarray(rec, dtype=np.int64),

@@ -106,7 +106,26 @@ def test_forename_middle_swap(spec):
         {"forename_m": "james", "middle_m": "robert", "surname_m": "hall"},
         {"forename_m": "robert", "middle_m": "james", "surname_m": "hall"},
     )
-    assert got["forename"] == "exact" and got["middle_names"] == "exact"
+    # a swap is weaker evidence than the recorded forename: capped at `swap_level`
+    assert got["forename"] == "nickname" and got["middle_names"] == "exact"
+
+
+def test_recorded_forename_beats_a_middle_name_swap(spec):
+    """Twins "Usman Mohammed" and "Mohammed": a record of "Mohammed" fits the second better."""
+    police = {"forename_m": "mohammed", "surname_m": "hussain", "dob": "2010-01-27"}
+    usman = {"forename_m": "usman", "middle_m": "mohammed", "surname_m": "hussain"}
+    mohammed = {"forename_m": "mohammed", "surname_m": "hussain"}
+    assert levels_of(spec, police, {**usman, "dob": "2010-01-27"})["forename"] == "nickname"
+    assert levels_of(spec, police, {**mohammed, "dob": "2010-01-27"})["forename"] == "exact"
+
+
+def test_order_swap_is_not_capped(spec):
+    got = levels_of(
+        spec,
+        {"forename_m": "hussain", "middle_m": "ali", "surname_m": "mohammed"},
+        {"forename_m": "mohammed", "middle_m": "ali", "surname_m": "hussain"},
+    )
+    assert got["forename"] == "exact" and got["surname"] == "exact"
 
 
 def test_every_alias_is_compared(spec):

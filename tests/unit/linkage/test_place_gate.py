@@ -208,10 +208,11 @@ def test_a_child_who_moved_is_still_one_child(fitted, base):
     assert pid(res3, "ed:kid") == pid(res3, "hl:kid")
 
 
-def _father_son(child_dob: str) -> tuple[list[dict], pd.DataFrame]:
+def _father_son(child_dob: str, sr_forename: str = "kwame") -> tuple[list[dict], pd.DataFrame]:
     man = dict(forename_m="kwame", surname_m="oyelaran", sex="M", postcode="B15 2TT")
     rows = [
-        mention("pol:sr", system="pol", kind="nominal", dob="1960-02-03", **man),
+        mention("pol:sr", system="pol", kind="nominal", dob="1960-02-03", **man)
+        | {"forename_m": sr_forename},
         mention("pol:jr", system="pol", kind="nominal", dob="1999-02-03", **man),
         mention(
             "ed:kid",
@@ -256,6 +257,31 @@ def test_name_only_mention_fitting_two_people_equally_is_left_apart(fitted, base
     assert len(q) == 2  # both candidates wait for a steward, with the reason
     assert {b["kept_apart"]["level"] for b in q["breakdown"]} == {"ambiguous_name_only"}
     assert pid(res, "pol:sr") != pid(res, "pol:jr")
+
+
+def test_a_typo_in_the_fathers_records_does_not_hand_the_mention_to_his_son(fitted, base):
+    # the father's record misspells his forename, so the mention scores better on the son
+    rows, rels = _father_son("2018-05-01", sr_forename="kwmae")
+    res = link(fitted, rows, base, relationships=rels)
+    # ...who was 19 at her birth: the one plausible parent still gets it
+    assert pid(res, "ed:dad") == pid(res, "pol:sr")
+
+
+def test_namesakes_a_generation_apart_both_of_parent_age_go_to_review(fitted, base):
+    rows, rels = _father_son("2021-05-01", sr_forename="kwmae")  # 22 and 61
+    no_rule = loads_spec(
+        DEFAULT_SPEC_PATH.read_text().replace(
+            "namesake_generation_years = 12", "namesake_generation_years = 0"
+        )
+    )
+    # the weights alone prefer the son, whose forename is spelt the same way
+    assert pid(link(fitted, rows, base, no_rule, relationships=rels), "ed:dad") == pid(
+        link(fitted, rows, base, no_rule, relationships=rels), "pol:jr"
+    )
+    res = link(fitted, rows, base, relationships=rels)
+    assert pid(res, "ed:dad") not in {pid(res, "pol:sr"), pid(res, "pol:jr")}
+    q = res.review[(res.review["key_a"] == "ed:dad") | (res.review["key_b"] == "ed:dad")]
+    assert {b["kept_apart"]["level"] for b in q["breakdown"]} == {"ambiguous_name_only"}
 
 
 def test_comparer_uses_the_models_learned_variants(fitted):

@@ -7,11 +7,15 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "5"
+    assert spec.version == "6"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
     assert spec.place_gate == "pc_sector"
     assert spec.ambiguity_margin is not None and spec.typical_parent_gap > 0
+    # v6: a forename/middle swap counts as a nickname; namesakes a generation apart
+    fn = spec.comparison("forename")
+    assert fn.swap_level is not None and fn.levels[fn.swap_level].label == "nickname"
+    assert spec.namesake_generation_gap == 12
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
@@ -52,6 +56,7 @@ levels = [LEVELS]
             ),
             "blocking",
         ),
+        (BASE.replace("LEVELS", '"exact"') + 'swap_level = "exact"\n', "swap_level"),
     ],
 )
 def test_bad_specs_are_rejected(text, msg):
