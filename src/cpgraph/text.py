@@ -47,10 +47,15 @@ def match_name(value: str | None) -> str | None:
     """
     if not value:
         return None
-    text = unicodedata.normalize("NFKD", value.casefold().translate(_FOLD))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    # NFKD can expose letters the table folds (e.g. from ligatures); fold again.
-    text = text.translate(_FOLD)
+    if value.isascii():
+        # most values: nothing to fold but case (the same result, without the per-
+        # character Unicode pass)
+        text = value.lower()
+    else:
+        text = unicodedata.normalize("NFKD", value.casefold().translate(_FOLD))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        # NFKD can expose letters the table folds (e.g. from ligatures); fold again.
+        text = text.translate(_FOLD)
     text = _APOSTROPHES_RE.sub("", text)
     text = _NON_ALNUM_RE.sub(" ", text)
     text = _WS_RE.sub(" ", text).strip()

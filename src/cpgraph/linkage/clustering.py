@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -27,7 +28,8 @@ ID_DIGITS = 10
 
 class _UnionFind:
     def __init__(self, n: int) -> None:
-        self.parent = np.arange(n, dtype=np.int64)
+        # a list, not an array: this is walked one element at a time from Python
+        self.parent: list[int] = list(range(n))
         self.cannot: dict[int, dict[int, bool]] = {}
 
     def find(self, x: int) -> int:
@@ -37,7 +39,7 @@ class _UnionFind:
             root = p[root]
         while p[x] != root:
             p[x], x = root, p[x]
-        return int(root)
+        return root
 
     def add_cannot(self, a: int, b: int, steward: bool) -> None:
         for x, y in ((a, b), (b, a)):
@@ -175,10 +177,10 @@ def constrained_components(
         places = gate.places
         for r in members[places[members] >= 0].tolist():
             at[r] = {int(places[r])}
-        for r in members.tolist():
-            h = gate.home_of(r)
-            if h:
-                home[r] = h
+        if gate.home_ptr is not None:
+            with_home = members[np.diff(gate.home_ptr)[members] > 0]
+            for r in with_home.tolist():
+                home[r] = gate.home_of(r)
     order = sel_e[np.lexsort((-weight[sel_e], priority[sel_e]))]
     for k in order.tolist():
         ra, rb = uf.find(int(ei[k])), uf.find(int(ej[k]))
@@ -358,6 +360,12 @@ def average_linkage(w: np.ndarray, threshold: float) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=512)
+def _upper_pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(k, 1)``, kept: clusters come in few sizes, and there are many."""
+    return np.triu_indices(k, 1)
+
+
 def split_incohesive(
     labels: np.ndarray,
     pair_weights: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]],
@@ -391,7 +399,7 @@ def split_incohesive(
     pi, pj, owner = [], [], []
     for c, (s, e) in enumerate(big):
         mem = order[s : min(e, s + max_exhaustive)]
-        a, b = np.triu_indices(len(mem), 1)
+        a, b = _upper_pairs(len(mem))
         pi.append(mem[a])
         pj.append(mem[b])
         owner.append(np.full(len(a), c))

@@ -117,6 +117,7 @@ class _Prepared:
     fp_extra: list[np.ndarray] = field(default_factory=list)
     places: np.ndarray | None = None  # place-gate code per record (-1 unknown), if gated
     weak: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # name-only
+    pos_map: dict[str, int] = field(default_factory=dict)  # key → position (with rels)
 
 
 @dataclass
@@ -200,10 +201,15 @@ def _in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
     return wait
 
 
-def _fingerprints(mentions: pd.DataFrame, prep: _Prepared) -> np.ndarray:
+def _fingerprints(
+    mentions: pd.DataFrame, prep: _Prepared, base: np.ndarray | None = None
+) -> np.ndarray:
     """Per mention, a hash of what it says: its linkage columns and the values its stated
-    relationships imply (sex, birth-year bounds)."""
-    fp = fingerprint(mentions.reset_index(drop=True)).astype(np.uint64)
+    relationships imply (sex, birth-year bounds).  ``base``: the columns' hash, when
+    already computed."""
+    if base is None:
+        base = fingerprint(mentions.reset_index(drop=True))
+    fp = base.astype(np.uint64)
     for k, x in enumerate(prep.fp_extra):
         fp = fp ^ (x * np.uint64(0x9E3779B97F4A7C15 + k))
     return fp
@@ -344,6 +350,7 @@ class LinkageEngine:
             fp_extra,
             places,
             _name_only(s),
+            pos_map if rels is not None else {},
         )
 
     def _exclude(self, prep: _Prepared):
@@ -503,6 +510,10 @@ class LinkageEngine:
         spec = self.spec
         if model is None:
             model = state.model if state is not None else self.model
+        # the mentions' hash needs no preparation: a forked process computes it meanwhile
+        fp_base = None
+        if self._parallel(len(mentions)):
+            fp_base = _in_fork(lambda: fingerprint(mentions.reset_index(drop=True)))
         # a given model brings the name variants it was trained with
         prep = self._prepare(mentions, relationships, _model_pairs(model))
         s, vtable, comparer, pos = prep.s, prep.vtable, prep.comparer, prep.pos
@@ -518,7 +529,9 @@ class LinkageEngine:
                 model = self._fit(prep)
         timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
         # (computed here: while a forked process trains the model, if one does)
-        fp = pd.Series(_fingerprints(mentions, prep), index=keys)
+        fp = pd.Series(
+            _fingerprints(mentions, prep, fp_base() if fp_base is not None else None), index=keys
+        )
 
         # ---- candidate pairs and scores (incremental: only pairs touching changes)
         parts: list[_Edges] = []
@@ -646,7 +659,7 @@ class LinkageEngine:
         rel_edges = _Edges.empty(nc)
         rel_bonus = np.empty(0)
         rels = prep.rels
-        pos_map = pos.to_dict() if rels is not None else {}
+        pos_map = prep.pos_map
         for _ in range(spec.rel_rounds if rels is not None else 0):
             if prep.year_lo is not None:
                 # birth years of relatives now known through their resolved persons
@@ -890,22 +903,10 @@ class LinkageEngine:
         a = m["rec"].to_numpy(np.int64)
         b = m["other"].to_numpy(np.int64)
         # names must start alike (the compatibility test after scoring is stricter)
-        sn = s["sn"].to_numpy(object)
-        fn = s["fn"].to_numpy(object)
-        like = np.array(
-            [
-                isinstance(x, str) and isinstance(y, str) and x[:1] == y[:1]
-                for x, y in zip(sn[a], sn[b], strict=True)
-            ],
-            bool,
-        )
-        like &= np.array(
-            [
-                isinstance(x, str) and isinstance(y, str) and x[:1] == y[:1]
-                for x, y in zip(fn[a], fn[b], strict=True)
-            ],
-            bool,
-        )
+        like = np.ones(len(a), bool)
+        for col in ("sn", "fn"):
+            first = s[col].str[:1].fillna("").to_numpy(object)
+            like &= (first[a] == first[b]) & (first[a] != "")
         keep = like & (labels[a] != labels[b])
         a, b = a[keep], b[keep]
         if not len(a):
@@ -924,7 +925,7 @@ class LinkageEngine:
         years = prep.s["dob_y"].to_numpy()
         _, hi = year_bounds(
             prep.rels,
-            prep.pos.to_dict(),
+            prep.pos_map,
             years,
             spec.typical_parent_gap,
             labels,

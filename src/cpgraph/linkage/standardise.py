@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import jellyfish
 import numpy as np
@@ -237,46 +238,64 @@ def name_variants(s: pd.DataFrame) -> pd.DataFrame:
 
     Variants are the recorded name, aliases, the former surname, each part of a
     double-barrelled surname, forename/surname order swap and forename/middle swap.
+    Rows are grouped by record, in that order within a record.
     """
-    rec, vt, fns, mns, sns = [], [], [], [], []
-
-    def add(r: int, t: int, f, m, b) -> None:
-        rec.append(r)
-        vt.append(t)
-        fns.append(f)
-        mns.append(m)
-        sns.append(b)
-
-    cols = zip(
-        s["fn"].tolist(),
-        s["mn"].tolist(),
-        s["sn"].tolist(),
-        s["fsn"].tolist(),
-        s["aliases"].tolist(),
-        strict=True,
-    )
-    for r, (f, m, b, fs, al) in enumerate(cols):
-        add(r, V_PRIMARY, f, m, b)
-        if fs and fs != b:
-            add(r, V_ALT, f, m, fs)
-        if isinstance(b, str) and " " in b:
-            for part in b.split(" "):
-                if len(part) > 1:
-                    add(r, V_BLOCK, f, m, part)
-        for af, am, ab in al:
-            if (af, ab) != (f, b):
-                add(r, V_ALT, af if af else f, am, ab)
-        if f and b and f != b:
-            add(r, V_SWAP, b, m, f)
-        if m and f:
-            first_middle = m.split(" ")[0]
-            add(r, V_MSWAP, first_middle, f, b)
+    n = len(s)
+    f = s["fn"].to_numpy(object)
+    m = s["mn"].to_numpy(object)
+    b = s["sn"].to_numpy(object)
+    fs = s["fsn"].to_numpy(object)
+    recs = np.arange(n, dtype=np.int64)
+    has_f = np.array([bool(x) for x in f.tolist()], bool)
+    has_m = np.array([bool(x) for x in m.tolist()], bool)
+    has_b = np.array([bool(x) for x in b.tolist()], bool)
+    # (slot, rec, fn, mn, sn) per group of variants; slot orders them within a record
+    groups: list[tuple[Any, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = [(0, recs, f, m, b)]
+    alt = np.array([bool(x) for x in fs.tolist()], bool) & (fs != b)
+    groups.append((1, recs[alt], f[alt], m[alt], fs[alt]))
+    # parts of a double-barrelled surname, and aliases: few records have them
+    extra: list[tuple[int, int, Any, Any, Any]] = []
+    for r in np.flatnonzero([isinstance(x, str) and " " in x for x in b.tolist()]).tolist():
+        extra += [(2, r, f[r], m[r], part) for part in b[r].split(" ") if len(part) > 1]
+    aliases = s["aliases"].to_numpy(object)
+    for r in np.flatnonzero([len(a) > 0 for a in aliases.tolist()]).tolist():
+        fr, br = f[r], b[r]
+        extra += [
+            (3, r, af if af else fr, am, ab) for af, am, ab in aliases[r] if (af, ab) != (fr, br)
+        ]
+    if extra:
+        cols = list(zip(*extra, strict=True))
+        groups.append(
+            (
+                np.asarray(cols[0], np.int64),
+                np.asarray(cols[1], np.int64),
+                _objects(cols[2]),
+                _objects(cols[3]),
+                _objects(cols[4]),
+            )
+        )
+    swap = has_f & has_b & (f != b)
+    groups.append((4, recs[swap], b[swap], m[swap], f[swap]))
+    mswap = has_f & has_m
+    first_middle = _objects([x.split(" ")[0] for x in m[mswap].tolist()])
+    groups.append((5, recs[mswap], first_middle, f[mswap], b[mswap]))
+    slot = np.concatenate([np.broadcast_to(np.asarray(g[0], np.int64), len(g[1])) for g in groups])
+    rec = np.concatenate([g[1] for g in groups])
+    order = np.lexsort((slot, rec))  # stable: parts and aliases keep their recorded order
+    vtypes = np.array([V_PRIMARY, V_ALT, V_BLOCK, V_ALT, V_SWAP, V_MSWAP], np.int8)
     return pd.DataFrame(
         {
-            "rec": np.asarray(rec, dtype=np.int64),
-            "vtype": np.asarray(vt, np.int8),
-            "fn": fns,
-            "mn": mns,
-            "sn": sns,
+            "rec": rec[order],
+            "vtype": vtypes[slot[order]],
+            "fn": np.concatenate([g[2] for g in groups])[order],
+            "mn": np.concatenate([g[3] for g in groups])[order],
+            "sn": np.concatenate([g[4] for g in groups])[order],
         }
     )
+
+
+def _objects(values: Any) -> np.ndarray:
+    """A 1-D object array of ``values`` (never a 2-D one)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = list(values)
+    return out

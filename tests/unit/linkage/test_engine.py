@@ -223,10 +223,12 @@ def test_work_done_in_forked_processes_gives_the_same_result(spec, pop, monkeypa
     monkeypatch.setattr(engine_mod, "_in_fork", lambda job: forks.append(job) or real(job))
     two = LinkageEngine(spec, workers=2)
     res = two.link(df)
-    assert len(forks) == 4  # training, half the scoring, the review queue, half the breakdowns
+    # the fingerprints, training, half the scoring, the review queue, half the breakdowns
+    assert len(forks) == 5
     assert two.model is not None and two.model.to_dict() == one.model.to_dict()
     assert res.assignments["person_id"].tolist() == one.assignments["person_id"].tolist()
     assert res.assignments["breakdown"].tolist() == one.assignments["breakdown"].tolist()
+    pd.testing.assert_series_equal(res.state.fingerprints, one.state.fingerprints)
     assert len(res.review) and res.review["breakdown"].tolist() == one.review["breakdown"].tolist()
     pd.testing.assert_frame_equal(
         res.review.drop(columns=["breakdown"]), one.review.drop(columns=["breakdown"])
