@@ -456,28 +456,29 @@ class Comparer:
         fa = {"fn": vfn[ra], "mn": vmn[ra], "sn": vsn[ra]}
         fb = {"fn": vfn[rb], "mn": vmn[rb], "sn": vsn[rb]}
         lv = self._names(fa, fb)
-        # A forename found only in the other record's middle names is weaker evidence than
-        # the recorded forename: "Mohammed Hussain" is as likely the twin recorded as
-        # Mohammed as "Usman Mohammed Hussain" known by his middle name, so the swap may
-        # reach at most the comparison's `swap_level`.  Capped before the best variant
-        # pair is chosen, so a recorded-name match wins a tie.
-        mswap = (ta == V_MSWAP) | (tb == V_MSWAP)
-        if mswap.any():
-            for col, (_, c) in enumerate(self.name_comps):
-                if c.swap_level is not None:
-                    x = lv[:, col]
-                    lv[:, col] = np.where(mswap & (x >= 0) & (x < c.swap_level), c.swap_level, x)
         score = self._name_score(lv)
-        # prefer the recorded names on ties
-        tie = (m["ta"].to_numpy() != V_PRIMARY).astype(np.float64) + (
-            m["tb"].to_numpy() != V_PRIMARY
-        ).astype(np.float64)
+        # prefer the recorded names on ties, and any other variant to a middle-name swap
+        mswap = (ta == V_MSWAP) | (tb == V_MSWAP)
+        tie = (ta != V_PRIMARY).astype(np.float64) + (tb != V_PRIMARY) + 0.5 * mswap
         order = np.lexsort((tie, score, m["pid"].to_numpy()))
         pid_sorted = m["pid"].to_numpy()[order]
         first = np.ones(len(order), bool)
         first[1:] = pid_sorted[1:] != pid_sorted[:-1]
         best = order[first]
         rows = m["pid"].to_numpy()[best]
-        nl[rows] = lv[best]
+        got = lv[best]
+        # A forename found only in the other record's middle names is weaker evidence than
+        # the recorded forename: "Mohammed Hussain" is as likely the twin recorded as
+        # Mohammed as "Usman Mohammed Hussain" known by his middle name, so the swap
+        # reaches at most the comparison's `swap_level`.  Capped after the choice: the cap
+        # must not make a forename mismatch with a middle-name match look the better pair.
+        swapped = mswap[best]
+        if swapped.any():
+            for col, (_, c) in enumerate(self.name_comps):
+                if c.swap_level is not None:
+                    x = got[:, col]
+                    low = swapped & (x >= 0) & (x < c.swap_level)
+                    got[low, col] = c.swap_level
+        nl[rows] = got
         for r in ("fn", "mn", "sn"):
             chosen[r][rows] = fa[r][best]
