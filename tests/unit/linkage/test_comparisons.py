@@ -119,6 +119,18 @@ def test_recorded_forename_beats_a_middle_name_swap(spec):
     assert levels_of(spec, police, {**mohammed, "dob": "2010-01-27"})["forename"] == "exact"
 
 
+def test_the_swap_cap_does_not_change_which_names_are_compared(spec):
+    # B's middle name is A's forename, their middle names differ: the swap is the best
+    # reading (forename agrees, middle names do not).  Capping it must not make the
+    # reading "forenames differ, middle names agree" (A's middle vs B's forename) win.
+    got = levels_of(
+        spec,
+        {"forename_m": "linda", "middle_m": "natasha", "surname_m": "smith"},
+        {"forename_m": "christine", "middle_m": "linda", "surname_m": "smith"},
+    )
+    assert got["forename"] == "nickname" and got["middle_names"] == "else"
+
+
 def test_order_swap_is_not_capped(spec):
     got = levels_of(
         spec,
