@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpgraph.errors import LinkageError
 from cpgraph.linkage.arrays import unique_sorted
 from cpgraph.linkage.blocking import random_pairs, sampled_rule_pairs
 from cpgraph.linkage.comparisons import MISSING, Comparer, PairLevels
@@ -27,6 +28,9 @@ from cpgraph.linkage.spec import BlockingRule, Spec
 
 U_MIN_COUNT = 100  # observations per level before u-sampling of a comparison stops
 TF_MAX_ADJUST = 12.0  # bits: cap for very rare values (one typo is "rare" too)
+EM_START = 0.3  # starting λ of a training session
+EM_RESTART = 0.01  # ...and of its second try, when the first degenerated
+EM_DEGENERATE = 0.99  # λ above this at the iteration cap: "every pair is a match"
 
 
 @dataclass
@@ -234,6 +238,47 @@ def total_pairs(s: pd.DataFrame, link_only: bool) -> float:
     return (sizes.sum() ** 2 - (sizes**2).sum()) / 2
 
 
+def session_em(
+    levels: np.ndarray,
+    m0: list[np.ndarray],
+    u: list[np.ndarray],
+    active: np.ndarray,
+    fixed: np.ndarray,
+    spec: Spec,
+    keys: tuple[str, ...] = (),
+) -> tuple[list[np.ndarray], float, int, bool]:
+    """EM for one training session, restarted from a low λ if it degenerates.
+
+    From a high starting λ, EM can drift to the fixed point where every pair of the
+    block is a "match" (λ → 1, m → the block's own level frequencies) and stop at the
+    iteration cap there; weights learned from it are nonsense (at 1M mentions one such
+    session turned precision from 0.9996 into 0.944).  From a low start it finds the
+    match class; a session that degenerates from both starts is an error, not a model.
+
+    Returns:
+        m per comparison, λ, iterations of the run kept, and whether it was restarted.
+
+    Raises:
+        LinkageError: the session degenerates from both starts.
+    """
+    opts = {"max_iter": spec.em_max_iter, "tol": spec.em_tolerance, "min_m": spec.min_m}
+    m_s, lam, iters = em(levels, m0, u, EM_START, active, fixed, **opts)
+
+    def degenerate() -> bool:
+        return iters >= spec.em_max_iter and lam > EM_DEGENERATE
+
+    if not degenerate():
+        return m_s, lam, iters, False
+    m_s, lam, iters = em(levels, m0, u, EM_RESTART, active, fixed, **opts)
+    if degenerate():
+        raise LinkageError(
+            f"training session on {'+'.join(keys) or 'its block'} did not converge: EM "
+            f"took every pair for a match (λ = {lam:.4f}) from both starting points; "
+            "check the spec's [training] sessions"
+        )
+    return m_s, lam, iters, True
+
+
 def fit(
     s: pd.DataFrame,
     comparer: Comparer,
@@ -322,17 +367,7 @@ def fit(
             lv = lv[~drop]
         n_pairs = int(round(n_pairs * scale))
         active = np.array([c.name not in sess.deactivate for c in comps])
-        m_s, lam_s, iters = em(
-            lv,
-            m0,
-            u,
-            0.3,
-            active,
-            fixed,
-            max_iter=spec.em_max_iter,
-            tol=spec.em_tolerance,
-            min_m=spec.min_m,
-        )
+        m_s, lam_s, iters, restarted = session_em(lv, m0, u, active, fixed, spec, sess.keys)
         for k in np.flatnonzero(active & ~fixed):
             learned[k].append(m_s[k])
         sessions_out.append(
@@ -342,6 +377,7 @@ def fit(
                 "pairs": n_pairs,
                 "lambda": lam_s,
                 "iterations": iters,
+                "restarted": restarted,
             }
         )
     m_final = [np.mean(learned[k], axis=0) if learned[k] else m0[k] for k in range(nc)]

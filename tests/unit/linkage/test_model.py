@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from cpgraph.errors import LinkageError
+from cpgraph.linkage import model as model_mod
 from cpgraph.linkage.comparisons import PairLevels
-from cpgraph.linkage.model import ComparisonParams, Model, em, probability
+from cpgraph.linkage.model import ComparisonParams, Model, em, probability, session_em
 
 
 def simulate(n: int, lam: float, m: list[np.ndarray], u: list[np.ndarray], seed: int = 0):
@@ -43,6 +46,50 @@ def test_em_recovers_known_m_and_lambda():
     assert abs(lam - 0.2) < 0.01
     for got, want in zip(m, m_true, strict=True):
         np.testing.assert_allclose(got, want, atol=0.02)
+
+
+def _session_inputs():
+    m_true = [np.array([0.9, 0.1]), np.array([0.8, 0.2])]
+    u_true = [np.array([0.05, 0.95]), np.array([0.1, 0.9])]
+    lv = simulate(5000, 0.05, m_true, u_true, seed=2)
+    m0 = [np.array([0.6, 0.4]), np.array([0.6, 0.4])]
+    return lv, m0, u_true, np.ones(2, bool), np.zeros(2, bool)
+
+
+def test_a_degenerate_session_is_restarted_from_a_low_lambda(spec, monkeypatch):
+    lv, m0, u, active, fixed = _session_inputs()
+    starts = []
+    real = model_mod.em
+
+    def em_spy(levels, m, u_, lam0, *args, **kw):
+        starts.append(lam0)
+        if len(starts) == 1:  # the first run drifts to "every pair is a match"
+            return [x.copy() for x in m], 0.9995, spec.em_max_iter
+        return real(levels, m, u_, lam0, *args, **kw)
+
+    monkeypatch.setattr(model_mod, "em", em_spy)
+    m, lam, iters, restarted = session_em(lv, m0, u, active, fixed, spec, ("fn", "sn"))
+    assert restarted and starts == [model_mod.EM_START, model_mod.EM_RESTART]
+    assert abs(lam - 0.05) < 0.02 and 0 < iters <= spec.em_max_iter
+    # the match class (true m 0.9), not the block's own level frequencies (0.09)
+    assert m[0][0] > 0.5
+
+
+def test_a_healthy_session_is_not_restarted(spec):
+    lv, m0, u, active, fixed = _session_inputs()
+    _, lam, _, restarted = session_em(lv, m0, u, active, fixed, spec)
+    assert not restarted and lam < 0.5
+
+
+def test_a_session_degenerate_from_both_starts_is_an_error(spec, monkeypatch):
+    lv, m0, u, active, fixed = _session_inputs()
+
+    def stuck(levels, m, *args, **kw):
+        return [x.copy() for x in m], 0.9999, spec.em_max_iter
+
+    monkeypatch.setattr(model_mod, "em", stuck)
+    with pytest.raises(LinkageError, match="fn\\+sn did not converge"):
+        session_em(lv, m0, u, active, fixed, spec, ("fn", "sn"))
 
 
 def test_em_respects_fixed_and_inactive():
