@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -190,7 +191,7 @@ def constrained_components(
             continue
         if use_gate and gated[k]:
             assert gate is not None
-            if not gate.allows(at.get(ra), at.get(rb), home.get(ra), home.get(rb)):
+            if not gate.allows(at.get(ra), at.get(rb), home.get(ra), home.get(rb), (ra, rb)):
                 continue
         root = uf.union(ra, rb)
         other = rb if root == ra else ra
@@ -224,6 +225,8 @@ class PlaceGate:
             steward decisions are never gated).
         home_ptr, home_val: per record (CSR), the places of its stated relatives and of
             the persons they resolved to: where the household has been seen.
+        household: household id per record (see :func:`household_ids`), when moves are
+            corroborated per household; then ``corroborated`` holds ``(household, pair)``.
         corroborated: place pairs ``min * PLACE_PAIR_BASE + max`` other people are known
             at both of (a household that moved together).
     """
@@ -232,7 +235,8 @@ class PlaceGate:
     gated: np.ndarray
     home_ptr: np.ndarray | None = None
     home_val: np.ndarray | None = None
-    corroborated: AbstractSet[int] = frozenset()
+    corroborated: AbstractSet[Any] = frozenset()
+    household: np.ndarray | None = None
 
     def home_of(self, r: int) -> set[int]:
         """Places of record ``r``'s relatives (``home_ptr``/``home_val`` are CSR rows)."""
@@ -246,11 +250,14 @@ class PlaceGate:
         pb: set[int] | None,
         ha: set[int] | None,
         hb: set[int] | None,
+        roots: tuple[int, int] = (-1, -1),
     ) -> bool:
         """Whether two groups (own places ``p*``, household places ``h*``) may join.
 
         A group with no address of its own (a relative recorded by name and date of
-        birth only) is taken to be where its household is.
+        birth only) is taken to be where its household is.  With ``household`` set, a
+        place pair counts as corroborated only by a move of the household of one of the
+        two groups (``roots``: a record of each).
         """
         ea, eb = pa or ha, pb or hb
         if not ea or not eb or not ea.isdisjoint(eb):
@@ -258,9 +265,13 @@ class PlaceGate:
         if (ha and not eb.isdisjoint(ha)) or (hb and not ea.isdisjoint(hb)):
             return True
         corr = self.corroborated
-        return bool(corr) and any(
-            min(x, y) * PLACE_PAIR_BASE + max(x, y) in corr for x in ea for y in eb
-        )
+        if not corr:
+            return False
+        codes = [min(x, y) * PLACE_PAIR_BASE + max(x, y) for x in ea for y in eb]
+        if self.household is None:
+            return any(c in corr for c in codes)
+        homes = {int(self.household[r]) for r in roots if r >= 0}
+        return any((h, c) in corr for h in homes for c in codes)
 
     def multi_place(self, comp: np.ndarray) -> np.ndarray:
         """Per component label: whether its members are (effectively) at 2+ places."""
@@ -288,35 +299,65 @@ class PlaceGate:
 
 
 def corroborated_place_pairs(
-    labels: np.ndarray, places: np.ndarray, min_groups: int = 2, max_places: int = 12
+    labels: np.ndarray,
+    places: np.ndarray,
+    min_groups: int = 2,
+    max_places: int = 12,
+    household: np.ndarray | None = None,
 ) -> set[int]:
-    """Place pairs that at least ``min_groups`` clusters each span.
+    """Place pairs that at least ``min_groups`` clusters of one household each span.
 
     A household that moves takes its members with it: the mother's, the children's and a
     partner's records each span the old and the new address.  A place pair spanned by two
-    or more people is a move; one spanned only by the cluster under test is not evidence
-    of anything.
+    or more people of one household is a move; one spanned only by the cluster under
+    test is not evidence of anything, and neither are two unrelated people who happen to
+    span two neighbouring postcode sectors (at 20,000 households that happens).
 
     Args:
         labels: cluster label per record (a first clustering, before the place gate).
         places: place code per record (``-1`` unknown).
         min_groups: clusters needed to corroborate a pair.
         max_places: clusters at more places than this are ignored (chains, not moves).
+        household: household id per record (see :func:`household_ids`); None: any
+            clusters count together.
 
     Returns:
-        Codes ``min * PLACE_PAIR_BASE + max`` of the corroborated pairs.
+        Codes ``min * PLACE_PAIR_BASE + max`` of the corroborated pairs; with
+        ``household``, ``(household, code)`` tuples: the move is that household's.
     """
     has = places >= 0
-    df = pd.DataFrame({"lab": labels[has], "pl": places[has]}).drop_duplicates()
+    hh = household[has] if household is not None else np.zeros(int(has.sum()), np.int64)
+    df = pd.DataFrame({"lab": labels[has], "pl": places[has], "hh": hh}).drop_duplicates(
+        ["lab", "pl"]
+    )
     cnt = df["lab"].map(df["lab"].value_counts())
     df = df[(cnt >= 2) & (cnt <= max_places)]
     if df.empty:
         return set()
-    pairs = df.merge(df, on="lab")
+    pairs = df.merge(df[["lab", "pl"]], on="lab")
     pairs = pairs[pairs["pl_x"] < pairs["pl_y"]]
     code = pairs["pl_x"].to_numpy(np.int64) * PLACE_PAIR_BASE + pairs["pl_y"].to_numpy(np.int64)
-    codes, counts = np.unique(code, return_counts=True)
-    return set(codes[counts >= min_groups].tolist())
+    per = pd.DataFrame({"code": code, "hh": pairs["hh"].to_numpy(), "lab": pairs["lab"].to_numpy()})
+    groups = per.groupby(["hh", "code"])["lab"].nunique()
+    found = groups[groups >= min_groups].index
+    if household is None:
+        return set(found.get_level_values("code").tolist())
+    hh_codes = found.get_level_values("hh").tolist()
+    return set(zip(hh_codes, found.get_level_values("code").tolist(), strict=True))
+
+
+def household_ids(labels: np.ndarray, rel_from: np.ndarray, rel_to: np.ndarray) -> np.ndarray:
+    """Per record, its household: clusters joined by stated relationships.
+
+    Args:
+        labels: cluster label per record (labels are record positions).
+        rel_from, rel_to: record positions of each stated relationship's two ends.
+
+    Returns:
+        A household id per record (the smallest label in its household).
+    """
+    comp = connected_components(len(labels), labels[rel_from], labels[rel_to])
+    return comp[labels]
 
 
 def average_linkage(w: np.ndarray, threshold: float) -> np.ndarray:

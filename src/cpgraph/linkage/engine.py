@@ -33,6 +33,7 @@ from cpgraph.linkage.clustering import (
     constrained_components,
     corroborated_place_pairs,
     detach_ambiguous,
+    household_ids,
     split_incohesive,
 )
 from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels
@@ -609,10 +610,11 @@ class LinkageEngine:
         places = prep.places
         kin = kin_table(s, prep.rels) if places is not None else None
 
-        corroborated: set[int] | None = None
+        corroborated: set | None = None
+        household: np.ndarray | None = None
 
         def cluster(edges: _Edges, prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-            nonlocal corroborated
+            nonlocal corroborated, household
             link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
             cann = edges.cannot
             ci = np.concatenate([edges.i[cann], si, sc[:, 0]])
@@ -631,10 +633,19 @@ class LinkageEngine:
             if places is None:
                 return constrained_components(*args)[0], link
             if corroborated is None:
-                # a sector pair two people span in the first, ungated clustering is a
-                # household's move (computed once: later rounds add name-only relatives)
+                # a sector pair two people of one household span in the first, ungated
+                # clustering is the household's move (computed once: later rounds add
+                # name-only relatives)
                 lab0, _ = constrained_components(*args)
-                corroborated = corroborated_place_pairs(lab0, places, spec.place_corroboration)
+                if spec.corroborate_within_household and prep.rels is not None:
+                    household = household_ids(
+                        lab0,
+                        prep.rels["from_pos"].to_numpy(np.int64),
+                        prep.rels["to_pos"].to_numpy(np.int64),
+                    )
+                corroborated = corroborated_place_pairs(
+                    lab0, places, spec.place_corroboration, household=household
+                )
             i, j = edges.i[link], edges.j[link]
             gated = edges.priority[link] == PRIORITY_SCORED
             # a full-name (middle names included) and date-of-birth match is stronger
@@ -648,7 +659,12 @@ class LinkageEngine:
             gated[moved] &= ~share_kin(kin, i[moved], j[moved], prev)
             ptr, val = home_places(kin, places, prev)
             gate = PlaceGate(
-                places=places, gated=gated, home_ptr=ptr, home_val=val, corroborated=corroborated
+                places=places,
+                gated=gated,
+                home_ptr=ptr,
+                home_val=val,
+                corroborated=corroborated,
+                household=household,
             )
             return constrained_components(*args, gate=gate)[0], link
 

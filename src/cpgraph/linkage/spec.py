@@ -134,6 +134,7 @@ class Spec:
     place_gate: str = ""
     gate_yields_to: tuple[str, ...] = ()
     place_corroboration: int = 2
+    corroborate_within_household: bool = False
     master_kinds: tuple[str, ...] = ()
     same_source_weight: float = 0.0
     same_source_cannot: bool = False
@@ -306,6 +307,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         place_gate=str(cl.get("place_gate", "")),
         gate_yields_to=tuple(cl.get("gate_yields_to", ())),
         place_corroboration=int(cl.get("place_corroboration", 2)),
+        corroborate_within_household=bool(cl.get("corroborate_within_household", False)),
         raw=raw,
     )
 

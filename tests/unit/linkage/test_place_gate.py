@@ -14,6 +14,7 @@ from cpgraph.linkage.clustering import (
     PlaceGate,
     constrained_components,
     corroborated_place_pairs,
+    household_ids,
 )
 from cpgraph.linkage.comparisons import nickname_equivalent, nickname_hits
 from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, loads_spec
@@ -27,7 +28,7 @@ def arr(*x):
     return np.asarray(x, dtype=np.int64)
 
 
-def gated_run(n, edges, places, *, gated=None, home=None, corroborated=frozenset()):
+def gated_run(n, edges, places, *, gated=None, home=None, corroborated=frozenset(), household=None):
     ei = arr(*[e[0] for e in edges])
     ej = arr(*[e[1] for e in edges])
     w = np.asarray([e[2] for e in edges], float)
@@ -46,6 +47,7 @@ def gated_run(n, edges, places, *, gated=None, home=None, corroborated=frozenset
         home_ptr=ptr,
         home_val=val,
         corroborated=corroborated,
+        household=None if household is None else arr(*household),
     )
     empty = arr()
     return constrained_components(n, ei, ej, w, pr, empty, empty, np.zeros(0, bool), gate=gate)[0]
@@ -86,6 +88,36 @@ def test_corroborated_pairs_need_two_people():
     places = arr(5, 6, 5, 6, 5, 7)
     corr = corroborated_place_pairs(labels, places, min_groups=2)
     assert corr == {5 * PLACE_PAIR_BASE + 6}
+
+
+def test_corroboration_within_a_household():
+    # clusters 0 and 2 (one household, 7) both moved between places 5 and 6; cluster 4
+    # (household 9) spans them too, alone in its household
+    labels = arr(0, 0, 2, 2, 4, 4)
+    places = arr(5, 6, 5, 6, 5, 6)
+    household = arr(7, 7, 7, 7, 9, 9)
+    corr = corroborated_place_pairs(labels, places, min_groups=2, household=household)
+    assert corr == {(7, 5 * PLACE_PAIR_BASE + 6)}
+    # without households the three together corroborate the pair for anyone
+    assert corroborated_place_pairs(labels, places, min_groups=2) == {5 * PLACE_PAIR_BASE + 6}
+
+
+def test_another_households_move_does_not_open_the_gate():
+    # the person (records 0, 1 at place 0) and a namesake elsewhere (record 2, place 1);
+    # some other household moved between places 0 and 1
+    pair = 0 * PLACE_PAIR_BASE + 1
+    lab = gated_run(3, EDGES, [0, 0, 1], corroborated={(5, pair)}, household=[3, 3, 4])
+    assert lab[2] != lab[0]
+    # the namesake's own household moved that way: the join goes ahead
+    lab = gated_run(3, EDGES, [0, 0, 1], corroborated={(4, pair)}, household=[3, 3, 4])
+    assert lab[2] == lab[0]
+
+
+def test_household_ids_follow_stated_relationships():
+    labels = arr(0, 0, 2, 3, 3)
+    # record 1 (cluster 0) is the mother of record 2; record 3 is unrelated
+    got = household_ids(labels, arr(2), arr(1))
+    assert got[0] == got[1] == got[2] and got[3] == got[4] != got[0]
 
 
 def test_learned_variants_need_independent_evidence(spec):

@@ -15,7 +15,7 @@ def test_default_spec_is_versioned_and_complete():
     # v6: a forename/middle swap counts as a nickname; namesakes a generation apart
     fn = spec.comparison("forename")
     assert fn.swap_level is not None and fn.levels[fn.swap_level].label == "nickname"
-    assert spec.namesake_generation_gap == 12
+    assert spec.namesake_generation_gap == 12 and spec.corroborate_within_household
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
