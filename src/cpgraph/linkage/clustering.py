@@ -304,7 +304,7 @@ def corroborated_place_pairs(
     min_groups: int = 2,
     max_places: int = 12,
     household: np.ndarray | None = None,
-) -> set[int]:
+) -> set[Any]:
     """Place pairs that at least ``min_groups`` clusters of one household each span.
 
     A household that moves takes its members with it: the mother's, the children's and a
