@@ -638,23 +638,29 @@ def detach_ambiguous(
     """
     n = len(labels)
     out = labels.copy()
-    amb = ambiguous_mentions(labels, ei, ej, w, link, ci, cj, weak, margin)
-    amb_idx = amb[0] if amb is not None else np.empty(0, np.int64)
+    by_age = years is not None and plausible_hi is not None
+    # one pass over the links: every exclusive alternative, with how far behind it is
+    alts = exclusive_alternatives(
+        labels, ei, ej, w, link, ci, cj, weak, np.inf if by_age else margin
+    )
+    close = alts[alts["lag"].to_numpy() <= margin]
+    amb_idx = np.unique(close["a"].to_numpy())
     detach = amb_idx
-    if years is not None and plausible_hi is not None:
+    if by_age:
+        assert years is not None and plausible_hi is not None
         known = years >= 0
         cy = pd.Series(years[known]).groupby(labels[known]).median()
         # A parent mention held by a person too young to be that parent moves to the one
         # plausible alternative it is linked to, however much better its own link scores:
         # "Graham Cook, father of Susan" matches his son Graham (18 at her birth) on the
         # exact surname and the father only through a misspelt "Coook".
-        aged = weak & np.isfinite(plausible_hi)
-        wide = ambiguous_mentions(labels, ei, ej, w, link, ci, cj, aged, np.inf)
-        parts = [found for found in (amb, wide) if found is not None]
-        if parts:
+        aged = np.isfinite(plausible_hi)
+        pairs = alts[(alts["lag"].to_numpy() <= margin) | aged[alts["a"].to_numpy()]]
+        if not pairs.empty:
             # candidates per mention: its own person and the exclusive others
-            own = [pd.DataFrame({"a": f[0], "c": labels[f[0]]}) for f in parts]
-            cand = pd.concat(own + [f[1] for f in parts]).drop_duplicates()
+            mentions = np.unique(pairs["a"].to_numpy())
+            own = pd.DataFrame({"a": mentions, "c": labels[mentions]})
+            cand = pd.concat([own, pairs[["a", "c"]]]).drop_duplicates()
             y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
             cand["y"] = y
             hi = plausible_hi[cand["a"].to_numpy()]
@@ -689,7 +695,7 @@ def detach_ambiguous(
     return canonical_labels(out)
 
 
-def ambiguous_mentions(
+def exclusive_alternatives(
     labels: np.ndarray,
     ei: np.ndarray,
     ej: np.ndarray,
@@ -699,34 +705,40 @@ def ambiguous_mentions(
     cj: np.ndarray,
     weak: np.ndarray,
     margin: float,
-) -> tuple[np.ndarray, pd.DataFrame] | None:
+) -> pd.DataFrame:
     """Name-only mentions linked as well to another person they may not join.
 
+    Args:
+        labels, ei, ej, w, link, ci, cj, weak: as for :func:`detach_ambiguous`.
+        margin: keep alternatives at most this many bits behind the mention's best link
+            into its own person (``inf``: all).
+
     Returns:
-        The ambiguous mentions and their ``(a, c)`` alternative persons, or None.
+        ``a, c, lag`` rows: mention, alternative person (cluster label), and how many
+        bits its best link there is behind the best link into its own person.
     """
     n = len(labels)
+    empty = pd.DataFrame({"a": np.empty(0, np.int64), "c": np.empty(0, np.int64), "lag": []})
     k = np.flatnonzero(link)
     a = np.concatenate([ei[k], ej[k]])
     b = np.concatenate([ej[k], ei[k]])
     ww = np.concatenate([w[k], w[k]])
     sel = weak[a]
     if not sel.any() or not len(ci):
-        return None
+        return empty
     df = pd.DataFrame({"a": a[sel], "c": labels[b[sel]], "w": ww[sel]})
     best = df.groupby(["a", "c"], sort=False)["w"].max().reset_index()
     best["own"] = labels[best["a"].to_numpy()] == best["c"].to_numpy()
     own = best[best["own"]].set_index("a")["w"]
     alt = best[~best["own"]]
-    alt = alt[alt["w"].to_numpy() >= own.reindex(alt["a"]).to_numpy() - margin]
+    lag = own.reindex(alt["a"]).to_numpy() - alt["w"].to_numpy()
+    keep = lag <= margin  # NaN (no link into its own person) is never kept
+    alt, lag = alt[keep], lag[keep]
     if alt.empty:
-        return None
+        return empty
     # the two persons must be ones that may not be joined (a cannot-link between them)
     lc = unique_sorted(np.minimum(labels[ci], labels[cj]) * n + np.maximum(labels[ci], labels[cj]))
     la = labels[alt["a"].to_numpy()]
     lb = alt["c"].to_numpy()
     excl = isin(np.minimum(la, lb) * n + np.maximum(la, lb), lc)
-    if not excl.any():
-        return None
-    pairs = pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl]})
-    return np.unique(pairs["a"].to_numpy()), pairs
+    return pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl], "lag": lag[excl]})
