@@ -263,14 +263,10 @@ def session_em(
     """
     opts = {"max_iter": spec.em_max_iter, "tol": spec.em_tolerance, "min_m": spec.min_m}
     m_s, lam, iters = em(levels, m0, u, EM_START, active, fixed, **opts)
-
-    def degenerate() -> bool:
-        return iters >= spec.em_max_iter and lam > EM_DEGENERATE
-
-    if not degenerate():
+    if iters < spec.em_max_iter or lam <= EM_DEGENERATE:
         return m_s, lam, iters, False
     m_s, lam, iters = em(levels, m0, u, EM_RESTART, active, fixed, **opts)
-    if degenerate():
+    if iters >= spec.em_max_iter and lam > EM_DEGENERATE:
         raise LinkageError(
             f"training session on {'+'.join(keys) or 'its block'} did not converge: EM "
             f"took every pair for a match (λ = {lam:.4f}) from both starting points; "
