@@ -865,6 +865,14 @@ class LinkageEngine:
         unique = unique[sel]
         sp = scorer.score(i, j)
         lv = sp.levels.levels
+        if spec.rel_household_moves:
+            # compared as if at the anchor's address: a relative recorded at the anchor's
+            # other (new) address loses nothing for disagreeing with the old one
+            hh_pair = ~same_anchor & ~unique
+            for k in (k_pc, scorer.k_addr):
+                if k is not None:
+                    neg = np.minimum(sp.comp_weights[:, k].astype(np.float64), 0.0)
+                    bonus = bonus - np.where(hh_pair, neg, 0.0)
         fn_ok = scorer._label_in(lv, scorer.k_fn, spec.rel_forename_levels)
         # a child has one mother: two "mother of" mentions of one child are one woman
         # whatever forename each agency wrote (Ola / Aleksandra), unless evidence clashes
@@ -901,14 +909,17 @@ class LinkageEngine:
     def _household_pairs(
         self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int], labels: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Pairs (relative without address, mention at one of her anchor's postcodes)."""
+        """Pairs (relative without address, or at another of the anchor's postcodes with
+        ``household_moves``; mention at one of her anchor's postcodes)."""
         groups = self.spec.rel_household_groups
         z = np.empty(0, np.int64)
         if not groups:
             return z, z
         s = scorer.comparer.s
         pc = s["pc"].to_numpy(object)
-        hh = household_postcodes(rels, pos_map, labels, pc, groups)
+        hh = household_postcodes(
+            rels, pos_map, labels, pc, groups, moves=self.spec.rel_household_moves
+        )
         if hh.empty:
             return z, z
         at = pd.DataFrame({"pc": pc, "other": np.arange(len(pc))})

@@ -353,6 +353,7 @@ def household_postcodes(
     labels: np.ndarray,
     pc: np.ndarray,
     groups: tuple[str, ...],
+    moves: bool = False,
 ) -> pd.DataFrame:
     """Postcodes of the people a mention without its own postcode is stated to live with.
 
@@ -360,12 +361,19 @@ def household_postcodes(
     RelatedPerson, a prison visitor) is looked for at the addresses of the person she is
     recorded against, unless the source says she does not live with them.
 
+    With ``moves``, a relative recorded at one of those addresses is looked for at the
+    others too: a household that moved took her with it.  "Helen Nowak, mother of Max"
+    at the new address is the Helen Nowak whose hospital record still has the address
+    Max's own hospital record has; a namesake stranger would have to have lived there.
+
     Args:
         rels: ``from_key, to_key, relationship[, lives_with]`` rows.
         pos: key → record position.
         labels: cluster label per record.
         pc: postcode per record (None when missing).
         groups: role groups (see ``ROLE_GROUP``) that usually share the anchor's home.
+        moves: also relatives recorded at one of the anchor's postcodes (rows for the
+            anchor's other postcodes).
 
     Returns:
         ``rec, pc`` rows (deduplicated).
@@ -382,14 +390,22 @@ def household_postcodes(
         r = rels
     f, t, role = _rel_positions(r, pos)
     g = _groups(r, role)
-    keep = np.isin(g, list(groups)) & pd.isna(pc[t])
+    placeless = pd.isna(pc[t])
+    keep = np.isin(g, list(groups)) & (placeless | moves)
     if not keep.any():
         return empty
-    a = pd.DataFrame({"rec": t[keep], "anchor": labels[f[keep]]})
+    a = pd.DataFrame({"rec": t[keep], "anchor": labels[f[keep]], "own": pc[t[keep]]})
     mem = pd.DataFrame({"anchor": labels, "pc": pc})
     mem = mem[pd.notna(mem["pc"])].drop_duplicates()
-    out = a.merge(mem, on="anchor")[["rec", "pc"]].drop_duplicates(ignore_index=True)
-    return out
+    homeless = a[pd.isna(a["own"])]
+    out = homeless.merge(mem, on="anchor")[["rec", "pc"]]
+    if moves:
+        # recorded at one of the anchor's addresses: looked for at the others
+        at_home = a.merge(mem.rename(columns={"pc": "own"}), on=["anchor", "own"])
+        moved = at_home.merge(mem, on="anchor")
+        moved = moved[moved["pc"].to_numpy(object) != moved["own"].to_numpy(object)]
+        out = pd.concat([out, moved[["rec", "pc"]]], ignore_index=True)
+    return out.drop_duplicates(ignore_index=True)
 
 
 def kin_table(s: pd.DataFrame, rels: pd.DataFrame | None) -> pd.DataFrame | None:

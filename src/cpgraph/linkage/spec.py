@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -119,6 +119,7 @@ class Spec:
     rel_grandparent_gap: int = 0
     rel_infer_sex: bool = False
     rel_household_groups: tuple[str, ...] = ()
+    rel_household_moves: bool = False
     rel_surname_change: bool = False
     rel_unique_roles: tuple[str, ...] = ()
     train_exclude_cannot: bool = False
@@ -287,6 +288,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         ),
         rel_infer_sex=bool(rel.get("infer_sex", False)),
         rel_household_groups=tuple(rel.get("household_groups", ())),
+        rel_household_moves=bool(rel.get("household_moves", False)),
         rel_surname_change=bool(rel.get("surname_change", False)),
         rel_unique_roles=tuple(rel.get("unique_roles", ())),
         train_exclude_cannot=bool(tr.get("exclude_cannot_links", False)),

@@ -240,6 +240,52 @@ def test_a_child_who_moved_is_still_one_child(fitted, base):
     assert pid(res3, "ed:kid") == pid(res3, "hl:kid")
 
 
+def test_a_mother_whose_hospital_kept_the_old_address_is_found_there(fitted, base):
+    """The family moved; the mother's hospital record (her only date of birth) still has
+    the old address, which her son's hospital record has too.  "Zofia Lukasik, mother of
+    Leo" at the new address is looked for at Leo's old address as well."""
+    no_moves = loads_spec(
+        DEFAULT_SPEC_PATH.read_text().replace("household_moves = true", "household_moves = false")
+    )
+    zofia = dict(forename_m="zofia", surname_m="lukasik")
+    new, old = (
+        dict(postcode="B12 3AB", address="4 elm road"),
+        dict(postcode="DY4 4QQ", address="17 canal street"),
+    )
+    rows = [
+        mention("ed:kid", system="ed", kind="pupil", **new, **KID),
+        mention("hl:kid", system="hl", kind="patient", **old, **KID),
+        mention("ed:mum", system="ed", kind="contact", **new, **zofia),
+        mention("hl:mum", system="hl", kind="related_person", **new, **zofia),
+        mention("hl:pat", system="hl", kind="patient", dob="1985-03-04", sex="F", **old, **zofia),
+    ]
+    rels = pd.DataFrame(
+        [("ed:kid", "ed:mum", "mother"), ("hl:kid", "hl:mum", "mother")],
+        columns=["from_key", "to_key", "relationship"],
+    )
+    res = link(fitted, rows, base, relationships=rels)
+    assert pid(res, "ed:kid") == pid(res, "hl:kid")
+    assert pid(res, "hl:pat") == pid(res, "ed:mum") == pid(res, "hl:mum")
+    a = res.assignments.set_index("key")
+    assert "relationship:household" in set(a.loc[["hl:pat", "ed:mum", "hl:mum"], "method"])
+    # without the rule her hospital record waits alone (the addresses disagree)
+    res2 = link(fitted, rows, base, no_moves, relationships=rels)
+    assert pid(res2, "ed:kid") == pid(res2, "hl:kid")
+    assert pid(res2, "hl:pat") != pid(res2, "ed:mum")
+    # a namesake born the same day at an address the family never had is not her
+    stranger = mention(
+        "pol:x",
+        system="pol",
+        kind="nominal",
+        dob="1985-03-04",
+        sex="F",
+        postcode="CV1 9ZZ",
+        **zofia,
+    )
+    res3 = link(fitted, [*rows[:4], stranger], base, relationships=rels)
+    assert pid(res3, "pol:x") != pid(res3, "ed:mum")
+
+
 def _father_son(child_dob: str, sr_forename: str = "kwame") -> tuple[list[dict], pd.DataFrame]:
     man = dict(forename_m="kwame", surname_m="oyelaran", sex="M", postcode="B15 2TT")
     rows = [

@@ -9,6 +9,7 @@ import pytest
 
 from cpgraph.linkage.relationships import (
     anchors,
+    household_postcodes,
     implied_sex,
     stated_pairs,
     year_bounds,
@@ -141,6 +142,24 @@ def test_relative_without_address_is_found_at_the_childs_home(fitted, base):
     assert "relationship:household" in {a.loc["h:mum", "method"], a.loc["p:mum", "method"]}
     res2 = link(fitted, rows, base)
     assert pid(res2, "h:mum") != pid(res2, "p:mum")
+
+
+def test_household_postcodes_follow_a_move_only_with_the_anchor():
+    # child at an old and a new address; mum recorded at the new one, dad at neither,
+    # and a second record of the mother without an address
+    pc = np.array(["B1 1AA", "B2 2BB", "B2 2BB", "CV1 1CC", None], dtype=object)
+    labels = np.array([0, 1, 2, 3, 4])
+    labels[1] = 0  # the child's two records are one cluster
+    r = rels(("child", "mum", "mother"), ("child", "dad", "father"), ("child", "mum2", "mother"))
+    pos = {"child": 0, "kid2": 1, "mum": 2, "dad": 3, "mum2": 4}
+
+    def rows(moves):
+        out = household_postcodes(r, pos, labels, pc, ("parent",), moves=moves)
+        return sorted(map(tuple, out[["rec", "pc"]].to_numpy().tolist()))
+
+    assert rows(False) == [(4, "B1 1AA"), (4, "B2 2BB")]
+    # mum (at the child's new address) is looked for at the old one; dad lives elsewhere
+    assert rows(True) == [(2, "B1 1AA"), (4, "B1 1AA"), (4, "B2 2BB")]
 
 
 def test_same_master_index_penalty(fitted, base):

@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "6"
+    assert spec.version == "7"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
     assert spec.place_gate == "pc_sector"
