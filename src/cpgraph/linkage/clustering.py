@@ -603,6 +603,7 @@ def detach_ambiguous(
     years: np.ndarray | None = None,
     plausible_hi: np.ndarray | None = None,
     generation_gap: float = np.inf,
+    generation_lag: float = np.inf,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -618,7 +619,8 @@ def detach_ambiguous(
     parent (born by ``plausible_hi``), and the mention goes to him, even when it scores
     better against the son (beyond ``margin``).  When namesakes ``generation_gap`` or
     more years apart are both plausible parents, the mention is ambiguous whatever the
-    weights say.
+    weights say, unless the other scores more than ``generation_lag`` bits worse (more
+    than a typo's worth: a namesake at another address is no rival).
 
     Args:
         labels: cluster label per record.
@@ -632,6 +634,8 @@ def detach_ambiguous(
             (``inf`` when none).
         generation_gap: birth years this far apart make two candidates of different
             generations (``inf``: never).
+        generation_lag: such a candidate counts only within this many bits of the
+            mention's best link.
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -659,8 +663,8 @@ def detach_ambiguous(
         if not pairs.empty:
             # candidates per mention: its own person and the exclusive others
             mentions = np.unique(pairs["a"].to_numpy())
-            own = pd.DataFrame({"a": mentions, "c": labels[mentions]})
-            cand = pd.concat([own, pairs[["a", "c"]]]).drop_duplicates()
+            own = pd.DataFrame({"a": mentions, "c": labels[mentions], "lag": 0.0})
+            cand = pd.concat([own, pairs[["a", "c", "lag"]]]).drop_duplicates(["a", "c"])
             y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
             cand["y"] = y
             hi = plausible_hi[cand["a"].to_numpy()]
@@ -679,7 +683,8 @@ def detach_ambiguous(
             # Green senior and junior, 43 and 20 at the child's birth): a typo in one's
             # other records must not decide which of them is the father, so the mention
             # goes to review.  Candidates of one generation are left to the weights.
-            oky = cand["y"].where(cand["ok"].to_numpy()).groupby(a_)
+            rival = cand["ok"].to_numpy() & (cand["lag"].to_numpy() <= generation_lag)
+            oky = cand["y"].where(rival).groupby(a_)
             gen = ((oky.max() - oky.min()) >= generation_gap) & g["judged"].all()
             detach = np.union1d(
                 np.setdiff1d(amb_idx, chosen["a"].to_numpy()), gen.index[gen.to_numpy()]

@@ -730,6 +730,7 @@ class LinkageEngine:
                 spec.ambiguity_margin,
                 *self._plausible_parent_years(prep, labels),
                 generation_gap=spec.namesake_generation_gap or np.inf,
+                generation_lag=spec.namesake_max_lag,
             )
         timings["cluster"] = time.perf_counter() - t1
 

@@ -132,6 +132,7 @@ class Spec:
     ambiguity_margin: float | None = None
     typical_parent_gap: int = 0
     namesake_generation_gap: int = 0
+    namesake_max_lag: float = float("inf")
     place_gate: str = ""
     gate_yields_to: tuple[str, ...] = ()
     place_corroboration: int = 2
@@ -306,6 +307,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         ),
         typical_parent_gap=int(cl.get("typical_parent_gap_years", 0)),
         namesake_generation_gap=int(cl.get("namesake_generation_years", 0)),
+        namesake_max_lag=float(cl.get("namesake_max_lag_bits", float("inf"))),
         place_gate=str(cl.get("place_gate", "")),
         gate_yields_to=tuple(cl.get("gate_yields_to", ())),
         place_corroboration=int(cl.get("place_corroboration", 2)),

@@ -8,6 +8,7 @@ from cpgraph.linkage.clustering import (
     assign_ids,
     average_linkage,
     constrained_components,
+    detach_ambiguous,
     split_incohesive,
 )
 
@@ -145,3 +146,37 @@ def test_vectorised_components_equal_sequential_union_find():
         assert np.array_equal(got, _sequential(n, ei, ej, w, pr, ci, cj, cs))
         ref = _sequential(n, ei, ej, w, pr, ci[:0], cj[:0], cs[:0])
         assert np.array_equal(connected_components(n, ei, ej), ref)
+
+
+def _namesakes(rival_weight: float, generation_lag: float) -> np.ndarray:
+    """Mention 0 ("Kwame, father of a girl born 2021", name only) sits with the man born
+    1995 (record 1); record 2 is a namesake born 1975 who may not join him."""
+    return detach_ambiguous(
+        np.array([0, 0, 2]),
+        np.array([0, 0]),
+        np.array([1, 2]),
+        np.array([30.0, rival_weight]),
+        np.array([True, True]),
+        np.array([1]),
+        np.array([2]),
+        np.array([True, False, False]),
+        1.0,
+        years=np.array([-1, 1995, 1975]),
+        plausible_hi=np.array([2001.0, np.inf, np.inf]),
+        generation_gap=12,
+        generation_lag=generation_lag,
+    )
+
+
+def test_namesake_a_generation_apart_and_close_in_weight_sends_the_mention_to_review():
+    out = _namesakes(rival_weight=26.0, generation_lag=10.0)  # 4 bits behind: a typo
+    assert out[0] != out[1] and out[0] != out[2]
+
+
+def test_namesake_far_behind_in_weight_is_no_rival():
+    # 22 bits behind (another family, another address): the mention stays where it is
+    out = _namesakes(rival_weight=8.0, generation_lag=10.0)
+    assert out[0] == out[1] != out[2]
+    # without the bound any plausible namesake takes it out
+    out = _namesakes(rival_weight=8.0, generation_lag=np.inf)
+    assert out[0] != out[1]
