@@ -81,6 +81,60 @@ def nickname_hits(ua: np.ndarray, ub: np.ndarray, extra: NamePairs = ()) -> np.n
     return _roots_hit(ra, rb)
 
 
+@lru_cache(maxsize=4)
+def _nickname_classes(extra: NamePairs = ()) -> dict[str, tuple[str, ...]]:
+    """Name → every name sharing a canonical name with it (itself included)."""
+    roots = nickname_roots(extra)
+    members: dict[str, set[str]] = {}
+    for name, rs in roots.items():
+        for r in rs:
+            members.setdefault(r, set()).add(name)
+    return {
+        name: tuple(sorted(set().union(*(members[r] for r in rs)))) for name, rs in roots.items()
+    }
+
+
+def nickname_typo_hits(
+    ua: np.ndarray, ub: np.ndarray, extra: NamePairs = (), threshold: float = 0.92
+) -> np.ndarray:
+    """Forenames one of which is a misspelling of a name equivalent to the other.
+
+    "Susna" and "Sue" (Susna ≈ Susan), "Jacike" and "Jacqueline" (Jacike ≈ Jackie): no
+    comparison level sees them as one name, yet a sister would not be named so.
+
+    Args:
+        ua, ub: aligned arrays of forenames (None allowed: no hit).
+        extra: learned forename pairs (as for :func:`nickname_roots`).
+        threshold: Jaro–Winkler similarity to an equivalent name that counts as a typo.
+
+    Returns:
+        A boolean per pair.
+    """
+    n = len(ua)
+    out = np.zeros(n, bool)
+    if not n:
+        return out
+    classes = _nickname_classes(extra)
+    pairs = pd.DataFrame({"a": np.asarray(ua, object), "b": np.asarray(ub, object)})
+    codes, uniq = pd.factorize(pd.MultiIndex.from_frame(pairs.fillna("")))
+    u = pd.DataFrame(list(uniq), columns=["a", "b"])
+    u["k"] = np.arange(len(u))
+    u = u[(u["a"] != "") & (u["b"] != "")]
+    hit = np.zeros(len(uniq), bool)
+    for x, y in (("a", "b"), ("b", "a")):
+        eq = u[y].map(classes)
+        have = eq.notna().to_numpy()
+        if not have.any():
+            continue
+        sub = u[have].assign(c=eq[have]).explode("c")
+        sim = _cp(
+            sub[x].to_numpy(object), sub["c"].to_numpy(object), JaroWinkler.normalized_similarity
+        )
+        hit[sub["k"].to_numpy()[sim >= threshold - 1e-9]] = True
+    out[:] = hit[codes]
+    return out
+
+
 def _expand(
     owners: np.ndarray, start: np.ndarray, count: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -341,6 +395,36 @@ class Comparer:
         self.v_start = np.cumsum(counts) - counts
         self.name_comps = [(k, c) for k, c in enumerate(self.comps) if c.kind == "name"]
         self._col_codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # forename code pairs already judged by nickname_typo, per threshold
+        self._typo: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    def nickname_typo(self, i: np.ndarray, j: np.ndarray, threshold: float) -> np.ndarray:
+        """Per pair, whether the recorded forenames are a misspelling of equivalent names
+        (see :func:`nickname_typo_hits`); each distinct name pair is judged once."""
+        ca, cb = self.rec_codes["fn"][i], self.rec_codes["fn"][j]
+        out = np.zeros(len(ca), bool)
+        ok = (ca >= 0) & (cb >= 0)
+        if not ok.any():
+            return out
+        k = max(len(self.vocab), 1)
+        code = np.minimum(ca[ok], cb[ok]) * k + np.maximum(ca[ok], cb[ok])
+        inv, uniq = pd.factorize(code)
+        codes, vals = self._typo.get(threshold, (np.empty(0, np.int64), np.empty(0, bool)))
+        at = np.minimum(np.searchsorted(codes, uniq), max(len(codes) - 1, 0))
+        known = (at < len(codes)) & (codes[at] == uniq) if len(codes) else np.zeros(len(uniq), bool)
+        hit = np.zeros(len(uniq), bool)
+        hit[known] = vals[at[known]]
+        new = uniq[~known]
+        if len(new):
+            got = nickname_typo_hits(
+                self.vocab[new // k], self.vocab[new % k], self.name_pairs, threshold
+            )
+            hit[~known] = got
+            allc = np.concatenate([codes, new])
+            order = np.argsort(allc, kind="stable")
+            self._typo[threshold] = (allc[order], np.concatenate([vals, got])[order])
+        out[ok] = hit[inv]
+        return out
 
     def _codes_for(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         if col not in self._col_codes:

@@ -157,7 +157,15 @@ class Scorer:
             home |= lv[:, self.k_pc] == 0
         if self.k_addr is not None:
             home |= lv[:, self.k_addr] == 0
-        differ = self._is_else(lv, self.k_fn) | self._is_else(lv, self.k_sex)
+        fn_differ = self._is_else(lv, self.k_fn)
+        thr = self.spec.guard_nickname_typo
+        if thr > 0:
+            # "Sue" and "Susna" (a misspelt Susan) name one woman, not two sisters
+            look = np.flatnonzero(same_sn & home & fn_differ)
+            if len(look):
+                typo = self.comparer.nickname_typo(pl.i[look], pl.j[look], thr)
+                fn_differ[look[typo]] = False
+        differ = fn_differ | self._is_else(lv, self.k_sex)
         if self.k_dob is not None:
             s = self.comparer.s
             y = s["dob_y"].to_numpy()

@@ -107,6 +107,7 @@ class Spec:
     guard_surname_levels: tuple[str, ...] = ("exact", "part")
     guard_dob_years: int = 12
     guard_weight: float = -40.0
+    guard_nickname_typo: float = 0.0
     rel_rounds: int = 2
     rel_weight: float = 18.0
     rel_forename_levels: tuple[str, ...] = ("exact", "nickname", "jw>=0.92")
@@ -275,6 +276,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_surname_levels=tuple(gd.get("household_surname_levels", ("exact", "part"))),
         guard_dob_years=int(gd.get("dob_years_apart", 12)),
         guard_weight=float(gd.get("weight", -40.0)),
+        guard_nickname_typo=float(gd.get("nickname_typo_jw", 0.0)),
         rel_rounds=int(rel.get("rounds", 2)),
         rel_weight=float(rel.get("weight", 18.0)),
         rel_forename_levels=tuple(rel.get("forename_levels", ("exact", "nickname", "jw>=0.92"))),

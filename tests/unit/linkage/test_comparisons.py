@@ -6,7 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cpgraph.linkage.comparisons import Comparer, nickname_equivalent, string_levels
+from cpgraph.linkage.comparisons import (
+    Comparer,
+    nickname_equivalent,
+    nickname_typo_hits,
+    string_levels,
+)
 from cpgraph.linkage.spec import parse_level
 from cpgraph.linkage.standardise import match_form, name_variants, standardise
 
@@ -209,3 +214,14 @@ def test_two_similarity_bands_share_one_computation():
         sim = JaroWinkler.normalized_similarity(x, y)
         want.append(0 if x == y else 1 if sim >= 0.92 else 2 if sim >= 0.85 else 3)
     assert got == [*want, -1]
+
+
+def test_a_misspelling_of_an_equivalent_name_is_a_nickname_typo():
+    a = np.array(["susna", "steve", "jacike", "harry", "oliver", None, "amara"], dtype=object)
+    b = np.array(["sue", "stepphen", "jacqueline", "harvey", "olivia", "sue", "zara"], dtype=object)
+    # Susna ≈ Susan ~ Sue; Stepphen ≈ Stephen ~ Steve; Jacike ≈ Jackie ~ Jacqueline; but
+    # Harvey is no misspelt Harry, Olivia no misspelt Oliver, and nothing matches a None
+    assert nickname_typo_hits(a, b).tolist() == [True, True, True, False, False, False, False]
+    # symmetric, and the threshold is the caller's
+    assert nickname_typo_hits(b, a).tolist() == nickname_typo_hits(a, b).tolist()
+    assert not nickname_typo_hits(a[:1], b[:1], threshold=0.99).any()

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from cpgraph.linkage import LinkageEngine
+from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, loads_spec
 
 from .conftest import mention
 
@@ -58,6 +59,33 @@ def test_twins_and_father_son_are_not_merged(fitted, base):
     ex = fitted.explain_pair(rows[0], rows[2])
     assert ex.household_guard and ex.cannot_link == "household look-alike"
     assert ex.probability < 0.01
+
+
+def test_a_nickname_and_a_misspelt_full_name_are_no_household_look_alikes(fitted, base):
+    home = dict(surname_m="marshall", postcode="B69 6XY", address="3 elm road")
+    man = dict(dob="1992-07-24", sex="M", **home)
+    rows = [
+        mention("cs:1", system="cs", kind="person", forename_m="stepphen", **man),
+        mention("h:1", system="h", kind="patient", forename_m="stephen", **man),
+        mention("ed:1", system="ed", kind="contact", forename_m="steve", **home),
+    ]
+    ex = fitted.explain_pair(rows[0], rows[2])
+    assert not ex.household_guard and ex.cannot_link is None
+    res = link(fitted, rows, base)
+    assert pid(res, "cs:1") == pid(res, "h:1") == pid(res, "ed:1")
+    # with the rule off, "Steve" and "Stepphen" count as two forenames in one household:
+    # a cannot-link keeps the school's contact out of his person
+    off = LinkageEngine(
+        loads_spec(
+            DEFAULT_SPEC_PATH.read_text().replace("nickname_typo_jw = 0.92", "nickname_typo_jw = 0")
+        )
+    )
+    df = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
+    res2 = off.link(df, model=fitted.model)
+    assert pid(res2, "cs:1") == pid(res2, "h:1") != pid(res2, "ed:1")
+    # a different forename is still a sibling
+    sib = mention("ed:2", system="ed", kind="contact", forename_m="simon", **home)
+    assert fitted.explain_pair(rows[0], sib).household_guard
 
 
 def test_valid_identifier_links_outright_and_different_ones_never(fitted, base):
