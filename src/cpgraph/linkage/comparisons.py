@@ -397,6 +397,7 @@ class Comparer:
         self._col_codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         # forename code pairs already judged by nickname_typo, per threshold
         self._typo: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._records_at: dict[tuple[str, int], pd.DataFrame] = {}
 
     def nickname_typo(self, i: np.ndarray, j: np.ndarray, threshold: float) -> np.ndarray:
         """Per pair, whether the recorded forenames are a misspelling of equivalent names
@@ -425,6 +426,18 @@ class Comparer:
             self._typo[threshold] = (allc[order], np.concatenate([vals, got])[order])
         out[ok] = hit[inv]
         return out
+
+    def records_at(self, col: str, max_size: int) -> pd.DataFrame:
+        """``<col>, other`` rows: each record with a value of ``col``, values held by more
+        than ``max_size`` records left out (built once; relationship rounds reuse it)."""
+        key = (col, max_size)
+        if key not in self._records_at:
+            v = self.s[col].to_numpy(object)
+            at = pd.DataFrame({col: v, "other": np.arange(len(v))})
+            at = at[pd.notna(at[col])]
+            size = at.groupby(col)["other"].transform("size")
+            self._records_at[key] = at[size <= max_size]
+        return self._records_at[key]
 
     def _codes_for(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         if col not in self._col_codes:

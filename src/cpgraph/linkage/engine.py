@@ -923,17 +923,14 @@ class LinkageEngine:
         )
         if hh.empty:
             return z, z
-        at = pd.DataFrame({"pc": pc, "other": np.arange(len(pc))})
-        at = at[pd.notna(at["pc"])]
-        size = at.groupby("pc")["other"].transform("size")
-        at = at[size <= self.spec.max_block_size]
+        at = scorer.comparer.records_at("pc", self.spec.max_block_size)
         m = hh.merge(at, on="pc")
         a = m["rec"].to_numpy(np.int64)
         b = m["other"].to_numpy(np.int64)
         # names must start alike (the compatibility test after scoring is stricter)
         like = np.ones(len(a), bool)
         for col in ("sn", "fn"):
-            first = s[col].str[:1].fillna("").to_numpy(object)
+            first = scorer.comparer.rec_first[col]
             like &= (first[a] == first[b]) & (first[a] != "")
         keep = like & (labels[a] != labels[b])
         a, b = a[keep], b[keep]
