@@ -52,7 +52,7 @@ from cpgraph.linkage.relationships import (
     unique_role_pairs,
     year_bounds,
 )
-from cpgraph.linkage.scoring import ScoredPairs, Scorer
+from cpgraph.linkage.scoring import RuleOutcome, ScoredPairs, Scorer
 from cpgraph.linkage.spec import Spec, load_spec
 from cpgraph.linkage.standardise import fingerprint, name_variants, standardise
 from cpgraph.linkage.variants import learn_name_variants
@@ -471,8 +471,10 @@ class LinkageEngine:
         st: int,
         chunk: int,
         levels: PairLevels | None = None,
+        rules: RuleOutcome | None = None,
     ) -> _Edges:
-        return self._edges_from(scorer.score(i[st : st + chunk], j[st : st + chunk], levels=levels))
+        a, b = i[st : st + chunk], j[st : st + chunk]
+        return self._edges_from(scorer.score(a, b, levels=levels, rules=rules))
 
     # ----------------------------------------------------------------- run
     def link(
@@ -552,9 +554,12 @@ class LinkageEngine:
         t1 = time.perf_counter()
         chunk = SCORE_CHUNK
         first = None
+        rules_first = None
         if training is not None:
             # levels do not depend on the model: compare while it trains, then wait
             first = comparer.compare(i[:chunk], j[:chunk])
+            # the rules (identifiers, cannot-links) need no model either
+            rules_first = Scorer(comparer, None, spec, prep.year_lo, prep.year_hi).rules(first)
             t2 = time.perf_counter()
             model = training()
             timings["fit"] += time.perf_counter() - t2
@@ -572,7 +577,15 @@ class LinkageEngine:
         else:
             theirs = []
         scored = {
-            st: self._score_chunk(scorer, i, j, st, chunk, first if st == 0 else None)
+            st: self._score_chunk(
+                scorer,
+                i,
+                j,
+                st,
+                chunk,
+                first if st == 0 else None,
+                rules_first if st == 0 else None,
+            )
             for st in starts
             if st not in theirs
         }

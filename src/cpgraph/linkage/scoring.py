@@ -216,13 +216,26 @@ class Scorer:
             cannot |= self.same_master(pl.i, pl.j) & ~det_ok
         return RuleOutcome(det, cannot_id, g, age, cannot)
 
-    def score(self, i: np.ndarray, j: np.ndarray, levels: PairLevels | None = None) -> ScoredPairs:
-        """Compare and score pairs ``(i[k], j[k])`` (``levels``: their comparison, if done)."""
+    def score(
+        self,
+        i: np.ndarray,
+        j: np.ndarray,
+        levels: PairLevels | None = None,
+        rules: RuleOutcome | None = None,
+    ) -> ScoredPairs:
+        """Compare and score pairs ``(i[k], j[k])``.
+
+        Args:
+            i, j: record positions of each pair.
+            levels: their comparison, if already done.
+            rules: their :meth:`rules` outcome, if already judged (with the same birth-year
+                bounds).
+        """
         if self.model is None:
             raise ValueError("scoring needs a fitted model")
         pl = levels if levels is not None else self.comparer.compare(i, j)
         total, w = self.model.score(pl)
-        r = self.rules(pl)
+        r = rules if rules is not None else self.rules(pl)
         same = self.same_source(i, j)
         total = total + np.where(r.guard | r.age_conflict, self.spec.guard_weight, 0.0) + same
         sp = ScoredPairs(
