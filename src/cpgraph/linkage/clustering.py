@@ -634,8 +634,9 @@ def detach_ambiguous(
             (``inf`` when none).
         generation_gap: birth years this far apart make two candidates of different
             generations (``inf``: never).
-        generation_lag: such a candidate counts only within this many bits of the
-            mention's best link.
+        generation_lag: such a candidate counts only if its best link is at most this
+            many bits behind the mention's best link into its current person (one that
+            scores better always counts).
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -683,9 +684,11 @@ def detach_ambiguous(
             # Green senior and junior, 43 and 20 at the child's birth): a typo in one's
             # other records must not decide which of them is the father, so the mention
             # goes to review.  Candidates of one generation are left to the weights.
-            rival = cand["ok"].to_numpy() & (cand["lag"].to_numpy() <= generation_lag)
-            oky = cand["y"].where(rival).groupby(a_)
-            gen = ((oky.max() - oky.min()) >= generation_gap) & g["judged"].all()
+            near = cand["lag"].to_numpy() <= generation_lag
+            oky = cand["y"].where(cand["ok"].to_numpy() & near).groupby(a_)
+            # candidates too far behind to be rivals need no judging either
+            judged = pd.Series(cand["judged"].to_numpy() | ~near).groupby(a_).all()
+            gen = ((oky.max() - oky.min()) >= generation_gap) & judged
             detach = np.union1d(
                 np.setdiff1d(amb_idx, chosen["a"].to_numpy()), gen.index[gen.to_numpy()]
             )

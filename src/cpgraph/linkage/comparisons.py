@@ -82,30 +82,37 @@ def nickname_hits(ua: np.ndarray, ub: np.ndarray, extra: NamePairs = ()) -> np.n
 
 
 @lru_cache(maxsize=4)
-def _nickname_classes(extra: NamePairs = ()) -> dict[str, tuple[str, ...]]:
-    """Name → every name sharing a canonical name with it (itself included)."""
+def _nickname_neighbours(extra: NamePairs = ()) -> dict[str, tuple[str, ...]]:
+    """Name → the names directly tied to it: its canonical names and, for a canonical
+    name, its nicknames (not the other nicknames of its canonical names: Rosie and
+    Roseanna share "rose" and Roseanna "anna", which must not make Anna a misspelt Rosie).
+    """
     roots = nickname_roots(extra)
-    members: dict[str, set[str]] = {}
+    nicks: dict[str, set[str]] = {}
     for name, rs in roots.items():
         for r in rs:
-            members.setdefault(r, set()).add(name)
+            nicks.setdefault(r, set()).add(name)
     return {
-        name: tuple(sorted(set().union(*(members[r] for r in rs)))) for name, rs in roots.items()
+        name: tuple(sorted((set(rs) | nicks.get(name, set())) - {name}))
+        for name, rs in roots.items()
     }
 
 
 def nickname_typo_hits(
     ua: np.ndarray, ub: np.ndarray, extra: NamePairs = (), threshold: float = 0.92
 ) -> np.ndarray:
-    """Forenames one of which is a misspelling of a name equivalent to the other.
+    """Forenames one of which is a misspelling of a name tied to the other.
 
     "Susna" and "Sue" (Susna ≈ Susan), "Jacike" and "Jacqueline" (Jacike ≈ Jackie): no
-    comparison level sees them as one name, yet a sister would not be named so.
+    comparison level sees them as one name, yet a sister would not be named so.  Only a
+    name the nicknames dataset does not know counts as a misspelling (Anna is a name, not
+    a misspelt Ann), and only against the other name's direct ties (its canonical names,
+    or its nicknames).  Equal names are not a hit (they are not a typo of each other).
 
     Args:
         ua, ub: aligned arrays of forenames (None allowed: no hit).
         extra: learned forename pairs (as for :func:`nickname_roots`).
-        threshold: Jaro–Winkler similarity to an equivalent name that counts as a typo.
+        threshold: Jaro–Winkler similarity to a tied name that counts as a misspelling.
 
     Returns:
         A boolean per pair.
@@ -114,19 +121,20 @@ def nickname_typo_hits(
     out = np.zeros(n, bool)
     if not n:
         return out
-    classes = _nickname_classes(extra)
+    ties = _nickname_neighbours(extra)
     pairs = pd.DataFrame({"a": np.asarray(ua, object), "b": np.asarray(ub, object)})
     codes, uniq = pd.factorize(pd.MultiIndex.from_frame(pairs.fillna("")))
     u = pd.DataFrame(list(uniq), columns=["a", "b"])
     u["k"] = np.arange(len(u))
-    u = u[(u["a"] != "") & (u["b"] != "")]
+    u = u[(u["a"] != "") & (u["b"] != "") & (u["a"] != u["b"])]
     hit = np.zeros(len(uniq), bool)
     for x, y in (("a", "b"), ("b", "a")):
-        eq = u[y].map(classes)
-        have = eq.notna().to_numpy()
+        # x the possible misspelling (a name no one knows), y the name it may stand for
+        eq = u[y].map(ties)
+        have = (eq.notna() & ~u[x].isin(ties.keys())).to_numpy()
         if not have.any():
             continue
-        sub = u[have].assign(c=eq[have]).explode("c")
+        sub = u[have].assign(c=eq[have]).explode("c").dropna(subset=["c"])
         sim = _cp(
             sub[x].to_numpy(object), sub["c"].to_numpy(object), JaroWinkler.normalized_similarity
         )
@@ -400,8 +408,18 @@ class Comparer:
         self._records_at: dict[tuple[str, int], pd.DataFrame] = {}
 
     def nickname_typo(self, i: np.ndarray, j: np.ndarray, threshold: float) -> np.ndarray:
-        """Per pair, whether the recorded forenames are a misspelling of equivalent names
-        (see :func:`nickname_typo_hits`); each distinct name pair is judged once."""
+        """Whether the recorded forenames are a misspelling of tied names.
+
+        See :func:`nickname_typo_hits`; each distinct name pair is judged once per
+        comparer and threshold (the relationship rounds and cohesion step re-score pairs).
+
+        Args:
+            i, j: record positions of each pair.
+            threshold: Jaro–Winkler similarity that counts as a misspelling.
+
+        Returns:
+            A boolean per pair (False where either forename is missing).
+        """
         ca, cb = self.rec_codes["fn"][i], self.rec_codes["fn"][j]
         out = np.zeros(len(ca), bool)
         ok = (ca >= 0) & (cb >= 0)
@@ -428,8 +446,18 @@ class Comparer:
         return out
 
     def records_at(self, col: str, max_size: int) -> pd.DataFrame:
-        """``<col>, other`` rows: each record with a value of ``col``, values held by more
-        than ``max_size`` records left out (built once; relationship rounds reuse it)."""
+        """Each record holding a value of a column, for joins on that value.
+
+        Built once per comparer (the relationship rounds reuse it); callers must not
+        modify the frame returned.
+
+        Args:
+            col: a standardised column (e.g. ``pc``).
+            max_size: values held by more records than this are left out.
+
+        Returns:
+            ``<col>, other`` rows (``other``: the record position).
+        """
         key = (col, max_size)
         if key not in self._records_at:
             v = self.s[col].to_numpy(object)

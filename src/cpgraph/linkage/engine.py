@@ -833,7 +833,9 @@ class LinkageEngine:
           with compatible names (``rel_weight`` bits of extra evidence); with
           ``surname_change`` an exact forename is enough (a married name);
         * household: a relative recorded without an address, compared as if recorded at the
-          addresses of the person she is recorded against (the postcode's exact weight).
+          addresses of the person she is recorded against (the postcode's exact weight);
+          with ``household_moves`` also one recorded at one of those addresses, compared
+          as if recorded at the others (her own address comparison replaced).
 
         A mention whose candidates belong to two persons that may not be joined (a father
         and his namesake son at one address) is ambiguous and gets no link this way.
@@ -847,7 +849,7 @@ class LinkageEngine:
         n = len(labels)
         anc = anchors(rels, pos_map, labels, co_parents=spec.rel_co_parents)
         ai, aj = anchor_pairs(anc, labels)
-        hi_, hj_ = self._household_pairs(scorer, rels, pos_map, labels)
+        hi_, hj_, hmoved = self._household_pairs(scorer, rels, pos_map, labels)
         k_pc = scorer.k_pc
         pc_w = 0.0
         if k_pc is not None and hi_.size:
@@ -856,13 +858,13 @@ class LinkageEngine:
         parts: list[tuple[np.ndarray, ...]] = []
         if len(ui):  # first: on a tie below, the unique-role reason is kept
             ones = np.ones(len(ui), bool)
-            parts.append((ui, uj, np.full(len(ui), spec.rel_weight), ones, ones))
+            parts.append((ui, uj, np.full(len(ui), spec.rel_weight), ones, ones, ~ones))
         if len(ai):
             no = np.zeros(len(ai), bool)
-            parts.append((ai, aj, np.full(len(ai), spec.rel_weight), ~no, no))
+            parts.append((ai, aj, np.full(len(ai), spec.rel_weight), ~no, no, no))
         if len(hi_):
             no = np.zeros(len(hi_), bool)
-            parts.append((hi_, hj_, np.full(len(hi_), pc_w), no, no))
+            parts.append((hi_, hj_, np.full(len(hi_), pc_w), no, no, hmoved))
         if not parts:
             return _Edges.empty(nc), np.empty(0)
         i = np.concatenate([p[0] for p in parts])
@@ -870,23 +872,23 @@ class LinkageEngine:
         bonus = np.concatenate([p[2] for p in parts])
         same_anchor = np.concatenate([p[3] for p in parts])
         unique = np.concatenate([p[4] for p in parts])
+        moved = np.concatenate([p[5] for p in parts])
         # one candidate per pair: the strongest reason
         order = np.lexsort((-bonus, i * n + j))
         code = (i * n + j)[order]
         first = np.r_[True, code[1:] != code[:-1]]
         sel = order[first]
         i, j, bonus, same_anchor = i[sel], j[sel], bonus[sel], same_anchor[sel]
-        unique = unique[sel]
+        unique, moved = unique[sel], moved[sel]
         sp = scorer.score(i, j)
         lv = sp.levels.levels
-        if spec.rel_household_moves:
-            # compared as if at the anchor's address: a relative recorded at the anchor's
-            # other (new) address loses nothing for disagreeing with the old one
-            hh_pair = ~same_anchor & ~unique
+        if moved.any():
+            # compared as if recorded at the anchor's (old) address: the comparison with
+            # her own (new) address is replaced by the postcode's exact weight
             for k in (k_pc, scorer.k_addr):
                 if k is not None:
-                    neg = np.minimum(sp.comp_weights[:, k].astype(np.float64), 0.0)
-                    bonus = bonus - np.where(hh_pair, neg, 0.0)
+                    own = sp.comp_weights[:, k].astype(np.float64)
+                    bonus = bonus - np.where(moved, own, 0.0)
         fn_ok = scorer._label_in(lv, scorer.k_fn, spec.rel_forename_levels)
         # a child has one mother: two "mother of" mentions of one child are one woman
         # whatever forename each agency wrote (Ola / Aleksandra), unless evidence clashes
@@ -922,20 +924,21 @@ class LinkageEngine:
 
     def _household_pairs(
         self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int], labels: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs (relative without address, or at another of the anchor's postcodes with
-        ``household_moves``; mention at one of her anchor's postcodes)."""
+        ``household_moves``; mention at one of her anchor's postcodes), and per pair
+        whether it is such a move (the relative has an address of her own)."""
         groups = self.spec.rel_household_groups
         z = np.empty(0, np.int64)
         if not groups:
-            return z, z
+            return z, z, np.empty(0, bool)
         s = scorer.comparer.s
         pc = s["pc"].to_numpy(object)
         hh = household_postcodes(
             rels, pos_map, labels, pc, groups, moves=self.spec.rel_household_moves
         )
         if hh.empty:
-            return z, z
+            return z, z, np.empty(0, bool)
         at = scorer.comparer.records_at("pc", self.spec.max_block_size)
         m = hh.merge(at, on="pc")
         a = m["rec"].to_numpy(np.int64)
@@ -947,11 +950,14 @@ class LinkageEngine:
             like &= (first[a] == first[b]) & (first[a] != "")
         keep = like & (labels[a] != labels[b])
         a, b = a[keep], b[keep]
+        mv = m["moved"].to_numpy(bool)[keep]
         if not len(a):
-            return z, z
+            return z, z, np.empty(0, bool)
         n = len(labels)
-        code = unique_sorted(np.minimum(a, b) * n + np.maximum(a, b))
-        return code // n, code % n
+        raw = np.minimum(a, b) * n + np.maximum(a, b)
+        code = unique_sorted(raw)
+        moved = isin(code, unique_sorted(raw[mv]))
+        return code // n, code % n, moved
 
     def _plausible_parent_years(
         self, prep: _Prepared, labels: np.ndarray

@@ -376,9 +376,12 @@ def household_postcodes(
             anchor's other postcodes).
 
     Returns:
-        ``rec, pc`` rows (deduplicated).
+        ``rec, pc, moved`` rows (deduplicated; ``moved``: the relative has a postcode of
+        her own, another of the anchor's).
     """
-    empty = pd.DataFrame({"rec": np.empty(0, np.int64), "pc": np.empty(0, object)})
+    empty = pd.DataFrame(
+        {"rec": np.empty(0, np.int64), "pc": np.empty(0, object), "moved": np.empty(0, bool)}
+    )
     if rels is None or rels.empty:
         return empty
     if "apart" in rels.columns:
@@ -398,14 +401,14 @@ def household_postcodes(
     mem = pd.DataFrame({"anchor": labels, "pc": pc})
     mem = mem[pd.notna(mem["pc"])].drop_duplicates()
     homeless = a[pd.isna(a["own"])]
-    out = homeless.merge(mem, on="anchor")[["rec", "pc"]]
+    out = homeless.merge(mem, on="anchor")[["rec", "pc"]].assign(moved=False)
     if moves:
         # recorded at one of the anchor's addresses: looked for at the others
         at_home = a.merge(mem.rename(columns={"pc": "own"}), on=["anchor", "own"])
         moved = at_home.merge(mem, on="anchor")
         moved = moved[moved["pc"].to_numpy(object) != moved["own"].to_numpy(object)]
-        out = pd.concat([out, moved[["rec", "pc"]]], ignore_index=True)
-    return out.drop_duplicates(ignore_index=True)
+        out = pd.concat([out, moved[["rec", "pc"]].assign(moved=True)], ignore_index=True)
+    return out.drop_duplicates(["rec", "pc"], ignore_index=True)
 
 
 def kin_table(s: pd.DataFrame, rels: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -230,10 +230,15 @@ class Scorer:
             levels: their comparison, if already done.
             rules: their :meth:`rules` outcome, if already judged (with the same birth-year
                 bounds).
+
+        Returns:
+            Levels, per-comparison and total weights, probabilities and rule outcomes.
         """
         if self.model is None:
             raise ValueError("scoring needs a fitted model")
         pl = levels if levels is not None else self.comparer.compare(i, j)
+        if rules is not None and len(rules.cannot) != len(pl.i):
+            raise ValueError("rules judged for other pairs")
         total, w = self.model.score(pl)
         r = rules if rules is not None else self.rules(pl)
         same = self.same_source(i, j)

@@ -148,21 +148,24 @@ def test_vectorised_components_equal_sequential_union_find():
         assert np.array_equal(connected_components(n, ei, ej), ref)
 
 
-def _namesakes(rival_weight: float, generation_lag: float) -> np.ndarray:
+def _namesakes(rival_weight: float, generation_lag: float, far: bool = False) -> np.ndarray:
     """Mention 0 ("Kwame, father of a girl born 2021", name only) sits with the man born
-    1995 (record 1); record 2 is a namesake born 1975 who may not join him."""
+    1995 (record 1); record 2 is a namesake born 1975 who may not join him; with ``far``,
+    record 3, a namesake of unknown age who may join neither, far behind."""
+    n = 4 if far else 3
+    ej = [1, 2, 3] if far else [1, 2]
     return detach_ambiguous(
-        np.array([0, 0, 2]),
-        np.array([0, 0]),
-        np.array([1, 2]),
-        np.array([30.0, rival_weight]),
-        np.array([True, True]),
-        np.array([1]),
-        np.array([2]),
-        np.array([True, False, False]),
+        np.arange(n) * (np.arange(n) != 1),  # 0 and 1 together, the others alone
+        np.zeros(len(ej), np.int64),
+        np.array(ej),
+        np.array([30.0, rival_weight, 5.0][: len(ej)]),
+        np.ones(len(ej), bool),
+        np.array([1, 1, 2][: 3 if far else 1]),
+        np.array([2, 3, 3][: 3 if far else 1]),
+        np.array([True] + [False] * (n - 1)),
         1.0,
-        years=np.array([-1, 1995, 1975]),
-        plausible_hi=np.array([2001.0, np.inf, np.inf]),
+        years=np.array([-1, 1995, 1975, -1][:n]),
+        plausible_hi=np.array([2001.0, np.inf, np.inf, np.inf][:n]),
         generation_gap=12,
         generation_lag=generation_lag,
     )
@@ -180,3 +183,10 @@ def test_namesake_far_behind_in_weight_is_no_rival():
     # without the bound any plausible namesake takes it out
     out = _namesakes(rival_weight=8.0, generation_lag=np.inf)
     assert out[0] != out[1]
+
+
+def test_a_far_namesake_of_unknown_age_does_not_shield_a_close_rival():
+    # the third namesake, 25 bits behind and of unknown age, is no rival and needs no
+    # judging: the close one (4 bits behind) still sends the mention to review
+    out = _namesakes(rival_weight=26.0, generation_lag=10.0, far=True)
+    assert out[0] != out[1] and out[0] != out[2]

@@ -222,6 +222,11 @@ def test_a_misspelling_of_an_equivalent_name_is_a_nickname_typo():
     # Susna ≈ Susan ~ Sue; Stepphen ≈ Stephen ~ Steve; Jacike ≈ Jackie ~ Jacqueline; but
     # Harvey is no misspelt Harry, Olivia no misspelt Oliver, and nothing matches a None
     assert nickname_typo_hits(a, b).tolist() == [True, True, True, False, False, False, False]
+    # names of twin sisters: a real name is not a typo of another through a chain of
+    # nicknames (Anna ~ Ann ~ Roseanna ~ Rose ~ Rosie)
+    c = np.array(["anna", "ella", "maya", "mia", "anna"], dtype=object)
+    d = np.array(["rosie", "rose", "molly", "ellie", "chris"], dtype=object)
+    assert not nickname_typo_hits(c, d).any()
     # symmetric, and the threshold is the caller's
     assert nickname_typo_hits(b, a).tolist() == nickname_typo_hits(a, b).tolist()
     assert not nickname_typo_hits(a[:1], b[:1], threshold=0.99).any()

@@ -75,17 +75,27 @@ def test_a_nickname_and_a_misspelt_full_name_are_no_household_look_alikes(fitted
     assert pid(res, "cs:1") == pid(res, "h:1") == pid(res, "ed:1")
     # with the rule off, "Steve" and "Stepphen" count as two forenames in one household:
     # a cannot-link keeps the school's contact out of his person
-    off = LinkageEngine(
-        loads_spec(
-            DEFAULT_SPEC_PATH.read_text().replace("nickname_typo_jw = 0.92", "nickname_typo_jw = 0")
-        )
-    )
+    text = DEFAULT_SPEC_PATH.read_text()
+    assert "nickname_typo_jw = 0.92" in text
+    off = LinkageEngine(loads_spec(text.replace("nickname_typo_jw = 0.92", "nickname_typo_jw = 0")))
+
     df = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
     res2 = off.link(df, model=fitted.model)
     assert pid(res2, "cs:1") == pid(res2, "h:1") != pid(res2, "ed:1")
     # a different forename is still a sibling
     sib = mention("ed:2", system="ed", kind="contact", forename_m="simon", **home)
     assert fitted.explain_pair(rows[0], sib).household_guard
+
+
+def test_twin_sisters_with_names_a_nickname_chain_apart_stay_apart(fitted, base):
+    # Anna ~ Ann ~ Roseanna ~ Rose ~ Rosie: no misspelling, two girls
+    twin = dict(surname_m="marshall", dob="2016-03-02", sex="F", postcode="B69 6XY")
+    anna = mention("h:1", forename_m="anna", **twin)
+    rosie = mention("e:1", system="e", forename_m="rosie", **twin)
+    ex = fitted.explain_pair(anna, rosie)
+    assert ex.household_guard and ex.cannot_link == "household look-alike"
+    res = link(fitted, [anna, rosie], base)
+    assert pid(res, "h:1") != pid(res, "e:1")
 
 
 def test_valid_identifier_links_outright_and_different_ones_never(fitted, base):

@@ -244,9 +244,9 @@ def test_a_mother_whose_hospital_kept_the_old_address_is_found_there(fitted, bas
     """The family moved; the mother's hospital record (her only date of birth) still has
     the old address, which her son's hospital record has too.  "Zofia Lukasik, mother of
     Leo" at the new address is looked for at Leo's old address as well."""
-    no_moves = loads_spec(
-        DEFAULT_SPEC_PATH.read_text().replace("household_moves = true", "household_moves = false")
-    )
+    text = DEFAULT_SPEC_PATH.read_text()
+    assert "household_moves = true" in text
+    no_moves = loads_spec(text.replace("household_moves = true", "household_moves = false"))
     zofia = dict(forename_m="zofia", surname_m="lukasik")
     new, old = (
         dict(postcode="B12 3AB", address="4 elm road"),

@@ -155,11 +155,11 @@ def test_household_postcodes_follow_a_move_only_with_the_anchor():
 
     def rows(moves):
         out = household_postcodes(r, pos, labels, pc, ("parent",), moves=moves)
-        return sorted(map(tuple, out[["rec", "pc"]].to_numpy().tolist()))
+        return sorted(map(tuple, out[["rec", "pc", "moved"]].to_numpy().tolist()))
 
-    assert rows(False) == [(4, "B1 1AA"), (4, "B2 2BB")]
+    assert rows(False) == [(4, "B1 1AA", False), (4, "B2 2BB", False)]
     # mum (at the child's new address) is looked for at the old one; dad lives elsewhere
-    assert rows(True) == [(2, "B1 1AA"), (4, "B1 1AA"), (4, "B2 2BB")]
+    assert rows(True) == [(2, "B1 1AA", True), (4, "B1 1AA", False), (4, "B2 2BB", False)]
 
 
 def test_same_master_index_penalty(fitted, base):
