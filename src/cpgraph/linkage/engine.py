@@ -158,6 +158,11 @@ class _Edges:
         )
 
 
+# why a relationship round proposes a pair: one of a child's two "mother" mentions, two
+# mentions in one stated relationship to one person, a relative looked for at her
+# anchor's address (without one of her own, or after a move)
+_REL_UNIQUE, _REL_ANCHOR, _REL_HOUSEHOLD, _REL_MOVED = 0, 1, 2, 3
+
 PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more than it saves
 SCORE_CHUNK = 2_000_000  # pairs scored at a time (bounds the memory of one step)
 _FORK_JOB: Callable[[], Any] | None = None
@@ -855,31 +860,28 @@ class LinkageEngine:
         if k_pc is not None and hi_.size:
             pc_w = float(scorer.model.params[k_pc].weights()[0])
         ui, uj = unique_role_pairs(rels, labels, spec.rel_unique_roles)
-        parts: list[tuple[np.ndarray, ...]] = []
-        if len(ui):  # first: on a tie below, the unique-role reason is kept
-            ones = np.ones(len(ui), bool)
-            parts.append((ui, uj, np.full(len(ui), spec.rel_weight), ones, ones, ~ones))
-        if len(ai):
-            no = np.zeros(len(ai), bool)
-            parts.append((ai, aj, np.full(len(ai), spec.rel_weight), ~no, no, no))
-        if len(hi_):
-            no = np.zeros(len(hi_), bool)
-            parts.append((hi_, hj_, np.full(len(hi_), pc_w), no, no, hmoved))
+        # why each candidate pair is one (on a tie below, the earlier reason is kept)
+        parts = [
+            (ui, uj, spec.rel_weight, _REL_UNIQUE),
+            (ai, aj, spec.rel_weight, _REL_ANCHOR),
+            (hi_, hj_, pc_w, np.where(hmoved, _REL_MOVED, _REL_HOUSEHOLD)),
+        ]
+        parts = [p for p in parts if len(p[0])]
         if not parts:
             return _Edges.empty(nc), np.empty(0)
         i = np.concatenate([p[0] for p in parts])
         j = np.concatenate([p[1] for p in parts])
-        bonus = np.concatenate([p[2] for p in parts])
-        same_anchor = np.concatenate([p[3] for p in parts])
-        unique = np.concatenate([p[4] for p in parts])
-        moved = np.concatenate([p[5] for p in parts])
+        bonus = np.concatenate([np.full(len(p[0]), p[2], np.float64) for p in parts])
+        reason = np.concatenate([np.broadcast_to(p[3], len(p[0])) for p in parts])
         # one candidate per pair: the strongest reason
         order = np.lexsort((-bonus, i * n + j))
         code = (i * n + j)[order]
         first = np.r_[True, code[1:] != code[:-1]]
         sel = order[first]
-        i, j, bonus, same_anchor = i[sel], j[sel], bonus[sel], same_anchor[sel]
-        unique, moved = unique[sel], moved[sel]
+        i, j, bonus, reason = i[sel], j[sel], bonus[sel], reason[sel]
+        unique = reason == _REL_UNIQUE
+        same_anchor = unique | (reason == _REL_ANCHOR)
+        moved = reason == _REL_MOVED
         sp = scorer.score(i, j)
         lv = sp.levels.levels
         if moved.any():
