@@ -18,6 +18,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
+from cpgraph.linkage.arrays import isin
 from cpgraph.linkage.spec import ComparisonSpec, Level, Spec
 from cpgraph.linkage.standardise import V_ALT, V_BLOCK, V_MSWAP, V_PRIMARY, V_SWAP
 
@@ -429,10 +430,9 @@ class Comparer:
         code = np.minimum(ca[ok], cb[ok]) * k + np.maximum(ca[ok], cb[ok])
         inv, uniq = pd.factorize(code)
         codes, vals = self._typo.get(threshold, (np.empty(0, np.int64), np.empty(0, bool)))
-        at = np.minimum(np.searchsorted(codes, uniq), max(len(codes) - 1, 0))
-        known = (at < len(codes)) & (codes[at] == uniq) if len(codes) else np.zeros(len(uniq), bool)
+        known = isin(uniq, codes)  # judged before (``codes`` is kept sorted)
         hit = np.zeros(len(uniq), bool)
-        hit[known] = vals[at[known]]
+        hit[known] = vals[np.searchsorted(codes, uniq[known])]
         new = uniq[~known]
         if len(new):
             got = nickname_typo_hits(

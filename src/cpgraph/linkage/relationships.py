@@ -445,6 +445,9 @@ def share_kin(
         kin: :func:`kin_table` output.
         i, j: the pairs.
         labels: cluster label per record (None: compare relatives by name only).
+
+    Returns:
+        A boolean per pair.
     """
     out = np.zeros(len(i), bool)
     if kin is None or not len(i):
@@ -466,7 +469,17 @@ def share_kin(
 def home_places(
     kin: pd.DataFrame | None, places: np.ndarray, labels: np.ndarray | None
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """Per record (CSR): places of its stated relatives and of the persons they resolved to."""
+    """Per record (CSR): places of its stated relatives and of the persons they resolved to.
+
+    Args:
+        kin: :func:`kin_table` output (None: no relationships).
+        places: place code per record (-1 unknown).
+        labels: cluster label per record (None: the relatives' own places only).
+
+    Returns:
+        ``(ptr, val)``: record ``r``'s places are ``val[ptr[r]:ptr[r + 1]]``; both None
+        without relationships.
+    """
     if kin is None:
         return None, None
     n = len(places)

@@ -230,3 +230,19 @@ def test_a_misspelling_of_an_equivalent_name_is_a_nickname_typo():
     # symmetric, and the threshold is the caller's
     assert nickname_typo_hits(b, a).tolist() == nickname_typo_hits(a, b).tolist()
     assert not nickname_typo_hits(a[:1], b[:1], threshold=0.99).any()
+
+
+def test_comparer_nickname_typo_remembers_judged_pairs_without_changing_them(spec):
+    names = ["susna", "sue", "stepphen", "steve", "anna", "rosie", None, "jacike"]
+    s = standardise(
+        pd.DataFrame([mention(f"r{k}", forename_m=x) for k, x in enumerate(names)]), spec
+    )
+    cmp_ = Comparer(s, name_variants(s), spec)
+    fn = s["fn"].to_numpy(object)
+    rng = np.random.default_rng(3)
+    for _ in range(4):  # later calls mix judged and new name pairs, in either order
+        i = rng.integers(0, len(names), 12)
+        j = rng.integers(0, len(names), 12)
+        want = nickname_typo_hits(fn[i], fn[j], threshold=0.92)
+        assert cmp_.nickname_typo(i, j, 0.92).tolist() == want.tolist()
+    assert cmp_.nickname_typo(np.array([0, 2]), np.array([1, 3]), 0.92).tolist() == [True, True]
