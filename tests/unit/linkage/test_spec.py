@@ -16,6 +16,9 @@ def test_default_spec_is_versioned_and_complete():
     fn = spec.comparison("forename")
     assert fn.swap_level is not None and fn.levels[fn.swap_level].label == "nickname"
     assert spec.namesake_generation_gap == 12 and spec.corroborate_within_household
+    # v7: households that move, namesake rivals within a typo's worth, nickname typos
+    assert spec.rel_household_moves and spec.namesake_max_lag == 10.0
+    assert spec.guard_nickname_typo == 0.92
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
