@@ -18,7 +18,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
-from cpgraph.linkage.arrays import isin
+from cpgraph.linkage.arrays import isin, unique_sorted
 from cpgraph.linkage.spec import ComparisonSpec, Level, Spec
 from cpgraph.linkage.standardise import V_ALT, V_BLOCK, V_MSWAP, V_PRIMARY, V_SWAP
 
@@ -407,6 +407,43 @@ class Comparer:
         # forename code pairs already judged by nickname_typo, per threshold
         self._typo: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         self._records_at: dict[tuple[str, int], pd.DataFrame] = {}
+        self._alt_surnames: np.ndarray | None = None
+
+    def alias_surname(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether one record's surname is a name the other record states it also uses.
+
+        Two records under different surnames where each agency lists the other's
+        surname as an alias (or a former surname) are one person recorded under two
+        names, something a stranger who happens to share a name and date of birth
+        cannot produce.  Only the recorded surnames are compared with the stated ones
+        (exact codes, after standardisation); a pair whose recorded surnames already
+        agree gains nothing from an alias.
+
+        Args:
+            i, j: record positions of each pair.
+
+        Returns:
+            A boolean per pair.
+        """
+        i = np.asarray(i, np.int64)
+        j = np.asarray(j, np.int64)
+        if self._alt_surnames is None:
+            v = self.variants
+            alt = v[(v["vtype"] == V_ALT) & (v["sn"] >= 0)]
+            k = len(self.vocab) + 1
+            self._alt_surnames = unique_sorted(
+                alt["rec"].to_numpy(np.int64) * k + alt["sn"].to_numpy(np.int64)
+            )
+        out = np.zeros(len(i), bool)
+        sa, sb = self.rec_codes["sn"][i], self.rec_codes["sn"][j]
+        ok = (sa >= 0) & (sb >= 0) & (sa != sb) & (self.has_alt[i] | self.has_alt[j])
+        if not ok.any() or not len(self._alt_surnames):
+            return out
+        k = len(self.vocab) + 1
+        ii, jj = i[ok], j[ok]
+        hit = isin(ii * k + sb[ok], self._alt_surnames) | isin(jj * k + sa[ok], self._alt_surnames)
+        out[ok] = hit
+        return out
 
     def nickname_typo(self, i: np.ndarray, j: np.ndarray, threshold: float) -> np.ndarray:
         """Whether the recorded forenames are a misspelling of tied names.

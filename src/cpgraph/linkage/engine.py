@@ -59,6 +59,8 @@ from cpgraph.linkage.variants import learn_name_variants
 
 STEWARD_WEIGHT = 100.0
 DETERMINISTIC_WEIGHT = 60.0
+# Why a review pair was kept apart when clustering did not decide it (see `_review`).
+REVIEW_UNCERTAIN = "uncertain"
 
 
 @dataclass
@@ -671,6 +673,11 @@ class LinkageEngine:
             if spec.gate_yields_to:
                 ks = [spec.names.index(name) for name in spec.gate_yields_to]
                 gated &= ~np.all(edges.levels[link][:, ks] == 0, axis=1)
+            # one man recorded under two surnames, each agency listing the other's as an
+            # alias, with his date of birth: no namesake produces that, so it corroborates
+            # a move as well as a shared relative does
+            if spec.alias_corroborates:
+                gated &= ~self.alias_evidence(comparer, edges.levels[link], i, j)
             # a pair whose mentions name the same relative is one person who moved (only
             # pairs recorded at two different places can need it)
             moved = gated & (places[i] >= 0) & (places[j] >= 0) & (places[i] != places[j])
@@ -1040,6 +1047,81 @@ class LinkageEngine:
             }
         )
 
+    def alias_evidence(
+        self, comparer: Comparer, levels: np.ndarray, i: np.ndarray, j: np.ndarray
+    ) -> np.ndarray:
+        """Pairs where a stated alias surname, the forename and the birth date agree.
+
+        One record's surname is an alias (or former surname) the other record states
+        (:meth:`Comparer.alias_surname`), the date of birth agrees at one of the spec's
+        ``alias_dob_levels`` (exact or a typo's worth), the forename agrees at some level
+        and the sex is not known to differ.
+
+        Args:
+            comparer: the run's comparer.
+            levels: comparison levels of the pairs (spec order).
+            i, j: record positions of the pairs.
+
+        Returns:
+            A boolean per pair.
+        """
+        spec = self.spec
+        names = spec.names
+        out = np.zeros(len(i), bool)
+        if not len(i) or "dob" not in names or "forename" not in names:
+            return out
+        dob = spec.comparison("dob")
+        ok_dob = [dob.labels.index(x) for x in spec.alias_dob_levels]
+        kd, kf = names.index("dob"), names.index("forename")
+        fn_levels = len(spec.comparison("forename").levels)
+        cand = isin(levels[:, kd].astype(np.int64), np.asarray(ok_dob, np.int64))
+        cand &= (levels[:, kf] >= 0) & (levels[:, kf] < fn_levels)
+        if "sex" in names:
+            ks = names.index("sex")
+            cand &= levels[:, ks] != len(spec.comparison("sex").levels)  # not "else"
+        if cand.any():
+            out[cand] = comparer.alias_surname(i[cand], j[cand])
+        return out
+
+    def corroboration(
+        self, prep: _Prepared, levels: np.ndarray, i: np.ndarray, j: np.ndarray
+    ) -> list[list[str]]:
+        """What, beyond a shared name and birth date, says two records are one person.
+
+        Evidence kinds: ``alias`` (see :meth:`alias_evidence`), ``identifier`` (an
+        identifier agrees exactly), ``address`` (same postcode sector or address) and
+        ``relative`` (both records name the same relative).  A common name alone gives
+        none: that is what keeps possible matches of strangers out of the flags.
+
+        Args:
+            prep: the run's prepared records.
+            levels: comparison levels of the pairs (spec order).
+            i, j: record positions of the pairs.
+
+        Returns:
+            The evidence kinds per pair (sorted; empty when none).
+        """
+        spec = self.spec
+        kinds: list[tuple[str, np.ndarray]] = [
+            ("alias", self.alias_evidence(prep.comparer, levels, i, j))
+        ]
+        ident = np.zeros(len(i), bool)
+        place = np.zeros(len(i), bool)
+        for k, c in enumerate(spec.comparisons):
+            if c.kind == "identifier":
+                ident |= levels[:, k] == 0
+            elif c.kind == "postcode_uk":
+                place |= (levels[:, k] >= 0) & (levels[:, k] <= min(1, len(c.levels) - 1))
+            elif c.name == "address":
+                place |= (levels[:, k] >= 0) & (levels[:, k] < len(c.levels))
+        kinds += [("identifier", ident), ("address", place)]
+        kinds.append(("relative", share_kin(kin_table(prep.s, prep.rels), i, j, None)))
+        out: list[list[str]] = [[] for _ in range(len(i))]
+        for name, mask in kinds:
+            for x in np.flatnonzero(mask).tolist():
+                out[x].append(name)
+        return out
+
     def _bd(self, e: _Edges, k: int, scorer: Scorer) -> dict:
         return self._bds(e, np.array([k]))[0]
 
@@ -1111,6 +1193,8 @@ class LinkageEngine:
             # why a pair that scores as a match was kept apart: a zero-weight step in the
             # steward's waterfall
             bds[x] = {**bds[x], "kept_apart": {"level": why[x], "weight": 0.0}}
+        # below `auto`, the model itself is unsure
+        reason = np.where(why == None, REVIEW_UNCERTAIN, why)  # noqa: E711 (object array)
         return pd.DataFrame(
             {
                 "key_a": keys[e.i[sel]],
@@ -1118,6 +1202,8 @@ class LinkageEngine:
                 "probability": e.prob[sel],
                 "weight": e.weight[sel],
                 "breakdown": bds,
+                "reason": reason.astype(object),
+                "evidence": self.corroboration(prep, e.levels[sel], e.i[sel], e.j[sel]),
             }
         )
 

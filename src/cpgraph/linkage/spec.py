@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -136,6 +136,8 @@ class Spec:
     namesake_max_lag: float = float("inf")
     place_gate: str = ""
     gate_yields_to: tuple[str, ...] = ()
+    alias_corroborates: bool = False
+    alias_dob_levels: tuple[str, ...] = ()
     place_corroboration: int = 2
     corroborate_within_household: bool = False
     master_kinds: tuple[str, ...] = ()
@@ -254,6 +256,11 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
     rel = raw.get("relationship", {})
     cl = raw.get("clustering", {})
     pr = raw.get("prior", {})
+    if cl.get("alias_corroborates"):
+        dob_levels = {lv.label for c in comps if c.name == "dob" for lv in c.levels}
+        for label in cl.get("alias_dob_levels", ()):
+            if label not in dob_levels:
+                raise SpecError(f"alias_dob_levels: {label!r} is not a level of the dob comparison")
     return Spec(
         version=version,
         name=str(raw.get("name", "unnamed")),
@@ -312,6 +319,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         namesake_max_lag=float(cl.get("namesake_max_lag_bits", float("inf"))),
         place_gate=str(cl.get("place_gate", "")),
         gate_yields_to=tuple(cl.get("gate_yields_to", ())),
+        alias_corroborates=bool(cl.get("alias_corroborates", False)),
+        alias_dob_levels=tuple(cl.get("alias_dob_levels", ())),
         place_corroboration=int(cl.get("place_corroboration", 2)),
         corroborate_within_household=bool(cl.get("corroborate_within_household", False)),
         raw=raw,

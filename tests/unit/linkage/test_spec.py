@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "7"
+    assert spec.version == "8"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
     assert spec.place_gate == "pc_sector"
@@ -19,6 +19,8 @@ def test_default_spec_is_versioned_and_complete():
     # v7: households that move, namesake rivals within a typo's worth, nickname typos
     assert spec.rel_household_moves and spec.namesake_max_lag == 10.0
     assert spec.guard_nickname_typo == 0.92
+    # v8: a stated alias surname with the birth date corroborates a move
+    assert spec.alias_corroborates and spec.alias_dob_levels[0] == "exact"
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
