@@ -359,3 +359,46 @@ async def test_flags_are_replaced_not_duplicated_on_a_rerun(world: World) -> Non
     assert again.flags == world.flags.flags and again.deleted == world.flags.flags
     assert again.by_code == world.flags.by_code
     assert (await world.store.stats()).nodes.get("Flag") == again.flags
+
+
+POSSIBLE = """
+query($id: ID!) {
+  person(id: $id) {
+    possibleMatches {
+      person { id } probability reason evidence agencies candidateIds recordKeys
+      weights { comparison level weight }
+    }
+  }
+}
+"""
+
+
+async def test_undecided_pairs_stay_visible_as_possible_matches(world: World) -> None:
+    rows = await world.store.query(
+        "flags_possible_matches_page", after="", statuses=["open"], limit=1000
+    )
+    pairs = [r for r in rows if r["person_a"] and r["person_b"] and r["person_a"] != r["person_b"]]
+    assert pairs, "the population left nothing for review"
+    row = pairs[0]
+    for me, other, own_key in (
+        (row["person_a"], row["person_b"], row["key_a"]),
+        (row["person_b"], row["person_a"], row["key_b"]),
+    ):
+        found = (await world.data(POSSIBLE, id=me))["person"]["possibleMatches"]
+        match = next((m for m in found if m["person"]["id"] == other), None)
+        assert match is not None, f"{me}: {other} is not listed as a possible match"
+        assert row["candidate_id"] in match["candidateIds"]
+        assert own_key in match["recordKeys"] and len(match["recordKeys"]) >= 2
+        assert 0.0 < match["probability"] <= 1.0 and match["reason"]
+        assert match["agencies"] and {w["comparison"] for w in match["weights"]} >= {"dob"}
+    # casework only: a partner system may not see who else a person might be
+    resp = await world.gql(POSSIBLE, Role.PARTNER_SYSTEM, id=row["person_a"])
+    assert resp.status_code == 403
+
+
+async def test_scenario_flags_are_confirmed(world: World) -> None:
+    sc = _scenarios(world, "new_partner")[0]
+    child = await _child(world, sc)
+    query = "query($id: ID!) { person(id: $id) { flags { code confidence } } }"
+    flags = (await world.data(query, Role.PARTNER_SYSTEM, id=child))["person"]["flags"]
+    assert flags and {f["confidence"] for f in flags} == {"CONFIRMED"}

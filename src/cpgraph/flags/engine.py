@@ -15,11 +15,13 @@ from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 
 from cpgraph.flags.model import (
+    POSSIBLE,
     EventFact,
     Flag,
     FlagInput,
     Hop,
     Involvement,
+    PossibleMatch,
     Relationship,
     Rules,
     parse_day,
@@ -78,6 +80,13 @@ class FlagEngine:
             if inv.event_id in data.events:
                 self.inv_of[inv.person_id].append(inv)
                 self.inv_in[inv.event_id].append(inv)
+        # Possible matches count only with evidence beyond a shared name and birth date:
+        # a common name alone must not put a stranger's history on a child.
+        counted = set(self.rules.common.get("possible_match_evidence", ()))
+        self.possible_of: dict[str, list[PossibleMatch]] = defaultdict(list)
+        for pm in data.possible_matches:
+            if pm.person_id != pm.other_id and counted & set(pm.evidence):
+                self.possible_of[pm.person_id].append(pm)
         self.checks: dict[str, Callable[[str], list[Flag]]] = {
             "HOUSEHOLD_ADULT_DOMESTIC_ABUSE": self._household_domestic_abuse,
             "REPEATED_RELATIVE_CONCERNS": self._repeated_relative_concerns,
@@ -150,6 +159,26 @@ class FlagEngine:
             types.discard("parent")
         return sorted(types)
 
+    def possible_hop(self, person_id: str, pm: PossibleMatch) -> Hop:
+        """An evidence hop from a person to a possible match of theirs."""
+        return Hop(
+            from_id=person_id,
+            to_id=pm.other_id,
+            kind="POSSIBLE_MATCH",
+            relationship="possible_match",
+            sources=pm.record_keys,
+        )
+
+    @staticmethod
+    def possible_reason(pm: PossibleMatch) -> str:
+        """Why a possible match is only possible, for a flag's reason (no names)."""
+        support = ", ".join(_words(e) for e in sorted(pm.evidence)) or "nothing beyond the name"
+        return (
+            f"linkage kept the two apart ({_words(pm.reason)}; match probability "
+            f"{pm.probability:.2f}; supported by: {support}), so this awaits a data steward's "
+            "decision"
+        )
+
     def flag(
         self,
         code: str,
@@ -160,6 +189,7 @@ class FlagEngine:
         path: Iterable[Hop] = (),
         others: Iterable[str] = (),
         extra_keys: Iterable[str] = (),
+        possible: Iterable[PossibleMatch] = (),
     ) -> Flag:
         """Assemble a flag; record keys and events come from the involvements and path."""
         invs = list(invs)
@@ -169,6 +199,9 @@ class FlagEngine:
         for hop in path:
             keys.update(hop.sources)
             event_ids = _sorted_unique([*event_ids, *hop.event_ids])
+        possible = list(possible)
+        ids = _sorted_unique(p.candidate_id for p in possible)
+        extra = {"confidence": POSSIBLE, "candidate_ids": ids} if possible else {}
         return Flag(
             code=code,
             title=self.rules.title(code),
@@ -180,6 +213,7 @@ class FlagEngine:
             path=path,
             events=[self.event(e).snapshot() for e in event_ids],
             as_of=self.as_of.isoformat(),
+            **extra,
         )
 
     def joined_recently(self, rels: list[Relationship], days: int) -> date | None:
@@ -209,56 +243,87 @@ class FlagEngine:
         return sorted(flags.values(), key=lambda f: (f.person_id, f.code, f.flag_id))
 
     # ------------------------------------------------------------------ rules
+    def _domestic_abuse_history(self, person_id: str) -> list[tuple[Involvement, str]]:
+        """A person's domestic-abuse history as the rule defines it, oldest first."""
+        p = self.rules.rules["HOUSEHOLD_ADULT_DOMESTIC_ABUSE"]
+        found: list[tuple[Involvement, str]] = []
+        for inv in self.inv_of.get(person_id, []):
+            ev = self.event(inv.event_id)
+            role = inv.role or ""
+            if ev.type == "occurrence" and ev.category in p["occurrence_types"]:
+                if role in p["roles"]:
+                    what = f"{role} in a {_words(ev.category)} occurrence on {ev.date}"
+                    found.append((inv, what))
+            elif ev.type == "occurrence" and ev.category in p["order_types"]:
+                if role not in p["order_excluded_roles"]:
+                    found.append((inv, f"subject of a {_words(ev.category)} on {ev.date}"))
+            elif ev.type == "custody" and ev.category in p["custody_categories"]:
+                found.append(
+                    (inv, f"in custody for a {_words(ev.category)} offence since {ev.date}")
+                )
+        found.sort(key=lambda f: (self.event(f[0].event_id).date or "", f[0].event_id))
+        return found
+
+    def _history_text(self, found: list[tuple[Involvement, str]]) -> str:
+        return "; ".join(
+            f"{what} ({self.event(inv.event_id).agency or 'unknown agency'}, "
+            f"{self.event(inv.event_id).system or 'unknown system'})"
+            for inv, what in found
+        )
+
     def _household_domestic_abuse(self, child: str) -> list[Flag]:
         code = "HOUSEHOLD_ADULT_DOMESTIC_ABUSE"
         p = self.rules.rules[code]
         out = []
-        for other, rels in sorted(self.household(child).items()):
+        household = self.household(child)
+        for other, rels in sorted(household.items()):
             if not self.is_adult(other):
                 continue
-            found: list[tuple[Involvement, str]] = []
-            for inv in self.inv_of.get(other, []):
-                ev = self.event(inv.event_id)
-                role = inv.role or ""
-                if ev.type == "occurrence" and ev.category in p["occurrence_types"]:
-                    if role in p["roles"]:
-                        found.append(
-                            (inv, f"{role} in a {_words(ev.category)} occurrence on {ev.date}")
-                        )
-                elif ev.type == "occurrence" and ev.category in p["order_types"]:
-                    if role not in p["order_excluded_roles"]:
-                        found.append((inv, f"subject of a {_words(ev.category)} on {ev.date}"))
-                elif ev.type == "custody" and ev.category in p["custody_categories"]:
-                    found.append(
-                        (inv, f"in custody for a {_words(ev.category)} offence since {ev.date}")
-                    )
-            if not found:
-                continue
-            found.sort(key=lambda f: (self.event(f[0].event_id).date or "", f[0].event_id))
-            history = "; ".join(
-                f"{what} ({self.event(inv.event_id).agency or 'unknown agency'}, "
-                f"{self.event(inv.event_id).system or 'unknown system'})"
-                for inv, what in found
-            )
             types = ", ".join(_words(t) for t in self.types_of(child, rels))
             joined = self.joined_recently(rels, int(p["recent_days"]))
             when = (
                 f", who joined the household recently (on {joined.isoformat()})" if joined else ""
             )
-            reason = (
-                f"An adult living with the child (their {types}{when}) has a domestic-abuse "
-                f"history: {history}."
-            )
-            out.append(
-                self.flag(
-                    code,
-                    child,
-                    reason,
-                    invs=[inv for inv, _ in found],
-                    path=self.hops(child, rels),
-                    others=[other],
+            found = self._domestic_abuse_history(other)
+            if found:
+                reason = (
+                    f"An adult living with the child (their {types}{when}) has a "
+                    f"domestic-abuse history: {self._history_text(found)}."
                 )
-            )
+                out.append(
+                    self.flag(
+                        code,
+                        child,
+                        reason,
+                        invs=[inv for inv, _ in found],
+                        path=self.hops(child, rels),
+                        others=[other],
+                    )
+                )
+            # the same adult perhaps recorded elsewhere under another name or address:
+            # shown as possible until a steward decides
+            for pm in sorted(self.possible_of.get(other, []), key=lambda m: m.other_id):
+                if pm.other_id == child or pm.other_id in household:
+                    continue
+                history = self._domestic_abuse_history(pm.other_id)
+                if not history:
+                    continue
+                reason = (
+                    f"An adult living with the child (their {types}{when}) may be the same "
+                    f"person as someone with a domestic-abuse history: "
+                    f"{self._history_text(history)}; {self.possible_reason(pm)}."
+                )
+                out.append(
+                    self.flag(
+                        code,
+                        child,
+                        reason,
+                        invs=[inv for inv, _ in history],
+                        path=[*self.hops(child, rels), self.possible_hop(other, pm)],
+                        others=[other, pm.other_id],
+                        possible=[pm],
+                    )
+                )
         return out
 
     def _relative_concerns(self, child: str) -> list[tuple[Involvement, list[Involvement], str]]:

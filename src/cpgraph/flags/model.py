@@ -108,6 +108,35 @@ class Involvement:
     child_contact_restriction: bool | None = None
 
 
+# A flag resting on linked records, or on a possible match awaiting a steward.
+CONFIRMED = "CONFIRMED"
+POSSIBLE = "POSSIBLE"
+
+
+@dataclass(frozen=True, slots=True)
+class PossibleMatch:
+    """Two persons linkage kept apart but could not rule out (an open review item).
+
+    Attributes:
+        person_id: one person.
+        other_id: the person it may be.
+        candidate_id: the review item a steward decides.
+        probability: the model's match probability of the pair.
+        reason: why linkage kept them apart (``uncertain``, ``different_addresses``...).
+        evidence: what beyond a shared name and birth date supports the match
+            (``alias``, ``identifier``, ``address``, ``relative``); empty for a common
+            name alone.
+    """
+
+    person_id: str
+    other_id: str
+    candidate_id: str
+    probability: float
+    reason: str
+    evidence: tuple[str, ...] = ()
+    record_keys: tuple[str, ...] = ()  # the pair of records behind it
+
+
 @dataclass(slots=True)
 class FlagInput:
     """Everything the rules read, as of one reference date."""
@@ -117,6 +146,7 @@ class FlagInput:
     relationships: list[Relationship]
     involvements: list[Involvement]
     events: dict[str, EventFact]
+    possible_matches: list[PossibleMatch] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +155,7 @@ class Hop:
 
     from_id: str
     to_id: str
-    kind: str  # RELATIONSHIP | SHARED_EVENT
+    kind: str  # RELATIONSHIP | SHARED_EVENT | POSSIBLE_MATCH
     relationship: str | None = None
     lives_with: bool | None = None
     from_date: str | None = None
@@ -169,12 +199,15 @@ class Flag:
     path: list[Hop]
     events: list[dict[str, Any]]
     as_of: str
+    confidence: str = CONFIRMED
+    candidate_ids: list[str] = field(default_factory=list)  # POSSIBLE: the review items
 
     @property
     def flag_id(self) -> str:
-        """Stable id: the same rule, person and evidence give the same id."""
+        """Stable id: the same rule, person, evidence and confidence give the same id."""
         basis = "|".join(
             [self.code, self.person_id, *sorted(self.person_ids), *sorted(self.event_ids)]
+            + ([self.confidence] if self.confidence != CONFIRMED else [])
         )
         digest = hashlib.sha1(basis.encode("utf-8"), usedforsecurity=False).hexdigest()[:12]
         return f"flag:{self.code}:{self.person_id}:{digest}"
@@ -188,6 +221,8 @@ class Flag:
                 "person_ids": self.person_ids,
                 "path": [h.as_dict() for h in self.path],
                 "events": self.events,
+                "confidence": self.confidence,
+                "candidate_ids": self.candidate_ids,
             },
             sort_keys=True,
         )

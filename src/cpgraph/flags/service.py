@@ -23,6 +23,7 @@ from cpgraph.flags.model import (
     Flag,
     FlagInput,
     Involvement,
+    PossibleMatch,
     Relationship,
     Rules,
     parse_day,
@@ -43,6 +44,8 @@ RULE_EVENT_TYPES = (
     "cp_is_flag",
 )
 _FACTS = ("referral_source", "nfa", "outcome", "raised_by_role", "occurrence_type")
+# Review items that are still possible matches: not decided either way, or deferred.
+POSSIBLE_STATUSES = ("open", "deferred", "stale")
 PAGE = 5_000
 BATCH = 1_000
 PRUNE_BATCH = 10_000
@@ -134,6 +137,7 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
         after = ids[-1]
     return FlagInput(
         as_of=as_of,
+        possible_matches=await read_possible_matches(store),
         dobs=dobs,
         relationships=relationships,
         involvements=sorted(
@@ -141,6 +145,36 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
         ),
         events=events,
     )
+
+
+async def read_possible_matches(store: GraphStore) -> list[PossibleMatch]:
+    """Every undecided review item between two live persons, both ways round."""
+    out: list[PossibleMatch] = []
+    after = ""
+    while True:
+        page = await store.query(
+            "flags_possible_matches_page",
+            after=after,
+            statuses=list(POSSIBLE_STATUSES),
+            limit=PAGE,
+        )
+        if not page:
+            break
+        for row in page:
+            a, b = row.get("person_a"), row.get("person_b")
+            if not a or not b or a == b:
+                continue  # one record gone, or already one person
+            common = {
+                "candidate_id": str(row["candidate_id"]),
+                "probability": float(row.get("probability") or 0.0),
+                "reason": str(row.get("reason") or "uncertain"),
+                "evidence": tuple(str(e) for e in row.get("evidence") or ()),
+                "record_keys": (str(row["key_a"]), str(row["key_b"])),
+            }
+            out.append(PossibleMatch(person_id=str(a), other_id=str(b), **common))
+            out.append(PossibleMatch(person_id=str(b), other_id=str(a), **common))
+        after = str(page[-1]["candidate_id"])
+    return out
 
 
 def flag_rows(flags: list[Flag], run_id: str, computed_at: str) -> list[dict[str, Any]]:
@@ -159,6 +193,8 @@ def flag_rows(flags: list[Flag], run_id: str, computed_at: str) -> list[dict[str
             "event_ids": f.event_ids,
             "person_ids": f.person_ids,
             "evidence": f.evidence_json(),
+            "confidence": f.confidence,
+            "candidate_ids": f.candidate_ids,
         }
         for f in flags
     ]

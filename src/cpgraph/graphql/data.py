@@ -7,6 +7,7 @@ does not grow with the number of persons in its answer.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -131,6 +132,41 @@ def age_on(dob: date | None, day: date) -> int | None:
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
+# Review items that are still possible matches: undecided, or deferred by a steward.
+POSSIBLE_STATUSES = ("open", "deferred", "stale")
+
+
+@dataclass(slots=True)
+class PossibleMatchData:
+    """Another person linkage kept apart from this one but could not rule out.
+
+    One per other person: the strongest review item between the two gives the
+    probability, reason and weights; every item's records and agencies are kept.
+    """
+
+    person_id: str
+    other_id: str
+    candidate_id: str
+    probability: float
+    reason: str
+    status: str
+    breakdown: dict[str, Any]
+    evidence: list[str] = field(default_factory=list)
+    candidate_ids: list[str] = field(default_factory=list)
+    record_keys: list[str] = field(default_factory=list)
+    agencies: list[str] = field(default_factory=list)
+
+
+def _breakdown(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value) if isinstance(value, str) and value else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
 class Loaders:
     """The DataLoaders of one request (a fresh set per request: no cross-user cache)."""
 
@@ -144,6 +180,9 @@ class Loaders:
         self.events = DataLoader[str, list[EventData]](load_fn=self._load_events)
         self.record = DataLoader[str, RecordData | None](load_fn=self._load_records)
         self.flags = DataLoader[str, list[Any]](load_fn=self._load_flags)
+        self.possible_matches = DataLoader[str, list[PossibleMatchData]](
+            load_fn=self._load_possible_matches
+        )
 
     async def _load_persons(self, ids: Sequence[str]) -> list[PersonData | None]:
         rows = await self.store.query("api_persons_profile", ids=list(ids))
@@ -236,8 +275,44 @@ class Loaders:
         rows = await self.store.query("api_persons_flags", ids=list(ids))
         by_person: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
-            by_person[row["person_id"]].append(flag_data(row["flag"] or {}))
+            by_person[row["person_id"]].append(
+                flag_data(row["flag"] or {}, row.get("candidate_statuses"))
+            )
         return [sorted(by_person.get(i, []), key=lambda f: f.sort_key) for i in ids]
+
+    async def _load_possible_matches(self, ids: Sequence[str]) -> list[list[PossibleMatchData]]:
+        rows = await self.store.query(
+            "api_persons_possible_matches", ids=list(ids), statuses=list(POSSIBLE_STATUSES)
+        )
+        found: dict[tuple[str, str], PossibleMatchData] = {}
+        for row in sorted(
+            rows, key=lambda r: -float((r["candidate"] or {}).get("probability") or 0)
+        ):
+            c = row["candidate"] or {}
+            ident = (str(row["person_id"]), str(row["other_id"]))
+            pm = found.get(ident)
+            if pm is None:  # rows come strongest first: the first item speaks for the pair
+                pm = found[ident] = PossibleMatchData(
+                    person_id=ident[0],
+                    other_id=ident[1],
+                    candidate_id=str(c.get("candidate_id", "")),
+                    probability=float(c.get("probability") or 0.0),
+                    reason=str(c.get("reason") or "uncertain"),
+                    status=str(c.get("status") or "open"),
+                    breakdown=_breakdown(c.get("breakdown")),
+                )
+            pm.candidate_ids = sorted({*pm.candidate_ids, str(c.get("candidate_id", ""))})
+            pm.evidence = sorted({*pm.evidence, *(str(e) for e in c.get("evidence") or [])})
+            keys = (row.get("own_key"), row.get("other_key"))
+            pm.record_keys = sorted({*pm.record_keys, *(str(k) for k in keys if k)})
+            agencies = (row.get("own_agency"), row.get("other_agency"))
+            pm.agencies = sorted({*pm.agencies, *(str(a) for a in agencies if a)})
+        by_person: dict[str, list[PossibleMatchData]] = defaultdict(list)
+        for pm in found.values():
+            by_person[pm.person_id].append(pm)
+        return [
+            sorted(by_person.get(i, []), key=lambda m: (-m.probability, m.other_id)) for i in ids
+        ]
 
     async def _load_records(self, keys: Sequence[str]) -> list[RecordData | None]:
         rows = await self.store.query("api_records_by_key", keys=list(keys))

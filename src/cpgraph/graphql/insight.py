@@ -50,6 +50,18 @@ BATCH = 500
 class PathHopKind(Enum):
     RELATIONSHIP = "RELATIONSHIP"
     SHARED_EVENT = "SHARED_EVENT"
+    POSSIBLE_MATCH = "POSSIBLE_MATCH"
+
+
+@strawberry.enum(description="How sure a flag is of the people it rests on.")
+class FlagConfidence(Enum):
+    CONFIRMED = "CONFIRMED"
+    POSSIBLE = "POSSIBLE"
+
+
+# Review-item statuses after a steward's decision (see cpgraph.steward).
+_CONFIRMING = frozenset({"linked"})
+_WITHDRAWING = frozenset({"rejected", "closed"})
 
 
 def _event(props: dict[str, Any], record_keys: list[str] | None = None) -> TimelineEvent:
@@ -88,20 +100,42 @@ class FlagData:
 
     props: dict[str, Any]
     evidence: dict[str, Any] = field(default_factory=dict)
+    candidate_statuses: list[str] = field(default_factory=list)
 
     @property
     def sort_key(self) -> str:
         return f"{self.props.get('code', '')}|{self.props.get('flag_id', '')}"
 
+    @property
+    def confidence(self) -> FlagConfidence | None:
+        """The confidence now; None when a steward's decision withdrew the flag.
 
-def flag_data(props: dict[str, Any]) -> FlagData:
+        A POSSIBLE flag rests on undecided review items: once a steward links one of
+        them it is confirmed, once every one is rejected it no longer holds (the next
+        flags run rewrites both accordingly).
+        """
+        if self.props.get("confidence") != FlagConfidence.POSSIBLE.value:
+            return FlagConfidence.CONFIRMED
+        statuses = set(self.candidate_statuses)
+        if statuses & _CONFIRMING:
+            return FlagConfidence.CONFIRMED
+        if statuses and statuses <= _WITHDRAWING:
+            return None
+        return FlagConfidence.POSSIBLE
+
+
+def flag_data(props: dict[str, Any], candidate_statuses: list[str] | None = None) -> FlagData:
     """Parse a stored Flag node (its evidence is a JSON string)."""
     raw = props.get("evidence")
     try:
         evidence = json.loads(raw) if isinstance(raw, str) and raw else {}
     except ValueError:
         evidence = {}
-    return FlagData(props=props, evidence=evidence if isinstance(evidence, dict) else {})
+    return FlagData(
+        props=props,
+        evidence=evidence if isinstance(evidence, dict) else {},
+        candidate_statuses=[str(s) for s in candidate_statuses or [] if s],
+    )
 
 
 @strawberry.type(description="What a flag rests on: records, events and the path to others.")
@@ -115,11 +149,8 @@ class FlagEvidence:
 
 
 def _hop_from_dict(data: dict[str, Any], events: dict[str, dict[str, Any]]) -> PathHop:
-    kind = (
-        PathHopKind.SHARED_EVENT
-        if data.get("kind") == "SHARED_EVENT"
-        else (PathHopKind.RELATIONSHIP)
-    )
+    kinds = {k.value: k for k in PathHopKind}
+    kind = kinds.get(str(data.get("kind")), PathHopKind.RELATIONSHIP)
     return PathHop(
         kind=kind,
         relationship=data.get("relationship"),
@@ -144,10 +175,15 @@ class Flag:
     reason: str = strawberry.field(description="Why it fired (relationships, agencies, dates).")
     as_of: str = strawberry.field(description="The reference date the rule was evaluated on.")
     computed_at: str | None
+    confidence: FlagConfidence = strawberry.field(
+        description="CONFIRMED: the people it rests on are resolved (linkage or a steward). "
+        "POSSIBLE: it rests on a possible match awaiting a data steward's decision (the "
+        "reason says so, the path has a POSSIBLE_MATCH hop)."
+    )
     evidence: FlagEvidence
 
     @classmethod
-    def of(cls, ctx: RequestContext, data: FlagData) -> Flag:
+    def of(cls, ctx: RequestContext, data: FlagData, confidence: FlagConfidence) -> Flag:
         """Build from a stored flag, noting every person its evidence discloses."""
         p, ev = data.props, data.evidence
         events = {str(e.get("event_id")): e for e in ev.get("events") or [] if isinstance(e, dict)}
@@ -161,6 +197,7 @@ class Flag:
             reason=str(p.get("reason", "")),
             as_of=str(p.get("as_of", "")),
             computed_at=p.get("computed_at"),
+            confidence=confidence,
             evidence=FlagEvidence(
                 record_keys=[str(k) for k in p.get("record_keys") or []],
                 event_ids=[str(e) for e in p.get("event_ids") or []],
@@ -172,7 +209,12 @@ class Flag:
 
 async def person_flags(ctx: RequestContext, person_id: str) -> list[Flag]:
     """The person's flags, by code (through the request's DataLoader)."""
-    return [Flag.of(ctx, f) for f in await ctx.loaders.flags.load(person_id)]
+    out = []
+    for f in await ctx.loaders.flags.load(person_id):
+        confidence = f.confidence
+        if confidence is not None:  # a steward's "different" withdrew it
+            out.append(Flag.of(ctx, f, confidence))
+    return out
 
 
 # ---------------------------------------------------------------------- connections

@@ -71,8 +71,23 @@ POLICY: dict[str, dict[str, frozenset[Role]]] = {
             "timeline",
             "flags",
         ),
-        **_fields(CASEWORK, "sourceRecords", "relationships", "household", "concerns"),
+        **_fields(
+            CASEWORK, "sourceRecords", "relationships", "household", "concerns", "possibleMatches"
+        ),
     },
+    # Possible matches name another person and the records behind the doubt: casework.
+    "PossibleMatch": _fields(
+        CASEWORK,
+        "person",
+        "probability",
+        "reason",
+        "evidence",
+        "agencies",
+        "weights",
+        "candidateIds",
+        "recordKeys",
+    ),
+    "WeightItem": _fields(CASEWORK, "comparison", "level", "weight"),
     "Identifier": _fields(SUMMARY, "scheme", "value", "valid", "recordKeys"),
     "AgencyPresence": _fields(SUMMARY, "agency", "systems", "recordCount"),
     "SourceRecord": _fields(
@@ -147,7 +162,9 @@ POLICY: dict[str, dict[str, frozenset[Role]]] = {
     ),
     # Safeguarding flags: partner systems see them (reasons carry no names or free
     # text), but not the record keys behind them.
-    "Flag": _fields(SUMMARY, "id", "code", "title", "reason", "asOf", "computedAt", "evidence"),
+    "Flag": _fields(
+        SUMMARY, "id", "code", "title", "reason", "asOf", "computedAt", "confidence", "evidence"
+    ),
     "FlagEvidence": {**_fields(SUMMARY, "eventIds", "events", "path"), "recordKeys": CASEWORK},
     "PathHop": {
         **_fields(

@@ -21,6 +21,7 @@ from cpgraph.graphql.data import (
     IDENTIFIER_SCHEMES,
     EventData,
     PersonData,
+    PossibleMatchData,
     RecordData,
     RelationshipData,
     age_on,
@@ -264,6 +265,68 @@ def _day(value: date | None) -> date:
     return value or date.today()
 
 
+@strawberry.type(description="One comparison's contribution to a match weight (bits).")
+class WeightItem:
+    comparison: str = strawberry.field(
+        description="A comparison of the run's spec, prior, or kept_apart (zero weight: why "
+        "clustering kept a strong pair apart)."
+    )
+    level: str
+    weight: float
+
+
+@strawberry.type(
+    description="Another person that linkage kept apart from this one but could not rule "
+    "out: undecided until a data steward decides (then it leaves, or the two become one)."
+)
+class PossibleMatch:
+    probability: float = strawberry.field(description="The model's match probability.")
+    reason: str = strawberry.field(
+        description="Why linkage kept them apart: uncertain (the score is between the review "
+        "and auto thresholds), different_addresses (the place gate: no evidence of a move), "
+        "ambiguous_name_only (a name-only mention fitting two persons)."
+    )
+    evidence: list[str] = strawberry.field(
+        description="Support beyond a shared name and birth date: alias, identifier, "
+        "address, relative. Empty for a common name alone."
+    )
+    agencies: list[str] = strawberry.field(description="Agencies of the records behind it.")
+    weights: list[WeightItem] = strawberry.field(
+        description="Weight breakdown of the strongest pair of records behind it."
+    )
+    candidate_ids: list[strawberry.ID] = strawberry.field(
+        description="The review items a steward decides (decideMatch)."
+    )
+    record_keys: list[str] = strawberry.field(description="Records of both persons behind it.")
+    other_id: strawberry.Private[str]
+
+    @strawberry.field(description="The other person.")
+    def person(self, info: GqlInfo) -> Person:
+        return person_ref(info.context, self.other_id)
+
+    @classmethod
+    def of(cls, data: PossibleMatchData) -> PossibleMatch:
+        weights = [
+            WeightItem(
+                comparison=str(name),
+                level=str((item or {}).get("level", "")),
+                weight=float((item or {}).get("weight") or 0.0),
+            )
+            for name, item in data.breakdown.items()
+            if isinstance(item, dict)
+        ]
+        return cls(
+            probability=data.probability,
+            reason=data.reason,
+            evidence=list(data.evidence),
+            agencies=list(data.agencies),
+            weights=weights,
+            candidate_ids=[strawberry.ID(c) for c in data.candidate_ids],
+            record_keys=list(data.record_keys),
+            other_id=data.other_id,
+        )
+
+
 @strawberry.type(description="A resolved person: one human across agencies' records.")
 class Person:
     id: strawberry.ID
@@ -378,6 +441,20 @@ class Person:
         from cpgraph.graphql.insight import person_flags  # noqa: PLC0415 — import cycle
 
         return await person_flags(info.context, str(self.id))
+
+    @strawberry.field(
+        description="Persons linkage kept apart from this one but could not rule out (same "
+        "name and birth date at another address, an ambiguous name-only mention, a score "
+        "between the thresholds), strongest first. Nothing undecided is hidden: each stays "
+        "here, marked possible, until a data steward decides."
+    )
+    async def possible_matches(self, info: GqlInfo) -> list[PossibleMatch]:
+        ctx = info.context
+        matches = await ctx.loaders.possible_matches.load(self.id)
+        for m in matches:
+            for key in m.record_keys:
+                ctx.saw_record(key)  # the audit entry names the records behind the doubt
+        return [PossibleMatch.of(m) for m in matches]
 
     @strawberry.field(
         description="Prior concerns about the person and, with includeHousehold, about the "
