@@ -1,10 +1,13 @@
 """Synthetic cross-agency population generator.
 
 ``generate(out, households, seed)`` writes one extract folder per source system
-(formats: ``shared/contracts/EXTRACTS.md``) plus the evaluation truth beside
-them: ``truth.csv``, ``quarantine_expected.csv``, ``hard_negatives.csv`` and
-``scenarios.json``. Same seed, same bytes. Family units are generated and
-written one at a time, so memory stays flat at any size.
+(formats: ``docs/extracts.md``) plus the evaluation truth beside
+them: ``truth.csv``, ``quarantine_expected.csv``, ``hard_negatives.csv``,
+``scenarios.json`` and ``generate.json`` (the profile and parameters used). Same
+seed and profile, same bytes. Family units are generated and written one at a
+time, so memory stays flat at any size. A :class:`GeneratorProfile`
+(``profile=``, ``cpgraph generate --profile NAME``) sets how people behave and
+agencies record them; ``default`` is the generator's original behaviour.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from cpgraph.generate.population import (
     PopulationBuilder,
     Unit,
 )
+from cpgraph.generate.profile import DEFAULT, PROFILES, GeneratorProfile, get_profile
 from cpgraph.generate.sinks import (
     BundleSink,
     CsvSink,
@@ -35,7 +39,15 @@ from cpgraph.generate.sinks import (
     warn_row,
 )
 
-__all__ = ["GenerateSummary", "generate", "scenario_schedule", "SYSTEMS"]
+__all__ = [
+    "PROFILES",
+    "SYSTEMS",
+    "GenerateSummary",
+    "GeneratorProfile",
+    "generate",
+    "get_profile",
+    "scenario_schedule",
+]
 
 
 @dataclass
@@ -47,6 +59,7 @@ class GenerateSummary:
         households: Family units generated (each starts as one household).
         seed: The seed used.
         error_rate: Requested share of corrupted rows.
+        profile: Name of the generator profile used.
         rows: system -> file -> rows written (FHIR: entries, under ``bundles``).
         mentions: system -> person mentions written (loadable or not).
         person_mentions: Person mentions written in total.
@@ -62,6 +75,7 @@ class GenerateSummary:
     households: int
     seed: int
     error_rate: float
+    profile: str = DEFAULT.name
     rows: dict[str, dict[str, int]] = field(default_factory=dict)
     mentions: dict[str, int] = field(default_factory=dict)
     person_mentions: int = 0
@@ -87,8 +101,16 @@ def scenario_schedule(households: int, seed: int) -> list[str]:
 
 
 class _Run:
-    def __init__(self, out: Path, seed: int, error_rate: float, summary: GenerateSummary):
+    def __init__(
+        self,
+        out: Path,
+        seed: int,
+        error_rate: float,
+        summary: GenerateSummary,
+        profile: GeneratorProfile = DEFAULT,
+    ):
         self.out, self.seed, self.error_rate, self.summary = out, seed, error_rate, summary
+        self.profile = profile
         self.csv: dict[tuple[str, str], CsvSink] = {}
         out.mkdir(parents=True, exist_ok=True)
         for system, (agency, org, _) in SYSTEMS.items():
@@ -275,11 +297,26 @@ class _Run:
         (self.out / "scenarios.json").write_text(
             json.dumps(self.scenarios, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
+        # what produced this population (a file of its own: the other files stay exactly
+        # what the generator wrote before profiles existed)
+        meta = {
+            "profile": self.profile.name,
+            "role": self.profile.role,
+            "description": self.profile.description,
+            "households": s.households,
+            "seed": self.seed,
+            "error_rate": self.error_rate,
+            "parameters": self.profile.rates(),
+        }
+        (self.out / "generate.json").write_text(
+            json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         s.files_written += [
             "truth.csv",
             "quarantine_expected.csv",
             "hard_negatives.csv",
             "scenarios.json",
+            "generate.json",
         ]
 
 
@@ -289,6 +326,7 @@ def generate(
     seed: int,
     error_rate: float = 0.02,
     progress: Callable[[int, int], None] | None = None,
+    profile: GeneratorProfile | str = DEFAULT,
 ) -> GenerateSummary:
     """Generate a synthetic cross-agency population as extract folders.
 
@@ -301,23 +339,34 @@ def generate(
         error_rate: Share of rows/resources corrupted into contract row errors
             (applied to rows whose loss cannot leave dangling references).
         progress: Called as ``progress(done, total)`` every 1% of family units.
+        profile: A :class:`GeneratorProfile` or the name of a built-in one
+            (:data:`PROFILES`); ``default`` reproduces the original generator byte for byte.
 
     Returns:
         A :class:`GenerateSummary` of what was written.
+
+    Raises:
+        ValueError: If ``profile`` names no built-in profile.
     """
     out = Path(out)
-    summary = GenerateSummary(out=out, households=households, seed=seed, error_rate=error_rate)
+    prof = get_profile(profile) if isinstance(profile, str) else profile
+    summary = GenerateSummary(
+        out=out, households=households, seed=seed, error_rate=error_rate, profile=prof.name
+    )
     ids = Ids(seed)
-    builder = PopulationBuilder(seed, ids)
-    agencies = Agencies(ids)
-    run = _Run(out, seed, error_rate, summary)
+    builder = PopulationBuilder(seed, ids, prof)
+    agencies = Agencies(ids, prof, seed)
+    run = _Run(out, seed, error_rate, summary, prof)
     schedule = scenario_schedule(households, seed)
     step = max(1, households // 100)
     try:
         for i, scenario in enumerate(schedule):
             rng = random.Random(f"{seed}/unit/{i}")
-            unit = builder.unit(i, scenario, rng)
-            run.write_unit(unit, agencies.emit(unit, rng))
+            # profile-only behaviours draw from streams of their own (never shifting ``rng``)
+            xp = random.Random(f"{seed}/profile-pop/{i}")
+            xa = random.Random(f"{seed}/profile-rec/{i}")
+            unit = builder.unit(i, scenario, rng, xp)
+            run.write_unit(unit, agencies.emit(unit, rng, xa))
             if progress is not None and ((i + 1) % step == 0 or i + 1 == households):
                 progress(i + 1, households)
     finally:

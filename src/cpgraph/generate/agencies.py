@@ -8,7 +8,8 @@ and scenario facts (the records a correct graph must connect to the child).
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from cpgraph.contract.identifiers import format_pnc
 from cpgraph.contract.spec import NHS_NUMBER_SYSTEM, file_spec, record_key
 from cpgraph.generate import noise
 from cpgraph.generate.ids import Ids
+from cpgraph.generate.names import spellings_of
 from cpgraph.generate.noise import Habit
 from cpgraph.generate.population import (
     AREAS,
@@ -26,6 +28,7 @@ from cpgraph.generate.population import (
     rdate,
     years_before,
 )
+from cpgraph.generate.profile import DEFAULT, GeneratorProfile
 
 HEALTH = "uhb-fhir"
 PRISONS = "hmpps-nomis"
@@ -140,13 +143,26 @@ class Out:
 class Agencies:
     """Emits every agency's records for family units (holds the id counters)."""
 
-    def __init__(self, ids: Ids) -> None:
+    def __init__(self, ids: Ids, profile: GeneratorProfile = DEFAULT, seed: int = 0) -> None:
         self.ids = ids
+        self.profile = profile
+        self.seed = seed
 
-    def emit(self, u: Unit, rng: random.Random) -> Out:
-        """Return everything every agency records about unit ``u``."""
+    def emit(self, u: Unit, rng: random.Random, xr: random.Random | None = None) -> Out:
+        """Return everything every agency records about unit ``u``.
+
+        Args:
+            u: The family unit.
+            rng: The unit's random stream.
+            xr: A separate stream for recording habits only non-default profiles switch
+                on (drawn from only when their rate is non-zero, so ``rng`` is unchanged).
+
+        Returns:
+            The unit's rows, FHIR resources, scenario facts and notes.
+        """
         out = Out()
-        ctx = _Ctx(self.ids, u, rng, out)
+        xr = xr or random.Random(f"{self.seed}/profile-rec/{u.index}")
+        ctx = _Ctx(self.ids, u, rng, out, self.profile, xr)
         ctx.police()
         ctx.prisons()
         ctx.education()
@@ -155,14 +171,64 @@ class Agencies:
         return out
 
 
+_PARTNER_LABELS = {
+    # agency -> labels a parent's partner is recorded under when labels drift
+    "education": ("step_father", "partner_of_parent", "other"),
+    "childrens_services": ("step_parent", "partner_of_parent", "other"),
+    "education_grandparent": ("grandparent", "carer", "other"),
+}
+#: health RelatedPerson relationship for a parent's partner: (RoleCode, text)
+_HEALTH_PARTNER_LABELS: tuple[tuple[str | None, str | None], ...] = (
+    (None, "mother's partner"),
+    ("STPFTH", None),
+    (None, "step-father"),
+    (None, "mum's boyfriend"),
+    ("FAMMEMB", None),
+)
+_SUFFIXES = {"jr": ("Jr", "Jnr", "Junior"), "sr": ("Sr", "Snr", "Senior")}
+
+
 class _Ctx:  # one unit's emission
-    def __init__(self, ids: Ids, u: Unit, rng: random.Random, out: Out) -> None:
+    def __init__(
+        self,
+        ids: Ids,
+        u: Unit,
+        rng: random.Random,
+        out: Out,
+        profile: GeneratorProfile = DEFAULT,
+        xr: random.Random | None = None,
+    ) -> None:
         self.ids, self.u, self.rng, self.out = ids, u, rng, out
+        self.prof = profile
+        self.xr = xr or random.Random(f"profile-rec/{u.index}")
         self.nominals: dict[tuple[str, str], str] = {}
+        self.home_nominal: str | None = None  # the alias variant's home-force nominal
+        # per (system, person, what) decisions of the profile's recording habits, so one
+        # system records one person consistently
+        self.habits: dict[tuple[str, str, str], Any] = {}
+        self.suffix: dict[str, str] = {}
+        for a, b, kind in u.lookalikes:
+            if kind == "jr_sr":
+                self.suffix[a.pid], self.suffix[b.pid] = "sr", "jr"
+        # a move several agencies missed (drawn only when the profile has such moves)
+        self.unnotified_move = bool(
+            profile.stale_address_elsewhere
+            and u.prev_home
+            and self.xr.random() < profile.stale_address_elsewhere
+        )
 
     # -- helpers ------------------------------------------------------------------
     def seq(self, name: str) -> int:
         return self.ids.next(name)
+
+    def decide(self, system: str, p: Person, what: str, rate: float) -> bool:
+        """Whether ``system`` has habit ``what`` for ``p`` (drawn once, from the profile stream)."""
+        if not rate:
+            return False
+        k = (system, p.pid, what)
+        if k not in self.habits:
+            self.habits[k] = self.xr.random() < rate
+        return bool(self.habits[k])
 
     def addr_at(self, p: Person, when: date) -> tuple[str, str]:
         u = self.u
@@ -173,37 +239,157 @@ class _Ctx:  # one unit's emission
             return "", ""
         return a.line, a.postcode
 
-    def written_address(self, system: str, p: Person, when: date) -> tuple[str, str]:
+    def stale(self, system: str, p: Person) -> bool:
+        """Whether ``system`` still has the household's address from before its move."""
+        u = self.u
+        if not self.unnotified_move or u.prev_home is None or p not in (u.mother, *u.children):
+            return False
+        return self.decide(system, u.mother, "stale", 0.7)
+
+    def written_address(
+        self, system: str, p: Person, when: date, rng: random.Random | None = None
+    ) -> tuple[str, str]:
+        rng = rng or self.rng
         line, pc = self.addr_at(p, when)
+        if self.unnotified_move and self.stale(system, p) and self.u.prev_home:
+            line, pc = self.u.prev_home.line, self.u.prev_home.postcode
         if not line:
             return "", ""
         hab = SYSTEMS[system][2]
-        return noise.address(self.rng, line, hab), noise.postcode(self.rng, pc)
+        return noise.address(rng, line, hab), noise.postcode(rng, pc)
 
-    def name(self, system: str, s: str) -> str:
-        return noise.name(self.rng, s, SYSTEMS[system][2])
+    def habit(self, system: str) -> Habit:
+        """The system's recording habit, its typo rate scaled by the profile."""
+        hab = SYSTEMS[system][2]
+        scale = self.prof.name_typo_scale
+        return hab if scale == 1.0 else replace(hab, typo=min(1.0, hab.typo * scale))
 
-    def date(self, system: str, d: date | None) -> str:
-        return noise.fmt_date(d, self.rng, SYSTEMS[system][2])
+    def name(
+        self, system: str, s: str, rng: random.Random | None = None, typos: bool = True
+    ) -> str:
+        hab = self.habit(system) if typos else replace(SYSTEMS[system][2], typo=0.0)
+        return noise.name(rng or self.rng, s, hab)
 
-    def dt(self, when: date) -> str:
-        if self.rng.random() < 0.1:
+    def date(self, system: str, d: date | None, rng: random.Random | None = None) -> str:
+        return noise.fmt_date(d, rng or self.rng, SYSTEMS[system][2])
+
+    def dob(
+        self, d: date | None, missing: float = 0.0, rng: random.Random | None = None
+    ) -> date | None:
+        prof = self.prof
+        return noise.dob(
+            rng or self.rng,
+            d,
+            missing,
+            swap=prof.dob_day_month_swap,
+            day_off=prof.dob_day_off,
+            year_off=prof.dob_year_off,
+            digits=prof.dob_digit_typo,
+        )
+
+    def dt(self, when: date, rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
+        if rng.random() < 0.1:
             return when.isoformat()
-        return f"{when.isoformat()}T{self.rng.randint(0, 23):02d}:{self.rng.randint(0, 59):02d}:00Z"
+        return f"{when.isoformat()}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z"
 
-    def pnc(self, system: str, p: Person, when: date) -> str:
+    def pnc(self, system: str, p: Person, when: date, rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
         if p.pnc is None:
-            year = max(when.year - self.rng.randint(0, 6), p.dob.year + 12)
+            year = max(when.year - rng.randint(0, 6), p.dob.year + 12)
             p.pnc = (min(year, when.year), self.ids.pnc_serial())
-        r = self.rng.random()
-        if r < 0.1:
+        r = rng.random()
+        prof = self.prof
+        if r < prof.pnc_missing:
             return ""
         hab = SYSTEMS[system][2]
-        value = format_pnc(p.pnc[0], p.pnc[1], short=self.rng.random() < hab.pnc_short)
-        if r < 0.13:  # mistyped serial digit: check letter no longer matches
-            i = value.index("/") + 1 + self.rng.randrange(7)
+        value = format_pnc(p.pnc[0], p.pnc[1], short=rng.random() < hab.pnc_short)
+        if r < round(prof.pnc_missing + prof.pnc_mistyped, 12):
+            # mistyped serial digit: check letter no longer matches
+            i = value.index("/") + 1 + rng.randrange(7)
             value = value[:i] + str((int(value[i]) + 1) % 10) + value[i + 1 :]
         return value
+
+    def cro(self, p: Person, when: date) -> str:
+        """The person's CRO number (allocated on first use)."""
+        if p.cro is None:
+            p.cro = self.ids.cro(max(when.year - 2, p.dob.year + 12))
+        return p.cro
+
+    def spell(self, system: str, p: Person, forename: str, surname: str) -> tuple[str, str]:
+        """Forename and surname as ``system`` spells them under the profile.
+
+        Transliterations (Mohammed/Muhammad), a lost hyphen in a double-barrelled
+        surname, a Jr/Sr suffix. Without those habits in the profile: unchanged, no draws.
+        """
+        prof, xr = self.prof, self.xr
+        transliterable = spellings_of(p.forename) or spellings_of(p.surname)
+        if transliterable and self.decide("*", p, "translit", prof.transliterated_names):
+            forename = self.variant(system, p, forename)
+            surname = self.variant(system, p, surname)
+        if "-" in surname and self.decide(system, p, "hyphen", prof.hyphen_lost):
+            k = (system, p.pid, "hyphen-form")
+            if k not in self.habits:
+                self.habits[k] = xr.choices(("space", "joined", "first", "second"), (4, 2, 1, 2))[0]
+            first, second = surname.split("-", 1)
+            surname = {
+                "space": f"{first} {second}",
+                "joined": f"{first}{second.lower()}",
+                "first": first,
+                "second": second,
+            }[self.habits[k]]
+        if p.pid in self.suffix and self.decide(system, p, "suffix", prof.jr_sr_suffix):
+            k = (system, p.pid, "suffix-form")
+            if k not in self.habits:
+                self.habits[k] = xr.choice(_SUFFIXES[self.suffix[p.pid]])
+            surname = f"{surname} {self.habits[k]}"
+        return forename, surname
+
+    def variant(self, system: str, p: Person, name: str) -> str:
+        """One system's spelling of a transliterable name (kept or a variant, per system)."""
+        options = spellings_of(name)
+        if not options:
+            return name
+        k = (system, p.pid, f"spell:{name}")
+        if k not in self.habits:
+            self.habits[k] = name if self.xr.random() < 0.4 else self.xr.choice(options)
+        return str(self.habits[k])
+
+    def lagged_surname(self, system: str, p: Person, surname: str, when: date) -> str:
+        """The surname a system keeps after a change it never recorded (per profile)."""
+        prof = self.prof
+        agency = SYSTEMS[system][0]
+        if (
+            agency == "health"
+            and p.sex == "F"
+            and p.birth_surname != surname
+            and self.decide(system, p, "maiden", prof.health_keeps_maiden_name)
+        ):
+            return p.birth_surname
+        if (
+            agency == "education"
+            and p.previous_surname
+            and p.surname_changed
+            and p.surname_changed <= when
+            and surname == p.surname
+            and self.decide(system, p, "previous", prof.school_keeps_previous_surname)
+        ):
+            return p.previous_surname
+        return surname
+
+    def label(self, kind: str, usual: str) -> str:
+        """A relationship label, drifting to another plausible one per the profile."""
+        rate = self.prof.relationship_label_drift
+        if rate and self.xr.random() < rate:
+            return self.xr.choice(_PARTNER_LABELS[kind])
+        return usual
+
+    def health_partner_label(self) -> tuple[str | None, str | None]:
+        """Health's (RoleCode, text) for the mother's partner."""
+        rate = self.prof.relationship_label_drift
+        if rate and self.xr.random() < rate:
+            return self.xr.choice(_HEALTH_PARTNER_LABELS)
+        return None, "mother's partner"
 
     # -- police -------------------------------------------------------------------
     def nominal(self, system: str, p: Person, when: date, variant: bool = False) -> str:
@@ -229,13 +415,28 @@ class _Ctx:  # one unit's emission
                 aliases.append(f"{nick or p.forename} {alt}")
                 if mode < 0.85:
                     surname = noise.typo(rng, surname)
-        elif nick and rng.random() < 0.2:
+        elif nick and rng.random() < self.prof.police_known_as:
             forename = nick
             aliases.append(f"{p.forename} {surname}")
-        if p.sex == "F" and p.birth_surname != surname and rng.random() < 0.5:
+        if (
+            p.sex == "F"
+            and p.birth_surname != surname
+            and rng.random() < self.prof.police_maiden_alias
+        ):
             aliases.append(f"{p.forename} {p.birth_surname}")
         is_adult = p.age(when) >= 18
-        pnc = self.pnc(system, p, when) if is_adult and (variant or rng.random() < 0.7) else ""
+        pnc = (
+            self.pnc(system, p, when)
+            if is_adult and (variant or rng.random() < self.prof.nominal_pnc)
+            else ""
+        )
+        cro = ""
+        prof, xr = self.prof, self.xr
+        if pnc and prof.cro_instead_of_pnc and xr.random() < prof.cro_instead_of_pnc:
+            cro, pnc = self.cro(p, when), ""
+        if is_adult and prof.police_extra_alias and xr.random() < prof.police_extra_alias:
+            aliases.append(f"{p.forename} {p.origin.surnames.pick(xr)}")
+        forename, surname = self.spell(system, p, forename, surname)
         line, pc = self.written_address(system, p, when)
         self.out.row(
             system,
@@ -243,21 +444,182 @@ class _Ctx:  # one unit's emission
             {
                 "nominal_id": nid,
                 "pnc_id": pnc,
-                "cro_number": "",
+                "cro_number": cro,
                 "forename": self.name(system, forename),
                 "middle_names": self.name(system, " ".join(p.middles))
                 if rng.random() < 0.5
                 else "",
                 "surname": self.name(system, surname),
                 "aliases": ";".join(self.name(system, a) for a in aliases),
-                "date_of_birth": self.date(system, noise.dob(rng, p.dob, 0.05)),
+                "date_of_birth": self.date(system, self.dob(p.dob, 0.05)),
                 "gender": p.sex if rng.random() > 0.01 else "U",
                 "address": line,
                 "postcode": pc,
             },
             person=p,
         )
+        if prof.within_system_duplicates and xr.random() < prof.within_system_duplicates:
+            self.duplicate_nominal(system, p, when)
         return nid
+
+    def duplicate_nominal(self, system: str, p: Person, when: date) -> str:
+        """A second nominal of ``p`` in the same force (another officer did not find the first).
+
+        Written under a variant of the name (known-as forename, typo, or another surname
+        with the real one as alias), usually without the PNC id.
+        """
+        xr = self.xr
+        n = self.seq(system + ":nominal")
+        nid = f"NM{n:07d}" if system == "wmp-niche" else f"WMR{n:06d}"
+        forename, surname = p.forename, p.surname_at(when)
+        aliases: list[str] = []
+        mode = xr.random()
+        if p.nickname and mode < 0.4:
+            forename = p.nickname
+        elif mode < 0.7:
+            surname = noise.typo(xr, surname)
+        else:
+            aliases.append(f"{p.forename} {surname}")
+            surname = p.origin.surnames.pick(xr)
+        forename, surname = self.spell(system, p, forename, surname)
+        adult = p.age(when) >= 18
+        pnc = self.pnc(system, p, when, rng=xr) if adult and xr.random() < 0.3 else ""
+        line, pc = self.written_address(system, p, when, rng=xr)
+        key = self.out.row(
+            system,
+            "nominals.csv",
+            {
+                "nominal_id": nid,
+                "pnc_id": pnc,
+                "cro_number": "",
+                "forename": self.name(system, forename, rng=xr),
+                "middle_names": "",
+                "surname": self.name(system, surname, rng=xr),
+                "aliases": ";".join(self.name(system, a, rng=xr) for a in aliases),
+                "date_of_birth": self.date(system, self.dob(p.dob, 0.2, rng=xr), rng=xr),
+                "gender": p.sex,
+                "address": line if xr.random() < 0.7 else "",
+                "postcode": pc,
+            },
+            person=p,
+        )
+        assert key is not None
+        return key
+
+    def alias_history(
+        self, other: str, home_force: str, partner: Person, ex: Person, when: date
+    ) -> str:
+        """The new partner's police records under two surnames (the profile's alias variant).
+
+        In ``other`` (the history force): another surname, a CRO number and no PNC id, his
+        date of birth, the former partner's address. In the home force: his own surname, a
+        PNC id, the child's address, a minor occurrence as witness. The other surname is
+        listed as alias on both records or on one of them only.
+
+        Returns:
+            The history nominal's id (the scenario's must-connect record).
+        """
+        xr = self.xr
+        alt = partner.origin.surnames.pick(xr)
+        for _ in range(20):
+            if alt != partner.surname:
+                break
+            alt = partner.origin.surnames.pick(xr)
+        else:
+            alt = noise.typo(xr, partner.surname) + "s"
+        sides = (
+            "both"
+            if xr.random() < self.prof.partner_alias_both_sides
+            else xr.choice(("history", "home"))
+        )
+        own = f"{partner.forename} {partner.surname}"
+        other_name = f"{partner.forename} {alt}"
+        # history force: under the alias surname, CRO only
+        n = self.seq(other + ":nominal")
+        nid = f"NM{n:07d}" if other == "wmp-niche" else f"WMR{n:06d}"
+        self.nominals[(other, partner.pid)] = nid
+        assert ex.address is not None
+        self._exact_nominal(
+            other,
+            nid,
+            partner,
+            alt,
+            [own] if sides in ("both", "history") else [],
+            "",
+            self.cro(partner, when),
+            (ex.address.line, ex.address.postcode),
+        )
+        # home force: his own surname, a PNC id, at the child's address
+        n = self.seq(home_force + ":nominal")
+        hid = f"NM{n:07d}" if home_force == "wmp-niche" else f"WMR{n:06d}"
+        self.nominals[(home_force, partner.pid)] = hid
+        if partner.pnc is None:
+            partner.pnc = (
+                max(when.year - xr.randint(0, 6), partner.dob.year + 12),
+                self.ids.pnc_serial(),
+            )
+        pnc = format_pnc(
+            partner.pnc[0], partner.pnc[1], short=xr.random() < SYSTEMS[home_force][2].pnc_short
+        )
+        hkey = self._exact_nominal(
+            home_force,
+            hid,
+            partner,
+            partner.surname,
+            [other_name] if sides in ("both", "home") else [],
+            pnc,
+            "",
+            self.addr_at(partner, EXTRACTED),
+        )
+        seen = rdate(xr, years_before(EXTRACTED, 1), EXTRACTED - timedelta(days=10))
+        self.occurrence(
+            home_force,
+            "other",
+            seen,
+            partner,
+            [(partner, "witness", "none")],
+            summary="Witness to a road traffic collision.",
+            rng=xr,
+        )
+        self.home_nominal = hkey
+        self.out.notes.append(
+            f"alias variant: history nominal under another surname with a CRO number and no "
+            f"PNC id; home-force nominal with PNC id; the other surname listed as alias on "
+            f"{'both records' if sides == 'both' else f'the {sides} record only'}"
+        )
+        return nid
+
+    def _exact_nominal(
+        self,
+        system: str,
+        nid: str,
+        p: Person,
+        surname: str,
+        aliases: list[str],
+        pnc: str,
+        cro: str,
+        address: tuple[str, str],
+    ) -> str | None:
+        """A nominal with the person's exact date of birth and no name typos."""
+        xr = self.xr
+        return self.out.row(
+            system,
+            "nominals.csv",
+            {
+                "nominal_id": nid,
+                "pnc_id": pnc,
+                "cro_number": cro,
+                "forename": self.name(system, p.forename, rng=xr, typos=False),
+                "middle_names": "",
+                "surname": self.name(system, surname, rng=xr, typos=False),
+                "aliases": ";".join(self.name(system, a, rng=xr, typos=False) for a in aliases),
+                "date_of_birth": self.date(system, p.dob, rng=xr),
+                "gender": p.sex,
+                "address": address[0],
+                "postcode": address[1],
+            },
+            person=p,
+        )
 
     def occurrence(
         self,
@@ -268,11 +630,12 @@ class _Ctx:  # one unit's emission
         involved: list[tuple[Person, str, str]],
         children_present: bool = False,
         summary: str = "",
+        rng: random.Random | None = None,
     ) -> str:
-        rng = self.rng
+        rng = rng or self.rng
         n = self.seq(system + ":occurrence")
         oid = f"OCC{n:07d}" if system == "wmp-niche" else f"WMR-OC-{n:06d}"
-        line, pc = self.written_address(system, where, when) if where else ("", "")
+        line, pc = self.written_address(system, where, when, rng=rng) if where else ("", "")
         risk = rng.choice(("standard", "medium", "high")) if otype == "domestic_abuse" else ""
         self.out.row(
             system,
@@ -280,7 +643,7 @@ class _Ctx:  # one unit's emission
             {
                 "occurrence_id": oid,
                 "occurrence_type": otype,
-                "occurred_at": self.dt(when),
+                "occurred_at": self.dt(when, rng=rng),
                 "address": line,
                 "postcode": pc,
                 "dash_risk": risk,
@@ -315,7 +678,11 @@ class _Ctx:  # one unit's emission
             when = rdate(
                 rng, years_before(u.partner_since, 4), u.partner_since - timedelta(days=30)
             )
-            nid = self.nominal(other, partner, when, variant=True)
+            prof = self.prof
+            if prof.partner_alias_variant and self.xr.random() < prof.partner_alias_variant:
+                nid = self.alias_history(other, home_force, partner, ex, when)
+            else:
+                nid = self.nominal(other, partner, when, variant=True)
             key = f"{other}:nominal:{nid}"
             self.out.fact(
                 key,
@@ -332,6 +699,10 @@ class _Ctx:  # one unit's emission
             )
             self.out.fact(
                 ev, "domestic abuse by the new partner against a former partner", event=True
+            )
+            self.out.fact(
+                self.home_nominal,
+                "the new partner's own record in the home force (PNC id, the child's address)",
             )
             if rng.random() < 0.5:
                 later = rdate(rng, when, u.partner_since)
@@ -439,7 +810,12 @@ class _Ctx:  # one unit's emission
             else ("", "")
         )
         offence = rng.choice(("violence", "domestic_abuse", "drugs", "acquisitive", "other"))
-        aliases = [f"{p.nickname} {p.surname}"] if p.nickname and rng.random() < 0.4 else []
+        aliases = (
+            [f"{p.nickname} {p.surname}"]
+            if p.nickname and rng.random() < self.prof.prison_known_as_alias
+            else []
+        )
+        p_forename, p_surname = self.spell(sysid, p, p.forename, p.surname_at(reception))
         pkey = self.out.row(
             sysid,
             "prisoners.csv",
@@ -447,11 +823,11 @@ class _Ctx:  # one unit's emission
                 "prison_number": pno,
                 "booking_id": str(1_000_000 + n),
                 "pnc_id": self.pnc(sysid, p, reception),
-                "forename": self.name(sysid, p.forename),
+                "forename": self.name(sysid, p_forename),
                 "middle_names": self.name(sysid, " ".join(p.middles)),
-                "surname": self.name(sysid, p.surname_at(reception)),
+                "surname": self.name(sysid, p_surname),
                 "aliases": ";".join(self.name(sysid, a) for a in aliases),
-                "date_of_birth": self.date(sysid, noise.dob(rng, p.dob)),
+                "date_of_birth": self.date(sysid, self.dob(p.dob)),
                 "gender": p.sex,
                 "prison_code": prison,
                 "reception_date": self.date(sysid, reception),
@@ -482,15 +858,16 @@ class _Ctx:  # one unit's emission
         for person, rel in contacts:
             cid = f"PC{self.seq('nomis:contact'):07d}"
             line, pc = self.written_address(sysid, person, EXTRACTED)
+            fn, sn = self.spell(sysid, person, person.forename, person.surname)
             key = self.out.row(
                 sysid,
                 "contacts.csv",
                 {
                     "contact_id": cid,
                     "prison_number": pno,
-                    "forename": self.name(sysid, person.forename),
-                    "surname": self.name(sysid, person.surname),
-                    "date_of_birth": self.date(sysid, noise.dob(rng, person.dob, 0.4)),
+                    "forename": self.name(sysid, fn),
+                    "surname": self.name(sysid, sn),
+                    "date_of_birth": self.date(sysid, self.dob(person.dob, 0.4)),
                     "relationship": rel,
                     "address": line,
                     "postcode": pc,
@@ -524,6 +901,7 @@ class _Ctx:  # one unit's emission
                 if person is not u.index_child and rng.random() < 0.25:
                     continue
                 nick = person.nickname if person.age() < 18 and rng.random() < 0.2 else None
+                fn, sn = self.spell(sysid, person, nick or person.forename, person.surname)
                 key = self.out.row(
                     sysid,
                     "visits.csv",
@@ -532,10 +910,10 @@ class _Ctx:  # one unit's emission
                         "prison_number": pno,
                         "visit_date": self.date(sysid, vdate),
                         "visitor_id": vids[person.pid],
-                        "forename": self.name(sysid, nick or person.forename),
-                        "surname": self.name(sysid, person.surname),
+                        "forename": self.name(sysid, fn),
+                        "surname": self.name(sysid, sn),
                         "date_of_birth": self.date(
-                            sysid, noise.dob(rng, person.dob, 0.3 if person.age() < 18 else 0.6)
+                            sysid, self.dob(person.dob, 0.3 if person.age() < 18 else 0.6)
                         ),
                         "relationship": rel,
                     },
@@ -593,6 +971,10 @@ class _Ctx:  # one unit's emission
         when = EXTRACTED if current else (leaving or EXTRACTED)
         surname = c.surname_at(when)
         former = c.previous_surname if (c.surname_changed and c.surname_changed <= when) else ""
+        kept = self.lagged_surname(sysid, c, surname, when)
+        if kept != surname:  # the school never recorded the change
+            surname, former = kept, ""
+        forename, surname = self.spell(sysid, c, c.forename, surname)
         school = rng.randrange(40)
         secondary = c.age(when) >= 11
         la = next(a.la for a in AREAS.values() if a.education == sysid)
@@ -603,11 +985,11 @@ class _Ctx:  # one unit's emission
             {
                 "upn": upn,
                 "former_upn": self.ids.upn(la, 2015) if rng.random() < 0.01 else "",
-                "forename": self.name(sysid, c.forename),
+                "forename": self.name(sysid, forename),
                 "middle_names": self.name(sysid, " ".join(c.middles)),
                 "surname": self.name(sysid, surname),
                 "former_surname": self.name(sysid, former) if former else "",
-                "date_of_birth": self.date(sysid, noise.dob(rng, c.dob)),
+                "date_of_birth": self.date(sysid, self.dob(c.dob)),
                 "gender": c.sex,
                 "school_urn": str(100000 + la * 100 + school + (50 if secondary else 0)),
                 "school_name": f"{'Secondary' if secondary else 'Primary'} School {school + 1}",
@@ -625,10 +1007,12 @@ class _Ctx:  # one unit's emission
             contacts.append((u.father, "father", True, u.split_date is None))
         if u.partner and current:
             rel = "step_father" if u.partner_married else "partner_of_parent"
-            contacts.append((u.partner, rel, False, True))
+            contacts.append((u.partner, self.label("education", rel), False, True))
         for g in u.grandparents:
             if g is raiser or rng.random() < 0.2:
-                contacts.append((g, "grandparent", False, False))
+                contacts.append(
+                    (g, self.label("education_grandparent", "grandparent"), False, False)
+                )
         if u.aunt and (u.aunt is raiser or rng.random() < 0.1):
             contacts.append((u.aunt, "aunt_uncle", False, False))
         raiser_contact = None
@@ -636,14 +1020,20 @@ class _Ctx:  # one unit's emission
             cid = f"C{self.seq(sysid + ':contact'):07d}"
             nick = p.nickname if rng.random() < 0.15 else None
             line, pc = self.written_address(sysid, p, when)
+            fn, sn = self.spell(
+                sysid,
+                p,
+                nick or p.forename,
+                self.lagged_surname(sysid, p, p.surname_at(when), when),
+            )
             key = self.out.row(
                 sysid,
                 "contacts.csv",
                 {
                     "contact_id": cid,
                     "upn": upn,
-                    "forename": self.name(sysid, nick or p.forename),
-                    "surname": self.name(sysid, p.surname_at(when)),
+                    "forename": self.name(sysid, fn),
+                    "surname": self.name(sysid, sn),
                     "relationship": rel,
                     "parental_responsibility": fmt_bool(sysid, pr),
                     "lives_with_pupil": fmt_bool(sysid, lives),
@@ -750,29 +1140,47 @@ class _Ctx:  # one unit's emission
         ids: dict[str, str] = {}
         prefix = "BCT" if sysid == "bham-cs" else "SCT-"
 
-        def person(p: Person, relative: bool, alt: bool = False) -> str:
+        def person(
+            p: Person,
+            relative: bool,
+            alt: bool = False,
+            r: random.Random | None = None,
+            legacy: bool = False,
+        ) -> str:
+            """The case person of ``p`` (``alt``: a duplicate; ``legacy``: from the old system)."""
             if p.pid in ids and not alt:
                 return ids[p.pid]
-            pid = f"{prefix}{self.seq(sysid + ':person'):07d}"
+            rr = r or rng  # duplicates of non-default profiles draw from the profile stream
+            if legacy:  # the council's previous case system, carried over at migration
+                pid = f"{prefix}L{self.seq(sysid + ':legacy'):06d}"
+            else:
+                pid = f"{prefix}{self.seq(sysid + ':person'):07d}"
             if not alt:
                 ids[p.pid] = pid
             child = p.age() < 18
-            forename = (p.nickname or noise.typo(rng, p.forename)) if alt else p.forename
-            line, pc = self.written_address(sysid, p, EXTRACTED)
+            forename = (p.nickname or noise.typo(rr, p.forename)) if alt else p.forename
+            surname = p.surname
+            when = EXTRACTED
+            if legacy:
+                forename = p.forename
+                when = years_before(EXTRACTED, 3)
+                surname = p.surname_at(when)
+            forename, surname = self.spell(sysid, p, forename, surname)
+            line, pc = self.written_address(sysid, p, when, rng=rr)
             key = self.out.row(
                 sysid,
                 "persons.csv",
                 {
                     "person_id": pid,
-                    "upn": noise.upn(rng, p.upn) if child and p.upn and rng.random() < 0.5 else "",
-                    "nhs_number": noise.nhs(rng, p.nhs, 0.5 if child else 0.75),
-                    "forename": self.name(sysid, forename),
-                    "middle_names": self.name(sysid, " ".join(p.middles))
-                    if rng.random() < 0.7
+                    "upn": noise.upn(rr, p.upn) if child and p.upn and rr.random() < 0.5 else "",
+                    "nhs_number": noise.nhs(rr, p.nhs, 0.5 if child else 0.75),
+                    "forename": self.name(sysid, forename, rng=rr),
+                    "middle_names": self.name(sysid, " ".join(p.middles), rng=rr)
+                    if rr.random() < 0.7
                     else "",
-                    "surname": self.name(sysid, p.surname),
+                    "surname": self.name(sysid, surname, rng=rr),
                     "date_of_birth": self.date(
-                        sysid, noise.dob(rng, p.dob, 0.35 if relative else 0.02)
+                        sysid, self.dob(p.dob, 0.35 if relative else 0.02, rng=rr), rng=rr
                     ),
                     "gender": p.sex,
                     "address": line,
@@ -780,8 +1188,10 @@ class _Ctx:  # one unit's emission
                 },
                 person=p,
             )
-            if u.scenario != BACKGROUND and p is u.partner:
+            if u.scenario != BACKGROUND and p is u.partner and not alt:
                 self.out.fact(key, "the new partner recorded by children's services")
+            if not alt:
+                self.cs_duplicates(p, relative, person)
             return pid
 
         raiser = None
@@ -789,7 +1199,7 @@ class _Ctx:  # one unit's emission
             raiser = u.grandparents[0] if u.grandparents else u.aunt
         for c in u.children:
             person(c, False)
-        if u.scenario == BACKGROUND and rng.random() < 0.03:
+        if u.scenario == BACKGROUND and rng.random() < self.prof.cs_child_duplicate:
             person(u.index_child, False, alt=True)  # a duplicate record of the same child
         links: list[tuple[Person, str, bool, date | None, date | None, bool]] = [
             (u.mother, "mother", False, None, None, True)
@@ -797,7 +1207,16 @@ class _Ctx:  # one unit's emission
         if u.father:
             links.append((u.father, "father", True, None, u.split_date, u.split_date is None))
         if u.partner:
-            links.append((u.partner, "partner_of_parent", True, u.partner_since, None, True))
+            links.append(
+                (
+                    u.partner,
+                    self.label("childrens_services", "partner_of_parent"),
+                    True,
+                    u.partner_since,
+                    None,
+                    True,
+                )
+            )
         for g in u.grandparents:
             if g is raiser or rng.random() < 0.3:
                 links.append((g, "grandparent", True, None, None, False))
@@ -920,6 +1339,14 @@ class _Ctx:  # one unit's emission
                     )
                     self.out.cp_plans.append((child, start, end_d, SYSTEMS[sysid][1]))
 
+    def cs_duplicates(self, p: Person, relative: bool, person: Callable[..., str]) -> None:
+        """Second case records of ``p`` in the same system, per the profile."""
+        prof, xr = self.prof, self.xr
+        if prof.within_system_duplicates and xr.random() < prof.within_system_duplicates:
+            person(p, relative, alt=True, r=xr)
+        if prof.migrated_council_records and xr.random() < prof.migrated_council_records:
+            person(p, relative, alt=True, r=xr, legacy=True)
+
     def referral(
         self,
         sysid: str,
@@ -971,8 +1398,30 @@ class _Ctx:  # one unit's emission
         )
 
     # -- health -------------------------------------------------------------------
+    def duplicate_patient(self, p: Person, forename: str, surname: str) -> str | None:
+        """A second Patient of ``p`` (registered again, e.g. unconscious in A&E or on a
+        temporary registration): usually no NHS number, forename only, maybe a typo."""
+        xr, u = self.xr, self.u
+        rid = f"pat-{self.seq('fhir:patient'):07d}"
+        res: dict[str, Any] = {"resourceType": "Patient", "id": rid}
+        if p.nhs and xr.random() < 0.3:
+            res["identifier"] = [{"system": NHS_NUMBER_SYSTEM, "value": p.nhs}]
+        if xr.random() < 0.4:
+            surname = noise.typo(xr, surname)
+        given = p.nickname if p.nickname and xr.random() < 0.3 else forename
+        res["name"] = [{"use": "official", "family": surname, "given": [given]}]
+        res["gender"] = "male" if p.sex == "M" else "female"
+        d = self.dob(p.dob, 0.1, rng=xr)
+        if d:
+            res["birthDate"] = d.isoformat()
+        home = u.prev_home if u.prev_home and p in (u.mother, *u.children) else p.address
+        if home is not None and xr.random() < 0.8:
+            res["address"] = [{"line": [home.line], "postalCode": home.postcode}]
+        return self.out.entry(res, person=p)
+
     def health(self) -> None:
         u, rng = self.u, self.rng
+        prof, xr = self.prof, self.xr
         patients: dict[str, str] = {}
 
         def patient(p: Person, share: float) -> str | None:
@@ -981,11 +1430,22 @@ class _Ctx:  # one unit's emission
             n = self.seq("fhir:patient")
             rid = f"pat-{n:07d}"
             line, pc = self.addr_at(p, EXTRACTED)
-            if u.prev_home and u.move_date and p in (u.mother, *u.children) and rng.random() < 0.25:
+            if (
+                u.prev_home
+                and u.move_date
+                and p in (u.mother, *u.children)
+                and rng.random() < prof.gp_stale_address
+            ):
                 line, pc = u.prev_home.line, u.prev_home.postcode  # stale GP address
-            surname = p.surname if rng.random() < 0.8 else p.surname_at(years_before(EXTRACTED, 3))
+            surname = (
+                p.surname
+                if rng.random() < prof.health_current_surname
+                else p.surname_at(years_before(EXTRACTED, 3))
+            )
+            surname = self.lagged_surname(HEALTH, p, surname, EXTRACTED)
+            forename, surname = self.spell(HEALTH, p, p.forename, surname)
             res: dict[str, Any] = {"resourceType": "Patient", "id": rid}
-            if p.nhs and rng.random() < 0.95:
+            if p.nhs and rng.random() < prof.patient_nhs_number:
                 res["identifier"] = [
                     {
                         "system": NHS_NUMBER_SYSTEM,
@@ -995,12 +1455,12 @@ class _Ctx:  # one unit's emission
             res["name"] = [
                 {
                     "use": "official",
-                    "family": noise.name(rng, surname, SYSTEMS[HEALTH][2]),
-                    "given": [p.forename, *p.middles],
+                    "family": self.name(HEALTH, surname),
+                    "given": [forename, *p.middles],
                 }
             ]
             res["gender"] = "male" if p.sex == "M" else "female"
-            d = noise.dob(rng, p.dob)
+            d = self.dob(p.dob)
             if d:
                 res["birthDate"] = d.isoformat()
             if line:
@@ -1009,6 +1469,8 @@ class _Ctx:  # one unit's emission
             patients[p.pid] = rid
             if p is u.index_child and u.scenario != BACKGROUND:
                 self.out.fact(key, "the child's hospital patient record")
+            if prof.within_system_duplicates and xr.random() < prof.within_system_duplicates:
+                self.duplicate_patient(p, forename, surname)
             return rid
 
         for c in u.children:
@@ -1035,6 +1497,12 @@ class _Ctx:  # one unit's emission
             rel: dict[str, Any] = (
                 {"coding": [{"system": _ROLECODE, "code": code}]} if code else {"text": text}
             )
+            fn, sn = self.spell(
+                HEALTH,
+                p,
+                p.nickname if rng.random() < 0.15 and p.nickname else p.forename,
+                self.lagged_surname(HEALTH, p, p.surname, EXTRACTED),
+            )
             res: dict[str, Any] = {
                 "resourceType": "RelatedPerson",
                 "id": rid,
@@ -1042,14 +1510,12 @@ class _Ctx:  # one unit's emission
                 "relationship": [rel],
                 "name": [
                     {
-                        "family": p.surname,
-                        "given": [
-                            (p.nickname if rng.random() < 0.15 and p.nickname else p.forename)
-                        ],
+                        "family": sn,
+                        "given": [fn],
                     }
                 ],
             }
-            d = noise.dob(rng, p.dob, 0.6)
+            d = self.dob(p.dob, 0.6)
             if d:
                 res["birthDate"] = d.isoformat()
             line, pc = self.addr_at(p, EXTRACTED)
@@ -1083,7 +1549,7 @@ class _Ctx:  # one unit's emission
                 )
             if c is u.index_child and u.scenario == "relative_concerns":
                 if u.partner:
-                    escort_key = related(crid, u.partner, None, "mother's partner")
+                    escort_key = related(crid, u.partner, *self.health_partner_label())
                     who = "the mother's partner"
                 else:
                     escort_key = escorts.get("mother") or related(crid, u.mother, "MTH", None)
@@ -1101,7 +1567,7 @@ class _Ctx:  # one unit's emission
                     code = "GRMTH" if raiser.sex == "F" else "GRFTH"
                     related(crid, raiser, code, None)
             elif c is u.index_child and u.scenario == "new_partner" and rng.random() < 0.6:
-                rp = related(crid, u.partner, None, "mother's partner") if u.partner else None
+                rp = related(crid, u.partner, *self.health_partner_label()) if u.partner else None
                 self.out.fact(
                     f"{HEALTH}:related_person:{rp}" if rp else None,
                     "the new partner as the child's related person",

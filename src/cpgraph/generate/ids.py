@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from stdnum.gb import upn as _upn
 
+from cpgraph.contract.identifiers import PNC_CHECK_ALPHABET
+
 _NHS_STRIDE = 104_729  # prime, coprime with the 4e8 range: a counter maps to unique bases
 _NHS_RANGE = 400_000_000
 _NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
@@ -24,6 +26,7 @@ class Ids:
         self._nhs = 0
         self._upn = 0
         self._pnc = 0
+        self._cro = 0
         self._seq: dict[str, int] = {}
 
     def next(self, name: str) -> int:
@@ -53,3 +56,14 @@ class Ids:
         """Return a new PNC serial number (unique, up to seven digits)."""
         self._pnc += 1
         return (self._pnc * 7919 + 12345) % 10_000_000
+
+    def cro(self, year: int) -> str:
+        """Return a new CRO number ``NNNNNN/YYL`` (serial, year of issue, check letter).
+
+        Its own counter: allocating CRO numbers never shifts other identifiers.
+        """
+        self._cro += 1
+        serial = (self._cro * 4567 + 2345) % 1_000_000
+        yy = year % 100
+        letter = PNC_CHECK_ALPHABET[int(f"{yy:02d}{serial:06d}") % 23]
+        return f"{serial:06d}/{yy:02d}{letter}"

@@ -325,3 +325,65 @@ STREET_STEMS = Weighted(
         "Farm Meadow Brook Spring Hill:2 Bridge New:2 High:3 Broad Long Moor Heath Grange"
     )
 )
+
+
+# Spellings of one name that agencies transliterate differently (Arabic, Somali, Urdu,
+# Punjabi romanisations) or write without diacritics.
+_SPELLINGS: tuple[tuple[str, ...], ...] = (
+    ("Mohammed", "Muhammad", "Mohamed", "Mohammad", "Muhammed"),
+    ("Mohamed", "Mohammed", "Mohamud", "Maxamed"),
+    ("Muhammad", "Mohammed", "Muhammed", "Mohammad"),
+    ("Ahmed", "Ahmad", "Ahmet"),
+    ("Yusuf", "Yousuf", "Yousef", "Yusef"),
+    ("Usman", "Osman", "Uthman"),
+    ("Hamza", "Hamzah"),
+    ("Imran", "Imraan"),
+    ("Abdullahi", "Abdullah", "Cabdullahi"),
+    ("Abdirahman", "Abdulrahman", "Abdurahman"),
+    ("Hassan", "Hasan"),
+    ("Omar", "Umar"),
+    ("Ibrahim", "Ebrahim", "Ibraheem"),
+    ("Aisha", "Ayesha", "Aysha"),
+    ("Ayesha", "Aisha", "Aysha"),
+    ("Fatima", "Fatimah", "Fatuma"),
+    ("Zainab", "Zaynab", "Zeinab"),
+    ("Maryam", "Mariam", "Maryum"),
+    ("Hafsa", "Hafsah"),
+    ("Amina", "Aminah", "Ameena"),
+    ("Fadumo", "Faduma", "Fatumo"),
+    ("Hussain", "Hussein", "Husain"),
+    ("Hussein", "Hussain", "Xuseen"),
+    ("Choudhury", "Chowdhury", "Choudhry", "Chaudhry"),
+    ("Rahman", "Rehman"),
+    ("Mahmood", "Mehmood", "Mahmud"),
+    ("Uddin", "Udin", "Ud-Din"),
+    ("Miah", "Mia"),
+    ("Gurpreet", "Gurprit"),
+    ("Jaswinder", "Jasvinder"),
+    ("Harpreet", "Harprit"),
+    ("Sukhdev", "Sukhdeo"),
+)
+_ASCII = str.maketrans("ąćęłńóśźżĄĆĘŁŃÓŚŹŻáéíóúÁÉÍÓÚëË", "acelnoszzACELNOSZZaeiouAEIOUeE")
+
+
+@cache
+def spellings_of(name: str) -> tuple[str, ...]:
+    """Return other spellings of a name an agency may write (possibly none).
+
+    Transliteration variants (Mohammed/Muhammad/Mohamed, Hussain/Hussein) and, for names
+    with diacritics, the plain-letter form (Łukasz/Lukasz, Siobhán/Siobhan).
+
+    Args:
+        name: A forename or surname as the person uses it.
+
+    Returns:
+        Alternative spellings, without ``name`` itself, in a stable order.
+    """
+    out: list[str] = []
+    for group in _SPELLINGS:
+        if group[0] == name:
+            out.extend(v for v in group[1:] if v not in out)
+    plain = name.translate(_ASCII)
+    if plain != name and plain not in out:
+        out.append(plain)
+    return tuple(out)

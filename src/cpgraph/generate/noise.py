@@ -100,21 +100,70 @@ def fmt_date(d: date | None, rng: random.Random, habit: Habit) -> str:
     return d.isoformat()
 
 
-def dob(rng: random.Random, d: date | None, missing: float = 0.0) -> date | None:
-    """Return a date of birth as recorded: sometimes missing, day/month swapped or a day out."""
+def dob(
+    rng: random.Random,
+    d: date | None,
+    missing: float = 0.0,
+    swap: float = 0.015,
+    day_off: float = 0.007,
+    year_off: float = 0.005,
+    digits: float = 0.0,
+) -> date | None:
+    """Return a date of birth as recorded: sometimes missing, day/month swapped or a day out.
+
+    One ``rng.random()`` decides the error (plus one for ``missing`` when non-zero), so
+    changing the rates never changes how many numbers are drawn.
+
+    Args:
+        rng: Random stream.
+        d: The true date of birth (``None``: unknown).
+        missing: Share left blank.
+        swap: Share with day and month swapped (when the day could be a month).
+        day_off: Share a day out.
+        year_off: Share a year out.
+        digits: Share with two digits transposed (day 13 -> 31, year 1987 -> 1978).
+
+    Returns:
+        The date as recorded, or ``None``.
+    """
     if d is None or (missing and rng.random() < missing):
         return None
     r = rng.random()
-    if r < 0.015 and d.day <= 12 and d.day != d.month:
+    # cumulative bands, rounded so that the defaults are exactly 0.015, 0.022, 0.027
+    c_day = round(swap + day_off, 12)
+    c_year = round(c_day + year_off, 12)
+    c_digits = round(c_year + digits, 12)
+    if r < swap and d.day <= 12 and d.day != d.month:
         return date(d.year, d.day, d.month)
-    if r < 0.022:
+    if r < c_day:
         try:
             return d.replace(day=d.day + (1 if d.day < 28 else -1))
         except ValueError:  # pragma: no cover - day 28 +/- 1 is always valid
             return d
-    if r < 0.027:
+    if r < c_year:
         try:
             return d.replace(year=d.year + rng.choice((-1, 1)))
+        except ValueError:  # 29 February
+            return d
+    if r < c_digits:
+        return _transpose_digits(d, day_first=(r - c_year) < digits / 2)
+    return d
+
+
+def _transpose_digits(d: date, day_first: bool) -> date:
+    """Swap the two digits of the day (13 -> 31) or the last two of the year (1987 -> 1978)."""
+    tens, units = divmod(d.day, 10)
+    if day_first and tens and tens != units:
+        try:
+            return d.replace(day=units * 10 + tens)
+        except ValueError:  # 31 February: fall back to the year
+            pass
+    century, rest = divmod(d.year, 100)
+    tens, units = divmod(rest, 10)
+    year = century * 100 + units * 10 + tens
+    if tens != units and year <= 2026:
+        try:
+            return d.replace(year=year)
         except ValueError:  # 29 February
             return d
     return d

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from cpgraph.generate import names as nm
 from cpgraph.generate.ids import Ids
+from cpgraph.generate.profile import DEFAULT, GeneratorProfile
 
 EXTRACTED = date(2026, 11, 1)
 EXTRACTED_AT = "2026-11-01T02:00:00Z"
@@ -81,6 +82,7 @@ class Person:
     nhs: str | None = None
     upn: str | None = None
     pnc: tuple[int, int] | None = None  # (year of issue, serial)
+    cro: str | None = None  # CRO number, for records that carry one instead of a PNC id
     surname_changed: date | None = None  # when ``surname`` replaced ``previous_surname``
     previous_surname: str | None = None
     address: Address | None = None
@@ -175,9 +177,10 @@ def years_before(d: date, years: float) -> date:
 class PopulationBuilder:
     """Builds family units; one instance per generation run."""
 
-    def __init__(self, seed: int, ids: Ids) -> None:
+    def __init__(self, seed: int, ids: Ids, profile: GeneratorProfile = DEFAULT) -> None:
         self.seed = seed
         self.ids = ids
+        self.profile = profile
         self._pid = 0
 
     # -- people -------------------------------------------------------------------
@@ -234,8 +237,23 @@ class PopulationBuilder:
         p.surname_changed = when
 
     # -- the unit -----------------------------------------------------------------
-    def unit(self, index: int, scenario: str, rng: random.Random) -> Unit:
-        """Build family unit ``index`` with the given scenario."""
+    def unit(
+        self, index: int, scenario: str, rng: random.Random, xr: random.Random | None = None
+    ) -> Unit:
+        """Build family unit ``index`` with the given scenario.
+
+        Args:
+            index: The unit's index in the run.
+            scenario: A scenario name or ``background``.
+            rng: The unit's random stream (every behaviour ``default`` has).
+            xr: A separate stream for behaviours only other profiles switch on, so that
+                they never shift ``rng`` (drawn from only when their rate is non-zero).
+
+        Returns:
+            The family unit.
+        """
+        prof = self.profile
+        xr = xr or random.Random(f"{self.seed}/profile-pop/{index}")
         if scenario in ("new_partner", "relative_concerns", "control"):
             area = "bham" if rng.random() < 0.6 else "sandwell"
         else:
@@ -255,7 +273,7 @@ class PopulationBuilder:
             ),
         )
         has_father = scenario in ("new_partner", "prisoner_family") or rng.random() < 0.85
-        jr_sr = scenario == BACKGROUND and has_father and rng.random() < 0.03
+        jr_sr = scenario == BACKGROUND and has_father and rng.random() < prof.jr_sr
         father = None
         if has_father:
             gap = rng.uniform(-1, 7) if not jr_sr else rng.uniform(0, 4)
@@ -268,7 +286,7 @@ class PopulationBuilder:
                 origin_f,
                 rdate(rng, years_before(EXTRACTED, f_age + 1), years_before(EXTRACTED, f_age)),
             )
-        married = father is not None and rng.random() < 0.5
+        married = father is not None and rng.random() < prof.parents_married
         if married and father is not None:
             wed = rdate(
                 rng, years_before(EXTRACTED, min(mother_age - 18, 15)), years_before(EXTRACTED, 1)
@@ -283,7 +301,7 @@ class PopulationBuilder:
             child_surname = father.surname
         else:
             child_surname = mother.birth_surname
-        if father and not married and rng.random() < 0.06:
+        if father and not married and rng.random() < prof.double_barrelled:
             child_surname = f"{mother.birth_surname}-{father.surname}"
         children: list[Person] = []
         for _ in range(n):
@@ -309,12 +327,14 @@ class PopulationBuilder:
             (c for c in children if 5 <= c.age() <= 15), key=lambda c: c.dob, default=children[0]
         )
         lookalikes: list[tuple[Person, Person, str]] = []
-        if rng.random() < 0.04:  # twins of the eldest child
+        if rng.random() < prof.twins:  # twins of the eldest child
             a = children[0]
-            sex = a.sex if rng.random() < 0.5 else ("F" if a.sex == "M" else "M")
+            sex = a.sex if rng.random() < prof.twins_same_sex else ("F" if a.sex == "M" else "M")
             twin = self.person(rng, sex, child_origin, a.dob, surname=child_surname)
             while twin.forename == a.forename:
                 twin.forename = nm.forename(child_origin, sex, rng)
+            if prof.twins_share_middle_names and xr.random() < prof.twins_share_middle_names:
+                twin.middles = [m for m in a.middles if m != twin.forename]
             children.insert(1, twin)
             lookalikes.append((a, twin, "twin"))
         home = self.address(rng, area)
@@ -331,22 +351,42 @@ class PopulationBuilder:
         )
 
         # a move from another address (maybe another area)
-        if rng.random() < 0.3:
-            prev_area = area if rng.random() < 0.7 else rng.choice([k for k in AREAS if k != area])
+        if rng.random() < prof.household_moved:
+            prev_area = (
+                area
+                if rng.random() < round(1.0 - prof.move_across_councils, 12)
+                else rng.choice([k for k in AREAS if k != area])
+            )
             u.prev_home = self.address(rng, prev_area)
             u.move_date = rdate(rng, years_before(EXTRACTED, 4), years_before(EXTRACTED, 0.3))
         # split and new partner
         split = (
             father is not None
             and not jr_sr
-            and (scenario == "new_partner" or (scenario == BACKGROUND and rng.random() < 0.3))
+            and (
+                scenario == "new_partner"
+                or (scenario == BACKGROUND and rng.random() < prof.background_split)
+            )
         )
         if split and father is not None:
             u.split_date = rdate(rng, years_before(EXTRACTED, 5), years_before(EXTRACTED, 1.5))
             u.father_home = self.address(
                 rng, area if rng.random() < 0.7 else rng.choice(list(AREAS))
             )
-        if u.split_date and (scenario == "new_partner" or rng.random() < 0.4):
+            if (
+                prof.separation_reverts_surname
+                and mother.surname_changed is not None
+                and mother.surname_changed < u.split_date
+                and xr.random() < prof.separation_reverts_surname
+            ):  # back to her maiden name some months after the split
+                self._change_surname(
+                    mother,
+                    mother.birth_surname,
+                    u.split_date + timedelta(days=xr.randint(30, 300)),
+                )
+        if u.split_date and (
+            scenario == "new_partner" or rng.random() < prof.background_new_partner
+        ):
             p_age = mother_age + rng.uniform(-3, 9)
             porigin = nm.pick_origin(rng)
             partner = self.person(
@@ -359,11 +399,11 @@ class PopulationBuilder:
             u.partner_since = rdate(
                 rng, u.split_date + timedelta(days=60), years_before(EXTRACTED, 0.3)
             )
-            if rng.random() < 0.3:
+            if rng.random() < prof.partner_marries:
                 u.partner_married = True
                 wed = rdate(rng, u.partner_since, EXTRACTED - timedelta(days=30))
                 self._change_surname(mother, partner.surname, wed)
-                if rng.random() < 0.5:
+                if rng.random() < prof.children_take_partner_surname:
                     for c in children:
                         self._change_surname(c, partner.surname, wed)
         # grandparents, aunt/uncle
@@ -429,13 +469,20 @@ class PopulationBuilder:
             )
             u.adult_son = son
             lookalikes.append((father, son, "jr_sr"))
-        if scenario == BACKGROUND and rng.random() < 0.03:
+        if scenario == BACKGROUND and rng.random() < prof.same_name_dob_stranger:
             orig = father if father and rng.random() < 0.5 else mother
             other = nm.pick_origin(rng)
             stranger = self.person(
                 rng, orig.sex, other, orig.dob, surname=orig.surname, forename=orig.forename
             )
             stranger.address = self.address(rng, rng.choice(list(AREAS)))
+            if prof.stranger_same_town and xr.random() < prof.stranger_same_town:
+                # another street in the family's own postcode district
+                near = self.address(xr, area)
+                district = home.postcode.split(" ")[0]
+                stranger.address = Address(
+                    near.line, f"{district} {near.postcode.split(' ')[1]}", area
+                )
             u.stranger = stranger
             lookalikes.append((orig, stranger, "same_name_dob"))
         # addresses of the household members
