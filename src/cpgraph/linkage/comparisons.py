@@ -445,6 +445,39 @@ class Comparer:
         out[ok] = hit
         return out
 
+    def person_alias_surname(self, i: np.ndarray, j: np.ndarray, labels: np.ndarray) -> np.ndarray:
+        """Like :meth:`alias_surname`, with the names stated by any record of the person.
+
+        Once the history record under "Gary James" has joined "Gary Peters" through the
+        record that lists "Gary James" as an alias, his school contact "Gary Peters"
+        (no alias) is not in conflict with the history record: James is a surname the
+        person (the cluster) is known to use.
+
+        Args:
+            i, j: record positions of each pair (both in one cluster).
+            labels: cluster label per record.
+
+        Returns:
+            A boolean per pair.
+        """
+        i = np.asarray(i, np.int64)
+        j = np.asarray(j, np.int64)
+        out = np.zeros(len(i), bool)
+        sa, sb = self.rec_codes["sn"][i], self.rec_codes["sn"][j]
+        ok = (sa >= 0) & (sb >= 0) & (sa != sb)
+        if not ok.any():
+            return out
+        v = self.variants
+        alt = v[(v["vtype"] == V_ALT) & (v["sn"] >= 0)]
+        if alt.empty:
+            return out
+        k = len(self.vocab) + 1
+        rec = alt["rec"].to_numpy(np.int64)
+        stated = unique_sorted(labels[rec].astype(np.int64) * k + alt["sn"].to_numpy(np.int64))
+        la, lb = labels[i[ok]].astype(np.int64), labels[j[ok]].astype(np.int64)
+        out[ok] = isin(lb * k + sa[ok], stated) | isin(la * k + sb[ok], stated)
+        return out
+
     def nickname_typo(self, i: np.ndarray, j: np.ndarray, threshold: float) -> np.ndarray:
         """Whether the recorded forenames are a misspelling of tied names.
 

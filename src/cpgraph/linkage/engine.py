@@ -768,13 +768,16 @@ class LinkageEngine:
         never = unique_sorted(np.concatenate([sc[:, 0] * n + sc[:, 1], si * n + sj]))
         steward_codes = unique_sorted(steward_edges.i * n + steward_edges.j)
 
+        person_of = labels  # the clusters being checked (pairs never span two)
+
         def pair_weights(pi: np.ndarray, pj: np.ndarray):
             a, b = np.minimum(pi, pj), np.maximum(pi, pj)
             sp = scorer.score(a, b)
             code = a * n + b
+            alias = self._alias_surname_bits(comparer, model, sp, person_of)
             dw = direct.reindex(code).to_numpy()
-            w = np.where(np.isnan(dw), sp.weight, np.fmax(sp.weight, dw))
-            ev = sp.evidence + bonus_by_code.reindex(code).fillna(0.0).to_numpy()
+            w = np.where(np.isnan(dw), sp.weight + alias, np.fmax(sp.weight + alias, dw))
+            ev = sp.evidence + alias + bonus_by_code.reindex(code).fillna(0.0).to_numpy()
             ev = np.where(np.isnan(dw), ev, np.fmax(ev, dw - model.prior_weight))
             # a steward LINK overrides machine cannot-links here too (as in clustering)
             cannot = (sp.cannot | isin(code, never)) & ~isin(code, steward_codes)
@@ -1081,6 +1084,30 @@ class LinkageEngine:
             cand &= levels[:, ks] != len(spec.comparison("sex").levels)  # not "else"
         if cand.any():
             out[cand] = comparer.alias_surname(i[cand], j[cand])
+        return out
+
+    def _alias_surname_bits(
+        self, comparer: Comparer, model: Model, sp: ScoredPairs, labels: np.ndarray
+    ) -> np.ndarray:
+        """Per pair, the bits that make a surname the person states elsewhere an exact one.
+
+        Zero for every pair unless ``alias_corroborates`` is on and the pair's surnames
+        differ where one is an alias (or former surname) stated by a record of the same
+        cluster (:meth:`Comparer.person_alias_surname`).
+        """
+        out = np.zeros(len(sp.weight), np.float64)
+        names = self.spec.names
+        if not self.spec.alias_corroborates or "surname" not in names:
+            return out
+        k = names.index("surname")
+        lv = sp.levels.levels[:, k]
+        todo = np.flatnonzero(lv != 0)
+        if not len(todo):
+            return out
+        hit = comparer.person_alias_surname(sp.levels.i[todo], sp.levels.j[todo], labels)
+        rows = todo[hit]
+        exact = float(model.params[k].weights()[0])
+        out[rows] = exact - sp.comp_weights[rows, k]
         return out
 
     def corroboration(

@@ -160,3 +160,29 @@ def test_alias_dob_levels_must_be_dob_levels():
     )
     with pytest.raises(SpecError, match="exactly"):
         loads_spec(text)
+
+
+def test_a_surname_the_person_states_elsewhere_is_no_conflict(fitted, base):
+    """The history record joins through the record stating the alias, and stays: his
+    other records, which never mention the alias, do not split him apart again."""
+    home_plain = {**HOME, "aliases_m": [], "pnc_id": None, "pnc_id_valid": None}
+    rows = [
+        mention("niche:nominal", system="niche", kind="nominal", **HOME),
+        mention("cs:partner", system="cs", kind="person", **home_plain),
+        mention("edu:contact", system="edu", kind="contact", **{**home_plain, "dob": None}),
+        mention("wmerc:nominal", system="wmerc", kind="nominal", **{**AWAY, "aliases_m": []}),
+    ]
+    res = _link(fitted, rows, base, _spec(auto="0.65"))
+    assert len({_pid(res, r["key"]) for r in rows}) == 1
+    spec = _spec(auto="0.65")
+    eng = LinkageEngine(spec)
+    comparer = eng.comparer(pd.DataFrame(rows))
+    i, j = np.array([1, 1, 0]), np.array([3, 0, 1])
+    # one cluster: "Kowalski" (cs) and "Smith" (wmerc) are both his names
+    assert comparer.person_alias_surname(i, j, np.zeros(4, np.int64)).tolist() == [
+        True,
+        False,  # same recorded surname: nothing to mend
+        False,
+    ]
+    # two clusters: the alias is stated in neither of theirs
+    assert comparer.person_alias_surname(i[:1], j[:1], np.array([0, 1, 1, 2])).tolist() == [False]
