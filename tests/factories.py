@@ -57,7 +57,11 @@ class GeneratedPopulation:
 
 
 def make_population(
-    path: Path, households: int = 30, seed: int = 1, error_rate: float = 0.02
+    path: Path,
+    households: int = 30,
+    seed: int = 1,
+    error_rate: float = 0.02,
+    profile: str = "default",
 ) -> GeneratedPopulation:
     """Generate a population into ``path`` (e.g. pytest's ``tmp_path``).
 
@@ -66,6 +70,9 @@ def make_population(
         households: Family units (about 11 person mentions each).
         seed: Random seed.
         error_rate: Share of rows corrupted on purpose.
+        profile: Generator profile (``cpgraph generate --list-profiles``).
     """
-    summary = generate(Path(path), households=households, seed=seed, error_rate=error_rate)
+    summary = generate(
+        Path(path), households=households, seed=seed, error_rate=error_rate, profile=profile
+    )
     return GeneratedPopulation(Path(path), summary)
