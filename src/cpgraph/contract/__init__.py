@@ -1,4 +1,4 @@
-"""The extract data contract (``shared/contracts/EXTRACTS.md``) in code.
+"""The extract data contract (``docs/extracts.md``) in code.
 
 - :mod:`cpgraph.contract.spec`: file/column specifications per agency.
 - :mod:`cpgraph.contract.identifiers`: PNC check letter, NHS/UPN validity.

@@ -1,9 +1,12 @@
-"""The extract formats of ``shared/contracts/EXTRACTS.md`` as data.
+"""The extract formats of ``docs/extracts.md`` as data.
 
 One :class:`FileSpec` per CSV file of each agency: columns, which are required,
 which hold dates, date-times, booleans and enum values, and which reference ids
 in another file of the same extract. The generator writes from these specs and
-the validator checks against them, so the two cannot drift apart.
+the validator checks against them, so the two cannot drift apart. The loader reads
+its own copy of the columns and their types from the default mappings in
+``loaders/*.toml``; ``tests/unit/contract/test_loaders_match_contract.py`` keeps
+that copy equal to these specs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Validate an extract folder against the data contract (``EXTRACTS.md``).
+"""Validate an extract folder against the data contract (``docs/extracts.md``).
 
 :func:`validate_extract` reports every row error (what a loader must
 quarantine) and every warning (what it must load but report). Problems never
