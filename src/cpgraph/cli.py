@@ -187,6 +187,19 @@ def stage_progress(bar: Progress, prefix: str = "") -> Callable[[str, int, int],
     return progress
 
 
+def _list_profiles(value: bool) -> None:
+    """``--list-profiles``: print the generator profiles and exit (before --out is checked)."""
+    if not value:
+        return
+    from cpgraph.generate import PROFILES  # noqa: PLC0415
+
+    table = Table("profile", "role", "what it varies", title="generator profiles")
+    for p in PROFILES.values():
+        table.add_row(p.name, p.role, p.description)
+    console.print(table)
+    raise typer.Exit()
+
+
 @app.command("generate")
 @cli_errors
 def generate_cmd(
@@ -196,10 +209,26 @@ def generate_cmd(
     error_rate: Annotated[
         float, typer.Option("--error-rate", min=0.0, max=0.5, help="Share of corrupted rows.")
     ] = 0.02,
+    profile: Annotated[
+        str, typer.Option("--profile", help="Generator profile (see --list-profiles).")
+    ] = "default",
+    list_profiles: Annotated[
+        bool,
+        typer.Option(
+            "--list-profiles",
+            is_eager=True,
+            callback=_list_profiles,
+            help="List the built-in generator profiles and exit.",
+        ),
+    ] = False,
 ) -> None:
     """Write a synthetic cross-agency population with its ground truth."""
-    from cpgraph.generate import generate  # noqa: PLC0415 — keep CLI start-up fast
+    from cpgraph.generate import PROFILES, generate  # noqa: PLC0415 — keep CLI start-up fast
 
+    if profile not in PROFILES:
+        raise typer.BadParameter(
+            f"unknown profile {profile!r}; one of: {', '.join(PROFILES)}", param_hint="--profile"
+        )
     with progress_bar() as bar:
         task = bar.add_task("generating households", total=households)
         summary = generate(
@@ -208,8 +237,9 @@ def generate_cmd(
             seed,
             error_rate,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            profile=profile,
         )
-    table = Table("system", "person mentions", title=f"generated into {out}")
+    table = Table("system", "person mentions", title=f"generated into {out} ({profile})")
     for system, count in sorted(summary.mentions.items()):
         table.add_row(system, f"{count:,}")
     console.print(table)
