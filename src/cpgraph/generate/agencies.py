@@ -554,10 +554,8 @@ class _Ctx:  # one unit's emission
         hid = f"NM{n:07d}" if home_force == "wmp-niche" else f"WMR{n:06d}"
         self.nominals[(home_force, partner.pid)] = hid
         if partner.pnc is None:
-            partner.pnc = (
-                max(when.year - xr.randint(0, 6), partner.dob.year + 12),
-                self.ids.pnc_serial(),
-            )
+            issued = max(when.year - xr.randint(0, 6), partner.dob.year + 12)
+            partner.pnc = (min(issued, when.year), self.ids.pnc_serial())
         pnc = format_pnc(
             partner.pnc[0], partner.pnc[1], short=xr.random() < SYSTEMS[home_force][2].pnc_short
         )
