@@ -567,3 +567,26 @@ def _postcodes_outside_health(pop: GeneratedPopulation) -> float:
 def test_stale_addresses_at_several_agencies(pops: dict[str, GeneratedPopulation]) -> None:
     stale = _postcodes_outside_health(pops["stale_addresses"])
     assert stale > 1.5 * _postcodes_outside_health(pops["default"])
+
+
+# -- the command line ---------------------------------------------------------------
+def test_cli_lists_profiles_and_generates_one(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cpgraph.cli import app
+
+    runner = CliRunner()
+    listed = runner.invoke(app, ["generate", "--list-profiles"], terminal_width=200)
+    assert listed.exit_code == 0, listed.output
+    for name in PROFILES:
+        assert name in listed.output
+    bad = runner.invoke(app, ["generate", "--out", str(tmp_path / "x"), "--profile", "nope"])
+    assert bad.exit_code == 2 and not (tmp_path / "x").exists()
+    out = tmp_path / "gen"
+    ok = runner.invoke(
+        app, ["generate", "--out", str(out), "--households", "12", "--profile", "lookalikes"]
+    )
+    assert ok.exit_code == 0, ok.output
+    assert json.loads((out / "generate.json").read_text(encoding="utf-8"))["profile"] == (
+        "lookalikes"
+    )
