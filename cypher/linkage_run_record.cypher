@@ -1,5 +1,7 @@
 // mode: write
-// The last linkage run: its summary and model, for explanations and audits.
+// The last linkage run: its summary, model and spec (JSON), for explanations,
+// the review queue and audits; and the highest person id it used, below which
+// no new id is ever made.
 MERGE (m:Meta {name: 'linkage'})
 SET m.run_id = $run_id, m.at = $at, m.summary = $summary, m.model = $model,
-    m.spec_version = $spec_version
+    m.spec_version = $spec_version, m.spec = $spec, m.max_person_id = $max_person_id

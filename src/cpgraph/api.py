@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -33,10 +33,20 @@ from cpgraph.security.audit import AuditLog
 from cpgraph.security.purpose import PURPOSE_HEADER
 from cpgraph.security.users import authenticate
 from cpgraph.store import GraphStore, create_store
+from cpgraph.store.base import query_deadline
+from cpgraph.work import DEFAULT_RETRY_AFTER_S, WorkPool
 
 log = logging.getLogger(__name__)
 
 KNOWN_ROUTES = frozenset({"/graphql", "/healthz", "/readyz", "/metrics"})
+# Routes that do real work: admitted up to a bound, refused beyond it (503).
+ADMITTED_ROUTES = frozenset({"/graphql"})
+DEFAULT_MAX_INFLIGHT = 64
+DEFAULT_CPU_WORKERS = 2
+DEFAULT_CPU_QUEUE = 32
+# The store's own deadline trails the request's a little, so the request's timeout
+# answers first (504) and the database still stops the query right after.
+STORE_DEADLINE_GRACE_S = 0.05
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -57,14 +67,48 @@ def _graphql_error_body(code: str, message: str) -> dict[str, Any]:
     return {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
 
 
-class GuardMiddleware:
-    """Pure ASGI middleware: a whole-request timeout, plus request metrics."""
+async def _send_json(
+    send: Send, status: int, body_obj: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    body = json.dumps(body_obj).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
-    def __init__(self, app: ASGIApp, *, timeout_s: float, metrics: ApiMetrics) -> None:
+
+class GuardMiddleware:
+    """Pure ASGI middleware: admission, a whole-request timeout, request metrics.
+
+    At most `max_inflight` GraphQL requests run at once; more are answered at once
+    with 503 and ``Retry-After`` (never queued without bound). Each request's time
+    limit is also the deadline of its store queries, so the database stops a
+    timed-out request's query too; the cancelled task issues no further queries and
+    its worker-pool jobs are dropped or told to stop.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        timeout_s: float,
+        metrics: ApiMetrics,
+        max_inflight: int = DEFAULT_MAX_INFLIGHT,
+    ) -> None:
         """Wrap `app`."""
         self.app = app
         self.timeout_s = timeout_s
         self.metrics = metrics
+        self.max_inflight = max_inflight
+        self.inflight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -82,9 +126,24 @@ class GuardMiddleware:
             await send(message)
 
         t0 = time.perf_counter()
+        admitted = route in ADMITTED_ROUTES
+        if admitted and self.inflight >= self.max_inflight:
+            status = 503
+            log.warning("request refused: %d requests in flight", self.inflight)
+            await _send_json(
+                send,
+                503,
+                _graphql_error_body("OVERLOADED", "the server is busy; retry shortly"),
+                [(b"retry-after", str(DEFAULT_RETRY_AFTER_S).encode())],
+            )
+            self.metrics.requests.labels(route=route, status="503").inc()
+            return
+        if admitted:
+            self.inflight += 1
         try:
-            async with asyncio.timeout(self.timeout_s) as cm:
-                await self.app(scope, receive, send_wrapper)
+            with query_deadline(self.timeout_s + STORE_DEADLINE_GRACE_S):
+                async with asyncio.timeout(self.timeout_s) as cm:
+                    await self.app(scope, receive, send_wrapper)
         except TimeoutError:
             if not cm.expired():
                 raise
@@ -92,21 +151,14 @@ class GuardMiddleware:
             log.warning("request timed out after %.1fs route=%s", self.timeout_s, route)
             if not started:
                 status = 504
-                body = json.dumps(
-                    _graphql_error_body("TIMEOUT", "the request took too long and was stopped")
-                ).encode()
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 504,
-                        "headers": [
-                            (b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()),
-                        ],
-                    }
+                await _send_json(
+                    send,
+                    504,
+                    _graphql_error_body("TIMEOUT", "the request took too long and was stopped"),
                 )
-                await send({"type": "http.response.body", "body": body})
         finally:
+            if admitted:
+                self.inflight -= 1
             self.metrics.requests.labels(route=route, status=str(status)).inc()
             self.metrics.latency.labels(route=route).observe(time.perf_counter() - t0)
 
@@ -125,6 +177,8 @@ def create_app(
     *,
     store: GraphStore | None = None,
     limits: ApiLimits | None = None,
+    pool: WorkPool | None = None,
+    max_inflight: int = DEFAULT_MAX_INFLIGHT,
 ) -> FastAPI:
     """Build the API app.
 
@@ -134,26 +188,35 @@ def create_app(
             None, the app creates, starts, bootstraps and closes its own in
             its lifespan.
         limits: API limits (default: from settings, else `ApiLimits()`).
+        pool: the worker pool for resolvers' CPU work (default: a new bounded one,
+            closed with the app).
+        max_inflight: GraphQL requests running at once before 503s.
     """
     settings = settings or Settings()
     dev = settings.env == Environment.DEV
     limits = limits or ApiLimits.from_settings(settings)
     metrics = ApiMetrics()
+    own_pool = pool is None
+    work_pool = pool or WorkPool(DEFAULT_CPU_WORKERS, DEFAULT_CPU_QUEUE)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if store is not None:
-            yield
-            return
-        own = create_store(settings)
-        await own.start()
         try:
-            await own.bootstrap()
-            app.state.store = own
-            app.state.audit = AuditLog(own)
-            yield
+            if store is not None:
+                yield
+                return
+            own = create_store(settings)
+            await own.start()
+            try:
+                await own.bootstrap()
+                app.state.store = own
+                app.state.audit = AuditLog(own)
+                yield
+            finally:
+                await own.close()
         finally:
-            await own.close()
+            if own_pool:
+                work_pool.close()
 
     app = FastAPI(
         title="cpgraph",
@@ -181,6 +244,7 @@ def create_app(
             "audit": request.app.state.audit,
             "limits": limits,
             "metrics": metrics,
+            "pool": work_pool,
         }
         if dev and request.method == "GET":
             # The GraphiQL page itself; queries it sends carry their own token.
@@ -220,7 +284,13 @@ def create_app(
     async def prometheus_metrics() -> Response:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_middleware(GuardMiddleware, timeout_s=limits.request_timeout_s, metrics=metrics)
+    app.state.pool = work_pool
+    app.add_middleware(
+        GuardMiddleware,
+        timeout_s=limits.request_timeout_s,
+        metrics=metrics,
+        max_inflight=max_inflight,
+    )
     return app
 
 

@@ -267,6 +267,7 @@ def link_cmd(
     """Resolve every loaded person mention to a person, then recompute safeguarding flags."""
     from cpgraph.flags.service import compute_flags  # noqa: PLC0415
     from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
+    from cpgraph.steward.queue import refresh_flagged  # noqa: PLC0415
 
     with progress_bar() as bar:
         progress = stage_progress(bar)
@@ -278,6 +279,8 @@ def link_cmd(
             # Flags read person-level relationships: recompute after every link.
             progress("safeguarding flags", 0, 1)
             flags = await compute_flags(store)
+            # the review queue's "flagged child" marks follow the new flags
+            await refresh_flagged(store)
             progress("safeguarding flags", 1, 1)
             return report, flags
 
@@ -509,9 +512,14 @@ def audit_verify() -> None:
 @app.command("review")
 @cli_errors
 def review(
-    user: Annotated[
-        str, typer.Option("--user", help="Your user name (role data_steward or admin).")
-    ],
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help="File holding your API token (data_steward role); default: "
+            "$CPGRAPH_TOKEN, else a hidden prompt.",
+        ),
+    ] = None,
     purpose: Annotated[
         str, typer.Option("--purpose", help="'<case reference>; <reason>' for the audit log.")
     ] = "DQ-REVIEW; match review queue",
@@ -523,7 +531,7 @@ def review(
     """Walk the match review queue in the terminal: a=link, r=no link, s=skip, q=quit."""
     from cpgraph.steward.tui import review_command  # noqa: PLC0415
 
-    review_command(user, purpose, limit, include_deferred)
+    review_command(token_file, purpose, limit, include_deferred)
 
 
 @app.command("serve")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from strawberry.fastapi import BaseContext
 from strawberry.types import Info
@@ -14,6 +16,7 @@ from cpgraph.security.audit import AuditLog
 from cpgraph.security.purpose import Purpose
 from cpgraph.security.users import Principal
 from cpgraph.store import GraphStore
+from cpgraph.work import OverloadedError, WorkPool
 
 
 @dataclass(slots=True)
@@ -38,8 +41,13 @@ class RequestContext(BaseContext):
         audit: AuditLog,
         limits: ApiLimits,
         metrics: ApiMetrics | None = None,
+        pool: WorkPool | None = None,
     ) -> None:
-        """Create the context; `principal` is None only for the GraphiQL page."""
+        """Create the context; `principal` is None only for the GraphiQL page.
+
+        `pool` runs the request's CPU work off the event loop (`run_cpu`); without
+        one (tests) it runs inline.
+        """
         super().__init__()
         self.store = store
         self.principal = principal
@@ -50,6 +58,24 @@ class RequestContext(BaseContext):
         self.metrics = metrics
         self.loaders = Loaders(store)
         self.access = AccessRecord()
+        self.pool = pool
+
+    async def run_cpu[T](self, fn: Callable[..., T], *args: Any) -> T:
+        """Run CPU-bound ``fn(*args)`` in the worker pool (inline without one).
+
+        Raises:
+            OverloadedError: the pool is full; the response becomes a 503 with
+                ``Retry-After``.
+        """
+        if self.pool is None:
+            return fn(*args)
+        try:
+            return await self.pool.run(fn, *args)
+        except OverloadedError as exc:
+            if self.response is not None:
+                self.response.status_code = 503
+                self.response.headers["Retry-After"] = str(exc.retry_after_s)
+            raise
 
     @property
     def dialect(self) -> str:

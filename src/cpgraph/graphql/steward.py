@@ -13,17 +13,26 @@ import strawberry
 
 from cpgraph.graphql.context import GqlInfo, RequestContext
 from cpgraph.graphql.data import RecordData
-from cpgraph.graphql.pagination import Connection, paginate, to_connection
+from cpgraph.graphql.errors import BadInputError
+from cpgraph.graphql.pagination import (
+    Connection,
+    Edge,
+    PageInfo,
+    check_first,
+    decode_cursor,
+    encode_cursor,
+)
 from cpgraph.graphql.types import SourceRecord
 from cpgraph.security.errors import AuthenticationError
 from cpgraph.steward.decisions import Actor, DecisionOutcome
 from cpgraph.steward.queue import (
     PersonSummary,
+    QueueFilter,
     QueueItem,
     QueueOrder,
     Reason,
-    load_queue,
-    sort_key,
+    queue_count,
+    queue_page,
 )
 from cpgraph.steward.service import StewardService
 
@@ -119,6 +128,17 @@ class ReviewItem:
     )
     weights: MatchWeights
     impact: ReviewImpact
+    reason: str = strawberry.field(
+        description="Why linkage kept the pair apart (e.g. different_addresses, "
+        "ambiguous_name_only), or 'uncertain' for a pair between the thresholds."
+    )
+    stale: bool = strawberry.field(
+        description="A record changed (a newer extract) since the pair was scored; the "
+        "next `cpgraph link` scores it again."
+    )
+    flagged_child: bool = strawberry.field(
+        description="One of the two persons has a safeguarding flag."
+    )
 
     @classmethod
     def of(cls, ctx: RequestContext, item: QueueItem) -> ReviewItem:
@@ -166,6 +186,9 @@ class ReviewItem:
                 reasons=list(imp.reasons),
                 summary=imp.summary,
             ),
+            reason=item.reason,
+            stale=item.stale,
+            flagged_child=item.flagged,
         )
 
 
@@ -227,11 +250,22 @@ def _service(ctx: RequestContext) -> StewardService:
     return StewardService(ctx.store, ctx.audit)
 
 
+def _selects(info: GqlInfo, name: str) -> bool:
+    return any(
+        getattr(sel, "name", None) == name
+        for field in info.selected_fields
+        for sel in getattr(field, "selections", [])
+    )
+
+
 @strawberry.type
 class StewardQuery:
     @strawberry.field(
         description="Uncertain matches awaiting a steward (data stewards only), most "
-        "consequential first by default."
+        "consequential first by default. The queue is stored by `cpgraph link`; pages "
+        "follow its stored order (cursor = position), with filters: source system of "
+        "either record, the reason the pair was kept apart, a probability band, and "
+        "whether a person involved has a safeguarding flag."
     )
     async def review_queue(
         self,
@@ -240,20 +274,53 @@ class StewardQuery:
         after: str | None = None,
         order_by: ReviewOrder = QueueOrder.CONSEQUENCE,  # type: ignore[valid-type]
         include_deferred: bool = False,
+        system: str | None = None,
+        reason: str | None = None,
+        min_probability: float = 0.0,
+        max_probability: float = 1.0,
+        flagged_child: bool | None = None,
     ) -> Connection[ReviewItem]:
         ctx = info.context
         order = QueueOrder(order_by.value if isinstance(order_by, Enum) else order_by)
-        statuses = ("open", "deferred") if include_deferred else ("open",)
-        items = await load_queue(ctx.store, statuses=statuses, order=order)
-        page = paginate(
-            items,
-            kind=f"rq-{order.value}",
-            key=lambda it: sort_key(it, order),
-            first=first,
-            after=after,
-            cap=min(MAX_QUEUE_PAGE, ctx.limits.max_page_size),
+        check_first(first, min(MAX_QUEUE_PAGE, ctx.limits.max_page_size))
+        if not 0.0 <= min_probability <= max_probability <= 1.0:
+            raise BadInputError("need 0 <= minProbability <= maxProbability <= 1")
+        for name, value in (("system", system), ("reason", reason)):
+            if value is not None and not 0 < len(value) <= 64:
+                raise BadInputError(f"{name} must be 1-64 characters")
+        kind = f"rq-{order.value}"
+        after_key = decode_cursor(kind, after) if after else ""
+        if after_key and not after_key.isdigit():
+            raise BadInputError("invalid cursor for this list")
+        filters = QueueFilter(
+            statuses=("open", "deferred") if include_deferred else ("open",),
+            system=system,
+            reason=reason,
+            min_probability=min_probability,
+            max_probability=max_probability,
+            flagged=flagged_child,
         )
-        return to_connection(page, lambda it: ReviewItem.of(ctx, it))
+        page = await queue_page(
+            ctx.store,
+            first=first,
+            after=after_key,
+            order=order,
+            filters=filters,
+            run_cpu=ctx.run_cpu,
+        )
+        # counting scans the filtered queue: only when the client asks for it
+        total = await queue_count(ctx.store, filters) if _selects(info, "totalCount") else None
+        edges = [
+            Edge(cursor=encode_cursor(kind, it.sort_key), node=ReviewItem.of(ctx, it))
+            for it in page.items
+        ]
+        return Connection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None
+            ),
+            total_count=total,
+        )
 
 
 @strawberry.type(name="Mutation")

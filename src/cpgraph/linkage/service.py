@@ -18,7 +18,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from hashlib import sha1
 from pathlib import Path
 from typing import Any
 
@@ -220,6 +219,10 @@ class LinkageService:
             summary=_json({**result.summary, **report.__dict__, "retrained": retrained}),
             model=_json(result.model.to_dict()),
             spec_version=str(self.spec.version),
+            # the run's own spec: the queue's waterfalls and explanations use it, not
+            # whatever spec is packaged when they are read
+            spec=_json(self.spec.raw),
+            max_person_id=_max_person_id(result, retired),
         )
         return report
 
@@ -283,7 +286,7 @@ class LinkageService:
         if revived:
             await self.store.write_batches("linkage_persons_unretire", revived)
         await self._retire(result, data, live, at)
-        await self._write_review(result, run_id, at, a)
+        await self._write_review(result, run_id, at, a, data)
         await self._project_relationships(a, data.relationships, run_id)
 
     @staticmethod
@@ -327,33 +330,21 @@ class LinkageService:
             await self.store.write_batches("linkage_persons_retire", rows)
 
     async def _write_review(
-        self, result: EngineResult, run_id: str, at: str, a: pd.DataFrame
+        self, result: EngineResult, run_id: str, at: str, a: pd.DataFrame, data: Mentions
     ) -> None:
-        review = result.review
-        person_of = dict(zip(a["key"], a["person_id"], strict=True))
-        rows = []
-        for key_a, key_b, prob, weight, bd in zip(
-            review["key_a"], review["key_b"], review["probability"], review["weight"],
-            review["breakdown"], strict=True,
-        ):  # fmt: skip
-            lo, hi = sorted((key_a, key_b))
-            rows.append(
-                {
-                    "candidate_id": "rc-" + sha1(f"{lo}|{hi}".encode()).hexdigest()[:16],
-                    "key_a": lo,
-                    "key_b": hi,
-                    "probability": float(prob),
-                    "weight": float(weight),
-                    "breakdown": _json(bd) if bd else None,
-                    "run_id": run_id,
-                    "at": at,
-                    "person_a": person_of.get(lo),
-                    "person_b": person_of.get(hi),
-                }
-            )
-        if rows:
-            await self.store.write_batches("linkage_review_upsert", rows)
-        await self.store.query("linkage_review_close_stale", run_id=run_id)
+        """Store the review queue as this run decides it (see `cpgraph.steward.queue`)."""
+        from cpgraph.steward.queue import write_queue  # noqa: PLC0415 — steward imports us
+
+        await write_queue(
+            self.store,
+            result.review,
+            a[["key", "person_id"]],
+            data.mentions,
+            data.relationships,
+            self.spec.names,
+            run_id,
+            at,
+        )
 
     async def _project_relationships(
         self, a: pd.DataFrame, rels: pd.DataFrame, run_id: str
@@ -418,6 +409,12 @@ def _max_date(values: pd.Series) -> str | None:
     return str(v.max()) if len(v) else None
 
 
+def _max_person_id(result: EngineResult, retired: set[str]) -> str | None:
+    """The highest generated id (``P`` + digits) in use or retired after a run."""
+    ids = {*result.assignments["person_id"], *retired, *result.retired_ids}
+    return max((p for p in ids if isinstance(p, str) and p.startswith("P")), default=None)
+
+
 def _json(value: Any) -> str:
     """JSON for breakdowns and summaries, which hold numpy scalars."""
     return json.dumps(value, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
@@ -435,4 +432,14 @@ async def last_run(store: GraphStore) -> dict[str, Any] | None:
         "spec_version": row["spec_version"],
         "summary": json.loads(row["summary"]) if row["summary"] else {},
         "model": json.loads(row["model"]) if row["model"] else None,
+        "spec": json.loads(row["spec"]) if row.get("spec") else None,
     }
+
+
+async def run_spec(store: GraphStore) -> Spec | None:
+    """The spec the last linkage run used (None before any run, or a run that predates
+    storing it)."""
+    from cpgraph.linkage.spec import spec_from_dict  # noqa: PLC0415
+
+    run = await last_run(store)
+    return spec_from_dict(run["spec"]) if run and run.get("spec") else None

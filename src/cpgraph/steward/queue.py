@@ -1,8 +1,11 @@
-"""The review queue: uncertain pairs, most consequential first, ready to show.
+"""The stored review queue: uncertain pairs, most consequential first, ready to show.
 
-For each candidate: both records as recorded, the weight waterfall (prior, then each
-comparison's contribution, to the final weight), the persons each record resolves to
-now (the other record would join them), and what accepting the match would change.
+`cpgraph link` writes the queue as it decides it (`write_queue`): one
+`ReviewCandidate` per pair with its probability, why it was kept apart, the weight
+waterfall of that run's spec and model, and what accepting the match would change
+ranked once (`consequence`) into unique, indexed sort keys. A page of the queue is a
+keyset read over one of those keys (`queue_page`): the cost of a page does not grow
+with the queue.
 
 Consequence comes first because a steward's time is short: a match that would put
 a child into a household, or an adult with a police or prison history into a
@@ -12,20 +15,29 @@ child's network, outranks one that tidies up two health records.
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from hashlib import sha1
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from cpgraph.linkage.model import probability as weight_probability
-from cpgraph.linkage.spec import load_spec
 from cpgraph.steward.service import id_order
 from cpgraph.store import GraphStore
+from cpgraph.work import check_cancelled
 
 ADULT_AGE = 18
 POLICE_AGENCIES = frozenset({"police", "prisons"})
 OPEN_STATUSES = ("open",)
+UNCERTAIN = "uncertain"
 _REVERSE_DIGITS = str.maketrans("0123456789", "9876543210")
+_KEY_BATCH = 5000
+_RANK_TOP = 1e6
 
 
 class Reason(Enum):
@@ -162,20 +174,32 @@ class QueueItem:
     consequence: float
     created_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    reason: str = UNCERTAIN
+    stale: bool = False
+    flagged: bool = False
+    sort_key: str = ""
 
 
-def waterfall(breakdown: dict[str, Any] | None, final: float) -> tuple[float, list[WaterfallStep]]:
+def waterfall(
+    breakdown: dict[str, Any] | None, final: float, names: Sequence[str] = ()
+) -> tuple[float, list[WaterfallStep]]:
     """Ordered contributions from the prior to the final weight.
 
-    The prior comes first, then the spec's comparisons in order, then anything else
-    the breakdown carries (relationship anchor); a last ``adjustment`` step closes any
-    gap to the stored weight (rounding, household guard).
+    Args:
+        breakdown: the pair's weight breakdown (comparison → level and weight).
+        final: the stored total weight.
+        names: the comparison names in the order of the run's spec (those not named
+            follow in name order, e.g. the relationship anchor).
+
+    Returns:
+        The prior weight and the steps: the prior first, then each comparison's
+        contribution; a last ``adjustment`` step closes any gap to the stored weight
+        (rounding, household guard).
     """
     bd = dict(breakdown or {})
     prior = float((bd.pop("prior", None) or {}).get("weight", 0.0))
-    order = [n for n in load_spec().names if n in bd] + sorted(
-        n for n in bd if n not in load_spec().names
-    )
+    known = [n for n in names if n in bd]
+    order = known + sorted(n for n in bd if n not in set(known))
     steps = [WaterfallStep("prior", "prior", round(prior, 3), round(prior, 3))]
     total = prior
     for name in order:
@@ -244,72 +268,488 @@ def consequence(item_impact: Impact, prob: float) -> float:
     return round(score + (1.0 - abs(prob - 0.5) * 2.0), 4)
 
 
-async def load_queue(
-    store: GraphStore,
-    *,
-    statuses: tuple[str, ...] = OPEN_STATUSES,
-    ids: list[str] | None = None,
-    order: QueueOrder = QueueOrder.CONSEQUENCE,
-    today: date | None = None,
-) -> list[QueueItem]:
-    """Every candidate with one of `statuses` (or the given ids), ordered.
+# ------------------------------------------------------------------ sort keys
+def candidate_id_of(key_a: str, key_b: str) -> str:
+    """The stable id of the candidate on two records (either order)."""
+    lo, hi = sorted((key_a, key_b))
+    return "rc-" + sha1(f"{lo}|{hi}".encode()).hexdigest()[:16]
 
-    Candidates whose two records already resolve to one person are left out (a
-    merge decided elsewhere settled them).
-    """
-    today = today or date.today()
-    rows = await store.query("steward_candidates", ids=list(ids or []), statuses=list(statuses))
-    pids = sorted({p for r in rows for p in (r["person_a"], r["person_b"]) if p})
-    stats = await store.query("steward_person_stats", ids=pids) if pids else []
-    persons = {s["person_id"]: PersonSummary.from_row(s, today) for s in stats}
-    items = []
-    for r in rows:
-        c = r["candidate"]
-        if not ids and r["person_a"] and r["person_a"] == r["person_b"]:
-            continue
-        weight = float(c.get("weight") or 0.0)
-        prob = float(c.get("probability") or weight_probability(weight))
-        bd = json.loads(c["breakdown"]) if c.get("breakdown") else {}
-        prior, steps = waterfall(bd, weight)
-        pa, pb = persons.get(r["person_a"] or ""), persons.get(r["person_b"] or "")
-        imp = impact_of(pa, pb)
-        items.append(
-            QueueItem(
-                candidate_id=str(c["candidate_id"]),
-                version=int(c.get("version") or 0),
-                status=str(c.get("status") or "open"),
-                key_a=str(c["key_a"]),
-                key_b=str(c["key_b"]),
-                probability=prob,
-                weight=weight,
-                record_a=dict(r["record_a"]),
-                record_b=dict(r["record_b"]),
-                person_a=pa,
-                person_b=pb,
-                prior=prior,
-                steps=steps,
-                impact=imp,
-                consequence=consequence(imp, prob),
-                created_at=c.get("created_at"),
-            )
-        )
-    return sort_queue(items, order)
+
+def rank_key(score: float, candidate_id: str) -> str:
+    """Ascending key of the CONSEQUENCE order: highest consequence first."""
+    return f"{_RANK_TOP - score:014.4f}|{candidate_id}"
+
+
+def prob_key(prob: float, candidate_id: str) -> str:
+    """Ascending key of PROBABILITY_ASC."""
+    return f"{prob:.6f}|{candidate_id}"
+
+
+def prob_desc_key(prob: float, candidate_id: str) -> str:
+    """Ascending key of PROBABILITY_DESC."""
+    return f"{1.0 - prob:.6f}|{candidate_id}"
+
+
+def new_key(created_at: str | None, candidate_id: str) -> str:
+    """Ascending key of NEWEST: swapping each digit for 9 - digit reverses ISO stamps."""
+    return f"{(created_at or '').translate(_REVERSE_DIGITS) or '~'}|{candidate_id}"
 
 
 def sort_key(item: QueueItem, order: QueueOrder) -> str:
     """A unique, ascending sort key (also the cursor key)."""
     if order is QueueOrder.CONSEQUENCE:
-        primary = f"{1e6 - item.consequence:014.4f}"
-    elif order is QueueOrder.PROBABILITY_ASC:
-        primary = f"{item.probability:.6f}"
-    elif order is QueueOrder.PROBABILITY_DESC:
-        primary = f"{1.0 - item.probability:.6f}"
-    else:
-        # ISO stamps of one format: swapping each digit for 9 - digit reverses the order
-        primary = (item.created_at or "").translate(_REVERSE_DIGITS) or "~"
-    return f"{primary}|{item.candidate_id}"
+        return rank_key(item.consequence, item.candidate_id)
+    if order is QueueOrder.PROBABILITY_ASC:
+        return prob_key(item.probability, item.candidate_id)
+    if order is QueueOrder.PROBABILITY_DESC:
+        return prob_desc_key(item.probability, item.candidate_id)
+    return new_key(item.created_at, item.candidate_id)
 
 
 def sort_queue(items: list[QueueItem], order: QueueOrder) -> list[QueueItem]:
     """Items sorted by `sort_key`."""
     return sorted(items, key=lambda it: sort_key(it, order))
+
+
+# ------------------------------------------------------------------ link time
+def _kept_apart(breakdown: Any) -> str | None:
+    if isinstance(breakdown, dict):
+        level = (breakdown.get("kept_apart") or {}).get("level")
+        return str(level) if level else None
+    return None
+
+
+def _dobs_by_person(frame: pd.DataFrame) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = defaultdict(list)
+    for pid, dob in zip(frame["person_id"], frame["dob"], strict=True):
+        out[pid].append(dob)
+    return out
+
+
+def queue_rows(
+    review: pd.DataFrame,
+    assignments: pd.DataFrame,
+    mentions: pd.DataFrame,
+    relationships: pd.DataFrame,
+    events: dict[str, list[list[Any]]],
+    flagged: set[str],
+    names: Sequence[str],
+    run_id: str,
+    at: str,
+    today: date | None = None,
+) -> list[dict[str, Any]]:
+    """The `linkage_review_upsert` rows of one run (CPU only; no store).
+
+    Consequence is computed here, once, for every pair in one pass over the persons
+    the pairs touch, instead of on every page.
+
+    Args:
+        review: the engine's review pairs (``key_a, key_b, probability, weight,
+            breakdown`` and, when the engine gives it, ``reason``).
+        assignments: ``key, person_id`` of every mention after the run.
+        mentions: the mentions read (``key, system, agency, dob, row_hash``).
+        relationships: stated relationships (``from_key, to_key, relationship,
+            lives_with``).
+        events: record key → ``[event_id, agency, is_concern]`` of its events.
+        flagged: persons with a safeguarding flag.
+        names: the run's spec comparison names, in order (the waterfall's order).
+        run_id: the run.
+        at: when (ISO).
+        today: the date ages are computed at (default: today).
+    """
+    if review.empty:
+        return []
+    today = today or date.today()
+    person_of = dict(zip(assignments["key"], assignments["person_id"], strict=True))
+    mi = mentions.set_index("key")
+    lo = np.where(review["key_a"] <= review["key_b"], review["key_a"], review["key_b"])
+    hi = np.where(review["key_a"] <= review["key_b"], review["key_b"], review["key_a"])
+    pa = [person_of.get(k) for k in lo]
+    pb = [person_of.get(k) for k in hi]
+    involved = {p for p in (*pa, *pb) if p}
+    recs = pd.DataFrame({"key": assignments["key"], "person_id": assignments["person_id"]})
+    recs = recs[recs["person_id"].isin(involved)]
+    recs = recs.assign(
+        agency=mi["agency"].reindex(recs["key"]).to_numpy(),
+        dob=mi["dob"].reindex(recs["key"]).to_numpy(),
+    )
+    # person-level relationships of the involved persons (both directions)
+    rel = relationships.assign(
+        from_id=relationships["from_key"].map(person_of),
+        to_id=relationships["to_key"].map(person_of),
+    ).dropna(subset=["from_id", "to_id"])
+    rel = rel[(rel["from_id"] != rel["to_id"])]
+    rel = rel[rel["from_id"].isin(involved) | rel["to_id"].isin(involved)]
+    others = set(rel["from_id"]) | set(rel["to_id"])
+    all_recs = pd.DataFrame({"person_id": assignments["person_id"], "key": assignments["key"]})
+    all_recs = all_recs[all_recs["person_id"].isin(others)]
+    dobs = _dobs_by_person(all_recs.assign(dob=mi["dob"].reindex(all_recs["key"]).to_numpy()))
+    related: dict[str, list[list[Any]]] = defaultdict(list)
+    for f, t, r, lw in zip(
+        rel["from_id"], rel["to_id"], rel["relationship"], rel["lives_with"], strict=True
+    ):
+        lives = None if pd.isna(lw) else bool(lw)  # NaN / None: not stated
+        for me, other in ((f, t), (t, f)):
+            if me in involved:
+                for dob in dobs.get(other) or [None]:
+                    related[me].append([other, r, lives, dob])
+    records: dict[str, list[list[Any]]] = defaultdict(list)
+    for key, pid, agency, dob in zip(
+        recs["key"], recs["person_id"], recs["agency"], recs["dob"], strict=True
+    ):
+        records[pid].append([key, agency, dob if dob == dob else None])
+    persons: dict[str, PersonSummary] = {}
+    for pid in involved:
+        evs = [e for k, *_ in records[pid] for e in events.get(k, ())]
+        persons[pid] = PersonSummary.from_row(
+            {
+                "person_id": pid,
+                "records": records[pid],
+                "events": evs or [[None, None, None]],
+                "related": related.get(pid) or [[None, None, None, None]],
+            },
+            today,
+        )
+    reasons = review["reason"] if "reason" in review.columns else [None] * len(review)
+    # what beyond a shared name and birth date supports each pair (flags use it)
+    support = list(review["evidence"]) if "evidence" in review.columns else [()] * len(review)
+    system = mi["system"]
+    row_hash = mi["row_hash"]
+    rows = []
+    for x, (k_lo, k_hi, prob, weight, bd, why) in enumerate(
+        zip(lo, hi, review["probability"], review["weight"], review["breakdown"], reasons,
+            strict=True)
+    ):  # fmt: skip
+        cid = candidate_id_of(k_lo, k_hi)
+        p, w = float(prob), float(weight)
+        bd = bd if isinstance(bd, dict) else {}
+        prior, steps = waterfall(bd, w, names)
+        imp = impact_of(persons.get(pa[x] or ""), persons.get(pb[x] or ""))
+        score = consequence(imp, p)
+        rows.append(
+            {
+                "candidate_id": cid,
+                "key_a": k_lo,
+                "key_b": k_hi,
+                "probability": p,
+                "weight": w,
+                "breakdown": _json(bd) if bd else None,
+                "run_id": run_id,
+                "at": at,
+                "person_a": pa[x],
+                "person_b": pb[x],
+                "reason": str(why) if why else (_kept_apart(bd) or UNCERTAIN),
+                "consequence": score,
+                "prior": prior,
+                "steps": _json([[s.label, s.level, s.contribution, s.cumulative] for s in steps]),
+                "impact_reasons": [r.value for r in imp.reasons],
+                "system_a": _str(system.get(k_lo)),
+                "system_b": _str(system.get(k_hi)),
+                "hash_a": _str(row_hash.get(k_lo)),
+                "hash_b": _str(row_hash.get(k_hi)),
+                "flagged": bool({pa[x], pb[x]} & flagged),
+                "evidence": [str(e) for e in support[x]],
+            }
+        )
+    return rows
+
+
+def _str(v: Any) -> str | None:
+    return None if v is None or v != v else str(v)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
+
+
+async def flagged_persons(store: GraphStore) -> set[str]:
+    """Persons with a safeguarding flag now."""
+    return {r["person_id"] for r in await store.query("steward_flagged_persons")}
+
+
+async def record_events(store: GraphStore, keys: Iterable[str]) -> dict[str, list[list[Any]]]:
+    """Record key → its events ``[event_id, agency, is_concern]`` (batched reads)."""
+    out: dict[str, list[list[Any]]] = {}
+    todo = sorted(set(keys))
+    for i in range(0, len(todo), _KEY_BATCH):
+        for row in await store.query("linkage_review_record_events", keys=todo[i : i + _KEY_BATCH]):
+            out[row["key"]] = [e for e in row["events"] if e and e[0]]
+    return out
+
+
+POSITIONS = {
+    QueueOrder.CONSEQUENCE: "rank_pos",
+    QueueOrder.PROBABILITY_ASC: "prob_pos",
+    QueueOrder.PROBABILITY_DESC: "prob_desc_pos",
+    QueueOrder.NEWEST: "new_pos",
+}
+
+
+def assign_positions(rows: list[dict[str, Any]], created: dict[str, str], base: int) -> int:
+    """Number the rows in each queue order, from `base` on; return the next free position.
+
+    Positions are dense within a run and unique across runs (each run starts where
+    the last ended), so a page is a bounded range of them.
+
+    Args:
+        rows: `queue_rows` output (changed in place).
+        created: candidate id → when it was first queued (absent: new now).
+        base: the first position to use.
+    """
+    keys: dict[QueueOrder, Callable[[dict[str, Any]], str]] = {
+        QueueOrder.CONSEQUENCE: lambda r: rank_key(r["consequence"], r["candidate_id"]),
+        QueueOrder.PROBABILITY_ASC: lambda r: prob_key(r["probability"], r["candidate_id"]),
+        QueueOrder.PROBABILITY_DESC: lambda r: prob_desc_key(r["probability"], r["candidate_id"]),
+        QueueOrder.NEWEST: lambda r: new_key(
+            created.get(r["candidate_id"]) or r["at"], r["candidate_id"]
+        ),
+    }
+    for order, key in keys.items():
+        prop = POSITIONS[order]
+        for n, row in enumerate(sorted(rows, key=key)):
+            row[prop] = base + n
+    return base + len(rows)
+
+
+async def write_queue(
+    store: GraphStore,
+    review: pd.DataFrame,
+    assignments: pd.DataFrame,
+    mentions: pd.DataFrame,
+    relationships: pd.DataFrame,
+    names: Sequence[str],
+    run_id: str,
+    at: str,
+) -> int:
+    """Store the review queue of a linkage run; close candidates it no longer holds.
+
+    Returns:
+        The number of candidates written.
+    """
+    rows: list[dict[str, Any]] = []
+    if not review.empty:
+        person_of = dict(zip(assignments["key"], assignments["person_id"], strict=True))
+        involved = {person_of.get(k) for k in (*review["key_a"], *review["key_b"])} - {None}
+        keys = [k for k, p in person_of.items() if p in involved]
+        events = await record_events(store, keys)
+        flagged = await flagged_persons(store)
+        rows = queue_rows(
+            review, assignments, mentions, relationships, events, flagged, names, run_id, at
+        )
+    ids = [r["candidate_id"] for r in rows]
+    created: dict[str, str] = {}
+    for i in range(0, len(ids), _KEY_BATCH):
+        for r in await store.query("linkage_review_created", ids=ids[i : i + _KEY_BATCH]):
+            if r["created_at"]:
+                created[r["candidate_id"]] = str(r["created_at"])
+    found = await store.query("linkage_review_positions")
+    base = int((found[0]["next_pos"] if found else None) or 0)
+    next_pos = assign_positions(rows, created, base)
+    if rows:
+        await store.write_batches("linkage_review_upsert", rows)
+    await store.query("linkage_review_positions_record", next_pos=next_pos, run_id=run_id)
+    await store.query("linkage_review_close_stale", run_id=run_id)
+    return len(rows)
+
+
+async def refresh_flagged(store: GraphStore) -> int:
+    """Mark queue items that involve a flagged person (run after the flags are computed).
+
+    Returns:
+        How many flagged persons there are.
+    """
+    flagged = sorted(await flagged_persons(store))
+    await store.query("steward_queue_flagged_clear")
+    rows = [{"person_id": p} for p in flagged]
+    if rows:
+        await store.write_batches("steward_queue_flagged_set_a", rows)
+        await store.write_batches("steward_queue_flagged_set_b", rows)
+    return len(flagged)
+
+
+# ------------------------------------------------------------------ reading pages
+PAGE_QUERIES = {
+    QueueOrder.CONSEQUENCE: "steward_queue_page_consequence",
+    QueueOrder.PROBABILITY_ASC: "steward_queue_page_probability_asc",
+    QueueOrder.PROBABILITY_DESC: "steward_queue_page_probability_desc",
+    QueueOrder.NEWEST: "steward_queue_page_newest",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFilter:
+    """Which candidates a page shows (None: any)."""
+
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    system: str | None = None
+    reason: str | None = None
+    min_probability: float = 0.0
+    max_probability: float = 1.0
+    flagged: bool | None = None
+
+
+@dataclass(slots=True)
+class QueuePage:
+    """One page: its items (with their sort keys) and whether more follow."""
+
+    items: list[QueueItem]
+    has_next: bool
+
+
+def _item(row: dict[str, Any], persons: dict[str, PersonSummary]) -> QueueItem:
+    c = row["candidate"]
+    weight = float(c.get("weight") or 0.0)
+    prob = float(c.get("probability") or weight_probability(weight))
+    steps = [WaterfallStep(str(a), str(b), float(x), float(y)) for a, b, x, y in _loads(c, "steps")]
+    pa, pb = persons.get(row["person_a"] or ""), persons.get(row["person_b"] or "")
+    return QueueItem(
+        candidate_id=str(c["candidate_id"]),
+        version=int(c.get("version") or 0),
+        status=str(c.get("status") or "open"),
+        key_a=str(c["key_a"]),
+        key_b=str(c["key_b"]),
+        probability=prob,
+        weight=weight,
+        record_a=dict(row["record_a"]),
+        record_b=dict(row["record_b"]),
+        person_a=pa,
+        person_b=pb,
+        prior=float(c.get("prior") or 0.0),
+        steps=steps,
+        impact=impact_of(pa, pb),
+        consequence=float(c.get("consequence") or 0.0),
+        created_at=c.get("created_at"),
+        reason=str(c.get("reason") or UNCERTAIN),
+        stale=bool(row.get("stale")),
+        flagged=bool(c.get("flagged")),
+        sort_key="" if row.get("position") is None else str(int(row["position"])),
+    )
+
+
+def _loads(c: dict[str, Any], name: str) -> list[Any]:
+    text = c.get(name)
+    return json.loads(text) if text else []
+
+
+def build_items(
+    rows: list[dict[str, Any]], stats: list[dict[str, Any]], today: date
+) -> list[QueueItem]:
+    """Queue items from page rows and the person stats of their persons (CPU only)."""
+    persons = {s["person_id"]: PersonSummary.from_row(s, today) for s in stats}
+    out = []
+    for r in rows:
+        check_cancelled()  # in a worker pool: stop when the request is gone
+        out.append(_item(r, persons))
+    return out
+
+
+CpuRunner = Callable[..., Awaitable[Any]]
+
+
+async def _inline[T](fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args)
+
+
+async def queue_page(
+    store: GraphStore,
+    *,
+    first: int,
+    after: str = "",
+    order: QueueOrder = QueueOrder.CONSEQUENCE,
+    filters: QueueFilter | None = None,
+    today: date | None = None,
+    run_cpu: CpuRunner | None = None,
+) -> QueuePage:
+    """One page of the stored queue: the `first` items after position `after`.
+
+    Each read is a bounded range of the order's indexed positions, widened (×4) until
+    the page is full or the queue ends, so a page costs about the same at any queue
+    length; then one read of the page's persons' stats.
+
+    Args:
+        store: a started store.
+        first: page size.
+        after: the position (as text) of the last item of the previous page ("" for
+            the first page).
+        order: the queue order.
+        filters: which candidates (default: open ones).
+        today: the date ages are computed at.
+        run_cpu: runs the CPU part (``await run_cpu(fn, *args)``), e.g. in a worker
+            pool; default inline.
+
+    Raises:
+        ValueError: `after` is not a position.
+    """
+    filters = filters or QueueFilter()
+    lo = int(after) if after else -1
+    found = await store.query("linkage_review_positions")
+    end = int((found[0]["next_pos"] if found else None) or 0)
+    window = max(4 * (first + 1), 64)
+    rows: list[dict[str, Any]] = []
+    while len(rows) <= first and lo < end:
+        hi = lo + window
+        rows.extend(
+            await store.query(
+                PAGE_QUERIES[order],
+                after=lo,
+                upto=hi,
+                limit=first + 1 - len(rows),
+                statuses=list(filters.statuses),
+                system=filters.system,
+                reason=filters.reason,
+                min_probability=float(filters.min_probability),
+                max_probability=float(filters.max_probability),
+                flagged=filters.flagged,
+            )
+        )
+        lo, window = hi, window * 4
+    has_next = len(rows) > first
+    rows = rows[:first]
+    pids = sorted({p for r in rows for p in (r["person_a"], r["person_b"]) if p})
+    stats = await store.query("steward_person_stats", ids=pids) if pids else []
+    items = await (run_cpu or _inline)(build_items, rows, stats, today or date.today())
+    return QueuePage(items=items, has_next=has_next)
+
+
+async def queue_count(store: GraphStore, filters: QueueFilter | None = None) -> int:
+    """How many candidates match the filters."""
+    f = filters or QueueFilter()
+    rows = await store.query(
+        "steward_queue_count",
+        statuses=list(f.statuses),
+        system=f.system,
+        reason=f.reason,
+        min_probability=float(f.min_probability),
+        max_probability=float(f.max_probability),
+        flagged=f.flagged,
+    )
+    return int(rows[0]["total"]) if rows else 0
+
+
+async def candidate_item(store: GraphStore, candidate_id: str) -> QueueItem | None:
+    """One candidate as a queue item (any status), or None."""
+    rows = await store.query("steward_candidate_get", candidate_id=candidate_id)
+    if not rows:
+        return None
+    row = rows[0]
+    pids = sorted({p for p in (row["person_a"], row["person_b"]) if p})
+    stats = await store.query("steward_person_stats", ids=pids) if pids else []
+    return build_items([row], stats, date.today())[0]
+
+
+async def load_queue(
+    store: GraphStore,
+    *,
+    order: QueueOrder = QueueOrder.CONSEQUENCE,
+    filters: QueueFilter | None = None,
+    page_size: int = 100,
+) -> list[QueueItem]:
+    """Every item of the queue, page by page (small queues and tests only)."""
+    out: list[QueueItem] = []
+    after = ""
+    while True:
+        page = await queue_page(store, first=page_size, after=after, order=order, filters=filters)
+        out.extend(page.items)
+        if not page.has_next or not page.items:
+            return out
+        after = page.items[-1].sort_key

@@ -126,7 +126,9 @@ class StewardService:
         return {r["key"]: r for r in rows}
 
     async def _new_person_id(self, at: str, name: str) -> str:
-        rows = await self.store.query("steward_max_person_id")
+        floor_rows = await self.store.query("steward_person_id_floor")
+        floor = (floor_rows[0]["floor"] if floor_rows else None) or "P"
+        rows = await self.store.query("steward_max_person_id", floor=floor)
         top = rows[0]["max_id"] if rows and rows[0]["max_id"] else None
         counter = _counter_of(top) if top else 0
         for _ in range(20):
@@ -320,6 +322,16 @@ class StewardService:
                     for p in plan.retire
                 ],
             )
+        if plan.moves:
+            await self._settle(sorted(plan.moves))
+
+    async def _settle(self, moved: list[str]) -> None:
+        """Queue items on moved records follow them: one whose two records now resolve to
+        one person leaves the queue (settled), one apart again comes back."""
+        rows = await self.store.query("steward_queue_touching", keys=moved)
+        ids = sorted({r["candidate_id"] for r in rows})
+        if ids:
+            await self.store.query("steward_queue_settle", ids=ids)
 
     # ----------------------------------------------------------------- planning
     def _merge_plan(self, kind: str, decision: str, members: dict[str, list[str]]) -> _Plan:
@@ -390,8 +402,8 @@ class StewardService:
 
     # ----------------------------------------------------------------- operations
     async def candidate(self, candidate_id: str) -> dict[str, Any]:
-        """One candidate row (`steward_candidates`), or raise NOT_FOUND."""
-        rows = await self.store.query("steward_candidates", ids=[candidate_id], statuses=[])
+        """One candidate row (`steward_candidate_get`), or raise NOT_FOUND."""
+        rows = await self.store.query("steward_candidate_get", candidate_id=candidate_id)
         if not rows:
             raise StewardNotFoundError("no review candidate with that id")
         return rows[0]
@@ -430,7 +442,7 @@ class StewardService:
         version = int(cand.get("version") or 0)
         status = cand.get("status") or "open"
         if expected_version is None:
-            if status not in ("open", "stale", "deferred"):
+            if status not in ("open", "closed", "settled", "deferred"):
                 raise StewardConflictError(
                     f"candidate {candidate_id} is already decided (version {version}); "
                     "pass expectedVersion to reverse the decision"

@@ -3,34 +3,49 @@
 Each candidate is shown with both records side by side (differences highlighted),
 the weight waterfall and what accepting would change; keys: ``a`` accept (LINK),
 ``r`` reject (NO_LINK), ``s`` skip (DEFER), ``q`` quit, each decision with a reason.
-The steward is named with ``--user`` and must hold the data_steward or admin role;
-every candidate shown and every decision taken is audited, as through the API.
-Input is read line by line, so a session can be scripted through stdin.
+The steward signs in with their API token (``CPGRAPH_TOKEN``, ``--token-file`` or a
+hidden prompt), resolved like the API resolves a bearer token, and must hold the
+data_steward role; every candidate shown and every decision taken is audited, as
+through the API. The queue is read a page at a time from its stored order, so the
+first pair shows at once whatever the queue's length. Input is read line by line, so
+a session can be scripted through stdin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import getpass
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cpgraph.config import Settings
+from cpgraph.errors import ConfigError
 from cpgraph.security.audit import AuditLog
 from cpgraph.security.purpose import parse_purpose
 from cpgraph.security.roles import Role
+from cpgraph.security.users import authenticate
 from cpgraph.steward.decisions import DEFER, LINK, NO_LINK, Actor
 from cpgraph.steward.errors import (
     StewardBadInputError,
     StewardConflictError,
     StewardForbiddenError,
 )
-from cpgraph.steward.queue import QueueItem, QueueOrder, load_queue
-from cpgraph.steward.service import STEWARD_ROLES, StewardService
+from cpgraph.steward.queue import QueueFilter, QueueItem, candidate_item, queue_page
+from cpgraph.steward.service import StewardService
 from cpgraph.store import GraphStore
+
+TOKEN_ENV = "CPGRAPH_TOKEN"
+REVIEW_ROLES = frozenset({Role.DATA_STEWARD})
+PAGE = 10
+PROMPT = "[a]ccept  [r]eject  [s]kip  [q]uit > "
 
 DEFAULT_PURPOSE = "DQ-REVIEW; match review queue"
 SKIP_REASON = "deferred in terminal review"
@@ -72,28 +87,43 @@ def _value(props: dict[str, Any], name: str) -> str:
     return "" if v is None else str(v)
 
 
-def render_item(console: Console, item: QueueItem, n: int, total: int) -> None:
-    """Print one candidate: header, records side by side, waterfall, impact."""
-    console.rule(
-        f"[bold]{n}/{total}[/]  candidate {item.candidate_id}  "
-        f"p={item.probability:.3f}  weight {item.weight:+.2f} bits  "
-        f"consequence {item.consequence:.1f}"
+def render_item(console: Console, item: QueueItem, n: int, total: int | None = None) -> None:
+    """Print one candidate: header, records side by side, waterfall, impact.
+
+    Every recorded value is printed literally (markup escaped) and wide values wrap
+    within their column rather than being cut.
+    """
+    of = f"/{total}" if total else ""
+    flags = (" [yellow]STALE: a record changed since it was scored[/]" if item.stale else "") + (
+        " [red]flagged child[/]" if item.flagged else ""
     )
-    side = Table("", "record A", "record B", title="as recorded", show_lines=False)
+    console.rule(
+        f"[bold]{n}{of}[/]  candidate {escape(item.candidate_id)}  "
+        f"p={item.probability:.3f}  weight {item.weight:+.2f} bits  "
+        f"consequence {item.consequence:.1f}  kept apart: {escape(item.reason)}{flags}"
+    )
+    side = Table(title="as recorded", show_lines=False, expand=True)
+    side.add_column("", no_wrap=True)
+    side.add_column("record A", overflow="fold", ratio=1)
+    side.add_column("record B", overflow="fold", ratio=1)
     for label, name in FIELDS:
         a, b = _value(item.record_a, name), _value(item.record_b, name)
         if not a and not b:
             continue
         style = "" if a == b or name in ("key", "agency") else "yellow"
-        side.add_row(label, a, b, style=style)
+        side.add_row(label, escape(a), escape(b), style=style)
     pa, pb = item.person_a, item.person_b
     side.add_row(
         "person now",
-        f"{pa.person_id} ({len(pa.record_keys)} records)" if pa else "-",
-        f"{pb.person_id} ({len(pb.record_keys)} records)" if pb else "-",
+        f"{escape(pa.person_id)} ({len(pa.record_keys)} records)" if pa else "-",
+        f"{escape(pb.person_id)} ({len(pb.record_keys)} records)" if pb else "-",
     )
     console.print(side)
-    water = Table("comparison", "level", "bits", "cumulative", "", title="match weight")
+    water = Table(title="match weight")
+    water.add_column("comparison", overflow="fold")
+    water.add_column("level", overflow="fold")
+    for col in ("bits", "cumulative", ""):
+        water.add_column(col, no_wrap=True)
     for step in item.steps:
         if step.level == "missing":
             continue
@@ -104,12 +134,28 @@ def render_item(console: Console, item: QueueItem, n: int, total: int) -> None:
             else ("[red]" + "-" * n_bar + "[/]")
         )
         water.add_row(
-            step.label, step.level, f"{step.contribution:+.2f}", f"{step.cumulative:+.2f}", bar
+            escape(step.label),
+            escape(step.level),
+            f"{step.contribution:+.2f}",
+            f"{step.cumulative:+.2f}",
+            bar,
         )
     console.print(water)
     reasons = ", ".join(r.value for r in item.impact.reasons) or "none"
-    console.print(f"if accepted: {item.impact.summary}", highlight=False)
+    console.print(f"if accepted: {escape(item.impact.summary)}", highlight=False)
     console.print(f"why it matters: {reasons}", highlight=False)
+
+
+async def _walk(store: GraphStore, filters: QueueFilter) -> AsyncIterator[QueueItem]:
+    """The queue in its stored order, a page at a time."""
+    after = ""
+    while True:
+        page = await queue_page(store, first=PAGE, after=after, filters=filters)
+        for item in page.items:
+            yield item
+        if not page.has_next or not page.items:
+            return
+        after = page.items[-1].sort_key
 
 
 def _ask(read_line: ReadLine, prompt: str) -> str | None:
@@ -147,20 +193,29 @@ async def review_session(
         StewardForbiddenError: the actor may not decide matches.
         PurposeRequiredError: malformed purpose.
     """
-    if actor.role not in STEWARD_ROLES:
+    if actor.role not in REVIEW_ROLES:
         raise StewardForbiddenError(
-            f"role {actor.role.value} may not review matches (data_steward or admin only)"
+            f"role {actor.role.value} may not review matches (data_steward only)"
         )
     stated = parse_purpose(purpose)
     audit = audit or AuditLog(store)
     service = StewardService(store, audit)
     statuses = ("open", "deferred") if include_deferred else ("open",)
-    items = (await load_queue(store, statuses=statuses, order=QueueOrder.CONSEQUENCE))[:limit]
+    filters = QueueFilter(statuses=statuses)
     summary = ReviewSummary()
-    if not items:
-        console.print("the review queue is empty")
-        return summary
-    for n, item in enumerate(items, 1):
+    n = 0
+    decided_since_page = False
+    async for listed in _walk(store, filters):
+        if n >= limit:
+            break
+        item: QueueItem | None = listed
+        if decided_since_page:
+            # a decision may have settled it since its page was read
+            item = await candidate_item(store, listed.candidate_id)
+            if item is None or item.status not in statuses:
+                continue
+        assert item is not None
+        n += 1
         persons = [p.person_id for p in (item.person_a, item.person_b) if p]
         await audit.append(
             user=actor.name,
@@ -172,10 +227,11 @@ async def review_session(
             purpose=str(stated),
         )
         summary.shown += 1
-        render_item(console, item, n, len(items))
+        render_item(console, item, n)
         key = None
         while key not in ("a", "r", "s", "q"):
-            answer = _ask(read_line, "[a]ccept  [r]eject  [s]kip  [q]uit > ")
+            # prompts go through rich: "[a]" would be taken for markup, not shown
+            answer = _ask(read_line, escape(PROMPT))
             if answer is None:
                 key = "q"
                 break
@@ -194,11 +250,12 @@ async def review_session(
             )
         except StewardConflictError as exc:
             summary.conflicts += 1
-            console.print(f"[yellow]not recorded:[/] {exc}", highlight=False)
+            console.print(f"[yellow]not recorded:[/] {escape(str(exc))}", highlight=False)
             continue
         except StewardBadInputError as exc:
-            console.print(f"[yellow]not recorded:[/] {exc}", highlight=False)
+            console.print(f"[yellow]not recorded:[/] {escape(str(exc))}", highlight=False)
             continue
+        decided_since_page = True
         summary.decided[decision] += 1
         summary.decision_ids.append(out.decision_id)
         console.print(
@@ -206,6 +263,9 @@ async def review_session(
             f"(audit entry {out.audit_seq})",
             highlight=False,
         )
+    if n == 0:
+        console.print("the review queue is empty")
+        return summary
     console.print(
         f"reviewed {summary.shown}: {summary.decided[LINK]} linked, "
         f"{summary.decided[NO_LINK]} rejected, {summary.decided[DEFER]} deferred, "
@@ -214,31 +274,50 @@ async def review_session(
     return summary
 
 
-async def steward_actor(store: GraphStore, name: str) -> Actor:
-    """The named user as an actor, if they may review matches.
+async def steward_from_token(store: GraphStore, token: str | None) -> Actor:
+    """The steward a token belongs to, resolved as the API resolves a bearer token.
 
     Raises:
-        StewardForbiddenError: no such active user, or not a data_steward/admin.
+        StewardForbiddenError: no active user has that token, or not a data_steward.
     """
-    rows = await store.query("steward_user_by_name", name=name)
-    if not rows:
-        raise StewardForbiddenError("no active user with that name")
-    try:
-        role = Role(rows[0]["role"])
-    except ValueError:
-        raise StewardForbiddenError("that user has no known role") from None
-    actor = Actor(rows[0]["name"], role)
-    if role not in STEWARD_ROLES:
+    principal = await authenticate(store, (token or "").strip() or None)
+    if principal is None:
+        raise StewardForbiddenError("that token belongs to no active user")
+    if principal.role not in REVIEW_ROLES:
         raise StewardForbiddenError(
-            f"role {role.value} may not review matches (data_steward or admin only)"
+            f"role {principal.role.value} may not review matches (data_steward only)"
         )
-    return actor
+    return Actor(principal.name, principal.role)
+
+
+def read_token(token_file: Path | None) -> str:
+    """The steward's token: from `token_file`, else ``CPGRAPH_TOKEN``, else a hidden
+    prompt when a terminal is attached.
+
+    Raises:
+        ConfigError: no token anywhere, or the file cannot be read.
+    """
+    if token_file is not None:
+        try:
+            return token_file.expanduser().read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the token file ({type(exc).__name__})") from None
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return token
+    if sys.stdin.isatty():
+        return getpass.getpass("API token: ").strip()
+    raise ConfigError(f"give your API token in {TOKEN_ENV} or with --token-file")
 
 
 def review_command(
-    user: Annotated[
-        str, typer.Option("--user", help="Your user name (role data_steward or admin).")
-    ],
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--token-file",
+            help=f"File holding your API token (default: ${TOKEN_ENV}, else a prompt).",
+        ),
+    ] = None,
     purpose: Annotated[
         str,
         typer.Option("--purpose", help="'<case reference>; <reason>' recorded in the audit log."),
@@ -253,8 +332,10 @@ def review_command(
     """Walk the review queue in the terminal: a=accept, r=reject, s=skip, q=quit."""
     from cpgraph.cli import console, run_with_store  # noqa: PLC0415 — avoid an import cycle
 
+    token = read_token(token_file)
+
     async def body(store: GraphStore, settings: Settings) -> ReviewSummary:
-        actor = await steward_actor(store, user)
+        actor = await steward_from_token(store, token)
         return await review_session(
             store,
             actor,

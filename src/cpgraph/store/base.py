@@ -7,11 +7,15 @@ Every statement is a named query from the registry, run with parameters only.
 from __future__ import annotations
 
 import re
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+from cpgraph.errors import QueryError
 from cpgraph.store.registry import QueryRegistry
 
 Row = dict[str, Any]
@@ -58,6 +62,46 @@ class StoreStats:
 
     nodes: dict[str, int] = field(default_factory=dict)
     edges: dict[str, int] = field(default_factory=dict)
+
+
+class QueryTimeoutError(QueryError):
+    """The database stopped a query at its time limit (the caller's deadline)."""
+
+
+# The monotonic time by which the current request (task) must be done. Adapters cap
+# each query's server-side timeout at what is left, so a request that times out
+# stops its query in the database too, not only in Python.
+_DEADLINE: ContextVar[float | None] = ContextVar("cpgraph_query_deadline", default=None)
+
+
+@contextmanager
+def query_deadline(seconds: float) -> Iterator[None]:
+    """Queries run inside the block (in this task and tasks it starts) end by then.
+
+    A nested, later deadline never extends an earlier one.
+    """
+    at = time.monotonic() + seconds
+    outer = _DEADLINE.get()
+    token = _DEADLINE.set(at if outer is None else min(at, outer))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def deadline_timeout_ms(name: str, default_ms: int) -> int:
+    """A query's timeout: the default, capped at what is left of the deadline.
+
+    Raises:
+        QueryTimeoutError: the deadline has passed (the query is not sent).
+    """
+    at = _DEADLINE.get()
+    if at is None:
+        return default_ms
+    left_ms = int((at - time.monotonic()) * 1000)
+    if left_ms <= 0:
+        raise QueryTimeoutError(name, "the request's time limit was reached")
+    return max(1, min(default_ms, left_ms))
 
 
 _QUOTED_RE = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`")

@@ -22,7 +22,16 @@ from cpgraph.errors import (
     StoreError,
     StoreUnavailableError,
 )
-from cpgraph.store.base import GraphStore, Health, Row, StoreStats, WriteSummary, redact
+from cpgraph.store.base import (
+    GraphStore,
+    Health,
+    QueryTimeoutError,
+    Row,
+    StoreStats,
+    WriteSummary,
+    deadline_timeout_ms,
+    redact,
+)
 from cpgraph.store.embedded import EmbeddedFalkorDB
 from cpgraph.store.registry import DDL_PREFIX, QueryRegistry
 from cpgraph.store.schema import Label
@@ -224,21 +233,26 @@ class FalkorDBStore(GraphStore):
     ) -> Any:
         query = self.registry.check_params(name, params)
         graph = self._require()
+        # FalkorDB's TIMEOUT stops the query on the server: capped at the request's
+        # deadline, a timed-out request leaves no query running behind it.
+        timeout_ms = deadline_timeout_ms(name, self._timeout_ms)
         self.round_trips += 1
         text = params_header(params) + query.text
         try:
             if query.mode == "write":
                 if turn is None:
-                    return await graph.query(text, None, timeout=self._timeout_ms)
+                    return await graph.query(text, None, timeout=timeout_ms)
                 async with turn:
-                    return await graph.query(text, None, timeout=self._timeout_ms)
-            return await graph.ro_query(text, None, timeout=self._timeout_ms)
+                    return await graph.query(text, None, timeout=timeout_ms)
+            return await graph.ro_query(text, None, timeout=timeout_ms)
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
             raise StoreUnavailableError(
                 f"query {name!r}: FalkorDB connection failed ({type(exc).__name__})"
             ) from exc
         except (ResponseError, RedisError) as exc:
             message = redact(str(exc))
+            if "timed out" in message.lower():
+                raise QueryTimeoutError(name, "the database stopped it at its time limit") from exc
             if "unique constraint violation" in message.lower():
                 raise ConstraintViolationError(name, message) from exc
             raise QueryError(name, message) from exc

@@ -10,7 +10,16 @@ from neo4j import exceptions as neo4j_exc
 
 from cpgraph.config import Settings
 from cpgraph.errors import ConstraintViolationError, QueryError, StoreUnavailableError
-from cpgraph.store.base import GraphStore, Health, Row, StoreStats, WriteSummary, redact
+from cpgraph.store.base import (
+    GraphStore,
+    Health,
+    QueryTimeoutError,
+    Row,
+    StoreStats,
+    WriteSummary,
+    deadline_timeout_ms,
+    redact,
+)
 from cpgraph.store.registry import DDL_PREFIX, QueryRegistry
 
 log = logging.getLogger(__name__)
@@ -96,6 +105,8 @@ class Neo4jStore(GraphStore):
         # to the cluster leader, a read one may go to any member.
         routing = "w" if query.mode == "write" else "r"
         timeout = self.settings.query_timeout_s if timeout_s is None else timeout_s
+        # capped at the request's deadline: the server ends the transaction with it
+        timeout = deadline_timeout_ms(name, int(timeout * 1000)) / 1000
         try:
             records, summary, keys = await driver.execute_query(
                 Query(query.text, timeout=timeout),  # type: ignore[arg-type]
@@ -110,6 +121,8 @@ class Neo4jStore(GraphStore):
                 f"query {name!r}: Neo4j connection failed ({type(exc).__name__})"
             ) from exc
         except neo4j_exc.Neo4jError as exc:
+            if "TimedOut" in (exc.code or "") or "Timeout" in (exc.code or ""):
+                raise QueryTimeoutError(name, "the database stopped it at its time limit") from exc
             raise QueryError(name, f"{exc.code}: {redact(exc.message or '')}") from exc
         except neo4j_exc.DriverError as exc:
             raise QueryError(name, type(exc).__name__) from exc

@@ -9,14 +9,15 @@ import sys
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from steward_helpers import STEWARD, Linked
 
 from cpgraph.security import Role, add_user, verify_chain
 from cpgraph.security.audit import AuditLog
 from cpgraph.steward import Actor, StewardForbiddenError
 from cpgraph.steward.decisions import load_decisions
-from cpgraph.steward.queue import load_queue
-from cpgraph.steward.tui import review_session, steward_actor
+from cpgraph.steward.queue import candidate_item, load_queue
+from cpgraph.steward.tui import PROMPT, render_item, review_session, steward_from_token
 from cpgraph.store import create_store
 
 PURPOSE = "DQ-2024-07; weekly match review"
@@ -52,15 +53,16 @@ async def test_session_accepts_skips_and_quits(linked: Linked) -> None:
     )
     assert summary.decided == {"LINK": 1, "NO_LINK": 0, "DEFER": 1}
     assert summary.shown == 2 and prompts.count("reason > ") == 2
-    assert prompts.count("[a]ccept  [r]eject  [s]kip  [q]uit > ") == 3  # "x" is asked again
+    assert prompts.count(escape(PROMPT)) == 3  # "x" is asked again
     text = out.getvalue()
     assert queue[0].key_a in text and queue[0].key_b in text and "match weight" in text
     assert "if accepted:" in text
     decisions = await load_decisions(linked.store)
-    assert [(d.candidate_id, d.decision) for d in decisions] == [
-        (queue[0].candidate_id, "LINK"),
-        (queue[1].candidate_id, "DEFER"),
-    ]
+    assert [(d.candidate_id, d.decision) for d in decisions][0] == (queue[0].candidate_id, "LINK")
+    # the next pair shown is the next one the LINK did not settle (settled ones left)
+    second = [it.candidate_id for it in queue].index(decisions[1].candidate_id)
+    skipped = [await candidate_item(linked.store, it.candidate_id) for it in queue[1:second]]
+    assert decisions[1].decision == "DEFER" and all(i and i.status == "settled" for i in skipped)
     assert decisions[1].reason == "deferred in terminal review"
     entries = await AuditLog(linked.store).page(after_seq=0, limit=20)
     # shown, decided, shown, decided
@@ -75,13 +77,15 @@ async def test_session_accepts_skips_and_quits(linked: Linked) -> None:
 
 
 async def test_only_stewards_may_review(linked: Linked) -> None:
-    await add_user(linked.store, "ivy", Role.INVESTIGATOR)
-    await add_user(linked.store, "sam", Role.DATA_STEWARD)
+    ivy = await add_user(linked.store, "ivy", Role.INVESTIGATOR)
+    sam = await add_user(linked.store, "sam", Role.DATA_STEWARD)
     with pytest.raises(StewardForbiddenError, match="investigator"):
-        await steward_actor(linked.store, "ivy")
+        await steward_from_token(linked.store, ivy)
     with pytest.raises(StewardForbiddenError, match="no active user"):
-        await steward_actor(linked.store, "nobody")
-    assert await steward_actor(linked.store, "sam") == Actor("sam", Role.DATA_STEWARD)
+        await steward_from_token(linked.store, "cpg_" + "x" * 43)
+    with pytest.raises(StewardForbiddenError, match="no active user"):
+        await steward_from_token(linked.store, "")
+    assert await steward_from_token(linked.store, sam) == Actor("sam", Role.DATA_STEWARD)
     read_line, _ = _script("a", "reason")
     with pytest.raises(StewardForbiddenError):
         await review_session(
@@ -94,10 +98,28 @@ async def test_only_stewards_may_review(linked: Linked) -> None:
     assert await load_decisions(linked.store) == []
 
 
+async def test_prompts_and_values_print_literally_and_wide_fields_wrap(linked: Linked) -> None:
+    item = (await load_queue(linked.store))[0]
+    long_address = "Flat [b]9[/b], " + " ".join(f"Block{i}" for i in range(30)) + " END"
+    item.record_a = {**item.record_a, "address": long_address}
+    out = io.StringIO()
+    console = Console(file=out, width=80, force_terminal=False)
+    render_item(console, item, 1)
+    # the session's prompt goes through rich's input: the keys must show literally
+    console.input(escape(PROMPT), stream=io.StringIO("q\n"))
+    text = out.getvalue()
+    assert "[a]ccept  [r]eject  [s]kip  [q]uit" in text
+    assert "[b]9[/b]" in text  # a recorded value is shown as it is, not as markup
+    assert "END" in text and "Block29" in text  # wrapped within its column, not cut
+    assert max(len(line) for line in text.splitlines()) <= 80
+
+
 async def test_review_command_reads_keys_from_stdin(linked: Linked) -> None:
-    await add_user(linked.store, "sam", Role.DATA_STEWARD)
-    await add_user(linked.store, "ivy", Role.INVESTIGATOR)
+    sam = await add_user(linked.store, "sam", Role.DATA_STEWARD)
+    ivy = await add_user(linked.store, "ivy", Role.INVESTIGATOR)
     first = (await load_queue(linked.store))[0]
+    token_file = linked.settings.data_dir.parent / "sam.token"
+    token_file.write_text(sam + "\n", encoding="utf-8")
     await linked.store.close()  # the command owns the embedded store now
     env = {
         **os.environ,
@@ -107,7 +129,7 @@ async def test_review_command_reads_keys_from_stdin(linked: Linked) -> None:
     }
     env.pop("CPGRAPH_FALKORDB_URL", None)
     run = subprocess.run(
-        [*CLI, "--user", "sam", "--limit", "2"],
+        [*CLI, "--token-file", str(token_file), "--limit", "2"],
         input="r\nnot the same: different school\nq\n",
         capture_output=True,
         text=True,
@@ -118,11 +140,11 @@ async def test_review_command_reads_keys_from_stdin(linked: Linked) -> None:
     assert run.returncode == 0, run.stderr
     assert "recorded NO_LINK" in run.stdout and "1 rejected" in run.stdout
     denied = subprocess.run(
-        [*CLI, "--user", "ivy"],
+        [*CLI],
         input="a\nx\n",
         capture_output=True,
         text=True,
-        env=env,
+        env={**env, "CPGRAPH_TOKEN": ivy},
         timeout=120,
         check=False,
     )

@@ -70,11 +70,12 @@ def test_waterfall_runs_from_prior_to_final_weight() -> None:
         "dob": {"level": "exact", "weight": 8.0},
         "forename": {"level": "exact", "weight": 5.0},
     }
-    prior, steps = waterfall(bd, 3.5)
+    names = ["forename", "surname", "dob"]  # the run's spec order
+    prior, steps = waterfall(bd, 3.5, names)
     assert prior == -10.0
     assert [s.label for s in steps] == ["prior", "forename", "dob", "adjustment"]  # spec order
     assert [s.cumulative for s in steps] == [-10.0, -5.0, 3.0, 3.5]
-    assert waterfall(bd, 3.0)[1][-1].label == "dob"  # no gap, no adjustment
+    assert waterfall(bd, 3.0, names)[1][-1].label == "dob"  # no gap, no adjustment
 
 
 def _person(pid: str, **kw) -> PersonSummary:

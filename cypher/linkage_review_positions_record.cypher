@@ -1,0 +1,4 @@
+// mode: write
+// The review queue's next free position, after a run numbered its candidates.
+MERGE (m:Meta {name: 'review_queue'})
+SET m.next_pos = $next_pos, m.run_id = $run_id

@@ -1,0 +1,3 @@
+// mode: write
+// Decisions update the queue items on moved records and persons: looked up by person_b.
+CREATE INDEX reviewcandidate_person_b IF NOT EXISTS FOR (n:ReviewCandidate) ON (n.person_b)
