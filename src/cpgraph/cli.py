@@ -263,17 +263,29 @@ def link_cmd(
             "--retrain", help="Re-estimate m/u from steward decisions (implies a full run)."
         ),
     ] = False,
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec",
+            help="Link with this linkage spec (TOML) instead of the packaged one; it is "
+            "stored with the run.",
+        ),
+    ] = None,
 ) -> None:
     """Resolve every loaded person mention to a person, then recompute safeguarding flags."""
     from cpgraph.flags.service import compute_flags  # noqa: PLC0415
     from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
+    from cpgraph.linkage.spec import load_spec  # noqa: PLC0415
+
+    # a bad spec fails here, in one line, before the store starts
+    run_spec = load_spec(spec) if spec is not None else None
     from cpgraph.steward.queue import refresh_flagged  # noqa: PLC0415
 
     with progress_bar() as bar:
         progress = stage_progress(bar)
 
         async def body(store: GraphStore, settings: Settings) -> Any:
-            report = await LinkageService(store, settings).link(
+            report = await LinkageService(store, settings, spec=run_spec).link(
                 full=full, progress=progress, retrain=retrain
             )
             # Flags read person-level relationships: recompute after every link.

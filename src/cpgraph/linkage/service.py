@@ -170,9 +170,14 @@ class LinkageService:
         retired = {r["person_id"] for r in await self.store.query("linkage_retired_ids")}
         cached = self._load_state() if retrain or not full else None
         state = None if full or retrain else cached
-        # Only trust a cached state when the previous run's ids are in the graph.
+        # Only trust a cached state when the previous run's ids are in the graph, and only
+        # for the spec that produced it (`link --spec` with another spec is a full run).
         if state is not None and not data.previous_ids:
             state = None
+        if state is not None:
+            previous = await last_run(self.store)
+            if previous is not None and previous.get("spec") not in (None, self.spec.raw):
+                state = None
         engine = LinkageEngine(self.spec, workers=self.settings.link_workers)
         steward = await self._steward_decisions()
         model = None

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
 SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8"}
@@ -24,7 +29,7 @@ NAME_ROLES = ("fn", "mn", "sn")
 _LEVEL_RE = re.compile(r"^(?P<op>[a-z_0-9]+?)(?:(?:>=|<=)(?P<arg>[0-9.]+))?$")
 
 
-class SpecError(ValueError):
+class SpecError(LinkageError, ValueError):
     """The linkage specification is malformed."""
 
 
@@ -84,7 +89,11 @@ class TrainingSession:
 
 @dataclass(frozen=True)
 class Spec:
-    """A validated linkage specification."""
+    """A validated linkage specification, flat for the engine.
+
+    Built only by :func:`spec_from_dict` from a :class:`SpecDocument`, whose section
+    models hold every default (so they are written once).
+    """
 
     version: str
     name: str
@@ -94,55 +103,55 @@ class Spec:
     sessions: tuple[TrainingSession, ...]
     auto: float
     review: float
-    phonetic: str = "metaphone"
-    max_aliases: int = 6
-    u_sample_pairs: int = 1_000_000
-    em_max_iter: int = 40
-    em_tolerance: float = 1e-5
-    max_session_pairs: int = 1_000_000
-    min_m: float = 0.001
-    seed: int = 42
-    match_probability: float | None = None
-    guard_household: bool = True
-    guard_surname_levels: tuple[str, ...] = ("exact", "part")
-    guard_dob_years: int = 12
-    guard_weight: float = -40.0
-    guard_nickname_typo: float = 0.0
-    rel_rounds: int = 2
-    rel_weight: float = 18.0
-    rel_forename_levels: tuple[str, ...] = ("exact", "nickname", "jw>=0.92")
-    rel_surname_levels: tuple[str, ...] = ("exact", "part", "jw>=0.92")
-    rel_stated_cannot: bool = True
-    rel_colisted_cannot: bool = False
-    rel_co_parents: bool = False
-    rel_skip_ambiguous: bool = False
-    rel_generation_gap: int = 0
-    rel_grandparent_gap: int = 0
-    rel_infer_sex: bool = False
-    rel_household_groups: tuple[str, ...] = ()
-    rel_household_moves: bool = False
-    rel_surname_change: bool = False
-    rel_unique_roles: tuple[str, ...] = ()
-    train_exclude_cannot: bool = False
-    conflict_bits: float = -8.0
-    max_exhaustive_cluster: int = 300
-    variants_learn: bool = False
-    variants_from_aliases: bool = True
-    variants_from_identifiers: bool = True
-    variants_min_count: int = 2
-    ambiguity_margin: float | None = None
-    typical_parent_gap: int = 0
-    namesake_generation_gap: int = 0
-    namesake_max_lag: float = float("inf")
-    place_gate: str = ""
-    gate_yields_to: tuple[str, ...] = ()
-    alias_corroborates: bool = False
-    alias_dob_levels: tuple[str, ...] = ()
-    place_corroboration: int = 2
-    corroborate_within_household: bool = False
-    master_kinds: tuple[str, ...] = ()
-    same_source_weight: float = 0.0
-    same_source_cannot: bool = False
+    phonetic: str
+    max_aliases: int
+    u_sample_pairs: int
+    em_max_iter: int
+    em_tolerance: float
+    max_session_pairs: int
+    min_m: float
+    seed: int
+    match_probability: float | None
+    guard_household: bool
+    guard_surname_levels: tuple[str, ...]
+    guard_dob_years: int
+    guard_weight: float
+    guard_nickname_typo: float
+    rel_rounds: int
+    rel_weight: float
+    rel_forename_levels: tuple[str, ...]
+    rel_surname_levels: tuple[str, ...]
+    rel_stated_cannot: bool
+    rel_colisted_cannot: bool
+    rel_co_parents: bool
+    rel_skip_ambiguous: bool
+    rel_generation_gap: int
+    rel_grandparent_gap: int
+    rel_infer_sex: bool
+    rel_household_groups: tuple[str, ...]
+    rel_household_moves: bool
+    rel_surname_change: bool
+    rel_unique_roles: tuple[str, ...]
+    train_exclude_cannot: bool
+    conflict_bits: float
+    max_exhaustive_cluster: int
+    variants_learn: bool
+    variants_from_aliases: bool
+    variants_from_identifiers: bool
+    variants_min_count: int
+    ambiguity_margin: float | None
+    typical_parent_gap: int
+    namesake_generation_gap: int
+    namesake_max_lag: float
+    place_gate: str
+    gate_yields_to: tuple[str, ...]
+    alias_corroborates: bool
+    alias_dob_levels: tuple[str, ...]
+    place_corroboration: int
+    corroborate_within_household: bool
+    master_kinds: tuple[str, ...]
+    same_source_weight: float
+    same_source_cannot: bool
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -171,45 +180,205 @@ def parse_level(label: str, kind: str) -> Level:
     return Level(label=label, op=op, arg=float(arg) if arg is not None else None)
 
 
-def _comparison(d: dict[str, Any]) -> ComparisonSpec:
-    try:
-        name, kind = str(d["name"]), str(d["kind"])
-    except KeyError as e:
-        raise SpecError(f"comparison lacks {e.args[0]!r}") from None
+class _Section(BaseModel):
+    """A spec section: unknown keys are errors (a misspelt key must not switch a rule off)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StandardiseDoc(_Section):
+    phonetic: Literal["metaphone", "soundex", "nysiis"] = "metaphone"
+    max_aliases: int = Field(6, ge=0)
+
+
+class NameVariantsDoc(_Section):
+    learn: bool = False
+    from_aliases: bool = True
+    from_identifiers: bool = True
+    min_count: int = Field(2, ge=1)
+
+
+class BlockingRuleDoc(_Section):
+    name: str | None = None
+    keys: list[str] = Field(min_length=1)
+    one_side_missing: str | None = None
+
+
+class BlockingDoc(_Section):
+    max_block_size: int = Field(2000, ge=2)
+    rules: list[BlockingRuleDoc] = Field(min_length=1)
+
+
+class ComparisonDoc(_Section):
+    name: str
+    kind: str
+    levels: list[str] = Field(min_length=1)
+    column: str | None = None
+    role: str | None = None
+    valid: str | None = None
+    tf: bool = False
+    fixed_m: list[float] | None = None
+    cannot_link: bool = False
+    deterministic: bool = False
+    swap_level: str | None = None
+
+
+class TrainingSessionDoc(_Section):
+    keys: list[str] = Field(min_length=1)
+    deactivate: list[str] = []
+
+
+class TrainingDoc(_Section):
+    u_sample_pairs: int = Field(1_000_000, ge=1)
+    em_max_iter: int = Field(40, ge=1)
+    em_tolerance: float = Field(1e-5, gt=0)
+    max_session_pairs: int = Field(1_000_000, ge=1)
+    min_m: float = Field(0.001, gt=0, lt=1)
+    seed: int = 42
+    exclude_cannot_links: bool = False
+    sessions: list[TrainingSessionDoc] = []
+
+
+class PriorDoc(_Section):
+    match_probability: float | None = Field(None, gt=0, lt=1)
+
+
+class SourcesDoc(_Section):
+    master_kinds: list[str] = []
+    same_source_weight: float = 0.0
+    same_source_cannot_link: bool = False
+
+
+class ThresholdsDoc(_Section):
+    auto: float = 0.95
+    review: float = 0.6
+
+
+class GuardsDoc(_Section):
+    household: bool = True
+    household_surname_levels: list[str] = ["exact", "part"]
+    dob_years_apart: int = 12
+    weight: float = -40.0
+    nickname_typo_jw: float = Field(0.0, ge=0, le=1)
+
+
+class RelationshipDoc(_Section):
+    rounds: int = Field(2, ge=0)
+    weight: float = 18.0
+    forename_levels: list[str] = ["exact", "nickname", "jw>=0.92"]
+    surname_levels: list[str] = ["exact", "part", "jw>=0.92"]
+    surname_change: bool = False
+    unique_roles: list[str] = []
+    stated_cannot_link: bool = True
+    co_listed_cannot_link: bool = False
+    co_parents: bool = False
+    skip_ambiguous: bool = False
+    generation_gap_years: int = 0
+    # default: twice the generation gap
+    grandparent_gap_years: int | None = None
+    infer_sex: bool = False
+    household_groups: list[str] = []
+    household_moves: bool = False
+
+
+class ClusteringDoc(_Section):
+    conflict_bits: float = -8.0
+    max_exhaustive_cluster: int = Field(300, ge=2)
+    place_gate: str = ""
+    place_corroboration: int = 2
+    corroborate_within_household: bool = False
+    gate_yields_to: list[str] = []
+    alias_corroborates: bool = False
+    alias_dob_levels: list[str] = []
+    ambiguity_margin_bits: float | None = None
+    typical_parent_gap_years: int = 0
+    namesake_generation_years: int = 0
+    namesake_max_lag_bits: float = float("inf")
+
+
+class SpecDocument(_Section):
+    """A linkage spec file as written: one model per section, defaults written here only."""
+
+    version: str
+    name: str = "unnamed"
+    standardise: StandardiseDoc = StandardiseDoc()
+    name_variants: NameVariantsDoc = NameVariantsDoc()
+    blocking: BlockingDoc
+    comparisons: list[ComparisonDoc] = []
+    training: TrainingDoc = TrainingDoc()
+    prior: PriorDoc = PriorDoc()
+    sources: SourcesDoc = SourcesDoc()
+    thresholds: ThresholdsDoc = ThresholdsDoc()
+    guards: GuardsDoc = GuardsDoc()
+    relationship: RelationshipDoc = RelationshipDoc()
+    clustering: ClusteringDoc = ClusteringDoc()
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The section model a validation error's location points into."""
+    for part in loc:
+        if isinstance(part, int):
+            continue  # a list index: same item model
+        field_info = model.model_fields.get(str(part))
+        if field_info is None:
+            return None
+        ann = field_info.annotation
+        inner = [a for a in get_args(ann) if isinstance(a, type) and issubclass(a, BaseModel)]
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        elif inner:
+            model = inner[0]
+        else:
+            return None
+    return model
+
+
+def _error_line(err: ValidationError) -> str:
+    """One line naming the first problem (and, for an unknown key, the closest known one)."""
+    errors = err.errors()
+    # a misspelt key explains the "missing" one beside it: name it first
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
+    loc = tuple(first["loc"])
+    where = ".".join(str(x) for x in loc)
+    if first["type"] == "extra_forbidden":
+        parent = _model_at(SpecDocument, loc[:-1])
+        known = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key {where!r}{hint}"
+    return f"{where}: {first['msg']}"
+
+
+def _comparison(d: ComparisonDoc) -> ComparisonSpec:
+    name, kind = d.name, d.kind
     if kind not in KIND_LEVELS:
         raise SpecError(f"comparison {name!r}: unknown kind {kind!r}")
-    levels = tuple(parse_level(str(x), kind) for x in d.get("levels", []))
-    if not levels:
-        raise SpecError(f"comparison {name!r} has no levels")
-    role = d.get("role")
-    column = d.get("column")
+    levels = tuple(parse_level(str(x), kind) for x in d.levels)
     if kind == "name":
-        if role not in NAME_ROLES:
+        if d.role not in NAME_ROLES:
             raise SpecError(f"name comparison {name!r} needs role in {NAME_ROLES}")
-    elif not column:
+    elif not d.column:
         raise SpecError(f"comparison {name!r} needs a column")
-    fixed_m = d.get("fixed_m")
-    if fixed_m is not None:
-        fixed_m = tuple(float(x) for x in fixed_m)
-        if len(fixed_m) != len(levels) + 1 or abs(sum(fixed_m) - 1.0) > 1e-6:
-            raise SpecError(f"comparison {name!r}: fixed_m needs one value per level + else, sum 1")
-    swap_level = d.get("swap_level")
-    if swap_level is not None:
+    fixed_m = tuple(d.fixed_m) if d.fixed_m is not None else None
+    if fixed_m is not None and (len(fixed_m) != len(levels) + 1 or abs(sum(fixed_m) - 1.0) > 1e-6):
+        raise SpecError(f"comparison {name!r}: fixed_m needs one value per level + else, sum 1")
+    swap_level = None
+    if d.swap_level is not None:
         labels = [lv.label for lv in levels]
-        if kind != "name" or swap_level not in labels:
+        if kind != "name" or d.swap_level not in labels:
             raise SpecError(f"comparison {name!r}: swap_level must be one of its levels")
-        swap_level = labels.index(swap_level)
+        swap_level = labels.index(d.swap_level)
     return ComparisonSpec(
         name=name,
         kind=kind,
         levels=levels,
-        column=column,
-        role=role,
-        valid=d.get("valid"),
-        tf=bool(d.get("tf", False)),
+        column=d.column,
+        role=d.role,
+        valid=d.valid,
+        tf=d.tf,
         fixed_m=fixed_m,
-        cannot_link=bool(d.get("cannot_link", False)),
-        deterministic=bool(d.get("deterministic", False)),
+        cannot_link=d.cannot_link,
+        deterministic=d.deterministic,
         swap_level=swap_level,
     )
 
@@ -218,111 +387,106 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
     """Validate a parsed spec document and build a :class:`Spec`.
 
     Raises:
-        SpecError: when the document is malformed or of an unsupported version.
+        SpecError: when the document is malformed (one line: the first problem, and for a
+            misspelt key the closest known one) or of an unsupported version.
     """
     version = str(raw.get("version", ""))
     if version not in SUPPORTED_VERSIONS:
         raise SpecError(f"unsupported spec version {version!r}")
-    comps = tuple(_comparison(c) for c in raw.get("comparisons", []))
+    try:
+        doc = SpecDocument.model_validate({**raw, "version": version})
+    except ValidationError as e:
+        raise SpecError(_error_line(e)) from None
+    comps = tuple(_comparison(c) for c in doc.comparisons)
     names = [c.name for c in comps]
     if len(set(names)) != len(names):
         raise SpecError("comparison names must be unique")
-    blk = raw.get("blocking", {})
     rules = tuple(
         BlockingRule(
-            name=str(r.get("name", "+".join(r["keys"]))),
-            keys=tuple(r["keys"]),
-            one_side_missing=r.get("one_side_missing"),
+            name=r.name or "+".join(r.keys), keys=tuple(r.keys), one_side_missing=r.one_side_missing
         )
-        for r in blk.get("rules", [])
+        for r in doc.blocking.rules
     )
-    if not rules:
-        raise SpecError("at least one blocking rule is needed")
-    tr = raw.get("training", {})
+    tr, th, st, gd = doc.training, doc.thresholds, doc.standardise, doc.guards
+    rel, cl, src, nv = doc.relationship, doc.clustering, doc.sources, doc.name_variants
     sessions = tuple(
-        TrainingSession(keys=tuple(s["keys"]), deactivate=tuple(s.get("deactivate", [])))
-        for s in tr.get("sessions", [])
+        TrainingSession(keys=tuple(s.keys), deactivate=tuple(s.deactivate)) for s in tr.sessions
     )
     for s in sessions:
         for n in s.deactivate:
             if n not in names:
                 raise SpecError(f"training session deactivates unknown comparison {n!r}")
-    th = raw.get("thresholds", {})
-    auto, review = float(th.get("auto", 0.95)), float(th.get("review", 0.6))
-    if not 0.0 < review <= auto < 1.0:
+    if not 0.0 < th.review <= th.auto < 1.0:
         raise SpecError("thresholds need 0 < review <= auto < 1")
-    st = raw.get("standardise", {})
-    gd = raw.get("guards", {})
-    rel = raw.get("relationship", {})
-    cl = raw.get("clustering", {})
-    pr = raw.get("prior", {})
-    if cl.get("alias_corroborates"):
+    for n in cl.gate_yields_to:
+        if n not in names:
+            raise SpecError(f"gate_yields_to names unknown comparison {n!r}")
+    if cl.alias_corroborates:
         dob_levels = {lv.label for c in comps if c.name == "dob" for lv in c.levels}
-        for label in cl.get("alias_dob_levels", ()):
+        for label in cl.alias_dob_levels:
             if label not in dob_levels:
                 raise SpecError(f"alias_dob_levels: {label!r} is not a level of the dob comparison")
+    grandparent = rel.grandparent_gap_years
     return Spec(
         version=version,
-        name=str(raw.get("name", "unnamed")),
+        name=doc.name,
         comparisons=comps,
         blocking=rules,
-        max_block_size=int(blk.get("max_block_size", 2000)),
+        max_block_size=doc.blocking.max_block_size,
         sessions=sessions,
-        auto=auto,
-        review=review,
-        phonetic=str(st.get("phonetic", "metaphone")),
-        max_aliases=int(st.get("max_aliases", 6)),
-        u_sample_pairs=int(tr.get("u_sample_pairs", 1_000_000)),
-        em_max_iter=int(tr.get("em_max_iter", 40)),
-        em_tolerance=float(tr.get("em_tolerance", 1e-5)),
-        max_session_pairs=int(tr.get("max_session_pairs", 1_000_000)),
-        min_m=float(tr.get("min_m", 0.001)),
-        seed=int(tr.get("seed", 42)),
-        match_probability=pr.get("match_probability"),
-        guard_household=bool(gd.get("household", True)),
-        guard_surname_levels=tuple(gd.get("household_surname_levels", ("exact", "part"))),
-        guard_dob_years=int(gd.get("dob_years_apart", 12)),
-        guard_weight=float(gd.get("weight", -40.0)),
-        guard_nickname_typo=float(gd.get("nickname_typo_jw", 0.0)),
-        rel_rounds=int(rel.get("rounds", 2)),
-        rel_weight=float(rel.get("weight", 18.0)),
-        rel_forename_levels=tuple(rel.get("forename_levels", ("exact", "nickname", "jw>=0.92"))),
-        rel_surname_levels=tuple(rel.get("surname_levels", ("exact", "part", "jw>=0.92"))),
-        rel_stated_cannot=bool(rel.get("stated_cannot_link", True)),
-        rel_colisted_cannot=bool(rel.get("co_listed_cannot_link", False)),
-        rel_co_parents=bool(rel.get("co_parents", False)),
-        rel_skip_ambiguous=bool(rel.get("skip_ambiguous", False)),
-        rel_generation_gap=int(rel.get("generation_gap_years", 0)),
-        rel_grandparent_gap=int(
-            rel.get("grandparent_gap_years", 2 * int(rel.get("generation_gap_years", 0)))
+        auto=th.auto,
+        review=th.review,
+        phonetic=st.phonetic,
+        max_aliases=st.max_aliases,
+        u_sample_pairs=tr.u_sample_pairs,
+        em_max_iter=tr.em_max_iter,
+        em_tolerance=tr.em_tolerance,
+        max_session_pairs=tr.max_session_pairs,
+        min_m=tr.min_m,
+        seed=tr.seed,
+        match_probability=doc.prior.match_probability,
+        guard_household=gd.household,
+        guard_surname_levels=tuple(gd.household_surname_levels),
+        guard_dob_years=gd.dob_years_apart,
+        guard_weight=gd.weight,
+        guard_nickname_typo=gd.nickname_typo_jw,
+        rel_rounds=rel.rounds,
+        rel_weight=rel.weight,
+        rel_forename_levels=tuple(rel.forename_levels),
+        rel_surname_levels=tuple(rel.surname_levels),
+        rel_stated_cannot=rel.stated_cannot_link,
+        rel_colisted_cannot=rel.co_listed_cannot_link,
+        rel_co_parents=rel.co_parents,
+        rel_skip_ambiguous=rel.skip_ambiguous,
+        rel_generation_gap=rel.generation_gap_years,
+        rel_grandparent_gap=(
+            grandparent if grandparent is not None else 2 * rel.generation_gap_years
         ),
-        rel_infer_sex=bool(rel.get("infer_sex", False)),
-        rel_household_groups=tuple(rel.get("household_groups", ())),
-        rel_household_moves=bool(rel.get("household_moves", False)),
-        rel_surname_change=bool(rel.get("surname_change", False)),
-        rel_unique_roles=tuple(rel.get("unique_roles", ())),
-        train_exclude_cannot=bool(tr.get("exclude_cannot_links", False)),
-        conflict_bits=float(cl.get("conflict_bits", -8.0)),
-        master_kinds=tuple(raw.get("sources", {}).get("master_kinds", ())),
-        same_source_weight=float(raw.get("sources", {}).get("same_source_weight", 0.0)),
-        same_source_cannot=bool(raw.get("sources", {}).get("same_source_cannot_link", False)),
-        max_exhaustive_cluster=int(cl.get("max_exhaustive_cluster", 300)),
-        variants_learn=bool(raw.get("name_variants", {}).get("learn", False)),
-        variants_from_aliases=bool(raw.get("name_variants", {}).get("from_aliases", True)),
-        variants_from_identifiers=bool(raw.get("name_variants", {}).get("from_identifiers", True)),
-        variants_min_count=int(raw.get("name_variants", {}).get("min_count", 2)),
-        ambiguity_margin=(
-            float(cl["ambiguity_margin_bits"]) if "ambiguity_margin_bits" in cl else None
-        ),
-        typical_parent_gap=int(cl.get("typical_parent_gap_years", 0)),
-        namesake_generation_gap=int(cl.get("namesake_generation_years", 0)),
-        namesake_max_lag=float(cl.get("namesake_max_lag_bits", float("inf"))),
-        place_gate=str(cl.get("place_gate", "")),
-        gate_yields_to=tuple(cl.get("gate_yields_to", ())),
-        alias_corroborates=bool(cl.get("alias_corroborates", False)),
-        alias_dob_levels=tuple(cl.get("alias_dob_levels", ())),
-        place_corroboration=int(cl.get("place_corroboration", 2)),
-        corroborate_within_household=bool(cl.get("corroborate_within_household", False)),
+        rel_infer_sex=rel.infer_sex,
+        rel_household_groups=tuple(rel.household_groups),
+        rel_household_moves=rel.household_moves,
+        rel_surname_change=rel.surname_change,
+        rel_unique_roles=tuple(rel.unique_roles),
+        train_exclude_cannot=tr.exclude_cannot_links,
+        conflict_bits=cl.conflict_bits,
+        master_kinds=tuple(src.master_kinds),
+        same_source_weight=src.same_source_weight,
+        same_source_cannot=src.same_source_cannot_link,
+        max_exhaustive_cluster=cl.max_exhaustive_cluster,
+        variants_learn=nv.learn,
+        variants_from_aliases=nv.from_aliases,
+        variants_from_identifiers=nv.from_identifiers,
+        variants_min_count=nv.min_count,
+        ambiguity_margin=cl.ambiguity_margin_bits,
+        typical_parent_gap=cl.typical_parent_gap_years,
+        namesake_generation_gap=cl.namesake_generation_years,
+        namesake_max_lag=cl.namesake_max_lag_bits,
+        place_gate=cl.place_gate,
+        gate_yields_to=tuple(cl.gate_yields_to),
+        alias_corroborates=cl.alias_corroborates,
+        alias_dob_levels=tuple(cl.alias_dob_levels),
+        place_corroboration=cl.place_corroboration,
+        corroborate_within_household=cl.corroborate_within_household,
         raw=raw,
     )
 
@@ -330,8 +494,14 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
 def load_spec(path: str | Path | None = None) -> Spec:
     """Load a spec file (the packaged ``default.toml`` when ``path`` is None)."""
     p = Path(path) if path is not None else DEFAULT_SPEC_PATH
-    with p.open("rb") as f:
-        return spec_from_dict(tomllib.load(f))
+    try:
+        with p.open("rb") as f:
+            raw = tomllib.load(f)
+    except OSError as e:
+        raise SpecError(f"cannot read the linkage spec {p}: {e.strerror or e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SpecError(f"the linkage spec {p} is not valid TOML: {e}") from None
+    return spec_from_dict(raw)
 
 
 def loads_spec(text: str) -> Spec:

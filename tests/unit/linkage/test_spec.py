@@ -67,3 +67,51 @@ levels = [LEVELS]
 def test_bad_specs_are_rejected(text, msg):
     with pytest.raises(SpecError, match=msg):
         loads_spec(text)
+
+
+def _default_with(old: str, new: str) -> str:
+    text = DEFAULT_SPEC_PATH.read_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_a_misspelt_key_fails_naming_it_and_the_closest_known_one():
+    text = _default_with("household_moves = true", "househld_moves = true")
+    with pytest.raises(SpecError) as err:
+        loads_spec(text)
+    msg = str(err.value)
+    assert "relationship.househld_moves" in msg and "'household_moves'" in msg
+    assert "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("[clustering]", "[clusterin]", "unknown key 'clusterin' (did you mean 'clustering'?)"),
+        ('levels = ["exact"]\nfixed_m', 'levls = ["exact"]\nfixed_m', "'levels'"),
+        ("max_block_size = 2000", 'max_block_size = "big"', "blocking.max_block_size"),
+        ('phonetic = "metaphone"', 'phonetic = "caverphone"', "standardise.phonetic"),
+        ('gate_yields_to = ["forename"', 'gate_yields_to = ["forname"', "'forname'"),
+    ],
+)
+def test_malformed_specs_fail_in_one_line(old, new, expected):
+    with pytest.raises(SpecError) as err:
+        loads_spec(_default_with(old, new))
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_section_defaults_are_the_specs_defaults():
+    # a minimal document: every other setting comes from the section models
+    spec = loads_spec(BASE.replace("LEVELS", '"exact"'))
+    assert spec.rel_rounds == 2 and spec.guard_household and spec.auto == 0.95
+    assert spec.rel_grandparent_gap == 2 * spec.rel_generation_gap
+    assert spec.namesake_max_lag == float("inf") and spec.ambiguity_margin is None
+
+
+def test_an_unreadable_spec_file_is_a_spec_error(tmp_path):
+    with pytest.raises(SpecError, match="cannot read"):
+        load_spec(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("version = ", encoding="utf-8")
+    with pytest.raises(SpecError, match="not valid TOML"):
+        load_spec(bad)
