@@ -47,6 +47,11 @@ class FileSpec:
     upper_id: bool = False  # local id is upper-cased (pupils' UPN)
     repeated_ids: bool = False  # the same id on many rows is expected (visits)
 
+    @property
+    def max_lengths(self) -> dict[str, int]:
+        """The longest value of each column (characters, trimmed): see :data:`FIELD_LIMITS`."""
+        return {col: max_length(col) for col in self.columns}
+
 
 def _fs(*names: str) -> frozenset[str]:
     return frozenset(names)
@@ -463,6 +468,178 @@ FHIR_RESOURCES: dict[str, str | None] = {
     "Encounter": None,
     "Flag": None,
 }
+
+#: Every FHIR element the health loader reads, as the named column it becomes
+#: (path syntax in ``loaders/README.md``); the default health mapping reads
+#: exactly these (``tests/unit/contract/test_loaders_match_contract.py``).
+FHIR_COLUMNS: dict[str, dict[str, str]] = {
+    "Patient": {
+        "id": "id",
+        "nhs_number": "identifier[system=https://fhir.nhs.uk/Id/nhs-number].value",
+        "forename": "name[0].given[0]",
+        "middle_names": "name[0].given[1:]",
+        "surname": "name[0].family",
+        "birth_date": "birthDate",
+        "gender": "gender",
+        "address": "address[0].line|join:, ",
+        "postcode": "address[0].postalCode",
+    },
+    "RelatedPerson": {
+        "id": "id",
+        "patient": "patient.reference|ref:Patient",
+        "code": "relationship[0].coding[0].code",
+        "text": "relationship[0].text",
+        "forename": "name[0].given[0]",
+        "middle_names": "name[0].given[1:]",
+        "surname": "name[0].family",
+        "birth_date": "birthDate",
+        "gender": "gender",
+        "address": "address[0].line|join:, ",
+        "postcode": "address[0].postalCode",
+    },
+    "Encounter": {
+        "id": "id",
+        "class": "class.code",
+        "subject": "subject.reference|ref:Patient",
+        "start": "period.start",
+        "reason": "reasonCode[0].text",
+        "snomed": "reasonCode[0].coding[0].code",
+        "escort": "participant[*].individual.reference|ref:RelatedPerson",
+    },
+    "Flag": {
+        "id": "id",
+        "subject": "subject.reference|ref:Patient",
+        "code": "code.text",
+        "start": "period.start",
+        "end": "period.end",
+        "author": "author.display",
+    },
+}
+
+# -- field lengths --------------------------------------------------------------------
+#
+# Every field has a maximum length (characters, after trimming); a longer value
+# makes its row an error (``too_long``: quarantined, never loaded). Unbounded
+# values reach the store's indexes and uniqueness checks (a record id or an
+# address of ~4,500 characters crashes FalkorDB's constraint check), so the
+# bounds are set well above any real value and well below that:
+#
+# - ``name`` 100: one name part; the longest registered UK names are under 70.
+# - ``names`` 500: a ``;``-separated list of aliases (five full-length names).
+# - ``address`` 300: an address line as one text (PAF lines total under 200).
+# - ``organisation`` 200: a school's or council's display name.
+# - ``postcode`` 16: a UK postcode is at most 8 characters with its space.
+# - ``id`` 64: local ids, identifiers and references (FHIR's own id limit is 64).
+# - ``code`` 64: enums, dates, date-times, booleans, integers and other codes.
+# - ``text`` 10,000: free text (summaries, reasons); also any column not listed.
+
+#: The longest value of each kind of field.
+FIELD_LIMITS: dict[str, int] = {
+    "name": 100,
+    "names": 500,
+    "address": 300,
+    "organisation": 200,
+    "postcode": 16,
+    "id": 64,
+    "code": 64,
+    "text": 10_000,
+}
+
+_KIND_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("forename", "middle_names", "surname", "former_surname", "referrer_name"),
+    "names": ("aliases",),
+    "address": ("address", "release_address"),
+    "organisation": ("school_name", "author"),
+    "postcode": ("postcode", "release_postcode"),
+    "id": (
+        "nominal_id",
+        "pnc_id",
+        "cro_number",
+        "occurrence_id",
+        "upn",
+        "former_upn",
+        "school_urn",
+        "contact_id",
+        "concern_id",
+        "raised_by_contact_id",
+        "person_id",
+        "nhs_number",
+        "related_person_id",
+        "referral_id",
+        "child_person_id",
+        "referrer_person_id",
+        "assessment_id",
+        "plan_id",
+        "prison_number",
+        "booking_id",
+        "prison_code",
+        "visit_id",
+        "visitor_id",
+        "id",
+        "patient",
+        "subject",
+        "escort",
+    ),
+    "code": (
+        "gender",
+        "date_of_birth",
+        "occurrence_type",
+        "occurred_at",
+        "dash_risk",
+        "marac_referral",
+        "children_present",
+        "role",
+        "relationship_to_victim",
+        "admission_date",
+        "leaving_date",
+        "relationship",
+        "parental_responsibility",
+        "lives_with_pupil",
+        "priority",
+        "term",
+        "sessions_possible",
+        "sessions_authorised_absence",
+        "sessions_unauthorised_absence",
+        "start_date",
+        "category",
+        "sessions",
+        "raised_at",
+        "raised_by_role",
+        "referred_to_childrens_services",
+        "from_date",
+        "to_date",
+        "lives_with_child",
+        "referral_date",
+        "source",
+        "nfa",
+        "outcome",
+        "completed_date",
+        "end_date",
+        "reception_date",
+        "release_date",
+        "offence_category",
+        "child_contact_restriction",
+        "approved_visitor",
+        "next_of_kin",
+        "visit_date",
+        "birth_date",
+        "code",
+        "class",
+        "start",
+        "end",
+        "snomed",
+    ),
+    "text": ("summary", "reason", "factors", "text"),
+}
+
+#: The kind of every column of the contract (CSV and FHIR): see :data:`FIELD_LIMITS`.
+COLUMN_KINDS: dict[str, str] = {col: kind for kind, cols in _KIND_COLUMNS.items() for col in cols}
+
+
+def max_length(column: str) -> int:
+    """The longest value ``column`` may hold (characters, trimmed); free text if unlisted."""
+    return FIELD_LIMITS[COLUMN_KINDS.get(column, "text")]
+
 
 NHS_NUMBER_SYSTEM = "https://fhir.nhs.uk/Id/nhs-number"
 RELATED_PERSON_CODES = _fs(

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,11 @@ from cpgraph.contract.spec import (
     BOOL_TRUE,
     CSV_FILES,
     ENCOUNTER_CLASSES,
+    FHIR_COLUMNS,
     FHIR_RESOURCES,
     FLAG_TEXTS,
     FileSpec,
+    max_length,
 )
 
 ERROR = "error"
@@ -50,7 +53,8 @@ class Problem:
         severity: ``"error"`` (the row is quarantined) or ``"warning"``.
         code: Machine-readable reason, e.g. ``missing_required``, ``bad_date``,
             ``unknown_reference``, ``too_many_fields``, ``invalid_resource``,
-            ``not_json``, ``not_bundle``, ``unknown_enum``, ``bad_boolean``.
+            ``not_json``, ``not_bundle``, ``unknown_enum``, ``bad_boolean``, ``too_long``
+            (longer than the column's limit, ``cpgraph.contract.spec.FIELD_LIMITS``).
         column: The column or FHIR element concerned, if any.
         message: Human-readable detail, never containing cell values.
     """
@@ -218,6 +222,10 @@ class _Validator:
     def _row_error(
         self, spec: FileSpec, get: Any, known: dict[str, set[str]]
     ) -> tuple[str, str] | None:
+        limits = spec.max_lengths
+        for col in spec.columns:
+            if len(get(col).strip()) > limits[col]:
+                return "too_long", col
         for col in spec.columns:
             if col in spec.required and not get(col).strip():
                 return "missing_required", col
@@ -319,6 +327,10 @@ class _Validator:
                 except ValueError as exc:
                     self.add(rel, i, ERROR, "invalid_resource", rtype, f"{type(exc).__name__}")
                     continue
+                too_long = _fhir_too_long(rtype, res)
+                if too_long is not None:
+                    self.add(rel, i, ERROR, "too_long", too_long)
+                    continue
                 if not res.get("id"):
                     self.add(rel, i, ERROR, "missing_required", "id")
                     continue
@@ -351,6 +363,22 @@ class _Validator:
                         )
             if rtype == "Flag" and (res.get("code") or {}).get("text") not in FLAG_TEXTS:
                 self.add(rel, i, WARNING, "unknown_enum", "code.text")
+
+
+def _fhir_too_long(rtype: str, resource: dict[str, Any]) -> str | None:
+    """The first contract column of a FHIR resource longer than its limit, else ``None``."""
+    for col, path in FHIR_COLUMNS.get(rtype, {}).items():
+        value = _fhir_path(path).get(resource)
+        if value is not None and len(value.strip()) > max_length(col):
+            return col
+    return None
+
+
+@cache
+def _fhir_path(text: str) -> Any:
+    from cpgraph.ingest.readers import FhirPath  # noqa: PLC0415
+
+    return FhirPath.compile(text)
 
 
 def validate_extract(folder: Path | str) -> list[Problem]:

@@ -49,6 +49,7 @@ from cpgraph.ingest.mapping import (
     EntryMapping,
     EventSpec,
     Mapping,
+    column_limits,
     load_mappings,
     mapping_for,
 )
@@ -338,6 +339,8 @@ class _Producer:
         self.required = {
             e.name: tuple(c for c in e.columns if c in e.required) for e in self.mapping.entries
         }
+        # Longest value per column, in column order (the first too long is the one reported).
+        self.limits = {e.name: tuple(column_limits(e).items()) for e in self.mapping.entries}
         self.record_keys: set[str] = set()
         self.event_ids: set[str] = set()
         self.relationships = 0
@@ -513,6 +516,12 @@ class _Producer:
         *,
         fhir: bool,
     ) -> None:
+        # Every value is bounded (cpgraph.contract.spec.FIELD_LIMITS): an unbounded one
+        # would reach the store's keys and indexes. Checked first, as the validator does.
+        for col, limit in self.limits[entry.name]:
+            cell = cells.get(col)
+            if cell is not None and len(cell) > limit and len(cell.strip()) > limit:
+                return self._quarantine(rep, file, line, raw, "too_long", col)
         vals: dict[str, Any] = {}
         for col, cell in cells.items():
             if cell is None:
@@ -520,7 +529,8 @@ class _Producer:
             text = cell.strip()
             if text:
                 vals[col] = text.upper() if col in entry.upper else text
-        # Row errors, in the contract's order: required, dates, required references.
+        # Row errors, in the contract's order: too long (above), required, dates,
+        # required references.
         for col in self.required[entry.name]:
             if col not in vals:
                 return self._quarantine(rep, file, line, raw, "missing_required", col)

@@ -54,6 +54,59 @@ def template_fields(template: str) -> list[str]:
     return _TEMPLATE_FIELD_RE.findall(template)
 
 
+#: The contract field kind (``cpgraph.contract.spec.FIELD_LIMITS``) of each
+#: mention property: a column a mapping maps onto one is bounded like it.
+MENTION_FIELD_KINDS: dict[str, str] = {
+    "forename": "name",
+    "middle_names": "name",
+    "surname": "name",
+    "former_surname": "name",
+    "aliases": "names",
+    "dob": "code",
+    "sex": "code",
+    "address": "address",
+    "postcode": "postcode",
+    "nhs_number": "id",
+    "upn": "id",
+    "former_upn": "id",
+    "pnc_id": "id",
+    "cro_number": "id",
+    "prison_number": "id",
+    "booking_id": "id",
+}
+
+
+def column_limits(entry: EntryMapping) -> dict[str, int]:
+    """The longest value each column of ``entry`` may hold (characters, trimmed).
+
+    A column's limit is the contract's for its name
+    (:func:`cpgraph.contract.spec.max_length`; free text when the contract does
+    not name it), tightened by what the mapping does with it: a row id or a
+    reference is an ``id``, a mention property or an event's address/postcode is
+    bounded like that property. So a variant mapping with its own column names
+    still cannot carry an unbounded value into a key or an index.
+    """
+    from cpgraph.contract.spec import FIELD_LIMITS, max_length  # noqa: PLC0415 — no cycle
+
+    limits = {col: max_length(col) for col in entry.columns}
+
+    def tighten(col: str | None, kind: str) -> None:
+        if col in limits:
+            limits[col] = min(limits[col], FIELD_LIMITS[kind])
+
+    tighten(entry.id, "id")
+    for ref in entry.refs:
+        tighten(ref.column, "id")
+    if entry.mention is not None:
+        tighten(entry.mention.id, "id")
+        for prop, col in entry.mention.fields.items():
+            tighten(col, MENTION_FIELD_KINDS[prop])
+    for ev in entry.events:
+        tighten(ev.address, "address")
+        tighten(ev.postcode, "postcode")
+    return limits
+
+
 @dataclass(frozen=True, slots=True)
 class RecordRef:
     """A person mention named by a row: its kind and the column holding its local id."""

@@ -22,7 +22,8 @@ class QuarantinedRow:
         raw: the row exactly as read (personal data: show only to stewards).
         reason: ``missing_required``, ``bad_date``, ``bad_datetime``,
             ``unknown_reference``, ``too_many_fields``, ``not_json``,
-            ``not_bundle`` or ``invalid_resource``.
+            ``not_bundle``, ``invalid_resource`` or ``too_long`` (a value longer than
+            its column's limit, ``cpgraph.contract.spec.FIELD_LIMITS``).
         column: the column (or FHIR resource type) concerned, if any.
         load_id: the load that quarantined it.
     """

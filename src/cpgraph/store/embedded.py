@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -54,11 +55,43 @@ def _binaries() -> tuple[Path, Path]:
     return server, module
 
 
-def _set_parent_death_signal() -> None:  # pragma: no cover - runs in the child
-    """Ask Linux to SIGTERM the server when its owner dies (even by SIGKILL)."""
+def _prepare_server_process() -> None:  # pragma: no cover - runs in the child
+    """Set up the server process before it runs.
+
+    Linux SIGTERMs the server when its owner dies (even by SIGKILL); every file
+    the server creates is private to our user (umask 077); and a crash writes no
+    core dump, which would hold graph data outside our control.
+    """
+    os.umask(0o077)
+    with contextlib.suppress(OSError, ValueError):
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     with contextlib.suppress(OSError, AttributeError):
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """Create ``data_dir`` if needed and make it private: the directory 0700.
+
+    Raises:
+        StoreUnavailableError: the directory cannot be created or restricted.
+    """
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(data_dir, 0o700)
+    except OSError as exc:
+        raise StoreUnavailableError(
+            f"cannot create a private data directory {data_dir}: {exc.strerror}"
+        ) from exc
+
+
+def private_file(path: Path) -> None:
+    """Create ``path`` if missing, then make it readable and writable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def _ping(socket_path: str, timeout: float = 1.0) -> bool:
@@ -133,12 +166,7 @@ class EmbeddedFalkorDB:
         """
         if self.handle is not None:
             return self.handle
-        try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreUnavailableError(
-                f"cannot create data directory {self.data_dir}: {exc.strerror}"
-            ) from exc
+        secure_data_dir(self.data_dir)
         fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -195,6 +223,9 @@ class EmbeddedFalkorDB:
         sock = self.socket_path
         with contextlib.suppress(FileNotFoundError):
             os.unlink(sock)
+        log_file = self.data_dir / "falkordb.log"
+        self._make_files_private()
+        private_file(log_file)
         args = [
             str(server),
             "--port",
@@ -221,8 +252,21 @@ class EmbeddedFalkorDB:
             "",
             "--daemonize",
             "no",
+            # The server log stays in the private data dir and carries no user
+            # data: warnings only, command arguments hidden, and no crash report
+            # (FalkorDB's report prints the running query, i.e. personal data).
             "--logfile",
-            str(self.data_dir / "falkordb.log"),
+            str(log_file),
+            "--loglevel",
+            "warning",
+            "--syslog-enabled",
+            "no",
+            "--hide-user-data-from-log",
+            "yes",
+            "--crash-log-enabled",
+            "no",
+            "--crash-memcheck-enabled",
+            "no",
             "--pidfile",
             str(self.data_dir / "falkordb.pid"),
             "--loadmodule",
@@ -237,7 +281,7 @@ class EmbeddedFalkorDB:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_set_parent_death_signal,  # noqa: PLW1509
+            preexec_fn=_prepare_server_process,  # noqa: PLW1509
             close_fds=True,
         )
         deadline = time.monotonic() + self.start_timeout_s
@@ -255,8 +299,26 @@ class EmbeddedFalkorDB:
                 f"embedded FalkorDB did not answer within {self.start_timeout_s:.0f}s"
             )
         owner = {"owner_pid": os.getpid(), "server_pid": self._proc.pid, "socket": sock}
-        (self.data_dir / OWNER_FILE).write_text(json.dumps(owner), encoding="utf-8")
+        owner_path = self.data_dir / OWNER_FILE
+        private_file(owner_path)
+        owner_path.write_text(json.dumps(owner), encoding="utf-8")
         return ServerHandle(sock, owner=True, pid=self._proc.pid)
+
+    def _make_files_private(self) -> None:
+        """Make the store's existing files owner-only (0600; folders 0700).
+
+        Files written by an earlier version (or another umask) are tightened on
+        every start, so an upgrade does not leave readable copies behind.
+        """
+        for root, dirs, files in os.walk(self.data_dir):
+            for name in dirs:
+                with contextlib.suppress(OSError):
+                    os.chmod(os.path.join(root, name), 0o700)
+            for name in files:
+                path = os.path.join(root, name)
+                with contextlib.suppress(OSError):
+                    if not os.path.islink(path):
+                        os.chmod(path, 0o600)
 
     def _log_tail(self, lines: int = 3) -> str:
         try:
