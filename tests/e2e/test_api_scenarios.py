@@ -343,13 +343,16 @@ async def test_explain_match_says_why_and_why_not(world: World) -> None:
 async def test_partner_systems_see_flags_but_not_their_record_keys(world: World) -> None:
     sc = _scenarios(world, "prisoner_family")[0]
     child = await _child(world, sc)
-    query = "query($id: ID!) { person(id: $id) { flags { code reason evidence { eventIds } } } }"
+    query = "query($id: ID!) { person(id: $id) { flags { code reason confidence } } }"
     data = await world.data(query, Role.PARTNER_SYSTEM, id=child)
     assert {f["code"] for f in data["person"]["flags"]} >= {"PARENT_IN_CUSTODY"}
-    keys = "query($id: ID!) { person(id: $id) { flags { evidence { recordKeys } } } }"
-    resp = await world.gql(keys, Role.PARTNER_SYSTEM, id=child)
-    assert resp.status_code == 403
-    assert resp.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # Record keys, event ids (a custody id carries the prisoner's number) and the
+    # other people on the path are casework only.
+    for part in ("recordKeys", "eventIds", "path { to { id } }"):
+        keys = "query($id: ID!) { person(id: $id) { flags { evidence { " + part + " } } } }"
+        resp = await world.gql(keys, Role.PARTNER_SYSTEM, id=child)
+        assert resp.status_code == 403, part
+        assert resp.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     resp = await world.gql(CONNECTIONS, Role.PARTNER_SYSTEM, a=child, b=child, d=2)
     assert resp.status_code == 403
 

@@ -88,7 +88,8 @@ POLICY: dict[str, dict[str, frozenset[Role]]] = {
         "recordKeys",
     ),
     "WeightItem": _fields(CASEWORK, "comparison", "level", "weight"),
-    "Identifier": _fields(SUMMARY, "scheme", "value", "valid", "recordKeys"),
+    # Record keys name agency records (police and prison included): casework only.
+    "Identifier": {**_fields(SUMMARY, "scheme", "value", "valid"), "recordKeys": CASEWORK},
     "AgencyPresence": _fields(SUMMARY, "agency", "systems", "recordCount"),
     "SourceRecord": _fields(
         CASEWORK,
@@ -160,25 +161,23 @@ POLICY: dict[str, dict[str, frozenset[Role]]] = {
         "prevHash",
         "hash",
     ),
-    # Safeguarding flags: partner systems see them (reasons carry no names or free
-    # text), but not the record keys behind them.
+    # Safeguarding flags: partner systems see them with their reasons (no names or
+    # free text) and the shape of the path (relationships and dates), never what
+    # identifies the other people involved: the persons a hop reaches (`from`/`to`:
+    # their name, identifiers, timeline), their events and event ids (ids carry
+    # prison numbers and UPNs) or any record key. So a partner reaches a Person only
+    # as the root `person` or a `searchPeople` candidate (tests/security/ walks
+    # the schema to prove it).
     "Flag": _fields(
         SUMMARY, "id", "code", "title", "reason", "asOf", "computedAt", "confidence", "evidence"
     ),
-    "FlagEvidence": {**_fields(SUMMARY, "eventIds", "events", "path"), "recordKeys": CASEWORK},
+    "FlagEvidence": {
+        "path": SUMMARY,
+        **_fields(CASEWORK, "eventIds", "events", "recordKeys"),
+    },
     "PathHop": {
-        **_fields(
-            SUMMARY,
-            "from",
-            "to",
-            "kind",
-            "relationship",
-            "livesWith",
-            "fromDate",
-            "toDate",
-            "events",
-        ),
-        "sources": CASEWORK,
+        **_fields(SUMMARY, "kind", "relationship", "livesWith", "fromDate", "toDate"),
+        **_fields(CASEWORK, "from", "to", "events", "sources"),
     },
     "Connections": _fields(CASEWORK, "from", "to", "length", "paths", "truncated"),
     "PersonPath": _fields(CASEWORK, "length", "hops"),
