@@ -19,11 +19,11 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import JaroWinkler, Levenshtein
 
 from cpgraph.linkage.arrays import isin, unique_sorted
+from cpgraph.linkage.forking import COMPARISON_THREADS
 from cpgraph.linkage.spec import ComparisonSpec, Level, Spec
 from cpgraph.linkage.standardise import V_ALT, V_BLOCK, V_MSWAP, V_PRIMARY, V_SWAP
 
 MISSING = -1
-WORKERS = 1  # rapidfuzz threads; the bench raises it
 
 
 NamePairs = tuple[tuple[str, str], ...]
@@ -154,7 +154,8 @@ def _expand(
 
 
 def _cp(ua: np.ndarray, ub: np.ndarray, scorer, **kw) -> np.ndarray:
-    return process.cpdist(list(ua), list(ub), scorer=scorer, workers=WORKERS, **kw)
+    workers = COMPARISON_THREADS.get()
+    return process.cpdist(list(ua), list(ub), scorer=scorer, workers=workers, **kw)
 
 
 _SIM_OPS = ("jw", "lev", "token_set")

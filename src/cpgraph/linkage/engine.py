@@ -8,19 +8,14 @@ back to the next run for incremental linkage (only new or changed mentions compa
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import sys
 import time
-import warnings
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cpgraph.linkage import comparisons as _cmp
 from cpgraph.linkage.arrays import isin, unique_sorted
 from cpgraph.linkage.blocking import candidate_pairs, variant_block_table
 from cpgraph.linkage.clustering import (
@@ -38,6 +33,7 @@ from cpgraph.linkage.clustering import (
 )
 from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels
 from cpgraph.linkage.explain import Explanation, explain_scored
+from cpgraph.linkage.forking import can_fork, comparison_threads, in_fork
 from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
     anchor_pairs,
@@ -167,46 +163,125 @@ _REL_UNIQUE, _REL_ANCHOR, _REL_HOUSEHOLD, _REL_MOVED = 0, 1, 2, 3
 
 PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more than it saves
 SCORE_CHUNK = 2_000_000  # pairs scored at a time (bounds the memory of one step)
-_FORK_JOB: Callable[[], Any] | None = None
 
 
-def _can_fork() -> bool:
-    return sys.platform != "win32" and "fork" in mp.get_all_start_methods()
+@dataclass
+class _PrepareResult:
+    """Stage ``prepare``: the records ready to compare, their fingerprints and the model
+    (or ``training``, waiting on a forked trainer)."""
+
+    prep: _Prepared
+    fingerprints: pd.Series
+    model: Model | None
+    training: Callable[[], Model] | None = None
 
 
-def _run_fork_job() -> Any:
-    assert _FORK_JOB is not None
-    # the parent's rapidfuzz worker threads did not survive the fork: compare on this one
-    _cmp.WORKERS = 1
-    return _FORK_JOB()
+@dataclass
+class _ScoreResult:
+    """Stage ``score``: the kept edges of every candidate pair, and what scored them."""
+
+    base: _Edges
+    model: Model
+    scorer: Scorer
+    changed: np.ndarray  # per record: new or changed since the state's run
+    compared: int  # candidate pairs compared in this run
 
 
-def _in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
-    """Run ``job`` in a forked process; returns a function that waits for its result.
+@dataclass
+class _Decisions:
+    """Stage ``steward``: LINK edges (always win) and NO_LINK pairs (record positions)."""
 
-    The child inherits everything by fork (nothing big is pickled on the way in); only
-    the result comes back.
+    links: _Edges
+    cannot: np.ndarray  # (k, 2)
+
+
+@dataclass
+class _ClusterResult:
+    """Stage ``cluster``: labels per record and the edges (relationship ones included)."""
+
+    labels: np.ndarray
+    edges: _Edges
+    rel_edges: _Edges
+    rel_bonus: np.ndarray
+
+
+class _Clusterer:
+    """Constrained clustering of a run's edges, with the place gate when the spec has one.
+
+    The place pairs a household's move corroborates are found once, from the first
+    (ungated) clustering: later rounds only add name-only relatives.
     """
-    global _FORK_JOB
-    ex = ProcessPoolExecutor(1, mp_context=mp.get_context("fork"))
-    _FORK_JOB = job
-    try:
-        with warnings.catch_warnings():
-            # Python warns about forking with threads alive (jemalloc's, a BLAS or
-            # rapidfuzz pool): the child only runs numpy/pandas code and rapidfuzz on
-            # its own thread (see _run_fork_job), none of which needs a parent's thread
-            warnings.filterwarnings("ignore", "This process .* is multi-threaded")
-            fut = ex.submit(_run_fork_job)  # with "fork" the worker is forked here
-    finally:
-        _FORK_JOB = None
 
-    def wait() -> Any:
-        try:
-            return fut.result()
-        finally:
-            ex.shutdown()
+    def __init__(self, engine: LinkageEngine, prep: _Prepared, steward_cannot: np.ndarray):
+        self.engine = engine
+        self.spec = engine.spec
+        self.prep = prep
+        self.sc = steward_cannot
+        self.kin = kin_table(prep.s, prep.rels) if prep.places is not None else None
+        self.corroborated: set[Any] | None = None
+        self.household: np.ndarray | None = None
 
-    return wait
+    def __call__(self, edges: _Edges, prev: np.ndarray | None = None) -> np.ndarray:
+        """Cluster labels per record (``prev``: the previous round's, for relatives)."""
+        spec, prep, sc = self.spec, self.prep, self.sc
+        si, sj = prep.stated_i, prep.stated_j
+        link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
+        cann = edges.cannot
+        ci = np.concatenate([edges.i[cann], si, sc[:, 0]])
+        cj = np.concatenate([edges.j[cann], sj, sc[:, 1]])
+        cs = np.concatenate([np.zeros(int(cann.sum()) + len(si), bool), np.ones(len(sc), bool)])
+        args = (
+            len(prep.s),
+            edges.i[link],
+            edges.j[link],
+            edges.weight[link],
+            edges.priority[link],
+            ci,
+            cj,
+            cs,
+        )
+        places = prep.places
+        if places is None:
+            return constrained_components(*args)[0]
+        if self.corroborated is None:
+            # a sector pair two people of one household span in the first, ungated
+            # clustering is the household's move
+            lab0, _ = constrained_components(*args)
+            if spec.corroborate_within_household and prep.rels is not None:
+                self.household = household_ids(
+                    lab0,
+                    prep.rels["from_pos"].to_numpy(np.int64),
+                    prep.rels["to_pos"].to_numpy(np.int64),
+                )
+            self.corroborated = corroborated_place_pairs(
+                lab0, places, spec.place_corroboration, household=self.household
+            )
+        i, j = edges.i[link], edges.j[link]
+        gated = edges.priority[link] == PRIORITY_SCORED
+        # a full-name (middle names included) and date-of-birth match is stronger
+        # evidence than a namesake can produce: the gate yields to it
+        if spec.gate_yields_to:
+            ks = [spec.names.index(name) for name in spec.gate_yields_to]
+            gated &= ~np.all(edges.levels[link][:, ks] == 0, axis=1)
+        # one man recorded under two surnames, each agency listing the other's as an
+        # alias, with his date of birth: no namesake produces that, so it corroborates
+        # a move as well as a shared relative does
+        if spec.alias_corroborates:
+            gated &= ~self.engine.alias_evidence(prep.comparer, edges.levels[link], i, j)
+        # a pair whose mentions name the same relative is one person who moved (only
+        # pairs recorded at two different places can need it)
+        moved = gated & (places[i] >= 0) & (places[j] >= 0) & (places[i] != places[j])
+        gated[moved] &= ~share_kin(self.kin, i[moved], j[moved], prev)
+        ptr, val = home_places(self.kin, places, prev)
+        gate = PlaceGate(
+            places=places,
+            gated=gated,
+            home_ptr=ptr,
+            home_val=val,
+            corroborated=self.corroborated,
+            household=self.household,
+        )
+        return constrained_components(*args, gate=gate)[0]
 
 
 def _fingerprints(
@@ -278,14 +353,13 @@ class LinkageEngine:
         self.spec = spec or load_spec()
         self.link_only = link_only
         self.workers = workers
-        _cmp.WORKERS = workers
         self.model: Model | None = None
         self._src_codes: np.ndarray | None = None
 
     def _parallel(self, size: int | None = None) -> bool:
         """Whether to do part of the work in a forked process (``size``: mentions)."""
         big = size is None or size >= PARALLEL_MIN
-        return self.workers >= 2 and big and _can_fork()
+        return self.workers >= 2 and big and can_fork()
 
     # ----------------------------------------------------------------- preparation
     def _prepare(
@@ -499,6 +573,13 @@ class LinkageEngine:
     ) -> EngineResult:
         """Resolve every mention to a person.
 
+        The run is a sequence of stages, each a method with a typed result: prepare
+        (standardise, learn name variants, train) → score (block and compare candidate
+        pairs; incremental: only pairs touching changes) → steward decisions → cluster
+        (constrained clustering with the place gate, relationship rounds, ambiguous
+        name-only mentions) → cohesion (split clusters with conflicting members) →
+        assign (stable ids, breakdowns, the review queue).
+
         Args:
             mentions: one row per mention (input contract).
             relationships: ``from_key, to_key, relationship[, lives_with]``.
@@ -515,38 +596,104 @@ class LinkageEngine:
         Returns:
             The :class:`EngineResult`.
         """
+        with comparison_threads(self.workers):
+            t0 = time.perf_counter()
+            timings: dict[str, float] = {}
+            if model is None:
+                model = state.model if state is not None else self.model
+            prepared = self._prepare_stage(mentions, relationships, model, timings)
+            prep = prepared.prep
+            incremental = state is not None and not full
+            scored = self._score_stage(prepared, state if incremental else None, timings)
+            self.model = scored.model
+            decisions = self._steward_stage(steward, prep, scored.scorer)
+            t1 = time.perf_counter()
+            clustered = self._cluster_stage(prep, scored, decisions)
+            timings["cluster"] = time.perf_counter() - t1
+            t1 = time.perf_counter()
+            labels, n_split = self._cohesion_stage(prep, scored, decisions, clustered)
+            timings["cohesion"] = time.perf_counter() - t1
+            t1 = time.perf_counter()
+            keys = prep.s["key"].to_numpy(object)
+            edges = clustered.edges
+            reviewing = None
+            if self._parallel(len(keys)):
+                # the review queue (explained pairs) is built alongside the assignments
+                reviewing = in_fork(lambda: self._review(keys, labels, edges, prep))
+            ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
+            assignments = self._assignments(
+                keys, labels, ida.person_ids, edges, scored.scorer, breakdowns
+            )
+            review = reviewing() if reviewing else self._review(keys, labels, edges, prep)
+            timings["assign"] = time.perf_counter() - t1
+            summary = self._summary(
+                labels, scored, decisions, clustered, review, ida, incremental, n_split
+            )
+            st = LinkState(
+                model=scored.model,
+                edges=self._edges_to_frame(_Edges.concat([scored.base]), keys),
+                fingerprints=prepared.fingerprints,
+            )
+            timings["total"] = time.perf_counter() - t0
+            return EngineResult(
+                assignments=assignments,
+                review=review,
+                retired_ids=ida.retired,
+                summary=summary,
+                model=scored.model,
+                state=st,
+                timings=timings,
+            )
+
+    # ----------------------------------------------------------------- stages
+    def _prepare_stage(
+        self,
+        mentions: pd.DataFrame,
+        relationships: pd.DataFrame | None,
+        model: Model | None,
+        timings: dict[str, float],
+    ) -> _PrepareResult:
+        """Standardise, and train the model unless one is given (forked when large)."""
         t0 = time.perf_counter()
-        timings: dict[str, float] = {}
-        spec = self.spec
-        if model is None:
-            model = state.model if state is not None else self.model
         # the mentions' hash needs no preparation: a forked process computes it meanwhile
         fp_base = None
         if self._parallel(len(mentions)):
-            fp_base = _in_fork(lambda: fingerprint(mentions.reset_index(drop=True)))
+            fp_base = in_fork(lambda: fingerprint(mentions.reset_index(drop=True)))
         # a given model brings the name variants it was trained with
         prep = self._prepare(mentions, relationships, _model_pairs(model))
-        s, vtable, comparer, pos = prep.s, prep.vtable, prep.comparer, prep.pos
-        n = len(s)
-        keys = s["key"].to_numpy(object)
         timings["standardise"] = time.perf_counter() - t0
-        incremental = state is not None and not full
+        t1 = time.perf_counter()
         training = None
         if model is None:
-            if self._parallel(n):
-                training = _in_fork(lambda: self._fit(prep))
+            if self._parallel(len(prep.s)):
+                training = in_fork(lambda: self._fit(prep))
             else:
                 model = self._fit(prep)
-        timings["fit"] = time.perf_counter() - t0 - sum(timings.values())
+        timings["fit"] = time.perf_counter() - t1
         # (computed here: while a forked process trains the model, if one does)
         fp = pd.Series(
-            _fingerprints(mentions, prep, fp_base() if fp_base is not None else None), index=keys
+            _fingerprints(mentions, prep, fp_base() if fp_base is not None else None),
+            index=prep.s["key"].to_numpy(object),
         )
+        return _PrepareResult(prep=prep, fingerprints=fp, model=model, training=training)
 
-        # ---- candidate pairs and scores (incremental: only pairs touching changes)
+    def _score_stage(
+        self, prepared: _PrepareResult, state: LinkState | None, timings: dict[str, float]
+    ) -> _ScoreResult:
+        """Candidate pairs and their scores (with ``state``: only pairs touching changes).
+
+        While a forked process trains the model, the first chunk of pairs is compared
+        (levels and rules need no model); a forked process scores every other chunk of
+        a large run.
+        """
+        prep, spec = prepared.prep, self.spec
+        s, comparer, pos = prep.s, prep.comparer, prep.pos
+        n = len(s)
+        keys = s["key"].to_numpy(object)
         parts: list[_Edges] = []
         changed = np.ones(n, bool)
-        if incremental:
+        if state is not None:
+            fp = prepared.fingerprints
             old_fp = state.fingerprints.reindex(keys)
             changed = (old_fp.isna() | (old_fp.to_numpy() != fp.to_numpy())).to_numpy()
             old = state.edges
@@ -555,34 +702,35 @@ class LinkageEngine:
             parts.append(self._edges_from_frame(old[ok.to_numpy()], pos))
         t1 = time.perf_counter()
         i, j = candidate_pairs(
-            s, vtable, spec, link_only=self.link_only, left=changed if incremental else None
+            s, prep.vtable, spec, link_only=self.link_only, left=changed if state else None
         )
         timings["block"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         chunk = SCORE_CHUNK
         first = None
         rules_first = None
-        if training is not None:
+        model = prepared.model
+        waited = 0.0
+        if prepared.training is not None:
             # levels do not depend on the model: compare while it trains, then wait
             first = comparer.compare(i[:chunk], j[:chunk])
             # the rules (identifiers, cannot-links) need no model either
             rules_first = Scorer(comparer, None, spec, prep.year_lo, prep.year_hi).rules(first)
             t2 = time.perf_counter()
-            model = training()
-            timings["fit"] += time.perf_counter() - t2
+            model = prepared.training()
+            waited = time.perf_counter() - t2
+            timings["fit"] += waited
         assert model is not None
-        self.model = model
         scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
-        self._src_codes = scorer._src
+        self._src_codes = scorer.source_codes
         starts = list(range(0, len(i), chunk))
         helper = None
+        theirs: list[int] = []
         if self._parallel() and len(starts) >= 3:
             # a forked process scores every other chunk (it inherits the pairs and the
             # scorer; only the kept edges come back)
             theirs = starts[2::2]
-            helper = _in_fork(lambda: [self._score_chunk(scorer, i, j, x, chunk) for x in theirs])
-        else:
-            theirs = []
+            helper = in_fork(lambda: [self._score_chunk(scorer, i, j, x, chunk) for x in theirs])
         scored = {
             st: self._score_chunk(
                 scorer,
@@ -599,11 +747,17 @@ class LinkageEngine:
         if helper is not None:
             scored.update(zip(theirs, helper(), strict=True))
         parts.extend(scored[st] for st in starts)  # chunk order: results do not depend on it
-        timings["score"] = time.perf_counter() - t1 - (timings["fit"] if training else 0.0)
-        nc = len(spec.comparisons)
-        base = _Edges.concat(parts) if parts else _Edges.empty(nc)
+        timings["score"] = time.perf_counter() - t1 - waited
+        base = _Edges.concat(parts) if parts else _Edges.empty(len(spec.comparisons))
+        return _ScoreResult(
+            base=base, model=model, scorer=scorer, changed=changed, compared=int(len(i))
+        )
 
-        # ---- steward decisions
+    def _steward_stage(
+        self, steward: Iterable[tuple[str, str, str]], prep: _Prepared, scorer: Scorer
+    ) -> _Decisions:
+        """Steward LINKs as edges that always win, NO_LINKs as cannot-links."""
+        pos = prep.pos
         st_link, st_cannot = [], []
         for a, b, d in steward:
             if a in pos.index and b in pos.index and a != b:
@@ -621,82 +775,23 @@ class LinkageEngine:
             se.cannot[:] = False
             steward_edges = se
         else:
-            steward_edges = _Edges.empty(nc)
-        sc = np.asarray(st_cannot, np.int64).reshape(-1, 2)
+            steward_edges = _Edges.empty(len(self.spec.comparisons))
+        return _Decisions(
+            links=steward_edges, cannot=np.asarray(st_cannot, np.int64).reshape(-1, 2)
+        )
+
+    def _cluster_stage(
+        self, prep: _Prepared, scored: _ScoreResult, decisions: _Decisions
+    ) -> _ClusterResult:
+        """Round 1, then relationship-aware rounds, then ambiguous name-only mentions."""
+        spec = self.spec
+        base, scorer = scored.base, scored.scorer
+        sc = decisions.cannot
         si, sj = prep.stated_i, prep.stated_j  # relatives of each other: machine cannot-links
-
-        auto_w = weight_for_probability(spec.auto)
-
-        places = prep.places
-        kin = kin_table(s, prep.rels) if places is not None else None
-
-        corroborated: set | None = None
-        household: np.ndarray | None = None
-
-        def cluster(edges: _Edges, prev: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-            nonlocal corroborated, household
-            link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
-            cann = edges.cannot
-            ci = np.concatenate([edges.i[cann], si, sc[:, 0]])
-            cj = np.concatenate([edges.j[cann], sj, sc[:, 1]])
-            cs = np.concatenate([np.zeros(int(cann.sum()) + len(si), bool), np.ones(len(sc), bool)])
-            args = (
-                n,
-                edges.i[link],
-                edges.j[link],
-                edges.weight[link],
-                edges.priority[link],
-                ci,
-                cj,
-                cs,
-            )
-            if places is None:
-                return constrained_components(*args)[0], link
-            if corroborated is None:
-                # a sector pair two people of one household span in the first, ungated
-                # clustering is the household's move (computed once: later rounds add
-                # name-only relatives)
-                lab0, _ = constrained_components(*args)
-                if spec.corroborate_within_household and prep.rels is not None:
-                    household = household_ids(
-                        lab0,
-                        prep.rels["from_pos"].to_numpy(np.int64),
-                        prep.rels["to_pos"].to_numpy(np.int64),
-                    )
-                corroborated = corroborated_place_pairs(
-                    lab0, places, spec.place_corroboration, household=household
-                )
-            i, j = edges.i[link], edges.j[link]
-            gated = edges.priority[link] == PRIORITY_SCORED
-            # a full-name (middle names included) and date-of-birth match is stronger
-            # evidence than a namesake can produce: the gate yields to it
-            if spec.gate_yields_to:
-                ks = [spec.names.index(name) for name in spec.gate_yields_to]
-                gated &= ~np.all(edges.levels[link][:, ks] == 0, axis=1)
-            # one man recorded under two surnames, each agency listing the other's as an
-            # alias, with his date of birth: no namesake produces that, so it corroborates
-            # a move as well as a shared relative does
-            if spec.alias_corroborates:
-                gated &= ~self.alias_evidence(comparer, edges.levels[link], i, j)
-            # a pair whose mentions name the same relative is one person who moved (only
-            # pairs recorded at two different places can need it)
-            moved = gated & (places[i] >= 0) & (places[j] >= 0) & (places[i] != places[j])
-            gated[moved] &= ~share_kin(kin, i[moved], j[moved], prev)
-            ptr, val = home_places(kin, places, prev)
-            gate = PlaceGate(
-                places=places,
-                gated=gated,
-                home_ptr=ptr,
-                home_val=val,
-                corroborated=corroborated,
-                household=household,
-            )
-            return constrained_components(*args, gate=gate)[0], link
-
-        # ---- round 1, then relationship-aware rounds
-        t1 = time.perf_counter()
-        edges = _Edges.concat([steward_edges, base])
-        labels, _ = cluster(edges)
+        cluster = _Clusterer(self, prep, sc)
+        nc = len(spec.comparisons)
+        edges = _Edges.concat([decisions.links, base])
+        labels = cluster(edges)
         rel_edges = _Edges.empty(nc)
         rel_bonus = np.empty(0)
         rels = prep.rels
@@ -707,7 +802,7 @@ class LinkageEngine:
                 lo, hi = year_bounds(
                     rels,
                     pos_map,
-                    s["dob_y"].to_numpy(),
+                    prep.s["dob_y"].to_numpy(),
                     spec.rel_generation_gap,
                     labels,
                     gap2=spec.rel_grandparent_gap,
@@ -729,15 +824,15 @@ class LinkageEngine:
                 break
             rel_edges = _Edges.concat([rel_edges, ne])
             rel_bonus = np.concatenate([rel_bonus, bonus])
-            edges = _Edges.concat([steward_edges, base, rel_edges])
-            new_labels, _ = cluster(edges, labels)
+            edges = _Edges.concat([decisions.links, base, rel_edges])
+            new_labels = cluster(edges, labels)
             if np.array_equal(new_labels, labels):
                 break
             labels = new_labels
-        if places is not None:
+        if prep.places is not None:
             # moves found so far corroborate the rest of the household's
             for _ in range(spec.rel_rounds):
-                new_labels, _ = cluster(edges, labels)
+                new_labels = cluster(edges, labels)
                 if np.array_equal(new_labels, labels):
                     break
                 labels = new_labels
@@ -757,24 +852,33 @@ class LinkageEngine:
                 generation_gap=spec.namesake_generation_gap or np.inf,
                 generation_lag=spec.namesake_max_lag,
             )
-        timings["cluster"] = time.perf_counter() - t1
+        return _ClusterResult(labels=labels, edges=edges, rel_edges=rel_edges, rel_bonus=rel_bonus)
 
-        # ---- cohesion: split clusters with conflicting members
-        t1 = time.perf_counter()
+    def _cohesion_stage(
+        self,
+        prep: _Prepared,
+        scored: _ScoreResult,
+        decisions: _Decisions,
+        clustered: _ClusterResult,
+    ) -> tuple[np.ndarray, int]:
+        """Split clusters whose members conflict; canonical labels and splits made."""
+        spec, scorer, model = self.spec, scored.scorer, scored.model
+        n = len(prep.s)
+        edges, rel_edges, labels = clustered.edges, clustered.rel_edges, clustered.labels
+        sc, si, sj = decisions.cannot, prep.stated_i, prep.stated_j
         direct = pd.Series(edges.weight, index=edges.i * n + edges.j)
         direct = direct.groupby(level=0).max()
-        bonus_by_code = pd.Series(rel_bonus, index=rel_edges.i * n + rel_edges.j)
+        bonus_by_code = pd.Series(clustered.rel_bonus, index=rel_edges.i * n + rel_edges.j)
         bonus_by_code = bonus_by_code.groupby(level=0).max()
         never = unique_sorted(np.concatenate([sc[:, 0] * n + sc[:, 1], si * n + sj]))
-        steward_codes = unique_sorted(steward_edges.i * n + steward_edges.j)
-
-        person_of = labels  # the clusters being checked (pairs never span two)
+        steward_codes = unique_sorted(decisions.links.i * n + decisions.links.j)
 
         def pair_weights(pi: np.ndarray, pj: np.ndarray):
             a, b = np.minimum(pi, pj), np.maximum(pi, pj)
             sp = scorer.score(a, b)
             code = a * n + b
-            alias = self._alias_surname_bits(comparer, model, sp, person_of)
+            # (pairs never span two of the clusters being checked)
+            alias = self._alias_surname_bits(prep.comparer, model, sp, labels)
             dw = direct.reindex(code).to_numpy()
             w = np.where(np.isnan(dw), sp.weight + alias, np.fmax(sp.weight + alias, dw))
             ev = sp.evidence + alias + bonus_by_code.reindex(code).fillna(0.0).to_numpy()
@@ -783,55 +887,50 @@ class LinkageEngine:
             cannot = (sp.cannot | isin(code, never)) & ~isin(code, steward_codes)
             return w, ev, cannot
 
-        labels, n_split = split_incohesive(
-            labels, pair_weights, spec.conflict_bits, auto_w, spec.max_exhaustive_cluster
+        split, n_split = split_incohesive(
+            labels,
+            pair_weights,
+            spec.conflict_bits,
+            weight_for_probability(spec.auto),
+            spec.max_exhaustive_cluster,
         )
-        labels = canonical_labels(labels)
-        timings["cohesion"] = time.perf_counter() - t1
+        return canonical_labels(split), int(n_split)
 
-        # ---- ids, per-key support, review queue
-        t1 = time.perf_counter()
-        reviewing = None
-        if self._parallel(n):
-            # the review queue (explained pairs) is built alongside the assignments
-            reviewing = _in_fork(lambda: self._review(keys, labels, edges, prep))
-        ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
-        assignments = self._assignments(keys, labels, ida.person_ids, edges, scorer, breakdowns)
-        review = reviewing() if reviewing else self._review(keys, labels, edges, prep)
-        timings["assign"] = time.perf_counter() - t1
+    def _summary(
+        self,
+        labels: np.ndarray,
+        scored: _ScoreResult,
+        decisions: _Decisions,
+        clustered: _ClusterResult,
+        review: pd.DataFrame,
+        ida: Any,
+        incremental: bool,
+        n_split: int,
+    ) -> dict[str, Any]:
+        """Counts of a run (mentions, persons, links by kind, review queue, ...)."""
+        n = len(labels)
+        edges = clustered.edges
         sizes = np.bincount(labels, minlength=n)
-        summary = {
+        return {
             "mentions": n,
             "persons": int((sizes > 0).sum()),
             "linked_mentions": int((sizes[labels] > 1).sum()),
             "singletons": int((sizes == 1).sum()),
             "largest_person": int(sizes.max()) if n else 0,
-            "compared_pairs": int(len(i)),
+            "compared_pairs": scored.compared,
             "incremental": bool(incremental),
-            "changed_mentions": int(changed.sum()),
-            "auto_links": int(((edges.prob >= spec.auto) & ~edges.cannot).sum()),
+            "changed_mentions": int(scored.changed.sum()),
+            "auto_links": int(((edges.prob >= self.spec.auto) & ~edges.cannot).sum()),
             "deterministic_links": int((edges.priority == PRIORITY_DETERMINISTIC).sum()),
-            "relationship_links": int(len(rel_edges.i)),
-            "steward_links": int(len(steward_edges.i)),
-            "cannot_links": int(edges.cannot.sum() + len(sc)),
+            "relationship_links": int(len(clustered.rel_edges.i)),
+            "steward_links": int(len(decisions.links.i)),
+            "cannot_links": int(edges.cannot.sum() + len(decisions.cannot)),
             "review_queue": int(len(review)),
             "split_clusters": int(n_split),
             "new_ids": ida.new_ids,
             "retired_ids": len(ida.retired),
-            "spec_version": spec.version,
+            "spec_version": self.spec.version,
         }
-        keep_state = _Edges.concat([base])
-        st = LinkState(model=model, edges=self._edges_to_frame(keep_state, keys), fingerprints=fp)
-        timings["total"] = time.perf_counter() - t0
-        return EngineResult(
-            assignments=assignments,
-            review=review,
-            retired_ids=ida.retired,
-            summary=summary,
-            model=model,
-            state=st,
-            timings=timings,
-        )
 
     def _relationship_edges(
         self,
@@ -1026,7 +1125,7 @@ class LinkageEngine:
             half = len(ed) // 2
             if self._parallel(2 * half):
                 # a forked process builds the second half of the breakdown dicts
-                rest = _in_fork(lambda: self._bds(e, ed[half:]))
+                rest = in_fork(lambda: self._bds(e, ed[half:]))
                 bd[r] = self._bds(e, ed[:half]) + rest()
             else:
                 bd[r] = self._bds(e, ed)

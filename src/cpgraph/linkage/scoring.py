@@ -135,6 +135,11 @@ class Scorer:
             self._src = None
         self.cl = [(k, c.name) for k, c in enumerate(s.comparisons) if c.cannot_link]
 
+    @property
+    def source_codes(self) -> np.ndarray | None:
+        """Per record, its master index (system and kind) code; -1 or None: not one."""
+        return self._src
+
     def _label_in(self, lv: np.ndarray, k: int, labels: tuple[str, ...]) -> np.ndarray:
         comp_labels = self.spec.comparisons[k].labels
         allowed = [x for x, lab in enumerate(comp_labels) if lab in labels]

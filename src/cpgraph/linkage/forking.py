@@ -1,0 +1,112 @@
+"""Work in a forked process alongside the linkage run, with its tables inherited.
+
+A forked child inherits the prepared tables, candidate pairs and scorer by copy-on-write,
+so nothing big is pickled on the way in; only the job's result comes back through a
+pipe. No module state is handed over: the job is a closure the child already has.
+
+The child dies with its parent (``PR_SET_PDEATHSIG``), so a ``kill -9`` of
+``cpgraph link`` leaves no worker holding the data directory's lock; a child that dies
+(e.g. the kernel's OOM killer) is a :class:`~cpgraph.errors.LinkageError`, not a hang.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing as mp
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from multiprocessing.connection import Connection
+from typing import Any
+
+from cpgraph.errors import LinkageError
+
+# rapidfuzz threads for string comparisons in this context (see `comparison_threads`)
+COMPARISON_THREADS: ContextVar[int] = ContextVar("comparison_threads", default=1)
+_PR_SET_PDEATHSIG = 1
+
+
+def can_fork() -> bool:
+    """Whether this platform can fork (Linux, macOS; not Windows)."""
+    return sys.platform != "win32" and "fork" in mp.get_all_start_methods()
+
+
+@contextlib.contextmanager
+def comparison_threads(n: int) -> Iterator[None]:
+    """Use ``n`` rapidfuzz threads for comparisons made inside the block."""
+    token = COMPARISON_THREADS.set(max(1, int(n)))
+    try:
+        yield
+    finally:
+        COMPARISON_THREADS.reset(token)
+
+
+def _die_with_parent() -> None:
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+def _child(job: Callable[[], Any], conn: Connection, parent: int) -> None:
+    _die_with_parent()
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    # the parent's rapidfuzz worker threads did not survive the fork: compare on this one
+    COMPARISON_THREADS.set(1)
+    try:
+        result: tuple[str, Any] = ("ok", job())
+    except BaseException as exc:  # noqa: BLE001 — handed to the parent, which raises it
+        result = ("error", exc)
+    try:
+        conn.send(result)
+    finally:
+        conn.close()
+        os._exit(0)  # no atexit handlers or finalisers of the parent's objects
+
+
+def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
+    """Run ``job`` in a forked process; returns a function that waits for its result.
+
+    Args:
+        job: what to compute; it runs in the child on the tables it inherited.
+
+    Returns:
+        ``wait()``: the job's result (or its exception, raised here).
+
+    Raises:
+        LinkageError: (from ``wait``) the child died without an answer.
+    """
+    ctx = mp.get_context("fork")
+    recv, send = ctx.Pipe(duplex=False)
+    with warnings.catch_warnings():
+        # Python warns about forking with threads alive (jemalloc's, a BLAS or
+        # rapidfuzz pool): the child only runs numpy/pandas code and rapidfuzz on its
+        # own thread, none of which needs a parent's thread
+        warnings.filterwarnings("ignore", ".*multi-threaded.*")
+        proc = ctx.Process(target=_child, args=(job, send, os.getpid()), daemon=True)
+        proc.start()
+    send.close()
+
+    def wait() -> Any:
+        try:
+            status, value = recv.recv()
+        except EOFError:
+            proc.join()
+            raise LinkageError(
+                f"a forked linkage worker died (exit code {proc.exitcode}); if the machine ran "
+                "out of memory, set CPGRAPH_LINK_WORKERS=1"
+            ) from None
+        finally:
+            recv.close()
+        proc.join()
+        if status == "error":
+            raise value
+        return value
+
+    return wait
