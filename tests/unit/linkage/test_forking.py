@@ -1,0 +1,84 @@
+"""Work in a forked process: results, errors, a dead child, and no orphan after kill -9."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from cpgraph.errors import LinkageError
+from cpgraph.linkage.forking import COMPARISON_THREADS, can_fork, comparison_threads, in_fork
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
+
+
+def test_the_child_computes_on_inherited_data_and_returns_the_result():
+    big = np.arange(1_000_000)  # inherited, not pickled
+    assert in_fork(lambda: int(big.sum()))() == int(big.sum())
+
+
+def test_an_error_in_the_child_is_raised_in_the_parent():
+    def boom() -> None:
+        raise ValueError("bad pair")
+
+    with pytest.raises(ValueError, match="bad pair"):
+        in_fork(boom)()
+
+
+def test_a_child_that_dies_is_a_linkage_error_not_a_hang():
+    wait = in_fork(lambda: os.kill(os.getpid(), signal.SIGKILL))
+    with pytest.raises(LinkageError, match="died"):
+        wait()
+
+
+def test_comparison_threads_are_scoped_and_one_in_the_child():
+    with comparison_threads(2):
+        assert COMPARISON_THREADS.get() == 2
+        assert in_fork(COMPARISON_THREADS.get)() == 1
+    assert COMPARISON_THREADS.get() == 1
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_child_dies_with_its_parent(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    script = textwrap.dedent(
+        f"""
+        import os, time
+        from cpgraph.linkage.forking import in_fork
+        def job():
+            open({str(pid_file)!r}, "w").write(str(os.getpid()))
+            time.sleep(60)
+        in_fork(job)
+        time.sleep(60)
+        """
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        deadline = time.monotonic() + 30
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        parent.kill()  # kill -9: no cleanup code runs in the parent
+        parent.wait()
+        deadline = time.monotonic() + 10
+        while _alive(child):
+            assert time.monotonic() < deadline, "the forked child outlived its parent"
+            time.sleep(0.05)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
