@@ -148,19 +148,43 @@ def db_status() -> None:
 @db_app.command("reset")
 @cli_errors
 def db_reset(
-    yes: Annotated[bool, typer.Option("--yes", help="Confirm deleting everything.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Confirm deleting the data.")] = False,
+    include_audit: Annotated[
+        bool,
+        typer.Option("--include-audit", help="Also delete the audit log and the users."),
+    ] = False,
+    confirm_audit: Annotated[
+        bool,
+        typer.Option(
+            "--i-understand-the-audit-log-is-lost",
+            help="Second confirmation needed with --include-audit.",
+        ),
+    ] = False,
 ) -> None:
-    """Delete every node and edge, then recreate the schema."""
+    """Delete the data (the audit log and users stay), then recreate the schema."""
+    from cpgraph.security.commands import reset_graph  # noqa: PLC0415
+
     if not yes:
         err_console.print("[bold red]error:[/] refusing to delete the graph without --yes")
         raise typer.Exit(2)
+    if include_audit and not confirm_audit:
+        err_console.print(
+            "[bold red]error:[/] --include-audit deletes the audit log and every user; "
+            "confirm with --i-understand-the-audit-log-is-lost as well"
+        )
+        raise typer.Exit(2)
 
-    async def body(store: GraphStore, settings: Settings) -> None:
-        await store.reset()
-        await store.bootstrap()
+    async def body(store: GraphStore, settings: Settings) -> int:
+        return await reset_graph(store, settings, include_audit=include_audit)
 
     run_with_store(body)
-    console.print("graph reset: all data deleted, schema recreated")
+    if include_audit:
+        console.print(
+            "graph reset: all data, audit log and users deleted (the old anchor file is "
+            "kept beside the new one), schema recreated"
+        )
+    else:
+        console.print("graph reset: data deleted, audit log and users kept, schema recreated")
 
 
 def progress_bar() -> Progress:

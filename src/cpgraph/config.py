@@ -28,8 +28,13 @@ class Environment(StrEnum):
 class Settings(BaseSettings):
     """Every setting cpgraph reads. Secrets come only from the environment."""
 
+    # hide_input_in_errors: a rejected value (a short key, a password) is never echoed.
     model_config = SettingsConfigDict(
-        env_prefix="CPGRAPH_", env_file=None, extra="ignore", case_sensitive=False
+        env_prefix="CPGRAPH_",
+        env_file=None,
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
     )
 
     backend: Backend = Field(default=Backend.FALKORDB, description="Graph store backend.")
@@ -81,6 +86,15 @@ class Settings(BaseSettings):
     api_max_network_nodes: int = Field(default=500, ge=10, le=10_000, description="Network cap.")
     api_max_network_depth: int = Field(default=3, ge=1, le=3, description="Network depth cap.")
     api_request_timeout_s: float = Field(default=10.0, gt=0, description="Request timeout.")
+    audit_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description=(
+            "Key of the audit chain's HMAC (CPGRAPH_AUDIT_KEY, at least 32 characters). "
+            "Unset: a random key is kept in `<data_dir>/audit.key` (0600), made on first use. "
+            "Never stored in the graph."
+        ),
+    )
 
     @field_validator("graph_name")
     @classmethod

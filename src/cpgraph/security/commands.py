@@ -1,4 +1,4 @@
-"""CLI command bodies for `cpgraph users add` and `cpgraph audit verify`.
+"""CLI command bodies for `cpgraph users add`, `cpgraph audit verify` and `cpgraph db reset`.
 
 The CLI wires them (`users_app.command("add")(cli_errors(users_add_command))`);
 they import the CLI helpers lazily so there is no import cycle.
@@ -6,6 +6,7 @@ they import the CLI helpers lazily so there is no import cycle.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -17,6 +18,7 @@ from cpgraph.security.users import add_user
 from cpgraph.store import GraphStore
 
 _ROLES = ", ".join(r.value for r in Role)
+_RESET_BATCH = 10_000
 
 
 def users_add_command(
@@ -45,15 +47,66 @@ def audit_verify_command() -> None:
         return await verify_chain(store)
 
     result = run_with_store(body)
+    for note in result.notes:
+        console.print(f"note: {note}", highlight=False)
     if result.ok:
         console.print(
             f"audit chain verified: {result.entries} entries, head {result.head_hash[:16]}…"
         )
         return
+    if result.first_bad_seq is not None:
+        where = f"at entry {result.first_bad_seq}"
+    elif result.missing_after is not None:
+        where = f"entries missing after seq {result.missing_after}"
+    else:
+        where = "its anchor does not verify"
     err_console.print(
-        f"[bold red]audit chain broken[/] at entry {result.first_bad_seq} "
-        f"({result.entries} entries checked)"
+        f"[bold red]audit chain broken[/] {where} ({result.entries} entries checked)",
+        highlight=False,
     )
     for problem in result.problems:
         err_console.print(f"  {problem}", highlight=False)
     raise typer.Exit(1)
+
+
+async def reset_graph(store: GraphStore, settings: Settings, *, include_audit: bool) -> int:
+    """Delete the graph's data, keeping the audit log and the users unless told otherwise.
+
+    Without ``include_audit`` every node except ``AuditEntry`` and ``User`` is
+    deleted (in batches), the schema is recreated, and the reset itself is
+    audited. With it the whole graph goes, and the anchor file is moved aside
+    (kept, read-only, as evidence of the chain that was deleted) so a new chain
+    starts cleanly.
+
+    Returns:
+        How many nodes were deleted (-1: the whole graph was dropped).
+    """
+    import getpass  # noqa: PLC0415
+
+    from cpgraph.security.anchor import AuditAnchor, anchor_path, audit_key  # noqa: PLC0415
+    from cpgraph.security.audit import AuditLog  # noqa: PLC0415
+
+    if include_audit:
+        await store.reset()
+        await store.bootstrap()
+        key = audit_key(settings)
+        assert key is not None
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        AuditAnchor(anchor_path(settings), key).rotate(f"reset-{stamp}")
+        # The new chain starts by saying why it is new.
+        await AuditLog(store, settings).append(
+            user=f"cli:{getpass.getuser()}", role="admin", action="db:reset-including-audit"
+        )
+        return -1
+    deleted = 0
+    while True:
+        rows = await store.query("reset_data_keep_audit", batch=_RESET_BATCH)
+        n = int(rows[0]["deleted"]) if rows else 0
+        deleted += n
+        if n == 0:
+            break
+    await store.bootstrap()
+    await AuditLog(store, settings).append(
+        user=f"cli:{getpass.getuser()}", role="admin", action="db:reset"
+    )
+    return deleted

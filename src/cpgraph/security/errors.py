@@ -48,3 +48,7 @@ class AuditUnavailableError(AccessError):
 
 class UserExistsError(CpgraphError):
     """A user with that name already exists."""
+
+
+class AuditKeyError(CpgraphError):
+    """The audit chain's key cannot be read or created (the message names no secret)."""
