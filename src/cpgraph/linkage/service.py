@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 import time
 import uuid
 from collections.abc import Callable
@@ -28,7 +27,9 @@ from cpgraph.config import Settings
 from cpgraph.errors import LinkageError
 from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
 from cpgraph.linkage.spec import Spec, load_spec
+from cpgraph.linkage.statefile import load_state, remove_legacy_pickle, save_state
 from cpgraph.store import GraphStore
+from cpgraph.store.embedded import secure_data_dir
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,6 @@ RELATIONSHIP_COLUMNS = (
 )  # fmt: skip
 # Which agency's spelling of a name to show first: legal names before aliases.
 _DISPLAY_PREFERENCE = {"education": 0, "health": 1, "childrens_services": 2, "prisons": 3}
-_STATE_VERSION = 1
 
 Progress = Callable[[str, int, int], None]
 
@@ -125,27 +125,18 @@ class LinkageService:
     # ------------------------------------------------------------------ state cache
     @property
     def state_path(self) -> Path:
-        """Where the incremental state is cached."""
-        name = f"{self.store.backend}-{self.settings.graph_name}-state.pkl"
+        """Where the incremental state is cached (``.npz``: no code runs on loading it)."""
+        name = f"{self.store.backend}-{self.settings.graph_name}-state.npz"
         return self.settings.data_dir.expanduser() / "linkage" / name
 
     def _load_state(self) -> LinkState | None:
-        try:
-            with self.state_path.open("rb") as fh:
-                version, spec_version, state = pickle.load(fh)  # noqa: S301 — our own cache
-        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
-            return None
-        if version != _STATE_VERSION or spec_version != self.spec.version:
-            return None
-        return state
+        return load_state(self.state_path, self.spec.version)
 
     def _save_state(self, state: LinkState) -> None:
-        path = self.state_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump((_STATE_VERSION, self.spec.version, state), fh)
-        tmp.replace(path)  # atomic: an interrupted run never leaves half a cache
+        secure_data_dir(self.settings.data_dir.expanduser())  # 0700, on any backend
+        save_state(self.state_path, state, self.spec.version)
+        # An older version's pickle cache is never read (loading it could run code).
+        remove_legacy_pickle(self.state_path.with_suffix(".pkl"))
 
     # ------------------------------------------------------------------ running
     async def link(

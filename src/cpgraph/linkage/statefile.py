@@ -1,0 +1,129 @@
+"""The linkage engine's incremental state on disk, in a format that cannot run code.
+
+The state used to be a pickle: loading a pickle executes whatever it says, so
+anyone able to write to the data directory could run code as cpgraph. Now it is
+one NumPy ``.npz`` file read with ``allow_pickle=False``: the model as JSON
+(:meth:`Model.to_dict`), the edges frame column by column (numbers as arrays,
+strings as UTF-8 bytes plus offsets), and the fingerprints (keys and uint64
+hashes). A file that is not exactly that is ignored (the next run is full).
+The file is written 0600 in a 0700 folder, atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cpgraph.linkage.engine import LinkState
+from cpgraph.linkage.model import Model
+
+#: Bump when the layout changes; a file of another version is ignored.
+FORMAT_VERSION = 2
+
+
+def _encode_strings(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Strings as (UTF-8 bytes, end offsets, is-null mask); compact, unlike ``<U`` arrays."""
+    null = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values], bool)
+    parts = [b"" if n else str(v).encode("utf-8") for v, n in zip(values, null, strict=True)]
+    ends = np.cumsum([len(p) for p in parts], dtype=np.int64)
+    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    return data, ends, null
+
+
+def _decode_strings(data: np.ndarray, ends: np.ndarray, null: np.ndarray) -> np.ndarray:
+    raw = data.tobytes()
+    out = np.empty(len(ends), dtype=object)
+    start = 0
+    for k, end in enumerate(ends.tolist()):
+        out[k] = None if null[k] else raw[start:end].decode("utf-8")
+        start = end
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def save_state(path: Path, state: LinkState, spec_version: str) -> None:
+    """Write ``state`` to ``path`` (atomically; the folder 0700, the file 0600)."""
+    arrays: dict[str, np.ndarray] = {}
+    columns: list[list[str]] = []
+    for col in state.edges.columns:
+        values = state.edges[col].to_numpy()
+        if values.dtype.kind in "biuf":
+            arrays[f"e.{col}"] = values
+            columns.append([col, "num"])
+        else:
+            data, ends, null = _encode_strings(values)
+            arrays[f"e.{col}.data"], arrays[f"e.{col}.ends"], arrays[f"e.{col}.null"] = (
+                data,
+                ends,
+                null,
+            )
+            columns.append([col, "str"])
+    fp = state.fingerprints
+    arrays["fp.data"], arrays["fp.ends"], arrays["fp.null"] = _encode_strings(
+        fp.index.to_numpy(object)
+    )
+    arrays["fp.values"] = fp.to_numpy(np.uint64)
+    meta = {
+        "format": FORMAT_VERSION,
+        "spec_version": spec_version,
+        "model": state.model.to_dict(),
+        "edge_columns": columns,
+    }
+    arrays["meta"] = np.frombuffer(
+        json.dumps(meta, default=_json_default).encode("utf-8"), dtype=np.uint8
+    )
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+    tmp.replace(path)  # atomic: an interrupted run never leaves half a cache
+
+
+def load_state(path: Path, spec_version: str) -> LinkState | None:
+    """Read a state written by :func:`save_state`; ``None`` if absent, stale or malformed.
+
+    Never executes anything from the file: ``allow_pickle=False`` refuses object
+    arrays, and the model is rebuilt from plain JSON.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
+            if meta.get("format") != FORMAT_VERSION or meta.get("spec_version") != spec_version:
+                return None
+            edges: dict[str, Any] = {}
+            for col, kind in meta["edge_columns"]:
+                if kind == "num":
+                    edges[col] = npz[f"e.{col}"]
+                else:
+                    edges[col] = _decode_strings(
+                        npz[f"e.{col}.data"], npz[f"e.{col}.ends"], npz[f"e.{col}.null"]
+                    )
+            keys = _decode_strings(npz["fp.data"], npz["fp.ends"], npz["fp.null"])
+            fingerprints = pd.Series(npz["fp.values"].astype(np.uint64), index=keys)
+            model = Model.from_dict(meta["model"])
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None
+    columns = [c for c, _ in meta["edge_columns"]]
+    return LinkState(model, pd.DataFrame(edges, columns=columns), fingerprints)
+
+
+def remove_legacy_pickle(path: Path) -> None:
+    """Delete a pickle cache an older version left (never read: it could run code)."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
