@@ -216,6 +216,11 @@ class GraphStore(ABC):
 
     batch_size: int = 5000
 
+    def sibling(self) -> GraphStore | None:
+        """Another client of the same started database, to start and use on another
+        event loop (the API runs GraphQL on its own loop); None if the adapter cannot."""
+        return None
+
     async def __aenter__(self) -> GraphStore:
         await self.start()
         return self

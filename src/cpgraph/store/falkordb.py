@@ -171,6 +171,10 @@ class FalkorDBStore(GraphStore):
         self._graph: Any = None
         self.round_trips = 0
         self._timeout_ms = int(settings.query_timeout_s * 1000)
+        # set on a sibling: connect to this socket of an embedded server another
+        # client of this process started (and will stop)
+        self._socket_path: str | None = None
+        self._own_socket: str | None = None
 
     @property
     def location(self) -> str:
@@ -192,6 +196,8 @@ class FalkorDBStore(GraphStore):
             if self.settings.falkordb_url:
                 # from_url probes the server synchronously (cluster detection).
                 self._db = FalkorDB.from_url(self.settings.falkordb_url)
+            elif self._socket_path is not None:
+                self._db = FalkorDB(unix_socket_path=self._socket_path)
             else:
                 self._embedded = EmbeddedFalkorDB(
                     self.settings.data_dir, self.settings.store_start_timeout_s
@@ -200,6 +206,7 @@ class FalkorDBStore(GraphStore):
                 # (its death signal follows the thread that started it).
                 handle = self._embedded.start()
                 self._db = FalkorDB(unix_socket_path=handle.socket_path)
+                self._own_socket = str(handle.socket_path)
             self._graph = self._db.select_graph(self.settings.graph_name)
             await self._db.connection.ping()
         except (RedisError, OSError) as exc:
@@ -222,6 +229,17 @@ class FalkorDBStore(GraphStore):
         if self._embedded is not None:
             await asyncio.to_thread(self._embedded.stop)
             self._embedded = None
+
+    def sibling(self) -> FalkorDBStore | None:
+        """Another client of this started database (its own connections, for another
+        event loop); it never starts or stops the embedded server."""
+        twin = FalkorDBStore(self.settings, self.registry)
+        if not self.settings.falkordb_url:
+            socket_path = self._socket_path or self._own_socket
+            if socket_path is None:
+                return None
+            twin._socket_path = socket_path
+        return twin
 
     def _require(self) -> Any:
         if self._graph is None:

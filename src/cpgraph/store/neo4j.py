@@ -90,6 +90,10 @@ class Neo4jStore(GraphStore):
                 log.debug("error closing the Neo4j driver", exc_info=True)
             self._driver = None
 
+    def sibling(self) -> Neo4jStore:
+        """Another client (its own driver, for another event loop)."""
+        return Neo4jStore(self.settings, self.registry)
+
     def _require(self) -> AsyncDriver:
         if self._driver is None:
             raise StoreUnavailableError("the graph store is not started")

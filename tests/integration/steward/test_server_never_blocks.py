@@ -1,0 +1,161 @@
+"""The server never blocks: a timed-out request's work stops (its store query in the
+database, its worker-pool job, its task's further queries), overload is refused at
+once with 503 and Retry-After, and /healthz answers while heavy requests run.
+
+A real embedded FalkorDB runs a test-only query that counts for many seconds; no
+store is mocked and nothing here asserts a duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.responses import JSONResponse
+
+from cpgraph.api import GuardMiddleware, create_app
+from cpgraph.config import Backend, Settings
+from cpgraph.graphql.limits import ApiLimits
+from cpgraph.graphql.metrics import ApiMetrics
+from cpgraph.store import GraphStore
+from cpgraph.store.base import QueryTimeoutError, query_deadline
+from cpgraph.store.falkordb import FalkorDBStore
+from cpgraph.store.registry import QueryRegistry, default_cypher_dir
+from cpgraph.work import OverloadedError, WorkPool, check_cancelled
+
+HERE = Path(__file__).parent
+FOREVER = 200_000  # 4e10 steps: the database counts for minutes
+
+
+@pytest.fixture
+async def slow_store(tmp_path: Path) -> AsyncIterator[GraphStore]:
+    """An embedded FalkorDB whose registry also holds the test-only slow query."""
+    folder = tmp_path / "cypher"
+    shutil.copytree(default_cypher_dir(), folder)
+    shutil.copy(HERE / "cypher" / "test_slow_count.cypher", folder / "test_slow_count.cypher")
+    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
+    store = FalkorDBStore(settings, QueryRegistry("falkordb", folder))
+    await store.start()
+    try:
+        await store.bootstrap()
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_the_deadline_stops_the_query_in_the_database(slow_store: GraphStore) -> None:
+    with query_deadline(0.3), pytest.raises(QueryTimeoutError, match="time limit"):
+        # the database itself answers "timed out": it stopped counting
+        await slow_store.query("test_slow_count", n=FOREVER)
+    # a deadline already past sends nothing at all
+    sent = slow_store.round_trips
+    with query_deadline(-1.0), pytest.raises(QueryTimeoutError):
+        await slow_store.query("test_slow_count", n=10)
+    assert slow_store.round_trips == sent
+    assert (await slow_store.query("test_slow_count", n=10))[0]["c"] == 15
+
+
+class _Job:
+    """CPU work that checks for cancellation between steps and counts its steps."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.stopped = threading.Event()
+        self.running = threading.Event()
+
+    def __call__(self) -> int:
+        try:
+            while True:
+                check_cancelled()
+                self.steps += 1
+                self.running.set()
+                threading.Event().wait(0.005)
+        finally:
+            self.stopped.set()
+
+
+async def test_a_timed_out_request_stops_its_pool_job_and_its_queries(
+    slow_store: GraphStore,
+) -> None:
+    pool = WorkPool(workers=1, queue=4)
+    app = create_app(
+        Settings(data_dir=Path("unused")),
+        store=slow_store,
+        limits=ApiLimits(request_timeout_s=0.5),
+        pool=pool,
+    )
+    job, queued = _Job(), _Job()
+    issued: list[int] = []
+
+    async def heavy() -> None:
+        # a query after another, as a resolver walking a large graph would
+        while True:
+            issued.append(1)
+            await slow_store.query("test_slow_count", n=FOREVER)
+
+    async def slow_route() -> JSONResponse:
+        await asyncio.gather(pool.run(job), pool.run(queued), heavy())
+        return JSONResponse({})  # never reached
+
+    app.add_api_route("/test-slow", slow_route)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        pending = asyncio.ensure_future(http.get("/test-slow"))
+        await asyncio.to_thread(job.running.wait, 10)
+        # the probe answers while the heavy request's job and query are running
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        assert not pending.done()
+        r = await pending
+    assert r.status_code == 504 and r.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+    # the running job was told to stop, and stopped; the queued one never ran
+    assert await asyncio.to_thread(job.stopped.wait, 10)
+    steps, trips, queries = job.steps, slow_store.round_trips, len(issued)
+    await asyncio.sleep(0.3)
+    assert job.steps == steps and pool.cancelled == 2
+    assert queued.steps == 0 and not queued.running.is_set() and pool.started == 1
+    # the cancelled task sent no further query, and the one in flight was stopped by
+    # the database at the request's deadline (the store answers at once now)
+    assert slow_store.round_trips == trips and len(issued) == queries == 1
+    assert (await slow_store.query("test_slow_count", n=10))[0]["c"] == 15
+    pool.close()
+
+
+async def test_overload_is_refused_at_once_with_retry_after(slow_store: GraphStore) -> None:
+    pool = WorkPool(workers=1, queue=0)
+    release = threading.Event()
+    busy = asyncio.ensure_future(pool.run(release.wait, 10))
+    await asyncio.sleep(0)
+    with pytest.raises(OverloadedError) as info:
+        await pool.run(sum, [1, 2])
+    assert info.value.code == "OVERLOADED" and info.value.retry_after_s >= 1
+    release.set()
+    assert await busy is True
+    pool.close()
+
+    finish = asyncio.Event()
+
+    async def held_app(scope: dict, receive: object, send: object) -> None:
+        if scope["path"] == "/graphql":
+            await finish.wait()
+        await JSONResponse({"data": {}})(scope, receive, send)  # type: ignore[arg-type]
+
+    guard = GuardMiddleware(held_app, timeout_s=30, metrics=ApiMetrics(), max_inflight=1)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=guard), base_url="http://t"
+    ) as http:
+        first = asyncio.ensure_future(http.post("/graphql", json={}))
+        while guard.inflight < 1:
+            await asyncio.sleep(0.01)
+        refused = await http.post("/graphql", json={})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert refused.json()["errors"][0]["extensions"]["code"] == "OVERLOADED"
+        assert (await http.get("/healthz")).status_code == 200  # probes are never refused
+        finish.set()
+        assert (await first).status_code == 200
+        assert (await http.post("/graphql", json={})).status_code == 200
