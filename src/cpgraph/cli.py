@@ -545,6 +545,19 @@ def audit_verify() -> None:
     audit_verify_command()
 
 
+@audit_app.command("reanchor")
+@cli_errors
+def audit_reanchor(
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: accept the chain as it stands now.")
+    ] = False,
+) -> None:
+    """Re-create a missing anchor file for a keyed chain that still verifies."""
+    from cpgraph.security.commands import audit_reanchor_command  # noqa: PLC0415
+
+    audit_reanchor_command(yes)
+
+
 @app.command("review")
 @cli_errors
 def review(

@@ -19,9 +19,16 @@ from pathlib import Path
 import pytest
 
 from cpgraph.config import Backend, Settings
-from cpgraph.security import AuditLog, Role, add_user, entry_hash, verify_chain
+from cpgraph.security import (
+    AuditLog,
+    AuditUnavailableError,
+    Role,
+    add_user,
+    entry_hash,
+    verify_chain,
+)
 from cpgraph.security.anchor import ANCHOR_FILE, KEY_FILE
-from cpgraph.security.audit import GENESIS_HASH, AuditRecord
+from cpgraph.security.audit import GENESIS_HASH, AuditRecord, reanchor
 from cpgraph.security.commands import reset_graph
 from cpgraph.store import GraphStore
 from cpgraph.store.falkordb import FalkorDBStore
@@ -265,3 +272,25 @@ async def test_cli_reset_and_verify(tmp_path: Path) -> None:
     done = _cli(tmp_path, "audit", "verify")
     assert done.returncode == 1
     assert "entries missing after seq 3" in done.stderr
+
+
+async def test_a_keyed_chain_without_its_anchor_fails_closed(
+    store: GraphStore, tmp_path: Path
+) -> None:
+    """Deleting the anchor (and cutting the chain) must not be quietly re-anchored."""
+    await _append(AuditLog(store), 4)
+    await store.execute("test_audit_delete_after", seq=2)
+    (tmp_path / "data" / ANCHOR_FILE).unlink()
+    result = await verify_chain(store)
+    assert not result.ok
+    assert any("anchor file is missing" in p for p in result.problems)
+    with pytest.raises(AuditUnavailableError):
+        await AuditLog(store).append(user="u", role="investigator", action="q")
+    assert not (tmp_path / "data" / ANCHOR_FILE).exists()
+    # The operator accepts the chain as it stands: anchored again, and audited.
+    result = await reanchor(store)
+    assert result.ok, result.problems
+    assert result.entries == 3
+    entry = await AuditLog(store).append(user="u", role="investigator", action="q")
+    assert entry.seq == 4
+    assert (await verify_chain(store)).ok

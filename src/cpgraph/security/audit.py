@@ -18,6 +18,7 @@ and a writer that loses the race re-reads the head and retries.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import hashlib
 import hmac
 import json
@@ -36,7 +37,7 @@ from cpgraph.security.anchor import (
     audit_key,
     key_configured,
 )
-from cpgraph.security.errors import AuditUnavailableError
+from cpgraph.security.errors import AuditAnchorError, AuditUnavailableError
 from cpgraph.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -198,9 +199,17 @@ class AuditLog:
         rows = await self.store.query("audit_head")
         seq, digest = (int(rows[0]["seq"]), str(rows[0]["hash"])) if rows else (0, GENESIS_HASH)
         anchor = self._open_anchor()
-        # The first keyed append anchors the chain as it stands (older entries
-        # are the unkeyed version 1 prefix).
-        anchor.start(seq, digest)
+        if not anchor.path.exists():
+            if rows and int(rows[0].get("v") or 1) >= 2:
+                # A keyed chain whose anchor is gone: anchoring it afresh would hide
+                # a cut, so fail closed until an operator restores or re-anchors it.
+                raise AuditAnchorError(
+                    "the audit anchor file is missing: restore it from backup, or accept "
+                    "the chain as it stands with `cpgraph audit reanchor --yes`"
+                )
+            # The first keyed append anchors the chain as it stands (older entries
+            # are the unkeyed version 1 prefix).
+            anchor.start(seq, digest)
         state = anchor.read(full=False)
         if state.head_seq > seq:
             # Entries were removed from the store: continue after the anchored head,
@@ -328,6 +337,9 @@ class VerifyResult:
         missing_after: entries after this seq are missing (the anchor records more).
         problems: human-readable descriptions (no personal data).
         notes: findings that do not fail the check (an unanchored legacy chain...).
+        anchored: the anchor file exists.
+        legacy_seq / legacy_hash: the last unkeyed (version 1) entry of the prefix
+            (0 and 64 zeros when there is none).
     """
 
     ok: bool
@@ -337,6 +349,9 @@ class VerifyResult:
     missing_after: int | None = None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    anchored: bool = False
+    legacy_seq: int = 0
+    legacy_hash: str = GENESIS_HASH
 
 
 async def verify_chain(
@@ -366,6 +381,7 @@ async def verify_chain(
     missing_after: int | None = None
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     keyed_seen = False
+    legacy_seq, legacy_hash = 0, GENESIS_HASH
     hash_at_anchor: str | None = None
     hash_at_legacy: str | None = None
     after = 0
@@ -411,6 +427,8 @@ async def verify_chain(
                 recomputed = hashlib.sha256(_canonical(entry.body())).hexdigest()
                 if recomputed != entry.hash:
                     bad(entry.seq, "content does not match its hash (entry altered)")
+                if not keyed_seen:
+                    legacy_seq, legacy_hash = entry.seq, entry.hash
             if entry.seq == state.head_seq:
                 hash_at_anchor = entry.hash
             if legacy_until and entry.seq == legacy_until:
@@ -423,7 +441,6 @@ async def verify_chain(
     if not state.exists:
         if count and (keyed_seen or key_configured(settings)):
             problem("the audit anchor file is missing (audit.anchor in the data directory)")
-            first_bad = first_bad or 1
         elif count:
             notes.append(
                 "legacy chain (version 1, unkeyed) and no anchor yet: the next entry "
@@ -442,4 +459,45 @@ async def verify_chain(
         if last_seq > state.head_seq:
             notes.append(f"{last_seq - state.head_seq} entries after the last anchored seq")
     ok = first_bad is None and missing_after is None and not problems
-    return VerifyResult(ok, count, prev_hash, first_bad, missing_after, problems, notes)
+    return VerifyResult(
+        ok,
+        count,
+        prev_hash,
+        first_bad,
+        missing_after,
+        problems,
+        notes,
+        state.exists,
+        legacy_seq,
+        legacy_hash,
+    )
+
+
+async def reanchor(store: GraphStore, settings: Settings | None = None) -> VerifyResult:
+    """Anchor a keyed chain whose anchor file is gone, accepting the chain as it stands.
+
+    Only when the anchor is missing and every entry still verifies under the key:
+    the operator vouches that nothing was cut from the end (restoring the anchor
+    from backup is better). The re-anchoring is itself audited.
+
+    Raises:
+        AuditAnchorError: the anchor exists, or the chain does not verify.
+    """
+    settings = settings or getattr(store, "settings", None) or get_settings()
+    result = await verify_chain(store, settings=settings)
+    if result.anchored:
+        raise AuditAnchorError("the audit anchor file exists; nothing to re-anchor")
+    if result.first_bad_seq is not None:
+        raise AuditAnchorError(
+            f"the audit chain does not verify (entry {result.first_bad_seq}); not re-anchoring"
+        )
+    key = audit_key(settings)
+    assert key is not None
+    anchor = AuditAnchor(anchor_path(settings), key)
+    anchor.start(result.legacy_seq, result.legacy_hash)
+    if result.entries:
+        anchor.record(result.entries, result.head_hash, result.entries)
+    await AuditLog(store, settings).append(
+        user=f"cli:{getpass.getuser()}", role="admin", action="audit:reanchor"
+    )
+    return await verify_chain(store, settings=settings)

@@ -110,3 +110,27 @@ async def reset_graph(store: GraphStore, settings: Settings, *, include_audit: b
         user=f"cli:{getpass.getuser()}", role="admin", action="db:reset"
     )
     return deleted
+
+
+def audit_reanchor_command(
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Confirm: accept the chain as it stands now.")
+    ] = False,
+) -> None:
+    """Re-create a missing anchor file for a chain that still verifies under its key."""
+    from cpgraph.cli import console, err_console, run_with_store  # noqa: PLC0415
+    from cpgraph.security.audit import reanchor  # noqa: PLC0415
+
+    if not yes:
+        err_console.print(
+            "[bold red]error:[/] re-anchoring accepts the chain as it stands (a cut at its "
+            "end would go unnoticed); restore audit.anchor from backup if you can, else "
+            "confirm with --yes"
+        )
+        raise typer.Exit(2)
+
+    async def body(store: GraphStore, settings: Settings) -> VerifyResult:
+        return await reanchor(store, settings)
+
+    result = run_with_store(body)
+    console.print(f"audit chain re-anchored: {result.entries} entries, verified: {result.ok}")

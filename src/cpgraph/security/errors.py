@@ -52,3 +52,7 @@ class UserExistsError(CpgraphError):
 
 class AuditKeyError(CpgraphError):
     """The audit chain's key cannot be read or created (the message names no secret)."""
+
+
+class AuditAnchorError(CpgraphError):
+    """The audit chain's anchor file is missing or unusable, so nothing is appended."""
