@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from hashlib import sha1
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
-
-from cpgraph.linkage.model import probability as weight_probability
+from cpgraph.steward.ids import weight_probability
 from cpgraph.steward.service import id_order
 from cpgraph.store import GraphStore
 from cpgraph.work import check_cancelled
+
+if TYPE_CHECKING:  # pandas only at link time: `cpgraph review` starts without it
+    import pandas as pd
 
 ADULT_AGE = 18
 POLICE_AGENCIES = frozenset({"police", "prisons"})
@@ -357,6 +357,9 @@ def queue_rows(
         at: when (ISO).
         today: the date ages are computed at (default: today).
     """
+    import numpy as np  # noqa: PLC0415 — link time only
+    import pandas as pd  # noqa: PLC0415
+
     if review.empty:
         return []
     today = today or date.today()
@@ -459,7 +462,8 @@ def _str(v: Any) -> str | None:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
+    # numpy scalars (from the engine's frames) have .item(); anything else is text
+    return json.dumps(value, default=lambda o: o.item() if hasattr(o, "item") else str(o))
 
 
 async def flagged_persons(store: GraphStore) -> set[str]:

@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cpgraph.errors import ConstraintViolationError
-from cpgraph.linkage.clustering import _counter_of, format_id
 from cpgraph.security.audit import AuditLog
 from cpgraph.security.roles import Role
 from cpgraph.steward.decisions import (
@@ -41,6 +40,7 @@ from cpgraph.steward.errors import (
     StewardForbiddenError,
     StewardNotFoundError,
 )
+from cpgraph.steward.ids import counter_of, format_id
 from cpgraph.store import GraphStore
 
 STEWARD_ROLES = frozenset({Role.DATA_STEWARD, Role.ADMIN})
@@ -57,7 +57,7 @@ def _now() -> str:
 
 def id_order(pid: str) -> tuple[int, str]:
     """Sort key of person ids: the 'lowest' id (oldest counter) first."""
-    return (_counter_of(pid), pid)
+    return (counter_of(pid), pid)
 
 
 def check_reason(reason: str) -> str:
@@ -130,7 +130,7 @@ class StewardService:
         floor = (floor_rows[0]["floor"] if floor_rows else None) or "P"
         rows = await self.store.query("steward_max_person_id", floor=floor)
         top = rows[0]["max_id"] if rows and rows[0]["max_id"] else None
-        counter = _counter_of(top) if top else 0
+        counter = counter_of(top) if top else 0
         for _ in range(20):
             counter += 1
             pid = format_id(counter)

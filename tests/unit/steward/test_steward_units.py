@@ -189,3 +189,25 @@ def test_retrain_moves_m_towards_labelled_matches_and_keeps_fixed_m() -> None:
     same, rep = retrain_model(engine, frame, base, [])
     assert rep.link_pairs == 0 and [p.m for p in same.params] == [p.m for p in base.params]
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_steward_ids_and_probability_agree_with_linkage() -> None:
+    from cpgraph.linkage.clustering import _counter_of, format_id  # noqa: PLC0415
+    from cpgraph.linkage.model import probability  # noqa: PLC0415
+    from cpgraph.steward import ids  # noqa: PLC0415
+
+    for n in (0, 7, 1234567890):
+        assert ids.format_id(n) == format_id(n)
+        assert ids.counter_of(format_id(n)) == _counter_of(format_id(n)) == n
+    assert ids.counter_of("per-x") == _counter_of("per-x") == 0
+    for w in (-30.0, -1.5, 0.0, 2.25, 40.0):
+        assert abs(ids.weight_probability(w) - float(probability(w))) < 1e-12
+
+
+def test_review_starts_without_pandas() -> None:
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    code = "import sys, cpgraph.steward.tui; print('pandas' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
