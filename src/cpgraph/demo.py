@@ -19,6 +19,7 @@ from cpgraph.flags.service import FlagsReport, compute_flags
 from cpgraph.generate import generate
 from cpgraph.ingest import load_extracts
 from cpgraph.linkage.service import LinkageService, LinkReport
+from cpgraph.security.anchor import retire_anchor
 from cpgraph.security.users import add_user
 from cpgraph.store import GraphStore, create_store
 
@@ -109,6 +110,7 @@ async def build_demo(
     folders = sorted(p for p in extracts.iterdir() if (p / "manifest.json").is_file())
     async with create_store(settings) as store:
         await store.reset()
+        retire_anchor(settings, "demo")  # the demo's audit log was just deleted with it
         await store.bootstrap()
 
         def load_progress(system: str, done: int, total: int) -> None:

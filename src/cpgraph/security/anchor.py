@@ -24,6 +24,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -215,12 +216,22 @@ class AuditAnchor:
             for text in tail:
                 yield 0, text
 
-    def rotate(self, suffix: str) -> Path | None:
-        """Move the anchor aside (``db reset --include-audit``); return the new path."""
-        if not self.path.exists():
-            return None
-        target = self.path.with_name(f"{self.path.name}.{suffix}")
-        os.replace(self.path, target)
-        with contextlib.suppress(OSError):
-            os.chmod(target, 0o400)
-        return target
+
+def retire_anchor(settings: Settings, reason: str) -> Path | None:
+    """Move the anchor aside after the audit log itself was deleted on purpose.
+
+    The old anchor is kept (read-only, named ``audit.anchor.<reason>-<UTC time>``) as
+    evidence of the chain that was deleted; the next append starts a new one.
+
+    Returns:
+        Where the old anchor went, or ``None`` when there was none.
+    """
+    path = anchor_path(settings)
+    if not path.exists():
+        return None
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    target = path.with_name(f"{path.name}.{reason}-{stamp}")
+    os.replace(path, target)
+    with contextlib.suppress(OSError):
+        os.chmod(target, 0o400)
+    return target

@@ -6,7 +6,6 @@ they import the CLI helpers lazily so there is no import cycle.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -83,16 +82,13 @@ async def reset_graph(store: GraphStore, settings: Settings, *, include_audit: b
     """
     import getpass  # noqa: PLC0415
 
-    from cpgraph.security.anchor import AuditAnchor, anchor_path, audit_key  # noqa: PLC0415
+    from cpgraph.security.anchor import retire_anchor  # noqa: PLC0415
     from cpgraph.security.audit import AuditLog  # noqa: PLC0415
 
     if include_audit:
         await store.reset()
         await store.bootstrap()
-        key = audit_key(settings)
-        assert key is not None
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        AuditAnchor(anchor_path(settings), key).rotate(f"reset-{stamp}")
+        retire_anchor(settings, "reset")
         # The new chain starts by saying why it is new.
         await AuditLog(store, settings).append(
             user=f"cli:{getpass.getuser()}", role="admin", action="db:reset-including-audit"

@@ -305,7 +305,7 @@ class EmbeddedFalkorDB:
         return ServerHandle(sock, owner=True, pid=self._proc.pid)
 
     def _make_files_private(self) -> None:
-        """Make the store's existing files owner-only (0600; folders 0700).
+        """Make the store's existing files owner-only (0600 at most; folders 0700).
 
         Files written by an earlier version (or another umask) are tightened on
         every start, so an upgrade does not leave readable copies behind.
@@ -318,7 +318,8 @@ class EmbeddedFalkorDB:
                 path = os.path.join(root, name)
                 with contextlib.suppress(OSError):
                     if not os.path.islink(path):
-                        os.chmod(path, 0o600)
+                        # Owner read/write at most (a read-only file stays read-only).
+                        os.chmod(path, os.stat(path).st_mode & 0o600)
 
     def _log_tail(self, lines: int = 3) -> str:
         try:
