@@ -21,7 +21,6 @@ counts person-level hops exactly, on both backends, with portable queries.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -488,11 +487,18 @@ class MatchExplanation:
     record_b: SourceRecord
 
 
-@lru_cache(maxsize=1)
-def _engine() -> Any:
+@lru_cache(maxsize=2)
+def _engine(spec_json: str | None = None) -> Any:
     from cpgraph.linkage.engine import LinkageEngine  # noqa: PLC0415 — heavy, on first use
+    from cpgraph.linkage.spec import spec_from_dict  # noqa: PLC0415
 
-    return LinkageEngine()
+    # the spec of the run that fitted the model, not whatever spec is packaged now
+    # (runs that predate storing it: the packaged one)
+    return LinkageEngine(spec_from_dict(json.loads(spec_json)) if spec_json else None)
+
+
+def _explain(spec_json: str | None, a: dict[str, Any], b: dict[str, Any], model: Any) -> Any:
+    return _engine(spec_json).explain_pair(a, b, model)
 
 
 @lru_cache(maxsize=4)
@@ -538,8 +544,10 @@ async def explain_match(ctx: RequestContext, key_a: str, key_b: str) -> MatchExp
     if not run or not run.get("model"):
         raise NotFoundError("no linkage run has stored a model yet")
     model = _model(json.dumps(run["model"], sort_keys=True))
-    explanation = await asyncio.to_thread(
-        _engine().explain_pair, mention_of(rec_a), mention_of(rec_b), model
+    spec_json = json.dumps(run["spec"], sort_keys=True) if run.get("spec") else None
+    # CPU work: in the bounded worker pool, off the event loop
+    explanation = await ctx.run_cpu(
+        _explain, spec_json, mention_of(rec_a), mention_of(rec_b), model
     )
     rows = [
         ComparisonWeight(
