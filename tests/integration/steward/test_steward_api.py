@@ -106,3 +106,57 @@ async def test_review_queue_decide_and_conflict_over_graphql(linked: Linked) -> 
         r = await _post(http, DECIDE, tokens[Role.ADMIN], id=node["id"], d="NO_LINK", v=1)
         assert r.json()["data"]["decideMatch"]["candidateVersion"] == 2
     assert (await verify_chain(linked.store)).ok
+
+
+FILTERED = """
+query Q($first: Int!, $after: String, $reason: String, $system: String, $minP: Float!,
+        $flagged: Boolean) {
+  reviewQueue(first: $first, after: $after, reason: $reason, system: $system,
+              minProbability: $minP, flaggedChild: $flagged) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id reason stale flaggedChild probability recordA { key } recordB { key } } }
+  }
+}
+"""
+
+
+async def test_review_queue_filters_and_cursors_over_graphql(linked: Linked) -> None:
+    token = await add_user(linked.store, "filter-steward", Role.DATA_STEWARD)
+    app = create_app(Settings(data_dir=Path("unused")), store=linked.store)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+
+        async def queue(**variables: Any) -> dict[str, Any]:
+            r = await _post(http, FILTERED, token, **{"minP": 0.0, **variables})
+            assert r.status_code == 200, r.text
+            return r.json()["data"]["reviewQueue"]
+
+        everything = await queue(first=100)
+        nodes = [e["node"] for e in everything["edges"]]
+        assert everything["totalCount"] == len(nodes) >= 2
+        assert not any(n["stale"] for n in nodes)
+        reason = nodes[0]["reason"]
+        by_reason = await queue(first=100, reason=reason)
+        assert [n["node"]["id"] for n in by_reason["edges"]] == [
+            n["id"] for n in nodes if n["reason"] == reason
+        ]
+        system = nodes[-1]["recordB"]["key"].split(":")[0]
+        by_system = await queue(first=100, system=system)
+        assert by_system["totalCount"] == sum(
+            system in (n["recordA"]["key"].split(":")[0], n["recordB"]["key"].split(":")[0])
+            for n in nodes
+        )
+        high = await queue(first=100, minP=0.9)
+        assert all(e["node"]["probability"] >= 0.9 for e in high["edges"])
+        # a cursor continues the filtered list where it stopped
+        first = await queue(first=1, reason=reason)
+        rest = await queue(first=100, reason=reason, after=first["pageInfo"]["endCursor"])
+        assert [e["node"]["id"] for e in first["edges"] + rest["edges"]] == [
+            e["node"]["id"] for e in by_reason["edges"]
+        ]
+        # bad input is refused precisely
+        for bad in ({"minP": 1.5}, {"after": "bm9wZQ=="}, {"reason": "x" * 65}):
+            r = await _post(http, FILTERED, token, **{"first": 5, "minP": 0.0, **bad})
+            assert r.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
