@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -211,3 +213,75 @@ def test_review_starts_without_pandas() -> None:
     code = "import sys, cpgraph.steward.tui; print('pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_queue_rows_rank_once_and_carry_the_runs_waterfall() -> None:
+    from cpgraph.steward.queue import assign_positions, queue_rows  # noqa: PLC0415
+
+    review = pd.DataFrame(
+        {
+            "key_a": ["h:p:2", "h:p:3"],
+            "key_b": ["p:n:1", "e:s:4"],
+            "probability": [0.6, 0.95],
+            "weight": [0.5, 4.5],
+            "breakdown": [
+                {"prior": {"weight": -9.0}, "dob": {"level": "exact", "weight": 9.5}},
+                {
+                    "prior": {"weight": -9.0},
+                    "fn": {"level": "exact", "weight": 6.0},
+                    "dob": {"level": "exact", "weight": 7.5},
+                    "kept_apart": {"level": "different_addresses", "weight": 0.0},
+                },
+            ],
+        }
+    )
+    assignments = pd.DataFrame(
+        {
+            "key": ["p:n:1", "h:p:2", "h:p:3", "e:s:4", "e:s:5"],
+            "person_id": ["P0000000001", "P0000000002", "P0000000003", "P0000000004", "P04"],
+        }
+    )
+    mentions = pd.DataFrame(
+        {
+            "key": ["p:n:1", "h:p:2", "h:p:3", "e:s:4", "e:s:5"],
+            "system": ["wmp", "uhb", "uhb", "edu", "edu"],
+            "agency": ["police", "health", "health", "education", "education"],
+            "dob": ["1980-01-01", "1980-01-01", "2015-05-05", "2015-05-05", "1985-02-02"],
+            "row_hash": ["h1", "h2", "h3", "h4", "h5"],
+        }
+    )
+    # person P0000000004 (a child's school record) lives with P04
+    relationships = pd.DataFrame(
+        {
+            "from_key": ["e:s:4"],
+            "to_key": ["e:s:5"],
+            "relationship": ["mother"],
+            "lives_with": [True],
+        }
+    )
+    rows = queue_rows(
+        review,
+        assignments,
+        mentions,
+        relationships,
+        {"p:n:1": [["ev1", "police", True]]},
+        {"P0000000004"},
+        ["fn", "dob"],
+        "run-1",
+        "2026-01-01T00:00:00+00:00",
+    )
+    first, second = rows
+    assert (first["key_a"], first["key_b"]) == ("h:p:2", "p:n:1")  # key order
+    assert first["reason"] == "uncertain" and second["reason"] == "different_addresses"
+    assert [s[0] for s in json.loads(second["steps"])] == ["prior", "fn", "dob", "kept_apart"]
+    assert (first["system_a"], first["system_b"], first["hash_b"]) == ("uhb", "wmp", "h1")
+    assert second["flagged"] and not first["flagged"]
+    # the child joining a household outranks tidying two records
+    assert "CHILD_JOINS_HOUSEHOLD" in second["impact_reasons"]
+    assert second["consequence"] > first["consequence"]
+    nxt = assign_positions(rows, {first["candidate_id"]: "2020-01-01T00:00:00"}, 10)
+    assert nxt == 12
+    assert (second["rank_pos"], first["rank_pos"]) == (10, 11)
+    assert (first["prob_pos"], second["prob_pos"]) == (10, 11)
+    assert (second["prob_desc_pos"], first["prob_desc_pos"]) == (10, 11)
+    assert (second["new_pos"], first["new_pos"]) == (10, 11)  # first was queued earlier
