@@ -174,10 +174,10 @@ class QueueItem:
     consequence: float
     created_at: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    reason: str = UNCERTAIN
-    stale: bool = False
-    flagged: bool = False
-    sort_key: str = ""
+    reason: str = UNCERTAIN  # why linkage kept the pair apart
+    stale: bool = False  # a record changed since the pair was scored
+    flagged: bool = False  # a person involved has a safeguarding flag
+    sort_key: str = ""  # its position in the page's order (the cursor), as text
 
 
 def waterfall(
@@ -296,7 +296,7 @@ def new_key(created_at: str | None, candidate_id: str) -> str:
 
 
 def sort_key(item: QueueItem, order: QueueOrder) -> str:
-    """A unique, ascending sort key (also the cursor key)."""
+    """A unique, ascending sort key of an order (link time numbers positions by it)."""
     if order is QueueOrder.CONSEQUENCE:
         return rank_key(item.consequence, item.candidate_id)
     if order is QueueOrder.PROBABILITY_ASC:
