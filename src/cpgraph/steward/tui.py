@@ -204,13 +204,13 @@ async def review_session(
     filters = QueueFilter(statuses=statuses)
     summary = ReviewSummary()
     n = 0
-    decided_since_page = False
+    decided_any = False
     async for listed in _walk(store, filters):
         if n >= limit:
             break
         item: QueueItem | None = listed
-        if decided_since_page:
-            # a decision may have settled it since its page was read
+        if decided_any:
+            # a decision may have settled it since its page was read (one indexed read)
             item = await candidate_item(store, listed.candidate_id)
             if item is None or item.status not in statuses:
                 continue
@@ -255,7 +255,7 @@ async def review_session(
         except StewardBadInputError as exc:
             console.print(f"[yellow]not recorded:[/] {escape(str(exc))}", highlight=False)
             continue
-        decided_since_page = True
+        decided_any = True
         summary.decided[decision] += 1
         summary.decision_ids.append(out.decision_id)
         console.print(
