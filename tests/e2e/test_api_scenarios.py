@@ -21,7 +21,7 @@ from cpgraph.api import create_app
 from cpgraph.config import Backend, Settings
 from cpgraph.flags import FlagsReport, compute_flags
 from cpgraph.ingest.engine import load_extracts
-from cpgraph.linkage.service import LinkageService
+from cpgraph.linkage.service import LinkageService, last_run, learned_name_variants
 from cpgraph.security import Role, add_user
 from cpgraph.store import GraphStore, create_store
 from tests.factories import GeneratedPopulation, make_population
@@ -405,3 +405,11 @@ async def test_scenario_flags_are_confirmed(world: World) -> None:
     query = "query($id: ID!) { person(id: $id) { flags { code confidence } } }"
     flags = (await world.data(query, Role.PARTNER_SYSTEM, id=child))["person"]["flags"]
     assert flags and {f["confidence"] for f in flags} == {"CONFIRMED"}
+
+
+async def test_search_reads_the_forename_variants_the_run_learned(world: World) -> None:
+    run = await last_run(world.store)
+    assert run is not None and run["model"] is not None
+    learned = await learned_name_variants(world.store)
+    assert learned, "the population taught the model no forename variants"
+    assert learned == tuple(sorted(tuple(p) for p in run["model"]["name_variants"]))

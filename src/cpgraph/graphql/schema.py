@@ -56,6 +56,7 @@ from cpgraph.graphql.types import (
     Viewer,
     person_ref,
 )
+from cpgraph.linkage.service import learned_name_variants
 from cpgraph.security.errors import (
     AccessError,
     AuditUnavailableError,
@@ -124,7 +125,10 @@ class Query:
             raise BadInputError("name must contain at least one letter")
         if postcode is not None and len(postcode) > 10:
             raise BadInputError("postcode is too long")
-        ranked = await find_candidates(ctx.store, ctx.dialect, tokens, date_of_birth, postcode)
+        learned = await learned_name_variants(ctx.store)
+        ranked = await find_candidates(
+            ctx.store, ctx.dialect, tokens, date_of_birth, postcode, learned
+        )
         indexed = list(enumerate(ranked))
         page = paginate(
             indexed,

@@ -34,6 +34,7 @@ from nicknames import NickNamer
 from rapidfuzz import fuzz
 
 from cpgraph.graphql.data import RecordData, parse_date
+from cpgraph.linkage.comparisons import NamePairs
 from cpgraph.store import GraphStore
 
 MAX_TOKENS = 6
@@ -88,18 +89,32 @@ def _namer() -> NickNamer:
 
 
 @lru_cache(maxsize=4096)
-def nickname_variants(token: str) -> tuple[str, ...]:
-    """Other forms of a forename (Bob → Robert, Jon → John...), a few at most."""
+def nickname_variants(token: str, learned: NamePairs = ()) -> tuple[str, ...]:
+    """Other forms of a forename (Bob → Robert, Jon → John...), a few at most.
+
+    Args:
+        token: a searched name token.
+        learned: forename pairs the last linkage run learned from the agencies' own
+            records (Kasia/Katarzyna, Mo/Mohammed), so search knows what linkage knows.
+    """
     namer = _namer()
     variants = (namer.canonicals_of(token) | namer.nicknames_of(token)) - {token}
-    return tuple(sorted(v for v in variants if v.isalpha())[:MAX_VARIANTS])
+    ours = {b if a == token else a for a, b in learned if token in (a, b)} - {token}
+    found = sorted(ours) + sorted(v for v in variants - ours if v.isalpha())
+    return tuple(found[:MAX_VARIANTS])
 
 
 _NOT_PHONETIC = " => { $phonetic: false; }"  # RediSearch: this term only, not its sound
 
 
 def _token_terms(
-    dialect: str, token: str, tokens: list[str], *, exact: bool, max_edits: int
+    dialect: str,
+    token: str,
+    tokens: list[str],
+    *,
+    exact: bool,
+    max_edits: int,
+    learned: NamePairs = (),
 ) -> list[str]:
     """A token's full-text terms: the token as spelt (exact), or fuzzy, with its nicknames."""
     if exact:  # on FalkorDB the attribute only holds on a single term
@@ -113,7 +128,7 @@ def _token_terms(
         terms = [f"{'%' * edits}{token}{'%' * edits}"]
     else:
         terms = [f"{token}~{edits}" if edits else token]
-    terms.extend(v for v in nickname_variants(token) if v not in tokens)
+    terms.extend(v for v in nickname_variants(token, learned) if v not in tokens)
     return list(dict.fromkeys(terms))
 
 
@@ -124,6 +139,7 @@ def fulltext_text(
     require_all: bool = False,
     exact: bool = False,
     max_edits: int = 1,
+    learned: NamePairs = (),
 ) -> str:
     """Build the full-text query string for a dialect.
 
@@ -144,13 +160,14 @@ def fulltext_text(
             rarer nicknames would otherwise crowd exact matches out of a cut-off.
         max_edits: the edit distance of fuzzy forms for tokens of five letters or
             more (1 or 2; four-letter tokens stay at 1, shorter ones at 0).
+        learned: the last linkage run's learned forename pairs (see `nickname_variants`).
 
     Returns:
         The query text (empty only when `tokens` is).
     """
     if require_all:
         groups = [
-            _token_terms(dialect, t, tokens, exact=exact, max_edits=max_edits)
+            _token_terms(dialect, t, tokens, exact=exact, max_edits=max_edits, learned=learned)
             for t in dict.fromkeys(tokens)
             if len(t) > 1
         ]
@@ -163,7 +180,9 @@ def fulltext_text(
     terms = [
         term
         for token in dict.fromkeys(tokens)
-        for term in _token_terms(dialect, token, tokens, exact=exact, max_edits=max_edits)
+        for term in _token_terms(
+            dialect, token, tokens, exact=exact, max_edits=max_edits, learned=learned
+        )
     ]
     joiner = " | " if dialect == "falkordb" else " OR "
     return joiner.join(dict.fromkeys(terms))
@@ -235,10 +254,11 @@ def _record_names(props: dict[str, object]) -> list[list[str]]:
     return [n for n in names if n]
 
 
-def name_score(query: list[str], props: dict[str, object]) -> float:
+def name_score(query: list[str], props: dict[str, object], learned: NamePairs = ()) -> float:
     """0..1 similarity of a searched name to a record's names (best over aliases).
 
-    The first searched token may match the record's forename as a nickname.
+    The first searched token may match the record's forename as a nickname (the
+    dataset's, or one of the `learned` pairs of the last linkage run).
     """
     best = 0.0
     q = " ".join(query)
@@ -249,7 +269,8 @@ def name_score(query: list[str], props: dict[str, object]) -> float:
             and tokens
             and query[0] != tokens[0]
             and (
-                tokens[0] in nickname_variants(query[0]) or query[0] in nickname_variants(tokens[0])
+                tokens[0] in nickname_variants(query[0], learned)
+                or query[0] in nickname_variants(tokens[0], learned)
             )
         ):
             candidates.append([query[0], *tokens[1:]])
@@ -281,6 +302,7 @@ def rank(
     records: list[RecordData],
     *,
     min_score: float = 0.35,
+    learned: NamePairs = (),
 ) -> list[Candidate]:
     """Score candidate records and group them by person, best first."""
     weights = WEIGHT_NAME + (WEIGHT_DOB if dob else 0) + (WEIGHT_POSTCODE if postcode else 0)
@@ -288,7 +310,7 @@ def rank(
     for record in records:
         if not record.person_id:
             continue
-        ns = name_score(query_tokens, record.props)
+        ns = name_score(query_tokens, record.props, learned)
         d = dob_agreement(dob, record.props.get("dob"))  # type: ignore[arg-type]
         p = postcode_agreement(postcode, record.props.get("postcode"))  # type: ignore[arg-type]
         total = WEIGHT_NAME * ns
@@ -310,7 +332,9 @@ def rank(
     return ranked
 
 
-def _records(rows: list[dict[str, object]], tokens: list[str]) -> dict[str, RecordData]:
+def _records(
+    rows: list[dict[str, object]], tokens: list[str], learned: NamePairs = ()
+) -> dict[str, RecordData]:
     """Slim candidate rows as records by key; date-only ones must resemble the name."""
     found: dict[str, RecordData] = {}
     for row in rows:
@@ -318,7 +342,7 @@ def _records(rows: list[dict[str, object]], tokens: list[str]) -> dict[str, Reco
         if key in found:
             continue
         props = {col: row.get(col) for col in _CANDIDATE_COLUMNS}
-        if row.get("via") == "dob" and name_score(tokens, props) < DOB_ONLY_MIN_NAME:
+        if row.get("via") == "dob" and name_score(tokens, props, learned) < DOB_ONLY_MIN_NAME:
             continue
         person_id = row.get("person_id")
         found[key] = RecordData(props=props, person_id=str(person_id) if person_id else None)
@@ -331,6 +355,7 @@ async def find_candidates(
     tokens: list[str],
     dob: date | None,
     postcode: str | None,
+    learned: NamePairs = (),
 ) -> list[Candidate]:
     """Find and rank the persons a search may mean, in one store round trip or two.
 
@@ -344,12 +369,14 @@ async def find_candidates(
         tokens: the searched name tokens (from `name_tokens`, not empty).
         dob: the searched date of birth, if any.
         postcode: the searched postcode, if any.
+        learned: the last linkage run's learned forename pairs: search finds the
+            variants linkage joins (Kasia for Katarzyna).
 
     Returns:
         Candidates best first (see `rank`).
     """
     exact = fulltext_text(dialect, tokens, require_all=True, exact=True)
-    text = fulltext_text(dialect, tokens, require_all=True)
+    text = fulltext_text(dialect, tokens, require_all=True, learned=learned)
     rows = await store.query(
         "search_person_candidates",
         exact=exact,
@@ -358,11 +385,11 @@ async def find_candidates(
         dobs=dob_variants(dob),
         dob_limit=DOB_CANDIDATES,
     )
-    records = _records(rows, tokens)
-    ranked = rank(tokens, dob, postcode, list(records.values()))
+    records = _records(rows, tokens, learned)
+    ranked = rank(tokens, dob, postcode, list(records.values()), learned=learned)
     # Wider: any token as spelt, or every token at edit distance 2 (transposed letters).
     any_exact = fulltext_text(dialect, tokens, exact=True)
-    wider = fulltext_text(dialect, tokens, require_all=True, max_edits=2)
+    wider = fulltext_text(dialect, tokens, require_all=True, max_edits=2, learned=learned)
     if (ranked and ranked[0].score >= GOOD_SCORE) or (any_exact, wider) == (exact, text):
         return ranked
     more = await store.query(
@@ -373,5 +400,5 @@ async def find_candidates(
         dobs=[],
         dob_limit=0,
     )
-    records.update((k, r) for k, r in _records(more, tokens).items() if k not in records)
-    return rank(tokens, dob, postcode, list(records.values()))
+    records.update((k, r) for k, r in _records(more, tokens, learned).items() if k not in records)
+    return rank(tokens, dob, postcode, list(records.values()), learned=learned)

@@ -219,6 +219,7 @@ class LinkageService:
             # whatever spec is packaged when they are read
             spec=_json(self.spec.raw),
             max_person_id=_max_person_id(result, retired),
+            name_variants=[f"{a}|{b}" for a, b in result.model.name_variants],
         )
         return report
 
@@ -414,6 +415,14 @@ def _max_person_id(result: EngineResult, retired: set[str]) -> str | None:
 def _json(value: Any) -> str:
     """JSON for breakdowns and summaries, which hold numpy scalars."""
     return json.dumps(value, default=lambda o: o.item() if isinstance(o, np.generic) else str(o))
+
+
+async def learned_name_variants(store: GraphStore) -> tuple[tuple[str, str], ...]:
+    """The forename variants the last run learned (Kasia/Katarzyna...), for search."""
+    rows = await store.query("linkage_name_variants")
+    raw = (rows[0]["name_variants"] if rows else None) or []
+    pairs = (str(v).split("|", 1) for v in raw if "|" in str(v))
+    return tuple(sorted((a, b) for a, b in pairs))
 
 
 async def last_run(store: GraphStore) -> dict[str, Any] | None:

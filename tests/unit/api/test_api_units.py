@@ -354,3 +354,18 @@ def test_limits_read_settings_when_present() -> None:
 
     limits = ApiLimits.from_settings(S())
     assert limits.max_depth == 5 and limits.max_aliases == ApiLimits().max_aliases
+
+
+def test_search_knows_the_forename_variants_linkage_learned() -> None:
+    from cpgraph.graphql.search import fulltext_text, name_score, nickname_variants
+
+    learned = (("kasia", "katarzyna"),)
+    assert "katarzyna" not in nickname_variants("kasia")
+    assert "katarzyna" in nickname_variants("kasia", learned)
+    assert "kasia" in nickname_variants("katarzyna", learned)
+    assert "katarzyna" not in fulltext_text("falkordb", ["kasia", "nowak"], require_all=True)
+    assert "katarzyna" in fulltext_text(
+        "falkordb", ["kasia", "nowak"], require_all=True, learned=learned
+    )
+    record = {"forename": "Katarzyna", "surname": "Nowak"}
+    assert name_score(["kasia", "nowak"], record, learned) > name_score(["kasia", "nowak"], record)
