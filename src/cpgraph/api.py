@@ -33,7 +33,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from strawberry.fastapi import GraphQLRouter
 
-from cpgraph.config import Environment, Settings
+from cpgraph.config import Environment, Settings, load_settings
 from cpgraph.errors import StoreError
 from cpgraph.graphql.context import RequestContext
 from cpgraph.graphql.limits import ApiLimits
@@ -418,8 +418,6 @@ def serve_command(
         settings: settings to serve with (default: read from the environment).
     """
     import uvicorn  # noqa: PLC0415 — only the server needs it
-
-    from cpgraph.cli import load_settings  # noqa: PLC0415 — avoid an import cycle
 
     settings = settings or load_settings()
     uvicorn.run(

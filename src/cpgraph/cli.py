@@ -7,19 +7,19 @@ import functools
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from cpgraph.config import Settings
+from cpgraph.config import Settings, load_settings
 from cpgraph.errors import ConfigError, CpgraphError
-from cpgraph.store import GraphStore, create_store
+from cpgraph.runtime import run_with_store
+from cpgraph.store import GraphStore
+from cpgraph.terminal import console, err_console
 
 app = typer.Typer(
     name="cpgraph",
@@ -39,9 +39,6 @@ app.add_typer(export_app, name="export")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
-console = Console()
-err_console = Console(stderr=True)
-
 
 class _State:
     debug: bool = False
@@ -59,17 +56,6 @@ def _main(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-
-
-def load_settings() -> Settings:
-    """Read settings, turning validation problems into a one-line ConfigError."""
-    try:
-        return Settings()
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ConfigError(f"invalid configuration: {problems}") from None
 
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
@@ -95,17 +81,6 @@ def cli_errors[T](func: Callable[..., T]) -> Callable[..., T]:
             raise typer.Exit(130) from None
 
     return wrapper
-
-
-def run_with_store[T](body: Callable[[GraphStore, Settings], Awaitable[T]]) -> T:
-    """Start the configured store, run `body`, and always close the store."""
-    settings = load_settings()
-
-    async def _go() -> T:
-        async with create_store(settings) as store:
-            return await body(store, settings)
-
-    return asyncio.run(_go())
 
 
 @db_app.command("init")

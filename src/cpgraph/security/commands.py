@@ -11,10 +11,12 @@ from typing import Annotated
 import typer
 
 from cpgraph.config import Settings
+from cpgraph.runtime import run_with_store
 from cpgraph.security.audit import VerifyResult, verify_chain
 from cpgraph.security.roles import Role
 from cpgraph.security.users import add_user
 from cpgraph.store import GraphStore
+from cpgraph.terminal import console, err_console
 
 _ROLES = ", ".join(r.value for r in Role)
 _RESET_BATCH = 10_000
@@ -25,7 +27,6 @@ def users_add_command(
     role: Annotated[str, typer.Option("--role", help=f"One of: {_ROLES}.")],
 ) -> None:
     """Add an API user and print their bearer token once (only its hash is stored)."""
-    from cpgraph.cli import console, run_with_store  # noqa: PLC0415 — avoid an import cycle
 
     async def body(store: GraphStore, settings: Settings) -> str:
         await store.bootstrap()  # the uniqueness constraints on users
@@ -40,7 +41,6 @@ def users_add_command(
 
 def audit_verify_command() -> None:
     """Verify the audit hash chain end to end; exit 1 if any entry fails."""
-    from cpgraph.cli import console, err_console, run_with_store  # noqa: PLC0415
 
     async def body(store: GraphStore, settings: Settings) -> VerifyResult:
         return await verify_chain(store)
@@ -114,7 +114,6 @@ def audit_reanchor_command(
     ] = False,
 ) -> None:
     """Re-create a missing anchor file for a chain that still verifies under its key."""
-    from cpgraph.cli import console, err_console, run_with_store  # noqa: PLC0415
     from cpgraph.security.audit import reanchor  # noqa: PLC0415
 
     if not yes:

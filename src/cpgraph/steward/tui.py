@@ -28,6 +28,7 @@ from rich.table import Table
 
 from cpgraph.config import Settings
 from cpgraph.errors import ConfigError
+from cpgraph.runtime import run_with_store
 from cpgraph.security.audit import AuditLog
 from cpgraph.security.purpose import parse_purpose
 from cpgraph.security.roles import Role
@@ -41,6 +42,7 @@ from cpgraph.steward.errors import (
 from cpgraph.steward.queue import QueueFilter, QueueItem, candidate_item, queue_page
 from cpgraph.steward.service import StewardService
 from cpgraph.store import GraphStore
+from cpgraph.terminal import console
 
 TOKEN_ENV = "CPGRAPH_TOKEN"
 REVIEW_ROLES = frozenset({Role.DATA_STEWARD})
@@ -330,7 +332,6 @@ def review_command(
     ] = False,
 ) -> None:
     """Walk the review queue in the terminal: a=accept, r=reject, s=skip, q=quit."""
-    from cpgraph.cli import console, run_with_store  # noqa: PLC0415 — avoid an import cycle
 
     token = read_token(token_file)
 
