@@ -90,10 +90,11 @@ def audit_key(settings: Settings, *, create: bool = True) -> bytes | None:
 
 
 def _read_key(path: Path) -> bytes:
+    """The key in ``path`` (hex); FileNotFoundError when there is none yet."""
     try:
         text = path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        raise
+        raise  # the caller may create it
     except (OSError, UnicodeDecodeError) as exc:
         raise AuditKeyError("cannot read the audit key file") from exc
     try:
