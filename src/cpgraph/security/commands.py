@@ -1,18 +1,19 @@
-"""CLI command bodies for `cpgraph users add`, `cpgraph audit verify` and `cpgraph db reset`.
+"""CLI command bodies: `cpgraph users add`, `audit verify`, `audit reanchor`, `db reset`.
 
-The CLI wires them (`users_app.command("add")(cli_errors(users_add_command))`);
-they import the CLI helpers lazily so there is no import cycle.
+The CLI wires them (`users_app.command("add")(cli_errors(users_add_command))`).
 """
 
 from __future__ import annotations
 
+import getpass
 from typing import Annotated
 
 import typer
 
 from cpgraph.config import Settings
 from cpgraph.runtime import run_with_store
-from cpgraph.security.audit import VerifyResult, verify_chain
+from cpgraph.security.anchor import retire_anchor
+from cpgraph.security.audit import AuditLog, VerifyResult, reanchor, verify_chain
 from cpgraph.security.roles import Role
 from cpgraph.security.users import add_user
 from cpgraph.store import GraphStore
@@ -80,11 +81,6 @@ async def reset_graph(store: GraphStore, settings: Settings, *, include_audit: b
     Returns:
         How many nodes were deleted (-1: the whole graph was dropped).
     """
-    import getpass  # noqa: PLC0415
-
-    from cpgraph.security.anchor import retire_anchor  # noqa: PLC0415
-    from cpgraph.security.audit import AuditLog  # noqa: PLC0415
-
     if include_audit:
         await store.reset()
         await store.bootstrap()
@@ -114,8 +110,6 @@ def audit_reanchor_command(
     ] = False,
 ) -> None:
     """Re-create a missing anchor file for a chain that still verifies under its key."""
-    from cpgraph.security.audit import reanchor  # noqa: PLC0415
-
     if not yes:
         err_console.print(
             "[bold red]error:[/] re-anchoring accepts the chain as it stands (a cut at its "
