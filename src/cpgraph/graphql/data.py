@@ -132,6 +132,57 @@ def age_on(dob: date | None, day: date) -> int | None:
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
 
 
+# A flag's confidence (see cpgraph.flags.model) and the review-item statuses after a
+# steward's decision that confirm or withdraw a POSSIBLE one.
+CONFIRMED, POSSIBLE = "CONFIRMED", "POSSIBLE"
+_CONFIRMING = frozenset({"linked"})
+_WITHDRAWING = frozenset({"rejected", "closed"})
+
+
+@dataclass(slots=True)
+class FlagData:
+    """A stored flag as the API reads it."""
+
+    props: dict[str, Any]
+    evidence: dict[str, Any] = field(default_factory=dict)
+    candidate_statuses: list[str] = field(default_factory=list)
+
+    @property
+    def sort_key(self) -> str:
+        return f"{self.props.get('code', '')}|{self.props.get('flag_id', '')}"
+
+    @property
+    def confidence(self) -> str | None:
+        """The confidence now; None when a steward's decision withdrew the flag.
+
+        A POSSIBLE flag rests on undecided review items: once a steward links one of
+        them it is confirmed, once every one is rejected it no longer holds (the next
+        flags run rewrites both accordingly).
+        """
+        if self.props.get("confidence") != POSSIBLE:
+            return CONFIRMED
+        statuses = set(self.candidate_statuses)
+        if statuses & _CONFIRMING:
+            return CONFIRMED
+        if statuses and statuses <= _WITHDRAWING:
+            return None
+        return POSSIBLE
+
+
+def flag_data(props: dict[str, Any], candidate_statuses: list[str] | None = None) -> FlagData:
+    """Parse a stored Flag node (its evidence is a JSON string)."""
+    raw = props.get("evidence")
+    try:
+        evidence = json.loads(raw) if isinstance(raw, str) and raw else {}
+    except ValueError:
+        evidence = {}
+    return FlagData(
+        props=props,
+        evidence=evidence if isinstance(evidence, dict) else {},
+        candidate_statuses=[str(s) for s in candidate_statuses or [] if s],
+    )
+
+
 # Review items that are still possible matches: undecided, or deferred by a steward.
 POSSIBLE_STATUSES = ("open", "deferred", "stale")
 
@@ -270,8 +321,6 @@ class Loaders:
         return [sorted(by_person.get(i, {}).values(), key=lambda e: e.sort_key) for i in ids]
 
     async def _load_flags(self, ids: Sequence[str]) -> list[list[Any]]:
-        from cpgraph.graphql.insight import flag_data  # noqa: PLC0415 — avoid an import cycle
-
         rows = await self.store.query("api_persons_flags", ids=list(ids))
         by_person: dict[str, list[Any]] = defaultdict(list)
         for row in rows:

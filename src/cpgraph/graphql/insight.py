@@ -24,16 +24,22 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
-from enum import Enum
 from functools import lru_cache
 from typing import Any
 
 import strawberry
 
 from cpgraph.graphql.context import GqlInfo, RequestContext
-from cpgraph.graphql.data import EventData, RecordData
+from cpgraph.graphql.data import RecordData
 from cpgraph.graphql.errors import BadInputError, NotFoundError
-from cpgraph.graphql.types import Person, SourceRecord, TimelineEvent, person_ref
+from cpgraph.graphql.types import (
+    PathHop,
+    PathHopKind,
+    Person,
+    SourceRecord,
+    event_of,
+    person_ref,
+)
 from cpgraph.vocabulary import INVERSE
 
 MAX_CONNECTION_DEPTH = 6
@@ -43,177 +49,6 @@ MAX_PATHS = 20
 NEIGHBOUR_ROWS = 20_000
 MAX_VISITED = 20_000
 BATCH = 500
-
-
-@strawberry.enum(description="How two persons on a path are connected.")
-class PathHopKind(Enum):
-    RELATIONSHIP = "RELATIONSHIP"
-    SHARED_EVENT = "SHARED_EVENT"
-    POSSIBLE_MATCH = "POSSIBLE_MATCH"
-
-
-@strawberry.enum(description="How sure a flag is of the people it rests on.")
-class FlagConfidence(Enum):
-    CONFIRMED = "CONFIRMED"
-    POSSIBLE = "POSSIBLE"
-
-
-# Review-item statuses after a steward's decision (see cpgraph.steward).
-_CONFIRMING = frozenset({"linked"})
-_WITHDRAWING = frozenset({"rejected", "closed"})
-
-
-def _event(props: dict[str, Any], record_keys: list[str] | None = None) -> TimelineEvent:
-    return TimelineEvent.of(EventData(props=dict(props), record_keys=list(record_keys or [])))
-
-
-@strawberry.type(description="One step of a path between two persons, with its evidence.")
-class PathHop:
-    kind: PathHopKind
-    relationship: str | None = strawberry.field(
-        description="What `to` is to `from` (relationships); the link for shared events."
-    )
-    lives_with: bool | None
-    from_date: str | None
-    to_date: str | None
-    sources: list[str] = strawberry.field(description="Keys of the records that say so.")
-    events: list[TimelineEvent] = strawberry.field(description="Events both persons share.")
-    from_id: strawberry.Private[str]
-    to_id: strawberry.Private[str]
-
-    @strawberry.field(name="from", description="The person the hop starts from.")
-    def from_(self, info: GqlInfo) -> Person:
-        return person_ref(info.context, self.from_id)
-
-    @strawberry.field(description="The person the hop leads to.")
-    def to(self, info: GqlInfo) -> Person:
-        return person_ref(info.context, self.to_id)
-
-
-# ---------------------------------------------------------------------- flags
-
-
-@dataclass(slots=True)
-class FlagData:
-    """A stored flag as the API reads it."""
-
-    props: dict[str, Any]
-    evidence: dict[str, Any] = field(default_factory=dict)
-    candidate_statuses: list[str] = field(default_factory=list)
-
-    @property
-    def sort_key(self) -> str:
-        return f"{self.props.get('code', '')}|{self.props.get('flag_id', '')}"
-
-    @property
-    def confidence(self) -> FlagConfidence | None:
-        """The confidence now; None when a steward's decision withdrew the flag.
-
-        A POSSIBLE flag rests on undecided review items: once a steward links one of
-        them it is confirmed, once every one is rejected it no longer holds (the next
-        flags run rewrites both accordingly).
-        """
-        if self.props.get("confidence") != FlagConfidence.POSSIBLE.value:
-            return FlagConfidence.CONFIRMED
-        statuses = set(self.candidate_statuses)
-        if statuses & _CONFIRMING:
-            return FlagConfidence.CONFIRMED
-        if statuses and statuses <= _WITHDRAWING:
-            return None
-        return FlagConfidence.POSSIBLE
-
-
-def flag_data(props: dict[str, Any], candidate_statuses: list[str] | None = None) -> FlagData:
-    """Parse a stored Flag node (its evidence is a JSON string)."""
-    raw = props.get("evidence")
-    try:
-        evidence = json.loads(raw) if isinstance(raw, str) and raw else {}
-    except ValueError:
-        evidence = {}
-    return FlagData(
-        props=props,
-        evidence=evidence if isinstance(evidence, dict) else {},
-        candidate_statuses=[str(s) for s in candidate_statuses or [] if s],
-    )
-
-
-@strawberry.type(description="What a flag rests on: records, events and the path to others.")
-class FlagEvidence:
-    record_keys: list[str]
-    event_ids: list[str]
-    events: list[TimelineEvent]
-    path: list[PathHop] = strawberry.field(
-        description="From the flagged person to the other people involved."
-    )
-
-
-def _hop_from_dict(data: dict[str, Any], events: dict[str, dict[str, Any]]) -> PathHop:
-    kinds = {k.value: k for k in PathHopKind}
-    kind = kinds.get(str(data.get("kind")), PathHopKind.RELATIONSHIP)
-    return PathHop(
-        kind=kind,
-        relationship=data.get("relationship"),
-        lives_with=data.get("lives_with"),
-        from_date=data.get("from_date"),
-        to_date=data.get("to_date"),
-        sources=[str(s) for s in data.get("sources") or []],
-        events=[_event(events[e]) for e in data.get("event_ids") or [] if e in events],
-        from_id=str(data["from_id"]),
-        to_id=str(data["to_id"]),
-    )
-
-
-@strawberry.type(
-    description="A safeguarding flag: an explainable rule that fired for the person, "
-    "with a plain-English reason and the evidence. Not a score."
-)
-class Flag:
-    id: strawberry.ID
-    code: str = strawberry.field(description="Stable rule code, e.g. RELEASE_DUE_SOON.")
-    title: str
-    reason: str = strawberry.field(description="Why it fired (relationships, agencies, dates).")
-    as_of: str = strawberry.field(description="The reference date the rule was evaluated on.")
-    computed_at: str | None
-    confidence: FlagConfidence = strawberry.field(
-        description="CONFIRMED: the people it rests on are resolved (linkage or a steward). "
-        "POSSIBLE: it rests on a possible match awaiting a data steward's decision (the "
-        "reason says so, the path has a POSSIBLE_MATCH hop)."
-    )
-    evidence: FlagEvidence
-
-    @classmethod
-    def of(cls, ctx: RequestContext, data: FlagData, confidence: FlagConfidence) -> Flag:
-        """Build from a stored flag, noting every person its evidence discloses."""
-        p, ev = data.props, data.evidence
-        events = {str(e.get("event_id")): e for e in ev.get("events") or [] if isinstance(e, dict)}
-        hops = [_hop_from_dict(h, events) for h in ev.get("path") or [] if isinstance(h, dict)]
-        for pid in ev.get("person_ids") or []:
-            ctx.saw_person(str(pid))
-        return cls(
-            id=strawberry.ID(str(p.get("flag_id", ""))),
-            code=str(p.get("code", "")),
-            title=str(p.get("title", "")),
-            reason=str(p.get("reason", "")),
-            as_of=str(p.get("as_of", "")),
-            computed_at=p.get("computed_at"),
-            confidence=confidence,
-            evidence=FlagEvidence(
-                record_keys=[str(k) for k in p.get("record_keys") or []],
-                event_ids=[str(e) for e in p.get("event_ids") or []],
-                events=[_event(events[e]) for e in sorted(events)],
-                path=hops,
-            ),
-        )
-
-
-async def person_flags(ctx: RequestContext, person_id: str) -> list[Flag]:
-    """The person's flags, by code (through the request's DataLoader)."""
-    out = []
-    for f in await ctx.loaders.flags.load(person_id):
-        confidence = f.confidence
-        if confidence is not None:  # a steward's "different" withdrew it
-            out.append(Flag.of(ctx, f, confidence))
-    return out
 
 
 # ---------------------------------------------------------------------- connections
@@ -394,7 +229,7 @@ class _Search:
                         to_date=None,
                         sources=keys,
                         events=[
-                            _event(ev.events[e], sorted(ev.event_keys[e]))
+                            event_of(ev.events[e], sorted(ev.event_keys[e]))
                             for e in sorted(ev.events, key=lambda e: _event_order(ev, e))
                         ],
                         from_id=a,

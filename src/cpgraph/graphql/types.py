@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated, Any
 
 import strawberry
 
@@ -20,6 +20,7 @@ from cpgraph.graphql.data import (
     ADULT_AGE,
     IDENTIFIER_SCHEMES,
     EventData,
+    FlagData,
     PersonData,
     PossibleMatchData,
     RecordData,
@@ -32,9 +33,6 @@ from cpgraph.graphql.errors import NotFoundError
 from cpgraph.graphql.pagination import Connection, paginate, to_connection
 from cpgraph.graphql.search import Agreement, Candidate
 from cpgraph.security.audit import AuditRecord
-
-if TYPE_CHECKING:
-    from cpgraph.graphql.insight import Flag
 
 AgreementLevel = strawberry.enum(
     Agreement, name="Agreement", description="How a recorded value agrees with a searched one."
@@ -435,11 +433,7 @@ class Person:
         description="Safeguarding flags: explainable rules that fired for the person, each "
         "with a reason and its evidence (computed after linkage)."
     )
-    async def flags(
-        self, info: GqlInfo
-    ) -> list[Annotated[Flag, strawberry.lazy("cpgraph.graphql.insight")]]:
-        from cpgraph.graphql.insight import person_flags  # noqa: PLC0415 — import cycle
-
+    async def flags(self, info: GqlInfo) -> list[Flag]:
         return await person_flags(info.context, str(self.id))
 
     @strawberry.field(
@@ -604,3 +598,129 @@ class AuditEntry:
             prev_hash=entry.prev_hash,
             hash=entry.hash,
         )
+
+
+# ---------------------------------------------------------------------- flags
+
+
+@strawberry.enum(description="How two persons on a path are connected.")
+class PathHopKind(Enum):
+    RELATIONSHIP = "RELATIONSHIP"
+    SHARED_EVENT = "SHARED_EVENT"
+    POSSIBLE_MATCH = "POSSIBLE_MATCH"
+
+
+@strawberry.enum(description="How sure a flag is of the people it rests on.")
+class FlagConfidence(Enum):
+    CONFIRMED = "CONFIRMED"
+    POSSIBLE = "POSSIBLE"
+
+
+def event_of(props: dict[str, Any], record_keys: list[str] | None = None) -> TimelineEvent:
+    """A timeline event from stored event properties (and the record keys involved)."""
+    return TimelineEvent.of(EventData(props=dict(props), record_keys=list(record_keys or [])))
+
+
+@strawberry.type(description="One step of a path between two persons, with its evidence.")
+class PathHop:
+    kind: PathHopKind
+    relationship: str | None = strawberry.field(
+        description="What `to` is to `from` (relationships); the link for shared events."
+    )
+    lives_with: bool | None
+    from_date: str | None
+    to_date: str | None
+    sources: list[str] = strawberry.field(description="Keys of the records that say so.")
+    events: list[TimelineEvent] = strawberry.field(description="Events both persons share.")
+    from_id: strawberry.Private[str]
+    to_id: strawberry.Private[str]
+
+    @strawberry.field(name="from", description="The person the hop starts from.")
+    def from_(self, info: GqlInfo) -> Person:
+        return person_ref(info.context, self.from_id)
+
+    @strawberry.field(description="The person the hop leads to.")
+    def to(self, info: GqlInfo) -> Person:
+        return person_ref(info.context, self.to_id)
+
+
+# ---------------------------------------------------------------------- flags
+
+
+@strawberry.type(description="What a flag rests on: records, events and the path to others.")
+class FlagEvidence:
+    record_keys: list[str]
+    event_ids: list[str]
+    events: list[TimelineEvent]
+    path: list[PathHop] = strawberry.field(
+        description="From the flagged person to the other people involved."
+    )
+
+
+def _hop_from_dict(data: dict[str, Any], events: dict[str, dict[str, Any]]) -> PathHop:
+    kinds = {k.value: k for k in PathHopKind}
+    kind = kinds.get(str(data.get("kind")), PathHopKind.RELATIONSHIP)
+    return PathHop(
+        kind=kind,
+        relationship=data.get("relationship"),
+        lives_with=data.get("lives_with"),
+        from_date=data.get("from_date"),
+        to_date=data.get("to_date"),
+        sources=[str(s) for s in data.get("sources") or []],
+        events=[event_of(events[e]) for e in data.get("event_ids") or [] if e in events],
+        from_id=str(data["from_id"]),
+        to_id=str(data["to_id"]),
+    )
+
+
+@strawberry.type(
+    description="A safeguarding flag: an explainable rule that fired for the person, "
+    "with a plain-English reason and the evidence. Not a score."
+)
+class Flag:
+    id: strawberry.ID
+    code: str = strawberry.field(description="Stable rule code, e.g. RELEASE_DUE_SOON.")
+    title: str
+    reason: str = strawberry.field(description="Why it fired (relationships, agencies, dates).")
+    as_of: str = strawberry.field(description="The reference date the rule was evaluated on.")
+    computed_at: str | None
+    confidence: FlagConfidence = strawberry.field(
+        description="CONFIRMED: the people it rests on are resolved (linkage or a steward). "
+        "POSSIBLE: it rests on a possible match awaiting a data steward's decision (the "
+        "reason says so, the path has a POSSIBLE_MATCH hop)."
+    )
+    evidence: FlagEvidence
+
+    @classmethod
+    def of(cls, ctx: RequestContext, data: FlagData, confidence: FlagConfidence) -> Flag:
+        """Build from a stored flag, noting every person its evidence discloses."""
+        p, ev = data.props, data.evidence
+        events = {str(e.get("event_id")): e for e in ev.get("events") or [] if isinstance(e, dict)}
+        hops = [_hop_from_dict(h, events) for h in ev.get("path") or [] if isinstance(h, dict)]
+        for pid in ev.get("person_ids") or []:
+            ctx.saw_person(str(pid))
+        return cls(
+            id=strawberry.ID(str(p.get("flag_id", ""))),
+            code=str(p.get("code", "")),
+            title=str(p.get("title", "")),
+            reason=str(p.get("reason", "")),
+            as_of=str(p.get("as_of", "")),
+            computed_at=p.get("computed_at"),
+            confidence=confidence,
+            evidence=FlagEvidence(
+                record_keys=[str(k) for k in p.get("record_keys") or []],
+                event_ids=[str(e) for e in p.get("event_ids") or []],
+                events=[event_of(events[e]) for e in sorted(events)],
+                path=hops,
+            ),
+        )
+
+
+async def person_flags(ctx: RequestContext, person_id: str) -> list[Flag]:
+    """The person's flags, by code (through the request's DataLoader)."""
+    out = []
+    for f in await ctx.loaders.flags.load(person_id):
+        confidence = f.confidence
+        if confidence is not None:  # a steward's "different" withdrew it
+            out.append(Flag.of(ctx, f, FlagConfidence(confidence)))
+    return out
