@@ -397,6 +397,10 @@ def create_app(
         metrics=metrics,
         max_inflight=max_inflight,
     )
+    # the web app at `/` (and GraphiQL in dev): mounted last, after every API route
+    from cpgraph.web import mount_web  # noqa: PLC0415
+
+    mount_web(app, dev=dev)
     return app
 
 

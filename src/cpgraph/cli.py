@@ -484,6 +484,11 @@ def demo_cmd(
             f"({info.example_person_id}):"
         )
     console.print(info.curl(base.host, base.port), highlight=False, soft_wrap=True)
+    console.print(
+        "\nweb app (sign in with the token above, then give a purpose; it opens on the "
+        "example child's network):"
+    )
+    print(info.app_url(base.host, base.port))
     if not serve_api:
         return
     from cpgraph.api import serve_command  # noqa: PLC0415

@@ -56,6 +56,11 @@ class DemoInfo:
         )
         return f'{{ person(id: "{person}") {{ {selection} }} }}'
 
+    def app_url(self, host: str, port: int) -> str:
+        """The web app's address, opening on the example child's network after sign-in."""
+        base = f"http://{host}:{port}/"
+        return f"{base}#/network/{self.example_person_id}" if self.example_person_id else base
+
     def curl(self, host: str, port: int) -> str:
         """A ready-to-paste curl command for the example query."""
         body = json.dumps({"query": self.example_query()})
