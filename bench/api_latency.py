@@ -93,7 +93,7 @@ async def build(data_dir: Path, households: int) -> None:
     from cpgraph.flags import compute_flags  # noqa: PLC0415
     from cpgraph.generate import generate  # noqa: PLC0415
     from cpgraph.ingest.engine import load_extracts  # noqa: PLC0415
-    from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
+    from cpgraph.steward.linking import linkage_service  # noqa: PLC0415
 
     out = data_dir.parent / f"{data_dir.name}-extracts"
     if not (out / "truth.csv").exists():
@@ -104,7 +104,7 @@ async def build(data_dir: Path, households: int) -> None:
         t0 = time.perf_counter()
         await load_extracts(store, sorted(p for p in out.iterdir() if p.is_dir()))
         t1 = time.perf_counter()
-        report = await LinkageService(store, settings).link()
+        report = await linkage_service(store, settings).link()
         t2 = time.perf_counter()
         flags = await compute_flags(store)
         print(

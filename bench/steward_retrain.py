@@ -39,6 +39,7 @@ from cpgraph.linkage.service import LinkageService  # noqa: E402
 from cpgraph.security.roles import Role  # noqa: E402
 from cpgraph.steward import Actor, StewardConflictError, StewardService  # noqa: E402
 from cpgraph.steward.decisions import load_decisions  # noqa: E402
+from cpgraph.steward.linking import linkage_service  # noqa: E402
 from cpgraph.steward.queue import load_queue  # noqa: E402
 from cpgraph.store import GraphStore, create_store  # noqa: E402
 
@@ -98,7 +99,7 @@ async def run(households: int, seed: int, error_rate: float, rounds: int, out: P
     async with create_store(settings) as store:
         await store.bootstrap()
         await load_extracts(store, folders)
-        linkage = LinkageService(store, settings)
+        linkage = linkage_service(store, settings)
         t0 = time.perf_counter()
         rep = await linkage.link(full=True)
         steps.append(

@@ -273,18 +273,18 @@ def link_cmd(
 ) -> None:
     """Resolve every loaded person mention to a person, then recompute safeguarding flags."""
     from cpgraph.flags.service import compute_flags  # noqa: PLC0415
-    from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
     from cpgraph.linkage.spec import load_spec  # noqa: PLC0415
+    from cpgraph.steward.linking import linkage_service  # noqa: PLC0415
+    from cpgraph.steward.queue import refresh_flagged  # noqa: PLC0415
 
     # a bad spec fails here, in one line, before the store starts
     run_spec = load_spec(spec) if spec is not None else None
-    from cpgraph.steward.queue import refresh_flagged  # noqa: PLC0415
 
     with progress_bar() as bar:
         progress = stage_progress(bar)
 
         async def body(store: GraphStore, settings: Settings) -> Any:
-            report = await LinkageService(store, settings, spec=run_spec).link(
+            report = await linkage_service(store, settings, spec=run_spec).link(
                 full=full, progress=progress, retrain=retrain
             )
             # Flags read person-level relationships: recompute after every link.

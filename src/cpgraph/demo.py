@@ -18,9 +18,10 @@ from cpgraph.config import Backend, Environment, Settings
 from cpgraph.flags.service import FlagsReport, compute_flags
 from cpgraph.generate import generate
 from cpgraph.ingest import load_extracts
-from cpgraph.linkage.service import LinkageService, LinkReport
+from cpgraph.linkage.service import LinkReport
 from cpgraph.security.anchor import retire_anchor
 from cpgraph.security.users import add_user
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import GraphStore, create_store
 
 Progress = Callable[[str, int, int], None]
@@ -123,7 +124,7 @@ async def build_demo(
                 progress(f"loading {system}", done, total)
 
         reports = await load_extracts(store, folders, progress=load_progress)
-        link = await LinkageService(store, settings).link(full=True, progress=progress)
+        link = await linkage_service(store, settings).link(full=True, progress=progress)
         flags = await compute_flags(store)
         token = await add_user(store, DEMO_USER, "investigator")
         person_id, name = await _example_person(store, extracts)

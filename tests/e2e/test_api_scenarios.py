@@ -21,8 +21,9 @@ from cpgraph.api import create_app
 from cpgraph.config import Backend, Settings
 from cpgraph.flags import FlagsReport, compute_flags
 from cpgraph.ingest.engine import load_extracts
-from cpgraph.linkage.service import LinkageService, last_run, learned_name_variants
+from cpgraph.linkage.service import last_run, learned_name_variants
 from cpgraph.security import Role, add_user
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import GraphStore, create_store
 from tests.factories import GeneratedPopulation, make_population
 
@@ -74,7 +75,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     try:
         await store.bootstrap()
         await load_extracts(store, population.extracts())
-        await LinkageService(store, settings).link()
+        await linkage_service(store, settings).link()
         report = await compute_flags(store)
         tokens = {role: await add_user(store, f"{role.value}-e2e", role) for role in Role}
         app = create_app(Settings(data_dir=root / "unused"), store=store)

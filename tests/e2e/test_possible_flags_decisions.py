@@ -18,9 +18,9 @@ from cpgraph.api import create_app
 from cpgraph.config import Backend, Settings
 from cpgraph.flags import compute_flags
 from cpgraph.ingest.engine import load_extracts
-from cpgraph.linkage.service import LinkageService
 from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, loads_spec
 from cpgraph.security import Role, add_user
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
 from tests.factories import make_population
 
@@ -73,7 +73,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
     try:
         await store.bootstrap()
         await load_extracts(store, pop.extracts())
-        await LinkageService(store, settings, spec=spec).link()
+        await linkage_service(store, settings, spec=spec).link()
         await compute_flags(store)
         tokens = {r: await add_user(store, f"{r.value}-pm", r) for r in Role}
         app = create_app(Settings(data_dir=root / "unused"), store=store)

@@ -20,6 +20,7 @@ from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.service import LinkageService
 from cpgraph.security import Role, add_user, verify_chain
 from cpgraph.steward.decisions import load_decisions
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
 from tests.e2e.served import served_api
 from tests.factories import make_population
@@ -54,7 +55,7 @@ async def test_steward_decisions_over_http_stick_through_relinking(tmp_path: Pat
     async with create_store(settings) as store:
         await store.bootstrap()
         await load_extracts(store, pop.extracts())
-        await LinkageService(store, settings).link(full=True)
+        await linkage_service(store, settings).link(full=True)
         token = await add_user(store, "e2e-steward", Role.DATA_STEWARD)
         original = await LinkageService(store, settings).assignments()
     by_person = original.groupby("person_id")["record_key"].apply(sorted).to_dict()
@@ -84,7 +85,7 @@ async def test_steward_decisions_over_http_stick_through_relinking(tmp_path: Pat
         assert merged["decisionId"] in split["supersedes"]
     assert proc.returncode in (0, -15)
     async with create_store(settings) as store:
-        linkage = LinkageService(store, settings)
+        linkage = linkage_service(store, settings)
         await linkage.link(full=True)
         now = await linkage.assignments()
         assign = dict(zip(now["record_key"], now["person_id"], strict=True))

@@ -14,11 +14,11 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,8 @@ import pandas as pd
 from cpgraph.config import Settings
 from cpgraph.errors import LinkageError
 from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
-from cpgraph.linkage.spec import Spec, load_spec
+from cpgraph.linkage.model import Model
+from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
 from cpgraph.linkage.statefile import load_state, remove_legacy_pickle, save_state
 from cpgraph.store import GraphStore
 from cpgraph.store.embedded import secure_data_dir
@@ -76,20 +77,66 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+class StewardHooks(Protocol):
+    """What a linkage run needs from the stewards' side (`cpgraph.steward.linking`).
+
+    Linkage sits below the steward layer: it is handed these rather than importing them.
+    """
+
+    async def decisions(self, store: GraphStore) -> list[tuple[str, str, str]]:
+        """The standing ``(key_a, key_b, 'LINK' | 'NO_LINK')`` decisions."""
+        ...
+
+    def retrain(
+        self,
+        engine: LinkageEngine,
+        mentions: pd.DataFrame,
+        base: Model,
+        labels: list[tuple[str, str, str]],
+    ) -> tuple[Model, dict[str, Any]]:
+        """The base model re-estimated from the stewards' labels, with a report."""
+        ...
+
+    async def write_review(
+        self,
+        store: GraphStore,
+        review: pd.DataFrame,
+        assignments: pd.DataFrame,
+        mentions: pd.DataFrame,
+        relationships: pd.DataFrame,
+        names: Sequence[str],
+        run_id: str,
+        at: str,
+    ) -> int:
+        """Store the run's review queue; returns the number of items written."""
+        ...
+
+
 class LinkageService:
     """Runs linkage over the mentions in a graph store."""
 
-    def __init__(self, store: GraphStore, settings: Settings, spec: Spec | None = None) -> None:
+    def __init__(
+        self,
+        store: GraphStore,
+        settings: Settings,
+        spec: Spec | None = None,
+        *,
+        steward: StewardHooks | None = None,
+    ) -> None:
         """Bind the service to a started store.
 
         Args:
             store: a started GraphStore.
             settings: cpgraph settings (data dir for the incremental cache, batch size).
             spec: the linkage specification (default: the packaged one).
+            steward: the stewards' side of a run (their decisions, retraining, the
+                review queue): `cpgraph.steward.linking.linkage_service` wires it.
+                Without it the service can read mentions but not link.
         """
         self.store = store
         self.settings = settings
         self.spec = spec or load_spec()
+        self.steward = steward
         self.page_size = 20_000
 
     # ------------------------------------------------------------------ reading
@@ -153,6 +200,7 @@ class LinkageService:
         Raises:
             LinkageError: there are no mentions to link.
         """
+        _ = self._hooks  # refuse before any work without the stewards' side
         t0 = time.perf_counter()
         data = await self.read(progress)
         if data.mentions.empty:
@@ -223,11 +271,20 @@ class LinkageService:
         )
         return report
 
+    @property
+    def _hooks(self) -> StewardHooks:
+        if self.steward is None:
+            # a run without the stewards' decisions and queue would hide what it could
+            # not decide: never link that way
+            raise LinkageError(
+                "linking needs the stewards' hooks: build the service with "
+                "cpgraph.steward.linking.linkage_service"
+            )
+        return self.steward
+
     async def _steward_decisions(self) -> list[tuple[str, str, str]]:
         """The stewards' standing LINK / NO_LINK pairs (the latest decision per pair)."""
-        from cpgraph.steward.decisions import load_constraints  # noqa: PLC0415
-
-        return await load_constraints(self.store)
+        return await self._hooks.decisions(self.store)
 
     async def _retrained_model(
         self,
@@ -237,9 +294,6 @@ class LinkageService:
         labels: list[tuple[str, str, str]],
     ) -> tuple[Any, dict[str, Any]]:
         """The last model (cached, stored, or fitted now) retrained on steward labels."""
-        from cpgraph.linkage.model import Model  # noqa: PLC0415
-        from cpgraph.steward.retrain import retrain_model  # noqa: PLC0415
-
         base = cached.model if cached is not None else None
         if base is None:
             run = await last_run(self.store)
@@ -251,8 +305,7 @@ class LinkageService:
         if base.diagnostics.get("retrained"):
             # Retraining starts from the unsupervised model, never from a retrained one.
             base = engine.fit(data.mentions)
-        model, report = retrain_model(engine, data.mentions, base, labels)
-        return model, report.as_dict()
+        return self._hooks.retrain(engine, data.mentions, base, labels)
 
     # ------------------------------------------------------------------ writing
     async def _write(
@@ -330,9 +383,7 @@ class LinkageService:
         self, result: EngineResult, run_id: str, at: str, a: pd.DataFrame, data: Mentions
     ) -> None:
         """Store the review queue as this run decides it (see `cpgraph.steward.queue`)."""
-        from cpgraph.steward.queue import write_queue  # noqa: PLC0415 — steward imports us
-
-        await write_queue(
+        await self._hooks.write_review(
             self.store,
             result.review,
             a[["key", "person_id"]],
@@ -444,7 +495,6 @@ async def last_run(store: GraphStore) -> dict[str, Any] | None:
 async def run_spec(store: GraphStore) -> Spec | None:
     """The spec the last linkage run used (None before any run, or a run that predates
     storing it)."""
-    from cpgraph.linkage.spec import spec_from_dict  # noqa: PLC0415
 
     run = await last_run(store)
     return spec_from_dict(run["spec"]) if run and run.get("spec") else None

@@ -11,8 +11,8 @@ from steward_helpers import Linked
 
 from cpgraph.config import Backend, Settings
 from cpgraph.ingest.engine import load_extracts
-from cpgraph.linkage.service import LinkageService
 from cpgraph.steward import StewardService
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
 from tests.factories import GeneratedPopulation, make_population
 
@@ -34,7 +34,7 @@ async def linked(tmp_path: Path, population: GeneratedPopulation) -> AsyncIterat
     try:
         await store.bootstrap()
         await load_extracts(store, population.extracts())
-        linkage = LinkageService(store, settings)
+        linkage = linkage_service(store, settings)
         await linkage.link(full=True)
         yield Linked(store, settings, linkage, StewardService(store), population)
     finally:

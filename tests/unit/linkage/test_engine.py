@@ -270,3 +270,13 @@ def test_work_done_in_forked_processes_gives_the_same_result(spec, pop, monkeypa
     pd.testing.assert_frame_equal(
         res.review.drop(columns=["breakdown"]), one.review.drop(columns=["breakdown"])
     )
+
+
+async def test_the_service_never_links_without_the_stewards_side(tmp_path):
+    from cpgraph.config import Settings
+    from cpgraph.errors import LinkageError
+    from cpgraph.linkage.service import LinkageService
+
+    service = LinkageService(None, Settings(data_dir=tmp_path))  # type: ignore[arg-type]
+    with pytest.raises(LinkageError, match="stewards' hooks"):
+        await service.link()
