@@ -19,7 +19,6 @@ import pytest
 
 from cpgraph.contract import ERROR, validate_extract
 from cpgraph.contract.spec import (
-    AGENCIES,
     COLUMN_KINDS,
     CSV_FILES,
     FHIR_COLUMNS,
@@ -29,6 +28,7 @@ from cpgraph.contract.spec import (
 from cpgraph.ingest.engine import _Producer, prepare_extract
 from cpgraph.ingest.mapping import column_limits, load_mappings
 from cpgraph.ingest.report import LoadReport
+from cpgraph.keys import AGENCIES
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-AGENCIES = ("police", "health", "education", "childrens_services", "prisons")
+from cpgraph.keys import record_key as make_key
 
 GENDER = frozenset({"M", "F", "U", "X"})
-BOOL_TRUE = frozenset({"true", "y", "1"})
-BOOL_FALSE = frozenset({"false", "n", "0"})
 
 
 @dataclass(frozen=True)
@@ -669,4 +667,4 @@ def record_key(system: str, kind: str, local_id: str, upper: bool = False) -> st
     lid = local_id.strip()
     if upper:
         lid = lid.upper()
-    return f"{system}:{kind}:{lid}"
+    return make_key(system, kind, lid)

@@ -12,15 +12,11 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from cpgraph.contract.spec import (
-    AGENCIES,
-    BOOL_FALSE,
-    BOOL_TRUE,
     CSV_FILES,
     ENCOUNTER_CLASSES,
     FHIR_COLUMNS,
@@ -29,14 +25,13 @@ from cpgraph.contract.spec import (
     FileSpec,
     max_length,
 )
+from cpgraph.contract.values import parse_bool, parse_date, parse_datetime
+from cpgraph.keys import AGENCIES
 
 ERROR = "error"
 WARNING = "warning"
 
 _SYSTEM_RE = re.compile(r"^[a-z0-9-]{2,40}$")
-_ISO_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_UK_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_ISO_DT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 
 @dataclass(frozen=True, order=True)
@@ -66,44 +61,6 @@ class Problem:
     code: str
     column: str = ""
     message: str = ""
-
-
-def parse_date(value: str) -> date | None:
-    """Parse a contract date (``YYYY-MM-DD`` or UK ``DD/MM/YYYY``), else ``None``."""
-    v = value.strip()
-    try:
-        if _ISO_DATE_RE.match(v):
-            return date.fromisoformat(v)
-        m = _UK_DATE_RE.match(v)
-        if m:
-            return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
-    except ValueError:
-        return None
-    return None
-
-
-def parse_datetime(value: str) -> datetime | None:
-    """Parse an ISO 8601 date-time (a bare contract date is accepted), else ``None``."""
-    v = value.strip()
-    d = parse_date(v)
-    if d is not None:
-        return datetime(d.year, d.month, d.day)
-    if not _ISO_DT_RE.match(v):
-        return None
-    try:
-        return datetime.fromisoformat(v)
-    except ValueError:
-        return None
-
-
-def parse_bool(value: str) -> bool | None:
-    """Parse a contract boolean (``true``/``false``, ``Y``/``N``, ``1``/``0``), else ``None``."""
-    v = value.strip().lower()
-    if v in BOOL_TRUE:
-        return True
-    if v in BOOL_FALSE:
-        return False
-    return None
 
 
 def _local_id(value: str, upper: bool) -> str:

@@ -71,10 +71,10 @@ from cpgraph.ingest.normalise import (
 from cpgraph.ingest.readers import MAX_FIELD_CHARS, iter_csv, read_header
 from cpgraph.ingest.report import LoadReport
 from cpgraph.ingest.writer import EVENT_FACT_SLOTS, FACT_SLOTS, Batch, Buffers, write_batch
+from cpgraph.keys import AGENCIES, event_id, record_key
 from cpgraph.store import GraphStore
 from cpgraph.text import match_name
 
-AGENCIES = ("police", "health", "education", "childrens_services", "prisons")
 _SYSTEM_RE = re.compile(r"^[a-z0-9-]{2,40}$")
 _TEMPLATE_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 #: Raw content kept for a quarantined row / bundle (characters).
@@ -592,8 +592,8 @@ class _Producer:
         for ev in entry.events:
             self._event(ev, vals, unresolved, rep, line)
         for inv in entry.involvements:
-            event_id = f"{self.system}:{inv.event_type}:{_render(inv.event_id or '', vals)}"
-            self._involve(inv.record.kind, vals.get(inv.record.id), event_id, inv.role, vals)
+            eid = event_id(self.system, inv.event_type, _render(inv.event_id or "", vals))
+            self._involve(inv.record.kind, vals.get(inv.record.id), eid, inv.role, vals)
         for rel in entry.relationships:
             self._relationship(rel, vals, unresolved, rep, line)
         for grp in entry.group_relationships:
@@ -602,7 +602,7 @@ class _Producer:
             if group is None or member is None:
                 continue
             slot = groups.setdefault(group, ([], []))
-            member_key = f"{self.system}:{grp.member.kind}:{member}"
+            member_key = record_key(self.system, grp.member.kind, member)
             if vals.get(grp.anchor_column) == grp.anchor_value:
                 slot[0].append(member_key)
             if vals.get(grp.relationship):
@@ -615,7 +615,7 @@ class _Producer:
         local_id = vals.get(spec.id)
         if local_id is None:
             return
-        key = f"{self.system}:{spec.kind}:{local_id}"
+        key = record_key(self.system, spec.kind, local_id)
 
         # One lookup per mapped field; fields the mapping leaves out read as None.
         field_value = {name: vals.get(col) for name, col in spec.fields.items() if col}.get
@@ -718,7 +718,7 @@ class _Producer:
         local = _render(ev.id, vals)
         if not local.strip(":"):
             return
-        event_id = f"{self.system}:{ev.type}:{local}"
+        eid = event_id(self.system, ev.type, local)
         category = _render(ev.category, vals) if ev.category else None
         if category and ev.category_vocabulary:
             category = self.mapping.vocabularies[ev.category_vocabulary].get(category, category)
@@ -735,7 +735,7 @@ class _Producer:
         start = vals.get(ev.date) if ev.date else None
         end = vals.get(ev.end_date) if ev.end_date else None
         row = [
-            event_id,
+            eid,
             ev.type,
             category,
             concern is not None,
@@ -749,20 +749,20 @@ class _Producer:
             {prop: vals.get(col) for prop, col in ev.facts.items()},
             not ev.facts.keys() <= _EVENT_FACT_SLOT_SET,
         ]
-        self.buffers.add("ingest_events_upsert", event_id, row)
-        self.event_ids.add(event_id)
+        self.buffers.add("ingest_events_upsert", eid, row)
+        self.event_ids.add(eid)
         address = clean_text(vals.get(ev.address)) if ev.address else None
         postcode, valid = normalise_postcode(vals.get(ev.postcode) if ev.postcode else None)
         if address or postcode:
-            self._address("ingest_event_addresses_upsert", event_id, address, postcode, valid)
+            self._address("ingest_event_addresses_upsert", eid, address, postcode, valid)
         if ev.organisation:
             org = ev.organisation
             code = _render(org.id, vals).strip()
             if code:
                 org_key = f"{org.type}:{code.casefold()}"
                 name = vals.get(org.name) if org.name else None
-                row = [org_key, org.type, code, name, event_id, self.system]
-                self.buffers.add("ingest_event_recorded_by_upsert", (org_key, event_id), row)
+                row = [org_key, org.type, code, name, eid, self.system]
+                self.buffers.add("ingest_event_recorded_by_upsert", (org_key, eid), row)
         for inv in ev.involved:
             if inv.record.id in unresolved:
                 continue  # an optional reference that points nowhere: link dropped
@@ -774,7 +774,7 @@ class _Producer:
             ):
                 rep.warn(f"unknown_optional_reference:{inv.record.id}", line)
                 continue
-            self._involve(inv.record.kind, local_id, event_id, inv.role, vals)
+            self._involve(inv.record.kind, local_id, eid, inv.role, vals)
 
     def _exists(self, kind: str, local_id: str) -> bool:
         entry = self.kind_entry.get(kind)
@@ -785,7 +785,7 @@ class _Producer:
     ) -> None:
         if local_id is None:
             return
-        key = f"{self.system}:{kind}:{local_id}"
+        key = record_key(self.system, kind, local_id)
         role = _render(role_template, vals) or "involved"
         self.buffers.add(
             "ingest_involvements_upsert", (key, event_id, role), [key, event_id, role, self.system]
@@ -821,8 +821,8 @@ class _Producer:
             canonical, recorded = rel.default, None
         if not canonical:
             return
-        src = f"{self.system}:{rel.source.kind}:{src_id}"
-        tgt = f"{self.system}:{rel.target.kind}:{tgt_id}"
+        src = record_key(self.system, rel.source.kind, src_id)
+        tgt = record_key(self.system, rel.target.kind, tgt_id)
         source_key = _render(rel.source_key, vals)
         lives_with = vals.get(rel.lives_with) if rel.lives_with else None
         row = [

@@ -9,27 +9,22 @@ because a malformed identifier is kept and flagged, never dropped.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from stdnum.gb import nhs as _nhs
 from stdnum.gb import upn as _upn
 
+from cpgraph.contract import values
 from cpgraph.contract.identifiers import pnc_check_letter
 
 _WS_RE = re.compile(r"\s+")
-_ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
-_UK_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
-_ISO_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
 
 # Outward code: area (1-2 letters), district (digit + optional digit/letter);
 # inward code: digit + two letters. GIR 0AA is the one historic exception.
 _POSTCODE_RE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 
 _PNC_RE = re.compile(r"^(\d{2}|\d{4})/(\d{1,7})([A-Z])$")
-
-BOOL_TRUE = frozenset({"true", "y", "yes", "1"})
-BOOL_FALSE = frozenset({"false", "n", "no", "0"})
 
 
 def clean_text(value: str | None) -> str | None:
@@ -55,21 +50,10 @@ def parse_date(value: str | None) -> str | None:
 
     Returns:
         The ISO date, or ``None`` if the value is not a real calendar date in
-        one of the two accepted forms.
+        one of the two accepted forms (`cpgraph.contract.values.parse_date`).
     """
-    if value is None:
-        return None
-    text = value.strip()
-    try:
-        m = _ISO_DATE_RE.match(text)
-        if m:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
-        m = _UK_DATE_RE.match(text)
-        if m:
-            return date(int(m.group(3)), int(m.group(2)), int(m.group(1))).isoformat()
-    except ValueError:
-        return None
-    return None
+    parsed = values.parse_date(value)
+    return parsed.isoformat() if parsed is not None else None
 
 
 def parse_datetime(value: str | None) -> str | None:
@@ -79,19 +63,8 @@ def parse_datetime(value: str | None) -> str | None:
         ``YYYY-MM-DDTHH:MM:SS`` (plus ``+HH:MM`` when the value carried an
         offset; ``Z`` becomes ``+00:00``), or ``None`` when unparseable.
     """
-    if value is None:
-        return None
-    text = value.strip()
-    bare = parse_date(text)
-    if bare is not None:
-        return bare + "T00:00:00"
-    if not _ISO_DATETIME_RE.match(text):
-        return None
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.isoformat(timespec="seconds")
+    parsed = values.parse_datetime(value)
+    return parsed.isoformat(timespec="seconds") if parsed is not None else None
 
 
 def utc_timestamp(value: str) -> str | None:
@@ -109,16 +82,7 @@ def utc_timestamp(value: str) -> str | None:
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_bool(value: str | None) -> bool | None:
-    """Parse a contract boolean (``true``/``false``, ``Y``/``N``, ``1``/``0``, any case)."""
-    if value is None:
-        return None
-    text = value.strip().lower()
-    if text in BOOL_TRUE:
-        return True
-    if text in BOOL_FALSE:
-        return False
-    return None
+parse_bool = values.parse_bool
 
 
 def parse_int(value: str | None) -> int | None:

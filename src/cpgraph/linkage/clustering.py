@@ -20,11 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpgraph.keys import format_person_id, person_id_counter
 from cpgraph.linkage.arrays import isin, unique_sorted
 
 PRIORITY_STEWARD, PRIORITY_DETERMINISTIC, PRIORITY_SCORED = 0, 1, 2
-ID_PREFIX = "P"
-ID_DIGITS = 10
 
 
 class _UnionFind:
@@ -483,17 +482,6 @@ def canonical_labels(labels: np.ndarray) -> np.ndarray:
     return first[labels]
 
 
-def format_id(counter: int) -> str:
-    """Person id for a counter value: ``P`` + 10 zero-padded digits."""
-    return f"{ID_PREFIX}{counter:0{ID_DIGITS}d}"
-
-
-def _counter_of(pid: str) -> int:
-    if pid.startswith(ID_PREFIX) and pid[len(ID_PREFIX) :].isdigit():
-        return int(pid[len(ID_PREFIX) :])
-    return 0
-
-
 @dataclass
 class IdAssignment:
     """Person ids per record and the ids retired by this run."""
@@ -555,7 +543,7 @@ def assign_ids(
         for lab in pending:
             opts = sorted(
                 (pid for pid in claims[lab] if pid not in refused[lab]),
-                key=lambda p: (_counter_of(p), p),
+                key=lambda p: (person_id_counter(p), p),
             )
             if opts:
                 asks.setdefault(opts[0], []).append(lab)
@@ -575,10 +563,10 @@ def assign_ids(
                 nxt.append(lab)
         pending = sorted(set(nxt))
     seen = set(previous.values()) | set(reserved)
-    counter = max((_counter_of(p) for p in seen), default=0)
+    counter = max((person_id_counter(p) for p in seen), default=0)
     fresh_keys = min_key[~min_key.index.isin(list(assigned))].sort_values()
     fresh = fresh_keys.index.to_numpy()
-    ids_fresh = [format_id(counter + 1 + k) for k in range(len(fresh))]
+    ids_fresh = [format_person_id(counter + 1 + k) for k in range(len(fresh))]
     lab_to_id = pd.Series(
         ids_fresh + list(assigned.values()),
         index=np.concatenate([fresh, np.asarray(list(assigned), np.int64)]),

@@ -1,26 +1,17 @@
-"""Person ids as linkage makes them (``P`` + 10 digits), without importing linkage.
+"""Person ids and match probabilities for steward code, without importing linkage.
 
 Steward code and `cpgraph review` must start fast; `cpgraph.linkage` pulls in pandas
-and the engine. The format is the one in `cpgraph.linkage.clustering` (a unit test
-checks they agree).
+and the engine.
 """
 
 from __future__ import annotations
 
-ID_PREFIX = "P"
-ID_DIGITS = 10
+from cpgraph.keys import format_person_id, person_id_counter
 
-
-def format_id(counter: int) -> str:
-    """Person id for a counter value: ``P`` + 10 zero-padded digits."""
-    return f"{ID_PREFIX}{counter:0{ID_DIGITS}d}"
-
-
-def counter_of(pid: str) -> int:
-    """The counter of a generated id (0 for any other id)."""
-    if pid.startswith(ID_PREFIX) and pid[len(ID_PREFIX) :].isdigit():
-        return int(pid[len(ID_PREFIX) :])
-    return 0
+# The person id format has one owner (`cpgraph.keys`); steward code imports it from here
+# so `cpgraph review` starts without linkage's pandas.
+format_id = format_person_id
+counter_of = person_id_counter
 
 
 def weight_probability(weight: float) -> float:

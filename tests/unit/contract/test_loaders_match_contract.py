@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-from cpgraph.contract.spec import AGENCIES, CSV_FILES, FHIR_RESOURCES, FileSpec
+from cpgraph.contract.spec import CSV_FILES, FHIR_RESOURCES, FileSpec
 from cpgraph.ingest.mapping import EntryMapping, Mapping, load_mappings
+from cpgraph.keys import AGENCIES
 
 
 def default_mapping(agency: str) -> Mapping:

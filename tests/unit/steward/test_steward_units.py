@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -193,15 +194,17 @@ def test_retrain_moves_m_towards_labelled_matches_and_keeps_fixed_m() -> None:
     assert isinstance(frame, pd.DataFrame)
 
 
-def test_steward_ids_and_probability_agree_with_linkage() -> None:
-    from cpgraph.linkage.clustering import _counter_of, format_id  # noqa: PLC0415
+def test_person_ids_round_trip_and_probability_agrees_with_linkage() -> None:
+    from cpgraph.linkage.clustering import assign_ids  # noqa: PLC0415
     from cpgraph.linkage.model import probability  # noqa: PLC0415
     from cpgraph.steward import ids  # noqa: PLC0415
 
     for n in (0, 7, 1234567890):
-        assert ids.format_id(n) == format_id(n)
-        assert ids.counter_of(format_id(n)) == _counter_of(format_id(n)) == n
-    assert ids.counter_of("per-x") == _counter_of("per-x") == 0
+        assert ids.counter_of(ids.format_id(n)) == n
+    assert ids.counter_of("per-x") == 0 and ids.counter_of("P12x") == 0
+    # the ids linkage hands out are the format steward code reads
+    made = assign_ids(["a", "b"], np.array([0, 1]), {}, []).person_ids
+    assert [ids.counter_of(p) for p in made] == [1, 2] and made[0] == ids.format_id(1)
     for w in (-30.0, -1.5, 0.0, 2.25, 40.0):
         assert abs(ids.weight_probability(w) - float(probability(w))) < 1e-12
 
