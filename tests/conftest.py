@@ -16,6 +16,7 @@ import pytest
 
 from cpgraph.config import Backend, Settings
 from cpgraph.store import GraphStore, create_store
+from tests.queries import with_test_queries
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data")
     else:
         settings = request.getfixturevalue("neo4j_settings")
-    graph_store = create_store(settings)
+    graph_store = create_store(settings, with_test_queries(settings.backend.value))
     await graph_store.start()
     try:
         await graph_store.reset()
@@ -90,7 +91,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 @pytest.fixture
 async def falkordb_store(falkordb_settings: Settings) -> AsyncIterator[GraphStore]:
     """A started, bootstrapped embedded FalkorDB store."""
-    graph_store = create_store(falkordb_settings)
+    graph_store = create_store(falkordb_settings, with_test_queries())
     await graph_store.start()
     try:
         await graph_store.bootstrap()

@@ -10,6 +10,7 @@ from cpgraph.config import Settings
 from cpgraph.security import Role, add_user, verify_chain
 from cpgraph.store import create_store
 from tests.e2e.served import served_api
+from tests.queries import with_test_queries
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.e2e
 async def test_served_api_authenticates_audits_and_stops_cleanly(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     settings = Settings(data_dir=data_dir)
-    async with create_store(settings) as store:
+    async with create_store(settings, with_test_queries()) as store:
         await store.bootstrap()
         token = await add_user(store, "e2e-investigator", Role.INVESTIGATOR)
         await store.write_batches(
@@ -71,6 +72,6 @@ async def test_served_api_authenticates_audits_and_stops_cleanly(tmp_path: Path)
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert proc.returncode in (0, -15)
     # The server closed its store on shutdown; the chain it wrote verifies.
-    async with create_store(settings) as store:
+    async with create_store(settings, with_test_queries()) as store:
         result = await verify_chain(store)
     assert result.ok and result.entries == 2

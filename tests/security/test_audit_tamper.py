@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -32,7 +31,8 @@ from cpgraph.security.audit import GENESIS_HASH, AuditRecord, reanchor
 from cpgraph.security.commands import reset_graph
 from cpgraph.store import GraphStore
 from cpgraph.store.falkordb import FalkorDBStore
-from cpgraph.store.registry import QueryRegistry, default_cypher_dir
+from cpgraph.store.registry import QueryRegistry
+from tests.queries import with_test_queries
 
 pytestmark = pytest.mark.integration
 
@@ -42,11 +42,7 @@ CPGRAPH = Path(sys.executable).with_name("cpgraph")
 
 def _registry(tmp: Path) -> QueryRegistry:
     """The product queries plus this folder's test-only ones (an attacker's writes)."""
-    folder = tmp / "cypher"
-    shutil.copytree(default_cypher_dir(), folder, dirs_exist_ok=True)
-    for path in (HERE / "cypher").glob("*.cypher"):
-        shutil.copy(path, folder / path.name)
-    return QueryRegistry("falkordb", folder)
+    return with_test_queries("falkordb", HERE / "cypher")
 
 
 def _settings(tmp: Path) -> Settings:

@@ -122,7 +122,7 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[dict[
     """The API test household in a real embedded FalkorDB, with flags computed."""
     tmp = tmp_path_factory.mktemp("partner")
     settings = Settings(backend=Backend.FALKORDB, data_dir=tmp / "data", falkordb_url=None)
-    store: GraphStore = FalkorDBStore(settings, registry=api_registry(tmp))
+    store: GraphStore = FalkorDBStore(settings, registry=api_registry())
     await store.start()
     try:
         await store.bootstrap()

@@ -15,6 +15,7 @@ transaction type on Neo4j and `GRAPH.QUERY` versus `GRAPH.RO_QUERY` on FalkorDB.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -81,12 +82,16 @@ class NamedQuery:
 class QueryRegistry:
     """Named Cypher statements for one dialect."""
 
-    def __init__(self, dialect: str, cypher_dir: Path | None = None) -> None:
+    def __init__(
+        self, dialect: str, cypher_dir: Path | None = None, extra_dirs: Sequence[Path] = ()
+    ) -> None:
         """Load every query for `dialect`.
 
         Args:
             dialect: `falkordb` or `neo4j`.
             cypher_dir: the `cypher/` folder (default: the shipped one).
+            extra_dirs: further folders of shared (portable) queries, e.g. a test suite's
+                own; a name that is already taken is an error.
 
         Raises:
             RegistryError: a file is malformed, a name is defined twice, or a
@@ -98,6 +103,12 @@ class QueryRegistry:
         self.cypher_dir = cypher_dir or default_cypher_dir()
         self._queries: dict[str, NamedQuery] = {}
         shared = self._load_dir(self.cypher_dir, shared=True)
+        for folder in extra_dirs:
+            extra = self._load_dir(folder, shared=True)
+            taken = shared.keys() & extra.keys()
+            if taken:
+                raise RegistryError(f"{folder}: names already defined: {sorted(taken)}")
+            shared.update(extra)
         per_dialect = {d: self._load_dir(self.cypher_dir / d, shared=False) for d in DIALECTS}
         for d, queries in per_dialect.items():
             clash = shared.keys() & queries.keys()

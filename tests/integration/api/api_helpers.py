@@ -7,7 +7,6 @@ write events and tamper with the audit chain.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,8 @@ import httpx
 
 from cpgraph.security import Role
 from cpgraph.store import GraphStore
-from cpgraph.store.registry import QueryRegistry, default_cypher_dir
+from cpgraph.store.registry import QueryRegistry
+from tests.queries import with_test_queries
 
 HERE = Path(__file__).parent
 PURPOSE = "CP-2024-0193; section 47 enquiry"
@@ -200,13 +200,9 @@ class Tokens:
         return getattr(self, role.value)
 
 
-def api_registry(tmp: Path) -> QueryRegistry:
-    """The product registry plus this folder's test-only queries."""
-    folder = tmp / "cypher"
-    shutil.copytree(default_cypher_dir(), folder)
-    for path in (HERE / "cypher").glob("*.cypher"):
-        shutil.copy(path, folder / path.name)
-    return QueryRegistry("falkordb", folder)
+def api_registry() -> QueryRegistry:
+    """The product registry plus the tests' and this folder's test-only queries."""
+    return with_test_queries("falkordb", HERE / "cypher")
 
 
 async def populate(store: GraphStore) -> None:

@@ -21,7 +21,7 @@ async def api_store(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[G
     """A started embedded FalkorDB holding the household graph (shared by a module)."""
     tmp = tmp_path_factory.mktemp("api")
     settings = Settings(backend=Backend.FALKORDB, data_dir=tmp / "data", falkordb_url=None)
-    store = FalkorDBStore(settings, registry=api_registry(tmp))
+    store = FalkorDBStore(settings, registry=api_registry())
     await store.start()
     try:
         await store.bootstrap()

@@ -225,7 +225,7 @@ async def test_tampering_is_detected(tmp_path: Path) -> None:
 
     from cpgraph.store.falkordb import FalkorDBStore  # noqa: PLC0415
 
-    store = FalkorDBStore(Settings(data_dir=tmp_path / "data"), registry=api_registry(tmp_path))
+    store = FalkorDBStore(Settings(data_dir=tmp_path / "data"), registry=api_registry())
     await store.start()
     try:
         await store.bootstrap()

@@ -16,6 +16,7 @@ from cpgraph.config import Settings
 from cpgraph.ingest import list_loads, load_extract
 from cpgraph.store import create_store
 from tests.integration.ingest.conftest import extract_folders, snapshot
+from tests.queries import with_test_queries
 
 pytestmark = pytest.mark.integration
 
@@ -67,13 +68,13 @@ async def test_kill_9_mid_load_then_rerun(generated: Path, tmp_path: Path) -> No
     assert proc.returncode == -signal.SIGKILL
     time.sleep(0.5)  # the embedded server follows its owner down (parent-death signal)
 
-    async with create_store(Settings(data_dir=killed_dir)) as store:
+    async with create_store(Settings(data_dir=killed_dir), with_test_queries()) as store:
         loads = await list_loads(store)
         assert loads and loads[0]["status"] == "running"  # it really was cut off
         await store.bootstrap()
         await load_extract(store, folder)
         after_rerun = await snapshot(store)
-    async with create_store(Settings(data_dir=clean_dir)) as store:
+    async with create_store(Settings(data_dir=clean_dir), with_test_queries()) as store:
         await store.bootstrap()
         await load_extract(store, folder)
         clean = await snapshot(store)

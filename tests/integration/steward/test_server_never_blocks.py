@@ -9,7 +9,6 @@ store is mocked and nothing here asserts a duration.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,8 +24,8 @@ from cpgraph.graphql.metrics import ApiMetrics
 from cpgraph.store import GraphStore
 from cpgraph.store.base import QueryTimeoutError, query_deadline
 from cpgraph.store.falkordb import FalkorDBStore
-from cpgraph.store.registry import QueryRegistry, default_cypher_dir
 from cpgraph.work import OverloadedError, WorkPool, check_cancelled
+from tests.queries import with_test_queries
 
 HERE = Path(__file__).parent
 FOREVER = 200_000  # 4e10 steps: the database counts for minutes
@@ -35,11 +34,8 @@ FOREVER = 200_000  # 4e10 steps: the database counts for minutes
 @pytest.fixture
 async def slow_store(tmp_path: Path) -> AsyncIterator[GraphStore]:
     """An embedded FalkorDB whose registry also holds the test-only slow query."""
-    folder = tmp_path / "cypher"
-    shutil.copytree(default_cypher_dir(), folder)
-    shutil.copy(HERE / "cypher" / "test_slow_count.cypher", folder / "test_slow_count.cypher")
     settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
-    store = FalkorDBStore(settings, QueryRegistry("falkordb", folder))
+    store = FalkorDBStore(settings, with_test_queries("falkordb", HERE / "cypher"))
     await store.start()
     try:
         await store.bootstrap()

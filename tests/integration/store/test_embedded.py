@@ -15,6 +15,7 @@ import pytest
 from cpgraph.config import Settings
 from cpgraph.store import create_store
 from cpgraph.store.embedded import OWNER_FILE, EmbeddedFalkorDB
+from tests.queries import with_test_queries
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +43,7 @@ def _wait_gone(pid: int, seconds: float = 15) -> bool:
 
 
 async def test_data_survives_restart_and_close_stops_server(falkordb_settings: Settings) -> None:
-    store = create_store(falkordb_settings)
+    store = create_store(falkordb_settings, with_test_queries())
     await store.start()
     await store.bootstrap()
     await store.execute("source_records_upsert", rows=[{"key": "s:k:1", "surname": "Durable"}])
@@ -52,7 +53,7 @@ async def test_data_survives_restart_and_close_stops_server(falkordb_settings: S
     assert _wait_gone(pid), "closing the store must stop the database process"
     assert (falkordb_settings.data_dir / "appendonlydir").is_dir()
 
-    again = create_store(falkordb_settings)
+    again = create_store(falkordb_settings, with_test_queries())
     await again.start()
     try:
         rows = await again.query("source_record_get", key="s:k:1")
@@ -62,7 +63,7 @@ async def test_data_survives_restart_and_close_stops_server(falkordb_settings: S
 
 
 async def test_second_process_shares_the_running_store(falkordb_settings: Settings) -> None:
-    store = create_store(falkordb_settings)
+    store = create_store(falkordb_settings, with_test_queries())
     await store.start()
     try:
         await store.bootstrap()

@@ -20,6 +20,7 @@ from neo4j.time import Date, DateTime
 from cpgraph.config import Backend, Settings
 from cpgraph.errors import ConstraintViolationError, QueryError, StoreUnavailableError
 from cpgraph.store.neo4j import AWAIT_INDEXES_TIMEOUT_S, Neo4jStore
+from tests.queries import with_test_queries
 
 
 class FakeDriver:
@@ -52,7 +53,7 @@ def _store(driver: FakeDriver) -> Neo4jStore:
         neo4j_database="cpgraph",
         query_timeout_s=12.5,
     )
-    store = Neo4jStore(settings)
+    store = Neo4jStore(settings, with_test_queries("neo4j"))
     store._driver = driver  # type: ignore[assignment]
     return store
 

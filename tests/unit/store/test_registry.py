@@ -16,6 +16,7 @@ from cpgraph.store.registry import (
     params_of,
     strip_literals,
 )
+from tests.queries import TEST_CYPHER, with_test_queries
 
 REPO = Path(__file__).resolve().parents[3]
 CYPHER = default_cypher_dir()
@@ -38,7 +39,7 @@ NON_PORTABLE: dict[str, re.Pattern[str]] = {
 
 
 def shared_files() -> list[Path]:
-    return sorted(CYPHER.glob("*.cypher"))
+    return sorted([*CYPHER.glob("*.cypher"), *TEST_CYPHER.glob("*.cypher")])
 
 
 def test_there_are_shared_queries() -> None:
@@ -79,10 +80,21 @@ def test_portability_check_allows_bounded_paths_and_pattern_predicates() -> None
 @pytest.mark.parametrize("dialect", DIALECTS)
 def test_registry_loads_every_dialect(dialect: str) -> None:
     registry = QueryRegistry(dialect)
-    assert "source_records_upsert" in registry
+    assert "persons_resolve_upsert" in registry
     assert "fulltext_person_names" in registry
-    assert registry.get("source_records_upsert").mode == "write"
-    assert registry.get("source_record_get").mode == "read"
+    assert registry.get("persons_resolve_upsert").mode == "write"
+    assert registry.get("api_records_by_key").mode == "read"
+    # test-only queries are not shipped: they come from the tests' own folder
+    assert "source_records_upsert" not in registry
+    with_tests = with_test_queries(dialect)
+    assert with_tests.get("source_records_upsert").mode == "write"
+    assert with_tests.get("source_record_get").mode == "read"
+
+
+def test_an_extra_folder_may_not_redefine_a_shipped_query(tmp_path: Path) -> None:
+    (tmp_path / "persons_resolve_upsert.cypher").write_text("RETURN 1", encoding="utf-8")
+    with pytest.raises(RegistryError, match="already defined"):
+        QueryRegistry("falkordb", extra_dirs=[tmp_path])
 
 
 def test_params_ignore_strings_and_comments() -> None:
