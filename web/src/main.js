@@ -20,6 +20,7 @@ const SCREENS = [
 const top = () => document.getElementById("top");
 const main = () => document.getElementById("main");
 let wanted = null; // the route asked for before signing in
+let renders = 0;
 
 export const can = (what) => {
   const role = getSession().me?.role;
@@ -153,6 +154,9 @@ async function render() {
   const { parts, params } = parseRoute();
   const ctx = { main: main(), params, focus: focusMain, can, onUnauthenticated: () => { signOut(); signInScreen("Your session ended: sign in again."); } };
   const [screen, id] = parts;
+  // a measure per screen shown (data fetched and drawn): read by bench/web_load.py
+  const seq = ++renders;
+  performance.mark(`cpgraph:view:${seq}`);
   try {
     if (screen === "search" && can("search")) await searchView(ctx);
     else if (screen === "person" && id && can("search")) await profileView(ctx, id);
@@ -171,6 +175,7 @@ async function render() {
       focusMain("Administration");
     } else if (screen) notAllowed("this screen");
     else location.hash = defaultRoute(me.role);
+    if (seq === renders && screen) performance.measure(`cpgraph:view:${screen}`, `cpgraph:view:${seq}`);
   } catch (err) {
     if (err?.code === "UNAUTHENTICATED") { ctx.onUnauthenticated(); return; }
     mount(main(), h("section", { class: "card" }, h("h1", {}, "Could not load"), h("p", { class: "error", role: "alert" }, explain(err))));

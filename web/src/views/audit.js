@@ -52,12 +52,14 @@ export async function auditView(ctx) {
       cursor ? h("button", { type: "button", onclick: () => load(true) }, "Load more") : null);
   }
 
+  let asked = 0; // only the latest request's answer is shown
   async function load(more) {
-    if (!more) { entries = []; cursor = null; }
+    const mine = ++asked;
     try {
       const data = await gql(AUDIT_LOG, { first: 100, after: more ? cursor : null, user: user.value.trim() || null, person: person.value.trim() || null });
+      if (mine !== asked) return;
       const log = data.auditLog;
-      entries = entries.concat(log.edges.map((e) => e.node));
+      entries = (more ? entries : []).concat(log.edges.map((e) => e.node));
       cursor = log.pageInfo.hasNextPage ? log.pageInfo.endCursor : null;
       total = log.totalCount;
       draw();
