@@ -49,7 +49,11 @@ def _imports(mods: dict[str, Path]) -> dict[str, set[str]]:
                     base = ".".join(up + ([node.module] if node.module else []))
                 subs = [f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in mods]
                 targets = subs + ([base] if len(subs) < len(node.names) else [])
-            edges[name].update(t for t in targets if t in mods and t != name)
+            # importing a.b.c runs the package a.b's __init__ first: an edge to it too
+            parents = {t.rsplit(".", 1)[0] for t in targets if t.count(".") > 1}
+            found = {t for t in {*targets, *parents} if t in mods and t != name}
+            # a package's own modules may be imported by its __init__, not the reverse
+            edges[name].update(t for t in found if not name.startswith(t + "."))
     return edges
 
 

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cpgraph.contract.fhirpath import FhirPath
 from cpgraph.contract.spec import (
     CSV_FILES,
     ENCOUNTER_CLASSES,
@@ -333,8 +334,6 @@ def _fhir_too_long(rtype: str, resource: dict[str, Any]) -> str | None:
 
 @cache
 def _fhir_path(text: str) -> Any:
-    from cpgraph.ingest.readers import FhirPath  # noqa: PLC0415
-
     return FhirPath.compile(text)
 
 

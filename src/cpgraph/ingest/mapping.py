@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cpgraph.contract.spec import FIELD_LIMITS, max_length
 from cpgraph.ingest.errors import MappingError, UnknownAgencyError
 from cpgraph.store.schema import RelType
 from cpgraph.vocabulary import RELATIONSHIPS
@@ -86,8 +87,6 @@ def column_limits(entry: EntryMapping) -> dict[str, int]:
     bounded like that property. So a variant mapping with its own column names
     still cannot carry an unbounded value into a key or an index.
     """
-    from cpgraph.contract.spec import FIELD_LIMITS, max_length  # noqa: PLC0415 — no cycle
-
     limits = {col: max_length(col) for col in entry.columns}
 
     def tighten(col: str | None, kind: str) -> None:

@@ -8,12 +8,12 @@ exactly as in the file, which is what quarantine keeps.
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cpgraph.contract.fhirpath import FhirPath
 from cpgraph.ingest.errors import EmptyFileError, FieldTooLargeError, NotCsvError
 
 #: Largest single CSV field accepted (bytes of text). A larger field makes the
@@ -108,147 +108,4 @@ def read_header(path: Path, display: str, max_field: int = MAX_FIELD_CHARS) -> l
     raise EmptyFileError(f"{display}: the file is empty (no header row)")
 
 
-# -- FHIR paths -----------------------------------------------------------------------
-
-_SEGMENT_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)((?:\[[^\]]*\])*)\.?")
-_BRACKET_RE = re.compile(r"\[([^\]]*)\]")
-
-
-# Instructions of a compiled path (see FhirPath.program).
-_KEY, _INDEX, _SLICE, _MATCH, _EACH = range(5)
-
-
-def _lower(steps: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[tuple[Any, ...], ...]:
-    """Turn parsed steps into a flat list of instructions (raises ValueError on a bad bracket)."""
-    program: list[tuple[Any, ...]] = []
-    for name, brackets in steps:
-        program.append((_KEY, name))
-        for br in brackets:
-            if br == "*":
-                program.append((_EACH,))
-            elif "=" in br:
-                key, _, want = br.partition("=")
-                program.append((_MATCH, key, want))
-            elif ":" in br:
-                lo, _, hi = br.partition(":")
-                program.append((_SLICE, int(lo or 0), int(hi) if hi else None))
-            else:
-                program.append((_INDEX, int(br)))
-    return tuple(program)
-
-
-@dataclass(frozen=True, slots=True)
-class FhirPath:
-    """A compiled path into a FHIR resource (syntax in ``loaders/health.toml``).
-
-    Attributes:
-        steps: ``(element name, its brackets)`` per dotted segment.
-        ops: the ``|name:arg`` operations applied to the result.
-        program: ``steps`` as flat instructions, which :meth:`get` runs (derived).
-    """
-
-    steps: tuple[tuple[str, tuple[str, ...]], ...]
-    ops: tuple[tuple[str, str], ...]
-    program: tuple[tuple[Any, ...], ...] = field(default=(), compare=False, repr=False)
-
-    def __post_init__(self) -> None:
-        """Derive the instructions from the steps."""
-        try:
-            program = _lower(self.steps)
-        except ValueError as exc:
-            raise ValueError(f"bad FHIR path bracket in {self.steps!r}") from exc
-        object.__setattr__(self, "program", program)
-
-    @classmethod
-    def compile(cls, text: str) -> FhirPath:
-        """Parse a path such as ``identifier[system=https://x].value|join:, ``."""
-        path, *ops = text.split("|")
-        steps = []
-        pos = 0
-        while pos < len(path):
-            m = _SEGMENT_RE.match(path, pos)
-            if not m or m.end() == pos:
-                raise ValueError(f"bad FHIR path {text!r}")
-            steps.append((m.group(1), tuple(_BRACKET_RE.findall(m.group(2)))))
-            pos = m.end()
-        parsed_ops = []
-        for op in ops:
-            name, _, arg = op.partition(":")
-            if name not in ("join", "ref"):
-                raise ValueError(f"bad FHIR path operation {op!r}")
-            parsed_ops.append((name, arg))
-        return cls(tuple(steps), tuple(parsed_ops))
-
-    def get(self, resource: Any) -> str | None:
-        """Evaluate against a resource (a dict); return a string or ``None``."""
-        value = _run(resource, self.program, 0)
-        if type(value) is str and not self.ops:  # the common case, checked first
-            if "\x00" in value:
-                value = value.replace("\x00", "\ufffd")
-            return value if value.strip() else None
-        for name, arg in self.ops:
-            if name == "ref":
-                value = _ref(value, arg)
-            elif name == "join" and isinstance(value, list):
-                value = (arg or " ").join(str(v) for v in value if isinstance(v, (str, int)))
-        if isinstance(value, list):
-            value = " ".join(str(v) for v in value if isinstance(v, (str, int, float)))
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, (int, float)):
-            return str(value)
-        if not isinstance(value, str):
-            return None
-        # The store cannot carry NUL; JSON may (as \\u0000).
-        if "\x00" in value:
-            value = value.replace("\x00", "\ufffd")
-        return value if value.strip() else None
-
-
-def _run(value: Any, program: tuple[tuple[Any, ...], ...], start: int) -> Any:
-    """Run a path's instructions from ``start`` on ``value``.
-
-    An element name on a non-object gives nothing; a bracket on a non-list
-    ends the walk with nothing; ``[*]`` runs the rest on every item and
-    flattens what they give (nothing is left out).
-    """
-    for k in range(start, len(program)):
-        ins = program[k]
-        op = ins[0]
-        if op == _KEY:
-            value = value.get(ins[1]) if isinstance(value, dict) else None
-            continue
-        if not isinstance(value, list):
-            return None
-        if op == _INDEX:
-            idx = ins[1]
-            value = value[idx] if -len(value) <= idx < len(value) else None
-        elif op == _MATCH:
-            key, want = ins[1], ins[2]
-            value = next((v for v in value if isinstance(v, dict) and v.get(key) == want), None)
-        elif op == _SLICE:
-            value = value[ins[1] : ins[2]]
-        else:  # _EACH
-            out: list[Any] = []
-            for item in value:
-                got = _run(item, program, k + 1)
-                if isinstance(got, list):
-                    out.extend(got)
-                elif got is not None:
-                    out.append(got)
-            return out
-    return value
-
-
-def _ref(value: Any, rtype: str) -> str | None:
-    """Take ``{id}`` out of ``{rtype}/{id}`` (from a list: the first that matches)."""
-    prefix = f"{rtype}/"
-    candidates = value if isinstance(value, list) else [value]
-    for v in candidates:
-        if isinstance(v, str) and v.startswith(prefix) and len(v) > len(prefix):
-            return v[len(prefix) :]
-    for v in candidates:
-        if isinstance(v, str) and v.strip():
-            # A reference to something else: keep it recognisably unresolvable.
-            return f"?{v}"
-    return None
+__all__ = ["MAX_FIELD_CHARS", "CsvRecord", "FhirPath", "iter_csv", "read_header"]
