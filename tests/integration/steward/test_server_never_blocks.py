@@ -99,6 +99,8 @@ async def test_a_timed_out_request_stops_its_pool_job_and_its_queries(
         return JSONResponse({})  # never reached
 
     app.add_api_route("/test-slow", slow_route)
+    # routes added after create_app come after the web app's catch-all mount at `/`
+    app.router.routes.insert(0, app.router.routes.pop())
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t"
     ) as http:
