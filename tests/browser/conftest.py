@@ -82,9 +82,13 @@ def base_url(world: World) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(chromium_path: str) -> Iterator[Any]:
-    """Headless Chromium, closed at the end of the session."""
+    """Headless Chromium, closed at the end of each test module.
+
+    Playwright's sync API runs an event loop on this thread while it is open: closed
+    per module, it is gone before the asyncio tests of other folders run.
+    """
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     with sync_playwright() as pw:
