@@ -135,7 +135,7 @@ def test_search_profile_flags_and_concerns(
     for text in concerns.all_inner_texts():
         assert re.match(r"\d{4}-\d{2}-\d{2} ", text), text
     assert page.locator("section[aria-labelledby=ids-h] table tbody tr").count() >= 1
-    assert page.get_by_role("heading", name=re.compile(r"Possible matches \(\d+\)")).is_visible()
+    page.get_by_role("heading", name=re.compile(r"Possible matches \(\d+\)")).wait_for()
     shot(page, screens, "04-profile")
     # a flag's evidence: the path to the adult, ending in the possible match
     flag.locator("summary", has_text="Evidence").click()
@@ -144,6 +144,16 @@ def test_search_profile_flags_and_concerns(
     assert "possibly the same person as" in hops.last.inner_text()
     flag.scroll_into_view_if_needed()
     shot(page, screens, "05-flag-evidence")
+    # the adult the doubt is about: his possible match is listed as such
+    adult = hops.last.locator("a").first
+    adult_name = adult.inner_text()
+    adult.click()
+    page.get_by_role("heading", name=adult_name, level=1).wait_for()
+    page.get_by_role("heading", name=re.compile(r"Possible matches \([1-9]\d*\)")).wait_for()
+    match = page.locator("li.possible-match").first
+    assert "Possible match" in match.inner_text() and "kept apart" in match.inner_text()
+    match.scroll_into_view_if_needed()
+    shot(page, screens, "05b-possible-match")
     no_csp_trouble(watched, base_url)
 
 

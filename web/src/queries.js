@@ -24,8 +24,6 @@ query Profile($id: ID!) {
         events { ${EVENT} summary }
         path { kind relationship livesWith fromDate toDate sources
           from { id displayName } to { id displayName } events { id type date agency } } } }
-    possibleMatches { probability reason evidence agencies candidateIds recordKeys
-      person { id displayName datesOfBirth } weights { comparison level weight } }
     sourceRecords(first: 100) { totalCount edges { node {
       key system agency kind localId forename middleNames surname aliases dateOfBirth sex
       postcode address resolution { status probability method } } } }
@@ -35,6 +33,17 @@ query Profile($id: ID!) {
     concerns(includeHousehold: true, first: 100) { totalCount edges { node {
       relationship subject { id displayName } event { ${EVENT} summary } } } }
     timeline(first: 100) { totalCount edges { node { ${EVENT} summary } } }
+  }
+}`;
+
+// Possible matches come in a second request, so the rest of the profile shows at once
+// (at 100k persons the API takes ~2 s for them: bench/RESULTS.md, "Web app load").
+export const POSSIBLE_MATCHES = `
+query PossibleMatches($id: ID!) {
+  person(id: $id) {
+    id
+    possibleMatches { probability reason evidence agencies candidateIds recordKeys
+      person { id displayName datesOfBirth } weights { comparison level weight } }
   }
 }`;
 

@@ -2,7 +2,7 @@
 // household's), identities across agencies, identifiers, addresses, household, timeline.
 import { explain, getSession, gql } from "../api.js";
 import { announce, field, h, mount, pct, plural, table } from "../dom.js";
-import { PROFILE_CASEWORK, PROFILE_PARTNER, SPLIT } from "../queries.js";
+import { POSSIBLE_MATCHES, PROFILE_CASEWORK, PROFILE_PARTNER, SPLIT } from "../queries.js";
 import { agencyBadge, decisionForm, flagCard, human, personLink } from "./common.js";
 
 const section = (title, id, ...body) =>
@@ -20,11 +20,13 @@ function eventRow(e, extra = null) {
 }
 
 export async function profileView(ctx, id) {
+  const t0 = performance.now();
   const casework = ctx.can("casework");
   mount(ctx.main, h("p", {}, "Loading profile…"));
   const data = await gql(casework ? PROFILE_CASEWORK : PROFILE_PARTNER, { id });
   const p = data.person;
   const steward = getSession().me.role === "data_steward";
+  let pmSection = null;
 
   const header = h("section", { class: "card person-head" },
     h("h1", {}, p.displayName || p.id),
@@ -43,15 +45,8 @@ export async function profileView(ctx, id) {
   const parts = [header, flags];
 
   if (casework) {
-    const pm = p.possibleMatches;
-    parts.push(section(`Possible matches (${pm.length})`, "pm-h",
-      h("p", {}, "Other persons linkage kept apart but could not rule out. They are not the same person unless a data steward decides so."),
-      pm.length ? h("ul", { class: "possible-matches" }, pm.map((m) => h("li", { class: "possible-match" },
-        h("span", { class: "badge possible" }, "Possible match"), " ",
-        personLink(m.person), h("span", { class: "muted" }, ` ${m.person.id}, born ${m.person.datesOfBirth.join(" or ") || "unknown"}`),
-        h("div", {}, `Probability ${pct(m.probability)} · kept apart: ${human(m.reason)} · evidence: ${m.evidence.map(human).join(", ") || "name and date of birth only"} · agencies: ${m.agencies.join(", ")}`),
-        steward && m.candidateIds.length ? h("details", {}, h("summary", {}, "Decide this match"),
-          decisionForm(m.candidateIds[0], null, () => setTimeout(() => profileView(ctx, id), 600), `Decide the match with ${m.person.displayName || m.person.id}`)) : null))) : h("p", {}, "None.")));
+    pmSection = section("Possible matches", "pm-h", h("p", { role: "status" }, "Loading possible matches…"));
+    parts.push(pmSection);
 
     const concerns = p.concerns.edges.map((e) => e.node);
     parts.push(section(`Prior concerns, with the household's (${concerns.length})`, "concerns-h",
@@ -110,6 +105,29 @@ export async function profileView(ctx, id) {
 
   mount(ctx.main, ...parts);
   ctx.focus(p.displayName || p.id);
+  if (pmSection) loadPossibleMatches(ctx, id, pmSection, steward, t0); // after the page shows
+}
+
+async function loadPossibleMatches(ctx, id, el, steward, t0) {
+  const heading = el.querySelector("h2");
+  let pm;
+  try {
+    pm = (await gql(POSSIBLE_MATCHES, { id })).person.possibleMatches;
+  } catch (err) {
+    mount(el, heading, h("p", { class: "error", role: "alert" }, explain(err)));
+    return;
+  }
+  heading.textContent = `Possible matches (${pm.length})`;
+  mount(el, heading,
+    h("p", {}, "Other persons linkage kept apart but could not rule out. They are not the same person unless a data steward decides so."),
+    pm.length ? h("ul", { class: "possible-matches" }, pm.map((m) => h("li", { class: "possible-match" },
+      h("span", { class: "badge possible" }, "Possible match"), " ",
+      personLink(m.person), h("span", { class: "muted" }, ` ${m.person.id}, born ${m.person.datesOfBirth.join(" or ") || "unknown"}`),
+      h("div", {}, `Probability ${pct(m.probability)} · kept apart: ${human(m.reason)} · evidence: ${m.evidence.map(human).join(", ") || "name and date of birth only"} · agencies: ${m.agencies.join(", ")}`),
+      steward && m.candidateIds.length ? h("details", {}, h("summary", {}, "Decide this match"),
+        decisionForm(m.candidateIds[0], null, () => setTimeout(() => profileView(ctx, id), 600), `Decide the match with ${m.person.displayName || m.person.id}`)) : null)))
+      : h("p", {}, "None."));
+  performance.measure("cpgraph:profile:possible-matches", { start: t0 });
 }
 
 function splitForm(ctx, personId, checks) {
