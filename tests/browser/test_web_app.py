@@ -359,3 +359,30 @@ def test_graphiql_is_served_locally(watched: Watched, base_url: str) -> None:
     assert all(r.url.startswith(base_url) for r in watched.requests), [
         r.url for r in watched.requests
     ]
+
+
+def test_steward_split_and_merge(watched: Watched, base_url: str, world: World) -> None:
+    """Runs last: it changes who the child's records resolve to."""
+    page = watched.page
+    sign_in(page, base_url, world.tokens["data_steward"], f"#/person/{world.possible_child}")
+    page.get_by_role("heading", name=str(world.child_name), level=1).wait_for()
+    boxes = page.get_by_role("checkbox", name=re.compile("Split off record"))
+    before = boxes.count()
+    assert before >= 2
+    boxes.last.check()
+    page.get_by_label("Reason for the split").fill("school record belongs to a cousin")
+    page.get_by_role("button", name="Split", exact=True).click()
+    done = page.locator("form.steward-tools p[role=status]")
+    done.filter(has_text="Split recorded").wait_for()
+    assert re.search(r"P\d+ has 1 record", done.inner_text()), done.inner_text()
+    page.reload()  # signs out: the token lived in memory only
+    sign_in(page, base_url, world.tokens["data_steward"], f"#/person/{world.possible_child}")
+    page.get_by_role("heading", name=str(world.child_name), level=1).wait_for()
+    assert boxes.count() == before - 1
+    # a merge from the review queue, with its reason
+    page.goto(f"{base_url}/#/review")
+    page.locator("#pair-h").wait_for()
+    page.locator("summary", has_text="Merge the two persons directly").click()
+    page.get_by_label("Reason for the merge").fill("same NHS number confirmed by the GP")
+    page.get_by_role("button", name=re.compile(r"^Merge P\d+ and P\d+$")).click()
+    page.locator("details p[role=status]", has_text="Merged (decision").wait_for()
