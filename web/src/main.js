@@ -178,7 +178,8 @@ async function render() {
     if (seq === renders && screen) performance.measure(`cpgraph:view:${screen}`, `cpgraph:view:${seq}`);
   } catch (err) {
     if (err?.code === "UNAUTHENTICATED") { ctx.onUnauthenticated(); return; }
-    mount(main(), h("section", { class: "card" }, h("h1", {}, "Could not load"), h("p", { class: "error", role: "alert" }, explain(err))));
+    const title = err?.code === "FORBIDDEN" ? "Not available to your role" : "Could not load";
+    mount(main(), h("section", { class: "card" }, h("h1", {}, title), h("p", { class: "error", role: "alert" }, explain(err))));
     focusMain("Error");
   }
 }

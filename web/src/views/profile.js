@@ -8,6 +8,10 @@ import { agencyBadge, decisionForm, flagCard, human, personLink } from "./common
 const section = (title, id, ...body) =>
   h("section", { class: "card", "aria-labelledby": id }, h("h2", { id }, title), ...body);
 
+/** A note when a list shows only its first page. */
+const more = (shown, total) =>
+  total != null && total > shown ? h("p", { class: "muted" }, `Showing the oldest ${shown} of ${total}.`) : null;
+
 function eventRow(e, extra = null) {
   return h("li", { class: `event${e.isConcern ? " concern" : ""}` },
     h("time", { datetime: e.date || "" }, e.date || "undated"), " ",
@@ -49,7 +53,8 @@ export async function profileView(ctx, id) {
     parts.push(pmSection);
 
     const concerns = p.concerns.edges.map((e) => e.node);
-    parts.push(section(`Prior concerns, with the household's (${concerns.length})`, "concerns-h",
+    parts.push(section(`Prior concerns, with the household's (${p.concerns.totalCount ?? concerns.length})`, "concerns-h",
+      more(concerns.length, p.concerns.totalCount),
       concerns.length ? h("ol", { class: "timeline" }, concerns.map((c) => eventRow(c.event,
         c.relationship ? h("span", { class: "about" }, " about ", personLink(c.subject), ` (${human(c.relationship)})`) : h("span", { class: "about" }, " about this person"))))
         : h("p", {}, "No prior concerns recorded.")));
@@ -101,6 +106,7 @@ export async function profileView(ctx, id) {
   }
   const timeline = p.timeline.edges.map((e) => e.node);
   parts.push(section(`Timeline (${p.timeline.totalCount ?? timeline.length} events)`, "tl-h",
+    more(timeline.length, p.timeline.totalCount),
     timeline.length ? h("ol", { class: "timeline" }, timeline.map((e) => eventRow(e))) : h("p", {}, "No events.")));
 
   mount(ctx.main, ...parts);

@@ -52,7 +52,7 @@ export async function searchView(ctx) {
           h("td", {}, AGREEMENT[c.dateOfBirth] || c.dateOfBirth),
           h("td", {}, AGREEMENT[c.postcode] || c.postcode),
           h("td", {}, c.person.datesOfBirth.join(", ")),
-          h("td", {}, c.person.agencies.map((a) => a.agency).join(", ")),
+          h("td", {}, c.person.agencies.map((a) => a.agency.replace(/_/g, " ")).join(", ")),
           h("td", {}, ctx.can("casework")
             ? h("a", { href: `#/network/${encodeURIComponent(c.person.id)}`, "aria-label": `Network of ${c.person.displayName || c.person.id}` }, "Network")
             : ""))))));
