@@ -356,6 +356,9 @@ def test_graphiql_is_served_locally(watched: Watched, base_url: str) -> None:
     page = watched.page
     page.goto(f"{base_url}/graphql")
     page.locator(".graphiql-container").wait_for()
+    page.locator(".graphiql-execute-button").click()  # `{ me }` without a token: 401 shown
+    page.locator(".result-window", has_text="UNAUTHENTICATED").wait_for()
+    assert not [e for e in watched.errors if "Content Security Policy" in e], watched.errors
     assert all(r.url.startswith(base_url) for r in watched.requests), [
         r.url for r in watched.requests
     ]

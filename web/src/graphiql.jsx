@@ -16,7 +16,7 @@ const storage = {
 };
 const fetcher = createGraphiQLFetcher({ url: "/graphql" });
 const headers = JSON.stringify(
-  { Authorization: "Bearer cpg_…", "X-Purpose": "CP-2024-0193; section 47 enquiry" }, null, 2);
+  { Authorization: "Bearer cpg_PASTE_YOUR_TOKEN", "X-Purpose": "CP-2024-0193; section 47 enquiry" }, null, 2);
 createRoot(document.getElementById("graphiql")).render(
   <GraphiQL fetcher={fetcher} storage={storage} defaultHeaders={headers} shouldPersistHeaders={false}
     defaultQuery={"{ me { name role } }\n"} />,
