@@ -330,20 +330,42 @@ class Loaders:
         return [sorted(by_person.get(i, []), key=lambda f: f.sort_key) for i in ids]
 
     async def _load_possible_matches(self, ids: Sequence[str]) -> list[list[PossibleMatchData]]:
-        rows = await self.store.query(
-            "api_persons_possible_matches", ids=list(ids), statuses=list(POSSIBLE_STATUSES)
+        # the persons' own records (through the profile loader, shared with the rest of
+        # the request), then the review items on those keys, then the other records and
+        # the persons they resolve to now: three indexed look-ups, whatever the graph size
+        persons = await self.person.load_many(list(ids))
+        owner: dict[str, str] = {}
+        own_agency: dict[str, str] = {}
+        for pid, person in zip(ids, persons, strict=True):
+            for record in person.records if person else []:
+                owner[record.key] = pid
+                own_agency[record.key] = str(record.props.get("agency") or "")
+        rows = (
+            await self.store.query(
+                "api_review_items_by_keys", keys=sorted(owner), statuses=list(POSSIBLE_STATUSES)
+            )
+            if owner
+            else []
         )
+        other_keys = sorted({str(r["other_key"]) for r in rows})
+        others = dict(zip(other_keys, await self.record.load_many(other_keys), strict=True))
         found: dict[tuple[str, str], PossibleMatchData] = {}
-        for row in sorted(
+        strongest_first = sorted(
             rows, key=lambda r: -float((r["candidate"] or {}).get("probability") or 0)
-        ):
+        )
+        for row in strongest_first:
             c = row["candidate"] or {}
-            ident = (str(row["person_id"]), str(row["other_id"]))
+            own_key, other_key = str(row["own_key"]), str(row["other_key"])
+            other = others.get(other_key)
+            pid = owner.get(own_key)
+            if pid is None or other is None or not other.person_id or other.person_id == pid:
+                continue  # the other record is gone, or already the same person
+            ident = (pid, other.person_id)
             pm = found.get(ident)
             if pm is None:  # rows come strongest first: the first item speaks for the pair
                 pm = found[ident] = PossibleMatchData(
-                    person_id=ident[0],
-                    other_id=ident[1],
+                    person_id=pid,
+                    other_id=other.person_id,
                     candidate_id=str(c.get("candidate_id", "")),
                     probability=float(c.get("probability") or 0.0),
                     reason=str(c.get("reason") or "uncertain"),
@@ -352,9 +374,8 @@ class Loaders:
                 )
             pm.candidate_ids = sorted({*pm.candidate_ids, str(c.get("candidate_id", ""))})
             pm.evidence = sorted({*pm.evidence, *(str(e) for e in c.get("evidence") or [])})
-            keys = (row.get("own_key"), row.get("other_key"))
-            pm.record_keys = sorted({*pm.record_keys, *(str(k) for k in keys if k)})
-            agencies = (row.get("own_agency"), row.get("other_agency"))
+            pm.record_keys = sorted({*pm.record_keys, own_key, other_key})
+            agencies = (own_agency.get(own_key), other.props.get("agency"))
             pm.agencies = sorted({*pm.agencies, *(str(a) for a in agencies if a)})
         by_person: dict[str, list[PossibleMatchData]] = defaultdict(list)
         for pm in found.values():
