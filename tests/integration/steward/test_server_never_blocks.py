@@ -157,3 +157,54 @@ async def test_overload_is_refused_at_once_with_retry_after(slow_store: GraphSto
         finish.set()
         assert (await first).status_code == 200
         assert (await http.post("/graphql", json={})).status_code == 200
+
+
+async def test_cancellation_reaches_across_to_the_graphql_loop(
+    slow_store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As `cpgraph serve` runs it: GraphQL on its own loop with its own database client."""
+    from cpgraph import api  # noqa: PLC0415
+
+    # a test route admitted like /graphql (run on the GraphQL loop)
+    for name in ("KNOWN_ROUTES", "ADMITTED_ROUTES"):
+        monkeypatch.setattr(api, name, getattr(api, name) | {"/graphql-heavy"})
+    LoopThread = api.LoopThread  # noqa: N806
+
+    app = create_app(
+        Settings(data_dir=Path("unused")), store=slow_store, limits=ApiLimits(request_timeout_s=0.5)
+    )
+    twin = slow_store.sibling()
+    assert twin is not None
+    thread = LoopThread()
+    await thread.run(twin.start())
+    app.state.graphql_store, app.state.graphql_thread = twin, thread
+    loops: list[object] = []
+    issued: list[int] = []
+
+    async def heavy_graphql() -> JSONResponse:
+        loops.append(asyncio.get_running_loop())
+        while True:  # a query after another, as a resolver walking a large graph would
+            issued.append(1)
+            await twin.query("test_slow_count", n=FOREVER)
+
+    app.add_api_route("/graphql-heavy", heavy_graphql)
+    app.router.routes.insert(0, app.router.routes.pop())  # ahead of the web app's mount
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t"
+        ) as http:
+            pending = asyncio.ensure_future(http.get("/graphql-heavy"))
+            while not issued and not pending.done():
+                await asyncio.sleep(0.01)
+            assert (await http.get("/healthz")).status_code == 200  # answered meanwhile
+            r = await pending
+        assert r.status_code == 504
+        assert loops == [thread.loop]  # it ran on the GraphQL loop, not the server's
+        trips = twin.round_trips
+        await asyncio.sleep(0.3)
+        assert twin.round_trips == trips and len(issued) == 1  # no further query
+        # the twin answers at once: its query was stopped, not left running
+        assert (await thread.run(twin.query("test_slow_count", n=10)))[0]["c"] == 15
+    finally:
+        await thread.run(twin.close())
+        thread.stop()
