@@ -105,7 +105,7 @@ class _Validator:
         except FileNotFoundError:
             self.add("manifest.json", 0, ERROR, "missing_manifest")
             return None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             self.add("manifest.json", 0, ERROR, "not_json")
             return None
         if not isinstance(data, dict):
@@ -254,6 +254,9 @@ class _Validator:
                 data = json.loads(path.read_bytes())
             except (ValueError, UnicodeDecodeError):
                 self.add(rel, 0, ERROR, "not_json")
+                continue
+            except RecursionError:
+                self.add(rel, 0, ERROR, "too_deeply_nested")
                 continue
             if not isinstance(data, dict) or data.get("resourceType") != "Bundle":
                 self.add(rel, 0, ERROR, "not_bundle")

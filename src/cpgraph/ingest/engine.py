@@ -31,7 +31,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
@@ -76,6 +76,8 @@ from cpgraph.store import GraphStore
 from cpgraph.text import match_name
 
 _SYSTEM_RE = re.compile(r"^[a-z0-9-]{2,40}$")
+#: How far ahead of this machine's clock a manifest's `extracted_at` may be.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 _TEMPLATE_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 #: Raw content kept for a quarantined row / bundle (characters).
 MAX_RAW_CHARS = 1 << 20
@@ -128,12 +130,21 @@ class ExtractPlan:
         return f"{self.system}@{self.extracted_at}"
 
 
+def _inside(folder: Path, path: Path) -> None:
+    """Refuse a path that leads out of the extract folder (a symbolic link elsewhere)."""
+    if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+        raise ExtractFileError(f"{folder}: {path.name} links outside the extract folder: refused")
+
+
 def _read_manifest(folder: Path) -> dict[str, str]:
     path = folder / "manifest.json"
     if not path.is_file():
         raise ManifestError(f"{folder}: no manifest.json — not an extract folder")
+    _inside(folder, path)
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except RecursionError:
+        raise ManifestError(f"{folder}: manifest.json is nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ManifestError(f"{folder}: manifest.json is not valid JSON") from exc
     if not isinstance(data, dict):
@@ -153,12 +164,93 @@ def _read_manifest(folder: Path) -> dict[str, str]:
     stamp = utc_timestamp(extracted) if isinstance(extracted, str) else None
     if stamp is None:
         raise ManifestError(f"{folder}: manifest.json 'extracted_at' is not an ISO 8601 date-time")
+    # a date in the future (a wrong clock, a typo) would make every real extract of the
+    # system look older than it, and so refused: refuse it instead
+    latest = datetime.now(UTC) + MAX_CLOCK_SKEW
+    if datetime.fromisoformat(stamp) > latest:
+        raise ManifestError(
+            f"{folder}: manifest.json 'extracted_at' ({stamp}) is in the future: refused"
+        )
     return {
         "agency": agency,
         "system": system,
         "organisation": organisation.strip(),
         "extracted_at": stamp,
     }
+
+
+def _declared_files(folder: Path) -> dict[str, tuple[int | None, str | None]]:
+    """The manifest's optional ``files`` list: name → (rows, sha256), checked for shape."""
+    data = json.loads((folder / "manifest.json").read_text(encoding="utf-8-sig"))
+    listed = data.get("files")
+    if listed is None:
+        return {}
+    bad = ManifestError(
+        f"{folder}: manifest.json 'files' must be a list of {{name, rows, sha256}} objects"
+    )
+    if not isinstance(listed, list):
+        raise bad
+    out: dict[str, tuple[int | None, str | None]] = {}
+    for item in listed:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise bad
+        rows, digest = item.get("rows"), item.get("sha256")
+        if (rows is not None and (not isinstance(rows, int) or rows < 0)) or (
+            digest is not None and not (isinstance(digest, str) and len(digest) == 64)
+        ):
+            raise bad
+        out[item["name"]] = (rows, digest.lower() if digest else None)
+    return out
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _bundle_resources(path: Path) -> int | None:
+    try:
+        data = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    entries = data.get("entry") if isinstance(data, dict) else None
+    return len(entries) if isinstance(entries, list) else None
+
+
+def _check_declared(
+    folder: Path,
+    declared: dict[str, tuple[int | None, str | None]],
+    rows_of: dict[str, Callable[[], int | None]],
+) -> None:
+    """Refuse the extract when a file the manifest lists is missing, truncated or altered.
+
+    Args:
+        folder: the extract folder.
+        declared: the manifest's ``files`` (see `_declared_files`).
+        rows_of: relative name → a function counting the file's data rows (CSV) or
+            resources (a FHIR bundle).
+
+    Raises:
+        ExtractFileError: the first file that is not what the manifest says.
+    """
+    for name, (rows, digest) in sorted(declared.items()):
+        path = folder / name
+        if not path.is_file():
+            raise ExtractFileError(f"{folder}: {name} is listed in the manifest but absent")
+        if digest is not None and _sha256(path) != digest:
+            raise ExtractFileError(
+                f"{folder}: {name} does not match the manifest's sha256 (altered or "
+                "truncated): refused"
+            )
+        count = rows_of[name]() if rows is not None and name in rows_of else None
+        if rows is not None and count != rows:
+            raise ExtractFileError(
+                f"{folder}: {name} has {count if count is not None else 'no readable'} rows, "
+                f"the manifest says {rows}: refused"
+            )
 
 
 def _other_format_hint(names: Iterable[str], mapping: Mapping, loaders_dir: Path | None) -> str:
@@ -197,9 +289,13 @@ def prepare_extract(
     if not folder.is_dir():
         raise IngestError(f"{folder}: not a folder")
     manifest = _read_manifest(folder)
+    declared = _declared_files(folder)
     mapping = mapping_for(manifest["agency"], manifest["system"], loaders_dir)
     plan = ExtractPlan(folder=folder, mapping=mapping, max_field=max_field, **manifest)
+    counted: dict[str, int] = {}
     present = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json")
+    for name in present:
+        _inside(folder, folder / name)
     if mapping.format == "csv":
         listed = set(mapping.file_names)
         for name in present:
@@ -232,6 +328,7 @@ def prepare_extract(
                     plan.notes[f"unknown_column:{entry.name}:{col or '(blank)'}"] += 1
             plan.rows += rows
             plan.csv_files[entry.name] = path
+            counted[entry.name] = rows
     else:
         bundle_dir = folder / Path(mapping.bundle_glob).parent
         for name in present:
@@ -245,11 +342,21 @@ def prepare_extract(
         if bundle_dir.is_dir():
             pattern = Path(mapping.bundle_glob).name
             plan.bundles = sorted(p for p in bundle_dir.glob(pattern) if p.is_file())
+            for bundle in plan.bundles:
+                _inside(folder, bundle)
             for p in sorted(bundle_dir.iterdir()):
                 if p not in plan.bundles:
                     plan.notes[f"unknown_file:{bundle_dir.name}/{p.name}"] += 1
             # Progress counts bundle files once per resource-type pass.
             plan.rows = len(plan.bundles) * len(mapping.entries)
+    if declared:
+        rows_of: dict[str, Callable[[], int | None]] = {
+            name: (lambda n=n: n) for name, n in counted.items()
+        }
+        for bundle in plan.bundles:
+            rel = bundle.relative_to(folder).as_posix()
+            rows_of[rel] = lambda b=bundle: _bundle_resources(b)
+        _check_declared(folder, declared, rows_of)
     return plan
 
 

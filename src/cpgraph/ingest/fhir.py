@@ -125,6 +125,8 @@ def scan_bundle(path: str, passes: tuple[Pass, ...]) -> BundleScan:
         data = json.loads(data_bytes)
     except (ValueError, UnicodeDecodeError):
         scan.problem = "not_json"
+    except RecursionError:  # nested deeper than any FHIR bundle: the file is refused
+        scan.problem = "too_deeply_nested"
     if scan.problem is None:
         scan.problem = bundle_problem(data)
     if scan.problem is not None:

@@ -187,7 +187,7 @@ async def test_items_on_changed_records_are_stale_until_the_next_link(
         shutil.rmtree(folder)
     assert target is not None, "no queue item on a CSV record"
     manifest = json.loads((folder / "manifest.json").read_text())
-    manifest["extracted_at"] = "2030-01-01T00:00:00Z"
+    manifest["extracted_at"] = "2026-11-15T00:00:00Z"  # newer than the population's
     (folder / "manifest.json").write_text(json.dumps(manifest))
     await load_extracts(linked.store, [folder])
     stale = await candidate_item(linked.store, target.candidate_id)
