@@ -132,3 +132,14 @@ def test_bundles_are_counted_in_resources(population, tmp_path) -> None:
     _declare(folder, [rel], rows={rel: entries + 1})
     with pytest.raises(ExtractFileError, match="the manifest says"):
         prepare_extract(folder)
+
+
+def test_the_generator_declares_every_file_and_the_loader_checks_them(population) -> None:
+    for system in ("wmp-niche", "uhb-fhir"):
+        folder = population.extract(system)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        names = {f["name"] for f in manifest["files"]}
+        on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*")}
+        assert names and names <= on_disk
+        assert all(len(f["sha256"]) == 64 for f in manifest["files"])
+        prepare_extract(folder)  # what it declares is what is there

@@ -13,6 +13,7 @@ agencies record them; ``default`` is the generator's original behaviour.
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import random
 from collections.abc import Callable
@@ -85,6 +86,10 @@ class GenerateSummary:
     hard_negatives: int = 0
     scenarios: dict[str, int] = field(default_factory=dict)
     files_written: list[str] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def scenario_schedule(households: int, seed: int) -> list[str]:
@@ -282,6 +287,29 @@ class _Run:
         self.quar.writerow([HEALTH, name, 0])
         self.summary.quarantined += 2
 
+    def declare_files(self) -> None:
+        """List every file with its rows and SHA-256 in its manifest (the loader checks them).
+
+        A broken bundle file (not JSON, not a Bundle) gets its digest only: it is meant to
+        be quarantined, not refused.
+        """
+        declared: dict[str, list[dict[str, Any]]] = {system: [] for system in SYSTEMS}
+        for (system, file), sink in self.csv.items():
+            declared[system].append(
+                {"name": file, "rows": sink.rows, "sha256": _sha256(self.out / system / file)}
+            )
+        for name in self.bundles.written:
+            item: dict[str, Any] = {"name": name}
+            if name in self.bundles.resources:
+                item["rows"] = self.bundles.resources[name]
+            item["sha256"] = _sha256(self.out / HEALTH / name)
+            declared[HEALTH].append(item)
+        for system, files in declared.items():
+            path = self.out / system / "manifest.json"
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest["files"] = sorted(files, key=lambda f: f["name"])
+            path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
     def close(self) -> None:
         self.bundles.flush()
         if self.error_rate > 0:
@@ -292,6 +320,7 @@ class _Run:
             s.rows.setdefault(system, {})[file] = sink.rows
         s.rows.setdefault(HEALTH, {})["bundles"] = self.bundles.entries
         s.files_written += [f"{HEALTH}/{n}" for n in self.bundles.written]
+        self.declare_files()
         for fh in (self.truth_fh, self.quar_fh, self.neg_fh):
             fh.close()
         (self.out / "scenarios.json").write_text(

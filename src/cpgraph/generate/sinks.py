@@ -138,6 +138,7 @@ class BundleSink:
         self.files = 0
         self.entries = 0
         self.written: list[str] = []
+        self.resources: dict[str, int] = {}  # bundle file → resources (valid bundles only)
 
     def next_name(self) -> str:
         """The relative path of the next bundle file."""
@@ -181,6 +182,7 @@ class BundleSink:
         self.files += 1
         self.entries += len(self.pending)
         self.written.append(name)
+        self.resources[name] = len(self.pending)
         self.pending = []
 
     def write_raw(self, text: str) -> str:
