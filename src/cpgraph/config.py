@@ -76,7 +76,10 @@ class Settings(BaseSettings):
     )
     query_timeout_s: float = Field(default=30.0, gt=0, description="Per-query timeout.")
     store_start_timeout_s: float = Field(
-        default=30.0, gt=0, description="How long to wait for the embedded store to start."
+        # a 1M-mention store takes ~40 s to load its append-only file on two cores
+        default=180.0,
+        gt=0,
+        description="How long to wait for the embedded store to start.",
     )
     host: str = Field(default="127.0.0.1", description="API bind address.")
     port: int = Field(default=8000, ge=1, le=65535, description="API port.")

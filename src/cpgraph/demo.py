@@ -22,6 +22,7 @@ from cpgraph.linkage.service import LinkReport
 from cpgraph.security.anchor import retire_anchor
 from cpgraph.security.users import add_user
 from cpgraph.steward.linking import linkage_service
+from cpgraph.steward.queue import refresh_flagged
 from cpgraph.store import GraphStore, create_store
 
 Progress = Callable[[str, int, int], None]
@@ -126,6 +127,7 @@ async def build_demo(
         reports = await load_extracts(store, folders, progress=load_progress)
         link = await linkage_service(store, settings).link(full=True, progress=progress)
         flags = await compute_flags(store)
+        await refresh_flagged(store)  # the review queue's "flagged child" filter
         token = await add_user(store, DEMO_USER, "investigator")
         person_id, name = await _example_person(store, extracts)
     return DemoInfo(

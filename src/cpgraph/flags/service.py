@@ -44,8 +44,9 @@ RULE_EVENT_TYPES = (
     "cp_is_flag",
 )
 _FACTS = ("referral_source", "nfa", "outcome", "raised_by_role", "occurrence_type")
-# Review items that are still possible matches: not decided either way, or deferred.
-POSSIBLE_STATUSES = ("open", "deferred", "stale")
+# Review items that are still possible matches: not decided either way, or deferred (a
+# record that changed since keeps its item open, marked stale, until the next link).
+POSSIBLE_STATUSES = ("open", "deferred")
 PAGE = 5_000
 BATCH = 1_000
 PRUNE_BATCH = 10_000

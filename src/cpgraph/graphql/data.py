@@ -184,7 +184,7 @@ def flag_data(props: dict[str, Any], candidate_statuses: list[str] | None = None
 
 
 # Review items that are still possible matches: undecided, or deferred by a steward.
-POSSIBLE_STATUSES = ("open", "deferred", "stale")
+POSSIBLE_STATUSES = ("open", "deferred")
 
 
 @dataclass(slots=True)
