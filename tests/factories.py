@@ -76,3 +76,15 @@ def make_population(
         Path(path), households=households, seed=seed, error_rate=error_rate, profile=profile
     )
     return GeneratedPopulation(Path(path), summary)
+
+
+def undeclare_files(folder: Path) -> None:
+    """Drop the manifest's ``files`` list (rows and SHA-256 per file) of a copied extract.
+
+    Tests that edit a generated extract's files do what a source system re-exporting
+    the data would: the edited extract no longer claims the generator's digests.
+    """
+    path = Path(folder) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest.pop("files", None)
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

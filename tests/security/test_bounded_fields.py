@@ -29,6 +29,7 @@ from cpgraph.ingest.engine import _Producer, prepare_extract
 from cpgraph.ingest.mapping import column_limits, load_mappings
 from cpgraph.ingest.report import LoadReport
 from cpgraph.keys import AGENCIES
+from tests.factories import undeclare_files
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +142,7 @@ def test_validator_and_loader_quarantine_the_same_rows(
 
     folder = tmp_path / agency
     shutil.copytree(_folder(generated, agency), folder)
+    undeclare_files(folder)
     over: set[tuple[str, str]] = set()
     for spec in CSV_FILES[agency]:
         path = folder / spec.name
@@ -181,6 +183,7 @@ def test_health_validator_and_loader_agree_on_too_long(generated: Path, tmp_path
 
     folder = tmp_path / "health"
     shutil.copytree(_folder(generated, "health"), folder)
+    undeclare_files(folder)
     bundle = sorted((folder / "bundles").glob("*.json"))[0]
     data = json.loads(bundle.read_text())
     want: set[tuple[int, str]] = set()

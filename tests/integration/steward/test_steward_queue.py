@@ -25,6 +25,7 @@ from cpgraph.steward.queue import (
     queue_page,
     refresh_flagged,
 )
+from tests.factories import undeclare_files
 
 
 async def _all_pages(linked: Linked, order: QueueOrder, filters: QueueFilter | None = None):
@@ -181,6 +182,7 @@ async def test_items_on_changed_records_are_stale_until_the_next_link(
         system, _kind, local_id = it.key_a.split(":", 2)
         folder = tmp_path / system
         shutil.copytree(linked.population.extract(system), folder)
+        undeclare_files(folder)
         if _change_row(folder, local_id):
             target = it
             break
