@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
 import json
 import logging
+import math
 import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -96,6 +99,115 @@ async def _send_json(
     await send({"type": "http.response.body", "body": body})
 
 
+class RateLimiter:
+    """A token bucket per key (a bearer token's hash), in memory in this process.
+
+    Each key may send `burst` requests at once and `rate_per_s` a second after that.
+    At most `max_keys` buckets are kept; the least recently used go first (a bucket
+    forgotten is a full one, so forgetting never refuses anyone).
+    """
+
+    def __init__(self, rate_per_s: float, burst: int, max_keys: int = 10_000) -> None:
+        """A limiter of `rate_per_s` (0: unlimited) with bursts of `burst`."""
+        self.rate = rate_per_s
+        self.burst = float(max(burst, 1))
+        self.max_keys = max_keys
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """Spend one request of `key`'s budget: 0 when allowed, else the seconds to wait."""
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.pop(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        wait = 0.0
+        if tokens >= 1.0:
+            tokens -= 1.0
+        else:
+            wait = (1.0 - tokens) / self.rate
+        self._buckets[key] = (tokens, now)
+        if len(self._buckets) > self.max_keys:
+            self._buckets.popitem(last=False)
+        return wait
+
+
+def _token_key(scope: Scope) -> str | None:
+    """The hash of the request's bearer token (the token itself is never kept)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            token = _bearer(value.decode("latin-1"))
+            return hashlib.sha256(token.encode()).hexdigest() if token else None
+    return None
+
+
+def _header(scope: Scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+class BodyError(HttpError):
+    """The request body is too large or not a GraphQL request."""
+
+
+def _clean(value: str) -> bool:
+    """No NUL and no unpaired surrogate (JSON decodes a lone `\\ud800` to one)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_graphql_body(body: bytes) -> None:
+    """Refuse a body that is not a well-formed GraphQL-over-HTTP JSON request.
+
+    Raises:
+        BodyError: malformed JSON or UTF-8, not an object, `query` missing or not a
+            string, `operationName` not a string, `variables` not an object, or a NUL or
+            unpaired surrogate in the query or in any string of the variables.
+    """
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise BodyError(400, "BAD_USER_INPUT", "the request body is not valid JSON") from None
+    if not isinstance(payload, dict):
+        raise BodyError(400, "BAD_USER_INPUT", "the request body must be a JSON object")
+    query = payload.get("query")
+    if not isinstance(query, str):
+        raise BodyError(400, "BAD_USER_INPUT", "query must be a string")
+    operation = payload.get("operationName")
+    if operation is not None and not isinstance(operation, str):
+        raise BodyError(400, "BAD_USER_INPUT", "operationName must be a string")
+    variables = payload.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise BodyError(400, "BAD_USER_INPUT", "variables must be an object")
+    if not _clean(query) or (operation is not None and not _clean(operation)):
+        raise BodyError(400, "BAD_USER_INPUT", "the query contains a NUL or an unpaired surrogate")
+    # iterative: a deeply nested value must not exhaust the stack
+    stack: list[Any] = [variables] if variables else []
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            bad = not _clean(item)
+        elif isinstance(item, dict):
+            bad = not all(_clean(k) for k in item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            bad = False
+            stack.extend(item)
+        else:
+            bad = False
+        if bad:
+            raise BodyError(
+                400, "BAD_USER_INPUT", "a variable contains a NUL or an unpaired surrogate"
+            )
+
+
 class LoopThread:
     """An event loop in a thread of its own, where GraphQL requests run.
 
@@ -138,7 +250,13 @@ def _on_loop(thread: LoopThread | None) -> bool:
 
 
 class GuardMiddleware:
-    """Pure ASGI middleware: admission, a whole-request timeout, request metrics.
+    """Pure ASGI middleware: rate, admission, body checks, a whole-request timeout, metrics.
+
+    Each bearer token may send `limits.rate_limit_per_s` GraphQL requests a second
+    (bursts of `limits.rate_limit_burst`); beyond, 429 with ``Retry-After``. A GraphQL
+    POST body is read here in chunks, refused with 413 once it passes
+    `limits.max_body_bytes` (never buffered whole), and with 400 ``BAD_USER_INPUT``
+    when it is not a well-formed GraphQL JSON request (`check_graphql_body`).
 
     At most `max_inflight` GraphQL requests run at once; more are answered at once
     with 503 and ``Retry-After`` (never queued without bound). Each request's time
@@ -154,6 +272,7 @@ class GuardMiddleware:
         timeout_s: float,
         metrics: ApiMetrics,
         max_inflight: int = DEFAULT_MAX_INFLIGHT,
+        limits: ApiLimits | None = None,
     ) -> None:
         """Wrap `app`."""
         self.app = app
@@ -161,6 +280,8 @@ class GuardMiddleware:
         self.metrics = metrics
         self.max_inflight = max_inflight
         self.inflight = 0
+        self.limits = limits or ApiLimits()
+        self.rate = RateLimiter(self.limits.rate_limit_per_s, self.limits.rate_limit_burst)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -179,6 +300,21 @@ class GuardMiddleware:
 
         t0 = time.perf_counter()
         admitted = route in ADMITTED_ROUTES
+        key = _token_key(scope) if admitted else None
+        wait = self.rate.take(key) if key is not None else 0.0
+        if wait > 0:
+            # before admission: a throttled token takes no slot from anyone else
+            log.warning("request refused: token over its rate limit")
+            await _send_json(
+                send,
+                429,
+                _graphql_error_body(
+                    "RATE_LIMITED", "too many requests for this token; retry shortly"
+                ),
+                [(b"retry-after", str(max(1, math.ceil(wait))).encode())],
+            )
+            self.metrics.requests.labels(route=route, status="429").inc()
+            return
         if admitted and self.inflight >= self.max_inflight:
             status = 503
             log.warning("request refused: %d requests in flight", self.inflight)
@@ -197,6 +333,16 @@ class GuardMiddleware:
             thread = getattr(scope["app"].state, "graphql_thread", None)
         try:
             async with asyncio.timeout(self.timeout_s) as cm:
+                if admitted and scope.get("method") == "POST":
+                    try:
+                        receive = await self._checked_body(scope, receive)
+                    except BodyError as exc:
+                        status = exc.status
+                        log.info("request refused: status=%d code=%s", exc.status, exc.code)
+                        await _send_json(
+                            send, exc.status, _graphql_error_body(exc.code, exc.message)
+                        )
+                        return
                 if thread is None:
                     with query_deadline(self.timeout_s + STORE_DEADLINE_GRACE_S):
                         await self.app(scope, receive, send_wrapper)
@@ -219,6 +365,47 @@ class GuardMiddleware:
                 self.inflight -= 1
             self.metrics.requests.labels(route=route, status=str(status)).inc()
             self.metrics.latency.labels(route=route).observe(time.perf_counter() - t0)
+
+    async def _checked_body(self, scope: Scope, receive: Receive) -> Receive:
+        """Read the body (at most the cap), check it, and hand it on as it came.
+
+        Raises:
+            BodyError: 413 over the cap, 400 when not a GraphQL JSON request.
+        """
+        cap = self.limits.max_body_bytes
+        too_large = BodyError(
+            413, "PAYLOAD_TOO_LARGE", f"the request body is over the limit of {cap} bytes"
+        )
+        length = _header(scope, b"content-length")
+        if length is not None and length.strip().isdigit() and int(length) > cap:
+            raise too_large  # refused unread
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return receive
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > cap:
+                raise too_large
+            chunks.append(chunk)
+            more = bool(message.get("more_body", False))
+        body = b"".join(chunks)
+        content_type = (_header(scope, b"content-type") or "").lower()
+        if "application/json" in content_type:
+            check_graphql_body(body)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
 
     def _elsewhere(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
         """The request, to run on the GraphQL loop; receiving and sending stay on the
@@ -396,6 +583,7 @@ def create_app(
         timeout_s=limits.request_timeout_s,
         metrics=metrics,
         max_inflight=max_inflight,
+        limits=limits,
     )
     # the web app at `/` (and GraphiQL in dev): mounted last, after every API route
     from cpgraph.web import mount_web  # noqa: PLC0415

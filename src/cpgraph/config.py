@@ -91,6 +91,25 @@ class Settings(BaseSettings):
     api_max_network_nodes: int = Field(default=500, ge=10, le=10_000, description="Network cap.")
     api_max_network_depth: int = Field(default=3, ge=1, le=3, description="Network depth cap.")
     api_request_timeout_s: float = Field(default=10.0, gt=0, description="Request timeout.")
+    api_max_query_cost: int = Field(
+        default=100_000,
+        ge=0,
+        description="Estimated cost budget of one GraphQL request (docs/api.md); 0 = off.",
+    )
+    api_rate_limit_per_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="GraphQL requests per second per bearer token, per process; 0 = off.",
+    )
+    api_rate_limit_burst: int = Field(
+        default=40, ge=1, le=100_000, description="Requests a token may send at once."
+    )
+    api_max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest GraphQL request body (413 beyond).",
+    )
     audit_key: SecretStr | None = Field(
         default=None,
         min_length=32,

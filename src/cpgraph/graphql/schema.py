@@ -29,7 +29,7 @@ from cpgraph.graphql.context import GqlInfo, RequestContext
 from cpgraph.graphql.data import parse_date
 from cpgraph.graphql.errors import BadInputError, NotFoundError
 from cpgraph.graphql.insight import InsightQuery
-from cpgraph.graphql.limits import ApiLimits
+from cpgraph.graphql.limits import ApiLimits, CostLimiter
 from cpgraph.graphql.pagination import (
     Connection,
     Page,
@@ -454,6 +454,8 @@ def build_schema(limits: ApiLimits | None = None) -> strawberry.Schema:
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
             AccessGate,
+            # after the gate: who may not run a query learns that, not its cost
+            lambda: CostLimiter(max_cost=limits.max_query_cost),
             MaskInternalErrors,
         ],
     )
