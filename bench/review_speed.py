@@ -47,6 +47,7 @@ from cpgraph.config import Settings
 from cpgraph.security import Role, add_user
 from cpgraph.store import create_store
 
+NO_RATE_LIMIT = {"CPGRAPH_API_RATE_LIMIT_PER_S": "100000", "CPGRAPH_API_RATE_LIMIT_BURST": "100000"}
 SERVER = (
     "import uvicorn; from cpgraph.api import create_app; "
     "uvicorn.run(create_app(), host='127.0.0.1', port={port}, log_level='warning', "
@@ -179,6 +180,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         port = _free_port()
         env = {**os.environ, "CPGRAPH_DATA_DIR": str(data_dir), "CPGRAPH_ENV": "prod"}
         env.pop("CPGRAPH_FALKORDB_URL", None)
+        # one token far past the default rate limit (20/s, bursts of 40): raised here
+        env.update(NO_RATE_LIMIT)
         proc = subprocess.Popen(
             [sys.executable, "-c", SERVER.format(port=port)],
             env=env,

@@ -58,7 +58,13 @@ CLI = [sys.executable, "-m", "cpgraph.cli"]
 
 def _env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CPGRAPH_")}
-    return {**env, "CPGRAPH_DATA_DIR": str(data_dir), "CPGRAPH_ENV": "prod"}
+    # many simulated users share tokens far past the default rate limit: raised here
+    return {
+        **env,
+        "CPGRAPH_DATA_DIR": str(data_dir),
+        "CPGRAPH_ENV": "prod",
+        **{"CPGRAPH_API_RATE_LIMIT_PER_S": "100000", "CPGRAPH_API_RATE_LIMIT_BURST": "100000"},
+    }
 
 
 def build(data_dir: Path, extracts: Path, households: int) -> None:
