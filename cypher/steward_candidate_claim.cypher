@@ -14,6 +14,7 @@ CREATE (d:Decision {decision_id: $decision_id, kind: 'match', decision: $decisio
                     user: $user, role: $role, at: $at, reason: $reason,
                     candidate_id: $candidate_id, person_ids: $person_ids,
                     record_keys: $record_keys, pairs: $pairs, before: $before,
-                    after: $after, content_hash: $content_hash})
+                    after: $after, content_hash: $content_hash,
+                    override: $override, purpose: $purpose})
 CREATE (d)-[:DECIDES]->(c)
 RETURN d.decision_id AS decision_id, c.version AS version

@@ -32,8 +32,9 @@ QUEUE = "{ reviewQueue(first: 5) { totalCount edges { node { id version personA 
 DECIDE = """mutation($id: ID!, $d: MatchDecision!, $v: Int) {
   decideMatch(candidateId: $id, decision: $d, reason: "checked both records", expectedVersion: $v)
   { decisionId candidateVersion } }"""
-MERGE = """mutation($ids: [ID!]!) { mergePersons(ids: $ids, reason: "same woman, married name")
-  { decisionId retired after { personId recordKeys } } }"""
+# two arbitrary persons may hold different valid identifiers: the steward overrides
+MERGE = """mutation($ids: [ID!]!) { mergePersons(ids: $ids, reason: "same woman, married name",
+  overrideIdentifierConflict: true) { decisionId retired after { personId recordKeys } } }"""
 SPLIT = """mutation($p: ID!, $k: [String!]!) {
   splitPerson(personId: $p, recordKeys: $k, reason: "the merge was wrong")
   { decisionId revived supersedes after { personId recordKeys } } }"""

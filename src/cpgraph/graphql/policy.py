@@ -222,10 +222,16 @@ class DocumentAccess:
     fields: set[str] = field(default_factory=set)
     roots: list[str] = field(default_factory=list)
     denied: list[str] = field(default_factory=list)
+    mutations: list[str] = field(default_factory=list)
 
     @property
     def reads_person_data(self) -> bool:
         return any(r in PERSON_DATA_ROOTS for r in self.roots)
+
+    @property
+    def needs_purpose(self) -> bool:
+        """Person data is read, or something is changed: both need a stated purpose."""
+        return self.reads_person_data or bool(self.mutations)
 
 
 class _Walker(Visitor):
@@ -234,6 +240,7 @@ class _Walker(Visitor):
         self.type_info = type_info
         self.role = role
         self.query_type = schema.query_type
+        self.mutation_type = schema.mutation_type
         self.access = DocumentAccess()
 
     def enter_field(self, node: FieldNode, *_: object) -> None:
@@ -247,6 +254,8 @@ class _Walker(Visitor):
         qualified = f"{parent_type.name}.{name}"
         if parent_type is self.query_type and name not in self.access.roots:
             self.access.roots.append(name)
+        if parent_type is self.mutation_type and name not in self.access.mutations:
+            self.access.mutations.append(name)
         if not allowed(parent_type.name, name, self.role):
             self.access.denied.append(qualified)
         elif not parent_type.name.endswith(STRUCTURAL_SUFFIXES) and parent_type.name != "PageInfo":

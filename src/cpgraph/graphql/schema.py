@@ -342,9 +342,12 @@ class AccessGate(SchemaExtension):
             self._refuse(ctx, PermissionDeniedError(f"role {role.value} may not read {shown}"))
             yield
             return
-        if access.reads_person_data:
+        if access.needs_purpose:  # person data read, or a mutation
             try:
-                ctx.purpose = parse_purpose(ctx.purpose_header)
+                ctx.purpose = parse_purpose(
+                    ctx.purpose_header,
+                    action="changing data" if access.mutations else "reading person data",
+                )
             except PurposeRequiredError as exc:
                 self._refuse(ctx, exc)
                 yield

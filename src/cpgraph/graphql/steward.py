@@ -8,6 +8,7 @@ field permissions live in `cpgraph.steward.policy`.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 
@@ -246,6 +247,19 @@ def _actor(ctx: RequestContext) -> Actor:
     return Actor(ctx.principal.name, ctx.principal.role)
 
 
+def _purpose(ctx: RequestContext) -> str | None:
+    # the access gate has parsed X-Purpose for every mutation (or refused it)
+    return str(ctx.purpose) if ctx.purpose else None
+
+
+_OVERRIDE_HELP = (
+    "Join them even though the persons hold different valid identifiers of one kind "
+    "(NHS number, UPN, PNC id, prison number); without it such a join fails with "
+    "CONFLICT naming the kind. The override and the reason are recorded in the decision "
+    "and the audit entry."
+)
+
+
 def _service(ctx: RequestContext) -> StewardService:
     return StewardService(ctx.store, ctx.audit)
 
@@ -329,7 +343,8 @@ class StewardMutation:
         description="Decide a candidate. LINK merges the two persons now (lowest id "
         "survives); NO_LINK keeps them apart for good (splitting them if one); DEFER "
         "puts it aside. Fails with CONFLICT if someone decided it first; pass "
-        "expectedVersion (the item's version) to reverse an earlier decision."
+        "expectedVersion (the item's version) to reverse an earlier decision. Data "
+        "stewards only; needs X-Purpose."
     )
     async def decide_match(
         self,
@@ -338,6 +353,9 @@ class StewardMutation:
         decision: MatchDecision,
         reason: str,
         expected_version: int | None = None,
+        override_identifier_conflict: Annotated[
+            bool, strawberry.argument(description=_OVERRIDE_HELP)
+        ] = False,
     ) -> DecisionResult:
         ctx = info.context
         out = await _service(ctx).decide_match(
@@ -346,18 +364,32 @@ class StewardMutation:
             decision.value,
             reason,
             expected_version=expected_version,
+            purpose=_purpose(ctx),
+            override_identifier_conflict=override_identifier_conflict,
         )
         return DecisionResult.of(out)
 
     @strawberry.mutation(
         description="Merge persons into the one with the lowest id; the others retire "
-        "into it (their ids keep answering)."
+        "into it (their ids keep answering). Data stewards only; needs X-Purpose."
     )
     async def merge_persons(
-        self, info: GqlInfo, ids: list[strawberry.ID], reason: str
+        self,
+        info: GqlInfo,
+        ids: list[strawberry.ID],
+        reason: str,
+        override_identifier_conflict: Annotated[
+            bool, strawberry.argument(description=_OVERRIDE_HELP)
+        ] = False,
     ) -> DecisionResult:
         ctx = info.context
-        out = await _service(ctx).merge_persons(_actor(ctx), [str(i) for i in ids], reason)
+        out = await _service(ctx).merge_persons(
+            _actor(ctx),
+            [str(i) for i in ids],
+            reason,
+            purpose=_purpose(ctx),
+            override_identifier_conflict=override_identifier_conflict,
+        )
         return DecisionResult.of(out)
 
     @strawberry.mutation(
@@ -368,11 +400,15 @@ class StewardMutation:
         self, info: GqlInfo, person_id: strawberry.ID, record_keys: list[str], reason: str
     ) -> DecisionResult:
         ctx = info.context
-        out = await _service(ctx).split_person(_actor(ctx), str(person_id), record_keys, reason)
+        out = await _service(ctx).split_person(
+            _actor(ctx), str(person_id), record_keys, reason, purpose=_purpose(ctx)
+        )
         return DecisionResult.of(out)
 
     @strawberry.mutation(description="Take one record out of its person (a person of its own).")
     async def unlink_record(self, info: GqlInfo, record_key: str, reason: str) -> DecisionResult:
         ctx = info.context
-        out = await _service(ctx).unlink_record(_actor(ctx), record_key, reason)
+        out = await _service(ctx).unlink_record(
+            _actor(ctx), record_key, reason, purpose=_purpose(ctx)
+        )
         return DecisionResult.of(out)

@@ -31,11 +31,12 @@ class Purpose:
         return f"{self.case_reference}; {self.reason}"
 
 
-def parse_purpose(value: str | None) -> Purpose:
+def parse_purpose(value: str | None, *, action: str = "reading person data") -> Purpose:
     """Parse and validate an `X-Purpose` value.
 
     Args:
         value: the raw header value (None when absent).
+        action: what needs the purpose, for the message when it is missing.
 
     Returns:
         The purpose.
@@ -46,8 +47,7 @@ def parse_purpose(value: str | None) -> Purpose:
     """
     if value is None or not value.strip():
         raise PurposeRequiredError(
-            f"reading person data requires a purpose: send the {PURPOSE_HEADER} header "
-            f"as {PURPOSE_FORMAT}"
+            f"{action} requires a purpose: send the {PURPOSE_HEADER} header as {PURPOSE_FORMAT}"
         )
     if _CONTROL_RE.search(value):
         raise PurposeRequiredError(f"{PURPOSE_HEADER} must not contain control characters")

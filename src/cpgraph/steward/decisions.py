@@ -53,6 +53,8 @@ class StoredDecision:
     content_hash: str
     audit_seq: int | None = None
     supersedes: list[str] = field(default_factory=list)
+    override: str | None = None  # e.g. "identifier_conflict:NHS_NUMBER" (a steward's override)
+    purpose: str | None = None  # the X-Purpose the decision was taken under
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> StoredDecision:
@@ -75,11 +77,19 @@ class StoredDecision:
             content_hash=str(d.get("content_hash", "")),
             audit_seq=row.get("audit_seq"),
             supersedes=sorted(str(x) for x in row.get("supersedes") or [] if x),
+            override=d.get("override") or None,
+            purpose=d.get("purpose") or None,
         )
 
     def content(self) -> dict[str, Any]:
-        """The hashed content (what `content_hash` covers)."""
+        """The hashed content (what `content_hash` covers).
+
+        `override` and `purpose` are part of it only when set, so decisions recorded
+        before they existed hash as they did.
+        """
+        extra = {k: v for k, v in (("override", self.override), ("purpose", self.purpose)) if v}
         return decision_content(
+            **extra,
             decision_id=self.decision_id,
             kind=self.kind,
             decision=self.decision,

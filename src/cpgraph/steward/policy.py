@@ -1,7 +1,9 @@
 """Field permissions of the steward API, merged into `cpgraph.graphql.policy.POLICY`.
 
-The review queue shows person data to data stewards only; decisions may be taken
-by data stewards and admins (the service checks the role again).
+The review queue shows person data to data stewards only, and only data stewards
+decide (match decisions, merges, splits, unlinks; the service checks the role
+again). Admins manage users from the command line: least privilege gives them no
+say over who is whom.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from cpgraph.security.roles import Role
 
 STEWARD = frozenset({Role.DATA_STEWARD})
-DECIDERS = frozenset({Role.DATA_STEWARD, Role.ADMIN})
+DECIDERS = STEWARD
 
 STEWARD_POLICY: dict[str, dict[str, frozenset[Role]]] = {
     "Query": {"reviewQueue": STEWARD},

@@ -35,6 +35,7 @@ from cpgraph.steward.decisions import (
     new_decision_id,
 )
 from cpgraph.steward.errors import (
+    IdentifierConflictError,
     StewardBadInputError,
     StewardConflictError,
     StewardForbiddenError,
@@ -43,12 +44,57 @@ from cpgraph.steward.errors import (
 from cpgraph.steward.ids import counter_of, format_id
 from cpgraph.store import GraphStore
 
-STEWARD_ROLES = frozenset({Role.DATA_STEWARD, Role.ADMIN})
+# Only data stewards decide who is whom (least privilege: admins manage users only).
+STEWARD_ROLES = frozenset({Role.DATA_STEWARD})
 MIN_REASON, MAX_REASON = 3, 500
 MAX_MERGE_PERSONS = 20
 MAX_KEYS = 500
 MAX_PAIRS = 20_000
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+# (kind shown in errors, value column, validity column, valid when the source says
+# nothing): the identifiers linkage never joins across (spec `cannot_link`). Prison
+# numbers carry no check digit, so one is valid unless a source marked it invalid.
+IDENTIFIER_KINDS: tuple[tuple[str, str, str, bool], ...] = (
+    ("NHS_NUMBER", "nhs_number", "nhs_number_valid", False),
+    ("UPN", "upn", "upn_valid", False),
+    ("PNC_ID", "pnc_id", "pnc_id_valid", False),
+    ("PRISON_NUMBER", "prison_number", "prison_number_valid", True),
+)
+IDENTIFIER_OVERRIDE = "identifier_conflict"
+
+
+def identifier_conflicts(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """The identifier kinds on which two of the persons hold different valid values.
+
+    Args:
+        rows: `steward_person_identifiers` rows (a person id and one record's identifiers).
+
+    Returns:
+        Kinds (e.g. ``NHS_NUMBER``) where some person's valid value differs from another
+        person's; never the values.
+    """
+    held: dict[str, dict[str, set[str]]] = {kind: {} for kind, *_ in IDENTIFIER_KINDS}
+    for row in rows:
+        for kind, col, valid_col, default_valid in IDENTIFIER_KINDS:
+            value = row.get(col)
+            valid = row.get(valid_col)
+            if value is None or not (default_valid if valid is None else bool(valid)):
+                continue
+            norm = "".join(str(value).split()).upper()
+            if norm:
+                held[kind].setdefault(str(row["person_id"]), set()).add(norm)
+    out = []
+    for kind, by_person in held.items():
+        persons = list(by_person.values())
+        if any(
+            a != b
+            for i, va in enumerate(persons)
+            for vb in persons[i + 1 :]
+            for a in va
+            for b in vb
+        ):
+            out.append(kind)
+    return out
 
 
 def _now() -> str:
@@ -114,12 +160,34 @@ class StewardService:
     def _check_actor(actor: Actor) -> None:
         if actor.role not in STEWARD_ROLES:
             raise StewardForbiddenError(
-                f"role {actor.role.value} may not decide matches (data_steward or admin only)"
+                f"role {actor.role.value} may not decide matches (data_steward only)"
             )
 
     async def _persons(self, ids: Sequence[str]) -> dict[str, list[str]]:
         rows = await self.store.query("steward_person_records", ids=list(ids))
         return {r["person_id"]: sorted(k for k in r["keys"] if k) for r in rows}
+
+    async def _check_identifiers(
+        self, ids: Sequence[str], *, override: bool, what: str
+    ) -> str | None:
+        """Refuse joining persons that hold different valid identifiers of one kind.
+
+        One indexed, batched read (`steward_person_identifiers`).
+
+        Returns:
+            The override to record (``identifier_conflict:KIND,...``) when the steward
+            overrode a conflict, else None.
+
+        Raises:
+            IdentifierConflictError: a conflict and no override.
+        """
+        rows = await self.store.query("steward_person_identifiers", ids=list(ids))
+        kinds = identifier_conflicts(rows)
+        if not kinds:
+            return None
+        if not override:
+            raise IdentifierConflictError(kinds, what)
+        return f"{IDENTIFIER_OVERRIDE}:{','.join(kinds)}"
 
     async def _records(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         rows = await self.store.query("steward_records_persons", keys=list(keys))
@@ -179,6 +247,8 @@ class StewardService:
         *,
         extra_supersedes: Iterable[str] = (),
         expected_version: int | None = None,
+        purpose: str | None = None,
+        override: str | None = None,
     ) -> DecisionOutcome:
         decisions = await load_decisions(self.store)
         supersedes = self._supersedes(decisions, plan.pairs) | set(extra_supersedes)
@@ -186,7 +256,10 @@ class StewardService:
         decision_id = new_decision_id()
         person_ids = sorted(set(plan.before) | set(plan.after), key=id_order)
         record_keys = sorted({k for a, b, _ in plan.pairs for k in (a, b)} | set(plan.moves))
+        # set only when given, so decisions without them hash as before
+        extra = {k: v for k, v in (("override", override), ("purpose", purpose)) if v}
         content = decision_content(
+            **extra,
             decision_id=decision_id,
             kind=plan.kind,
             decision=plan.decision,
@@ -215,6 +288,8 @@ class StewardService:
             "before": json.dumps(plan.before, sort_keys=True),
             "after": json.dumps(plan.after, sort_keys=True),
             "content_hash": digest,
+            "override": override,
+            "purpose": purpose,
         }
         version = None
         if plan.kind == "match":
@@ -237,6 +312,8 @@ class StewardService:
                 before=props["before"],
                 after=props["after"],
                 content_hash=digest,
+                override=override,
+                purpose=purpose,
             )
             if not rows:
                 raise StewardConflictError(
@@ -261,6 +338,8 @@ class StewardService:
                 before=props["before"],
                 after=props["after"],
                 content_hash=digest,
+                override=override,
+                purpose=purpose,
             )
         if supersedes:
             await self.store.write_batches(
@@ -275,11 +354,14 @@ class StewardService:
                 f"steward:{plan.kind}:{plan.decision} decision={decision_id} "
                 f"sha256={digest}"
                 + (f" supersedes={','.join(sorted(supersedes))}" if supersedes else "")
+                + (f" override={override}" if override else "")
+                # the steward's reason (it was the purpose before mutations had one)
+                + f" reason={json.dumps(reason, ensure_ascii=False)}"
             ),
             persons=person_ids,
             records=record_keys,
             fields=[],
-            purpose=f"{decision_id}; {reason}",
+            purpose=purpose or f"{decision_id}; {reason}",
         )
         await self.store.query("steward_decision_audited", decision_id=decision_id, seq=entry.seq)
         return DecisionOutcome(
@@ -416,11 +498,13 @@ class StewardService:
         reason: str,
         *,
         expected_version: int | None = None,
+        purpose: str | None = None,
+        override_identifier_conflict: bool = False,
     ) -> DecisionOutcome:
         """Decide a review candidate: LINK, NO_LINK or DEFER.
 
         Args:
-            actor: who decides (data_steward or admin).
+            actor: who decides (a data_steward).
             candidate_id: the `ReviewCandidate`.
             decision: ``LINK`` (same person: the two persons merge now), ``NO_LINK``
                 (never the same person: split now if they are one) or ``DEFER``.
@@ -428,9 +512,15 @@ class StewardService:
             expected_version: the candidate version the steward saw. Without it an
                 open candidate is decided at its current version; a candidate already
                 decided needs it (a reversal must be deliberate).
+            purpose: the stated purpose (``X-Purpose``), recorded in the decision and
+                the audit entry.
+            override_identifier_conflict: LINK two persons even though they hold
+                different valid identifiers of one kind (recorded with the reason).
 
         Raises:
             StewardConflictError: someone decided the candidate first.
+            IdentifierConflictError: a LINK would join different valid identifiers of
+                one kind, without the override.
         """
         self._check_actor(actor)
         reason = check_reason(reason)
@@ -456,10 +546,14 @@ class StewardService:
         key_a, key_b = str(cand["key_a"]), str(cand["key_b"])
         pa, pb = row.get("person_a"), row.get("person_b")
         previous = [str(cand["decision_id"])] if cand.get("decision_id") else []
+        override: str | None = None
         if decision == DEFER:
             plan = _pair_plan(DEFER, [])
         elif decision == LINK:
             if pa and pb and pa != pb:
+                override = await self._check_identifiers(
+                    [pa, pb], override=override_identifier_conflict, what="link"
+                )
                 plan = self._merge_plan("match", LINK, await self._persons([pa, pb]))
             else:
                 plan = _pair_plan(LINK, [(*canonical_pair(key_a, key_b), LINK)])
@@ -474,7 +568,13 @@ class StewardService:
                 plan = _pair_plan(NO_LINK, [(*canonical_pair(key_a, key_b), NO_LINK)])
         plan.candidate_id = candidate_id
         return await self._record(
-            actor, plan, reason, extra_supersedes=previous, expected_version=expected_version
+            actor,
+            plan,
+            reason,
+            extra_supersedes=previous,
+            expected_version=expected_version,
+            purpose=purpose,
+            override=override,
         )
 
     async def _part_to_split(self, previous: list[str], key_b: str, members: list[str]) -> set[str]:
@@ -490,12 +590,31 @@ class StewardService:
                                 return part
         return set()
 
-    async def merge_persons(self, actor: Actor, ids: Sequence[str], reason: str) -> DecisionOutcome:
+    async def merge_persons(
+        self,
+        actor: Actor,
+        ids: Sequence[str],
+        reason: str,
+        *,
+        purpose: str | None = None,
+        override_identifier_conflict: bool = False,
+    ) -> DecisionOutcome:
         """Merge persons into the one with the lowest id; the others retire into it.
+
+        Args:
+            actor: who decides (a data_steward).
+            ids: 2-20 live person ids.
+            reason: why (3-500 characters).
+            purpose: the stated purpose (``X-Purpose``), recorded in the decision and
+                the audit entry.
+            override_identifier_conflict: merge even though the persons hold different
+                valid identifiers of one kind (recorded with the reason).
 
         Raises:
             StewardBadInputError: fewer than two distinct ids, or too many.
             StewardNotFoundError: an id is not a live person.
+            IdentifierConflictError: different valid identifiers of one kind, without
+                the override.
         """
         self._check_actor(actor)
         reason = check_reason(reason)
@@ -509,10 +628,25 @@ class StewardService:
         sizes = sorted(len(v) for v in members.values())
         if sum(sizes) > MAX_KEYS or sum(sizes) ** 2 - sum(x * x for x in sizes) > 2 * MAX_PAIRS:
             raise StewardBadInputError(f"a merge may join at most {MAX_KEYS} records")
-        return await self._record(actor, self._merge_plan("merge", LINK, members), reason)
+        override = await self._check_identifiers(
+            wanted, override=override_identifier_conflict, what="merge"
+        )
+        return await self._record(
+            actor,
+            self._merge_plan("merge", LINK, members),
+            reason,
+            purpose=purpose,
+            override=override,
+        )
 
     async def split_person(
-        self, actor: Actor, person_id: str, record_keys: Sequence[str], reason: str
+        self,
+        actor: Actor,
+        person_id: str,
+        record_keys: Sequence[str],
+        reason: str,
+        *,
+        purpose: str | None = None,
     ) -> DecisionOutcome:
         """Split `record_keys` off a person; the larger part keeps the id.
 
@@ -532,9 +666,11 @@ class StewardService:
                 "recordKeys must be some, but not all, of the person's records"
             )
         plan = await self._split_plan("split", person_id, members, part)
-        return await self._record(actor, plan, reason)
+        return await self._record(actor, plan, reason, purpose=purpose)
 
-    async def unlink_record(self, actor: Actor, record_key: str, reason: str) -> DecisionOutcome:
+    async def unlink_record(
+        self, actor: Actor, record_key: str, reason: str, *, purpose: str | None = None
+    ) -> DecisionOutcome:
         """Take one record out of its person: it becomes a person of its own.
 
         Raises:
@@ -551,4 +687,4 @@ class StewardService:
         if len(members) < 2:
             raise StewardBadInputError("the record is its person's only record")
         plan = await self._split_plan("unlink", pid, members, {record_key})
-        return await self._record(actor, plan, reason)
+        return await self._record(actor, plan, reason, purpose=purpose)

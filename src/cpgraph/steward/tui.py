@@ -248,7 +248,12 @@ async def review_session(
             reason = SKIP_REASON
         try:
             out = await service.decide_match(
-                actor, item.candidate_id, decision, reason, expected_version=item.version
+                actor,
+                item.candidate_id,
+                decision,
+                reason,
+                expected_version=item.version,
+                purpose=str(stated),
             )
         except StewardConflictError as exc:
             summary.conflicts += 1

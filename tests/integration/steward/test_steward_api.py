@@ -102,8 +102,10 @@ async def test_review_queue_decide_and_conflict_over_graphql(linked: Linked) -> 
         err = r.json()["errors"][0]
         assert err["extensions"]["code"] == "CONFLICT" and "version" in err["message"]
         assert r.json()["data"] is None
-        # admins may decide too (a reversal, with the current version)
+        # admins may not decide (least privilege); the steward reverses with the version
         r = await _post(http, DECIDE, tokens[Role.ADMIN], id=node["id"], d="NO_LINK", v=1)
+        assert r.status_code == 403 and r.json()["errors"][0]["extensions"]["code"] == ("FORBIDDEN")
+        r = await _post(http, DECIDE, tokens[Role.DATA_STEWARD], id=node["id"], d="NO_LINK", v=1)
         assert r.json()["data"]["decideMatch"]["candidateVersion"] == 2
     assert (await verify_chain(linked.store)).ok
 
