@@ -509,11 +509,60 @@ def users_add(
             "--role", help="investigator, data_steward, partner_system, auditor or admin."
         ),
     ],
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(
+            "--expires-in-days",
+            min=1,
+            max=3650,
+            help="Token lifetime in days (default: CPGRAPH_TOKEN_EXPIRY_DAYS, 90).",
+        ),
+    ] = None,
 ) -> None:
     """Add an API user and print their bearer token once (only its hash is stored)."""
     from cpgraph.security.commands import users_add_command  # noqa: PLC0415
 
-    users_add_command(name, role)
+    users_add_command(name, role, expires_in_days)
+
+
+@users_app.command("list")
+@cli_errors
+def users_list() -> None:
+    """List users: name, role, created, expires, revoked (never a token or its hash)."""
+    from cpgraph.security.commands import users_list_command  # noqa: PLC0415
+
+    users_list_command()
+
+
+@users_app.command("revoke")
+@cli_errors
+def users_revoke(
+    name: Annotated[str, typer.Argument(help="The user whose token stops working.")],
+) -> None:
+    """Revoke a user's token for good (the user stays listed, as revoked)."""
+    from cpgraph.security.commands import users_revoke_command  # noqa: PLC0415
+
+    users_revoke_command(name)
+
+
+@users_app.command("rotate")
+@cli_errors
+def users_rotate(
+    name: Annotated[str, typer.Argument(help="The user to give a new token.")],
+    expires_in_days: Annotated[
+        int | None,
+        typer.Option(
+            "--expires-in-days",
+            min=1,
+            max=3650,
+            help="New token's lifetime in days (default: CPGRAPH_TOKEN_EXPIRY_DAYS, 90).",
+        ),
+    ] = None,
+) -> None:
+    """Print a new token once; the old one stops working at once."""
+    from cpgraph.security.commands import users_rotate_command  # noqa: PLC0415
+
+    users_rotate_command(name, expires_in_days)
 
 
 @audit_app.command("verify")

@@ -110,6 +110,16 @@ class Settings(BaseSettings):
         le=64 * 1024 * 1024,
         description="Largest GraphQL request body (413 beyond).",
     )
+    token_expiry_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description=(
+            "Default lifetime of an API token in days (`cpgraph users add/rotate` without "
+            "--expires-in-days; also the lifetime of tokens made before expiry existed, "
+            "counted from their creation)."
+        ),
+    )
     audit_key: SecretStr | None = Field(
         default=None,
         min_length=32,

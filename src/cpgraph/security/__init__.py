@@ -9,11 +9,21 @@ from cpgraph.security.errors import (
     AuthenticationError,
     PermissionDeniedError,
     PurposeRequiredError,
+    UnknownUserError,
     UserExistsError,
 )
 from cpgraph.security.purpose import Purpose, parse_purpose
 from cpgraph.security.roles import Role
-from cpgraph.security.users import Principal, add_user, authenticate, hash_token
+from cpgraph.security.users import (
+    Principal,
+    UserInfo,
+    add_user,
+    authenticate,
+    hash_token,
+    list_users,
+    revoke_user,
+    rotate_token,
+)
 
 __all__ = [
     "AccessError",
@@ -26,12 +36,17 @@ __all__ = [
     "Purpose",
     "PurposeRequiredError",
     "Role",
+    "UnknownUserError",
     "UserExistsError",
+    "UserInfo",
     "VerifyResult",
     "add_user",
     "authenticate",
     "entry_hash",
     "hash_token",
+    "list_users",
     "parse_purpose",
+    "revoke_user",
+    "rotate_token",
     "verify_chain",
 ]

@@ -1,4 +1,5 @@
-"""CLI command bodies: `cpgraph users add`, `audit verify`, `audit reanchor`, `db reset`.
+"""CLI command bodies: `cpgraph users add|list|revoke|rotate`, `audit verify`,
+`audit reanchor`, `db reset`.
 
 The CLI wires them (`users_app.command("add")(cli_errors(users_add_command))`).
 """
@@ -15,7 +16,7 @@ from cpgraph.runtime import run_with_store
 from cpgraph.security.anchor import retire_anchor
 from cpgraph.security.audit import AuditLog, VerifyResult, reanchor, verify_chain
 from cpgraph.security.roles import Role
-from cpgraph.security.users import add_user
+from cpgraph.security.users import UserInfo, add_user, list_users, revoke_user, rotate_token
 from cpgraph.store import GraphStore
 from cpgraph.terminal import console, err_console
 
@@ -23,21 +24,79 @@ _ROLES = ", ".join(r.value for r in Role)
 _RESET_BATCH = 10_000
 
 
+async def _audit_users(store: GraphStore, settings: Settings, action: str) -> None:
+    # who changed which account, in the same chain as every disclosure
+    await AuditLog(store, settings).append(
+        user=f"cli:{getpass.getuser()}", role="admin", action=action
+    )
+
+
+def _print_token(token: str) -> None:
+    console.print("bearer token (shown once, store it now):", highlight=False)
+    # Plain print: no wrapping or markup, so the token can be copied as is.
+    print(token)
+
+
 def users_add_command(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, . _ @ -).")],
     role: Annotated[str, typer.Option("--role", help=f"One of: {_ROLES}.")],
+    expires_in_days: int | None = None,
 ) -> None:
     """Add an API user and print their bearer token once (only its hash is stored)."""
 
     async def body(store: GraphStore, settings: Settings) -> str:
         await store.bootstrap()  # the uniqueness constraints on users
-        return await add_user(store, name, role)
+        token = await add_user(store, name, role, expires_in_days=expires_in_days)
+        await _audit_users(store, settings, f"users:add {name} role={Role(role).value}")
+        return token
 
     token = run_with_store(body)
     console.print(f"user {name} added with role {Role(role).value}")
-    console.print("bearer token (shown once, store it now):", highlight=False)
-    # Plain print: no wrapping or markup, so the token can be copied as is.
-    print(token)
+    _print_token(token)
+
+
+def users_list_command() -> None:
+    """List users: name, role, created, expires, revoked, status (never a token or hash)."""
+
+    async def body(store: GraphStore, settings: Settings) -> list[UserInfo]:
+        return await list_users(store)
+
+    users = run_with_store(body)
+    if not users:
+        console.print("no users")
+        return
+    print("name\trole\tcreated\texpires\trevoked\tstatus")
+    for u in users:
+        expires = (u.expires_at or "-") + ("" if u.expiry_stored else " (default)")
+        print(
+            f"{u.name}\t{u.role}\t{u.created_at or '-'}\t{expires}\t"
+            f"{u.revoked_at or '-'}\t{u.status()}"
+        )
+
+
+def users_revoke_command(name: str) -> None:
+    """Revoke a user's token for good (the user stays listed, as revoked)."""
+
+    async def body(store: GraphStore, settings: Settings) -> str:
+        at = await revoke_user(store, name)
+        await _audit_users(store, settings, f"users:revoke {name}")
+        return at
+
+    at = run_with_store(body)
+    console.print(f"user {name} revoked at {at}; its token no longer works", highlight=False)
+
+
+def users_rotate_command(name: str, expires_in_days: int | None = None) -> None:
+    """Give a user a new token, printed once; the old token stops working at once."""
+
+    async def body(store: GraphStore, settings: Settings) -> str:
+        token = await rotate_token(store, name, expires_in_days=expires_in_days)
+        await _audit_users(store, settings, f"users:rotate {name}")
+        return token
+
+    token = run_with_store(body)
+    console.print(f"user {name}: token rotated; the old token no longer works")
+    _print_token(token)
 
 
 def audit_verify_command() -> None:

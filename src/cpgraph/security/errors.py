@@ -50,6 +50,10 @@ class UserExistsError(CpgraphError):
     """A user with that name already exists."""
 
 
+class UnknownUserError(CpgraphError):
+    """No (live) user with that name."""
+
+
 class AuditKeyError(CpgraphError):
     """The audit chain's key cannot be read or created (the message names no secret)."""
 
