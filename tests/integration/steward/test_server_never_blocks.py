@@ -147,16 +147,18 @@ async def test_overload_is_refused_at_once_with_retry_after(slow_store: GraphSto
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=guard), base_url="http://t"
     ) as http:
-        first = asyncio.ensure_future(http.post("/graphql", json={}))
+        # a well-formed GraphQL request: the guard refuses malformed bodies before admission
+        query = {"query": "{ me { name } }"}
+        first = asyncio.ensure_future(http.post("/graphql", json=query))
         while guard.inflight < 1:
             await asyncio.sleep(0.01)
-        refused = await http.post("/graphql", json={})
+        refused = await http.post("/graphql", json=query)
         assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
         assert refused.json()["errors"][0]["extensions"]["code"] == "OVERLOADED"
         assert (await http.get("/healthz")).status_code == 200  # probes are never refused
         finish.set()
         assert (await first).status_code == 200
-        assert (await http.post("/graphql", json={})).status_code == 200
+        assert (await http.post("/graphql", json=query)).status_code == 200
 
 
 async def test_cancellation_reaches_across_to_the_graphql_loop(
