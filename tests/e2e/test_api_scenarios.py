@@ -25,7 +25,7 @@ from cpgraph.linkage.service import last_run, learned_name_variants
 from cpgraph.security import Role, add_user
 from cpgraph.steward.linking import linkage_service
 from cpgraph.store import GraphStore, create_store
-from tests.factories import GeneratedPopulation, make_population
+from tests.factories import UNTHROTTLED, GeneratedPopulation, make_population
 
 pytestmark = pytest.mark.e2e
 
@@ -78,7 +78,8 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
         await linkage_service(store, settings).link()
         report = await compute_flags(store)
         tokens = {role: await add_user(store, f"{role.value}-e2e", role) for role in Role}
-        app = create_app(Settings(data_dir=root / "unused"), store=store)
+        # the module's tests share one token per role, far past the default rate limit
+        app = create_app(Settings(data_dir=root / "unused", **UNTHROTTLED), store=store)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
             yield World(http, store, population, report, tokens)

@@ -22,7 +22,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, loads_spec
 from cpgraph.security import Role, add_user
 from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
-from tests.factories import make_population
+from tests.factories import UNTHROTTLED, make_population
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +76,8 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tuple
         await linkage_service(store, settings, spec=spec).link()
         await compute_flags(store)
         tokens = {r: await add_user(store, f"{r.value}-pm", r) for r in Role}
-        app = create_app(Settings(data_dir=root / "unused"), store=store)
+        # the module's tests share one token per role, far past the default rate limit
+        app = create_app(Settings(data_dir=root / "unused", **UNTHROTTLED), store=store)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://api"
         ) as http:

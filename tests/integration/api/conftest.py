@@ -14,6 +14,7 @@ from cpgraph.config import Backend, Settings
 from cpgraph.security import Role, add_user
 from cpgraph.store import GraphStore
 from cpgraph.store.falkordb import FalkorDBStore
+from tests.factories import UNTHROTTLED
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +42,8 @@ async def tokens(api_store: GraphStore) -> Tokens:
 @pytest.fixture(scope="module")
 async def client(api_store: GraphStore, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the app (prod settings) over the shared store."""
-    app = create_app(Settings(data_dir=Path("unused")), store=api_store)
+    # the module's tests share one token per role, far past the default rate limit
+    app = create_app(Settings(data_dir=Path("unused"), **UNTHROTTLED), store=api_store)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         yield http
