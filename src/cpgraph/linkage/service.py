@@ -214,8 +214,8 @@ class LinkageService:
         if state is not None and not data.previous_ids:
             state = None
         if state is not None:
-            previous = await last_run(self.store)
-            if previous is not None and previous.get("spec") not in (None, self.spec.raw):
+            previous = await stored_spec(self.store)
+            if previous is not None and previous != self.spec.raw:
                 state = None
         engine = LinkageEngine(self.spec, workers=self.settings.link_workers)
         steward = await self._steward_decisions()
@@ -492,9 +492,16 @@ async def last_run(store: GraphStore) -> dict[str, Any] | None:
     }
 
 
+async def stored_spec(store: GraphStore) -> dict[str, Any] | None:
+    """The spec document the last run stored (None before any run, or a run that predates
+    storing it), read without the model beside it."""
+    rows = await store.query("linkage_run_spec")
+    text = rows[0]["spec"] if rows else None
+    return json.loads(text) if text else None
+
+
 async def run_spec(store: GraphStore) -> Spec | None:
     """The spec the last linkage run used (None before any run, or a run that predates
     storing it)."""
-
-    run = await last_run(store)
-    return spec_from_dict(run["spec"]) if run and run.get("spec") else None
+    raw = await stored_spec(store)
+    return spec_from_dict(raw) if raw else None
