@@ -446,7 +446,28 @@ class Comparer:
         out[ok] = hit
         return out
 
-    def person_alias_surname(self, i: np.ndarray, j: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    def stated_surnames(self, labels: np.ndarray) -> np.ndarray:
+        """Codes ``label * (vocab + 1) + surname`` of the surnames each cluster states.
+
+        An alias or former surname recorded on any record of a cluster is a surname that
+        person is known to use (see :meth:`person_alias_surname`); computed once per
+        clustering, not per pair.
+
+        Args:
+            labels: cluster label per record.
+
+        Returns:
+            The sorted codes.
+        """
+        v = self.variants
+        alt = v[(v["vtype"] == V_ALT) & (v["sn"] >= 0)]
+        k = len(self.vocab) + 1
+        rec = alt["rec"].to_numpy(np.int64)
+        return unique_sorted(labels[rec].astype(np.int64) * k + alt["sn"].to_numpy(np.int64))
+
+    def person_alias_surname(
+        self, i: np.ndarray, j: np.ndarray, labels: np.ndarray, stated: np.ndarray | None = None
+    ) -> np.ndarray:
         """Like :meth:`alias_surname`, with the names stated by any record of the person.
 
         Once the history record under "Gary James" has joined "Gary Peters" through the
@@ -457,6 +478,7 @@ class Comparer:
         Args:
             i, j: record positions of each pair (both in one cluster).
             labels: cluster label per record.
+            stated: :meth:`stated_surnames` of ``labels`` (computed here when None).
 
         Returns:
             A boolean per pair.
@@ -466,15 +488,11 @@ class Comparer:
         out = np.zeros(len(i), bool)
         sa, sb = self.rec_codes["sn"][i], self.rec_codes["sn"][j]
         ok = (sa >= 0) & (sb >= 0) & (sa != sb)
-        if not ok.any():
-            return out
-        v = self.variants
-        alt = v[(v["vtype"] == V_ALT) & (v["sn"] >= 0)]
-        if alt.empty:
+        if stated is None:
+            stated = self.stated_surnames(labels)
+        if not ok.any() or not len(stated):
             return out
         k = len(self.vocab) + 1
-        rec = alt["rec"].to_numpy(np.int64)
-        stated = unique_sorted(labels[rec].astype(np.int64) * k + alt["sn"].to_numpy(np.int64))
         la, lb = labels[i[ok]].astype(np.int64), labels[j[ok]].astype(np.int64)
         out[ok] = isin(lb * k + sa[ok], stated) | isin(la * k + sb[ok], stated)
         return out

@@ -872,13 +872,15 @@ class LinkageEngine:
         bonus_by_code = bonus_by_code.groupby(level=0).max()
         never = unique_sorted(np.concatenate([sc[:, 0] * n + sc[:, 1], si * n + sj]))
         steward_codes = unique_sorted(decisions.links.i * n + decisions.links.j)
+        # the surnames each cluster states, once: pair_weights runs on many batches
+        stated = prep.comparer.stated_surnames(labels) if spec.alias_corroborates else None
 
         def pair_weights(pi: np.ndarray, pj: np.ndarray):
             a, b = np.minimum(pi, pj), np.maximum(pi, pj)
             sp = scorer.score(a, b)
             code = a * n + b
             # (pairs never span two of the clusters being checked)
-            alias = self._alias_surname_bits(prep.comparer, model, sp, labels)
+            alias = self._alias_surname_bits(prep.comparer, model, sp, labels, stated)
             dw = direct.reindex(code).to_numpy()
             w = np.where(np.isnan(dw), sp.weight + alias, np.fmax(sp.weight + alias, dw))
             ev = sp.evidence + alias + bonus_by_code.reindex(code).fillna(0.0).to_numpy()
@@ -1186,7 +1188,12 @@ class LinkageEngine:
         return out
 
     def _alias_surname_bits(
-        self, comparer: Comparer, model: Model, sp: ScoredPairs, labels: np.ndarray
+        self,
+        comparer: Comparer,
+        model: Model,
+        sp: ScoredPairs,
+        labels: np.ndarray,
+        stated: np.ndarray | None = None,
     ) -> np.ndarray:
         """Per pair, the bits that make a surname the person states elsewhere an exact one.
 
@@ -1203,7 +1210,7 @@ class LinkageEngine:
         todo = np.flatnonzero(lv != 0)
         if not len(todo):
             return out
-        hit = comparer.person_alias_surname(sp.levels.i[todo], sp.levels.j[todo], labels)
+        hit = comparer.person_alias_surname(sp.levels.i[todo], sp.levels.j[todo], labels, stated)
         rows = todo[hit]
         exact = float(model.params[k].weights()[0])
         out[rows] = exact - sp.comp_weights[rows, k]
