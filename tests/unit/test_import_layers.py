@@ -113,9 +113,23 @@ def test_no_import_cycles() -> None:
     assert cycles == []
 
 
-def test_the_check_sees_function_local_imports(tmp_path: Path) -> None:
-    # the reader must not miss an import hidden in a function
-    code = "def f():\n    from cpgraph.cli import app\n    return app\n"
-    tree = ast.parse(code)
-    found = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
-    assert found == ["cpgraph.cli"]
+def test_the_check_sees_function_local_imports_and_parent_packages(tmp_path: Path) -> None:
+    # a module that hides an upward import in a function, and one that imports a
+    # package's submodule (which runs the package's __init__ first)
+    (tmp_path / "hidden.py").write_text(
+        "def f():\n    from cpgraph.cli import app\n    return app\n", encoding="utf-8"
+    )
+    (tmp_path / "sub.py").write_text("from cpgraph.ingest import readers\n", encoding="utf-8")
+    mods = {
+        "cpgraph.linkage.hidden": tmp_path / "hidden.py",
+        "cpgraph.linkage.sub": tmp_path / "sub.py",
+        "cpgraph.cli": tmp_path / "cli.py",
+        "cpgraph.ingest": tmp_path / "ingest.py",
+        "cpgraph.ingest.readers": tmp_path / "readers.py",
+    }
+    for name in ("cli.py", "ingest.py", "readers.py"):
+        (tmp_path / name).write_text("", encoding="utf-8")
+    edges = _imports(mods)
+    assert edges["cpgraph.linkage.hidden"] == {"cpgraph.cli"}
+    assert _layer("cpgraph.cli") > _layer("cpgraph.linkage.hidden")
+    assert edges["cpgraph.linkage.sub"] == {"cpgraph.ingest", "cpgraph.ingest.readers"}
