@@ -21,6 +21,8 @@ import json
 import multiprocessing
 import os
 import pickle
+import select
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -200,15 +202,53 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
+def _watch_owner(owner: int) -> None:  # pragma: no cover - runs in a worker
+    """Pool initializer: the worker exits as soon as process ``owner`` (the loader) ends.
+
+    A worker's parent is the fork server, not the loader, so a parent-death signal
+    would not fire on a ``kill -9`` of the loader; and each worker holds the fork
+    server's "alive" pipe and the resource tracker's pipe open, so while a worker
+    waits on its job queue, it, the fork server and the tracker would all live on.
+    A pidfd of the loader becomes readable when the loader dies, whichever thread
+    started the pool.
+    """
+    try:
+        fd = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(1)  # the loader is already gone
+    except (OSError, AttributeError):
+        fd = None  # no pidfd (kernel before 5.3): poll instead
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while True:
+                try:
+                    os.kill(owner, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:  # a new process of another user took the pid
+                    break
+                threading.Event().wait(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="cpgraph-owner-watch", daemon=True).start()
+
+
 def make_pool(workers: int) -> Executor:
     """A process pool for :func:`scan_bundle`.
 
     Workers are forked from a fork server that has imported this module and so
     built the models (fast to start, and safe while the loader runs threads).
+    Each worker exits when this process does, even on ``kill -9``; then the fork
+    server and the resource tracker see their pipes close and exit too.
     """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_watch_owner, initargs=(os.getpid(),)
+    )
 
 
 def scan_all(
