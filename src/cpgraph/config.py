@@ -27,6 +27,13 @@ class Environment(StrEnum):
     TEST = "test"
 
 
+class LinkEngine(StrEnum):
+    """Where `cpgraph link` scores candidate pairs."""
+
+    LOCAL = "local"
+    DASK = "dask"
+
+
 class Settings(BaseSettings):
     """Every setting cpgraph reads. Secrets come only from the environment."""
 
@@ -72,6 +79,33 @@ class Settings(BaseSettings):
         description=(
             "`cpgraph link`: string-comparison threads; with 2 or more a large run also "
             "trains and scores in a forked process alongside."
+        ),
+    )
+    # the distributed linkage engine (docs/distributed.md)
+    link_engine: LinkEngine = Field(
+        default=LinkEngine.LOCAL,
+        description="`cpgraph link` engine: local (this process) or dask (a Dask cluster).",
+    )
+    dask_scheduler: str | None = Field(
+        default=None,
+        description=(
+            "Dask scheduler address (tcp://host:8786) for --engine dask; unset: a local "
+            "cluster of dask_workers processes is started for the run."
+        ),
+    )
+    dask_workers: int = Field(default=2, ge=1, le=256, description="Local Dask workers.")
+    dask_threads: int = Field(default=1, ge=1, le=64, description="Threads per local worker.")
+    dask_partitions: int = Field(
+        default=0,
+        ge=0,
+        le=100_000,
+        description="Partitions per blocking pass (and pair buckets); 0: twice the threads.",
+    )
+    dask_work_dir: Path | None = Field(
+        default=None,
+        description=(
+            "Folder of a Dask run's Parquet tables, readable by every worker (shared "
+            "storage on a real cluster); unset: <data_dir>/linkage/dask."
         ),
     )
     query_timeout_s: float = Field(default=30.0, gt=0, description="Per-query timeout.")

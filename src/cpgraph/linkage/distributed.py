@@ -1,0 +1,579 @@
+"""Linkage on a Dask cluster: the local engine's spec, model and results, scored on workers.
+
+:class:`DaskLinkageEngine` is a :class:`~cpgraph.linkage.engine.LinkageEngine` whose score
+stage runs on a Dask cluster (a ``LocalCluster`` or a scheduler address); every other
+stage is the local engine's own code.  The stage goes:
+
+1. the standardised records and their name variants are written to Parquet in a run
+   folder every worker can read (shared storage on a real cluster), and so is each
+   blocking pass's key table, hash-partitioned by the pass's key into ``P`` files: all
+   records sharing a key are in one file, so every block of the pass is joined in
+   exactly one partition (a pair two blocks of a pass share, through two name
+   variants, is made in each, as the local engine makes it twice before deduplicating);
+2. one task per (pass, partition) joins its blocks (the block-size cap, the
+   one-side-missing and incremental conditions of :func:`~cpgraph.linkage.blocking.rule_pairs`)
+   and splits the pair codes ``i * n + j`` (``i < j``) into ``Q`` buckets by hash;
+3. one task per bucket deduplicates its pairs across passes (a pair lands in one bucket
+   whatever pass made it), keeps pairs across systems only when linking two files, then
+   compares and scores them with the same :class:`~cpgraph.linkage.comparisons.Comparer`
+   and :class:`~cpgraph.linkage.scoring.Scorer` over the Parquet records and the model
+   the driver trained (broadcast once) and returns only the kept edges (at or above
+   ``review``, deterministic or cannot-link), as the local engine keeps them;
+4. connected components of the kept link edges are found on the cluster (each bucket
+   its own, then a tree of union-find merges) as the unconstrained pre-partition;
+5. the driver orders the kept edges by pair code, which is exactly the local engine's
+   order, and the constrained clustering, cohesion and assignment run on it as before.
+
+The candidate pairs (the large part of a run) never reach the driver; the kept edges do.
+"""
+
+from __future__ import annotations
+
+import operator
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from cpgraph.errors import LinkageError
+from cpgraph.linkage.arrays import unique_sorted
+from cpgraph.linkage.blocking import NAME_KEYS, _missing_mask, _table_for
+from cpgraph.linkage.clustering import PRIORITY_SCORED, connected_components
+from cpgraph.linkage.comparisons import Comparer, NamePairs
+from cpgraph.linkage.engine import (
+    SCORE_CHUNK,
+    LinkageEngine,
+    LinkState,
+    _Edges,
+    _Prepared,
+    _PrepareResult,
+    _ScoreResult,
+)
+from cpgraph.linkage.model import Model
+from cpgraph.linkage.scoring import Scorer
+from cpgraph.linkage.spec import Spec
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from cpgraph.config import Settings
+
+_RECORDS = "records.parquet"
+_VARIANTS = "variants.parquet"
+_BOUNDS = "year_bounds.parquet"
+_VARIANT_COLUMNS = ["rec", "vtype", "fn", "mn", "sn"]
+
+
+@dataclass(frozen=True)
+class DaskOptions:
+    """Where and how wide the Dask engine runs.
+
+    Attributes:
+        scheduler: a scheduler address (``tcp://host:8786``); None starts a
+            ``LocalCluster`` for the run and stops it afterwards.
+        workers: the local cluster's worker processes.
+        threads: threads per local worker.
+        partitions: partitions per blocking pass and pair buckets; 0: twice the
+            cluster's threads.
+        work_dir: the folder of the run's Parquet tables; every worker must read it
+            (shared storage on a real cluster).  None: a temporary folder under
+            ``data_dir`` (local clusters only).
+    """
+
+    scheduler: str | None = None
+    workers: int = 2
+    threads: int = 1
+    partitions: int = 0
+    work_dir: Path | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DaskOptions:
+        """The options ``CPGRAPH_DASK_*`` settings give."""
+        work = settings.dask_work_dir
+        if work is None:
+            work = settings.data_dir.expanduser() / "linkage" / "dask"
+        return cls(
+            scheduler=settings.dask_scheduler,
+            workers=settings.dask_workers,
+            threads=settings.dask_threads,
+            partitions=settings.dask_partitions,
+            work_dir=work,
+        )
+
+
+@dataclass(frozen=True)
+class BlockPartition:
+    """One partition of one blocking pass, in the run folder.
+
+    Attributes:
+        path: its Parquet file (``rec``, the pass's keys, ``miss``/``left`` flags).
+        rule: the pass's position in the spec's ``blocking`` list.
+        part: the partition number.
+        keys: the pass's key columns.
+    """
+
+    path: str
+    rule: int
+    part: int
+    keys: list[str]
+
+
+@dataclass
+class DistributedInfo:
+    """What the last distributed score stage did (for reports and sizing).
+
+    Attributes:
+        partitions: partitions per blocking pass (and pair buckets).
+        tasks: blocking tasks run (passes × non-empty partitions).
+        candidate_pairs: distinct candidate pairs compared on the workers.
+        kept_edges: edges returned to the driver.
+        components: label per record of the connected components of the kept link
+            edges (the smallest record position in the component).
+        largest_component: records in the largest component.
+    """
+
+    partitions: int
+    tasks: int
+    candidate_pairs: int
+    kept_edges: int
+    components: np.ndarray
+    largest_component: int
+
+
+# ----------------------------------------------------------------- files
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    """Write ``df`` to ``path`` readable by its owner only (mentions are personal data)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        df.to_parquet(fh, index=False)
+
+
+# ----------------------------------------------------------------- worker side
+# Per worker process, the comparer and scorer of the runs in progress (built once from
+# the run's Parquet tables, then shared by the worker's threads).
+_SCORERS: dict[str, Scorer] = {}
+_SCORERS_LOCK = threading.Lock()
+
+
+def _worker_scorer(run_dir: str, spec: Spec, model: Model, name_pairs: NamePairs) -> Scorer:
+    """The run's scorer on this worker: the local engine's, rebuilt from Parquet."""
+    with _SCORERS_LOCK:
+        hit = _SCORERS.get(run_dir)
+        if hit is not None:
+            return hit
+        folder = Path(run_dir)
+        s = pd.read_parquet(folder / _RECORDS)
+        variants = pd.read_parquet(folder / _VARIANTS)
+        lo = hi = None
+        if (folder / _BOUNDS).exists():
+            b = pd.read_parquet(folder / _BOUNDS)
+            lo, hi = b["lo"].to_numpy(), b["hi"].to_numpy()
+        comparer = Comparer(s, variants, spec, name_pairs)
+        scorer = Scorer(comparer, model, spec, lo, hi)
+        _SCORERS[run_dir] = scorer
+        return scorer
+
+
+def _forget(run_dir: str) -> None:
+    """Drop a finished run's scorer from this worker."""
+    with _SCORERS_LOCK:
+        _SCORERS.pop(run_dir, None)
+
+
+def _bucket_of(code: np.ndarray, buckets: int) -> np.ndarray:
+    return (pd.util.hash_array(code) % np.uint64(buckets)).astype(np.int64)
+
+
+def block_partition_pairs(
+    t: pd.DataFrame, keys: list[str], max_block_size: int, n: int
+) -> np.ndarray:
+    """Pair codes ``i * n + j`` (``i < j``) of one partition of a blocking pass.
+
+    The same join as :func:`cpgraph.linkage.blocking.rule_pairs` after its key table:
+    ``t`` holds every row of the blocks it has (``rec``, the key columns, and ``miss`` /
+    ``left`` when the pass has a one-side-missing column / the run is incremental).
+
+    Returns:
+        The partition's pair codes (duplicates possible, unsorted).
+    """
+    if t.empty:
+        return np.empty(0, np.int64)
+    if len(keys) == 1:
+        code = pd.factorize(t[keys[0]])[0].astype(np.int64)
+    else:
+        code = t.groupby(keys, sort=False, dropna=True).ngroup().to_numpy(np.int64)
+    cols = {"code": code, "rec": t["rec"].to_numpy(np.int64)}
+    has_miss, has_left = "miss" in t.columns, "left" in t.columns
+    if has_miss:
+        cols["miss"] = t["miss"].to_numpy(bool)
+    if has_left:
+        cols["left"] = t["left"].to_numpy(bool)
+    # miss and left are per record: dropping duplicate (code, rec) rows keeps them whole
+    kr = pd.DataFrame(cols).drop_duplicates(["code", "rec"])
+    size = kr.groupby("code")["rec"].transform("size").to_numpy()
+    kr = kr[(size >= 2) & (size <= max_block_size)]
+    if kr.empty:
+        return np.empty(0, np.int64)
+    if has_miss:
+        # pairs (a lacks the column, b anything): the a side drives the join
+        m = kr[kr["miss"].to_numpy()].merge(kr, on="code", suffixes=("_a", "_b"))
+        a, b = m["rec_a"].to_numpy(), m["rec_b"].to_numpy()
+        keep = (a != b) & (~m["miss_b"].to_numpy() | (a < b))  # both lacking: each pair once
+        if has_left:
+            keep &= m["left_a"].to_numpy() | m["left_b"].to_numpy()
+    else:
+        lhs = kr[kr["left"].to_numpy()] if has_left else kr
+        if lhs.empty:
+            return np.empty(0, np.int64)
+        m = lhs.merge(kr, on="code", suffixes=("_a", "_b"))
+        a, b = m["rec_a"].to_numpy(), m["rec_b"].to_numpy()
+        keep = a != b if has_left else a < b
+    a, b = a[keep], b[keep]
+    return np.minimum(a, b) * n + np.maximum(a, b)
+
+
+def _block_task(path: str, keys: list[str], max_block_size: int, n: int, buckets: int) -> list:
+    """One (pass, partition): its pair codes split into ``buckets`` by hash."""
+    code = block_partition_pairs(pd.read_parquet(path), keys, max_block_size, n)
+    b = _bucket_of(code, buckets)
+    return [code[b == q] for q in range(buckets)]
+
+
+def _score_task(
+    parts: list[np.ndarray],
+    run_dir: str,
+    spec: Spec,
+    model: Model,
+    name_pairs: NamePairs,
+    n: int,
+    link_only: bool,
+) -> tuple[_Edges, int]:
+    """One bucket: its distinct pairs, compared and scored; the kept edges and the count."""
+    code = unique_sorted(np.concatenate(parts)) if parts else np.empty(0, np.int64)
+    i, j = code // max(n, 1), code % max(n, 1)
+    scorer = _worker_scorer(run_dir, spec, model, name_pairs)
+    if link_only:
+        g = scorer.comparer.s["grp"].to_numpy()
+        keep = g[i] != g[j]
+        i, j = i[keep], j[keep]
+    # the local engine's own edge filter (review threshold, deterministic, cannot-link)
+    engine = LinkageEngine(spec)
+    out = [
+        engine._edges_from(scorer.score(i[st : st + SCORE_CHUNK], j[st : st + SCORE_CHUNK]))
+        for st in range(0, len(i), SCORE_CHUNK)
+    ]
+    edges = _Edges.concat(out) if out else _Edges.empty(len(spec.comparisons))
+    return edges, int(len(i))
+
+
+def _link_forest(scored: tuple[_Edges, int], auto: float) -> tuple[np.ndarray, np.ndarray]:
+    """A bucket's kept link edges as a forest: (record, smallest record of its component)."""
+    e = scored[0]
+    link = ~e.cannot & ((e.priority < PRIORITY_SCORED) | (e.prob >= auto))
+    return _forest(e.i[link], e.j[link])
+
+
+def _forest(i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    nodes = unique_sorted(np.concatenate([i, j]))
+    if not len(nodes):
+        return nodes, nodes
+    lab = connected_components(len(nodes), np.searchsorted(nodes, i), np.searchsorted(nodes, j))
+    return nodes, nodes[lab]  # nodes are sorted: the smallest position is the smallest record
+
+
+def _merge_forests(*forests: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Union-find over forests: each (record, root) is an edge."""
+    return _forest(np.concatenate([f[0] for f in forests]), np.concatenate([f[1] for f in forests]))
+
+
+# ----------------------------------------------------------------- driver side
+def write_block_partitions(
+    prep: _Prepared, spec: Spec, run_dir: Path, parts: int, left: np.ndarray | None = None
+) -> list[BlockPartition]:
+    """Write each blocking pass's key table, hash-partitioned by the pass's key.
+
+    Every row of a block (one key value) lands in one file, so each block is joined in
+    exactly one partition; passes on a column the data lacks are skipped, as
+    :func:`~cpgraph.linkage.blocking.candidate_pairs` skips them.
+
+    Args:
+        prep: the run's prepared records.
+        spec: the spec (blocking passes, in order).
+        run_dir: the run folder (a ``blocks`` folder is made in it).
+        parts: partitions per pass.
+        left: incremental runs: the records whose pairs are wanted.
+
+    Returns:
+        The non-empty partitions written.
+    """
+    s = prep.s
+    folder = _private_dir(run_dir / "blocks")
+    out: list[BlockPartition] = []
+    for r, rule in enumerate(spec.blocking):
+        if any(k not in s.columns and k not in NAME_KEYS for k in rule.keys):
+            continue  # a rule on a column this data set does not have
+        t = _table_for(rule, s, prep.vtable)
+        if t.empty:
+            continue
+        keys = list(rule.keys)
+        t = t[["rec", *keys]].reset_index(drop=True)
+        rec = t["rec"].to_numpy(np.int64)
+        miss = _missing_mask(s, rule.one_side_missing)
+        if miss is not None:
+            t["miss"] = miss[rec]
+        if left is not None:
+            t["left"] = left[rec]
+        h = pd.util.hash_pandas_object(t[keys], index=False).to_numpy()
+        part = (h % np.uint64(parts)).astype(np.int64)
+        for p in np.unique(part).tolist():
+            path = folder / f"pass{r:02d}-part{p:04d}.parquet"
+            _write_parquet(t[part == p], path)
+            out.append(BlockPartition(str(path), r, p, keys))
+    return out
+
+
+@contextmanager
+def dask_client(options: DaskOptions) -> Iterator[Client]:
+    """A client of ``options.scheduler``, or of a ``LocalCluster`` started (and stopped)
+    for the block."""
+    from distributed import Client, LocalCluster  # noqa: PLC0415 — only the dask engine
+
+    if options.scheduler:
+        try:
+            client = Client(options.scheduler, timeout="30s")
+        except (OSError, TimeoutError) as exc:
+            raise LinkageError(
+                f"cannot reach the Dask scheduler at {options.scheduler}: {type(exc).__name__}"
+            ) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with (
+        LocalCluster(
+            n_workers=options.workers,
+            threads_per_worker=options.threads,
+            processes=True,
+            dashboard_address=None,
+            silence_logs="error",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
+
+
+class DaskLinkageEngine(LinkageEngine):
+    """:class:`LinkageEngine` whose candidate pairs are made and scored on a Dask cluster.
+
+    The links are the local engine's (same spec, same model, same kept edges in the same
+    order); only where the pairs are made and scored differs.
+
+    Args:
+        spec: linkage spec (default: the packaged one).
+        link_only: only compare mentions from different systems.
+        workers: the driver's rapidfuzz threads (relationship rounds, cohesion).
+        options: the cluster and the shared folder (default: a local cluster).
+        client: a running client to use (not closed here); default: one per run from
+            ``options``.
+    """
+
+    def __init__(
+        self,
+        spec: Spec | None = None,
+        *,
+        link_only: bool = False,
+        workers: int = 1,
+        options: DaskOptions | None = None,
+        client: Client | None = None,
+    ) -> None:
+        super().__init__(spec, link_only=link_only, workers=workers)
+        self.options = options or DaskOptions()
+        self.client = client
+        self.info: DistributedInfo | None = None
+
+    @contextmanager
+    def _client(self) -> Iterator[Client]:
+        if self.client is not None:
+            yield self.client
+            return
+        with dask_client(self.options) as client:
+            yield client
+
+    def _run_dir(self) -> Path:
+        base = self.options.work_dir
+        if base is None:
+            import tempfile  # noqa: PLC0415
+
+            base = Path(tempfile.gettempdir()) / "cpgraph-dask"
+        return _private_dir(Path(base).expanduser() / uuid.uuid4().hex)
+
+    def _score_stage(
+        self, prepared: _PrepareResult, state: LinkState | None, timings: dict[str, float]
+    ) -> _ScoreResult:
+        """The local score stage's result, with blocking, comparison and scoring done on
+        the cluster (with ``state``: only pairs touching new or changed mentions)."""
+        prep, spec = prepared.prep, self.spec
+        s, pos = prep.s, prep.pos
+        n = len(s)
+        keys = s["key"].to_numpy(object)
+        parts: list[_Edges] = []
+        changed = np.ones(n, bool)
+        if state is not None:
+            # as the local engine: stored scores of pairs between unchanged mentions
+            fp = prepared.fingerprints
+            old_fp = state.fingerprints.reindex(keys)
+            changed = (old_fp.isna() | (old_fp.to_numpy() != fp.to_numpy())).to_numpy()
+            old = state.edges
+            unchanged_keys = set(keys[~changed].tolist())
+            ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
+            parts.append(self._edges_from_frame(old[ok.to_numpy()], pos))
+        run_dir = self._run_dir()
+        try:
+            with self._client() as client:
+                edges, info = self._distributed_edges(
+                    client, prepared, run_dir, changed if state is not None else None, timings
+                )
+        finally:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        model = prepared.model
+        if model is None:  # already waited for in _distributed_edges
+            raise LinkageError("the model was not trained")
+        scorer = Scorer(prep.comparer, model, spec, prep.year_lo, prep.year_hi)
+        self._src_codes = scorer.source_codes
+        self.info = info
+        parts.append(edges)
+        base = _Edges.concat(parts) if parts else _Edges.empty(len(spec.comparisons))
+        return _ScoreResult(
+            base=base, model=model, scorer=scorer, changed=changed, compared=info.candidate_pairs
+        )
+
+    def _partitions(self, client: Client) -> int:
+        if self.options.partitions > 0:
+            return self.options.partitions
+        threads = sum(client.nthreads().values()) or 1
+        return max(2, 2 * threads)
+
+    def _write_tables(self, prepared: _PrepareResult, run_dir: Path) -> None:
+        """The records and name variants the workers' comparers are built from."""
+        prep = prepared.prep
+        _write_parquet(prep.s, run_dir / _RECORDS)
+        _write_parquet(prep.vtable[_VARIANT_COLUMNS], run_dir / _VARIANTS)
+        if prep.year_lo is not None or prep.year_hi is not None:
+            n = len(prep.s)
+            lo = prep.year_lo if prep.year_lo is not None else np.full(n, -np.inf)
+            hi = prep.year_hi if prep.year_hi is not None else np.full(n, np.inf)
+            _write_parquet(
+                pd.DataFrame({"lo": np.asarray(lo, float), "hi": np.asarray(hi, float)}),
+                run_dir / _BOUNDS,
+            )
+
+    def _distributed_edges(
+        self,
+        client: Client,
+        prepared: _PrepareResult,
+        run_dir: Path,
+        left: np.ndarray | None,
+        timings: dict[str, float],
+    ) -> tuple[_Edges, DistributedInfo]:
+        """Blocking, comparison, scoring and components on the cluster; the kept edges in
+        the local engine's order."""
+        spec = self.spec
+        n = len(prepared.prep.s)
+        t0 = time.perf_counter()
+        parts = self._partitions(client)
+        self._write_tables(prepared, run_dir)
+        files = write_block_partitions(prepared.prep, spec, run_dir, parts, left)
+        blocks = [
+            client.submit(_block_task, f.path, f.keys, spec.max_block_size, n, parts, pure=False)
+            for f in files
+        ]
+        timings["block"] = time.perf_counter() - t0
+        if prepared.model is None and prepared.training is not None:
+            # blocking needs no model: the tasks above run while the driver waits for it
+            t1 = time.perf_counter()
+            prepared.model = prepared.training()
+            timings["fit"] += time.perf_counter() - t1
+        if prepared.model is None:
+            raise LinkageError("the model was not trained")
+        t1 = time.perf_counter()
+        model_f = client.scatter(prepared.model, broadcast=True, hash=False)
+        spec_f = client.scatter(spec, broadcast=True, hash=False)
+        pairs_f = client.scatter(tuple(prepared.prep.name_pairs), broadcast=True, hash=False)
+        scored = []
+        for q in range(parts):
+            bucket = [client.submit(operator.getitem, b, q, pure=False) for b in blocks]
+            scored.append(
+                client.submit(
+                    _score_task,
+                    bucket,
+                    str(run_dir),
+                    spec_f,
+                    model_f,
+                    pairs_f,
+                    n,
+                    self.link_only,
+                    pure=False,
+                )
+            )
+        forests = [client.submit(_link_forest, f, spec.auto, pure=False) for f in scored]
+        # union-find merges as a tree: no one task sees every forest
+        while len(forests) > 1:
+            forests = [
+                client.submit(_merge_forests, *forests[k : k + 2], pure=False)
+                if k + 1 < len(forests)
+                else forests[k]
+                for k in range(0, len(forests), 2)
+            ]
+        results = client.gather(scored)
+        nodes, roots = forests[0].result() if forests else (np.empty(0, np.int64),) * 2
+        client.run(_forget, str(run_dir))
+        del blocks, scored, forests
+        edges = _Edges.concat([e for e, _ in results]) if results else None
+        if edges is None:
+            edges = _Edges.empty(len(spec.comparisons))
+        # each bucket is sorted by pair code: one stable sort gives the local engine's order
+        order = np.argsort(edges.i * max(n, 1) + edges.j, kind="stable")
+        edges = edges.take(order)
+        labels = np.arange(n, dtype=np.int64)
+        labels[np.asarray(nodes, np.int64)] = np.asarray(roots, np.int64)
+        sizes = np.bincount(labels, minlength=n) if n else np.zeros(0, np.int64)
+        timings["score"] = time.perf_counter() - t1
+        info = DistributedInfo(
+            partitions=parts,
+            tasks=len(files),
+            candidate_pairs=int(sum(c for _, c in results)),
+            kept_edges=int(len(edges.i)),
+            components=labels,
+            largest_component=int(sizes.max()) if n else 0,
+        )
+        return edges, info
+
+
+def open_engine(
+    spec: Spec | None, settings: Settings, *, engine: str | None = None
+) -> LinkageEngine:
+    """The engine ``settings.link_engine`` (or ``engine``) names: local or dask."""
+    name = engine or settings.link_engine
+    if name == "dask":
+        return DaskLinkageEngine(
+            spec, workers=settings.link_workers, options=DaskOptions.from_settings(settings)
+        )
+    if name != "local":
+        raise LinkageError(f"unknown linkage engine {name!r} (local or dask)")
+    return LinkageEngine(spec, workers=settings.link_workers)
