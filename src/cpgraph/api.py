@@ -47,6 +47,7 @@ from cpgraph.security.purpose import PURPOSE_HEADER
 from cpgraph.security.users import authenticate
 from cpgraph.store import GraphStore, create_store
 from cpgraph.store.base import query_deadline
+from cpgraph.store.embedded import STATE_RESTARTING
 from cpgraph.work import DEFAULT_RETRY_AFTER_S, WorkPool
 
 log = logging.getLogger(__name__)
@@ -562,8 +563,17 @@ def create_app(
     app.include_router(router, prefix="/graphql")
 
     @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz(request: Request) -> JSONResponse:
+        # Alive means able to serve: with its store down the API answers 503 here
+        # (saying whether the store's supervisor is restarting it), never a 200
+        # over a server that fails every query.
+        graph_store: GraphStore | None = getattr(request.app.state, "store", None)
+        health = await graph_store.liveness() if graph_store is not None else None
+        if health is not None and health.ok:
+            return JSONResponse({"status": "ok"})
+        restarting = health is not None and health.detail == STATE_RESTARTING
+        status = "store_restarting" if restarting else "store_down"
+        return JSONResponse({"status": status}, status_code=503)
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:

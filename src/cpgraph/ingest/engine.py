@@ -37,7 +37,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from cpgraph.errors import IngestError
+from cpgraph.errors import IngestError, StoreUnavailableError
 from cpgraph.ingest.errors import (
     ExtractFileError,
     ManifestError,
@@ -1146,19 +1146,36 @@ async def run_plan(
 
     try:
         await _pump(store, producer.batches(), on_batch, threaded=threaded)
-    except BaseException:
+    except BaseException as exc:
         report.status = "failed"
         report.finished_at = _now()
         report.seconds = clock() - began
+        crashed = isinstance(exc, StoreUnavailableError)
         # Record the failure if the store still answers; the original error matters more.
+        # After a store crash, wait for its supervisor to bring it back, so the load
+        # ends `failed` (re-run it to resume), not `running` for ever.
         with contextlib.suppress(Exception):
-            await asyncio.shield(_finish(store, report))
+            await asyncio.shield(_record_failure(store, report, wait=crashed))
+        if crashed:
+            raise StoreUnavailableError(
+                f"load {plan.load_id} stopped: the graph store failed ({exc}); "
+                "the load is marked failed, run it again to resume"
+            ) from exc
         raise
     report.status = "completed"
     report.finished_at = _now()
     report.seconds = clock() - began
     await _finish(store, report)
     return report
+
+
+async def _record_failure(store: GraphStore, report: LoadReport, *, wait: bool) -> None:
+    try:
+        await _finish(store, report)
+    except StoreUnavailableError:
+        if not wait or not await store.wait_available():
+            raise
+        await _finish(store, report)
 
 
 async def _finish(store: GraphStore, report: LoadReport) -> None:

@@ -6,6 +6,7 @@ Every statement is a named query from the registry, run with parameters only.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from abc import ABC, abstractmethod
@@ -193,6 +194,29 @@ class GraphStore(ABC):
             summary.batches = 1
             total.add(summary)
         return total
+
+    async def liveness(self) -> Health:
+        """A cheap check that the store answers now (what a liveness probe asks).
+
+        The default is `health()`; adapters may answer with less work.
+        """
+        return await self.health()
+
+    async def wait_available(self, timeout_s: float | None = None) -> bool:
+        """Wait until the store answers again, e.g. once its supervisor has restarted it.
+
+        Args:
+            timeout_s: how long to wait (default: the adapter's start-up allowance).
+
+        Returns:
+            True when it answers, False when `timeout_s` passed first.
+        """
+        deadline = time.monotonic() + (timeout_s if timeout_s is not None else 60.0)
+        while not (await self.liveness()).ok:
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+        return True
 
     @abstractmethod
     async def bootstrap(self) -> list[str]:

@@ -11,6 +11,13 @@ A second cpgraph process on the same data directory does not start a second
 server (which could corrupt the files): it finds the owner's socket and shares
 the running server as a client. If the owner is gone but its server is not
 answering, it gets a clear `DataDirLockedError`.
+
+The owner supervises its server from a thread of its own: the thread starts the
+server (so the server's parent-death signal follows that thread, which lives
+until `stop()`), watches it, and if it dies unexpectedly (a crash, the OOM
+killer, a stray `kill -9`) starts it again on the same socket from its
+append-only file. Clients reconnect on their next command; `state` tells a
+health probe whether the server is up, being restarted or down.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +48,13 @@ OWNER_FILE = "cpgraph.owner.json"
 _PR_SET_PDEATHSIG = 1
 # AF_UNIX paths are limited to 108 bytes; leave room for the terminator.
 _MAX_SOCKET_PATH = 100
+# How often the supervisor looks at its server, and how long it waits between
+# failed restarts (doubling up to the maximum).
+_WATCH_INTERVAL_S = 0.1
+_RESTART_BACKOFF_S = (0.5, 30.0)
+
+#: What `EmbeddedFalkorDB.state` reports.
+STATE_UP, STATE_RESTARTING, STATE_DOWN, STATE_STOPPED = "up", "restarting", "down", "stopped"
 
 
 def _binaries() -> tuple[Path, Path]:
@@ -146,6 +161,11 @@ class EmbeddedFalkorDB:
         self._lock_fd: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self.handle: ServerHandle | None = None
+        self._supervisor: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self._state = STATE_STOPPED
+        #: How many times the supervisor has restarted the server.
+        self.restarts = 0
 
     @property
     def socket_path(self) -> str:
@@ -176,11 +196,81 @@ class EmbeddedFalkorDB:
             return self.handle
         self._lock_fd = fd
         try:
-            self.handle = self._spawn()
+            self.handle = self._start_supervised()
         except BaseException:
+            self._shutdown()
             self._release_lock()
             raise
         return self.handle
+
+    def _start_supervised(self) -> ServerHandle:
+        """Start the supervisor thread; it starts the server. Wait until it answers."""
+        self._stopping.clear()
+        started = threading.Event()
+        outcome: list[ServerHandle | BaseException] = []
+
+        def supervise() -> None:
+            try:
+                handle = self._spawn()
+            except BaseException as exc:  # noqa: BLE001 — handed to start(), which raises it
+                outcome.append(exc)
+                started.set()
+                return
+            self._state = STATE_UP
+            outcome.append(handle)
+            started.set()
+            self._watch()
+
+        self._supervisor = threading.Thread(
+            target=supervise, name="cpgraph-store-supervisor", daemon=True
+        )
+        self._supervisor.start()
+        started.wait()
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def _watch(self) -> None:
+        """Supervise the server until `stop()`: start it again whenever it dies."""
+        backoff = _RESTART_BACKOFF_S[0]
+        while not self._stopping.wait(_WATCH_INTERVAL_S):
+            proc = self._proc
+            code = proc.poll() if proc is not None else None
+            if proc is not None and code is None:
+                continue
+            if self._stopping.is_set():
+                return
+            self._state = STATE_RESTARTING
+            # The exit code only: the server's log may say more, with no user data.
+            log.warning(
+                "embedded FalkorDB exited unexpectedly (exit code %s); restarting it from "
+                "its append-only file",
+                code,
+            )
+            self._proc = None
+            try:
+                handle = self._spawn(restart=True)
+            except Exception as exc:  # noqa: BLE001 — keep supervising; try again later
+                self._state = STATE_DOWN
+                log.error("embedded FalkorDB did not restart: %s", exc)
+                if self._stopping.wait(backoff):
+                    return
+                backoff = min(backoff * 2, _RESTART_BACKOFF_S[1])
+                continue
+            backoff = _RESTART_BACKOFF_S[0]
+            self.restarts += 1
+            if self.handle is not None:
+                self.handle.pid = handle.pid
+            self._state = STATE_UP
+            log.warning("embedded FalkorDB restarted (restart %d)", self.restarts)
+
+    @property
+    def state(self) -> str:
+        """`up`, `restarting` (the supervisor is starting it again), `down` or `stopped`."""
+        if self._state == STATE_UP and not self.running:
+            return STATE_RESTARTING  # died; the supervisor has not noticed yet
+        return self._state
 
     def _join_owner(self) -> ServerHandle:
         owner_file = self.data_dir / OWNER_FILE
@@ -217,8 +307,9 @@ class EmbeddedFalkorDB:
             if _pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
-    def _spawn(self) -> ServerHandle:
-        self._kill_stale_server()
+    def _spawn(self, restart: bool = False) -> ServerHandle:
+        if not restart:
+            self._kill_stale_server()
         server, module = _binaries()
         sock = self.socket_path
         with contextlib.suppress(FileNotFoundError):
@@ -274,7 +365,8 @@ class EmbeddedFalkorDB:
         ]
         log.info("starting embedded FalkorDB in %s", self.data_dir)
         # A new session keeps the terminal's Ctrl-C away from the server, so we
-        # can shut it down cleanly; the death signal covers our own sudden death.
+        # can shut it down cleanly; the death signal covers our own sudden death
+        # (it follows the thread that starts the server: the supervisor's).
         self._proc = subprocess.Popen(  # noqa: S603 — fixed binary, no shell
             args,
             stdin=subprocess.DEVNULL,
@@ -286,6 +378,9 @@ class EmbeddedFalkorDB:
         )
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
+            if self._stopping.is_set():
+                self._terminate()
+                raise StoreUnavailableError("embedded FalkorDB start-up was stopped")
             if self._proc.poll() is not None:
                 tail = self._log_tail()
                 self._proc = None
@@ -352,12 +447,25 @@ class EmbeddedFalkorDB:
                 os.close(self._lock_fd)
             self._lock_fd = None
 
+    def _shutdown(self) -> None:
+        """Stop supervising, then stop the server (no restart follows)."""
+        self._stopping.set()
+        # The server first (SIGTERM: it flushes its append-only file), while its
+        # parent thread still lives; then the supervisor, which sees the flag and
+        # restarts nothing (a start-up under way stops at its next look).
+        self._terminate()
+        thread, self._supervisor = self._supervisor, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=self.start_timeout_s + 5)
+        self._terminate()
+        self._state = STATE_STOPPED
+
     def stop(self) -> None:
         """Stop the server if this process owns it; release the data directory."""
         if self.handle is None:
             return
         if self.handle.owner:
-            self._terminate()
+            self._shutdown()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.handle.socket_path)
             self._release_lock()

@@ -32,13 +32,15 @@ from cpgraph.store.base import (
     deadline_timeout_ms,
     redact,
 )
-from cpgraph.store.embedded import EmbeddedFalkorDB
+from cpgraph.store.embedded import STATE_UP, EmbeddedFalkorDB
 from cpgraph.store.registry import DDL_PREFIX, QueryRegistry
 from cpgraph.store.schema import Label
 
 log = logging.getLogger(__name__)
 
 _ALREADY = ("already indexed", "already exists")
+# A liveness probe waits this long for PONG (a crashed server refuses at once).
+_LIVENESS_TIMEOUT_S = 2.0
 
 # -- parameter encoding ----------------------------------------------------------------
 #
@@ -202,8 +204,8 @@ class FalkorDBStore(GraphStore):
                 self._embedded = EmbeddedFalkorDB(
                     self.settings.data_dir, self.settings.store_start_timeout_s
                 )
-                # Synchronous on purpose: the server must be a child of this thread
-                # (its death signal follows the thread that started it).
+                # The server is started (and restarted after a crash) by a supervisor
+                # thread of the embedded manager, whose life its death signal follows.
                 handle = self._embedded.start()
                 self._db = FalkorDB(unix_socket_path=handle.socket_path)
                 self._own_socket = str(handle.socket_path)
@@ -375,7 +377,36 @@ class FalkorDBStore(GraphStore):
                 raise StoreError("constraints did not become operational in time")
             await asyncio.sleep(0.05)
 
+    def _supervised_state(self) -> str | None:
+        """The embedded server's state when this process supervises it and it is not up."""
+        if self._embedded is None:
+            return None
+        state = self._embedded.state
+        return None if state == STATE_UP else state
+
+    async def liveness(self) -> Health:
+        """The supervisor's view of the embedded server, then one PING (no module list)."""
+        state = self._supervised_state()
+        if state is not None:
+            return Health(False, self.backend, self.location, detail=state)
+        try:
+            self.round_trips += 1
+            async with asyncio.timeout(_LIVENESS_TIMEOUT_S):
+                pong = await self._db.connection.ping()  # type: ignore[union-attr]
+            return Health(bool(pong), self.backend, self.location)
+        except (RedisError, OSError, TimeoutError, AttributeError) as exc:
+            return Health(False, self.backend, self.location, detail=type(exc).__name__)
+
+    async def wait_available(self, timeout_s: float | None = None) -> bool:
+        """See `GraphStore.wait_available`; by default as long as a start may take."""
+        if timeout_s is None:
+            timeout_s = self.settings.store_start_timeout_s
+        return await super().wait_available(timeout_s)
+
     async def health(self) -> Health:
+        state = self._supervised_state()
+        if state is not None:
+            return Health(False, self.backend, self.location, detail=state)
         try:
             self.round_trips += 1
             pong = await self._db.connection.ping()  # type: ignore[union-attr]

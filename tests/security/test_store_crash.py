@@ -1,0 +1,199 @@
+"""A store crash is detected and survived (#17 item 1).
+
+The embedded FalkorDB is killed under a running API and under a running load: the
+API's /healthz says the store is down (503 and why) instead of 200, the store's
+supervisor starts it again from its append-only file with the data in it, /healthz
+and queries come back without anyone restarting the API, a load cut off by the crash
+ends `failed` (not `running` for ever) and a re-run completes; no name reaches a log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cpgraph.config import Settings
+from cpgraph.errors import StoreUnavailableError
+from cpgraph.ingest import list_loads, load_extract
+from cpgraph.security import Role, add_user
+from cpgraph.store import create_store
+from cpgraph.store import embedded as embedded_module
+from cpgraph.store.embedded import OWNER_FILE
+from tests.e2e.served import served_api
+from tests.factories import make_population
+from tests.integration.ingest.conftest import snapshot
+from tests.queries import with_test_queries
+
+pytestmark = pytest.mark.integration
+
+FORENAME, SURNAME = "Quenburga", "Ashworth-Vantongeren"
+PERSON_QUERY = {"query": '{ person(id: "per-crash") { displayName } }'}
+PURPOSE = "CP-2026-0017; store crash check"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _server_pid(data_dir: Path) -> int:
+    return int(json.loads((data_dir / OWNER_FILE).read_text(encoding="utf-8"))["server_pid"])
+
+
+async def _seed(settings: Settings) -> str:
+    """A user and one resolved person; returns the user's token."""
+    async with create_store(settings, with_test_queries()) as store:
+        await store.bootstrap()
+        token = await add_user(store, "crash-investigator", Role.INVESTIGATOR)
+        record = {
+            "key": "health:patient:C1",
+            "system": "health",
+            "agency": "health",
+            "forename": FORENAME,
+            "surname": SURNAME,
+            "name_text": f"{FORENAME} {SURNAME}",
+            "dob": "2016-03-02",
+        }
+        await store.write_batches("source_records_upsert", [record])
+        person = {
+            "key": record["key"],
+            "person_id": "per-crash",
+            "display_name": f"{FORENAME} {SURNAME}",
+            "created_at": "2024-01-01",
+            "probability": 1.0,
+            "method": "singleton",
+            "status": "singleton",
+            "breakdown": "[]",
+        }
+        await store.write_batches("persons_resolve_upsert", [person])
+    return token
+
+
+async def test_served_api_reports_a_crashed_store_and_recovers_without_a_restart(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "data"
+    token = await _seed(Settings(data_dir=data_dir))
+    headers = {"Authorization": f"Bearer {token}", "X-Purpose": PURPOSE}
+    async with served_api(data_dir) as (http, proc):
+        assert (await http.get("/healthz")).json() == {"status": "ok"}
+        first = await http.post("/graphql", json=PERSON_QUERY, headers=headers)
+        assert first.json()["data"]["person"]["displayName"] == f"{FORENAME} {SURNAME}"
+        old = _server_pid(data_dir)
+        # A stopped server answers nothing (nor does it exit): the probe must say so.
+        os.kill(old, signal.SIGSTOP)
+        try:
+            down = await http.get("/healthz")
+        finally:
+            os.kill(old, signal.SIGKILL)  # now it crashes
+        assert down.status_code == 503
+        assert down.json() == {"status": "store_down"}
+        statuses: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 60
+        while True:
+            probe = await http.get("/healthz")
+            if probe.status_code == 200:
+                break
+            statuses.append(probe.json())
+            assert time.monotonic() < deadline, f"the store never came back: {statuses[-3:]}"
+            await asyncio.sleep(0.05)
+        assert all(s["status"] in ("store_down", "store_restarting") for s in statuses)
+        assert not _alive(old)
+        new = _server_pid(data_dir)
+        assert new != old and _alive(new), "the supervisor started a new server"
+        # The same API process answers again, from the data the store replayed.
+        again = await http.post("/graphql", json=PERSON_QUERY, headers=headers)
+        assert again.status_code == 200, again.text
+        assert again.json()["data"]["person"]["displayName"] == f"{FORENAME} {SURNAME}"
+        assert (await http.get("/readyz")).status_code == 200
+        assert proc.poll() is None
+    assert proc.stderr is not None
+    server_log = proc.stderr.read().decode("utf-8", errors="replace")
+    assert "restarting it from its append-only file" in server_log
+    assert not _alive(new), "the server stops with the API"
+    store_log = (data_dir / "falkordb.log").read_text(encoding="utf-8", errors="replace")
+    for text in (server_log, store_log):
+        assert FORENAME not in text and SURNAME not in text
+
+
+async def test_a_load_cut_off_by_a_store_crash_ends_failed_and_a_rerun_completes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    folder = make_population(tmp_path / "pop", households=4, seed=17).extract("bham-edu")
+    settings = Settings(data_dir=tmp_path / "data")
+    store = create_store(settings, with_test_queries())
+    await store.start()
+    try:
+        await store.bootstrap()
+        embedded = store.embedded  # type: ignore[attr-defined]
+        server = embedded.handle.pid
+        # The restart is held back until the load gives up on the store, so the crash
+        # outlasts the client's own reconnect retries and cuts the load off.
+        held = True
+        real_binaries = embedded_module._binaries
+
+        def binaries() -> tuple[Path, Path]:
+            if held:
+                raise StoreUnavailableError("restart held back by the test")
+            return real_binaries()
+
+        monkeypatch.setattr(embedded_module, "_binaries", binaries)
+        real_wait = store.wait_available
+
+        async def wait_available(timeout_s: float | None = None) -> bool:
+            nonlocal held
+            held = False
+            return await real_wait(timeout_s)
+
+        monkeypatch.setattr(store, "wait_available", wait_available)
+        batches = 0
+
+        def progress(system: str, done: int, total: int) -> None:
+            nonlocal batches
+            batches += 1
+            if batches == 2:
+                os.kill(server, signal.SIGKILL)
+
+        with pytest.raises(StoreUnavailableError, match="marked failed, run it again"):
+            await load_extract(store, folder, batch_size=5, progress=progress)
+        assert batches >= 2 and not held
+        assert embedded.restarts >= 1 and embedded.handle.pid != server
+        [cut] = await list_loads(store)
+        assert cut["status"] == "failed"
+
+        report = await load_extract(store, folder, batch_size=5)
+        assert report.status == "completed"
+        assert report.files and report.rows_read > 0
+        for name, file in report.files.items():
+            assert file.read == file.loaded + file.quarantined, name
+        [done] = await list_loads(store)
+        assert done["status"] == "completed"
+        assert [f["read"] for f in done["files"]] == [
+            f["loaded"] + f["quarantined"] for f in done["files"]
+        ]
+        nodes, _ = await snapshot(store)
+    finally:
+        await store.close()
+    names = set()
+    for _labels, props in nodes:
+        for key, value in props:
+            if key in ("forename", "surname") and isinstance(value, str) and len(value) > 3:
+                names.add(value)
+    assert names, "the extract's names were loaded"
+    store_log = (settings.data_dir / "falkordb.log").read_text(encoding="utf-8", errors="replace")
+    assert "restarting it from its append-only file" in caplog.text
+    for name in names:
+        assert name not in caplog.text
+        assert name not in store_log
