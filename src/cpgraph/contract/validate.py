@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cpgraph.contract.fhirpath import FhirPath
+from cpgraph.contract.framing import json_cut_short, record_cut_short
 from cpgraph.contract.spec import (
     CSV_FILES,
     ENCOUNTER_CLASSES,
@@ -75,15 +76,38 @@ def iter_csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
     ``start_line`` is the 1-based physical line where the record starts. Blank
     lines are skipped. A UTF-8 BOM is accepted.
     """
+    for start, fields, _ in _csv_records(path):
+        yield start, fields
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, list[str], bool]]:
+    """As :func:`iter_csv_rows`, with a third item: the file ends inside this record."""
     with path.open("r", encoding="utf-8-sig", newline="") as fh:
-        reader = csv.reader(fh)
+        taken: list[str] = []
+
+        def lines() -> Iterator[str]:
+            for line in fh:
+                taken.append(line)
+                yield line
+
+        reader = csv.reader(lines())
         prev = 0
+        held: tuple[int, list[str], str] | None = None
+        header = True
         for fields in reader:
             start = prev + 1
             prev = reader.line_num
+            raw = "".join(taken)
+            taken.clear()
             if not fields:
                 continue
-            yield start, fields
+            if held is not None:
+                yield held[0], held[1], False
+                header = False
+            held = (start, fields, raw)
+        if held is not None:
+            # only a data record can be cut short; a header alone is whole
+            yield held[0], held[1], not header and record_cut_short(held[2])
 
 
 class _Validator:
@@ -132,13 +156,13 @@ class _Validator:
         path = self.folder / spec.name
         if not path.exists():
             return
-        rows = iter_csv_rows(path)
+        records = _csv_records(path)
         try:
-            _, header = next(rows)
+            _, first, _ = next(records)
         except StopIteration:
             self.add(spec.name, 1, ERROR, "missing_header")
             return
-        header = [h.strip() for h in header]
+        header = [h.strip() for h in first]
         index = {h: i for i, h in enumerate(header)}
         for h in header:
             if h not in spec.columns:
@@ -147,10 +171,34 @@ class _Validator:
             if c not in index:
                 self.add(spec.name, 1, WARNING, "missing_column", c)
         ids: set[str] = set()
-        seen: set[str] = set()
-        for line, fields in rows:
+
+        def key_of(fields: list[str]) -> str:
+            i = index.get(spec.id_column or "")
+            value = fields[i] if i is not None and i < len(fields) else ""
+            return _local_id(value, spec.upper_id)
+
+        # A key on two rows of one file: every such row is an error (no version wins).
+        counted: dict[str, int] = {}
+        if spec.id_column and not spec.repeated_ids:
+            for n, (_, fields, cut) in enumerate(_csv_records(path)):
+                if n and not cut and (k := key_of(fields)):
+                    counted[k] = counted.get(k, 0) + 1
+        for line, fields, cut in records:
+            if cut:
+                self.add(spec.name, line, ERROR, "truncated_row", "", "the file ends in this row")
+                continue
             if len(fields) > len(header):
                 self.add(spec.name, line, ERROR, "too_many_fields")
+                continue
+            if counted.get(key_of(fields), 0) > 1:
+                self.add(
+                    spec.name,
+                    line,
+                    ERROR,
+                    "duplicate_key",
+                    spec.id_column or "",
+                    "same key on more than one row: none loads",
+                )
                 continue
 
             def get(col: str, fields: list[str] = fields) -> str:
@@ -163,18 +211,7 @@ class _Validator:
                 continue
             self._row_warnings(spec, line, get, known)
             if spec.id_column:
-                lid = _local_id(get(spec.id_column), spec.upper_id)
-                if lid in seen and not spec.repeated_ids:
-                    self.add(
-                        spec.name,
-                        line,
-                        WARNING,
-                        "duplicate_key",
-                        spec.id_column,
-                        "same key twice: the later row wins",
-                    )
-                seen.add(lid)
-                ids.add(lid)
+                ids.add(_local_id(get(spec.id_column), spec.upper_id))
         known[spec.name] = ids
 
     def _row_error(
@@ -250,10 +287,11 @@ class _Validator:
         valid: list[tuple[str, int, str, dict[str, Any]]] = []
         for path in sorted(bundle_dir.glob("*.json")):
             rel = f"bundles/{path.name}"
+            raw = path.read_bytes()
             try:
-                data = json.loads(path.read_bytes())
+                data = json.loads(raw)
             except (ValueError, UnicodeDecodeError):
-                self.add(rel, 0, ERROR, "not_json")
+                self.add(rel, 0, ERROR, "truncated_row" if json_cut_short(raw) else "not_json")
                 continue
             except RecursionError:
                 self.add(rel, 0, ERROR, "too_deeply_nested")
@@ -296,12 +334,21 @@ class _Validator:
                     self.add(rel, i, ERROR, "missing_required", "id")
                     continue
                 valid.append((rel, i, rtype, res))
+        # the same resource id twice in one bundle file: every such entry is an error
+        per_file: dict[tuple[str, str, str], int] = {}
+        for rel, _, rtype, res in valid:
+            per_file[rel, rtype, res["id"]] = per_file.get((rel, rtype, res["id"]), 0) + 1
+        for rel, i, rtype, res in valid:
+            if per_file[rel, rtype, res["id"]] > 1:
+                self.add(rel, i, ERROR, "duplicate_key", "id")
+        valid = [v for v in valid if per_file[v[0], v[2], v[3]["id"]] == 1]
         # pass 2: references between resources of the extract
         patients = {r["id"] for _, _, t, r in valid if t == "Patient"}
         related = {r["id"] for _, _, t, r in valid if t == "RelatedPerson"}
         seen: dict[str, set[str]] = {t: set() for t in FHIR_RESOURCES}
         for rel, i, rtype, res in valid:
             if res["id"] in seen[rtype]:
+                # in two bundle files: loaded from both, the later file wins
                 self.add(rel, i, WARNING, "duplicate_key", "id")
             seen[rtype].add(res["id"])
             ref_field = {"RelatedPerson": "patient", "Encounter": "subject", "Flag": "subject"}.get(

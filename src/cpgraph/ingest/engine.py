@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from cpgraph.errors import IngestError, StoreUnavailableError
+from cpgraph.ingest import supersede
 from cpgraph.ingest.errors import (
     ExtractFileError,
     ManifestError,
@@ -52,6 +53,9 @@ from cpgraph.ingest.mapping import (
     column_limits,
     load_mappings,
     mapping_for,
+    row_key_reader,
+    row_key_template,
+    template_fields,
 )
 from cpgraph.ingest.normalise import (
     clean_text,
@@ -68,8 +72,9 @@ from cpgraph.ingest.normalise import (
     split_list,
     utc_timestamp,
 )
-from cpgraph.ingest.readers import MAX_FIELD_CHARS, iter_csv, read_header
+from cpgraph.ingest.readers import MAX_FIELD_CHARS, iter_csv, json_cut_short, read_header, scan_csv
 from cpgraph.ingest.report import LoadReport
+from cpgraph.ingest.supersede import Supersession
 from cpgraph.ingest.writer import EVENT_FACT_SLOTS, FACT_SLOTS, Batch, Buffers, write_batch
 from cpgraph.keys import AGENCIES, event_id, record_key
 from cpgraph.store import GraphStore
@@ -123,6 +128,8 @@ class ExtractPlan:
     rows: int = 0
     notes: Counter[str] = field(default_factory=Counter)
     max_field: int = MAX_FIELD_CHARS
+    # CSV entry name -> row keys found on more than one row (all such rows are quarantined)
+    duplicates: dict[str, frozenset[str]] = field(default_factory=dict)
 
     @property
     def load_id(self) -> str:
@@ -314,8 +321,10 @@ def prepare_extract(
                 raise ExtractFileError(f"{folder}: {entry.name} is not a file")
             try:
                 header = read_header(path, entry.name, max_field)
-                # Full structural scan now, so a broken file can never leave half a load.
-                rows = sum(1 for _ in iter_csv(path, entry.name, max_field)) - 1
+                # Full structural scan now, so a broken file can never leave half a load;
+                # it also finds the row keys used twice (duplicate_key: every such row).
+                scan = scan_csv(path, entry.name, row_key_reader(entry, header), max_field)
+                rows = scan.rows
             except ExtractFileError as exc:
                 raise type(exc)(f"{folder}: {exc}") from exc
             missing = [c for c in entry.columns if c in entry.required and c not in header]
@@ -328,6 +337,8 @@ def prepare_extract(
                     plan.notes[f"unknown_column:{entry.name}:{col or '(blank)'}"] += 1
             plan.rows += rows
             plan.csv_files[entry.name] = path
+            if scan.duplicates:
+                plan.duplicates[entry.name] = scan.duplicates
             counted[entry.name] = rows
     else:
         bundle_dir = folder / Path(mapping.bundle_glob).parent
@@ -459,6 +470,10 @@ class _Producer:
         self.bad_bundles: set[str] = set()
         self.fhir_workers = fhir_workers
         self._pool: Any = None
+        # What this load supersedes (set by run_plan); and the row being read, so a
+        # quarantined row keeps its row key: (entry name, key function or None, row).
+        self.supersession: Supersession | None = None
+        self._current: tuple[str, Any, Any] | None = None
 
     # -- driving ------------------------------------------------------------------
 
@@ -491,12 +506,26 @@ class _Producer:
         index = [(i, col) for i, col in enumerate(header) if col in wanted]
         width = len(header)
         groups: dict[str, Any] = {}
+        key_of = row_key_reader(entry, header)
+        duplicates = self.plan.duplicates.get(entry.name, frozenset())
+        sup = self.supersession
+        track = sup is not None and sup.wants(entry.name)
         for rec in records:
             rep.read += 1
             self.rows_done += 1
-            if len(rec.fields) > width:
+            self._current = (entry.name, key_of, rec.fields)
+            key = key_of(rec.fields) if key_of is not None and (duplicates or track) else None
+            if rec.truncated:
+                # the file ends inside this row: a half-written row never loads
+                self._quarantine(rep, entry.name, rec.line, rec.raw, "truncated_row", "")
+            elif len(rec.fields) > width:
                 self._quarantine(rep, entry.name, rec.line, rec.raw, "too_many_fields", "")
+            elif key is not None and key in duplicates:
+                column = "+".join(template_fields(row_key_template(entry) or ""))
+                self._quarantine(rep, entry.name, rec.line, rec.raw, "duplicate_key", column)
             else:
+                if track and sup is not None:
+                    sup.saw(entry.name, key)
                 values = {col: rec.fields[i] for i, col in index if i < len(rec.fields)}
                 self._row(entry, values, rep, entry.name, rec.line, rec.raw, groups, fhir=False)
             if self.buffers.full:
@@ -535,7 +564,11 @@ class _Producer:
                 rep = self.report.file(rel)
                 if scan.problem is not None:
                     rep.read += 1
-                    self._quarantine(rep, rel, 0, scan.raw or "", scan.problem, "")
+                    problem = scan.problem
+                    if problem == "not_json" and json_cut_short(path.read_bytes()):
+                        problem = "truncated_row"  # a half-written bundle file
+                    self._current = None
+                    self._quarantine(rep, rel, 0, scan.raw or "", problem, "")
                     self.bad_bundles.add(rel)
                     continue
                 if scan.not_collection:
@@ -563,10 +596,23 @@ class _Producer:
         self, entry: EntryMapping, path: Path, rel: str, rep: Any, items: list[tuple[Any, ...]]
     ) -> Iterator[Batch]:
         """Load one bundle file's scan items for ``entry`` (see :class:`fhir.BundleScan`)."""
-        for item in items:
+        key_of = row_key_reader(entry)
+        keys = [key_of(item[2]) if key_of and item[0] == "row" else None for item in items]
+        counted = Counter(k for k in keys if k is not None)
+        sup = self.supersession
+        track = sup is not None and sup.wants(entry.name)
+        for item, key in zip(items, keys, strict=True):
             kind, i = item[0], item[1]
-            if kind == "row":
+            self._current = (entry.name, key_of, item[2]) if kind == "row" else None
+            if kind == "row" and key is not None and counted[key] > 1:
+                # the same resource id twice in one bundle file: neither version loads
                 rep.read += 1
+                raw = _BundleEntry(path, i)
+                self._quarantine(rep, rel, i, raw, "duplicate_key", entry.id or "id")
+            elif kind == "row":
+                rep.read += 1
+                if track and sup is not None:
+                    sup.saw(entry.name, key)
                 self._row(entry, item[2], rep, rel, i, _BundleEntry(path, i), {}, fhir=True)
                 if self.buffers.full:
                     yield from self.buffers.drain()
@@ -610,6 +656,11 @@ class _Producer:
             truncated,
         ]
         self.buffers.add("ingest_quarantine_upsert", key, row)
+        if self.supersession is not None:
+            current = self._current
+            entry = current[0] if current is not None else file
+            row_key = current[1](current[2]) if current is not None and current[1] else None
+            self.supersession.quarantine(key, entry, row_key)
 
     def _row(
         self,
@@ -783,6 +834,8 @@ class _Producer:
         ]
         facts = {prop: vals.get(col) for prop, col in spec.facts.items()}
         addr_key = _address_key(address, postcode) if address or postcode else None
+        if self.supersession is not None:
+            self.supersession.mention_address(key, addr_key)
         row = [
             *core,
             self.load_id,
@@ -862,6 +915,11 @@ class _Producer:
         postcode, valid = normalise_postcode(vals.get(ev.postcode) if ev.postcode else None)
         if address or postcode:
             self._address("ingest_event_addresses_upsert", eid, address, postcode, valid)
+        if self.supersession is not None:
+            located = address or postcode
+            self.supersession.event_address(
+                eid, _address_key(address, postcode) if located else None
+            )
         if ev.organisation:
             org = ev.organisation
             code = _render(org.id, vals).strip()
@@ -1138,6 +1196,9 @@ async def run_plan(
         org_type=plan.mapping.organisation_type,
     )
     producer = _Producer(plan, report, batch_size or store.batch_size)
+    producer.supersession = await supersede.begin(
+        store, plan.load_id, plan.system, plan.extracted_at
+    )
 
     def on_batch() -> None:
         report.batches += 1
@@ -1146,6 +1207,8 @@ async def run_plan(
 
     try:
         await _pump(store, producer.batches(), on_batch, threaded=threaded)
+        # the latest load of a file is the truth for its rows: drop what it replaced
+        await supersede.finish(store, producer.supersession)
     except BaseException as exc:
         report.status = "failed"
         report.finished_at = _now()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 from cpgraph.contract.spec import FIELD_LIMITS, max_length
 from cpgraph.ingest.errors import MappingError, UnknownAgencyError
+from cpgraph.ingest.normalise import parse_date, parse_datetime
 from cpgraph.store.schema import RelType
 from cpgraph.vocabulary import RELATIONSHIPS
 
@@ -104,6 +106,84 @@ def column_limits(entry: EntryMapping) -> dict[str, int]:
         tighten(ev.address, "address")
         tighten(ev.postcode, "postcode")
     return limits
+
+
+def row_key_template(entry: EntryMapping) -> str | None:
+    """The template naming what one row of ``entry`` is: two rows of one file with the
+    same key are duplicates (quarantined, ``duplicate_key``).
+
+    The mapping's own ``row_key`` if it gives one; else the mention's id, unless the
+    row's event is named without it (visits: one row per visitor per visit, the same
+    visitor on many visits, many visitors on one visit), when the row is the pair
+    (event id, mention id); else the first event's id. Files of links only
+    (involvements, stated relationships) have none: a repeated link is the same link.
+    """
+    if entry.row_key is not None:
+        return entry.row_key or None
+    mention = entry.mention
+    event = entry.events[0] if entry.events else None
+    if mention is not None:
+        own = "{" + mention.id + "}"
+        if event is None or mention.id in template_fields(event.id):
+            return own
+        return f"{event.id}:{own}"
+    return event.id if event is not None else None
+
+
+def row_key_reader(
+    entry: EntryMapping, header: list[str] | None = None
+) -> Callable[[Any], str | None] | None:
+    """A function giving a row's key (see :func:`row_key_template`), or None if rows have none.
+
+    The key is read as the loader reads the row: values trimmed, upper-cased
+    columns upper-cased, dates and date-times in their parsed form, so `` N1 ``
+    and ``N1`` (or ``02/03/2020`` and ``2020-03-02``) are the same key.
+
+    Args:
+        entry: the file's (or resource type's) mapping.
+        header: CSV: the trimmed header; the function then takes the row's field
+            list. None: the function takes a ``{column: value}`` mapping (FHIR cells).
+
+    Returns:
+        ``key(row) -> str | None`` (None when a column the key needs is empty).
+    """
+    template = row_key_template(entry)
+    if template is None:
+        return None
+    columns = template_fields(template)
+    pieces = _TEMPLATE_FIELD_RE.split(template)
+    position = {col: i for i, col in enumerate(header or ())}  # the last wins, as in loading
+    if header is not None and any(col not in position for col in columns):
+        return None  # a required id column is missing: refused elsewhere
+
+    def value(col: str, raw: Any) -> str | None:
+        text = raw.strip() if isinstance(raw, str) else None
+        if not text:
+            return None
+        if col in entry.upper:
+            text = text.upper()
+        if col in entry.dates:
+            text = parse_date(text) or text
+        elif col in entry.datetimes:
+            text = parse_datetime(text) or text
+        return text
+
+    def key(row: Any) -> str | None:
+        out = [pieces[0]]
+        for n, col in enumerate(columns):
+            if header is not None:
+                i = position[col]
+                raw = row[i] if i < len(row) else None
+            else:
+                raw = row.get(col)
+            v = value(col, raw)
+            if v is None:
+                return None
+            out.append(v)
+            out.append(pieces[2 * n + 2])
+        return "".join(out)
+
+    return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +326,7 @@ class EntryMapping:
     involvements: tuple[Involvement, ...] = ()
     relationships: tuple[RelationshipSpec, ...] = ()
     group_relationships: tuple[GroupRelationshipSpec, ...] = ()
+    row_key: str | None = None  # template naming what one row is; see row_key_template
 
 
 @dataclass(frozen=True, slots=True)
@@ -453,6 +534,7 @@ def _entry(ctx: _Ctx, data: dict[str, Any], fmt: str) -> EntryMapping:
             _group(ctx, g, f"{where}.group_relationships[{i}]")
             for i, g in enumerate(data.get("group_relationships", ()))
         ),
+        row_key=_str(ctx, data, "row_key", where, None),
     )
 
 

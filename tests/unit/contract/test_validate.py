@@ -48,7 +48,8 @@ def police(tmp_path: Path) -> Path:
         "N2,,,,,Jones,,1981-01-01,F,,\n"
         "N3,,,Ann,,Jones,,1981-02-30,F,,\n"
         "N4,,,Ann,,Jones,,1981-02-03,Woman,,\n"
-        " N1 ,,,Bill,,Smith,,,M,,\n",
+        " N5 ,,,Bill,,Smith,,,M,,\n"
+        "N5,,,Will,,Smith,,,M,,\n",
         encoding="utf-8",
     )
     (f / "occurrences.csv").write_text(
@@ -77,6 +78,8 @@ def test_police_row_errors_at_physical_lines(police: Path) -> None:
     assert errors == {
         ("nominals.csv", 4): "missing_required",  # the quoted newline makes N1 span 2-3
         ("nominals.csv", 5): "bad_date",
+        ("nominals.csv", 7): "duplicate_key",  # N5 twice: neither row loads
+        ("nominals.csv", 8): "duplicate_key",
         ("occurrences.csv", 4): "bad_datetime",
         ("involvements.csv", 3): "unknown_reference",  # N2 was quarantined
         ("involvements.csv", 4): "unknown_reference",  # O9 does not exist
@@ -88,7 +91,6 @@ def test_police_row_errors_at_physical_lines(police: Path) -> None:
 def test_police_warnings_never_quarantine(police: Path) -> None:
     warnings = _warnings(police)
     assert ("nominals.csv", 6, "unknown_enum", "gender") in warnings
-    assert ("nominals.csv", 7, "duplicate_key", "nominal_id") in warnings
     assert ("occurrences.csv", 2, "bad_boolean", "children_present") in warnings
     assert ("involvements.csv", 5, "unknown_enum", "role") in warnings
     assert ("involvements.csv", 1, "unknown_column", "notes") in warnings
@@ -167,12 +169,14 @@ def test_health_bundles(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (b / "b.json").write_text('{"resourceType": "Bundle", "entry": [', encoding="utf-8")
+    (b / "d.json").write_text('{"resourceType": "Bundle"} and more', encoding="utf-8")
     (b / "c.json").write_text(json.dumps(patient), encoding="utf-8")
     assert _errors(f) == {
         ("bundles/a.json", 2): "invalid_resource",
         ("bundles/a.json", 4): "unknown_reference",
         ("bundles/a.json", 6): "invalid_resource",
-        ("bundles/b.json", 0): "not_json",
+        ("bundles/b.json", 0): "truncated_row",  # the file breaks off: half-written
+        ("bundles/d.json", 0): "not_json",
         ("bundles/c.json", 0): "not_bundle",
     }
     warnings = _warnings(f)

@@ -271,7 +271,8 @@ def test_later_pass_finds_resources_of_an_earlier_pass_in_any_bundle(tmp_path: P
         assert report.rows_read == 3
 
 
-def test_same_key_twice_later_row_wins(tmp_path: Path) -> None:
+def test_same_key_twice_in_one_file_quarantines_both_rows(tmp_path: Path) -> None:
+    # docs/extracts.md: neither version is picked silently; a steward sees both
     folder = write_extract(
         tmp_path / "p",
         "police",
@@ -281,8 +282,12 @@ def test_same_key_twice_later_row_wins(tmp_path: Path) -> None:
             "N2,Other,Person\r\n N1 ,New,Name\r\n"
         },
     )
-    _, rows = produce(folder, batch_size=100)
-    assert records(rows)["dup-1:nominal:N1"]["forename"] == "New"
+    report, rows = produce(folder, batch_size=100)
+    assert set(records(rows)) == {"dup-1:nominal:N2"}
+    quarantined = {(r[3], r[5], r[6]) for r in rows["ingest_quarantine_upsert"]}
+    assert quarantined == {(2, "duplicate_key", "nominal_id"), (4, "duplicate_key", "nominal_id")}
+    nominals = report.files["nominals.csv"]
+    assert (nominals.read, nominals.loaded, nominals.quarantined) == (3, 1, 2)
 
 
 # -- hypothesis: garbage rows --------------------------------------------------------
