@@ -20,10 +20,14 @@ class QuarantinedRow:
         line: CSV: 1-based physical line where the row starts (header = 1);
             FHIR: entry index (1-based), 0 for the whole bundle file.
         raw: the row exactly as read (personal data: show only to stewards).
-        reason: ``missing_required``, ``bad_date``, ``bad_datetime``,
+        reason: ``truncated_row`` (the file ends inside the row, or a bundle's
+            JSON breaks off), ``duplicate_key`` (its row key is on another row of
+            the same file), ``missing_required``, ``bad_date``, ``bad_datetime``,
             ``unknown_reference``, ``too_many_fields``, ``not_json``,
-            ``not_bundle``, ``invalid_resource`` or ``too_long`` (a value longer than
-            its column's limit, ``cpgraph.contract.spec.FIELD_LIMITS``).
+            ``not_bundle``, ``too_deeply_nested``, ``invalid_resource`` or
+            ``too_long`` (a value longer than its column's limit,
+            ``cpgraph.contract.spec.FIELD_LIMITS``). A later load of the same file
+            removes the rows it supersedes (``cpgraph.ingest.supersede``).
         column: the column (or FHIR resource type) concerned, if any.
         load_id: the load that quarantined it.
     """
