@@ -15,7 +15,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from rich.table import Table
 
-from cpgraph.config import Settings, load_settings
+from cpgraph.config import LinkEngine, Settings, load_settings
 from cpgraph.errors import ConfigError, CpgraphError
 from cpgraph.runtime import run_with_store
 from cpgraph.store import GraphStore
@@ -270,6 +270,23 @@ def link_cmd(
             "stored with the run.",
         ),
     ] = None,
+    engine: Annotated[
+        LinkEngine | None,
+        typer.Option(
+            "--engine",
+            help="Where to score candidate pairs: local, or dask (a Dask cluster, "
+            "docs/distributed.md). Default: CPGRAPH_LINK_ENGINE (local).",
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="A Dask scheduler address (tcp://host:8786; implies --engine dask). Default: "
+            "CPGRAPH_DASK_SCHEDULER, else a local cluster of CPGRAPH_DASK_WORKERS workers.",
+        ),
+    ] = None,
+) -> None:
 ) -> None:
     """Resolve every loaded person mention to a person, then recompute safeguarding flags."""
     from cpgraph.flags.service import compute_flags  # noqa: PLC0415
@@ -284,6 +301,14 @@ def link_cmd(
         progress = stage_progress(bar)
 
         async def body(store: GraphStore, settings: Settings) -> Any:
+            # a scheduler address alone means the Dask engine
+            chosen = {
+                "link_engine": engine or (LinkEngine.DASK if scheduler else None),
+                "dask_scheduler": scheduler,
+            }
+            settings = settings.model_copy(
+                update={k: v for k, v in chosen.items() if v is not None}
+            )
             report = await linkage_service(store, settings, spec=run_spec).link(
                 full=full, progress=progress, retrain=retrain
             )

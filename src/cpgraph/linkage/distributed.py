@@ -29,6 +29,7 @@ The candidate pairs (the large part of a run) never reach the driver; the kept e
 
 from __future__ import annotations
 
+import logging
 import operator
 import os
 import shutil
@@ -170,22 +171,34 @@ _SCORERS: dict[str, Scorer] = {}
 _SCORERS_LOCK = threading.Lock()
 
 
-def _worker_scorer(run_dir: str, spec: Spec, model: Model, name_pairs: NamePairs) -> Scorer:
+@dataclass(frozen=True)
+class _Run:
+    """What every scoring task of a run shares (broadcast to the workers once)."""
+
+    run_dir: str
+    spec: Spec
+    model: Model
+    name_pairs: NamePairs
+    n: int
+    link_only: bool
+
+
+def _worker_scorer(run: _Run) -> Scorer:
     """The run's scorer on this worker: the local engine's, rebuilt from Parquet."""
     with _SCORERS_LOCK:
-        hit = _SCORERS.get(run_dir)
+        hit = _SCORERS.get(run.run_dir)
         if hit is not None:
             return hit
-        folder = Path(run_dir)
+        folder = Path(run.run_dir)
         s = pd.read_parquet(folder / _RECORDS)
         variants = pd.read_parquet(folder / _VARIANTS)
         lo = hi = None
         if (folder / _BOUNDS).exists():
             b = pd.read_parquet(folder / _BOUNDS)
             lo, hi = b["lo"].to_numpy(), b["hi"].to_numpy()
-        comparer = Comparer(s, variants, spec, name_pairs)
-        scorer = Scorer(comparer, model, spec, lo, hi)
-        _SCORERS[run_dir] = scorer
+        comparer = Comparer(s, variants, run.spec, run.name_pairs)
+        scorer = Scorer(comparer, run.model, run.spec, lo, hi)
+        _SCORERS[run.run_dir] = scorer
         return scorer
 
 
@@ -254,30 +267,23 @@ def _block_task(path: str, keys: list[str], max_block_size: int, n: int, buckets
     return [code[b == q] for q in range(buckets)]
 
 
-def _score_task(
-    parts: list[np.ndarray],
-    run_dir: str,
-    spec: Spec,
-    model: Model,
-    name_pairs: NamePairs,
-    n: int,
-    link_only: bool,
-) -> tuple[_Edges, int]:
+def _score_task(parts: list[np.ndarray], run: _Run) -> tuple[_Edges, int]:
     """One bucket: its distinct pairs, compared and scored; the kept edges and the count."""
+    n = max(run.n, 1)
     code = unique_sorted(np.concatenate(parts)) if parts else np.empty(0, np.int64)
-    i, j = code // max(n, 1), code % max(n, 1)
-    scorer = _worker_scorer(run_dir, spec, model, name_pairs)
-    if link_only:
+    i, j = code // n, code % n
+    scorer = _worker_scorer(run)
+    if run.link_only:
         g = scorer.comparer.s["grp"].to_numpy()
         keep = g[i] != g[j]
         i, j = i[keep], j[keep]
     # the local engine's own edge filter (review threshold, deterministic, cannot-link)
-    engine = LinkageEngine(spec)
+    engine = LinkageEngine(run.spec)
     out = [
         engine._edges_from(scorer.score(i[st : st + SCORE_CHUNK], j[st : st + SCORE_CHUNK]))
         for st in range(0, len(i), SCORE_CHUNK)
     ]
-    edges = _Edges.concat(out) if out else _Edges.empty(len(spec.comparisons))
+    edges = _Edges.concat(out) if out else _Edges.empty(len(run.spec.comparisons))
     return edges, int(len(i))
 
 
@@ -361,6 +367,12 @@ def dask_client(options: DaskOptions) -> Iterator[Client]:
                 f"cannot reach the Dask scheduler at {options.scheduler}: {type(exc).__name__}"
             ) from None
         try:
+            try:
+                client.wait_for_workers(1, timeout=120)
+            except TimeoutError:
+                raise LinkageError(
+                    f"the Dask scheduler at {options.scheduler} has no workers"
+                ) from None
             yield client
         finally:
             client.close()
@@ -371,10 +383,11 @@ def dask_client(options: DaskOptions) -> Iterator[Client]:
             threads_per_worker=options.threads,
             processes=True,
             dashboard_address=None,
-            silence_logs="error",
+            silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
     ):
+        client.wait_for_workers(options.workers, timeout=120)
         yield client
 
 
@@ -512,25 +525,20 @@ class DaskLinkageEngine(LinkageEngine):
         if prepared.model is None:
             raise LinkageError("the model was not trained")
         t1 = time.perf_counter()
-        model_f = client.scatter(prepared.model, broadcast=True, hash=False)
-        spec_f = client.scatter(spec, broadcast=True, hash=False)
-        pairs_f = client.scatter(tuple(prepared.prep.name_pairs), broadcast=True, hash=False)
+        run = _Run(
+            str(run_dir),
+            spec,
+            prepared.model,
+            tuple(prepared.prep.name_pairs),
+            n,
+            self.link_only,
+        )
+        # (in a list: scatter would split a collection into its items)
+        [run_f] = client.scatter([run], broadcast=True, hash=False)
         scored = []
         for q in range(parts):
             bucket = [client.submit(operator.getitem, b, q, pure=False) for b in blocks]
-            scored.append(
-                client.submit(
-                    _score_task,
-                    bucket,
-                    str(run_dir),
-                    spec_f,
-                    model_f,
-                    pairs_f,
-                    n,
-                    self.link_only,
-                    pure=False,
-                )
-            )
+            scored.append(client.submit(_score_task, bucket, run_f, pure=False))
         forests = [client.submit(_link_forest, f, spec.auto, pure=False) for f in scored]
         # union-find merges as a tree: no one task sees every forest
         while len(forests) > 1:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from cpgraph.config import Settings
 from cpgraph.errors import LinkageError
+from cpgraph.linkage.distributed import open_engine
 from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
@@ -217,7 +218,8 @@ class LinkageService:
             previous = await stored_spec(self.store)
             if previous is not None and previous != self.spec.raw:
                 state = None
-        engine = LinkageEngine(self.spec, workers=self.settings.link_workers)
+        # local, or a Dask cluster (CPGRAPH_LINK_ENGINE, docs/distributed.md)
+        engine = open_engine(self.spec, self.settings)
         steward = await self._steward_decisions()
         model = None
         retrained: dict[str, Any] | None = None
