@@ -44,6 +44,15 @@ class FileSpec:
     refs: tuple[Ref, ...] = ()
     upper_id: bool = False  # local id is upper-cased (pupils' UPN)
     repeated_ids: bool = False  # the same id on many rows is expected (visits)
+    # Columns naming one row, when not just id_column (docs/extracts.md "One row per key")
+    row_key: tuple[str, ...] = ()
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The columns whose values name one row: two rows with the same are duplicates."""
+        if self.row_key:
+            return self.row_key
+        return (self.id_column,) if self.id_column and not self.repeated_ids else ()
 
     @property
     def max_lengths(self) -> dict[str, int]:
@@ -264,6 +273,7 @@ EDUCATION = (
             "sessions_unauthorised_absence",
         ),
         _fs("upn", "term", "sessions_possible"),
+        row_key=("upn", "term"),
         integers=_fs(
             "sessions_possible", "sessions_authorised_absence", "sessions_unauthorised_absence"
         ),
@@ -273,6 +283,7 @@ EDUCATION = (
         "exclusions.csv",
         ("upn", "start_date", "category", "sessions", "reason"),
         _fs("upn", "start_date", "category"),
+        row_key=("upn", "start_date", "category"),
         dates=_fs("start_date"),
         enums={"category": _fs("suspension", "permanent")},
         integers=_fs("sessions"),
@@ -444,6 +455,7 @@ PRISONS = (
         kind="visitor",
         id_column="visitor_id",
         repeated_ids=True,
+        row_key=("visit_id", "visitor_id"),
         dates=_fs("visit_date", "date_of_birth"),
         enums={"relationship": PRISON_RELATIONSHIPS},
         refs=(Ref("prison_number", "prisoners.csv", True),),

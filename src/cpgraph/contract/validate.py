@@ -173,13 +173,21 @@ class _Validator:
         ids: set[str] = set()
 
         def key_of(fields: list[str]) -> str:
-            i = index.get(spec.id_column or "")
-            value = fields[i] if i is not None and i < len(fields) else ""
-            return _local_id(value, spec.upper_id)
+            parts = []
+            for col in spec.key_columns:
+                i = index.get(col)
+                value = (fields[i] if i is not None and i < len(fields) else "").strip()
+                if not value:
+                    return ""  # no key: the row is refused for its missing value instead
+                if col in spec.dates:
+                    parsed = parse_date(value)
+                    value = parsed.isoformat() if parsed is not None else value
+                parts.append(_local_id(value, col == "upn"))
+            return ":".join(parts)
 
         # A key on two rows of one file: every such row is an error (no version wins).
         counted: dict[str, int] = {}
-        if spec.id_column and not spec.repeated_ids:
+        if spec.key_columns:
             for n, (_, fields, cut) in enumerate(_csv_records(path)):
                 if n and not cut and (k := key_of(fields)):
                     counted[k] = counted.get(k, 0) + 1
@@ -196,7 +204,7 @@ class _Validator:
                     line,
                     ERROR,
                     "duplicate_key",
-                    spec.id_column or "",
+                    "+".join(spec.key_columns),
                     "same key on more than one row: none loads",
                 )
                 continue

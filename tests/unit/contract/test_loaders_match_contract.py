@@ -13,7 +13,13 @@ from __future__ import annotations
 import pytest
 
 from cpgraph.contract.spec import CSV_FILES, FHIR_RESOURCES, FileSpec
-from cpgraph.ingest.mapping import EntryMapping, Mapping, load_mappings
+from cpgraph.ingest.mapping import (
+    EntryMapping,
+    Mapping,
+    load_mappings,
+    row_key_template,
+    template_fields,
+)
 from cpgraph.keys import AGENCIES
 
 
@@ -36,6 +42,7 @@ def described(spec: FileSpec) -> dict[str, object]:
         "enums": {k: set(v) for k, v in spec.enums.items()},
         "refs": {(r.column, r.target_file, r.required) for r in spec.refs},
         "upper id": {spec.id_column} if spec.upper_id else set(),
+        "row key": spec.key_columns,
     }
 
 
@@ -52,6 +59,7 @@ def read(entry: EntryMapping) -> dict[str, object]:
         "enums": {k: set(v) for k, v in entry.enums.items()},
         "refs": {(r.column, r.entry, r.required) for r in entry.refs},
         "upper id": set(entry.upper) & {entry.id},
+        "row key": tuple(template_fields(row_key_template(entry) or "")),
     }
 
 
