@@ -418,19 +418,46 @@ def load_cmd(
     allow_older: Annotated[
         bool, typer.Option("--allow-older", help="Load even if a newer extract is loaded.")
     ] = False,
+    bulk: Annotated[
+        str,
+        typer.Option(
+            "--bulk",
+            help="Bulk initial load: auto (into an empty embedded/FalkorDB store), always "
+            "(refuse a store that is not empty; Neo4j: write neo4j-admin import files), never.",
+        ),
+    ] = "auto",
+    import_dir: Annotated[
+        Path | None,
+        typer.Option("--import-dir", help="Neo4j --bulk always: where to write the import files."),
+    ] = None,
 ) -> None:
     """Load agency extracts: validate, normalise, quarantine bad rows, write the graph.
 
     Every folder is checked before anything is written; an unusable one stops
-    the whole load with a clear message and a non-zero exit.
+    the whole load with a clear message and a non-zero exit. Into an empty store
+    the load takes the store's bulk path (same checks, quarantine and report).
     """
     from cpgraph.ingest import load_extracts, render_report  # noqa: PLC0415
+    from cpgraph.ingest.bulk import BulkMode, bulk_applies, bulk_load_extracts  # noqa: PLC0415
 
+    try:
+        mode = BulkMode(bulk)
+    except ValueError:
+        raise ConfigError("--bulk must be auto, always or never") from None
+    outcome: Any = None
     with progress_bar() as bar:
         progress = stage_progress(bar, prefix="loading ")
 
         async def body(store: GraphStore, settings: Settings) -> Any:
+            nonlocal outcome
             await store.bootstrap()
+            if await bulk_applies(store, mode):
+                target = import_dir or settings.data_dir / "neo4j-import"
+                reports, outcome = await bulk_load_extracts(
+                    store, folders, progress=progress, allow_older=allow_older,
+                    import_dir=target,
+                )  # fmt: skip
+                return reports
             return await load_extracts(store, folders, progress=progress, allow_older=allow_older)
 
         reports = run_with_store(body)
@@ -443,6 +470,19 @@ def load_cmd(
         f"{len(reports)} extract(s): {read:,} rows read = {loaded:,} loaded + "
         f"{quarantined:,} quarantined; {sum(r.mentions for r in reports):,} person mentions"
     )
+    if outcome is not None and outcome.command is not None:
+        console.print(
+            f"bulk: {outcome.nodes:,} nodes and {outcome.edges:,} edges written as import files "
+            f"in {outcome.import_dir}; on the Neo4j server, with the database stopped, run "
+            f"there:\n  {' '.join(outcome.command)}\nthen start it and run `cpgraph db init`.",
+            highlight=False,
+        )
+    elif outcome is not None:
+        console.print(
+            f"bulk: {outcome.nodes:,} nodes and {outcome.edges:,} edges written in one piece "
+            "(GRAPH.BULK), indexes and constraints built after",
+            highlight=False,
+        )
 
 
 @quarantine_app.command("list")

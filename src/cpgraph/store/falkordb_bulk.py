@@ -1,0 +1,237 @@
+"""FalkorDB's bulk path: a :class:`~cpgraph.store.bulk.BulkGraph` through ``GRAPH.BULK``.
+
+``GRAPH.BULK`` is the command behind FalkorDB's ``falkordb-bulk-loader``: binary
+tokens of nodes (a label header, then each node's property values) and edges
+(source and target node ids, then values), created in C without parsing or
+planning any Cypher. Its first call (``BEGIN``) must create the graph key, and an
+edge names its ends by the internal ids the nodes got, which are their positions
+in the order sent when the graph starts empty. So the bulk path:
+
+1. refuses a store that holds any node (users and audit entries included: they
+   could not be kept while the key is re-created);
+2. drops the graph key (it holds only the schema then) and sends every node, then
+   every edge, in calls of at most :data:`MAX_CALL_BYTES`;
+3. re-creates the indexes and constraints (``bootstrap``) over the loaded graph —
+   once, rather than updating them node by node — and waits until every index is
+   built. A uniqueness constraint that does not hold would fail here.
+
+Anything that goes wrong after step 2 began drops the graph again and re-creates
+the schema, so the store is left empty, never half loaded.
+
+The value encoding is the bulk loader's (``falkordb_bulk_loader/entity_file.py``):
+one type byte, then nothing (null), one byte (bool), 8 bytes (long / double), a
+NUL-terminated UTF-8 string, or an 8-byte length and the elements (array).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+from cpgraph.store.base import redact
+from cpgraph.store.bulk import BulkGraph, BulkImportError, EdgeTable, store_is_empty
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cpgraph.store.falkordb import FalkorDBStore
+
+#: Largest single token (one label's or type's run of entities) sent.
+MAX_TOKEN_BYTES = 16 << 20
+#: Largest ``GRAPH.BULK`` call: the server holds a whole call in memory at once.
+MAX_CALL_BYTES = 64 << 20
+
+_NULL = b"\x00"
+_TRUE = b"\x01\x01"
+_FALSE = b"\x01\x00"
+_LONG = struct.Struct("=Bq").pack
+_DOUBLE = struct.Struct("=Bd").pack
+_ARRAY = struct.Struct("=Bq").pack
+_EDGE_ENDS = struct.Struct("=QQ").pack
+_COUNT = struct.Struct("=I").pack
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+def encode_value(value: Any) -> bytes:
+    """One property value in ``GRAPH.BULK``'s binary form.
+
+    Raises:
+        BulkImportError: a type the store cannot hold, an integer beyond 64 bits,
+            or a string with a NUL character (never the value itself in the message).
+    """
+    kind = type(value)
+    if kind is str:
+        data = value.encode("utf-8")
+        if b"\x00" in data:
+            raise BulkImportError("a string property holds a NUL character")
+        return b"\x03" + data + b"\x00"
+    if value is None:
+        return _NULL
+    if kind is bool:
+        return _TRUE if value else _FALSE
+    if kind is int:
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise BulkImportError("an integer property does not fit in 64 bits")
+        return _LONG(4, value)
+    if kind is float:
+        return _DOUBLE(2, value)
+    if kind is list or kind is tuple:
+        return _ARRAY(5, len(value)) + b"".join(encode_value(v) for v in value)
+    raise BulkImportError(f"a property of type {kind.__name__} cannot be bulk loaded")
+
+
+def _header(name: str, columns: Sequence[str]) -> bytes:
+    parts = [name.encode("utf-8"), b"\x00", _COUNT(len(columns))]
+    for col in columns:
+        parts.append(col.encode("utf-8"))
+        parts.append(b"\x00")
+    return b"".join(parts)
+
+
+def _tokens(header: bytes, entities: Iterator[bytes]) -> Iterator[tuple[bytes, int]]:
+    """Cut a run of encoded entities into tokens of at most MAX_TOKEN_BYTES: ``(token, count)``."""
+    parts = [header]
+    size = len(header)
+    count = 0
+    for data in entities:
+        if count and size + len(data) > MAX_TOKEN_BYTES:
+            yield b"".join(parts), count
+            parts, size, count = [header], len(header), 0
+        parts.append(data)
+        size += len(data)
+        count += 1
+    if count:
+        yield b"".join(parts), count
+
+
+def node_tokens(graph: BulkGraph) -> Iterator[tuple[bytes, int]]:
+    """Every node as ``(token, nodes in it)``, tables in order (their ids follow that order)."""
+    for table in graph.nodes:
+        rows = (b"".join(map(encode_value, row)) for row in table.rows)
+        yield from _tokens(_header(table.label.value, table.columns), rows)
+
+
+def _edge_rows(
+    table: EdgeTable, src_at: int, dst_at: int, src_n: int, dst_n: int
+) -> Iterator[bytes]:
+    for src, dst, values in table.rows:
+        if not (0 <= src < src_n and 0 <= dst < dst_n):
+            raise BulkImportError(f"a {table.type.value} edge points at no node")
+        yield _EDGE_ENDS(src_at + src, dst_at + dst) + b"".join(map(encode_value, values))
+
+
+def edge_tokens(graph: BulkGraph) -> Iterator[tuple[bytes, int]]:
+    """Every edge as ``(token, edges in it)``, its ends as node ids (see :func:`node_tokens`)."""
+    offsets = graph.offsets()
+    for table in graph.edges:
+        rows = _edge_rows(
+            table,
+            offsets[table.source],
+            offsets[table.target],
+            len(graph.node_table(table.source).rows),
+            len(graph.node_table(table.target).rows),
+        )
+        yield from _tokens(_header(table.type.value, table.columns), rows)
+
+
+def _calls(tokens: Iterator[tuple[bytes, int]]) -> Iterator[tuple[list[bytes], int]]:
+    """Group tokens into calls of at most MAX_CALL_BYTES: ``(tokens, entities)``."""
+    batch: list[bytes] = []
+    size = count = 0
+    for token, n in tokens:
+        if batch and size + len(token) > MAX_CALL_BYTES:
+            yield batch, count
+            batch, size, count = [], 0, 0
+        batch.append(token)
+        size += len(token)
+        count += n
+    if batch:
+        yield batch, count
+
+
+async def _send(store: FalkorDBStore, args: list[Any]) -> None:
+    try:
+        await store._command("GRAPH.BULK", store.settings.graph_name, *args)
+    except RedisError as exc:
+        raise BulkImportError(f"GRAPH.BULK failed: {redact(str(exc))}") from exc
+
+
+async def wait_indexes(store: Any, timeout: float = 600.0) -> None:
+    """Wait until the store reports no index still being built.
+
+    Raises:
+        BulkImportError: indexes were still building after ``timeout`` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        rows = await store.query("bulk_indexes_pending")
+        if not rows or not rows[0]["pending"]:
+            return
+        if loop.time() > deadline:
+            raise BulkImportError("indexes were still being built after the bulk load")
+        await asyncio.sleep(0.1)
+
+
+async def bulk_insert(
+    store: FalkorDBStore, graph: BulkGraph, *, progress: ProgressFn | None = None
+) -> None:
+    """Create ``graph`` in an empty FalkorDB store through ``GRAPH.BULK``, then its schema.
+
+    Args:
+        store: a started FalkorDB store whose graph holds no node.
+        graph: the nodes and edges to create.
+        progress: called as ``progress("bulk", entities done, entities in all)``.
+
+    Raises:
+        BulkImportError: the store holds nodes, or the bulk command failed (the
+            store is then left empty, with its schema).
+    """
+    if not await store_is_empty(store):
+        raise BulkImportError("the bulk path needs an empty store, and this one holds nodes")
+    total = graph.node_count + graph.edge_count
+    done = 0
+    await store.reset()  # only the schema is dropped: it is re-created below
+    pending: asyncio.Future[None] | None = None
+    try:
+        first = True
+        for is_node, tokens in ((True, node_tokens(graph)), (False, edge_tokens(graph))):
+            calls = _calls(tokens)
+            while True:
+                # The next call is encoded in a worker thread while the server runs the
+                # previous one.
+                item = await asyncio.to_thread(next, calls, None)
+                if item is None:
+                    break
+                batch, count = item
+                counts = [count, 0, len(batch), 0] if is_node else [0, count, 0, len(batch)]
+                args = (["BEGIN"] if first else []) + counts + batch
+                first = False
+                if pending is not None:
+                    await pending
+                pending = asyncio.ensure_future(_send(store, args))
+                done += count
+                if progress is not None:
+                    progress("bulk", done, total)
+        if pending is not None:
+            await pending
+        await store.bootstrap()
+        await wait_indexes(store)
+    except BaseException:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        with contextlib.suppress(Exception):
+            await asyncio.shield(_empty_again(store))
+        raise
+
+
+async def _empty_again(store: FalkorDBStore) -> None:
+    await store.reset()
+    await store.bootstrap()

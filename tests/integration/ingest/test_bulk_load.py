@@ -1,0 +1,155 @@
+"""The bulk initial load: the same graph as a normal load, written through GRAPH.BULK."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cpgraph.config import Backend, Settings
+from cpgraph.ingest import ManifestError, load_extracts
+from cpgraph.ingest.bulk import BulkMode, bulk_applies, bulk_load_extracts
+from cpgraph.store import GraphStore, create_store
+from cpgraph.store.bulk import BulkImportError, store_is_empty
+from tests.factories import make_population
+from tests.integration.ingest.conftest import extract_folders, snapshot
+from tests.queries import with_test_queries
+from tests.unit.ingest.extracts import write_extract
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def second_store(tmp_path: Path) -> AsyncIterator[GraphStore]:
+    """Another started, bootstrapped embedded store (beside ``falkordb_store``)."""
+    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "bulk-data")
+    graph_store = create_store(settings, with_test_queries())
+    await graph_store.start()
+    try:
+        await graph_store.bootstrap()
+        yield graph_store
+    finally:
+        await graph_store.close()
+
+
+def _report_counts(reports: list[Any]) -> list[Any]:
+    return [
+        (
+            r.load_id,
+            r.status,
+            r.rows_read,
+            r.rows_loaded,
+            r.rows_quarantined,
+            r.mentions,
+            r.events,
+            r.relationships,
+            {n: (f.read, f.loaded, f.quarantined, dict(f.errors)) for n, f in r.files.items()},
+        )
+        for r in reports
+    ]
+
+
+async def test_bulk_graph_equals_normal_graph(
+    falkordb_store: GraphStore, second_store: GraphStore, tmp_path: Path
+) -> None:
+    pop = make_population(tmp_path / "pop", households=40, seed=11)
+    folders = pop.extracts()
+    normal = await load_extracts(falkordb_store, folders)
+    bulk, outcome = await bulk_load_extracts(second_store, folders)
+    assert outcome.path == "falkordb"
+    assert _report_counts(bulk) == _report_counts(normal)
+    assert all(r.rows_read == r.rows_loaded + r.rows_quarantined for r in bulk)
+    expected_nodes, expected_edges = await snapshot(falkordb_store)
+    nodes, edges = await snapshot(second_store)
+    assert len(nodes) == outcome.nodes and len(edges) == outcome.edges
+    assert {n[0] for n in nodes} >= {("SourceRecord",), ("Event",), ("Load",), ("Address",)}
+    assert nodes == expected_nodes
+    assert edges == expected_edges
+    stats = await second_store.stats()
+    assert stats == await falkordb_store.stats()
+
+
+async def test_bulk_load_leaves_the_schema_and_later_loads_are_incremental(
+    second_store: GraphStore, generated: Path, tmp_path: Path
+) -> None:
+    folders = extract_folders(generated)
+    await bulk_load_extracts(second_store, folders)
+    constraints = await second_store.query("constraints_list")
+    spec = tomllib.loads(
+        (second_store.registry.cypher_dir / "falkordb" / "constraints.toml").read_text()
+    )
+    wanted = {(c["label"], tuple(c["properties"])) for c in spec["unique"]}
+    have = {(r["label"], tuple(r["properties"])) for r in constraints}
+    assert wanted <= have
+    assert all(r["status"] == "OPERATIONAL" for r in constraints)
+    assert not (await second_store.query("bulk_indexes_pending"))[0]["pending"]
+    before = await snapshot(second_store)
+    again = await load_extracts(second_store, folders)  # the normal, incremental path
+    assert all(r.status == "completed" for r in again)
+    assert await snapshot(second_store) == before
+    assert not await bulk_applies(second_store, BulkMode.AUTO)
+    with pytest.raises(BulkImportError, match="empty store"):
+        await bulk_applies(second_store, BulkMode.ALWAYS)
+    with pytest.raises(BulkImportError, match="empty store"):
+        await bulk_load_extracts(second_store, folders)
+    later = write_extract(
+        tmp_path / "later",
+        "police",
+        "bulk-later",
+        {"nominals.csv": "nominal_id,forename,surname,postcode\r\nN1,Ann,Lee,B1 1AA\r\n"},
+    )
+    records = (await second_store.stats()).nodes["SourceRecord"]
+    one_more = await load_extracts(second_store, [later])
+    assert one_more[0].status == "completed" and one_more[0].mentions == 1
+    assert (await second_store.stats()).nodes["SourceRecord"] == records + 1
+
+
+async def test_bulk_applies_only_to_an_empty_store(
+    second_store: GraphStore, falkordb_store: GraphStore, generated: Path
+) -> None:
+    assert await store_is_empty(second_store)
+    assert await bulk_applies(second_store, BulkMode.AUTO)
+    assert await bulk_applies(second_store, BulkMode.ALWAYS)
+    assert not await bulk_applies(second_store, BulkMode.NEVER)
+    await load_extracts(falkordb_store, extract_folders(generated, "police")[:1])
+    assert not await store_is_empty(falkordb_store)
+    assert not await bulk_applies(falkordb_store, BulkMode.AUTO)
+
+
+async def test_an_unusable_extract_writes_nothing(
+    second_store: GraphStore, generated: Path, tmp_path: Path
+) -> None:
+    folders = extract_folders(generated)
+    broken = shutil.copytree(folders[-1], tmp_path / "broken")
+    (broken / "manifest.json").write_text("{", encoding="utf-8")
+    with pytest.raises(ManifestError):
+        await bulk_load_extracts(second_store, [*folders, broken])
+    assert await store_is_empty(second_store)
+    # and the store's schema is still there for the next load
+    assert await second_store.query("constraints_list")
+
+
+async def test_bulk_history_of_two_extracts_equals_normal(
+    falkordb_store: GraphStore, second_store: GraphStore, tmp_path: Path
+) -> None:
+    header = "nominal_id,forename,surname,postcode\r\n"
+    old = write_extract(
+        tmp_path / "old", "police", "hist-1", {"nominals.csv": header + "N1,Ann,Lee,B1 1AA\r\n"}
+    )
+    new = write_extract(
+        tmp_path / "new",
+        "police",
+        "hist-1",
+        {"nominals.csv": header + "N1,Ann,Lee-Smith,B2 2BB\r\nN2,Bo,Ray,\r\n"},
+        extracted_at="2026-12-01T02:00:00Z",
+    )
+    await load_extracts(falkordb_store, [old, new])
+    await bulk_load_extracts(second_store, [old, new])
+    nodes, edges = await snapshot(second_store)
+    assert ("RecordVersion",) in {n[0] for n in nodes}
+    assert sum(1 for e in edges if e[0] == "AT_ADDRESS") == 2
+    assert (nodes, edges) == await snapshot(falkordb_store)
