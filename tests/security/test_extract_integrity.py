@@ -190,6 +190,20 @@ async def _address_lines(store: GraphStore, key: str) -> set[str]:
     }
 
 
+async def _event_address_lines(store: GraphStore, occurrence_id: str) -> set[str]:
+    """The address lines an occurrence's OCCURRED_AT edges reach."""
+    lines = {
+        r["props"]["key"]: r["props"].get("line")
+        for r in await store.query("ingest_snapshot_nodes")
+        if "Address" in r["labels"]
+    }
+    return {
+        lines[r["target"]]
+        for r in await store.query("ingest_snapshot_edges")
+        if r["type"] == "OCCURRED_AT" and r["source"].endswith(f":{occurrence_id}")
+    }
+
+
 async def _all_address_lines(store: GraphStore) -> set[str]:
     rows = await store.query("ingest_snapshot_nodes")
     return {r["props"].get("line") for r in rows if "Address" in r["labels"]}
@@ -346,9 +360,13 @@ async def test_reloading_the_fixed_extract_supersedes_what_the_broken_one_left(
     cut = _append(broken, "nominals.csv", _WHOLE[:-20])
     _append(fixed, "nominals.csv", "NMX9002,,,Amy,,Probe,,1992-02-02,F,Flat 10 Rea Court,B1 1AA\n")
     _append(fixed, "nominals.csv", _WHOLE)
+    occurrence = "OCCX9001,assault,2025-01-02T10:00:00Z,{},B1 1AA,,,,\n"
+    _append(broken, "occurrences.csv", occurrence.format("9 Half"))
+    _append(fixed, "occurrences.csv", occurrence.format("9 Halford Street"))
     first = await load_extract(store, broken)
     await _reconciles_with_store(store, first)
     assert await _address_lines(store, amy) == {"Flat 10"}
+    assert await _event_address_lines(store, "OCCX9001") == {"9 Half"}
     assert _ZED not in await _record_keys(store)
     quarantined = await list_quarantine(store, system="wmp-niche", limit=10_000)
     assert ("nominals.csv", cut, "truncated_row") in {
@@ -362,8 +380,9 @@ async def test_reloading_the_fixed_extract_supersedes_what_the_broken_one_left(
     assert second.rows_quarantined == first.rows_quarantined - 1
     assert await _address_lines(store, amy) == {"Flat 10 Rea Court"}
     assert await _address_lines(store, _ZED) == {"Flat 10, 69 Market Street"}
+    assert await _event_address_lines(store, "OCCX9001") == {"9 Halford Street"}
     lines = await _all_address_lines(store)
-    assert "Flat 10" not in lines  # nothing reaches it any more: gone
+    assert {"Flat 10", "9 Half"}.isdisjoint(lines)  # nothing reaches them any more: gone
     after = await list_quarantine(store, system="wmp-niche", limit=10_000)
     assert "truncated_row" not in {q.reason for q in after}
     assert len(after) == len(quarantined) - 1
