@@ -197,3 +197,44 @@ async def test_a_load_cut_off_by_a_store_crash_ends_failed_and_a_rerun_completes
     for name in names:
         assert name not in caplog.text
         assert name not in store_log
+
+
+async def test_a_guest_of_the_store_follows_its_owners_restart(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    async with create_store(settings, with_test_queries()) as owner:
+        async with create_store(settings, with_test_queries()) as guest:
+            assert not guest.embedded.handle.owner  # type: ignore[attr-defined]
+            assert (await guest.liveness()).ok and (await guest.health()).ok
+            await owner.bootstrap()
+            await owner.execute("source_records_upsert", rows=[{"key": "s:k:g", "surname": "G"}])
+            server = owner.embedded.handle.pid  # type: ignore[attr-defined]
+            os.kill(server, signal.SIGKILL)
+            assert await owner.wait_available(60)
+            assert await guest.wait_available(60)
+            assert owner.embedded.restarts == 1  # type: ignore[attr-defined]
+            rows = await guest.query("source_record_get", key="s:k:g")
+            assert rows[0]["record"]["surname"] == "G"
+        assert (await owner.liveness()).ok  # the guest left the owner's server running
+        restarted = owner.embedded.handle.pid  # type: ignore[attr-defined]
+        assert restarted != server and not _alive(server)
+    assert not _alive(restarted), "closing the owner stops the restarted server"
+
+
+async def test_a_bulk_loaded_store_restarts_from_its_append_only_file(tmp_path: Path) -> None:
+    """GRAPH.BULK followed by ordinary writes once made the store unable to start again."""
+    from cpgraph.ingest.bulk import bulk_load_extracts  # noqa: PLC0415
+
+    folders = make_population(tmp_path / "pop", households=3, seed=5).extracts()
+    settings = Settings(data_dir=tmp_path / "data")
+    async with create_store(settings, with_test_queries()) as store:
+        await store.bootstrap()
+        await bulk_load_extracts(store, folders)
+        before = await snapshot(store)
+    for key in ("s:k:after-1", "s:k:after-2"):  # each session replays the file, then writes
+        async with create_store(settings, with_test_queries()) as store:
+            await store.execute("source_records_upsert", rows=[{"key": key, "surname": "A"}])
+    async with create_store(settings, with_test_queries()) as store:
+        for key in ("s:k:after-1", "s:k:after-2"):
+            assert (await store.query("source_record_get", key=key))[0]["record"]["surname"] == "A"
+        nodes, _ = await snapshot(store)
+    assert len(nodes) == len(before[0]) + 2

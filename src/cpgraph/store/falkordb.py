@@ -378,10 +378,14 @@ class FalkorDBStore(GraphStore):
             await asyncio.sleep(0.05)
 
     def _supervised_state(self) -> str | None:
-        """The embedded server's state when this process supervises it and it is not up."""
-        if self._embedded is None:
+        """The embedded server's state when this process supervises it and it is not up.
+
+        A guest sharing another process's server knows only what a PING tells.
+        """
+        embedded = self._embedded
+        if embedded is None or embedded.handle is None or not embedded.handle.owner:
             return None
-        state = self._embedded.state
+        state = embedded.state
         return None if state == STATE_UP else state
 
     async def liveness(self) -> Health:
@@ -396,6 +400,29 @@ class FalkorDBStore(GraphStore):
             return Health(bool(pong), self.backend, self.location)
         except (RedisError, OSError, TimeoutError, AttributeError) as exc:
             return Health(False, self.backend, self.location, detail=type(exc).__name__)
+
+    async def rewrite_log(self, timeout_s: float = 3600.0) -> None:
+        """Rewrite the append-only file as a snapshot of the graph now, and wait for it.
+
+        After ``GRAPH.BULK`` the file must start from a snapshot: FalkorDB does not
+        replay a bulk-created graph with the writes made after it (the server then
+        refuses to start: "GRAPH.EFFECT references label ... which doesn't match
+        local schema state").
+
+        Raises:
+            StoreError: the rewrite failed or did not end within ``timeout_s``.
+        """
+        await self._command("BGREWRITEAOF")
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while True:
+            info = await self._db.connection.info("persistence")  # type: ignore[union-attr]
+            if not info.get("aof_rewrite_in_progress") and not info.get("aof_rewrite_scheduled"):
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                raise StoreError("the append-only file rewrite did not end in time")
+            await asyncio.sleep(0.05)
+        if info.get("aof_last_bgrewrite_status") != "ok":
+            raise StoreError("the append-only file rewrite failed (see falkordb.log)")
 
     async def wait_available(self, timeout_s: float | None = None) -> bool:
         """See `GraphStore.wait_available`; by default as long as a start may take."""

@@ -222,6 +222,9 @@ async def bulk_insert(
             await pending
         await store.bootstrap()
         await wait_indexes(store)
+        # the append-only file must not start with GRAPH.BULK: FalkorDB cannot replay it
+        # with the writes made after it (the store would not start again)
+        await store.rewrite_log()
     except BaseException:
         if pending is not None and not pending.done():
             pending.cancel()
