@@ -696,3 +696,17 @@ class Comparer:
         nl[rows] = got
         for r in ("fn", "mn", "sn"):
             chosen[r][rows] = fa[r][best]
+
+
+def master_index_codes(s: pd.DataFrame, master_kinds: tuple[str, ...]) -> np.ndarray | None:
+    """Per standardised record, a code for its master index (system and kind), else -1.
+
+    Two records with one code (two nominals of one force, two patients of one trust) are
+    a *within-system* pair.  None when the records carry no source columns or the spec
+    names no master kinds.
+    """
+    if not master_kinds or "src" not in s.columns:
+        return None
+    codes = pd.factorize(s["src"].to_numpy(object))[0]
+    master = np.isin(s["src_kind"].to_numpy(object), list(master_kinds))
+    return np.where(master, codes, -1).astype(np.int64)

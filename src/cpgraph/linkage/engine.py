@@ -31,7 +31,7 @@ from cpgraph.linkage.clustering import (
     household_ids,
     split_incohesive,
 )
-from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels
+from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels, master_index_codes
 from cpgraph.linkage.explain import Explanation, explain_scored
 from cpgraph.linkage.forking import can_fork, comparison_threads, in_fork
 from cpgraph.linkage.model import Model, fit, weight_for_probability
@@ -48,7 +48,7 @@ from cpgraph.linkage.relationships import (
     unique_role_pairs,
     year_bounds,
 )
-from cpgraph.linkage.scoring import RuleOutcome, ScoredPairs, Scorer
+from cpgraph.linkage.scoring import RuleOutcome, ScoredPairs, Scorer, same_source_weights
 from cpgraph.linkage.spec import Spec, load_spec
 from cpgraph.linkage.standardise import fingerprint, name_variants, standardise
 from cpgraph.linkage.variants import learn_name_variants
@@ -327,11 +327,17 @@ def _model_pairs(model: Model | None) -> NamePairs | None:
 
 
 def _name_only(s: pd.DataFrame) -> np.ndarray:
-    """Mentions with neither a date of birth nor a valid identifier."""
+    """Mentions with neither a date of birth nor a valid identifier another record shares.
+
+    An identifier no other record carries (a PNC id on one nominal only) ties the
+    mention to nobody: for telling a father from his namesake son it is as weak as none.
+    """
     weak = s["dob"].isna().to_numpy()
     for c in s.columns:
         if c.startswith("id_"):
-            weak &= s[c].isna().to_numpy()
+            v = s[c]
+            shared = v.notna() & v.duplicated(keep=False)
+            weak &= ~shared.to_numpy()
     return weak
 
 
@@ -460,6 +466,7 @@ class LinkageEngine:
             self.spec,
             link_only=self.link_only,
             exclude=self._exclude(prep),
+            source_codes=master_index_codes(prep.s, self.spec.master_kinds),
         )
         model.name_variants = list(prep.name_pairs)
         return model
@@ -1268,21 +1275,22 @@ class LinkageEngine:
         method = e.method[ks].tolist()
         prior_w = round(self.model.prior_weight, 3)
         rest = e.weight[ks] - cw.sum(axis=1) - self.model.prior_weight
+        ssw = same_source_weights(self._src_codes, self.model, self.spec, e.i[ks], e.j[ks])
+        rest = rest - ssw
         src = self._src_codes
         same = np.zeros(len(ks), bool)
-        if src is not None and self.spec.same_source_weight:
-            a, b = src[e.i[ks]], src[e.j[ks]]
-            same = (a >= 0) & (a == b)
-            rest = rest - np.where(same, self.spec.same_source_weight, 0.0)
+        if src is not None:
+            sa = src[e.i[ks]]
+            same = (sa >= 0) & (sa == src[e.j[ks]])
         hh = np.round(rest, 3).tolist()
+        ss_l = np.round(ssw, 3).tolist()
         same_l = same.tolist()
-        sw = self.spec.same_source_weight
         out = []
         # leaf dicts are shared between breakdowns (one per comparison, level and weight):
         # breakdowns are read-only results
         leaf: dict[tuple[int, int, float], dict] = {}
         ks_ = range(len(names))
-        for row, wr, m, h, ss in zip(lv, w, method, hh, same_l, strict=True):
+        for row, wr, m, h, sw, one in zip(lv, w, method, hh, ss_l, same_l, strict=True):
             d = {}
             for k, x, y in zip(ks_, row, wr, strict=True):
                 key = (k, x, y)
@@ -1294,8 +1302,10 @@ class LinkageEngine:
                 d["relationship"] = {"level": "same_anchor", "weight": self.spec.rel_weight}
             elif m == "relationship:household":
                 d["relationship"] = {"level": "household", "weight": h}
-            if ss:
-                d["same_source"] = {"level": "same_master_index", "weight": sw}
+            if sw:
+                # within one system's index, or across two (learned: a small bonus)
+                level = "same_master_index" if one else "other_master_index"
+                d["same_source"] = {"level": level, "weight": sw}
             d["prior"] = {"level": "prior", "weight": prior_w}
             out.append(d)
         return out

@@ -69,7 +69,12 @@ def explain_scored(sp: ScoredPairs, k: int, model: Model, spec: Spec) -> Explana
         elif sp.guard[k]:
             cannot = "household look-alike"
         elif sp.age_conflict is None or not sp.age_conflict[k]:
-            cannot = "two records of one master index"
+            cannot = (
+                "two records of one master index"
+                if spec.same_source_cannot
+                else "two records of one master index that disagree on "
+                + " or ".join(spec.same_source_conflicts)
+            )
         else:
             cannot = "birth year contradicts a stated relationship"
     return Explanation(

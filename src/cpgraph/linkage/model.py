@@ -60,6 +60,17 @@ class Model:
     n_records: int = 0
     diagnostics: dict[str, Any] = field(default_factory=dict)
     name_variants: list[tuple[str, str]] = field(default_factory=list)
+    # m and u of "one master index" vs "two master indexes" for pairs of two master
+    # records (learned by EM when the spec says so; None: not learned)
+    same_source: dict[str, list[float]] | None = None
+
+    @property
+    def same_source_weights(self) -> tuple[float, float] | None:
+        """log2(m/u) for a within-system pair and for a pair of two systems' records."""
+        if self.same_source is None:
+            return None
+        m, u = self.same_source["m"], self.same_source["u"]
+        return math.log2(m[0] / u[0]), math.log2(m[1] / u[1])
 
     @property
     def prior_weight(self) -> float:
@@ -75,6 +86,7 @@ class Model:
             "params": [p.__dict__ for p in self.params],
             "diagnostics": self.diagnostics,
             "name_variants": [list(p) for p in self.name_variants],
+            "same_source": self.same_source,
         }
 
     @classmethod
@@ -87,6 +99,7 @@ class Model:
             params=[ComparisonParams(**p) for p in d["params"]],
             diagnostics=d.get("diagnostics", {}),
             name_variants=[(str(a), str(b)) for a, b in d.get("name_variants", [])],
+            same_source=d.get("same_source"),
         )
 
     def tf_adjustments(self, pl: PairLevels) -> np.ndarray:
@@ -283,6 +296,7 @@ def fit(
     *,
     link_only: bool = False,
     exclude: Callable[[PairLevels], np.ndarray] | None = None,
+    source_codes: np.ndarray | None = None,
 ) -> Model:
     """Estimate u, m, the prior and TF tables from unlabelled records.
 
@@ -294,10 +308,14 @@ def fit(
         link_only: pairs only between different ``grp``.
         exclude: pairs → mask of pairs to leave out of EM (known non-matches such as
             cannot-links), so look-alikes do not teach m.
+        source_codes: per record, its master index code (-1: not a master record); with
+            the spec's ``learn_same_source``, how often a match lies within one master
+            index is learned too (see :func:`learn_same_source`).
 
     Returns:
         The fitted :class:`Model`.
     """
+    learn_ss = spec.same_source_learn and source_codes is not None
     comps = spec.comparisons
     nc = len(comps)
     # u in chunks of random pairs; a comparison stops once every level has been seen
@@ -329,6 +347,8 @@ def fit(
         np.asarray(c.fixed_m) if c.fixed_m is not None else initial_m(len(c.levels) + 1)
         for c in comps
     ]
+    u_ss = _same_source_u(source_codes, ri, rj) if learn_ss else None
+    m_ss: list[np.ndarray] = []
     rng = np.random.default_rng(spec.seed)
     learned: list[list[np.ndarray]] = [[] for _ in range(nc)]
     sessions_out: list[dict[str, Any]] = []
@@ -361,11 +381,16 @@ def fit(
             drop = exclude(pl)
             n_pairs = int(round(n_pairs * (1.0 - drop.mean())))
             lv = lv[~drop]
+            a, b = a[~drop], b[~drop]
         n_pairs = int(round(n_pairs * scale))
         active = np.array([c.name not in sess.deactivate for c in comps])
         m_s, lam_s, iters, restarted = session_em(lv, m0, u, active, fixed, spec, sess.keys)
         for k in np.flatnonzero(active & ~fixed):
             learned[k].append(m_s[k])
+        if u_ss is not None:
+            m_one = learn_same_source(lv, m_s, u, lam_s, active, source_codes, a, b, u_ss, spec)
+            if m_one is not None:
+                m_ss.append(m_one)
         sessions_out.append(
             {
                 "keys": list(sess.keys),
@@ -415,10 +440,73 @@ def fit(
                 tf_floor=1.0 / max(len(s), 1),
             )
         )
+    same_source = None
+    if u_ss is not None and m_ss:
+        m_mean = np.mean(m_ss, axis=0)
+        same_source = {"m": [float(x) for x in m_mean], "u": [float(x) for x in u_ss]}
     return Model(
         spec_version=spec.version,
         prior=prior,
         params=params,
         n_records=len(s),
         diagnostics={"sessions": sessions_out, "u_pairs": int(len(ri)), "total_pairs": npairs_all},
+        same_source=same_source,
     )
+
+
+def _same_source_u(codes: np.ndarray, ri: np.ndarray, rj: np.ndarray) -> np.ndarray:
+    """u of [one master index, two master indexes] among random pairs of master records."""
+    a, b = codes[ri], codes[rj]
+    both = (a >= 0) & (b >= 0)
+    tot = int(both.sum())
+    same = int((both & (a == b)).sum())
+    if tot == 0:
+        return np.array([0.5, 0.5])
+    # a class never seen among random pairs gets half a count (as for comparison levels)
+    u = np.maximum(np.array([same, tot - same], np.float64), 0.5) / tot
+    return u / u.sum()
+
+
+def learn_same_source(
+    levels: np.ndarray,
+    m: list[np.ndarray],
+    u: list[np.ndarray],
+    lam: float,
+    active: np.ndarray,
+    codes: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    u_ss: np.ndarray,
+    spec: Spec,
+) -> np.ndarray | None:
+    """m of [one master index, two] among matches of one training session, by EM.
+
+    Within-system duplicates are real (a hospital's second registration of a patient,
+    a force's second nominal), but how common they are differs by system and by
+    population, so it is learned rather than fixed: the session's pairs get one more
+    binary comparison, "both records in one master index", whose m EM estimates with
+    every other comparison's m held at the session's values.
+
+    Returns:
+        ``[m_same, m_other]``, or None when the session has too few pairs of two
+        master records to say.
+    """
+    x, y = codes[a], codes[b]
+    both = (x >= 0) & (y >= 0)
+    if int(both.sum()) < 10:
+        return None
+    ss = np.where(both, np.where(x == y, 0, 1), MISSING).astype(levels.dtype)
+    lv = np.column_stack([levels, ss])
+    fixed = np.r_[np.ones(len(m), bool), False]
+    m_out, _, _ = em(
+        lv,
+        [*m, np.array([0.1, 0.9])],
+        [*u, u_ss],
+        lam,
+        np.r_[active, True],
+        fixed,
+        max_iter=spec.em_max_iter,
+        tol=spec.em_tolerance,
+        min_m=spec.min_m,
+    )
+    return m_out[-1]

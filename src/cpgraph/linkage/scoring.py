@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from cpgraph.linkage.comparisons import MISSING, Comparer, PairLevels
+from cpgraph.linkage.comparisons import MISSING, Comparer, PairLevels, master_index_codes
 from cpgraph.linkage.model import Model, probability
 from cpgraph.linkage.spec import Spec
 
@@ -71,6 +70,26 @@ class ScoredPairs:
         return out
 
 
+def same_source_weights(
+    codes: np.ndarray | None, model: Model | None, spec: Spec, i: np.ndarray, j: np.ndarray
+) -> np.ndarray:
+    """Weight (bits) each pair gets for lying within one master index or across two.
+
+    With a learned model (the spec's ``learn_same_source``) it is the Fellegi–Sunter
+    weight of that binary comparison, for pairs of two master records only; otherwise
+    the spec's fixed ``same_source_weight`` for within-system pairs (0 elsewhere).
+    """
+    if codes is None:
+        return np.zeros(len(i))
+    a, b = codes[i], codes[j]
+    same = (a >= 0) & (a == b)
+    learned = model.same_source_weights if model is not None else None
+    if spec.same_source_learn and learned is not None:
+        both = (a >= 0) & (b >= 0)
+        return np.where(same, learned[0], np.where(both, learned[1], 0.0))
+    return np.where(same, spec.same_source_weight, 0.0)
+
+
 def _find(spec: Spec, pred) -> int | None:
     for k, c in enumerate(spec.comparisons):
         if pred(c):
@@ -122,18 +141,18 @@ class Scorer:
         self.k_pc = _find(s, lambda c: c.kind == "postcode_uk" or c.column == "pc")
         self.k_addr = _find(s, lambda c: c.column == "address")
         self.det = [(k, c.name) for k, c in enumerate(s.comparisons) if c.deterministic]
-        st = comparer.s
-        if (
-            (s.same_source_weight or s.same_source_cannot)
-            and s.master_kinds
-            and "src" in st.columns
-        ):
-            codes = pd.factorize(st["src"].to_numpy(object))[0]
-            master = np.isin(st["src_kind"].to_numpy(object), list(s.master_kinds))
-            self._src = np.where(master, codes, -1).astype(np.int64)
-        else:
-            self._src = None
+        self._src = (
+            master_index_codes(comparer.s, s.master_kinds)
+            if (
+                s.same_source_weight
+                or s.same_source_cannot
+                or s.same_source_learn
+                or s.same_source_conflicts
+            )
+            else None
+        )
         self.cl = [(k, c.name) for k, c in enumerate(s.comparisons) if c.cannot_link]
+        self._conflicts = [s.names.index(name) for name in s.same_source_conflicts]
 
     @property
     def source_codes(self) -> np.ndarray | None:
@@ -217,8 +236,17 @@ class Scorer:
         g = self.guard(pl) & ~det_ok
         age = self.age_conflict(pl.i, pl.j) & ~det_ok
         cannot = (has_cid | g | age) & ~det_ok
-        if self.spec.same_source_cannot and self._src is not None:
-            cannot |= self.same_master(pl.i, pl.j) & ~det_ok
+        if self._src is not None and (self.spec.same_source_cannot or self._conflicts):
+            same = self.same_master(pl.i, pl.j) & ~det_ok
+            if self.spec.same_source_cannot:
+                cannot |= same
+            else:
+                # two registrations of one index that contradict each other on what the
+                # index itself de-duplicates by (birth date, sex) are two people
+                clash = np.zeros(n, bool)
+                for k in self._conflicts:
+                    clash |= self._is_else(lv, k)
+                cannot |= same & clash
         return RuleOutcome(det, cannot_id, g, age, cannot)
 
     def score(
@@ -271,11 +299,8 @@ class Scorer:
         return (a >= 0) & (a == b)
 
     def same_source(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Penalty (bits) for pairs from one de-duplicated master index, else 0."""
-        if self._src is None:
-            return np.zeros(len(i))
-        a, b = self._src[i], self._src[j]
-        return np.where((a >= 0) & (a == b), self.spec.same_source_weight, 0.0)
+        """Weight (bits) of "one master index" / "two master indexes" per pair."""
+        return same_source_weights(self._src, self.model, self.spec, i, j)
 
     def breakdown(self, lv_row: np.ndarray, w_row: np.ndarray) -> dict[str, dict]:
         """``{comparison: {level, weight}}`` for one pair (missing levels included)."""

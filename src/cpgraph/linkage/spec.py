@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -152,6 +152,8 @@ class Spec:
     master_kinds: tuple[str, ...]
     same_source_weight: float
     same_source_cannot: bool
+    same_source_learn: bool
+    same_source_conflicts: tuple[str, ...]
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -247,6 +249,8 @@ class SourcesDoc(_Section):
     master_kinds: list[str] = []
     same_source_weight: float = 0.0
     same_source_cannot_link: bool = False
+    learn_same_source: bool = False
+    same_source_conflicts: list[str] = []
 
 
 class ThresholdsDoc(_Section):
@@ -421,6 +425,14 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
     for n in cl.gate_yields_to:
         if n not in names:
             raise SpecError(f"gate_yields_to names unknown comparison {n!r}")
+    for n in src.same_source_conflicts:
+        if n not in names:
+            raise SpecError(f"same_source_conflicts names unknown comparison {n!r}")
+    if src.same_source_cannot_link and (src.learn_same_source or src.same_source_conflicts):
+        raise SpecError(
+            "same_source_cannot_link keeps every within-system pair apart: it cannot be "
+            "combined with learn_same_source or same_source_conflicts"
+        )
     if cl.alias_corroborates:
         dob_levels = {lv.label for c in comps if c.name == "dob" for lv in c.levels}
         for label in cl.alias_dob_levels:
@@ -472,6 +484,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         master_kinds=tuple(src.master_kinds),
         same_source_weight=src.same_source_weight,
         same_source_cannot=src.same_source_cannot_link,
+        same_source_learn=src.learn_same_source,
+        same_source_conflicts=tuple(src.same_source_conflicts),
         max_exhaustive_cluster=cl.max_exhaustive_cluster,
         variants_learn=nv.learn,
         variants_from_aliases=nv.from_aliases,

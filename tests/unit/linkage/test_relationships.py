@@ -1,5 +1,5 @@
 """Relationship-derived evidence: stated cannot-links, birth-year bounds, implied sex,
-co-parent anchors, household round, same-source penalty."""
+co-parent anchors, household round (within-system pairs: test_within_system.py)."""
 
 from __future__ import annotations
 
@@ -160,41 +160,3 @@ def test_household_postcodes_follow_a_move_only_with_the_anchor():
     assert rows(False) == [(4, "B1 1AA", False), (4, "B2 2BB", False)]
     # mum (at the child's new address) is looked for at the old one; dad lives elsewhere
     assert rows(True) == [(2, "B1 1AA", True), (4, "B1 1AA", False), (4, "B2 2BB", False)]
-
-
-def test_same_master_index_penalty(fitted, base):
-    """Two nominals of one force with the same name and address but no birth date are
-    kept apart (the force's index says two people); across forces they link."""
-    man = dict(forename_m="jack", surname_m="smith", postcode="DY4 7RR", sex="M")
-    rows = [
-        mention("wmp:nominal:1", system="wmp", kind="nominal", **man),
-        mention("wmp:nominal:2", system="wmp", kind="nominal", **man),
-        mention("wm:nominal:3", system="wm", kind="nominal", **man),
-    ]
-    ex = fitted.explain_pair(rows[0], rows[1])
-    ex2 = fitted.explain_pair(rows[0], rows[2])
-    assert ex.total_weight <= ex2.total_weight + fitted.spec.same_source_weight + 1e-6
-    res = link(fitted, rows[:2], base)
-    assert pid(res, "wmp:nominal:1") != pid(res, "wmp:nominal:2")
-    res2 = link(fitted, [rows[0], rows[2]], base)
-    assert pid(res2, "wmp:nominal:1") == pid(res2, "wm:nominal:3")
-
-
-def test_two_records_of_one_master_index_never_share_a_person(fitted, base):
-    """A namesake with the same birth date at another address, recorded by one hospital
-    under two patient ids, is not chained into one person through a third source; the
-    hospital's two ids are a cannot-link (an identifier would still link outright)."""
-    lisa = dict(forename_m="lisa", surname_m="oyelaran", dob="1981-12-15", sex="F")
-    rows = [
-        mention("uhb:patient:1", system="uhb", kind="patient", postcode="B4 3PW", **lisa),
-        mention("uhb:patient:2", system="uhb", kind="patient", postcode="WR11 7YT", **lisa),
-        mention("wmp:nominal:9", system="wmp", kind="nominal", postcode="B4 3PW", **lisa),
-    ]
-    ex = fitted.explain_pair(rows[0], rows[1])
-    assert ex.cannot_link == "two records of one master index"
-    res = link(fitted, rows, base)
-    assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
-    assert pid(res, "uhb:patient:1") == pid(res, "wmp:nominal:9")
-    same_nhs = [dict(r, nhs_number="9434765919", nhs_number_valid=True) for r in rows[:2]]
-    res2 = link(fitted, same_nhs, base)
-    assert pid(res2, "uhb:patient:1") == pid(res2, "uhb:patient:2")

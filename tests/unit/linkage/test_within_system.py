@@ -1,0 +1,179 @@
+"""Duplicates inside one agency's own index (issue #19): a within-system pair is scored
+like any other, how common such matches are is learned, and only a contradiction on what
+the index de-duplicates by (or different valid identifiers) keeps two records apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cpgraph.linkage import LinkageEngine, load_spec
+from cpgraph.linkage.comparisons import MISSING
+from cpgraph.linkage.model import Model, learn_same_source
+from cpgraph.linkage.spec import SpecError, spec_from_dict
+
+from .conftest import mention
+from .test_engine import link, pid
+
+JACK = dict(forename_m="jack", surname_m="smith", postcode="DY4 7RR", sex="M", dob="1984-03-02")
+
+
+@pytest.fixture(scope="module")
+def base(pop):
+    """The synthetic population with its two systems as master indexes."""
+    df = pop[0]
+    return df.assign(kind=np.where(df["system"] == "s0", "patient", "nominal"))
+
+
+@pytest.fixture(scope="module")
+def fitted(spec, base):
+    eng = LinkageEngine(spec)
+    eng.fit(base)
+    return eng
+
+
+def test_two_nominals_of_one_force_are_one_man(fitted, base):
+    """A force's second nominal of one man (another officer did not find the first) links;
+    until spec v8 the two were a cannot-link whatever they shared."""
+    rows = [
+        mention("wmp:nominal:1", system="wmp", kind="nominal", **JACK),
+        mention("wmp:nominal:2", system="wmp", kind="nominal", **{**JACK, "forename_m": "jak"}),
+    ]
+    ex = fitted.explain_pair(rows[0], rows[1])
+    assert ex.cannot_link is None
+    res = link(fitted, rows, base)
+    assert pid(res, "wmp:nominal:1") == pid(res, "wmp:nominal:2")
+    bd = res.assignments.set_index("key").loc["wmp:nominal:2", "breakdown"]
+    # the learned weight of "one master index" is part of the explanation, and negative:
+    # in a clean population most matches lie across systems
+    assert bd["same_source"]["level"] == "same_master_index"
+    assert bd["same_source"]["weight"] < 0
+
+
+def test_a_within_system_pair_is_penalised_by_the_learned_weight(fitted):
+    w_same, w_other = fitted.model.same_source_weights
+    assert w_same < 0 < w_other
+    one = fitted.explain_pair(
+        mention("wmp:nominal:1", system="wmp", kind="nominal", **JACK),
+        mention("wmp:nominal:2", system="wmp", kind="nominal", **JACK),
+    )
+    two = fitted.explain_pair(
+        mention("wmp:nominal:1", system="wmp", kind="nominal", **JACK),
+        mention("wm:nominal:3", system="wm", kind="nominal", **JACK),
+    )
+    assert one.total_weight == pytest.approx(two.total_weight + w_same - w_other, abs=1e-3)
+
+
+def test_one_index_contradicting_itself_on_birth_date_is_two_people(fitted, base):
+    """Two registrations of one hospital with one name at one address but birth dates
+    years apart are two people (brothers given one name, cousins), and no third
+    record chains them together."""
+    rows = [
+        mention("uhb:patient:1", system="uhb", kind="patient", **JACK),
+        mention("uhb:patient:2", system="uhb", kind="patient", **{**JACK, "dob": "1989-07-20"}),
+        mention("ed:contact:9", system="ed", kind="contact", **{**JACK, "dob": None}),
+    ]
+    ex = fitted.explain_pair(rows[0], rows[1])
+    assert ex.cannot_link == "two records of one master index that disagree on dob or sex"
+    res = link(fitted, rows, base)
+    assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
+    # a typo's worth of difference is not a contradiction: one woman registered twice
+    typo = fitted.explain_pair(rows[0], {**rows[1], "dob": "1984-03-12"})
+    assert typo.cannot_link is None
+
+
+def test_different_valid_identifiers_of_the_index_own_kind_never_merge(fitted, base):
+    rows = [
+        mention("uhb:patient:1", system="uhb", kind="patient", **JACK),
+        mention("uhb:patient:2", system="uhb", kind="patient", **JACK),
+    ]
+    rows[0].update(nhs_number="9434765919", nhs_number_valid=True)
+    rows[1].update(nhs_number="9434765870", nhs_number_valid=True)
+    assert fitted.explain_pair(rows[0], rows[1]).cannot_link == "different nhs_number"
+    res = link(fitted, rows, base)
+    assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
+
+
+def test_a_pnc_id_nobody_else_has_does_not_make_a_father_his_son(fitted, base):
+    """A father's nominal with no birth date but a PNC id of his own, beside his namesake
+    son's nominal and hospital record: the unshared identifier ties him to nobody, so
+    his mention is as ambiguous as a name-only one and is not merged into the son."""
+    son = dict(JACK, dob="2004-05-06")
+    rows = [
+        mention("wmp:nominal:1", system="wmp", kind="nominal", **{**son, "dob": None}),
+        mention("wmp:nominal:2", system="wmp", kind="nominal", **son),
+        mention("uhb:patient:2", system="uhb", kind="patient", **son),
+        mention("uhb:patient:1", system="uhb", kind="patient", **{**son, "dob": "1961-02-03"}),
+    ]
+    rows[0].update(pnc_id="1984/0012345X", pnc_id_valid=True)
+    res = link(fitted, rows, base)
+    assert pid(res, "wmp:nominal:2") == pid(res, "uhb:patient:2")
+    assert pid(res, "wmp:nominal:1") != pid(res, "wmp:nominal:2")
+
+
+def test_em_learns_how_often_matches_lie_within_one_index():
+    """The EM step recovers the share of matches that are within-system pairs."""
+    rng = np.random.default_rng(3)
+    n_match, n_non = 4000, 16000
+    share = 0.3  # of matches, within one index
+    # one comparison: agree (0) for matches 95 %, for non-matches 5 %
+    agree = np.r_[rng.random(n_match) < 0.95, rng.random(n_non) < 0.05]
+    levels = np.where(agree, 0, 1).astype(np.int8)[:, None]
+    is_match = np.r_[np.ones(n_match, bool), np.zeros(n_non, bool)]
+    within = np.where(is_match, rng.random(len(agree)) < share, rng.random(len(agree)) < 0.5)
+    # records 0/1 are one index, 2 another: within → (0, 1), across → (0, 2)
+    codes = np.array([7, 7, 9])
+    a = np.zeros(len(agree), np.int64)
+    b = np.where(within, 1, 2)
+    m = [np.array([0.95, 0.05])]
+    u = [np.array([0.05, 0.95])]
+    spec = load_spec()
+    got = learn_same_source(
+        levels, m, u, 0.2, np.array([True]), codes, a, b, np.array([0.5, 0.5]), spec
+    )
+    assert got is not None
+    assert got[0] == pytest.approx(share, abs=0.03)
+    # a session with no pair of two master records says nothing
+    none = learn_same_source(
+        levels,
+        m,
+        u,
+        0.2,
+        np.array([True]),
+        np.array([-1, -1, -1]),
+        a,
+        b,
+        np.array([0.5, 0.5]),
+        spec,
+    )
+    assert none is None
+    assert MISSING == -1
+
+
+def test_the_learned_parameters_survive_the_stored_model(fitted):
+    again = Model.from_dict(fitted.model.to_dict())
+    assert again.same_source == fitted.model.same_source
+    assert again.same_source_weights == fitted.model.same_source_weights
+
+
+def test_the_hard_rule_cannot_be_combined_with_learning():
+    raw = load_spec().raw
+    bad = {**raw, "sources": {**raw["sources"], "same_source_cannot_link": True}}
+    with pytest.raises(SpecError, match="cannot be combined"):
+        spec_from_dict(bad)
+    typo = {**raw, "sources": {**raw["sources"], "same_source_conflicts": ["dobb"]}}
+    with pytest.raises(SpecError, match="unknown comparison 'dobb'"):
+        spec_from_dict(typo)
+
+
+def test_the_shared_identifier_column_is_what_makes_a_mention_strong():
+    from cpgraph.linkage.engine import _name_only
+
+    s = pd.DataFrame(
+        {
+            "dob": [None, None, None, "1990-01-01"],
+            "id_pnc_id": ["1984/1X", "1990/2Y", "1990/2Y", None],
+        }
+    )
+    assert _name_only(s).tolist() == [True, False, False, False]
