@@ -378,6 +378,7 @@ async def test_reloading_the_fixed_extract_supersedes_what_the_broken_one_left(
     assert second.status == "completed"
     await _reconciles_with_store(store, second)
     assert second.rows_quarantined == first.rows_quarantined - 1
+    assert second.superseded == {"quarantine": 1, "address_edges": 2, "addresses": 2}
     assert await _address_lines(store, amy) == {"Flat 10 Rea Court"}
     assert await _address_lines(store, _ZED) == {"Flat 10, 69 Market Street"}
     assert await _event_address_lines(store, "OCCX9001") == {"9 Halford Street"}
@@ -389,6 +390,7 @@ async def test_reloading_the_fixed_extract_supersedes_what_the_broken_one_left(
 
     again = await load_extract(store, fixed)  # and once more: nothing changes
     assert again.rows_quarantined == second.rows_quarantined
+    assert not any(again.superseded.values())
     assert await list_quarantine(store, system="wmp-niche", limit=10_000) == after
 
 

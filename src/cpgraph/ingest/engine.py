@@ -1208,7 +1208,7 @@ async def run_plan(
     try:
         await _pump(store, producer.batches(), on_batch, threaded=threaded)
         # the latest load of a file is the truth for its rows: drop what it replaced
-        await supersede.finish(store, producer.supersession)
+        report.superseded = await supersede.finish(store, producer.supersession)
     except BaseException as exc:
         report.status = "failed"
         report.finished_at = _now()

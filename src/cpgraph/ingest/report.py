@@ -65,6 +65,9 @@ class LoadReport:
         mentions: distinct person mentions written.
         events: distinct events written.
         relationships: stated relationships written.
+        superseded: what the load replaced when it completed
+            (`cpgraph.ingest.supersede.finish`): ``quarantine`` rows of earlier
+            loads, stale ``address_edges``, orphan ``addresses``.
     """
 
     load_id: str
@@ -83,6 +86,7 @@ class LoadReport:
     relationships: int = 0
     batches: int = 0
     seconds: float = 0.0
+    superseded: dict[str, int] = field(default_factory=dict)
 
     def file(self, name: str) -> FileReport:
         """The report of one file, created on first use."""
@@ -168,6 +172,15 @@ def render_report(report: LoadReport, max_files: int = 25) -> Group:
         f"(load {report.load_id})"
     )
     parts.append(Text(summary))
+    if any(report.superseded.values()):
+        gone = report.superseded
+        parts.append(
+            Text(
+                f"superseded: {gone.get('quarantine', 0)} quarantined rows of earlier loads, "
+                f"{gone.get('address_edges', 0)} stale address links, "
+                f"{gone.get('addresses', 0)} addresses nothing links to"
+            )
+        )
     warn_totals: Counter[str] = Counter()
     for f in files:
         for code, n in f.warnings.items():
