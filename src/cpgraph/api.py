@@ -27,7 +27,7 @@ from collections.abc import (
     MutableMapping,
     Sequence,
 )
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
 import typer
@@ -44,7 +44,14 @@ from cpgraph.graphql.metrics import ApiMetrics
 from cpgraph.graphql.schema import build_schema
 from cpgraph.security.audit import AuditLog
 from cpgraph.security.purpose import PURPOSE_HEADER
-from cpgraph.security.users import authenticate
+from cpgraph.security.refusals import (
+    ANONYMOUS,
+    NO_ROLE,
+    RefusalLog,
+    fingerprint_of,
+    token_fingerprint,
+)
+from cpgraph.security.users import identify
 from cpgraph.store import GraphStore, create_store
 from cpgraph.store.base import query_deadline
 from cpgraph.store.embedded import STATE_RESTARTING
@@ -274,8 +281,9 @@ class GuardMiddleware:
         metrics: ApiMetrics,
         max_inflight: int = DEFAULT_MAX_INFLIGHT,
         limits: ApiLimits | None = None,
+        refusals: RefusalLog | None = None,
     ) -> None:
-        """Wrap `app`."""
+        """Wrap `app`; each refusal is counted in `refusals` for the audit chain."""
         self.app = app
         self.timeout_s = timeout_s
         self.metrics = metrics
@@ -283,6 +291,18 @@ class GuardMiddleware:
         self.inflight = 0
         self.limits = limits or ApiLimits()
         self.rate = RateLimiter(self.limits.rate_limit_per_s, self.limits.rate_limit_burst)
+        self.refusals = refusals
+
+    def _refused(self, scope: Scope, key: str | None, code: str) -> None:
+        """Count a refusal answered here: who is the token's fingerprint (the user is
+        not looked up: a flood must cost no store round trip), what the route."""
+        if self.refusals is not None:
+            self.refusals.note(
+                who=token_fingerprint(key) if key else ANONYMOUS,
+                role=NO_ROLE,
+                code=code,
+                what=f"http:{scope.get('method', '')} {scope.get('path', '')}",
+            )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -306,6 +326,7 @@ class GuardMiddleware:
         if wait > 0:
             # before admission: a throttled token takes no slot from anyone else
             log.warning("request refused: token over its rate limit")
+            self._refused(scope, key, "RATE_LIMITED")
             await _send_json(
                 send,
                 429,
@@ -319,6 +340,7 @@ class GuardMiddleware:
         if admitted and self.inflight >= self.max_inflight:
             status = 503
             log.warning("request refused: %d requests in flight", self.inflight)
+            self._refused(scope, key, "OVERLOADED")
             await _send_json(
                 send,
                 503,
@@ -340,6 +362,7 @@ class GuardMiddleware:
                     except BodyError as exc:
                         status = exc.status
                         log.info("request refused: status=%d code=%s", exc.status, exc.code)
+                        self._refused(scope, key, exc.code)
                         await _send_json(
                             send, exc.status, _graphql_error_body(exc.code, exc.message)
                         )
@@ -354,6 +377,8 @@ class GuardMiddleware:
                 raise
             self.metrics.timeouts.inc()
             log.warning("request timed out after %.1fs route=%s", self.timeout_s, route)
+            if admitted:
+                self._refused(scope, key, "TIMEOUT")
             if not started:
                 status = 504
                 await _send_json(
@@ -465,14 +490,32 @@ def create_app(
     dev = settings.env == Environment.DEV
     limits = limits or ApiLimits.from_settings(settings)
     metrics = ApiMetrics()
+    refusals = RefusalLog(max_keys=limits.refusal_audit_max_keys)
     own_pool = pool is None
     work_pool = pool or WorkPool(DEFAULT_CPU_WORKERS, DEFAULT_CPU_QUEUE)
+
+    @asynccontextmanager
+    async def refusal_flusher(app: FastAPI) -> AsyncIterator[None]:
+        # refused requests are counted in memory and written in aggregate every window,
+        # and once more at shutdown, before the store closes (cpgraph.security.refusals)
+        task = asyncio.create_task(refusals.run(app.state.audit, limits.refusal_audit_window_s))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+            try:
+                await refusals.flush(app.state.audit)
+            except Exception as exc:  # noqa: BLE001 — shutdown goes on; nothing personal logged
+                log.error("refusal flush at shutdown failed: %s", type(exc).__name__)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             if store is not None:
-                yield
+                async with refusal_flusher(app):
+                    yield
                 return
             own = create_store(settings)
             await own.start()
@@ -498,7 +541,8 @@ def create_app(
                     app.state.graphql_store = twin
                     app.state.graphql_audit = AuditLog(twin)
                     app.state.graphql_thread = thread
-                yield
+                async with refusal_flusher(app):
+                    yield
             finally:
                 if thread is not None:
                     app.state.graphql_thread = None
@@ -539,18 +583,25 @@ def create_app(
             "limits": limits,
             "metrics": metrics,
             "pool": work_pool,
+            "refusals": refusals,
         }
         if dev and request.method == "GET":
             # The GraphiQL page itself; queries it sends carry their own token.
             return RequestContext(principal=None, **common)
+        token = _bearer(request.headers.get("authorization"))
+        # who, for a refusal: the user when the token is theirs (an expired one too),
+        # else the token's fingerprint (never the token), else anonymous
+        what = f"http:{request.method} {request.url.path}"
         try:
-            principal = await authenticate(
-                graph_store, _bearer(request.headers.get("authorization"))
-            )
+            principal, owner = await identify(graph_store, token)
         except StoreError:
+            who = fingerprint_of(token) if token else ANONYMOUS
+            refusals.note(who=who, role=NO_ROLE, code="UNAVAILABLE", what=what)
             raise HttpError(503, "UNAVAILABLE", "the graph store is unavailable") from None
         if principal is None:
             metrics.auth_failures.inc()
+            who = owner or (fingerprint_of(token) if token else ANONYMOUS)
+            refusals.note(who=who, role=NO_ROLE, code="UNAUTHENTICATED", what=what)
             raise HttpError(401, "UNAUTHENTICATED", "a valid bearer token is required")
         return RequestContext(principal=principal, **common)
 
@@ -588,12 +639,14 @@ def create_app(
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.state.pool = work_pool
+    app.state.refusals = refusals
     app.add_middleware(
         GuardMiddleware,
         timeout_s=limits.request_timeout_s,
         metrics=metrics,
         max_inflight=max_inflight,
         limits=limits,
+        refusals=refusals,
     )
     # the web app at `/` (and GraphiQL in dev): mounted last, after every API route
     from cpgraph.web import mount_web  # noqa: PLC0415

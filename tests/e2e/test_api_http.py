@@ -74,4 +74,11 @@ async def test_served_api_authenticates_audits_and_stops_cleanly(tmp_path: Path)
     # The server closed its store on shutdown; the chain it wrote verifies.
     async with create_store(settings, with_test_queries()) as store:
         result = await verify_chain(store)
-    assert result.ok and result.entries == 2
+        rows = await store.query(
+            "audit_entries_page", after_seq=0, limit=10, user="anonymous", person_id=None
+        )
+    # two reads, and the refused request: written by the server's refusal flusher
+    assert result.ok and result.entries == 3
+    assert [r["entry"]["action"].split(" count=")[0] for r in rows] == [
+        "refused:UNAUTHENTICATED http:POST /graphql"
+    ]

@@ -95,5 +95,13 @@ async def test_steward_decisions_over_http_stick_through_relinking(tmp_path: Pat
         decisions = await load_decisions(store)
         assert len(decisions) == 3 and all(d.audit_seq for d in decisions)
         result = await verify_chain(store)
-        # the queue read, and the three decisions
-        assert result.ok and result.entries == 4
+        refused = await store.query(
+            "audit_entries_page", after_seq=0, limit=10, user="e2e-steward", person_id=None
+        )
+        # the queue read, the three decisions, and the decision refused with CONFLICT
+        assert result.ok and result.entries == 5
+        assert [
+            r["entry"]["action"].split(" count=")[0]
+            for r in refused
+            if r["entry"]["action"].startswith("refused:")
+        ] == ["refused:CONFLICT mutation:decideMatch"]

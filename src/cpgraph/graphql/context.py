@@ -14,6 +14,7 @@ from cpgraph.graphql.limits import ApiLimits
 from cpgraph.graphql.metrics import ApiMetrics
 from cpgraph.security.audit import AuditLog
 from cpgraph.security.purpose import Purpose
+from cpgraph.security.refusals import RefusalLog
 from cpgraph.security.users import Principal
 from cpgraph.store import GraphStore
 from cpgraph.work import OverloadedError, WorkPool
@@ -27,6 +28,8 @@ class AccessRecord:
     records: set[str] = field(default_factory=set)
     fields: set[str] = field(default_factory=set)
     roots: list[str] = field(default_factory=list)
+    # what the action names beyond the roots (e.g. the audit entries an auditor read)
+    detail: list[str] = field(default_factory=list)
 
 
 class RequestContext(BaseContext):
@@ -42,11 +45,13 @@ class RequestContext(BaseContext):
         limits: ApiLimits,
         metrics: ApiMetrics | None = None,
         pool: WorkPool | None = None,
+        refusals: RefusalLog | None = None,
     ) -> None:
         """Create the context; `principal` is None only for the GraphiQL page.
 
         `pool` runs the request's CPU work off the event loop (`run_cpu`); without
-        one (tests) it runs inline.
+        one (tests) it runs inline. `refusals` counts the request's errors for the
+        audit chain (`cpgraph.security.refusals`).
         """
         super().__init__()
         self.store = store
@@ -59,6 +64,7 @@ class RequestContext(BaseContext):
         self.loaders = Loaders(store)
         self.access = AccessRecord()
         self.pool = pool
+        self.refusals = refusals
 
     async def run_cpu[T](self, fn: Callable[..., T], *args: Any) -> T:
         """Run CPU-bound ``fn(*args)`` in the worker pool (inline without one).

@@ -32,6 +32,8 @@ from graphql import (
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    StringValueNode,
+    ValidationRule,
     VariableNode,
     get_named_type,
 )
@@ -60,6 +62,10 @@ class ApiLimits:
     rate_limit_per_s: float = 20.0
     rate_limit_burst: int = 40
     max_body_bytes: int = 1024 * 1024
+    # refused requests are counted, then written to the audit chain in aggregate: one
+    # entry per (who, role, code, what) per window, at most this many keys per window
+    refusal_audit_window_s: float = 5.0
+    refusal_audit_max_keys: int = 100
 
     @classmethod
     def from_settings(cls, settings: Any) -> ApiLimits:
@@ -183,6 +189,34 @@ def query_cost(
     }[op.operation]
     walk = _CostWalk(schema, fragments, variables or {}, defaults)
     return walk.selection(op.selection_set, root, frozenset())
+
+
+def clean_text(value: str) -> bool:
+    """No NUL and no unpaired surrogate: the store cannot take them (a NUL in a query
+    parameter fails the query) and no field of ours holds them."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+class CleanStringsRule(ValidationRule):
+    """Refuse a string literal holding a NUL or an unpaired surrogate (a GraphQL escape
+    such as ``"\\u0000"`` decodes to one; the HTTP guard already refuses them raw
+    and in variables): ``BAD_USER_INPUT`` before anything runs."""
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        if not clean_text(node.value):
+            self.report_error(
+                GraphQLError(
+                    "an argument contains a NUL or an unpaired surrogate",
+                    node,
+                    extensions={"code": "BAD_USER_INPUT"},
+                )
+            )
 
 
 class CostLimiter(SchemaExtension):

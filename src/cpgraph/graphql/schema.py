@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
@@ -10,7 +11,7 @@ from typing import Any
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -29,7 +30,7 @@ from cpgraph.graphql.context import GqlInfo, RequestContext
 from cpgraph.graphql.data import parse_date
 from cpgraph.graphql.errors import BadInputError, NotFoundError
 from cpgraph.graphql.insight import InsightQuery
-from cpgraph.graphql.limits import ApiLimits, CostLimiter
+from cpgraph.graphql.limits import ApiLimits, CleanStringsRule, CostLimiter
 from cpgraph.graphql.pagination import (
     Connection,
     Page,
@@ -65,6 +66,7 @@ from cpgraph.security.errors import (
     PurposeRequiredError,
 )
 from cpgraph.security.purpose import parse_purpose
+from cpgraph.security.refusals import ANONYMOUS, NO_ROLE
 from cpgraph.security.roles import Role
 
 log = logging.getLogger(__name__)
@@ -271,8 +273,12 @@ class Query:
             user=user,
             person_id=str(person_id) if person_id is not None else None,
         )
+        shown = entries[:first]
+        # the read's own entry names the entries shown, and so every person and record
+        # they list, by reference (copying them could make one entry megabytes long)
+        ctx.access.detail.append(f"seqs={shown[0].seq}-{shown[-1].seq}" if shown else "seqs=none")
         page = Page(
-            items=[(encode_cursor("audit", f"{e.seq:012d}"), e) for e in entries[:first]],
+            items=[(encode_cursor("audit", f"{e.seq:012d}"), e) for e in shown],
             has_next=len(entries) > first,
             total=None,  # type: ignore[arg-type]  # not counted: the chain can be long
         )
@@ -372,7 +378,7 @@ class AccessGate(SchemaExtension):
             await ctx.audit.append(
                 user=ctx.principal.name,
                 role=role.value,
-                action="query:" + ",".join(access.roots),
+                action=" ".join(["query:" + ",".join(access.roots), *ctx.access.detail]),
                 persons=sorted(ctx.access.persons),
                 records=sorted(ctx.access.records),
                 fields=sorted(ctx.access.fields),
@@ -388,6 +394,43 @@ class AccessGate(SchemaExtension):
         metrics = getattr(ctx, "metrics", None)
         if metrics is not None:
             metrics.audit_entries.inc()
+
+
+_OPERATION_NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]{0,63}")
+_MAX_ROOTS_NAMED = 10
+
+
+def operation_what(ec: ExecutionContext) -> str:
+    """What a request asked for, for a refusal's audit entry: its operation type, root
+    fields (schema names only: an unknown name is `?`) and operation name. Never
+    argument or variable values."""
+    document = ec.graphql_document
+    if document is None:
+        return "graphql:unparsed"
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    chosen = [
+        op
+        for op in operations
+        if ec.operation_name is None or (op.name is not None and op.name.value == ec.operation_name)
+    ]
+    if not chosen:
+        return "graphql:no-operation"
+    op = chosen[0]
+    schema = ec.schema._schema  # noqa: SLF001
+    root = schema.mutation_type if op.operation == OperationType.MUTATION else schema.query_type
+    known = root.fields if root is not None else {}
+    names: set[str] = set()
+    for sel in op.selection_set.selections:
+        if isinstance(sel, FieldNode):
+            name = sel.name.value
+            names.add(name if name in known or name.startswith("__") else "?")
+        else:
+            names.add("...")
+    shown = sorted(names)[:_MAX_ROOTS_NAMED]
+    what = f"{op.operation.value}:{','.join(shown)}"
+    if op.name is not None and _OPERATION_NAME.fullmatch(op.name.value):
+        what += f" op={op.name.value}"
+    return what
 
 
 def _should_mask(error: GraphQLError) -> bool:
@@ -427,11 +470,22 @@ class CpgraphSchema(strawberry.Schema):
     ) -> None:
         ctx = execution_context.context if execution_context else None
         metrics = getattr(ctx, "metrics", None)
+        codes: dict[str, None] = {}
         for error in errors:
             code = _error_code(error)
+            codes[code] = None
             if metrics is not None:
                 metrics.graphql_errors.labels(code=code).inc()
             log.info("graphql error code=%s", code)
+        refusals = getattr(ctx, "refusals", None)
+        if refusals is not None and execution_context is not None:
+            # every error answer is audited: who, what (never values), why
+            principal = getattr(ctx, "principal", None)
+            who = principal.name if principal is not None else ANONYMOUS
+            role = principal.role.value if principal is not None else NO_ROLE
+            what = operation_what(execution_context)
+            for code in codes:
+                refusals.note(who=who, role=role, code=code, what=what)
 
 
 def build_schema(limits: ApiLimits | None = None) -> strawberry.Schema:
@@ -453,6 +507,7 @@ def build_schema(limits: ApiLimits | None = None) -> strawberry.Schema:
         extensions=[
             lambda: AddValidationRules(depth_rules),
             lambda: AddValidationRules(alias_rules),
+            lambda: AddValidationRules([CleanStringsRule]),
             lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
             lambda: ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),

@@ -14,6 +14,7 @@ import strawberry
 
 from cpgraph.graphql.context import GqlInfo, RequestContext
 from cpgraph.graphql.data import RecordData
+from cpgraph.graphql.disclosure import person_ids_field, record_keys_field
 from cpgraph.graphql.errors import BadInputError
 from cpgraph.graphql.pagination import (
     Connection,
@@ -73,9 +74,9 @@ class MatchWeights:
 
 @strawberry.type(description="A person a candidate record resolves to now.")
 class CandidatePerson:
-    id: strawberry.ID
+    id: strawberry.ID = person_ids_field()
     display_name: str | None
-    record_keys: list[str]
+    record_keys: list[str] = record_keys_field()
     agencies: list[str]
     is_child: bool
     police_history: bool = strawberry.field(
@@ -101,8 +102,8 @@ class CandidatePerson:
 
 @strawberry.type(description="What accepting the match would change.")
 class ReviewImpact:
-    surviving_person_id: str | None
-    retired_person_id: str | None
+    surviving_person_id: str | None = person_ids_field()
+    retired_person_id: str | None = person_ids_field()
     records_moved: int
     agencies_added: list[str]
     relationships_gained: int

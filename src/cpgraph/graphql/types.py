@@ -29,6 +29,7 @@ from cpgraph.graphql.data import (
     household_on,
     parse_date,
 )
+from cpgraph.graphql.disclosure import person_ids_field, record_keys_field
 from cpgraph.graphql.errors import NotFoundError
 from cpgraph.graphql.pagination import Connection, paginate, to_connection
 from cpgraph.graphql.search import Agreement, Candidate
@@ -93,7 +94,7 @@ class Identifier:
     valid: bool | None = strawberry.field(
         description="Check digit/format valid (null when the source did not say)."
     )
-    record_keys: list[str]
+    record_keys: list[str] = record_keys_field()
 
 
 def identifiers_of(records: list[RecordData]) -> list[Identifier]:
@@ -192,7 +193,7 @@ class Relationship:
     from_date: str | None
     to_date: str | None
     lives_with: bool | None
-    sources: list[str] = strawberry.field(description="Keys of the records that said so.")
+    sources: list[str] = record_keys_field(description="Keys of the records that said so.")
     other_id: strawberry.Private[str]
 
     @strawberry.field(description="The other person.")
@@ -225,7 +226,7 @@ class TimelineEvent:
     summary: str | None = strawberry.field(description="Free text; not for partner systems.")
     is_concern: bool
     concern_category: str | None
-    record_keys: list[str]
+    record_keys: list[str] = record_keys_field()
 
     @classmethod
     def of(cls, event: EventData) -> TimelineEvent:
@@ -257,6 +258,22 @@ class Concern:
     @strawberry.field(description="Who the concern is about.")
     def subject(self, info: GqlInfo) -> Person:
         return person_ref(info.context, self.subject_id)
+
+
+def _related(ctx: RequestContext, rel: RelationshipData) -> Relationship:
+    """A relationship for the answer: it tells of the other person (and its cursor names
+    them) even when `person` is not selected, so the audit entry names them."""
+    ctx.saw_person(rel.other_id)
+    return Relationship.of(rel)
+
+
+def _concern(
+    ctx: RequestContext, subject_id: str, relationship: str | None, event: EventData
+) -> Concern:
+    """A concern for the answer: it is about its subject (a household adult's concern
+    discloses that adult) whether or not `subject` is selected."""
+    ctx.saw_person(subject_id)
+    return Concern(event=TimelineEvent.of(event), relationship=relationship, subject_id=subject_id)
 
 
 def _day(value: date | None) -> date:
@@ -390,12 +407,13 @@ class Person:
             after=after,
             cap=ctx.limits.max_page_size,
         )
-        return to_connection(page, Relationship.of)
+        return to_connection(page, lambda r: _related(ctx, r))
 
     @strawberry.field(description="People living with the person on `asOf` (default today).")
     async def household(self, info: GqlInfo, as_of: date | None = None) -> list[Relationship]:
-        rels = await info.context.loaders.relationships.load(self.id)
-        return [Relationship.of(r) for r in household_on(rels, _day(as_of))]
+        ctx = info.context
+        rels = await ctx.loaders.relationships.load(self.id)
+        return [_related(ctx, r) for r in household_on(rels, _day(as_of))]
 
     @strawberry.field(description="Events the person's records are involved in, oldest first.")
     async def timeline(
@@ -446,6 +464,7 @@ class Person:
         ctx = info.context
         matches = await ctx.loaders.possible_matches.load(self.id)
         for m in matches:
+            ctx.saw_person(m.other_id)  # the records behind the doubt name the other person
             for key in m.record_keys:
                 ctx.saw_record(key)  # the audit entry names the records behind the doubt
         return [PossibleMatch.of(m) for m in matches]
@@ -485,12 +504,7 @@ class Person:
             after=after,
             cap=ctx.limits.max_page_size,
         )
-        return to_connection(
-            page,
-            lambda it: Concern(
-                event=TimelineEvent.of(it[1]), relationship=subjects[it[0]], subject_id=it[0]
-            ),
-        )
+        return to_connection(page, lambda it: _concern(ctx, it[0], subjects[it[0]], it[1]))
 
 
 @strawberry.type(description="A person found by searchPeople, with why they scored as they did.")
@@ -524,7 +538,7 @@ class SearchCandidate:
 
 @strawberry.type(description="A node to draw in a network.")
 class NetworkNode:
-    id: strawberry.ID
+    id: strawberry.ID = person_ids_field(node_ids=True)
     kind: NetworkNodeKind
     hops: int = strawberry.field(description="Distance from the root person.")
     event: TimelineEvent | None = None
@@ -546,14 +560,14 @@ class NetworkNode:
 
 @strawberry.type(description="An edge to draw in a network.")
 class NetworkEdge:
-    source: strawberry.ID
-    target: strawberry.ID
+    source: strawberry.ID = person_ids_field(node_ids=True)
+    target: strawberry.ID = person_ids_field(node_ids=True)
     kind: NetworkEdgeKind
     relationship: str | None = None
     lives_with: bool | None = None
     from_date: str | None = None
     to_date: str | None = None
-    sources: list[str] = strawberry.field(default_factory=list)
+    sources: list[str] = record_keys_field(default_factory=list)
 
 
 @strawberry.type(description="A bounded network around a person, ready to draw.")
@@ -630,7 +644,7 @@ class PathHop:
     lives_with: bool | None
     from_date: str | None
     to_date: str | None
-    sources: list[str] = strawberry.field(description="Keys of the records that say so.")
+    sources: list[str] = record_keys_field(description="Keys of the records that say so.")
     events: list[TimelineEvent] = strawberry.field(description="Events both persons share.")
     from_id: strawberry.Private[str]
     to_id: strawberry.Private[str]
@@ -649,7 +663,7 @@ class PathHop:
 
 @strawberry.type(description="What a flag rests on: records, events and the path to others.")
 class FlagEvidence:
-    record_keys: list[str]
+    record_keys: list[str] = record_keys_field()
     event_ids: list[str]
     events: list[TimelineEvent]
     path: list[PathHop] = strawberry.field(

@@ -247,6 +247,31 @@ async def rotate_token(
     return token
 
 
+async def identify(
+    store: GraphStore, token: str | None, *, now: datetime | None = None
+) -> tuple[Principal | None, str | None]:
+    """The user a bearer token authenticates, and the name of the user it belongs to.
+
+    Returns (principal, name): the principal is None when the token is missing,
+    malformed, unknown, revoked or expired, or the role unknown; the name is set
+    whenever a live user row matched (an expired token's user), so a refusal can say
+    who. Malformed tokens are rejected without a store round trip.
+    """
+    if not token or not _TOKEN_RE.match(token):
+        return None, None
+    rows = await store.query("user_by_token_hash", token_hash=hash_token(token))
+    if not rows:
+        return None, None
+    name = str(rows[0]["name"])
+    expires, _ = effective_expiry(rows[0])
+    if expires is None or expires <= (now or datetime.now(UTC)):
+        return None, name  # expired: as good as unknown
+    try:
+        return Principal(name, Role(rows[0]["role"])), name
+    except ValueError:
+        return None, name  # a role this version does not know: deny
+
+
 async def authenticate(
     store: GraphStore, token: str | None, *, now: datetime | None = None
 ) -> Principal | None:
@@ -254,15 +279,5 @@ async def authenticate(
 
     Malformed tokens are rejected without a store round trip.
     """
-    if not token or not _TOKEN_RE.match(token):
-        return None
-    rows = await store.query("user_by_token_hash", token_hash=hash_token(token))
-    if not rows:
-        return None
-    expires, _ = effective_expiry(rows[0])
-    if expires is None or expires <= (now or datetime.now(UTC)):
-        return None  # expired: as good as unknown
-    try:
-        return Principal(rows[0]["name"], Role(rows[0]["role"]))
-    except ValueError:
-        return None  # a role this version does not know: deny
+    principal, _ = await identify(store, token, now=now)
+    return principal
