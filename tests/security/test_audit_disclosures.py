@@ -350,3 +350,35 @@ async def test_an_auditors_read_names_the_entries_it_showed(world: World) -> Non
     assert persons <= {p for e in named for p in e.persons}
     assert records <= {r for e in named for r in e.records}
     assert (await verify_chain(world.store)).ok
+
+
+MERGE = """mutation Merge($ids: [ID!]!) {
+  mergePersons(ids: $ids, reason: "one person, checked", overrideIdentifierConflict: true) {
+    decisionId retired revived auditSeq
+    before { personId recordKeys } after { personId recordKeys }
+  }
+}"""
+SPLIT = """mutation Split($p: ID!, $k: [String!]!) {
+  splitPerson(personId: $p, recordKeys: $k, reason: "the merge was wrong") {
+    decisionId retired revived auditSeq
+    before { personId recordKeys } after { personId recordKeys }
+  }
+}"""
+
+
+async def test_a_decisions_answer_is_covered_by_its_decision_entry(world: World) -> None:
+    """A mutation's answer (persons and records before and after) is named by the one
+    entry its decision writes (runs last: it changes who is whom, then undoes it)."""
+    a, b = sorted(world.persons - set(world.children))[:2]
+    data, entries = await run(world, Role.DATA_STEWARD, MERGE, ids=[a, b])
+    merged = data["mergePersons"]
+    split_keys = next(p["recordKeys"] for p in merged["before"] if p["personId"] == b)
+    data2, entries2 = await run(world, Role.DATA_STEWARD, SPLIT, p=a, k=split_keys)
+    for answer, written, name in ((data, entries, "merge"), (data2, entries2, "split")):
+        (entry,) = written
+        assert entry.action.startswith(f"steward:{name}:")
+        assert entry.seq == next(iter(answer.values()))["auditSeq"]
+        persons, records = disclosed(world, answer)
+        assert persons and records
+        assert persons <= set(entry.persons), sorted(persons - set(entry.persons))
+        assert records <= set(entry.records), sorted(records - set(entry.records))
