@@ -5,7 +5,8 @@
 // earlier run, or settled by a decision, that is uncertain again is reopened.
 // Positions (rank_pos, prob_pos, prob_desc_pos, new_pos) are unique numbers in
 // each order, indexed, for bounded page reads; `steps` is the weight waterfall
-// of this run's spec and model.
+// of this run's spec and model; `within_system` names the system when both
+// records are of one master index (a suspected duplicate inside that system).
 UNWIND $rows AS row
 MERGE (c:ReviewCandidate {candidate_id: row.candidate_id})
 ON CREATE SET c.status = 'open', c.created_at = row.at
@@ -19,4 +20,5 @@ SET c.status = CASE WHEN c.status IN ['stale', 'closed', 'settled'] THEN 'open'
     c.new_pos = row.new_pos, c.prior = row.prior, c.steps = row.steps,
     c.impact_reasons = row.impact_reasons, c.system_a = row.system_a,
     c.system_b = row.system_b, c.hash_a = row.hash_a, c.hash_b = row.hash_b,
-    c.flagged = row.flagged, c.evidence = row.evidence
+    c.flagged = row.flagged, c.evidence = row.evidence,
+    c.within_system = row.within_system

@@ -10,6 +10,7 @@ WHERE c.rank_pos > $after AND c.rank_pos <= $upto AND c.status IN $statuses
   AND c.probability >= $min_probability AND c.probability <= $max_probability
   AND ($reason IS NULL OR c.reason = $reason)
   AND ($system IS NULL OR c.system_a = $system OR c.system_b = $system)
+  AND ($within_system IS NULL OR (c.within_system IS NOT NULL) = $within_system)
   AND ($flagged IS NULL OR coalesce(c.flagged, false) = $flagged)
 WITH c
 ORDER BY c.rank_pos

@@ -10,6 +10,7 @@ WHERE c.prob_desc_pos > $after AND c.prob_desc_pos <= $upto AND c.status IN $sta
   AND c.probability >= $min_probability AND c.probability <= $max_probability
   AND ($reason IS NULL OR c.reason = $reason)
   AND ($system IS NULL OR c.system_a = $system OR c.system_b = $system)
+  AND ($within_system IS NULL OR (c.within_system IS NOT NULL) = $within_system)
   AND ($flagged IS NULL OR coalesce(c.flagged, false) = $flagged)
 WITH c
 ORDER BY c.prob_desc_pos

@@ -287,7 +287,6 @@ def link_cmd(
         ),
     ] = None,
 ) -> None:
-) -> None:
     """Resolve every loaded person mention to a person, then recompute safeguarding flags."""
     from cpgraph.flags.service import compute_flags  # noqa: PLC0415
     from cpgraph.linkage.spec import load_spec  # noqa: PLC0415
@@ -350,7 +349,8 @@ def link_cmd(
 def export_links(
     out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
 ) -> None:
-    """Write `record_key,person_id,status` for every loaded person mention."""
+    """Write `record_key,person_id,status` for every loaded person mention (mode 0600)."""
+    from cpgraph.files import write_private_text  # noqa: PLC0415
     from cpgraph.linkage.service import LinkageService  # noqa: PLC0415
 
     async def body(store: GraphStore, settings: Settings) -> Any:
@@ -358,8 +358,38 @@ def export_links(
 
     frame = run_with_store(body)
     frame["status"] = frame["status"].fillna("unlinked")
-    frame.to_csv(out, index=False)
+    write_private_text(out, frame.to_csv(index=False))
     console.print(f"wrote {len(frame):,} links to {out}")
+
+
+@export_app.command("duplicates")
+@cli_errors
+def export_duplicates(
+    system: Annotated[str, typer.Option("--system", help="Source system, e.g. wmp-niche.")],
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write (mode 0600).")],
+) -> None:
+    """Suspected duplicates inside one system's own index, for its agency to check.
+
+    One row per pair: `system,record_a,record_b,status,probability,reasons`; status
+    `linked` (resolved to one person: the index holds one person twice) or `possible` /
+    `deferred` (awaiting a steward). Record keys only, never names or dates of birth.
+    """
+    from cpgraph.files import write_private_text  # noqa: PLC0415
+    from cpgraph.linkage.service import run_spec  # noqa: PLC0415
+    from cpgraph.linkage.spec import load_spec  # noqa: PLC0415
+    from cpgraph.steward.duplicates import duplicates_csv, system_duplicates  # noqa: PLC0415
+
+    async def body(store: GraphStore, settings: Settings) -> Any:
+        spec = await run_spec(store) or load_spec()
+        return await system_duplicates(store, system, spec.master_kinds)
+
+    pairs = run_with_store(body)
+    write_private_text(out, duplicates_csv(pairs))
+    linked = sum(p.status == "linked" for p in pairs)
+    console.print(
+        f"wrote {len(pairs):,} suspected duplicate pairs of {system} to {out} "
+        f"({linked:,} linked, {len(pairs) - linked:,} awaiting a steward)"
+    )
 
 
 @app.command("evaluate")

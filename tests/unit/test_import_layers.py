@@ -15,7 +15,7 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 # Lowest first. A module belongs to the layer of its top-level name under cpgraph.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "config", "text", "vocabulary", "terminal", "keys"),
+    ("errors", "config", "text", "vocabulary", "terminal", "keys", "files"),
     ("store", "runtime"),
     ("contract", "ingest", "linkage", "flags", "generate", "security", "work"),
     ("steward",),

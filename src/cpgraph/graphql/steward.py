@@ -141,6 +141,11 @@ class ReviewItem:
     flagged_child: bool = strawberry.field(
         description="One of the two persons has a safeguarding flag."
     )
+    within_system: str | None = strawberry.field(
+        description="The source system, when both records are of that system's own index "
+        "(two nominals of one force, two patients of one trust): a suspected duplicate "
+        "inside the system, to report back to its agency (`cpgraph export duplicates`)."
+    )
 
     @classmethod
     def of(cls, ctx: RequestContext, item: QueueItem) -> ReviewItem:
@@ -191,6 +196,7 @@ class ReviewItem:
             reason=item.reason,
             stale=item.stale,
             flagged_child=item.flagged,
+            within_system=item.within_system,
         )
 
 
@@ -279,8 +285,9 @@ class StewardQuery:
         description="Uncertain matches awaiting a steward (data stewards only), most "
         "consequential first by default. The queue is stored by `cpgraph link`; pages "
         "follow its stored order (cursor = position), with filters: source system of "
-        "either record, the reason the pair was kept apart, a probability band, and "
-        "whether a person involved has a safeguarding flag."
+        "either record, the reason the pair was kept apart, a probability band, "
+        "whether a person involved has a safeguarding flag, and `withinSystem` (true: only "
+        "suspected duplicates inside one system's own index)."
     )
     async def review_queue(
         self,
@@ -294,6 +301,7 @@ class StewardQuery:
         min_probability: float = 0.0,
         max_probability: float = 1.0,
         flagged_child: bool | None = None,
+        within_system: bool | None = None,
     ) -> Connection[ReviewItem]:
         ctx = info.context
         order = QueueOrder(order_by.value if isinstance(order_by, Enum) else order_by)
@@ -314,6 +322,7 @@ class StewardQuery:
             min_probability=min_probability,
             max_probability=max_probability,
             flagged=flagged_child,
+            within_system=within_system,
         )
         page = await queue_page(
             ctx.store,

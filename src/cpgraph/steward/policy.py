@@ -35,6 +35,7 @@ STEWARD_POLICY: dict[str, dict[str, frozenset[Role]]] = {
             "reason",
             "stale",
             "flaggedChild",
+            "withinSystem",
         ),
         STEWARD,
     ),

@@ -177,6 +177,7 @@ class QueueItem:
     reason: str = UNCERTAIN  # why linkage kept the pair apart
     stale: bool = False  # a record changed since the pair was scored
     flagged: bool = False  # a person involved has a safeguarding flag
+    within_system: str | None = None  # both records of this system's own index
     sort_key: str = ""  # its position in the page's order (the cursor), as text
 
 
@@ -453,9 +454,16 @@ def queue_rows(
                 "hash_b": _str(row_hash.get(k_hi)),
                 "flagged": bool({pa[x], pb[x]} & flagged),
                 "evidence": [str(e) for e in support[x]],
+                "within_system": _str(system.get(k_lo)) if _within_system(bd) else None,
             }
         )
     return rows
+
+
+def _within_system(breakdown: dict[str, Any]) -> bool:
+    """Whether the engine scored the pair as two records of one master index."""
+    step = breakdown.get("same_source")
+    return isinstance(step, dict) and step.get("level") == "same_master_index"
 
 
 def _str(v: Any) -> str | None:
@@ -591,6 +599,9 @@ class QueueFilter:
     min_probability: float = 0.0
     max_probability: float = 1.0
     flagged: bool | None = None
+    # True: only pairs of two records of one system's own index (suspected duplicates
+    # inside that system, a data-quality signal for the source agency); False: none
+    within_system: bool | None = None
 
 
 @dataclass(slots=True)
@@ -627,6 +638,7 @@ def _item(row: dict[str, Any], persons: dict[str, PersonSummary]) -> QueueItem:
         reason=str(c.get("reason") or UNCERTAIN),
         stale=bool(row.get("stale")),
         flagged=bool(c.get("flagged")),
+        within_system=c.get("within_system"),
         sort_key="" if row.get("position") is None else str(int(row["position"])),
     )
 
@@ -705,6 +717,7 @@ async def queue_page(
                 min_probability=float(filters.min_probability),
                 max_probability=float(filters.max_probability),
                 flagged=filters.flagged,
+                within_system=filters.within_system,
             )
         )
         lo, window = hi, window * 4
@@ -727,6 +740,7 @@ async def queue_count(store: GraphStore, filters: QueueFilter | None = None) -> 
         min_probability=float(f.min_probability),
         max_probability=float(f.max_probability),
         flagged=f.flagged,
+        within_system=f.within_system,
     )
     return int(rows[0]["total"]) if rows else 0
 
