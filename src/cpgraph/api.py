@@ -48,7 +48,10 @@ from cpgraph.security.refusals import (
     ANONYMOUS,
     NO_ROLE,
     RefusalLog,
+    begin_request,
+    end_request,
     fingerprint_of,
+    http_code,
     token_fingerprint,
 )
 from cpgraph.security.users import identify
@@ -354,6 +357,9 @@ class GuardMiddleware:
         thread: LoopThread | None = None
         if admitted and "app" in scope:
             thread = getattr(scope["app"].state, "graphql_thread", None)
+        # every error answer is audited; those not counted on the way (strawberry's own
+        # 400s for an unsupported content type or method, say) are counted at the end
+        mark, mark_token = begin_request()
         try:
             async with asyncio.timeout(self.timeout_s) as cm:
                 if admitted and scope.get("method") == "POST":
@@ -387,6 +393,9 @@ class GuardMiddleware:
                     _graphql_error_body("TIMEOUT", "the request took too long and was stopped"),
                 )
         finally:
+            end_request(mark_token)
+            if admitted and status >= 400 and not mark.noted:
+                self._refused(scope, key, http_code(status))
             if admitted:
                 self.inflight -= 1
             self.metrics.requests.labels(route=route, status=str(status)).inc()

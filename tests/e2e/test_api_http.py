@@ -79,6 +79,6 @@ async def test_served_api_authenticates_audits_and_stops_cleanly(tmp_path: Path)
         )
     # two reads, and the refused request: written by the server's refusal flusher
     assert result.ok and result.entries == 3
-    assert [r["entry"]["action"].split(" count=")[0] for r in rows] == [
-        "refused:UNAUTHENTICATED http:POST /graphql"
+    assert [r["entry"]["action"].split(" first=")[0] for r in rows] == [
+        "refused:UNAUTHENTICATED http:POST /graphql count=1"
     ]

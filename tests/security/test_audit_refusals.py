@@ -272,3 +272,38 @@ async def test_the_server_writes_refusals_on_its_own_and_at_shutdown(
     assert [e.user for e in after] == [fingerprint("cpg_first"), fingerprint("cpg_second")]
     assert app.state.refusals.pending() == 0
     assert (await verify_chain(store)).ok
+
+
+async def test_errors_answered_outside_graphql_are_audited_once(world: dict[str, Any]) -> None:
+    """What strawberry or the router refuse themselves (an unsupported content type, a
+    GET, an unknown operation name, a method not allowed) is audited by its status;
+    what was already counted (a 401) is not counted twice."""
+    token = world["tokens"][Role.INVESTIGATOR]
+    app = _app(world)
+    auth = {"Authorization": f"Bearer {token}", "X-Purpose": PURPOSE}
+    async with _client(app) as http:
+        text = await http.post(
+            "/graphql", content=b"{}", headers={**auth, "Content-Type": "text/plain"}
+        )
+        assert text.status_code == 400
+        get = await http.get("/graphql", params={"query": "{ me { name } }"}, headers=auth)
+        assert get.status_code == 400
+        unknown = await http.post(
+            "/graphql",
+            json={"query": "query A { me { name } }", "operationName": "B"},
+            headers=auth,
+        )
+        assert unknown.status_code == 400
+        put = await http.put("/graphql", json={"query": "{ me { name } }"}, headers=auth)
+        assert put.status_code == 405
+        assert (await _post(http, PERSON_Q, token="cpg_nobody")).status_code == 401
+    entries = await _flush(app)
+    actions = sorted((e.user, e.action.split(" first=")[0]) for e in entries)
+    assert actions == sorted(
+        [
+            (fingerprint(token), "refused:BAD_REQUEST http:POST /graphql count=2"),
+            (fingerprint(token), "refused:BAD_REQUEST http:GET /graphql count=1"),
+            (fingerprint(token), "refused:METHOD_NOT_ALLOWED http:PUT /graphql count=1"),
+            (fingerprint("cpg_nobody"), "refused:UNAUTHENTICATED http:POST /graphql count=1"),
+        ]
+    )

@@ -24,6 +24,7 @@ import hashlib
 import logging
 import re
 import threading
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -39,7 +40,7 @@ DEFAULT_WINDOW_S = 5.0
 DEFAULT_MAX_KEYS = 100
 #: The action of a refusal entry starts with this (then the code).
 ACTION_PREFIX = "refused:"
-_CODE = re.compile(r"[A-Z][A-Z_]{0,39}")
+_CODE = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
 # What may appear in `what`: schema names, operation names, routes (no values).
 _UNSAFE = re.compile(r"[^A-Za-z0-9_:,/=.\- ]")
 _MAX_WHAT = 200
@@ -64,6 +65,49 @@ def clean_code(code: str) -> str:
 def clean_what(what: str) -> str:
     """Only name-like characters, at most 200 of them."""
     return _UNSAFE.sub("?", what)[:_MAX_WHAT] or "-"
+
+
+@dataclass(slots=True)
+class RequestMark:
+    """Whether the request being served has had its refusal counted already."""
+
+    noted: bool = False
+
+
+# One mark per request, set by the HTTP guard; the GraphQL loop's task gets a copy of
+# the context, so both loops see the same mark object.
+_MARK: ContextVar[RequestMark | None] = ContextVar("cpgraph_refusal_mark", default=None)
+
+
+def begin_request() -> tuple[RequestMark, Token[RequestMark | None]]:
+    """Start tracking whether this request's refusal is counted (`end_request` after)."""
+    mark = RequestMark()
+    return mark, _MARK.set(mark)
+
+
+def end_request(token: Token[RequestMark | None]) -> None:
+    """Stop tracking (the token `begin_request` returned)."""
+    _MARK.reset(token)
+
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "BAD_REQUEST",
+    429: "RATE_LIMITED",
+    503: "UNAVAILABLE",
+    504: "TIMEOUT",
+}
+
+
+def http_code(status: int) -> str:
+    """A reason code for an HTTP error status nothing else explained (``HTTP_<n>``)."""
+    return _HTTP_CODES.get(status, f"HTTP_{status}")
 
 
 @dataclass(slots=True)
@@ -94,6 +138,9 @@ class RefusalLog:
         """Count one refusal of `what` by `who` for `code` (no I/O)."""
         now = datetime.now(UTC).isoformat(timespec="milliseconds")
         key: Key = (who or ANONYMOUS, role or NO_ROLE, clean_code(code), clean_what(what))
+        mark = _MARK.get()
+        if mark is not None:
+            mark.noted = True
         with self._lock:
             self.noted += 1
             if key not in self._pending and len(self._pending) >= self.max_keys:
