@@ -138,36 +138,44 @@ class LinkageService:
         self.settings = settings
         self.spec = spec or load_spec()
         self.steward = steward
-        self.page_size = 20_000
+        self.page_size = 50_000
 
     # ------------------------------------------------------------------ reading
     async def read(self, progress: Progress | None = None) -> Mentions:
-        """Read every mention, its stated relationships and its current person."""
+        """Read every mention, its stated relationships and its current person.
+
+        Pages follow the backend's own cursor (``linkage_mentions_start``): internal id
+        windows on FalkorDB, the indexed key on Neo4j. The result does not depend on
+        it: mentions are returned in key order, relationships sorted by every column.
+        """
         rows: list[list[Any]] = []
         rels: list[list[Any]] = []
-        after = ""
-        while True:
-            page = await self.store.query(
-                "linkage_mentions_page", after=after, limit=self.page_size
-            )
-            if not page:
+        start = (await self.store.query("linkage_mentions_start"))[0]
+        after, last = start["after"], start["last"]
+        while last is None or after < last:
+            rec = (
+                await self.store.query("linkage_mentions_page", after=after, limit=self.page_size)
+            )[0]
+            page, upto = _rows(rec["page"]), rec["next"]
+            if upto is None:  # an empty page of a cursor without a known end
                 break
-            for rec in page:
-                m = rec["m"]
-                rows.append(m)
-                for to_key, relationship, lives_with, from_date, to_date, source_key in rec["rels"]:
-                    if to_key is not None:
-                        rels.append(
-                            [m[0], to_key, relationship, lives_with, from_date, to_date, source_key]
-                        )
-            after = page[-1]["m"][0]
+            rows.extend(page)
+            if page:
+                found = await self.store.query("linkage_relationships_page", after=after, upto=upto)
+                rels.extend(_rows(found[0]["page"]) if found else [])
+            after = upto
             if progress:
                 progress("reading mentions", len(rows), 0)
         mentions = pd.DataFrame(rows, columns=list(MENTION_COLUMNS))
-        for col in ("aliases_m",):
-            mentions[col] = [v if isinstance(v, list) else [] for v in mentions[col]]
+        # key order whatever the backend's paging order (positions break ties in linkage)
+        mentions = mentions.sort_values("key", kind="stable", ignore_index=True)
+        mentions["aliases_m"] = [v if isinstance(v, list) else [] for v in mentions["aliases_m"]]
         previous = {k: p for k, p in zip(mentions["key"], mentions["person_id"], strict=True) if p}
         relationships = pd.DataFrame(rels, columns=list(RELATIONSHIP_COLUMNS))
+        if len(relationships):
+            relationships = relationships.sort_values(
+                list(RELATIONSHIP_COLUMNS), kind="stable", ignore_index=True, na_position="first"
+            )
         return Mentions(mentions.drop(columns=["person_id"]), relationships, previous)
 
     # ------------------------------------------------------------------ state cache
@@ -444,6 +452,11 @@ class LinkageService:
             after = page[-1]["key"]
         frame = pd.DataFrame(rows, columns=["key", "person_id", "status"])
         return frame.rename(columns={"key": "record_key"})
+
+
+def _rows(page: Any) -> list[list[Any]]:
+    """A page's rows: FalkorDB sends them as one JSON text (one parse, not one per value)."""
+    return json.loads(page) if isinstance(page, str) else list(page or [])
 
 
 def _min_date(values: pd.Series) -> str | None:
