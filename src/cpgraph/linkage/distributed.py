@@ -4,24 +4,28 @@
 stage runs on a Dask cluster (a ``LocalCluster`` or a scheduler address); every other
 stage is the local engine's own code.  The stage goes:
 
-1. the standardised records and their name variants are written to Parquet in a run
-   folder every worker can read (shared storage on a real cluster), and so is each
-   blocking pass's key table, hash-partitioned by the pass's key into ``P`` files: all
-   records sharing a key are in one file, so every block of the pass is joined in
-   exactly one partition (a pair two blocks of a pass share, through two name
-   variants, is made in each, as the local engine makes it twice before deduplicating);
-2. one task per (pass, partition) joins its blocks (the block-size cap, the
-   one-side-missing and incremental conditions of :func:`~cpgraph.linkage.blocking.rule_pairs`)
-   and splits the pair codes ``i * n + j`` (``i < j``) into ``Q`` buckets by hash;
-3. one task per bucket deduplicates its pairs across passes (a pair lands in one bucket
+1. the driver writes the standardised records and their name variants to Parquet, in
+   ``P`` files by record range, in a run folder every worker reads (shared storage on a
+   real cluster);
+2. one task per record file builds each blocking pass's key rows for its records (name
+   variants, forename roots: :func:`~cpgraph.linkage.blocking.rule_pairs`'s key table)
+   and splits them by a hash of the pass's key into ``P`` partitions: every record of
+   a block (one key value) lands in one partition, whatever file it came from;
+3. one task per (pass, partition) gathers its rows from every record task, joins its
+   blocks (the block-size cap, the one-side-missing and incremental conditions of
+   ``rule_pairs``) and splits the pair codes ``i * n + j`` (``i < j``) into ``P``
+   buckets by hash (a pair two blocks of one pass share, through two name variants, is
+   made in each, as the local engine makes it twice before deduplicating);
+4. one task per bucket deduplicates its pairs across passes (a pair lands in one bucket
    whatever pass made it), keeps pairs across systems only when linking two files, then
    compares and scores them with the same :class:`~cpgraph.linkage.comparisons.Comparer`
-   and :class:`~cpgraph.linkage.scoring.Scorer` over the Parquet records and the model
-   the driver trained (broadcast once) and returns only the kept edges (at or above
-   ``review``, deterministic or cannot-link), as the local engine keeps them;
-4. connected components of the kept link edges are found on the cluster (each bucket
+   and :class:`~cpgraph.linkage.scoring.Scorer`, rebuilt on each worker from the Parquet
+   records, and the model the driver trained (broadcast once), and returns only the
+   kept edges (at or above ``review``, deterministic or cannot-link), as the local
+   engine keeps them;
+5. connected components of the kept link edges are found on the cluster (each bucket
    its own, then a tree of union-find merges) as the unconstrained pre-partition;
-5. the driver orders the kept edges by pair code, which is exactly the local engine's
+6. the driver orders the kept edges by pair code, which is exactly the local engine's
    order, and the constrained clustering, cohesion and assignment run on it as before.
 
 The candidate pairs (the large part of a run) never reach the driver; the kept edges do.
@@ -47,7 +51,7 @@ import pandas as pd
 
 from cpgraph.errors import LinkageError
 from cpgraph.linkage.arrays import unique_sorted
-from cpgraph.linkage.blocking import NAME_KEYS, _missing_mask, _table_for
+from cpgraph.linkage.blocking import NAME_KEYS, _codes, _missing_mask, _table_for
 from cpgraph.linkage.clustering import PRIORITY_SCORED, connected_components
 from cpgraph.linkage.comparisons import Comparer, NamePairs
 from cpgraph.linkage.engine import (
@@ -68,10 +72,11 @@ if TYPE_CHECKING:
 
     from cpgraph.config import Settings
 
-_RECORDS = "records.parquet"
-_VARIANTS = "variants.parquet"
+_RECORDS = "records-{:05d}.parquet"
+_VARIANTS = "variants-{:05d}.parquet"
 _BOUNDS = "year_bounds.parquet"
-_VARIANT_COLUMNS = ["rec", "vtype", "fn", "mn", "sn"]
+_LEFT = "left.parquet"
+_VARIANT_COLUMNS = ["rec", "vtype", "fn", "mn", "sn", "sn_phonetic", "initials"]
 
 
 @dataclass(frozen=True)
@@ -111,30 +116,13 @@ class DaskOptions:
         )
 
 
-@dataclass(frozen=True)
-class BlockPartition:
-    """One partition of one blocking pass, in the run folder.
-
-    Attributes:
-        path: its Parquet file (``rec``, the pass's keys, ``miss``/``left`` flags).
-        rule: the pass's position in the spec's ``blocking`` list.
-        part: the partition number.
-        keys: the pass's key columns.
-    """
-
-    path: str
-    rule: int
-    part: int
-    keys: list[str]
-
-
 @dataclass
 class DistributedInfo:
     """What the last distributed score stage did (for reports and sizing).
 
     Attributes:
-        partitions: partitions per blocking pass (and pair buckets).
-        tasks: blocking tasks run (passes × non-empty partitions).
+        partitions: record files, partitions per blocking pass and pair buckets.
+        tasks: blocking join tasks run (passes × partitions).
         candidate_pairs: distinct candidate pairs compared on the workers.
         kept_edges: edges returned to the driver.
         components: label per record of the connected components of the kept link
@@ -173,31 +161,45 @@ _SCORERS_LOCK = threading.Lock()
 
 @dataclass(frozen=True)
 class _Run:
-    """What every scoring task of a run shares (broadcast to the workers once)."""
+    """What every task of a run shares (broadcast to the workers once)."""
 
     run_dir: str
     spec: Spec
-    model: Model
     name_pairs: NamePairs
     n: int
+    parts: int
     link_only: bool
+    incremental: bool
 
 
-def _worker_scorer(run: _Run) -> Scorer:
+def record_files(run_dir: str | Path, parts: int) -> list[tuple[Path, Path]]:
+    """The run's (records, variants) Parquet files, in record order."""
+    folder = Path(run_dir)
+    return [(folder / _RECORDS.format(k), folder / _VARIANTS.format(k)) for k in range(parts)]
+
+
+def _read_records(run: _Run) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every record and name variant of the run (the local engine's ``s`` and vtable)."""
+    files = record_files(run.run_dir, run.parts)
+    s = pd.concat([pd.read_parquet(a) for a, _ in files], ignore_index=True)
+    v = pd.concat([pd.read_parquet(b) for _, b in files], ignore_index=True)
+    return s, v
+
+
+def _worker_scorer(run: _Run, model: Model) -> Scorer:
     """The run's scorer on this worker: the local engine's, rebuilt from Parquet."""
     with _SCORERS_LOCK:
         hit = _SCORERS.get(run.run_dir)
         if hit is not None:
             return hit
-        folder = Path(run.run_dir)
-        s = pd.read_parquet(folder / _RECORDS)
-        variants = pd.read_parquet(folder / _VARIANTS)
+        s, variants = _read_records(run)
         lo = hi = None
-        if (folder / _BOUNDS).exists():
-            b = pd.read_parquet(folder / _BOUNDS)
+        bounds = Path(run.run_dir) / _BOUNDS
+        if bounds.exists():
+            b = pd.read_parquet(bounds)
             lo, hi = b["lo"].to_numpy(), b["hi"].to_numpy()
-        comparer = Comparer(s, variants, run.spec, run.name_pairs)
-        scorer = Scorer(comparer, run.model, run.spec, lo, hi)
+        comparer = Comparer(s, variants[_VARIANT_COLUMNS[:5]], run.spec, run.name_pairs)
+        scorer = Scorer(comparer, model, run.spec, lo, hi)
         _SCORERS[run.run_dir] = scorer
         return scorer
 
@@ -226,10 +228,7 @@ def block_partition_pairs(
     """
     if t.empty:
         return np.empty(0, np.int64)
-    if len(keys) == 1:
-        code = pd.factorize(t[keys[0]])[0].astype(np.int64)
-    else:
-        code = t.groupby(keys, sort=False, dropna=True).ngroup().to_numpy(np.int64)
+    code = _codes(t, keys)  # blocking.py's grouping, within the partition
     cols = {"code": code, "rec": t["rec"].to_numpy(np.int64)}
     has_miss, has_left = "miss" in t.columns, "left" in t.columns
     if has_miss:
@@ -260,19 +259,83 @@ def block_partition_pairs(
     return np.minimum(a, b) * n + np.maximum(a, b)
 
 
-def _block_task(path: str, keys: list[str], max_block_size: int, n: int, buckets: int) -> list:
-    """One (pass, partition): its pair codes split into ``buckets`` by hash."""
-    code = block_partition_pairs(pd.read_parquet(path), keys, max_block_size, n)
-    b = _bucket_of(code, buckets)
-    return [code[b == q] for q in range(buckets)]
+def block_key_rows(
+    s: pd.DataFrame,
+    vtable: pd.DataFrame,
+    spec: Spec,
+    parts: int,
+    left: np.ndarray | None = None,
+) -> dict[tuple[int, int], pd.DataFrame]:
+    """Each blocking pass's key rows of some records, split by a hash of the key.
+
+    Args:
+        s: standardised records, indexed by their position in the run.
+        vtable: their block table (:func:`~cpgraph.linkage.blocking.variant_block_table`
+            rows, ``rec`` the run position; ``attrs["name_pairs"]`` set).
+        spec: the spec (blocking passes, in order); passes on a column the data lacks
+            are skipped, as :func:`~cpgraph.linkage.blocking.candidate_pairs` skips them.
+        parts: partitions per pass.
+        left: incremental runs: per run position, whether the record's pairs are wanted.
+
+    Returns:
+        ``(pass, partition)`` → rows ``rec``, the pass's keys, ``miss`` and ``left`` when
+        they apply (non-empty pieces only).
+    """
+    out: dict[tuple[int, int], pd.DataFrame] = {}
+    first = int(s.index[0]) if len(s) else 0
+    for r, rule in enumerate(spec.blocking):
+        if any(k not in s.columns and k not in NAME_KEYS for k in rule.keys):
+            continue  # a rule on a column this data set does not have
+        keys = list(rule.keys)
+        t = _table_for(rule, s, vtable)
+        if t.empty:
+            continue
+        t = t[["rec", *keys]].reset_index(drop=True)
+        if not any(k in NAME_KEYS for k in keys):
+            # (without name keys the table numbers records from 0: shift to run positions)
+            t["rec"] = t["rec"].to_numpy(np.int64) + first
+        rec = t["rec"].to_numpy(np.int64)
+        miss = _missing_mask(s, rule.one_side_missing)
+        if miss is not None:
+            t["miss"] = miss[rec - first]
+        if left is not None:
+            t["left"] = left[rec]
+        h = pd.util.hash_pandas_object(t[keys], index=False).to_numpy()
+        part = (h % np.uint64(parts)).astype(np.int64)
+        for p in np.unique(part).tolist():
+            out[(r, p)] = t[part == p]
+    return out
 
 
-def _score_task(parts: list[np.ndarray], run: _Run) -> tuple[_Edges, int]:
+def _keys_task(run: _Run, k: int) -> dict[tuple[int, int], pd.DataFrame]:
+    """One record file: its key rows of every pass, by (pass, partition)."""
+    a, b = record_files(run.run_dir, run.parts)[k]
+    s = pd.read_parquet(a)
+    v = pd.read_parquet(b)
+    first = int(v["rec"].min()) if len(v) else 0
+    s.index = pd.RangeIndex(first, first + len(s))
+    v.attrs["name_pairs"] = run.name_pairs
+    left = None
+    if run.incremental:
+        left = pd.read_parquet(Path(run.run_dir) / _LEFT)["left"].to_numpy(bool)
+    return block_key_rows(s, v, run.spec, run.parts, left)
+
+
+def _join_task(pieces: list[pd.DataFrame | None], keys: list[str], run: _Run) -> list:
+    """One (pass, partition): its blocks joined, the pair codes split into buckets."""
+    rows = [x for x in pieces if x is not None]
+    t = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    code = block_partition_pairs(t, keys, run.spec.max_block_size, run.n)
+    b = _bucket_of(code, run.parts)
+    return [code[b == q] for q in range(run.parts)]
+
+
+def _score_task(parts: list[np.ndarray], run: _Run, model: Model) -> tuple[_Edges, int]:
     """One bucket: its distinct pairs, compared and scored; the kept edges and the count."""
     n = max(run.n, 1)
     code = unique_sorted(np.concatenate(parts)) if parts else np.empty(0, np.int64)
     i, j = code // n, code % n
-    scorer = _worker_scorer(run)
+    scorer = _worker_scorer(run, model)
     if run.link_only:
         g = scorer.comparer.s["grp"].to_numpy()
         keep = g[i] != g[j]
@@ -308,51 +371,6 @@ def _merge_forests(*forests: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray,
 
 
 # ----------------------------------------------------------------- driver side
-def write_block_partitions(
-    prep: _Prepared, spec: Spec, run_dir: Path, parts: int, left: np.ndarray | None = None
-) -> list[BlockPartition]:
-    """Write each blocking pass's key table, hash-partitioned by the pass's key.
-
-    Every row of a block (one key value) lands in one file, so each block is joined in
-    exactly one partition; passes on a column the data lacks are skipped, as
-    :func:`~cpgraph.linkage.blocking.candidate_pairs` skips them.
-
-    Args:
-        prep: the run's prepared records.
-        spec: the spec (blocking passes, in order).
-        run_dir: the run folder (a ``blocks`` folder is made in it).
-        parts: partitions per pass.
-        left: incremental runs: the records whose pairs are wanted.
-
-    Returns:
-        The non-empty partitions written.
-    """
-    s = prep.s
-    folder = _private_dir(run_dir / "blocks")
-    out: list[BlockPartition] = []
-    for r, rule in enumerate(spec.blocking):
-        if any(k not in s.columns and k not in NAME_KEYS for k in rule.keys):
-            continue  # a rule on a column this data set does not have
-        t = _table_for(rule, s, prep.vtable)
-        if t.empty:
-            continue
-        keys = list(rule.keys)
-        t = t[["rec", *keys]].reset_index(drop=True)
-        rec = t["rec"].to_numpy(np.int64)
-        miss = _missing_mask(s, rule.one_side_missing)
-        if miss is not None:
-            t["miss"] = miss[rec]
-        if left is not None:
-            t["left"] = left[rec]
-        h = pd.util.hash_pandas_object(t[keys], index=False).to_numpy()
-        part = (h % np.uint64(parts)).astype(np.int64)
-        for p in np.unique(part).tolist():
-            path = folder / f"pass{r:02d}-part{p:04d}.parquet"
-            _write_parquet(t[part == p], path)
-            out.append(BlockPartition(str(path), r, p, keys))
-    return out
-
-
 @contextmanager
 def dask_client(options: DaskOptions) -> Iterator[Client]:
     """A client of ``options.scheduler``, or of a ``LocalCluster`` started (and stopped)
@@ -382,7 +400,8 @@ def dask_client(options: DaskOptions) -> Iterator[Client]:
             n_workers=options.workers,
             threads_per_worker=options.threads,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never 8787 taken by another cluster
+            scheduler_kwargs={"dashboard": False},
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as client,
@@ -482,19 +501,22 @@ class DaskLinkageEngine(LinkageEngine):
         threads = sum(client.nthreads().values()) or 1
         return max(2, 2 * threads)
 
-    def _write_tables(self, prepared: _PrepareResult, run_dir: Path) -> None:
-        """The records and name variants the workers' comparers are built from."""
+    def _write_tables(
+        self, prepared: _PrepareResult, run_dir: Path, parts: int, left: np.ndarray | None
+    ) -> None:
+        """The records and name variants, in ``parts`` files by record range."""
+        write_record_files(prepared.prep, run_dir, parts)
         prep = prepared.prep
-        _write_parquet(prep.s, run_dir / _RECORDS)
-        _write_parquet(prep.vtable[_VARIANT_COLUMNS], run_dir / _VARIANTS)
+        n = len(prep.s)
         if prep.year_lo is not None or prep.year_hi is not None:
-            n = len(prep.s)
             lo = prep.year_lo if prep.year_lo is not None else np.full(n, -np.inf)
             hi = prep.year_hi if prep.year_hi is not None else np.full(n, np.inf)
             _write_parquet(
                 pd.DataFrame({"lo": np.asarray(lo, float), "hi": np.asarray(hi, float)}),
                 run_dir / _BOUNDS,
             )
+        if left is not None:
+            _write_parquet(pd.DataFrame({"left": left}), run_dir / _LEFT)
 
     def _distributed_edges(
         self,
@@ -510,12 +532,24 @@ class DaskLinkageEngine(LinkageEngine):
         n = len(prepared.prep.s)
         t0 = time.perf_counter()
         parts = self._partitions(client)
-        self._write_tables(prepared, run_dir)
-        files = write_block_partitions(prepared.prep, spec, run_dir, parts, left)
-        blocks = [
-            client.submit(_block_task, f.path, f.keys, spec.max_block_size, n, parts, pure=False)
-            for f in files
-        ]
+        self._write_tables(prepared, run_dir, parts, left)
+        run = _Run(
+            str(run_dir),
+            spec,
+            tuple(prepared.prep.name_pairs),
+            n,
+            parts,
+            self.link_only,
+            left is not None,
+        )
+        # (in a list: scatter would split a collection into its items)
+        [run_f] = client.scatter([run], broadcast=True, hash=False)
+        keyed = [client.submit(_keys_task, run_f, k, pure=False) for k in range(parts)]
+        joins = []
+        for r, rule in enumerate(spec.blocking):
+            for p in range(parts):
+                pieces = [client.submit(dict.get, f, (r, p), pure=False) for f in keyed]
+                joins.append(client.submit(_join_task, pieces, list(rule.keys), run_f, pure=False))
         timings["block"] = time.perf_counter() - t0
         if prepared.model is None and prepared.training is not None:
             # blocking needs no model: the tasks above run while the driver waits for it
@@ -525,20 +559,11 @@ class DaskLinkageEngine(LinkageEngine):
         if prepared.model is None:
             raise LinkageError("the model was not trained")
         t1 = time.perf_counter()
-        run = _Run(
-            str(run_dir),
-            spec,
-            prepared.model,
-            tuple(prepared.prep.name_pairs),
-            n,
-            self.link_only,
-        )
-        # (in a list: scatter would split a collection into its items)
-        [run_f] = client.scatter([run], broadcast=True, hash=False)
+        [model_f] = client.scatter([prepared.model], broadcast=True, hash=False)
         scored = []
         for q in range(parts):
-            bucket = [client.submit(operator.getitem, b, q, pure=False) for b in blocks]
-            scored.append(client.submit(_score_task, bucket, run_f, pure=False))
+            bucket = [client.submit(operator.getitem, j, q, pure=False) for j in joins]
+            scored.append(client.submit(_score_task, bucket, run_f, model_f, pure=False))
         forests = [client.submit(_link_forest, f, spec.auto, pure=False) for f in scored]
         # union-find merges as a tree: no one task sees every forest
         while len(forests) > 1:
@@ -549,12 +574,11 @@ class DaskLinkageEngine(LinkageEngine):
                 for k in range(0, len(forests), 2)
             ]
         results = client.gather(scored)
-        nodes, roots = forests[0].result() if forests else (np.empty(0, np.int64),) * 2
+        nodes, roots = forests[0].result()
         client.run(_forget, str(run_dir))
-        del blocks, scored, forests
-        edges = _Edges.concat([e for e, _ in results]) if results else None
-        if edges is None:
-            edges = _Edges.empty(len(spec.comparisons))
+        tasks = len(joins)
+        del keyed, joins, scored, forests
+        edges = _Edges.concat([e for e, _ in results])
         # each bucket is sorted by pair code: one stable sort gives the local engine's order
         order = np.argsort(edges.i * max(n, 1) + edges.j, kind="stable")
         edges = edges.take(order)
@@ -564,13 +588,29 @@ class DaskLinkageEngine(LinkageEngine):
         timings["score"] = time.perf_counter() - t1
         info = DistributedInfo(
             partitions=parts,
-            tasks=len(files),
+            tasks=tasks,
             candidate_pairs=int(sum(c for _, c in results)),
             kept_edges=int(len(edges.i)),
             components=labels,
             largest_component=int(sizes.max()) if n else 0,
         )
         return edges, info
+
+
+def write_record_files(prep: _Prepared, run_dir: Path, parts: int) -> None:
+    """The standardised records and their name variants, in ``parts`` Parquet files by
+    record range (what the workers block and compare; read in order, they are the local
+    engine's tables)."""
+    s, v = prep.s, prep.vtable[_VARIANT_COLUMNS]
+    vrec = v["rec"].to_numpy(np.int64)
+    if len(vrec) and (np.diff(vrec) < 0).any():
+        # name_variants emits them grouped by record, in record order; slicing relies on it
+        raise LinkageError("name variants are not in record order")
+    cut = np.linspace(0, len(s), parts + 1).round().astype(np.int64)
+    vcut = np.searchsorted(vrec, cut)
+    for k, (path_s, path_v) in enumerate(record_files(run_dir, parts)):
+        _write_parquet(s.iloc[cut[k] : cut[k + 1]], path_s)
+        _write_parquet(v.iloc[vcut[k] : vcut[k + 1]], path_v)
 
 
 def open_engine(

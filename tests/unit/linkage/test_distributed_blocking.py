@@ -1,7 +1,7 @@
 """The Dask engine's candidate generation: blocking passes hash-partitioned by their key.
 
-No cluster here: the partition files are written and joined as the workers would, and
-the union of their pairs is compared with the local engine's candidate pairs.
+No cluster here: the record files are written, keyed, shuffled and joined as the workers
+would, and the union of their pairs is compared with the local engine's candidate pairs.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ import pandas as pd
 import pytest
 
 from cpgraph.linkage.blocking import candidate_pairs
-from cpgraph.linkage.distributed import block_partition_pairs, write_block_partitions
+from cpgraph.linkage.distributed import (
+    _join_task,
+    _keys_task,
+    _Run,
+    record_files,
+    write_record_files,
+)
 from cpgraph.linkage.engine import LinkageEngine
 
 from .conftest import mention, population
@@ -66,16 +72,31 @@ def prep(spec):
     return LinkageEngine(spec)._prepare(_mentions())
 
 
+def _run(prep, spec, folder: Path, parts: int, left, link_only: bool) -> _Run:
+    write_record_files(prep, folder, parts)
+    if left is not None:
+        pd.DataFrame({"left": left}).to_parquet(folder / "left.parquet")
+    return _Run(
+        str(folder), spec, tuple(prep.name_pairs), len(prep.s), parts, link_only, left is not None
+    )
+
+
+def _keyed(run: _Run) -> list[dict]:
+    """What each record file's task hands on: key rows by (pass, partition)."""
+    return [_keys_task(run, k) for k in range(run.parts)]
+
+
 def _partitioned(prep, spec, folder: Path, parts: int, left, link_only: bool):
-    """Pair codes per pass and partition, and the deduplicated union (as the workers)."""
+    """Pair codes per (pass, partition), and the deduplicated union (as the workers)."""
+    run = _run(prep, spec, folder, parts, left, link_only)
+    keyed = _keyed(run)
     n = len(prep.s)
-    files = write_block_partitions(prep, spec, folder, parts, left)
     by_pass: dict[int, list[np.ndarray]] = {}
-    for f in files:
-        t = pd.read_parquet(f.path)
-        by_pass.setdefault(f.rule, []).append(
-            block_partition_pairs(t, f.keys, spec.max_block_size, n)
-        )
+    for r, rule in enumerate(spec.blocking):
+        for p in range(parts):
+            buckets = _join_task([k.get((r, p)) for k in keyed], list(rule.keys), run)
+            assert len(buckets) == parts
+            by_pass.setdefault(r, []).append(np.concatenate(buckets))
     allcodes = np.concatenate([c for codes in by_pass.values() for c in codes])
     code = np.unique(allcodes)
     i, j = code // n, code % n
@@ -101,18 +122,33 @@ def test_partitioned_candidates_are_the_local_engines(tmp_path, spec, prep, part
 
 
 def test_each_block_of_a_pass_is_in_one_partition(tmp_path, spec, prep):
-    # a block (one key value) is whole in one partition, so its pairs are all made there;
-    # a pair two blocks of one pass share (two name variants) may be made twice, and the
-    # pair buckets deduplicate it as the local engine does
-    files = write_block_partitions(prep, spec, tmp_path, 6)
-    passes = {f.rule for f in files}
+    # a block (one key value) is whole in one partition, whichever record file its
+    # records come from, so its pairs are all made there; a pair two blocks of one pass
+    # share (two name variants) may be made twice, and the pair buckets deduplicate it
+    # as the local engine does
+    keyed = _keyed(_run(prep, spec, tmp_path, 6, None, False))
+    passes = {r for k in keyed for r, _ in k}
     assert len(passes) >= 5  # most of the default passes have blocks here
     for rule in passes:
+        keys = list(spec.blocking[rule].keys)
         owner: dict[tuple, int] = {}
-        for f in (f for f in files if f.rule == rule):
-            t = pd.read_parquet(f.path)
-            for key in t[f.keys].itertuples(index=False, name=None):
-                assert owner.setdefault(key, f.part) == f.part
+        for k in keyed:
+            for (r, p), rows in k.items():
+                if r == rule:
+                    for key in rows[keys].itertuples(index=False, name=None):
+                        assert owner.setdefault(key, p) == p
+        if len(owner) >= 20:
+            assert len(set(owner.values())) > 1  # a pass of many blocks is spread out
+
+
+def test_the_record_files_are_the_local_tables(tmp_path, spec, prep):
+    run = _run(prep, spec, tmp_path, 4, None, False)
+    files = record_files(run.run_dir, 4)
+    s = pd.concat([pd.read_parquet(a) for a, _ in files], ignore_index=True)
+    v = pd.concat([pd.read_parquet(b) for _, b in files], ignore_index=True)
+    pd.testing.assert_frame_equal(s, prep.s)
+    pd.testing.assert_frame_equal(v, prep.vtable[list(v.columns)])
+    assert all(len(pd.read_parquet(a)) for a, _ in files)  # every file has records
 
 
 def test_the_alias_and_missing_date_passes_are_partitioned_too(tmp_path, spec, prep):
@@ -126,9 +162,8 @@ def test_the_alias_and_missing_date_passes_are_partitioned_too(tmp_path, spec, p
         assert (min(pa, pb), max(pa, pb)) in made
 
 
-def test_partition_files_are_private(tmp_path, spec, prep):
-    files = write_block_partitions(prep, spec, tmp_path / "run", 2)
-    assert files
-    assert (tmp_path / "run" / "blocks").stat().st_mode & 0o777 == 0o700
+def test_the_run_files_are_private(tmp_path, spec, prep):
+    write_record_files(prep, tmp_path, 2)
+    files = [f for pair in record_files(tmp_path, 2) for f in pair]
     for f in files:
-        assert Path(f.path).stat().st_mode & 0o777 == 0o600
+        assert f.stat().st_mode & 0o777 == 0o600
