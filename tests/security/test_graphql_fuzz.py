@@ -355,6 +355,69 @@ def test_hostile_variables_never_fail_internally(world: World) -> None:
     fuzz()
 
 
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), INTS, st.floats(allow_nan=False), HOSTILE_STRINGS),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+REQUEST_KEYS = st.sampled_from(["query", "variables", "operationName", "extensions", "x"])
+HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=40)
+
+
+def test_raw_requests_never_fail_internally(world: World) -> None:
+    """The HTTP surface itself: odd methods, content types, bodies, operation names and
+    headers get a 4xx (a GraphQL error, or strawberry's own plain-text 400), never a
+    500 or a traceback."""
+    valid = "query A { me { name } } query B { person(id: $x) { id } }"
+    bodies = st.one_of(
+        st.binary(max_size=300),
+        st.dictionaries(REQUEST_KEYS, JSON_VALUES, max_size=4).map(
+            lambda d: json.dumps(d).encode()
+        ),
+        st.fixed_dictionaries(
+            {"query": st.just(valid)}, optional={"operationName": JSON_VALUES}
+        ).map(lambda d: json.dumps(d).encode()),
+    )
+    content_types = st.sampled_from(
+        [
+            "application/json",
+            "application/json; charset=utf-8",
+            "text/plain",
+            "application/graphql",
+            "multipart/form-data; boundary=x",
+            "application/x-www-form-urlencoded",
+            "",
+        ]
+    )
+    authorization = st.one_of(
+        st.just(f"Bearer {world.tokens[Role.INVESTIGATOR]}"),
+        st.sampled_from(["Bearer ", "Basic abc", "bearer cpg_x", ""]),
+        HEADER_TEXT,
+    )
+
+    @settings(FUZZ, max_examples=100)
+    @given(
+        method=st.sampled_from(["POST", "POST", "POST", "GET", "PUT"]),
+        body=bodies,
+        content_type=content_types,
+        auth=authorization,
+        purpose=st.one_of(st.sampled_from([PURPOSES[0], *PURPOSES[2:4]]), HEADER_TEXT),
+    )
+    def fuzz(method: str, body: bytes, content_type: str, auth: str, purpose: str) -> None:
+        headers = {"Authorization": auth, "X-Purpose": purpose, "Content-Type": content_type}
+        coro = world.http.request(method, "/graphql", content=body, headers=headers)
+        resp = asyncio.run_coroutine_threadsafe(coro, world.loop.loop).result(timeout=120)
+        if resp.headers.get("content-type", "").startswith("application/json"):
+            _check(resp)
+        else:  # strawberry's and the router's own refusals are plain text
+            assert 400 <= resp.status_code < 500, (resp.status_code, resp.text[:500])
+            assert "Traceback" not in resp.text and 'File "' not in resp.text
+
+    fuzz()
+
+
 @pytest.mark.parametrize(
     "query",
     [
