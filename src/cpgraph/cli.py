@@ -220,14 +220,33 @@ def generate_cmd(
             help="List the built-in generator profiles and exit.",
         ),
     ] = False,
+    rate: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--rate",
+            help="Override one of the profile's rates, NAME=VALUE (repeatable), e.g. "
+            "--rate within_system_duplicates=0.08.",
+        ),
+    ] = None,
 ) -> None:
     """Write a synthetic cross-agency population with its ground truth."""
     from cpgraph.generate import PROFILES, generate  # noqa: PLC0415 — keep CLI start-up fast
+    from cpgraph.generate.profile import with_rates  # noqa: PLC0415
 
     if profile not in PROFILES:
         raise typer.BadParameter(
             f"unknown profile {profile!r}; one of: {', '.join(PROFILES)}", param_hint="--profile"
         )
+    overrides: dict[str, str] = {}
+    for item in rate or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--rate")
+        overrides[name.strip()] = value.strip()
+    try:
+        chosen = with_rates(PROFILES[profile], overrides)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--rate") from None
     with progress_bar() as bar:
         task = bar.add_task("generating households", total=households)
         summary = generate(
@@ -236,9 +255,9 @@ def generate_cmd(
             seed,
             error_rate,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
-            profile=profile,
+            profile=chosen,
         )
-    table = Table("system", "person mentions", title=f"generated into {out} ({profile})")
+    table = Table("system", "person mentions", title=f"generated into {out} ({chosen.name})")
     for system, count in sorted(summary.mentions.items()):
         table.add_row(system, f"{count:,}")
     console.print(table)

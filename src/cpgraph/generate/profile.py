@@ -13,6 +13,7 @@ they never perturb ``default``'s streams.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any, Literal
 
@@ -199,6 +200,7 @@ PROFILES: dict[str, GeneratorProfile] = {
             police_maiden_alias=0.2,
             double_barrelled=0.35,
             hyphen_lost=0.5,
+            within_system_duplicates=0.03,
             partner_alias_variant=0.25,
         ),
         replace(
@@ -215,6 +217,7 @@ PROFILES: dict[str, GeneratorProfile] = {
             patient_nhs_number=0.7,
             transliterated_names=0.7,
             relationship_label_drift=0.6,
+            within_system_duplicates=0.03,
             partner_alias_variant=0.8,
             partner_alias_both_sides=0.4,
         ),
@@ -229,6 +232,7 @@ PROFILES: dict[str, GeneratorProfile] = {
             gp_stale_address=0.6,
             stale_address_elsewhere=0.6,
             background_split=0.45,
+            within_system_duplicates=0.03,
             partner_alias_variant=0.3,
         ),
         replace(
@@ -242,6 +246,7 @@ PROFILES: dict[str, GeneratorProfile] = {
             dob_year_off=0.02,
             dob_digit_typo=0.03,
             name_typo_scale=3.0,
+            within_system_duplicates=0.03,
             partner_alias_variant=0.3,
         ),
         replace(
@@ -269,10 +274,41 @@ PROFILES: dict[str, GeneratorProfile] = {
             jr_sr_suffix=0.5,
             same_name_dob_stranger=0.12,
             stranger_same_town=0.8,
+            within_system_duplicates=0.03,
             partner_alias_variant=0.3,
         ),
     )
 }
+
+
+def with_rates(profile: GeneratorProfile, rates: dict[str, str]) -> GeneratorProfile:
+    """``profile`` with some rates overridden (``cpgraph generate --rate NAME=VALUE``).
+
+    Args:
+        profile: The profile to start from.
+        rates: Parameter name → value as text (e.g. ``{"within_system_duplicates": "0.08"}``).
+
+    Returns:
+        A profile named ``<name>+custom`` carrying the overrides (still validated).
+
+    Raises:
+        ValueError: An unknown parameter (with the closest known one), a value that is
+            not a number, or one out of range.
+    """
+    if not rates:
+        return profile
+    known = {f.name for f in fields(profile)} - {"name", "description", "role"}
+    changes: dict[str, Any] = {}
+    for name, text in rates.items():
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ValueError(f"unknown generator rate {name!r}{hint}")
+        try:
+            changes[name] = float(text)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, got {text!r}") from None
+    return replace(profile, name=f"{profile.name}+custom", **changes)
 
 
 def get_profile(name: str) -> GeneratorProfile:

@@ -590,3 +590,42 @@ def test_cli_lists_profiles_and_generates_one(tmp_path: Path) -> None:
     assert json.loads((out / "generate.json").read_text(encoding="utf-8"))["profile"] == (
         "lookalikes"
     )
+
+
+def test_every_non_default_profile_has_within_system_duplicates(
+    pops: dict[str, GeneratedPopulation],
+) -> None:
+    """Real indexes hold duplicates (issue #19): each profile but ``default`` plants some,
+    a migrated system the most."""
+    for name, prof in PROFILES.items():
+        if name == "default":
+            continue
+        assert 0.02 <= prof.within_system_duplicates <= 0.08, name
+        assert _same_system_duplicates(pops[name])["uhb-fhir:patient"] >= 1, name
+    assert PROFILES["migrated_systems"].within_system_duplicates == max(
+        p.within_system_duplicates for p in PROFILES.values()
+    )
+
+
+def test_rates_can_be_overridden_by_name(tmp_path: Path) -> None:
+    from cpgraph.generate.profile import with_rates
+
+    base = get_profile("migrated_systems")
+    more = with_rates(base, {"within_system_duplicates": "0.3"})
+    assert more.within_system_duplicates == 0.3 and more.name == "migrated_systems+custom"
+    assert with_rates(base, {}) is base
+    with pytest.raises(ValueError, match="did you mean 'within_system_duplicates'"):
+        with_rates(base, {"within_system_duplicate": "0.1"})
+    with pytest.raises(ValueError, match="must be a number"):
+        with_rates(base, {"within_system_duplicates": "lots"})
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        with_rates(base, {"within_system_duplicates": "1.5"})
+    # the rate is what the generator draws against: more duplicates at a higher rate
+    counts = []
+    for rate in ("0.0", "0.3"):
+        root = tmp_path / rate
+        generate(root, 60, 4, profile=with_rates(base, {"within_system_duplicates": rate}))
+        counts.append(_same_system_duplicates(GeneratedPopulation(root, None))["uhb-fhir:patient"])
+    assert counts[1] > counts[0] + 5
+    recorded = json.loads((tmp_path / "0.3" / "generate.json").read_text(encoding="utf-8"))
+    assert recorded["parameters"]["within_system_duplicates"] == 0.3
