@@ -253,6 +253,8 @@ class EmbeddedFalkorDB:
                 handle = self._spawn(restart=True)
             except Exception as exc:  # noqa: BLE001 — keep supervising; try again later
                 self._state = STATE_DOWN
+                if self._stopping.is_set():
+                    return  # stop() ended the restart
                 log.error("embedded FalkorDB did not restart: %s", exc)
                 if self._stopping.wait(backoff):
                     return

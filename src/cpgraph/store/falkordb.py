@@ -397,9 +397,14 @@ class FalkorDBStore(GraphStore):
             self.round_trips += 1
             async with asyncio.timeout(_LIVENESS_TIMEOUT_S):
                 pong = await self._db.connection.ping()  # type: ignore[union-attr]
-            return Health(bool(pong), self.backend, self.location)
         except (RedisError, OSError, TimeoutError, AttributeError) as exc:
             return Health(False, self.backend, self.location, detail=type(exc).__name__)
+        # The client retries a lost connection, so the PONG may come from a server the
+        # supervisor is still bringing up: up only once the supervisor says so.
+        state = self._supervised_state()
+        if state is not None:
+            return Health(False, self.backend, self.location, detail=state)
+        return Health(bool(pong), self.backend, self.location)
 
     async def rewrite_log(self, timeout_s: float = 3600.0) -> None:
         """Rewrite the append-only file as a snapshot of the graph now, and wait for it.
@@ -444,9 +449,12 @@ class FalkorDBStore(GraphStore):
                 name = fields.get("name") or fields.get(b"name")
                 if name in ("graph", b"graph"):
                     version = str(fields.get("ver") or fields.get(b"ver"))
-            return Health(bool(pong), self.backend, self.location, version=version)
         except (RedisError, OSError, StoreError, AttributeError) as exc:
             return Health(False, self.backend, self.location, detail=type(exc).__name__)
+        state = self._supervised_state()  # as in `liveness`
+        if state is not None:
+            return Health(False, self.backend, self.location, detail=state)
+        return Health(bool(pong), self.backend, self.location, version=version)
 
     async def stats(self) -> StoreStats:
         nodes = {r["label"]: r["count"] for r in await self.query("stats_nodes_by_label")}
