@@ -170,6 +170,7 @@ class _Run:
     parts: int
     link_only: bool
     incremental: bool
+    starts: tuple[int, ...] = ()  # each record file's first record position
 
 
 def record_files(run_dir: str | Path, parts: int) -> list[tuple[Path, Path]]:
@@ -312,7 +313,7 @@ def _keys_task(run: _Run, k: int) -> dict[tuple[int, int], pd.DataFrame]:
     a, b = record_files(run.run_dir, run.parts)[k]
     s = pd.read_parquet(a)
     v = pd.read_parquet(b)
-    first = int(v["rec"].min()) if len(v) else 0
+    first = run.starts[k]
     s.index = pd.RangeIndex(first, first + len(s))
     v.attrs["name_pairs"] = run.name_pairs
     left = None
@@ -503,9 +504,10 @@ class DaskLinkageEngine(LinkageEngine):
 
     def _write_tables(
         self, prepared: _PrepareResult, run_dir: Path, parts: int, left: np.ndarray | None
-    ) -> None:
-        """The records and name variants, in ``parts`` files by record range."""
-        write_record_files(prepared.prep, run_dir, parts)
+    ) -> tuple[int, ...]:
+        """The records and name variants, in ``parts`` files by record range (returns each
+        file's first record position)."""
+        starts = write_record_files(prepared.prep, run_dir, parts)
         prep = prepared.prep
         n = len(prep.s)
         if prep.year_lo is not None or prep.year_hi is not None:
@@ -517,6 +519,7 @@ class DaskLinkageEngine(LinkageEngine):
             )
         if left is not None:
             _write_parquet(pd.DataFrame({"left": left}), run_dir / _LEFT)
+        return starts
 
     def _distributed_edges(
         self,
@@ -532,7 +535,7 @@ class DaskLinkageEngine(LinkageEngine):
         n = len(prepared.prep.s)
         t0 = time.perf_counter()
         parts = self._partitions(client)
-        self._write_tables(prepared, run_dir, parts, left)
+        starts = self._write_tables(prepared, run_dir, parts, left)
         run = _Run(
             str(run_dir),
             spec,
@@ -541,6 +544,7 @@ class DaskLinkageEngine(LinkageEngine):
             parts,
             self.link_only,
             left is not None,
+            starts,
         )
         # (in a list: scatter would split a collection into its items)
         [run_f] = client.scatter([run], broadcast=True, hash=False)
@@ -597,10 +601,10 @@ class DaskLinkageEngine(LinkageEngine):
         return edges, info
 
 
-def write_record_files(prep: _Prepared, run_dir: Path, parts: int) -> None:
+def write_record_files(prep: _Prepared, run_dir: Path, parts: int) -> tuple[int, ...]:
     """The standardised records and their name variants, in ``parts`` Parquet files by
     record range (what the workers block and compare; read in order, they are the local
-    engine's tables)."""
+    engine's tables).  Returns each file's first record position."""
     s, v = prep.s, prep.vtable[_VARIANT_COLUMNS]
     vrec = v["rec"].to_numpy(np.int64)
     if len(vrec) and (np.diff(vrec) < 0).any():
@@ -611,6 +615,7 @@ def write_record_files(prep: _Prepared, run_dir: Path, parts: int) -> None:
     for k, (path_s, path_v) in enumerate(record_files(run_dir, parts)):
         _write_parquet(s.iloc[cut[k] : cut[k + 1]], path_s)
         _write_parquet(v.iloc[vcut[k] : vcut[k + 1]], path_v)
+    return tuple(cut[:-1].tolist())
 
 
 def open_engine(

@@ -73,11 +73,12 @@ def prep(spec):
 
 
 def _run(prep, spec, folder: Path, parts: int, left, link_only: bool) -> _Run:
-    write_record_files(prep, folder, parts)
+    starts = write_record_files(prep, folder, parts)
     if left is not None:
         pd.DataFrame({"left": left}).to_parquet(folder / "left.parquet")
+    n = len(prep.s)
     return _Run(
-        str(folder), spec, tuple(prep.name_pairs), len(prep.s), parts, link_only, left is not None
+        str(folder), spec, tuple(prep.name_pairs), n, parts, link_only, left is not None, starts
     )
 
 
