@@ -272,3 +272,131 @@ def random_pairs(
         keep &= g[i] != g[j]
     i, j = i[keep][:count], j[keep][:count]
     return np.minimum(i, j), np.maximum(i, j)
+
+
+# ---------------------------------------------------------------------- streamed pairs
+PAIR_BLOCK = 2_000_000  # candidate pairs (before deduplication) per streamed block
+
+
+class RuleBlocks:
+    """One rule's blocks, held compactly to make its pairs one record range at a time.
+
+    ``recs`` are the member records of every kept block (2 to ``max_block_size``
+    distinct records), sorted by block then record; per (block, record) row, sorted by
+    record, ``nxt``/``end`` bound the members of its block after it. The pairs with
+    ``i`` in a record range are then ``(rec, recs[nxt:end])`` for that range's rows: no
+    join, and nothing held but int32 arrays the size of the rule's key table.
+    """
+
+    def __init__(
+        self, rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame, max_block_size: int
+    ) -> None:
+        """Build the rule's block table (see :func:`rule_pairs` for the semantics)."""
+        n = len(s)
+        t = _table_for(rule, s, vtable)
+        code = _codes(t, list(rule.keys)) if len(t) else np.empty(0, np.int64)
+        kr = pd.DataFrame({"code": code, "rec": t["rec"].to_numpy(np.int64)}).drop_duplicates()
+        del t, code
+        c = kr["code"].to_numpy(np.int64)
+        r = kr["rec"].to_numpy(np.int64)
+        del kr
+        size = np.bincount(c, minlength=int(c.max()) + 1 if len(c) else 0)
+        ok = (size >= 2) & (size <= max_block_size)
+        keep = ok[c] if len(c) else np.zeros(0, bool)
+        c, r = c[keep], r[keep]
+        order = np.lexsort((r, c))
+        c, self.recs = c[order], r[order].astype(np.int32)
+        del order
+        # the end of each row's block (rows of one block are contiguous)
+        last = np.r_[c[1:] != c[:-1], True] if len(c) else np.zeros(0, bool)
+        ends = np.flatnonzero(last) + 1
+        end = np.repeat(ends, np.diff(np.r_[0, ends])).astype(np.int32)
+        by_rec = np.argsort(self.recs, kind="stable")
+        self.nxt = (by_rec + 1).astype(np.int32)
+        self.end = end[by_rec]
+        self.ptr = np.searchsorted(self.recs[by_rec], np.arange(n + 1)).astype(np.int64)
+        self.miss = _missing_mask(s, rule.one_side_missing)
+
+    def counts(self) -> np.ndarray:
+        """Per record, the pairs it makes as the smaller position (duplicates counted)."""
+        n = len(self.ptr) - 1
+        per_row = (self.end - self.nxt).astype(np.int64)
+        rec_of_row = np.repeat(np.arange(n), np.diff(self.ptr))
+        return np.bincount(rec_of_row, weights=per_row, minlength=n).astype(np.int64)
+
+    def pairs(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs ``(i, j)``, ``i < j``, of records ``lo <= i < hi`` (duplicates possible)."""
+        a0, a1 = int(self.ptr[lo]), int(self.ptr[hi])
+        nxt = self.nxt[a0:a1].astype(np.int64)
+        lens = self.end[a0:a1].astype(np.int64) - nxt
+        total = int(lens.sum())
+        if not total:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        rows = np.repeat(np.arange(a1 - a0), lens)
+        offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
+        j = self.recs[nxt[rows] + offs].astype(np.int64)
+        i = np.repeat(np.repeat(np.arange(lo, hi), np.diff(self.ptr[lo : hi + 1])), lens)
+        if self.miss is not None:
+            # only pairs where a side lacks the column
+            keep = self.miss[i] | self.miss[j]
+            i, j = i[keep], j[keep]
+        return i, j
+
+
+def pair_plan(blocks: list[RuleBlocks], n: int, target: int = PAIR_BLOCK) -> list[tuple[int, int]]:
+    """Record ranges ``[lo, hi)`` whose pairs (as smaller position) are about ``target``.
+
+    A range is never empty and one record's pairs are never split, so a range can exceed
+    ``target`` by one record's pairs (at most rules × ``max_block_size``).
+    """
+    if n == 0:
+        return []
+    per = np.zeros(n, np.int64)
+    for b in blocks:
+        per += b.counts()
+    cum = np.cumsum(per)
+    cuts = np.searchsorted(cum, np.arange(target, int(cum[-1]) + target, target), side="left")
+    bounds = np.unique(np.r_[0, np.minimum(cuts + 1, n), n])
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def rule_blocks(s: pd.DataFrame, vtable: pd.DataFrame, spec: Spec) -> list[RuleBlocks]:
+    """Every usable blocking rule's :class:`RuleBlocks` (rules on absent columns skipped)."""
+    return [
+        RuleBlocks(rule, s, vtable, spec.max_block_size)
+        for rule in spec.blocking
+        if not any(k not in s.columns and k not in NAME_KEYS for k in rule.keys)
+    ]
+
+
+def range_pairs(
+    blocks: list[RuleBlocks],
+    lo: int,
+    hi: int,
+    n: int,
+    grp: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct candidate pairs with ``lo <= i < hi``, sorted (``i`` then ``j``).
+
+    Every pair of every rule whose smaller position is in the range is made here, so
+    deduplicating within the range deduplicates across the whole run: concatenated over
+    :func:`pair_plan`'s ranges in order these are :func:`candidate_pairs`' pairs.
+
+    Args:
+        blocks: :func:`rule_blocks` output.
+        lo, hi: the record range.
+        n: the number of records.
+        grp: with link-only linkage, each record's group (pairs within one dropped).
+    """
+    ii, jj = [], []
+    for b in blocks:
+        a, c = b.pairs(lo, hi)
+        ii.append(a)
+        jj.append(c)
+    if not ii:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    i, j = unique_pairs(np.concatenate(ii), np.concatenate(jj), max(n, 1))
+    if grp is not None:
+        keep = grp[i] != grp[j]
+        i, j = i[keep], j[keep]
+    return i, j

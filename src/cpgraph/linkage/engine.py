@@ -17,7 +17,13 @@ import numpy as np
 import pandas as pd
 
 from cpgraph.linkage.arrays import isin, unique_sorted
-from cpgraph.linkage.blocking import candidate_pairs, variant_block_table
+from cpgraph.linkage.blocking import (
+    candidate_pairs,
+    pair_plan,
+    range_pairs,
+    rule_blocks,
+    variant_block_table,
+)
 from cpgraph.linkage.clustering import (
     PRIORITY_DETERMINISTIC,
     PRIORITY_SCORED,
@@ -708,21 +714,39 @@ class LinkageEngine:
             ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
             parts.append(self._edges_from_frame(old[ok.to_numpy()], pos))
         t1 = time.perf_counter()
-        i, j = candidate_pairs(
-            s, prep.vtable, spec, link_only=self.link_only, left=changed if state else None
-        )
+        chunk = SCORE_CHUNK
+        if state is None:
+            # pairs are made, compared and scored one record range at a time: only the
+            # kept edges of the run stay resident, never all candidate pairs
+            blocks = rule_blocks(s, prep.vtable, spec)
+            plan = pair_plan(blocks, n, SCORE_CHUNK)
+            grp = s["grp"].to_numpy() if self.link_only else None
+
+            def make(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+                return range_pairs(blocks, lo, hi, n, grp)
+
+        else:
+            # a delta's pairs (touching new or changed mentions) are few: made at once
+            ci, cj = candidate_pairs(s, prep.vtable, spec, link_only=self.link_only, left=changed)
+            plan = [(st, st + chunk) for st in range(0, len(ci), chunk)]
+
+            def make(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+                return ci[lo:hi], cj[lo:hi]
+
         timings["block"] = time.perf_counter() - t1
         t1 = time.perf_counter()
-        chunk = SCORE_CHUNK
         first = None
         rules_first = None
         model = prepared.model
         waited = 0.0
-        if prepared.training is not None:
+        if prepared.training is not None and plan:
             # levels do not depend on the model: compare while it trains, then wait
-            first = comparer.compare(i[:chunk], j[:chunk])
+            fi, fj = make(*plan[0])
+            first = comparer.compare(fi[:chunk], fj[:chunk])
             # the rules (identifiers, cannot-links) need no model either
             rules_first = Scorer(comparer, None, spec, prep.year_lo, prep.year_hi).rules(first)
+            del fi, fj
+        if prepared.training is not None:
             t2 = time.perf_counter()
             model = prepared.training()
             waited = time.perf_counter() - t2
@@ -730,34 +754,44 @@ class LinkageEngine:
         assert model is not None
         scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
         self._src_codes = scorer.source_codes
-        starts = list(range(0, len(i), chunk))
+
+        def score_range(k: int) -> tuple[_Edges, int]:
+            """The kept edges of ``plan[k]``'s pairs, and how many pairs it compared."""
+            pi, pj = make(*plan[k])
+            out = [
+                self._score_chunk(
+                    scorer,
+                    pi,
+                    pj,
+                    st,
+                    chunk,
+                    first if k == 0 and st == 0 else None,
+                    rules_first if k == 0 and st == 0 else None,
+                )
+                for st in range(0, len(pi), chunk)
+            ]
+            edges = _Edges.concat(out) if out else _Edges.empty(len(spec.comparisons))
+            return edges, len(pi)
+
+        todo = range(len(plan))
         helper = None
         theirs: list[int] = []
-        if self._parallel() and len(starts) >= 3:
-            # a forked process scores every other chunk (it inherits the pairs and the
-            # scorer; only the kept edges come back)
-            theirs = starts[2::2]
-            helper = in_fork(lambda: [self._score_chunk(scorer, i, j, x, chunk) for x in theirs])
-        scored = {
-            st: self._score_chunk(
-                scorer,
-                i,
-                j,
-                st,
-                chunk,
-                first if st == 0 else None,
-                rules_first if st == 0 else None,
-            )
-            for st in starts
-            if st not in theirs
-        }
+        if self._parallel() and len(plan) >= 3:
+            # a forked process scores every other range (it inherits the block tables and
+            # the scorer, reads them only, and makes its own pairs; only the kept edges
+            # come back)
+            theirs = list(todo[2::2])
+            helper = in_fork(lambda: [score_range(k) for k in theirs])
+        scored = {k: score_range(k) for k in todo if k not in theirs}
         if helper is not None:
             scored.update(zip(theirs, helper(), strict=True))
-        parts.extend(scored[st] for st in starts)  # chunk order: results do not depend on it
+        # range order: the pairs' global order (results do not depend on it)
+        parts.extend(scored[k][0] for k in todo)
+        compared = sum(scored[k][1] for k in todo)
         timings["score"] = time.perf_counter() - t1 - waited
         base = _Edges.concat(parts) if parts else _Edges.empty(len(spec.comparisons))
         return _ScoreResult(
-            base=base, model=model, scorer=scorer, changed=changed, compared=int(len(i))
+            base=base, model=model, scorer=scorer, changed=changed, compared=int(compared)
         )
 
     def _steward_stage(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 
@@ -92,3 +94,30 @@ def test_forename_root_blocks_nicknames_and_surname_changes_at_one_postcode(spec
     a, b = unique_pairs(*rule_pairs(rule, s, vt, 100), len(s))
     # d's middle name "rebecca" (a forename/middle swap variant) does not pair it up
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == {(0, 1), (0, 2), (1, 2)}
+
+
+def test_streamed_ranges_make_exactly_the_candidate_pairs_in_order(spec, pop):
+    from cpgraph.linkage.blocking import candidate_pairs, pair_plan, range_pairs, rule_blocks
+
+    mentions, _ = pop
+    s, vt = _std(spec, mentions.to_dict("records"))
+    # a one-side-missing rule, and a cap that drops some blocks, go through the ranges too
+    spec = dataclasses.replace(
+        spec,
+        blocking=(*spec.blocking, BlockingRule("fs", ("fn", "sn"), one_side_missing="dob")),
+        max_block_size=6,
+    )
+    blocks = rule_blocks(s, vt, spec)
+    for link_only in (False, True):
+        i, j = candidate_pairs(s, vt, spec, link_only=link_only)
+        assert len(i) > 100
+        for target in (1, 97, 10**9):
+            plan = pair_plan(blocks, len(s), target)
+            # ranges cover every record once, in order
+            assert plan[0][0] == 0 and plan[-1][1] == len(s)
+            assert all(a[1] == b[0] for a, b in zip(plan, plan[1:], strict=False))
+            grp = s["grp"].to_numpy() if link_only else None
+            got = [range_pairs(blocks, lo, hi, len(s), grp) for lo, hi in plan]
+            assert np.array_equal(np.concatenate([g[0] for g in got]), i)
+            assert np.array_equal(np.concatenate([g[1] for g in got]), j)
+        assert len(pair_plan(blocks, len(s), 97)) > 3
