@@ -70,8 +70,46 @@ def _child(job: Callable[[], Any], conn: Connection, parent: int) -> None:
         os._exit(0)  # no atexit handlers or finalisers of the parent's objects
 
 
+def _meminfo_bytes(field: str) -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _own_rss() -> int | None:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def fork_fits() -> bool:
+    """Whether a child could copy every page of this process and still fit in memory.
+
+    A forked child shares its parent's pages until it writes them, and Python writes
+    most of what it reads (reference counts), so at worst it holds a copy of all of
+    them. When the machine's available memory could not take that copy, the job runs
+    in this process instead: slower, never killed by the kernel's OOM killer. Platforms
+    without ``/proc`` are not checked.
+    """
+    rss, available = _own_rss(), _meminfo_bytes("MemAvailable")
+    if rss is None or available is None:
+        return True
+    return available >= rss
+
+
 def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
     """Run ``job`` in a forked process; returns a function that waits for its result.
+
+    When the memory a fork could need is not available (:func:`fork_fits`), the job
+    runs here and now instead, and ``wait()`` returns its result: the same result, as
+    the job only reads what it inherits.
 
     Args:
         job: what to compute; it runs in the child on the tables it inherited.
@@ -82,6 +120,8 @@ def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
     Raises:
         LinkageError: (from ``wait``) the child died without an answer.
     """
+    if not fork_fits():
+        return _inline(job)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     with warnings.catch_warnings():
@@ -105,6 +145,22 @@ def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
         finally:
             recv.close()
         proc.join()
+        if status == "error":
+            raise value
+        return value
+
+    return wait
+
+
+def _inline(job: Callable[[], Any]) -> Callable[[], Any]:
+    """``job`` run in this process, behind the same ``wait()`` as a fork's."""
+    try:
+        result: tuple[str, Any] = ("ok", job())
+    except Exception as exc:  # noqa: BLE001 — raised by wait(), as a fork's would be
+        result = ("error", exc)
+
+    def wait() -> Any:
+        status, value = result
         if status == "error":
             raise value
         return value

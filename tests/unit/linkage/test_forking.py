@@ -82,3 +82,19 @@ def _alive(pid: int) -> bool:
             return fh.read().split(") ", 1)[1][0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_without_memory_for_a_copy_the_job_runs_here(monkeypatch):
+    from cpgraph.linkage import forking
+
+    assert in_fork(os.getpid)() != os.getpid()  # room for a copy: a child runs it
+    monkeypatch.setattr(forking, "_meminfo_bytes", lambda field: 1024)  # 1 KiB available
+    assert not forking.fork_fits()
+    assert in_fork(os.getpid)() == os.getpid()
+
+    def boom() -> None:
+        raise ValueError("bad pair")
+
+    wait = in_fork(boom)  # the error surfaces where a fork's would: in wait()
+    with pytest.raises(ValueError, match="bad pair"):
+        wait()
