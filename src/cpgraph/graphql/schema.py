@@ -11,7 +11,13 @@ from typing import Any
 
 import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType
+from graphql import (
+    FieldNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    OperationType,
+)
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -23,7 +29,7 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from cpgraph.errors import QueryError
 from cpgraph.graphql.context import GqlInfo, RequestContext
@@ -285,13 +291,24 @@ class Query:
         return to_connection(page, AuditEntry.of)
 
 
+def _document_error_code(error: GraphQLError) -> str:
+    """The code of an error graphql-core raised about the document or its variables."""
+    if isinstance(error, GraphQLSyntaxError):
+        return "GRAPHQL_PARSE_FAILED"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
 def _error_code(error: GraphQLError) -> str:
     original = error.original_error
     if isinstance(original, AccessError):
         return original.code
     if error.extensions and isinstance(error.extensions.get("code"), str):
         return error.extensions["code"]
-    return "INTERNAL" if original is not None else "GRAPHQL_VALIDATION_FAILED"
+    if error.path is not None:
+        return "INTERNAL"  # raised while resolving a field: not the client's doing
+    # about the document or the variables, before anything ran (a literal or variable
+    # value a scalar refused carries that scalar's exception: still the client's input)
+    return _document_error_code(error)
 
 
 def _status_for(error: AccessError) -> int:
@@ -464,6 +481,15 @@ class MaskInternalErrors(MaskErrors):
 
 class CpgraphSchema(strawberry.Schema):
     """Schema whose error logging never writes messages or tracebacks (they may carry data)."""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        """Execute; then every error the client gets carries a code (graphql-core's own,
+        for syntax, validation and variable values, carry none)."""
+        result = await super().execute(*args, **kwargs)
+        for error in result.errors or ():
+            if not (error.extensions and isinstance(error.extensions.get("code"), str)):
+                error.extensions = {**(error.extensions or {}), "code": _error_code(error)}
+        return result
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
