@@ -14,6 +14,8 @@ import json
 import logging
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -238,3 +240,62 @@ async def test_a_bulk_loaded_store_restarts_from_its_append_only_file(tmp_path: 
             assert (await store.query("source_record_get", key=key))[0]["record"]["surname"] == "A"
         nodes, _ = await snapshot(store)
     assert len(nodes) == len(before[0]) + 2
+
+
+async def test_a_guest_runs_the_store_once_its_owner_has_stopped(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data")
+    owner = create_store(settings, with_test_queries())
+    guest = create_store(settings, with_test_queries())
+    await owner.start()
+    try:
+        await owner.bootstrap()
+        await owner.execute("source_records_upsert", rows=[{"key": "s:k:t", "surname": "T"}])
+        await guest.start()
+        assert not guest.embedded.handle.owner  # type: ignore[attr-defined]
+        first = owner.embedded.handle.pid  # type: ignore[attr-defined]
+        await owner.close()  # e.g. the load that started the store ends
+        assert not _alive(first)
+        assert await guest.wait_available(60)
+        assert guest.embedded.handle.owner  # type: ignore[attr-defined]
+        server = guest.embedded.handle.pid  # type: ignore[attr-defined]
+        assert server != first and _alive(server)
+        rows = await guest.query("source_record_get", key="s:k:t")
+        assert rows[0]["record"]["surname"] == "T"
+    finally:
+        await owner.close()
+        await guest.close()
+    assert not _alive(server), "the guest that took over stops the store on close"
+    assert not (settings.data_dir / OWNER_FILE).exists()
+
+
+def test_a_guest_runs_the_store_once_its_owner_was_killed(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    owner_script = (
+        "import sys, time; from pathlib import Path; "
+        "from cpgraph.store.embedded import EmbeddedFalkorDB; "
+        f"h = EmbeddedFalkorDB(Path({str(data_dir)!r})).start(); "
+        "print(h.pid, flush=True); time.sleep(120)"
+    )
+    owner = subprocess.Popen(
+        [sys.executable, "-c", owner_script], stdout=subprocess.PIPE, text=True
+    )
+    guest = embedded_module.EmbeddedFalkorDB(data_dir)
+    try:
+        first = int(owner.stdout.readline())  # type: ignore[union-attr]
+        handle = guest.start()
+        assert not handle.owner
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(timeout=10)
+        deadline = time.monotonic() + 60
+        while not (guest.handle is not None and guest.handle.owner and guest.running):
+            assert time.monotonic() < deadline, "the guest never took the store over"
+            time.sleep(0.05)
+        assert not _alive(first)
+        server = guest.handle.pid
+        assert embedded_module._ping(guest.handle.socket_path)
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        guest.stop()
+    assert not _alive(server)

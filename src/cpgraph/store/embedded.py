@@ -18,6 +18,11 @@ until `stop()`), watches it, and if it dies unexpectedly (a crash, the OOM
 killer, a stray `kill -9`) starts it again on the same socket from its
 append-only file. Clients reconnect on their next command; `state` tells a
 health probe whether the server is up, being restarted or down.
+
+A guest watches too: when the owner's server is gone for good (the owner stopped
+or died, so the lock is free), the guest takes the directory over and runs the
+store itself, on the same socket, so a long-running API that joined a load's
+store keeps its store when the load ends.
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ _MAX_SOCKET_PATH = 100
 # failed restarts (doubling up to the maximum).
 _WATCH_INTERVAL_S = 0.1
 _RESTART_BACKOFF_S = (0.5, 30.0)
+# How often a guest checks that its owner's server still answers.
+_GUEST_WATCH_INTERVAL_S = 0.5
 
 #: What `EmbeddedFalkorDB.state` reports.
 STATE_UP, STATE_RESTARTING, STATE_DOWN, STATE_STOPPED = "up", "restarting", "down", "stopped"
@@ -121,6 +128,18 @@ def _ping(socket_path: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _is_server(pid: int) -> bool:
+    """True while `pid` is a live (not zombie) redis-server process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            if fh.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                return False
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"redis-server" in fh.read()
+    except (OSError, IndexError):
+        return False
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -163,6 +182,7 @@ class EmbeddedFalkorDB:
         self.handle: ServerHandle | None = None
         self._supervisor: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._takeover = threading.Lock()
         self._state = STATE_STOPPED
         #: How many times the supervisor has restarted the server.
         self.restarts = 0
@@ -193,6 +213,11 @@ class EmbeddedFalkorDB:
         except BlockingIOError:
             os.close(fd)
             self.handle = self._join_owner()
+            self._stopping.clear()
+            self._supervisor = threading.Thread(
+                target=self._guard_as_guest, name="cpgraph-store-guest", daemon=True
+            )
+            self._supervisor.start()
             return self.handle
         self._lock_fd = fd
         try:
@@ -230,6 +255,43 @@ class EmbeddedFalkorDB:
         if isinstance(result, BaseException):
             raise result
         return result
+
+    def _guard_as_guest(self) -> None:
+        """A guest's watch: take the store over once its owner has gone for good.
+
+        While the owner lives it holds the lock (and its supervisor restarts a crashed
+        server), so a failed PING alone changes nothing. Once the lock is free, this
+        thread starts the server on the same socket (the clients reconnect) and
+        supervises it from then on, as an owner's supervisor does.
+        """
+        while not self._stopping.wait(_GUEST_WATCH_INTERVAL_S):
+            handle = self.handle
+            if handle is None or handle.owner:
+                return
+            if _ping(handle.socket_path):
+                continue
+            fd = os.open(self.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)  # the owner lives: its supervisor is restarting the server
+                continue
+            with self._takeover:
+                if self._stopping.is_set():
+                    os.close(fd)
+                    return
+                self._lock_fd = fd
+                try:
+                    spawned = self._spawn()
+                except Exception as exc:  # noqa: BLE001 — stay a guest; try again later
+                    log.error("could not take over the embedded store: %s", exc)
+                    self._release_lock()
+                    continue
+                self.handle = spawned
+                self._state = STATE_UP
+            log.warning("the embedded store's owner has gone; this process runs the store now")
+            self._watch()
+            return
 
     def _watch(self) -> None:
         """Supervise the server until `stop()`: start it again whenever it dies."""
@@ -308,6 +370,11 @@ class EmbeddedFalkorDB:
                 time.sleep(0.05)
             if _pid_alive(pid):
                 os.kill(pid, signal.SIGKILL)
+        # A server still shutting down (its owner just died) may be writing its
+        # append-only file: a new server must not read it before that one is gone.
+        deadline = time.monotonic() + 10
+        while _is_server(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _spawn(self, restart: bool = False) -> ServerHandle:
         if not restart:
@@ -466,7 +533,15 @@ class EmbeddedFalkorDB:
         """Stop the server if this process owns it; release the data directory."""
         if self.handle is None:
             return
-        if self.handle.owner:
+        self._stopping.set()
+        with self._takeover:  # a guest's takeover under way ends first
+            owner = self.handle.owner
+        if not owner:
+            thread, self._supervisor = self._supervisor, None
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=5)
+            owner = self.handle.owner  # the guest may have become the owner meanwhile
+        if owner:
             self._shutdown()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.handle.socket_path)
