@@ -68,12 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     import pandas as pd
-    from distributed import Client, LocalCluster, get_task_stream
+    from distributed import Client, get_task_stream
     from linkage_accuracy import ensure_generated, load_generated
     from linkage_speed import households_for, machine
 
     from cpgraph.linkage import LinkageEngine
-    from cpgraph.linkage.distributed import DaskLinkageEngine, DaskOptions
+    from cpgraph.linkage.distributed import DaskLinkageEngine, DaskOptions, local_cluster
 
     hh = args.households or households_for(args.size)
     folder = ensure_generated(hh, args.seed)
@@ -122,13 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     for n in args.workers:
         with (
             tempfile.TemporaryDirectory(prefix="cpgraph-dask-bench-") as work,
-            LocalCluster(
-                n_workers=n,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                scheduler_kwargs={"dashboard": False},
-            ) as cluster,
+            local_cluster(n, 1) as cluster,
             Client(cluster) as client,
         ):
             client.wait_for_workers(n)

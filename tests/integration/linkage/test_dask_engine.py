@@ -7,7 +7,6 @@ Dask one on a local cluster of two worker processes (issue #16 item 3).
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,16 @@ import numpy as np
 import pandas as pd
 import psutil
 import pytest
-from distributed import Client, LocalCluster
+from distributed import Client
 
 from cpgraph.config import Backend, LinkEngine, Settings
 from cpgraph.ingest.engine import load_extracts
-from cpgraph.linkage.distributed import DaskLinkageEngine, DaskOptions, open_engine
+from cpgraph.linkage.distributed import (
+    DaskLinkageEngine,
+    DaskOptions,
+    local_cluster,
+    open_engine,
+)
 from cpgraph.linkage.engine import EngineResult, LinkageEngine
 from cpgraph.linkage.service import LinkageService
 from cpgraph.store import create_store
@@ -52,17 +56,7 @@ async def population(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataF
 @pytest.fixture(scope="module")
 def client() -> Iterator[Client]:
     """A local cluster of two single-threaded worker processes; checked gone afterwards."""
-    with (
-        LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # a free port: never 8787 taken by another cluster
-            scheduler_kwargs={"dashboard": False},
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as c,
-    ):
+    with local_cluster(2, 1) as cluster, Client(cluster) as c:
         pids = list(c.run(os.getpid).values())
         assert len(set(pids)) == 2 and os.getpid() not in pids  # real worker processes
         yield c
