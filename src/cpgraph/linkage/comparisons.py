@@ -16,7 +16,7 @@ import nicknames
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.distance import OSA, JaroWinkler, Levenshtein
 
 from cpgraph.linkage.arrays import isin, unique_sorted
 from cpgraph.linkage.forking import COMPARISON_THREADS
@@ -158,16 +158,18 @@ def _cp(ua: np.ndarray, ub: np.ndarray, scorer, **kw) -> np.ndarray:
     return process.cpdist(list(ua), list(ub), scorer=scorer, workers=workers, **kw)
 
 
-_SIM_OPS = ("jw", "lev", "token_set")
+_SIM_OPS = ("jw", "lev", "osa", "token_set")
+# distances (smaller is closer): edits, and edits or swaps of two adjacent characters
+_DISTANCES = {"lev": Levenshtein.distance, "osa": OSA.distance}
 _SIM_SCALE = {"jw": 1.0, "token_set": 100.0}
 
 
 def _similarity(op: str, ua: np.ndarray, ub: np.ndarray) -> np.ndarray:
-    """Similarity (jw, token_set) or distance (lev) of aligned string arrays."""
+    """Similarity (jw, token_set) or distance (lev, osa) of aligned string arrays."""
     if op == "jw":
         return _cp(ua, ub, JaroWinkler.normalized_similarity)
-    if op == "lev":
-        return _cp(ua, ub, Levenshtein.distance, dtype=np.int32).astype(np.float64)
+    if op in _DISTANCES:
+        return _cp(ua, ub, _DISTANCES[op], dtype=np.int32).astype(np.float64)
     return _cp(ua, ub, fuzz.token_set_ratio)
 
 
@@ -210,8 +212,8 @@ def _predicate(lv: Level, ua: np.ndarray, ub: np.ndarray, extra: NamePairs = ())
         return ua == ub
     if op == "jw":
         return _cp(ua, ub, JaroWinkler.normalized_similarity) >= lv.arg - 1e-9
-    if op == "lev":
-        return _cp(ua, ub, Levenshtein.distance, dtype=np.int32) <= lv.arg
+    if op in _DISTANCES:
+        return _cp(ua, ub, _DISTANCES[op], dtype=np.int32) <= lv.arg
     if op == "token_set":
         return _cp(ua, ub, fuzz.token_set_ratio) >= 100.0 * lv.arg - 1e-9
     if op == "initial":
@@ -281,7 +283,7 @@ def code_levels(
                 sims[lv.op] = np.full(len(upc), np.nan)
                 sims[lv.op][idx] = _similarity(lv.op, ua[idx], ub[idx])
             x = sims[lv.op][idx]
-            hit = (x <= lv.arg) if lv.op == "lev" else (x >= _SIM_SCALE[lv.op] * lv.arg - 1e-9)
+            hit = (x <= lv.arg) if lv.op in _DISTANCES else (x >= _SIM_SCALE[lv.op] * lv.arg - 1e-9)
         else:
             hit = _predicate(lv, ua[idx], ub[idx], name_pairs)
         lev_u[idx[hit]] = li
@@ -313,7 +315,8 @@ def date_levels(
             hit = (ya == yb) & (ma == mb)
         elif lv.op == "years":
             hit = np.abs(ya - yb) <= lv.arg
-        elif lv.op == "lev":
+        elif lv.op in _DISTANCES:
+            # on YYYYMMDD: "osa" also takes two swapped digits (13 → 31, 1987 → 1978)
             hit = np.zeros(len(i), bool)
             idx = np.flatnonzero(todo)
             if len(idx):

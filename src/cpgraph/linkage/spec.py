@@ -18,9 +18,9 @@ SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
-    "name": ("exact", "nickname", "jw", "initial", "part", "lev"),
-    "string": ("exact", "jw", "lev", "token_set", "initial"),
-    "date": ("exact", "swap_dm", "lev", "year_off1", "month_year", "years"),
+    "name": ("exact", "nickname", "jw", "initial", "part", "lev", "osa"),
+    "string": ("exact", "jw", "lev", "osa", "token_set", "initial"),
+    "date": ("exact", "swap_dm", "lev", "osa", "year_off1", "month_year", "years"),
     "postcode_uk": ("exact", "sector", "district"),
     "category": ("exact",),
     "identifier": ("exact", "lev"),

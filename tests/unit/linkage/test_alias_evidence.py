@@ -156,7 +156,7 @@ def test_a_stranger_with_a_common_name_has_no_corroboration(fitted, base):
 
 def test_alias_dob_levels_must_be_dob_levels():
     text = DEFAULT_SPEC_PATH.read_text().replace(
-        'alias_dob_levels = ["exact", "swap_dm", "lev<=1"]', 'alias_dob_levels = ["exactly"]'
+        'alias_dob_levels = ["exact", "swap_dm", "osa<=1"]', 'alias_dob_levels = ["exactly"]'
     )
     with pytest.raises(SpecError, match="exactly"):
         loads_spec(text)
