@@ -57,6 +57,33 @@ _INT64 = (-(1 << 63), (1 << 63) - 1)
 ProgressFn = Callable[[str, int, int], None]
 
 
+def _string(value: str) -> bytes:
+    if "\x00" in value:
+        raise BulkImportError("a string property holds a NUL character")
+    return b"\x03" + value.encode("utf-8") + b"\x00"
+
+
+def _long(value: int) -> bytes:
+    if not _INT64[0] <= value <= _INT64[1]:
+        raise BulkImportError("an integer property does not fit in 64 bits")
+    return _LONG(4, value)
+
+
+def _array(value: list[Any] | tuple[Any, ...]) -> bytes:
+    return _ARRAY(5, len(value)) + b"".join([encode_value(v) for v in value])
+
+
+_ENCODERS: dict[type, Callable[[Any], bytes]] = {
+    str: _string,
+    type(None): lambda _: _NULL,
+    bool: lambda v: _TRUE if v else _FALSE,
+    int: _long,
+    float: lambda v: _DOUBLE(2, v),
+    list: _array,
+    tuple: _array,
+}
+
+
 def encode_value(value: Any) -> bytes:
     """One property value in ``GRAPH.BULK``'s binary form.
 
@@ -64,25 +91,21 @@ def encode_value(value: Any) -> bytes:
         BulkImportError: a type the store cannot hold, an integer beyond 64 bits,
             or a string with a NUL character (never the value itself in the message).
     """
-    kind = type(value)
-    if kind is str:
-        data = value.encode("utf-8")
-        if b"\x00" in data:
-            raise BulkImportError("a string property holds a NUL character")
-        return b"\x03" + data + b"\x00"
-    if value is None:
-        return _NULL
-    if kind is bool:
-        return _TRUE if value else _FALSE
-    if kind is int:
-        if not _INT64[0] <= value <= _INT64[1]:
-            raise BulkImportError("an integer property does not fit in 64 bits")
-        return _LONG(4, value)
-    if kind is float:
-        return _DOUBLE(2, value)
-    if kind is list or kind is tuple:
-        return _ARRAY(5, len(value)) + b"".join(encode_value(v) for v in value)
-    raise BulkImportError(f"a property of type {kind.__name__} cannot be bulk loaded")
+    encoder = _ENCODERS.get(type(value))
+    if encoder is None:
+        raise BulkImportError(f"a property of type {type(value).__name__} cannot be bulk loaded")
+    return encoder(value)
+
+
+def _encode_row(row: Sequence[Any]) -> bytes:
+    """A node's or edge's property values, one after the other."""
+    get = _ENCODERS.get
+    try:
+        return b"".join([get(type(v))(v) for v in row])  # type: ignore[misc]
+    except TypeError:  # an unknown type (get gave None): say which
+        for v in row:
+            encode_value(v)
+        raise
 
 
 def _header(name: str, columns: Sequence[str]) -> bytes:
@@ -112,7 +135,7 @@ def _tokens(header: bytes, entities: Iterator[bytes]) -> Iterator[tuple[bytes, i
 def node_tokens(graph: BulkGraph) -> Iterator[tuple[bytes, int]]:
     """Every node as ``(token, nodes in it)``, tables in order (their ids follow that order)."""
     for table in graph.nodes:
-        rows = (b"".join(map(encode_value, row)) for row in table.rows)
+        rows = (_encode_row(row) for row in table.rows)
         yield from _tokens(_header(table.label.value, table.columns), rows)
 
 
@@ -122,7 +145,7 @@ def _edge_rows(
     for src, dst, values in table.rows:
         if not (0 <= src < src_n and 0 <= dst < dst_n):
             raise BulkImportError(f"a {table.type.value} edge points at no node")
-        yield _EDGE_ENDS(src_at + src, dst_at + dst) + b"".join(map(encode_value, values))
+        yield _EDGE_ENDS(src_at + src, dst_at + dst) + _encode_row(values)
 
 
 def edge_tokens(graph: BulkGraph) -> Iterator[tuple[bytes, int]]:
