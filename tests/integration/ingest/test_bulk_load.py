@@ -153,3 +153,57 @@ async def test_bulk_history_of_two_extracts_equals_normal(
     assert ("RecordVersion",) in {n[0] for n in nodes}
     assert sum(1 for e in edges if e[0] == "AT_ADDRESS") == 2
     assert (nodes, edges) == await snapshot(falkordb_store)
+
+
+def _docker_or_skip() -> None:
+    from tests.conftest import _docker_answers  # noqa: PLC0415
+
+    if not _docker_answers():
+        pytest.skip(
+            "the neo4j-admin import test runs Neo4j 5 in Docker (the import needs the "
+            "database offline, so NEO4J_TEST_URI cannot serve); no Docker engine answers here"
+        )
+
+
+async def test_neo4j_import_files_build_the_same_graph(
+    falkordb_store: GraphStore, tmp_path: Path
+) -> None:
+    _docker_or_skip()
+    from testcontainers.core.container import DockerContainer  # noqa: PLC0415
+    from testcontainers.core.waiting_utils import wait_for_logs  # noqa: PLC0415
+
+    from cpgraph.ingest.bulk import BulkCollector  # noqa: PLC0415
+    from cpgraph.store.neo4j_import import write_import  # noqa: PLC0415
+
+    pop = make_population(tmp_path / "pop", households=15, seed=3)
+    await load_extracts(falkordb_store, pop.extracts())
+    collector = BulkCollector(with_test_queries("neo4j"))
+    await load_extracts(collector, pop.extracts())
+    folder = tmp_path / "import"
+    command = write_import(collector.graph(), folder)
+    folder.chmod(0o755)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+    password = "cpgraph-test-password"
+    script = " ".join(command).replace("--nodes=", "--nodes=/import/")
+    script = script.replace("--relationships=", "--relationships=/import/")
+    container = (
+        DockerContainer("neo4j:5")
+        .with_env("NEO4J_AUTH", f"neo4j/{password}")
+        .with_volume_mapping(str(folder), "/import", "ro")
+        .with_exposed_ports(7687)
+        .with_command(["bash", "-c", f"{script} && exec /startup/docker-entrypoint.sh neo4j"])
+    )
+    with container:
+        wait_for_logs(container, "Started.", timeout=180)
+        uri = f"bolt://{container.get_container_host_ip()}:{container.get_exposed_port(7687)}"
+        settings = Settings(
+            backend=Backend.NEO4J, neo4j_uri=uri, neo4j_user="neo4j", neo4j_password=password
+        )
+        neo = create_store(settings, with_test_queries("neo4j"))
+        await neo.start()
+        try:
+            await neo.bootstrap()  # constraints over the imported graph: they must hold
+            assert await snapshot(neo) == await snapshot(falkordb_store)
+        finally:
+            await neo.close()
