@@ -403,7 +403,7 @@ def dask_client(options: DaskOptions) -> Iterator[Client]:
 
 # Dask starts its worker processes with MALLOC_TRIM_THRESHOLD_=65536, which returns
 # freed memory to the system at once: pandas joins and pair arrays then pay page faults
-# on every allocation (measured: blocking and scoring 1.7x slower).  Workers keep glibc's
+# on every allocation (measured: blocking and scoring 1.5-1.8x slower).  Workers keep glibc's
 # own adaptive threshold.
 _WORKER_ENV = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
 
