@@ -11,9 +11,11 @@ in the order sent when the graph starts empty. So the bulk path:
    could not be kept while the key is re-created);
 2. drops the graph key (it holds only the schema then) and sends every node, then
    every edge, in calls of at most :data:`MAX_CALL_BYTES`;
-3. re-creates the indexes and constraints (``bootstrap``) over the loaded graph —
-   once, rather than updating them node by node — and waits until every index is
-   built. A uniqueness constraint that does not hold would fail here.
+3. rewrites the append-only file as a snapshot (FalkorDB cannot replay ``GRAPH.BULK``
+   followed by other writes), then re-creates the indexes and constraints
+   (``bootstrap``) over the loaded graph — once, rather than updating them node by
+   node — and waits until every index is built. A uniqueness constraint that does not
+   hold would fail here.
 
 Anything that goes wrong after step 2 began drops the graph again and re-creates
 the schema, so the store is left empty, never half loaded.
@@ -243,11 +245,12 @@ async def bulk_insert(
                     progress("bulk", done, total)
         if pending is not None:
             await pending
+        # the append-only file must not start with GRAPH.BULK: FalkorDB cannot replay it
+        # with the writes made after it (the store would not start again). Rewritten
+        # before any other write, so a crash at any point leaves a file that replays.
+        await store.rewrite_log()
         await store.bootstrap()
         await wait_indexes(store)
-        # the append-only file must not start with GRAPH.BULK: FalkorDB cannot replay it
-        # with the writes made after it (the store would not start again)
-        await store.rewrite_log()
     except BaseException:
         if pending is not None and not pending.done():
             pending.cancel()
