@@ -2,9 +2,9 @@
 
 Covers the issue's walk-through: sign-in, purpose, search, profile (flags on top,
 CONFIRMED vs POSSIBLE, possible matches, prior concerns), a flag's evidence, the
-network (expand, paths), a steward's decision, the auditor's log, a partner system
-refused casework, the CSP (nothing from another origin), GraphiQL bundled locally,
-and an axe-core accessibility check (WCAG 2.1 A/AA) of every screen.
+network (expand, paths), a steward's decision and the within-system duplicates filter,
+the auditor's log, a partner system refused casework, the CSP (nothing from another
+origin), GraphiQL bundled locally, and an axe-core accessibility check (WCAG 2.1 A/AA) of every screen.
 """
 
 from __future__ import annotations
@@ -267,6 +267,67 @@ def test_steward_review_decision_shows_at_once(
         arg=waiting,
     )
     assert page.locator(f".queue-list li[data-id='{item}']").count() == 0
+    no_csp_trouble(watched, base_url)
+
+
+WITHIN_QUEUE = """
+query Within($within: Boolean) {
+  reviewQueue(first: 20, withinSystem: $within) {
+    totalCount edges { node { id withinSystem } }
+  }
+}"""
+
+
+def _queue_by_api(base: str, token: str, within: bool | None) -> tuple[int, list[tuple[str, str]]]:
+    """The queue's total and (id, withinSystem) of its first page, as the API answers it."""
+    answer = httpx.post(
+        f"{base}/graphql",
+        json={"query": WITHIN_QUEUE, "variables": {"within": within}},
+        headers={"Authorization": f"Bearer {token}", "X-Purpose": PURPOSE},
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    queue = answer.json()["data"]["reviewQueue"]
+    items = [(e["node"]["id"], e["node"]["withinSystem"]) for e in queue["edges"]]
+    return queue["totalCount"], items
+
+
+def _listed_after_filter(page: Any, choice: str, total: int) -> list[tuple[str, str]]:
+    """Apply the within-system filter; (data-id, its duplicate badge's text) of each item."""
+    page.get_by_label("Duplicates inside one system").select_option(choice)
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function(
+        "n => document.querySelector('#queue-h')?.textContent === `${n} waiting`", arg=total
+    )
+    listed = []
+    for li in page.locator(".queue-list li[data-id]").all():
+        badge = li.locator(".badge.within")
+        listed.append((li.get_attribute("data-id"), badge.inner_text() if badge.count() else ""))
+    return listed
+
+
+def test_steward_filters_duplicates_inside_one_system(
+    watched: Watched, base_url: str, world: World
+) -> None:
+    """#19: the queue shows only (or none of) the pairs inside one system's own index."""
+    token = world.tokens["data_steward"]
+    every, _ = _queue_by_api(base_url, token, None)
+    within, expected = _queue_by_api(base_url, token, True)
+    apart, expected_apart = _queue_by_api(base_url, token, False)
+    # the world has both kinds, so the filter must narrow the queue
+    assert 1 <= within < every and within + apart == every
+    assert all(system for _, system in expected)
+    page = watched.page
+    sign_in(page, base_url, token, "#/review")
+    page.locator("#pair-h").wait_for()
+    listed = _listed_after_filter(page, "true", within)
+    assert listed == [(i, f"duplicate inside {system}") for i, system in expected]
+    assert '"withinSystem":true' in watched.graphql_bodies()[-1].replace(" ", "")
+    note = page.locator(".review-detail .within-note")
+    assert note.inner_text().startswith(f"duplicate inside {expected[0][1]}")
+    listed = _listed_after_filter(page, "false", apart)
+    assert listed == [(i, "") for i, _ in expected_apart]
+    assert page.locator(".review-detail .within-note").count() == 0
     no_csp_trouble(watched, base_url)
 
 

@@ -89,12 +89,13 @@ const CANDIDATE = "id displayName agencies isChild policeHistory householdSize c
 
 export const REVIEW_QUEUE = `
 query ReviewQueue($first: Int!, $after: String, $orderBy: ReviewOrder!, $includeDeferred: Boolean!,
-    $system: String, $reason: String, $minP: Float!, $maxP: Float!, $flagged: Boolean) {
+    $system: String, $reason: String, $minP: Float!, $maxP: Float!, $flagged: Boolean,
+    $withinSystem: Boolean) {
   reviewQueue(first: $first, after: $after, orderBy: $orderBy, includeDeferred: $includeDeferred,
       system: $system, reason: $reason, minProbability: $minP, maxProbability: $maxP,
-      flaggedChild: $flagged) {
+      flaggedChild: $flagged, withinSystem: $withinSystem) {
     totalCount pageInfo { hasNextPage endCursor }
-    edges { node { id version status probability weight reason stale flaggedChild
+    edges { node { id version status probability weight reason stale flaggedChild withinSystem
       recordA { ${RECORD} } recordB { ${RECORD} }
       personA { ${CANDIDATE} } personB { ${CANDIDATE} }
       weights { prior final probability steps { label level contribution cumulative } }

@@ -63,6 +63,9 @@ export async function reviewView(ctx) {
   const minP = h("input", { name: "minp", type: "number", min: 0, max: 1, step: 0.05, value: "0" });
   const maxP = h("input", { name: "maxp", type: "number", min: 0, max: 1, step: 0.05, value: "1" });
   const flagged = h("select", { name: "flagged" }, h("option", { value: "" }, "any"), h("option", { value: "true" }, "yes"), h("option", { value: "false" }, "no"));
+  // Two records of one system's own index: a suspected duplicate inside that system (#19).
+  const within = h("select", { name: "within" }, h("option", { value: "" }, "all"),
+    h("option", { value: "true" }, "only within-system duplicates"), h("option", { value: "false" }, "exclude them"));
   const order = h("select", { name: "order" }, ["CONSEQUENCE", "PROBABILITY_ASC", "PROBABILITY_DESC", "NEWEST"].map((o) => h("option", { value: o }, human(o))));
   const deferred = h("input", { type: "checkbox", name: "deferred" });
   const listEl = h("div", { class: "queue", "aria-live": "polite" });
@@ -76,7 +79,8 @@ export async function reviewView(ctx) {
     h("div", { class: "row" },
       field("Source system", sysIn), field("Why kept apart", reasonSel),
       field("Probability from", minP), field("to", maxP),
-      field("Flagged child", flagged), field("Order", order),
+      field("Flagged child", flagged), field("Duplicates inside one system", within),
+      field("Order", order),
       h("div", { class: "field check" }, deferred, h("label", { for: (deferred.id = "f-deferred") }, "Show deferred"))),
     systems,
     h("button", { type: "submit", class: "primary" }, "Apply filters"));
@@ -92,6 +96,7 @@ export async function reviewView(ctx) {
         system: sysIn.value.trim() || null, reason: reasonSel.value || null,
         minP: Number(minP.value || 0), maxP: Number(maxP.value || 1),
         flagged: flagged.value === "" ? null : flagged.value === "true",
+        withinSystem: within.value === "" ? null : within.value === "true",
       });
       if (mine !== asked) return;
       const q = data.reviewQueue;
@@ -115,6 +120,7 @@ export async function reviewView(ctx) {
           h("span", {}, `${it.recordA.forename || ""} ${it.recordA.surname || ""} / ${it.recordB.forename || ""} ${it.recordB.surname || ""}`),
           h("span", { class: "muted" }, ` ${pct(it.probability)} · ${human(it.reason)}`),
           it.flaggedChild ? h("span", { class: "badge possible" }, "flagged child") : null,
+          it.withinSystem ? h("span", { class: "badge within" }, `duplicate inside ${it.withinSystem}`) : null,
           it.status !== "pending" ? h("span", { class: "badge" }, it.status) : null)))) : h("p", {}, "Nothing waiting with these filters."),
       cursor ? h("button", { type: "button", onclick: () => load(true) }, "Load more") : null);
   }
@@ -126,6 +132,8 @@ export async function reviewView(ctx) {
     mount(detail,
       h("section", { class: "card", "aria-labelledby": "pair-h" },
         h("h2", { id: "pair-h" }, `Candidate ${item.id}: ${pct(item.probability)} (${item.weight.toFixed(1)} bits)`),
+        item.withinSystem ? h("p", { class: "within-note" }, h("span", { class: "badge within" }, `duplicate inside ${item.withinSystem}`),
+          ` Both records are in ${item.withinSystem}'s own index: a suspected duplicate inside that system, for its agency to check.`) : null,
         h("p", {}, `Kept apart: ${human(item.reason)}`, item.stale ? " · a record changed since it was scored" : "", item.flaggedChild ? " · a person involved has a safeguarding flag" : ""),
         h("p", {}, h("strong", {}, "If accepted: "), item.impact.summary, item.impact.agenciesAdded.length ? [" · adds ", item.impact.agenciesAdded.map((a) => [agencyBadge(a), " "])] : null),
         sideBySide(item),
