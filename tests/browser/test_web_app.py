@@ -4,7 +4,8 @@ Covers the issue's walk-through: sign-in, purpose, search, profile (flags on top
 CONFIRMED vs POSSIBLE, possible matches, prior concerns), a flag's evidence, the
 network (expand, paths), a steward's decision and the within-system duplicates filter,
 the auditor's log, a partner system refused casework, the CSP (nothing from another
-origin), GraphiQL bundled locally, and an axe-core accessibility check (WCAG 2.1 A/AA) of every screen.
+origin), GraphiQL bundled locally, and an axe-core accessibility check (WCAG 2.1 A/AA)
+of every screen.
 """
 
 from __future__ import annotations
