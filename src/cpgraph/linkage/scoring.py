@@ -196,7 +196,13 @@ class Scorer:
             ya, yb = y[pl.i], y[pl.j]
             far = (ya >= 0) & (yb >= 0) & (np.abs(ya - yb) >= self.spec.guard_dob_years)
             differ |= far & self._is_else(lv, self.k_dob)
-        return same_sn & home & differ
+        out = same_sn & home & differ
+        if self.spec.guard_generation and "gen" in self.comparer.s.columns:
+            # "Jonathan Poole Jr" and "Jonathan Poole Sr": two men, wherever they live
+            g = self.comparer.s["gen"].to_numpy(object)
+            ga, gb = g[pl.i], g[pl.j]
+            out |= (ga != None) & (gb != None) & (ga != gb)  # noqa: E711 (object array)
+        return out
 
     def set_year_bounds(self, lo: np.ndarray | None, hi: np.ndarray | None) -> None:
         """Install per-record birth-year bounds (own year wins where known)."""

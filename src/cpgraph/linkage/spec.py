@@ -117,6 +117,7 @@ class Spec:
     guard_dob_years: int
     guard_weight: float
     guard_nickname_typo: float
+    guard_generation: bool
     rel_rounds: int
     rel_weight: float
     rel_forename_levels: tuple[str, ...]
@@ -264,6 +265,7 @@ class GuardsDoc(_Section):
     dob_years_apart: int = 12
     weight: float = -40.0
     nickname_typo_jw: float = Field(0.0, ge=0, le=1)
+    generation_suffix: bool = False
 
 
 class RelationshipDoc(_Section):
@@ -462,6 +464,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_dob_years=gd.dob_years_apart,
         guard_weight=gd.weight,
         guard_nickname_typo=gd.nickname_typo_jw,
+        guard_generation=gd.generation_suffix,
         rel_rounds=rel.rounds,
         rel_weight=rel.weight,
         rel_forename_levels=tuple(rel.forename_levels),

@@ -107,6 +107,27 @@ def _col(df: pd.DataFrame, name: str) -> pd.Series:
     return pd.Series([None] * len(df), index=df.index, dtype=object)
 
 
+# generational suffixes as the agencies write them, after the surname or the forename
+GENERATION = {"jr": "jr", "jnr": "jr", "junior": "jr", "sr": "sr", "snr": "sr", "senior": "sr"}
+
+
+def split_generation(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Names without a trailing generational suffix, and the suffix ("jr", "sr" or None).
+
+    "poole jnr" → ("poole", "jr"); "poole" → ("poole", None). One agency writes the
+    suffix into the surname, another leaves it out: the name itself is "poole" either way.
+    """
+    names = values.to_numpy(object).copy()
+    gen = np.full(len(names), None, dtype=object)
+    for k, v in enumerate(names.tolist()):
+        if isinstance(v, str) and " " in v:
+            head, _, last = v.rpartition(" ")
+            g = GENERATION.get(last)
+            if g is not None and head:
+                names[k], gen[k] = head, g
+    return names, gen
+
+
 def _split_alias(full: str) -> tuple[str | None, str | None, str | None]:
     parts = full.split()
     if not parts:
@@ -158,9 +179,13 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
         object
     )
     s["src_kind"] = kind
-    s["fn"] = _clean(_col(df, "forename_m")).to_numpy()
+    fn, gen_f = split_generation(_clean(_col(df, "forename_m")))
+    s["fn"] = fn
     s["mn"] = _clean(_col(df, "middle_m")).to_numpy()
-    s["sn"] = _clean(_col(df, "surname_m")).to_numpy()
+    sn, gen_s = split_generation(_clean(_col(df, "surname_m")))
+    s["sn"] = sn
+    # Jr / Sr wherever the agency wrote it (None: not written)
+    s["gen"] = np.where(gen_s == None, gen_f, gen_s)  # noqa: E711 (object array)
     s["fsn"] = _clean(_col(df, "former_surname_m")).to_numpy()
     s["aliases"] = _aliases(_col(df, "aliases_m"), spec.max_aliases)
 

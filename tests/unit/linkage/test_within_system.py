@@ -177,3 +177,21 @@ def test_the_shared_identifier_column_is_what_makes_a_mention_strong():
         }
     )
     assert _name_only(s).tolist() == [True, False, False, False]
+
+
+def test_jr_and_sr_are_two_men_and_the_suffix_is_not_the_surname(fitted, base):
+    """A generational suffix after the surname is no part of it ("Poole Jnr" is a Poole),
+    and a Jr and a Sr are two men (spec v9 `generation_suffix`)."""
+    jr = dict(JACK, surname_m="poole jnr", dob="2005-11-15")
+    sr = dict(JACK, surname_m="poole snr", dob=None)
+    rows = [
+        mention("wmp:nominal:1", system="wmp", kind="nominal", **jr),
+        mention("uhb:patient:1", system="uhb", kind="patient", **{**jr, "surname_m": "poole"}),
+        mention("wmp:nominal:2", system="wmp", kind="nominal", **sr),
+    ]
+    levels = fitted.explain_pair(rows[0], rows[1]).comparisons
+    assert next(c.level for c in levels if c.comparison == "surname") == "exact"
+    assert fitted.explain_pair(rows[0], rows[2]).cannot_link == "household look-alike"
+    res = link(fitted, rows, base)
+    assert pid(res, "wmp:nominal:1") == pid(res, "uhb:patient:1")
+    assert pid(res, "wmp:nominal:2") != pid(res, "wmp:nominal:1")
