@@ -476,7 +476,10 @@ class DaskLinkageEngine(LinkageEngine):
             import tempfile  # noqa: PLC0415
 
             base = Path(tempfile.gettempdir()) / "cpgraph-dask"
-        return _private_dir(Path(base).expanduser() / uuid.uuid4().hex)
+        base = Path(base).expanduser()
+        if not base.exists():
+            _private_dir(base)  # made here: only the service account may list the runs
+        return _private_dir(base / uuid.uuid4().hex)
 
     def _score_stage(
         self, prepared: _PrepareResult, state: LinkState | None, timings: dict[str, float]

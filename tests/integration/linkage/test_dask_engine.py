@@ -183,4 +183,6 @@ def test_settings_choose_the_engine_and_its_own_cluster_stops(tmp_path, populati
     assert _persons(result) == _persons(expected)
     after = {p.pid for p in psutil.Process().children(recursive=True) if _alive(p.pid)} - before
     assert not after  # the run's scheduler and workers stopped with it
-    assert list((tmp_path / "data" / "linkage" / "dask").iterdir()) == []
+    work = tmp_path / "data" / "linkage" / "dask"
+    assert list(work.iterdir()) == []
+    assert work.stat().st_mode & 0o777 == 0o700  # made by the run: private
