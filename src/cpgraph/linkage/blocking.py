@@ -114,6 +114,8 @@ def rule_pairs(
         ``(i, j)`` with ``i < j`` (may contain duplicates across variants; not sorted).
     """
     t = _table_for(rule, s, vtable)
+    if left is not None:
+        t = _touching(t, list(rule.keys), left)
     if t.empty:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     code = _codes(t, list(rule.keys))
@@ -141,6 +143,22 @@ def rule_pairs(
     keep = a != b if left is not None else a < b
     a, b = a[keep], b[keep]
     return np.minimum(a, b), np.maximum(a, b)
+
+
+def _touching(t: pd.DataFrame, keys: list[str], left: np.ndarray) -> pd.DataFrame:
+    """The rows of ``t`` that may share a block with a ``left`` record.
+
+    A row is kept when each of its key values is one some ``left`` row has: every block
+    holding a ``left`` record is kept whole (its size, and so the block-size cap, is
+    unchanged), and a small delta is grouped into blocks without grouping every record.
+    """
+    for k in keys:
+        hit = left[t["rec"].to_numpy(np.int64)]
+        if not hit.any():
+            return t.iloc[:0]
+        col = t[k]
+        t = t[col.isin(pd.unique(col.to_numpy()[hit])).to_numpy()]
+    return t
 
 
 def block_pair_count(
@@ -237,6 +255,8 @@ def candidate_pairs(
         Sorted unique ``(i, j)`` arrays, ``i < j``.
     """
     n = len(s)
+    if left is not None and not left.any():
+        return np.empty(0, np.int64), np.empty(0, np.int64)  # nothing new or changed
     ii, jj = [], []
     for rule in spec.blocking:
         if any(k not in s.columns and k not in NAME_KEYS for k in rule.keys):

@@ -121,3 +121,18 @@ def test_streamed_ranges_make_exactly_the_candidate_pairs_in_order(spec, pop):
             assert np.array_equal(np.concatenate([g[0] for g in got]), i)
             assert np.array_equal(np.concatenate([g[1] for g in got]), j)
         assert len(pair_plan(blocks, len(s), 97)) > 3
+
+
+def test_a_delta_is_blocked_against_exactly_the_pairs_it_touches(spec, pop):
+    from cpgraph.linkage.blocking import candidate_pairs
+
+    mentions, _ = pop
+    s, vt = _std(spec, mentions.to_dict("records"))
+    i, j = candidate_pairs(s, vt, spec)
+    rng = np.random.default_rng(5)
+    for frac in (0.0, 0.02, 0.3):
+        left = rng.random(len(s)) < frac
+        a, b = candidate_pairs(s, vt, spec, left=left)
+        touch = left[i] | left[j]
+        assert np.array_equal(a, i[touch]) and np.array_equal(b, j[touch])
+        assert (len(a) > 0) == (frac > 0)

@@ -1,0 +1,227 @@
+"""`cpgraph link` end to end: the real command, its stages and the memory of its processes.
+
+``bench/linkage_speed.py`` times the engine on mentions already in memory; this bench
+runs what a user runs, as a subprocess, on a loaded embedded store: ``cpgraph link
+--full`` (read, link, write, flags), then optionally ``cpgraph link`` again with nothing
+changed (incremental). While each command runs, the memory of its process tree is
+sampled every 0.5 s: the command and its forked linkage workers (``link``) apart from
+the embedded store's ``redis-server`` (``store``), as PSS (shared pages counted once
+across processes: what forks really cost) and RSS, summed over processes at the same
+instant; the peaks are reported. Stage times are the command's own (``time:`` line).
+
+The store is made once per data directory: ``cpgraph db init`` and ``cpgraph load
+--bulk never`` of every extract folder (timed, with its load rate), reused afterwards.
+With ``--splink`` the mentions are read back and Splink 5 (DuckDB) links them in its own
+process, as in ``bench/linkage_speed.py``, for the wall time beside ``cpgraph link``.
+
+Usage::
+
+    .venv/bin/cpgraph generate --out /tmp/mem/pop1m --households 110000 --seed 5
+    .venv/bin/python bench/link_command.py --extracts /tmp/mem/pop1m \\
+        --data-dir /tmp/mem/store1m --incremental --splink
+
+Prints one line per command and a JSON summary (``--json FILE`` to keep it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+CPGRAPH = [sys.executable, "-m", "cpgraph.cli"]
+STORE_NAMES = ("redis-server", "falkordb")
+
+
+def _smaps(pid: int) -> int:
+    """The PSS of a process in bytes (0 once it is gone)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        return 0
+    return 0
+
+
+class TreeSampler:
+    """Peaks of a process tree's memory, the store's processes apart from the rest."""
+
+    def __init__(self, pid: int, every: float = 0.5) -> None:
+        """Start sampling ``pid`` and its descendants every ``every`` seconds."""
+        self.root = psutil.Process(pid)
+        self.every = every
+        self.peak: dict[str, float] = {}
+        self.max_procs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                break
+            now = {"link_pss": 0, "link_rss": 0, "store_pss": 0, "store_rss": 0}
+            linkers = 0
+            for p in procs:
+                try:
+                    name = p.name()
+                    rss = p.memory_info().rss
+                except psutil.Error:
+                    continue
+                side = "store" if name.startswith(STORE_NAMES) else "link"
+                linkers += side == "link"
+                now[f"{side}_pss"] += _smaps(p.pid)
+                now[f"{side}_rss"] += rss
+            now["total_pss"] = now["link_pss"] + now["store_pss"]
+            now["total_rss"] = now["link_rss"] + now["store_rss"]
+            for k, v in now.items():
+                self.peak[k] = max(self.peak.get(k, 0), v / 2**20)
+            self.max_procs = max(self.max_procs, linkers)
+            self._stop.wait(self.every)
+
+    def stop(self) -> dict[str, float]:
+        """Stop sampling; the peaks in MB (and the most linkage processes seen at once)."""
+        self._stop.set()
+        self._thread.join()
+        return {**{k: round(v) for k, v in self.peak.items()}, "link_procs": self.max_procs}
+
+
+def run(cmd: list[str], env: dict[str, str], label: str) -> dict:
+    """Run a cpgraph command, sampling its memory; wall time, peaks and stage times."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    sampler = TreeSampler(proc.pid)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - t
+    peaks = sampler.stop()
+    if proc.returncode != 0:
+        print(err[-3000:], file=sys.stderr)
+    stages = {}
+    m = re.search(r"^time: (.*)$", out, re.MULTILINE)
+    if m:
+        for part in m.group(1).split(", "):
+            name, _, secs = part.rpartition(" ")
+            stages[name] = float(secs.rstrip("s"))
+    result = {
+        "command": label,
+        "returncode": proc.returncode,
+        "wall_s": round(wall, 1),
+        "stages_s": stages,
+        "peak_mb": peaks,
+    }
+    print(
+        f"{label}: rc={proc.returncode} wall={wall:.1f}s stages={stages} peaks(MB)={peaks}",
+        flush=True,
+    )
+    return result
+
+
+def ensure_loaded(extracts: Path, env: dict[str, str], data_dir: Path) -> dict | None:
+    """Load every extract folder into a fresh store under ``data_dir`` (None: reused)."""
+    marker = data_dir / "bench-loaded.json"
+    if marker.exists():
+        return None
+    folders = sorted(str(p) for p in extracts.iterdir() if (p / "manifest.json").exists())
+    subprocess.run([*CPGRAPH, "db", "init"], env=env, cwd=ROOT, check=True, capture_output=True)
+    r = run([*CPGRAPH, "load", "--bulk", "never", *folders], env=env, label="cpgraph load")
+    if r["returncode"] != 0:
+        raise SystemExit("load failed")
+    marker.write_text(json.dumps(r))
+    return r
+
+
+def read_back(env: dict[str, str], out: Path) -> int:
+    """Read the mentions as ``cpgraph link`` does and pickle them for Splink."""
+    code = (
+        "import asyncio, pickle, sys\n"
+        "from cpgraph.config import get_settings\n"
+        "from cpgraph.store import create_store\n"
+        "from cpgraph.linkage.service import LinkageService\n"
+        "async def main():\n"
+        "    s = get_settings(); st = create_store(s); await st.start()\n"
+        "    try:\n"
+        "        m = await LinkageService(st, s).read()\n"
+        "    finally:\n"
+        "        await st.close()\n"
+        "    with open(sys.argv[1], 'wb') as fh:\n"
+        "        pickle.dump((m.mentions, m.relationships), fh)\n"
+        "    print(len(m.mentions))\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(out)],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout.strip().splitlines()[-1])
+
+
+def splink(pkl: Path) -> dict:
+    """Splink 5 on the pickled mentions (``bench/linkage_speed.py``'s worker)."""
+    cmd = [sys.executable, str(HERE / "linkage_speed.py"), "--worker", "splink"]
+    done = subprocess.run([*cmd, "--pickle", str(pkl)], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(done.stderr[-3000:], file=sys.stderr)
+        return {"engine": "splink", "error": done.returncode}
+    r = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"splink: wall={r['wall_s']}s peak_rss={r['peak_rss_mb']}MB", flush=True)
+    return r
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bench (see the module docstring)."""
+    from linkage_speed import machine
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--extracts", type=Path, required=True, help="a generated population")
+    ap.add_argument("--data-dir", type=Path, required=True, help="the scratch store's dir")
+    ap.add_argument("--incremental", action="store_true", help="then link again, unchanged")
+    ap.add_argument("--splink", action="store_true", help="Splink on the same mentions")
+    ap.add_argument("--no-full", action="store_true", help="skip the full run")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args(argv)
+    args.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    env = {**os.environ, "CPGRAPH_DATA_DIR": str(args.data_dir), "COLUMNS": "400"}
+    out: dict = {"machine": machine(), "extracts": str(args.extracts), "runs": []}
+    print(json.dumps(out["machine"]), flush=True)
+    loaded = ensure_loaded(args.extracts, env, args.data_dir)
+    if loaded:
+        out["runs"].append(loaded)
+    if not args.no_full:
+        out["runs"].append(run([*CPGRAPH, "link", "--full"], env, "cpgraph link --full"))
+    if args.incremental:
+        out["runs"].append(run([*CPGRAPH, "link"], env, "cpgraph link (no change)"))
+    if args.splink:
+        pkl = args.data_dir.parent / (args.data_dir.name + "-mentions.pkl")
+        out["mentions"] = read_back(env, pkl)
+        out["runs"].append(splink(pkl))
+        pkl.unlink()
+    text = json.dumps(out, indent=2, default=str)
+    if args.json:
+        args.json.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
