@@ -186,3 +186,38 @@ def test_settings_choose_the_engine_and_its_own_cluster_stops(tmp_path, populati
     work = tmp_path / "data" / "linkage" / "dask"
     assert list(work.iterdir()) == []
     assert work.stat().st_mode & 0o777 == 0o700  # made by the run: private
+
+
+async def test_the_service_links_with_the_engine_its_settings_name(tmp_path):
+    # CPGRAPH_LINK_ENGINE=dask through LinkageService (what `cpgraph link --engine dask`
+    # runs): the persons it writes are the local engine's
+    from cpgraph.steward.linking import linkage_service  # noqa: PLC0415
+
+    pop = make_population(tmp_path / "extracts", households=30, seed=5)
+    persons: dict[str, set[frozenset[str]]] = {}
+    for engine in (LinkEngine.LOCAL, LinkEngine.DASK):
+        settings = Settings(
+            backend=Backend.FALKORDB,
+            data_dir=tmp_path / f"data-{engine}",
+            falkordb_url=None,
+            link_engine=engine,
+            dask_workers=1,
+            link_workers=1,
+        )
+        store = create_store(settings)
+        await store.start()
+        try:
+            await store.bootstrap()
+            await load_extracts(store, pop.extracts())
+            service = linkage_service(store, settings)
+            report = await service.link(full=True)
+            assert report.mentions > 200
+            a = await service.assignments()
+        finally:
+            await store.close()
+        persons[engine] = {frozenset(g) for g in a.groupby("person_id")["record_key"].agg(list)}
+        # only the Dask engine makes (and empties) its run folders' parent
+        work = settings.data_dir / "linkage" / "dask"
+        assert work.exists() == (engine == LinkEngine.DASK)
+    assert persons[LinkEngine.DASK] == persons[LinkEngine.LOCAL]
+    assert any(len(p) > 1 for p in persons[LinkEngine.DASK])
