@@ -220,6 +220,22 @@ async def bulk_insert(
     if not await store_is_empty(store):
         raise BulkImportError("the bulk path needs an empty store, and this one holds nodes")
     total = graph.node_count + graph.edge_count
+    # Redis rewrites the append-only file by itself as it grows: mid-load that forks and
+    # writes the graph over and over, and a rewrite still running when the load ends
+    # would leave GRAPH.BULK calls after its snapshot. Paused until the load is done.
+    auto_rewrite = await _config_get(store, "auto-aof-rewrite-percentage")
+    await _config_set(store, "auto-aof-rewrite-percentage", "0")
+    try:
+        await _insert(store, graph, total, progress)
+    finally:
+        if auto_rewrite is not None:
+            with contextlib.suppress(Exception):
+                await _config_set(store, "auto-aof-rewrite-percentage", auto_rewrite)
+
+
+async def _insert(
+    store: FalkorDBStore, graph: BulkGraph, total: int, progress: ProgressFn | None
+) -> None:
     done = 0
     await store.reset()  # only the schema is dropped: it is re-created below
     pending: asyncio.Future[None] | None = None
@@ -248,7 +264,7 @@ async def bulk_insert(
         # the append-only file must not start with GRAPH.BULK: FalkorDB cannot replay it
         # with the writes made after it (the store would not start again). Rewritten
         # before any other write, so a crash at any point leaves a file that replays.
-        await store.rewrite_log()
+        await _rewrite_log(store)
         await store.bootstrap()
         await wait_indexes(store)
     except BaseException:
@@ -259,6 +275,43 @@ async def bulk_insert(
         with contextlib.suppress(Exception):
             await asyncio.shield(_empty_again(store))
         raise
+
+
+async def _config_get(store: FalkorDBStore, name: str) -> str | None:
+    """A server setting, or None where CONFIG is not allowed (a managed server)."""
+    try:
+        reply = await store._command("CONFIG", "GET", name)
+    except RedisError:
+        return None
+    if isinstance(reply, dict):
+        value = reply.get(name, reply.get(name.encode()))
+    else:
+        value = reply[1] if reply and len(reply) > 1 else None
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def _config_set(store: FalkorDBStore, name: str, value: str) -> None:
+    with contextlib.suppress(RedisError):
+        await store._command("CONFIG", "SET", name, value)
+
+
+async def _rewrite_log(store: FalkorDBStore, attempts: int = 600) -> None:
+    """``store.rewrite_log()``, after any rewrite the server had already started.
+
+    A rewrite that began before the last ``GRAPH.BULK`` call would not hold it, so
+    ours must start after it ends.
+    """
+    for _ in range(attempts):
+        try:
+            await store.rewrite_log()
+            return
+        except RedisError as exc:
+            if "in progress" not in str(exc).lower():
+                raise BulkImportError(
+                    f"rewriting the append-only file failed: {redact(str(exc))}"
+                ) from exc
+            await asyncio.sleep(0.5)
+    raise BulkImportError("the server kept rewriting its append-only file; try again")
 
 
 async def _empty_again(store: FalkorDBStore) -> None:
