@@ -155,6 +155,17 @@ def history_keys(scenario: dict[str, Any]) -> list[str]:
     ]
 
 
+def ask(http: httpx.Client, key: str) -> httpx.Response:
+    """The flags query for one record key, waiting out the API's rate limit (429)."""
+    for _ in range(30):
+        resp = http.post("/graphql", json={"query": FLAGS, "variables": {"k": key}})
+        if resp.status_code != 429:
+            resp.raise_for_status()
+            return resp
+        time.sleep(float(resp.headers.get("retry-after", "1")))
+    raise RuntimeError("the API kept answering 429")
+
+
 def _level(flags: list[dict[str, Any]], history: list[str]) -> str | None:
     """CONFIRMED or POSSIBLE if a flag of these cites every history key, else None."""
     levels = {
@@ -177,8 +188,7 @@ def judge(run: Run, scenarios: list[dict[str, Any]], http: httpx.Client) -> None
     def persons_of(sc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         persons: dict[str, list[dict[str, Any]]] = {}  # in record order: first record first
         for key in sc["child_record_keys"]:
-            resp = http.post("/graphql", json={"query": FLAGS, "variables": {"k": key}})
-            resp.raise_for_status()
+            resp = ask(http, key)
             record = resp.json()["data"]["record"]
             if record and record["person"]:  # None: a row quarantined on purpose
                 persons.setdefault(record["person"]["id"], list(record["person"]["flags"]))
