@@ -119,15 +119,18 @@ def run(cmd: list[str], env: dict[str, str], label: str) -> dict:
         for part in m.group(1).split(", "):
             name, _, secs = part.rpartition(" ")
             stages[name] = float(secs.rstrip("s"))
+    kind = re.search(r"linkage \((full|incremental)\)", out)
     result = {
         "command": label,
         "returncode": proc.returncode,
+        "run": kind.group(1) if kind else None,
         "wall_s": round(wall, 1),
         "stages_s": stages,
         "peak_mb": peaks,
     }
     print(
-        f"{label}: rc={proc.returncode} wall={wall:.1f}s stages={stages} peaks(MB)={peaks}",
+        f"{label}: rc={proc.returncode} ({result['run']}) wall={wall:.1f}s stages={stages} "
+        f"peaks(MB)={peaks}",
         flush=True,
     )
     return result

@@ -73,11 +73,15 @@ class LinkState:
         model: the fitted model (``Model.to_dict()`` is JSON-serialisable).
         edges: scored pairs kept (above review, deterministic or cannot-link), by key.
         fingerprints: key → hash of the mention's linkage columns.
+        written: key → hash of the resolution the service last wrote for the mention
+            (person, display name, probability, method, status, breakdown); None when
+            unknown. An incremental run writes only the mentions whose hash changed.
     """
 
     model: Model
     edges: pd.DataFrame
     fingerprints: pd.Series
+    written: pd.Series | None = None
 
 
 @dataclass

@@ -249,7 +249,9 @@ class LinkageService:
             progress("linking", 1, 1)
         t1 = time.perf_counter()
         run_id = uuid.uuid4().hex
-        await self._write(result, data, run_id, retired)
+        # an incremental run rewrites only the resolutions that changed
+        written = state.written if state is not None else None
+        await self._write(result, data, run_id, retired, written)
         write_s = time.perf_counter() - t1
         self._save_state(result.state)
         methods = result.assignments["method"].value_counts().to_dict()
@@ -319,7 +321,12 @@ class LinkageService:
 
     # ------------------------------------------------------------------ writing
     async def _write(
-        self, result: EngineResult, data: Mentions, run_id: str, already_retired: set[str]
+        self,
+        result: EngineResult,
+        data: Mentions,
+        run_id: str,
+        already_retired: set[str],
+        written: pd.Series | None = None,
     ) -> None:
         at = _now()
         a = result.assignments
@@ -340,6 +347,18 @@ class LinkageService:
                 a["breakdown"], strict=True,
             )
         ]  # fmt: skip
+        # what each mention's resolution says, hashed: kept in the state for the next run
+        digest = pd.util.hash_pandas_object(
+            pd.DataFrame(rows).drop(columns=["created_at"]).astype(str), index=False
+        ).to_numpy(np.uint64)
+        keys = a["key"].to_numpy(object)
+        result.state.written = pd.Series(digest, index=keys)
+        if written is not None and len(rows):
+            # unchanged: the same hash as last written and the same person in the store now
+            before = written.reindex(keys, fill_value=0).to_numpy(np.uint64)
+            stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
+            same = (before == digest) & (stored == a["person_id"].to_numpy(object))
+            rows = [row for row, skip in zip(rows, same.tolist(), strict=True) if not skip]
         await self.store.write_batches("persons_resolve_upsert", rows)
         live = set(a["person_id"])
         revived = [{"person_id": p} for p in sorted(live & already_retired)]

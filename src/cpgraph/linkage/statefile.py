@@ -4,8 +4,9 @@ The state used to be a pickle: loading a pickle executes whatever it says, so
 anyone able to write to the data directory could run code as cpgraph. Now it is
 one NumPy ``.npz`` file read with ``allow_pickle=False``: the model as JSON
 (:meth:`Model.to_dict`), the edges frame column by column (numbers as arrays,
-strings as UTF-8 bytes plus offsets), and the fingerprints (keys and uint64
-hashes). A file that is not exactly that is ignored (the next run is full).
+strings as UTF-8 bytes plus offsets), the fingerprints (keys and uint64
+hashes) and, when known, the hash of what was last written per key. A file
+that is not exactly that is ignored (the next run is full).
 The file is written 0600 in a 0700 folder, atomically.
 """
 
@@ -77,6 +78,9 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
         fp.index.to_numpy(object)
     )
     arrays["fp.values"] = fp.to_numpy(np.uint64)
+    if state.written is not None:
+        # (the same keys as the fingerprints, in their order)
+        arrays["wr.values"] = state.written.reindex(fp.index).fillna(0).to_numpy(np.uint64)
     meta = {
         "format": FORMAT_VERSION,
         "spec_version": spec_version,
@@ -116,11 +120,16 @@ def load_state(path: Path, spec_version: str) -> LinkState | None:
                     )
             keys = _decode_strings(npz["fp.data"], npz["fp.ends"], npz["fp.null"])
             fingerprints = pd.Series(npz["fp.values"].astype(np.uint64), index=keys)
+            written = (
+                pd.Series(npz["wr.values"].astype(np.uint64), index=keys)
+                if "wr.values" in npz.files
+                else None
+            )
             model = Model.from_dict(meta["model"])
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError):
         return None
     columns = [c for c, _ in meta["edge_columns"]]
-    return LinkState(model, pd.DataFrame(edges, columns=columns), fingerprints)
+    return LinkState(model, pd.DataFrame(edges, columns=columns), fingerprints, written)
 
 
 def remove_legacy_pickle(path: Path) -> None:

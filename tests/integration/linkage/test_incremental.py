@@ -110,3 +110,48 @@ def test_a_delta_links_as_a_full_run_and_no_change_compares_nothing(population):
     got = _ids(inc)
     kept = [k for k, p in prev.items() if p in untouched]
     assert kept and sum(got[k] == prev[k] for k in kept) / len(kept) > 0.99
+
+
+async def test_an_incremental_run_writes_only_the_resolutions_that_changed(tmp_path):
+    from cpgraph.linkage.statefile import load_state, save_state
+    from cpgraph.steward.linking import linkage_service
+
+    pop = make_population(tmp_path / "extracts", households=150, seed=17)
+    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
+    store = create_store(settings)
+    await store.start()
+    try:
+        await store.bootstrap()
+        await load_extracts(store, pop.extracts())
+        written: list[int] = []
+        write_batches = store.write_batches
+
+        async def counting(name, rows, **kw):  # the real writes, counted
+            rows = list(rows)
+            if name == "persons_resolve_upsert":
+                written.append(len(rows))
+            return await write_batches(name, rows, **kw)
+
+        store.write_batches = counting  # type: ignore[method-assign]
+        service = linkage_service(store, settings)
+        first = await service.link(full=True)
+        links = await service.assignments()
+        assert written == [first.mentions] and not first.incremental
+        # nothing changed: nothing rewritten, the links as they were
+        again = await service.link()
+        assert again.incremental and written[-1] == 0
+        pd.testing.assert_frame_equal(await service.assignments(), links)
+        # a resolution the last run wrote differently is written again (only it)
+        state = load_state(service.state_path, service.spec.version)
+        assert state is not None and state.written is not None
+        stale = list(state.written.index[:5])
+        state.written.loc[stale] = state.written.loc[stale] + 1
+        save_state(service.state_path, state, service.spec.version)
+        await service.link()
+        assert written[-1] == len(stale)
+        pd.testing.assert_frame_equal(await service.assignments(), links)
+        # a full run rewrites every resolution
+        await service.link(full=True)
+        assert written[-1] == first.mentions
+    finally:
+        await store.close()
