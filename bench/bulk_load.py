@@ -41,7 +41,7 @@ def _generate(root: Path, size: str) -> Path:
     if (out / "generate.json").is_file():
         return out
     if out.exists():
-        shutil.rmtree(out)
+        raise SystemExit(f"{out} has no generate.json (being generated, or cut short): remove it")
     cmd = [str(CPGRAPH), "generate", "--out", str(out), "--households", str(SIZES[size])]
     subprocess.run([*cmd, "--seed", "5"], check=True, stdout=subprocess.DEVNULL)
     return out
