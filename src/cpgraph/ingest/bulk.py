@@ -486,7 +486,9 @@ class BulkCollector(GraphStore):
         pad = [None] * len(extra)
         for entry in self.records.values():
             if isinstance(entry, list):
-                records.rows.append(entry[:_RECORD_WIDTH] + pad if pad else entry[:_RECORD_WIDTH])
+                # the row as the engine built it: its one value past the columns (the
+                # address key) is ignored, so it is not copied
+                records.rows.append(entry[:_RECORD_WIDTH] + pad if pad else entry)
             else:
                 records.rows.append([entry.get(c) for c in record_cols])
         tables = {Label.SOURCE_RECORD: records}

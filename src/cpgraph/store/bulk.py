@@ -32,7 +32,9 @@ class NodeTable:
     Attributes:
         label: the node label.
         columns: property names, in column order.
-        rows: one list of values per node, aligned with ``columns`` (``None``: absent).
+        rows: one list of values per node, aligned with ``columns`` (``None``: absent);
+            a row may carry further values after them, which are ignored (so a caller
+            can hand over rows it already holds without copying them).
     """
 
     label: Label

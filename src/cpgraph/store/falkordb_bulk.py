@@ -137,7 +137,8 @@ def _tokens(header: bytes, entities: Iterator[bytes]) -> Iterator[tuple[bytes, i
 def node_tokens(graph: BulkGraph) -> Iterator[tuple[bytes, int]]:
     """Every node as ``(token, nodes in it)``, tables in order (their ids follow that order)."""
     for table in graph.nodes:
-        rows = (_encode_row(row) for row in table.rows)
+        width = len(table.columns)
+        rows = (_encode_row(row if len(row) == width else row[:width]) for row in table.rows)
         yield from _tokens(_header(table.label.value, table.columns), rows)
 
 

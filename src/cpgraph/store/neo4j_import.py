@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,15 @@ def column_types(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[
     return types
 
 
+def _values(rows: Iterable[Sequence[Any]], width: int) -> Iterator[Sequence[Any]]:
+    """Node rows cut to their columns (a row may carry more values: see NodeTable)."""
+    for row in rows:
+        yield row[:width]
+
+
 def _array_delimiter(graph: BulkGraph) -> str:
     used: set[str] = set()
-    tables: list[Iterable[Sequence[Any]]] = [t.rows for t in graph.nodes]
+    tables: list[Iterable[Sequence[Any]]] = [_values(t.rows, len(t.columns)) for t in graph.nodes]
     tables += [(values for _, _, values in e.rows) for e in graph.edges]
     for rows in tables:
         for row in rows:
@@ -142,7 +148,8 @@ def write_import(graph: BulkGraph, folder: Path, *, database: str = "neo4j") -> 
     ]
     for table in graph.nodes:
         name = f"{table.label.value}.csv"
-        types = column_types(table.columns, table.rows)
+        width = len(table.columns)
+        types = column_types(table.columns, _values(table.rows, width))
         with _open(folder / name) as fh:
             out = csv.writer(fh, quoting=csv.QUOTE_NOTNULL)
             out.writerow(
@@ -151,7 +158,7 @@ def write_import(graph: BulkGraph, folder: Path, *, database: str = "neo4j") -> 
             )
             label = table.label.value
             for i, row in enumerate(table.rows):
-                out.writerow([i, label, *(_cell(v, delimiter) for v in row)])
+                out.writerow([i, label, *(_cell(v, delimiter) for v in row[:width])])
         command.append(f"--nodes={name}")
     for edge in graph.edges:
         name = f"{edge.type.value}__{edge.source.value}__{edge.target.value}.csv"

@@ -20,7 +20,8 @@ def _graph() -> BulkGraph:
         Label.SOURCE_RECORD,
         ("key", "surname", "aliases", "nhs_number_valid", "line"),
         [
-            ["s:1", "Lee", ["Ann; Lee", "A Lee"], True, 3],
+            # a row may carry values past its columns (the engine's address key): ignored
+            ["s:1", "Lee", ["Ann; Lee", "A Lee"], True, 3, "ignored|key"],
             ["s:2", "", None, False, None],
         ],
     )
@@ -58,6 +59,7 @@ def test_tokens_carry_header_counts_and_global_node_ids() -> None:
     nodes = list(node_tokens(graph))
     assert [n for _, n in nodes] == [2, 1]
     first = nodes[0][0]
+    assert b"ignored" not in first
     assert first.startswith(b"SourceRecord\x00" + struct.pack("=I", 5) + b"key\x00surname\x00")
     edges = list(edge_tokens(graph))
     token = edges[0][0]
@@ -100,6 +102,7 @@ def test_neo4j_import_files_and_command(tmp_path: Path) -> None:
         "line:long",
     ]
     assert records[1] == ["0", "SourceRecord", "s:1", "Lee", "Ann; Lee|A Lee", "true", "3"]
+    assert "ignored" not in (folder / "SourceRecord.csv").read_text(encoding="utf-8")
     assert records[2] == ["1", "SourceRecord", "s:2", "", "", "false", ""]
     raw = (folder / "SourceRecord.csv").read_text(encoding="utf-8").splitlines()
     # an empty string is quoted (kept); an absent property is a bare empty field
