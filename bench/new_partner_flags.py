@@ -20,6 +20,7 @@ Usage::
     .venv/bin/python bench/new_partner_flags.py                      # 7 profiles x seeds 31 32
     .venv/bin/python bench/new_partner_flags.py --profiles alias_heavy --seeds 5 \\
         --households 300 --json /tmp/np.json
+    .venv/bin/python bench/new_partner_flags.py --profiles alias_heavy --spec my-spec.toml
 
 Prints one line per run and a Markdown table (the one in bench/RESULTS.md).
 """
@@ -231,7 +232,7 @@ def judge(run: Run, scenarios: list[dict[str, Any]], http: httpx.Client) -> None
                 run.controls_flagged.append(sc["id"])
 
 
-def one_run(profile: str, seed: int, households: int, keep: bool) -> Run:
+def one_run(profile: str, seed: int, households: int, keep: bool, spec: Path | None) -> Run:
     """Generate, load, link and serve one population; judge its scenario children."""
     run = Run(profile, seed, households)
     root = Path(tempfile.mkdtemp(prefix=f"np-{profile}-{seed}-"))  # 0700
@@ -241,7 +242,7 @@ def one_run(profile: str, seed: int, households: int, keep: bool) -> Run:
             ("generate", ["generate", "--out", str(pop), "--households", str(households),
                           "--seed", str(seed), "--profile", profile]),
             ("load", ["load", *(str(pop / s) for s in sorted(SYSTEMS))]),
-            ("link", ["link"]),
+            ("link", ["link", *(["--spec", str(spec)] if spec else [])]),
         ]  # fmt: skip
         for name, args in steps:
             t0 = time.monotonic()
@@ -320,6 +321,7 @@ def main() -> None:
     ap.add_argument("--profiles", nargs="+", default=list(PROFILES), choices=list(PROFILES))
     ap.add_argument("--seeds", nargs="+", type=int, default=[31, 32])
     ap.add_argument("--households", type=int, default=300)
+    ap.add_argument("--spec", type=Path, help="link with this spec (cpgraph link --spec)")
     ap.add_argument("--json", type=Path, help="also write every run's counts here")
     ap.add_argument("--keep", action="store_true", help="keep each run's data dir (debugging)")
     args = ap.parse_args()
@@ -327,7 +329,7 @@ def main() -> None:
     runs: list[Run] = []
     for profile in args.profiles:
         for seed in args.seeds:
-            run = one_run(profile, seed, args.households, args.keep)
+            run = one_run(profile, seed, args.households, args.keep, args.spec)
             runs.append(run)
             print(
                 f"{profile} s{seed}: new_partner {run.new_partner}, confirmed {run.confirmed}, "
@@ -337,7 +339,7 @@ def main() -> None:
                 f"seconds {run.seconds}",
                 flush=True,
             )
-            if args.json:
+            if args.json:  # after every run: a long run's figures survive an interruption
                 args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1) + "\n")
     print()
     print(markdown(runs))
