@@ -460,16 +460,20 @@ class LinkageService:
 
     # ------------------------------------------------------------------ outputs
     async def assignments(self) -> pd.DataFrame:
-        """Every mention with its person id and status (`record_key, person_id, status`)."""
-        rows: list[dict[str, Any]] = []
-        after = ""
-        while True:
-            page = await self.store.query("links_export_page", after=after, limit=50_000)
-            if not page:
+        """Every mention with its person id and status (`record_key, person_id, status`),
+        in key order (pages follow the backend's cursor, as :meth:`read`'s)."""
+        rows: list[list[Any]] = []
+        start = (await self.store.query("linkage_mentions_start"))[0]
+        after, last = start["after"], start["last"]
+        while last is None or after < last:
+            rec = (await self.store.query("links_export_page", after=after, limit=50_000))[0]
+            upto = rec["next"]
+            if upto is None:  # an empty page of a cursor without a known end
                 break
-            rows.extend(page)
-            after = page[-1]["key"]
+            rows.extend(_rows(rec["page"]))
+            after = upto
         frame = pd.DataFrame(rows, columns=["key", "person_id", "status"])
+        frame = frame.sort_values("key", kind="stable", ignore_index=True)
         return frame.rename(columns={"key": "record_key"})
 
 
