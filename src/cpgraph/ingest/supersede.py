@@ -91,9 +91,11 @@ def _extracted_at(load_id: str) -> str:
 
 async def begin(store: GraphStore, load_id: str, system: str, extracted_at: str) -> Supersession:
     """Look up what a load of this extract may supersede (reads only)."""
-    runs = await store.query("ingest_load_runs", load_id=load_id)
+    found = await store.query("ingest_load_runs", load_id=load_id)
+    # called after `ingest_load_start` has counted this run: a re-run has runs >= 2
+    runs = int((found[0]["runs"] if found else 0) or 0)
     session = Supersession(
-        load_id=load_id, system=system, extracted_at=extracted_at, rerun=bool(runs)
+        load_id=load_id, system=system, extracted_at=extracted_at, rerun=runs > 1
     )
     rows = await store.query("ingest_quarantine_of_system", system=system)
     for row in rows:
