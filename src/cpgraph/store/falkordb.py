@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 _ALREADY = ("already indexed", "already exists")
 # A liveness probe waits this long for PONG (a crashed server refuses at once).
 _LIVENESS_TIMEOUT_S = 2.0
+_BOOTSTRAP_ATTEMPTS = 3  # tries of the (idempotent) schema set-up when the connection drops
 
 # -- parameter encoding ----------------------------------------------------------------
 #
@@ -300,6 +301,18 @@ class FalkorDBStore(GraphStore):
             raise StoreUnavailableError(f"FalkorDB command {args[0]} failed") from exc
 
     async def bootstrap(self) -> list[str]:
+        # DDL is idempotent: a connection lost mid-way (the server restarted by its
+        # supervisor, or a reset under heavy load) is retried once the store answers
+        for attempt in range(_BOOTSTRAP_ATTEMPTS):
+            try:
+                return await self._bootstrap_once()
+            except StoreUnavailableError:
+                if attempt == _BOOTSTRAP_ATTEMPTS - 1 or not await self.wait_available():
+                    raise
+                log.warning("the store connection was lost during bootstrap; retrying")
+        raise AssertionError("unreachable")
+
+    async def _bootstrap_once(self) -> list[str]:
         created: list[str] = []
         for name in self.registry.names():
             if not name.startswith(DDL_PREFIX):
