@@ -168,7 +168,7 @@ def base(pop):
 
 @pytest.fixture(scope="module")
 def ungated_spec():
-    text = DEFAULT_SPEC_PATH.read_text().replace('place_gate = "pc_sector"', 'place_gate = ""')
+    text = DEFAULT_SPEC_PATH.read_text().replace('place_gate = "pc"', 'place_gate = ""')
     return loads_spec(text)
 
 
@@ -210,7 +210,7 @@ def test_a_child_who_moved_is_still_one_child(fitted, base):
     ungated = loads_spec(
         DEFAULT_SPEC_PATH.read_text()
         .replace("auto = 0.95", "auto = 0.65")
-        .replace('place_gate = "pc_sector"', 'place_gate = ""')
+        .replace('place_gate = "pc"', 'place_gate = ""')
     )
     rows = [
         # the school has the new address, the hospital still the old one

@@ -10,7 +10,7 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.version == "9"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
-    assert spec.place_gate == "pc_sector"
+    assert spec.place_gate == "pc"
     assert spec.ambiguity_margin is not None and spec.typical_parent_gap > 0
     # v6: a forename/middle swap counts as a nickname; namesakes a generation apart
     fn = spec.comparison("forename")
