@@ -193,9 +193,12 @@ async def test_audit_log_reads_are_themselves_audited(
     assert after.entries == before + 1
 
 
-async def test_denied_requests_return_no_data_and_write_nothing(
+async def test_denied_requests_return_no_data_and_record_no_disclosure(
     client: httpx.AsyncClient, tokens: Tokens, api_store: GraphStore
 ) -> None:
+    # A refusal discloses nothing, so it writes no disclosure entry of its own; refusals
+    # are counted and written in aggregate by the server's flusher (lifespan, every few
+    # seconds: tests/security/test_audit_refusals.py), which this in-process app does not run.
     before = (await verify_chain(api_store)).entries
     await gql(client, PERSON_Q, token=tokens.investigator, purpose=None)
     await gql(client, PERSON_Q, token=tokens.auditor)
