@@ -359,7 +359,7 @@ class LinkageService:
             stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
             same = (before == digest) & (stored == a["person_id"].to_numpy(object))
             rows = [row for row, skip in zip(rows, same.tolist(), strict=True) if not skip]
-        await self.store.write_batches("persons_resolve_upsert", rows)
+        await self._write_resolutions(rows, data.previous_ids)
         live = set(a["person_id"])
         revived = [{"person_id": p} for p in sorted(live & already_retired)]
         if revived:
@@ -367,6 +367,35 @@ class LinkageService:
         await self._retire(result, data, live, at)
         await self._write_review(result, run_id, at, a, data)
         await self._project_relationships(a, data.relationships, run_id)
+
+    async def _write_resolutions(
+        self, rows: list[dict[str, Any]], previous_ids: dict[str, str]
+    ) -> None:
+        """Write the resolutions by what each mention resolved to when the run read it.
+
+        A mention with no person yet needs no old edge looked up and removed, one that
+        stays with its person only its edge refreshed; only a mention that moves to
+        another person takes the full detach-and-merge query (`persons_resolve_upsert`).
+        """
+        new: list[dict[str, Any]] = []
+        same: list[dict[str, Any]] = []
+        moved: list[dict[str, Any]] = []
+        for row in rows:
+            before = previous_ids.get(row["key"])
+            if before is None:
+                new.append(row)
+            elif before == row["person_id"]:
+                same.append(row)
+            else:
+                moved.append(row)
+        # each mention is in one part and its edges are its own: the order is free
+        for name, part in (
+            ("persons_resolve_upsert", moved),
+            ("persons_resolve_same", same),
+            ("persons_resolve_new", new),
+        ):
+            if part:
+                await self.store.write_batches(name, part)
 
     @staticmethod
     def _display_names(a: pd.DataFrame, mentions: pd.DataFrame) -> dict[str, str]:
@@ -426,31 +455,9 @@ class LinkageService:
     async def _project_relationships(
         self, a: pd.DataFrame, rels: pd.DataFrame, run_id: str
     ) -> None:
-        if not rels.empty:
-            person_of = pd.Series(a["person_id"].to_numpy(), index=a["key"].to_numpy())
-            r = rels.assign(
-                from_id=rels["from_key"].map(person_of), to_id=rels["to_key"].map(person_of)
-            ).dropna(subset=["from_id", "to_id"])
-            r = r[r["from_id"] != r["to_id"]]
-            rows = []
-            for (from_id, to_id, relationship), g in r.groupby(
-                ["from_id", "to_id", "relationship"], sort=True
-            ):
-                lives = g["lives_with"].dropna()
-                rows.append(
-                    {
-                        "from_id": from_id,
-                        "to_id": to_id,
-                        "relationship": relationship,
-                        "lives_with": bool(lives.any()) if len(lives) else None,
-                        "from_date": _min_date(g["from_date"]),
-                        "to_date": _max_date(g["to_date"]),
-                        "sources": sorted(set(g["from_key"]) | set(g["to_key"])),
-                        "run_id": run_id,
-                    }
-                )
-            if rows:
-                await self.store.write_batches("person_relationships_upsert", rows)
+        rows = relationship_rows(a, rels, run_id)
+        if rows:
+            await self.store.write_batches("person_relationships_upsert", rows)
         while True:
             deleted = await self.store.query(
                 "linkage_related_to_prune", run_id=run_id, limit=50_000
@@ -482,17 +489,65 @@ def _rows(page: Any) -> list[list[Any]]:
     return json.loads(page) if isinstance(page, str) else list(page or [])
 
 
-def _min_date(values: pd.Series) -> str | None:
-    v = values.dropna()
-    return str(v.min()) if len(v) else None
+def relationship_rows(a: pd.DataFrame, rels: pd.DataFrame, run_id: str) -> list[dict[str, Any]]:
+    """The person-level ``RELATED_TO`` rows projected from stated relationships.
+
+    One row per ``(from_id, to_id, relationship)`` in that order, over the stated
+    relationships whose two records resolve to two different persons: ``lives_with``
+    true if any source says so (None when none says), the earliest start, the latest
+    end (None when some source leaves it open), and every record stating it.
+
+    Args:
+        a: the assignments (``key``, ``person_id``).
+        rels: the stated relationships (`RELATIONSHIP_COLUMNS`).
+        run_id: the run writing them (older edges are pruned by it).
+    """
+    if rels.empty:
+        return []
+    person_of = dict(zip(a["key"], a["person_id"], strict=True))
+    # One pass in plain Python: a pandas group per edge cost seconds per 50k edges.
+    groups: dict[tuple[str, str, str], list[Any]] = {}
+    for fk, tk, rel, lives, fd, td in zip(
+        rels["from_key"], rels["to_key"], rels["relationship"], rels["lives_with"],
+        rels["from_date"], rels["to_date"], strict=True,
+    ):  # fmt: skip
+        fid, tid = person_of.get(fk), person_of.get(tk)
+        if _missing(fid) or _missing(tid) or fid == tid or _missing(rel):
+            continue
+        g = groups.get((fid, tid, rel))
+        if g is None:
+            # [any lives_with stated, any true, starts, ends, an end left open, sources]
+            g = groups[(fid, tid, rel)] = [False, False, [], [], False, set()]
+        if not _missing(lives):
+            g[0] = True
+            g[1] = g[1] or bool(lives)
+        if not _missing(fd):
+            g[2].append(fd)
+        if _missing(td):
+            g[4] = True
+        else:
+            g[3].append(td)
+        g[5].add(fk)
+        g[5].add(tk)
+    return [
+        {
+            "from_id": fid,
+            "to_id": tid,
+            "relationship": rel,
+            "lives_with": g[1] if g[0] else None,
+            "from_date": str(min(g[2])) if g[2] else None,
+            # An open-ended relationship (no end date on some source) stays open.
+            "to_date": None if g[4] or not g[3] else str(max(g[3])),
+            "sources": sorted(g[5]),
+            "run_id": run_id,
+        }
+        for (fid, tid, rel), g in sorted(groups.items(), key=lambda kv: kv[0])
+    ]
 
 
-def _max_date(values: pd.Series) -> str | None:
-    v = values.dropna()
-    # An open-ended relationship (no end date on some source) stays open.
-    if len(v) < len(values):
-        return None
-    return str(v.max()) if len(v) else None
+def _missing(value: Any) -> bool:
+    """None or NaN (what pandas' ``dropna`` drops)."""
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _max_person_id(result: EngineResult, retired: set[str]) -> str | None:
