@@ -1,0 +1,93 @@
+"""A run writes each resolution by what the mention resolved to when it was read.
+
+New mentions (no person yet), mentions staying with their person, and mentions moving
+to another person take different write queries (issue #16, write-back); whichever is
+taken, every mention ends up resolving to exactly one person, the one linkage chose.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from cpgraph.config import Backend, Settings
+from cpgraph.ingest.engine import load_extracts
+from cpgraph.store import create_store
+from tests.factories import make_population
+
+pytestmark = pytest.mark.integration
+
+
+async def test_moved_new_and_unchanged_mentions_each_resolve_once(tmp_path):
+    from cpgraph.steward.linking import linkage_service
+
+    pop = make_population(tmp_path / "extracts", households=120, seed=23)
+    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
+    store = create_store(settings)
+    await store.start()
+    try:
+        await store.bootstrap()
+        await load_extracts(store, pop.extracts())
+        used: dict[str, int] = {}
+        write_batches = store.write_batches
+
+        async def counting(name, rows, **kw):  # which resolution queries a run takes
+            rows = list(rows)
+            used[name] = used.get(name, 0) + len(rows)
+            return await write_batches(name, rows, **kw)
+
+        store.write_batches = counting  # type: ignore[method-assign]
+        service = linkage_service(store, settings)
+        first = await service.link(full=True)
+        links = await service.assignments()
+        # a first run: every mention is new
+        assert used.get("persons_resolve_new") == first.mentions
+        assert "persons_resolve_same" not in used and "persons_resolve_upsert" not in used
+        assert links["record_key"].is_unique and links["person_id"].notna().all()
+
+        # Move some mentions to other persons behind linkage's back (as an earlier
+        # run that decided differently would have left them).
+        by_person = links.groupby("person_id")["record_key"].apply(list)
+        # from persons of three or more mentions: each keeps mentions beside its mover
+        movers = [keys[0] for keys in by_person if len(keys) > 2][:5]
+        assert movers
+        await write_batches(
+            "persons_resolve_upsert",
+            [
+                {
+                    "key": key,
+                    "person_id": f"PMOVED{n}",
+                    "display_name": "",
+                    "created_at": "2026-01-01T00:00:00+00:00",
+                    "probability": None,
+                    "method": "test",
+                    "status": "auto",
+                    "breakdown": None,
+                }
+                for n, key in enumerate(movers)
+            ],
+        )
+        moved = await service.assignments()
+        assert set(moved.loc[moved["record_key"].isin(movers), "person_id"]) == {
+            f"PMOVED{n}" for n in range(len(movers))
+        }
+
+        used.clear()
+        again = await service.link(full=True)
+        after = await service.assignments()
+        # one edge per mention (a second edge would be a second row) ...
+        assert after["record_key"].is_unique and len(after) == first.mentions
+        # ... and the same persons as the first run decided
+        assert _partition(after) == _partition(links)
+        assert (after["status"] == links["status"]).all()
+        # the moved mentions (and any the re-run gave another id) take the
+        # detach-and-merge query, the rest stay put
+        assert used.get("persons_resolve_upsert", 0) >= len(movers)
+        assert used["persons_resolve_upsert"] + used["persons_resolve_same"] == again.mentions
+        assert "persons_resolve_new" not in used
+    finally:
+        await store.close()
+
+
+def _partition(links: pd.DataFrame) -> set[frozenset[str]]:
+    return {frozenset(keys) for _, keys in links.groupby("person_id")["record_key"]}
