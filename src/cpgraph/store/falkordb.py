@@ -327,28 +327,7 @@ class FalkorDBStore(GraphStore):
                 created.append(name)
         created.extend(await self._create_constraints())
         await self._wait_constraints_operational()
-        if created and self._embedded is not None:
-            # A constraint created over a populated graph (after a bulk load, or to
-            # replace one a killed command never finished) is logged as an effect that
-            # FalkorDB may fail to replay before its index is rebuilt ("missing
-            # supporting exact-match index"): the store would not start again. Log the
-            # schema as part of a snapshot instead.
-            await self._rewrite_log_when_idle()
         return created
-
-    async def _rewrite_log_when_idle(self, attempts: int = 120) -> None:
-        """`rewrite_log`, waiting out a rewrite the server had already started."""
-        for _ in range(attempts):
-            try:
-                await self.rewrite_log()
-                return
-            except StoreError as exc:
-                if "in progress" not in str(exc).lower():
-                    raise
-            except RedisError as exc:
-                if "in progress" not in str(exc).lower():
-                    raise StoreError("rewriting the append-only file failed") from exc
-            await asyncio.sleep(0.5)
 
     def _constraint_specs(self) -> list[tuple[str, str, list[str]]]:
         path = self.registry.cypher_dir / "falkordb" / "constraints.toml"

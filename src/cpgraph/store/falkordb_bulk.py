@@ -268,6 +268,10 @@ async def _insert(
         await _rewrite_log(store)
         await store.bootstrap()
         await wait_indexes(store)
+        # ...and again once the schema is built: constraints created over the loaded
+        # graph are logged as effects FalkorDB may fail to replay before their index is
+        # rebuilt ("missing supporting exact-match index"), and the store would not start
+        await _rewrite_log(store)
     except BaseException:
         if pending is not None and not pending.done():
             pending.cancel()
