@@ -487,20 +487,8 @@ class DaskLinkageEngine(LinkageEngine):
         """The local score stage's result, with blocking, comparison and scoring done on
         the cluster (with ``state``: only pairs touching new or changed mentions)."""
         prep, spec = prepared.prep, self.spec
-        s, pos = prep.s, prep.pos
-        n = len(s)
-        keys = s["key"].to_numpy(object)
-        parts: list[_Edges] = []
-        changed = np.ones(n, bool)
-        if state is not None:
-            # as the local engine: stored scores of pairs between unchanged mentions
-            fp = prepared.fingerprints
-            old_fp = state.fingerprints.reindex(keys)
-            changed = (old_fp.isna() | (old_fp.to_numpy() != fp.to_numpy())).to_numpy()
-            old = state.edges
-            unchanged_keys = set(keys[~changed].tolist())
-            ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
-            parts.append(self._edges_from_frame(old[ok.to_numpy()], pos))
+        # as the local engine: stored scores of pairs between unchanged mentions
+        changed, parts = self._reused_edges(prepared, state)
         run_dir = self._run_dir()
         try:
             with self._client() as client:

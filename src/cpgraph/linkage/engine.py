@@ -704,19 +704,9 @@ class LinkageEngine:
         a large run.
         """
         prep, spec = prepared.prep, self.spec
-        s, comparer, pos = prep.s, prep.comparer, prep.pos
+        s, comparer = prep.s, prep.comparer
         n = len(s)
-        keys = s["key"].to_numpy(object)
-        parts: list[_Edges] = []
-        changed = np.ones(n, bool)
-        if state is not None:
-            fp = prepared.fingerprints
-            old_fp = state.fingerprints.reindex(keys)
-            changed = (old_fp.isna() | (old_fp.to_numpy() != fp.to_numpy())).to_numpy()
-            old = state.edges
-            unchanged_keys = set(keys[~changed].tolist())
-            ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
-            parts.append(self._edges_from_frame(old[ok.to_numpy()], pos))
+        changed, parts = self._reused_edges(prepared, state)
         t1 = time.perf_counter()
         chunk = SCORE_CHUNK
         if state is None:
@@ -797,6 +787,25 @@ class LinkageEngine:
         return _ScoreResult(
             base=base, model=model, scorer=scorer, changed=changed, compared=int(compared)
         )
+
+    def _reused_edges(
+        self, prepared: _PrepareResult, state: LinkState | None
+    ) -> tuple[np.ndarray, list[_Edges]]:
+        """Which mentions changed since ``state``, and its stored edges between the rest.
+
+        Without a state every mention counts as changed and nothing is reused.
+        """
+        prep = prepared.prep
+        keys = prep.s["key"].to_numpy(object)
+        if state is None:
+            return np.ones(len(keys), bool), []
+        old_fp = state.fingerprints.reindex(keys)
+        fp = prepared.fingerprints
+        changed = (old_fp.isna() | (old_fp.to_numpy() != fp.to_numpy())).to_numpy()
+        old = state.edges
+        unchanged_keys = set(keys[~changed].tolist())
+        ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
+        return changed, [self._edges_from_frame(old[ok.to_numpy()], prep.pos)]
 
     def _steward_stage(
         self, steward: Iterable[tuple[str, str, str]], prep: _Prepared, scorer: Scorer
