@@ -117,15 +117,17 @@ def split_generation(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     "poole jnr" → ("poole", "jr"); "poole" → ("poole", None). One agency writes the
     suffix into the surname, another leaves it out: the name itself is "poole" either way.
     """
-    names = values.to_numpy(object).copy()
-    gen = np.full(len(names), None, dtype=object)
-    for k, v in enumerate(names.tolist()):
+    # once per distinct name, not per mention
+    codes, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=True)
+    u_names = np.append(np.asarray(uniq, dtype=object), None)  # last slot: missing
+    u_gen = np.full(len(u_names), None, dtype=object)
+    for k, v in enumerate(u_names.tolist()):
         if isinstance(v, str) and " " in v:
             head, _, last = v.rpartition(" ")
             g = GENERATION.get(last)
             if g is not None and head:
-                names[k], gen[k] = head, g
-    return names, gen
+                u_names[k], u_gen[k] = head, g
+    return u_names[codes], u_gen[codes]
 
 
 def _split_alias(full: str) -> tuple[str | None, str | None, str | None]:
