@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 
 from cpgraph.linkage import LinkageEngine, load_spec
-from cpgraph.linkage.comparisons import MISSING
 from cpgraph.linkage.model import Model, learn_same_source
 from cpgraph.linkage.spec import SpecError, spec_from_dict
 
@@ -148,7 +147,6 @@ def test_em_learns_how_often_matches_lie_within_one_index():
         spec,
     )
     assert none is None
-    assert MISSING == -1
 
 
 def test_the_learned_parameters_survive_the_stored_model(fitted):
