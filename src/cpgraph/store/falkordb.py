@@ -303,14 +303,14 @@ class FalkorDBStore(GraphStore):
     async def bootstrap(self) -> list[str]:
         # DDL is idempotent: a connection lost mid-way (the server restarted by its
         # supervisor, or a reset under heavy load) is retried once the store answers
-        for attempt in range(_BOOTSTRAP_ATTEMPTS):
+        for _ in range(_BOOTSTRAP_ATTEMPTS - 1):
             try:
                 return await self._bootstrap_once()
             except StoreUnavailableError:
-                if attempt == _BOOTSTRAP_ATTEMPTS - 1 or not await self.wait_available():
+                if not await self.wait_available():
                     raise
                 log.warning("the store connection was lost during bootstrap; retrying")
-        raise AssertionError("unreachable")
+        return await self._bootstrap_once()
 
     async def _bootstrap_once(self) -> list[str]:
         created: list[str] = []
