@@ -498,6 +498,10 @@ POSITIONS = {
 }
 
 
+#: The first queue position ever given (see `write_queue`).
+FIRST_POSITION = 1
+
+
 def assign_positions(rows: list[dict[str, Any]], created: dict[str, str], base: int) -> int:
     """Number the rows in each queue order, from `base` on; return the next free position.
 
@@ -556,7 +560,11 @@ async def write_queue(
             if r["created_at"]:
                 created[r["candidate_id"]] = str(r["created_at"])
     found = await store.query("linkage_review_positions")
-    base = int((found[0]["next_pos"] if found else None) or 0)
+    # Positions start at 1: FalkorDB (4.22) drops the value 0 from a range index when it
+    # loads the graph from a snapshot (an append-only-file rewrite: after a bulk load, or
+    # Redis's own rewrite as the file grows), so a candidate at position 0 would vanish
+    # from every queue page after a restart.
+    base = max(int((found[0]["next_pos"] if found else None) or 0), FIRST_POSITION)
     next_pos = assign_positions(rows, created, base)
     if rows:
         await store.write_batches("linkage_review_upsert", rows)
