@@ -325,9 +325,38 @@ class FalkorDBStore(GraphStore):
                 raise
             if summary.indices_created:
                 created.append(name)
-        created.extend(await self._create_constraints())
+        constraints = await self._create_constraints()
+        created.extend(constraints)
         await self._wait_constraints_operational()
+        if constraints and self._embedded is not None and await self._populated(constraints):
+            # A constraint created over stored nodes (after a bulk load, or to replace
+            # one a killed command never finished) is logged as an effect FalkorDB may
+            # fail to replay before its index is rebuilt ("missing supporting
+            # exact-match index"): the store would not start again. Log the schema as
+            # part of a snapshot instead.
+            await self._rewrite_log_when_idle()
         return created
+
+    async def _populated(self, constraints: list[str]) -> bool:
+        """Whether any label of the just-created `constraints` already has nodes."""
+        labels = {c.split(":", 1)[1].split(".", 1)[0] for c in constraints}
+        nodes = (await self.stats()).nodes
+        return any(nodes.get(label, 0) for label in labels)
+
+    async def _rewrite_log_when_idle(self, attempts: int = 600) -> None:
+        """`rewrite_log`, waiting out a rewrite the server had already started."""
+        for _ in range(attempts):
+            try:
+                await self.rewrite_log()
+                return
+            except StoreError as exc:
+                if "in progress" not in str(exc).lower():
+                    raise
+            except RedisError as exc:
+                if "in progress" not in str(exc).lower():
+                    raise StoreError("rewriting the append-only file failed") from exc
+            await asyncio.sleep(0.5)
+        raise StoreError("the server kept rewriting its append-only file; try again")
 
     def _constraint_specs(self) -> list[tuple[str, str, list[str]]]:
         path = self.registry.cypher_dir / "falkordb" / "constraints.toml"

@@ -266,12 +266,10 @@ async def _insert(
         # with the writes made after it (the store would not start again). Rewritten
         # before any other write, so a crash at any point leaves a file that replays.
         await _rewrite_log(store)
+        # the schema built over the loaded graph: `bootstrap` rewrites the file once more
+        # when it creates constraints over stored nodes (see FalkorDBStore.bootstrap)
         await store.bootstrap()
         await wait_indexes(store)
-        # ...and again once the schema is built: constraints created over the loaded
-        # graph are logged as effects FalkorDB may fail to replay before their index is
-        # rebuilt ("missing supporting exact-match index"), and the store would not start
-        await _rewrite_log(store)
     except BaseException:
         if pending is not None and not pending.done():
             pending.cancel()
