@@ -558,6 +558,42 @@ def quarantine_list(
     console.print(f"{len(rows)} row(s) shown")
 
 
+@app.command("loads")
+@cli_errors
+def loads_list(
+    system: Annotated[str | None, typer.Option("--system", help="Only this system.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=10_000)] = 50,
+) -> None:
+    """List recorded loads, newest extract first: status and row counts.
+
+    A load killed outright shows ``interrupted``: run the same `cpgraph load` again.
+    """
+    from cpgraph.ingest import list_loads  # noqa: PLC0415
+
+    async def body(store: GraphStore, settings: Settings) -> Any:
+        return await list_loads(store, system=system, limit=limit)
+
+    rows = run_with_store(body)
+    table = Table(
+        "load", "extracted at", "status", "runs", "read", "loaded", "quarantined", "finished"
+    )
+    for row in rows:
+        table.add_row(
+            row["load_id"],
+            str(row.get("extracted_at") or ""),
+            str(row.get("status") or ""),
+            str(row.get("runs") or ""),
+            *(
+                f"{row[n]:,}" if row.get(n) is not None else "-"
+                for n in ("rows_read", "rows_loaded", "rows_quarantined")
+            ),
+            str(row.get("finished_at") or "-"),
+        )
+    console.print(table)
+    if any(row.get("status") == "interrupted" for row in rows):
+        console.print("interrupted: the loading process was killed; run the same load again")
+
+
 @app.command("demo")
 @cli_errors
 def demo_cmd(

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit.ingest.extracts import write_extract
+
 pytestmark = pytest.mark.e2e
 
 
@@ -76,3 +78,22 @@ def test_reset_needs_yes(tmp_path: Path) -> None:
     assert not (tmp_path / "data").exists(), "nothing may be touched without --yes"
     done = cpgraph("db", "reset", "--yes", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+def test_loads_lists_each_load_with_its_counts(tmp_path: Path) -> None:
+    folder = write_extract(
+        tmp_path / "x",
+        "police",
+        "wmp-niche",
+        {
+            "nominals.csv": "nominal_id,forename,surname,date_of_birth\r\n"
+            "N1,Ann,Lee,1990-01-02\r\nN2,Bob,Lee,not a date\r\n"
+        },
+    )
+    loaded = cpgraph("load", str(folder), cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    listed = cpgraph("loads", cwd=tmp_path, env={"COLUMNS": "200"})
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "wmp-niche@" in line)
+    cells = [c.strip() for c in row.strip("│ ").split("│")]
+    assert cells[2:7] == ["completed", "1", "2", "1", "1"]

@@ -379,6 +379,7 @@ class BulkCollector(GraphStore):
             status="running",
             last_started_at=p["started_at"],
             runs=load["runs"] + 1,
+            owner=p["owner"],
         )
         org = self.organisations.get(p["org_key"])
         if org is None:
@@ -414,6 +415,11 @@ class BulkCollector(GraphStore):
                 "finished_at": load.get("finished_at"),
                 "files": load.get("files"),
                 "runs": load.get("runs"),
+                "owner": load.get("owner"),
+                **{
+                    n: load.get(n)
+                    for n in ("rows_read", "rows_loaded", "rows_quarantined", "mentions")
+                },
             }
             for load in self.loads.values()
             if p["system"] is None or load.get("system") == p["system"]

@@ -72,6 +72,7 @@ from cpgraph.ingest.normalise import (
     split_list,
     utc_timestamp,
 )
+from cpgraph.ingest.owner import this_process
 from cpgraph.ingest.readers import MAX_FIELD_CHARS, iter_csv, json_cut_short, read_header, scan_csv
 from cpgraph.ingest.report import LoadReport
 from cpgraph.ingest.supersede import Supersession
@@ -1194,6 +1195,7 @@ async def run_plan(
         extracted_at=plan.extracted_at,
         org_key=f"{plan.mapping.organisation_type}:{plan.system}",
         org_type=plan.mapping.organisation_type,
+        owner=this_process(),
     )
     producer = _Producer(plan, report, batch_size or store.batch_size)
     producer.supersession = await supersede.begin(

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from cpgraph.ingest.owner import effective_status
 from cpgraph.store import GraphStore
 
 
@@ -76,10 +77,15 @@ async def list_quarantine(
 async def list_loads(
     store: GraphStore, system: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Return recorded loads, newest extract first, with per-file counts decoded."""
+    """Return recorded loads, newest extract first, with per-file counts decoded.
+
+    A load still marked ``running`` whose process is gone (killed outright, so it
+    could not record its end) has the status ``interrupted``: run it again to resume.
+    """
     rows = await store.query("ingest_loads_list", system=system, limit=int(limit))
     for row in rows:
         row["files"] = json.loads(row["files"]) if row.get("files") else []
+        row["status"] = effective_status(row.get("status"), row.pop("owner", None))
     return rows
 
 

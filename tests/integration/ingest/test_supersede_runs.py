@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cpgraph.ingest import supersede
+from cpgraph.ingest.owner import this_process
 from cpgraph.store import GraphStore
 
 pytestmark = pytest.mark.integration
@@ -22,6 +23,7 @@ async def _start(store: GraphStore, load_id: str) -> None:
         extracted_at="2026-12-01T00:00:00Z",
         org_key="police_force:wmp-niche",
         org_type="police_force",
+        owner=this_process(),
     )
 
 
