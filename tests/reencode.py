@@ -1,0 +1,104 @@
+"""Re-encode generated extracts in other ways the contract allows (docs/extracts.md).
+
+Another agency's export of the same people is not written like the generator's: a
+byte-order mark, LF line ends, its own column order, UK dates, `Y`/`N` booleans,
+names in capitals or lower case with stray spaces, postcodes without their space,
+NHS numbers in groups, short-form PNC ids, lower-case UPNs, padded ids and spaced
+alias lists. None of that changes who anyone is: linkage must give the same result.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+from cpgraph.contract.spec import FileSpec, file_spec
+from tests.factories import undeclare_files
+
+NAME_COLUMNS = frozenset({"forename", "middle_names", "surname", "former_surname"})
+_BOOLEANS = {True: ("Y", "yes", "1", "TRUE", "True"), False: ("N", "no", "0", "FALSE", "False")}
+
+
+def _uk_date(value: str) -> str:
+    y, m, d = value.split("-")
+    return f"{d}/{m}/{y}"
+
+
+def _name(value: str, rng: random.Random) -> str:
+    cased = rng.choice((str.upper, str.lower, str.title, str))(value)
+    return rng.choice(("", " ", "  ")) + cased.replace(" ", rng.choice((" ", "  "))) + " "
+
+
+def _postcode(value: str, rng: random.Random) -> str:
+    return rng.choice((value.replace(" ", ""), value.lower(), f" {value} "))
+
+
+def _nhs(value: str) -> str:
+    digits = value.replace(" ", "")
+    return f"{digits[:3]} {digits[3:6]} {digits[6:]}" if len(digits) == 10 else value
+
+
+def _pnc(value: str) -> str:
+    # long YYYY/NNNNNNND -> short YY/NNNNNNND (same id, docs/extracts.md)
+    year, _, rest = value.partition("/")
+    return f"{year[2:]}/{rest}" if len(year) == 4 and rest else value
+
+
+def _aliases(value: str, rng: random.Random) -> str:
+    return " ; ".join(_name(a.strip(), rng) for a in value.split(";") if a.strip())
+
+
+def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:
+    if not value:
+        return value
+    encoders: dict[str, Callable[[str], str]] = {
+        "postcode": lambda v: _postcode(v, rng),
+        "nhs_number": _nhs,
+        "pnc_id": _pnc,
+        "upn": str.lower,
+        "former_upn": str.lower,
+        "aliases": lambda v: _aliases(v, rng),
+    }
+    if column in spec.dates and len(value) == 10 and value[4] == "-":
+        return _uk_date(value)
+    if column in spec.booleans and value.lower() in ("true", "false"):
+        return rng.choice(_BOOLEANS[value.lower() == "true"])
+    if column in NAME_COLUMNS:
+        return _name(value, rng)
+    if column in encoders:
+        return encoders[column](value)
+    if column == spec.id_column or column.endswith("_id"):
+        return f" {value} "
+    return value
+
+
+def reencode_file(path: Path, spec: FileSpec, rng: random.Random) -> None:
+    """Rewrite one CSV file of an extract in another permitted encoding.
+
+    A row with more fields than the header keeps its extra fields (at its end): it
+    must stay the row error it was.
+    """
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        header, *rows = list(csv.reader(fh))
+    order = list(range(len(header)))
+    rng.shuffle(order)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow([header[i] for i in order])
+    for row in rows:
+        cells = [_cell(spec, header[i], row[i], rng) if i < len(row) else "" for i in order]
+        writer.writerow(cells + row[len(header) :])
+    path.write_bytes("\ufeff".encode() + out.getvalue().encode("utf-8"))
+
+
+def reencode_extract(folder: Path, seed: int) -> None:
+    """Rewrite every CSV file of one extract folder in place (FHIR bundles untouched)."""
+    agency = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["agency"]
+    rng = random.Random(f"{seed}:{folder.name}")
+    for path in sorted(folder.glob("*.csv")):
+        reencode_file(path, file_spec(agency, path.name), rng)
+    undeclare_files(folder)
