@@ -3,8 +3,9 @@
 Another agency's export of the same people is not written like the generator's: a
 byte-order mark, LF line ends, its own column order, UK dates, `Y`/`N` booleans,
 names in capitals or lower case with stray spaces, postcodes without their space,
-NHS numbers in groups, short-form PNC ids, lower-case UPNs, padded ids and spaced
-alias lists. None of that changes who anyone is: linkage must give the same result.
+NHS numbers in groups, short-form PNC ids, lower-case UPNs, padded ids, spaced
+alias lists, optional columns it never fills left out and a column of its own. None
+of that changes who anyone is: linkage must give the same result.
 """
 
 from __future__ import annotations
@@ -84,14 +85,22 @@ def reencode_file(path: Path, spec: FileSpec, rng: random.Random) -> None:
     """
     with path.open(newline="", encoding="utf-8-sig") as fh:
         header, *rows = list(csv.reader(fh))
-    order = list(range(len(header)))
+    # an optional column this export never fills is left out of its header
+    unused = {
+        i
+        for i, name in enumerate(header)
+        if name not in spec.required and not any(i < len(r) and r[i].strip() for r in rows)
+    }
+    order = [i for i in range(len(header)) if i not in unused]
     rng.shuffle(order)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    writer.writerow([header[i] for i in order])
+    # ...and it has a column of its own, which the loader ignores (and reports)
+    writer.writerow([header[i] for i in order] + ["export_batch"])
     for row in rows:
         cells = [_cell(spec, header[i], row[i], rng) if i < len(row) else "" for i in order]
-        writer.writerow(cells + row[len(header) :])
+        # a row with more fields than the header keeps them: still the row error it was
+        writer.writerow([*cells, "7", *row[len(header) :]])
     path.write_bytes("\ufeff".encode() + out.getvalue().encode("utf-8"))
 
 
