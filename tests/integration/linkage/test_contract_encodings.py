@@ -5,9 +5,9 @@ allows (tests/reencode.py: byte-order mark, LF line ends, another column order, 
 dates, `Y`/`N` booleans, names in other cases with stray spaces, postcodes without
 their space, grouped NHS numbers, short PNC ids, lower-case UPNs, padded ids, spaced
 alias lists, unused optional columns left out, a column of its own). Loaded into a
-second store and linked, it must give the same load
-counts, the same persons and the same review queue as the original: linkage must not
-depend on how a source happens to format what it holds.
+second store and linked, it must give the same load counts, the same persons and
+the same review queue as the original: linkage must not depend on how a source
+happens to format what it holds.
 """
 
 from __future__ import annotations
