@@ -334,7 +334,7 @@ class FalkorDBStore(GraphStore):
             # fail to replay before its index is rebuilt ("missing supporting
             # exact-match index"): the store would not start again. Log the schema as
             # part of a snapshot instead.
-            await self._rewrite_log_when_idle()
+            await self.rewrite_log_when_idle()
         return created
 
     async def _populated(self, constraints: list[str]) -> bool:
@@ -343,8 +343,13 @@ class FalkorDBStore(GraphStore):
         nodes = (await self.stats()).nodes
         return any(nodes.get(label, 0) for label in labels)
 
-    async def _rewrite_log_when_idle(self, attempts: int = 600) -> None:
-        """`rewrite_log`, waiting out a rewrite the server had already started."""
+    async def rewrite_log_when_idle(self, attempts: int = 600) -> None:
+        """`rewrite_log`, waiting out a rewrite the server had already started.
+
+        Raises:
+            StoreError: the rewrite failed, or the server kept rewriting for
+                `attempts` half-second waits.
+        """
         for _ in range(attempts):
             try:
                 await self.rewrite_log()
@@ -354,7 +359,9 @@ class FalkorDBStore(GraphStore):
                     raise
             except RedisError as exc:
                 if "in progress" not in str(exc).lower():
-                    raise StoreError("rewriting the append-only file failed") from exc
+                    raise StoreError(
+                        f"rewriting the append-only file failed: {redact(str(exc))}"
+                    ) from exc
             await asyncio.sleep(0.5)
         raise StoreError("the server kept rewriting its append-only file; try again")
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
 
+from cpgraph.errors import StoreError
 from cpgraph.store.base import redact
 from cpgraph.store.bulk import BulkGraph, BulkImportError, EdgeTable, store_is_empty
 
@@ -298,23 +299,16 @@ async def _config_set(store: FalkorDBStore, name: str, value: str) -> None:
         await store._command("CONFIG", "SET", name, value)
 
 
-async def _rewrite_log(store: FalkorDBStore, attempts: int = 600) -> None:
-    """``store.rewrite_log()``, after any rewrite the server had already started.
+async def _rewrite_log(store: FalkorDBStore) -> None:
+    """``store.rewrite_log_when_idle()``, its failure a `BulkImportError`.
 
     A rewrite that began before the last ``GRAPH.BULK`` call would not hold it, so
     ours must start after it ends.
     """
-    for _ in range(attempts):
-        try:
-            await store.rewrite_log()
-            return
-        except RedisError as exc:
-            if "in progress" not in str(exc).lower():
-                raise BulkImportError(
-                    f"rewriting the append-only file failed: {redact(str(exc))}"
-                ) from exc
-            await asyncio.sleep(0.5)
-    raise BulkImportError("the server kept rewriting its append-only file; try again")
+    try:
+        await store.rewrite_log_when_idle()
+    except StoreError as exc:
+        raise BulkImportError(str(exc)) from exc
 
 
 async def _empty_again(store: FalkorDBStore) -> None:
