@@ -3,9 +3,10 @@
 Another agency's export of the same people is not written like the generator's: a
 byte-order mark, LF line ends, its own column order, UK dates, `Y`/`N` booleans,
 names in capitals or lower case with stray spaces, postcodes without their space,
-NHS numbers in groups, short-form PNC ids, lower-case UPNs, padded ids, spaced
-alias lists, optional columns it never fills left out and a column of its own. None
-of that changes who anyone is: linkage must give the same result.
+NHS numbers in groups, short-form PNC ids, lower-case UPNs, padded ids, spaced alias
+lists with some names surname first (`SMITH, John`), optional columns it never
+fills left out and a column of its own. None of that changes who anyone is: linkage
+must give the same result.
 """
 
 from __future__ import annotations
@@ -49,8 +50,18 @@ def _pnc(value: str) -> str:
     return f"{year[2:]}/{rest}" if len(year) == 4 and rest else value
 
 
+def _surname_first(alias: str, rng: random.Random) -> str:
+    # "John Paul Smith" -> "SMITH, John Paul", as nominal indexes write names
+    *forenames, surname = alias.split()
+    if not forenames or rng.random() < 0.5:
+        return alias
+    return f"{surname.upper()}, {' '.join(forenames)}"
+
+
 def _aliases(value: str, rng: random.Random) -> str:
-    return " ; ".join(_name(a.strip(), rng) for a in value.split(";") if a.strip())
+    return " ; ".join(
+        _name(_surname_first(a.strip(), rng), rng) for a in value.split(";") if a.strip()
+    )
 
 
 def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:

@@ -60,6 +60,7 @@ from cpgraph.ingest.mapping import (
 from cpgraph.ingest.normalise import (
     clean_text,
     display_name,
+    name_order,
     normalise_code,
     normalise_nhs_number,
     normalise_pnc_id,
@@ -789,7 +790,7 @@ class _Producer:
             if isinstance(aliases_raw, list)
             else split_list(aliases_raw)
         ) or None
-        aliases_m = [m for m in (_match_name(a) for a in aliases or ()) if m] or None
+        aliases_m = [m for m in (_match_name(name_order(a)) for a in aliases or ()) if m] or None
         names = [n for n in (forename, middle, surname, former) if n] + list(aliases or ())
         sex = field_value("sex")
         if sex is not None:

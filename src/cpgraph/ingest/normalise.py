@@ -181,6 +181,20 @@ def normalise_code(value: str | None) -> str | None:
     return text.replace(" ", "").upper() if text else None
 
 
+def name_order(full_name: str) -> str:
+    """A full name in forename-first order: ``SMITH, John Paul`` → ``John Paul SMITH``.
+
+    Indexes (police nominal indexes above all) write names surname first with a
+    comma; an alias recorded that way must still give its surname as the surname.
+    Without exactly one comma the name is already forename first and is returned as
+    it is.
+    """
+    surname, comma, forenames = full_name.partition(",")
+    if not comma or "," in forenames or not surname.strip() or not forenames.strip():
+        return full_name
+    return f"{forenames.strip()} {surname.strip()}"
+
+
 def split_list(value: str | None, separator: str = ";") -> list[str]:
     """Split a ``;``-separated cell into tidied, non-empty items (order kept)."""
     if not value:

@@ -14,6 +14,7 @@ from cpgraph.ingest.engine import _render
 from cpgraph.ingest.normalise import (
     clean_text,
     display_name,
+    name_order,
     normalise_nhs_number,
     normalise_pnc_id,
     normalise_postcode,
@@ -143,6 +144,22 @@ def test_booleans_and_lists() -> None:
         None,
     ]
     assert split_list(" Zoe Smith ;; Z  Nowak;") == ["Zoe Smith", "Z Nowak"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "ordered"),
+    [
+        ("SMITH, John Paul", "John Paul SMITH"),  # surname first, as indexes write it
+        ("Nowak-Lukasik,Zoe", "Zoe Nowak-Lukasik"),
+        ("John Smith", "John Smith"),  # already forename first
+        ("Smith", "Smith"),
+        ("Smith,", "Smith,"),  # nothing after the comma: not a surname-first name
+        (", John", ", John"),
+        ("Smith, John, Jr", "Smith, John, Jr"),  # two commas: left as written
+    ],
+)
+def test_alias_names_surname_first(raw: str, ordered: str) -> None:
+    assert name_order(raw) == ordered
 
 
 @settings(max_examples=500, deadline=None)
