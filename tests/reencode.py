@@ -2,11 +2,11 @@
 
 Another agency's export of the same people is not written like the generator's: a
 byte-order mark, LF line ends, its own column order, UK dates, `Y`/`N` booleans,
-names in capitals or lower case with stray spaces, postcodes without their space,
-NHS numbers in groups, short-form PNC ids, lower-case UPNs, padded ids, spaced alias
-lists with some names surname first (`SMITH, John`), optional columns it never
-fills left out and a column of its own. None of that changes who anyone is: linkage
-must give the same result.
+every given name in the forename column, names in capitals or lower case with stray
+spaces, postcodes without their space, NHS numbers in groups, short-form PNC ids,
+lower-case UPNs, padded ids, spaced alias lists with some names surname first
+(`SMITH, John`), optional columns it never fills left out and a column of its own.
+None of that changes who anyone is: linkage must give the same result.
 """
 
 from __future__ import annotations
@@ -108,7 +108,16 @@ def reencode_file(path: Path, spec: FileSpec, rng: random.Random) -> None:
     writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     # ...and it has a column of its own, which the loader ignores (and reports)
     writer.writerow([header[i] for i in order] + ["export_batch"])
+    given = (
+        (header.index("forename"), header.index("middle_names"))
+        if ("middle_names" in header and "forename" in header)
+        else None
+    )
     for row in rows:
+        if given and len(row) == len(header) and row[given[1]].strip() and rng.random() < 0.5:
+            # all given names in the forename column, none in the middle one
+            row[given[0]] = f"{row[given[0]].strip()} {row[given[1]].strip()}"
+            row[given[1]] = ""
         cells = [_cell(spec, header[i], row[i], rng) if i < len(row) else "" for i in order]
         # a row with more fields than the header keeps them: still the row error it was
         writer.writerow([*cells, "7", *row[len(header) :]])

@@ -139,6 +139,38 @@ def _split_alias(full: str) -> tuple[str | None, str | None, str | None]:
     return (parts[0], " ".join(parts[1:-1]) or None, parts[-1])
 
 
+def split_given_names(forenames: np.ndarray, middles: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first given name as the forename, the others as middle names.
+
+    Agencies differ in where they put a person's other given names: one has
+    ``John`` + middle ``Paul``, another ``John Paul`` in the forename column and no
+    middle name (a FHIR ``given`` list, a form with one "first names" box). A
+    forename of several names with no middle name recorded is therefore split, so
+    both records compare ``john`` with ``john`` and ``paul`` with ``paul``.
+    Hyphenated names are already spaced in their match form (``jean paul``): they
+    split alike on every record, so they still agree with each other.
+
+    Args:
+        forenames: forename match forms (object array, None when missing).
+        middles: middle-name match forms, aligned with `forenames`.
+
+    Returns:
+        The forenames and middle names to compare (new object arrays).
+    """
+    fn = np.asarray(forenames, dtype=object).copy()
+    mn = np.asarray(middles, dtype=object).copy()
+    codes, uniq = pd.factorize(fn, use_na_sentinel=True)
+    firsts = np.empty(len(uniq) + 1, dtype=object)
+    rests = np.empty(len(uniq) + 1, dtype=object)
+    for k, v in enumerate(uniq.tolist()):
+        first, _, rest = v.partition(" ") if isinstance(v, str) else (v, "", "")
+        firsts[k], rests[k] = first, rest or None
+    split = (codes >= 0) & np.equal(mn, None) & np.not_equal(rests[codes], None)
+    fn[split] = firsts[codes[split]]
+    mn[split] = rests[codes[split]]
+    return fn, mn
+
+
 def _aliases(col: pd.Series, max_aliases: int) -> list[tuple]:
     out: list[tuple] = []
     for v in col.tolist():
@@ -182,8 +214,7 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     )
     s["src_kind"] = kind
     fn, gen_f = split_generation(_clean(_col(df, "forename_m")))
-    s["fn"] = fn
-    s["mn"] = _clean(_col(df, "middle_m")).to_numpy()
+    s["fn"], s["mn"] = split_given_names(fn, _clean(_col(df, "middle_m")).to_numpy())
     sn, gen_s = split_generation(_clean(_col(df, "surname_m")))
     s["sn"] = sn
     # Jr / Sr wherever the agency wrote it (None: not written)
