@@ -489,6 +489,8 @@ FHIR_COLUMNS: dict[str, dict[str, str]] = {
         "forename": "name[0].given[0]",
         "middle_names": "name[0].given[1:]",
         "surname": "name[0].family",
+        # a name the person was known by before marriage (UK Core HumanName.use)
+        "former_surname": "name[use=maiden].family",
         "birth_date": "birthDate",
         "gender": "gender",
         "address": "address[0].line|join:, ",
@@ -502,6 +504,8 @@ FHIR_COLUMNS: dict[str, dict[str, str]] = {
         "forename": "name[0].given[0]",
         "middle_names": "name[0].given[1:]",
         "surname": "name[0].family",
+        # a name the person was known by before marriage (UK Core HumanName.use)
+        "former_surname": "name[use=maiden].family",
         "birth_date": "birthDate",
         "gender": "gender",
         "address": "address[0].line|join:, ",

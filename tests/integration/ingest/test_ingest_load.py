@@ -28,7 +28,9 @@ from tests.integration.ingest.conftest import (
 )
 from tests.unit.ingest.extracts import (
     HEALTH_QUARANTINED,
+    PATIENT,
     POLICE_QUARANTINED,
+    bundle_json,
     health_extract,
     police_extract,
     write_extract,
@@ -113,6 +115,26 @@ async def test_health_graph(falkordb_store: GraphStore, tmp_path: Path) -> None:
         e[:3] for e in edges
     }
     assert ("RECORDED_BY", "test-fhir:cp_is_flag:f1") in {(e[0], e[1]) for e in edges}
+
+
+async def test_a_fhir_maiden_name_is_the_former_surname(
+    falkordb_store: GraphStore, tmp_path: Path
+) -> None:
+    married = dict(
+        PATIENT,
+        name=[
+            {"use": "official", "given": ["Siobhan"], "family": "Okafor"},
+            {"use": "maiden", "given": ["Siobhan"], "family": "Nowak-Łukasik"},
+        ],
+    )
+    folder = write_extract(
+        tmp_path / "m", "health", "test-fhir", {"bundles/bundle-00001.json": bundle_json(married)}
+    )
+    await load_extract(falkordb_store, folder)
+    (row,) = await falkordb_store.query("api_records_by_key", keys=["test-fhir:patient:p1"])
+    record = row["record"]
+    assert (record["surname"], record["former_surname"]) == ("Okafor", "Nowak-Łukasik")
+    assert record["former_surname_m"] == "nowak lukasik"
 
 
 async def test_reload_changes_nothing(falkordb_store: GraphStore, generated: Path) -> None:

@@ -90,7 +90,8 @@ POLICE_QUARANTINED = {
 }
 
 
-def _bundle(*resources: dict) -> str:
+def bundle_json(*resources: dict) -> str:
+    """A FHIR collection Bundle holding `resources`, as JSON text."""
     return json.dumps(
         {
             "resourceType": "Bundle",
@@ -150,7 +151,7 @@ def health_extract(folder: Path, system: str = "test-fhir") -> Path:
         {
             # entries: 1 Patient, 2 RelatedPerson, 3 Encounter, 4 Flag, 5 bad Patient,
             # 6 orphan RelatedPerson, 7 ignored Observation
-            "bundles/bundle-00001.json": _bundle(
+            "bundles/bundle-00001.json": bundle_json(
                 PATIENT, RELATED, ENCOUNTER, FLAG, bad_patient, orphan, observation
             ),
             "bundles/bundle-00002.json": "{not json",
