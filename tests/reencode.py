@@ -4,9 +4,10 @@ Another agency's export of the same people is not written like the generator's: 
 byte-order mark, LF line ends, its own column order, UK dates, `Y`/`N` booleans,
 every given name in the forename column, names in capitals or lower case with stray
 spaces, postcodes without their space, NHS numbers in groups, short-form PNC ids,
-lower-case UPNs, padded ids, spaced alias lists with some names surname first
-(`SMITH, John`), optional columns it never fills left out and a column of its own.
-None of that changes who anyone is: linkage must give the same result.
+lower-case UPNs, `Male`/`female` for `M`/`F` (outside the contract's letters, but
+written by real exports), padded ids, spaced alias lists with some names surname
+first (`SMITH, John`), optional columns it never fills left out and a column of its
+own. None of that changes who anyone is: linkage must give the same result.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:
         "upn": str.lower,
         "former_upn": str.lower,
         "aliases": lambda v: _aliases(v, rng),
+        # the letter, or the word some exports write (outside the enum: a warning)
+        "gender": lambda v: rng.choice((v.lower(), {"M": "Male", "F": "female"}.get(v, v))),
     }
     if column in spec.dates and len(value) == 10 and value[4] == "-":
         return _uk_date(value)

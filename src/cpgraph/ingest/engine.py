@@ -88,7 +88,7 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 _TEMPLATE_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 #: Raw content kept for a quarantined row / bundle (characters).
 MAX_RAW_CHARS = 1 << 20
-_FHIR_SEX = {"male": "M", "female": "F", "other": "X", "unknown": "U"}
+_SEX_WORDS = {"male": "M", "female": "F", "other": "X", "unknown": "U"}
 _SEXES = frozenset({"M", "F", "U", "X"})
 _FACT_SLOT_SET = frozenset(FACT_SLOTS)
 _EVENT_FACT_SLOT_SET = frozenset(EVENT_FACT_SLOTS)
@@ -794,7 +794,10 @@ class _Producer:
         names = [n for n in (forename, middle, surname, former) if n] + list(aliases or ())
         sex = field_value("sex")
         if sex is not None:
-            sex = _FHIR_SEX.get(sex, sex.upper() if sex.upper() in _SEXES else sex)
+            # FHIR's codes, and the same words in a CSV export ("Male"), are the contract's
+            # letters; anything else is kept as recorded (and reported as a warning)
+            word = sex.strip()
+            sex = _SEX_WORDS.get(word.lower()) or (word.upper() if word.upper() in _SEXES else sex)
         postcode, postcode_valid = normalise_postcode(field_value("postcode"))
         address = clean_text(field_value("address"))
         nhs, nhs_valid = normalise_nhs_number(field_value("nhs_number"))

@@ -137,6 +137,29 @@ async def test_a_fhir_maiden_name_is_the_former_surname(
     assert record["former_surname_m"] == "nowak lukasik"
 
 
+async def test_sex_words_of_a_csv_export_are_the_contracts_letters(
+    falkordb_store: GraphStore, tmp_path: Path
+) -> None:
+    rows = "".join(
+        f"N{i},Sam,Lee,{value}\r\n"
+        for i, value in enumerate(["Male", " female ", "m", "F", "Unknown", "bloke"])
+    )
+    folder = write_extract(
+        tmp_path / "g",
+        "police",
+        "test-police",
+        {"nominals.csv": "nominal_id,forename,surname,gender\r\n" + rows},
+    )
+    report = await load_extract(falkordb_store, folder)
+    assert report.rows_loaded == 6  # words outside the enum are warnings, never row errors
+    keys = [f"test-police:nominal:N{i}" for i in range(6)]
+    found = {
+        r["key"]: r["record"].get("sex")
+        for r in await falkordb_store.query("api_records_by_key", keys=keys)
+    }
+    assert [found[k] for k in keys] == ["M", "F", "M", "F", "U", "bloke"]
+
+
 async def test_reload_changes_nothing(falkordb_store: GraphStore, generated: Path) -> None:
     folders = extract_folders(generated, "education")[:1] + extract_folders(generated, "health")
     await load_extracts(falkordb_store, folders)
