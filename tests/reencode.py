@@ -1,13 +1,18 @@
 """Re-encode generated extracts in other ways the contract allows (docs/extracts.md).
 
-Another agency's export of the same people is not written like the generator's: a
-byte-order mark, LF line ends, its own column order, UK dates, `Y`/`N` booleans,
-every given name in the forename column, names in capitals or lower case with stray
-spaces, postcodes without their space, NHS numbers in groups, short-form PNC ids,
-lower-case UPNs, `Male`/`female` for `M`/`F` (outside the contract's letters, but
-written by real exports), padded ids, spaced alias lists with some names surname
-first (`SMITH, John`), optional columns it never fills left out and a column of its
-own. None of that changes who anyone is: linkage must give the same result.
+Another agency's export of the same people is not written like the generator's:
+
+- a byte-order mark, LF line ends, its own column order, optional columns it never
+  fills left out and a column of its own;
+- UK dates, `Y`/`N` booleans, codes in capitals or in words (`Domestic Abuse`),
+  `Male`/`female` for `M`/`F` (outside the contract's letters, but real exports
+  write them);
+- every given name in the forename column, names in capitals or lower case with
+  stray spaces, aliases spaced and some written surname first (`SMITH, John`);
+- postcodes without their space, NHS numbers in groups, short-form PNC ids,
+  lower-case UPNs, ids padded with spaces.
+
+None of that changes who anyone is: linkage must give the same result.
 """
 
 from __future__ import annotations
@@ -86,6 +91,11 @@ def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:
         return _name(value, rng)
     if column in encoders:
         return encoders[column](value)
+    if column in spec.enums:
+        # a code in capitals, or in words: "DOMESTIC_ABUSE", "Domestic Abuse", "ex-partner"
+        return rng.choice(
+            (value, value.upper(), value.replace("_", " ").title(), value.replace("_", "-"))
+        )
     if column == spec.id_column or column.endswith("_id"):
         return f" {value} "
     return value

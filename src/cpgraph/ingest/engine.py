@@ -60,6 +60,7 @@ from cpgraph.ingest.mapping import (
 from cpgraph.ingest.normalise import (
     clean_text,
     display_name,
+    fold_code,
     name_order,
     normalise_code,
     normalise_nhs_number,
@@ -469,6 +470,16 @@ class _Producer:
             name: {clean_text(k.casefold()) or "": v for k, v in vocab.items()}
             for name, vocab in self.mapping.vocabularies.items()
         }
+        # Each vocabulary's codes and each enum's values by their folded form
+        # ("Domestic Abuse" -> domestic_abuse, "mth" -> MTH)
+        self.vocab_folds = {
+            name: {fold_code(k): k for k in vocab}
+            for name, vocab in self.mapping.vocabularies.items()
+        }
+        self.enum_folds = {
+            e.name: {col: {fold_code(a): a for a in allowed} for col, allowed in e.enums.items()}
+            for e in self.mapping.entries
+        }
         self.bad_bundles: set[str] = set()
         self.fhir_workers = fhir_workers
         self._pool: Any = None
@@ -723,7 +734,13 @@ class _Producer:
         # Warnings: the row loads.
         for col, allowed in entry.enums.items():
             if col in vals and vals[col] not in allowed:
-                rep.warn(f"unknown_enum:{col}", line)
+                # a code written in another case or with spaces or hyphens for its
+                # underscores is that code: "Domestic Abuse" must still be domestic abuse
+                canonical = self.enum_folds[entry.name][col].get(fold_code(vals[col]))
+                if canonical is None:
+                    rep.warn(f"unknown_enum:{col}", line)
+                else:
+                    vals[col] = canonical
         for col in entry.booleans:
             if col in vals:
                 flag = parse_bool(vals[col])
@@ -979,6 +996,8 @@ class _Producer:
         coded = vals.get(rel.relationship) if rel.relationship else None
         text = vals.get(rel.text) if rel.text else None
         vocab = self.mapping.vocabularies[rel.vocabulary]
+        if coded is not None and coded not in vocab:
+            coded = self.vocab_folds[rel.vocabulary].get(fold_code(coded), coded)
         canonical: str | None
         if coded is not None and coded in vocab:
             canonical, recorded = vocab[coded], coded

@@ -181,6 +181,15 @@ def normalise_code(value: str | None) -> str | None:
     return text.replace(" ", "").upper() if text else None
 
 
+_CODE_SEPARATORS = re.compile(r"[\s\-_]+")
+
+
+def fold_code(value: str) -> str:
+    """A code's folded form: casefolded, runs of spaces, hyphens and underscores as one
+    ``_`` (``Domestic Abuse``, ``DOMESTIC-ABUSE`` and ``domestic_abuse`` fold alike)."""
+    return _CODE_SEPARATORS.sub("_", value.strip().casefold())
+
+
 def name_order(full_name: str) -> str:
     """A full name in forename-first order: ``SMITH, John Paul`` → ``John Paul SMITH``.
 

@@ -5,9 +5,9 @@ allows (tests/reencode.py: byte-order mark, LF line ends, another column order, 
 dates, `Y`/`N` booleans, names in other cases with stray spaces, postcodes without
 their space, grouped NHS numbers, short PNC ids, lower-case UPNs, padded ids, spaced
 alias lists, unused optional columns left out, a column of its own). Loaded into a
-second store and linked, it must give the same load counts, the same persons and
-the same review queue as the original: linkage must not depend on how a source
-happens to format what it holds.
+second store and linked, it must give the same load counts, the same persons, the
+same review queue and the same safeguarding flags as the original: nothing may
+depend on how a source happens to format what it holds.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ import pandas as pd
 import pytest
 
 from cpgraph.config import Backend, Settings
+from cpgraph.flags.engine import FlagEngine
+from cpgraph.flags.service import read_input, reference_date
 from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.engine import LinkageEngine
-from cpgraph.linkage.service import LinkageService
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
 from tests.factories import make_population
 from tests.reencode import reencode_extract
@@ -31,14 +33,21 @@ pytestmark = pytest.mark.integration
 REL_COLUMNS = ["from_key", "to_key", "relationship", "lives_with"]
 
 
-async def _load_and_read(folders: list[Path], data_dir: Path):
+async def _load_link_flag(folders: list[Path], data_dir: Path):
+    """Load, read, link (the service, as `cpgraph link` does) and compute flags."""
     settings = Settings(backend=Backend.FALKORDB, data_dir=data_dir, falkordb_url=None)
     store = create_store(settings)
     await store.start()
     try:
         await store.bootstrap()
         reports = await load_extracts(store, folders)
-        data = await LinkageService(store, settings).read()
+        service = linkage_service(store, settings)
+        data = await service.read()
+        await service.link(full=True)
+        person_keys = (await service.assignments()).groupby("person_id")["record_key"]
+        keys_of = {pid: frozenset(keys) for pid, keys in person_keys}
+        day = await reference_date(store)
+        flags = FlagEngine(await read_input(store, day)).run()
     finally:
         await store.close()
     counts = {
@@ -46,7 +55,11 @@ async def _load_and_read(folders: list[Path], data_dir: Path):
         for r in reports
         for name, f in r.files.items()
     }
-    return counts, data.mentions, data.relationships[REL_COLUMNS]
+    # a flag as a reader sees it: whose (their records), what, how sure, on which records
+    seen = {
+        (keys_of.get(f.person_id), f.code, f.confidence, frozenset(f.record_keys)) for f in flags
+    }
+    return counts, data.mentions, data.relationships[REL_COLUMNS], seen
 
 
 def _partition(assignments: pd.DataFrame) -> set[frozenset[str]]:
@@ -70,9 +83,12 @@ async def test_other_permitted_encodings_link_the_same(tmp_path: Path) -> None:
     nominals = next(other.glob("*/nominals.csv"))
     assert nominals.read_bytes() != (pop.root / nominals.parent.name / nominals.name).read_bytes()
 
-    counts_a, mentions_a, rels_a = await _load_and_read(pop.extracts(), tmp_path / "a")
-    counts_b, mentions_b, rels_b = await _load_and_read(folders, tmp_path / "b")
+    counts_a, mentions_a, rels_a, flags_a = await _load_link_flag(pop.extracts(), tmp_path / "a")
+    counts_b, mentions_b, rels_b, flags_b = await _load_link_flag(folders, tmp_path / "b")
     assert counts_b == counts_a
+    # the same safeguarding flags, on the same people, citing the same records
+    assert len(flags_a) > 20 and {f[1] for f in flags_a} >= {"HOUSEHOLD_ADULT_DOMESTIC_ABUSE"}
+    assert flags_b == flags_a
     assert sorted(mentions_b["key"]) == sorted(mentions_a["key"])
 
     engine = LinkageEngine(workers=1)

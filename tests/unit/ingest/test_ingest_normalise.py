@@ -14,6 +14,7 @@ from cpgraph.ingest.engine import _render
 from cpgraph.ingest.normalise import (
     clean_text,
     display_name,
+    fold_code,
     name_order,
     normalise_nhs_number,
     normalise_pnc_id,
@@ -184,3 +185,9 @@ def test_templates_render_like_the_regex() -> None:
             template,
         )
         assert _render(template, values) == expected
+
+
+def test_codes_fold_alike_whatever_their_case_and_separators() -> None:
+    forms = ["domestic_abuse", "Domestic Abuse", "DOMESTIC-ABUSE", " domestic  _abuse "]
+    assert {fold_code(f) for f in forms} == {"domestic_abuse"}
+    assert fold_code("MTH") == fold_code("mth") != fold_code("FTH")
