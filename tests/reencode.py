@@ -4,7 +4,7 @@ Another agency's export of the same people is not written like the generator's:
 
 - a byte-order mark, LF line ends, its own column order, optional columns it never
   fills left out and a column of its own;
-- UK dates, `Y`/`N` booleans, codes in capitals or in words (`Domestic Abuse`),
+- UK dates and date-times, `Y`/`N` booleans, codes in capitals or in words (`Domestic Abuse`),
   `Male`/`female` for `M`/`F` (outside the contract's letters, but real exports
   write them);
 - every given name in the forename column, names in capitals or lower case with
@@ -85,6 +85,11 @@ def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:
     }
     if column in spec.dates and len(value) == 10 and value[4] == "-":
         return _uk_date(value)
+    if column in spec.datetimes and len(value) >= 10 and value[4] == "-":
+        # a local date-time written the UK way: 14/06/2025 00:00 (with a zone: as it is)
+        day, _, clock = value.partition("T")
+        if len(day) == 10 and not clock.endswith("Z") and "+" not in clock:
+            return f"{_uk_date(day)} {clock[:5] or '00:00'}" + clock[5:8]
     if column in spec.booleans and value.lower() in ("true", "false"):
         return rng.choice(_BOOLEANS[value.lower() == "true"])
     if column in NAME_COLUMNS:

@@ -12,6 +12,8 @@ from datetime import date, datetime
 ISO_DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 UK_DATE_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 ISO_DATETIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
+# A UK date with a local time, as UK case systems export them: 14/06/2025 18:30[:05]
+UK_DATETIME_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})[T ](\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 # Booleans, any case. The contract's `true`/`false`, `Y`/`N` and `1`/`0`, and `yes`/`no`,
 # which some systems write and which cannot mean anything else.
@@ -45,13 +47,25 @@ def parse_date(value: str | None) -> date | None:
 
 
 def parse_datetime(value: str | None) -> datetime | None:
-    """An ISO 8601 date-time (a bare contract date is accepted as midnight), or ``None``."""
+    """An ISO 8601 date-time, or ``None``.
+
+    A bare contract date is accepted as midnight, and a UK date with a time
+    (``14/06/2025 18:30``, seconds optional) as that local time: the contract accepts
+    UK dates, and the systems that write them write their times that way too.
+    """
     if value is None:
         return None
     text = value.strip()
     bare = parse_date(text)
     if bare is not None:
         return datetime(bare.year, bare.month, bare.day)
+    uk = UK_DATETIME_RE.match(text)
+    if uk:
+        d, mo, y, h, mi, sec = (int(g) if g else 0 for g in uk.groups())
+        try:
+            return datetime(y, mo, d, h, mi, sec)
+        except ValueError:
+            return None
     if not ISO_DATETIME_RE.match(text):
         return None
     try:

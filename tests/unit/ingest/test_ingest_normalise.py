@@ -78,6 +78,12 @@ def test_datetimes() -> None:
     assert parse_datetime("2025-06-01 21:30") == "2025-06-01T21:30:00"
     assert parse_datetime("01/06/2025") == "2025-06-01T00:00:00"
     assert parse_datetime("2025-06-01T25:00") is None
+    # a UK date with a local time, as UK case systems export it
+    assert parse_datetime("01/06/2025 21:30") == "2025-06-01T21:30:00"
+    assert parse_datetime(" 1/6/2025 09:05:07 ") == "2025-06-01T09:05:07"
+    assert parse_datetime("31/06/2025 10:00") is None  # no 31 June
+    assert parse_datetime("01/06/2025 24:00") is None
+    assert parse_datetime("01/06/2025 10") is None
     assert parse_datetime("June 1st") is None
     assert utc_timestamp("2026-11-01T03:00:00+01:00") == "2026-11-01T02:00:00Z"
 
