@@ -62,6 +62,7 @@ def make_population(
     seed: int = 1,
     error_rate: float = 0.02,
     profile: str = "default",
+    export_style: str = "contract",
 ) -> GeneratedPopulation:
     """Generate a population into ``path`` (e.g. pytest's ``tmp_path``).
 
@@ -71,9 +72,15 @@ def make_population(
         seed: Random seed.
         error_rate: Share of rows corrupted on purpose.
         profile: Generator profile (``cpgraph generate --list-profiles``).
+        export_style: How the CSV extracts are written (``cpgraph.generate.styles``).
     """
     summary = generate(
-        Path(path), households=households, seed=seed, error_rate=error_rate, profile=profile
+        Path(path),
+        households=households,
+        seed=seed,
+        error_rate=error_rate,
+        profile=profile,
+        export_style=export_style,
     )
     return GeneratedPopulation(Path(path), summary)
 

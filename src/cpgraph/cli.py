@@ -228,11 +228,29 @@ def generate_cmd(
             "--rate within_system_duplicates=0.08.",
         ),
     ] = None,
+    export_style: Annotated[
+        str,
+        typer.Option(
+            "--export-style",
+            help="How the CSV extracts are written: 'contract' (plainly) or 'varied' (the "
+            "same rows as other exports write them: UK dates, codes in words, names "
+            "surname first, another column order...).",
+        ),
+    ] = "contract",
 ) -> None:
     """Write a synthetic cross-agency population with its ground truth."""
-    from cpgraph.generate import PROFILES, generate  # noqa: PLC0415 — keep CLI start-up fast
+    from cpgraph.generate import (  # noqa: PLC0415 — keep CLI start-up fast
+        EXPORT_STYLES,
+        PROFILES,
+        generate,
+    )
     from cpgraph.generate.profile import with_rates  # noqa: PLC0415
 
+    if export_style not in EXPORT_STYLES:
+        raise typer.BadParameter(
+            f"unknown export style {export_style!r}; one of: {', '.join(EXPORT_STYLES)}",
+            param_hint="--export-style",
+        )
     if profile not in PROFILES:
         raise typer.BadParameter(
             f"unknown profile {profile!r}; one of: {', '.join(PROFILES)}", param_hint="--profile"
@@ -256,6 +274,7 @@ def generate_cmd(
             error_rate,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             profile=chosen,
+            export_style=export_style,
         )
     table = Table("system", "person mentions", title=f"generated into {out} ({chosen.name})")
     for system, count in sorted(summary.mentions.items()):

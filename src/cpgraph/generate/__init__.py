@@ -39,8 +39,10 @@ from cpgraph.generate.sinks import (
     corrupt_row,
     warn_row,
 )
+from cpgraph.generate.styles import EXPORT_STYLES, restyle_csv
 
 __all__ = [
+    "EXPORT_STYLES",
     "PROFILES",
     "SYSTEMS",
     "GenerateSummary",
@@ -113,9 +115,11 @@ class _Run:
         error_rate: float,
         summary: GenerateSummary,
         profile: GeneratorProfile = DEFAULT,
+        export_style: str = "contract",
     ):
         self.out, self.seed, self.error_rate, self.summary = out, seed, error_rate, summary
         self.profile = profile
+        self.export_style = export_style
         self.csv: dict[tuple[str, str], CsvSink] = {}
         out.mkdir(parents=True, exist_ok=True)
         for system, (agency, org, _) in SYSTEMS.items():
@@ -320,6 +324,11 @@ class _Run:
             s.rows.setdefault(system, {})[file] = sink.rows
         s.rows.setdefault(HEALTH, {})["bundles"] = self.bundles.entries
         s.files_written += [f"{HEALTH}/{n}" for n in self.bundles.written]
+        if self.export_style == "varied":
+            for (system, file), sink in self.csv.items():
+                # a stream of its own: the population is the same in every style
+                stream = random.Random(f"{self.seed}/style/{system}/{file}")
+                restyle_csv(sink.path, sink.spec, stream)
         self.declare_files()
         for fh in (self.truth_fh, self.quar_fh, self.neg_fh):
             fh.close()
@@ -337,6 +346,8 @@ class _Run:
             "error_rate": self.error_rate,
             "parameters": self.profile.rates(),
         }
+        if self.export_style != "contract":
+            meta["export_style"] = self.export_style
         (self.out / "generate.json").write_text(
             json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
         )
@@ -356,6 +367,7 @@ def generate(
     error_rate: float = 0.02,
     progress: Callable[[int, int], None] | None = None,
     profile: GeneratorProfile | str = DEFAULT,
+    export_style: str = "contract",
 ) -> GenerateSummary:
     """Generate a synthetic cross-agency population as extract folders.
 
@@ -370,13 +382,18 @@ def generate(
         progress: Called as ``progress(done, total)`` every 1% of family units.
         profile: A :class:`GeneratorProfile` or the name of a built-in one
             (:data:`PROFILES`); ``default`` reproduces the original generator byte for byte.
+        export_style: ``contract`` (the generator's own way of writing extracts) or
+            ``varied`` (the same rows written as other exports write them: see
+            :mod:`cpgraph.generate.styles`).
 
     Returns:
         A :class:`GenerateSummary` of what was written.
 
     Raises:
-        ValueError: If ``profile`` names no built-in profile.
+        ValueError: If ``profile`` names no built-in profile, or ``export_style`` no style.
     """
+    if export_style not in EXPORT_STYLES:
+        raise ValueError(f"unknown export style {export_style!r}; one of {EXPORT_STYLES}")
     out = Path(out)
     prof = get_profile(profile) if isinstance(profile, str) else profile
     summary = GenerateSummary(
@@ -385,7 +402,7 @@ def generate(
     ids = Ids(seed)
     builder = PopulationBuilder(seed, ids, prof)
     agencies = Agencies(ids, prof, seed)
-    run = _Run(out, seed, error_rate, summary, prof)
+    run = _Run(out, seed, error_rate, summary, prof, export_style)
     schedule = scenario_schedule(households, seed)
     step = max(1, households // 100)
     try:

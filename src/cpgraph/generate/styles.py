@@ -1,31 +1,37 @@
-"""Re-encode generated extracts in other ways the contract allows (docs/extracts.md).
+"""Export styles: the same extracts written the way another agency's export writes them.
 
-Another agency's export of the same people is not written like the generator's:
+The contract (docs/extracts.md) leaves a source system room in how it writes what it
+holds. The ``contract`` style is the generator's own, plain way. The ``varied`` style
+rewrites every CSV file of a generated population, after it is written and before
+its manifest is declared, in the other ways the contract allows, so a population
+built with it holds exactly the same people, rows, row errors and truth:
 
-- a byte-order mark, LF line ends, its own column order, optional columns it never
-  fills left out and a column of its own;
-- UK dates and date-times, `Y`/`N` booleans, codes in capitals or in words (`Domestic Abuse`),
-  `Male`/`female` for `M`/`F` (outside the contract's letters, but real exports
-  write them);
+- a byte-order mark, CRLF or LF line ends, another column order, optional columns
+  the system never fills left out, and a column of its own;
+- UK dates and date-times, `Y`/`N`/`yes`/`1` booleans, codes in capitals or in words
+  (`Domestic Abuse`, `EX-PARTNER`), `Male`/`female` for `M`/`F` (outside the
+  contract's letters, but real exports write them);
 - every given name in the forename column, names in capitals or lower case with
   stray spaces, aliases spaced and some written surname first (`SMITH, John`);
 - postcodes without their space, NHS numbers in groups, short-form PNC ids,
   lower-case UPNs, ids padded with spaces.
 
-None of that changes who anyone is: linkage must give the same result.
+FHIR bundles are left as they are. Whatever the style, linkage and flags must give
+the same result (``tests/integration/linkage/test_contract_encodings.py``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import random
 from collections.abc import Callable
 from pathlib import Path
 
-from cpgraph.contract.spec import FileSpec, file_spec
-from tests.factories import undeclare_files
+from cpgraph.contract.spec import FileSpec
+
+#: The export styles `cpgraph generate --export-style` knows.
+EXPORT_STYLES = ("contract", "varied")
 
 NAME_COLUMNS = frozenset({"forename", "middle_names", "surname", "former_surname"})
 _BOOLEANS = {True: ("Y", "yes", "1", "TRUE", "True"), False: ("N", "no", "0", "FALSE", "False")}
@@ -51,7 +57,7 @@ def _nhs(value: str) -> str:
 
 
 def _pnc(value: str) -> str:
-    # long YYYY/NNNNNNND -> short YY/NNNNNNND (same id, docs/extracts.md)
+    # long YYYY/NNNNNNND -> short YY/NNNNNNND (the same id, docs/extracts.md)
     year, _, rest = value.partition("/")
     return f"{year[2:]}/{rest}" if len(year) == 4 and rest else value
 
@@ -90,6 +96,7 @@ def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:
         day, _, clock = value.partition("T")
         if len(day) == 10 and not clock.endswith("Z") and "+" not in clock:
             return f"{_uk_date(day)} {clock[:5] or '00:00'}" + clock[5:8]
+        return value
     if column in spec.booleans and value.lower() in ("true", "false"):
         return rng.choice(_BOOLEANS[value.lower() == "true"])
     if column in NAME_COLUMNS:
@@ -106,12 +113,19 @@ def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:
     return value
 
 
-def reencode_file(path: Path, spec: FileSpec, rng: random.Random) -> None:
-    """Rewrite one CSV file of an extract in another permitted encoding.
+def restyle_csv(path: Path, spec: FileSpec, rng: random.Random) -> None:
+    """Rewrite one CSV file of an extract in the ``varied`` style (see the module).
 
-    A row with more fields than the header keeps its extra fields (at its end): it
-    must stay the row error it was.
+    The rows, their physical lines and their row errors stay what they were: a row
+    with more fields than the header keeps its extra fields, a file whose last row
+    has no line end keeps it that way.
+
+    Args:
+        path: the CSV file, as the generator wrote it.
+        spec: the file's contract spec.
+        rng: the style's own random stream (never the population's).
     """
+    data = path.read_bytes()
     with path.open(newline="", encoding="utf-8-sig") as fh:
         header, *rows = list(csv.reader(fh))
     # an optional column this export never fills is left out of its header
@@ -122,15 +136,15 @@ def reencode_file(path: Path, spec: FileSpec, rng: random.Random) -> None:
     }
     order = [i for i in range(len(header)) if i not in unused]
     rng.shuffle(order)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
-    # ...and it has a column of its own, which the loader ignores (and reports)
-    writer.writerow([header[i] for i in order] + ["export_batch"])
     given = (
         (header.index("forename"), header.index("middle_names"))
-        if ("middle_names" in header and "forename" in header)
+        if "middle_names" in header and "forename" in header
         else None
     )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator=rng.choice(("\n", "\r\n")))
+    # ...and it has a column of its own, which the loader ignores (and reports)
+    writer.writerow([header[i] for i in order] + ["export_batch"])
     for row in rows:
         if given and len(row) == len(header) and row[given[1]].strip() and rng.random() < 0.5:
             # all given names in the forename column, none in the middle one
@@ -139,13 +153,7 @@ def reencode_file(path: Path, spec: FileSpec, rng: random.Random) -> None:
         cells = [_cell(spec, header[i], row[i], rng) if i < len(row) else "" for i in order]
         # a row with more fields than the header keeps them: still the row error it was
         writer.writerow([*cells, "7", *row[len(header) :]])
-    path.write_bytes("\ufeff".encode() + out.getvalue().encode("utf-8"))
-
-
-def reencode_extract(folder: Path, seed: int) -> None:
-    """Rewrite every CSV file of one extract folder in place (FHIR bundles untouched)."""
-    agency = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["agency"]
-    rng = random.Random(f"{seed}:{folder.name}")
-    for path in sorted(folder.glob("*.csv")):
-        reencode_file(path, file_spec(agency, path.name), rng)
-    undeclare_files(folder)
+    text = out.getvalue()
+    if rows and not data.endswith(b"\n"):
+        text = text.rstrip("\r\n")  # a cut-off last row stays cut off
+    path.write_bytes("\ufeff".encode() + text.encode("utf-8"))
