@@ -21,6 +21,7 @@ Usage::
     .venv/bin/python bench/new_partner_flags.py --profiles alias_heavy --seeds 5 \\
         --households 300 --json /tmp/np.json
     .venv/bin/python bench/new_partner_flags.py --profiles alias_heavy --spec my-spec.toml
+    .venv/bin/python bench/new_partner_flags.py --export-style varied   # other exports' ways
 
 Prints one line per run and a Markdown table (the one in bench/RESULTS.md).
 """
@@ -232,7 +233,14 @@ def judge(run: Run, scenarios: list[dict[str, Any]], http: httpx.Client) -> None
                 run.controls_flagged.append(sc["id"])
 
 
-def one_run(profile: str, seed: int, households: int, keep: bool, spec: Path | None) -> Run:
+def one_run(
+    profile: str,
+    seed: int,
+    households: int,
+    keep: bool,
+    spec: Path | None,
+    export_style: str = "contract",
+) -> Run:
     """Generate, load, link and serve one population; judge its scenario children."""
     run = Run(profile, seed, households)
     root = Path(tempfile.mkdtemp(prefix=f"np-{profile}-{seed}-"))  # 0700
@@ -240,7 +248,8 @@ def one_run(profile: str, seed: int, households: int, keep: bool, spec: Path | N
     try:
         steps: list[tuple[str, list[str]]] = [
             ("generate", ["generate", "--out", str(pop), "--households", str(households),
-                          "--seed", str(seed), "--profile", profile]),
+                          "--seed", str(seed), "--profile", profile,
+                          "--export-style", export_style]),
             ("load", ["load", *(str(pop / s) for s in sorted(SYSTEMS))]),
             ("link", ["link", *(["--spec", str(spec)] if spec else [])]),
         ]  # fmt: skip
@@ -322,14 +331,20 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[31, 32])
     ap.add_argument("--households", type=int, default=300)
     ap.add_argument("--spec", type=Path, help="link with this spec (cpgraph link --spec)")
+    ap.add_argument(
+        "--export-style",
+        choices=["contract", "varied"],
+        default="contract",
+        help="how the extracts are written (cpgraph generate --export-style)",
+    )
     ap.add_argument("--json", type=Path, help="also write every run's counts here")
     ap.add_argument("--keep", action="store_true", help="keep each run's data dir (debugging)")
     args = ap.parse_args()
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine()}; export style: {args.export_style}", flush=True)
     runs: list[Run] = []
     for profile in args.profiles:
         for seed in args.seeds:
-            run = one_run(profile, seed, args.households, args.keep, args.spec)
+            run = one_run(profile, seed, args.households, args.keep, args.spec, args.export_style)
             runs.append(run)
             print(
                 f"{profile} s{seed}: new_partner {run.new_partner}, confirmed {run.confirmed}, "
