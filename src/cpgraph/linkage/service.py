@@ -10,6 +10,7 @@ projection. The engine's incremental state is a cache under
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -29,7 +30,13 @@ from cpgraph.linkage.distributed import open_engine
 from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
-from cpgraph.linkage.statefile import load_state, remove_legacy_pickle, save_state
+from cpgraph.linkage.statefile import (
+    load_digests,
+    load_state,
+    remove_legacy_pickle,
+    save_digests,
+    save_state,
+)
 from cpgraph.store import GraphStore
 from cpgraph.store.embedded import secure_data_dir
 
@@ -251,7 +258,7 @@ class LinkageService:
         run_id = uuid.uuid4().hex
         # an incremental run rewrites only the resolutions that changed
         written = state.written if state is not None else None
-        await self._write(result, data, run_id, retired, written)
+        write_parts = await self._write(result, data, run_id, retired, written)
         write_s = time.perf_counter() - t1
         self._save_state(result.state)
         methods = result.assignments["method"].value_counts().to_dict()
@@ -266,7 +273,7 @@ class LinkageService:
             review_queue=(await self.store.query("linkage_review_open_count"))[0]["open"],
             retired=len(result.retired_ids),
             by_method={str(k): int(v) for k, v in methods.items()},
-            timings={"read": read_s, **result.timings, "write": write_s},
+            timings={"read": read_s, **result.timings, "write": write_s, **write_parts},
         )
         await self.store.execute(
             "linkage_run_record",
@@ -327,7 +334,9 @@ class LinkageService:
         run_id: str,
         already_retired: set[str],
         written: pd.Series | None = None,
-    ) -> None:
+    ) -> dict[str, float]:
+        """Write a run's outcome; returns the seconds of each write stage (``write_*``)."""
+        t0 = time.perf_counter()
         at = _now()
         a = result.assignments
         display = self._display_names(a, data.mentions)
@@ -365,8 +374,12 @@ class LinkageService:
         if revived:
             await self.store.write_batches("linkage_persons_unretire", revived)
         await self._retire(result, data, live, at)
+        t1 = time.perf_counter()
         await self._write_review(result, run_id, at, a, data)
-        await self._project_relationships(a, data.relationships, run_id)
+        t2 = time.perf_counter()
+        await self._project_relationships(a, data.relationships, run_id, written is not None)
+        t3 = time.perf_counter()
+        return {"write_resolutions": t1 - t0, "write_review": t2 - t1, "write_related": t3 - t2}
 
     async def _write_resolutions(
         self, rows: list[dict[str, Any]], previous_ids: dict[str, str]
@@ -452,18 +465,52 @@ class LinkageService:
             at,
         )
 
+    @property
+    def related_path(self) -> Path:
+        """What the last run wrote of the ``RELATED_TO`` projection (keys and digests)."""
+        name = f"{self.store.backend}-{self.settings.graph_name}-related.npz"
+        return self.settings.data_dir.expanduser() / "linkage" / name
+
     async def _project_relationships(
-        self, a: pd.DataFrame, rels: pd.DataFrame, run_id: str
+        self, a: pd.DataFrame, rels: pd.DataFrame, run_id: str, incremental: bool = False
     ) -> None:
+        """Write the person-level ``RELATED_TO`` projection.
+
+        A full run writes every edge and prunes the ones it did not write. An
+        incremental run compares each edge with what the last run wrote (kept beside
+        the state, trusted only when the store holds as many edges as it lists) and
+        writes only new or changed edges and deletes only the ones gone: an unchanged
+        edge keeps the id of the run that wrote it (``run_id``).
+        """
         rows = relationship_rows(a, rels, run_id)
-        if rows:
-            await self.store.write_batches("person_relationships_upsert", rows)
-        while True:
-            deleted = await self.store.query(
-                "linkage_related_to_prune", run_id=run_id, limit=50_000
-            )
-            if not deleted or deleted[0]["deleted"] == 0:
-                break
+        keys = [_edge_key(r) for r in rows]
+        digests = [_edge_digest(r) for r in rows]
+        before = load_digests(self.related_path) if incremental else None
+        if before is not None:
+            stored = (await self.store.query("linkage_related_to_count"))[0]["edges"]
+            if int(stored) != len(before):
+                before = None  # edges changed behind the record: rewrite them all
+        if before is None:
+            if rows:
+                await self.store.write_batches("person_relationships_upsert", rows)
+            while True:
+                deleted = await self.store.query(
+                    "linkage_related_to_prune", run_id=run_id, limit=50_000
+                )
+                if not deleted or deleted[0]["deleted"] == 0:
+                    break
+        else:
+            now = dict(zip(keys, digests, strict=True))
+            changed = [
+                row for row, key, d in zip(rows, keys, digests, strict=True) if before.get(key) != d
+            ]
+            gone = [_edge_of(key) for key in sorted(before.keys() - now.keys())]
+            if gone:
+                await self.store.write_batches("linkage_related_to_delete", gone)
+            if changed:
+                await self.store.write_batches("person_relationships_upsert", changed)
+        secure_data_dir(self.settings.data_dir.expanduser())
+        save_digests(self.related_path, keys, np.array(digests, dtype=np.uint64))
 
     # ------------------------------------------------------------------ outputs
     async def assignments(self) -> pd.DataFrame:
@@ -543,6 +590,26 @@ def relationship_rows(a: pd.DataFrame, rels: pd.DataFrame, run_id: str) -> list[
         }
         for (fid, tid, rel), g in sorted(groups.items(), key=lambda kv: kv[0])
     ]
+
+
+_KEY_SEP = "\x1f"  # in no person id or relationship type
+
+
+def _edge_key(row: dict[str, Any]) -> str:
+    """A ``RELATED_TO`` edge's identity: its two persons and the relationship."""
+    return _KEY_SEP.join((row["from_id"], row["to_id"], row["relationship"]))
+
+
+def _edge_of(key: str) -> dict[str, str]:
+    from_id, to_id, relationship = key.split(_KEY_SEP)
+    return {"from_id": from_id, "to_id": to_id, "relationship": relationship}
+
+
+def _edge_digest(row: dict[str, Any]) -> int:
+    """What a ``RELATED_TO`` row writes on its edge (all but the run), as a uint64."""
+    text = json.dumps({k: v for k, v in row.items() if k != "run_id"}, sort_keys=True)
+    raw = hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(raw, "little")
 
 
 def _missing(value: Any) -> bool:
