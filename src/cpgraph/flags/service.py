@@ -83,6 +83,13 @@ async def reference_date(store: GraphStore) -> date:
     return parse_day(value) or datetime.now(UTC).date()
 
 
+def _page(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """A page query's rows: FalkorDB sends them as one JSON text (one parse, not one per
+    value, as linkage reads mentions), Neo4j as a list."""
+    page = rows[0]["page"] if rows else None
+    return json.loads(page) if isinstance(page, str) else list(page or [])
+
+
 async def read_input(store: GraphStore, as_of: date) -> FlagInput:
     """Read the snapshot the rules run over (paged by person id, batched)."""
     dobs: dict[str, date | None] = {}
@@ -91,50 +98,55 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
     events: dict[str, EventFact] = {}
     after = ""
     while True:
-        page = await store.query("flags_persons_page", after=after, limit=PAGE)
+        page = sorted(
+            _page(await store.query("flags_persons_page", after=after, limit=PAGE)),
+            key=lambda r: str(r[0]),
+        )
         if not page:
             break
-        ids = [str(r["person_id"]) for r in page]
-        for row in page:
-            dobs[str(row["person_id"])] = best_dob(row.get("dobs") or [])
+        ids = [str(pid) for pid, _ in page]
+        for pid, found in page:
+            dobs[str(pid)] = best_dob(found or [])
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
-            for row in await store.query("flags_relationships_batch", ids=batch):
+            rels = _page(await store.query("flags_relationships_batch", ids=batch))
+            for from_id, to_id, rel, lives, from_date, to_date, sources in rels:
                 relationships.append(
                     Relationship(
-                        from_id=str(row["from_id"]),
-                        to_id=str(row["to_id"]),
-                        relationship=str(row.get("relationship") or "other"),
-                        lives_with=row.get("lives_with"),
-                        from_date=row.get("from_date"),
-                        to_date=row.get("to_date"),
-                        sources=tuple(str(s) for s in row.get("sources") or ()),
+                        from_id=str(from_id),
+                        to_id=str(to_id),
+                        relationship=str(rel or "other"),
+                        lives_with=lives,
+                        from_date=from_date,
+                        to_date=to_date,
+                        sources=tuple(str(x) for x in sources or ()),
                     )
                 )
-            for row in await store.query("flags_involvements_batch", ids=batch):
-                ev: dict[str, Any] = row["event"] or {}
-                eid = str(ev.get("event_id") or "")
-                if not eid or ev.get("type") not in RULE_EVENT_TYPES:
+            for row in _page(await store.query("flags_involvements_batch", ids=batch)):
+                pid, key, role, restriction, eid, kind = row[:6]
+                if not eid or kind not in RULE_EVENT_TYPES:
                     continue
+                eid = str(eid)
                 if eid not in events:
+                    cat, concern, concern_cat, day, end, agency, system = row[6:13]
+                    facts = dict(zip(_FACTS, row[13:], strict=True))
                     events[eid] = EventFact(
                         event_id=eid,
-                        type=ev.get("type"),
-                        category=ev.get("category"),
-                        is_concern=bool(ev.get("is_concern")),
-                        concern_category=ev.get("concern_category"),
-                        date=ev.get("date"),
-                        end_date=ev.get("end_date"),
-                        agency=ev.get("agency"),
-                        system=ev.get("system"),
-                        facts={k: ev.get(k) for k in _FACTS if ev.get(k) is not None},
+                        type=kind,
+                        category=cat,
+                        is_concern=bool(concern),
+                        concern_category=concern_cat,
+                        date=day,
+                        end_date=end,
+                        agency=agency,
+                        system=system,
+                        facts={k: v for k, v in facts.items() if v is not None},
                     )
-                restriction = row.get("child_contact_restriction")
                 involvements.append(
                     Involvement(
-                        person_id=str(row["person_id"]),
-                        record_key=str(row["record_key"]),
-                        role=row.get("role"),
+                        person_id=str(pid),
+                        record_key=str(key),
+                        role=role,
                         event_id=eid,
                         child_contact_restriction=restriction
                         if isinstance(restriction, bool)
@@ -159,28 +171,28 @@ async def read_possible_matches(store: GraphStore) -> list[PossibleMatch]:
     out: list[PossibleMatch] = []
     after = ""
     while True:
-        page = await store.query(
+        rows = await store.query(
             "flags_possible_matches_page",
             after=after,
             statuses=list(POSSIBLE_STATUSES),
             limit=PAGE,
         )
+        page = sorted(_page(rows), key=lambda r: str(r[0]))
         if not page:
             break
-        for row in page:
-            a, b = row.get("person_a"), row.get("person_b")
+        for cid, key_a, key_b, a, b, prob, reason, evidence in page:
             if not a or not b or a == b:
                 continue  # one record gone, or already one person
             common = {
-                "candidate_id": str(row["candidate_id"]),
-                "probability": float(row.get("probability") or 0.0),
-                "reason": str(row.get("reason") or "uncertain"),
-                "evidence": tuple(str(e) for e in row.get("evidence") or ()),
-                "record_keys": (str(row["key_a"]), str(row["key_b"])),
+                "candidate_id": str(cid),
+                "probability": float(prob or 0.0),
+                "reason": str(reason or "uncertain"),
+                "evidence": tuple(str(e) for e in evidence or ()),
+                "record_keys": (str(key_a), str(key_b)),
             }
             out.append(PossibleMatch(person_id=str(a), other_id=str(b), **common))
             out.append(PossibleMatch(person_id=str(b), other_id=str(a), **common))
-        after = str(page[-1]["candidate_id"])
+        after = str(page[-1][0])
     return out
 
 
