@@ -83,7 +83,7 @@ async def reference_date(store: GraphStore) -> date:
     return parse_day(value) or datetime.now(UTC).date()
 
 
-def _page(rows: list[dict[str, Any]]) -> list[list[Any]]:
+def page_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
     """A page query's rows: FalkorDB sends them as one JSON text (one parse, not one per
     value, as linkage reads mentions), Neo4j as a list."""
     page = rows[0]["page"] if rows else None
@@ -99,7 +99,7 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
     after = ""
     while True:
         page = sorted(
-            _page(await store.query("flags_persons_page", after=after, limit=PAGE)),
+            page_rows(await store.query("flags_persons_page", after=after, limit=PAGE)),
             key=lambda r: str(r[0]),
         )
         if not page:
@@ -109,7 +109,7 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
             dobs[str(pid)] = best_dob(found or [])
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
-            rels = _page(await store.query("flags_relationships_batch", ids=batch))
+            rels = page_rows(await store.query("flags_relationships_batch", ids=batch))
             for from_id, to_id, rel, lives, from_date, to_date, sources in rels:
                 relationships.append(
                     Relationship(
@@ -122,7 +122,7 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
                         sources=tuple(str(x) for x in sources or ()),
                     )
                 )
-            for row in _page(await store.query("flags_involvements_batch", ids=batch)):
+            for row in page_rows(await store.query("flags_involvements_batch", ids=batch)):
                 pid, key, role, restriction, eid, kind = row[:6]
                 if not eid or kind not in RULE_EVENT_TYPES:
                     continue
@@ -177,7 +177,7 @@ async def read_possible_matches(store: GraphStore) -> list[PossibleMatch]:
             statuses=list(POSSIBLE_STATUSES),
             limit=PAGE,
         )
-        page = sorted(_page(rows), key=lambda r: str(r[0]))
+        page = sorted(page_rows(rows), key=lambda r: str(r[0]))
         if not page:
             break
         for cid, key_a, key_b, a, b, prob, reason, evidence in page:
