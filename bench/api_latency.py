@@ -47,6 +47,7 @@ from typing import Any
 import httpx
 
 from cpgraph.config import Settings
+from cpgraph.flags.service import page_rows
 from cpgraph.graphql.data import RecordData, parse_date
 from cpgraph.graphql.insight import _Search
 from cpgraph.graphql.search import (
@@ -117,7 +118,7 @@ async def build(data_dir: Path, households: int) -> None:
 async def samples(store: GraphStore, n: int, seed: int) -> dict[str, list[Any]]:
     """Persons with relationships, their display names, and pairs up to 3 hops apart."""
     rows = await store.query("flags_persons_page", after="", limit=200_000)
-    ids = [r["person_id"] for r in rows]
+    ids = sorted(str(r[0]) for r in page_rows(rows))
     rng = random.Random(seed)
     rng.shuffle(ids)
     chosen: list[str] = []
@@ -407,9 +408,8 @@ async def quality(args: argparse.Namespace) -> dict[str, Any]:
     """Top-1 / top-5 of the current and the previous search on perturbed searches."""
     rng = random.Random(args.seed)
     async with create_store(Settings(data_dir=args.data_dir.resolve())) as store:
-        ids = [
-            r["person_id"] for r in await store.query("flags_persons_page", after="", limit=200_000)
-        ]
+        page = await store.query("flags_persons_page", after="", limit=200_000)
+        ids = sorted(str(r[0]) for r in page_rows(page))
         rng.shuffle(ids)
         rows = await store.query("api_persons_profile", ids=ids[: args.quality])
         by_person: dict[str, list[dict[str, Any]]] = {}

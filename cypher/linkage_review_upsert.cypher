@@ -6,7 +6,9 @@
 // Positions (rank_pos, prob_pos, prob_desc_pos, new_pos) are unique numbers in
 // each order, indexed, for bounded page reads; `steps` is the weight waterfall
 // of this run's spec and model; `within_system` names the system when both
-// records are of one master index (a suspected duplicate inside that system).
+// records are of one master index (a suspected duplicate inside that system);
+// `digest` hashes what the row says beyond its run and positions (a later run
+// rewrites only a candidate whose digest changed).
 UNWIND $rows AS row
 MERGE (c:ReviewCandidate {candidate_id: row.candidate_id})
 ON CREATE SET c.status = 'open', c.created_at = row.at
@@ -21,4 +23,4 @@ SET c.status = CASE WHEN c.status IN ['stale', 'closed', 'settled'] THEN 'open'
     c.impact_reasons = row.impact_reasons, c.system_a = row.system_a,
     c.system_b = row.system_b, c.hash_a = row.hash_a, c.hash_b = row.hash_b,
     c.flagged = row.flagged, c.evidence = row.evidence,
-    c.within_system = row.within_system
+    c.within_system = row.within_system, c.digest = row.digest

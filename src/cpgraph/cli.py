@@ -7,6 +7,7 @@ import functools
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -351,9 +352,13 @@ def link_cmd(
             )
             # Flags read person-level relationships: recompute after every link.
             progress("safeguarding flags", 0, 1)
+            t0 = time.perf_counter()
             flags = await compute_flags(store)
+            t1 = time.perf_counter()
             # the review queue's "flagged child" marks follow the new flags
             await refresh_flagged(store)
+            report.timings["flags"] = t1 - t0
+            report.timings["flagged_marks"] = time.perf_counter() - t1
             progress("safeguarding flags", 1, 1)
             return report, flags
 

@@ -20,6 +20,7 @@ import pytest
 from cpgraph.api import create_app
 from cpgraph.config import Backend, Settings
 from cpgraph.flags import FlagsReport, compute_flags
+from cpgraph.flags.service import read_possible_matches
 from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.service import last_run, learned_name_variants
 from cpgraph.security import Role, add_user
@@ -359,9 +360,11 @@ async def test_partner_systems_see_flags_but_not_their_record_keys(world: World)
     assert resp.status_code == 403
 
 
-async def test_flags_are_replaced_not_duplicated_on_a_rerun(world: World) -> None:
+async def test_flags_are_not_duplicated_on_a_rerun(world: World) -> None:
+    # nothing changed: every flag is left as written (none deleted, none written again)
     again = await compute_flags(world.store)
-    assert again.flags == world.flags.flags and again.deleted == world.flags.flags
+    assert again.flags == world.flags.flags > 0
+    assert again.deleted == 0 and again.written == 0
     assert again.by_code == world.flags.by_code
     assert (await world.store.stats()).nodes.get("Flag") == again.flags
 
@@ -379,15 +382,14 @@ query($id: ID!) {
 
 
 async def test_undecided_pairs_stay_visible_as_possible_matches(world: World) -> None:
-    rows = await world.store.query(
-        "flags_possible_matches_page", after="", statuses=["open"], limit=1000
-    )
-    pairs = [r for r in rows if r["person_a"] and r["person_b"] and r["person_a"] != r["person_b"]]
+    # (each undecided pair between two persons, first as person_a -> person_b)
+    pairs = await read_possible_matches(world.store)
     assert pairs, "the population left nothing for review"
-    row = pairs[0]
+    pm = pairs[0]
+    row = {"person_a": pm.person_id, "person_b": pm.other_id, "candidate_id": pm.candidate_id}
     for me, other, own_key in (
-        (row["person_a"], row["person_b"], row["key_a"]),
-        (row["person_b"], row["person_a"], row["key_b"]),
+        (pm.person_id, pm.other_id, pm.record_keys[0]),
+        (pm.other_id, pm.person_id, pm.record_keys[1]),
     ):
         found = (await world.data(POSSIBLE, id=me))["person"]["possibleMatches"]
         match = next((m for m in found if m["person"]["id"] == other), None)

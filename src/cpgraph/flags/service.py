@@ -2,13 +2,18 @@
 
 Runs after linkage: reads every live person (dates of birth), their person-level
 relationships and the events the rules look at, in pages and batches; runs the
-rule engine; writes one `(:Person)-[:HAS_FLAG]->(:Flag)` per flag; then deletes
-the previous run's flags. A reader sees the old flags until the new ones are
-written (briefly both), never none.
+rule engine; then compares its flags with the stored ones (flag ids are stable:
+rule, person, evidence; each stored flag carries a digest of what it says) and
+writes only the difference: a flag no longer raised, or raised differently, is
+deleted, a new or changed one written as `(:Person)-[:HAS_FLAG]->(:Flag)`. An
+unchanged flag is left as it is, with the run id and time of the run that wrote
+it. A reader sees the old flags until the new ones are written, never none.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 import uuid
@@ -49,7 +54,7 @@ _FACTS = ("referral_source", "nfa", "outcome", "raised_by_role", "occurrence_typ
 POSSIBLE_STATUSES = ("open", "deferred")
 PAGE = 5_000
 BATCH = 1_000
-PRUNE_BATCH = 10_000
+STORED_PAGE = 50_000
 
 
 @dataclass(slots=True)
@@ -63,6 +68,7 @@ class FlagsReport:
     flags: int
     by_code: dict[str, int] = field(default_factory=dict)
     deleted: int = 0
+    written: int = 0
     seconds: float = 0.0
 
 
@@ -77,6 +83,13 @@ async def reference_date(store: GraphStore) -> date:
     return parse_day(value) or datetime.now(UTC).date()
 
 
+def page_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
+    """A page query's rows: FalkorDB sends them as one JSON text (one parse, not one per
+    value, as linkage reads mentions), Neo4j as a list."""
+    page = rows[0]["page"] if rows else None
+    return json.loads(page) if isinstance(page, str) else list(page or [])
+
+
 async def read_input(store: GraphStore, as_of: date) -> FlagInput:
     """Read the snapshot the rules run over (paged by person id, batched)."""
     dobs: dict[str, date | None] = {}
@@ -85,50 +98,55 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
     events: dict[str, EventFact] = {}
     after = ""
     while True:
-        page = await store.query("flags_persons_page", after=after, limit=PAGE)
+        page = sorted(
+            page_rows(await store.query("flags_persons_page", after=after, limit=PAGE)),
+            key=lambda r: str(r[0]),
+        )
         if not page:
             break
-        ids = [str(r["person_id"]) for r in page]
-        for row in page:
-            dobs[str(row["person_id"])] = best_dob(row.get("dobs") or [])
+        ids = [str(pid) for pid, _ in page]
+        for pid, found in page:
+            dobs[str(pid)] = best_dob(found or [])
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
-            for row in await store.query("flags_relationships_batch", ids=batch):
+            rels = page_rows(await store.query("flags_relationships_batch", ids=batch))
+            for from_id, to_id, rel, lives, from_date, to_date, sources in rels:
                 relationships.append(
                     Relationship(
-                        from_id=str(row["from_id"]),
-                        to_id=str(row["to_id"]),
-                        relationship=str(row.get("relationship") or "other"),
-                        lives_with=row.get("lives_with"),
-                        from_date=row.get("from_date"),
-                        to_date=row.get("to_date"),
-                        sources=tuple(str(s) for s in row.get("sources") or ()),
+                        from_id=str(from_id),
+                        to_id=str(to_id),
+                        relationship=str(rel or "other"),
+                        lives_with=lives,
+                        from_date=from_date,
+                        to_date=to_date,
+                        sources=tuple(str(x) for x in sources or ()),
                     )
                 )
-            for row in await store.query("flags_involvements_batch", ids=batch):
-                ev: dict[str, Any] = row["event"] or {}
-                eid = str(ev.get("event_id") or "")
-                if not eid or ev.get("type") not in RULE_EVENT_TYPES:
+            for row in page_rows(await store.query("flags_involvements_batch", ids=batch)):
+                pid, key, role, restriction, eid, kind = row[:6]
+                if not eid or kind not in RULE_EVENT_TYPES:
                     continue
+                eid = str(eid)
                 if eid not in events:
+                    cat, concern, concern_cat, day, end, agency, system = row[6:13]
+                    facts = dict(zip(_FACTS, row[13:], strict=True))
                     events[eid] = EventFact(
                         event_id=eid,
-                        type=ev.get("type"),
-                        category=ev.get("category"),
-                        is_concern=bool(ev.get("is_concern")),
-                        concern_category=ev.get("concern_category"),
-                        date=ev.get("date"),
-                        end_date=ev.get("end_date"),
-                        agency=ev.get("agency"),
-                        system=ev.get("system"),
-                        facts={k: ev.get(k) for k in _FACTS if ev.get(k) is not None},
+                        type=kind,
+                        category=cat,
+                        is_concern=bool(concern),
+                        concern_category=concern_cat,
+                        date=day,
+                        end_date=end,
+                        agency=agency,
+                        system=system,
+                        facts={k: v for k, v in facts.items() if v is not None},
                     )
-                restriction = row.get("child_contact_restriction")
                 involvements.append(
                     Involvement(
-                        person_id=str(row["person_id"]),
-                        record_key=str(row["record_key"]),
-                        role=row.get("role"),
+                        person_id=str(pid),
+                        record_key=str(key),
+                        role=role,
                         event_id=eid,
                         child_contact_restriction=restriction
                         if isinstance(restriction, bool)
@@ -153,34 +171,34 @@ async def read_possible_matches(store: GraphStore) -> list[PossibleMatch]:
     out: list[PossibleMatch] = []
     after = ""
     while True:
-        page = await store.query(
+        rows = await store.query(
             "flags_possible_matches_page",
             after=after,
             statuses=list(POSSIBLE_STATUSES),
             limit=PAGE,
         )
+        page = sorted(page_rows(rows), key=lambda r: str(r[0]))
         if not page:
             break
-        for row in page:
-            a, b = row.get("person_a"), row.get("person_b")
+        for cid, key_a, key_b, a, b, prob, reason, evidence in page:
             if not a or not b or a == b:
                 continue  # one record gone, or already one person
             common = {
-                "candidate_id": str(row["candidate_id"]),
-                "probability": float(row.get("probability") or 0.0),
-                "reason": str(row.get("reason") or "uncertain"),
-                "evidence": tuple(str(e) for e in row.get("evidence") or ()),
-                "record_keys": (str(row["key_a"]), str(row["key_b"])),
+                "candidate_id": str(cid),
+                "probability": float(prob or 0.0),
+                "reason": str(reason or "uncertain"),
+                "evidence": tuple(str(e) for e in evidence or ()),
+                "record_keys": (str(key_a), str(key_b)),
             }
             out.append(PossibleMatch(person_id=str(a), other_id=str(b), **common))
             out.append(PossibleMatch(person_id=str(b), other_id=str(a), **common))
-        after = str(page[-1]["candidate_id"])
+        after = str(page[-1][0])
     return out
 
 
 def flag_rows(flags: list[Flag], run_id: str, computed_at: str) -> list[dict[str, Any]]:
-    """The `flags_write` rows of a run."""
-    return [
+    """The `flags_write` rows of a run (each with its `flag_digest`)."""
+    rows = [
         {
             "flag_id": f.flag_id,
             "person_id": f.person_id,
@@ -199,12 +217,38 @@ def flag_rows(flags: list[Flag], run_id: str, computed_at: str) -> list[dict[str
         }
         for f in flags
     ]
+    for row in rows:
+        row["digest"] = flag_digest(row)
+    return rows
+
+
+#: What a flag's digest leaves out: when and by which run it was written.
+_NOT_DIGESTED = frozenset({"computed_at", "run_id", "digest"})
+
+
+def flag_digest(row: dict[str, Any]) -> str:
+    """A hash of what a `flags_write` row says, but for when and by which run."""
+    text = json.dumps({k: v for k, v in row.items() if k not in _NOT_DIGESTED}, sort_keys=True)
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+async def stored_flags(store: GraphStore) -> dict[str, dict[str, Any]]:
+    """Flag id → ``person_id`` and ``digest`` of every stored flag (paged by flag id)."""
+    out: dict[str, dict[str, Any]] = {}
+    after = ""
+    while True:
+        page = await store.query("flags_stored", after=after, limit=STORED_PAGE)
+        for row in page:
+            out[str(row["flag_id"])] = row
+        if len(page) < STORED_PAGE:
+            return out
+        after = str(page[-1]["flag_id"])
 
 
 async def compute_flags(
     store: GraphStore, *, as_of: date | None = None, rules: Rules | None = None
 ) -> FlagsReport:
-    """Compute every safeguarding flag and replace the previous run's.
+    """Compute every safeguarding flag; write only those that changed.
 
     Args:
         store: a started store holding linked persons.
@@ -212,7 +256,8 @@ async def compute_flags(
         rules: the rule table (default: the packaged `rules.toml`).
 
     Returns:
-        Counts by code, the reference date and the run id written on each flag.
+        Counts by code, the reference date, the run id written on new or changed
+        flags, and how many flags were deleted and written.
     """
     t0 = time.perf_counter()
     day = as_of or await reference_date(store)
@@ -220,14 +265,21 @@ async def compute_flags(
     engine = FlagEngine(data, rules)
     flags = engine.run()
     run_id = uuid.uuid4().hex
-    await store.write_batches("flags_write", flag_rows(flags, run_id, _now()))
-    deleted = 0
-    while True:
-        rows = await store.query("flags_prune", run_id=run_id, limit=PRUNE_BATCH)
-        n = int(rows[0]["deleted"]) if rows else 0
-        deleted += n
-        if n < PRUNE_BATCH:
-            break
+    rows = flag_rows(flags, run_id, _now())
+    stored = await stored_flags(store)
+    now = {r["flag_id"]: r for r in rows}
+    # new or raised differently: written first (a reader never sees a flag missing)
+    write = [r for r in rows if r["digest"] != (stored.get(r["flag_id"]) or {}).get("digest")]
+    if write:
+        await store.write_batches("flags_write", write)
+    # gone, or the old version of a changed one: deleted by id and stored digest
+    drop = [
+        {"flag_id": fid, "person_id": s["person_id"], "digest": s.get("digest") or ""}
+        for fid, s in sorted(stored.items())
+        if fid not in now or now[fid]["digest"] != s.get("digest")
+    ]
+    if drop:
+        await store.write_batches("flags_delete", drop)
     report = FlagsReport(
         run_id=run_id,
         as_of=day.isoformat(),
@@ -235,7 +287,8 @@ async def compute_flags(
         children=len(engine.children()),
         flags=len(flags),
         by_code=dict(sorted(Counter(f.code for f in flags).items())),
-        deleted=deleted,
+        deleted=len(drop),
+        written=len(write),
         seconds=round(time.perf_counter() - t0, 3),
     )
     log.info("flags computed: %d flags for %d persons", report.flags, report.persons)

@@ -10,8 +10,10 @@ projection. The engine's incremental state is a cache under
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import pickle  # only dumps, to hash a resolution: nothing is ever loaded
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -29,7 +31,13 @@ from cpgraph.linkage.distributed import open_engine
 from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
-from cpgraph.linkage.statefile import load_state, remove_legacy_pickle, save_state
+from cpgraph.linkage.statefile import (
+    load_digests,
+    load_state,
+    remove_legacy_pickle,
+    save_digests,
+    save_state,
+)
 from cpgraph.store import GraphStore
 from cpgraph.store.embedded import secure_data_dir
 
@@ -251,7 +259,7 @@ class LinkageService:
         run_id = uuid.uuid4().hex
         # an incremental run rewrites only the resolutions that changed
         written = state.written if state is not None else None
-        await self._write(result, data, run_id, retired, written)
+        write_parts = await self._write(result, data, run_id, retired, written)
         write_s = time.perf_counter() - t1
         self._save_state(result.state)
         methods = result.assignments["method"].value_counts().to_dict()
@@ -266,7 +274,7 @@ class LinkageService:
             review_queue=(await self.store.query("linkage_review_open_count"))[0]["open"],
             retired=len(result.retired_ids),
             by_method={str(k): int(v) for k, v in methods.items()},
-            timings={"read": read_s, **result.timings, "write": write_s},
+            timings={"read": read_s, **result.timings, "write": write_s, **write_parts},
         )
         await self.store.execute(
             "linkage_run_record",
@@ -327,46 +335,57 @@ class LinkageService:
         run_id: str,
         already_retired: set[str],
         written: pd.Series | None = None,
-    ) -> None:
+    ) -> dict[str, float]:
+        """Write a run's outcome; returns the seconds of each write stage (``write_*``)."""
+        t0 = time.perf_counter()
         at = _now()
         a = result.assignments
         display = self._display_names(a, data.mentions)
-        rows = [
-            {
-                "key": key,
-                "person_id": pid,
-                "display_name": display.get(pid, ""),
-                "created_at": at,
-                "probability": float(prob) if prob == prob else None,
-                "method": method,
-                "status": status,
-                "breakdown": _json(bd) if bd else None,
-            }
+        keys = a["key"].to_numpy(object)
+        what = [
+            (key, pid, display.get(pid, ""), float(prob) if prob == prob else None, method,
+             status, bd or None)
             for key, pid, prob, method, status, bd in zip(
-                a["key"], a["person_id"], a["probability"], a["method"], a["status"],
+                keys, a["person_id"], a["probability"], a["method"], a["status"],
                 a["breakdown"], strict=True,
             )
         ]  # fmt: skip
         # what each mention's resolution says, hashed: kept in the state for the next run
-        digest = pd.util.hash_pandas_object(
-            pd.DataFrame(rows).drop(columns=["created_at"]).astype(str), index=False
-        ).to_numpy(np.uint64)
-        keys = a["key"].to_numpy(object)
+        digest = np.fromiter(map(_resolution_digest, what), dtype=np.uint64, count=len(what))
         result.state.written = pd.Series(digest, index=keys)
-        if written is not None and len(rows):
+        todo = range(len(what))
+        if written is not None and len(what):
             # unchanged: the same hash as last written and the same person in the store now
             before = written.reindex(keys, fill_value=0).to_numpy(np.uint64)
             stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
             same = (before == digest) & (stored == a["person_id"].to_numpy(object))
-            rows = [row for row, skip in zip(rows, same.tolist(), strict=True) if not skip]
+            todo = np.flatnonzero(~same).tolist()
+        # (the breakdown's JSON only for the rows written: it costs more than the hash)
+        rows = [
+            {
+                "key": key,
+                "person_id": pid,
+                "display_name": name,
+                "created_at": at,
+                "probability": prob,
+                "method": method,
+                "status": status,
+                "breakdown": _json(bd) if bd else None,
+            }
+            for key, pid, name, prob, method, status, bd in (what[i] for i in todo)
+        ]
         await self._write_resolutions(rows, data.previous_ids)
         live = set(a["person_id"])
         revived = [{"person_id": p} for p in sorted(live & already_retired)]
         if revived:
             await self.store.write_batches("linkage_persons_unretire", revived)
         await self._retire(result, data, live, at)
+        t1 = time.perf_counter()
         await self._write_review(result, run_id, at, a, data)
-        await self._project_relationships(a, data.relationships, run_id)
+        t2 = time.perf_counter()
+        await self._project_relationships(a, data.relationships, run_id, written is not None)
+        t3 = time.perf_counter()
+        return {"write_resolutions": t1 - t0, "write_review": t2 - t1, "write_related": t3 - t2}
 
     async def _write_resolutions(
         self, rows: list[dict[str, Any]], previous_ids: dict[str, str]
@@ -452,18 +471,52 @@ class LinkageService:
             at,
         )
 
+    @property
+    def related_path(self) -> Path:
+        """What the last run wrote of the ``RELATED_TO`` projection (keys and digests)."""
+        name = f"{self.store.backend}-{self.settings.graph_name}-related.npz"
+        return self.settings.data_dir.expanduser() / "linkage" / name
+
     async def _project_relationships(
-        self, a: pd.DataFrame, rels: pd.DataFrame, run_id: str
+        self, a: pd.DataFrame, rels: pd.DataFrame, run_id: str, incremental: bool = False
     ) -> None:
+        """Write the person-level ``RELATED_TO`` projection.
+
+        A full run writes every edge and prunes the ones it did not write. An
+        incremental run compares each edge with what the last run wrote (kept beside
+        the state, trusted only when the store holds as many edges as it lists) and
+        writes only new or changed edges and deletes only the ones gone: an unchanged
+        edge keeps the id of the run that wrote it (``run_id``).
+        """
         rows = relationship_rows(a, rels, run_id)
-        if rows:
-            await self.store.write_batches("person_relationships_upsert", rows)
-        while True:
-            deleted = await self.store.query(
-                "linkage_related_to_prune", run_id=run_id, limit=50_000
-            )
-            if not deleted or deleted[0]["deleted"] == 0:
-                break
+        keys = [_edge_key(r) for r in rows]
+        digests = [_edge_digest(r) for r in rows]
+        before = load_digests(self.related_path) if incremental else None
+        if before is not None:
+            stored = (await self.store.query("linkage_related_to_count"))[0]["edges"]
+            if int(stored) != len(before):
+                before = None  # edges changed behind the record: rewrite them all
+        if before is None:
+            if rows:
+                await self.store.write_batches("person_relationships_upsert", rows)
+            while True:
+                deleted = await self.store.query(
+                    "linkage_related_to_prune", run_id=run_id, limit=50_000
+                )
+                if not deleted or deleted[0]["deleted"] == 0:
+                    break
+        else:
+            now = dict(zip(keys, digests, strict=True))
+            changed = [
+                row for row, key, d in zip(rows, keys, digests, strict=True) if before.get(key) != d
+            ]
+            gone = [_edge_of(key) for key in sorted(before.keys() - now.keys())]
+            if gone:
+                await self.store.write_batches("linkage_related_to_delete", gone)
+            if changed:
+                await self.store.write_batches("person_relationships_upsert", changed)
+        secure_data_dir(self.settings.data_dir.expanduser())
+        save_digests(self.related_path, keys, np.array(digests, dtype=np.uint64))
 
     # ------------------------------------------------------------------ outputs
     async def assignments(self) -> pd.DataFrame:
@@ -543,6 +596,34 @@ def relationship_rows(a: pd.DataFrame, rels: pd.DataFrame, run_id: str) -> list[
         }
         for (fid, tid, rel), g in sorted(groups.items(), key=lambda kv: kv[0])
     ]
+
+
+def _resolution_digest(what: tuple[Any, ...]) -> int:
+    """A resolution as written (key, person, display name, probability, method, status,
+    breakdown), hashed to a uint64. Pickled only to be hashed, never loaded: it is
+    several times cheaper than the breakdown's JSON and as exact."""
+    raw = hashlib.blake2b(pickle.dumps(what, protocol=5), digest_size=8).digest()
+    return int.from_bytes(raw, "little")
+
+
+_KEY_SEP = "\x1f"  # in no person id or relationship type
+
+
+def _edge_key(row: dict[str, Any]) -> str:
+    """A ``RELATED_TO`` edge's identity: its two persons and the relationship."""
+    return _KEY_SEP.join((row["from_id"], row["to_id"], row["relationship"]))
+
+
+def _edge_of(key: str) -> dict[str, str]:
+    from_id, to_id, relationship = key.split(_KEY_SEP)
+    return {"from_id": from_id, "to_id": to_id, "relationship": relationship}
+
+
+def _edge_digest(row: dict[str, Any]) -> int:
+    """What a ``RELATED_TO`` row writes on its edge (all but the run), as a uint64."""
+    what = tuple((k, v) for k, v in row.items() if k != "run_id")  # (rows: one key order)
+    raw = hashlib.blake2b(pickle.dumps(what, protocol=5), digest_size=8).digest()
+    return int.from_bytes(raw, "little")
 
 
 def _missing(value: Any) -> bool:

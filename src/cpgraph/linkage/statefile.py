@@ -6,8 +6,10 @@ one NumPy ``.npz`` file read with ``allow_pickle=False``: the model as JSON
 (:meth:`Model.to_dict`), the edges frame column by column (numbers as arrays,
 strings as UTF-8 bytes plus offsets), the fingerprints (keys and uint64
 hashes) and, when known, the hash of what was last written per key. A file
-that is not exactly that is ignored (the next run is full).
-The file is written 0600 in a 0700 folder, atomically.
+that is not exactly that is ignored (the next run is full). Beside it, what the
+last run wrote of a projection (the person-level ``RELATED_TO`` edges) is kept
+as keys and digests (:func:`save_digests`), so the next run rewrites only the
+rows that changed. Files are written 0600 in a 0700 folder, atomically.
 """
 
 from __future__ import annotations
@@ -130,6 +132,45 @@ def load_state(path: Path, spec_version: str) -> LinkState | None:
         return None
     columns = [c for c, _ in meta["edge_columns"]]
     return LinkState(model, pd.DataFrame(edges, columns=columns), fingerprints, written)
+
+
+def save_digests(path: Path, keys: list[str], digests: np.ndarray) -> None:
+    """Write what a run last wrote of a projection: a key and a uint64 digest per row.
+
+    Same format rules as :func:`save_state` (``.npz``, no pickle, 0600, atomic).
+    """
+    data, ends, null = _encode_strings(keys)
+    meta = {"format": FORMAT_VERSION, "kind": "digests"}
+    arrays = {
+        "k.data": data,
+        "k.ends": ends,
+        "k.null": null,
+        "values": np.asarray(digests, dtype=np.uint64),
+        "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]
+    tmp.replace(path)
+
+
+def load_digests(path: Path) -> dict[str, int] | None:
+    """Read :func:`save_digests`' file: key → digest; ``None`` if absent or malformed."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
+            if meta != {"format": FORMAT_VERSION, "kind": "digests"}:
+                return None
+            keys = _decode_strings(npz["k.data"], npz["k.ends"], npz["k.null"])
+            values = npz["values"].astype(np.uint64)
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None
+    if len(keys) != len(values):
+        return None
+    return dict(zip(keys.tolist(), values.tolist(), strict=True))
 
 
 def remove_legacy_pickle(path: Path) -> None:

@@ -51,10 +51,12 @@ class StewardSide:
         run_id: str,
         at: str,
     ) -> int:
-        """Store the run's review queue (see `cpgraph.steward.queue.write_queue`)."""
-        return await write_queue(
+        """Store the run's review queue (see `cpgraph.steward.queue.write_queue`); returns the
+        number of candidates in it."""
+        written = await write_queue(
             store, review, assignments, mentions, relationships, names, run_id, at
         )
+        return written.candidates
 
 
 def linkage_service(

@@ -528,6 +528,109 @@ def assign_positions(rows: list[dict[str, Any]], created: dict[str, str], base: 
     return base + len(rows)
 
 
+#: What a candidate's digest leaves out: the run and time that wrote it, its queue
+#: positions (set apart, see `write_queue`) and its flagged mark (`refresh_flagged`).
+_NOT_DIGESTED = frozenset({"run_id", "at", "flagged", "digest", *POSITIONS.values()})
+#: Statuses the upsert reopens: a candidate in one of them is always written.
+_REOPENED = frozenset({"stale", "closed", "settled"})
+
+
+def row_digest(row: dict[str, Any]) -> str:
+    """A hash of what a `queue_rows` row says beyond its run, positions and flag mark."""
+    basis = {k: v for k, v in row.items() if k not in _NOT_DIGESTED}
+    text = json.dumps(basis, sort_keys=True, default=str)
+    return sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class QueueWrite:
+    """What `write_queue` wrote: candidates in the run's queue, and of them how many
+    were written whole (`upserted`) or only renumbered (`renumbered`)."""
+
+    candidates: int
+    upserted: int
+    renumbered: int
+    kept_numbering: bool
+
+
+def plan_queue_write(
+    rows: list[dict[str, Any]],
+    known: dict[str, dict[str, Any]],
+    meta: dict[str, Any],
+    run_id: str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Decide what of a run's queue to write (CPU only; no store).
+
+    A candidate listed twice keeps its last row. Each row gets its digest and positions.
+    When the run's candidates, numbered from where the last numbering began, have
+    exactly the positions the store holds, the numbering is kept (nothing is
+    renumbered, the last numbering's run id stays on the candidates). Otherwise the
+    queue is numbered afresh from the next free position (never below
+    `FIRST_POSITION`), as a full rewrite would: an unchanged candidate then takes only
+    its new positions. A candidate is written whole when it is new, its digest differs,
+    a decision moved its persons since, or its status is one the upsert reopens.
+
+    Args:
+        rows: `queue_rows` output (changed in place: one row per candidate, each with
+            its ``digest``, positions and run id).
+        known: candidate id → what the store holds (`linkage_review_known` rows).
+        meta: ``next_pos``, ``base_pos`` and ``run_id`` of the last numbering.
+        run_id: this run.
+
+    Returns:
+        The rows to upsert, the rows to renumber only, and the numbering to record
+        (``next_pos``, ``base_pos``, ``run_id``).
+    """
+    created = {c: str(k["created_at"]) for c, k in known.items() if k.get("created_at")}
+    # A pair the engine lists twice (its scored edge and a relationship round's) is one
+    # candidate: the last row is the one a write of every row would leave.
+    last = {row["candidate_id"]: n for n, row in enumerate(rows)}
+    if len(last) < len(rows):
+        rows[:] = [row for n, row in enumerate(rows) if last[row["candidate_id"]] == n]
+    for row in rows:
+        row["digest"] = row_digest(row)
+    # Positions start at 1: FalkorDB (4.22) drops the value 0 from a range index when it
+    # loads the graph from a snapshot (an append-only-file rewrite: after a bulk load, or
+    # Redis's own rewrite as the file grows), so a candidate at position 0 would vanish
+    # from every queue page after a restart.
+    next_pos = max(int(meta.get("next_pos") or 0), FIRST_POSITION)
+    base = meta.get("base_pos")
+    keep = False
+    if (
+        base is not None
+        and int(base) >= FIRST_POSITION  # a numbering from 0 (older stores) is redone
+        and meta.get("run_id")
+        and next_pos - int(base) == len(rows)
+    ):
+        assign_positions(rows, created, int(base))
+        keep = all(
+            all(known.get(r["candidate_id"], {}).get(p) == r[p] for p in POSITIONS.values())
+            for r in rows
+        )
+    if keep:
+        numbering = {"next_pos": next_pos, "base_pos": int(base), "run_id": meta["run_id"]}
+    else:
+        end = assign_positions(rows, created, next_pos)
+        numbering = {"next_pos": end, "base_pos": next_pos, "run_id": run_id}
+    upsert: list[dict[str, Any]] = []
+    renumber: list[dict[str, Any]] = []
+    for row in rows:
+        row["run_id"] = numbering["run_id"]
+        k = known.get(row["candidate_id"])
+        if (
+            k is None
+            or k.get("digest") != row["digest"]
+            or k.get("status") in _REOPENED
+            or k.get("person_a") != row["person_a"]
+            or k.get("person_b") != row["person_b"]
+        ):
+            upsert.append(row)
+        elif not keep:
+            renumber.append({"candidate_id": row["candidate_id"], "run_id": row["run_id"]})
+            renumber[-1].update({p: row[p] for p in POSITIONS.values()})
+    return upsert, renumber, numbering
+
+
 async def write_queue(
     store: GraphStore,
     review: pd.DataFrame,
@@ -537,11 +640,14 @@ async def write_queue(
     names: Sequence[str],
     run_id: str,
     at: str,
-) -> int:
+) -> QueueWrite:
     """Store the review queue of a linkage run; close candidates it no longer holds.
 
+    Only what changed is written (`plan_queue_write`): a run that finds the queue as
+    the store holds it writes nothing but the closing of candidates that left it.
+
     Returns:
-        The number of candidates written.
+        The number of candidates in the run's queue and what was written.
     """
     rows: list[dict[str, Any]] = []
     if not review.empty:
@@ -554,37 +660,50 @@ async def write_queue(
             review, assignments, mentions, relationships, events, flagged, names, run_id, at
         )
     ids = [r["candidate_id"] for r in rows]
-    created: dict[str, str] = {}
+    known: dict[str, dict[str, Any]] = {}
     for i in range(0, len(ids), _KEY_BATCH):
-        for r in await store.query("linkage_review_created", ids=ids[i : i + _KEY_BATCH]):
-            if r["created_at"]:
-                created[r["candidate_id"]] = str(r["created_at"])
+        for r in await store.query("linkage_review_known", ids=ids[i : i + _KEY_BATCH]):
+            known[r["candidate_id"]] = r
     found = await store.query("linkage_review_positions")
-    # Positions start at 1: FalkorDB (4.22) drops the value 0 from a range index when it
-    # loads the graph from a snapshot (an append-only-file rewrite: after a bulk load, or
-    # Redis's own rewrite as the file grows), so a candidate at position 0 would vanish
-    # from every queue page after a restart.
-    base = max(int((found[0]["next_pos"] if found else None) or 0), FIRST_POSITION)
-    next_pos = assign_positions(rows, created, base)
-    if rows:
-        await store.write_batches("linkage_review_upsert", rows)
-    await store.query("linkage_review_positions_record", next_pos=next_pos, run_id=run_id)
-    await store.query("linkage_review_close_stale", run_id=run_id)
-    return len(rows)
+    meta = dict(found[0]) if found else {}
+    upsert, renumber, numbering = plan_queue_write(rows, known, meta, run_id)
+    if upsert:
+        await store.write_batches("linkage_review_upsert", upsert)
+    if renumber:
+        await store.write_batches("linkage_review_positions_set", renumber)
+    if numbering != {k: meta.get(k) for k in numbering}:
+        await store.query(
+            "linkage_review_positions_record",
+            next_pos=numbering["next_pos"],
+            base_pos=numbering["base_pos"],
+            run_id=numbering["run_id"],
+        )
+    # open candidates the numbering's run did not hold are closed
+    await store.query("linkage_review_close_stale", run_id=numbering["run_id"])
+    return QueueWrite(
+        candidates=len(rows),
+        upserted=len(upsert),
+        renumbered=len(renumber),
+        kept_numbering=numbering["run_id"] != run_id,
+    )
 
 
 async def refresh_flagged(store: GraphStore) -> int:
     """Mark queue items that involve a flagged person (run after the flags are computed).
 
+    Only the marks that change are written.
+
     Returns:
         How many flagged persons there are.
     """
-    flagged = sorted(await flagged_persons(store))
-    await store.query("steward_queue_flagged_clear")
-    rows = [{"person_id": p} for p in flagged]
+    flagged = await flagged_persons(store)
+    rows = [
+        {"candidate_id": r["candidate_id"], "flagged": want}
+        for r in await store.query("steward_queue_flagged_marks")
+        if (want := bool({r["person_a"], r["person_b"]} & flagged)) != bool(r["flagged"])
+    ]
     if rows:
-        await store.write_batches("steward_queue_flagged_set_a", rows)
-        await store.write_batches("steward_queue_flagged_set_b", rows)
+        await store.write_batches("steward_queue_flagged_mark", rows)
     return len(flagged)
 
 

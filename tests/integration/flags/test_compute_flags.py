@@ -81,8 +81,16 @@ async def test_compute_flags_writes_and_replaces_flags(falkordb_store: GraphStor
     assert evidence["path"][0]["to_id"] == "per-partner"
     assert "free text" not in flag["evidence"] and "free text" not in flag["reason"]
 
+    # the same inputs: the flag stands as written (none deleted or rewritten)
     again = await compute_flags(falkordb_store, as_of=date(2026, 11, 1))
-    assert again.deleted == 1 and again.flags == 1
+    assert again.deleted == 0 and again.written == 0 and again.flags == 1
+    assert (await falkordb_store.stats()).nodes.get("Flag") == 1
+    same = await falkordb_store.query("api_persons_flags", ids=["per-child"])
+    assert same[0]["flag"]["run_id"] == report.run_id != again.run_id
+
+    # a changed input (the reference date is part of every flag): replaced, not added
+    moved = await compute_flags(falkordb_store, as_of=date(2026, 11, 2))
+    assert moved.deleted == 1 and moved.written == 1 and moved.flags == 1
     assert (await falkordb_store.stats()).nodes.get("Flag") == 1
 
     # Ten years later the child is an adult: the old flag goes, none replaces it.

@@ -1,0 +1,8 @@
+// Person-level relationships leaving a batch of persons (each edge once), as one
+// list `page` of rows [from id, to id, relationship, lives_with, from_date,
+// to_date, sources] (one JSON text: one parse, not one per value).
+UNWIND $ids AS id
+MATCH (p:Person {person_id: id})-[r:RELATED_TO]->(o:Person)
+WHERE o.person_id <> id
+RETURN toJSON(collect([id, o.person_id, r.relationship, r.lives_with, r.from_date, r.to_date,
+        r.sources])) AS page

@@ -1,0 +1,3 @@
+// Every review candidate with its properties.
+MATCH (c:ReviewCandidate)
+RETURN properties(c) AS props
