@@ -189,6 +189,21 @@ class Scorer:
             if len(look):
                 typo = self.comparer.nickname_typo(pl.i[look], pl.j[look], thr)
                 fn_differ[look[typo]] = False
+        if self.spec.guard_index_twins and self._src is not None and self.k_dob is not None:
+            # one index, one address, one birth date: its own search would have found the
+            # first registration, so a second whose forename is only the first's middle
+            # name ("Aisha Akhtar" beside "Nadia Aisha Akhtar") is her twin
+            src = self._src
+            look = np.flatnonzero(
+                same_sn
+                & home
+                & ~fn_differ
+                & (lv[:, self.k_dob] == 0)
+                & (src[pl.i] >= 0)
+                & (src[pl.i] == src[pl.j])
+            )
+            if len(look):
+                fn_differ[look[self.comparer.middle_name_only(pl.i[look], pl.j[look])]] = True
         differ = fn_differ | self._is_else(lv, self.k_sex)
         if self.k_dob is not None:
             s = self.comparer.s
@@ -202,6 +217,13 @@ class Scorer:
             g = self.comparer.s["gen"].to_numpy(object)
             ga, gb = g[pl.i], g[pl.j]
             out |= (ga != None) & (gb != None) & (ga != gb)  # noqa: E711 (object array)
+            if self.spec.guard_generation_one_side and self._src is not None:
+                # a suffix says a namesake of the other generation exists; an index's own
+                # record of the name with neither a suffix nor a date of birth cannot say
+                # which of the two men it is
+                y = self.comparer.s["dob_y"].to_numpy()
+                bare = (self._src >= 0) & (y < 0) & (g == None)  # noqa: E711
+                out |= (bare[pl.i] & (gb != None)) | (bare[pl.j] & (ga != None))  # noqa: E711
         return out
 
     def set_year_bounds(self, lo: np.ndarray | None, hi: np.ndarray | None) -> None:
