@@ -205,6 +205,22 @@ class Scorer:
             if len(look):
                 fn_differ[look[self.comparer.middle_name_only(pl.i[look], pl.j[look])]] = True
         differ = fn_differ | self._is_else(lv, self.k_sex)
+        kinds = self.spec.guard_index_namesakes
+        if kinds and self._src is not None and self.k_fn is not None:
+            # an index that searches by name and address before it registers someone
+            # (a force's nominals) holds one name twice at one address, one of them
+            # undated, only when it judged them two men: a father and his namesake son
+            src = self._src
+            own = np.isin(self.comparer.s["src_kind"].to_numpy(object), list(kinds))
+            no_dob = lv[:, self.k_dob] == MISSING if self.k_dob is not None else np.ones(n, bool)
+            differ |= (
+                (src[pl.i] >= 0)
+                & (src[pl.i] == src[pl.j])
+                & own[pl.i]
+                & (lv[:, self.k_fn] == 0)
+                & (lv[:, self.k_sn] == 0)
+                & no_dob
+            )
         if self.k_dob is not None:
             s = self.comparer.s
             y = s["dob_y"].to_numpy()

@@ -159,6 +159,7 @@ class Spec:
     alias_home_check: bool = False
     guard_generation_one_side: bool = False
     guard_index_twins: bool = False
+    guard_index_namesakes: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -272,6 +273,7 @@ class GuardsDoc(_Section):
     generation_suffix: bool = False
     generation_suffix_one_side: bool = False
     index_twins_middle_name: bool = False
+    index_namesakes_at_home: list[str] = []
 
 
 class RelationshipDoc(_Section):
@@ -514,6 +516,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         alias_home_check=cl.alias_home_check,
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
+        guard_index_namesakes=tuple(gd.index_namesakes_at_home),
         place_corroboration=cl.place_corroboration,
         corroborate_within_household=cl.corroborate_within_household,
         raw=raw,
