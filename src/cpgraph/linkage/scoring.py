@@ -5,7 +5,10 @@
   valid identifier of another cannot-link kind.
 * Cannot-link: two different valid identifiers of one ``cannot_link`` kind; household
   look-alike guard (same surname and address/postcode, but a different forename, a
-  different known sex, or birth dates ``dob_years_apart`` or more apart and not a typo);
+  different known sex, or birth dates ``dob_years_apart`` or more apart and not a typo;
+  spec v10 also: inside one index, a forename that is only the other's middle name, and
+  in the listed index kinds one exact name twice with a birth date missing; a Jr/Sr
+  against an index record with neither suffix nor birth date);
   birth years that cannot be reconciled with the generations stated relationships imply
   (a name-only "father of" a 2014-born boy is not that boy's namesake twin brother).
 """
