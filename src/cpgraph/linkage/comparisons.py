@@ -412,8 +412,12 @@ class Comparer:
         self._typo: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         self._records_at: dict[tuple[str, int], pd.DataFrame] = {}
         self._alt_surnames: np.ndarray | None = None
+        self._home_keys: pd.MultiIndex | None = None
+        self._home_codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def alias_surname(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    def alias_surname(
+        self, i: np.ndarray, j: np.ndarray, home_check: bool = False, distinct_jw: float = 0.0
+    ) -> np.ndarray:
         """Whether one record's surname is a name the other record states it also uses.
 
         Two records under different surnames where each agency lists the other's
@@ -423,8 +427,21 @@ class Comparer:
         (exact codes, after standardisation); a pair whose recorded surnames already
         agree gains nothing from an alias.
 
+        With ``home_check``, an alias does not count when its holder is also recorded
+        under it at his own postcode (a record there with that surname, the other
+        record's date of birth and forename initial; see :meth:`namesake_at`): then
+        the holder is known by that name where he lives, and the other record sharing
+        it at another address is no more than a same-name, same-birthday pair, which
+        the place gate decides.
+
+        With ``distinct_jw`` > 0, recorded surnames this similar (Jaro–Winkler) are one
+        name misspelt ("Jons" stating "Jones"), and the alias is its right spelling, not
+        a second name: no evidence.
+
         Args:
             i, j: record positions of each pair.
+            home_check: apply the holder-at-home test above.
+            distinct_jw: the similarity from which recorded surnames are one name (0: off).
 
         Returns:
             A boolean per pair.
@@ -443,10 +460,48 @@ class Comparer:
         ok = (sa >= 0) & (sb >= 0) & (sa != sb) & (self.has_alt[i] | self.has_alt[j])
         if not ok.any() or not len(self._alt_surnames):
             return out
+        if distinct_jw > 0:
+            sn = self.s["sn"].to_numpy(object)
+            sim = _cp(sn[i[ok]], sn[j[ok]], JaroWinkler.normalized_similarity)
+            ok[np.flatnonzero(ok)[sim >= distinct_jw - 1e-9]] = False
         k = len(self.vocab) + 1
         ii, jj = i[ok], j[ok]
-        hit = isin(ii * k + sb[ok], self._alt_surnames) | isin(jj * k + sa[ok], self._alt_surnames)
-        out[ok] = hit
+        hit_i = isin(ii * k + sb[ok], self._alt_surnames)  # i states j's surname
+        hit_j = isin(jj * k + sa[ok], self._alt_surnames)
+        if home_check:
+            hit_i &= ~self.namesake_at(ii, jj, sb[ok])
+            hit_j &= ~self.namesake_at(jj, ii, sa[ok])
+        out[ok] = hit_i | hit_j
+        return out
+
+    def namesake_at(self, holder: np.ndarray, other: np.ndarray, sn: np.ndarray) -> np.ndarray:
+        """Whether a record at ``holder``'s postcode bears surname code ``sn`` with
+        ``other``'s date of birth and forename initial (``other`` being elsewhere).
+
+        Args:
+            holder: record positions whose postcode is looked at.
+            other: record positions whose date of birth and forename initial must match.
+            sn: surname codes (one per pair).
+
+        Returns:
+            A boolean per pair (False where a postcode or date of birth is unknown, or
+            where both records are at one postcode).
+        """
+        if self._home_keys is None:
+            pc, _ = pd.factorize(self.s["pc"].to_numpy(object), use_na_sentinel=True)
+            dob, _ = pd.factorize(self.s["dob"].to_numpy(object), use_na_sentinel=True)
+            ini, _ = pd.factorize(self.rec_first["fn"], use_na_sentinel=True)
+            self._home_codes = (pc.astype(np.int64), dob.astype(np.int64), ini.astype(np.int64))
+            own = self.rec_codes["sn"].astype(np.int64)
+            ok = (pc >= 0) & (dob >= 0) & (own >= 0)
+            self._home_keys = pd.MultiIndex.from_arrays([pc[ok], own[ok], dob[ok], ini[ok]])
+        pc, dob, ini = self._home_codes
+        h, o = np.asarray(holder, np.int64), np.asarray(other, np.int64)
+        ok = (pc[h] >= 0) & (dob[o] >= 0) & (pc[h] != pc[o]) & (sn >= 0)
+        out = np.zeros(len(h), bool)
+        if ok.any():
+            key = pd.MultiIndex.from_arrays([pc[h[ok]], sn[ok], dob[o[ok]], ini[o[ok]]])
+            out[ok] = key.isin(self._home_keys)
         return out
 
     def stated_surnames(self, labels: np.ndarray) -> np.ndarray:
@@ -499,6 +554,29 @@ class Comparer:
         la, lb = labels[i[ok]].astype(np.int64), labels[j[ok]].astype(np.int64)
         out[ok] = isin(lb * k + sa[ok], stated) | isin(la * k + sb[ok], stated)
         return out
+
+    def middle_name_only(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether the recorded forenames differ and one is among the other's middle names.
+
+        Args:
+            i, j: record positions of each pair.
+
+        Returns:
+            A boolean per pair.
+        """
+        fn = self.s["fn"].to_numpy(object)
+        mn = self.s["mn"].to_numpy(object)
+
+        def within(f: object, m: object) -> bool:
+            return isinstance(f, str) and isinstance(m, str) and f in m.split()
+
+        return np.array(
+            [
+                fa != fb and (within(fa, mb) or within(fb, ma))
+                for fa, fb, ma, mb in zip(fn[i], fn[j], mn[i], mn[j], strict=True)
+            ],
+            dtype=bool,
+        )
 
     def nickname_typo(self, i: np.ndarray, j: np.ndarray, threshold: float) -> np.ndarray:
         """Whether the recorded forenames are a misspelling of tied names.

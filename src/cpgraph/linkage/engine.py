@@ -1213,7 +1213,9 @@ class LinkageEngine:
         One record's surname is an alias (or former surname) the other record states
         (:meth:`Comparer.alias_surname`), the date of birth agrees at one of the spec's
         ``alias_dob_levels`` (exact or a typo's worth), the forename agrees at some level
-        and the sex is not known to differ.
+        and the sex is not known to differ.  Spec v10: the recorded surnames must differ
+        beyond a typo (``alias_distinct_surnames_jw``), and the alias must not be the
+        name its holder is recorded under at his own postcode (``alias_home_check``).
 
         Args:
             comparer: the run's comparer.
@@ -1238,7 +1240,12 @@ class LinkageEngine:
             ks = names.index("sex")
             cand &= levels[:, ks] != len(spec.comparison("sex").levels)  # not "else"
         if cand.any():
-            out[cand] = comparer.alias_surname(i[cand], j[cand])
+            out[cand] = comparer.alias_surname(
+                i[cand],
+                j[cand],
+                home_check=spec.alias_home_check,
+                distinct_jw=spec.alias_distinct_surnames_jw,
+            )
         return out
 
     def _alias_surname_bits(

@@ -5,7 +5,10 @@
   valid identifier of another cannot-link kind.
 * Cannot-link: two different valid identifiers of one ``cannot_link`` kind; household
   look-alike guard (same surname and address/postcode, but a different forename, a
-  different known sex, or birth dates ``dob_years_apart`` or more apart and not a typo);
+  different known sex, or birth dates ``dob_years_apart`` or more apart and not a typo;
+  spec v10 also: inside one index, a forename that is only the other's middle name, and
+  in the listed index kinds one exact name twice with a birth date missing; a Jr/Sr
+  against an index record with neither suffix nor birth date);
   birth years that cannot be reconciled with the generations stated relationships imply
   (a name-only "father of" a 2014-born boy is not that boy's namesake twin brother).
 """
@@ -189,7 +192,38 @@ class Scorer:
             if len(look):
                 typo = self.comparer.nickname_typo(pl.i[look], pl.j[look], thr)
                 fn_differ[look[typo]] = False
+        if self.spec.guard_index_twins and self._src is not None and self.k_dob is not None:
+            # one index, one address, one birth date: its own search would have found the
+            # first registration, so a second whose forename is only the first's middle
+            # name ("Aisha Akhtar" beside "Nadia Aisha Akhtar") is her twin
+            src = self._src
+            look = np.flatnonzero(
+                same_sn
+                & home
+                & ~fn_differ
+                & (lv[:, self.k_dob] == 0)
+                & (src[pl.i] >= 0)
+                & (src[pl.i] == src[pl.j])
+            )
+            if len(look):
+                fn_differ[look[self.comparer.middle_name_only(pl.i[look], pl.j[look])]] = True
         differ = fn_differ | self._is_else(lv, self.k_sex)
+        kinds = self.spec.guard_index_namesakes
+        if kinds and self._src is not None and self.k_fn is not None:
+            # an index that searches by name and address before it registers someone
+            # (a force's nominals) holds one name twice at one address, one of them
+            # undated, only when it judged them two men: a father and his namesake son
+            src = self._src
+            own = np.isin(self.comparer.s["src_kind"].to_numpy(object), list(kinds))
+            no_dob = lv[:, self.k_dob] == MISSING if self.k_dob is not None else np.ones(n, bool)
+            differ |= (
+                (src[pl.i] >= 0)
+                & (src[pl.i] == src[pl.j])
+                & own[pl.i]
+                & (lv[:, self.k_fn] == 0)
+                & (lv[:, self.k_sn] == 0)
+                & no_dob
+            )
         if self.k_dob is not None:
             s = self.comparer.s
             y = s["dob_y"].to_numpy()
@@ -202,6 +236,13 @@ class Scorer:
             g = self.comparer.s["gen"].to_numpy(object)
             ga, gb = g[pl.i], g[pl.j]
             out |= (ga != None) & (gb != None) & (ga != gb)  # noqa: E711 (object array)
+            if self.spec.guard_generation_one_side and self._src is not None:
+                # a suffix says a namesake of the other generation exists; an index's own
+                # record of the name with neither a suffix nor a date of birth cannot say
+                # which of the two men it is
+                y = self.comparer.s["dob_y"].to_numpy()
+                bare = (self._src >= 0) & (y < 0) & (g == None)  # noqa: E711
+                out |= (bare[pl.i] & (gb != None)) | (bare[pl.j] & (ga != None))  # noqa: E711
         return out
 
     def set_year_bounds(self, lo: np.ndarray | None, hi: np.ndarray | None) -> None:

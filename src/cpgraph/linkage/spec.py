@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -155,6 +155,11 @@ class Spec:
     same_source_cannot: bool
     same_source_learn: bool
     same_source_conflicts: tuple[str, ...]
+    alias_distinct_surnames_jw: float = 0.0
+    alias_home_check: bool = False
+    guard_generation_one_side: bool = False
+    guard_index_twins: bool = False
+    guard_index_namesakes: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -266,6 +271,9 @@ class GuardsDoc(_Section):
     weight: float = -40.0
     nickname_typo_jw: float = Field(0.0, ge=0, le=1)
     generation_suffix: bool = False
+    generation_suffix_one_side: bool = False
+    index_twins_middle_name: bool = False
+    index_namesakes_at_home: list[str] = []
 
 
 class RelationshipDoc(_Section):
@@ -296,6 +304,8 @@ class ClusteringDoc(_Section):
     gate_yields_to: list[str] = []
     alias_corroborates: bool = False
     alias_dob_levels: list[str] = []
+    alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
+    alias_home_check: bool = False
     ambiguity_margin_bits: float | None = None
     typical_parent_gap_years: int = 0
     namesake_generation_years: int = 0
@@ -502,6 +512,11 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         gate_yields_to=tuple(cl.gate_yields_to),
         alias_corroborates=cl.alias_corroborates,
         alias_dob_levels=tuple(cl.alias_dob_levels),
+        alias_distinct_surnames_jw=cl.alias_distinct_surnames_jw,
+        alias_home_check=cl.alias_home_check,
+        guard_generation_one_side=gd.generation_suffix_one_side,
+        guard_index_twins=gd.index_twins_middle_name,
+        guard_index_namesakes=tuple(gd.index_namesakes_at_home),
         place_corroboration=cl.place_corroboration,
         corroborate_within_household=cl.corroborate_within_household,
         raw=raw,

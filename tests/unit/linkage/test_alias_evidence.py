@@ -186,3 +186,67 @@ def test_a_surname_the_person_states_elsewhere_is_no_conflict(fitted, base):
     ]
     # two clusters: the alias is stated in neither of theirs
     assert comparer.person_alias_surname(i[:1], j[:1], np.array([0, 1, 1, 2])).tolist() == [False]
+
+
+def _v10(**flags):
+    """The default spec with v10's alias rules switched off where a flag says False."""
+    text = DEFAULT_SPEC_PATH.read_text()
+    off = {
+        "alias_home_check": ("alias_home_check = true", "alias_home_check = false"),
+        "alias_distinct_surnames_jw": (
+            "alias_distinct_surnames_jw = 0.92",
+            "alias_distinct_surnames_jw = 0",
+        ),
+    }
+    for key, on in flags.items():
+        old, new = off[key]
+        assert old in text, key
+        if not on:
+            text = text.replace(old, new)
+    return loads_spec(text)
+
+
+def test_an_alias_that_is_the_right_spelling_is_no_second_name():
+    """Spec v10 `alias_distinct_surnames_jw`: "Dani Jons, alias Danielle Jones" and a
+    Danielle Jones elsewhere differ by a typo, not by a second surname; the alias is the
+    correct spelling and says nothing a namesake could not."""
+    jons = dict(AWAY, surname_m="jons", aliases_m=["daniel jones"])
+    jones = dict(AWAY, surname_m="jones", aliases_m=[], postcode="B15 2TT")
+    rows = [mention("a", **jons), mention("b", **jones), mention("c", **HOME), mention("d", **AWAY)]
+    i, j = np.array([0, 2]), np.array([1, 3])
+    for on, want in ((True, [False, True]), (False, [True, True])):
+        spec = _v10(alias_distinct_surnames_jw=on)
+        eng = LinkageEngine(spec)
+        comparer = eng.comparer(pd.DataFrame(rows))
+        levels = comparer.compare(i, j).levels
+        assert eng.alias_evidence(comparer, levels, i, j).tolist() == want
+
+
+def test_an_alias_its_holder_is_known_by_at_home_corroborates_nothing():
+    """Spec v10 `alias_home_check`: "Keith Harris, alias Keith Atkinson" whose own address
+    also holds a Keith Atkinson of that birth date is known there as Atkinson; another
+    Keith Atkinson of that birthday at another address is no more than a namesake, and
+    the place gate must decide.  A new partner whose alias is not his name at home
+    (HOME/AWAY) keeps his corroboration."""
+    keith = dict(forename_m="keith", dob="1993-09-03", sex="M")
+    rows = [
+        mention("x", **keith, surname_m="atkinson", postcode="B42 4JW"),
+        mention(
+            "holder", **keith, surname_m="harris", aliases_m=["keith atkinson"], postcode="B42 6DP"
+        ),
+        mention("home", **keith, surname_m="atkinson", middle_m="martin", postcode="B42 6DP"),
+        mention("partner", **HOME),
+        mention("history", **AWAY),
+    ]
+    i, j = np.array([0, 3]), np.array([1, 4])
+    for on, want in ((True, [False, True]), (False, [True, True])):
+        spec = _v10(alias_home_check=on)
+        eng = LinkageEngine(spec)
+        comparer = eng.comparer(pd.DataFrame(rows))
+        levels = comparer.compare(i, j).levels
+        assert eng.alias_evidence(comparer, levels, i, j).tolist() == want
+    # only someone of the other record's birth date at the holder's address counts
+    comparer = LinkageEngine(_v10()).comparer(
+        pd.DataFrame([*rows[:2], {**rows[2], "dob": "1960-01-01"}])
+    )
+    assert comparer.alias_surname(np.array([0]), np.array([1]), home_check=True).tolist() == [True]
