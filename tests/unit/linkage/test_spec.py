@@ -24,8 +24,10 @@ def test_default_spec_is_versioned_and_complete():
     # v10: ...only a second name (not a misspelling) its holder is not known by at home
     assert spec.alias_distinct_surnames_jw == 0.92 and spec.alias_home_check
     # v10: Jr/Sr on one side, twins and namesakes inside one index
-    assert spec.guard_generation_one_side and spec.guard_index_twins
-    assert spec.guard_index_namesakes == ("nominal",)
+    # (the one-sided Jr/Sr and the namesakes guards are measured but off: cannot-links
+    # nobody reviews, on evidence too weak)
+    assert spec.guard_index_twins and not spec.guard_generation_one_side
+    assert spec.guard_index_namesakes == ()
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
