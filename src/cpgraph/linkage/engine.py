@@ -227,7 +227,9 @@ def _cannot_pairs(
 _REL_UNIQUE, _REL_ANCHOR, _REL_HOUSEHOLD, _REL_MOVED = 0, 1, 2, 3
 
 PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more than it saves
-SCORE_CHUNK = 2_000_000  # pairs scored at a time (bounds the memory of one step)
+# pairs scored at a time: bounds the memory of one step (~300 bytes of comparison and
+# score temporaries per pair, in the parent and in a forked scorer alike)
+SCORE_CHUNK = 1_000_000
 
 
 @dataclass
@@ -712,7 +714,7 @@ class LinkageEngine:
                 model=scored.model,
                 edges=self._edges_to_frame(scored.base, keys),
                 fingerprints=prepared.fingerprints,
-                cannot=pd.DataFrame({"a": cl.i, "b": cl.j, "weight": cl.weight}),
+                cannot=pd.DataFrame({"a": cl.i, "b": cl.j, "weight": cl.weight}, copy=False),
             )
             timings["total"] = time.perf_counter() - t0
             return EngineResult(
