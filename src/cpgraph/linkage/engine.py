@@ -1282,13 +1282,16 @@ class LinkageEngine:
         prob[r] = e.prob[ed]
         partner[r] = keys[best["other"].to_numpy()]
         if breakdowns and len(ed):
-            half = len(ed) // 2
+            # most best edges are the best of both their ends: one (read-only) dict each
+            uniq, inv = np.unique(ed, return_inverse=True)
+            half = len(uniq) // 2
             if self._parallel(2 * half):
                 # a forked process builds the second half of the breakdown dicts
-                rest = in_fork(lambda: self._bds(e, ed[half:]))
-                bd[r] = self._bds(e, ed[:half]) + rest()
+                rest = in_fork(lambda: self._bds(e, uniq[half:]))
+                made = self._bds(e, uniq[:half]) + rest()
             else:
-                bd[r] = self._bds(e, ed)
+                made = self._bds(e, uniq)
+            bd[r] = [made[k] for k in inv.tolist()]
         sizes = np.bincount(labels, minlength=n)
         multi = sizes[labels] > 1
         # split clusters can leave members whose support is the cluster average

@@ -72,3 +72,22 @@ def test_read_pages_share_equal_strings_but_not_keys():
     assert p1[0][k("surname")] == p2[0][k("surname")] == "smith"
     assert p1[0][k("surname")] is p2[0][k("surname")]
     assert p1[0][k("row_hash")] == "h" and p1[0][k("key")] == "k1"
+
+
+def test_mutual_partners_share_one_breakdown(spec, pop):
+    from cpgraph.linkage import LinkageEngine
+
+    a = LinkageEngine(spec).link(pop[0]).assignments
+    by_key = a.set_index("key")
+    mutual = [
+        (k, p)
+        for k, p in zip(a["key"], a["partner_key"], strict=True)
+        if p is not None and by_key.at[p, "partner_key"] == k and k < p
+    ]
+    assert mutual
+    for k, p in mutual:
+        one, other = by_key.at[k, "breakdown"], by_key.at[p, "breakdown"]
+        assert one is other and isinstance(one, dict) and "prior" in one
+    # every linked mention still has its own best pair's breakdown
+    linked = a[a["partner_key"].notna()]
+    assert linked["breakdown"].map(lambda d: isinstance(d, dict) and len(d) > 2).all()
