@@ -42,7 +42,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 CPGRAPH = [sys.executable, "-m", "cpgraph.cli"]
-STORE_NAMES = ("redis-server", "falkordb")
+# the store and its forks (Redis renames a background save or append-only-file rewrite
+# child "redis-rdb-bgsave" / "redis-aof-rewrite": counted as the command's before)
+STORE_NAMES = ("redis", "falkordb")
 
 
 def _smaps(pid: int) -> int:
