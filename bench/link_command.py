@@ -20,7 +20,10 @@ Usage::
     .venv/bin/python bench/link_command.py --extracts /tmp/mem/pop1m \\
         --data-dir /tmp/mem/store1m --incremental --splink
 
-Prints one line per command and a JSON summary (``--json FILE`` to keep it).
+``--limit-mb N`` kills a command whose process tree passes N MB of PSS (the machine may be
+shared); ``--json FILE`` keeps the summary with each run's PSS series.
+
+Prints one line per command and a JSON summary.
 """
 
 from __future__ import annotations
