@@ -214,10 +214,14 @@ def _split_cannot(e: _Edges) -> tuple[_Edges, _CannotLinks]:
 def _cannot_pairs(
     edges: _Edges, cl: _CannotLinks, *more: tuple[np.ndarray, np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every machine cannot-link's two ends: ``edges``' flagged ones, ``cl`` and ``more``."""
+    """Every machine cannot-link's two ends: ``edges``' flagged ones, ``cl`` and ``more``.
+
+    As int32 (record positions): there can be tens of millions, and they are only used to
+    index per-record arrays, never multiplied into pair codes themselves.
+    """
     cann = edges.cannot
-    ci = np.concatenate([edges.i[cann], cl.i, *(m[0] for m in more)]).astype(np.int64)
-    cj = np.concatenate([edges.j[cann], cl.j, *(m[1] for m in more)]).astype(np.int64)
+    ci = np.concatenate([edges.i[cann], cl.i, *(m[0] for m in more)], dtype=np.int32)
+    cj = np.concatenate([edges.j[cann], cl.j, *(m[1] for m in more)], dtype=np.int32)
     return ci, cj
 
 
