@@ -20,12 +20,16 @@ Usage::
     .venv/bin/python bench/link_command.py --extracts /tmp/mem/pop1m \\
         --data-dir /tmp/mem/store1m --incremental --splink
 
-Prints one line per command and a JSON summary (``--json FILE`` to keep it).
+``--limit-mb N`` kills a command whose process tree passes N MB of PSS (the machine may be
+shared); ``--json FILE`` keeps the summary with each run's PSS series.
+
+Prints one line per command and a JSON summary.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -41,7 +45,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 CPGRAPH = [sys.executable, "-m", "cpgraph.cli"]
-STORE_NAMES = ("redis-server", "falkordb")
+# the store and its forks (Redis renames a background save or append-only-file rewrite
+# child "redis-rdb-bgsave" / "redis-aof-rewrite": counted as the command's before)
+STORE_NAMES = ("redis", "falkordb")
 
 
 def _smaps(pid: int) -> int:
@@ -57,14 +63,22 @@ def _smaps(pid: int) -> int:
 
 
 class TreeSampler:
-    """Peaks of a process tree's memory, the store's processes apart from the rest."""
+    """Peaks of a process tree's memory, the store's processes apart from the rest.
 
-    def __init__(self, pid: int, every: float = 0.5) -> None:
+    With ``limit_mb``, a tree whose PSS sum passes it is killed (a watchdog for a machine
+    shared with other work); ``series`` keeps ``(seconds, link PSS MB, store PSS MB)``.
+    """
+
+    def __init__(self, pid: int, every: float = 0.5, limit_mb: float | None = None) -> None:
         """Start sampling ``pid`` and its descendants every ``every`` seconds."""
         self.root = psutil.Process(pid)
         self.every = every
+        self.limit_mb = limit_mb
+        self.killed = False
         self.peak: dict[str, float] = {}
+        self.series: list[tuple[float, int, int]] = []
         self.max_procs = 0
+        self._t0 = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -91,6 +105,19 @@ class TreeSampler:
             now["total_rss"] = now["link_rss"] + now["store_rss"]
             for k, v in now.items():
                 self.peak[k] = max(self.peak.get(k, 0), v / 2**20)
+            self.series.append(
+                (
+                    round(time.perf_counter() - self._t0, 1),
+                    now["link_pss"] >> 20,
+                    now["store_pss"] >> 20,
+                )
+            )
+            if self.limit_mb is not None and now["total_pss"] / 2**20 > self.limit_mb:
+                self.killed = True
+                for p in reversed(procs):  # this run's own processes only
+                    with contextlib.suppress(psutil.Error):
+                        p.kill()
+                break
             self.max_procs = max(self.max_procs, linkers)
             self._stop.wait(self.every)
 
@@ -101,13 +128,13 @@ class TreeSampler:
         return {**{k: round(v) for k, v in self.peak.items()}, "link_procs": self.max_procs}
 
 
-def run(cmd: list[str], env: dict[str, str], label: str) -> dict:
+def run(cmd: list[str], env: dict[str, str], label: str, limit_mb: float | None = None) -> dict:
     """Run a cpgraph command, sampling its memory; wall time, peaks and stage times."""
     t = time.perf_counter()
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
-    sampler = TreeSampler(proc.pid)
+    sampler = TreeSampler(proc.pid, limit_mb=limit_mb)
     out, err = proc.communicate()
     wall = time.perf_counter() - t
     peaks = sampler.stop()
@@ -127,6 +154,8 @@ def run(cmd: list[str], env: dict[str, str], label: str) -> dict:
         "wall_s": round(wall, 1),
         "stages_s": stages,
         "peak_mb": peaks,
+        "killed_over_mb": limit_mb if sampler.killed else None,
+        "pss_series": sampler.series,
     }
     print(
         f"{label}: rc={proc.returncode} ({result['run']}) wall={wall:.1f}s stages={stages} "
@@ -202,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--splink", action="store_true", help="Splink on the same mentions")
     ap.add_argument("--no-full", action="store_true", help="skip the full run")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument(
+        "--limit-mb", type=float, default=None, help="kill a command whose tree PSS passes this"
+    )
     args = ap.parse_args(argv)
     args.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = {**os.environ, "CPGRAPH_DATA_DIR": str(args.data_dir), "COLUMNS": "400"}
@@ -211,9 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     if loaded:
         out["runs"].append(loaded)
     if not args.no_full:
-        out["runs"].append(run([*CPGRAPH, "link", "--full"], env, "cpgraph link --full"))
+        out["runs"].append(
+            run([*CPGRAPH, "link", "--full"], env, "cpgraph link --full", args.limit_mb)
+        )
     if args.incremental:
-        out["runs"].append(run([*CPGRAPH, "link"], env, "cpgraph link (no change)"))
+        out["runs"].append(run([*CPGRAPH, "link"], env, "cpgraph link (no change)", args.limit_mb))
     if args.splink:
         pkl = args.data_dir.parent / (args.data_dir.name + "-mentions.pkl")
         out["mentions"] = read_back(env, pkl)
@@ -221,8 +255,12 @@ def main(argv: list[str] | None = None) -> int:
         pkl.unlink()
     text = json.dumps(out, indent=2, default=str)
     if args.json:
-        args.json.write_text(text)
-    print(text)
+        args.json.write_text(text)  # with each run's PSS series
+    brief = {
+        **out,
+        "runs": [{k: v for k, v in r.items() if k != "pss_series"} for r in out["runs"]],
+    }
+    print(json.dumps(brief, indent=2, default=str))
     return 0
 
 

@@ -48,6 +48,8 @@ def test_state_round_trips_exactly(linked: object, tmp_path: Path) -> None:
     loaded = load_state(path, SPEC.version)
     assert loaded is not None
     pd.testing.assert_frame_equal(loaded.edges, state.edges, check_dtype=False)
+    assert state.cannot is not None and loaded.cannot is not None and len(state.cannot)
+    pd.testing.assert_frame_equal(loaded.cannot, state.cannot)
     assert loaded.edges.dtypes.to_dict() == {
         c: (np.dtype(object) if t == np.dtype(object) else t) for c, t in state.edges.dtypes.items()
     }

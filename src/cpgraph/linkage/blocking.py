@@ -40,7 +40,11 @@ def variant_block_table(
     v["sn_phonetic"] = v["sn"].map(ph)
     f0 = v["fn"].str[0]
     s0 = v["sn"].str[0]
-    v["initials"] = (f0 + s0).where(f0.notna() & s0.notna(), None)
+    ini = (f0 + s0).where(f0.notna() & s0.notna(), None)
+    # one string per distinct pair of initials, not one per variant
+    codes, uniq = pd.factorize(ini.to_numpy(object), use_na_sentinel=True)
+    shared = np.append(np.asarray(uniq, dtype=object), None)  # code -1 → None
+    v["initials"] = shared[codes]
     return v
 
 

@@ -144,8 +144,9 @@ def constrained_components(
     """
     ei = np.asarray(ei, np.int64)
     ej = np.asarray(ej, np.int64)
-    ci = np.asarray(ci, np.int64)
-    cj = np.asarray(cj, np.int64)
+    # cannot-links index per-record arrays only: int32 ones are not copied to int64
+    ci = _positions(ci)
+    cj = _positions(cj)
     comp = connected_components(n, ei, ej)
     inside = comp[ci] == comp[cj]
     bad = np.zeros(n, bool)
@@ -206,6 +207,12 @@ def constrained_components(
 
 
 PLACE_PAIR_BASE = 1 << 31
+
+
+def _positions(x: np.ndarray) -> np.ndarray:
+    """Record positions as an integer array (int32 or int64 kept as they are)."""
+    x = np.asarray(x)
+    return x if x.dtype in (np.int32, np.int64) else x.astype(np.int64)
 
 
 def _any_at(n: int, idx: np.ndarray) -> np.ndarray:

@@ -58,10 +58,12 @@ from cpgraph.linkage.engine import (
     SCORE_CHUNK,
     LinkageEngine,
     LinkState,
+    _CannotLinks,
     _Edges,
     _Prepared,
     _PrepareResult,
     _ScoreResult,
+    _split_cannot,
 )
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.scoring import Scorer
@@ -489,6 +491,7 @@ class DaskLinkageEngine(LinkageEngine):
         prep, spec = prepared.prep, self.spec
         # as the local engine: stored scores of pairs between unchanged mentions
         changed, parts = self._reused_edges(prepared, state)
+        cannot = self._reused_cannot(prepared, state, changed)
         run_dir = self._run_dir()
         try:
             with self._client() as client:
@@ -503,10 +506,18 @@ class DaskLinkageEngine(LinkageEngine):
         scorer = Scorer(prep.comparer, model, spec, prep.year_lo, prep.year_hi)
         self._src_codes = scorer.source_codes
         self.info = info
+        # cannot-links kept apart, compact, as the local engine keeps them
+        edges, new_cannot = _split_cannot(edges)
         parts.append(edges)
+        cannot = _CannotLinks.concat([cannot, new_cannot])
         base = _Edges.concat(parts) if parts else _Edges.empty(len(spec.comparisons))
         return _ScoreResult(
-            base=base, model=model, scorer=scorer, changed=changed, compared=info.candidate_pairs
+            base=base,
+            model=model,
+            scorer=scorer,
+            changed=changed,
+            compared=info.candidate_pairs,
+            cannot=cannot,
         )
 
     def _partitions(self, client: Client) -> int:

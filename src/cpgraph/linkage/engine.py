@@ -76,12 +76,16 @@ class LinkState:
         written: key → hash of the resolution the service last wrote for the mention
             (person, display name, probability, method, status, breakdown); None when
             unknown. An incremental run writes only the mentions whose hash changed.
+        cannot: compared pairs kept only as cannot-links (not in ``edges``): ``a, b``
+            (int32 positions in ``fingerprints``' index) and ``weight``; None when every
+            kept pair is in ``edges`` (a state written before they were kept apart).
     """
 
     model: Model
     edges: pd.DataFrame
     fingerprints: pd.Series
     written: pd.Series | None = None
+    cannot: pd.DataFrame | None = None
 
 
 @dataclass
@@ -166,13 +170,70 @@ class _Edges:
         )
 
 
+@dataclass
+class _CannotLinks:
+    """Compared pairs kept only as cannot-links, in 16 bytes each.
+
+    Most kept pairs of a large run are cannot-links (a common name's block holds many
+    people with different identifiers) and their number grows with the square of a name
+    block's size: as full :class:`_Edges` (levels, weights, method) they cost ~100 bytes
+    each. Clustering reads only their two ends, and cohesion their weight (as direct
+    evidence of a pair); a scored pair that is a cannot-link is never deterministic.
+    """
+
+    i: np.ndarray  # int32 record positions
+    j: np.ndarray
+    weight: np.ndarray  # float64
+
+    @classmethod
+    def empty(cls) -> _CannotLinks:
+        z = np.empty(0, np.int32)
+        return cls(z, z, np.empty(0))
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+    @staticmethod
+    def concat(parts: list[_CannotLinks]) -> _CannotLinks:
+        if not parts:
+            return _CannotLinks.empty()
+        return _CannotLinks(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("i", "j", "weight"))
+        )
+
+
+def _split_cannot(e: _Edges) -> tuple[_Edges, _CannotLinks]:
+    """Scored cannot-links out of ``e`` into the compact form; the rest keeps its order."""
+    c = e.cannot & (e.priority == PRIORITY_SCORED)
+    if not c.any():
+        return e, _CannotLinks.empty()
+    cl = _CannotLinks(e.i[c].astype(np.int32), e.j[c].astype(np.int32), e.weight[c].copy())
+    return e.take(~c), cl
+
+
+def _cannot_pairs(
+    edges: _Edges, cl: _CannotLinks, *more: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every machine cannot-link's two ends: ``edges``' flagged ones, ``cl`` and ``more``.
+
+    As int32 (record positions): there can be tens of millions, and they are only used to
+    index per-record arrays, never multiplied into pair codes themselves.
+    """
+    cann = edges.cannot
+    ci = np.concatenate([edges.i[cann], cl.i, *(m[0] for m in more)], dtype=np.int32)
+    cj = np.concatenate([edges.j[cann], cl.j, *(m[1] for m in more)], dtype=np.int32)
+    return ci, cj
+
+
 # why a relationship round proposes a pair: one of a child's two "mother" mentions, two
 # mentions in one stated relationship to one person, a relative looked for at her
 # anchor's address (without one of her own, or after a move)
 _REL_UNIQUE, _REL_ANCHOR, _REL_HOUSEHOLD, _REL_MOVED = 0, 1, 2, 3
 
 PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more than it saves
-SCORE_CHUNK = 2_000_000  # pairs scored at a time (bounds the memory of one step)
+# pairs scored at a time: bounds the memory of one step (~300 bytes of comparison and
+# score temporaries per pair, in the parent and in a forked scorer alike)
+SCORE_CHUNK = 1_000_000
 
 
 @dataclass
@@ -195,6 +256,7 @@ class _ScoreResult:
     scorer: Scorer
     changed: np.ndarray  # per record: new or changed since the state's run
     compared: int  # candidate pairs compared in this run
+    cannot: _CannotLinks = field(default_factory=_CannotLinks.empty)  # not in ``base``
 
 
 @dataclass
@@ -222,11 +284,18 @@ class _Clusterer:
     (ungated) clustering: later rounds only add name-only relatives.
     """
 
-    def __init__(self, engine: LinkageEngine, prep: _Prepared, steward_cannot: np.ndarray):
+    def __init__(
+        self,
+        engine: LinkageEngine,
+        prep: _Prepared,
+        steward_cannot: np.ndarray,
+        cannot: _CannotLinks | None = None,
+    ):
         self.engine = engine
         self.spec = engine.spec
         self.prep = prep
         self.sc = steward_cannot
+        self.cl = cannot if cannot is not None else _CannotLinks.empty()
         self.kin = kin_table(prep.s, prep.rels) if prep.places is not None else None
         self.corroborated: set[Any] | None = None
         self.household: np.ndarray | None = None
@@ -236,10 +305,8 @@ class _Clusterer:
         spec, prep, sc = self.spec, self.prep, self.sc
         si, sj = prep.stated_i, prep.stated_j
         link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
-        cann = edges.cannot
-        ci = np.concatenate([edges.i[cann], si, sc[:, 0]])
-        cj = np.concatenate([edges.j[cann], sj, sc[:, 1]])
-        cs = np.concatenate([np.zeros(int(cann.sum()) + len(si), bool), np.ones(len(sc), bool)])
+        ci, cj = _cannot_pairs(edges, self.cl, (si, sj), (sc[:, 0], sc[:, 1]))
+        cs = np.concatenate([np.zeros(len(ci) - len(sc), bool), np.ones(len(sc), bool)])
         args = (
             len(prep.s),
             edges.i[link],
@@ -646,10 +713,12 @@ class LinkageEngine:
             summary = self._summary(
                 labels, scored, decisions, clustered, review, ida, incremental, n_split
             )
+            cl = scored.cannot
             st = LinkState(
                 model=scored.model,
-                edges=self._edges_to_frame(_Edges.concat([scored.base]), keys),
+                edges=self._edges_to_frame(scored.base, keys),
                 fingerprints=prepared.fingerprints,
+                cannot=pd.DataFrame({"a": cl.i, "b": cl.j, "weight": cl.weight}, copy=False),
             )
             timings["total"] = time.perf_counter() - t0
             return EngineResult(
@@ -707,6 +776,8 @@ class LinkageEngine:
         s, comparer = prep.s, prep.comparer
         n = len(s)
         changed, parts = self._reused_edges(prepared, state)
+        cannot = [self._reused_cannot(prepared, state, changed)]
+        nc = len(spec.comparisons)
         t1 = time.perf_counter()
         chunk = SCORE_CHUNK
         if state is None:
@@ -749,23 +820,26 @@ class LinkageEngine:
         scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
         self._src_codes = scorer.source_codes
 
-        def score_range(k: int) -> tuple[_Edges, int]:
-            """The kept edges of ``plan[k]``'s pairs, and how many pairs it compared."""
+        def score_range(k: int) -> tuple[_Edges, _CannotLinks, int]:
+            """The kept edges of ``plan[k]``'s pairs (cannot-links apart), and how many
+            pairs it compared."""
             pi, pj = make(*plan[k])
             out = [
-                self._score_chunk(
-                    scorer,
-                    pi,
-                    pj,
-                    st,
-                    chunk,
-                    first if k == 0 and st == 0 else None,
-                    rules_first if k == 0 and st == 0 else None,
+                _split_cannot(
+                    self._score_chunk(
+                        scorer,
+                        pi,
+                        pj,
+                        st,
+                        chunk,
+                        first if k == 0 and st == 0 else None,
+                        rules_first if k == 0 and st == 0 else None,
+                    )
                 )
                 for st in range(0, len(pi), chunk)
             ]
-            edges = _Edges.concat(out) if out else _Edges.empty(len(spec.comparisons))
-            return edges, len(pi)
+            edges = _Edges.concat([e for e, _ in out]) if out else _Edges.empty(nc)
+            return edges, _CannotLinks.concat([c for _, c in out]), len(pi)
 
         todo = range(len(plan))
         helper = None
@@ -781,11 +855,18 @@ class LinkageEngine:
             scored.update(zip(theirs, helper(), strict=True))
         # range order: the pairs' global order (results do not depend on it)
         parts.extend(scored[k][0] for k in todo)
-        compared = sum(scored[k][1] for k in todo)
+        cannot.extend(scored[k][1] for k in todo)
+        compared = sum(scored[k][2] for k in todo)
+        del scored
         timings["score"] = time.perf_counter() - t1 - waited
-        base = _Edges.concat(parts) if parts else _Edges.empty(len(spec.comparisons))
+        base = _Edges.concat(parts) if parts else _Edges.empty(nc)
         return _ScoreResult(
-            base=base, model=model, scorer=scorer, changed=changed, compared=int(compared)
+            base=base,
+            model=model,
+            scorer=scorer,
+            changed=changed,
+            compared=int(compared),
+            cannot=_CannotLinks.concat(cannot),
         )
 
     def _reused_edges(
@@ -806,6 +887,26 @@ class LinkageEngine:
         unchanged_keys = set(keys[~changed].tolist())
         ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
         return changed, [self._edges_from_frame(old[ok.to_numpy()], prep.pos)]
+
+    def _reused_cannot(
+        self, prepared: _PrepareResult, state: LinkState | None, changed: np.ndarray
+    ) -> _CannotLinks:
+        """The state's compact cannot-links between mentions unchanged since its run."""
+        if state is None or state.cannot is None or state.cannot.empty:
+            return _CannotLinks.empty()
+        # the state's positions are in its fingerprints' order: map them to this run's
+        at = prepared.prep.pos.reindex(state.fingerprints.index).to_numpy(np.float64)
+        ok = ~np.isnan(at)
+        at = np.where(ok, at, 0).astype(np.int64)
+        ok &= ~changed[at]
+        a = state.cannot["a"].to_numpy(np.int64)
+        b = state.cannot["b"].to_numpy(np.int64)
+        keep = ok[a] & ok[b]
+        return _CannotLinks(
+            at[a[keep]].astype(np.int32),
+            at[b[keep]].astype(np.int32),
+            state.cannot["weight"].to_numpy(np.float64)[keep],
+        )
 
     def _steward_stage(
         self, steward: Iterable[tuple[str, str, str]], prep: _Prepared, scorer: Scorer
@@ -842,7 +943,8 @@ class LinkageEngine:
         base, scorer = scored.base, scored.scorer
         sc = decisions.cannot
         si, sj = prep.stated_i, prep.stated_j  # relatives of each other: machine cannot-links
-        cluster = _Clusterer(self, prep, sc)
+        cl = scored.cannot
+        cluster = _Clusterer(self, prep, sc, cl)
         nc = len(spec.comparisons)
         edges = _Edges.concat([decisions.links, base])
         labels = cluster(edges)
@@ -865,14 +967,12 @@ class LinkageEngine:
                 clash = scorer.age_conflict(base.i, base.j) & (base.priority == PRIORITY_SCORED)
                 if clash.any():
                     base.cannot = base.cannot | clash
-            cann = edges.cannot
             ne, bonus = self._relationship_edges(
                 scorer,
                 rels,
                 pos_map,
                 labels,
-                np.concatenate([edges.i[cann], si, sc[:, 0]]),
-                np.concatenate([edges.j[cann], sj, sc[:, 1]]),
+                *_cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1])),
             )
             if not len(ne.i):
                 break
@@ -898,8 +998,7 @@ class LinkageEngine:
                 edges.j,
                 edges.weight,
                 ~cann & (edges.priority == PRIORITY_SCORED) & (edges.prob >= spec.auto),
-                np.concatenate([edges.i[cann], si, sc[:, 0]]),
-                np.concatenate([edges.j[cann], sj, sc[:, 1]]),
+                *_cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1])),
                 prep.weak,
                 spec.ambiguity_margin,
                 *self._plausible_parent_years(prep, labels),
@@ -920,7 +1019,16 @@ class LinkageEngine:
         n = len(prep.s)
         edges, rel_edges, labels = clustered.edges, clustered.rel_edges, clustered.labels
         sc, si, sj = decisions.cannot, prep.stated_i, prep.stated_j
-        direct = pd.Series(edges.weight, index=edges.i * n + edges.j)
+        # a pair's direct evidence: its edges' best weight (only pairs within one cluster
+        # are ever looked up, and few cannot-links lie within one)
+        cl = scored.cannot
+        ei = np.concatenate([edges.i, cl.i.astype(np.int64)])
+        ej = np.concatenate([edges.j, cl.j.astype(np.int64)])
+        within = labels[ei] == labels[ej]
+        direct = pd.Series(
+            np.concatenate([edges.weight, cl.weight])[within], index=(ei * n + ej)[within]
+        )
+        del ei, ej, within
         direct = direct.groupby(level=0).max()
         bonus_by_code = pd.Series(clustered.rel_bonus, index=rel_edges.i * n + rel_edges.j)
         bonus_by_code = bonus_by_code.groupby(level=0).max()
@@ -980,7 +1088,7 @@ class LinkageEngine:
             "deterministic_links": int((edges.priority == PRIORITY_DETERMINISTIC).sum()),
             "relationship_links": int(len(clustered.rel_edges.i)),
             "steward_links": int(len(decisions.links.i)),
-            "cannot_links": int(edges.cannot.sum() + len(decisions.cannot)),
+            "cannot_links": int(edges.cannot.sum() + len(scored.cannot) + len(decisions.cannot)),
             "review_queue": int(len(review)),
             "split_clusters": int(n_split),
             "new_ids": ida.new_ids,
@@ -1178,13 +1286,16 @@ class LinkageEngine:
         prob[r] = e.prob[ed]
         partner[r] = keys[best["other"].to_numpy()]
         if breakdowns and len(ed):
-            half = len(ed) // 2
+            # most best edges are the best of both their ends: one (read-only) dict each
+            uniq, inv = np.unique(ed, return_inverse=True)
+            half = len(uniq) // 2
             if self._parallel(2 * half):
                 # a forked process builds the second half of the breakdown dicts
-                rest = in_fork(lambda: self._bds(e, ed[half:]))
-                bd[r] = self._bds(e, ed[:half]) + rest()
+                rest = in_fork(lambda: self._bds(e, uniq[half:]))
+                made = self._bds(e, uniq[:half]) + rest()
             else:
-                bd[r] = self._bds(e, ed)
+                made = self._bds(e, uniq)
+            bd[r] = [made[k] for k in inv.tolist()]
         sizes = np.bincount(labels, minlength=n)
         multi = sizes[labels] > 1
         # split clusters can leave members whose support is the cluster average

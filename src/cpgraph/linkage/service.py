@@ -158,6 +158,7 @@ class LinkageService:
         """
         rows: list[list[Any]] = []
         rels: list[list[Any]] = []
+        shared = _SharedValues(MENTION_COLUMNS, unique=("key", "row_hash"))
         start = (await self.store.query("linkage_mentions_start"))[0]
         after, last = start["after"], start["last"]
         while last is None or after < last:
@@ -167,7 +168,7 @@ class LinkageService:
             page, upto = _rows(rec["page"]), rec["next"]
             if upto is None:  # an empty page of a cursor without a known end
                 break
-            rows.extend(page)
+            rows.extend(shared(page))
             if page:
                 found = await self.store.query("linkage_relationships_page", after=after, upto=upto)
                 rels.extend(_rows(found[0]["page"]) if found else [])
@@ -177,7 +178,10 @@ class LinkageService:
         mentions = pd.DataFrame(rows, columns=list(MENTION_COLUMNS))
         # key order whatever the backend's paging order (positions break ties in linkage)
         mentions = mentions.sort_values("key", kind="stable", ignore_index=True)
-        mentions["aliases_m"] = [v if isinstance(v, list) else [] for v in mentions["aliases_m"]]
+        none: list[str] = []  # one empty list for every mention without aliases (read-only)
+        mentions["aliases_m"] = [
+            v if isinstance(v, list) and v else none for v in mentions["aliases_m"]
+        ]
         previous = {k: p for k, p in zip(mentions["key"], mentions["person_id"], strict=True) if p}
         relationships = pd.DataFrame(rels, columns=list(RELATIONSHIP_COLUMNS))
         if len(relationships):
@@ -535,6 +539,31 @@ class LinkageService:
         frame = pd.DataFrame(rows, columns=["key", "person_id", "status"])
         frame = frame.sort_values("key", kind="stable", ignore_index=True)
         return frame.rename(columns={"key": "record_key"})
+
+
+class _SharedValues:
+    """Makes equal strings of a column one object across every page read.
+
+    A parsed page holds a new string object per value: at 1.29M mentions the frame held
+    ~1.1 KB per mention, most of it copies of the same surnames, postcodes, dates and
+    system names. Columns whose values are unique per mention (``unique``) are left alone.
+    """
+
+    def __init__(self, columns: tuple[str, ...], unique: tuple[str, ...]) -> None:
+        self.cols = [k for k, c in enumerate(columns) if c not in unique]
+        self.seen: dict[str, str] = {}
+
+    def __call__(self, page: list[list[Any]]) -> list[list[Any]]:
+        """``page`` with its strings replaced by the first equal string seen (in place)."""
+        seen, cols = self.seen, self.cols
+        for n, row in enumerate(page):
+            if not isinstance(row, list):  # (a driver's own sequence type)
+                row = page[n] = list(row)
+            for k in cols:
+                v = row[k]
+                if type(v) is str:
+                    row[k] = seen.setdefault(v, v)
+        return page
 
 
 def _rows(page: Any) -> list[list[Any]]:

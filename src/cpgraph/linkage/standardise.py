@@ -209,9 +209,8 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     s["grp"] = _clean(_col(df, "system")).fillna("").to_numpy()
     # the source file a mention comes from: ``{system}:{kind}`` (the key without its id)
     kind = _clean(_col(df, "kind")).fillna("").to_numpy(object)
-    s["src"] = (s["grp"].astype(str) + ":" + pd.Series(kind, dtype=object).astype(str)).to_numpy(
-        object
-    )
+    # one string per distinct source, shared by its mentions (not one per mention)
+    s["src"] = _shared(s["grp"].astype(str) + ":" + pd.Series(kind, dtype=object).astype(str))
     s["src_kind"] = kind
     fn, gen_f = split_generation(_clean(_col(df, "forename_m")))
     s["fn"], s["mn"] = split_given_names(fn, _clean(_col(df, "middle_m")).to_numpy())
@@ -267,11 +266,26 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
             s[f"id_{c.name}"] = s[c.column]
 
     s["sn_phonetic"] = _phonetic(s["sn"], spec.phonetic).to_numpy()
-    s["initials"] = [
-        (f[0] + b[0]) if isinstance(f, str) and isinstance(b, str) else None
-        for f, b in zip(s["fn"].tolist(), s["sn"].tolist(), strict=True)
-    ]
+    s["initials"] = _shared(
+        pd.Series(
+            [
+                (f[0] + b[0]) if isinstance(f, str) and isinstance(b, str) else None
+                for f, b in zip(s["fn"].tolist(), s["sn"].tolist(), strict=True)
+            ],
+            dtype=object,
+        )
+    )
     return s
+
+
+def _shared(values: pd.Series) -> np.ndarray:
+    """``values`` as an object array whose equal strings are one object (per distinct
+    value: a string built per mention costs ~50 bytes each at a million mentions)."""
+    codes, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=True)
+    vals = np.empty(len(uniq) + 1, dtype=object)  # last slot: code -1 (missing) → None
+    vals[:-1] = list(uniq)
+    vals[-1] = None
+    return vals[codes]
 
 
 def fingerprint(df: pd.DataFrame) -> np.ndarray:
@@ -279,8 +293,29 @@ def fingerprint(df: pd.DataFrame) -> np.ndarray:
     cols = [c for c in FINGERPRINT_COLUMNS if c in df.columns]
     if not cols or len(df) == 0:
         return np.zeros(len(df), dtype=np.uint64)
-    sub = df[cols].astype(str)
+    # the same hash as of ``df[cols].astype(str)``, without a new string per cell
+    sub = pd.DataFrame({c: _str_values(df[c]) for c in cols})
     return pd.util.hash_pandas_object(sub, index=False).to_numpy()
+
+
+def _str_values(col: pd.Series) -> np.ndarray:
+    """``col.astype(str)`` as an object array holding one string per distinct value."""
+    values = col.to_numpy(object)
+    try:
+        codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    except TypeError:  # unhashable values (alias lists): one string per cell
+        return col.astype(str).to_numpy(object)
+    out = np.empty(len(uniq) + 1, dtype=object)
+    out[:-1] = pd.Series(uniq, dtype=object).astype(str).to_numpy(object)
+    res = out[codes]
+    miss = np.flatnonzero(codes < 0)
+    if len(miss):
+        # missing values (None, NaN) as astype(str) writes each kind, once per kind
+        by_kind: dict[tuple[type, str], str] = {}
+        for k, v in zip(miss.tolist(), values[miss].tolist(), strict=True):
+            text = str(v)
+            res[k] = by_kind.setdefault((type(v), text), text)
+    return res
 
 
 # Variant types: the recorded name, an alternative recorded name (alias, former surname,

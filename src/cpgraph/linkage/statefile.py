@@ -4,12 +4,14 @@ The state used to be a pickle: loading a pickle executes whatever it says, so
 anyone able to write to the data directory could run code as cpgraph. Now it is
 one NumPy ``.npz`` file read with ``allow_pickle=False``: the model as JSON
 (:meth:`Model.to_dict`), the edges frame column by column (numbers as arrays,
-strings as UTF-8 bytes plus offsets), the fingerprints (keys and uint64
-hashes) and, when known, the hash of what was last written per key. A file
-that is not exactly that is ignored (the next run is full). Beside it, what the
-last run wrote of a projection (the person-level ``RELATED_TO`` edges) is kept
-as keys and digests (:func:`save_digests`), so the next run rewrites only the
-rows that changed. Files are written 0600 in a 0700 folder, atomically.
+strings as UTF-8 bytes plus offsets), the pairs kept only as cannot-links (positions
+in the fingerprints' keys and weights: there are many, and no key is repeated for
+them), the fingerprints (keys and uint64 hashes) and, when known, the hash of what was
+last written per key. A file that is not exactly that is ignored (the next run is
+full). Beside it, what the last run wrote of a projection (the person-level
+``RELATED_TO`` edges) is kept as keys and digests (:func:`save_digests`), so the next
+run rewrites only the rows that changed. Files are written 0600 in a 0700 folder,
+atomically.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ import pandas as pd
 from cpgraph.linkage.engine import LinkState
 from cpgraph.linkage.model import Model
 
-#: Bump when the layout changes; a file of another version is ignored.
-FORMAT_VERSION = 2
+#: Bump when the layout changes; a file of another version is ignored (3 adds the
+#: compact cannot-links; a version 2 file holds them in its edges frame: still read).
+FORMAT_VERSION = 3
+_READABLE = (2, 3)
 
 
 def _encode_strings(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -83,6 +87,10 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
     if state.written is not None:
         # (the same keys as the fingerprints, in their order)
         arrays["wr.values"] = state.written.reindex(fp.index).fillna(0).to_numpy(np.uint64)
+    if state.cannot is not None:
+        for col in ("a", "b"):
+            arrays[f"c.{col}"] = state.cannot[col].to_numpy(np.int32)
+        arrays["c.weight"] = state.cannot["weight"].to_numpy(np.float64)
     meta = {
         "format": FORMAT_VERSION,
         "spec_version": spec_version,
@@ -110,7 +118,7 @@ def load_state(path: Path, spec_version: str) -> LinkState | None:
     try:
         with np.load(path, allow_pickle=False) as npz:
             meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
-            if meta.get("format") != FORMAT_VERSION or meta.get("spec_version") != spec_version:
+            if meta.get("format") not in _READABLE or meta.get("spec_version") != spec_version:
                 return None
             edges: dict[str, Any] = {}
             for col, kind in meta["edge_columns"]:
@@ -128,10 +136,17 @@ def load_state(path: Path, spec_version: str) -> LinkState | None:
                 else None
             )
             model = Model.from_dict(meta["model"])
+            cannot = None
+            if "c.a" in npz.files:
+                cannot = pd.DataFrame(
+                    {col: npz[f"c.{col}"] for col in ("a", "b", "weight")},
+                )
+                if len(cannot) and int(cannot[["a", "b"]].to_numpy().max()) >= len(keys):
+                    return None
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError):
         return None
     columns = [c for c, _ in meta["edge_columns"]]
-    return LinkState(model, pd.DataFrame(edges, columns=columns), fingerprints, written)
+    return LinkState(model, pd.DataFrame(edges, columns=columns), fingerprints, written, cannot)
 
 
 def save_digests(path: Path, keys: list[str], digests: np.ndarray) -> None:

@@ -116,7 +116,12 @@ def test_everything_the_run_decides_is_the_same(local, distributed):
     pd.testing.assert_frame_equal(distributed.assignments, local.assignments)
     pd.testing.assert_frame_equal(distributed.review, local.review)
     pd.testing.assert_frame_equal(distributed.state.edges, local.state.edges)
-    assert distributed.summary == local.summary
+    # the pairs kept only as cannot-links (compact, apart from the edges): the same set
+    pd.testing.assert_frame_equal(
+        distributed.state.cannot.sort_values(["a", "b"], ignore_index=True),
+        local.state.cannot.sort_values(["a", "b"], ignore_index=True),
+    )
+    assert len(local.state.cannot) and distributed.summary == local.summary
 
 
 def test_the_work_was_partitioned_on_the_cluster(local, distributed, dask_engine):
@@ -125,7 +130,7 @@ def test_the_work_was_partitioned_on_the_cluster(local, distributed, dask_engine
     assert info.partitions == 4  # twice the cluster's two threads
     assert info.tasks > info.partitions  # several blocking passes, each partitioned
     assert info.candidate_pairs == local.summary["compared_pairs"]
-    assert info.kept_edges == len(local.state.edges)
+    assert info.kept_edges == len(local.state.edges) + len(local.state.cannot)
     assert info.kept_edges < info.candidate_pairs  # only kept edges came back
     # every person of the first, unconstrained round lies in one component of the
     # kept links; the cluster's union-find agrees with the local one

@@ -45,6 +45,9 @@ def test_score_compares_only_pairs_touching_changes(engine, pop, prepared):
     assert not again.changed.any() and again.compared == 0
     # the stored edges come back as they were scored
     assert len(again.base.i) == len(state.edges)
+    assert state.cannot is not None and len(again.cannot) == len(state.cannot) > 0
+    np.testing.assert_array_equal(again.cannot.i, full.cannot.i)
+    np.testing.assert_array_equal(again.cannot.weight, full.cannot.weight)
     # one mention with pairs changes its postcode: only its pairs are compared again
     changed = pop[0].copy()
     k = int(changed.index[changed["key"] == state.edges["key_a"].iloc[0]][0])
@@ -114,3 +117,41 @@ def test_the_clusterer_gates_a_namesake_elsewhere(engine, fitted, pop):
     linked = engine._steward_stage([("cs:x", "pol:x", "LINK")], prepared.prep, scored.scorer)
     labels = engine._cluster_stage(prepared.prep, scored, linked).labels
     assert labels[pos["cs:x"]] == labels[pos["pol:x"]]
+
+
+def test_cannot_links_kept_compact_decide_as_full_edges(spec, pop, monkeypatch):
+    """Scored cannot-links held apart in 16 bytes each (``_CannotLinks``) decide every
+    stage exactly as they did as full edges: persons, review queue, breakdowns, counts."""
+    import cpgraph.linkage.engine as engine_mod
+
+    mentions = pop[0]
+    compact = LinkageEngine(spec).link(mentions)
+    assert compact.state.cannot is not None and len(compact.state.cannot) > 0
+    assert not compact.state.edges["cannot"].any()  # none left among the full edges
+    monkeypatch.setattr(engine_mod, "_split_cannot", lambda e: (e, engine_mod._CannotLinks.empty()))
+    full = LinkageEngine(spec).link(mentions, model=compact.model)
+    assert full.state.edges["cannot"].sum() == len(compact.state.cannot)
+    pd.testing.assert_frame_equal(compact.assignments, full.assignments)
+    pd.testing.assert_frame_equal(compact.review, full.review)
+    assert compact.summary == full.summary
+
+
+def test_split_cannot_keeps_the_other_edges_in_order():
+    from cpgraph.linkage.engine import _Edges, _split_cannot
+
+    n, nc = 7, 2
+    e = _Edges(
+        np.arange(n, dtype=np.int64),
+        np.arange(n, dtype=np.int64) + 10,
+        np.linspace(-3.0, 3.0, n),
+        np.linspace(0.0, 1.0, n),
+        np.array(["probabilistic"] * n, dtype=object),
+        np.array([2, 2, 1, 2, 2, 2, 2], np.int64),
+        np.array([True, False, False, True, False, True, False]),
+        np.zeros((n, nc), np.int8),
+        np.zeros((n, nc), np.float32),
+    )
+    rest, cl = _split_cannot(e)
+    assert rest.i.tolist() == [1, 2, 4, 6]
+    assert cl.i.tolist() == [0, 3, 5] and cl.j.tolist() == [10, 13, 15]
+    assert cl.i.dtype == np.int32 and cl.weight.tolist() == e.weight[[0, 3, 5]].tolist()
