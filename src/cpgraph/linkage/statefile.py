@@ -100,13 +100,19 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
     arrays["meta"] = np.frombuffer(
         json.dumps(meta, default=_json_default).encode("utf-8"), dtype=np.uint8
     )
+    _write_npz(path, arrays)
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` as one ``.npz``: 0600 in a 0700 folder, atomically (an interrupted
+    run never leaves half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path.parent, 0o700)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
         np.savez(fh, **arrays)  # type: ignore[arg-type]
-    tmp.replace(path)  # atomic: an interrupted run never leaves half a cache
+    tmp.replace(path)
 
 
 def load_state(path: Path, spec_version: str) -> LinkState | None:
@@ -163,13 +169,7 @@ def save_digests(path: Path, keys: list[str], digests: np.ndarray) -> None:
         "values": np.asarray(digests, dtype=np.uint64),
         "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
     }
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        np.savez(fh, **arrays)  # type: ignore[arg-type]
-    tmp.replace(path)
+    _write_npz(path, arrays)
 
 
 def load_digests(path: Path) -> dict[str, int] | None:
