@@ -256,6 +256,10 @@ async def test_a_guest_runs_the_store_once_its_owner_has_stopped(tmp_path: Path)
         await owner.close()  # e.g. the load that started the store ends
         assert not _alive(first)
         assert await guest.wait_available(60)
+        # the new server answers a moment before the guest's watch thread records it
+        deadline = time.monotonic() + 10
+        while not guest.embedded.handle.owner and time.monotonic() < deadline:  # type: ignore[attr-defined]
+            await asyncio.sleep(0.05)
         assert guest.embedded.handle.owner  # type: ignore[attr-defined]
         server = guest.embedded.handle.pid  # type: ignore[attr-defined]
         assert server != first and _alive(server)
