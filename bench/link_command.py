@@ -50,7 +50,7 @@ CPGRAPH = [sys.executable, "-m", "cpgraph.cli"]
 STORE_NAMES = ("redis", "falkordb")
 
 
-def _smaps(pid: int) -> int:
+def pss_bytes(pid: int) -> int:
     """The PSS of a process in bytes (0 once it is gone)."""
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
@@ -99,7 +99,7 @@ class TreeSampler:
                     continue
                 side = "store" if name.startswith(STORE_NAMES) else "link"
                 linkers += side == "link"
-                now[f"{side}_pss"] += _smaps(p.pid)
+                now[f"{side}_pss"] += pss_bytes(p.pid)
                 now[f"{side}_rss"] += rss
             now["total_pss"] = now["link_pss"] + now["store_pss"]
             now["total_rss"] = now["link_rss"] + now["store_rss"]

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psutil
+from link_command import pss_bytes  # the same PSS reading as the command bench
 
 STAGES = [
     ("_prepare_stage", "prepare"),
@@ -48,17 +49,6 @@ STAGES = [
 ]
 # the assign stage is everything after cohesion; these mark its parts
 PARTS = [("_assignments", "assign"), ("_review", "review"), ("_edges_to_frame", "state")]
-
-
-def _pss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
-        return 0
-    return 0
 
 
 def outcome_hash(assignments: pd.DataFrame, review: pd.DataFrame) -> str:
@@ -122,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         while not stop.is_set():
             try:
                 procs = [me, *me.children(recursive=True)]
-                pss, rss = sum(_pss(p.pid) for p in procs), me.memory_info().rss
+                pss, rss = sum(pss_bytes(p.pid) for p in procs), me.memory_info().rss
             except psutil.Error:
                 continue
             pk = peaks.setdefault(stage[0], [0, 0])
