@@ -76,19 +76,22 @@ def _aliases(value: str, rng: random.Random) -> str:
     )
 
 
+# Per column: value, rng -> how another export writes it
+_ENCODERS: dict[str, Callable[[str, random.Random], str]] = {
+    "postcode": _postcode,
+    "nhs_number": lambda v, _: _nhs(v),
+    "pnc_id": lambda v, _: _pnc(v),
+    "upn": lambda v, _: v.lower(),
+    "former_upn": lambda v, _: v.lower(),
+    "aliases": _aliases,
+    # the letter, or the word some exports write (outside the enum: a warning)
+    "gender": lambda v, rng: rng.choice((v.lower(), {"M": "Male", "F": "female"}.get(v, v))),
+}
+
+
 def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:
     if not value:
         return value
-    encoders: dict[str, Callable[[str], str]] = {
-        "postcode": lambda v: _postcode(v, rng),
-        "nhs_number": _nhs,
-        "pnc_id": _pnc,
-        "upn": str.lower,
-        "former_upn": str.lower,
-        "aliases": lambda v: _aliases(v, rng),
-        # the letter, or the word some exports write (outside the enum: a warning)
-        "gender": lambda v: rng.choice((v.lower(), {"M": "Male", "F": "female"}.get(v, v))),
-    }
     if column in spec.dates and len(value) == 10 and value[4] == "-":
         return _uk_date(value)
     if column in spec.datetimes and len(value) >= 10 and value[4] == "-":
@@ -101,8 +104,8 @@ def _cell(spec: FileSpec, column: str, value: str, rng: random.Random) -> str:
         return rng.choice(_BOOLEANS[value.lower() == "true"])
     if column in NAME_COLUMNS:
         return _name(value, rng)
-    if column in encoders:
-        return encoders[column](value)
+    if column in _ENCODERS:
+        return _ENCODERS[column](value, rng)
     if column in spec.enums:
         # a code in capitals, or in words: "DOMESTIC_ABUSE", "Domestic Abuse", "ex-partner"
         return rng.choice(
