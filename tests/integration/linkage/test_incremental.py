@@ -16,6 +16,8 @@ from cpgraph.config import Backend, Settings
 from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.engine import EngineResult, LinkageEngine
 from cpgraph.linkage.service import LinkageService
+from cpgraph.linkage.statefile import load_state, save_state
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
 from tests.factories import make_population
 
@@ -115,8 +117,6 @@ def test_a_delta_links_as_a_full_run_and_no_change_compares_nothing(population):
 
 
 async def test_an_incremental_run_writes_only_the_resolutions_that_changed(tmp_path):
-    from cpgraph.linkage.statefile import load_state, save_state
-    from cpgraph.steward.linking import linkage_service
 
     pop = make_population(tmp_path / "extracts", households=150, seed=17)
     settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)

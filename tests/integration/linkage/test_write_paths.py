@@ -12,6 +12,7 @@ import pytest
 
 from cpgraph.config import Backend, Settings
 from cpgraph.ingest.engine import load_extracts
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
 from tests.factories import make_population
 
@@ -19,7 +20,6 @@ pytestmark = pytest.mark.integration
 
 
 async def test_moved_new_and_unchanged_mentions_each_resolve_once(tmp_path):
-    from cpgraph.steward.linking import linkage_service
 
     pop = make_population(tmp_path / "extracts", households=120, seed=23)
     settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
