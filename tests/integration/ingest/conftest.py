@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from cpgraph.ingest.owner import this_process
 from cpgraph.store import GraphStore
 
 VOLATILE = {"started_at", "last_started_at", "finished_at", "runs"}
@@ -71,3 +72,21 @@ async def snapshot(store: GraphStore) -> tuple[list[Any], list[Any]]:
         for r in await store.query("ingest_snapshot_edges")
     ]
     return sorted(nodes, key=repr), sorted(edges, key=repr)
+
+
+async def start_load(store: GraphStore, load_id: str, owner: str | None = None) -> None:
+    """Open a police load as `run_plan` does (`ingest_load_start`), by its load id
+    (``{system}@{extracted_at}``); `owner` defaults to this process."""
+    system, _, extracted_at = load_id.partition("@")
+    await store.execute(
+        "ingest_load_start",
+        load_id=load_id,
+        started_at="2026-12-06T00:00:00Z",
+        system=system,
+        agency="police",
+        organisation="West Midlands Police",
+        extracted_at=extracted_at,
+        org_key=f"police_force:{system}",
+        org_type="police_force",
+        owner=owner or this_process(),
+    )

@@ -12,33 +12,18 @@ import pytest
 from cpgraph.ingest import list_loads, load_extracts
 from cpgraph.ingest.owner import INTERRUPTED, this_process
 from cpgraph.store import GraphStore
-from tests.integration.ingest.conftest import extract_folders
+from tests.integration.ingest.conftest import extract_folders, start_load
 
 pytestmark = pytest.mark.integration
-
-
-async def _start(store: GraphStore, load_id: str, owner: str) -> None:
-    await store.execute(
-        "ingest_load_start",
-        load_id=load_id,
-        started_at="2026-12-06T00:00:00Z",
-        system=load_id.split("@")[0],
-        agency="police",
-        organisation="West Midlands Police",
-        extracted_at=load_id.split("@")[1],
-        org_key="police_force:wmp-niche",
-        org_type="police_force",
-        owner=owner,
-    )
 
 
 async def test_a_load_whose_process_died_is_interrupted(falkordb_store: GraphStore) -> None:
     child = subprocess.Popen(["true"])
     child.wait()
-    await _start(
+    await start_load(
         falkordb_store, "wmp-niche@2026-12-01T00:00:00Z", f"{socket.gethostname()}:{child.pid}:1"
     )
-    await _start(falkordb_store, "wmp-niche@2026-12-02T00:00:00Z", this_process())
+    await start_load(falkordb_store, "wmp-niche@2026-12-02T00:00:00Z", this_process())
     status = {r["load_id"]: r["status"] for r in await list_loads(falkordb_store)}
     assert status == {
         "wmp-niche@2026-12-01T00:00:00Z": INTERRUPTED,
