@@ -326,9 +326,10 @@ class FalkorDBStore(GraphStore):
             if summary.indices_created:
                 created.append(name)
         constraints = await self._create_constraints()
-        created.extend(constraints)
+        created.extend(name for _, name in constraints)
         await self._wait_constraints_operational()
-        if constraints and self._embedded is not None and await self._populated(constraints):
+        labels = {label for label, _ in constraints}
+        if labels and self._embedded is not None and await self._populated(labels):
             # A constraint created over stored nodes (after a bulk load, or to replace
             # one a killed command never finished) is logged as an effect FalkorDB may
             # fail to replay before its index is rebuilt ("missing supporting
@@ -337,9 +338,8 @@ class FalkorDBStore(GraphStore):
             await self.rewrite_log_when_idle()
         return created
 
-    async def _populated(self, constraints: list[str]) -> bool:
-        """Whether any label of the just-created `constraints` already has nodes."""
-        labels = {c.split(":", 1)[1].split(".", 1)[0] for c in constraints}
+    async def _populated(self, labels: set[str]) -> bool:
+        """Whether any of `labels` already has nodes."""
         nodes = (await self.stats()).nodes
         return any(nodes.get(label, 0) for label in labels)
 
@@ -385,7 +385,8 @@ class FalkorDBStore(GraphStore):
             if r.get("entitytype") == "NODE"
         }
 
-    async def _create_constraints(self) -> list[str]:
+    async def _create_constraints(self) -> list[tuple[str, str]]:
+        """Create the missing uniqueness constraints; return (label, name) of each."""
         created = []
         existing = await self._existing_constraints()
         for kind, label, props in self._constraint_specs():
@@ -407,7 +408,7 @@ class FalkorDBStore(GraphStore):
                 if "already exists" in str(exc).lower():
                     continue
                 raise QueryError("graph_constraint_create", redact(str(exc))) from exc
-            created.append(f"unique:{label}.{'.'.join(props)}")
+            created.append((label, f"unique:{label}.{'.'.join(props)}"))
         return created
 
     async def _wait_constraints_operational(self, timeout: float = 60.0) -> None:
