@@ -19,9 +19,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cpgraph.linkage.comparisons import MISSING, Comparer, PairLevels, master_index_codes
+from cpgraph.linkage.comparisons import (
+    MISSING,
+    Comparer,
+    PairLevels,
+    master_index_codes,
+    string_levels,
+)
 from cpgraph.linkage.model import Model, probability
-from cpgraph.linkage.spec import Spec
+from cpgraph.linkage.spec import Level, Spec
 
 
 @dataclass
@@ -292,7 +298,10 @@ class Scorer:
                 # index itself de-duplicates by (birth date, sex) are two people
                 clash = np.zeros(n, bool)
                 for k in self._conflicts:
-                    clash |= self._is_else(lv, k)
+                    differ = self._is_else(lv, k)
+                    if k == self.k_dob and self.spec.same_source_conflict_dob_edits:
+                        differ &= ~self.dob_slips(pl.i, pl.j, differ & same)
+                    clash |= differ
                 cannot |= same & clash
         return RuleOutcome(det, cannot_id, g, age, cannot)
 
@@ -337,6 +346,19 @@ class Scorer:
         )
         sp._guard_w = self.spec.guard_weight
         return sp
+
+    def dob_slips(self, i: np.ndarray, j: np.ndarray, todo: np.ndarray) -> np.ndarray:
+        """Pairs (among ``todo``) whose birth dates are within the spec's
+        ``same_source_conflict_dob_edits`` keying slips of each other on YYYYMMDD (digits
+        changed, or two adjacent digits swapped)."""
+        out = np.zeros(len(i), bool)
+        idx = np.flatnonzero(todo)
+        if len(idx):
+            d8 = self.comparer.s["dob8"].to_numpy()
+            edits = self.spec.same_source_conflict_dob_edits
+            lv = Level(label=f"osa<={edits}", op="osa", arg=float(edits))
+            out[idx] = string_levels(d8[i[idx]], d8[j[idx]], (lv,)) == 0
+        return out
 
     def same_master(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs of two records of one de-duplicated master index."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -160,6 +160,7 @@ class Spec:
     guard_generation_one_side: bool = False
     guard_index_twins: bool = False
     guard_index_namesakes: tuple[str, ...] = ()
+    same_source_conflict_dob_edits: int = 0
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -257,6 +258,7 @@ class SourcesDoc(_Section):
     same_source_cannot_link: bool = False
     learn_same_source: bool = False
     same_source_conflicts: list[str] = []
+    same_source_conflict_dob_edits: int = Field(0, ge=0, le=8)
 
 
 class ThresholdsDoc(_Section):
@@ -499,6 +501,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         same_source_cannot=src.same_source_cannot_link,
         same_source_learn=src.learn_same_source,
         same_source_conflicts=tuple(src.same_source_conflicts),
+        same_source_conflict_dob_edits=src.same_source_conflict_dob_edits,
         max_exhaustive_cluster=cl.max_exhaustive_cluster,
         variants_learn=nv.learn,
         variants_from_aliases=nv.from_aliases,

@@ -8,7 +8,12 @@ import numpy as np
 import pandas as pd
 
 from cpgraph.linkage.arrays import isin, unique_sorted
-from cpgraph.linkage.blocking import rule_pairs, unique_pairs, variant_block_table
+from cpgraph.linkage.blocking import (
+    candidate_pairs,
+    rule_pairs,
+    unique_pairs,
+    variant_block_table,
+)
 from cpgraph.linkage.spec import BlockingRule, loads_spec
 from cpgraph.linkage.standardise import name_variants, standardise
 
@@ -94,6 +99,28 @@ def test_forename_root_blocks_nicknames_and_surname_changes_at_one_postcode(spec
     a, b = unique_pairs(*rule_pairs(rule, s, vt, 100), len(s))
     # d's middle name "rebecca" (a forename/middle swap variant) does not pair it up
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == {(0, 1), (0, 2), (1, 2)}
+
+
+def test_a_nickname_with_a_misspelt_surname_is_paired_by_its_initials_and_birth_date(spec):
+    """Spec v11 `initials_dob`: "Kate Richardson" and "Kay Richadson" of one birth date,
+    one of them without an address (a hospital's second registration), share neither
+    forename, surname, its sound nor a postcode; only their initials and the date."""
+    rows = [
+        mention(
+            "a", forename_m="kate", surname_m="richardson", dob="1995-07-15", postcode="B3 4EE"
+        ),
+        mention("b", forename_m="kay", surname_m="richadson", dob="1995-07-15"),
+        mention("c", forename_m="kay", surname_m="richadson", dob="1995-07-16"),
+        mention("d", forename_m="anna", surname_m="richadson", dob="1995-07-15"),
+    ]
+    s, vt = _std(spec, rows)
+    a, b = candidate_pairs(s, vt, spec)
+    got = set(zip(a.tolist(), b.tolist(), strict=True))
+    assert (0, 1) in got
+    assert (0, 2) not in got and (0, 3) not in got  # another date, another initial
+    rules = [r for r in spec.blocking if r.name != "initials_dob"]
+    a, b = candidate_pairs(s, vt, dataclasses.replace(spec, blocking=tuple(rules)))
+    assert (0, 1) not in set(zip(a.tolist(), b.tolist(), strict=True))
 
 
 def test_streamed_ranges_make_exactly_the_candidate_pairs_in_order(spec, pop):

@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "10"
+    assert spec.version == "11"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
     assert spec.place_gate == "pc"
@@ -28,6 +28,10 @@ def test_default_spec_is_versioned_and_complete():
     # nobody reviews, on evidence too weak)
     assert spec.guard_index_twins and not spec.guard_generation_one_side
     assert spec.guard_index_namesakes == ()
+    # v11: a second registration under a nickname and a misspelt surname is blocked by
+    # its initials and birth date; two keying slips in a date are no contradiction
+    assert "initials_dob" in {r.name for r in spec.blocking}
+    assert spec.same_source_conflict_dob_edits == 2
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
