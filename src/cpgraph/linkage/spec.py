@@ -14,7 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}
+# Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
+# when it scores at or above `review`, it is a possible match with the guard's name as the
+# reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
+ReviewableGuard = Literal[
+    "generation_suffix_one_side", "index_twins_middle_name", "index_namesakes_at_home"
+]
+REVIEWABLE_GUARDS: tuple[str, ...] = get_args(ReviewableGuard)
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -160,6 +167,8 @@ class Spec:
     guard_generation_one_side: bool = False
     guard_index_twins: bool = False
     guard_index_namesakes: tuple[str, ...] = ()
+    # guards that keep a pair apart for a steward instead of hiding it (REVIEWABLE_GUARDS)
+    guard_reviewable: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -274,6 +283,7 @@ class GuardsDoc(_Section):
     generation_suffix_one_side: bool = False
     index_twins_middle_name: bool = False
     index_namesakes_at_home: list[str] = []
+    reviewable: list[ReviewableGuard] = []
 
 
 class RelationshipDoc(_Section):
@@ -517,6 +527,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
+        guard_reviewable=tuple(dict.fromkeys(gd.reviewable)),
         place_corroboration=cl.place_corroboration,
         corroborate_within_household=cl.corroborate_within_household,
         raw=raw,
