@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "10"
+    assert spec.version == "11"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
     assert spec.place_gate == "pc"
@@ -23,11 +23,12 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.alias_corroborates and spec.alias_dob_levels[0] == "exact"
     # v10: ...only a second name (not a misspelling) its holder is not known by at home
     assert spec.alias_distinct_surnames_jw == 0.92 and spec.alias_home_check
-    # v10: Jr/Sr on one side, twins and namesakes inside one index
-    # (the one-sided Jr/Sr and the namesakes guards are measured but off: cannot-links
-    # nobody reviews, on evidence too weak)
-    assert spec.guard_index_twins and not spec.guard_generation_one_side
-    assert spec.guard_index_namesakes == ()
+    # v10: Jr/Sr on one side, twins and namesakes inside one index; v11: the one-sided
+    # Jr/Sr and the namesakes guards on, as reviewable guards (kept apart for a steward,
+    # never out of sight)
+    assert spec.guard_index_twins and spec.guard_generation_one_side
+    assert spec.guard_index_namesakes == ("nominal",)
+    assert spec.guard_reviewable == ("generation_suffix_one_side", "index_namesakes_at_home")
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
