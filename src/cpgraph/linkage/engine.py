@@ -346,7 +346,15 @@ class _Clusterer:
         # evidence than a namesake can produce: the gate yields to it
         if spec.gate_yields_to:
             ks = [spec.names.index(name) for name in spec.gate_yields_to]
-            gated &= ~np.all(edges.levels[link][:, ks] == 0, axis=1)
+            full = np.all(edges.levels[link][:, ks] == 0, axis=1)
+            src = self.engine._src_codes
+            if not spec.gate_yields_within_index and src is not None:
+                # inside one index a second record of the same full name and birth date
+                # at another address is one its registration search found and the index
+                # judged someone else, or one nobody searched for: the address decides,
+                # as for any move
+                full &= ~((src[i] >= 0) & (src[i] == src[j]))
+            gated &= ~full
         # one man recorded under two surnames, each agency listing the other's as an
         # alias, with his date of birth: no namesake produces that, so it corroborates
         # a move as well as a shared relative does

@@ -169,6 +169,8 @@ class Spec:
     guard_index_namesakes: tuple[str, ...] = ()
     # guards that keep a pair apart for a steward instead of hiding it (REVIEWABLE_GUARDS)
     guard_reviewable: tuple[str, ...] = ()
+    # the place gate yields to a full-name match inside one index too (measured off, not kept)
+    gate_yields_within_index: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -312,6 +314,7 @@ class ClusteringDoc(_Section):
     place_corroboration: int = 2
     corroborate_within_household: bool = False
     gate_yields_to: list[str] = []
+    gate_yields_within_index: bool = True
     alias_corroborates: bool = False
     alias_dob_levels: list[str] = []
     alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
@@ -520,6 +523,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         namesake_max_lag=cl.namesake_max_lag_bits,
         place_gate=cl.place_gate,
         gate_yields_to=tuple(cl.gate_yields_to),
+        gate_yields_within_index=cl.gate_yields_within_index,
         alias_corroborates=cl.alias_corroborates,
         alias_dob_levels=tuple(cl.alias_dob_levels),
         alias_distinct_surnames_jw=cl.alias_distinct_surnames_jw,

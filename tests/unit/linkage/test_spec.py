@@ -29,6 +29,9 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.guard_index_twins and spec.guard_generation_one_side
     assert spec.guard_index_namesakes == ("nominal",)
     assert spec.guard_reviewable == ("generation_suffix_one_side", "index_namesakes_at_home")
+    # the gate yields to a full-name match inside one index too (the stricter rule is
+    # measured but not kept)
+    assert spec.gate_yields_within_index
     assert {"forename", "surname", "dob", "postcode", "nhs_number"} <= set(spec.names)
     assert spec.review <= spec.auto
     assert all(spec.comparison(n).deterministic for n in ("nhs_number", "upn", "pnc_id"))
