@@ -324,6 +324,7 @@ class Scorer:
             same = self.same_master(pl.i, pl.j) & ~det_ok
             if self.spec.same_source_cannot:
                 cannot |= same
+                soft &= ~same
             else:
                 # two registrations of one index that contradict each other on what the
                 # index itself de-duplicates by (birth date, sex) are two people
