@@ -132,7 +132,8 @@ class ReviewItem:
     impact: ReviewImpact
     reason: str = strawberry.field(
         description="Why linkage kept the pair apart (e.g. different_addresses, "
-        "ambiguous_name_only), or 'uncertain' for a pair between the thresholds."
+        "ambiguous_name_only, or a reviewable guard such as index_namesakes_at_home), or "
+        "'uncertain' for a pair between the thresholds."
     )
     stale: bool = strawberry.field(
         description="A record changed (a newer extract) since the pair was scored; the "

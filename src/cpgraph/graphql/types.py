@@ -299,7 +299,9 @@ class PossibleMatch:
     reason: str = strawberry.field(
         description="Why linkage kept them apart: uncertain (the score is between the review "
         "and auto thresholds), different_addresses (the place gate: no evidence of a move), "
-        "ambiguous_name_only (a name-only mention fitting two persons)."
+        "ambiguous_name_only (a name-only mention fitting two persons), or the name of a "
+        "reviewable guard (e.g. index_namesakes_at_home: one name twice at one address in "
+        "one force's nominals, one undated)."
     )
     evidence: list[str] = strawberry.field(
         description="Support beyond a shared name and birth date: alias, identifier, "

@@ -144,6 +144,9 @@ class _Edges:
     cannot: np.ndarray
     levels: np.ndarray
     comp_w: np.ndarray
+    # int8: a reviewable guard keeps the pair apart (1 + its index in the spec's
+    # `guard_reviewable`; 0: none); only on cannot-links scored at or above `review`
+    kept: np.ndarray
 
     @classmethod
     def empty(cls, nc: int) -> _Edges:
@@ -158,6 +161,7 @@ class _Edges:
             np.empty(0, bool),
             np.empty((0, nc), np.int8),
             np.empty((0, nc), np.float32),
+            np.empty(0, np.int8),
         )
 
     def take(self, mask: np.ndarray) -> _Edges:
@@ -203,8 +207,11 @@ class _CannotLinks:
 
 
 def _split_cannot(e: _Edges) -> tuple[_Edges, _CannotLinks]:
-    """Scored cannot-links out of ``e`` into the compact form; the rest keeps its order."""
-    c = e.cannot & (e.priority == PRIORITY_SCORED)
+    """Scored cannot-links out of ``e`` into the compact form; the rest keeps its order.
+
+    A pair a reviewable guard keeps apart stays a full edge: it is a possible match.
+    """
+    c = e.cannot & (e.priority == PRIORITY_SCORED) & (e.kept == 0)
     if not c.any():
         return e, _CannotLinks.empty()
     cl = _CannotLinks(e.i[c].astype(np.int32), e.j[c].astype(np.int32), e.weight[c].copy())
@@ -339,7 +346,15 @@ class _Clusterer:
         # evidence than a namesake can produce: the gate yields to it
         if spec.gate_yields_to:
             ks = [spec.names.index(name) for name in spec.gate_yields_to]
-            gated &= ~np.all(edges.levels[link][:, ks] == 0, axis=1)
+            full = np.all(edges.levels[link][:, ks] == 0, axis=1)
+            src = self.engine._src_codes
+            if not spec.gate_yields_within_index and src is not None:
+                # inside one index a second record of the same full name and birth date
+                # at another address is one its registration search found and the index
+                # judged someone else, or one nobody searched for: the address decides,
+                # as for any move
+                full &= ~((src[i] >= 0) & (src[i] == src[j]))
+            gated &= ~full
         # one man recorded under two surnames, each agency listing the other's as an
         # alias, with his date of birth: no namesake produces that, so it corroborates
         # a move as well as a shared relative does
@@ -584,6 +599,9 @@ class LinkageEngine:
         weight = np.where(det, np.maximum(sp.weight, DETERMINISTIC_WEIGHT), sp.weight)
         prob = np.where(det, 1.0, sp.probability)
         prio = np.where(det, PRIORITY_DETERMINISTIC, PRIORITY_SCORED)
+        kept = sp.kept if sp.kept is not None else np.zeros(len(det), np.int8)
+        # below `review` a reviewable guard's pair is nobody's question: a plain cannot-link
+        kept = np.where(sp.probability >= self.spec.review, kept, 0).astype(np.int8)
         e = _Edges(
             sp.levels.i,
             sp.levels.j,
@@ -594,6 +612,7 @@ class LinkageEngine:
             sp.cannot,
             sp.levels.levels,
             sp.comp_weights.astype(np.float32),
+            kept,
         )
         return e
 
@@ -606,6 +625,7 @@ class LinkageEngine:
             "method": e.method,
             "priority": e.priority,
             "cannot": e.cannot,
+            "kept": e.kept,
         }
         for k, name in enumerate(self.spec.names):
             d[f"lv_{name}"] = e.levels[:, k]
@@ -626,6 +646,7 @@ class LinkageEngine:
             df["cannot"].to_numpy(bool),
             df[[f"lv_{n}" for n in names]].to_numpy(np.int8),
             df[[f"w_{n}" for n in names]].to_numpy(np.float32),
+            (df["kept"].to_numpy(np.int8) if "kept" in df.columns else np.zeros(len(df), np.int8)),
         )
 
     def _score_chunk(
@@ -928,6 +949,7 @@ class LinkageEngine:
             se.weight[:] = STEWARD_WEIGHT
             se.prob[:] = 1.0
             se.cannot[:] = False
+            se.kept[:] = 0
             steward_edges = se
         else:
             steward_edges = _Edges.empty(len(self.spec.comparisons))
@@ -967,6 +989,8 @@ class LinkageEngine:
                 clash = scorer.age_conflict(base.i, base.j) & (base.priority == PRIORITY_SCORED)
                 if clash.any():
                     base.cannot = base.cannot | clash
+                    # a hard rule now stands against the pair: no longer the guard's question
+                    base.kept = np.where(clash, 0, base.kept).astype(np.int8)
             ne, bonus = self._relationship_edges(
                 scorer,
                 rels,
@@ -1482,15 +1506,21 @@ class LinkageEngine:
         # apart (the place gate, an ambiguous name-only mention): a steward decides those.
         # A strong pair kept apart by a cannot-link elsewhere in one of the persons (the
         # person already holds another record of that master index) is not queued, as
-        # before v5: the constraint, not a judgement, decided it.
+        # before v5: the constraint, not a judgement, decided it.  A pair a reviewable
+        # guard keeps apart is queued at any score from `review` up, the guard its reason.
+        soft = e.kept > 0
         sel = np.flatnonzero(
             (e.prob >= self.spec.review)
             & (e.priority == PRIORITY_SCORED)
-            & ~e.cannot
+            & (~e.cannot | soft)
             & (labels[e.i] != labels[e.j])
         )
-        strong = e.prob[sel] >= self.spec.auto
+        guarded = soft[sel]
+        strong = (e.prob[sel] >= self.spec.auto) & ~guarded
         why = np.full(len(sel), None, dtype=object)
+        if guarded.any():
+            names = np.array(("",) + self.spec.guard_reviewable, dtype=object)
+            why[guarded] = names[e.kept[sel[guarded]]]
         if strong.any():
             k = np.flatnonzero(strong)
             why[k] = _kept_apart_reasons(labels, e.i[sel[k]], e.j[sel[k]], prep)

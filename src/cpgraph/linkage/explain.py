@@ -64,8 +64,12 @@ def explain_scored(sp: ScoredPairs, k: int, model: Model, spec: Spec) -> Explana
     cannot = None
     if sp.cannot[k]:
         cid = sp.cannot_identifier[k]
+        kept = 0 if sp.kept is None else int(sp.kept[k])
         if cid is not None:
             cannot = f"different {cid}"
+        elif kept:
+            # a reviewable guard: apart until a steward decides (a possible match)
+            cannot = f"kept apart for review: {spec.guard_reviewable[kept - 1]}"
         elif sp.guard[k]:
             cannot = "household look-alike"
         elif sp.age_conflict is None or not sp.age_conflict[k]:

@@ -11,6 +11,10 @@
   against an index record with neither suffix nor birth date);
   birth years that cannot be reconciled with the generations stated relationships imply
   (a name-only "father of" a 2014-born boy is not that boy's namesake twin brother).
+* Kept apart for review: a guard the spec lists as ``reviewable`` keeps its pair apart
+  like a cannot-link (never merged automatically) but adds no penalty to the pair's
+  weight, and the pair carries the guard (``kept``) so that, at or above ``review``, it
+  is a possible match with the guard as its reason.  Any hard rule of the pair wins.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ class ScoredPairs:
     cannot_identifier: np.ndarray  # object: identifier name or None
     age_conflict: np.ndarray | None = None  # bool: relationship-implied birth years clash
     same_source: np.ndarray | None = None  # float: same master index penalty (bits)
+    # int8: 1 + the index in ``spec.guard_reviewable`` of the reviewable guard that alone
+    # keeps the pair apart; 0: none (no guard, or a hard rule)
+    kept: np.ndarray | None = None
 
     @property
     def evidence(self) -> np.ndarray:
@@ -74,6 +81,7 @@ class ScoredPairs:
             cannot_identifier=self.cannot_identifier[mask],
             age_conflict=None if self.age_conflict is None else self.age_conflict[mask],
             same_source=None if self.same_source is None else self.same_source[mask],
+            kept=None if self.kept is None else self.kept[mask],
         )
         out._guard_w = self._guard_w
         return out
@@ -115,6 +123,7 @@ class RuleOutcome:
     guard: np.ndarray  # bool
     age_conflict: np.ndarray  # bool
     cannot: np.ndarray  # bool: any cannot-link (never when deterministic holds)
+    kept: np.ndarray | None = None  # int8: reviewable guard code (see ScoredPairs.kept)
 
 
 class Scorer:
@@ -178,12 +187,19 @@ class Scorer:
             return np.zeros(len(lv), bool)
         return lv[:, k] == len(self.spec.comparisons[k].levels)
 
-    def guard(self, pl: PairLevels) -> np.ndarray:
-        """Household look-alike guard per pair."""
+    def guard(self, pl: PairLevels) -> tuple[np.ndarray, np.ndarray]:
+        """Household look-alike guards per pair: the hard ones, and the reviewable one.
+
+        Returns:
+            ``(hard, kept)``: a bool per pair (a hard guard fired) and an int8 per pair,
+            1 + the index in ``spec.guard_reviewable`` of a reviewable guard that fired
+            (0: none; where several did, the first listed).
+        """
         lv = pl.levels
         n = len(lv)
+        soft: dict[str, np.ndarray] = {}
         if not self.spec.guard_household or self.k_sn is None:
-            return np.zeros(n, bool)
+            return np.zeros(n, bool), np.zeros(n, np.int8)
         same_sn = self._label_in(lv, self.k_sn, self.spec.guard_surname_levels)
         home = np.zeros(n, bool)
         if self.k_pc is not None:
@@ -212,7 +228,9 @@ class Scorer:
                 & (src[pl.i] == src[pl.j])
             )
             if len(look):
-                fn_differ[look[self.comparer.middle_name_only(pl.i[look], pl.j[look])]] = True
+                twins = np.zeros(n, bool)
+                twins[look[self.comparer.middle_name_only(pl.i[look], pl.j[look])]] = True
+                soft["index_twins_middle_name"] = twins
         differ = fn_differ | self._is_else(lv, self.k_sex)
         kinds = self.spec.guard_index_namesakes
         if kinds and self._src is not None and self.k_fn is not None:
@@ -222,7 +240,7 @@ class Scorer:
             src = self._src
             own = np.isin(self.comparer.s["src_kind"].to_numpy(object), list(kinds))
             no_dob = lv[:, self.k_dob] == MISSING if self.k_dob is not None else np.ones(n, bool)
-            differ |= (
+            soft["index_namesakes_at_home"] = (
                 (src[pl.i] >= 0)
                 & (src[pl.i] == src[pl.j])
                 & own[pl.i]
@@ -236,7 +254,11 @@ class Scorer:
             ya, yb = y[pl.i], y[pl.j]
             far = (ya >= 0) & (yb >= 0) & (np.abs(ya - yb) >= self.spec.guard_dob_years)
             differ |= far & self._is_else(lv, self.k_dob)
-        out = same_sn & home & differ
+        at_home = same_sn & home
+        out = at_home & differ
+        for name in ("index_twins_middle_name", "index_namesakes_at_home"):
+            if name in soft:
+                soft[name] = soft[name] & at_home
         if self.spec.guard_generation and "gen" in self.comparer.s.columns:
             # "Jonathan Poole Jr" and "Jonathan Poole Sr": two men, wherever they live
             g = self.comparer.s["gen"].to_numpy(object)
@@ -248,8 +270,20 @@ class Scorer:
                 # which of the two men it is
                 y = self.comparer.s["dob_y"].to_numpy()
                 bare = (self._src >= 0) & (y < 0) & (g == None)  # noqa: E711
-                out |= (bare[pl.i] & (gb != None)) | (bare[pl.j] & (ga != None))  # noqa: E711
-        return out
+                soft["generation_suffix_one_side"] = (bare[pl.i] & (gb != None)) | (  # noqa: E711
+                    bare[pl.j] & (ga != None)  # noqa: E711
+                )
+        kept = np.zeros(n, np.int8)
+        reviewable = self.spec.guard_reviewable
+        for name, mask in soft.items():
+            if name not in reviewable:
+                out |= mask  # a guard not declared reviewable is a cannot-link as ever
+        # the first listed reviewable guard names the reason (filled last, so it wins)
+        for code in range(len(reviewable), 0, -1):
+            mask = soft.get(reviewable[code - 1])
+            if mask is not None:
+                kept[mask] = code
+        return out, kept
 
     def set_year_bounds(self, lo: np.ndarray | None, hi: np.ndarray | None) -> None:
         """Install per-record birth-year bounds (own year wins where known)."""
@@ -286,13 +320,17 @@ class Scorer:
         contradicted = self._is_else(lv, self.k_dob) & self._is_else(lv, self.k_sex)
         det_ok = has_det & ~contradicted & ~has_cid
         det[~det_ok] = None
-        g = self.guard(pl) & ~det_ok
+        g, kept = self.guard(pl)
+        g &= ~det_ok
         age = self.age_conflict(pl.i, pl.j) & ~det_ok
-        cannot = (has_cid | g | age) & ~det_ok
+        # a reviewable guard keeps the pair apart, but only as the sole rule against it
+        soft = (kept > 0) & ~det_ok & ~g & ~age & ~has_cid
+        cannot = (has_cid | g | age | soft) & ~det_ok
         if self._src is not None and (self.spec.same_source_cannot or self._conflicts):
             same = self.same_master(pl.i, pl.j) & ~det_ok
             if self.spec.same_source_cannot:
                 cannot |= same
+                soft &= ~same
             else:
                 # two registrations of one index that contradict each other on what the
                 # index itself de-duplicates by (birth date, sex) are two people
@@ -303,7 +341,8 @@ class Scorer:
                         differ &= ~self.dob_slips(pl.i, pl.j, differ & same)
                     clash |= differ
                 cannot |= same & clash
-        return RuleOutcome(det, cannot_id, g, age, cannot)
+                soft &= ~(same & clash)
+        return RuleOutcome(det, cannot_id, g, age, cannot, np.where(soft, kept, 0).astype(np.int8))
 
     def score(
         self,
@@ -343,6 +382,7 @@ class Scorer:
             cannot_identifier=r.cannot_identifier,
             age_conflict=r.age_conflict,
             same_source=same,
+            kept=r.kept,
         )
         sp._guard_w = self.spec.guard_weight
         return sp

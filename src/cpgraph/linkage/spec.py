@@ -15,6 +15,13 @@ from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
 SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}
+# Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
+# when it scores at or above `review`, it is a possible match with the guard's name as the
+# reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
+ReviewableGuard = Literal[
+    "generation_suffix_one_side", "index_twins_middle_name", "index_namesakes_at_home"
+]
+REVIEWABLE_GUARDS: tuple[str, ...] = get_args(ReviewableGuard)
 
 # Levels each comparison kind understands; `else` and `missing` are implicit.
 KIND_LEVELS: dict[str, tuple[str, ...]] = {
@@ -161,6 +168,10 @@ class Spec:
     guard_index_twins: bool = False
     guard_index_namesakes: tuple[str, ...] = ()
     same_source_conflict_dob_edits: int = 0
+    # guards that keep a pair apart for a steward instead of hiding it (REVIEWABLE_GUARDS)
+    guard_reviewable: tuple[str, ...] = ()
+    # the place gate yields to a full-name match inside one index too (measured off, not kept)
+    gate_yields_within_index: bool = True
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -276,6 +287,7 @@ class GuardsDoc(_Section):
     generation_suffix_one_side: bool = False
     index_twins_middle_name: bool = False
     index_namesakes_at_home: list[str] = []
+    reviewable: list[ReviewableGuard] = []
 
 
 class RelationshipDoc(_Section):
@@ -304,6 +316,7 @@ class ClusteringDoc(_Section):
     place_corroboration: int = 2
     corroborate_within_household: bool = False
     gate_yields_to: list[str] = []
+    gate_yields_within_index: bool = True
     alias_corroborates: bool = False
     alias_dob_levels: list[str] = []
     alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
@@ -513,6 +526,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         namesake_max_lag=cl.namesake_max_lag_bits,
         place_gate=cl.place_gate,
         gate_yields_to=tuple(cl.gate_yields_to),
+        gate_yields_within_index=cl.gate_yields_within_index,
         alias_corroborates=cl.alias_corroborates,
         alias_dob_levels=tuple(cl.alias_dob_levels),
         alias_distinct_surnames_jw=cl.alias_distinct_surnames_jw,
@@ -520,6 +534,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
+        guard_reviewable=tuple(dict.fromkeys(gd.reviewable)),
         place_corroboration=cl.place_corroboration,
         corroborate_within_household=cl.corroborate_within_household,
         raw=raw,

@@ -23,11 +23,15 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.alias_corroborates and spec.alias_dob_levels[0] == "exact"
     # v10: ...only a second name (not a misspelling) its holder is not known by at home
     assert spec.alias_distinct_surnames_jw == 0.92 and spec.alias_home_check
-    # v10: Jr/Sr on one side, twins and namesakes inside one index
-    # (the one-sided Jr/Sr and the namesakes guards are measured but off: cannot-links
-    # nobody reviews, on evidence too weak)
-    assert spec.guard_index_twins and not spec.guard_generation_one_side
-    assert spec.guard_index_namesakes == ()
+    # v10: Jr/Sr on one side, twins and namesakes inside one index; v11: the one-sided
+    # Jr/Sr and the namesakes guards on, as reviewable guards (kept apart for a steward,
+    # never out of sight)
+    assert spec.guard_index_twins and spec.guard_generation_one_side
+    assert spec.guard_index_namesakes == ("nominal",)
+    assert spec.guard_reviewable == ("generation_suffix_one_side", "index_namesakes_at_home")
+    # the gate yields to a full-name match inside one index too (the stricter rule is
+    # measured but not kept)
+    assert spec.gate_yields_within_index
     # v11: a second registration under a nickname and a misspelt surname is blocked by
     # its initials and birth date (two keying slips in a date as no contradiction inside
     # one index: measured, off)

@@ -127,7 +127,9 @@ def test_cannot_links_kept_compact_decide_as_full_edges(spec, pop, monkeypatch):
     mentions = pop[0]
     compact = LinkageEngine(spec).link(mentions)
     assert compact.state.cannot is not None and len(compact.state.cannot) > 0
-    assert not compact.state.edges["cannot"].any()  # none left among the full edges
+    # none left among the full edges but those a reviewable guard keeps for review
+    edges = compact.state.edges
+    assert not (edges["cannot"] & (edges["kept"] == 0)).any()
     monkeypatch.setattr(engine_mod, "_split_cannot", lambda e: (e, engine_mod._CannotLinks.empty()))
     full = LinkageEngine(spec).link(mentions, model=compact.model)
     assert full.state.edges["cannot"].sum() == len(compact.state.cannot)
@@ -150,8 +152,13 @@ def test_split_cannot_keeps_the_other_edges_in_order():
         np.array([True, False, False, True, False, True, False]),
         np.zeros((n, nc), np.int8),
         np.zeros((n, nc), np.float32),
+        np.zeros(n, np.int8),
     )
     rest, cl = _split_cannot(e)
     assert rest.i.tolist() == [1, 2, 4, 6]
     assert cl.i.tolist() == [0, 3, 5] and cl.j.tolist() == [10, 13, 15]
     assert cl.i.dtype == np.int32 and cl.weight.tolist() == e.weight[[0, 3, 5]].tolist()
+    # a pair a reviewable guard keeps apart stays a full edge: it is a possible match
+    e.kept[3] = 1
+    rest, cl = _split_cannot(e)
+    assert rest.i.tolist() == [1, 2, 3, 4, 6] and cl.i.tolist() == [0, 5]
