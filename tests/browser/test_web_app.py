@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cpgraph.linkage.spec import REVIEWABLE_GUARDS
 from tests.browser.conftest import Watched
 from tests.browser.world import World
 
@@ -268,6 +269,27 @@ def test_steward_review_decision_shows_at_once(
         arg=waiting,
     )
     assert page.locator(f".queue-list li[data-id='{item}']").count() == 0
+    no_csp_trouble(watched, base_url)
+
+
+def test_steward_can_filter_by_every_reason_a_pair_is_kept_apart(
+    watched: Watched, base_url: str, world: World
+) -> None:
+    """#13: a reviewable guard's name is a reason a steward can pick, like the gate's."""
+    page = watched.page
+    sign_in(page, base_url, world.tokens["data_steward"], "#/review")
+    page.get_by_role("heading", name="Review queue").wait_for()
+    offered = page.get_by_label("Why kept apart").locator("option").evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    assert {"different_addresses", "ambiguous_name_only"} <= set(offered)
+    assert set(REVIEWABLE_GUARDS) <= set(offered)
+    page.get_by_label("Why kept apart").select_option("index_namesakes_at_home")
+    page.get_by_role("button", name="Apply filters").click()
+    page.wait_for_function("() => /waiting/.test(document.querySelector('#queue-h')?.textContent)")
+    # every pair listed under the guard's name carries it as its reason
+    for li in page.locator(".queue-list li[data-id]").all():
+        assert "namesakes" in li.inner_text().lower()
     no_csp_trouble(watched, base_url)
 
 
