@@ -279,8 +279,10 @@ def test_steward_can_filter_by_every_reason_a_pair_is_kept_apart(
     page = watched.page
     sign_in(page, base_url, world.tokens["data_steward"], "#/review")
     page.get_by_role("heading", name="Review queue").wait_for()
-    offered = page.get_by_label("Why kept apart").locator("option").evaluate_all(
-        "os => os.map(o => o.value)"
+    offered = (
+        page.get_by_label("Why kept apart")
+        .locator("option")
+        .evaluate_all("os => os.map(o => o.value)")
     )
     assert {"different_addresses", "ambiguous_name_only"} <= set(offered)
     assert set(REVIEWABLE_GUARDS) <= set(offered)
