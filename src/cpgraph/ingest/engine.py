@@ -420,6 +420,11 @@ def _row_hash(values: list[Any], facts: dict[str, Any]) -> str:
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
 
 
+def fhir_passes(plan: ExtractPlan) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """A FHIR extract's passes as :func:`cpgraph.ingest.fhir.scan_bundle` takes them."""
+    return tuple((e.resource or e.name, tuple(e.paths.items())) for e in plan.mapping.entries)
+
+
 @dataclass(frozen=True, slots=True)
 class _BundleEntry:
     """Where a FHIR row came from; its raw JSON is read again only if it is quarantined."""
@@ -483,6 +488,8 @@ class _Producer:
         self.bad_bundles: set[str] = set()
         self.fhir_workers = fhir_workers
         self._pool: Any = None
+        # the bundle files' scans, when load_extracts started them ahead (fhir.Prescan)
+        self.prescan: Any = None
         # What this load supersedes (set by run_plan); and the row being read, so a
         # quarantined row keeps its row key: (entry name, key function or None, row).
         self.supersession: Supersession | None = None
@@ -561,15 +568,18 @@ class _Producer:
         entries = self.mapping.entries
         if self.fhir_workers is None:
             self.fhir_workers = fhir.workers_for(len(self.plan.bundles))
-        if self.fhir_workers and self._pool is None:
+        if self.fhir_workers and self._pool is None and self.prescan is None:
             self._pool = fhir.make_pool(self.fhir_workers)
-        passes = tuple((e.resource or e.name, tuple(e.paths.items())) for e in entries)
+        passes = fhir_passes(self.plan)
         jobs = [str(path) for path in self.plan.bundles]
         with contextlib.ExitStack() as stack:
             spills = [stack.enter_context(tempfile.TemporaryFile()) for _ in entries[1:]]
             first = entries[0]
             self.known[first.name] = set()
-            scans = fhir.scan_all(self._pool, self.fhir_workers or 0, jobs, passes)
+            if self.prescan is not None:
+                scans = self.prescan.scans()
+            else:
+                scans = fhir.scan_all(self._pool, self.fhir_workers or 0, jobs, passes)
             for path_text, scan in scans:
                 self.rows_done += 1
                 path = Path(path_text)
@@ -640,6 +650,9 @@ class _Producer:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self.prescan is not None:
+            self.prescan.close()
+            self.prescan = None
 
     # -- one row ------------------------------------------------------------------
 
@@ -1192,8 +1205,13 @@ async def run_plan(
     batch_size: int | None = None,
     allow_older: bool = False,
     threaded: bool = True,
+    prescan: Any = None,
 ) -> LoadReport:
-    """Load a checked extract (see :func:`load_extract`)."""
+    """Load a checked extract (see :func:`load_extract`).
+
+    ``prescan`` (FHIR only): its bundle files' scans, started ahead
+    (:class:`cpgraph.ingest.fhir.Prescan`); the load closes it when done.
+    """
     if not allow_older:
         await _check_not_older(store, plan)
     report = LoadReport(
@@ -1221,6 +1239,7 @@ async def run_plan(
         owner=this_process(),
     )
     producer = _Producer(plan, report, batch_size or store.batch_size)
+    producer.prescan = prescan
     producer.supersession = await supersede.begin(
         store, plan.load_id, plan.system, plan.extracted_at
     )
@@ -1331,14 +1350,34 @@ async def load_extracts(
     """
     plans = [prepare_extract(f, loaders_dir=loaders_dir) for f in folders]
     plans.sort(key=lambda p: (p.extracted_at, p.system))
+    ahead: dict[int, Any] = {}
     if any(p.mapping.format == "fhir" for p in plans[1:]):
         from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
-        if any(fhir.workers_for(len(p.bundles)) for p in plans if p.mapping.format == "fhir"):
+        pooled = [
+            i
+            for i, p in enumerate(plans)
+            if p.mapping.format == "fhir" and fhir.workers_for(len(p.bundles))
+        ]
+        if pooled and pooled[0] > 0:
+            # The first FHIR extract that loads after others is scanned from now on, by
+            # its worker processes, while the extracts before it load (both cores busy).
+            plan = plans[pooled[0]]
+            jobs = [str(path) for path in plan.bundles]
+            workers = fhir.workers_for(len(plan.bundles))
+            ahead[pooled[0]] = fhir.Prescan(workers, jobs, fhir_passes(plan))
+        if any(i not in ahead for i in pooled):
             fhir.warm_up()  # its worker pool's fork server starts while earlier extracts load
-    return [
-        await run_plan(
-            store, plan, progress=progress, batch_size=batch_size, allow_older=allow_older
-        )
-        for plan in plans
-    ]
+    reports: list[LoadReport] = []
+    try:
+        for i, plan in enumerate(plans):
+            reports.append(
+                await run_plan(
+                    store, plan, progress=progress, batch_size=batch_size,
+                    allow_older=allow_older, prescan=ahead.get(i),
+                )
+            )  # fmt: skip
+    finally:
+        for prescan in ahead.values():  # closed by its load, unless a load failed first
+            prescan.close()
+    return reports
