@@ -420,9 +420,9 @@ def _row_hash(values: list[Any], facts: dict[str, Any]) -> str:
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
 
 
-def fhir_passes(plan: ExtractPlan) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
-    """A FHIR extract's passes as :func:`cpgraph.ingest.fhir.scan_bundle` takes them."""
-    return tuple((e.resource or e.name, tuple(e.paths.items())) for e in plan.mapping.entries)
+def fhir_passes(mapping: Mapping) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """A FHIR mapping's passes as :func:`cpgraph.ingest.fhir.scan_bundle` takes them."""
+    return tuple((e.resource or e.name, tuple(e.paths.items())) for e in mapping.entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,7 +570,7 @@ class _Producer:
             self.fhir_workers = fhir.workers_for(len(self.plan.bundles))
         if self.fhir_workers and self._pool is None and self.prescan is None:
             self._pool = fhir.make_pool(self.fhir_workers)
-        passes = fhir_passes(self.plan)
+        passes = fhir_passes(self.mapping)
         jobs = [str(path) for path in self.plan.bundles]
         with contextlib.ExitStack() as stack:
             spills = [stack.enter_context(tempfile.TemporaryFile()) for _ in entries[1:]]
@@ -1331,6 +1331,44 @@ async def load_extract(
     )
 
 
+def _start_prescan(
+    folders: list[Path | str], loaders_dir: Path | None
+) -> tuple[Path, list[Path], Any] | None:
+    """Start scanning the first FHIR extract's bundle files, before any extract is checked.
+
+    Its worker processes then validate FHIR while this process checks the extracts
+    and loads the ones before it: both cores busy. Only reading happens: if an extract
+    is refused, the scans are dropped. A folder whose manifest or mapping is not
+    plainly a FHIR extract, or whose bundle files include a symbolic link, is left
+    to :func:`prepare_extract` and scanned at its turn.
+
+    Returns:
+        ``(folder, bundle files, fhir.Prescan)``, or None.
+    """
+    for given in folders:
+        folder = Path(given)
+        try:
+            manifest = _read_manifest(folder)
+            mapping = mapping_for(manifest["agency"], manifest["system"], loaders_dir)
+        except Exception:  # noqa: BLE001 — prepare_extract reports it, in folder order
+            continue
+        if mapping.format != "fhir":
+            continue
+        bundle_dir = folder / Path(mapping.bundle_glob).parent
+        if not bundle_dir.is_dir() or bundle_dir.is_symlink():
+            return None
+        pattern = Path(mapping.bundle_glob).name
+        bundles = sorted(p for p in bundle_dir.glob(pattern) if p.is_file())
+        from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+        workers = fhir.workers_for(len(bundles))
+        if not workers or any(p.is_symlink() for p in bundles):
+            return None
+        jobs = [str(p) for p in bundles]
+        return folder, bundles, fhir.Prescan(workers, jobs, fhir_passes(mapping))
+    return None
+
+
 async def load_extracts(
     store: GraphStore,
     folders: Iterable[Path | str],
@@ -1348,25 +1386,30 @@ async def load_extracts(
     Returns:
         One report per folder, in load order.
     """
-    plans = [prepare_extract(f, loaders_dir=loaders_dir) for f in folders]
-    plans.sort(key=lambda p: (p.extracted_at, p.system))
+    folders = list(folders)
+    early = _start_prescan(folders, loaders_dir)  # (folder, bundle files, prescan) or None
     ahead: dict[int, Any] = {}
+    try:
+        plans = [prepare_extract(f, loaders_dir=loaders_dir) for f in folders]
+    except BaseException:
+        if early is not None:
+            early[2].close()
+        raise
+    plans.sort(key=lambda p: (p.extracted_at, p.system))
+    if early is not None:
+        folder, bundles, prescan = early
+        at = next((i for i, p in enumerate(plans) if p.folder == folder), None)
+        if at is not None and plans[at].bundles == bundles:
+            ahead[at] = prescan
+        else:  # pragma: no cover - the folder changed between the two looks
+            prescan.close()
     if any(p.mapping.format == "fhir" for p in plans[1:]):
         from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
-        pooled = [
-            i
+        if any(
+            p.mapping.format == "fhir" and i not in ahead and fhir.workers_for(len(p.bundles))
             for i, p in enumerate(plans)
-            if p.mapping.format == "fhir" and fhir.workers_for(len(p.bundles))
-        ]
-        if pooled and pooled[0] > 0:
-            # The first FHIR extract that loads after others is scanned from now on, by
-            # its worker processes, while the extracts before it load (both cores busy).
-            plan = plans[pooled[0]]
-            jobs = [str(path) for path in plan.bundles]
-            workers = fhir.workers_for(len(plan.bundles))
-            ahead[pooled[0]] = fhir.Prescan(workers, jobs, fhir_passes(plan))
-        if any(i not in ahead for i in pooled):
+        ):
             fhir.warm_up()  # its worker pool's fork server starts while earlier extracts load
     reports: list[LoadReport] = []
     try:

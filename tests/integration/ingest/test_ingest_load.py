@@ -255,6 +255,34 @@ async def test_unusable_extract_writes_nothing(falkordb_store: GraphStore, tmp_p
     assert stats.nodes == {}
 
 
+async def test_a_refused_extract_stops_the_fhir_scans_started_ahead(
+    falkordb_store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+    if fhir.workers_for(fhir.POOL_MIN_BUNDLES + 2) == 0:
+        pytest.skip("one CPU: FHIR bundles are validated in process, no pool to start")
+    prescans: list[Any] = []
+
+    class Recording(fhir.Prescan):
+        def __init__(self, workers: int, jobs: list[str], passes: Any) -> None:
+            super().__init__(workers, jobs, passes)
+            prescans.append(self)
+
+    monkeypatch.setattr(fhir, "Prescan", Recording)
+    big = health_extract(tmp_path / "h")
+    text = (big / "bundles" / "bundle-00001.json").read_text()
+    for n in range(3, 3 + fhir.POOL_MIN_BUNDLES):
+        (big / "bundles" / f"bundle-{n:05d}.json").write_text(text.replace('"p1"', f'"p{n}"'))
+    broken = police_extract(tmp_path / "p")
+    (broken / "nominals.csv").write_bytes(b"\xff\xfe not text")
+    with pytest.raises(NotCsvError):
+        await load_extracts(falkordb_store, [big, broken])
+    assert len(prescans) == 1
+    assert prescans[0]._spill.closed  # closed: its workers ended, its file gone
+    assert (await falkordb_store.stats()).nodes.get("SourceRecord", 0) == 0
+
+
 async def test_report_and_load_node_agree(falkordb_store: GraphStore, tmp_path: Path) -> None:
     report = await load_extract(falkordb_store, police_extract(tmp_path / "p"))
     stored = (await list_loads(falkordb_store, "test-police"))[0]
@@ -301,6 +329,7 @@ async def test_fhir_bundles_scanned_from_the_start_of_a_multi_extract_load(
         falkordb_store, [big, police2], progress=lambda system, *_: loaded.append(system)
     )
     # the FHIR extract loads second: its files were being scanned before the first loaded
+    # (before the extracts were even checked)
     assert started == [(2 + fhir.POOL_MIN_BUNDLES, 0)]
     assert warmed == []
     assert [r.system for r in reports] == ["test-police-2", "test-fhir-big"]

@@ -50,7 +50,7 @@ def produce(
         from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
         jobs = [str(p) for p in plan.bundles]
-        producer.prescan = fhir.Prescan(fhir_workers or 1, jobs, fhir_passes(plan))
+        producer.prescan = fhir.Prescan(fhir_workers or 1, jobs, fhir_passes(plan.mapping))
     for name, batch in producer.batches():
         assert len(batch) <= batch_size
         rows[name].extend(batch)
@@ -233,7 +233,7 @@ def test_a_prescan_that_fails_stops_the_load_and_its_workers(tmp_path: Path) -> 
     plan = prepare_extract(folder)
     # a bundle file gone after the extract was checked: its scan fails in the worker
     plan.bundles[1].unlink()
-    prescan = fhir.Prescan(2, [str(p) for p in plan.bundles], fhir_passes(plan))
+    prescan = fhir.Prescan(2, [str(p) for p in plan.bundles], fhir_passes(plan.mapping))
     scans = prescan.scans()
     first_path, first = next(scans)
     assert first_path == str(plan.bundles[0])
