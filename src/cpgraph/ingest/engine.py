@@ -47,6 +47,7 @@ from cpgraph.ingest.errors import (
     WrongAgencyError,
 )
 from cpgraph.ingest.mapping import (
+    MENTION_FIELD_KINDS,
     EntryMapping,
     EventSpec,
     Mapping,
@@ -415,9 +416,40 @@ def _address_key(address: str | None, postcode: str | None) -> str:
 _HASH_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
-def _row_hash(values: list[Any], facts: dict[str, Any]) -> str:
-    payload = _HASH_JSON([values, sorted(facts.items())])
+def _row_hash(values: list[Any], facts: list[tuple[str, Any]]) -> str:
+    """A mention's change detector: its values and its ``(fact, value)`` pairs sorted by name."""
+    payload = _HASH_JSON([values, facts])
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
+
+
+#: A column name no row has: a mention field the mapping leaves out reads it (None).
+_ABSENT = "\x00absent"
+
+
+@dataclass(frozen=True, slots=True)
+class _MentionPlan:
+    """Where a mapping entry's mention takes each value from, worked out once.
+
+    Attributes:
+        fields: every mention field -> its column (``_ABSENT`` when not mapped).
+        facts: ``(fact, column)`` sorted by fact name (the row hash's order).
+        slots: the column of each of ``FACT_SLOTS`` (``_ABSENT`` when not a fact here).
+        extra: ``(fact, column)`` of facts without a slot.
+    """
+
+    fields: dict[str, str]
+    facts: tuple[tuple[str, str], ...]
+    slots: tuple[str, ...]
+    extra: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, spec: Any) -> _MentionPlan:
+        return cls(
+            fields={n: spec.fields.get(n) or _ABSENT for n in MENTION_FIELD_KINDS},
+            facts=tuple(sorted(spec.facts.items())),
+            slots=tuple(spec.facts.get(slot, _ABSENT) for slot in FACT_SLOTS),
+            extra=tuple((k, c) for k, c in spec.facts.items() if k not in _FACT_SLOT_SET),
+        )
 
 
 def fhir_passes(mapping: Mapping) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
@@ -467,6 +499,10 @@ class _Producer:
         }
         # Longest value per column, in column order (the first too long is the one reported).
         self.limits = {e.name: tuple(column_limits(e).items()) for e in self.mapping.entries}
+        self.limit_of = {e.name: dict(self.limits[e.name]) for e in self.mapping.entries}
+        self.mention_plans = {
+            e.name: _MentionPlan.of(e.mention) for e in self.mapping.entries if e.mention
+        }
         self.record_keys: set[str] = set()
         self.event_ids: set[str] = set()
         self.relationships = 0
@@ -701,18 +737,26 @@ class _Producer:
         fhir: bool,
     ) -> None:
         # Every value is bounded (cpgraph.contract.spec.FIELD_LIMITS): an unbounded one
-        # would reach the store's keys and indexes. Checked first, as the validator does.
-        for col, limit in self.limits[entry.name]:
-            cell = cells.get(col)
-            if cell is not None and len(cell) > limit and len(cell.strip()) > limit:
-                return self._quarantine(rep, file, line, raw, "too_long", col)
+        # would reach the store's keys and indexes. Checked first, as the validator does;
+        # measured while trimming, and only a row that has one too long is walked in
+        # column order (the first too long is the one reported).
+        limit_of = self.limit_of[entry.name]
+        upper = entry.upper
+        too_long = False
         vals: dict[str, Any] = {}
         for col, cell in cells.items():
             if cell is None:
                 continue
             text = cell.strip()
+            if len(text) > limit_of.get(col, MAX_FIELD_CHARS):
+                too_long = True
             if text:
-                vals[col] = text.upper() if col in entry.upper else text
+                vals[col] = text.upper() if col in upper else text
+        if too_long:
+            for col, limit in self.limits[entry.name]:
+                cell = cells.get(col)
+                if cell is not None and len(cell) > limit and len(cell.strip()) > limit:
+                    return self._quarantine(rep, file, line, raw, "too_long", col)
         # Row errors, in the contract's order: too long (above), required, dates,
         # required references.
         for col in self.required[entry.name]:
@@ -806,15 +850,16 @@ class _Producer:
         if local_id is None:
             return
         key = record_key(self.system, spec.kind, local_id)
+        plan = self.mention_plans[entry.name]
+        # one lookup per field: a field the mapping leaves out reads the absent column
+        cols = plan.fields
+        get = vals.get
 
-        # One lookup per mapped field; fields the mapping leaves out read as None.
-        field_value = {name: vals.get(col) for name, col in spec.fields.items() if col}.get
-
-        forename = display_name(field_value("forename"))
-        middle = display_name(field_value("middle_names"))
-        surname = display_name(field_value("surname"))
-        former = display_name(field_value("former_surname"))
-        aliases_raw = field_value("aliases")
+        forename = display_name(get(cols["forename"]))
+        middle = display_name(get(cols["middle_names"]))
+        surname = display_name(get(cols["surname"]))
+        former = display_name(get(cols["former_surname"]))
+        aliases_raw = get(cols["aliases"])
         aliases = (
             [a for a in (display_name(x) for x in aliases_raw) if a]
             if isinstance(aliases_raw, list)
@@ -822,18 +867,18 @@ class _Producer:
         ) or None
         aliases_m = [m for m in (_match_name(name_order(a)) for a in aliases or ()) if m] or None
         names = [n for n in (forename, middle, surname, former) if n] + list(aliases or ())
-        sex = field_value("sex")
+        sex = get(cols["sex"])
         if sex is not None:
             # FHIR's codes, and the same words in a CSV export ("Male"), are the contract's
             # letters; anything else is kept as recorded (and reported as a warning)
             word = sex.strip()
             sex = _SEX_WORDS.get(word.lower()) or (word.upper() if word.upper() in _SEXES else sex)
-        postcode, postcode_valid = normalise_postcode(field_value("postcode"))
-        address = clean_text(field_value("address"))
-        nhs, nhs_valid = normalise_nhs_number(field_value("nhs_number"))
-        upn, upn_valid = normalise_upn(field_value("upn"))
-        former_upn, _ = normalise_upn(field_value("former_upn"))
-        pnc, pnc_valid = normalise_pnc_id(field_value("pnc_id"), self.pivot_year)
+        postcode, postcode_valid = normalise_postcode(get(cols["postcode"]))
+        address = clean_text(get(cols["address"]))
+        nhs, nhs_valid = normalise_nhs_number(get(cols["nhs_number"]))
+        upn, upn_valid = normalise_upn(get(cols["upn"]))
+        former_upn, _ = normalise_upn(get(cols["former_upn"]))
+        pnc, pnc_valid = normalise_pnc_id(get(cols["pnc_id"]), self.pivot_year)
         core = [
             key,
             self.system,
@@ -851,7 +896,7 @@ class _Producer:
             aliases,
             aliases_m,
             " ".join(names) or None,
-            field_value("dob"),
+            get(cols["dob"]),
             sex,
             postcode,
             postcode_valid,
@@ -863,26 +908,27 @@ class _Producer:
             former_upn,
             pnc,
             pnc_valid,
-            normalise_code(field_value("cro_number")),
-            normalise_code(field_value("prison_number")),
-            clean_text(field_value("booking_id")),
+            normalise_code(get(cols["cro_number"])),
+            normalise_code(get(cols["prison_number"])),
+            clean_text(get(cols["booking_id"])),
         ]
-        facts = {prop: vals.get(col) for prop, col in spec.facts.items()}
         addr_key = _address_key(address, postcode) if address or postcode else None
         if self.supersession is not None:
             self.supersession.mention_address(key, addr_key)
+        # the facts, sorted by name as the row hash has always had them
+        facts = [(prop, get(col)) for prop, col in plan.facts]
         row = [
             *core,
             self.load_id,
             _row_hash(core, facts),
             self.extracted_at,
-            *[facts.get(name) for name in FACT_SLOTS],
+            *[get(col) for col in plan.slots],
             addr_key,
         ]
         self.buffers.add("ingest_records_upsert", key, row)
         self.record_keys.add(key)
-        extra = {k: v for k, v in facts.items() if k not in _FACT_SLOT_SET}
-        if extra:
+        if plan.extra:
+            extra = {prop: get(col) for prop, col in plan.extra}
             self.buffers.add("ingest_record_facts_upsert", key, [key, extra])
         if spec.organisation:
             org = spec.organisation
