@@ -35,6 +35,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
+from cpgraph.errors import IngestError
 from cpgraph.ingest.readers import FhirPath
 
 #: Raw content kept for a quarantined bundle (characters); the engine truncates again.
@@ -283,6 +284,7 @@ class Prescan:
         self._spill = tempfile.TemporaryFile()  # noqa: SIM115 — closed by close()
         self._where: list[tuple[int, int]] = []  # (offset, size) per job done, in order
         self._failure: BaseException | None = None
+        self._ended = False  # the scanning thread returned (all done, stopped or failed)
         self._stop = threading.Event()
         self._ready = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="cpgraph-fhir-prescan", daemon=True)
@@ -307,6 +309,9 @@ class Prescan:
         finally:
             for future in pending:
                 future.cancel()
+            with self._ready:
+                self._ended = True
+                self._ready.notify_all()
 
     def _keep(self, data: bytes, offset: int) -> int:
         os.pwrite(self._spill.fileno(), data, offset)
@@ -320,14 +325,14 @@ class Prescan:
 
         Raises:
             BaseException: whatever stopped the scanning (a worker that died...).
+            IngestError: the prescan was closed before every scan was read.
         """
         for i, path in enumerate(self.jobs):
             with self._ready:
-                while len(self._where) <= i and self._failure is None:
+                while len(self._where) <= i and not self._ended:
                     self._ready.wait()
-                if len(self._where) <= i:
-                    assert self._failure is not None
-                    raise self._failure
+                if self._spill.closed or len(self._where) <= i:
+                    raise self._failure or IngestError("the FHIR prescan was closed")
                 offset, size = self._where[i]
             data = os.pread(self._spill.fileno(), size, offset)
             scan: BundleScan = pickle.loads(data)  # noqa: S301 — made by scan_bundle_pickled

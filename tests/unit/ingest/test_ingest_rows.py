@@ -245,6 +245,17 @@ def test_a_prescan_that_fails_stops_the_load_and_its_workers(tmp_path: Path) -> 
     assert prescan._pool._processes in (None, {})
 
 
+def test_a_closed_prescan_says_so_instead_of_waiting(tmp_path: Path) -> None:
+    from cpgraph.errors import IngestError  # noqa: PLC0415
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+    plan = prepare_extract(health_extract(tmp_path / "h"))
+    prescan = fhir.Prescan(1, [str(p) for p in plan.bundles], fhir_passes(plan.mapping))
+    prescan.close()
+    with pytest.raises(IngestError, match="closed"):
+        list(prescan.scans())
+
+
 def test_each_bundle_file_is_scanned_once_for_every_pass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
