@@ -137,6 +137,9 @@ def _tokens(header: bytes, entities: Iterator[bytes]) -> Iterator[tuple[bytes, i
         yield b"".join(parts), count
 
 
+#: Distinct edge value tuples kept encoded at once (see `_edge_rows`).
+_EDGE_VALUES_KEPT = 4096
+
 #: Where each node table's rows went in the order sent: label -> new position per row.
 Positions = dict[Label, list[int]]
 
@@ -243,6 +246,9 @@ def _edge_rows(
     src_n: int,
     dst_n: int,
 ) -> Iterator[bytes]:
+    # Most edges repeat a few value tuples (their system, role, first and last seen):
+    # each distinct one is encoded once.
+    encoded: dict[tuple[Any, ...], bytes] = {}
     for src, dst, values in table.rows:
         if not (0 <= src < src_n and 0 <= dst < dst_n):
             raise BulkImportError(f"a {table.type.value} edge points at no node")
@@ -250,7 +256,17 @@ def _edge_rows(
             src = src_where[src]
         if dst_where is not None:
             dst = dst_where[dst]
-        yield _EDGE_ENDS(src_at + src, dst_at + dst) + _encode_row(values)
+        key = tuple(values)
+        try:
+            data = encoded.get(key)
+        except TypeError:  # an unhashable value (a list): not kept
+            data = _encode_row(values)
+        else:
+            if data is None:
+                data = encoded[key] = _encode_row(values)
+                if len(encoded) > _EDGE_VALUES_KEPT:
+                    encoded.clear()  # mostly distinct values: a bounded memo, not a copy
+        yield _EDGE_ENDS(src_at + src, dst_at + dst) + data
 
 
 def edge_tokens(
