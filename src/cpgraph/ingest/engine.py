@@ -47,6 +47,7 @@ from cpgraph.ingest.errors import (
     WrongAgencyError,
 )
 from cpgraph.ingest.mapping import (
+    MENTION_FIELD_KINDS,
     EntryMapping,
     EventSpec,
     Mapping,
@@ -415,9 +416,45 @@ def _address_key(address: str | None, postcode: str | None) -> str:
 _HASH_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
-def _row_hash(values: list[Any], facts: dict[str, Any]) -> str:
-    payload = _HASH_JSON([values, sorted(facts.items())])
+def _row_hash(values: list[Any], facts: list[tuple[str, Any]]) -> str:
+    """A mention's change detector: its values and its ``(fact, value)`` pairs sorted by name."""
+    payload = _HASH_JSON([values, facts])
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
+
+
+#: A column name no row has: a mention field the mapping leaves out reads it (None).
+_ABSENT = "\x00absent"
+
+
+@dataclass(frozen=True, slots=True)
+class _MentionPlan:
+    """Where a mapping entry's mention takes each value from, worked out once.
+
+    Attributes:
+        fields: every mention field -> its column (``_ABSENT`` when not mapped).
+        facts: ``(fact, column)`` sorted by fact name (the row hash's order).
+        slots: the column of each of ``FACT_SLOTS`` (``_ABSENT`` when not a fact here).
+        extra: ``(fact, column)`` of facts without a slot.
+    """
+
+    fields: dict[str, str]
+    facts: tuple[tuple[str, str], ...]
+    slots: tuple[str, ...]
+    extra: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, spec: Any) -> _MentionPlan:
+        return cls(
+            fields={n: spec.fields.get(n) or _ABSENT for n in MENTION_FIELD_KINDS},
+            facts=tuple(sorted(spec.facts.items())),
+            slots=tuple(spec.facts.get(slot, _ABSENT) for slot in FACT_SLOTS),
+            extra=tuple((k, c) for k, c in spec.facts.items() if k not in _FACT_SLOT_SET),
+        )
+
+
+def fhir_passes(mapping: Mapping) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """A FHIR mapping's passes as :func:`cpgraph.ingest.fhir.scan_bundle` takes them."""
+    return tuple((e.resource or e.name, tuple(e.paths.items())) for e in mapping.entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,6 +499,10 @@ class _Producer:
         }
         # Longest value per column, in column order (the first too long is the one reported).
         self.limits = {e.name: tuple(column_limits(e).items()) for e in self.mapping.entries}
+        self.limit_of = {e.name: dict(self.limits[e.name]) for e in self.mapping.entries}
+        self.mention_plans = {
+            e.name: _MentionPlan.of(e.mention) for e in self.mapping.entries if e.mention
+        }
         self.record_keys: set[str] = set()
         self.event_ids: set[str] = set()
         self.relationships = 0
@@ -483,6 +524,8 @@ class _Producer:
         self.bad_bundles: set[str] = set()
         self.fhir_workers = fhir_workers
         self._pool: Any = None
+        # the bundle files' scans, when load_extracts started them ahead (fhir.Prescan)
+        self.prescan: Any = None
         # What this load supersedes (set by run_plan); and the row being read, so a
         # quarantined row keeps its row key: (entry name, key function or None, row).
         self.supersession: Supersession | None = None
@@ -561,15 +604,18 @@ class _Producer:
         entries = self.mapping.entries
         if self.fhir_workers is None:
             self.fhir_workers = fhir.workers_for(len(self.plan.bundles))
-        if self.fhir_workers and self._pool is None:
+        if self.fhir_workers and self._pool is None and self.prescan is None:
             self._pool = fhir.make_pool(self.fhir_workers)
-        passes = tuple((e.resource or e.name, tuple(e.paths.items())) for e in entries)
+        passes = fhir_passes(self.mapping)
         jobs = [str(path) for path in self.plan.bundles]
         with contextlib.ExitStack() as stack:
             spills = [stack.enter_context(tempfile.TemporaryFile()) for _ in entries[1:]]
             first = entries[0]
             self.known[first.name] = set()
-            scans = fhir.scan_all(self._pool, self.fhir_workers or 0, jobs, passes)
+            if self.prescan is not None:
+                scans = self.prescan.scans()
+            else:
+                scans = fhir.scan_all(self._pool, self.fhir_workers or 0, jobs, passes)
             for path_text, scan in scans:
                 self.rows_done += 1
                 path = Path(path_text)
@@ -640,6 +686,9 @@ class _Producer:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        if self.prescan is not None:
+            self.prescan.close()
+            self.prescan = None
 
     # -- one row ------------------------------------------------------------------
 
@@ -688,18 +737,26 @@ class _Producer:
         fhir: bool,
     ) -> None:
         # Every value is bounded (cpgraph.contract.spec.FIELD_LIMITS): an unbounded one
-        # would reach the store's keys and indexes. Checked first, as the validator does.
-        for col, limit in self.limits[entry.name]:
-            cell = cells.get(col)
-            if cell is not None and len(cell) > limit and len(cell.strip()) > limit:
-                return self._quarantine(rep, file, line, raw, "too_long", col)
+        # would reach the store's keys and indexes. Checked first, as the validator does;
+        # measured while trimming, and only a row that has one too long is walked in
+        # column order (the first too long is the one reported).
+        limit_of = self.limit_of[entry.name]
+        upper = entry.upper
+        too_long = False
         vals: dict[str, Any] = {}
         for col, cell in cells.items():
             if cell is None:
                 continue
             text = cell.strip()
+            if len(text) > limit_of.get(col, MAX_FIELD_CHARS):
+                too_long = True
             if text:
-                vals[col] = text.upper() if col in entry.upper else text
+                vals[col] = text.upper() if col in upper else text
+        if too_long:
+            for col, limit in self.limits[entry.name]:
+                cell = cells.get(col)
+                if cell is not None and len(cell) > limit and len(cell.strip()) > limit:
+                    return self._quarantine(rep, file, line, raw, "too_long", col)
         # Row errors, in the contract's order: too long (above), required, dates,
         # required references.
         for col in self.required[entry.name]:
@@ -793,15 +850,16 @@ class _Producer:
         if local_id is None:
             return
         key = record_key(self.system, spec.kind, local_id)
+        plan = self.mention_plans[entry.name]
+        # one lookup per field: a field the mapping leaves out reads the absent column
+        cols = plan.fields
+        get = vals.get
 
-        # One lookup per mapped field; fields the mapping leaves out read as None.
-        field_value = {name: vals.get(col) for name, col in spec.fields.items() if col}.get
-
-        forename = display_name(field_value("forename"))
-        middle = display_name(field_value("middle_names"))
-        surname = display_name(field_value("surname"))
-        former = display_name(field_value("former_surname"))
-        aliases_raw = field_value("aliases")
+        forename = display_name(get(cols["forename"]))
+        middle = display_name(get(cols["middle_names"]))
+        surname = display_name(get(cols["surname"]))
+        former = display_name(get(cols["former_surname"]))
+        aliases_raw = get(cols["aliases"])
         aliases = (
             [a for a in (display_name(x) for x in aliases_raw) if a]
             if isinstance(aliases_raw, list)
@@ -809,18 +867,18 @@ class _Producer:
         ) or None
         aliases_m = [m for m in (_match_name(name_order(a)) for a in aliases or ()) if m] or None
         names = [n for n in (forename, middle, surname, former) if n] + list(aliases or ())
-        sex = field_value("sex")
+        sex = get(cols["sex"])
         if sex is not None:
             # FHIR's codes, and the same words in a CSV export ("Male"), are the contract's
             # letters; anything else is kept as recorded (and reported as a warning)
             word = sex.strip()
             sex = _SEX_WORDS.get(word.lower()) or (word.upper() if word.upper() in _SEXES else sex)
-        postcode, postcode_valid = normalise_postcode(field_value("postcode"))
-        address = clean_text(field_value("address"))
-        nhs, nhs_valid = normalise_nhs_number(field_value("nhs_number"))
-        upn, upn_valid = normalise_upn(field_value("upn"))
-        former_upn, _ = normalise_upn(field_value("former_upn"))
-        pnc, pnc_valid = normalise_pnc_id(field_value("pnc_id"), self.pivot_year)
+        postcode, postcode_valid = normalise_postcode(get(cols["postcode"]))
+        address = clean_text(get(cols["address"]))
+        nhs, nhs_valid = normalise_nhs_number(get(cols["nhs_number"]))
+        upn, upn_valid = normalise_upn(get(cols["upn"]))
+        former_upn, _ = normalise_upn(get(cols["former_upn"]))
+        pnc, pnc_valid = normalise_pnc_id(get(cols["pnc_id"]), self.pivot_year)
         core = [
             key,
             self.system,
@@ -838,7 +896,7 @@ class _Producer:
             aliases,
             aliases_m,
             " ".join(names) or None,
-            field_value("dob"),
+            get(cols["dob"]),
             sex,
             postcode,
             postcode_valid,
@@ -850,26 +908,27 @@ class _Producer:
             former_upn,
             pnc,
             pnc_valid,
-            normalise_code(field_value("cro_number")),
-            normalise_code(field_value("prison_number")),
-            clean_text(field_value("booking_id")),
+            normalise_code(get(cols["cro_number"])),
+            normalise_code(get(cols["prison_number"])),
+            clean_text(get(cols["booking_id"])),
         ]
-        facts = {prop: vals.get(col) for prop, col in spec.facts.items()}
         addr_key = _address_key(address, postcode) if address or postcode else None
         if self.supersession is not None:
             self.supersession.mention_address(key, addr_key)
+        # the facts, sorted by name as the row hash has always had them
+        facts = [(prop, get(col)) for prop, col in plan.facts]
         row = [
             *core,
             self.load_id,
             _row_hash(core, facts),
             self.extracted_at,
-            *[facts.get(name) for name in FACT_SLOTS],
+            *[get(col) for col in plan.slots],
             addr_key,
         ]
         self.buffers.add("ingest_records_upsert", key, row)
         self.record_keys.add(key)
-        extra = {k: v for k, v in facts.items() if k not in _FACT_SLOT_SET}
-        if extra:
+        if plan.extra:
+            extra = {prop: get(col) for prop, col in plan.extra}
             self.buffers.add("ingest_record_facts_upsert", key, [key, extra])
         if spec.organisation:
             org = spec.organisation
@@ -1192,8 +1251,13 @@ async def run_plan(
     batch_size: int | None = None,
     allow_older: bool = False,
     threaded: bool = True,
+    prescan: Any = None,
 ) -> LoadReport:
-    """Load a checked extract (see :func:`load_extract`)."""
+    """Load a checked extract (see :func:`load_extract`).
+
+    ``prescan`` (FHIR only): its bundle files' scans, started ahead
+    (:class:`cpgraph.ingest.fhir.Prescan`); the load closes it when done.
+    """
     if not allow_older:
         await _check_not_older(store, plan)
     report = LoadReport(
@@ -1221,6 +1285,7 @@ async def run_plan(
         owner=this_process(),
     )
     producer = _Producer(plan, report, batch_size or store.batch_size)
+    producer.prescan = prescan
     producer.supersession = await supersede.begin(
         store, plan.load_id, plan.system, plan.extracted_at
     )
@@ -1312,6 +1377,44 @@ async def load_extract(
     )
 
 
+def _start_prescan(
+    folders: list[Path | str], loaders_dir: Path | None
+) -> tuple[Path, list[Path], Any] | None:
+    """Start scanning the first FHIR extract's bundle files, before any extract is checked.
+
+    Its worker processes then validate FHIR while this process checks the extracts
+    and loads the ones before it: both cores busy. Only reading happens: if an extract
+    is refused, the scans are dropped. A folder whose manifest or mapping is not
+    plainly a FHIR extract, or whose bundle files include a symbolic link, is left
+    to :func:`prepare_extract` and scanned at its turn.
+
+    Returns:
+        ``(folder, bundle files, fhir.Prescan)``, or None.
+    """
+    for given in folders:
+        folder = Path(given)
+        try:
+            manifest = _read_manifest(folder)
+            mapping = mapping_for(manifest["agency"], manifest["system"], loaders_dir)
+        except Exception:  # noqa: BLE001 — prepare_extract reports it, in folder order
+            continue
+        if mapping.format != "fhir":
+            continue
+        bundle_dir = folder / Path(mapping.bundle_glob).parent
+        if not bundle_dir.is_dir() or bundle_dir.is_symlink():
+            return None
+        pattern = Path(mapping.bundle_glob).name
+        bundles = sorted(p for p in bundle_dir.glob(pattern) if p.is_file())
+        from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+        workers = fhir.workers_for(len(bundles))
+        if not workers or any(p.is_symlink() for p in bundles):
+            return None
+        jobs = [str(p) for p in bundles]
+        return folder, bundles, fhir.Prescan(workers, jobs, fhir_passes(mapping))
+    return None
+
+
 async def load_extracts(
     store: GraphStore,
     folders: Iterable[Path | str],
@@ -1329,16 +1432,41 @@ async def load_extracts(
     Returns:
         One report per folder, in load order.
     """
-    plans = [prepare_extract(f, loaders_dir=loaders_dir) for f in folders]
+    folders = list(folders)
+    early = _start_prescan(folders, loaders_dir)  # (folder, bundle files, prescan) or None
+    ahead: dict[int, Any] = {}
+    try:
+        plans = [prepare_extract(f, loaders_dir=loaders_dir) for f in folders]
+    except BaseException:
+        if early is not None:
+            early[2].close()
+        raise
     plans.sort(key=lambda p: (p.extracted_at, p.system))
+    if early is not None:
+        folder, bundles, prescan = early
+        at = next((i for i, p in enumerate(plans) if p.folder == folder), None)
+        if at is not None and plans[at].bundles == bundles:
+            ahead[at] = prescan
+        else:  # pragma: no cover - the folder changed between the two looks
+            prescan.close()
     if any(p.mapping.format == "fhir" for p in plans[1:]):
         from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
-        if any(fhir.workers_for(len(p.bundles)) for p in plans if p.mapping.format == "fhir"):
+        if any(
+            p.mapping.format == "fhir" and i not in ahead and fhir.workers_for(len(p.bundles))
+            for i, p in enumerate(plans)
+        ):
             fhir.warm_up()  # its worker pool's fork server starts while earlier extracts load
-    return [
-        await run_plan(
-            store, plan, progress=progress, batch_size=batch_size, allow_older=allow_older
-        )
-        for plan in plans
-    ]
+    reports: list[LoadReport] = []
+    try:
+        for i, plan in enumerate(plans):
+            reports.append(
+                await run_plan(
+                    store, plan, progress=progress, batch_size=batch_size,
+                    allow_older=allow_older, prescan=ahead.get(i),
+                )
+            )  # fmt: skip
+    finally:
+        for prescan in ahead.values():  # closed by its load, unless a load failed first
+            prescan.close()
+    return reports

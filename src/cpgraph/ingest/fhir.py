@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import pickle
 import select
+import tempfile
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -34,6 +35,7 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from fhir.resources.R4B.bundle import Bundle
 
+from cpgraph.errors import IngestError
 from cpgraph.ingest.readers import FhirPath
 
 #: Raw content kept for a quarantined bundle (characters); the engine truncates again.
@@ -249,6 +251,99 @@ def make_pool(workers: int) -> Executor:
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=ctx, initializer=_watch_owner, initargs=(os.getpid(),)
     )
+
+
+def scan_bundle_pickled(path: str, passes: tuple[Pass, ...]) -> bytes:
+    """:func:`scan_bundle`, pickled in the worker (a :class:`Prescan` keeps it as bytes)."""
+    return pickle.dumps(scan_bundle(path, passes), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class Prescan:
+    """An extract's bundle files scanned ahead of its turn, in worker processes.
+
+    A multi-extract load reads its extracts one after the other, and while it reads
+    the CSV extracts before a FHIR one, the FHIR worker processes would idle. A
+    prescan starts them at once: a thread in this process hands the pool a few
+    bundle files at a time and appends each scan, pickled by its worker, to an
+    unlinked temporary file (readable by this user only) in file order, so memory
+    stays bounded however far ahead it gets. When the extract's turn comes,
+    :meth:`scans` yields the same ``(path, scan)`` sequence :func:`scan_all` would,
+    waiting for any scan not yet done.
+
+    Args:
+        workers: worker processes (at least 1).
+        jobs: the bundle files, in load order.
+        passes: as for :func:`scan_bundle`.
+    """
+
+    def __init__(self, workers: int, jobs: list[str], passes: tuple[Pass, ...]) -> None:
+        self.jobs = jobs
+        self.passes = passes
+        self._pool = make_pool(workers)
+        self._ahead = _AHEAD_PER_WORKER * workers
+        self._spill = tempfile.TemporaryFile()  # noqa: SIM115 — closed by close()
+        self._where: list[tuple[int, int]] = []  # (offset, size) per job done, in order
+        self._failure: BaseException | None = None
+        self._ended = False  # the scanning thread returned (all done, stopped or failed)
+        self._stop = threading.Event()
+        self._ready = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="cpgraph-fhir-prescan", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        pending: list[Future[bytes]] = []
+        offset = 0
+        try:
+            for path in self.jobs:
+                if self._stop.is_set():
+                    return
+                pending.append(self._pool.submit(scan_bundle_pickled, path, self.passes))
+                if len(pending) >= self._ahead:
+                    offset = self._keep(pending.pop(0).result(), offset)
+            while pending and not self._stop.is_set():
+                offset = self._keep(pending.pop(0).result(), offset)
+        except BaseException as exc:  # noqa: BLE001 — re-raised by scans(), in the loader
+            with self._ready:
+                self._failure = exc
+                self._ready.notify_all()
+        finally:
+            for future in pending:
+                future.cancel()
+            with self._ready:
+                self._ended = True
+                self._ready.notify_all()
+
+    def _keep(self, data: bytes, offset: int) -> int:
+        os.pwrite(self._spill.fileno(), data, offset)
+        with self._ready:
+            self._where.append((offset, len(data)))
+            self._ready.notify_all()
+        return offset + len(data)
+
+    def scans(self) -> Iterator[tuple[str, BundleScan]]:
+        """Yield ``(path, scan)`` for every job, in order (as :func:`scan_all`).
+
+        Raises:
+            BaseException: whatever stopped the scanning (a worker that died...).
+            IngestError: the prescan was closed before every scan was read.
+        """
+        for i, path in enumerate(self.jobs):
+            with self._ready:
+                while len(self._where) <= i and not self._ended:
+                    self._ready.wait()
+                if self._spill.closed or len(self._where) <= i:
+                    raise self._failure or IngestError("the FHIR prescan was closed")
+                offset, size = self._where[i]
+            data = os.pread(self._spill.fileno(), size, offset)
+            scan: BundleScan = pickle.loads(data)  # noqa: S301 — made by scan_bundle_pickled
+            yield path, scan
+
+    def close(self) -> None:
+        """Stop scanning, end the worker processes and drop the file (idempotent)."""
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._thread.join()
+        self._spill.close()
 
 
 def scan_all(

@@ -42,6 +42,10 @@ _ALREADY = ("already indexed", "already exists")
 # A liveness probe waits this long for PONG (a crashed server refuses at once).
 _LIVENESS_TIMEOUT_S = 2.0
 _BOOTSTRAP_ATTEMPTS = 3  # tries of the (idempotent) schema set-up when the connection drops
+#: Seconds to wait for new uniqueness constraints to become operational: over an empty
+#: graph, and over stored nodes (built like an index over all of them; see bootstrap).
+_CONSTRAINT_WAIT = 60.0
+_CONSTRAINT_WAIT_POPULATED = 600.0
 
 # -- parameter encoding ----------------------------------------------------------------
 #
@@ -327,9 +331,14 @@ class FalkorDBStore(GraphStore):
                 created.append(name)
         constraints = await self._create_constraints()
         created.extend(name for _, name in constraints)
-        await self._wait_constraints_operational()
         labels = {label for label, _ in constraints}
-        if labels and self._embedded is not None and await self._populated(labels):
+        populated = bool(labels) and await self._populated(labels)
+        # over stored nodes (after a bulk load: a million and more) a constraint takes
+        # as long as its index: a busy machine needed more than a minute at 1M mentions
+        await self._wait_constraints_operational(
+            _CONSTRAINT_WAIT_POPULATED if populated else _CONSTRAINT_WAIT
+        )
+        if populated and self._embedded is not None:
             # A constraint created over stored nodes (after a bulk load, or to replace
             # one a killed command never finished) is logged as an effect FalkorDB may
             # fail to replay before its index is rebuilt ("missing supporting
@@ -411,7 +420,7 @@ class FalkorDBStore(GraphStore):
             created.append((label, f"unique:{label}.{'.'.join(props)}"))
         return created
 
-    async def _wait_constraints_operational(self, timeout: float = 60.0) -> None:
+    async def _wait_constraints_operational(self, timeout: float = _CONSTRAINT_WAIT) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             rows = await self.query("constraints_list")

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import struct
 from collections.abc import Callable, Iterator, Sequence
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from redis.exceptions import RedisError
@@ -38,6 +39,7 @@ from redis.exceptions import RedisError
 from cpgraph.errors import StoreError
 from cpgraph.store.base import redact
 from cpgraph.store.bulk import BulkGraph, BulkImportError, EdgeTable, store_is_empty
+from cpgraph.store.schema import Label
 
 if TYPE_CHECKING:  # pragma: no cover
     from cpgraph.store.falkordb import FalkorDBStore
@@ -135,31 +137,154 @@ def _tokens(header: bytes, entities: Iterator[bytes]) -> Iterator[tuple[bytes, i
         yield b"".join(parts), count
 
 
-def node_tokens(graph: BulkGraph) -> Iterator[tuple[bytes, int]]:
-    """Every node as ``(token, nodes in it)``, tables in order (their ids follow that order)."""
+#: Distinct edge value tuples kept encoded at once (see `_edge_rows`).
+_EDGE_VALUES_KEPT = 4096
+
+#: Where each node table's rows went in the order sent: label -> new position per row.
+Positions = dict[Label, list[int]]
+
+_BOOL_BYTES = {True: _TRUE, False: _FALSE}
+
+
+def _shape_encoder(
+    columns: Sequence[str], shape: tuple[type, ...]
+) -> tuple[bytes, Callable[[Sequence[Any]], bytes]]:
+    """The header and row encoder of rows whose values have the types ``shape``.
+
+    Null columns are left out (an absent property is what a null sends). String
+    columns come first and are encoded in one go: ``"\x03" + "\x00\x03".join(...)``
+    is the strings' encoding in a single ``str``, so the row costs a few C calls
+    rather than a Python call per value; then booleans, then anything else value
+    by value.
+    """
+    texts = [i for i, t in enumerate(shape) if t is str]
+    flags = [i for i, t in enumerate(shape) if t is bool]
+    others = [i for i, t in enumerate(shape) if t is not str and t is not bool and t is not _NONE]
+    order = texts + flags + others
+    header = _header_for([columns[i] for i in order])
+    get_texts = _getter(texts)
+    get_flags = _getter(flags)
+    get_others = _getter(others)
+    nuls = len(texts) - 1
+    bools = _BOOL_BYTES.__getitem__
+
+    def encode(row: Sequence[Any]) -> bytes:
+        data = b""
+        if texts:
+            text = "\x00\x03".join(get_texts(row))
+            if text.count("\x00") != nuls:
+                for value in get_texts(row):
+                    encode_value(value)  # says which is wrong (a NUL in a string)
+            data = b"\x03" + text.encode("utf-8") + b"\x00"
+        if flags:
+            data += b"".join(map(bools, get_flags(row)))
+        if others:
+            data += b"".join(map(encode_value, get_others(row)))
+        return data
+
+    return header, encode
+
+
+_NONE = type(None)
+
+
+def _getter(indexes: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
+    """A row's values at ``indexes``, always as a sequence."""
+    if not indexes:
+        return lambda _row: ()
+    if len(indexes) == 1:
+        (only,) = indexes
+        return lambda row: (row[only],)
+    return itemgetter(*indexes)
+
+
+def _header_for(columns: Sequence[str]) -> bytes:
+    return _COUNT(len(columns)) + b"".join(c.encode("utf-8") + b"\x00" for c in columns)
+
+
+def node_tokens(
+    graph: BulkGraph, positions: Positions | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """Every node as ``(token, nodes in it)``, tables in order (their ids follow that order).
+
+    Within a table, rows are sent grouped by the types of their values (their
+    *shape*): each group is its own token, whose header names only the columns
+    that group has values for. Node ids follow the order sent, so where each row
+    went is recorded in ``positions`` (label -> new index per row), for
+    :func:`edge_tokens`.
+    """
     for table in graph.nodes:
         width = len(table.columns)
-        rows = (_encode_row(row if len(row) == width else row[:width]) for row in table.rows)
-        yield from _tokens(_header(table.label.value, table.columns), rows)
+        groups: dict[tuple[type, ...], list[int]] = {}
+        for i, row in enumerate(table.rows):
+            shape = tuple(map(type, row if len(row) == width else row[:width]))
+            group = groups.get(shape)
+            if group is None:
+                groups[shape] = [i]
+            else:
+                group.append(i)
+        where = [0] * len(table.rows)
+        at = 0
+        name = table.label.value.encode("utf-8") + b"\x00"
+        for shape, rows in groups.items():
+            header, encode = _shape_encoder(table.columns, shape)
+            for i in rows:
+                where[i] = at
+                at += 1
+            entities = (encode(table.rows[i]) for i in rows)
+            yield from _tokens(name + header, entities)
+        if positions is not None:
+            positions[table.label] = where
 
 
 def _edge_rows(
-    table: EdgeTable, src_at: int, dst_at: int, src_n: int, dst_n: int
+    table: EdgeTable,
+    src_at: int,
+    dst_at: int,
+    src_where: list[int] | None,
+    dst_where: list[int] | None,
+    src_n: int,
+    dst_n: int,
 ) -> Iterator[bytes]:
+    # Most edges repeat a few value tuples (their system, role, first and last seen):
+    # each distinct one is encoded once.
+    encoded: dict[tuple[Any, ...], bytes] = {}
     for src, dst, values in table.rows:
         if not (0 <= src < src_n and 0 <= dst < dst_n):
             raise BulkImportError(f"a {table.type.value} edge points at no node")
-        yield _EDGE_ENDS(src_at + src, dst_at + dst) + _encode_row(values)
+        if src_where is not None:
+            src = src_where[src]
+        if dst_where is not None:
+            dst = dst_where[dst]
+        key = tuple(values)
+        try:
+            data = encoded.get(key)
+        except TypeError:  # an unhashable value (a list): not kept
+            data = _encode_row(values)
+        else:
+            if data is None:
+                data = encoded[key] = _encode_row(values)
+                if len(encoded) > _EDGE_VALUES_KEPT:
+                    encoded.clear()  # mostly distinct values: a bounded memo, not a copy
+        yield _EDGE_ENDS(src_at + src, dst_at + dst) + data
 
 
-def edge_tokens(graph: BulkGraph) -> Iterator[tuple[bytes, int]]:
-    """Every edge as ``(token, edges in it)``, its ends as node ids (see :func:`node_tokens`)."""
+def edge_tokens(
+    graph: BulkGraph, positions: Positions | None = None
+) -> Iterator[tuple[bytes, int]]:
+    """Every edge as ``(token, edges in it)``, its ends as node ids (see :func:`node_tokens`).
+
+    ``positions``: what :func:`node_tokens` recorded (None: rows sent in table order).
+    """
     offsets = graph.offsets()
+    where = positions or {}
     for table in graph.edges:
         rows = _edge_rows(
             table,
             offsets[table.source],
             offsets[table.target],
+            where.get(table.source),
+            where.get(table.target),
             len(graph.node_table(table.source).rows),
             len(graph.node_table(table.target).rows),
         )
@@ -243,7 +368,11 @@ async def _insert(
     pending: asyncio.Future[None] | None = None
     try:
         first = True
-        for is_node, tokens in ((True, node_tokens(graph)), (False, edge_tokens(graph))):
+        positions: Positions = {}
+        for is_node, tokens in (
+            (True, node_tokens(graph, positions)),
+            (False, edge_tokens(graph, positions)),  # after every node: positions complete
+        ):
             calls = _calls(tokens)
             while True:
                 # The next call is encoded in a worker thread while the server runs the

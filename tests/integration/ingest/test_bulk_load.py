@@ -237,3 +237,25 @@ async def test_a_bulk_loaded_store_restarts_from_its_file(
         assert len(keys) > 100 and sorted(r["key"] for r in found) == sorted(keys)
     finally:
         await again.close()
+
+
+async def test_constraints_over_the_bulk_loaded_graph_get_the_long_wait(
+    second_store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a uniqueness constraint over a million stored nodes builds like an index: on a busy
+    # machine it took more than the minute an empty graph's constraints are given
+    from cpgraph.store import falkordb  # noqa: PLC0415
+
+    waits: list[float] = []
+    real = second_store._wait_constraints_operational  # type: ignore[attr-defined]  # noqa: SLF001
+
+    async def recording(timeout: float = falkordb._CONSTRAINT_WAIT) -> None:  # noqa: SLF001
+        waits.append(timeout)
+        await real(timeout)
+
+    monkeypatch.setattr(second_store, "_wait_constraints_operational", recording)
+    await second_store.bootstrap()  # the graph is empty
+    pop = make_population(tmp_path / "pop", households=5, seed=3)
+    await bulk_load_extracts(second_store, pop.extracts())
+    assert waits == [falkordb._CONSTRAINT_WAIT, falkordb._CONSTRAINT_WAIT_POPULATED]  # noqa: SLF001
+    assert falkordb._CONSTRAINT_WAIT_POPULATED >= 10 * falkordb._CONSTRAINT_WAIT  # noqa: SLF001

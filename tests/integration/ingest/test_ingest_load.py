@@ -19,6 +19,8 @@ from cpgraph.ingest import (
     record_versions,
     render_report,
 )
+from cpgraph.ingest.engine import _Producer, prepare_extract
+from cpgraph.ingest.report import LoadReport
 from cpgraph.store import GraphStore
 from tests.integration.ingest.conftest import (
     expected_quarantine,
@@ -253,6 +255,34 @@ async def test_unusable_extract_writes_nothing(falkordb_store: GraphStore, tmp_p
     assert stats.nodes == {}
 
 
+async def test_a_refused_extract_stops_the_fhir_scans_started_ahead(
+    falkordb_store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+    if fhir.workers_for(fhir.POOL_MIN_BUNDLES + 2) == 0:
+        pytest.skip("one CPU: FHIR bundles are validated in process, no pool to start")
+    prescans: list[Any] = []
+
+    class Recording(fhir.Prescan):
+        def __init__(self, workers: int, jobs: list[str], passes: Any) -> None:
+            super().__init__(workers, jobs, passes)
+            prescans.append(self)
+
+    monkeypatch.setattr(fhir, "Prescan", Recording)
+    big = health_extract(tmp_path / "h")
+    text = (big / "bundles" / "bundle-00001.json").read_text()
+    for n in range(3, 3 + fhir.POOL_MIN_BUNDLES):
+        (big / "bundles" / f"bundle-{n:05d}.json").write_text(text.replace('"p1"', f'"p{n}"'))
+    broken = police_extract(tmp_path / "p")
+    (broken / "nominals.csv").write_bytes(b"\xff\xfe not text")
+    with pytest.raises(NotCsvError):
+        await load_extracts(falkordb_store, [big, broken])
+    assert len(prescans) == 1
+    assert prescans[0]._spill.closed  # closed: its workers ended, its file gone
+    assert (await falkordb_store.stats()).nodes.get("SourceRecord", 0) == 0
+
+
 async def test_report_and_load_node_agree(falkordb_store: GraphStore, tmp_path: Path) -> None:
     report = await load_extract(falkordb_store, police_extract(tmp_path / "p"))
     stored = (await list_loads(falkordb_store, "test-police"))[0]
@@ -260,16 +290,25 @@ async def test_report_and_load_node_agree(falkordb_store: GraphStore, tmp_path: 
     assert sum(f["read"] for f in stored["files"]) == report.rows_read == 14
 
 
-async def test_fhir_worker_fork_server_started_at_the_start_of_a_multi_extract_load(
+async def test_fhir_bundles_scanned_from_the_start_of_a_multi_extract_load(
     falkordb_store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
     if fhir.workers_for(fhir.POOL_MIN_BUNDLES + 2) == 0:
-        pytest.skip("one CPU: FHIR bundles are validated in process, no pool to warm up")
-    calls: list[int] = []
-    real = fhir.warm_up
-    monkeypatch.setattr(fhir, "warm_up", lambda: (calls.append(1), real())[1])
+        pytest.skip("one CPU: FHIR bundles are validated in process, no pool to start")
+    warmed: list[int] = []
+    real_warm_up = fhir.warm_up
+    monkeypatch.setattr(fhir, "warm_up", lambda: (warmed.append(1), real_warm_up())[1])
+    started: list[tuple[int, int]] = []  # (bundle files, extracts loaded when it started)
+    loaded: list[str] = []
+
+    class Recording(fhir.Prescan):
+        def __init__(self, workers: int, jobs: list[str], passes: Any) -> None:
+            started.append((len(jobs), len(loaded)))
+            super().__init__(workers, jobs, passes)
+
+    monkeypatch.setattr(fhir, "Prescan", Recording)
 
     def later(folder: Path) -> Path:
         manifest = json.loads((folder / "manifest.json").read_text())
@@ -280,13 +319,27 @@ async def test_fhir_worker_fork_server_started_at_the_start_of_a_multi_extract_l
     police = police_extract(tmp_path / "p")
     small = later(health_extract(tmp_path / "h1", system="test-fhir-small"))
     await load_extracts(falkordb_store, [police, small])
-    assert calls == []  # two bundle files: validated in process, no pool to warm up
+    assert started == [] and warmed == []  # two bundle files: validated in process
     big = later(health_extract(tmp_path / "h2", system="test-fhir-big"))
     text = (big / "bundles" / "bundle-00001.json").read_text()
     for n in range(3, 3 + fhir.POOL_MIN_BUNDLES):
         (big / "bundles" / f"bundle-{n:05d}.json").write_text(text.replace('"p1"', f'"p{n}"'))
     police2 = police_extract(tmp_path / "p2", system="test-police-2")
-    reports = await load_extracts(falkordb_store, [big, police2])
-    assert calls == [1]  # the FHIR extract loads second: its pool's server starts first
+    reports = await load_extracts(
+        falkordb_store, [big, police2], progress=lambda system, *_: loaded.append(system)
+    )
+    # the FHIR extract loads second: its files were being scanned before the first loaded
+    # (before the extracts were even checked)
+    assert started == [(2 + fhir.POOL_MIN_BUNDLES, 0)]
+    assert warmed == []
     assert [r.system for r in reports] == ["test-police-2", "test-fhir-big"]
     assert all(r.status == "completed" for r in reports)
+    # the same as the extract read in process, at its turn
+    plan = prepare_extract(big)
+    alone = LoadReport(plan.load_id, plan.system, plan.agency, plan.organisation,
+                       plan.extracted_at, str(big))  # fmt: skip
+    for _ in _Producer(plan, alone, 500, fhir_workers=0).batches():
+        pass
+    assert reports[1].files_json() == alone.files_json()
+    assert (reports[1].mentions, reports[1].rows_read) == (alone.mentions, alone.rows_read)
+    assert reports[1].rows_read == reports[1].rows_loaded + reports[1].rows_quarantined

@@ -54,19 +54,72 @@ def test_values_encode_as_the_bulk_loader_does() -> None:
         encode_value({"a": 1})
 
 
+def _header(name: str, *columns: str) -> bytes:
+    return (
+        name.encode()
+        + b"\x00"
+        + struct.pack("=I", len(columns))
+        + b"".join(c.encode() + b"\x00" for c in columns)
+    )
+
+
 def test_tokens_carry_header_counts_and_global_node_ids() -> None:
     graph = _graph()
-    nodes = list(node_tokens(graph))
-    assert [n for _, n in nodes] == [2, 1]
+    positions: dict[Label, list[int]] = {}
+    nodes = list(node_tokens(graph, positions))
+    # one token per shape of row: only the columns it has values for, strings first,
+    # then booleans, then other types
+    assert [n for _, n in nodes] == [1, 1, 1]
     first = nodes[0][0]
     assert b"ignored" not in first
-    assert first.startswith(b"SourceRecord\x00" + struct.pack("=I", 5) + b"key\x00surname\x00")
-    edges = list(edge_tokens(graph))
+    head = _header("SourceRecord", "key", "surname", "nhs_number_valid", "aliases", "line")
+    assert first == head + b"\x03s:1\x00\x03Lee\x00" + b"\x01\x01" + encode_value(
+        ["Ann; Lee", "A Lee"]
+    ) + encode_value(3)
+    second = nodes[1][0]
+    assert second == _header("SourceRecord", "key", "surname", "nhs_number_valid") + (
+        b"\x03s:2\x00\x03\x00\x01\x00"  # the empty string is kept, the nulls left out
+    )
+    assert positions[Label.SOURCE_RECORD] == [0, 1]
+    edges = list(edge_tokens(graph, positions))
     token = edges[0][0]
-    head = b"AT_ADDRESS\x00" + struct.pack("=I", 2) + b"first_seen\x00system\x00"
+    head = _header("AT_ADDRESS", "first_seen", "system")
     assert token.startswith(head)
     # the address is node 2: after the two records, in table order
     assert token[len(head) : len(head) + 16] == struct.pack("=QQ", 1, 2)
+
+
+def test_rows_are_sent_grouped_by_shape_and_edges_follow_them() -> None:
+    records = NodeTable(
+        Label.SOURCE_RECORD,
+        ("key", "surname"),
+        [["s:1", "Lee"], ["s:2", None], ["s:3", "Ng"], ["s:4", None]],
+    )
+    at = EdgeTable(
+        RelType.STATED_RELATIONSHIP,
+        Label.SOURCE_RECORD,
+        Label.SOURCE_RECORD,
+        ("system",),
+        [(1, 2, ("wmp",)), (3, 0, ("wmp",))],
+    )
+    graph = BulkGraph(nodes=[records], edges=[at])
+    positions: dict[Label, list[int]] = {}
+    nodes = list(node_tokens(graph, positions))
+    assert [n for _, n in nodes] == [2, 2]
+    assert nodes[0][0].endswith(b"s:1\x00\x03Lee\x00\x03s:3\x00\x03Ng\x00")
+    assert nodes[1][0].endswith(b"s:2\x00\x03s:4\x00")
+    assert positions[Label.SOURCE_RECORD] == [0, 2, 1, 3]
+    token = next(edge_tokens(graph, positions))[0]
+    ends = token[len(_header("STATED_RELATIONSHIP", "system")) :]
+    # s:2 -> s:3 is node 2 -> node 1; s:4 -> s:1 is node 3 -> node 0
+    assert ends.startswith(struct.pack("=QQ", 2, 1))
+    assert struct.pack("=QQ", 3, 0) in ends
+
+
+def test_a_nul_in_a_string_is_refused_on_the_fast_path() -> None:
+    records = NodeTable(Label.SOURCE_RECORD, ("key", "surname"), [["s:1", "Le\x00e"]])
+    with pytest.raises(BulkImportError, match="NUL"):
+        list(node_tokens(BulkGraph(nodes=[records])))
 
 
 def test_an_edge_to_no_node_is_refused() -> None:

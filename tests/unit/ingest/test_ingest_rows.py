@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cpgraph.ingest.engine import ExtractPlan, _Producer, prepare_extract
+from cpgraph.ingest.engine import ExtractPlan, _Producer, fhir_passes, prepare_extract
 from cpgraph.ingest.mapping import load_mappings
 from cpgraph.ingest.report import LoadReport
 from cpgraph.ingest.writer import EVENT_COLUMNS, EVENT_FACT_SLOTS, RECORD_COLUMNS, RECORD_INDEX
@@ -33,15 +33,24 @@ from tests.unit.ingest.extracts import (
 
 
 def produce(
-    folder: Path, batch_size: int = 3, *, fhir_workers: int | None = None
+    folder: Path, batch_size: int = 3, *, fhir_workers: int | None = None, prescan: bool = False
 ) -> tuple[LoadReport, dict[str, list[list[Any]]]]:
-    """Run the producer alone; return its report and every row by query name."""
+    """Run the producer alone; return its report and every row by query name.
+
+    ``prescan``: the bundle files are scanned ahead by a `fhir.Prescan` of
+    ``fhir_workers`` processes, as a multi-extract load does.
+    """
     plan: ExtractPlan = prepare_extract(folder)
     report = LoadReport(
         plan.load_id, plan.system, plan.agency, plan.organisation, plan.extracted_at, str(folder)
     )
     rows: dict[str, list[list[Any]]] = defaultdict(list)
     producer = _Producer(plan, report, batch_size, fhir_workers=fhir_workers)
+    if prescan:
+        from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+        jobs = [str(p) for p in plan.bundles]
+        producer.prescan = fhir.Prescan(fhir_workers or 1, jobs, fhir_passes(plan.mapping))
     for name, batch in producer.batches():
         assert len(batch) <= batch_size
         rows[name].extend(batch)
@@ -206,11 +215,45 @@ def test_health_in_worker_processes_same_as_in_process(tmp_path: Path) -> None:
     pool_report, pooled = produce(folder, batch_size=4, fhir_workers=2)
     assert pooled == local
     assert pool_report.files_json() == local_report.files_json()
+    # scanned ahead (a multi-extract load's FHIR extract): the same rows, the same report
+    ahead_report, ahead = produce(folder, batch_size=4, fhir_workers=2, prescan=True)
+    assert ahead == local
+    assert ahead_report.files_json() == local_report.files_json()
     # A row the engine quarantines after validation keeps the resource's raw JSON.
     raw = {(r[2], r[3]): r[4] for r in pooled["ingest_quarantine_upsert"]}
     orphan = json.loads(raw[("bundles/bundle-00001.json", 6)])
     assert orphan["id"] == "r2"
     assert orphan["patient"] == {"reference": "Patient/nope"}
+
+
+def test_a_prescan_that_fails_stops_the_load_and_its_workers(tmp_path: Path) -> None:
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+    folder = health_extract(tmp_path / "h")
+    plan = prepare_extract(folder)
+    # a bundle file gone after the extract was checked: its scan fails in the worker
+    plan.bundles[1].unlink()
+    prescan = fhir.Prescan(2, [str(p) for p in plan.bundles], fhir_passes(plan.mapping))
+    scans = prescan.scans()
+    first_path, first = next(scans)
+    assert first_path == str(plan.bundles[0])
+    assert first.problem is None and first.items
+    with pytest.raises(FileNotFoundError):
+        next(scans)
+    prescan.close()
+    prescan.close()  # idempotent
+    assert prescan._pool._processes in (None, {})
+
+
+def test_a_closed_prescan_says_so_instead_of_waiting(tmp_path: Path) -> None:
+    from cpgraph.errors import IngestError  # noqa: PLC0415
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+
+    plan = prepare_extract(health_extract(tmp_path / "h"))
+    prescan = fhir.Prescan(1, [str(p) for p in plan.bundles], fhir_passes(plan.mapping))
+    prescan.close()
+    with pytest.raises(IngestError, match="closed"):
+        list(prescan.scans())
 
 
 def test_each_bundle_file_is_scanned_once_for_every_pass(
@@ -255,8 +298,8 @@ def test_later_pass_finds_resources_of_an_earlier_pass_in_any_bundle(tmp_path: P
         )
     }
     folder = write_extract(tmp_path / "h", "health", "test-fhir", bundles)
-    for workers in (0, 2):
-        report, rows = produce(folder, batch_size=2, fhir_workers=workers)
+    for workers, ahead in ((0, False), (2, False), (2, True)):
+        report, rows = produce(folder, batch_size=2, fhir_workers=workers, prescan=ahead)
         assert set(records(rows)) == {"test-fhir:patient:late", "test-fhir:related_person:r1"}
         rel = rows["ingest_relationships_upsert"]
         assert [(r[0], r[1]) for r in rel] == [
