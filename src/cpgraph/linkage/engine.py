@@ -428,14 +428,23 @@ class LinkageEngine:
         workers: rapidfuzz threads; with 2 or more, a run that has to train its model
             on many mentions trains it in a forked process while this one blocks and
             compares the candidate pairs (the two do not depend on each other).
+        memory_mb: the run's memory budget, forks included (None or 0: none); a fork
+            starts only when even a full copy of this process fits in it
+            (:func:`~cpgraph.linkage.forking.fork_fits`), else its job runs here.
     """
 
     def __init__(
-        self, spec: Spec | None = None, *, link_only: bool = False, workers: int = 1
+        self,
+        spec: Spec | None = None,
+        *,
+        link_only: bool = False,
+        workers: int = 1,
+        memory_mb: int | None = None,
     ) -> None:
         self.spec = spec or load_spec()
         self.link_only = link_only
         self.workers = workers
+        self.memory_mb = memory_mb
         self.model: Model | None = None
         self._src_codes: np.ndarray | None = None
 
@@ -443,6 +452,10 @@ class LinkageEngine:
         """Whether to do part of the work in a forked process (``size``: mentions)."""
         big = size is None or size >= PARALLEL_MIN
         return self.workers >= 2 and big and can_fork()
+
+    def _fork(self, job: Callable[[], Any]) -> Callable[[], Any]:
+        """``job`` in a forked process when the budget allows (see :func:`in_fork`)."""
+        return in_fork(job, (self.memory_mb or 0) << 20)
 
     # ----------------------------------------------------------------- preparation
     def _prepare(
@@ -703,7 +716,7 @@ class LinkageEngine:
             reviewing = None
             if self._parallel(len(keys)):
                 # the review queue (explained pairs) is built alongside the assignments
-                reviewing = in_fork(lambda: self._review(keys, labels, edges, prep))
+                reviewing = self._fork(lambda: self._review(keys, labels, edges, prep))
             ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
             assignments = self._assignments(
                 keys, labels, ida.person_ids, edges, scored.scorer, breakdowns
@@ -744,7 +757,7 @@ class LinkageEngine:
         # the mentions' hash needs no preparation: a forked process computes it meanwhile
         fp_base = None
         if self._parallel(len(mentions)):
-            fp_base = in_fork(lambda: fingerprint(mentions.reset_index(drop=True)))
+            fp_base = self._fork(lambda: fingerprint(mentions.reset_index(drop=True)))
         # a given model brings the name variants it was trained with
         prep = self._prepare(mentions, relationships, _model_pairs(model))
         timings["standardise"] = time.perf_counter() - t0
@@ -752,7 +765,7 @@ class LinkageEngine:
         training = None
         if model is None:
             if self._parallel(len(prep.s)):
-                training = in_fork(lambda: self._fit(prep))
+                training = self._fork(lambda: self._fit(prep))
             else:
                 model = self._fit(prep)
         timings["fit"] = time.perf_counter() - t1
@@ -849,7 +862,7 @@ class LinkageEngine:
             # the scorer, reads them only, and makes its own pairs; only the kept edges
             # come back)
             theirs = list(todo[2::2])
-            helper = in_fork(lambda: [score_range(k) for k in theirs])
+            helper = self._fork(lambda: [score_range(k) for k in theirs])
         scored = {k: score_range(k) for k in todo if k not in theirs}
         if helper is not None:
             scored.update(zip(theirs, helper(), strict=True))
@@ -1291,7 +1304,7 @@ class LinkageEngine:
             half = len(uniq) // 2
             if self._parallel(2 * half):
                 # a forked process builds the second half of the breakdown dicts
-                rest = in_fork(lambda: self._bds(e, uniq[half:]))
+                rest = self._fork(lambda: self._bds(e, uniq[half:]))
                 made = self._bds(e, uniq[:half]) + rest()
             else:
                 made = self._bds(e, uniq)

@@ -89,7 +89,11 @@ def _own_rss() -> int | None:
         return None
 
 
-def fork_fits() -> bool:
+# forked children started by `in_fork` and not yet waited for (each may hold a copy)
+_LIVE: set[int] = set()
+
+
+def fork_fits(budget: int | None = None) -> bool:
     """Whether a child could copy every page of this process and still fit in memory.
 
     A forked child shares its parent's pages until it writes them, and Python writes
@@ -97,22 +101,30 @@ def fork_fits() -> bool:
     them. When the machine's available memory could not take that copy, the job runs
     in this process instead: slower, never killed by the kernel's OOM killer. Platforms
     without ``/proc`` are not checked.
+
+    With a ``budget`` (bytes: what the run may use, forks included) the worst case must
+    fit in it too: this process, a full copy for the new child and one for each child
+    still running (:func:`in_fork`'s not yet waited for). The machine having room is
+    not enough: other work shares it, and a run is sized by its budget.
     """
     rss, available = _own_rss(), _meminfo_bytes("MemAvailable")
-    if rss is None or available is None:
+    if rss is None:
         return True
-    return available >= rss
+    if available is not None and available < rss:
+        return False
+    return budget is None or budget <= 0 or rss * (2 + len(_LIVE)) <= budget
 
 
-def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
+def in_fork(job: Callable[[], Any], budget: int | None = None) -> Callable[[], Any]:
     """Run ``job`` in a forked process; returns a function that waits for its result.
 
-    When the memory a fork could need is not available (:func:`fork_fits`), the job
-    runs here and now instead, and ``wait()`` returns its result: the same result, as
-    the job only reads what it inherits.
+    When the memory a fork could need is not available, or would not fit in ``budget``
+    (:func:`fork_fits`), the job runs here and now instead, and ``wait()`` returns its
+    result: the same result, as the job only reads what it inherits.
 
     Args:
         job: what to compute; it runs in the child on the tables it inherited.
+        budget: bytes the run may use, forks included (None or 0: the machine's).
 
     Returns:
         ``wait()``: the job's result (or its exception, raised here).
@@ -120,7 +132,7 @@ def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
     Raises:
         LinkageError: (from ``wait``) the child died without an answer.
     """
-    if not fork_fits():
+    if not fork_fits(budget):
         return _inline(job)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
@@ -132,6 +144,7 @@ def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
         proc = ctx.Process(target=_child, args=(job, send, os.getpid()), daemon=True)
         proc.start()
     send.close()
+    _LIVE.add(proc.pid)
 
     def wait() -> Any:
         try:
@@ -144,6 +157,7 @@ def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
             ) from None
         finally:
             recv.close()
+            _LIVE.discard(proc.pid)
         proc.join()
         if status == "error":
             raise value
