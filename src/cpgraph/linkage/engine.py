@@ -35,6 +35,8 @@ from cpgraph.linkage.clustering import (
     corroborated_place_pairs,
     detach_ambiguous,
     household_ids,
+    kept_apart,
+    same_label,
     split_incohesive,
 )
 from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels, master_index_codes
@@ -194,12 +196,18 @@ class _CannotLinks:
         return len(self.i)
 
     @staticmethod
-    def concat(parts: list[_CannotLinks]) -> _CannotLinks:
+    def concat(parts: list[_CannotLinks], consume: bool = False) -> _CannotLinks:
+        """One table of ``parts``; ``consume``: empty each part's column once it is copied
+        (a run's parts and their concatenation are never all held at once)."""
         if not parts:
             return _CannotLinks.empty()
-        return _CannotLinks(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("i", "j", "weight"))
-        )
+        out = []
+        for f in ("i", "j", "weight"):
+            out.append(np.concatenate([getattr(p, f) for p in parts]))
+            if consume:
+                for p in parts:
+                    setattr(p, f, np.empty(0, getattr(p, f).dtype))  # (a view would keep it)
+        return _CannotLinks(*out)
 
 
 def _split_cannot(e: _Edges) -> tuple[_Edges, _CannotLinks]:
@@ -879,7 +887,7 @@ class LinkageEngine:
             scorer=scorer,
             changed=changed,
             compared=int(compared),
-            cannot=_CannotLinks.concat(cannot),
+            cannot=_CannotLinks.concat(cannot, consume=True),
         )
 
     def _reused_edges(
@@ -1035,13 +1043,11 @@ class LinkageEngine:
         # a pair's direct evidence: its edges' best weight (only pairs within one cluster
         # are ever looked up, and few cannot-links lie within one)
         cl = scored.cannot
-        ei = np.concatenate([edges.i, cl.i.astype(np.int64)])
-        ej = np.concatenate([edges.j, cl.j.astype(np.int64)])
-        within = labels[ei] == labels[ej]
-        direct = pd.Series(
-            np.concatenate([edges.weight, cl.weight])[within], index=(ei * n + ej)[within]
-        )
-        del ei, ej, within
+        win, cwin = same_label(labels, edges.i, edges.j), same_label(labels, cl.i, cl.j)
+        ei = np.concatenate([edges.i[win], cl.i[cwin].astype(np.int64)])
+        ej = np.concatenate([edges.j[win], cl.j[cwin].astype(np.int64)])
+        direct = pd.Series(np.concatenate([edges.weight[win], cl.weight[cwin]]), index=ei * n + ej)
+        del ei, ej, win, cwin
         direct = direct.groupby(level=0).max()
         bonus_by_code = pd.Series(clustered.rel_bonus, index=rel_edges.i * n + rel_edges.j)
         bonus_by_code = bonus_by_code.groupby(level=0).max()
@@ -1201,9 +1207,7 @@ class LinkageEngine:
             if not d.empty:
                 m = d.merge(d, on="e")
                 m = m[m["c_x"].to_numpy() < m["c_y"].to_numpy()]
-                la, lb = labels[ci], labels[cj]
-                never = unique_sorted(np.minimum(la, lb) * n + np.maximum(la, lb))
-                clash = isin(m["c_x"].to_numpy() * n + m["c_y"].to_numpy(), never)
+                clash = kept_apart(labels, ci, cj, m["c_x"].to_numpy(), m["c_y"].to_numpy())
                 bad = unique_sorted(m["e"].to_numpy()[clash])
                 ok = ~(isin(ne.i, bad) | isin(ne.j, bad))
                 ne, bonus, same_anchor = ne.take(ok), bonus[ok], same_anchor[ok]
