@@ -93,7 +93,7 @@ def _own_rss() -> int | None:
 _LIVE: set[int] = set()
 
 
-def fork_fits(budget: int | None = None) -> bool:
+def fork_fits(budget: int | None = None, grows: float = 0.0) -> bool:
     """Whether a child could copy every page of this process and still fit in memory.
 
     A forked child shares its parent's pages until it writes them, and Python writes
@@ -104,18 +104,21 @@ def fork_fits(budget: int | None = None) -> bool:
 
     With a ``budget`` (bytes: what the run may use, forks included) the worst case must
     fit in it too: this process, a full copy for the new child and one for each child
-    still running (:func:`in_fork`'s not yet waited for). The machine having room is
-    not enough: other work shares it, and a run is sized by its budget.
+    still running (:func:`in_fork`'s not yet waited for), and what this process adds
+    while the child runs (``grows``: a fraction of its present size). The machine
+    having room is not enough: other work shares it, and a run is sized by its budget.
     """
     rss, available = _own_rss(), _meminfo_bytes("MemAvailable")
     if rss is None:
         return True
     if available is not None and available < rss:
         return False
-    return budget is None or budget <= 0 or rss * (2 + len(_LIVE)) <= budget
+    return budget is None or budget <= 0 or rss * (2 + len(_LIVE) + grows) <= budget
 
 
-def in_fork(job: Callable[[], Any], budget: int | None = None) -> Callable[[], Any]:
+def in_fork(
+    job: Callable[[], Any], budget: int | None = None, grows: float = 0.0
+) -> Callable[[], Any]:
     """Run ``job`` in a forked process; returns a function that waits for its result.
 
     When the memory a fork could need is not available, or would not fit in ``budget``
@@ -125,6 +128,7 @@ def in_fork(job: Callable[[], Any], budget: int | None = None) -> Callable[[], A
     Args:
         job: what to compute; it runs in the child on the tables it inherited.
         budget: bytes the run may use, forks included (None or 0: the machine's).
+        grows: what this process adds while the job runs, as a fraction of its size.
 
     Returns:
         ``wait()``: the job's result (or its exception, raised here).
@@ -132,7 +136,7 @@ def in_fork(job: Callable[[], Any], budget: int | None = None) -> Callable[[], A
     Raises:
         LinkageError: (from ``wait``) the child died without an answer.
     """
-    if not fork_fits(budget):
+    if not fork_fits(budget, grows):
         return _inline(job)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)

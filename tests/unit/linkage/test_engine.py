@@ -257,9 +257,7 @@ def test_work_done_in_forked_processes_gives_the_same_result(spec, pop, monkeypa
     monkeypatch.setattr(engine_mod, "SCORE_CHUNK", 50)  # many chunks: half scored forked
     forks = []
     real = engine_mod.in_fork
-    monkeypatch.setattr(
-        engine_mod, "in_fork", lambda job, budget=None: forks.append(job) or real(job, budget)
-    )
+    monkeypatch.setattr(engine_mod, "in_fork", lambda job, *a: forks.append(job) or real(job, *a))
     two = LinkageEngine(spec, workers=2)
     res = two.link(df)
     # the fingerprints, training, half the scoring, the review queue, half the breakdowns

@@ -112,6 +112,8 @@ def test_a_fork_starts_only_when_a_full_copy_fits_the_budget(monkeypatch):
     monkeypatch.setattr(forking, "_LIVE", {1})  # a child still running holds its own copy
     assert not forking.fork_fits(2 * gib)
     assert forking.fork_fits(3 * gib)
+    assert not forking.fork_fits(3 * gib, grows=0.5)  # and this process grows meanwhile
+    assert forking.fork_fits(3 * gib + gib // 2, grows=0.5)
 
 
 def test_over_budget_the_job_runs_here_and_a_waited_child_leaves_room(monkeypatch):
