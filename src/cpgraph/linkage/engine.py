@@ -1470,12 +1470,20 @@ class LinkageEngine:
         ss_l = np.round(ssw, 3).tolist()
         same_l = same.tolist()
         out = []
-        # leaf dicts are shared between breakdowns (one per comparison, level and weight):
-        # breakdowns are read-only results
+        # leaf dicts are shared between breakdowns (one per comparison, level and weight),
+        # and so are whole breakdowns of equal edges (most best edges of a large run
+        # repeat another's levels and weights): breakdowns are read-only results
         leaf: dict[tuple[int, int, float], dict] = {}
+        whole: dict[tuple[Any, ...], dict] = {}
         ks_ = range(len(names))
         for row, wr, m, h, sw, one in zip(lv, w, method, hh, ss_l, same_l, strict=True):
-            d = {}
+            # (a household weight of -0.0 writes differently from 0.0: its text decides)
+            seen = (*row, *wr, m, repr(h) if m == "relationship:household" else None, sw, one)
+            d = whole.get(seen)
+            if d is not None:
+                out.append(d)
+                continue
+            d = whole[seen] = {}
             for k, x, y in zip(ks_, row, wr, strict=True):
                 key = (k, x, y)
                 v = leaf.get(key)
