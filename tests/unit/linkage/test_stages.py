@@ -155,3 +155,21 @@ def test_split_cannot_keeps_the_other_edges_in_order():
     assert rest.i.tolist() == [1, 2, 4, 6]
     assert cl.i.tolist() == [0, 3, 5] and cl.j.tolist() == [10, 13, 15]
     assert cl.i.dtype == np.int32 and cl.weight.tolist() == e.weight[[0, 3, 5]].tolist()
+
+
+def test_equal_edges_share_one_breakdown_with_the_values_each_would_have(spec, pop):
+    import json
+
+    df, _ = pop
+    engine = LinkageEngine(spec)
+    res = engine.link(df)
+    bds = [b for b in res.assignments["breakdown"].tolist() if b is not None]
+    # one dict per distinct breakdown (best edges repeat another's levels and weights)
+    distinct = {json.dumps(b, sort_keys=True) for b in bds}
+    assert len(distinct) < len(bds)
+    assert len({id(b) for b in bds}) == len(distinct)
+    # each breakdown is the one its edge alone would get
+    edges = engine._edges_from_frame(res.state.edges, pd.Series(range(len(df)), index=df["key"]))
+    every = engine._bds(edges, np.arange(len(edges.i)))
+    for k in range(0, len(edges.i), 97):
+        assert engine._bds(edges, np.array([k]))[0] == every[k]
