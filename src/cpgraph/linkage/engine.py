@@ -41,7 +41,7 @@ from cpgraph.linkage.clustering import (
 )
 from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels, master_index_codes
 from cpgraph.linkage.explain import Explanation, explain_scored
-from cpgraph.linkage.forking import can_fork, comparison_threads, in_fork
+from cpgraph.linkage.forking import can_fork, comparison_threads, in_fork, release_free_memory
 from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
     anchor_pairs,
@@ -242,6 +242,8 @@ PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more
 # pairs scored at a time: bounds the memory of one step (~300 bytes of comparison and
 # score temporaries per pair, in the parent and in a forked scorer alike)
 SCORE_CHUNK = 1_000_000
+# relationship candidates scored at a time (the same temporaries per pair)
+REL_CHUNK = 250_000
 
 
 @dataclass
@@ -709,14 +711,19 @@ class LinkageEngine:
             prepared = self._prepare_stage(mentions, relationships, model, timings)
             prep = prepared.prep
             incremental = state is not None and not full
+            # (each stage's freed temporaries go back to the system before the next)
+            release_free_memory()
             scored = self._score_stage(prepared, state if incremental else None, timings)
             self.model = scored.model
+            release_free_memory()
             decisions = self._steward_stage(steward, prep, scored.scorer)
             t1 = time.perf_counter()
             clustered = self._cluster_stage(prep, scored, decisions)
+            release_free_memory()
             timings["cluster"] = time.perf_counter() - t1
             t1 = time.perf_counter()
             labels, n_split = self._cohesion_stage(prep, scored, decisions, clustered)
+            release_free_memory()
             timings["cohesion"] = time.perf_counter() - t1
             t1 = time.perf_counter()
             keys = prep.s["key"].to_numpy(object)
@@ -1176,6 +1183,54 @@ class LinkageEngine:
         unique = reason == _REL_UNIQUE
         same_anchor = unique | (reason == _REL_ANCHOR)
         moved = reason == _REL_MOVED
+        # scored a chunk at a time (a million candidates at 1.29M mentions): each is
+        # judged on its own, and only the links kept are held
+        kept = [
+            self._relationship_links(
+                scorer,
+                i[st : st + REL_CHUNK],
+                j[st : st + REL_CHUNK],
+                bonus[st : st + REL_CHUNK],
+                unique[st : st + REL_CHUNK],
+                same_anchor[st : st + REL_CHUNK],
+                moved[st : st + REL_CHUNK],
+            )
+            for st in range(0, len(i), REL_CHUNK)
+        ]
+        ne = _Edges.concat([x[0] for x in kept])
+        bonus = np.concatenate([x[1] for x in kept])
+        same_anchor = np.concatenate([x[2] for x in kept])
+        del kept
+        if len(ne.i) and len(ci) and spec.rel_skip_ambiguous:
+            # each endpoint's candidate persons, its own current person included
+            ends = np.concatenate([ne.i, ne.j, ne.i, ne.j])
+            cand = np.concatenate([labels[ne.j], labels[ne.i], labels[ne.i], labels[ne.j]])
+            d = pd.DataFrame({"e": ends, "c": cand}).drop_duplicates()
+            d = d[d.groupby("e")["c"].transform("size").to_numpy() >= 2]
+            if not d.empty:
+                m = d.merge(d, on="e")
+                m = m[m["c_x"].to_numpy() < m["c_y"].to_numpy()]
+                clash = kept_apart(labels, ci, cj, m["c_x"].to_numpy(), m["c_y"].to_numpy())
+                bad = unique_sorted(m["e"].to_numpy()[clash])
+                ok = ~(isin(ne.i, bad) | isin(ne.j, bad))
+                ne, bonus, same_anchor = ne.take(ok), bonus[ok], same_anchor[ok]
+        ne.method = np.where(same_anchor, "relationship", "relationship:household").astype(object)
+        return ne, bonus
+
+    def _relationship_links(
+        self,
+        scorer: Scorer,
+        i: np.ndarray,
+        j: np.ndarray,
+        bonus: np.ndarray,
+        unique: np.ndarray,
+        same_anchor: np.ndarray,
+        moved: np.ndarray,
+    ) -> tuple[_Edges, np.ndarray, np.ndarray]:
+        """Relationship candidates ``(i, j)`` scored with their bonus: the auto-level,
+        compatible ones as edges, with their bonus and whether they share an anchor."""
+        spec = self.spec
+        k_pc = scorer.k_pc
         sp = scorer.score(i, j)
         lv = sp.levels.levels
         if moved.any():
@@ -1198,23 +1253,7 @@ class LinkageEngine:
         sp.probability = np.where(compat, 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
         ne = self._edges_from(sp, keep_all=True)
         keep = (ne.prob >= spec.auto) & ~ne.cannot & (ne.method == "probabilistic")
-        ne = ne.take(keep)
-        bonus, same_anchor = bonus[keep], same_anchor[keep]
-        if len(ne.i) and len(ci) and spec.rel_skip_ambiguous:
-            # each endpoint's candidate persons, its own current person included
-            ends = np.concatenate([ne.i, ne.j, ne.i, ne.j])
-            cand = np.concatenate([labels[ne.j], labels[ne.i], labels[ne.i], labels[ne.j]])
-            d = pd.DataFrame({"e": ends, "c": cand}).drop_duplicates()
-            d = d[d.groupby("e")["c"].transform("size").to_numpy() >= 2]
-            if not d.empty:
-                m = d.merge(d, on="e")
-                m = m[m["c_x"].to_numpy() < m["c_y"].to_numpy()]
-                clash = kept_apart(labels, ci, cj, m["c_x"].to_numpy(), m["c_y"].to_numpy())
-                bad = unique_sorted(m["e"].to_numpy()[clash])
-                ok = ~(isin(ne.i, bad) | isin(ne.j, bad))
-                ne, bonus, same_anchor = ne.take(ok), bonus[ok], same_anchor[ok]
-        ne.method = np.where(same_anchor, "relationship", "relationship:household").astype(object)
-        return ne, bonus
+        return ne.take(keep), bonus[keep], same_anchor[keep]
 
     def _household_pairs(
         self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int], labels: np.ndarray
