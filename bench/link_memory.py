@@ -17,6 +17,7 @@ Usage::
     .venv/bin/python bench/link_memory.py bench/data/gen-20000-s41.pkl
     .venv/bin/python bench/link_memory.py /tmp/m1m.pkl --frac 0.4   # a seeded 40% subset
     .venv/bin/python bench/link_memory.py /tmp/m1m.pkl --share       # strings as read() has them
+    .venv/bin/python bench/link_memory.py /tmp/m1m.pkl --memory-mb 3000   # the command's budget
 
 Prints one JSON line.
 """
@@ -98,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frac", type=float, default=0.0, help="a seeded random subset")
     ap.add_argument("--share", action="store_true", help="share strings as read() does")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--memory-mb", type=int, default=0, help="engine budget (0: none; the command's: 3000)"
+    )
     args = ap.parse_args(argv)
     mentions, rels = load(args.pickle, args.frac, args.share)
 
@@ -138,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     threading.Thread(target=sample, daemon=True).start()
     base = me.memory_info().rss
     t = time.perf_counter()
-    res = engine_mod.LinkageEngine(workers=args.workers).link(mentions, rels)
+    engine = engine_mod.LinkageEngine(workers=args.workers, memory_mb=args.memory_mb)
+    res = engine.link(mentions, rels)
     wall = time.perf_counter() - t
     stage[0] = "done"
     time.sleep(0.3)

@@ -81,6 +81,16 @@ class Settings(BaseSettings):
             "trains and scores in a forked process alongside."
         ),
     )
+    link_memory_mb: int = Field(
+        default=3000,
+        ge=0,
+        le=1_048_576,
+        description=(
+            "`cpgraph link`: memory budget of the local engine, forked processes included "
+            "(MB; 0: none). A fork starts only when even a full copy of the process fits "
+            "in it; otherwise its work runs in the process (slower, within budget)."
+        ),
+    )
     # the distributed linkage engine (docs/distributed.md)
     link_engine: LinkEngine = Field(
         default=LinkEngine.LOCAL,

@@ -148,7 +148,7 @@ def constrained_components(
     ci = _positions(ci)
     cj = _positions(cj)
     comp = connected_components(n, ei, ej)
-    inside = comp[ci] == comp[cj]
+    inside = same_label(comp, ci, cj)
     bad = np.zeros(n, bool)
     bad[comp[ci[inside]]] = True
     use_gate = gate is not None and bool(np.any(gate.gated))
@@ -207,6 +207,50 @@ def constrained_components(
 
 
 PLACE_PAIR_BASE = 1 << 31
+# cannot-links are read a chunk at a time: at 1.29M mentions there are 21M of them, and
+# each whole-length step over them (labels at both ends, pair codes) is a ~170 MB temporary
+CANNOT_CHUNK = 2_000_000
+
+
+def same_label(
+    labels: np.ndarray, ci: np.ndarray, cj: np.ndarray, chunk: int = CANNOT_CHUNK
+) -> np.ndarray:
+    """``labels[ci] == labels[cj]``, without full-length temporaries of the labels."""
+    out = np.empty(len(ci), bool)
+    for st in range(0, len(ci), chunk):
+        np.equal(labels[ci[st : st + chunk]], labels[cj[st : st + chunk]], out=out[st : st + chunk])
+    return out
+
+
+def kept_apart(
+    labels: np.ndarray,
+    ci: np.ndarray,
+    cj: np.ndarray,
+    qa: np.ndarray,
+    qb: np.ndarray,
+    chunk: int = CANNOT_CHUNK,
+) -> np.ndarray:
+    """Per pair of persons ``(qa, qb)`` (cluster labels), whether a cannot-link joins them.
+
+    The same as testing the pairs against every cannot-link's pair of labels, but only
+    the pairs asked about are held as a set: the cannot-links' own label pairs (as many
+    as there are cannot-links, most between two different persons) are made a chunk at
+    a time and only those asked about are kept.
+    """
+    n = len(labels)
+    qa = np.asarray(qa, np.int64)
+    qb = np.asarray(qb, np.int64)
+    q = np.minimum(qa, qb) * n + np.maximum(qa, qb)
+    if not len(q) or not len(ci):
+        return np.zeros(len(q), bool)
+    asked = unique_sorted(q)
+    hits = []
+    for st in range(0, len(ci), chunk):
+        la = labels[ci[st : st + chunk]].astype(np.int64, copy=False)
+        lb = labels[cj[st : st + chunk]].astype(np.int64, copy=False)
+        code = np.minimum(la, lb) * n + np.maximum(la, lb)
+        hits.append(code[isin(code, asked)])
+    return isin(q, unique_sorted(np.concatenate(hits)))
 
 
 def _positions(x: np.ndarray) -> np.ndarray:
@@ -720,7 +764,6 @@ def exclusive_alternatives(
         ``a, c, lag`` rows: mention, alternative person (cluster label), and how many
         bits its best link there is behind the best link into its own person.
     """
-    n = len(labels)
     empty = pd.DataFrame({"a": np.empty(0, np.int64), "c": np.empty(0, np.int64), "lag": []})
     k = np.flatnonzero(link)
     a = np.concatenate([ei[k], ej[k]])
@@ -740,8 +783,7 @@ def exclusive_alternatives(
     if alt.empty:
         return empty
     # the two persons must be ones that may not be joined (a cannot-link between them)
-    lc = unique_sorted(np.minimum(labels[ci], labels[cj]) * n + np.maximum(labels[ci], labels[cj]))
     la = labels[alt["a"].to_numpy()]
     lb = alt["c"].to_numpy()
-    excl = isin(np.minimum(la, lb) * n + np.maximum(la, lb), lc)
+    excl = kept_apart(labels, ci, cj, la, lb)
     return pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl], "lag": lag[excl]})

@@ -653,4 +653,6 @@ def open_engine(
         )
     if name != "local":
         raise LinkageError(f"unknown linkage engine {name!r} (local or dask)")
-    return LinkageEngine(spec, workers=settings.link_workers)
+    return LinkageEngine(
+        spec, workers=settings.link_workers, memory_mb=settings.link_memory_mb or None
+    )

@@ -35,11 +35,13 @@ from cpgraph.linkage.clustering import (
     corroborated_place_pairs,
     detach_ambiguous,
     household_ids,
+    kept_apart,
+    same_label,
     split_incohesive,
 )
 from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels, master_index_codes
 from cpgraph.linkage.explain import Explanation, explain_scored
-from cpgraph.linkage.forking import can_fork, comparison_threads, in_fork
+from cpgraph.linkage.forking import can_fork, comparison_threads, in_fork, release_free_memory
 from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
     anchor_pairs,
@@ -198,12 +200,18 @@ class _CannotLinks:
         return len(self.i)
 
     @staticmethod
-    def concat(parts: list[_CannotLinks]) -> _CannotLinks:
+    def concat(parts: list[_CannotLinks], consume: bool = False) -> _CannotLinks:
+        """One table of ``parts``; ``consume``: empty each part's column once it is copied
+        (a run's parts and their concatenation are never all held at once)."""
         if not parts:
             return _CannotLinks.empty()
-        return _CannotLinks(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("i", "j", "weight"))
-        )
+        out = []
+        for f in ("i", "j", "weight"):
+            out.append(np.concatenate([getattr(p, f) for p in parts]))
+            if consume:
+                for p in parts:
+                    setattr(p, f, np.empty(0, getattr(p, f).dtype))  # (a view would keep it)
+        return _CannotLinks(*out)
 
 
 def _split_cannot(e: _Edges) -> tuple[_Edges, _CannotLinks]:
@@ -241,6 +249,8 @@ PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more
 # pairs scored at a time: bounds the memory of one step (~300 bytes of comparison and
 # score temporaries per pair, in the parent and in a forked scorer alike)
 SCORE_CHUNK = 1_000_000
+# relationship candidates scored at a time (the same temporaries per pair)
+REL_CHUNK = 250_000
 
 
 @dataclass
@@ -443,14 +453,23 @@ class LinkageEngine:
         workers: rapidfuzz threads; with 2 or more, a run that has to train its model
             on many mentions trains it in a forked process while this one blocks and
             compares the candidate pairs (the two do not depend on each other).
+        memory_mb: the run's memory budget, forks included (None or 0: none); a fork
+            starts only when even a full copy of this process fits in it
+            (:func:`~cpgraph.linkage.forking.fork_fits`), else its job runs here.
     """
 
     def __init__(
-        self, spec: Spec | None = None, *, link_only: bool = False, workers: int = 1
+        self,
+        spec: Spec | None = None,
+        *,
+        link_only: bool = False,
+        workers: int = 1,
+        memory_mb: int | None = None,
     ) -> None:
         self.spec = spec or load_spec()
         self.link_only = link_only
         self.workers = workers
+        self.memory_mb = memory_mb
         self.model: Model | None = None
         self._src_codes: np.ndarray | None = None
 
@@ -458,6 +477,10 @@ class LinkageEngine:
         """Whether to do part of the work in a forked process (``size``: mentions)."""
         big = size is None or size >= PARALLEL_MIN
         return self.workers >= 2 and big and can_fork()
+
+    def _fork(self, job: Callable[[], Any], grows: float = 0.0) -> Callable[[], Any]:
+        """``job`` in a forked process when the budget allows (see :func:`in_fork`)."""
+        return in_fork(job, (self.memory_mb or 0) << 20, grows)
 
     # ----------------------------------------------------------------- preparation
     def _prepare(
@@ -709,14 +732,19 @@ class LinkageEngine:
             prepared = self._prepare_stage(mentions, relationships, model, timings)
             prep = prepared.prep
             incremental = state is not None and not full
+            # (each stage's freed temporaries go back to the system before the next)
+            release_free_memory()
             scored = self._score_stage(prepared, state if incremental else None, timings)
             self.model = scored.model
+            release_free_memory()
             decisions = self._steward_stage(steward, prep, scored.scorer)
             t1 = time.perf_counter()
             clustered = self._cluster_stage(prep, scored, decisions)
+            release_free_memory()
             timings["cluster"] = time.perf_counter() - t1
             t1 = time.perf_counter()
             labels, n_split = self._cohesion_stage(prep, scored, decisions, clustered)
+            release_free_memory()
             timings["cohesion"] = time.perf_counter() - t1
             t1 = time.perf_counter()
             keys = prep.s["key"].to_numpy(object)
@@ -724,7 +752,7 @@ class LinkageEngine:
             reviewing = None
             if self._parallel(len(keys)):
                 # the review queue (explained pairs) is built alongside the assignments
-                reviewing = in_fork(lambda: self._review(keys, labels, edges, prep))
+                reviewing = self._fork(lambda: self._review(keys, labels, edges, prep))
             ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
             assignments = self._assignments(
                 keys, labels, ida.person_ids, edges, scored.scorer, breakdowns
@@ -765,7 +793,9 @@ class LinkageEngine:
         # the mentions' hash needs no preparation: a forked process computes it meanwhile
         fp_base = None
         if self._parallel(len(mentions)):
-            fp_base = in_fork(lambda: fingerprint(mentions.reset_index(drop=True)))
+            # (while it runs, preparing the records about doubles this process: 1.26 to
+            # 2.56 GB at 1.29M mentions)
+            fp_base = self._fork(lambda: fingerprint(mentions.reset_index(drop=True)), grows=1.0)
         # a given model brings the name variants it was trained with
         prep = self._prepare(mentions, relationships, _model_pairs(model))
         timings["standardise"] = time.perf_counter() - t0
@@ -773,7 +803,7 @@ class LinkageEngine:
         training = None
         if model is None:
             if self._parallel(len(prep.s)):
-                training = in_fork(lambda: self._fit(prep))
+                training = self._fork(lambda: self._fit(prep))
             else:
                 model = self._fit(prep)
         timings["fit"] = time.perf_counter() - t1
@@ -870,7 +900,7 @@ class LinkageEngine:
             # the scorer, reads them only, and makes its own pairs; only the kept edges
             # come back)
             theirs = list(todo[2::2])
-            helper = in_fork(lambda: [score_range(k) for k in theirs])
+            helper = self._fork(lambda: [score_range(k) for k in theirs])
         scored = {k: score_range(k) for k in todo if k not in theirs}
         if helper is not None:
             scored.update(zip(theirs, helper(), strict=True))
@@ -887,7 +917,7 @@ class LinkageEngine:
             scorer=scorer,
             changed=changed,
             compared=int(compared),
-            cannot=_CannotLinks.concat(cannot),
+            cannot=_CannotLinks.concat(cannot, consume=True),
         )
 
     def _reused_edges(
@@ -1046,13 +1076,11 @@ class LinkageEngine:
         # a pair's direct evidence: its edges' best weight (only pairs within one cluster
         # are ever looked up, and few cannot-links lie within one)
         cl = scored.cannot
-        ei = np.concatenate([edges.i, cl.i.astype(np.int64)])
-        ej = np.concatenate([edges.j, cl.j.astype(np.int64)])
-        within = labels[ei] == labels[ej]
-        direct = pd.Series(
-            np.concatenate([edges.weight, cl.weight])[within], index=(ei * n + ej)[within]
-        )
-        del ei, ej, within
+        win, cwin = same_label(labels, edges.i, edges.j), same_label(labels, cl.i, cl.j)
+        ei = np.concatenate([edges.i[win], cl.i[cwin].astype(np.int64)])
+        ej = np.concatenate([edges.j[win], cl.j[cwin].astype(np.int64)])
+        direct = pd.Series(np.concatenate([edges.weight[win], cl.weight[cwin]]), index=ei * n + ej)
+        del ei, ej, win, cwin
         direct = direct.groupby(level=0).max()
         bonus_by_code = pd.Series(clustered.rel_bonus, index=rel_edges.i * n + rel_edges.j)
         bonus_by_code = bonus_by_code.groupby(level=0).max()
@@ -1179,6 +1207,54 @@ class LinkageEngine:
         unique = reason == _REL_UNIQUE
         same_anchor = unique | (reason == _REL_ANCHOR)
         moved = reason == _REL_MOVED
+        # scored a chunk at a time (a million candidates at 1.29M mentions): each is
+        # judged on its own, and only the links kept are held
+        kept = [
+            self._relationship_links(
+                scorer,
+                i[st : st + REL_CHUNK],
+                j[st : st + REL_CHUNK],
+                bonus[st : st + REL_CHUNK],
+                unique[st : st + REL_CHUNK],
+                same_anchor[st : st + REL_CHUNK],
+                moved[st : st + REL_CHUNK],
+            )
+            for st in range(0, len(i), REL_CHUNK)
+        ]
+        ne = _Edges.concat([x[0] for x in kept])
+        bonus = np.concatenate([x[1] for x in kept])
+        same_anchor = np.concatenate([x[2] for x in kept])
+        del kept
+        if len(ne.i) and len(ci) and spec.rel_skip_ambiguous:
+            # each endpoint's candidate persons, its own current person included
+            ends = np.concatenate([ne.i, ne.j, ne.i, ne.j])
+            cand = np.concatenate([labels[ne.j], labels[ne.i], labels[ne.i], labels[ne.j]])
+            d = pd.DataFrame({"e": ends, "c": cand}).drop_duplicates()
+            d = d[d.groupby("e")["c"].transform("size").to_numpy() >= 2]
+            if not d.empty:
+                m = d.merge(d, on="e")
+                m = m[m["c_x"].to_numpy() < m["c_y"].to_numpy()]
+                clash = kept_apart(labels, ci, cj, m["c_x"].to_numpy(), m["c_y"].to_numpy())
+                bad = unique_sorted(m["e"].to_numpy()[clash])
+                ok = ~(isin(ne.i, bad) | isin(ne.j, bad))
+                ne, bonus, same_anchor = ne.take(ok), bonus[ok], same_anchor[ok]
+        ne.method = np.where(same_anchor, "relationship", "relationship:household").astype(object)
+        return ne, bonus
+
+    def _relationship_links(
+        self,
+        scorer: Scorer,
+        i: np.ndarray,
+        j: np.ndarray,
+        bonus: np.ndarray,
+        unique: np.ndarray,
+        same_anchor: np.ndarray,
+        moved: np.ndarray,
+    ) -> tuple[_Edges, np.ndarray, np.ndarray]:
+        """Relationship candidates ``(i, j)`` scored with their bonus: the auto-level,
+        compatible ones as edges, with their bonus and whether they share an anchor."""
+        spec = self.spec
+        k_pc = scorer.k_pc
         sp = scorer.score(i, j)
         lv = sp.levels.levels
         if moved.any():
@@ -1201,25 +1277,7 @@ class LinkageEngine:
         sp.probability = np.where(compat, 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
         ne = self._edges_from(sp, keep_all=True)
         keep = (ne.prob >= spec.auto) & ~ne.cannot & (ne.method == "probabilistic")
-        ne = ne.take(keep)
-        bonus, same_anchor = bonus[keep], same_anchor[keep]
-        if len(ne.i) and len(ci) and spec.rel_skip_ambiguous:
-            # each endpoint's candidate persons, its own current person included
-            ends = np.concatenate([ne.i, ne.j, ne.i, ne.j])
-            cand = np.concatenate([labels[ne.j], labels[ne.i], labels[ne.i], labels[ne.j]])
-            d = pd.DataFrame({"e": ends, "c": cand}).drop_duplicates()
-            d = d[d.groupby("e")["c"].transform("size").to_numpy() >= 2]
-            if not d.empty:
-                m = d.merge(d, on="e")
-                m = m[m["c_x"].to_numpy() < m["c_y"].to_numpy()]
-                la, lb = labels[ci], labels[cj]
-                never = unique_sorted(np.minimum(la, lb) * n + np.maximum(la, lb))
-                clash = isin(m["c_x"].to_numpy() * n + m["c_y"].to_numpy(), never)
-                bad = unique_sorted(m["e"].to_numpy()[clash])
-                ok = ~(isin(ne.i, bad) | isin(ne.j, bad))
-                ne, bonus, same_anchor = ne.take(ok), bonus[ok], same_anchor[ok]
-        ne.method = np.where(same_anchor, "relationship", "relationship:household").astype(object)
-        return ne, bonus
+        return ne.take(keep), bonus[keep], same_anchor[keep]
 
     def _household_pairs(
         self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int], labels: np.ndarray
@@ -1315,7 +1373,7 @@ class LinkageEngine:
             half = len(uniq) // 2
             if self._parallel(2 * half):
                 # a forked process builds the second half of the breakdown dicts
-                rest = in_fork(lambda: self._bds(e, uniq[half:]))
+                rest = self._fork(lambda: self._bds(e, uniq[half:]))
                 made = self._bds(e, uniq[:half]) + rest()
             else:
                 made = self._bds(e, uniq)
@@ -1475,12 +1533,20 @@ class LinkageEngine:
         ss_l = np.round(ssw, 3).tolist()
         same_l = same.tolist()
         out = []
-        # leaf dicts are shared between breakdowns (one per comparison, level and weight):
-        # breakdowns are read-only results
+        # leaf dicts are shared between breakdowns (one per comparison, level and weight),
+        # and so are whole breakdowns of equal edges (most best edges of a large run
+        # repeat another's levels and weights): breakdowns are read-only results
         leaf: dict[tuple[int, int, float], dict] = {}
+        whole: dict[tuple[Any, ...], dict] = {}
         ks_ = range(len(names))
         for row, wr, m, h, sw, one in zip(lv, w, method, hh, ss_l, same_l, strict=True):
-            d = {}
+            # (a household weight of -0.0 writes differently from 0.0: its text decides)
+            seen = (*row, *wr, m, repr(h) if m == "relationship:household" else None, sw, one)
+            d = whole.get(seen)
+            if d is not None:
+                out.append(d)
+                continue
+            d = whole[seen] = {}
             for k, x, y in zip(ks_, row, wr, strict=True):
                 key = (k, x, y)
                 v = leaf.get(key)

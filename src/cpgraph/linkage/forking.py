@@ -70,6 +70,21 @@ def _child(job: Callable[[], Any], conn: Connection, parent: int) -> None:
         os._exit(0)  # no atexit handlers or finalisers of the parent's objects
 
 
+def release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``).
+
+    A stage's temporaries are freed when it ends, but glibc keeps freed heap memory
+    for reuse (and, after large frees, serves arrays of up to 32 MB from the heap
+    rather than from their own mappings), so the process stays as large as its
+    busiest moment. Called between stages, it costs a walk of the heap. No-op
+    where glibc is not the allocator.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).malloc_trim(0)
+
+
 def _meminfo_bytes(field: str) -> int | None:
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
@@ -89,7 +104,11 @@ def _own_rss() -> int | None:
         return None
 
 
-def fork_fits() -> bool:
+# forked children started by `in_fork` and not yet waited for (each may hold a copy)
+_LIVE: set[int] = set()
+
+
+def fork_fits(budget: int | None = None, grows: float = 0.0) -> bool:
     """Whether a child could copy every page of this process and still fit in memory.
 
     A forked child shares its parent's pages until it writes them, and Python writes
@@ -97,22 +116,34 @@ def fork_fits() -> bool:
     them. When the machine's available memory could not take that copy, the job runs
     in this process instead: slower, never killed by the kernel's OOM killer. Platforms
     without ``/proc`` are not checked.
+
+    With a ``budget`` (bytes: what the run may use, forks included) the worst case must
+    fit in it too: this process, a full copy for the new child and one for each child
+    still running (:func:`in_fork`'s not yet waited for), and what this process adds
+    while the child runs (``grows``: a fraction of its present size). The machine
+    having room is not enough: other work shares it, and a run is sized by its budget.
     """
     rss, available = _own_rss(), _meminfo_bytes("MemAvailable")
-    if rss is None or available is None:
+    if rss is None:
         return True
-    return available >= rss
+    if available is not None and available < rss:
+        return False
+    return budget is None or budget <= 0 or rss * (2 + len(_LIVE) + grows) <= budget
 
 
-def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
+def in_fork(
+    job: Callable[[], Any], budget: int | None = None, grows: float = 0.0
+) -> Callable[[], Any]:
     """Run ``job`` in a forked process; returns a function that waits for its result.
 
-    When the memory a fork could need is not available (:func:`fork_fits`), the job
-    runs here and now instead, and ``wait()`` returns its result: the same result, as
-    the job only reads what it inherits.
+    When the memory a fork could need is not available, or would not fit in ``budget``
+    (:func:`fork_fits`), the job runs here and now instead, and ``wait()`` returns its
+    result: the same result, as the job only reads what it inherits.
 
     Args:
         job: what to compute; it runs in the child on the tables it inherited.
+        budget: bytes the run may use, forks included (None or 0: the machine's).
+        grows: what this process adds while the job runs, as a fraction of its size.
 
     Returns:
         ``wait()``: the job's result (or its exception, raised here).
@@ -120,7 +151,7 @@ def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
     Raises:
         LinkageError: (from ``wait``) the child died without an answer.
     """
-    if not fork_fits():
+    if not fork_fits(budget, grows):
         return _inline(job)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
@@ -132,6 +163,7 @@ def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
         proc = ctx.Process(target=_child, args=(job, send, os.getpid()), daemon=True)
         proc.start()
     send.close()
+    _LIVE.add(proc.pid)
 
     def wait() -> Any:
         try:
@@ -144,6 +176,7 @@ def in_fork(job: Callable[[], Any]) -> Callable[[], Any]:
             ) from None
         finally:
             recv.close()
+            _LIVE.discard(proc.pid)
         proc.join()
         if status == "error":
             raise value

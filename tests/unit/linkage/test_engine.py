@@ -257,7 +257,7 @@ def test_work_done_in_forked_processes_gives_the_same_result(spec, pop, monkeypa
     monkeypatch.setattr(engine_mod, "SCORE_CHUNK", 50)  # many chunks: half scored forked
     forks = []
     real = engine_mod.in_fork
-    monkeypatch.setattr(engine_mod, "in_fork", lambda job: forks.append(job) or real(job))
+    monkeypatch.setattr(engine_mod, "in_fork", lambda job, *a: forks.append(job) or real(job, *a))
     two = LinkageEngine(spec, workers=2)
     res = two.link(df)
     # the fingerprints, training, half the scoring, the review queue, half the breakdowns
@@ -270,6 +270,25 @@ def test_work_done_in_forked_processes_gives_the_same_result(spec, pop, monkeypa
     pd.testing.assert_frame_equal(
         res.review.drop(columns=["breakdown"]), one.review.drop(columns=["breakdown"])
     )
+
+
+def test_a_run_over_its_memory_budget_forks_nothing_and_links_the_same(spec, pop, monkeypatch):
+    from cpgraph.linkage import engine as engine_mod
+    from cpgraph.linkage import forking
+
+    df, _ = pop
+    one = LinkageEngine(spec, workers=1).link(df)
+    monkeypatch.setattr(engine_mod, "PARALLEL_MIN", 1)  # would fork even for a small run
+    monkeypatch.setattr(engine_mod, "SCORE_CHUNK", 50)
+
+    def no_fork(*a, **kw):
+        raise AssertionError("forked over the memory budget")
+
+    monkeypatch.setattr(forking.mp, "get_context", no_fork)
+    res = LinkageEngine(spec, workers=2, memory_mb=1).link(df)  # 1 MB: no copy fits
+    assert res.assignments["person_id"].tolist() == one.assignments["person_id"].tolist()
+    assert res.assignments["breakdown"].tolist() == one.assignments["breakdown"].tolist()
+    pd.testing.assert_frame_equal(res.review, one.review)
 
 
 async def test_the_service_never_links_without_the_stewards_side(tmp_path):

@@ -98,3 +98,32 @@ def test_without_memory_for_a_copy_the_job_runs_here(monkeypatch):
     wait = in_fork(boom)  # the error surfaces where a fork's would: in wait()
     with pytest.raises(ValueError, match="bad pair"):
         wait()
+
+
+def test_a_fork_starts_only_when_a_full_copy_fits_the_budget(monkeypatch):
+    from cpgraph.linkage import forking
+
+    gib = 1 << 30
+    monkeypatch.setattr(forking, "_own_rss", lambda: gib)
+    monkeypatch.setattr(forking, "_meminfo_bytes", lambda field: 20 * gib)
+    assert forking.fork_fits() and forking.fork_fits(0)  # no budget: the machine decides
+    assert forking.fork_fits(2 * gib)  # this process and a full copy
+    assert not forking.fork_fits(2 * gib - 1)
+    monkeypatch.setattr(forking, "_LIVE", {1})  # a child still running holds its own copy
+    assert not forking.fork_fits(2 * gib)
+    assert forking.fork_fits(3 * gib)
+    assert not forking.fork_fits(3 * gib, grows=0.5)  # and this process grows meanwhile
+    assert forking.fork_fits(3 * gib + gib // 2, grows=0.5)
+
+
+def test_over_budget_the_job_runs_here_and_a_waited_child_leaves_room(monkeypatch):
+    from cpgraph.linkage import forking
+
+    rss = forking._own_rss()
+    assert rss is not None
+    assert in_fork(os.getpid, budget=2 * rss - 1)() == os.getpid()  # inline: over budget
+    roomy = 4 * rss + (1 << 30)  # room for two copies, with margin for growth
+    first = in_fork(os.getpid, budget=roomy)
+    assert len(forking._LIVE) == 1
+    assert first() != os.getpid()
+    assert not forking._LIVE  # waited for: no longer counted against the budget

@@ -91,3 +91,28 @@ def test_mutual_partners_share_one_breakdown(spec, pop):
     # every linked mention still has its own best pair's breakdown
     linked = a[a["partner_key"].notna()]
     assert linked["breakdown"].map(lambda d: isinstance(d, dict) and len(d) > 2).all()
+
+
+def test_cannot_links_read_a_chunk_at_a_time_decide_as_the_whole_arrays():
+    from cpgraph.linkage.arrays import isin, unique_sorted
+    from cpgraph.linkage.clustering import kept_apart, same_label
+
+    rng = np.random.default_rng(3)
+    n = 500
+    labels = rng.integers(0, 60, n).astype(np.int64)  # many records per person
+    ci = rng.integers(0, n, 2_000).astype(np.int32)
+    cj = rng.integers(0, n, 2_000).astype(np.int32)
+    for chunk in (7, 1_000, 10_000):  # chunks that split the pairs, and one that does not
+        np.testing.assert_array_equal(
+            same_label(labels, ci, cj, chunk=chunk), labels[ci] == labels[cj]
+        )
+    la, lb = labels[ci].astype(np.int64), labels[cj].astype(np.int64)
+    every = unique_sorted(np.minimum(la, lb) * n + np.maximum(la, lb))
+    qa, qb = rng.integers(0, 60, 3_000), rng.integers(0, 60, 3_000)
+    want = isin(np.minimum(qa, qb) * n + np.maximum(qa, qb), every)
+    assert want.any() and not want.all()
+    for chunk in (7, 1_000, 10_000):
+        got = kept_apart(labels, ci, cj, qa, qb, chunk=chunk)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(kept_apart(labels, ci, cj, qb, qa, chunk=chunk), want)
+    assert not kept_apart(labels, ci[:0], cj[:0], qa, qb).any()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -162,3 +164,19 @@ def test_split_cannot_keeps_the_other_edges_in_order():
     e.kept[3] = 1
     rest, cl = _split_cannot(e)
     assert rest.i.tolist() == [1, 2, 3, 4, 6] and cl.i.tolist() == [0, 5]
+
+
+def test_equal_edges_share_one_breakdown_with_the_values_each_would_have(spec, pop):
+    df, _ = pop
+    engine = LinkageEngine(spec)
+    res = engine.link(df)
+    bds = [b for b in res.assignments["breakdown"].tolist() if b is not None]
+    # one dict per distinct breakdown (best edges repeat another's levels and weights)
+    distinct = {json.dumps(b, sort_keys=True) for b in bds}
+    assert len(distinct) < len(bds)
+    assert len({id(b) for b in bds}) == len(distinct)
+    # each breakdown is the one its edge alone would get
+    edges = engine._edges_from_frame(res.state.edges, pd.Series(range(len(df)), index=df["key"]))
+    every = engine._bds(edges, np.arange(len(edges.i)))
+    for k in range(0, len(edges.i), 97):
+        assert engine._bds(edges, np.array([k]))[0] == every[k]
