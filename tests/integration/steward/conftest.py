@@ -7,13 +7,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from steward_helpers import Linked
+from steward_helpers import Linked, linked_population
 
-from cpgraph.config import Backend, Settings
-from cpgraph.ingest.engine import load_extracts
-from cpgraph.steward import StewardService
-from cpgraph.steward.linking import linkage_service
-from cpgraph.store import create_store
 from tests.factories import GeneratedPopulation, make_population
 
 
@@ -28,14 +23,5 @@ def population(tmp_path_factory: pytest.TempPathFactory) -> GeneratedPopulation:
 @pytest.fixture
 async def linked(tmp_path: Path, population: GeneratedPopulation) -> AsyncIterator[Linked]:
     """The population loaded and linked (full) into a fresh embedded store."""
-    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
-    store = create_store(settings)
-    await store.start()
-    try:
-        await store.bootstrap()
-        await load_extracts(store, population.extracts())
-        linkage = linkage_service(store, settings)
-        await linkage.link(full=True)
-        yield Linked(store, settings, linkage, StewardService(store), population)
-    finally:
-        await store.close()
+    async with linked_population(tmp_path / "data", population) as graph:
+        yield graph

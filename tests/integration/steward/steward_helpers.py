@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
-from cpgraph.config import Settings
+from cpgraph.config import Backend, Settings
+from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.service import LinkageService
+from cpgraph.linkage.spec import Spec
 from cpgraph.security.roles import Role
 from cpgraph.steward import Actor, StewardService
-from cpgraph.store import GraphStore
+from cpgraph.steward.linking import linkage_service
+from cpgraph.store import GraphStore, create_store
 from tests.factories import GeneratedPopulation
 
 STEWARD = Actor("steward-one", Role.DATA_STEWARD)
@@ -32,6 +38,33 @@ class Linked:
         frame = await self.linkage.assignments()
         frame = frame.dropna(subset=["person_id"])
         return dict(zip(frame["record_key"], frame["person_id"], strict=True))
+
+
+@asynccontextmanager
+async def linked_population(
+    data_dir: Path, population: GeneratedPopulation, spec: Spec | None = None
+) -> AsyncIterator[Linked]:
+    """``population`` loaded and linked (full) into a fresh embedded store at ``data_dir``.
+
+    Args:
+        data_dir: the store's data directory (created).
+        population: the generated extracts.
+        spec: a linkage spec (default: the shipped one).
+
+    Yields:
+        The linked graph and its services; the store stops on exit.
+    """
+    settings = Settings(backend=Backend.FALKORDB, data_dir=data_dir, falkordb_url=None)
+    store = create_store(settings)
+    await store.start()
+    try:
+        await store.bootstrap()
+        await load_extracts(store, population.extracts())
+        linkage = linkage_service(store, settings, spec=spec)
+        await linkage.link(full=True)
+        yield Linked(store, settings, linkage, StewardService(store), population)
+    finally:
+        await store.close()
 
 
 def partition(assign: dict[str, str]) -> set[frozenset[str]]:

@@ -11,18 +11,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from steward_helpers import STEWARD, Linked
+from steward_helpers import STEWARD, Linked, linked_population
 
 from cpgraph.api import create_app
-from cpgraph.config import Backend, Settings
+from cpgraph.config import Settings
 from cpgraph.flags.service import read_possible_matches
-from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.spec import load_spec, spec_from_dict
 from cpgraph.security import Role, add_user
-from cpgraph.steward import StewardService
-from cpgraph.steward.linking import linkage_service
 from cpgraph.steward.queue import load_queue
-from cpgraph.store import create_store
 from tests.factories import UNTHROTTLED, make_population, undeclare_files
 
 FATHER, SON = "wmp-niche:nominal:NM9000001", "wmp-niche:nominal:NM9000002"
@@ -63,17 +59,8 @@ def _add_namesakes(folder: Path) -> None:
 async def linked(tmp_path: Path) -> AsyncIterator[Linked]:
     pop = make_population(tmp_path / "pop", households=20, seed=4)
     _add_namesakes(pop.root / "wmp-niche")
-    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
-    store = create_store(settings)
-    await store.start()
-    try:
-        await store.bootstrap()
-        await load_extracts(store, pop.extracts())
-        linkage = linkage_service(store, settings, spec=_spec())
-        await linkage.link(full=True)
-        yield Linked(store, settings, linkage, StewardService(store), pop)
-    finally:
-        await store.close()
+    async with linked_population(tmp_path / "data", pop, spec=_spec()) as graph:
+        yield graph
 
 
 async def test_a_reviewable_guard_pair_is_a_possible_match_until_a_steward_links_it(
