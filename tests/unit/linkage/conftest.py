@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -156,6 +157,13 @@ def spec():
 @pytest.fixture(scope="session")
 def pop():
     return population()
+
+
+@pytest.fixture(scope="session")
+def indexed_pop(pop):
+    """The synthetic population with its two systems as master indexes."""
+    df = pop[0]
+    return df.assign(kind=np.where(df["system"] == "s0", "patient", "nominal"))
 
 
 @pytest.fixture(scope="session")

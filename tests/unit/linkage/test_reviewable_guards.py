@@ -5,7 +5,6 @@ cannot-links (different identifiers of one kind, the household guard) stay hard.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from cpgraph.linkage import LinkageEngine, load_spec
@@ -19,10 +18,8 @@ NOMINAL = dict(system="wmp", kind="nominal")
 
 
 @pytest.fixture(scope="module")
-def base(pop):
-    """The synthetic population with its two systems as master indexes."""
-    df = pop[0]
-    return df.assign(kind=np.where(df["system"] == "s0", "patient", "nominal"))
+def base(indexed_pop):
+    return indexed_pop
 
 
 @pytest.fixture(scope="module")

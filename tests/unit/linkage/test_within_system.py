@@ -19,10 +19,8 @@ JACK = dict(forename_m="jack", surname_m="smith", postcode="DY4 7RR", sex="M", d
 
 
 @pytest.fixture(scope="module")
-def base(pop):
-    """The synthetic population with its two systems as master indexes."""
-    df = pop[0]
-    return df.assign(kind=np.where(df["system"] == "s0", "patient", "nominal"))
+def base(indexed_pop):
+    return indexed_pop
 
 
 @pytest.fixture(scope="module")
