@@ -448,6 +448,8 @@ class DaskLinkageEngine(LinkageEngine):
         options: the cluster and the shared folder (default: a local cluster).
         client: a running client to use (not closed here); default: one per run from
             ``options``.
+        memory_mb: the driver's memory budget, forks included (as for the local engine:
+            a forked job starts only when a full copy of the driver fits in it).
     """
 
     def __init__(
@@ -458,8 +460,9 @@ class DaskLinkageEngine(LinkageEngine):
         workers: int = 1,
         options: DaskOptions | None = None,
         client: Client | None = None,
+        memory_mb: int | None = None,
     ) -> None:
-        super().__init__(spec, link_only=link_only, workers=workers)
+        super().__init__(spec, link_only=link_only, workers=workers, memory_mb=memory_mb)
         self.options = options or DaskOptions()
         self.client = client
         self.info: DistributedInfo | None = None
@@ -647,12 +650,15 @@ def open_engine(
 ) -> LinkageEngine:
     """The engine ``settings.link_engine`` (or ``engine``) names: local or dask."""
     name = engine or settings.link_engine
+    # the driver's forks (local engine) or the driver's own (dask) within one budget
+    budget = settings.link_memory_mb or None
     if name == "dask":
         return DaskLinkageEngine(
-            spec, workers=settings.link_workers, options=DaskOptions.from_settings(settings)
+            spec,
+            workers=settings.link_workers,
+            options=DaskOptions.from_settings(settings),
+            memory_mb=budget,
         )
     if name != "local":
         raise LinkageError(f"unknown linkage engine {name!r} (local or dask)")
-    return LinkageEngine(
-        spec, workers=settings.link_workers, memory_mb=settings.link_memory_mb or None
-    )
+    return LinkageEngine(spec, workers=settings.link_workers, memory_mb=budget)

@@ -74,6 +74,15 @@ def test_settings_choose_the_engine(tmp_path: Path):
         open_engine(None, Settings(data_dir=tmp_path), engine="spark")
 
 
+def test_both_engines_keep_the_memory_budget(tmp_path: Path):
+    """The driver of a Dask run forks within the same budget as the local engine."""
+    for name in ("local", "dask"):
+        budgeted = open_engine(None, Settings(data_dir=tmp_path, link_memory_mb=1234), engine=name)
+        assert budgeted.memory_mb == 1234
+        unbounded = open_engine(None, Settings(data_dir=tmp_path, link_memory_mb=0), engine=name)
+        assert unbounded.memory_mb is None
+
+
 def test_the_engine_setting_comes_from_the_environment(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("CPGRAPH_LINK_ENGINE", "dask")
     monkeypatch.setenv("CPGRAPH_DASK_WORK_DIR", str(tmp_path / "shared"))
