@@ -50,6 +50,30 @@ CPGRAPH = [sys.executable, "-m", "cpgraph.cli"]
 STORE_NAMES = ("redis", "falkordb")
 
 
+def _store_pids(procs: list[psutil.Process]) -> set[int]:
+    """The store's processes: those named like it and every descendant of one.
+
+    A fork of the store (a snapshot or log rewrite) is the store's memory whatever name
+    it runs under; going by names alone counted some of them as the command's.
+    """
+    parent: dict[int, int] = {}
+    store: set[int] = set()
+    for p in procs:
+        try:
+            parent[p.pid] = p.ppid()
+            if p.name().startswith(STORE_NAMES):
+                store.add(p.pid)
+        except psutil.Error:
+            continue
+    for pid in parent:
+        up = pid
+        while up in parent and up not in store:
+            up = parent[up]
+        if up in store:
+            store.add(pid)
+    return store
+
+
 def pss_bytes(pid: int) -> int:
     """The PSS of a process in bytes (0 once it is gone)."""
     try:
@@ -91,13 +115,13 @@ class TreeSampler:
                 break
             now = {"link_pss": 0, "link_rss": 0, "store_pss": 0, "store_rss": 0}
             linkers = 0
+            store_pids = _store_pids(procs)
             for p in procs:
                 try:
-                    name = p.name()
                     rss = p.memory_info().rss
                 except psutil.Error:
                     continue
-                side = "store" if name.startswith(STORE_NAMES) else "link"
+                side = "store" if p.pid in store_pids else "link"
                 linkers += side == "link"
                 now[f"{side}_pss"] += pss_bytes(p.pid)
                 now[f"{side}_rss"] += rss
