@@ -255,13 +255,23 @@ async def test_unusable_extract_writes_nothing(falkordb_store: GraphStore, tmp_p
     assert stats.nodes == {}
 
 
-async def test_a_refused_extract_stops_the_fhir_scans_started_ahead(
-    falkordb_store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def fhir_pool() -> Any:
+    """The FHIR module, on a machine where bundles are scanned in a worker pool."""
     from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
     if fhir.workers_for(fhir.POOL_MIN_BUNDLES + 2) == 0:
         pytest.skip("one CPU: FHIR bundles are validated in process, no pool to start")
+    return fhir
+
+
+async def test_a_refused_extract_stops_the_fhir_scans_started_ahead(
+    falkordb_store: GraphStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fhir_pool: Any,
+) -> None:
+    fhir = fhir_pool
     prescans: list[Any] = []
 
     class Recording(fhir.Prescan):
@@ -291,12 +301,12 @@ async def test_report_and_load_node_agree(falkordb_store: GraphStore, tmp_path: 
 
 
 async def test_fhir_bundles_scanned_from_the_start_of_a_multi_extract_load(
-    falkordb_store: GraphStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    falkordb_store: GraphStore,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fhir_pool: Any,
 ) -> None:
-    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
-
-    if fhir.workers_for(fhir.POOL_MIN_BUNDLES + 2) == 0:
-        pytest.skip("one CPU: FHIR bundles are validated in process, no pool to start")
+    fhir = fhir_pool
     warmed: list[int] = []
     real_warm_up = fhir.warm_up
     monkeypatch.setattr(fhir, "warm_up", lambda: (warmed.append(1), real_warm_up())[1])
