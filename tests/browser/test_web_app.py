@@ -286,13 +286,34 @@ def test_steward_can_filter_by_every_reason_a_pair_is_kept_apart(
     )
     assert {"different_addresses", "ambiguous_name_only"} <= set(offered)
     assert set(REVIEWABLE_GUARDS) <= set(offered)
+    # the page lists what the API holds under the guard's name: the filter reaches the API
+    every = _queue_total(base_url, world.tokens["data_steward"], None)
+    guarded = _queue_total(base_url, world.tokens["data_steward"], "index_namesakes_at_home")
+    assert guarded < every
     page.get_by_label("Why kept apart").select_option("index_namesakes_at_home")
     page.get_by_role("button", name="Apply filters").click()
-    page.wait_for_function("() => /waiting/.test(document.querySelector('#queue-h')?.textContent)")
-    # every pair listed under the guard's name carries it as its reason
+    page.wait_for_function(
+        "n => document.querySelector('#queue-h')?.textContent === `${n} waiting`", arg=guarded
+    )
     for li in page.locator(".queue-list li[data-id]").all():
         assert "namesakes" in li.inner_text().lower()
     no_csp_trouble(watched, base_url)
+
+
+REASON_QUEUE = """
+query ByReason($reason: String) { reviewQueue(first: 1, reason: $reason) { totalCount } }"""
+
+
+def _queue_total(base: str, token: str, reason: str | None) -> int:
+    """How many pairs the API's queue holds for ``reason`` (None: any)."""
+    answer = httpx.post(
+        f"{base}/graphql",
+        json={"query": REASON_QUEUE, "variables": {"reason": reason}},
+        headers={"Authorization": f"Bearer {token}", "X-Purpose": PURPOSE},
+        timeout=60,
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["reviewQueue"]["totalCount"]
 
 
 WITHIN_QUEUE = """
