@@ -147,6 +147,15 @@ def _inside(folder: Path, path: Path) -> None:
         raise ExtractFileError(f"{folder}: {path.name} links outside the extract folder: refused")
 
 
+def _bundle_files(folder: Path, mapping: Mapping) -> tuple[Path, list[Path]]:
+    """A FHIR extract's bundle folder and its bundle files, sorted (none if no folder)."""
+    bundle_dir = folder / Path(mapping.bundle_glob).parent
+    if not bundle_dir.is_dir():
+        return bundle_dir, []
+    pattern = Path(mapping.bundle_glob).name
+    return bundle_dir, sorted(p for p in bundle_dir.glob(pattern) if p.is_file())
+
+
 def _read_manifest(folder: Path) -> dict[str, str]:
     path = folder / "manifest.json"
     if not path.is_file():
@@ -345,7 +354,7 @@ def prepare_extract(
                 plan.duplicates[entry.name] = scan.duplicates
             counted[entry.name] = rows
     else:
-        bundle_dir = folder / Path(mapping.bundle_glob).parent
+        bundle_dir, bundles = _bundle_files(folder, mapping)
         for name in present:
             if name != bundle_dir.name:
                 plan.notes[f"unknown_file:{name}"] += 1
@@ -355,8 +364,7 @@ def prepare_extract(
                 + _other_format_hint(present, mapping, loaders_dir)
             )
         if bundle_dir.is_dir():
-            pattern = Path(mapping.bundle_glob).name
-            plan.bundles = sorted(p for p in bundle_dir.glob(pattern) if p.is_file())
+            plan.bundles = bundles
             for bundle in plan.bundles:
                 _inside(folder, bundle)
             for p in sorted(bundle_dir.iterdir()):
@@ -1400,11 +1408,9 @@ def _start_prescan(
             continue
         if mapping.format != "fhir":
             continue
-        bundle_dir = folder / Path(mapping.bundle_glob).parent
+        bundle_dir, bundles = _bundle_files(folder, mapping)
         if not bundle_dir.is_dir() or bundle_dir.is_symlink():
             return None
-        pattern = Path(mapping.bundle_glob).name
-        bundles = sorted(p for p in bundle_dir.glob(pattern) if p.is_file())
         from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
         workers = fhir.workers_for(len(bundles))
