@@ -15,7 +15,7 @@ import pandas as pd
 
 from cpgraph.linkage.comparisons import NamePairs, nickname_roots
 from cpgraph.linkage.spec import BlockingRule, Spec
-from cpgraph.linkage.standardise import V_ALT, V_PRIMARY
+from cpgraph.linkage.standardise import V_ALT, V_PRIMARY, shared_strings
 
 NAME_KEYS = frozenset({"fn", "sn", "sn_phonetic", "initials", "mn", "fn_root"})
 
@@ -42,9 +42,7 @@ def variant_block_table(
     s0 = v["sn"].str[0]
     ini = (f0 + s0).where(f0.notna() & s0.notna(), None)
     # one string per distinct pair of initials, not one per variant
-    codes, uniq = pd.factorize(ini.to_numpy(object), use_na_sentinel=True)
-    shared = np.append(np.asarray(uniq, dtype=object), None)  # code -1 → None
-    v["initials"] = shared[codes]
+    v["initials"] = shared_strings(ini)
     return v
 
 

@@ -10,7 +10,7 @@ whose columns are what blocking and comparisons read (``fn``, ``mn``, ``sn``, ``
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import jellyfish
@@ -81,12 +81,15 @@ def _clean(col: pd.Series) -> pd.Series:
     return pd.Series(vals[codes], index=col.index, dtype=object)
 
 
-def _per_value(values: pd.Series, fn) -> np.ndarray:
-    """``fn`` applied once per distinct non-null value (None stays None); object array."""
+def _per_value(values: pd.Series, fn: Callable[[Any], Any] | None = None) -> np.ndarray:
+    """``fn`` applied once per distinct non-null value (None stays None); object array.
+
+    Without ``fn`` the values themselves, equal strings as one object.
+    """
     codes, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=True)
-    vals = np.empty(len(uniq) + 1, dtype=object)
+    vals = np.empty(len(uniq) + 1, dtype=object)  # last slot: code -1 (missing) → None
     vals[-1] = None
-    vals[:-1] = [fn(u) for u in uniq.tolist()] if len(uniq) else []
+    vals[:-1] = [fn(u) for u in uniq.tolist()] if fn is not None else list(uniq)
     return vals[codes]
 
 
@@ -210,7 +213,8 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     # the source file a mention comes from: ``{system}:{kind}`` (the key without its id)
     kind = _clean(_col(df, "kind")).fillna("").to_numpy(object)
     # one string per distinct source, shared by its mentions (not one per mention)
-    s["src"] = _shared(s["grp"].astype(str) + ":" + pd.Series(kind, dtype=object).astype(str))
+    src = s["grp"].astype(str) + ":" + pd.Series(kind, dtype=object).astype(str)
+    s["src"] = shared_strings(src)
     s["src_kind"] = kind
     fn, gen_f = split_generation(_clean(_col(df, "forename_m")))
     s["fn"], s["mn"] = split_given_names(fn, _clean(_col(df, "middle_m")).to_numpy())
@@ -266,7 +270,7 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
             s[f"id_{c.name}"] = s[c.column]
 
     s["sn_phonetic"] = _phonetic(s["sn"], spec.phonetic).to_numpy()
-    s["initials"] = _shared(
+    s["initials"] = shared_strings(
         pd.Series(
             [
                 (f[0] + b[0]) if isinstance(f, str) and isinstance(b, str) else None
@@ -278,14 +282,10 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     return s
 
 
-def _shared(values: pd.Series) -> np.ndarray:
+def shared_strings(values: pd.Series) -> np.ndarray:
     """``values`` as an object array whose equal strings are one object (per distinct
     value: a string built per mention costs ~50 bytes each at a million mentions)."""
-    codes, uniq = pd.factorize(values.to_numpy(object), use_na_sentinel=True)
-    vals = np.empty(len(uniq) + 1, dtype=object)  # last slot: code -1 (missing) → None
-    vals[:-1] = list(uniq)
-    vals[-1] = None
-    return vals[codes]
+    return _per_value(values)
 
 
 def fingerprint(df: pd.DataFrame) -> np.ndarray:
