@@ -622,9 +622,8 @@ class LinkageEngine:
         weight = np.where(det, np.maximum(sp.weight, DETERMINISTIC_WEIGHT), sp.weight)
         prob = np.where(det, 1.0, sp.probability)
         prio = np.where(det, PRIORITY_DETERMINISTIC, PRIORITY_SCORED)
-        kept = sp.kept if sp.kept is not None else np.zeros(len(det), np.int8)
         # below `review` a reviewable guard's pair is nobody's question: a plain cannot-link
-        kept = np.where(sp.probability >= self.spec.review, kept, 0).astype(np.int8)
+        kept = np.where(sp.probability >= self.spec.review, sp.kept, 0).astype(np.int8)
         e = _Edges(
             sp.levels.i,
             sp.levels.j,

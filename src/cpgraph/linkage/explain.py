@@ -64,7 +64,7 @@ def explain_scored(sp: ScoredPairs, k: int, model: Model, spec: Spec) -> Explana
     cannot = None
     if sp.cannot[k]:
         cid = sp.cannot_identifier[k]
-        kept = 0 if sp.kept is None else int(sp.kept[k])
+        kept = int(sp.kept[k])
         if cid is not None:
             cannot = f"different {cid}"
         elif kept:

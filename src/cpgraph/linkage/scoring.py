@@ -46,11 +46,11 @@ class ScoredPairs:
     cannot: np.ndarray  # bool
     guard: np.ndarray  # bool: household look-alike guard fired
     cannot_identifier: np.ndarray  # object: identifier name or None
-    age_conflict: np.ndarray | None = None  # bool: relationship-implied birth years clash
-    same_source: np.ndarray | None = None  # float: same master index penalty (bits)
     # int8: 1 + the index in ``spec.guard_reviewable`` of the reviewable guard that alone
     # keeps the pair apart; 0: none (no guard, or a hard rule)
-    kept: np.ndarray | None = None
+    kept: np.ndarray
+    age_conflict: np.ndarray | None = None  # bool: relationship-implied birth years clash
+    same_source: np.ndarray | None = None  # float: same master index penalty (bits)
 
     @property
     def evidence(self) -> np.ndarray:
@@ -81,7 +81,7 @@ class ScoredPairs:
             cannot_identifier=self.cannot_identifier[mask],
             age_conflict=None if self.age_conflict is None else self.age_conflict[mask],
             same_source=None if self.same_source is None else self.same_source[mask],
-            kept=None if self.kept is None else self.kept[mask],
+            kept=self.kept[mask],
         )
         out._guard_w = self._guard_w
         return out
@@ -123,7 +123,7 @@ class RuleOutcome:
     guard: np.ndarray  # bool
     age_conflict: np.ndarray  # bool
     cannot: np.ndarray  # bool: any cannot-link (never when deterministic holds)
-    kept: np.ndarray | None = None  # int8: reviewable guard code (see ScoredPairs.kept)
+    kept: np.ndarray  # int8: reviewable guard code (see ScoredPairs.kept)
 
 
 class Scorer:

@@ -355,7 +355,7 @@ class LinkageService:
             )
         ]  # fmt: skip
         # what each mention's resolution says, hashed: kept in the state for the next run
-        digest = np.fromiter(map(_resolution_digest, what), dtype=np.uint64, count=len(what))
+        digest = np.fromiter(map(_digest, what), dtype=np.uint64, count=len(what))
         result.state.written = pd.Series(digest, index=keys)
         todo = range(len(what))
         if written is not None and len(what):
@@ -627,10 +627,9 @@ def relationship_rows(a: pd.DataFrame, rels: pd.DataFrame, run_id: str) -> list[
     ]
 
 
-def _resolution_digest(what: tuple[Any, ...]) -> int:
-    """A resolution as written (key, person, display name, probability, method, status,
-    breakdown), hashed to a uint64. Pickled only to be hashed, never loaded: it is
-    several times cheaper than the breakdown's JSON and as exact."""
+def _digest(what: tuple[Any, ...]) -> int:
+    """``what`` hashed to a uint64. Pickled only to be hashed, never loaded: it is
+    several times cheaper than JSON and as exact."""
     raw = hashlib.blake2b(pickle.dumps(what, protocol=5), digest_size=8).digest()
     return int.from_bytes(raw, "little")
 
@@ -650,9 +649,8 @@ def _edge_of(key: str) -> dict[str, str]:
 
 def _edge_digest(row: dict[str, Any]) -> int:
     """What a ``RELATED_TO`` row writes on its edge (all but the run), as a uint64."""
-    what = tuple((k, v) for k, v in row.items() if k != "run_id")  # (rows: one key order)
-    raw = hashlib.blake2b(pickle.dumps(what, protocol=5), digest_size=8).digest()
-    return int.from_bytes(raw, "little")
+    # (the rows share one key order)
+    return _digest(tuple((k, v) for k, v in row.items() if k != "run_id"))
 
 
 def _missing(value: Any) -> bool:
