@@ -144,12 +144,13 @@ _EDGE_VALUES_KEPT = 4096
 Positions = dict[Label, list[int]]
 
 _BOOL_BYTES = {True: _TRUE, False: _FALSE}
+_NONE = type(None)
 
 
 def _shape_encoder(
-    columns: Sequence[str], shape: tuple[type, ...]
+    name: str, columns: Sequence[str], shape: tuple[type, ...]
 ) -> tuple[bytes, Callable[[Sequence[Any]], bytes]]:
-    """The header and row encoder of rows whose values have the types ``shape``.
+    """The header and row encoder of ``name``'s rows whose values have the types ``shape``.
 
     Null columns are left out (an absent property is what a null sends). String
     columns come first and are encoded in one go: ``"\x03" + "\x00\x03".join(...)``
@@ -161,7 +162,7 @@ def _shape_encoder(
     flags = [i for i, t in enumerate(shape) if t is bool]
     others = [i for i, t in enumerate(shape) if t is not str and t is not bool and t is not _NONE]
     order = texts + flags + others
-    header = _header_for([columns[i] for i in order])
+    header = _header(name, [columns[i] for i in order])
     get_texts = _getter(texts)
     get_flags = _getter(flags)
     get_others = _getter(others)
@@ -185,9 +186,6 @@ def _shape_encoder(
     return header, encode
 
 
-_NONE = type(None)
-
-
 def _getter(indexes: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
     """A row's values at ``indexes``, always as a sequence."""
     if not indexes:
@@ -196,10 +194,6 @@ def _getter(indexes: list[int]) -> Callable[[Sequence[Any]], Sequence[Any]]:
         (only,) = indexes
         return lambda row: (row[only],)
     return itemgetter(*indexes)
-
-
-def _header_for(columns: Sequence[str]) -> bytes:
-    return _COUNT(len(columns)) + b"".join(c.encode("utf-8") + b"\x00" for c in columns)
 
 
 def node_tokens(
@@ -225,14 +219,13 @@ def node_tokens(
                 group.append(i)
         where = [0] * len(table.rows)
         at = 0
-        name = table.label.value.encode("utf-8") + b"\x00"
         for shape, rows in groups.items():
-            header, encode = _shape_encoder(table.columns, shape)
+            header, encode = _shape_encoder(table.label.value, table.columns, shape)
             for i in rows:
                 where[i] = at
                 at += 1
             entities = (encode(table.rows[i]) for i in rows)
-            yield from _tokens(name + header, entities)
+            yield from _tokens(header, entities)
         if positions is not None:
             positions[table.label] = where
 
