@@ -13,7 +13,7 @@ import pytest
 from cpgraph.config import Backend, Settings
 from cpgraph.ingest import ManifestError, load_extracts
 from cpgraph.ingest.bulk import BulkMode, bulk_applies, bulk_load_extracts
-from cpgraph.store import GraphStore, create_store
+from cpgraph.store import GraphStore, create_store, falkordb
 from cpgraph.store.bulk import BulkImportError, store_is_empty
 from tests.factories import make_population
 from tests.integration.ingest.conftest import extract_folders, snapshot
@@ -244,8 +244,6 @@ async def test_constraints_over_the_bulk_loaded_graph_get_the_long_wait(
 ) -> None:
     # a uniqueness constraint over a million stored nodes builds like an index: on a busy
     # machine it took more than the minute an empty graph's constraints are given
-    from cpgraph.store import falkordb  # noqa: PLC0415
-
     waits: list[float] = []
     real = second_store._wait_constraints_operational  # type: ignore[attr-defined]  # noqa: SLF001
 
