@@ -171,6 +171,21 @@ class Scorer:
         )
         self.cl = [(k, c.name) for k, c in enumerate(s.comparisons) if c.cannot_link]
         self._conflicts = [s.names.index(name) for name in s.same_source_conflicts]
+        # per record, what the index guards read: it does not depend on the pairs, so it
+        # is made once here rather than in every score chunk
+        cs = comparer.s
+        self._namesake_index = (
+            np.isin(cs["src_kind"].to_numpy(object), list(s.guard_index_namesakes))
+            if s.guard_index_namesakes
+            else None
+        )
+        self._gen = cs["gen"].to_numpy(object) if "gen" in cs.columns else None
+        # an index's own record with neither a generation suffix nor a birth year
+        self._bare = (
+            (self._src >= 0) & (cs["dob_y"].to_numpy() < 0) & (self._gen == None)  # noqa: E711
+            if s.guard_generation_one_side and self._src is not None and self._gen is not None
+            else None
+        )
 
     @property
     def source_codes(self) -> np.ndarray | None:
@@ -232,16 +247,17 @@ class Scorer:
                 twins[look[self.comparer.middle_name_only(pl.i[look], pl.j[look])]] = True
                 soft["index_twins_middle_name"] = twins
         differ = fn_differ | self._is_else(lv, self.k_sex)
-        kinds = self.spec.guard_index_namesakes
-        if kinds and self._src is not None and self.k_fn is not None:
+        at_home = same_sn & home
+        own = self._namesake_index
+        if own is not None and self._src is not None and self.k_fn is not None:
             # an index that searches by name and address before it registers someone
             # (a force's nominals) holds one name twice at one address, one of them
             # undated, only when it judged them two men: a father and his namesake son
             src = self._src
-            own = np.isin(self.comparer.s["src_kind"].to_numpy(object), list(kinds))
             no_dob = lv[:, self.k_dob] == MISSING if self.k_dob is not None else np.ones(n, bool)
             soft["index_namesakes_at_home"] = (
-                (src[pl.i] >= 0)
+                at_home
+                & (src[pl.i] >= 0)
                 & (src[pl.i] == src[pl.j])
                 & own[pl.i]
                 & (lv[:, self.k_fn] == 0)
@@ -254,22 +270,16 @@ class Scorer:
             ya, yb = y[pl.i], y[pl.j]
             far = (ya >= 0) & (yb >= 0) & (np.abs(ya - yb) >= self.spec.guard_dob_years)
             differ |= far & self._is_else(lv, self.k_dob)
-        at_home = same_sn & home
         out = at_home & differ
-        for name in ("index_twins_middle_name", "index_namesakes_at_home"):
-            if name in soft:
-                soft[name] = soft[name] & at_home
-        if self.spec.guard_generation and "gen" in self.comparer.s.columns:
+        if self.spec.guard_generation and self._gen is not None:
             # "Jonathan Poole Jr" and "Jonathan Poole Sr": two men, wherever they live
-            g = self.comparer.s["gen"].to_numpy(object)
-            ga, gb = g[pl.i], g[pl.j]
+            ga, gb = self._gen[pl.i], self._gen[pl.j]
             out |= (ga != None) & (gb != None) & (ga != gb)  # noqa: E711 (object array)
-            if self.spec.guard_generation_one_side and self._src is not None:
+            bare = self._bare
+            if bare is not None:
                 # a suffix says a namesake of the other generation exists; an index's own
                 # record of the name with neither a suffix nor a date of birth cannot say
                 # which of the two men it is
-                y = self.comparer.s["dob_y"].to_numpy()
-                bare = (self._src >= 0) & (y < 0) & (g == None)  # noqa: E711
                 soft["generation_suffix_one_side"] = (bare[pl.i] & (gb != None)) | (  # noqa: E711
                     bare[pl.j] & (ga != None)  # noqa: E711
                 )
