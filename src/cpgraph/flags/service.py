@@ -34,6 +34,7 @@ from cpgraph.flags.model import (
     parse_day,
 )
 from cpgraph.store import GraphStore
+from cpgraph.store.base import json_page
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,7 @@ async def reference_date(store: GraphStore) -> date:
 def page_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
     """A page query's rows: FalkorDB sends them as one JSON text (one parse, not one per
     value, as linkage reads mentions), Neo4j as a list."""
-    page = rows[0]["page"] if rows else None
-    return json.loads(page) if isinstance(page, str) else list(page or [])
+    return json_page(rows[0]["page"] if rows else None)
 
 
 async def read_input(store: GraphStore, as_of: date) -> FlagInput:

@@ -39,6 +39,7 @@ from cpgraph.linkage.statefile import (
     save_state,
 )
 from cpgraph.store import GraphStore
+from cpgraph.store.base import json_page
 from cpgraph.store.embedded import secure_data_dir
 
 log = logging.getLogger(__name__)
@@ -165,13 +166,13 @@ class LinkageService:
             rec = (
                 await self.store.query("linkage_mentions_page", after=after, limit=self.page_size)
             )[0]
-            page, upto = _rows(rec["page"]), rec["next"]
+            page, upto = json_page(rec["page"]), rec["next"]
             if upto is None:  # an empty page of a cursor without a known end
                 break
             rows.extend(shared(page))
             if page:
                 found = await self.store.query("linkage_relationships_page", after=after, upto=upto)
-                rels.extend(_rows(found[0]["page"]) if found else [])
+                rels.extend(json_page(found[0]["page"]) if found else [])
             after = upto
             if progress:
                 progress("reading mentions", len(rows), 0)
@@ -534,7 +535,7 @@ class LinkageService:
             upto = rec["next"]
             if upto is None:  # an empty page of a cursor without a known end
                 break
-            rows.extend(_rows(rec["page"]))
+            rows.extend(json_page(rec["page"]))
             after = upto
         frame = pd.DataFrame(rows, columns=["key", "person_id", "status"])
         frame = frame.sort_values("key", kind="stable", ignore_index=True)
@@ -564,11 +565,6 @@ class _SharedValues:
                 if type(v) is str:
                     row[k] = seen.setdefault(v, v)
         return page
-
-
-def _rows(page: Any) -> list[list[Any]]:
-    """A page's rows: FalkorDB sends them as one JSON text (one parse, not one per value)."""
-    return json.loads(page) if isinstance(page, str) else list(page or [])
 
 
 def relationship_rows(a: pd.DataFrame, rels: pd.DataFrame, run_id: str) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ Every statement is a named query from the registry, run with parameters only.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from abc import ABC, abstractmethod
@@ -63,6 +64,12 @@ class StoreStats:
 
     nodes: dict[str, int] = field(default_factory=dict)
     edges: dict[str, int] = field(default_factory=dict)
+
+
+def json_page(page: Any) -> list[list[Any]]:
+    """A page query's rows: FalkorDB sends them as one JSON text (one parse, not one per
+    value), Neo4j as a list (None: no rows)."""
+    return json.loads(page) if isinstance(page, str) else list(page or [])
 
 
 class QueryTimeoutError(QueryError):
