@@ -8,6 +8,11 @@ One owner each, so loaders, the contract, linkage and the API agree on them:
 
 from __future__ import annotations
 
+import json
+from collections.abc import Collection, Mapping
+from hashlib import sha1
+from typing import Any
+
 AGENCIES: tuple[str, ...] = ("police", "health", "education", "childrens_services", "prisons")
 
 PERSON_ID_PREFIX = "P"
@@ -45,3 +50,19 @@ def person_id_counter(pid: str) -> int:
     if pid.startswith(PERSON_ID_PREFIX) and digits.isdigit():
         return int(digits)
     return 0
+
+
+def content_digest(row: Mapping[str, Any], leave_out: Collection[str]) -> str:
+    """A short hash of what a written row says, but for the fields in ``leave_out`` (its
+    run, time, positions...): an unchanged row need not be written again.
+
+    Args:
+        row: the row as written (JSON values; anything else by its ``str``).
+        leave_out: fields that do not count.
+
+    Returns:
+        16 hex digits.
+    """
+    basis = {k: v for k, v in row.items() if k not in leave_out}
+    text = json.dumps(basis, sort_keys=True, default=str)
+    return sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]

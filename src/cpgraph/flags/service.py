@@ -12,8 +12,6 @@ it. A reader sees the old flags until the new ones are written, never none.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import time
 import uuid
@@ -33,6 +31,7 @@ from cpgraph.flags.model import (
     Rules,
     parse_day,
 )
+from cpgraph.keys import content_digest
 from cpgraph.store import GraphStore
 from cpgraph.store.base import json_page
 
@@ -228,8 +227,7 @@ _NOT_DIGESTED = frozenset({"computed_at", "run_id", "digest"})
 
 def flag_digest(row: dict[str, Any]) -> str:
     """A hash of what a `flags_write` row says, but for when and by which run."""
-    text = json.dumps({k: v for k, v in row.items() if k not in _NOT_DIGESTED}, sort_keys=True)
-    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+    return content_digest(row, _NOT_DIGESTED)
 
 
 async def stored_flags(store: GraphStore) -> dict[str, dict[str, Any]]:

@@ -53,10 +53,9 @@ class StewardSide:
     ) -> int:
         """Store the run's review queue (see `cpgraph.steward.queue.write_queue`); returns the
         number of candidates in it."""
-        written = await write_queue(
+        return await write_queue(
             store, review, assignments, mentions, relationships, names, run_id, at
         )
-        return written.candidates
 
 
 def linkage_service(

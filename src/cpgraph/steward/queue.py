@@ -23,6 +23,7 @@ from enum import Enum
 from hashlib import sha1
 from typing import TYPE_CHECKING, Any
 
+from cpgraph.keys import content_digest
 from cpgraph.steward.ids import weight_probability
 from cpgraph.steward.service import id_order
 from cpgraph.store import GraphStore
@@ -537,20 +538,7 @@ _REOPENED = frozenset({"stale", "closed", "settled"})
 
 def row_digest(row: dict[str, Any]) -> str:
     """A hash of what a `queue_rows` row says beyond its run, positions and flag mark."""
-    basis = {k: v for k, v in row.items() if k not in _NOT_DIGESTED}
-    text = json.dumps(basis, sort_keys=True, default=str)
-    return sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
-
-
-@dataclass(slots=True)
-class QueueWrite:
-    """What `write_queue` wrote: candidates in the run's queue, and of them how many
-    were written whole (`upserted`) or only renumbered (`renumbered`)."""
-
-    candidates: int
-    upserted: int
-    renumbered: int
-    kept_numbering: bool
+    return content_digest(row, _NOT_DIGESTED)
 
 
 def plan_queue_write(
@@ -640,14 +628,14 @@ async def write_queue(
     names: Sequence[str],
     run_id: str,
     at: str,
-) -> QueueWrite:
+) -> int:
     """Store the review queue of a linkage run; close candidates it no longer holds.
 
     Only what changed is written (`plan_queue_write`): a run that finds the queue as
     the store holds it writes nothing but the closing of candidates that left it.
 
     Returns:
-        The number of candidates in the run's queue and what was written.
+        The number of candidates in the run's queue.
     """
     rows: list[dict[str, Any]] = []
     if not review.empty:
@@ -680,12 +668,7 @@ async def write_queue(
         )
     # open candidates the numbering's run did not hold are closed
     await store.query("linkage_review_close_stale", run_id=numbering["run_id"])
-    return QueueWrite(
-        candidates=len(rows),
-        upserted=len(upsert),
-        renumbered=len(renumber),
-        kept_numbering=numbering["run_id"] != run_id,
-    )
+    return len(rows)
 
 
 async def refresh_flagged(store: GraphStore) -> int:
