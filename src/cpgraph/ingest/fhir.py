@@ -24,7 +24,7 @@ import pickle
 import select
 import tempfile
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -280,7 +280,7 @@ class Prescan:
         self.jobs = jobs
         self.passes = passes
         self._pool = make_pool(workers)
-        self._workers = workers
+        self._ahead = _AHEAD_PER_WORKER * workers
         self._spill = tempfile.TemporaryFile()  # noqa: SIM115 — closed by close()
         self._where: list[tuple[int, int]] = []  # (offset, size) per job done, in order
         self._failure: BaseException | None = None
@@ -291,21 +291,24 @@ class Prescan:
         self._thread.start()
 
     def _run(self) -> None:
-        scans = scan_all(
-            self._pool, self._workers, self.jobs, self.passes, scan=scan_bundle_pickled
-        )
+        pending: list[Future[bytes]] = []
         offset = 0
         try:
-            for _, data in scans:
-                offset = self._keep(data, offset)
+            for path in self.jobs:
                 if self._stop.is_set():
                     return
+                pending.append(self._pool.submit(scan_bundle_pickled, path, self.passes))
+                if len(pending) >= self._ahead:
+                    offset = self._keep(pending.pop(0).result(), offset)
+            while pending and not self._stop.is_set():
+                offset = self._keep(pending.pop(0).result(), offset)
         except BaseException as exc:  # noqa: BLE001 — re-raised by scans(), in the loader
             with self._ready:
                 self._failure = exc
                 self._ready.notify_all()
         finally:
-            scans.close()  # cancels the scans submitted but not yet taken
+            for future in pending:
+                future.cancel()
             with self._ready:
                 self._ended = True
                 self._ready.notify_all()
@@ -343,33 +346,23 @@ class Prescan:
         self._spill.close()
 
 
-def scan_all[S](
-    pool: Executor | None,
-    workers: int,
-    jobs: list[str],
-    passes: tuple[Pass, ...],
-    *,
-    scan: Callable[[str, tuple[Pass, ...]], S] | None = None,
-) -> Generator[tuple[str, S], None, None]:
+def scan_all(
+    pool: Executor | None, workers: int, jobs: list[str], passes: tuple[Pass, ...]
+) -> Iterator[tuple[str, BundleScan]]:
     """Yield ``(path, scan)`` for every bundle path in ``jobs``, in order.
 
-    ``passes`` is :func:`scan_bundle`'s; ``scan`` scans one file (by default
-    :func:`scan_bundle`, looked up when scanning starts; a :class:`Prescan` gives
-    :func:`scan_bundle_pickled`). With a pool, a bounded number of files are
-    scanned ahead of the consumer (at most a few results wait at any time);
-    closing the generator cancels the scans not yet taken.
+    ``passes`` is :func:`scan_bundle`'s. With a pool, a bounded number of files
+    are scanned ahead of the consumer (at most a few results wait at any time).
     """
-    if scan is None:
-        scan = scan_bundle  # type: ignore[assignment]
     if pool is None:
         for path in jobs:
-            yield path, scan(path, passes)
+            yield path, scan_bundle(path, passes)
         return
     ahead = _AHEAD_PER_WORKER * max(workers, 1)
-    pending: list[tuple[str, Future[S]]] = []
+    pending: list[tuple[str, Future[BundleScan]]] = []
     try:
         for path in jobs:
-            pending.append((path, pool.submit(scan, path, passes)))
+            pending.append((path, pool.submit(scan_bundle, path, passes)))
             if len(pending) >= ahead:
                 done_path, future = pending.pop(0)
                 yield done_path, future.result()
