@@ -132,6 +132,9 @@ class RefusalLog:
         self.max_keys = max(1, max_keys)
         self._lock = threading.Lock()
         self._pending: dict[Key, _Count] = {}
+        # Taken by a flush and not yet appended: still "pending" to anyone who asks,
+        # so pending() == 0 means written, not merely taken off the counter.
+        self._in_flight = 0
         self.noted = 0
 
     def note(self, *, who: str, role: str, code: str, what: str) -> None:
@@ -155,16 +158,22 @@ class RefusalLog:
     def pending(self) -> int:
         """Refusals counted and not yet written."""
         with self._lock:
-            return sum(c.count for c in self._pending.values())
+            return self._in_flight + sum(c.count for c in self._pending.values())
 
     def _take(self) -> dict[Key, _Count]:
         with self._lock:
             taken, self._pending = self._pending, {}
+            self._in_flight += sum(c.count for c in taken.values())
         return taken
+
+    def _landed(self, count: int) -> None:
+        with self._lock:
+            self._in_flight -= count
 
     def _give_back(self, items: dict[Key, _Count]) -> None:
         with self._lock:
             for key, c in items.items():
+                self._in_flight -= c.count
                 found = self._pending.get(key)
                 if found is None:
                     self._pending[key] = c
@@ -180,22 +189,30 @@ class RefusalLog:
         taken = self._take()
         written: list[AuditRecord] = []
         items = sorted(taken.items(), key=lambda kv: (kv[1].first, kv[0]))
-        for i, (key, c) in enumerate(items):
-            who, role, code, what = key
-            try:
-                entry = await audit.append(
-                    user=who,
-                    role=role,
-                    action=(
-                        f"{ACTION_PREFIX}{code} {what} count={c.count} first={c.first} "
-                        f"last={c.last}"
-                    ),
-                )
-            except AuditUnavailableError:
-                log.error("refusals could not be audited now: %d kept for the next flush", c.count)
-                self._give_back(dict(items[i:]))
-                break
-            written.append(entry)
+        done = 0
+        try:
+            for key, c in items:
+                who, role, code, what = key
+                try:
+                    entry = await audit.append(
+                        user=who,
+                        role=role,
+                        action=(
+                            f"{ACTION_PREFIX}{code} {what} count={c.count} first={c.first} "
+                            f"last={c.last}"
+                        ),
+                    )
+                except AuditUnavailableError:
+                    log.error(
+                        "refusals could not be audited now: %d kept for the next flush", c.count
+                    )
+                    break
+                written.append(entry)
+                self._landed(c.count)
+                done += 1
+        finally:
+            # Whatever was not appended (unavailable store, a cancelled flush) goes back.
+            self._give_back(dict(items[done:]))
         return written
 
     async def run(self, audit: AuditLog, window_s: float) -> None:
