@@ -13,27 +13,31 @@ from __future__ import annotations
 import os
 import socket
 
+import psutil
+
 #: What `effective_status` reports for a running load whose process is gone.
 INTERRUPTED = "interrupted"
 
 
-def _start_ticks(pid: int) -> str | None:
-    """The process's start time (clock ticks after boot), or None if there is none."""
+def _started(pid: int) -> str | None:
+    """The live process's start time (centiseconds since the epoch), or None if none.
+
+    A zombie has exited: it counts as gone. psutil reads the start time portably (on
+    Linux from ``/proc/<pid>/stat``, as the pid-reuse check needs).
+    """
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            fields = fh.read().rsplit(b")", 1)[1].split()
-    except (OSError, IndexError):
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return str(round(proc.create_time() * 100))
+    except (psutil.Error, OSError):
         return None
-    # after the command name: state is field 3 of stat(5), starttime field 22
-    if len(fields) < 20 or fields[0] == b"Z":
-        return None
-    return fields[19].decode()
 
 
 def this_process() -> str:
     """The owner text of the calling process: ``host:pid:start``."""
     pid = os.getpid()
-    return f"{socket.gethostname()}:{pid}:{_start_ticks(pid) or '?'}"
+    return f"{socket.gethostname()}:{pid}:{_started(pid) or '?'}"
 
 
 def owner_gone(owner: str | None) -> bool:
@@ -47,7 +51,7 @@ def owner_gone(owner: str | None) -> bool:
     parts = owner.rsplit(":", 2)
     if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
         return False
-    started = _start_ticks(int(parts[1]))
+    started = _started(int(parts[1]))
     return started is None or (parts[2] != "?" and started != parts[2])
 
 

@@ -44,6 +44,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from cpgraph.errors import DataDirLockedError, StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -131,12 +133,11 @@ def _ping(socket_path: str, timeout: float = 1.0) -> bool:
 def _is_server(pid: int) -> bool:
     """True while `pid` is a live (not zombie) redis-server process."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            if fh.read().rsplit(b")", 1)[1].split()[0] == b"Z":
-                return False
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"redis-server" in fh.read()
-    except (OSError, IndexError):
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        return any("redis-server" in part for part in proc.cmdline())
+    except (psutil.Error, OSError):
         return False
 
 

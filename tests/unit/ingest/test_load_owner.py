@@ -45,3 +45,13 @@ def test_what_cannot_be_checked_is_never_called_gone() -> None:
     assert not owner_gone("")
     assert not owner_gone("not an owner")
     assert effective_status("running", None) == "running"
+
+
+def test_an_exited_process_not_yet_reaped_is_gone() -> None:
+    child = subprocess.Popen(["true"])
+    try:
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # exited, still a zombie
+        assert owner_gone(f"{socket.gethostname()}:{child.pid}:1")
+        assert owner_gone(f"{socket.gethostname()}:{child.pid}:?")
+    finally:
+        child.wait()
