@@ -44,11 +44,13 @@ class FhirPath:
     Attributes:
         steps: ``(element name, its brackets)`` per dotted segment.
         ops: the ``|name:arg`` operations applied to the result.
+        fallback: the path after ``|or:``, read when this one gives nothing.
         program: ``steps`` as flat instructions, which :meth:`get` runs (derived).
     """
 
     steps: tuple[tuple[str, tuple[str, ...]], ...]
     ops: tuple[tuple[str, str], ...]
+    fallback: FhirPath | None = None
     program: tuple[tuple[Any, ...], ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -61,7 +63,13 @@ class FhirPath:
 
     @classmethod
     def compile(cls, text: str) -> FhirPath:
-        """Parse a path such as ``identifier[system=https://x].value|join:, ``."""
+        """Parse a path such as ``identifier[system=https://x].value|join:, ``.
+
+        ``A|or:B`` reads ``B`` where ``A`` gives nothing (e.g. the coding of a known
+        system, else the first coding).
+        """
+        text, _, alternative = text.partition("|or:")
+        fallback = cls.compile(alternative) if alternative else None
         path, *ops = text.split("|")
         steps = []
         pos = 0
@@ -77,10 +85,16 @@ class FhirPath:
             if name not in ("join", "ref"):
                 raise ValueError(f"bad FHIR path operation {op!r}")
             parsed_ops.append((name, arg))
-        return cls(tuple(steps), tuple(parsed_ops))
+        return cls(tuple(steps), tuple(parsed_ops), fallback)
 
     def get(self, resource: Any) -> str | None:
         """Evaluate against a resource (a dict); return a string or ``None``."""
+        value = self._get(resource)
+        if value is None and self.fallback is not None:
+            return self.fallback.get(resource)
+        return value
+
+    def _get(self, resource: Any) -> str | None:
         value = _run(resource, self.program, 0)
         if type(value) is str and not self.ops:  # the common case, checked first
             if "\x00" in value:

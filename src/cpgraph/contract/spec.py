@@ -499,7 +499,7 @@ FHIR_COLUMNS: dict[str, dict[str, str]] = {
     "RelatedPerson": {
         "id": "id",
         "patient": "patient.reference|ref:Patient",
-        "code": "relationship[0].coding[0].code",
+        "code": "relationship[0].coding[system=http://terminology.hl7.org/CodeSystem/v3-RoleCode].code|or:relationship[0].coding[0].code",
         "text": "relationship[0].text",
         "forename": "name[0].given[0]",
         "middle_names": "name[0].given[1:]",

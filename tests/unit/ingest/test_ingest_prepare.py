@@ -10,6 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from cpgraph.contract.spec import FHIR_COLUMNS
 from cpgraph.errors import IngestError
 from cpgraph.ingest import (
     EmptyFileError,
@@ -195,6 +196,22 @@ def test_fhir_paths() -> None:
         FhirPath.compile("name[0]..x")
     with pytest.raises(ValueError, match="bad FHIR path"):
         FhirPath.compile("name[first].family")  # a bracket that is no index, slice or match
+    either = FhirPath.compile("identifier[system=y].value|or:name[0].family|or:active")
+    assert either.get(res) == "Smith"  # the first path that gives something
+    assert either.get({"active": False}) == "false"
+    assert either.get({}) is None
+
+
+def test_the_rolecode_coding_is_read_when_another_system_comes_first() -> None:
+    """A sender may code a relationship in SNOMED CT as well, in either order."""
+    path = FhirPath.compile(FHIR_COLUMNS["RelatedPerson"]["code"])
+    rolecode = {"system": "http://terminology.hl7.org/CodeSystem/v3-RoleCode", "code": "MTH"}
+    snomed = {"system": "http://snomed.info/sct", "code": "72705000"}
+    assert path.get({"relationship": [{"coding": [snomed, rolecode]}]}) == "MTH"
+    assert path.get({"relationship": [{"coding": [rolecode, snomed]}]}) == "MTH"
+    # no system at all: the first coding, as the contract has always read it
+    assert path.get({"relationship": [{"coding": [{"code": "FTH"}]}]}) == "FTH"
+    assert path.get({"relationship": [{"text": "mother's partner"}]}) is None
 
 
 # -- FHIR paths: the compiled walk against the original recursive one ----------------
