@@ -30,15 +30,12 @@ import cpgraph
 from cpgraph.config import Backend, Settings
 from cpgraph.flags.service import compute_flags
 from cpgraph.ingest.engine import load_extracts
+from cpgraph.linkage.evaluate import evaluate
 from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
 
 ROOT = Path(__file__).resolve().parents[1]
 STYLES = ("contract", "varied")
-
-
-def _pairs(groups) -> int:
-    return sum(len(g) * (len(g) - 1) // 2 for _, g in groups)
 
 
 async def measure(extracts: Path, data: Path) -> dict:
@@ -58,12 +55,12 @@ async def measure(extracts: Path, data: Path) -> dict:
         await store.close()
     truth = pd.read_csv(extracts / "truth.csv").set_index("record_key")["true_person_id"]
     pred = assigned.dropna(subset=["person_id"]).set_index("record_key")["person_id"]
-    df = pd.DataFrame({"t": truth, "p": pred.reindex(truth.index)}).dropna()
-    tp = _pairs(df.groupby(["t", "p"]))
+    # only records that were loaded and linked count (a quarantined row is not a miss)
+    scored = evaluate(pred, truth[truth.index.isin(pred.index)])
     return {
         "quarantined": sum(r.rows_quarantined for r in reports),
-        "precision": tp / max(_pairs(df.groupby("p")), 1),
-        "recall": tp / max(_pairs(df.groupby("t")), 1),
+        "precision": scored.precision,
+        "recall": scored.recall,
         "flags": dict(sorted(flags.by_code.items())),
     }
 
