@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_helpers import CHILD, MOTHER, PURPOSE, Tokens, gql, make_client
+from api_helpers import CHILD, MOTHER, PURPOSE, Tokens, api_registry, gql, make_client
 
 from cpgraph.api import create_app
 from cpgraph.config import Environment, Settings
@@ -15,7 +15,8 @@ from cpgraph.errors import QueryError
 from cpgraph.graphql.limits import ApiLimits
 from cpgraph.security import AuditLog, Role, add_user, authenticate, verify_chain
 from cpgraph.security.errors import UserExistsError
-from cpgraph.store import GraphStore
+from cpgraph.store import GraphStore, create_store
+from cpgraph.store.falkordb import FalkorDBStore
 
 pytestmark = pytest.mark.integration
 
@@ -224,10 +225,6 @@ async def test_concurrent_appends_get_unique_gapless_seqs(api_store: GraphStore)
 
 async def test_tampering_is_detected(tmp_path: Path) -> None:
     # A private store: tampering must not break the shared chain of other tests.
-    from api_helpers import api_registry  # noqa: PLC0415
-
-    from cpgraph.store.falkordb import FalkorDBStore  # noqa: PLC0415
-
     store = FalkorDBStore(Settings(data_dir=tmp_path / "data"), registry=api_registry())
     await store.start()
     try:
@@ -321,8 +318,6 @@ async def test_health_ready_metrics(client: httpx.AsyncClient) -> None:
 
 
 async def test_readyz_fails_when_the_store_is_down() -> None:
-    from cpgraph.store import create_store  # noqa: PLC0415
-
     store = create_store(Settings(data_dir=Path("never-started")))  # not started
     app = create_app(Settings(data_dir=Path("unused")), store=store)
     async with make_client(app) as http:

@@ -10,6 +10,7 @@ from falkordb.helpers import stringify_param_value
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cpgraph.ingest.writer import RECORD_COLUMNS
 from cpgraph.store import GraphStore
 from cpgraph.store.falkordb import encode_param, params_header
 
@@ -115,7 +116,6 @@ def test_bad_parameter_names_are_refused() -> None:
 
 async def test_concurrent_writes_reach_the_server_in_order(falkordb_store: GraphStore) -> None:
     """The loader keeps a batch queued behind the one running: edges must find their ends."""
-    from cpgraph.ingest.writer import RECORD_COLUMNS  # noqa: PLC0415
 
     def record(key: str) -> list[Any]:
         row: list[Any] = [None] * len(RECORD_COLUMNS)

@@ -19,6 +19,7 @@ from distributed import Client
 
 from cpgraph.config import Backend, LinkEngine, Settings
 from cpgraph.ingest.engine import load_extracts
+from cpgraph.linkage.clustering import connected_components
 from cpgraph.linkage.distributed import (
     DaskLinkageEngine,
     DaskOptions,
@@ -27,6 +28,7 @@ from cpgraph.linkage.distributed import (
 )
 from cpgraph.linkage.engine import EngineResult, LinkageEngine
 from cpgraph.linkage.service import LinkageService
+from cpgraph.steward.linking import linkage_service
 from cpgraph.store import create_store
 from tests.factories import make_population
 
@@ -141,8 +143,6 @@ def test_the_work_was_partitioned_on_the_cluster(local, distributed, dask_engine
     i = pos.reindex(e["key_a"][link]).to_numpy()
     j = pos.reindex(e["key_b"][link]).to_numpy()
     assert (labels[i] == labels[j]).all()
-    from cpgraph.linkage.clustering import connected_components
-
     np.testing.assert_array_equal(labels, connected_components(len(labels), i, j))
     assert info.largest_component >= 2
 
@@ -196,8 +196,6 @@ def test_settings_choose_the_engine_and_its_own_cluster_stops(tmp_path, populati
 async def test_the_service_links_with_the_engine_its_settings_name(tmp_path):
     # CPGRAPH_LINK_ENGINE=dask through LinkageService (what `cpgraph link --engine dask`
     # runs): the persons it writes are the local engine's
-    from cpgraph.steward.linking import linkage_service  # noqa: PLC0415
-
     pop = make_population(tmp_path / "extracts", households=30, seed=5)
     persons: dict[str, set[frozenset[str]]] = {}
     for engine in (LinkEngine.LOCAL, LinkEngine.DASK):

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from fastapi.responses import JSONResponse
 
+from cpgraph import api
 from cpgraph.api import GuardMiddleware, create_app
 from cpgraph.config import Backend, Settings
 from cpgraph.graphql.limits import ApiLimits
@@ -165,8 +166,6 @@ async def test_cancellation_reaches_across_to_the_graphql_loop(
     slow_store: GraphStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """As `cpgraph serve` runs it: GraphQL on its own loop with its own database client."""
-    from cpgraph import api  # noqa: PLC0415
-
     # a test route admitted like /graphql (run on the GraphQL loop)
     for name in ("KNOWN_ROUTES", "ADMITTED_ROUTES"):
         monkeypatch.setattr(api, name, getattr(api, name) | {"/graphql-heavy"})
