@@ -33,6 +33,7 @@ import contextlib
 import json
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -155,12 +156,17 @@ class TreeSampler:
 def run(cmd: list[str], env: dict[str, str], label: str, limit_mb: float | None = None) -> dict:
     """Run a cpgraph command, sampling its memory; wall time, peaks and stage times."""
     t = time.perf_counter()
+    # CPU seconds of the whole tree (forks and the store, which the command reaps): on a
+    # shared machine they move far less with the load than the wall time does
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     sampler = TreeSampler(proc.pid, limit_mb=limit_mb)
     out, err = proc.communicate()
     wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     peaks = sampler.stop()
     if proc.returncode != 0:
         print(err[-3000:], file=sys.stderr)
@@ -176,13 +182,15 @@ def run(cmd: list[str], env: dict[str, str], label: str, limit_mb: float | None 
         "returncode": proc.returncode,
         "run": kind.group(1) if kind else None,
         "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
         "stages_s": stages,
         "peak_mb": peaks,
         "killed_over_mb": limit_mb if sampler.killed else None,
         "pss_series": sampler.series,
     }
     print(
-        f"{label}: rc={proc.returncode} ({result['run']}) wall={wall:.1f}s stages={stages} "
+        f"{label}: rc={proc.returncode} ({result['run']}) wall={wall:.1f}s cpu={cpu:.1f}s "
+        f"stages={stages} "
         f"peaks(MB)={peaks}",
         flush=True,
     )

@@ -33,9 +33,11 @@ from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
 from cpgraph.linkage.statefile import (
     load_digests,
+    load_mentions,
     load_state,
     remove_legacy_pickle,
     save_digests,
+    save_mentions,
     save_state,
 )
 from cpgraph.store import GraphStore
@@ -50,6 +52,10 @@ MENTION_COLUMNS = (
     "postcode", "address", "nhs_number", "nhs_number_valid", "upn", "upn_valid",
     "pnc_id", "pnc_id_valid", "prison_number", "cro_number", "row_hash", "person_id",
 )  # fmt: skip
+# what the mentions cache holds: all but the person (read from the store every run)
+CACHED_COLUMNS = tuple(c for c in MENTION_COLUMNS if c != "person_id")
+# keys per `linkage_mentions_by_keys` query
+_KEY_BATCH = 5_000
 RELATIONSHIP_COLUMNS = (
     "from_key", "to_key", "relationship", "lives_with", "from_date", "to_date", "source_key",
 )  # fmt: skip
@@ -150,33 +156,43 @@ class LinkageService:
         self.page_size = 50_000
 
     # ------------------------------------------------------------------ reading
-    async def read(self, progress: Progress | None = None) -> Mentions:
+    async def read(self, progress: Progress | None = None, *, cached: bool = False) -> Mentions:
         """Read every mention, its stated relationships and its current person.
 
         Pages follow the backend's own cursor (``linkage_mentions_start``): internal id
         windows on FalkorDB, the indexed key on Neo4j. The result does not depend on
         it: mentions are returned in key order, relationships sorted by every column.
+
+        Args:
+            progress: callback `(stage, done, total)`.
+            cached: take the columns of mentions whose ``row_hash`` is unchanged since
+                the last run from its cache (:attr:`mentions_path`), and read only the
+                key, row hash and person of every mention from the store (the rest only
+                for new or changed ones). The result is the same as without it.
         """
+        cache = load_mentions(self.mentions_path, CACHED_COLUMNS) if cached else None
+        query = "linkage_mention_hashes_page" if cache is not None else "linkage_mentions_page"
         rows: list[list[Any]] = []
         rels: list[list[Any]] = []
         shared = _SharedValues(MENTION_COLUMNS, unique=("key", "row_hash"))
         start = (await self.store.query("linkage_mentions_start"))[0]
         after, last = start["after"], start["last"]
         while last is None or after < last:
-            rec = (
-                await self.store.query("linkage_mentions_page", after=after, limit=self.page_size)
-            )[0]
+            rec = (await self.store.query(query, after=after, limit=self.page_size))[0]
             page, upto = json_page(rec["page"]), rec["next"]
             if upto is None:  # an empty page of a cursor without a known end
                 break
-            rows.extend(shared(page))
+            rows.extend(shared(page) if cache is None else page)
             if page:
                 found = await self.store.query("linkage_relationships_page", after=after, upto=upto)
                 rels.extend(json_page(found[0]["page"]) if found else [])
             after = upto
             if progress:
                 progress("reading mentions", len(rows), 0)
-        mentions = pd.DataFrame(rows, columns=list(MENTION_COLUMNS))
+        if cache is None:
+            mentions = pd.DataFrame(rows, columns=list(MENTION_COLUMNS))
+        else:
+            mentions = await self._merge_cached(rows, cache, shared)
         # key order whatever the backend's paging order (positions break ties in linkage)
         mentions = mentions.sort_values("key", kind="stable", ignore_index=True)
         none: list[str] = []  # one empty list for every mention without aliases (read-only)
@@ -190,6 +206,51 @@ class LinkageService:
                 list(RELATIONSHIP_COLUMNS), kind="stable", ignore_index=True, na_position="first"
             )
         return Mentions(mentions.drop(columns=["person_id"]), relationships, previous)
+
+    async def _merge_cached(
+        self, hashes: list[list[Any]], cache: dict[str, np.ndarray], shared: _SharedValues
+    ) -> pd.DataFrame:
+        """The mentions frame of :meth:`read` from ``[key, row_hash, person_id]`` rows: the
+        cache's columns where its row hash is the store's, the store's rows elsewhere."""
+        keys = np.array([r[0] for r in hashes], dtype=object)
+        now = np.array([r[1] for r in hashes], dtype=object)
+        at = pd.Index(cache["key"]).get_indexer(keys)  # -1: not in the cache
+        hit = at >= 0
+        hit[hit] = cache["row_hash"][at[hit]] == now[hit]
+        hit &= pd.notna(now)  # (a mention without a hash is always read)
+        todo = keys[~hit].tolist()
+        fresh: list[list[Any]] = []
+        for i in range(0, len(todo), _KEY_BATCH):
+            found = await self.store.query(
+                "linkage_mentions_by_keys", keys=todo[i : i + _KEY_BATCH]
+            )
+            fresh.extend(shared(json_page(found[0]["page"]) if found else []))
+        got = pd.DataFrame(fresh, columns=list(MENTION_COLUMNS))
+        gone = set(todo) - set(got["key"])
+        if gone:  # (deleted since its key was read: as a full read after it would be)
+            keep = ~pd.Series(keys).isin(gone).to_numpy()
+            keys, at, hit = keys[keep], at[keep], hit[keep]
+            hashes = [r for r, k in zip(hashes, keep.tolist(), strict=True) if k]
+        got = got.set_index("key").reindex(keys[~hit])
+        columns: dict[str, np.ndarray] = {}
+        for name in MENTION_COLUMNS:
+            values = np.empty(len(keys), dtype=object)
+            if name == "key":
+                values[:] = keys
+            elif name == "person_id":
+                values[:] = [r[2] for r in hashes]
+            else:
+                values[hit] = cache[name][at[hit]]
+                values[~hit] = got[name].to_numpy(object)
+            columns[name] = values
+        # the dtypes a frame built from rows has (all-bool columns are bool, as in `read`)
+        return pd.DataFrame(columns).infer_objects()
+
+    @property
+    def mentions_path(self) -> Path:
+        """Where the last run's mentions are cached (Parquet: plain data, no code)."""
+        name = f"{self.store.backend}-{self.settings.graph_name}-mentions.parquet"
+        return self.settings.data_dir.expanduser() / "linkage" / name
 
     # ------------------------------------------------------------------ state cache
     @property
@@ -224,7 +285,8 @@ class LinkageService:
         """
         _ = self._hooks  # refuse before any work without the stewards' side
         t0 = time.perf_counter()
-        data = await self.read(progress)
+        # (an incremental run reads unchanged mentions from the last run's cache)
+        data = await self.read(progress, cached=not (full or retrain))
         if data.mentions.empty:
             raise LinkageError("no person mentions are loaded: run `cpgraph load` first")
         read_s = time.perf_counter() - t0
@@ -267,6 +329,7 @@ class LinkageService:
         write_parts = await self._write(result, data, run_id, retired, written)
         write_s = time.perf_counter() - t1
         self._save_state(result.state)
+        save_mentions(self.mentions_path, data.mentions)
         methods = result.assignments["method"].value_counts().to_dict()
         report = LinkReport(
             run_id=run_id,

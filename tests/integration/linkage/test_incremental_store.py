@@ -20,6 +20,8 @@ import json
 import random
 import shutil
 from collections import Counter
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +148,7 @@ async def forget_all_but_the_model(store: GraphStore, data_dir: Path) -> None:
     empty = LinkState(state.model, state.edges.iloc[:0], pd.Series([], dtype=np.uint64))
     save_state(service.state_path, empty, service.spec.version)
     service.related_path.unlink()
+    service.mentions_path.unlink()  # (and read every mention from the store)
     await store.query("test_forget_candidate_digests")
     await store.query("test_forget_flag_digests")
 
@@ -174,6 +177,31 @@ async def writes_of_a_run(store: GraphStore, data_dir: Path) -> Counter[str]:
     finally:
         store.write_batches = write_batches  # type: ignore[method-assign]
     return written
+
+
+@dataclass
+class Fetched:
+    result: Any
+    keys: int
+
+
+async def keys_fetched(store: GraphStore, reading: Awaitable[Any]) -> Fetched:
+    """What ``reading`` returns, and how many mentions it fetched by key."""
+    query = store.query
+    keys = 0
+
+    async def counting(name: str, **params: Any) -> Any:
+        nonlocal keys
+        if name == "linkage_mentions_by_keys":
+            keys += len(params["keys"])
+        return await query(name, **params)
+
+    store.query = counting  # type: ignore[method-assign]
+    try:
+        result = await reading
+    finally:
+        store.query = query  # type: ignore[method-assign]
+    return Fetched(result, keys)
 
 
 def _same_but_partners(inc: list[tuple[str, str, str]], full: list[tuple[str, str, str]]) -> None:
@@ -225,6 +253,19 @@ async def test_a_delta_linked_incrementally_leaves_the_store_a_full_run_leaves(t
             await load_extracts(store, folders)
             if name == "full":
                 await forget_all_but_the_model(store, data_dir)
+            else:
+                # the incremental run reads unchanged mentions from the last run's cache,
+                # and only the new or changed ones from the store: the same frames
+                service = linkage_service(store, _settings(data_dir))
+                assert service.mentions_path.exists()
+                whole = await service.read()
+                fetched = await keys_fetched(store, service.read(cached=True))
+                cached = fetched.result
+                # (the delta's rows: re-exported unchanged rows keep their hash)
+                assert 0 < fetched.keys <= 2 * changed, fetched.keys
+                pd.testing.assert_frame_equal(cached.mentions, whole.mentions)
+                pd.testing.assert_frame_equal(cached.relationships, whole.relationships)
+                assert cached.previous_ids == whole.previous_ids
             writes[name] = await writes_of_a_run(store, data_dir)
             dumps[name] = await dump(store)
             if name == "inc":

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from cpgraph.config import Settings
-from cpgraph.store import create_store
-from cpgraph.store.embedded import OWNER_FILE, EmbeddedFalkorDB
+from cpgraph.store import create_store, embedded
+from cpgraph.store.embedded import OWNER_FILE, EmbeddedFalkorDB, aof_sizes
 from tests.queries import with_test_queries
 
 pytestmark = pytest.mark.integration
@@ -58,6 +58,45 @@ async def test_data_survives_restart_and_close_stops_server(falkordb_settings: S
     try:
         rows = await again.query("source_record_get", key="s:k:1")
         assert rows[0]["record"]["surname"] == "Durable"
+    finally:
+        await again.close()
+
+
+async def test_a_stop_compacts_a_grown_append_only_file(
+    falkordb_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop after many writes leaves a snapshot and an empty log (the next start loads
+    the snapshot instead of replaying the writes), with every write in it; a stop after
+    a few small writes leaves the files alone."""
+    data_dir = falkordb_settings.data_dir
+    store = create_store(falkordb_settings, with_test_queries())
+    await store.start()
+    await store.bootstrap()
+    await store.close()
+    base, log_part = aof_sizes(data_dir)
+    assert base > 0 or log_part > 0  # (what bootstrap wrote is somewhere)
+
+    store = create_store(falkordb_settings, with_test_queries())
+    await store.start()
+    rows = [{"key": f"s:k:{n}", "surname": f"Name{n}"} for n in range(300)]
+    await store.execute("source_records_upsert", rows=rows)
+    await store.close()
+    small = aof_sizes(data_dir)
+    assert small[1] > log_part  # below the threshold: the log kept as it is
+
+    monkeypatch.setattr(embedded, "AOF_COMPACT_MIN_BYTES", 1)
+    store = create_store(falkordb_settings, with_test_queries())
+    await store.start()
+    await store.execute("source_records_upsert", rows=[{"key": "s:k:last", "surname": "Last"}])
+    await store.close()
+    after = aof_sizes(data_dir)
+    assert after[1] == 0 and after[0] > 0
+
+    again = create_store(falkordb_settings, with_test_queries())
+    await again.start()
+    try:
+        for key, name in (("s:k:0", "Name0"), ("s:k:299", "Name299"), ("s:k:last", "Last")):
+            assert (await again.query("source_record_get", key=key))[0]["record"]["surname"] == name
     finally:
         await again.close()
 

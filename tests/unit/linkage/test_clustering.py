@@ -115,6 +115,21 @@ def test_split_gives_id_to_majority_and_never_reuses_retired():
     assert res.person_ids[2] == "P0000000010"
 
 
+def test_uncontested_ids_are_kept_and_contested_ones_go_by_count_then_smallest_key():
+    p = [f"P{k:010d}" for k in range(6)]
+    prev = {"a": p[1], "b": p[1], "c": p[2], "d": p[2], "e": p[3], "f": p[3]}
+    keys = ["a", "b", "c", "d", "e", "f", "g"]
+    res = assign_ids(keys, np.array([0, 0, 1, 2, 2, 3, 4]), prev)
+    # {a, b} alone held P1; {c} and {d, e} both ask for P2 (one member each): c is the
+    # smaller key; {d, e} then asks for P3, which {f} took: {d, e} gets a new id, then g
+    assert res.person_ids == [p[1], p[1], p[2], p[4], p[4], p[3], p[5]]
+    assert res.retired == [] and res.new_ids == 2
+    # the same clusters, {c} holding more of P2 than {d, e} does now
+    prev["g"] = p[2]
+    res = assign_ids(keys, np.array([0, 0, 1, 2, 2, 3, 1]), prev)
+    assert res.person_ids == [p[1], p[1], p[2], p[4], p[4], p[3], p[2]]
+
+
 def _sequential(n, ei, ej, w, pr, ci, cj, cs):
     """The plain greedy union-find (reference for the vectorised fast path)."""
     from cpgraph.linkage.clustering import PRIORITY_STEWARD, _UnionFind

@@ -21,6 +21,7 @@ from cpgraph.steward.queue import (
     Reason,
     consequence,
     impact_of,
+    queue_rows,
     sort_queue,
     waterfall,
 )
@@ -79,6 +80,33 @@ def test_waterfall_runs_from_prior_to_final_weight() -> None:
     assert [s.label for s in steps] == ["prior", "forename", "dob", "adjustment"]  # spec order
     assert [s.cumulative for s in steps] == [-10.0, -5.0, 3.0, 3.5]
     assert waterfall(bd, 3.0, names)[1][-1].label == "dob"  # no gap, no adjustment
+
+
+def test_queue_rows_of_pairs_sharing_one_breakdown_follow_each_pair_weight() -> None:
+    """The engine shares one breakdown object between pairs of equal levels: each row
+    still shows its own total (the waterfall's adjustment), the same breakdown text."""
+    bd = {"prior": {"level": "prior", "weight": -10.0}, "dob": {"level": "exact", "weight": 8.0}}
+    keys = ["s:p:1", "s:p:2", "s:p:3", "s:p:4", "s:p:5", "s:p:6"]
+    review = pd.DataFrame(
+        {
+            "key_a": keys[0::2],
+            "key_b": keys[1::2],
+            "probability": [0.5, 0.5, 0.4],
+            "weight": [-2.0, -1.0, -2.0],
+            "breakdown": [bd, bd, {**bd}],
+        }
+    )
+    assignments = pd.DataFrame({"key": keys, "person_id": [f"P{n}" for n in range(6)]})
+    mentions = pd.DataFrame(
+        {"key": keys, "system": "s", "agency": "health", "dob": None, "row_hash": "h"}
+    )
+    rels = pd.DataFrame(columns=["from_key", "to_key", "relationship", "lives_with"])
+    rows = queue_rows(review, assignments, mentions, rels, {}, set(), ["dob"], "r", "t")
+    steps = [json.loads(r["steps"]) for r in rows]
+    assert [s[-1][3] for s in steps] == [-2.0, -1.0, -2.0]
+    assert steps[0] == steps[2] and steps[0] != steps[1]
+    assert len({r["breakdown"] for r in rows}) == 1
+    assert [r["prior"] for r in rows] == [-10.0] * 3
 
 
 def _person(pid: str, **kw) -> PersonSummary:
