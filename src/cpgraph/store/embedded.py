@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import redis
 
 from cpgraph.errors import DataDirLockedError, StoreUnavailableError
 
@@ -140,47 +141,11 @@ def _ping(socket_path: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _command(socket_path: str, *args: str, timeout: float = 5.0) -> bytes:
-    """Send one command to the server on ``socket_path``; its reply's payload.
-
-    Only simple, error and bulk-string replies (what ``BGREWRITEAOF`` and ``INFO`` send).
-
-    Raises:
-        OSError: the server does not answer, or replies with an error.
-    """
-    parts = [f"*{len(args)}\r\n".encode()]
-    for a in args:
-        raw = a.encode()
-        parts.append(b"$%d\r\n%s\r\n" % (len(raw), raw))
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.settimeout(timeout)
-        sock.connect(socket_path)
-        sock.sendall(b"".join(parts))
-        buf = b""
-        while b"\r\n" not in buf:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise OSError("connection closed")
-            buf += chunk
-        head, rest = buf.split(b"\r\n", 1)
-        if head.startswith(b"-"):
-            raise OSError(head[1:].decode(errors="replace"))
-        if not head.startswith(b"$"):
-            return head[1:]
-        size = int(head[1:])
-        while len(rest) < size + 2:
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise OSError("connection closed")
-            rest += chunk
-        return rest[:size]
-
-
-def _info(socket_path: str, section: str) -> dict[str, str]:
-    """``INFO section`` as a dict of strings."""
-    text = _command(socket_path, "INFO", section).decode(errors="replace")
-    return dict(
-        line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#")
+def _admin(socket_path: str, timeout: float = 5.0) -> redis.Redis:
+    """A plain Redis client on the server's socket, for the server's own commands
+    (``INFO``, ``BGREWRITEAOF``) that the graph client does not send."""
+    return redis.Redis(
+        unix_socket_path=socket_path, socket_timeout=timeout, socket_connect_timeout=timeout
     )
 
 
@@ -650,25 +615,25 @@ class EmbeddedFalkorDB:
         base, log_part = aof_sizes(self.data_dir)
         if not force and (log_part < AOF_COMPACT_MIN_BYTES or log_part < AOF_COMPACT_RATIO * base):
             return False
-        sock = self.handle.socket_path
         deadline = time.monotonic() + AOF_COMPACT_TIMEOUT_S
         try:
-            before = int(_info(sock, "persistence").get("aof_rewrites", "0"))
-            # (refused while one is under way: then that one is waited for)
-            with contextlib.suppress(OSError):
-                _command(sock, "BGREWRITEAOF")
-            while time.monotonic() < deadline:
-                info = _info(sock, "persistence")
-                busy = info.get("aof_rewrite_in_progress") == "1"
-                if not busy and info.get("aof_rewrite_scheduled") != "1":
-                    done = int(info.get("aof_rewrites", "0")) > before
-                    ok = info.get("aof_last_bgrewrite_status") == "ok"
-                    if done and ok:
-                        log.info("append-only file compacted (%d MB of log)", log_part >> 20)
-                    return done and ok
-                time.sleep(0.1)
-        except OSError as exc:
-            log.warning("append-only file not compacted: %s", exc)
+            with _admin(self.handle.socket_path) as client:
+                before = int(client.info("persistence").get("aof_rewrites", 0))
+                # (refused while one is under way: then that one is waited for)
+                with contextlib.suppress(redis.ResponseError):
+                    client.bgrewriteaof()
+                while time.monotonic() < deadline:
+                    info = client.info("persistence")
+                    busy = int(info.get("aof_rewrite_in_progress", 0)) == 1
+                    if not busy and int(info.get("aof_rewrite_scheduled", 0)) != 1:
+                        done = int(info.get("aof_rewrites", 0)) > before
+                        ok = info.get("aof_last_bgrewrite_status") == "ok"
+                        if done and ok:
+                            log.info("append-only file compacted (%d MB of log)", log_part >> 20)
+                        return done and ok
+                    time.sleep(0.1)
+        except (redis.RedisError, OSError) as exc:
+            log.warning("append-only file not compacted: %s", type(exc).__name__)
             return False
         log.warning("append-only file not compacted within %.0fs", AOF_COMPACT_TIMEOUT_S)
         return False
