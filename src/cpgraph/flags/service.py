@@ -95,14 +95,15 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
     relationships: list[Relationship] = []
     involvements: list[Involvement] = []
     events: dict[str, EventFact] = {}
-    after = ""
-    while True:
-        page = sorted(
-            page_rows(await store.query("flags_persons_page", after=after, limit=PAGE)),
-            key=lambda r: str(r[0]),
-        )
-        if not page:
+    start = (await store.query("flags_persons_start"))[0]
+    after, last = start["after"], start["last"]
+    while last is None or after < last:
+        rec = (await store.query("flags_persons_page", after=after, limit=PAGE))[0]
+        if rec["next"] is None:  # an empty page of a cursor without a known end
             break
+        after = rec["next"]
+        # (id order within a page: what the rules read does not depend on the cursor)
+        page = sorted(json_page(rec["page"]), key=lambda r: str(r[0]))
         ids = [str(pid) for pid, _ in page]
         for pid, found in page:
             dobs[str(pid)] = best_dob(found or [])
@@ -152,7 +153,6 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
                         else None,
                     )
                 )
-        after = ids[-1]
     return FlagInput(
         as_of=as_of,
         possible_matches=await read_possible_matches(store),

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from cpgraph.flags import compute_flags
+from cpgraph.flags import compute_flags, service
 from cpgraph.store import GraphStore
 
 pytestmark = pytest.mark.integration
@@ -97,3 +97,19 @@ async def test_compute_flags_writes_and_replaces_flags(falkordb_store: GraphStor
     later = await compute_flags(falkordb_store, as_of=date(2036, 11, 1))
     assert later.flags == 0 and later.deleted == 1
     assert await falkordb_store.query("api_persons_flags", ids=["per-child"]) == []
+
+
+async def test_the_snapshot_is_the_same_whatever_the_page_size(
+    falkordb_store: GraphStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Persons are read in windows of the store's own cursor (FalkorDB: node id
+    windows, most of them holding no person); a window of one id reads what one
+    window of thousands does."""
+    await _populate(falkordb_store)
+    whole = await service.read_input(falkordb_store, date(2026, 11, 1))
+    monkeypatch.setattr(service, "PAGE", 1)
+    paged = await service.read_input(falkordb_store, date(2026, 11, 1))
+    assert set(whole.dobs) == {"per-child", "per-partner"}
+    assert paged.dobs == whole.dobs
+    assert paged.relationships == whole.relationships
+    assert paged.involvements == whole.involvements and paged.events == whole.events
