@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -729,12 +730,19 @@ class LinkageEngine:
             if model is None:
                 model = state.model if state is not None else self.model
             prepared = self._prepare_stage(mentions, relationships, model, timings)
+            # nothing after preparation reads the mentions: a caller that handed the frame
+            # over (the service keeps only what it writes) has it freed for the stages after
+            del mentions, relationships
             prep = prepared.prep
             incremental = state is not None and not full
             # (each stage's freed temporaries go back to the system before the next)
             release_free_memory()
             scored = self._score_stage(prepared, state if incremental else None, timings)
             self.model = scored.model
+            fingerprints = prepared.fingerprints
+            del prepared
+            # the block table is read by blocking and training only (~190 bytes a mention)
+            prep.vtable = prep.vtable.iloc[:0].copy()  # (a slice would keep its arrays)
             release_free_memory()
             decisions = self._steward_stage(steward, prep, scored.scorer)
             t1 = time.perf_counter()
@@ -749,23 +757,33 @@ class LinkageEngine:
             keys = prep.s["key"].to_numpy(object)
             edges = clustered.edges
             reviewing = None
+            review = None
             if self._parallel(len(keys)):
                 # the review queue (explained pairs) is built alongside the assignments
-                reviewing = self._fork(lambda: self._review(keys, labels, edges, prep))
+                reviewing = self._fork(partial(self._review, keys, labels, edges, prep))
+            else:
+                review = self._review(keys, labels, edges, prep)
+            if review is not None:
+                # nothing after the review reads the prepared records (standardised
+                # frame, name variants, comparison codes: ~1 GB at 1.29M mentions)
+                del prep, scored.scorer
+                release_free_memory()
             ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
-            assignments = self._assignments(
-                keys, labels, ida.person_ids, edges, scored.scorer, breakdowns
-            )
-            review = reviewing() if reviewing else self._review(keys, labels, edges, prep)
+            assignments = self._assignments(keys, labels, ida.person_ids, edges, breakdowns)
+            if review is None:
+                assert reviewing is not None
+                review = reviewing()
             timings["assign"] = time.perf_counter() - t1
             summary = self._summary(
                 labels, scored, decisions, clustered, review, ida, incremental, n_split
             )
+            # the run's edges (~100 bytes each) are not needed beside their state frame
+            del edges, clustered, reviewing
             cl = scored.cannot
             st = LinkState(
                 model=scored.model,
                 edges=self._edges_to_frame(scored.base, keys),
-                fingerprints=prepared.fingerprints,
+                fingerprints=fingerprints,
                 cannot=pd.DataFrame({"a": cl.i, "b": cl.j, "weight": cl.weight}, copy=False),
             )
             timings["total"] = time.perf_counter() - t0
@@ -1340,7 +1358,6 @@ class LinkageEngine:
         labels: np.ndarray,
         pids: list[str],
         e: _Edges,
-        scorer: Scorer,
         breakdowns: bool,
     ) -> pd.DataFrame:
         n = len(keys)

@@ -61,7 +61,11 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class Mentions:
-    """What linkage reads from the store."""
+    """What linkage reads from the store.
+
+    During :meth:`LinkageService.link` ``mentions`` is the whole frame until the engine
+    takes it, then only the columns the write stage reads (:func:`write_columns`).
+    """
 
     mentions: pd.DataFrame
     relationships: pd.DataFrame
@@ -248,8 +252,13 @@ class LinkageService:
             model, retrained = await self._retrained_model(engine, data, cached, steward)
         if progress:
             progress("linking", 0, 1)
+        # The write stage reads a few columns of the mentions: the whole frame (~1 GB at
+        # 1.29M mentions) is handed to the engine, which drops it once the records are
+        # prepared, and nothing here holds it meanwhile.
+        handover = [data.mentions]
+        data.mentions = write_columns(data.mentions)
         result = engine.link(
-            data.mentions,
+            handover.pop(),
             data.relationships[["from_key", "to_key", "relationship", "lives_with"]],
             steward=steward,
             previous_ids=data.previous_ids,
@@ -540,6 +549,26 @@ class LinkageService:
         frame = pd.DataFrame(rows, columns=["key", "person_id", "status"])
         frame = frame.sort_values("key", kind="stable", ignore_index=True)
         return frame.rename(columns={"key": "record_key"})
+
+
+# what the write stage reads of each mention: display names (`_display_names`) and the
+# review queue's records (`cpgraph.steward.queue.queue_rows`)
+WRITE_COLUMNS = ("key", "system", "agency", "forename", "surname", "dob", "row_hash")
+
+
+def write_columns(mentions: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``mentions`` the write stage reads (`WRITE_COLUMNS`), as a new frame.
+
+    Args:
+        mentions: the mentions as :meth:`LinkageService.read` returns them.
+
+    Returns:
+        A frame of those columns (present ones only) sharing the values' objects.
+    """
+    # (copied: a column of a frame's block is a view that would keep the whole block)
+    return pd.DataFrame(
+        {c: mentions[c].to_numpy(copy=True) for c in WRITE_COLUMNS if c in mentions.columns}
+    )
 
 
 class _SharedValues:

@@ -116,3 +116,87 @@ def test_cannot_links_read_a_chunk_at_a_time_decide_as_the_whole_arrays():
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(kept_apart(labels, ci, cj, qb, qa, chunk=chunk), want)
     assert not kept_apart(labels, ci[:0], cj[:0], qa, qb).any()
+
+
+def test_a_handed_over_mentions_frame_is_freed_after_preparation(spec, pop, monkeypatch):
+    import gc
+    import weakref
+
+    from cpgraph.linkage import LinkageEngine
+
+    engine = LinkageEngine(spec)
+    frame = pop[0].copy()
+    ref = weakref.ref(frame)
+    alive: list[bool] = []
+    score = LinkageEngine._score_stage
+
+    def scoring(self, *a, **kw):
+        gc.collect()
+        alive.append(ref() is not None)  # (the ref of the frame in the current call)
+        return score(self, *a, **kw)
+
+    monkeypatch.setattr(LinkageEngine, "_score_stage", scoring)
+    box = [frame]
+    del frame
+    result = engine.link(box.pop())
+    assert alive == [False]  # the frame was gone before the pairs were scored
+    assert len(result.assignments) == len(pop[0])
+    # a caller that keeps its frame keeps it (the engine only drops its own reference)
+    kept = pop[0].copy()
+    ref = weakref.ref(kept)
+    engine.link(kept)
+    assert alive == [False, True]
+
+
+def test_write_columns_are_what_the_write_stage_reads_as_copies():
+    from cpgraph.linkage.service import WRITE_COLUMNS, write_columns
+
+    df = _frame()
+    df["agency"] = ["health"] * len(df)
+    df["forename"] = df["forename_m"]
+    df["surname"] = df["surname_m"]
+    df["row_hash"] = [f"h{i}" for i in range(len(df))]
+    slim = write_columns(df)
+    assert list(slim.columns) == list(WRITE_COLUMNS)
+    for c in WRITE_COLUMNS:
+        assert slim[c].tolist() == df[c].tolist()
+        assert not np.shares_memory(slim[c].to_numpy(), df[c].to_numpy())
+    assert slim["surname"].iloc[0] is df["surname"].iloc[0]  # the strings themselves shared
+
+
+def test_prepared_records_are_freed_once_nothing_reads_them(spec, pop, monkeypatch):
+    import gc
+    import weakref
+
+    from cpgraph.linkage import LinkageEngine
+
+    refs: list[weakref.ref] = []
+    seen: dict[str, object] = {}
+    prepare, cluster, assign = (
+        LinkageEngine._prepare,
+        LinkageEngine._cluster_stage,
+        LinkageEngine._assignments,
+    )
+
+    def preparing(self, *a, **kw):
+        prep = prepare(self, *a, **kw)
+        refs.append(weakref.ref(prep.s))
+        return prep
+
+    def clustering(self, prep, *a, **kw):
+        seen["block_table_rows"] = len(prep.vtable)
+        return cluster(self, prep, *a, **kw)
+
+    def assigning(self, *a, **kw):
+        gc.collect()
+        seen["records_alive"] = refs[-1]() is not None
+        return assign(self, *a, **kw)
+
+    monkeypatch.setattr(LinkageEngine, "_prepare", preparing)
+    monkeypatch.setattr(LinkageEngine, "_cluster_stage", clustering)
+    monkeypatch.setattr(LinkageEngine, "_assignments", assigning)
+    result = LinkageEngine(spec).link(pop[0])
+    # the block table is emptied after scoring, the standardised records (and the
+    # comparer holding them) before the breakdowns are built
+    assert seen == {"block_table_rows": 0, "records_alive": False}
+    assert result.review is not None and len(result.assignments) == len(pop[0])
