@@ -29,8 +29,10 @@ from cpgraph.linkage.clustering import (
     PRIORITY_DETERMINISTIC,
     PRIORITY_SCORED,
     PRIORITY_STEWARD,
+    Ends,
     PlaceGate,
     assign_ids,
+    cannot_count,
     canonical_labels,
     constrained_components,
     corroborated_place_pairs,
@@ -229,15 +231,20 @@ def _split_cannot(e: _Edges) -> tuple[_Edges, _CannotLinks]:
 
 def _cannot_pairs(
     edges: _Edges, cl: _CannotLinks, *more: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every machine cannot-link's two ends: ``edges``' flagged ones, ``cl`` and ``more``.
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Every machine cannot-link's two ends: ``edges``' flagged ones, ``cl`` and ``more``,
+    as parts in that order (:func:`~cpgraph.linkage.clustering.cannot_parts`).
 
-    As int32 (record positions): there can be tens of millions, and they are only used to
+    ``cl`` is a part as it is: there can be tens of millions, and a round that copied them
+    into one array held a second copy. Int32 (record positions): they are only used to
     index per-record arrays, never multiplied into pair codes themselves.
     """
     cann = edges.cannot
-    ci = np.concatenate([edges.i[cann], cl.i, *(m[0] for m in more)], dtype=np.int32)
-    cj = np.concatenate([edges.j[cann], cl.j, *(m[1] for m in more)], dtype=np.int32)
+    z = np.empty(0, np.int32)
+    mi = np.concatenate([z, *(m[0] for m in more)], dtype=np.int32)
+    mj = np.concatenate([z, *(m[1] for m in more)], dtype=np.int32)
+    ci = (edges.i[cann].astype(np.int32), cl.i, mi)
+    cj = (edges.j[cann].astype(np.int32), cl.j, mj)
     return ci, cj
 
 
@@ -324,7 +331,12 @@ class _Clusterer:
         si, sj = prep.stated_i, prep.stated_j
         link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
         ci, cj = _cannot_pairs(edges, self.cl, (si, sj), (sc[:, 0], sc[:, 1]))
-        cs = np.concatenate([np.zeros(len(ci) - len(sc), bool), np.ones(len(sc), bool)])
+        # steward NO_LINKs are the last part's last ones (a view of False for the rest)
+        cs = (
+            np.zeros(len(ci[0]), bool),
+            np.broadcast_to(np.False_, len(ci[1])),
+            np.concatenate([np.zeros(len(si), bool), np.ones(len(sc), bool)]),
+        )
         args = (
             len(prep.s),
             edges.i[link],
@@ -1171,8 +1183,8 @@ class LinkageEngine:
         rels: pd.DataFrame,
         pos_map: dict[str, int],
         labels: np.ndarray,
-        ci: np.ndarray,
-        cj: np.ndarray,
+        ci: Ends,
+        cj: Ends,
     ) -> tuple[_Edges, np.ndarray]:
         """Links found through the graph after a clustering round.
 
@@ -1242,7 +1254,7 @@ class LinkageEngine:
         bonus = np.concatenate([x[1] for x in kept])
         same_anchor = np.concatenate([x[2] for x in kept])
         del kept
-        if len(ne.i) and len(ci) and spec.rel_skip_ambiguous:
+        if len(ne.i) and cannot_count(ci) and spec.rel_skip_ambiguous:
             # each endpoint's candidate persons, its own current person included
             ends = np.concatenate([ne.i, ne.j, ne.i, ne.j])
             cand = np.concatenate([labels[ne.j], labels[ne.i], labels[ne.i], labels[ne.j]])

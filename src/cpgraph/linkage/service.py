@@ -29,6 +29,7 @@ from cpgraph.config import Settings
 from cpgraph.errors import LinkageError
 from cpgraph.linkage.distributed import open_engine
 from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
+from cpgraph.linkage.forking import release_free_memory
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
 from cpgraph.linkage.statefile import (
@@ -257,6 +258,8 @@ class LinkageService:
         # prepared, and nothing here holds it meanwhile.
         handover = [data.mentions]
         data.mentions = write_columns(data.mentions)
+        # (the pages parsed while reading are garbage the heap would otherwise keep)
+        release_free_memory()
         result = engine.link(
             handover.pop(),
             data.relationships[["from_key", "to_key", "relationship", "lives_with"]],

@@ -200,3 +200,67 @@ def test_prepared_records_are_freed_once_nothing_reads_them(spec, pop, monkeypat
     # comparer holding them) before the breakdowns are built
     assert seen == {"block_table_rows": 0, "records_alive": False}
     assert result.review is not None and len(result.assignments) == len(pop[0])
+
+
+def test_cannot_links_in_parts_decide_as_one_concatenated_array():
+    from cpgraph.linkage.clustering import (
+        cannot_count,
+        constrained_components,
+        kept_apart,
+        same_label,
+    )
+
+    rng = np.random.default_rng(11)
+    n = 400
+    ei, ej = rng.integers(0, n, 900), rng.integers(0, n, 900)
+    w = rng.normal(5, 3, 900)
+    prio = rng.choice([0, 1, 2, 2, 2], 900)
+    ci, cj = rng.integers(0, n, 700).astype(np.int32), rng.integers(0, n, 700).astype(np.int32)
+    cs = rng.random(700) < 0.1
+    cut = (0, 50, 640, 700)  # three parts, as a round passes them
+    cs[50:640] = False  # (the scored cannot-links' part: never a steward's)
+    assert cs.any()
+    parts = [(ci[a:b], cj[a:b], cs[a:b]) for a, b in zip(cut, cut[1:], strict=False)]
+    pi, pj, ps = (tuple(p[k] for p in parts) for k in range(3))
+    assert cannot_count(pi) == len(ci) == 700
+    whole, whole_same = constrained_components(n, ei, ej, w, prio, ci, cj, cs)
+    split, split_same = constrained_components(n, ei, ej, w, prio, pi, pj, ps)
+    np.testing.assert_array_equal(split, whole)
+    np.testing.assert_array_equal(split_same, whole_same)
+    # the cannot-links mattered: without them more records end up together
+    free, _ = constrained_components(n, ei, ej, w, prio, ci[:0], cj[:0], cs[:0])
+    assert len(np.unique(free)) < len(np.unique(whole))
+    # a part of False as a read-only view, as the scored cannot-links' steward flags
+    viewed = (ps[0], np.broadcast_to(np.False_, len(pi[1])), ps[2])
+    np.testing.assert_array_equal(
+        constrained_components(n, ei, ej, w, prio, pi, pj, viewed)[0], whole
+    )
+    for chunk in (7, 10_000):
+        np.testing.assert_array_equal(
+            same_label(whole, pi, pj, chunk=chunk), whole[ci] == whole[cj]
+        )
+    qa, qb = rng.integers(0, n, 300), rng.integers(0, n, 300)
+    np.testing.assert_array_equal(
+        kept_apart(whole, pi, pj, qa, qb, chunk=13), kept_apart(whole, ci, cj, qa, qb)
+    )
+
+
+def test_union_find_holds_one_int_object_per_record(monkeypatch):
+    import cpgraph.linkage.clustering as clustering
+
+    shared: list[bool] = []
+    add = clustering._UnionFind.add_cannot
+
+    def adding(self, a, b, steward):
+        shared.append(a is self.ints[a] and b is self.ints[b])
+        return add(self, a, b, steward)
+
+    monkeypatch.setattr(clustering._UnionFind, "add_cannot", adding)
+    n = 2_000  # positions beyond CPython's cached small ints
+    ei, ej = np.arange(n - 1), np.arange(1, n)  # one chain: every cannot-link is inside
+    ci, cj = np.array([300, 1_500], np.int32), np.array([1_200, 1_900], np.int32)
+    labels, _ = clustering.constrained_components(
+        n, ei, ej, np.ones(n - 1), np.full(n - 1, 2), ci, cj, np.zeros(2, bool)
+    )
+    assert shared == [True, True]
+    assert labels[300] != labels[1_200] and labels[1_500] != labels[1_900]
