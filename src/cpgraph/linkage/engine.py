@@ -44,7 +44,13 @@ from cpgraph.linkage.clustering import (
 )
 from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels, master_index_codes
 from cpgraph.linkage.explain import Explanation, explain_scored
-from cpgraph.linkage.forking import can_fork, comparison_threads, in_fork, release_free_memory
+from cpgraph.linkage.forking import (
+    can_fork,
+    comparison_threads,
+    in_fork,
+    in_process,
+    release_free_memory,
+)
 from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
     anchor_pairs,
@@ -399,18 +405,24 @@ class _Clusterer:
         return constrained_components(*args, gate=gate)[0]
 
 
-def _fingerprints(
-    mentions: pd.DataFrame, prep: _Prepared, base: np.ndarray | None = None
-) -> np.ndarray:
-    """Per mention, a hash of what it says: its linkage columns and the values its stated
-    relationships imply (sex, birth-year bounds).  ``base``: the columns' hash, when
-    already computed."""
-    if base is None:
-        base = fingerprint(mentions.reset_index(drop=True))
+def _fingerprints(prep: _Prepared, base: np.ndarray) -> np.ndarray:
+    """Per mention, a hash of what it says: its linkage columns' hash (``base``, from
+    :func:`_row_hashes`) and the values its stated relationships imply (sex, birth-year
+    bounds)."""
     fp = base.astype(np.uint64)
     for k, x in enumerate(prep.fp_extra):
         fp = fp ^ (x * np.uint64(0x9E3779B97F4A7C15 + k))
     return fp
+
+
+def _row_hashes(mentions: pd.DataFrame) -> np.ndarray:
+    """The hash of each mention's linkage columns (:func:`fingerprint`)."""
+    return fingerprint(mentions.reset_index(drop=True))
+
+
+def _check_keys(mentions: pd.DataFrame) -> None:
+    if mentions["key"].duplicated().any():
+        raise ValueError("mention keys must be unique")
 
 
 def _kept_apart_reasons(
@@ -506,10 +518,14 @@ class LinkageEngine:
 
         ``name_pairs``: forename variants to use (a model's); None learns them here.
         """
-        if mentions["key"].duplicated().any():
-            raise ValueError("mention keys must be unique")
+        _check_keys(mentions)
+        return self._prepare_standardised(standardise(mentions, self.spec), rels, name_pairs)
+
+    def _prepare_standardised(
+        self, s: pd.DataFrame, rels: pd.DataFrame | None, name_pairs: NamePairs | None
+    ) -> _Prepared:
+        """:meth:`_prepare` on records already standardised (``s``)."""
         spec = self.spec
-        s = standardise(mentions, spec)
         n = len(s)
         pos = pd.Series(np.arange(n), index=s["key"].to_numpy(object))
         rels = rels if rels is not None and not rels.empty else None
@@ -741,10 +757,13 @@ class LinkageEngine:
             timings: dict[str, float] = {}
             if model is None:
                 model = state.model if state is not None else self.model
-            prepared = self._prepare_stage(mentions, relationships, model, timings)
-            # nothing after preparation reads the mentions: a caller that handed the frame
-            # over (the service keeps only what it writes) has it freed for the stages after
-            del mentions, relationships
+            # nothing reads the mentions once they are standardised: handed to the stage,
+            # a frame its caller handed over (the service keeps only the columns it
+            # writes) is freed before the comparison tables are built
+            handover = [mentions]
+            del mentions
+            prepared = self._prepare_stage(handover, relationships, model, timings)
+            del relationships
             prep = prepared.prep
             incremental = state is not None and not full
             # (each stage's freed temporaries go back to the system before the next)
@@ -812,21 +831,33 @@ class LinkageEngine:
     # ----------------------------------------------------------------- stages
     def _prepare_stage(
         self,
-        mentions: pd.DataFrame,
+        mentions: pd.DataFrame | list[pd.DataFrame],
         relationships: pd.DataFrame | None,
         model: Model | None,
         timings: dict[str, float],
     ) -> _PrepareResult:
-        """Standardise, and train the model unless one is given (forked when large)."""
+        """Standardise, and train the model unless one is given (forked when large).
+
+        ``mentions`` in a one-item list is handed over: the frame is taken out of the list
+        and dropped once standardised, before the comparison tables are built (nothing
+        after reads it), so a caller holding no other reference has it freed.
+        """
         t0 = time.perf_counter()
+        frame = mentions.pop() if isinstance(mentions, list) else mentions
+        del mentions
+        _check_keys(frame)
         # the mentions' hash needs no preparation: a forked process computes it meanwhile
-        fp_base = None
-        if self._parallel(len(mentions)):
+        if self._parallel(len(frame)):
             # (while it runs, preparing the records about doubles this process: 1.26 to
             # 2.56 GB at 1.29M mentions)
-            fp_base = self._fork(lambda: fingerprint(mentions.reset_index(drop=True)), grows=1.0)
+            fp_base = self._fork(partial(_row_hashes, frame), grows=1.0)
+        else:
+            fp_base = in_process(partial(_row_hashes, frame))
+        s = standardise(frame, self.spec)
+        del frame
         # a given model brings the name variants it was trained with
-        prep = self._prepare(mentions, relationships, _model_pairs(model))
+        prep = self._prepare_standardised(s, relationships, _model_pairs(model))
+        del s
         timings["standardise"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         training = None
@@ -836,11 +867,8 @@ class LinkageEngine:
             else:
                 model = self._fit(prep)
         timings["fit"] = time.perf_counter() - t1
-        # (computed here: while a forked process trains the model, if one does)
-        fp = pd.Series(
-            _fingerprints(mentions, prep, fp_base() if fp_base is not None else None),
-            index=prep.s["key"].to_numpy(object),
-        )
+        # (waited for here: while a forked process trains the model, if one does)
+        fp = pd.Series(_fingerprints(prep, fp_base()), index=prep.s["key"].to_numpy(object))
         return _PrepareResult(prep=prep, fingerprints=fp, model=model, training=training)
 
     def _score_stage(

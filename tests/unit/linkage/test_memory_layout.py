@@ -118,7 +118,7 @@ def test_cannot_links_read_a_chunk_at_a_time_decide_as_the_whole_arrays():
     assert not kept_apart(labels, ci[:0], cj[:0], qa, qb).any()
 
 
-def test_a_handed_over_mentions_frame_is_freed_after_preparation(spec, pop, monkeypatch):
+def test_a_handed_over_mentions_frame_is_freed_once_standardised(spec, pop, monkeypatch):
     import gc
     import weakref
 
@@ -128,18 +128,19 @@ def test_a_handed_over_mentions_frame_is_freed_after_preparation(spec, pop, monk
     frame = pop[0].copy()
     ref = weakref.ref(frame)
     alive: list[bool] = []
-    score = LinkageEngine._score_stage
+    prepare = LinkageEngine._prepare_standardised
 
-    def scoring(self, *a, **kw):
+    def preparing(self, *a, **kw):
         gc.collect()
         alive.append(ref() is not None)  # (the ref of the frame in the current call)
-        return score(self, *a, **kw)
+        return prepare(self, *a, **kw)
 
-    monkeypatch.setattr(LinkageEngine, "_score_stage", scoring)
+    monkeypatch.setattr(LinkageEngine, "_prepare_standardised", preparing)
     box = [frame]
     del frame
     result = engine.link(box.pop())
-    assert alive == [False]  # the frame was gone before the pairs were scored
+    # the frame was gone once standardised, before the comparison tables were built
+    assert alive == [False]
     assert len(result.assignments) == len(pop[0])
     # a caller that keeps its frame keeps it (the engine only drops its own reference)
     kept = pop[0].copy()
@@ -173,7 +174,7 @@ def test_prepared_records_are_freed_once_nothing_reads_them(spec, pop, monkeypat
     refs: list[weakref.ref] = []
     seen: dict[str, object] = {}
     prepare, cluster, assign = (
-        LinkageEngine._prepare,
+        LinkageEngine._prepare_standardised,
         LinkageEngine._cluster_stage,
         LinkageEngine._assignments,
     )
@@ -192,7 +193,7 @@ def test_prepared_records_are_freed_once_nothing_reads_them(spec, pop, monkeypat
         seen["records_alive"] = refs[-1]() is not None
         return assign(self, *a, **kw)
 
-    monkeypatch.setattr(LinkageEngine, "_prepare", preparing)
+    monkeypatch.setattr(LinkageEngine, "_prepare_standardised", preparing)
     monkeypatch.setattr(LinkageEngine, "_cluster_stage", clustering)
     monkeypatch.setattr(LinkageEngine, "_assignments", assigning)
     result = LinkageEngine(spec).link(pop[0])
