@@ -21,7 +21,8 @@ Usage::
         --data-dir /tmp/mem/store1m --incremental --splink
 
 ``--limit-mb N`` kills a command whose process tree passes N MB of PSS (the machine may be
-shared); ``--json FILE`` keeps the summary with each run's PSS series.
+shared); ``--json FILE`` keeps the summary with each run's PSS series; ``--stages FILE``
+prints the peaks per stage of such a file's runs (:func:`stage_peaks`).
 
 Prints one line per command and a JSON summary.
 """
@@ -197,6 +198,43 @@ def run(cmd: list[str], env: dict[str, str], label: str, limit_mb: float | None 
     return result
 
 
+# the command's stages in the order they run (its ``time:`` line), then the flags
+ENGINE_STAGES = ("standardise", "fit", "block", "score", "cluster", "cohesion", "assign")
+
+
+def stage_peaks(run: dict) -> dict[str, dict[str, int]]:
+    """Peak PSS (MB) of the command and of the store per stage, from a run's PSS series.
+
+    Stage windows come from the command's ``time:`` line: the flags stages walked back
+    from the end, then read, the engine's stages (``total`` less its stages: ``state``)
+    and the write laid back to back before them. What the line does not time (the
+    store's start before the read, the state saved after the write: seconds) falls in
+    ``start`` and in the write's window.
+    """
+    st, series = run.get("stages_s") or {}, run.get("pss_series") or []
+    if not st or not series:
+        return {}
+    end = float(run["wall_s"])
+    order = ["read", *ENGINE_STAGES, "state", "write", "flags", "flagged_marks"]
+    took = {k: float(st.get(k, 0.0)) for k in order}
+    took["state"] = max(0.0, float(st.get("total", 0.0)) - sum(took[k] for k in ENGINE_STAGES))
+    t = end - sum(took.values())
+    windows = [("start", 0.0, t)]
+    for k in order:
+        windows.append((k, t, t + took[k]))
+        t += took[k]
+    out: dict[str, dict[str, int]] = {}
+    for name, lo, hi in windows:
+        inside = [(lk, sk) for at, lk, sk in series if lo <= at < hi]
+        if inside:
+            out[name] = {
+                "link_pss": max(x[0] for x in inside),
+                "store_pss": max(x[1] for x in inside),
+                "seconds": round(hi - lo, 1),
+            }
+    return out
+
+
 def ensure_loaded(extracts: Path, env: dict[str, str], data_dir: Path) -> dict | None:
     """Load every extract folder into a fresh store under ``data_dir`` (None: reused)."""
     marker = data_dir / "bench-loaded.json"
@@ -257,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     from linkage_speed import machine
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--extracts", type=Path, required=True, help="a generated population")
-    ap.add_argument("--data-dir", type=Path, required=True, help="the scratch store's dir")
+    ap.add_argument("--extracts", type=Path, help="a generated population (required)")
+    ap.add_argument("--data-dir", type=Path, help="the scratch store's dir (required)")
     ap.add_argument("--incremental", action="store_true", help="then link again, unchanged")
     ap.add_argument("--splink", action="store_true", help="Splink on the same mentions")
     ap.add_argument("--no-full", action="store_true", help="skip the full run")
@@ -266,7 +304,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--limit-mb", type=float, default=None, help="kill a command whose tree PSS passes this"
     )
+    ap.add_argument(
+        "--stages", type=Path, default=None, help="only print the stage peaks of a --json file"
+    )
     args = ap.parse_args(argv)
+    if args.stages:
+        for r in json.loads(args.stages.read_text())["runs"]:
+            print(r["command"], json.dumps(stage_peaks(r)))
+        return 0
+    if args.extracts is None or args.data_dir is None:
+        ap.error("--extracts and --data-dir are required")
     args.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     env = {**os.environ, "CPGRAPH_DATA_DIR": str(args.data_dir), "COLUMNS": "400"}
     out: dict = {"machine": machine(), "extracts": str(args.extracts), "runs": []}
@@ -290,7 +337,10 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(text)  # with each run's PSS series
     brief = {
         **out,
-        "runs": [{k: v for k, v in r.items() if k != "pss_series"} for r in out["runs"]],
+        "runs": [
+            {**{k: v for k, v in r.items() if k != "pss_series"}, "stage_peaks": stage_peaks(r)}
+            for r in out["runs"]
+        ],
     }
     print(json.dumps(brief, indent=2, default=str))
     return 0

@@ -18,6 +18,7 @@ Usage::
     .venv/bin/python bench/link_memory.py /tmp/m1m.pkl --frac 0.4   # a seeded 40% subset
     .venv/bin/python bench/link_memory.py /tmp/m1m.pkl --share       # strings as read() has them
     .venv/bin/python bench/link_memory.py /tmp/m1m.pkl --memory-mb 3000   # the command's budget
+    .venv/bin/python bench/link_memory.py /tmp/m1m.pkl --memory-mb 3000 --handover  # as the service
 
 Prints one JSON line.
 """
@@ -102,8 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--memory-mb", type=int, default=0, help="engine budget (0: none; the command's: 3000)"
     )
+    ap.add_argument(
+        "--handover",
+        action="store_true",
+        help="keep only the write stage's columns and hand the frame to the engine (as the "
+        "service does)",
+    )
     args = ap.parse_args(argv)
     mentions, rels = load(args.pickle, args.frac, args.share)
+    n_mentions = len(mentions)
 
     import cpgraph.linkage.engine as engine_mod
 
@@ -143,13 +151,21 @@ def main(argv: list[str] | None = None) -> int:
     base = me.memory_info().rss
     t = time.perf_counter()
     engine = engine_mod.LinkageEngine(workers=args.workers, memory_mb=args.memory_mb)
-    res = engine.link(mentions, rels)
+    if args.handover:
+        from cpgraph.linkage.service import write_columns
+
+        box = [mentions]
+        mentions = write_columns(mentions)  # what the service keeps for its write stage
+        res = engine.link(box.pop(), rels)
+    else:
+        res = engine.link(mentions, rels)
     wall = time.perf_counter() - t
     stage[0] = "done"
     time.sleep(0.3)
     stop.set()
     out = {
-        "mentions": len(mentions),
+        "mentions": n_mentions,
+        "handover": args.handover,
         "wall_s": round(wall, 1),
         "stages_s": {k: round(v, 1) for k, v in res.timings.items()},
         "rss_before_mb": base >> 20,

@@ -28,8 +28,11 @@ PRIORITY_STEWARD, PRIORITY_DETERMINISTIC, PRIORITY_SCORED = 0, 1, 2
 
 class _UnionFind:
     def __init__(self, n: int) -> None:
+        # one int object per record, shared by every table below (the cannot-links held
+        # here run to millions at a million mentions: a new int per entry was 28 bytes)
+        self.ints: list[int] = list(range(n))
         # a list, not an array: this is walked one element at a time from Python
-        self.parent: list[int] = list(range(n))
+        self.parent: list[int] = list(self.ints)
         self.cannot: dict[int, dict[int, bool]] = {}
 
     def find(self, x: int) -> int:
@@ -110,9 +113,9 @@ def constrained_components(
     ej: np.ndarray,
     weight: np.ndarray,
     priority: np.ndarray,
-    ci: np.ndarray,
-    cj: np.ndarray,
-    c_steward: np.ndarray,
+    ci: Ends,
+    cj: Ends,
+    c_steward: Ends,
     *,
     gate: PlaceGate | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -133,9 +136,9 @@ def constrained_components(
         ei, ej: edge endpoints.
         weight: edge weight (higher first within a priority).
         priority: 0 steward LINK, 1 deterministic, 2 scored.
-        ci, cj: cannot-link pairs.
+        ci, cj: cannot-link pairs (an array each, or parts: see :func:`cannot_parts`).
         c_steward: which cannot-links are steward NO_LINKs (steward LINKs override
-            machine cannot-links but not steward NO_LINKs).
+            machine cannot-links but not steward NO_LINKs); parts where ``ci`` has them.
         gate: the place gate (off when None).
 
     Returns:
@@ -144,13 +147,21 @@ def constrained_components(
     """
     ei = np.asarray(ei, np.int64)
     ej = np.asarray(ej, np.int64)
-    # cannot-links index per-record arrays only: int32 ones are not copied to int64
-    ci = _positions(ci)
-    cj = _positions(cj)
     comp = connected_components(n, ei, ej)
-    inside = same_label(comp, ci, cj)
+    # only the cannot-links inside one component can refuse a merge: those are kept (in
+    # the parts' order), the parts themselves never copied
+    kept: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for a, b, s in zip(cannot_parts(ci), cannot_parts(cj), cannot_parts(c_steward), strict=True):
+        # cannot-links index per-record arrays only: int32 ones are not copied to int64
+        a, b = _positions(a), _positions(b)
+        inside = same_label(comp, a, b)
+        kept.append((a[inside], b[inside], np.asarray(s)[inside]))
+    ci = np.concatenate([k[0] for k in kept]) if kept else np.empty(0, np.int64)
+    cj = np.concatenate([k[1] for k in kept]) if kept else np.empty(0, np.int64)
+    c_in = np.concatenate([k[2] for k in kept]) if kept else np.empty(0, bool)
+    del kept
     bad = np.zeros(n, bool)
-    bad[comp[ci[inside]]] = True
+    bad[comp[ci]] = True
     use_gate = gate is not None and bool(np.any(gate.gated))
     if use_gate:
         assert gate is not None
@@ -163,12 +174,16 @@ def constrained_components(
         return comp, comp[ei] == comp[ej]
     members = np.flatnonzero(bad[comp])
     sel_e = np.flatnonzero(bad[comp[ei]])
-    sel_c = np.flatnonzero(inside)
     uf = _UnionFind(n)
-    for a, b, s in zip(
-        ci[sel_c].tolist(), cj[sel_c].tolist(), np.asarray(c_steward)[sel_c].tolist(), strict=True
-    ):
-        uf.add_cannot(a, b, bool(s))
+    ints = uf.ints
+    for st in range(0, len(ci), CANNOT_CHUNK):  # (Python ints a chunk at a time)
+        for a, b, s in zip(
+            ci[st : st + CANNOT_CHUNK].tolist(),
+            cj[st : st + CANNOT_CHUNK].tolist(),
+            c_in[st : st + CANNOT_CHUNK].tolist(),
+            strict=True,
+        ):
+            uf.add_cannot(ints[a], ints[b], bool(s))
     at: dict[int, set[int]] = {}  # root → places of its members
     home: dict[int, set[int]] = {}  # root → places of its members' relatives
     gated: list[bool] = []
@@ -212,20 +227,38 @@ PLACE_PAIR_BASE = 1 << 31
 CANNOT_CHUNK = 2_000_000
 
 
-def same_label(
-    labels: np.ndarray, ci: np.ndarray, cj: np.ndarray, chunk: int = CANNOT_CHUNK
-) -> np.ndarray:
+# Cannot-link ends: one array, or a tuple of parts read in order as if concatenated. A
+# run's scored cannot-links (21M at 1.29M mentions, 84 MB an end) are one part, the few
+# others another: each round reads them where they are instead of copying them all.
+Ends = np.ndarray | tuple[np.ndarray, ...]
+
+
+def cannot_parts(x: Ends) -> tuple[np.ndarray, ...]:
+    """The parts of cannot-link ends (an array is one part)."""
+    return x if isinstance(x, tuple) else (x,)
+
+
+def cannot_count(x: Ends) -> int:
+    """How many cannot-links ``x`` holds ends of, over its parts."""
+    return sum(len(p) for p in cannot_parts(x))
+
+
+def same_label(labels: np.ndarray, ci: Ends, cj: Ends, chunk: int = CANNOT_CHUNK) -> np.ndarray:
     """``labels[ci] == labels[cj]``, without full-length temporaries of the labels."""
-    out = np.empty(len(ci), bool)
-    for st in range(0, len(ci), chunk):
-        np.equal(labels[ci[st : st + chunk]], labels[cj[st : st + chunk]], out=out[st : st + chunk])
+    out = np.empty(cannot_count(ci), bool)
+    at = 0
+    for a, b in zip(cannot_parts(ci), cannot_parts(cj), strict=True):
+        for st in range(0, len(a), chunk):
+            k = min(chunk, len(a) - st)
+            np.equal(labels[a[st : st + k]], labels[b[st : st + k]], out=out[at : at + k])
+            at += k
     return out
 
 
 def kept_apart(
     labels: np.ndarray,
-    ci: np.ndarray,
-    cj: np.ndarray,
+    ci: Ends,
+    cj: Ends,
     qa: np.ndarray,
     qb: np.ndarray,
     chunk: int = CANNOT_CHUNK,
@@ -241,15 +274,16 @@ def kept_apart(
     qa = np.asarray(qa, np.int64)
     qb = np.asarray(qb, np.int64)
     q = np.minimum(qa, qb) * n + np.maximum(qa, qb)
-    if not len(q) or not len(ci):
+    if not len(q) or not cannot_count(ci):
         return np.zeros(len(q), bool)
     asked = unique_sorted(q)
     hits = []
-    for st in range(0, len(ci), chunk):
-        la = labels[ci[st : st + chunk]].astype(np.int64, copy=False)
-        lb = labels[cj[st : st + chunk]].astype(np.int64, copy=False)
-        code = np.minimum(la, lb) * n + np.maximum(la, lb)
-        hits.append(code[isin(code, asked)])
+    for a, b in zip(cannot_parts(ci), cannot_parts(cj), strict=True):
+        for st in range(0, len(a), chunk):
+            la = labels[a[st : st + chunk]].astype(np.int64, copy=False)
+            lb = labels[b[st : st + chunk]].astype(np.int64, copy=False)
+            code = np.minimum(la, lb) * n + np.maximum(la, lb)
+            hits.append(code[isin(code, asked)])
     return isin(q, unique_sorted(np.concatenate(hits)))
 
 
@@ -656,8 +690,8 @@ def detach_ambiguous(
     ej: np.ndarray,
     w: np.ndarray,
     link: np.ndarray,
-    ci: np.ndarray,
-    cj: np.ndarray,
+    ci: Ends,
+    cj: Ends,
     weak: np.ndarray,
     margin: float,
     years: np.ndarray | None = None,
@@ -686,7 +720,7 @@ def detach_ambiguous(
         labels: cluster label per record.
         ei, ej, w: all edges' endpoints and weights.
         link: per edge, a scored link at or above ``auto``.
-        ci, cj: cannot-link pairs.
+        ci, cj: cannot-link pairs (arrays, or parts: :func:`cannot_parts`).
         weak: per record, name-only (no date of birth, no valid identifier).
         margin: an alternative within this many bits of the best link is as good.
         years: birth year per record (-1 unknown), for the parent-age tie-break.
@@ -769,8 +803,8 @@ def exclusive_alternatives(
     ej: np.ndarray,
     w: np.ndarray,
     link: np.ndarray,
-    ci: np.ndarray,
-    cj: np.ndarray,
+    ci: Ends,
+    cj: Ends,
     weak: np.ndarray,
     margin: float,
 ) -> pd.DataFrame:
@@ -791,7 +825,7 @@ def exclusive_alternatives(
     b = np.concatenate([ej[k], ei[k]])
     ww = np.concatenate([w[k], w[k]])
     sel = weak[a]
-    if not sel.any() or not len(ci):
+    if not sel.any() or not cannot_count(ci):
         return empty
     df = pd.DataFrame({"a": a[sel], "c": labels[b[sel]], "w": ww[sel]})
     best = df.groupby(["a", "c"], sort=False)["w"].max().reset_index()

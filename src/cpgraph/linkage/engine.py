@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,10 @@ from cpgraph.linkage.clustering import (
     PRIORITY_DETERMINISTIC,
     PRIORITY_SCORED,
     PRIORITY_STEWARD,
+    Ends,
     PlaceGate,
     assign_ids,
+    cannot_count,
     canonical_labels,
     constrained_components,
     corroborated_place_pairs,
@@ -41,7 +44,13 @@ from cpgraph.linkage.clustering import (
 )
 from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels, master_index_codes
 from cpgraph.linkage.explain import Explanation, explain_scored
-from cpgraph.linkage.forking import can_fork, comparison_threads, in_fork, release_free_memory
+from cpgraph.linkage.forking import (
+    can_fork,
+    comparison_threads,
+    in_fork,
+    in_process,
+    release_free_memory,
+)
 from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
     anchor_pairs,
@@ -228,15 +237,20 @@ def _split_cannot(e: _Edges) -> tuple[_Edges, _CannotLinks]:
 
 def _cannot_pairs(
     edges: _Edges, cl: _CannotLinks, *more: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every machine cannot-link's two ends: ``edges``' flagged ones, ``cl`` and ``more``.
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Every machine cannot-link's two ends: ``edges``' flagged ones, ``cl`` and ``more``,
+    as parts in that order (:func:`~cpgraph.linkage.clustering.cannot_parts`).
 
-    As int32 (record positions): there can be tens of millions, and they are only used to
+    ``cl`` is a part as it is: there can be tens of millions, and a round that copied them
+    into one array held a second copy. Int32 (record positions): they are only used to
     index per-record arrays, never multiplied into pair codes themselves.
     """
     cann = edges.cannot
-    ci = np.concatenate([edges.i[cann], cl.i, *(m[0] for m in more)], dtype=np.int32)
-    cj = np.concatenate([edges.j[cann], cl.j, *(m[1] for m in more)], dtype=np.int32)
+    z = np.empty(0, np.int32)
+    mi = np.concatenate([z, *(m[0] for m in more)], dtype=np.int32)
+    mj = np.concatenate([z, *(m[1] for m in more)], dtype=np.int32)
+    ci = (edges.i[cann].astype(np.int32), cl.i, mi)
+    cj = (edges.j[cann].astype(np.int32), cl.j, mj)
     return ci, cj
 
 
@@ -323,7 +337,12 @@ class _Clusterer:
         si, sj = prep.stated_i, prep.stated_j
         link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
         ci, cj = _cannot_pairs(edges, self.cl, (si, sj), (sc[:, 0], sc[:, 1]))
-        cs = np.concatenate([np.zeros(len(ci) - len(sc), bool), np.ones(len(sc), bool)])
+        # steward NO_LINKs are the last part's last ones (a view of False for the rest)
+        cs = (
+            np.zeros(len(ci[0]), bool),
+            np.broadcast_to(np.False_, len(ci[1])),
+            np.concatenate([np.zeros(len(si), bool), np.ones(len(sc), bool)]),
+        )
         args = (
             len(prep.s),
             edges.i[link],
@@ -386,18 +405,24 @@ class _Clusterer:
         return constrained_components(*args, gate=gate)[0]
 
 
-def _fingerprints(
-    mentions: pd.DataFrame, prep: _Prepared, base: np.ndarray | None = None
-) -> np.ndarray:
-    """Per mention, a hash of what it says: its linkage columns and the values its stated
-    relationships imply (sex, birth-year bounds).  ``base``: the columns' hash, when
-    already computed."""
-    if base is None:
-        base = fingerprint(mentions.reset_index(drop=True))
+def _fingerprints(prep: _Prepared, base: np.ndarray) -> np.ndarray:
+    """Per mention, a hash of what it says: its linkage columns' hash (``base``, from
+    :func:`_row_hashes`) and the values its stated relationships imply (sex, birth-year
+    bounds)."""
     fp = base.astype(np.uint64)
     for k, x in enumerate(prep.fp_extra):
         fp = fp ^ (x * np.uint64(0x9E3779B97F4A7C15 + k))
     return fp
+
+
+def _row_hashes(mentions: pd.DataFrame) -> np.ndarray:
+    """The hash of each mention's linkage columns (:func:`fingerprint`)."""
+    return fingerprint(mentions.reset_index(drop=True))
+
+
+def _check_keys(mentions: pd.DataFrame) -> None:
+    if mentions["key"].duplicated().any():
+        raise ValueError("mention keys must be unique")
 
 
 def _kept_apart_reasons(
@@ -493,10 +518,14 @@ class LinkageEngine:
 
         ``name_pairs``: forename variants to use (a model's); None learns them here.
         """
-        if mentions["key"].duplicated().any():
-            raise ValueError("mention keys must be unique")
+        _check_keys(mentions)
+        return self._prepare_standardised(standardise(mentions, self.spec), rels, name_pairs)
+
+    def _prepare_standardised(
+        self, s: pd.DataFrame, rels: pd.DataFrame | None, name_pairs: NamePairs | None
+    ) -> _Prepared:
+        """:meth:`_prepare` on records already standardised (``s``)."""
         spec = self.spec
-        s = standardise(mentions, spec)
         n = len(s)
         pos = pd.Series(np.arange(n), index=s["key"].to_numpy(object))
         rels = rels if rels is not None and not rels.empty else None
@@ -728,13 +757,23 @@ class LinkageEngine:
             timings: dict[str, float] = {}
             if model is None:
                 model = state.model if state is not None else self.model
-            prepared = self._prepare_stage(mentions, relationships, model, timings)
+            # nothing reads the mentions once they are standardised: handed to the stage,
+            # a frame its caller handed over (the service keeps only the columns it
+            # writes) is freed before the comparison tables are built
+            handover = [mentions]
+            del mentions
+            prepared = self._prepare_stage(handover, relationships, model, timings)
+            del relationships
             prep = prepared.prep
             incremental = state is not None and not full
             # (each stage's freed temporaries go back to the system before the next)
             release_free_memory()
             scored = self._score_stage(prepared, state if incremental else None, timings)
             self.model = scored.model
+            fingerprints = prepared.fingerprints
+            del prepared
+            # the block table is read by blocking and training only (~190 bytes a mention)
+            prep.vtable = prep.vtable.iloc[:0].copy()  # (a slice would keep its arrays)
             release_free_memory()
             decisions = self._steward_stage(steward, prep, scored.scorer)
             t1 = time.perf_counter()
@@ -749,23 +788,33 @@ class LinkageEngine:
             keys = prep.s["key"].to_numpy(object)
             edges = clustered.edges
             reviewing = None
+            review = None
             if self._parallel(len(keys)):
                 # the review queue (explained pairs) is built alongside the assignments
-                reviewing = self._fork(lambda: self._review(keys, labels, edges, prep))
+                reviewing = self._fork(partial(self._review, keys, labels, edges, prep))
+            else:
+                review = self._review(keys, labels, edges, prep)
+            if review is not None:
+                # nothing after the review reads the prepared records (standardised
+                # frame, name variants, comparison codes: ~1 GB at 1.29M mentions)
+                del prep, scored.scorer
+                release_free_memory()
             ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
-            assignments = self._assignments(
-                keys, labels, ida.person_ids, edges, scored.scorer, breakdowns
-            )
-            review = reviewing() if reviewing else self._review(keys, labels, edges, prep)
+            assignments = self._assignments(keys, labels, ida.person_ids, edges, breakdowns)
+            if review is None:
+                assert reviewing is not None
+                review = reviewing()
             timings["assign"] = time.perf_counter() - t1
             summary = self._summary(
                 labels, scored, decisions, clustered, review, ida, incremental, n_split
             )
+            # the run's edges (~100 bytes each) are not needed beside their state frame
+            del edges, clustered, reviewing
             cl = scored.cannot
             st = LinkState(
                 model=scored.model,
                 edges=self._edges_to_frame(scored.base, keys),
-                fingerprints=prepared.fingerprints,
+                fingerprints=fingerprints,
                 cannot=pd.DataFrame({"a": cl.i, "b": cl.j, "weight": cl.weight}, copy=False),
             )
             timings["total"] = time.perf_counter() - t0
@@ -782,21 +831,33 @@ class LinkageEngine:
     # ----------------------------------------------------------------- stages
     def _prepare_stage(
         self,
-        mentions: pd.DataFrame,
+        mentions: pd.DataFrame | list[pd.DataFrame],
         relationships: pd.DataFrame | None,
         model: Model | None,
         timings: dict[str, float],
     ) -> _PrepareResult:
-        """Standardise, and train the model unless one is given (forked when large)."""
+        """Standardise, and train the model unless one is given (forked when large).
+
+        ``mentions`` in a one-item list is handed over: the frame is taken out of the list
+        and dropped once standardised, before the comparison tables are built (nothing
+        after reads it), so a caller holding no other reference has it freed.
+        """
         t0 = time.perf_counter()
+        frame = mentions.pop() if isinstance(mentions, list) else mentions
+        del mentions
+        _check_keys(frame)
         # the mentions' hash needs no preparation: a forked process computes it meanwhile
-        fp_base = None
-        if self._parallel(len(mentions)):
+        if self._parallel(len(frame)):
             # (while it runs, preparing the records about doubles this process: 1.26 to
             # 2.56 GB at 1.29M mentions)
-            fp_base = self._fork(lambda: fingerprint(mentions.reset_index(drop=True)), grows=1.0)
+            fp_base = self._fork(partial(_row_hashes, frame), grows=1.0)
+        else:
+            fp_base = in_process(partial(_row_hashes, frame))
+        s = standardise(frame, self.spec)
+        del frame
         # a given model brings the name variants it was trained with
-        prep = self._prepare(mentions, relationships, _model_pairs(model))
+        prep = self._prepare_standardised(s, relationships, _model_pairs(model))
+        del s
         timings["standardise"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         training = None
@@ -806,11 +867,8 @@ class LinkageEngine:
             else:
                 model = self._fit(prep)
         timings["fit"] = time.perf_counter() - t1
-        # (computed here: while a forked process trains the model, if one does)
-        fp = pd.Series(
-            _fingerprints(mentions, prep, fp_base() if fp_base is not None else None),
-            index=prep.s["key"].to_numpy(object),
-        )
+        # (waited for here: while a forked process trains the model, if one does)
+        fp = pd.Series(_fingerprints(prep, fp_base()), index=prep.s["key"].to_numpy(object))
         return _PrepareResult(prep=prep, fingerprints=fp, model=model, training=training)
 
     def _score_stage(
@@ -1153,8 +1211,8 @@ class LinkageEngine:
         rels: pd.DataFrame,
         pos_map: dict[str, int],
         labels: np.ndarray,
-        ci: np.ndarray,
-        cj: np.ndarray,
+        ci: Ends,
+        cj: Ends,
     ) -> tuple[_Edges, np.ndarray]:
         """Links found through the graph after a clustering round.
 
@@ -1224,7 +1282,7 @@ class LinkageEngine:
         bonus = np.concatenate([x[1] for x in kept])
         same_anchor = np.concatenate([x[2] for x in kept])
         del kept
-        if len(ne.i) and len(ci) and spec.rel_skip_ambiguous:
+        if len(ne.i) and cannot_count(ci) and spec.rel_skip_ambiguous:
             # each endpoint's candidate persons, its own current person included
             ends = np.concatenate([ne.i, ne.j, ne.i, ne.j])
             cand = np.concatenate([labels[ne.j], labels[ne.i], labels[ne.i], labels[ne.j]])
@@ -1340,7 +1398,6 @@ class LinkageEngine:
         labels: np.ndarray,
         pids: list[str],
         e: _Edges,
-        scorer: Scorer,
         breakdowns: bool,
     ) -> pd.DataFrame:
         n = len(keys)

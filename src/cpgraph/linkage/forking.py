@@ -152,7 +152,7 @@ def in_fork(
         LinkageError: (from ``wait``) the child died without an answer.
     """
     if not fork_fits(budget, grows):
-        return _inline(job)
+        return in_process(job)
     ctx = mp.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     with warnings.catch_warnings():
@@ -185,7 +185,7 @@ def in_fork(
     return wait
 
 
-def _inline(job: Callable[[], Any]) -> Callable[[], Any]:
+def in_process(job: Callable[[], Any]) -> Callable[[], Any]:
     """``job`` run in this process, behind the same ``wait()`` as a fork's."""
     try:
         result: tuple[str, Any] = ("ok", job())

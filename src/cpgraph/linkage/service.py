@@ -29,6 +29,7 @@ from cpgraph.config import Settings
 from cpgraph.errors import LinkageError
 from cpgraph.linkage.distributed import open_engine
 from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
+from cpgraph.linkage.forking import release_free_memory
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
 from cpgraph.linkage.statefile import (
@@ -67,7 +68,11 @@ Progress = Callable[[str, int, int], None]
 
 @dataclass
 class Mentions:
-    """What linkage reads from the store."""
+    """What linkage reads from the store.
+
+    During :meth:`LinkageService.link` ``mentions`` is the whole frame until the engine
+    takes it, then only the columns the write stage reads (:func:`write_columns`).
+    """
 
     mentions: pd.DataFrame
     relationships: pd.DataFrame
@@ -310,8 +315,15 @@ class LinkageService:
             model, retrained = await self._retrained_model(engine, data, cached, steward)
         if progress:
             progress("linking", 0, 1)
+        # The write stage reads a few columns of the mentions: the whole frame (~1 GB at
+        # 1.29M mentions) is handed to the engine, which drops it once the records are
+        # prepared, and nothing here holds it meanwhile.
+        handover = [data.mentions]
+        data.mentions = write_columns(data.mentions)
+        # (the pages parsed while reading are garbage the heap would otherwise keep)
+        release_free_memory()
         result = engine.link(
-            data.mentions,
+            handover.pop(),
             data.relationships[["from_key", "to_key", "relationship", "lives_with"]],
             steward=steward,
             previous_ids=data.previous_ids,
@@ -410,27 +422,31 @@ class LinkageService:
         a = result.assignments
         display = self._display_names(a, data.mentions)
         keys = a["key"].to_numpy(object)
-        what = [
-            (key, pid, display.get(pid, ""), float(prob) if prob == prob else None, method,
-             status, bd or None)
-            for key, pid, prob, method, status, bd in zip(
-                keys, a["person_id"], a["probability"], a["method"], a["status"],
-                a["breakdown"], strict=True,
-            )
-        ]  # fmt: skip
+        pids = a["person_id"].to_numpy(object)
+        cols = (keys, pids, a["probability"].to_numpy(), a["method"].to_numpy(object),
+                a["status"].to_numpy(object), a["breakdown"].to_numpy(object))  # fmt: skip
+
+        def what(k: int) -> tuple[Any, ...]:
+            """What mention ``k``'s resolution says (its row and its hash are made of it)."""
+            key, pid, prob, method, status, bd = (c[k] for c in cols)
+            prob = float(prob) if prob == prob else None
+            return (key, pid, display.get(pid, ""), prob, method, status, bd or None)
+
         # what each mention's resolution says, hashed: kept in the state for the next run
-        digest = np.fromiter(map(_digest, what), dtype=np.uint64, count=len(what))
+        digest = np.fromiter((_digest(what(k)) for k in range(len(keys))), np.uint64, len(keys))
         result.state.written = pd.Series(digest, index=keys)
-        todo = range(len(what))
-        if written is not None and len(what):
+        todo = np.arange(len(keys))
+        if written is not None and len(keys):
             # unchanged: the same hash as last written and the same person in the store now
             before = written.reindex(keys, fill_value=0).to_numpy(np.uint64)
             stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
-            same = (before == digest) & (stored == a["person_id"].to_numpy(object))
-            todo = np.flatnonzero(~same).tolist()
-        # (the breakdown's JSON only for the rows written: it costs more than the hash)
-        rows = [
-            {
+            same = (before == digest) & (stored == pids)
+            todo = np.flatnonzero(~same)
+
+        def row(k: int) -> dict[str, Any]:
+            key, pid, name, prob, method, status, bd = what(k)
+            # (the breakdown's JSON only for the rows written: it costs more than the hash)
+            return {
                 "key": key,
                 "person_id": pid,
                 "display_name": name,
@@ -440,9 +456,8 @@ class LinkageService:
                 "status": status,
                 "breakdown": _json(bd) if bd else None,
             }
-            for key, pid, name, prob, method, status, bd in (what[i] for i in todo)
-        ]
-        await self._write_resolutions(rows, data.previous_ids)
+
+        await self._write_resolutions(todo, keys, pids, row, data.previous_ids)
         live = set(a["person_id"])
         revived = [{"person_id": p} for p in sorted(live & already_retired)]
         if revived:
@@ -456,33 +471,33 @@ class LinkageService:
         return {"write_resolutions": t1 - t0, "write_review": t2 - t1, "write_related": t3 - t2}
 
     async def _write_resolutions(
-        self, rows: list[dict[str, Any]], previous_ids: dict[str, str]
+        self,
+        todo: np.ndarray,
+        keys: np.ndarray,
+        pids: np.ndarray,
+        row: Callable[[int], dict[str, Any]],
+        previous_ids: dict[str, str],
     ) -> None:
-        """Write the resolutions by what each mention resolved to when the run read it.
+        """Write the resolutions of mentions ``todo`` by what each resolved to when the run
+        read it; ``row(k)`` makes mention ``k``'s row.
 
         A mention with no person yet needs no old edge looked up and removed, one that
         stays with its person only its edge refreshed; only a mention that moves to
         another person takes the full detach-and-merge query (`persons_resolve_upsert`).
+        Rows are made a batch at a time as they are written: a full run's rows with
+        their breakdowns' JSON are ~1 KB a mention.
         """
-        new: list[dict[str, Any]] = []
-        same: list[dict[str, Any]] = []
-        moved: list[dict[str, Any]] = []
-        for row in rows:
-            before = previous_ids.get(row["key"])
-            if before is None:
-                new.append(row)
-            elif before == row["person_id"]:
-                same.append(row)
-            else:
-                moved.append(row)
+        before = np.array([previous_ids.get(k) for k in keys[todo].tolist()], dtype=object)
+        new = np.equal(before, None)
+        same = ~new & (before == pids[todo])
         # each mention is in one part and its edges are its own: the order is free
         for name, part in (
-            ("persons_resolve_upsert", moved),
-            ("persons_resolve_same", same),
-            ("persons_resolve_new", new),
+            ("persons_resolve_upsert", todo[~new & ~same]),
+            ("persons_resolve_same", todo[same]),
+            ("persons_resolve_new", todo[new]),
         ):
-            if part:
-                await self.store.write_batches(name, part)
+            if len(part):
+                await self.store.write_batches(name, map(row, part.tolist()))
 
     @staticmethod
     def _display_names(a: pd.DataFrame, mentions: pd.DataFrame) -> dict[str, str]:
@@ -603,6 +618,26 @@ class LinkageService:
         frame = pd.DataFrame(rows, columns=["key", "person_id", "status"])
         frame = frame.sort_values("key", kind="stable", ignore_index=True)
         return frame.rename(columns={"key": "record_key"})
+
+
+# what the write stage reads of each mention: display names (`_display_names`) and the
+# review queue's records (`cpgraph.steward.queue.queue_rows`)
+WRITE_COLUMNS = ("key", "system", "agency", "forename", "surname", "dob", "row_hash")
+
+
+def write_columns(mentions: pd.DataFrame) -> pd.DataFrame:
+    """The columns of ``mentions`` the write stage reads (`WRITE_COLUMNS`), as a new frame.
+
+    Args:
+        mentions: the mentions as :meth:`LinkageService.read` returns them.
+
+    Returns:
+        A frame of those columns (present ones only) sharing the values' objects.
+    """
+    # (copied: a column of a frame's block is a view that would keep the whole block)
+    return pd.DataFrame(
+        {c: mentions[c].to_numpy(copy=True) for c in WRITE_COLUMNS if c in mentions.columns}
+    )
 
 
 class _SharedValues:

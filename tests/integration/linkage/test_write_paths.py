@@ -89,5 +89,48 @@ async def test_moved_new_and_unchanged_mentions_each_resolve_once(tmp_path):
         await store.close()
 
 
+async def test_resolution_rows_are_made_a_batch_at_a_time(tmp_path, monkeypatch):
+    import cpgraph.linkage.service as service_mod
+
+    pop = make_population(tmp_path / "extracts", households=60, seed=29)
+    settings = Settings(
+        backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None, batch_size=100
+    )
+    store = create_store(settings)
+    await store.start()
+    try:
+        await store.bootstrap()
+        await load_extracts(store, pop.extracts())
+        made = [0]  # resolution rows made so far (each makes its breakdown's JSON once)
+        to_json = service_mod._json
+
+        def counting_json(value):
+            if isinstance(value, dict) and "prior" in value:
+                made[0] += 1
+            return to_json(value)
+
+        monkeypatch.setattr(service_mod, "_json", counting_json)
+        ahead: list[int] = []
+        execute = store.execute
+
+        async def watching(name, **params):
+            if name.startswith("persons_resolve_"):
+                ahead.append(made[0] - sum(len(r) for r in seen) - len(params["rows"]))
+                seen.append(params["rows"])
+            return await execute(name, **params)
+
+        seen: list[list] = []
+        store.execute = watching  # type: ignore[method-assign]
+        report = await linkage_service(store, settings).link(full=True)
+        rows = sum(len(r) for r in seen)
+        assert rows == report.mentions and len(seen) >= 5
+        # no batch's rows were made before the batches ahead of it had been written
+        assert ahead and max(ahead) <= 0
+        # and every row is a written one, the breakdown as JSON where the mention has one
+        assert all(isinstance(r["breakdown"], str | None) for batch in seen for r in batch)
+    finally:
+        await store.close()
+
+
 def _partition(links: pd.DataFrame) -> set[frozenset[str]]:
     return {frozenset(keys) for _, keys in links.groupby("person_id")["record_key"]}

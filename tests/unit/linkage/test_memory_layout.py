@@ -116,3 +116,152 @@ def test_cannot_links_read_a_chunk_at_a_time_decide_as_the_whole_arrays():
         np.testing.assert_array_equal(got, want)
         np.testing.assert_array_equal(kept_apart(labels, ci, cj, qb, qa, chunk=chunk), want)
     assert not kept_apart(labels, ci[:0], cj[:0], qa, qb).any()
+
+
+def test_a_handed_over_mentions_frame_is_freed_once_standardised(spec, pop, monkeypatch):
+    import gc
+    import weakref
+
+    from cpgraph.linkage import LinkageEngine
+
+    engine = LinkageEngine(spec)
+    frame = pop[0].copy()
+    ref = weakref.ref(frame)
+    alive: list[bool] = []
+    prepare = LinkageEngine._prepare_standardised
+
+    def preparing(self, *a, **kw):
+        gc.collect()
+        alive.append(ref() is not None)  # (the ref of the frame in the current call)
+        return prepare(self, *a, **kw)
+
+    monkeypatch.setattr(LinkageEngine, "_prepare_standardised", preparing)
+    box = [frame]
+    del frame
+    result = engine.link(box.pop())
+    # the frame was gone once standardised, before the comparison tables were built
+    assert alive == [False]
+    assert len(result.assignments) == len(pop[0])
+    # a caller that keeps its frame keeps it (the engine only drops its own reference)
+    kept = pop[0].copy()
+    ref = weakref.ref(kept)
+    engine.link(kept)
+    assert alive == [False, True]
+
+
+def test_write_columns_are_what_the_write_stage_reads_as_copies():
+    from cpgraph.linkage.service import WRITE_COLUMNS, write_columns
+
+    df = _frame()
+    df["agency"] = ["health"] * len(df)
+    df["forename"] = df["forename_m"]
+    df["surname"] = df["surname_m"]
+    df["row_hash"] = [f"h{i}" for i in range(len(df))]
+    slim = write_columns(df)
+    assert list(slim.columns) == list(WRITE_COLUMNS)
+    for c in WRITE_COLUMNS:
+        assert slim[c].tolist() == df[c].tolist()
+        assert not np.shares_memory(slim[c].to_numpy(), df[c].to_numpy())
+    assert slim["surname"].iloc[0] is df["surname"].iloc[0]  # the strings themselves shared
+
+
+def test_prepared_records_are_freed_once_nothing_reads_them(spec, pop, monkeypatch):
+    import gc
+    import weakref
+
+    from cpgraph.linkage import LinkageEngine
+
+    refs: list[weakref.ref] = []
+    seen: dict[str, object] = {}
+    prepare, cluster, assign = (
+        LinkageEngine._prepare_standardised,
+        LinkageEngine._cluster_stage,
+        LinkageEngine._assignments,
+    )
+
+    def preparing(self, *a, **kw):
+        prep = prepare(self, *a, **kw)
+        refs.append(weakref.ref(prep.s))
+        return prep
+
+    def clustering(self, prep, *a, **kw):
+        seen["block_table_rows"] = len(prep.vtable)
+        return cluster(self, prep, *a, **kw)
+
+    def assigning(self, *a, **kw):
+        gc.collect()
+        seen["records_alive"] = refs[-1]() is not None
+        return assign(self, *a, **kw)
+
+    monkeypatch.setattr(LinkageEngine, "_prepare_standardised", preparing)
+    monkeypatch.setattr(LinkageEngine, "_cluster_stage", clustering)
+    monkeypatch.setattr(LinkageEngine, "_assignments", assigning)
+    result = LinkageEngine(spec).link(pop[0])
+    # the block table is emptied after scoring, the standardised records (and the
+    # comparer holding them) before the breakdowns are built
+    assert seen == {"block_table_rows": 0, "records_alive": False}
+    assert result.review is not None and len(result.assignments) == len(pop[0])
+
+
+def test_cannot_links_in_parts_decide_as_one_concatenated_array():
+    from cpgraph.linkage.clustering import (
+        cannot_count,
+        constrained_components,
+        kept_apart,
+        same_label,
+    )
+
+    rng = np.random.default_rng(11)
+    n = 400
+    ei, ej = rng.integers(0, n, 900), rng.integers(0, n, 900)
+    w = rng.normal(5, 3, 900)
+    prio = rng.choice([0, 1, 2, 2, 2], 900)
+    ci, cj = rng.integers(0, n, 700).astype(np.int32), rng.integers(0, n, 700).astype(np.int32)
+    cs = rng.random(700) < 0.1
+    cut = (0, 50, 640, 700)  # three parts, as a round passes them
+    cs[50:640] = False  # (the scored cannot-links' part: never a steward's)
+    assert cs.any()
+    parts = [(ci[a:b], cj[a:b], cs[a:b]) for a, b in zip(cut, cut[1:], strict=False)]
+    pi, pj, ps = (tuple(p[k] for p in parts) for k in range(3))
+    assert cannot_count(pi) == len(ci) == 700
+    whole, whole_same = constrained_components(n, ei, ej, w, prio, ci, cj, cs)
+    split, split_same = constrained_components(n, ei, ej, w, prio, pi, pj, ps)
+    np.testing.assert_array_equal(split, whole)
+    np.testing.assert_array_equal(split_same, whole_same)
+    # the cannot-links mattered: without them more records end up together
+    free, _ = constrained_components(n, ei, ej, w, prio, ci[:0], cj[:0], cs[:0])
+    assert len(np.unique(free)) < len(np.unique(whole))
+    # a part of False as a read-only view, as the scored cannot-links' steward flags
+    viewed = (ps[0], np.broadcast_to(np.False_, len(pi[1])), ps[2])
+    np.testing.assert_array_equal(
+        constrained_components(n, ei, ej, w, prio, pi, pj, viewed)[0], whole
+    )
+    for chunk in (7, 10_000):
+        np.testing.assert_array_equal(
+            same_label(whole, pi, pj, chunk=chunk), whole[ci] == whole[cj]
+        )
+    qa, qb = rng.integers(0, n, 300), rng.integers(0, n, 300)
+    np.testing.assert_array_equal(
+        kept_apart(whole, pi, pj, qa, qb, chunk=13), kept_apart(whole, ci, cj, qa, qb)
+    )
+
+
+def test_union_find_holds_one_int_object_per_record(monkeypatch):
+    import cpgraph.linkage.clustering as clustering
+
+    shared: list[bool] = []
+    add = clustering._UnionFind.add_cannot
+
+    def adding(self, a, b, steward):
+        shared.append(a is self.ints[a] and b is self.ints[b])
+        return add(self, a, b, steward)
+
+    monkeypatch.setattr(clustering._UnionFind, "add_cannot", adding)
+    n = 2_000  # positions beyond CPython's cached small ints
+    ei, ej = np.arange(n - 1), np.arange(1, n)  # one chain: every cannot-link is inside
+    ci, cj = np.array([300, 1_500], np.int32), np.array([1_200, 1_900], np.int32)
+    labels, _ = clustering.constrained_components(
+        n, ei, ej, np.ones(n - 1), np.full(n - 1, 2), ci, cj, np.zeros(2, bool)
+    )
+    assert shared == [True, True]
+    assert labels[300] != labels[1_200] and labels[1_500] != labels[1_900]
