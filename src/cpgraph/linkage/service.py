@@ -318,6 +318,10 @@ class LinkageService:
         # The write stage reads a few columns of the mentions: the whole frame (~1 GB at
         # 1.29M mentions) is handed to the engine, which drops it once the records are
         # prepared, and nothing here holds it meanwhile.
+        # The next incremental run reads unchanged mentions from this cache (keyed by row
+        # hash, so it holds whatever becomes of this run); saved now, while every column
+        # is still here.
+        save_mentions(self.mentions_path, data.mentions)
         handover = [data.mentions]
         data.mentions = write_columns(data.mentions)
         # (the pages parsed while reading are garbage the heap would otherwise keep)
@@ -341,7 +345,6 @@ class LinkageService:
         write_parts = await self._write(result, data, run_id, retired, written)
         write_s = time.perf_counter() - t1
         self._save_state(result.state)
-        save_mentions(self.mentions_path, data.mentions)
         methods = result.assignments["method"].value_counts().to_dict()
         report = LinkReport(
             run_id=run_id,
