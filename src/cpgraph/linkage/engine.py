@@ -520,6 +520,7 @@ class LinkageEngine:
                     s["dob_y"].to_numpy(),
                     spec.rel_generation_gap,
                     gap2=spec.rel_grandparent_gap,
+                    slips=spec.rel_year_slips,
                 )
                 extra += [
                     np.nan_to_num(lo, neginf=-1).astype(np.int64).astype(np.uint64),
@@ -1013,6 +1014,7 @@ class LinkageEngine:
                     spec.rel_generation_gap,
                     labels,
                     gap2=spec.rel_grandparent_gap,
+                    slips=spec.rel_year_slips,
                 )
                 scorer.set_year_bounds(lo, hi)
                 clash = scorer.age_conflict(base.i, base.j) & (base.priority == PRIORITY_SCORED)

@@ -31,6 +31,7 @@ from cpgraph.linkage.comparisons import (
     string_levels,
 )
 from cpgraph.linkage.model import Model, probability
+from cpgraph.linkage.relationships import swapped_years
 from cpgraph.linkage.spec import Level, Spec
 
 
@@ -269,7 +270,14 @@ class Scorer:
             y = s["dob_y"].to_numpy()
             ya, yb = y[pl.i], y[pl.j]
             far = (ya >= 0) & (yb >= 0) & (np.abs(ya - yb) >= self.spec.guard_dob_years)
-            differ |= far & self._is_else(lv, self.k_dob)
+            far &= self._is_else(lv, self.k_dob)
+            slips = self.spec.guard_dob_far_slips
+            if slips and far.any():
+                # spec v12: a date keyed with two slips (year digits swapped and a day out:
+                # 1995-05-14 / 1959-05-15) is one date; a father and his namesake son are
+                # not born on one day and month in years that are each other's swap
+                far &= ~self.dob_slips(pl.i, pl.j, far, slips)
+            differ |= far
         out = at_home & differ
         if self.spec.guard_generation and self._gen is not None:
             # "Jonathan Poole Jr" and "Jonathan Poole Sr": two men, wherever they live
@@ -303,8 +311,11 @@ class Scorer:
         y = self.comparer.s["dob_y"].to_numpy()
         known = y >= 0
         self._known = known
-        self._ylo = np.where(known, y, lo).astype(np.float64)
-        self._yhi = np.where(known, y, hi).astype(np.float64)
+        own = y.astype(np.float64)
+        # spec v12: a record's own year may be one keyed with two digits swapped too
+        alt = swapped_years(own, y) if self.spec.rel_year_slips else own
+        self._ylo = np.where(known, np.fmin(own, alt), lo).astype(np.float64)
+        self._yhi = np.where(known, np.fmax(own, alt), hi).astype(np.float64)
 
     def age_conflict(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs whose birth years (own or relationship-implied) cannot be one person's."""
@@ -397,15 +408,18 @@ class Scorer:
         sp._guard_w = self.spec.guard_weight
         return sp
 
-    def dob_slips(self, i: np.ndarray, j: np.ndarray, todo: np.ndarray) -> np.ndarray:
-        """Pairs (among ``todo``) whose birth dates are within the spec's
-        ``same_source_conflict_dob_edits`` keying slips of each other on YYYYMMDD (digits
+    def dob_slips(
+        self, i: np.ndarray, j: np.ndarray, todo: np.ndarray, edits: int | None = None
+    ) -> np.ndarray:
+        """Pairs (among ``todo``) whose birth dates are within ``edits`` (default: the spec's
+        ``same_source_conflict_dob_edits``) keying slips of each other on YYYYMMDD (digits
         changed, or two adjacent digits swapped)."""
         out = np.zeros(len(i), bool)
         idx = np.flatnonzero(todo)
         if len(idx):
             d8 = self.comparer.s["dob8"].to_numpy()
-            edits = self.spec.same_source_conflict_dob_edits
+            if edits is None:
+                edits = self.spec.same_source_conflict_dob_edits
             lv = Level(label=f"osa<={edits}", op="osa", arg=float(edits))
             out[idx] = string_levels(d8[i[idx]], d8[j[idx]], (lv,)) == 0
         return out
