@@ -1016,7 +1016,7 @@ class LinkageEngine:
                     gap2=spec.rel_grandparent_gap,
                     slips=spec.rel_year_slips,
                 )
-                scorer.set_year_bounds(lo, hi)
+                scorer.set_year_bounds(lo, hi, labels)
                 clash = scorer.age_conflict(base.i, base.j) & (base.priority == PRIORITY_SCORED)
                 if clash.any():
                     base.cannot = base.cannot | clash

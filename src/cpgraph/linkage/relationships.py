@@ -316,9 +316,12 @@ def year_bounds(
         gap: minimum years between a parent and a child.
         labels: optional cluster label per record.
         gap2: minimum years between a grandparent and a grandchild (default ``2*gap``).
-        slips: a relative's year may be keyed with its last two digits swapped (2021
-            typed 2012): each bound takes the more lenient of the year and that swap
-            (:func:`swapped_years`).
+        slips: a relative's year may be keyed with a slip.  Without ``labels`` each
+            bound takes the more lenient of the year and its last two digits swapped
+            (2021 typed 2012: :func:`swapped_years`); with ``labels``, the most lenient
+            year any record of the relative's cluster gives (its resolved person's other
+            records say which reading is right, and a swap no record supports counts
+            no more).
 
     Returns:
         ``(lo, hi)`` float arrays per record (``-inf``/``inf`` when unbounded).
@@ -341,16 +344,23 @@ def year_bounds(
         cy = med.reindex(labels).to_numpy(np.float64)
         yr = np.where(np.isnan(yr), cy, yr)
     # to_key relative to from_key: older by gen generations (gen > 0) or younger (gen < 0)
-    alt = swapped_years(yr, years) if slips else yr
+    late = early = yr
+    if slips and labels is not None:
+        known = years >= 0
+        by = pd.Series(years[known].astype(np.float64)).groupby(labels[known])
+        late = np.fmax(yr, by.max().reindex(labels).to_numpy(np.float64))
+        early = np.fmin(yr, by.min().reindex(labels).to_numpy(np.float64))
+    elif slips:
+        alt = swapped_years(yr, years)
+        late, early = np.fmax(yr, alt), np.fmin(yr, alt)
     for a, b, g in ((t, f, years_apart), (f, t, -years_apart)):  # each end by the other
-        y = yr[b]
-        live = ~np.isnan(y)
+        live = ~np.isnan(yr[b])
         older = live & (g > 0)
         younger = live & (g < 0)
         # an older relative is bounded by the child's latest possible year, and the other
-        # way round (NaN-free: the swap of a known year is a year or the year itself)
-        np.minimum.at(hi, a[older], np.fmax(y, alt[b])[older] - g[older])
-        np.maximum.at(lo, a[younger], np.fmin(y, alt[b])[younger] - g[younger])
+        # way round
+        np.minimum.at(hi, a[older], late[b][older] - g[older])
+        np.maximum.at(lo, a[younger], early[b][younger] - g[younger])
     return lo, hi
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from cpgraph.linkage.comparisons import (
     MISSING,
@@ -303,8 +304,17 @@ class Scorer:
                 kept[mask] = code
         return out, kept
 
-    def set_year_bounds(self, lo: np.ndarray | None, hi: np.ndarray | None) -> None:
-        """Install per-record birth-year bounds (own year wins where known)."""
+    def set_year_bounds(
+        self, lo: np.ndarray | None, hi: np.ndarray | None, labels: np.ndarray | None = None
+    ) -> None:
+        """Install per-record birth-year bounds (own year wins where known).
+
+        Spec v12 (``rel_year_slips``): a record's own year may be one keyed with a slip.
+        Without ``labels`` it reads as the year or its last two digits swapped; with the
+        cluster ``labels`` of a clustering round, as any year its cluster's records give
+        (a swap no other record of the person supports counts no more: a son born 2010
+        is not his father because 2010 might be 2001).
+        """
         if lo is None or hi is None:
             self._ylo = self._yhi = None
             return
@@ -312,10 +322,16 @@ class Scorer:
         known = y >= 0
         self._known = known
         own = y.astype(np.float64)
-        # spec v12: a record's own year may be one keyed with two digits swapped too
-        alt = swapped_years(own, y) if self.spec.rel_year_slips else own
-        self._ylo = np.where(known, np.fmin(own, alt), lo).astype(np.float64)
-        self._yhi = np.where(known, np.fmax(own, alt), hi).astype(np.float64)
+        early = late = own
+        if self.spec.rel_year_slips and labels is not None:
+            by = pd.Series(own[known]).groupby(labels[known])
+            early = np.fmin(own, by.min().reindex(labels).to_numpy(np.float64))
+            late = np.fmax(own, by.max().reindex(labels).to_numpy(np.float64))
+        elif self.spec.rel_year_slips:
+            alt = swapped_years(own, y)
+            early, late = np.fmin(own, alt), np.fmax(own, alt)
+        self._ylo = np.where(known, early, lo).astype(np.float64)
+        self._yhi = np.where(known, late, hi).astype(np.float64)
 
     def age_conflict(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs whose birth years (own or relationship-implied) cannot be one person's."""

@@ -66,6 +66,22 @@ def test_generation_bounds_take_the_more_lenient_reading_of_a_relatives_year():
     assert lo[3] == 2012 + 18
 
 
+def test_in_a_clustering_round_a_relatives_years_are_its_persons_years():
+    """Once records are resolved, the child's other records say which reading is right:
+    the bound takes the latest year the child's person gives, not a swap none supports."""
+    pos = {"child": 0, "mum": 1, "child2": 2}
+    rels = pd.DataFrame(
+        [("child", "mum", "mother")], columns=["from_key", "to_key", "relationship"]
+    )
+    years = np.array([2012, -1, 2021])
+    same = np.array([0, 1, 0])  # the "2012" record resolved with a record of 2021
+    _, hi = year_bounds(rels, pos, years, 18, same, slips=True)
+    assert hi[1] == 2021 - 18
+    apart = np.array([0, 1, 2])  # nothing supports 2021: the recorded year bounds
+    _, hi = year_bounds(rels, pos, years, 18, apart, slips=True)
+    assert hi[1] == 2012 - 18
+
+
 MUM = dict(forename_m="zofia", surname_m="nowak", postcode="B15 3QQ")
 
 
@@ -130,3 +146,43 @@ def test_two_slips_apart_is_one_birth_date_for_the_household_guard(fitted):
     assert (
         _engine("guards", dob_far_slips=2).explain_pair(a, son, model=fitted.model).household_guard
     )
+
+
+def test_a_son_whose_year_might_be_swapped_is_still_not_his_father(fitted, base):
+    """Mohamed Yusuf senior, known from a dated hospital record, is "father of" a girl born
+    2019; his namesake son was born 2010 (pupil and hospital records agree).  2010 swapped
+    is 2001, old enough to be her father, but none of the son's records says 2001: the
+    name-only father mention goes to the father, as without the rule."""
+    yusuf = dict(surname_m="yusuf", postcode="B20 6HY")
+    son = dict(forename_m="mohamed", sex="M", dob="2010-01-03", **yusuf)
+    rows = [
+        mention("ed:pupil:1", system="ed", kind="pupil", **son),
+        mention("h:patient:1", system="h", kind="patient", **son),
+        mention(
+            "ed:pupil:2",
+            system="ed",
+            kind="pupil",
+            forename_m="fadumo",
+            sex="F",
+            dob="2019-06-17",
+            **yusuf,
+        ),
+        mention(
+            "h:patient:2",
+            system="h",
+            kind="patient",
+            forename_m="mohamed",
+            sex="M",
+            dob="1978-11-30",
+            **yusuf,
+        ),
+        mention("ed:contact:1", system="ed", kind="contact", forename_m="mohamed", **yusuf),
+    ]
+    rels = pd.DataFrame(
+        [("ed:pupil:2", "ed:contact:1", "father")],
+        columns=["from_key", "to_key", "relationship"],
+    )
+    for slips in (True, False):
+        res = _link(_engine("relationship", year_slips=slips), fitted.model, base, rows, rels)
+        assert pid(res, "ed:contact:1") == pid(res, "h:patient:2")
+        assert pid(res, "ed:contact:1") != pid(res, "ed:pupil:1")
