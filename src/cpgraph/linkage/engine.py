@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -549,6 +549,7 @@ class LinkageEngine:
                     s["dob_y"].to_numpy(),
                     spec.rel_generation_gap,
                     gap2=spec.rel_grandparent_gap,
+                    slips=spec.rel_year_slips,
                 )
                 extra += [
                     np.nan_to_num(lo, neginf=-1).astype(np.int64).astype(np.uint64),
@@ -1071,13 +1072,20 @@ class LinkageEngine:
                     spec.rel_generation_gap,
                     labels,
                     gap2=spec.rel_grandparent_gap,
+                    slips=spec.rel_year_slips,
                 )
-                scorer.set_year_bounds(lo, hi)
+                scorer.set_year_bounds(lo, hi, labels)
                 clash = scorer.age_conflict(base.i, base.j) & (base.priority == PRIORITY_SCORED)
                 if clash.any():
-                    base.cannot = base.cannot | clash
-                    # a hard rule now stands against the pair: no longer the guard's question
-                    base.kept = np.where(clash, 0, base.kept).astype(np.int8)
+                    # a hard rule now stands against the pair: no longer the guard's
+                    # question.  (On a copy: the run's state keeps the scored pairs as
+                    # scored, since the bounds are re-derived from the persons each run
+                    # and, spec v12, a year slip may clear a clash the next run.)
+                    base = replace(
+                        base,
+                        cannot=base.cannot | clash,
+                        kept=np.where(clash, 0, base.kept).astype(np.int8),
+                    )
             ne, bonus = self._relationship_edges(
                 scorer,
                 rels,

@@ -300,6 +300,7 @@ def year_bounds(
     gap: int,
     labels: np.ndarray | None = None,
     gap2: int | None = None,
+    slips: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Birth-year bounds implied by generational roles.
 
@@ -315,6 +316,12 @@ def year_bounds(
         gap: minimum years between a parent and a child.
         labels: optional cluster label per record.
         gap2: minimum years between a grandparent and a grandchild (default ``2*gap``).
+        slips: a relative's year may be keyed with a slip.  Without ``labels`` each
+            bound takes the more lenient of the year and its last two digits swapped
+            (2021 typed 2012: :func:`swapped_years`); with ``labels``, the most lenient
+            year any record of the relative's cluster gives (its resolved person's other
+            records say which reading is right, and a swap no record supports counts
+            no more).
 
     Returns:
         ``(lo, hi)`` float arrays per record (``-inf``/``inf`` when unbounded).
@@ -337,14 +344,47 @@ def year_bounds(
         cy = med.reindex(labels).to_numpy(np.float64)
         yr = np.where(np.isnan(yr), cy, yr)
     # to_key relative to from_key: older by gen generations (gen > 0) or younger (gen < 0)
+    late = early = yr
+    if slips and labels is not None:
+        known = years >= 0
+        by = pd.Series(years[known].astype(np.float64)).groupby(labels[known])
+        late = np.fmax(yr, by.max().reindex(labels).to_numpy(np.float64))
+        early = np.fmin(yr, by.min().reindex(labels).to_numpy(np.float64))
+    elif slips:
+        alt = swapped_years(yr, years)
+        late, early = np.fmax(yr, alt), np.fmin(yr, alt)
     for a, b, g in ((t, f, years_apart), (f, t, -years_apart)):  # each end by the other
-        y = yr[b]
-        live = ~np.isnan(y)
+        live = ~np.isnan(yr[b])
         older = live & (g > 0)
         younger = live & (g < 0)
-        np.minimum.at(hi, a[older], y[older] - g[older])
-        np.maximum.at(lo, a[younger], y[younger] - g[younger])
+        # an older relative is bounded by the child's latest possible year, and the other
+        # way round
+        np.minimum.at(hi, a[older], late[b][older] - g[older])
+        np.maximum.at(lo, a[younger], early[b][younger] - g[younger])
     return lo, hi
+
+
+def swapped_years(yr: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Each year with its last two digits swapped (2012 → 2021), where that is another year
+    no later than the latest recorded birth year; else the year itself (NaN stays NaN).
+
+    A keying slip that swaps two adjacent digits is among the commonest (the ``dob``
+    comparison's ``osa<=1`` level); in the year's last two digits it moves a birth by 9
+    to 81 years, enough to make a mother younger than her child.
+
+    Args:
+        yr: float years (NaN unknown).
+        years: every record's own birth year (-1 unknown), for the latest one.
+    """
+    known = years[years >= 0]
+    if not len(known):
+        return yr
+    latest = float(known.max())
+    y = np.nan_to_num(yr, nan=-1.0).astype(np.int64)
+    rest = y % 100
+    sw = y - rest + (rest % 10) * 10 + rest // 10
+    ok = ~np.isnan(yr) & (sw != y) & (sw <= latest) & (y >= 0)
+    return np.where(ok, sw.astype(np.float64), yr)
 
 
 def household_postcodes(

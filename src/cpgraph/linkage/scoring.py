@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from cpgraph.linkage.comparisons import (
     MISSING,
@@ -31,6 +32,7 @@ from cpgraph.linkage.comparisons import (
     string_levels,
 )
 from cpgraph.linkage.model import Model, probability
+from cpgraph.linkage.relationships import swapped_years
 from cpgraph.linkage.spec import Level, Spec
 
 
@@ -269,7 +271,14 @@ class Scorer:
             y = s["dob_y"].to_numpy()
             ya, yb = y[pl.i], y[pl.j]
             far = (ya >= 0) & (yb >= 0) & (np.abs(ya - yb) >= self.spec.guard_dob_years)
-            differ |= far & self._is_else(lv, self.k_dob)
+            far &= self._is_else(lv, self.k_dob)
+            slips = self.spec.guard_dob_far_slips
+            if slips and far.any():
+                # spec v12: a date keyed with two slips (year digits swapped and a day out:
+                # 1995-05-14 / 1959-05-15) is one date; a father and his namesake son are
+                # not born on one day and month in years that are each other's swap
+                far &= ~self.dob_slips(pl.i, pl.j, far, slips)
+            differ |= far
         out = at_home & differ
         if self.spec.guard_generation and self._gen is not None:
             # "Jonathan Poole Jr" and "Jonathan Poole Sr": two men, wherever they live
@@ -295,16 +304,34 @@ class Scorer:
                 kept[mask] = code
         return out, kept
 
-    def set_year_bounds(self, lo: np.ndarray | None, hi: np.ndarray | None) -> None:
-        """Install per-record birth-year bounds (own year wins where known)."""
+    def set_year_bounds(
+        self, lo: np.ndarray | None, hi: np.ndarray | None, labels: np.ndarray | None = None
+    ) -> None:
+        """Install per-record birth-year bounds (own year wins where known).
+
+        Spec v12 (``rel_year_slips``): a record's own year may be one keyed with a slip.
+        Without ``labels`` it reads as the year or its last two digits swapped; with the
+        cluster ``labels`` of a clustering round, as any year its cluster's records give
+        (a swap no other record of the person supports counts no more: a son born 2010
+        is not his father because 2010 might be 2001).
+        """
         if lo is None or hi is None:
             self._ylo = self._yhi = None
             return
         y = self.comparer.s["dob_y"].to_numpy()
         known = y >= 0
         self._known = known
-        self._ylo = np.where(known, y, lo).astype(np.float64)
-        self._yhi = np.where(known, y, hi).astype(np.float64)
+        own = y.astype(np.float64)
+        early = late = own
+        if self.spec.rel_year_slips and labels is not None:
+            by = pd.Series(own[known]).groupby(labels[known])
+            early = np.fmin(own, by.min().reindex(labels).to_numpy(np.float64))
+            late = np.fmax(own, by.max().reindex(labels).to_numpy(np.float64))
+        elif self.spec.rel_year_slips:
+            alt = swapped_years(own, y)
+            early, late = np.fmin(own, alt), np.fmax(own, alt)
+        self._ylo = np.where(known, early, lo).astype(np.float64)
+        self._yhi = np.where(known, late, hi).astype(np.float64)
 
     def age_conflict(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs whose birth years (own or relationship-implied) cannot be one person's."""
@@ -397,15 +424,18 @@ class Scorer:
         sp._guard_w = self.spec.guard_weight
         return sp
 
-    def dob_slips(self, i: np.ndarray, j: np.ndarray, todo: np.ndarray) -> np.ndarray:
-        """Pairs (among ``todo``) whose birth dates are within the spec's
-        ``same_source_conflict_dob_edits`` keying slips of each other on YYYYMMDD (digits
+    def dob_slips(
+        self, i: np.ndarray, j: np.ndarray, todo: np.ndarray, edits: int | None = None
+    ) -> np.ndarray:
+        """Pairs (among ``todo``) whose birth dates are within ``edits`` (default: the spec's
+        ``same_source_conflict_dob_edits``) keying slips of each other on YYYYMMDD (digits
         changed, or two adjacent digits swapped)."""
         out = np.zeros(len(i), bool)
         idx = np.flatnonzero(todo)
         if len(idx):
             d8 = self.comparer.s["dob8"].to_numpy()
-            edits = self.spec.same_source_conflict_dob_edits
+            if edits is None:
+                edits = self.spec.same_source_conflict_dob_edits
             lv = Level(label=f"osa<={edits}", op="osa", arg=float(edits))
             out[idx] = string_levels(d8[i[idx]], d8[j[idx]], (lv,)) == 0
         return out

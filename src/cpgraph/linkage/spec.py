@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -168,6 +168,10 @@ class Spec:
     guard_index_twins: bool = False
     guard_index_namesakes: tuple[str, ...] = ()
     same_source_conflict_dob_edits: int = 0
+    # v12: generation bounds read a birth year as possibly keyed with two digits swapped
+    rel_year_slips: bool = False
+    # v12: the household guard's far-apart birth dates yield to dates this many slips apart
+    guard_dob_far_slips: int = 0
     # guards that keep a pair apart for a steward instead of hiding it (REVIEWABLE_GUARDS)
     guard_reviewable: tuple[str, ...] = ()
     # the place gate yields to a full-name match inside one index too (measured off, not kept)
@@ -288,6 +292,7 @@ class GuardsDoc(_Section):
     index_twins_middle_name: bool = False
     index_namesakes_at_home: list[str] = []
     reviewable: list[ReviewableGuard] = []
+    dob_far_slips: int = Field(0, ge=0, le=8)
 
 
 class RelationshipDoc(_Section):
@@ -307,6 +312,7 @@ class RelationshipDoc(_Section):
     infer_sex: bool = False
     household_groups: list[str] = []
     household_moves: bool = False
+    year_slips: bool = False
 
 
 class ClusteringDoc(_Section):
@@ -503,6 +509,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
             grandparent if grandparent is not None else 2 * rel.generation_gap_years
         ),
         rel_infer_sex=rel.infer_sex,
+        rel_year_slips=rel.year_slips,
+        guard_dob_far_slips=gd.dob_far_slips,
         rel_household_groups=tuple(rel.household_groups),
         rel_household_moves=rel.household_moves,
         rel_surname_change=rel.surname_change,
