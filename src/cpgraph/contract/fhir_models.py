@@ -1,22 +1,28 @@
-"""The same FHIR validation, with one of ``fhir_core``'s checks made per class once.
+"""The same FHIR validation, with two of ``fhir_core``'s checks worked out per class once.
 
-``fhir_core`` (the base of ``fhir.resources``) runs ``reject_null_complex_elements``
-before validating every model of a resource, nested ones included (a Patient's
-names, identifiers, addresses...): it walks *every* field of the model's class to
-find the lists of complex elements, then looks whether any of them holds a null.
-The fields are those of the class, the same every time, but the walk is redone for
-each element: about 30 % of the CPU of validating a resource, the largest single
-cost of a health load.
+``fhir_core`` (the base of ``fhir.resources``) runs two checks of its own around every
+model of a resource, nested ones included (a Patient's names, identifiers,
+addresses...), and both redo, for each element, work that depends only on its class:
 
-:func:`speed_up_null_check` keeps the walk's result per class and checks only
-those fields. It is the same check, with the same outcome: a resource with no null
-in those lists passes as before; one that has such a null is handed to the original
-code, which raises the very same error. Nothing is skipped (every model is still
-validated by its ``fhir.resources`` class).
+- ``reject_null_complex_elements`` (before validation) walks *every* field of the
+  class to find its lists of complex elements, then looks whether any holds a null:
+  about 30 % of the CPU of validating a resource, the largest single cost of a health
+  load;
+- ``validate_after_model_construction`` (after it; pydantic runs it twice per nested
+  element) asks the class for its required primitive fields and its choice (``[x]``)
+  fields and walks them, though most classes (HumanName, Identifier, Reference...)
+  have none: about 15 % more.
 
-This changes a function of another package, so it is done only where that function
-is exactly the one it was written for (its source, compared by digest): after an
-upgrade of ``fhir_core`` that changes it, the original runs, unchanged, and
+:func:`speed_up_checks` keeps, per class, the fields the first looks at and whether
+the second has anything to do. They are the same checks with the same outcome: an
+element with no null in those lists passes as before, one that has such a null is
+handed to the original code, which raises the very same error; a class with required
+or choice fields runs the original second check. Nothing is skipped (every model is
+still validated by its ``fhir.resources`` class).
+
+This changes functions of another package, so it is done only where each is exactly
+the one it was written for (its source, compared by digest): after an upgrade of
+``fhir_core`` that changes one, that one's original runs, unchanged, and
 ``tests/unit/contract/test_fhir_models.py`` fails to say so.
 """
 
@@ -25,17 +31,26 @@ from __future__ import annotations
 import hashlib
 import inspect
 import types
+from collections.abc import Callable
 from typing import Any
 
-#: sha256 of ``inspect.getsource`` of ``FHIRAbstractModel.reject_null_complex_elements``
-#: in fhir_core 1.1.12, the version this replacement was written for.
-KNOWN_SOURCE_SHA256 = "d0d0200524d20d337433d62ea06bc4f14c0b76c50555dcfaa0282bf5cdf85350"
+#: sha256 of ``inspect.getsource`` of each replaced ``FHIRAbstractModel`` method in
+#: fhir_core 1.1.12, the version the replacements were written for.
+KNOWN_SOURCE_SHA256 = {
+    "reject_null_complex_elements": (
+        "d0d0200524d20d337433d62ea06bc4f14c0b76c50555dcfaa0282bf5cdf85350"
+    ),
+    "validate_after_model_construction": (
+        "016ab95ff060a75a1c85d30dc016014fbbf62f83791ca20204f8d6daec265edb"
+    ),
+}
 
-_state: dict[str, Any] = {"installed": False}
+#: name -> the original function, kept as a copy while its replacement is in place.
+_originals: dict[str, types.FunctionType] = {}
 
 
 def _complex_list_fields(cls: Any) -> tuple[tuple[str, str | None], ...]:
-    """``(name, alias)`` of the fields the original check looks at, for ``cls``."""
+    """``(name, alias)`` of the fields the original null check looks at, for ``cls``."""
     from fhir_core.utils import is_list_type, is_primitive_type  # noqa: PLC0415
 
     return tuple(
@@ -45,6 +60,18 @@ def _complex_list_fields(cls: Any) -> tuple[tuple[str, str | None], ...]:
     )
 
 
+def _nothing_after(model: Any) -> bool:
+    """Whether the after check has nothing to look at in ``model``'s class."""
+    from fhir_core.fhirabstractmodel import FHIRAbstractModel  # noqa: PLC0415
+
+    cls = type(model)
+    own = all(
+        getattr(cls, n) is getattr(FHIRAbstractModel, n)
+        for n in ("_validate_required_primitive_elements", "_validate_one_of_many")
+    )
+    return own and not model.get_required_fields() and not model.get_one_of_many_fields()
+
+
 def _reject_null_complex_elements(
     cls: Any,
     data: Any,
@@ -52,10 +79,10 @@ def _reject_null_complex_elements(
     _fields: Any = None,
     _original: Any = None,
 ) -> Any:
-    """The check, over the fields found once per class (the three last are bound at install).
+    """The null check, over the fields found once per class.
 
-    Runs as the body of ``fhir_core``'s own function (its code object is swapped in), so
-    it names no global: what it needs comes in as defaults.
+    Runs as the body of ``fhir_core``'s own function (its code object is swapped in),
+    so it names no global: what it needs comes in as defaults, bound at install.
     """
     if not isinstance(data, dict):
         return data
@@ -69,52 +96,72 @@ def _reject_null_complex_elements(
     return data
 
 
-def source_digest() -> str:
-    """sha256 of the source of ``fhir_core``'s own ``reject_null_complex_elements`` here."""
+def _validate_after_model_construction(
+    self: Any, _cache: dict[Any, bool] | None = None, _nothing: Any = None, _original: Any = None
+) -> Any:
+    """The after check, only for classes that have required or choice fields (as above)."""
+    cls = self.__class__
+    nothing = _cache.get(cls)  # type: ignore[union-attr]
+    if nothing is None:
+        nothing = _cache[cls] = _nothing(self)  # type: ignore[index,misc]
+    if nothing:
+        return self
+    return _original(self)  # type: ignore[misc]
+
+
+#: name -> (replacement, what it is given besides its cache).
+_REPLACEMENTS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "reject_null_complex_elements": (_reject_null_complex_elements, _complex_list_fields),
+    "validate_after_model_construction": (_validate_after_model_construction, _nothing_after),
+}
+
+
+def _function(name: str) -> Any:
+    """The function object every model class's compiled validator calls for ``name``."""
     from fhir_core.fhirabstractmodel import FHIRAbstractModel  # noqa: PLC0415
 
-    func = (
-        _state.get("original")
-        or FHIRAbstractModel.__dict__["reject_null_complex_elements"].__func__
-    )
+    member = FHIRAbstractModel.__dict__[name]
+    return member.__func__ if isinstance(member, classmethod) else member
+
+
+def source_digest(name: str) -> str:
+    """sha256 of the source of ``fhir_core``'s own ``FHIRAbstractModel.<name>`` here."""
+    func = _originals.get(name) or _function(name)
     return hashlib.sha256(inspect.getsource(func).encode("utf-8")).hexdigest()
 
 
-def speed_up_null_check() -> bool:
-    """Make ``reject_null_complex_elements`` look at each class's fields once (idempotent).
+def speed_up_checks() -> dict[str, bool]:
+    """Put the per-class checks in place (idempotent); which ones are.
 
     Returns:
-        Whether the faster check is in place (False: ``fhir_core`` is not the
-        version it was written for; its own check runs).
+        name -> whether its faster form is in place (False: ``fhir_core``'s
+        function is not the one it was written for, and runs unchanged).
     """
-    if _state["installed"]:
-        return True
-    from fhir_core.fhirabstractmodel import FHIRAbstractModel  # noqa: PLC0415
-
-    if source_digest() != KNOWN_SOURCE_SHA256:
-        return False
-    func = FHIRAbstractModel.__dict__["reject_null_complex_elements"].__func__
-    # Every model class's compiled validator calls this very function object (bound to
-    # its class), so its code is what changes; the original code lives on as a copy.
-    original = types.FunctionType(
-        func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__
-    )
-    _state["original"] = original
-    func.__defaults__ = ({}, _complex_list_fields, original)
-    func.__code__ = _reject_null_complex_elements.__code__
-    _state["installed"] = True
-    return True
+    done = {}
+    for name, (replacement, helper) in _REPLACEMENTS.items():
+        if name in _originals:
+            done[name] = True
+            continue
+        if source_digest(name) != KNOWN_SOURCE_SHA256[name]:
+            done[name] = False
+            continue
+        func = _function(name)
+        # Every model class's compiled validator calls this very function object (bound
+        # to its class), so its code is what changes; the original lives on as a copy.
+        original = types.FunctionType(
+            func.__code__, func.__globals__, func.__name__, func.__defaults__, func.__closure__
+        )
+        _originals[name] = original
+        func.__defaults__ = ({}, helper, original)
+        func.__code__ = replacement.__code__
+        done[name] = True
+    return done
 
 
 def _restore() -> None:
-    """Put ``fhir_core``'s own check back (tests compare the two)."""
-    original = _state.get("original")
-    if original is None:
-        return
-    from fhir_core.fhirabstractmodel import FHIRAbstractModel  # noqa: PLC0415
-
-    func = FHIRAbstractModel.__dict__["reject_null_complex_elements"].__func__
-    func.__code__ = original.__code__
-    func.__defaults__ = original.__defaults__
-    _state["installed"] = False
-    del _state["original"]
+    """Put ``fhir_core``'s own checks back (tests compare the two)."""
+    for name, original in list(_originals.items()):
+        func = _function(name)
+        func.__code__ = original.__code__
+        func.__defaults__ = original.__defaults__
+        del _originals[name]
