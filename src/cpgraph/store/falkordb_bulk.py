@@ -11,9 +11,10 @@ in the order sent when the graph starts empty. So the bulk path:
    could not be kept while the key is re-created);
 2. drops the graph key (it holds only the schema then) and sends every node, then
    every edge, in calls of at most :data:`MAX_CALL_BYTES`;
-3. re-creates the indexes and constraints (``bootstrap``) over the loaded graph —
-   once, rather than updating them node by node — and waits until every index is
-   built. A uniqueness constraint that does not hold would fail here;
+3. re-creates the indexes and constraints (``bootstrap``) over the loaded nodes —
+   once, rather than updating them node by node, and while the edges are sent —
+   and waits until every index is built. A uniqueness constraint that does not
+   hold would fail here;
 4. the append-only file is paused from step 2 and resumed here: it then starts from a
    snapshot of graph and schema (FalkorDB cannot replay ``GRAPH.BULK`` followed by
    other writes). Where the pause is refused, the file is rewritten after step 2 and
@@ -366,6 +367,7 @@ async def _insert(
     # it was before the load (an empty store), as a failed bulk load must leave it.
     paused = await _pause_log(store)
     pending: asyncio.Future[None] | None = None
+    schema: asyncio.Future[list[str]] | None = None
     try:
         await store.reset()  # only the schema is dropped: it is re-created below
         first = True
@@ -374,6 +376,14 @@ async def _insert(
             (True, node_tokens(graph, positions)),
             (False, edge_tokens(graph, positions)),  # after every node: positions complete
         ):
+            if not is_node and paused:
+                # Indexes and constraints are on nodes only: the server builds them while
+                # the edges are encoded and sent, not after. (Logged, the schema must wait:
+                # the file is rewritten after the last GRAPH.BULK call, before any other.)
+                if pending is not None:
+                    await pending
+                    pending = None
+                schema = asyncio.ensure_future(store.bootstrap())
             calls = _calls(tokens)
             while True:
                 # The next call is encoded in a worker thread while the server runs the
@@ -402,16 +412,20 @@ async def _insert(
         # the schema built over the loaded graph: with the log on, `bootstrap` rewrites
         # the file once more when it creates constraints over stored nodes (see
         # FalkorDBStore.bootstrap)
-        await store.bootstrap()
+        if schema is not None:
+            await schema
+        else:
+            await store.bootstrap()
         await wait_indexes(store)
         if paused:
             paused = False
             await _resume_log(store)
     except BaseException:
-        if pending is not None and not pending.done():
-            pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
+        for task in (pending, schema):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
         with contextlib.suppress(Exception):
             await asyncio.shield(_empty_again(store))
         if paused:

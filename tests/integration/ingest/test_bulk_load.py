@@ -246,25 +246,60 @@ async def test_the_bulk_write_pauses_the_append_only_file_and_resumes_it(
     # rewritten twice): the log is off while they run, and on again, from one snapshot,
     # once the load returns
     seen: list[bool] = []
+    order: list[str] = []
     real_send = falkordb_bulk._send  # noqa: SLF001
 
     async def send(store: Any, args: list[Any]) -> None:
         seen.append(await store.log_enabled())
+        counts = args[1:5] if args[0] == "BEGIN" else args[:4]
+        order.append("nodes" if counts[0] else "edges")
         await real_send(store, args)
 
     monkeypatch.setattr(falkordb_bulk, "_send", send)
     rewrites: list[str] = []
     real_rewrite = second_store.rewrite_log  # type: ignore[attr-defined]
+    real_bootstrap = second_store.bootstrap
 
     async def rewrite(*args: Any, **kwargs: Any) -> None:
         rewrites.append("rewrite")
         await real_rewrite(*args, **kwargs)
 
+    async def bootstrap() -> list[str]:
+        order.append("schema")
+        return await real_bootstrap()
+
     monkeypatch.setattr(second_store, "rewrite_log", rewrite)
+    monkeypatch.setattr(second_store, "bootstrap", bootstrap)
     await bulk_load_extracts(second_store, extract_folders(generated))
     assert seen and not any(seen)
     assert rewrites == []  # the resumed log's own snapshot is the only one
     assert await second_store.log_enabled()  # type: ignore[attr-defined]
+    # the schema (on nodes only) is built while the edges are sent, once the nodes are in
+    assert order.count("schema") == 1 and "edges" in order
+    at = order.index("schema")
+    assert set(order[:at]) == {"nodes"} and set(order[at + 1 :]) == {"edges"}
+
+
+async def test_a_bulk_write_failing_while_its_schema_is_built_leaves_an_empty_store(
+    second_store: GraphStore, generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_send = falkordb_bulk._send  # noqa: SLF001
+
+    async def send(store: Any, args: list[Any]) -> None:
+        counts = args[1:5] if args[0] == "BEGIN" else args[:4]
+        if counts[1]:  # the first edges: the schema is being built meanwhile
+            raise BulkImportError("GRAPH.BULK failed: test")
+        await real_send(store, args)
+
+    monkeypatch.setattr(falkordb_bulk, "_send", send)
+    with pytest.raises(BulkImportError, match="test"):
+        await bulk_load_extracts(second_store, extract_folders(generated))
+    assert await store_is_empty(second_store)
+    assert await second_store.log_enabled()  # type: ignore[attr-defined]
+    constraints = await second_store.query("constraints_list")
+    assert constraints and all(r["status"] == "OPERATIONAL" for r in constraints)
+    later = await load_extracts(second_store, extract_folders(generated))  # normal path
+    assert all(r.status == "completed" for r in later)
 
 
 async def test_a_failed_bulk_write_leaves_the_log_on_and_an_empty_store_that_restarts_empty(
