@@ -3,12 +3,12 @@
 Validating a resource with ``fhir.resources`` (R4B models, every resource the
 mapping reads) is the most expensive step of a health load — about 60 µs of
 pure Python per resource, with two of fhir_core's checks worked out per class
-once (:mod:`cpgraph.contract.fhir_models`; 85 µs without). :func:`scan_bundle` does it
-for one bundle file, once for all the load's passes (one per resource type the
-mapping reads), and returns only small, picklable results (flattened column
-values, quarantine reasons, warnings), so the engine can run it in worker processes across bundle
-files while it normalises and writes the previous ones. It runs unchanged in
-process for small extracts.
+once (:mod:`cpgraph.contract.fhir_models`; 85 µs without). :func:`scan_bundle`
+does it for one bundle file, once for all the load's passes (one per resource
+type the mapping reads), and returns only small, picklable results (flattened
+column values, quarantine reasons, warnings), so the engine can run it in worker
+processes across bundle files while it normalises and writes the previous ones.
+It runs unchanged in process for small extracts.
 
 Only what a pass needs leaves the worker: the resource itself is not sent back
 (a row that the engine later quarantines fetches its raw JSON again with
