@@ -18,7 +18,6 @@ engine to set aside until their turn.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import multiprocessing
 import os
@@ -209,26 +208,8 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
-#: How much lower the FHIR workers' scheduling priority is than the loader's (``nice``).
-WORKER_NICENESS = 10
-
-
-def _start_worker(owner: int) -> None:  # pragma: no cover - runs in a worker
-    """Pool initializer: a lower priority, and exit when the loader does (:func:`_watch_owner`).
-
-    The loader is the load's one serial path (every row goes through it, in order),
-    and the workers scan ahead of it: on two cores, three equal processes would each
-    get two thirds of one, slowing the loader by a third while the workers run.
-    Niced, the workers yield to it: it keeps a core of its own, they share the other
-    (and whatever it leaves idle), and still finish before it needs their scans.
-    """
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICENESS)
-    _watch_owner(owner)
-
-
 def _watch_owner(owner: int) -> None:  # pragma: no cover - runs in a worker
-    """The worker exits as soon as process ``owner`` (the loader) ends.
+    """Pool initializer: the worker exits as soon as process ``owner`` (the loader) ends.
 
     A worker's parent is the fork server, not the loader, so a parent-death signal
     would not fire on a ``kill -9`` of the loader; and each worker holds the fork
@@ -265,15 +246,14 @@ def make_pool(workers: int) -> Executor:
     """A process pool for :func:`scan_bundle`.
 
     Workers are forked from a fork server that has imported this module and so
-    built the models (fast to start, and safe while the loader runs threads), and
-    run at a lower priority than the loader (:data:`WORKER_NICENESS`).
+    built the models (fast to start, and safe while the loader runs threads).
     Each worker exits when this process does, even on ``kill -9``; then the fork
     server and the resource tracker see their pipes close and exit too.
     """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload([__name__])
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_start_worker, initargs=(os.getpid(),)
+        max_workers=workers, mp_context=ctx, initializer=_watch_owner, initargs=(os.getpid(),)
     )
 
 

@@ -252,22 +252,6 @@ def test_a_prescan_that_fails_stops_the_load_and_its_workers(tmp_path: Path) -> 
     assert prescan._pool._processes in (None, {})
 
 
-def test_fhir_workers_run_at_a_lower_priority_than_the_loader() -> None:
-    import os  # noqa: PLC0415
-
-    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
-
-    # the loader is the one serial path: on two cores the workers must not take a third
-    # of its core while they scan ahead of it
-    pool = fhir.make_pool(2)
-    try:
-        niceness = {pool.submit(os.nice, 0).result() for _ in range(4)}
-    finally:
-        pool.shutdown(wait=True)
-    assert niceness == {min(os.nice(0) + fhir.WORKER_NICENESS, 19)}
-    assert fhir.WORKER_NICENESS > 0
-
-
 def test_a_closed_prescan_says_so_instead_of_waiting(tmp_path: Path) -> None:
     from cpgraph.errors import IngestError  # noqa: PLC0415
     from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
