@@ -279,6 +279,9 @@ class _Validator:
         from fhir.resources.R4B.patient import Patient
         from fhir.resources.R4B.relatedperson import RelatedPerson
 
+        from cpgraph.contract.fhir_models import speed_up_checks
+
+        speed_up_checks()  # the same validation, two checks worked out per class once
         classes: dict[str, Any] = {
             "Patient": Patient,
             "RelatedPerson": RelatedPerson,

@@ -420,8 +420,28 @@ def _address_key(address: str | None, postcode: str | None) -> str:
     return f"{postcode or ''}|{_match_address(address) or ''}"
 
 
-# json.dumps with options builds a new encoder per call; this is the same encoding.
-_HASH_JSON = json.JSONEncoder(ensure_ascii=False, default=str).encode
+def _hash_json() -> Callable[[Any], str]:
+    """``json.JSONEncoder(ensure_ascii=False, default=str).encode``, its C encoder made once.
+
+    The row hash's JSON, the same text. ``JSONEncoder.encode`` builds a new C encoder
+    (and a dict for its cycle check) on every call: half its cost on a mention row,
+    ≈ 3 µs of each mention's. Rows hold no cycles, so the check is left out.
+    """
+    make = json.encoder.c_make_encoder  # type: ignore[attr-defined]
+    strings = json.encoder.c_encode_basestring  # type: ignore[attr-defined]
+    if make is None or strings is None:  # pragma: no cover - CPython's json has them
+        return json.JSONEncoder(ensure_ascii=False, default=str).encode
+    # (markers, default, strings, indent, key and item separators, sort_keys, skipkeys,
+    # allow_nan): what JSONEncoder(ensure_ascii=False, default=str) passes, no markers
+    encode = make(None, str, strings, None, ": ", ", ", False, False, True)
+
+    def dumps(obj: Any) -> str:
+        return "".join(encode(obj, 0))
+
+    return dumps
+
+
+_HASH_JSON = _hash_json()
 
 
 def _row_hash(values: list[Any], facts: list[tuple[str, Any]]) -> str:

@@ -338,12 +338,13 @@ class FalkorDBStore(GraphStore):
         await self._wait_constraints_operational(
             _CONSTRAINT_WAIT_POPULATED if populated else _CONSTRAINT_WAIT
         )
-        if populated and self._embedded is not None:
+        if populated and self._embedded is not None and await self.log_enabled():
             # A constraint created over stored nodes (after a bulk load, or to replace
             # one a killed command never finished) is logged as an effect FalkorDB may
             # fail to replay before its index is rebuilt ("missing supporting
             # exact-match index"): the store would not start again. Log the schema as
-            # part of a snapshot instead.
+            # part of a snapshot instead. (With the log paused, as a bulk load pauses
+            # it, nothing was logged: resuming it writes the snapshot.)
             await self.rewrite_log_when_idle()
         return created
 
@@ -477,6 +478,33 @@ class FalkorDBStore(GraphStore):
             StoreError: the rewrite failed or did not end within ``timeout_s``.
         """
         await self._command("BGREWRITEAOF")
+        await self._wait_rewrite(timeout_s)
+
+    async def log_enabled(self) -> bool:
+        """Whether the server appends writes to its append-only file now."""
+        info = await self._db.connection.info("persistence")  # type: ignore[union-attr]
+        return bool(info.get("aof_enabled"))
+
+    async def resume_log(self, timeout_s: float = 3600.0) -> None:
+        """Turn the append-only file back on (``CONFIG SET appendonly yes``), and wait.
+
+        The server starts the file again from a snapshot of the graph now (schema
+        included), as :meth:`rewrite_log` does; until that snapshot is complete, the
+        file it had before the pause is the one a restart replays.
+
+        Raises:
+            StoreError: the snapshot failed or did not end within ``timeout_s``.
+        """
+        try:
+            await self._command("CONFIG", "SET", "appendonly", "yes")
+        except RedisError as exc:
+            raise StoreError(
+                f"turning the append-only file back on failed: {redact(str(exc))}"
+            ) from exc
+        await self._wait_rewrite(timeout_s)
+
+    async def _wait_rewrite(self, timeout_s: float) -> None:
+        """Wait for the server's append-only file rewrite to end; raise if it failed."""
         deadline = asyncio.get_running_loop().time() + timeout_s
         while True:
             info = await self._db.connection.info("persistence")  # type: ignore[union-attr]

@@ -11,11 +11,14 @@ in the order sent when the graph starts empty. So the bulk path:
    could not be kept while the key is re-created);
 2. drops the graph key (it holds only the schema then) and sends every node, then
    every edge, in calls of at most :data:`MAX_CALL_BYTES`;
-3. rewrites the append-only file as a snapshot (FalkorDB cannot replay ``GRAPH.BULK``
-   followed by other writes), then re-creates the indexes and constraints
-   (``bootstrap``) over the loaded graph — once, rather than updating them node by
-   node — and waits until every index is built. A uniqueness constraint that does not
-   hold would fail here.
+3. re-creates the indexes and constraints (``bootstrap``) over the loaded nodes —
+   once, rather than updating them node by node, and while the edges are sent —
+   and waits until every index is built. A uniqueness constraint that does not
+   hold would fail here;
+4. the append-only file is paused from step 2 and resumed here: it then starts from a
+   snapshot of graph and schema (FalkorDB cannot replay ``GRAPH.BULK`` followed by
+   other writes). Where the pause is refused, the file is rewritten after step 2 and
+   again after the constraints instead.
 
 Anything that goes wrong after step 2 began drops the graph again and re-creates
 the schema, so the store is left empty, never half loaded.
@@ -357,15 +360,30 @@ async def _insert(
     store: FalkorDBStore, graph: BulkGraph, total: int, progress: ProgressFn | None
 ) -> None:
     done = 0
-    await store.reset()  # only the schema is dropped: it is re-created below
+    # The append-only file is paused while the graph is sent and its schema built: it
+    # would take every GRAPH.BULK call (the whole graph) only to be rewritten as a
+    # snapshot after it, and again after the constraints. Resumed at the end, it starts
+    # from one snapshot of graph and schema; until then a restart replays the file as
+    # it was before the load (an empty store), as a failed bulk load must leave it.
+    paused = await _pause_log(store)
     pending: asyncio.Future[None] | None = None
+    schema: asyncio.Future[list[str]] | None = None
     try:
+        await store.reset()  # only the schema is dropped: it is re-created below
         first = True
         positions: Positions = {}
         for is_node, tokens in (
             (True, node_tokens(graph, positions)),
             (False, edge_tokens(graph, positions)),  # after every node: positions complete
         ):
+            if not is_node and paused:
+                # Indexes and constraints are on nodes only: the server builds them while
+                # the edges are encoded and sent, not after. (Logged, the schema must wait:
+                # the file is rewritten after the last GRAPH.BULK call, before any other.)
+                if pending is not None:
+                    await pending
+                    pending = None
+                schema = asyncio.ensure_future(store.bootstrap())
             calls = _calls(tokens)
             while True:
                 # The next call is encoded in a worker thread while the server runs the
@@ -385,21 +403,34 @@ async def _insert(
                     progress("bulk", done, total)
         if pending is not None:
             await pending
-        # the append-only file must not start with GRAPH.BULK: FalkorDB cannot replay it
-        # with the writes made after it (the store would not start again). Rewritten
-        # before any other write, so a crash at any point leaves a file that replays.
-        await _rewrite_log(store)
-        # the schema built over the loaded graph: `bootstrap` rewrites the file once more
-        # when it creates constraints over stored nodes (see FalkorDBStore.bootstrap)
-        await store.bootstrap()
+        if not paused:
+            # the append-only file must not start with GRAPH.BULK: FalkorDB cannot replay
+            # it with the writes made after it (the store would not start again).
+            # Rewritten before any other write, so a crash at any point leaves a file
+            # that replays.
+            await _rewrite_log(store)
+        # the schema built over the loaded graph: with the log on, `bootstrap` rewrites
+        # the file once more when it creates constraints over stored nodes (see
+        # FalkorDBStore.bootstrap)
+        if schema is not None:
+            await schema
+        else:
+            await store.bootstrap()
         await wait_indexes(store)
+        if paused:
+            paused = False
+            await _resume_log(store)
     except BaseException:
-        if pending is not None and not pending.done():
-            pending.cancel()
-            with contextlib.suppress(BaseException):
-                await pending
+        for task in (pending, schema):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
         with contextlib.suppress(Exception):
             await asyncio.shield(_empty_again(store))
+        if paused:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(_resume_log(store))
         raise
 
 
@@ -419,6 +450,29 @@ async def _config_get(store: FalkorDBStore, name: str) -> str | None:
 async def _config_set(store: FalkorDBStore, name: str, value: str) -> None:
     with contextlib.suppress(RedisError):
         await store._command("CONFIG", "SET", name, value)
+
+
+async def _pause_log(store: FalkorDBStore) -> bool:
+    """Stop appending to the append-only file; whether it was on and is now paused.
+
+    False where the server keeps no such file, or refuses ``CONFIG`` (a managed
+    server): the load then logs its calls and rewrites the file after them.
+    """
+    if await _config_get(store, "appendonly") != "yes":
+        return False
+    try:
+        await store._command("CONFIG", "SET", "appendonly", "no")
+    except RedisError:
+        return False
+    return True
+
+
+async def _resume_log(store: FalkorDBStore) -> None:
+    """``store.resume_log()``, its failure a `BulkImportError`."""
+    try:
+        await store.resume_log()
+    except StoreError as exc:
+        raise BulkImportError(str(exc)) from exc
 
 
 async def _rewrite_log(store: FalkorDBStore) -> None:

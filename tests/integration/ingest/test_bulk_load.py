@@ -13,7 +13,7 @@ import pytest
 from cpgraph.config import Backend, Settings
 from cpgraph.ingest import ManifestError, load_extracts
 from cpgraph.ingest.bulk import BulkMode, bulk_applies, bulk_load_extracts
-from cpgraph.store import GraphStore, create_store, falkordb
+from cpgraph.store import GraphStore, create_store, falkordb, falkordb_bulk
 from cpgraph.store.bulk import BulkImportError, store_is_empty
 from tests.factories import make_population
 from tests.integration.ingest.conftest import extract_folders, snapshot
@@ -235,6 +235,118 @@ async def test_a_bulk_loaded_store_restarts_from_its_file(
         keys = [dict(props)["key"] for labels, props in before[0] if labels == ("SourceRecord",)]
         found = await again.query("api_records_by_key", keys=keys)
         assert len(keys) > 100 and sorted(r["key"] for r in found) == sorted(keys)
+    finally:
+        await again.close()
+
+
+async def test_the_bulk_write_pauses_the_append_only_file_and_resumes_it(
+    second_store: GraphStore, generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GRAPH.BULK calls are not logged (the file would hold the whole graph only to be
+    # rewritten twice): the log is off while they run, and on again, from one snapshot,
+    # once the load returns
+    seen: list[bool] = []
+    order: list[str] = []
+    real_send = falkordb_bulk._send  # noqa: SLF001
+
+    async def send(store: Any, args: list[Any]) -> None:
+        seen.append(await store.log_enabled())
+        counts = args[1:5] if args[0] == "BEGIN" else args[:4]
+        order.append("nodes" if counts[0] else "edges")
+        await real_send(store, args)
+
+    monkeypatch.setattr(falkordb_bulk, "_send", send)
+    rewrites: list[str] = []
+    real_rewrite = second_store.rewrite_log  # type: ignore[attr-defined]
+    real_bootstrap = second_store.bootstrap
+
+    async def rewrite(*args: Any, **kwargs: Any) -> None:
+        rewrites.append("rewrite")
+        await real_rewrite(*args, **kwargs)
+
+    async def bootstrap() -> list[str]:
+        order.append("schema")
+        return await real_bootstrap()
+
+    monkeypatch.setattr(second_store, "rewrite_log", rewrite)
+    monkeypatch.setattr(second_store, "bootstrap", bootstrap)
+    await bulk_load_extracts(second_store, extract_folders(generated))
+    assert seen and not any(seen)
+    assert rewrites == []  # the resumed log's own snapshot is the only one
+    assert await second_store.log_enabled()  # type: ignore[attr-defined]
+    # the schema (on nodes only) is built while the edges are sent, once the nodes are in
+    assert order.count("schema") == 1 and "edges" in order
+    at = order.index("schema")
+    assert set(order[:at]) == {"nodes"} and set(order[at + 1 :]) == {"edges"}
+
+
+async def test_a_bulk_write_failing_while_its_schema_is_built_leaves_an_empty_store(
+    second_store: GraphStore, generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_send = falkordb_bulk._send  # noqa: SLF001
+
+    async def send(store: Any, args: list[Any]) -> None:
+        counts = args[1:5] if args[0] == "BEGIN" else args[:4]
+        if counts[1]:  # the first edges: the schema is being built meanwhile
+            raise BulkImportError("GRAPH.BULK failed: test")
+        await real_send(store, args)
+
+    monkeypatch.setattr(falkordb_bulk, "_send", send)
+    with pytest.raises(BulkImportError, match="test"):
+        await bulk_load_extracts(second_store, extract_folders(generated))
+    assert await store_is_empty(second_store)
+    assert await second_store.log_enabled()  # type: ignore[attr-defined]
+    constraints = await second_store.query("constraints_list")
+    assert constraints and all(r["status"] == "OPERATIONAL" for r in constraints)
+    later = await load_extracts(second_store, extract_folders(generated))  # normal path
+    assert all(r.status == "completed" for r in later)
+
+
+async def test_a_failed_bulk_write_leaves_the_log_on_and_an_empty_store_that_restarts_empty(
+    second_store: GraphStore, generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(*args: Any, **kwargs: Any) -> None:
+        raise BulkImportError("indexes were still being built after the bulk load")
+
+    monkeypatch.setattr(falkordb_bulk, "wait_indexes", failing)  # after the whole graph went
+    with pytest.raises(BulkImportError, match="still being built"):
+        await bulk_load_extracts(second_store, extract_folders(generated))
+    assert await second_store.log_enabled()  # type: ignore[attr-defined]
+    assert await store_is_empty(second_store)
+    await second_store.close()
+    again = create_store(second_store.settings, with_test_queries())
+    await again.start()
+    try:
+        assert await store_is_empty(again)
+        constraints = await again.query("constraints_list")
+        assert constraints and all(r["status"] == "OPERATIONAL" for r in constraints)
+    finally:
+        await again.close()
+
+
+async def test_a_load_killed_while_the_log_is_paused_restarts_as_it_was_before(
+    second_store: GraphStore, generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the server stopped before the log is resumed (the loader killed mid-write): what
+    # the file holds is the store before the load, empty, never a half-written graph
+    class Killed(Exception):
+        pass
+
+    async def never(store: Any) -> None:
+        raise Killed
+
+    monkeypatch.setattr(falkordb_bulk, "_resume_log", never)
+    monkeypatch.setattr(falkordb_bulk, "_empty_again", never)  # killed: no clean-up either
+    with pytest.raises(Killed):
+        await bulk_load_extracts(second_store, extract_folders(generated))
+    assert not await store_is_empty(second_store)  # the graph is in the server's memory
+    assert not await second_store.log_enabled()  # type: ignore[attr-defined]
+    await second_store.close()
+    again = create_store(second_store.settings, with_test_queries())
+    await again.start()
+    try:
+        assert await store_is_empty(again)
+        assert await again.log_enabled()  # type: ignore[attr-defined]
     finally:
         await again.close()
 
