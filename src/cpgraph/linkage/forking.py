@@ -23,6 +23,8 @@ from contextvars import ContextVar
 from multiprocessing.connection import Connection
 from typing import Any
 
+import psutil
+
 from cpgraph.errors import LinkageError
 
 # rapidfuzz threads for string comparisons in this context (see `comparison_threads`)
@@ -85,22 +87,18 @@ def release_free_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
 
 
-def _meminfo_bytes(field: str) -> int | None:
+def _available() -> int | None:
+    """Memory the machine can still give (the kernel's MemAvailable on Linux)."""
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
+        return int(psutil.virtual_memory().available)
+    except (psutil.Error, OSError, RuntimeError):
         return None
-    return None
 
 
 def _own_rss() -> int | None:
     try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
+        return int(psutil.Process().memory_info().rss)
+    except (psutil.Error, OSError):
         return None
 
 
@@ -114,8 +112,8 @@ def fork_fits(budget: int | None = None, grows: float = 0.0) -> bool:
     A forked child shares its parent's pages until it writes them, and Python writes
     most of what it reads (reference counts), so at worst it holds a copy of all of
     them. When the machine's available memory could not take that copy, the job runs
-    in this process instead: slower, never killed by the kernel's OOM killer. Platforms
-    without ``/proc`` are not checked.
+    in this process instead: slower, never killed by the kernel's OOM killer. Where
+    psutil cannot tell this process's size, nothing is checked.
 
     With a ``budget`` (bytes: what the run may use, forks included) the worst case must
     fit in it too: this process, a full copy for the new child and one for each child
@@ -123,7 +121,7 @@ def fork_fits(budget: int | None = None, grows: float = 0.0) -> bool:
     while the child runs (``grows``: a fraction of its present size). The machine
     having room is not enough: other work shares it, and a run is sized by its budget.
     """
-    rss, available = _own_rss(), _meminfo_bytes("MemAvailable")
+    rss, available = _own_rss(), _available()
     if rss is None:
         return True
     if available is not None and available < rss:

@@ -88,7 +88,7 @@ def test_without_memory_for_a_copy_the_job_runs_here(monkeypatch):
     from cpgraph.linkage import forking
 
     assert in_fork(os.getpid)() != os.getpid()  # room for a copy: a child runs it
-    monkeypatch.setattr(forking, "_meminfo_bytes", lambda field: 1024)  # 1 KiB available
+    monkeypatch.setattr(forking, "_available", lambda: 1024)  # 1 KiB available
     assert not forking.fork_fits()
     assert in_fork(os.getpid)() == os.getpid()
 
@@ -105,7 +105,7 @@ def test_a_fork_starts_only_when_a_full_copy_fits_the_budget(monkeypatch):
 
     gib = 1 << 30
     monkeypatch.setattr(forking, "_own_rss", lambda: gib)
-    monkeypatch.setattr(forking, "_meminfo_bytes", lambda field: 20 * gib)
+    monkeypatch.setattr(forking, "_available", lambda: 20 * gib)
     assert forking.fork_fits() and forking.fork_fits(0)  # no budget: the machine decides
     assert forking.fork_fits(2 * gib)  # this process and a full copy
     assert not forking.fork_fits(2 * gib - 1)
