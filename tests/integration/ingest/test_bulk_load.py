@@ -222,9 +222,7 @@ async def test_a_bulk_loaded_store_restarts_from_its_file(
     # may fail to replay a constraint over stored nodes before its index is rebuilt
     logs = list((second_store.settings.data_dir / "appendonlydir").glob("*.incr.aof"))
     assert logs and not any(b"GRAPH." in f.read_bytes() for f in logs)
-    again = create_store(second_store.settings, with_test_queries())
-    await again.start()
-    try:
+    async with create_store(second_store.settings, with_test_queries()) as again:
         assert await snapshot(again) == before
         constraints = await again.query("constraints_list")
         assert {(r["label"], tuple(r["properties"])) for r in constraints} == {
@@ -235,8 +233,6 @@ async def test_a_bulk_loaded_store_restarts_from_its_file(
         keys = [dict(props)["key"] for labels, props in before[0] if labels == ("SourceRecord",)]
         found = await again.query("api_records_by_key", keys=keys)
         assert len(keys) > 100 and sorted(r["key"] for r in found) == sorted(keys)
-    finally:
-        await again.close()
 
 
 async def test_the_bulk_write_pauses_the_append_only_file_and_resumes_it(
@@ -314,14 +310,10 @@ async def test_a_failed_bulk_write_leaves_the_log_on_and_an_empty_store_that_res
     assert await second_store.log_enabled()  # type: ignore[attr-defined]
     assert await store_is_empty(second_store)
     await second_store.close()
-    again = create_store(second_store.settings, with_test_queries())
-    await again.start()
-    try:
+    async with create_store(second_store.settings, with_test_queries()) as again:
         assert await store_is_empty(again)
         constraints = await again.query("constraints_list")
         assert constraints and all(r["status"] == "OPERATIONAL" for r in constraints)
-    finally:
-        await again.close()
 
 
 async def test_a_load_killed_while_the_log_is_paused_restarts_as_it_was_before(
@@ -342,13 +334,9 @@ async def test_a_load_killed_while_the_log_is_paused_restarts_as_it_was_before(
     assert not await store_is_empty(second_store)  # the graph is in the server's memory
     assert not await second_store.log_enabled()  # type: ignore[attr-defined]
     await second_store.close()
-    again = create_store(second_store.settings, with_test_queries())
-    await again.start()
-    try:
+    async with create_store(second_store.settings, with_test_queries()) as again:
         assert await store_is_empty(again)
         assert await again.log_enabled()  # type: ignore[attr-defined]
-    finally:
-        await again.close()
 
 
 async def test_constraints_over_the_bulk_loaded_graph_get_the_long_wait(

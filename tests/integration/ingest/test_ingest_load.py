@@ -265,6 +265,15 @@ def fhir_pool() -> Any:
     return fhir
 
 
+def _pool_sized(extract: Path, fhir: Any) -> Path:
+    """Add copies of the extract's first bundle (other patient ids) until its bundles
+    are enough for the FHIR worker pool (`POOL_MIN_BUNDLES`)."""
+    text = (extract / "bundles" / "bundle-00001.json").read_text()
+    for n in range(3, 3 + fhir.POOL_MIN_BUNDLES):
+        (extract / "bundles" / f"bundle-{n:05d}.json").write_text(text.replace('"p1"', f'"p{n}"'))
+    return extract
+
+
 async def test_a_refused_extract_stops_the_fhir_scans_started_ahead(
     falkordb_store: GraphStore,
     tmp_path: Path,
@@ -280,10 +289,7 @@ async def test_a_refused_extract_stops_the_fhir_scans_started_ahead(
             prescans.append(self)
 
     monkeypatch.setattr(fhir, "Prescan", Recording)
-    big = health_extract(tmp_path / "h")
-    text = (big / "bundles" / "bundle-00001.json").read_text()
-    for n in range(3, 3 + fhir.POOL_MIN_BUNDLES):
-        (big / "bundles" / f"bundle-{n:05d}.json").write_text(text.replace('"p1"', f'"p{n}"'))
+    big = _pool_sized(health_extract(tmp_path / "h"), fhir)
     broken = police_extract(tmp_path / "p")
     (broken / "nominals.csv").write_bytes(b"\xff\xfe not text")
     with pytest.raises(NotCsvError):
@@ -330,10 +336,7 @@ async def test_fhir_bundles_scanned_from_the_start_of_a_multi_extract_load(
     small = later(health_extract(tmp_path / "h1", system="test-fhir-small"))
     await load_extracts(falkordb_store, [police, small])
     assert started == [] and warmed == []  # two bundle files: validated in process
-    big = later(health_extract(tmp_path / "h2", system="test-fhir-big"))
-    text = (big / "bundles" / "bundle-00001.json").read_text()
-    for n in range(3, 3 + fhir.POOL_MIN_BUNDLES):
-        (big / "bundles" / f"bundle-{n:05d}.json").write_text(text.replace('"p1"', f'"p{n}"'))
+    big = _pool_sized(later(health_extract(tmp_path / "h2", system="test-fhir-big")), fhir)
     police2 = police_extract(tmp_path / "p2", system="test-police-2")
     reports = await load_extracts(
         falkordb_store, [big, police2], progress=lambda system, *_: loaded.append(system)
