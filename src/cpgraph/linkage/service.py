@@ -315,13 +315,13 @@ class LinkageService:
             model, retrained = await self._retrained_model(engine, data, cached, steward)
         if progress:
             progress("linking", 0, 1)
-        # The write stage reads a few columns of the mentions: the whole frame (~1 GB at
-        # 1.29M mentions) is handed to the engine, which drops it once the records are
-        # prepared, and nothing here holds it meanwhile.
         # The next incremental run reads unchanged mentions from this cache (keyed by row
         # hash, so it holds whatever becomes of this run); saved now, while every column
         # is still here.
         save_mentions(self.mentions_path, data.mentions)
+        # The write stage reads a few columns of the mentions: the whole frame (~1 GB at
+        # 1.29M mentions) is handed to the engine, which drops it once the records are
+        # prepared, and nothing here holds it meanwhile.
         handover = [data.mentions]
         data.mentions = write_columns(data.mentions)
         # (the pages parsed while reading are garbage the heap would otherwise keep)

@@ -20,8 +20,9 @@ import contextlib
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -103,16 +104,21 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
     _write_npz(path, arrays)
 
 
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write `arrays` as one ``.npz``: 0600 in a 0700 folder, atomically (an interrupted
-    run never leaves half a file)."""
+def _write_private(path: Path, write: Callable[[BinaryIO], None]) -> None:
+    """Write ``path`` with ``write(file)``: 0600 in a 0700 folder, atomically (an
+    interrupted run never leaves half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     os.chmod(path.parent, 0o700)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as fh:
-        np.savez(fh, **arrays)  # type: ignore[arg-type]
+        write(fh)
     tmp.replace(path)
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` as one ``.npz`` (:func:`_write_private`)."""
+    _write_private(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
 
 
 def load_state(path: Path, spec_version: str) -> LinkState | None:
@@ -213,13 +219,7 @@ def save_mentions(path: Path, mentions: pd.DataFrame) -> bool:
         return False
     meta = {"format": MENTIONS_FORMAT, "columns": [str(c) for c in mentions.columns]}
     table = table.replace_schema_metadata({"cpgraph": json.dumps(meta)})
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        pq.write_table(table, fh, compression="zstd")
-    tmp.replace(path)
+    _write_private(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
     return True
 
 
