@@ -485,6 +485,21 @@ class FalkorDBStore(GraphStore):
         info = await self._db.connection.info("persistence")  # type: ignore[union-attr]
         return bool(info.get("aof_enabled"))
 
+    async def pause_log(self) -> bool:
+        """Stop appending to the append-only file (``CONFIG SET appendonly no``).
+
+        Returns:
+            Whether it was on and is now paused: False where the server keeps no such
+            file, or refuses ``CONFIG`` (a managed server).
+        """
+        if not await self.log_enabled():
+            return False
+        try:
+            await self._command("CONFIG", "SET", "appendonly", "no")
+        except RedisError:
+            return False
+        return True
+
     async def resume_log(self, timeout_s: float = 3600.0) -> None:
         """Turn the append-only file back on (``CONFIG SET appendonly yes``), and wait.
 

@@ -365,7 +365,7 @@ async def _insert(
     # snapshot after it, and again after the constraints. Resumed at the end, it starts
     # from one snapshot of graph and schema; until then a restart replays the file as
     # it was before the load (an empty store), as a failed bulk load must leave it.
-    paused = await _pause_log(store)
+    paused = await store.pause_log()
     pending: asyncio.Future[None] | None = None
     schema: asyncio.Future[list[str]] | None = None
     try:
@@ -450,21 +450,6 @@ async def _config_get(store: FalkorDBStore, name: str) -> str | None:
 async def _config_set(store: FalkorDBStore, name: str, value: str) -> None:
     with contextlib.suppress(RedisError):
         await store._command("CONFIG", "SET", name, value)
-
-
-async def _pause_log(store: FalkorDBStore) -> bool:
-    """Stop appending to the append-only file; whether it was on and is now paused.
-
-    False where the server keeps no such file, or refuses ``CONFIG`` (a managed
-    server): the load then logs its calls and rewrites the file after them.
-    """
-    if await _config_get(store, "appendonly") != "yes":
-        return False
-    try:
-        await store._command("CONFIG", "SET", "appendonly", "no")
-    except RedisError:
-        return False
-    return True
 
 
 async def _resume_log(store: FalkorDBStore) -> None:
