@@ -344,15 +344,7 @@ def year_bounds(
         cy = med.reindex(labels).to_numpy(np.float64)
         yr = np.where(np.isnan(yr), cy, yr)
     # to_key relative to from_key: older by gen generations (gen > 0) or younger (gen < 0)
-    late = early = yr
-    if slips and labels is not None:
-        known = years >= 0
-        by = pd.Series(years[known].astype(np.float64)).groupby(labels[known])
-        late = np.fmax(yr, by.max().reindex(labels).to_numpy(np.float64))
-        early = np.fmin(yr, by.min().reindex(labels).to_numpy(np.float64))
-    elif slips:
-        alt = swapped_years(yr, years)
-        late, early = np.fmax(yr, alt), np.fmin(yr, alt)
+    early, late = slip_range(yr, years, labels) if slips else (yr, yr)
     for a, b, g in ((t, f, years_apart), (f, t, -years_apart)):  # each end by the other
         live = ~np.isnan(yr[b])
         older = live & (g > 0)
@@ -362,6 +354,29 @@ def year_bounds(
         np.minimum.at(hi, a[older], late[b][older] - g[older])
         np.maximum.at(lo, a[younger], early[b][younger] - g[younger])
     return lo, hi
+
+
+def slip_range(
+    yr: np.ndarray, years: np.ndarray, labels: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The earliest and latest birth year each record may stand for when years may be
+    keyed with slips (``relationship.year_slips``).
+
+    With ``labels`` (persons), any year the person's own records give; before persons
+    are known, the year or its last two digits swapped (:func:`swapped_years`).
+
+    Args:
+        yr: each record's year (float; NaN or -1 unknown).
+        years: every record's own birth year (-1 unknown).
+        labels: each record's person, or None.
+    """
+    if labels is not None:
+        known = years >= 0
+        by = pd.Series(years[known].astype(np.float64)).groupby(labels[known])
+        early = np.fmin(yr, by.min().reindex(labels).to_numpy(np.float64))
+        return early, np.fmax(yr, by.max().reindex(labels).to_numpy(np.float64))
+    alt = swapped_years(yr, years)
+    return np.fmin(yr, alt), np.fmax(yr, alt)
 
 
 def swapped_years(yr: np.ndarray, years: np.ndarray) -> np.ndarray:

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from cpgraph.linkage.comparisons import (
     MISSING,
@@ -32,7 +31,7 @@ from cpgraph.linkage.comparisons import (
     string_levels,
 )
 from cpgraph.linkage.model import Model, probability
-from cpgraph.linkage.relationships import swapped_years
+from cpgraph.linkage.relationships import slip_range
 from cpgraph.linkage.spec import Level, Spec
 
 
@@ -322,14 +321,7 @@ class Scorer:
         known = y >= 0
         self._known = known
         own = y.astype(np.float64)
-        early = late = own
-        if self.spec.rel_year_slips and labels is not None:
-            by = pd.Series(own[known]).groupby(labels[known])
-            early = np.fmin(own, by.min().reindex(labels).to_numpy(np.float64))
-            late = np.fmax(own, by.max().reindex(labels).to_numpy(np.float64))
-        elif self.spec.rel_year_slips:
-            alt = swapped_years(own, y)
-            early, late = np.fmin(own, alt), np.fmax(own, alt)
+        early, late = slip_range(own, y, labels) if self.spec.rel_year_slips else (own, own)
         self._ylo = np.where(known, early, lo).astype(np.float64)
         self._yhi = np.where(known, late, hi).astype(np.float64)
 
