@@ -121,6 +121,8 @@ def test_over_budget_the_job_runs_here_and_a_waited_child_leaves_room(monkeypatc
 
     rss = forking._own_rss()
     assert rss is not None
+    # (held still: a size that shrank between reading and deciding would let it fork)
+    monkeypatch.setattr(forking, "_own_rss", lambda: rss)
     assert in_fork(os.getpid, budget=2 * rss - 1)() == os.getpid()  # inline: over budget
     roomy = 4 * rss + (1 << 30)  # room for two copies, with margin for growth
     first = in_fork(os.getpid, budget=roomy)
