@@ -125,6 +125,16 @@ class Settings(BaseSettings):
         gt=0,
         description="How long to wait for the embedded store to start.",
     )
+    store_hang_timeout_s: float = Field(
+        # far beyond the longest write that holds FalkorDB's main thread (a bulk batch,
+        # a large UNWIND: seconds), so only a server that will never answer is killed
+        default=300.0,
+        ge=0,
+        description=(
+            "How long the embedded store may live without answering anything before its "
+            "supervisor kills and restarts it; 0: never."
+        ),
+    )
     host: str = Field(default="127.0.0.1", description="API bind address.")
     port: int = Field(default=8000, ge=1, le=65535, description="API port.")
     log_level: str = Field(default="INFO", description="Log level.")

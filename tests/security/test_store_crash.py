@@ -10,6 +10,7 @@ ends `failed` (not `running` for ever) and a re-run completes; no name reaches a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -25,6 +26,7 @@ import pytest
 from cpgraph.config import Settings
 from cpgraph.errors import StoreUnavailableError
 from cpgraph.ingest import list_loads, load_extract
+from cpgraph.ingest.bulk import bulk_load_extracts
 from cpgraph.security import Role, add_user
 from cpgraph.store import create_store
 from cpgraph.store import embedded as embedded_module
@@ -222,10 +224,47 @@ async def test_a_guest_of_the_store_follows_its_owners_restart(tmp_path: Path) -
     assert not _alive(restarted), "closing the owner stops the restarted server"
 
 
+async def test_a_wedged_store_is_killed_and_restarted_by_its_supervisor(tmp_path: Path) -> None:
+    """A server that lives but answers nothing (SIGSTOP stands in for FalkorDB stuck
+    on its own lock) is killed after the hang timeout and restarted with its data; the
+    query that waited on it fails with a connection error instead of hanging."""
+    settings = Settings(data_dir=tmp_path / "data", store_hang_timeout_s=3.0)
+    async with create_store(settings, with_test_queries()) as store:
+        await store.bootstrap()
+        await store.execute("source_records_upsert", rows=[{"key": "s:k:w", "surname": "W"}])
+        embedded = store.embedded  # type: ignore[attr-defined]
+        wedged = embedded.handle.pid
+        os.kill(wedged, signal.SIGSTOP)
+        try:
+            with pytest.raises(StoreUnavailableError):
+                async with asyncio.timeout(60):
+                    await store.query("source_record_get", key="s:k:w")
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(wedged, signal.SIGCONT)
+        assert await store.wait_available(60)
+        assert (embedded.hangs, embedded.restarts) == (1, 1)
+        assert embedded.handle.pid != wedged and not _alive(wedged)
+        rows = await store.query("source_record_get", key="s:k:w")
+        assert rows[0]["record"]["surname"] == "W"
+        restarted = embedded.handle.pid
+    assert not _alive(restarted)
+
+
+async def test_a_live_store_is_not_taken_for_a_wedged_one(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "data", store_hang_timeout_s=1.0)
+    async with create_store(settings, with_test_queries()) as store:
+        await store.bootstrap()
+        pid = store.embedded.handle.pid  # type: ignore[attr-defined]
+        for i in range(20):  # ~5 s: two probe intervals past the timeout, the server busy
+            await store.execute("source_records_upsert", rows=[{"key": f"s:k:{i}"}])
+            await asyncio.sleep(0.25)
+        assert store.embedded.hangs == 0  # type: ignore[attr-defined]
+        assert store.embedded.handle.pid == pid  # type: ignore[attr-defined]
+
+
 async def test_a_bulk_loaded_store_restarts_from_its_append_only_file(tmp_path: Path) -> None:
     """GRAPH.BULK followed by ordinary writes once made the store unable to start again."""
-    from cpgraph.ingest.bulk import bulk_load_extracts  # noqa: PLC0415
-
     folders = make_population(tmp_path / "pop", households=3, seed=5).extracts()
     settings = Settings(data_dir=tmp_path / "data")
     async with create_store(settings, with_test_queries()) as store:

@@ -62,6 +62,10 @@ _WATCH_INTERVAL_S = 0.1
 _RESTART_BACKOFF_S = (0.5, 30.0)
 # How often a guest checks that its owner's server still answers.
 _GUEST_WATCH_INTERVAL_S = 0.5
+# How often the supervisor asks a live server for any answer (a wedged server lives
+# but answers nothing), and how long it waits for one.
+_HANG_PROBE_INTERVAL_S = 2.0
+_HANG_PROBE_TIMEOUT_S = 1.0
 
 # An orderly stop compacts the append-only file (rewrites it as one snapshot) when its
 # log part has grown to this share of the snapshot part, and at least this big: the next
@@ -129,16 +133,31 @@ def private_file(path: Path) -> None:
         os.close(fd)
 
 
-def _ping(socket_path: str, timeout: float = 1.0) -> bool:
-    """Return True when a server answers PING on `socket_path`."""
+def _reply_to_ping(socket_path: str, timeout: float) -> bytes:
+    """The first bytes a server on `socket_path` answers PING with; b"" for none."""
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(socket_path)
             sock.sendall(b"*1\r\n$4\r\nPING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
+            return sock.recv(64)
     except OSError:
-        return False
+        return b""
+
+
+def _ping(socket_path: str, timeout: float = 1.0) -> bool:
+    """Return True when a server answers PING on `socket_path` (ready for commands)."""
+    return _reply_to_ping(socket_path, timeout).startswith(b"+PONG")
+
+
+def _responds(socket_path: str, timeout: float = _HANG_PROBE_TIMEOUT_S) -> bool:
+    """Return True when a server answers PING on `socket_path` with anything at all.
+
+    Unlike `_ping`, an error reply counts: a server loading its append-only file
+    answers ``-LOADING``, and one busy with a script ``-BUSY``; both are alive. Only
+    silence (or no socket) is False.
+    """
+    return bool(_reply_to_ping(socket_path, timeout))
 
 
 def _admin(socket_path: str, timeout: float = 5.0) -> redis.Redis:
@@ -213,15 +232,21 @@ class ServerHandle:
 class EmbeddedFalkorDB:
     """Start, share and stop a FalkorDB server on a data directory."""
 
-    def __init__(self, data_dir: Path, start_timeout_s: float = 30.0) -> None:
+    def __init__(
+        self, data_dir: Path, start_timeout_s: float = 30.0, hang_timeout_s: float = 0.0
+    ) -> None:
         """Prepare (but do not start) the embedded server.
 
         Args:
             data_dir: where the append-only file, snapshot and logs live.
             start_timeout_s: how long to wait for the server to answer.
+            hang_timeout_s: how long a live server may answer nothing before its
+                supervisor kills it and starts it again from its append-only file;
+                0 turns the check off.
         """
         self.data_dir = data_dir.expanduser().resolve()
         self.start_timeout_s = start_timeout_s
+        self.hang_timeout_s = hang_timeout_s
         self._lock_fd: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self.handle: ServerHandle | None = None
@@ -231,6 +256,8 @@ class EmbeddedFalkorDB:
         self._state = STATE_STOPPED
         #: How many times the supervisor has restarted the server.
         self.restarts = 0
+        #: How many of those restarts were of a server that lived but answered nothing.
+        self.hangs = 0
 
     @property
     def socket_path(self) -> str:
@@ -339,12 +366,22 @@ class EmbeddedFalkorDB:
             return
 
     def _watch(self) -> None:
-        """Supervise the server until `stop()`: start it again whenever it dies."""
+        """Supervise the server until `stop()`: start it again whenever it dies, or
+        when it lives but has answered nothing for `hang_timeout_s` (wedged)."""
         backoff = _RESTART_BACKOFF_S[0]
+        answered = probed = time.monotonic()
         while not self._stopping.wait(_WATCH_INTERVAL_S):
             proc = self._proc
             code = proc.poll() if proc is not None else None
             if proc is not None and code is None:
+                now = time.monotonic()
+                if self.hang_timeout_s <= 0 or now - probed < _HANG_PROBE_INTERVAL_S:
+                    continue
+                probed = now
+                if _responds(self.socket_path):
+                    answered = time.monotonic()
+                elif now - answered >= self.hang_timeout_s and not self._stopping.is_set():
+                    self._kill_wedged(proc, now - answered)
                 continue
             if self._stopping.is_set():
                 return
@@ -368,11 +405,33 @@ class EmbeddedFalkorDB:
                 backoff = min(backoff * 2, _RESTART_BACKOFF_S[1])
                 continue
             backoff = _RESTART_BACKOFF_S[0]
+            answered = probed = time.monotonic()
             self.restarts += 1
             if self.handle is not None:
                 self.handle.pid = handle.pid
             self._state = STATE_UP
             log.warning("embedded FalkorDB restarted (restart %d)", self.restarts)
+
+    def _kill_wedged(self, proc: subprocess.Popen[bytes], silent_s: float) -> None:
+        """Kill a server that lives but has answered nothing for `silent_s` seconds.
+
+        Seen once: FalkorDB's graph registry lock left taken by the server itself, every
+        command queued behind it for ever. SIGKILL (a wedged server would not act on
+        SIGTERM); the watch loop then restarts it from its append-only file like any
+        crash. Writes it had not logged are lost with the connections that sent them,
+        whose clients get a connection error, not a silent hang.
+        """
+        log.error(
+            "embedded FalkorDB (pid %d) has answered nothing for %.0fs; killing it so "
+            "that it restarts",
+            proc.pid,
+            silent_s,
+        )
+        self.hangs += 1
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=10)
 
     @property
     def state(self) -> str:

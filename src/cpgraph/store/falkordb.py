@@ -207,7 +207,9 @@ class FalkorDBStore(GraphStore):
                 self._db = FalkorDB(unix_socket_path=self._socket_path)
             else:
                 self._embedded = EmbeddedFalkorDB(
-                    self.settings.data_dir, self.settings.store_start_timeout_s
+                    self.settings.data_dir,
+                    self.settings.store_start_timeout_s,
+                    self.settings.store_hang_timeout_s,
                 )
                 # The server is started (and restarted after a crash) by a supervisor
                 # thread of the embedded manager, whose life its death signal follows.
