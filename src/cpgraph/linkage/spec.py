@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -176,6 +176,9 @@ class Spec:
     guard_reviewable: tuple[str, ...] = ()
     # the place gate yields to a full-name match inside one index too (measured off, not kept)
     gate_yields_within_index: bool = True
+    # v13: learned forename pairs that are spellings of one name (one consonant skeleton)
+    # join into classes sharing their ties (Maxamed ~ Mohamed ~ Mohamud; Mo ~ Muhammed)
+    variants_spelling_classes: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -220,6 +223,7 @@ class NameVariantsDoc(_Section):
     from_aliases: bool = True
     from_identifiers: bool = True
     min_count: int = Field(2, ge=1)
+    spelling_classes: bool = False
 
 
 class BlockingRuleDoc(_Section):
@@ -528,6 +532,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         variants_from_aliases=nv.from_aliases,
         variants_from_identifiers=nv.from_identifiers,
         variants_min_count=nv.min_count,
+        variants_spelling_classes=nv.spelling_classes,
         ambiguity_margin=cl.ambiguity_margin_bits,
         typical_parent_gap=cl.typical_parent_gap_years,
         namesake_generation_gap=cl.namesake_generation_years,

@@ -15,6 +15,10 @@ incremental run scores new pairs with the same equivalences as the run that trai
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from itertools import combinations
+
 import numpy as np
 import pandas as pd
 
@@ -24,6 +28,8 @@ from cpgraph.linkage.standardise import V_ALT, V_PRIMARY
 
 IDENTIFIER_COLUMNS = ("id_nhs_number", "id_upn", "id_pnc_id", "id_prison_number")
 MAX_IDENTIFIER_GROUP = 20  # more records under one identifier is bad data, not variants
+# shorter names are nicknames, whose vowels are the name (Em, Emma, Emmy; Sam, Sammy)
+SPELLING_MIN_LEN = 5
 
 
 def _pairs_frame(a: np.ndarray, b: np.ndarray, unit: np.ndarray) -> pd.DataFrame:
@@ -89,4 +95,73 @@ def learn_name_variants(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> 
     ev = ev[(ev["a"].str.len() > 1) & (ev["b"].str.len() > 1)]
     counts = ev.groupby(["a", "b"]).size()
     keep = counts[counts >= spec.variants_min_count]
-    return tuple(sorted((str(a), str(b)) for a, b in keep.index))
+    pairs = tuple(sorted((str(a), str(b)) for a, b in keep.index))
+    return spelling_classes(pairs) if spec.variants_spelling_classes else pairs
+
+
+def spelling_skeleton(name: str) -> str:
+    """A forename's consonants as its spellings share them (transliterations of one name).
+
+    Vowels (and a ``y`` beside a vowel) are dropped, as is a final ``h`` after one, doubled
+    letters are one, and a Somali ``x`` (the Arabic ħ) beside a vowel is an ``h``: Mohammed,
+    Muhammad, Mohamud and Maxamed all give ``mhmd``; Aisha and Ayesha ``sh``; Hamza and
+    Hamzah ``hmz``.  Distinct names share skeletons too (Hassan and Hussein give ``hsn``):
+    equal skeletons are only a necessary condition, see :func:`spelling_classes`.
+    """
+    s = unicodedata.normalize("NFKD", name.casefold())
+    s = "".join(c for c in s if "a" <= c <= "z")
+    s = re.sub(r"(?<=[aeiou])x(?=[aeiou])|^x(?=[aeiou])", "h", s)
+    s = re.sub(r"(?<=[aeiou])h$", "", s)
+    s = re.sub(r"(?<=[aeiou])y|y(?=[aeiou])", "", s)
+    s = re.sub(r"[aeiouy]", "", s)
+    return re.sub(r"(.)\1+", r"\1", s)
+
+
+def spelling_classes(pairs: NamePairs) -> NamePairs:
+    """Learned pairs closed over spellings of one name (spec v13, ``spelling_classes``).
+
+    Learned pairs whose two forenames share a :func:`spelling_skeleton` are spellings of
+    one name (Mohamed/Mohammed, Mohamed/Maxamed, Mohamed/Mohamud): they join into classes,
+    and every two spellings of a class are one name even where no record joined those two
+    (Maxamed/Mohamud).  Both names need ``SPELLING_MIN_LEN`` letters: in a short name the
+    vowels are the name (Emma and Emmy are not spellings of Em).  Any other learned pair
+    is a nickname tie (Mo/Mohammed, Zee/Zainab) and holds for every spelling of its names
+    (Mo/Muhammed, Zee/Zaynab), but ties are not chained: Abdi is Abdullahi's and
+    Abdirahman's, and those two stay two names.  Only pairs the data itself recorded are
+    joined, so Hassan and Hussein (one skeleton) stay apart unless one person was recorded
+    under both, twice.
+
+    Args:
+        pairs: learned ``(a, b)`` forename pairs (``a < b``).
+
+    Returns:
+        Sorted ``(a, b)`` pairs: ``pairs`` and the ones the classes imply.
+    """
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    skel = {x: spelling_skeleton(x) for p in pairs for x in p}
+    ties = []
+    for a, b in pairs:
+        if min(len(a), len(b)) >= SPELLING_MIN_LEN and skel[a] == skel[b]:
+            parent[find(a)] = find(b)
+        else:
+            ties.append((a, b))
+    members: dict[str, list[str]] = {}
+    for x in skel:
+        members.setdefault(find(x), []).append(x)
+    out = set(pairs)
+    for group in members.values():
+        out.update(combinations(sorted(group), 2))
+    for a, b in ties:
+        for x in members[find(a)]:
+            for y in members[find(b)]:
+                if x != y:
+                    out.add((min(x, y), max(x, y)))
+    return tuple(sorted(out))

@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "12"
+    assert spec.version == "13"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
     assert spec.place_gate == "pc"
@@ -31,6 +31,8 @@ def test_default_spec_is_versioned_and_complete():
     # v12: a birth date keyed with slips is no evidence of another generation
     assert spec.rel_year_slips and spec.guard_dob_far_slips == 2
     assert spec.guard_reviewable == ("generation_suffix_one_side", "index_namesakes_at_home")
+    # v13: learned spellings of one name join into classes (Maxamed ~ Mohamud)
+    assert spec.variants_spelling_classes
     # the gate yields to a full-name match inside one index too (the stricter rule is
     # measured but not kept)
     assert spec.gate_yields_within_index
