@@ -1791,7 +1791,7 @@ class LinkageEngine:
         if rels is not None and len(rels):
             out["rel_a"] = rels["from_pos"].to_numpy(np.int64)
             out["rel_b"] = rels["to_pos"].to_numpy(np.int64)
-            out["rel_h"] = scope.row_hashes(rels, _REL_COLUMNS)
+            out["rel_h"] = scope.row_hashes(rels, [c for c in _REL_COLUMNS if c in rels.columns])
         st = self._steward_rows(steward, prep.pos)
         out["st_a"], out["st_b"], out["st_h"] = st
         if bounds is not None:
@@ -1878,7 +1878,7 @@ class LinkageEngine:
         # relationships and steward decisions added or gone
         rels = prep.rels
         if rels is not None and len(rels):
-            h = scope.row_hashes(rels, _REL_COLUMNS)
+            h = scope.row_hashes(rels, [c for c in _REL_COLUMNS if c in rels.columns])
             new = ~isin(h, unique_sorted(sc.get("rel_h", np.empty(0, np.uint64))))
             seeds[rels["from_pos"].to_numpy(np.int64)[new]] = True
             seeds[rels["to_pos"].to_numpy(np.int64)[new]] = True
@@ -1958,15 +1958,19 @@ class LinkageEngine:
         ini, _ = pd.factorize(np.char.add(first_sn.astype(str), first_fn.astype(str)))
         ini = np.where((first_sn != "") & (first_fn != ""), ini, -1).astype(np.int64)
         t1 = time.perf_counter()
-        reg = scope.region(
-            n, seeds, np.concatenate(parts_i), np.concatenate(parts_j), pc, ini, rel_ends
-        )
+        hi, hj = np.concatenate(parts_i), np.concatenate(parts_j)
+        reg = scope.region(n, seeds, hi, hj, pc, ini, rel_ends)
         info["scope_seconds"] = {"seeds": round(t1 - t0, 2)}
         if not reg.ok:
             info["scope_fallback"] = reg.reason
             return None
         inside = reg.mask
         assert inside is not None
+        # the check, before any work: no interaction crosses the region's edge, and
+        # every record the delta touches is inside
+        if not (inside[hi] == inside[hj]).all() or (seeds & ~inside).any():
+            info["scope_fallback"] = "region not closed"
+            return None
         if (last[~inside] < 0).any():  # (every record outside was there last time)
             info["scope_fallback"] = "new record outside the region"
             return None

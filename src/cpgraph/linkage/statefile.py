@@ -182,6 +182,8 @@ def _load_scope(npz: Any, n: int) -> dict[str, np.ndarray] | None:
         return None
     for name in _SCOPE_POSITIONS:
         v = scope.get(name)
+        if v is None and name.startswith("rel_"):
+            continue  # (a run without stated relationships)
         if v is None or (len(v) and (int(v.min()) < 0 or int(v.max()) >= n)):
             return None
     return scope
