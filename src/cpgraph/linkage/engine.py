@@ -118,6 +118,9 @@ class EngineResult:
         summary: counts (mentions, persons, links by method, review queue, ...).
         model: the model used.
         state: input for the next incremental run.
+        region: per mention (``assignments``' order), whether this run re-clustered it;
+            None when it clustered everything. Outside the region every resolution is the
+            previous run's.
     """
 
     assignments: pd.DataFrame
@@ -127,6 +130,7 @@ class EngineResult:
     model: Model
     state: LinkState
     timings: dict[str, float] = field(default_factory=dict)
+    region: np.ndarray | None = None
 
 
 @dataclass
@@ -813,6 +817,7 @@ class LinkageEngine:
                 labels, scored, decisions, clustered, review, ida, incremental, n_split
             )
             scope_state = scoped.pop("state")
+            inside = scoped.pop("inside", None)
             summary.update(scoped)
             # the run's edges (~100 bytes each) are not needed beside their state frame
             del edges, clustered, reviewing
@@ -833,6 +838,7 @@ class LinkageEngine:
                 model=scored.model,
                 state=st,
                 timings=timings,
+                region=inside,
             )
 
     # ----------------------------------------------------------------- stages
@@ -1870,8 +1876,14 @@ class LinkageEngine:
         cols = scope.group_columns(s)
         if not np.array_equal(sc["group_names"], scope.value_hashes(np.array(cols, object))):
             return "group columns changed"
-        now = scope.group_hashes(s, cols)
         old = sc["groups"]
+        if old.shape[1] != len(cols):
+            return "group columns changed"
+        # an unchanged record's values are the last run's (its fingerprint covers them)
+        now = np.zeros((n, len(cols)), np.uint64)
+        now[at[here]] = old[here]
+        redo = np.flatnonzero(changed)
+        now[redo] = scope.group_hashes(s.iloc[redo], cols)
         for k in range(len(cols)):
             hits = np.concatenate([old[touched_old, k], now[changed, k]])
             seeds |= scope.members(now[:, k], hits)
@@ -2002,6 +2014,7 @@ class LinkageEngine:
         secs["merge"] = time.perf_counter() - t4
         info["scope_seconds"].update({k: round(v, 2) for k, v in secs.items()})
         info.update(scoped=True, region=int(inside.sum()), region_rounds=reg.rounds)
+        info["inside"] = inside
         return clustered, labels, n_split, bounds
 
     def _restricted(
