@@ -1933,6 +1933,10 @@ class LinkageEngine:
         if (prep.year_lo is not None) != ("ylo" in sc):
             info["scope_fallback"] = "birth-year bounds changed"
             return None
+        if prep.places is not None and not self.spec.corroborate_within_household:
+            # a move any two people make corroborates everyone's: nothing is local
+            info["scope_fallback"] = "moves corroborated across households"
+            return None
         spec = self.spec
         s = prep.s
         n = len(s)
