@@ -95,7 +95,9 @@ def main() -> None:
             "cpu": round(_cpu() - c, 2),
             "stages": {k: round(v, 2) for k, v in res.timings.items()},
             **{k: res.summary.get(k) for k in ("scoped", "region", "scope_fallback")},
-            "scope_seconds": res.summary.get("scope_seconds"),
+            "scope_seconds": {
+                k: round(v, 2) for k, v in res.timings.items() if k.startswith("scope_")
+            },
         }
         print(name, json.dumps(runs[name]), flush=True)
         return res

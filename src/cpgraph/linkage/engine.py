@@ -1755,6 +1755,9 @@ class LinkageEngine:
             release_free_memory()
             timings["cohesion"] = time.perf_counter() - t1
             bounds = self._final_bounds(scored.scorer)
+        # (seconds are not a run's outcome: they go with the timings, not the summary)
+        for k, v in info.pop("scope_seconds", {}).items():
+            timings[f"scope_{k}"] = v
         t1 = time.perf_counter()
         groups = info.pop("groups", None)
         info["state"] = self._scope_state(prep, scored, clustered, labels, steward, bounds, groups)
@@ -1976,7 +1979,7 @@ class LinkageEngine:
         t1 = time.perf_counter()
         hi, hj = np.concatenate(parts_i), np.concatenate(parts_j)
         reg = scope.region(n, seeds, hi, hj, pc, ini, rel_ends)
-        info["scope_seconds"] = {"seeds": round(t1 - t0, 2)}
+        info["scope_seconds"] = {"seeds": t1 - t0}
         if not reg.ok:
             info["scope_fallback"] = reg.reason
             return None
@@ -2016,7 +2019,7 @@ class LinkageEngine:
         )
         secs = {"region": t2 - t1, "cluster": t3 - t2, "cohesion": t4 - t3}
         secs["merge"] = time.perf_counter() - t4
-        info["scope_seconds"].update({k: round(v, 2) for k, v in secs.items()})
+        info["scope_seconds"].update(secs)
         info.update(scoped=True, region=int(inside.sum()), region_rounds=reg.rounds)
         info["inside"] = inside
         return clustered, labels, n_split, bounds
