@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cpgraph.linkage import scope
 from cpgraph.linkage.arrays import isin, unique_sorted
 from cpgraph.linkage.blocking import (
     candidate_pairs,
@@ -90,6 +91,9 @@ class LinkState:
         cannot: compared pairs kept only as cannot-links (not in ``edges``): ``a, b``
             (int32 positions in ``fingerprints``' index) and ``weight``; None when every
             kept pair is in ``edges`` (a state written before they were kept apart).
+        scope: what the next run needs to re-cluster only the region its delta reaches
+            (arrays by name; positions in ``fingerprints``' index: see
+            :meth:`LinkageEngine._scope_state`); None: the next run clusters everything.
     """
 
     model: Model
@@ -97,6 +101,7 @@ class LinkState:
     fingerprints: pd.Series
     written: pd.Series | None = None
     cannot: pd.DataFrame | None = None
+    scope: dict[str, np.ndarray] | None = None
 
 
 @dataclass
@@ -113,6 +118,9 @@ class EngineResult:
         summary: counts (mentions, persons, links by method, review queue, ...).
         model: the model used.
         state: input for the next incremental run.
+        region: per mention (``assignments``' order), whether this run re-clustered it;
+            None when it clustered everything. Outside the region every resolution is the
+            previous run's.
     """
 
     assignments: pd.DataFrame
@@ -122,6 +130,7 @@ class EngineResult:
     model: Model
     state: LinkState
     timings: dict[str, float] = field(default_factory=dict)
+    region: np.ndarray | None = None
 
 
 @dataclass
@@ -776,15 +785,13 @@ class LinkageEngine:
             # the block table is read by blocking and training only (~190 bytes a mention)
             prep.vtable = prep.vtable.iloc[:0].copy()  # (a slice would keep its arrays)
             release_free_memory()
-            decisions = self._steward_stage(steward, prep, scored.scorer)
-            t1 = time.perf_counter()
-            clustered = self._cluster_stage(prep, scored, decisions)
-            release_free_memory()
-            timings["cluster"] = time.perf_counter() - t1
-            t1 = time.perf_counter()
-            labels, n_split = self._cohesion_stage(prep, scored, decisions, clustered)
-            release_free_memory()
-            timings["cohesion"] = time.perf_counter() - t1
+            decided = list(steward)
+            decisions = self._steward_stage(decided, prep, scored.scorer)
+            # (an incremental run re-clusters only the region its delta reaches)
+            clustered, labels, n_split, scoped = self._clustered(
+                prep, scored, decisions, state if incremental else None, decided,
+                previous_ids, timings,
+            )  # fmt: skip
             t1 = time.perf_counter()
             keys = prep.s["key"].to_numpy(object)
             edges = clustered.edges
@@ -809,6 +816,9 @@ class LinkageEngine:
             summary = self._summary(
                 labels, scored, decisions, clustered, review, ida, incremental, n_split
             )
+            scope_state = scoped.pop("state")
+            inside = scoped.pop("inside", None)
+            summary.update(scoped)
             # the run's edges (~100 bytes each) are not needed beside their state frame
             del edges, clustered, reviewing
             cl = scored.cannot
@@ -817,6 +827,7 @@ class LinkageEngine:
                 edges=self._edges_to_frame(scored.base, keys),
                 fingerprints=fingerprints,
                 cannot=pd.DataFrame({"a": cl.i, "b": cl.j, "weight": cl.weight}, copy=False),
+                scope=scope_state,
             )
             timings["total"] = time.perf_counter() - t0
             return EngineResult(
@@ -827,6 +838,7 @@ class LinkageEngine:
                 model=scored.model,
                 state=st,
                 timings=timings,
+                region=inside,
             )
 
     # ----------------------------------------------------------------- stages
@@ -1702,3 +1714,433 @@ class LinkageEngine:
         scorer = Scorer(comparer, model, self.spec)
         sp = scorer.score(np.array([0]), np.array([1]))
         return explain_scored(sp, 0, model, self.spec)
+
+    # ----------------------------------------------------------------- scoped clustering
+    # An incremental run re-clusters only the region a delta can reach (see
+    # `cpgraph.linkage.scope`) and keeps the persons of the rest as the last run left
+    # them; when the region cannot be shown closed it clusters everything as before.
+    def _clustered(
+        self,
+        prep: _Prepared,
+        scored: _ScoreResult,
+        decisions: _Decisions,
+        state: LinkState | None,
+        steward: list[tuple[str, str, str]],
+        previous_ids: Mapping[str, str] | None,
+        timings: dict[str, float],
+    ) -> tuple[_ClusterResult, np.ndarray, int, dict[str, Any]]:
+        """Clustering and cohesion: scoped to a region when ``state`` allows, else full.
+
+        Returns:
+            The clustering, the final labels, the clusters split by cohesion and what the
+            run says about its scope (``scoped``, ``region``, ``scope_fallback``).
+        """
+        t1 = time.perf_counter()
+        info: dict[str, Any] = {"scoped": False, "region": len(prep.s), "scope_fallback": ""}
+        got = None
+        if state is not None:
+            got = self._scoped_run(prep, scored, decisions, state, steward, previous_ids, info)
+        if got is not None:
+            clustered, labels, n_split, bounds = got
+            timings["cluster"] = time.perf_counter() - t1
+            timings["cohesion"] = 0.0
+        else:
+            # (a scoped attempt may have moved the scorer's year bounds: start afresh)
+            scored.scorer.set_year_bounds(prep.year_lo, prep.year_hi)
+            clustered = self._cluster_stage(prep, scored, decisions)
+            release_free_memory()
+            timings["cluster"] = time.perf_counter() - t1
+            t1 = time.perf_counter()
+            labels, n_split = self._cohesion_stage(prep, scored, decisions, clustered)
+            release_free_memory()
+            timings["cohesion"] = time.perf_counter() - t1
+            bounds = self._final_bounds(scored.scorer)
+        # (seconds are not a run's outcome: they go with the timings, not the summary)
+        for k, v in info.pop("scope_seconds", {}).items():
+            timings[f"scope_{k}"] = v
+        t1 = time.perf_counter()
+        groups = info.pop("groups", None)
+        info["state"] = self._scope_state(prep, scored, clustered, labels, steward, bounds, groups)
+        timings["scope"] = time.perf_counter() - t1
+        return clustered, labels, n_split, info
+
+    @staticmethod
+    def _final_bounds(scorer: Scorer) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The birth-year bounds clustering ended with (per record), if any."""
+        if scorer._ylo is None:
+            return None
+        return scorer._ylo.copy(), scorer._yhi.copy(), scorer._known.copy()
+
+    def _scope_state(
+        self,
+        prep: _Prepared,
+        scored: _ScoreResult,
+        clustered: _ClusterResult,
+        labels: np.ndarray,
+        steward: list[tuple[str, str, str]],
+        bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+        groups: np.ndarray | None = None,
+    ) -> dict[str, np.ndarray]:
+        """What the next run needs to scope its clustering (positions: this run's;
+        ``groups``: the records' group hashes when already made)."""
+        s = prep.s
+        base = scored.base
+        cols = scope.group_columns(s)
+        nl = len(clustered.edges.i) - len(base.i) - len(clustered.rel_edges.i)
+        final = clustered.edges.cannot[nl : nl + len(base.i)]
+        clash = np.flatnonzero(final & ~base.cannot)
+        out: dict[str, np.ndarray] = {
+            "labels": labels.astype(np.int64),
+            "groups": groups if groups is not None else scope.group_hashes(s, cols),
+            "group_names": scope.value_hashes(np.array(cols, object)),
+            "clash_a": base.i[clash].astype(np.int64),
+            "clash_b": base.j[clash].astype(np.int64),
+        }
+        rels = prep.rels
+        if rels is not None and len(rels):
+            out["rel_a"] = rels["from_pos"].to_numpy(np.int64)
+            out["rel_b"] = rels["to_pos"].to_numpy(np.int64)
+            out["rel_h"] = scope.row_hashes(rels, [c for c in _REL_COLUMNS if c in rels.columns])
+        st = self._steward_rows(steward, prep.pos)
+        out["st_a"], out["st_b"], out["st_h"] = st
+        if bounds is not None:
+            out["ylo"], out["yhi"], out["yknown"] = bounds
+        re = clustered.rel_edges
+        out["re_a"], out["re_b"] = re.i.astype(np.int64), re.j.astype(np.int64)
+        out["re_weight"], out["re_prob"] = re.weight, re.prob
+        out["re_priority"], out["re_cannot"], out["re_kept"] = re.priority, re.cannot, re.kept
+        out["re_levels"], out["re_comp_w"] = re.levels, re.comp_w
+        out["re_household"] = (re.method == "relationship:household").astype(bool)
+        out["re_bonus"] = clustered.rel_bonus.astype(np.float64)
+        return out
+
+    @staticmethod
+    def _steward_rows(
+        steward: list[tuple[str, str, str]], pos: pd.Series
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Steward decisions between known mentions: positions and a hash of each."""
+        rows = [(a, b, str(d).upper()) for a, b, d in steward if a in pos.index and b in pos.index]
+        if not rows:
+            z = np.empty(0, np.int64)
+            return z, z, np.empty(0, np.uint64)
+        frame = pd.DataFrame(rows, columns=["a", "b", "d"])
+        return (
+            pos.reindex(frame["a"]).to_numpy(np.int64),
+            pos.reindex(frame["b"]).to_numpy(np.int64),
+            scope.row_hashes(frame, ["a", "b", "d"]),
+        )
+
+    def _scope_seeds(
+        self,
+        prep: _Prepared,
+        scored: _ScoreResult,
+        state: LinkState,
+        sc: dict[str, np.ndarray],
+        steward: list[tuple[str, str, str]],
+        previous_ids: Mapping[str, str] | None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | str:
+        """Records a delta touches (see :mod:`cpgraph.linkage.scope`), the current
+        position of each of the last run's records (-1: gone) and their last labels
+        there (-1: new), and the records' group hashes now; or why the run cannot be scoped."""
+        s, spec = prep.s, self.spec
+        n = len(s)
+        keys_old = state.fingerprints.index.to_numpy(object)
+        at = prep.pos.reindex(keys_old).to_numpy(np.float64)
+        at = np.where(np.isnan(at), -1, at).astype(np.int64)
+        here = at >= 0
+        changed = scored.changed
+        seeds = changed.copy()
+        touched_old = ~here
+        touched_old[here] = changed[at[here]]
+
+        def mark(old_pos: np.ndarray) -> None:
+            p = at[old_pos]
+            seeds[p[p >= 0]] = True
+
+        # the last run's link-capable edges and relationship links of a changed record
+        e = state.edges
+        link = ~e["cannot"].to_numpy(bool) & (
+            (e["priority"].to_numpy(np.int64) < PRIORITY_SCORED)
+            | (e["probability"].to_numpy(np.float64) >= spec.auto)
+        )
+        gone = set(keys_old[touched_old].tolist())
+        if gone:
+            ka, kb = e["key_a"].to_numpy(object)[link], e["key_b"].to_numpy(object)[link]
+            hit = pd.Series(ka).isin(gone).to_numpy() | pd.Series(kb).isin(gone).to_numpy()
+            for k in (ka[hit], kb[hit]):
+                p = prep.pos.reindex(k).to_numpy(np.float64)
+                seeds[p[~np.isnan(p)].astype(np.int64)] = True
+        ra, rb = sc["re_a"], sc["re_b"]
+        hit = touched_old[ra] | touched_old[rb]
+        mark(ra[hit])
+        mark(rb[hit])
+        # a changed record's groups, before and after (a postcode's households and
+        # namesakes, identifiers that make a record more than its name)
+        cols = scope.group_columns(s)
+        if not np.array_equal(sc["group_names"], scope.value_hashes(np.array(cols, object))):
+            return "group columns changed"
+        old = sc["groups"]
+        if old.shape[1] != len(cols):
+            return "group columns changed"
+        # an unchanged record's values are the last run's (its fingerprint covers them)
+        now = np.zeros((n, len(cols)), np.uint64)
+        now[at[here]] = old[here]
+        redo = np.flatnonzero(changed)
+        now[redo] = scope.group_hashes(s.iloc[redo], cols)
+        for k in range(len(cols)):
+            hits = np.concatenate([old[touched_old, k], now[changed, k]])
+            seeds |= scope.members(now[:, k], hits)
+        # relationships and steward decisions added or gone
+        rels = prep.rels
+        if rels is not None and len(rels):
+            h = scope.row_hashes(rels, [c for c in _REL_COLUMNS if c in rels.columns])
+            new = ~isin(h, unique_sorted(sc.get("rel_h", np.empty(0, np.uint64))))
+            seeds[rels["from_pos"].to_numpy(np.int64)[new]] = True
+            seeds[rels["to_pos"].to_numpy(np.int64)[new]] = True
+        else:
+            h = np.empty(0, np.uint64)
+        if "rel_h" in sc:
+            lost = ~isin(sc["rel_h"], unique_sorted(h))
+            mark(sc["rel_a"][lost])
+            mark(sc["rel_b"][lost])
+        sa, sb, sh = self._steward_rows(steward, prep.pos)
+        new = ~isin(sh, unique_sorted(sc["st_h"]))
+        seeds[sa[new]] = True
+        seeds[sb[new]] = True
+        lost = ~isin(sc["st_h"], unique_sorted(sh))
+        mark(sc["st_a"][lost])
+        mark(sc["st_b"][lost])
+        # persons the store holds otherwise than the last run left them
+        last = np.full(n, -1, np.int64)
+        last[at[here]] = sc["labels"][here]
+        pids = [previous_ids.get(k) if previous_ids else None for k in s["key"].tolist()]
+        codes, _ = pd.factorize(pd.Series(pids, dtype=object), use_na_sentinel=True)
+        seeds |= scope.partition_mismatch(last, codes.astype(np.int64))
+        return seeds, at, last, now
+
+    def _scoped_run(
+        self,
+        prep: _Prepared,
+        scored: _ScoreResult,
+        decisions: _Decisions,
+        state: LinkState,
+        steward: list[tuple[str, str, str]],
+        previous_ids: Mapping[str, str] | None,
+        info: dict[str, Any],
+    ) -> tuple[_ClusterResult, np.ndarray, int, Any] | None:
+        """Cluster the region a delta reaches; None (``info`` says why) to cluster all."""
+        sc = state.scope
+        if not sc or len(sc.get("labels", ())) != len(state.fingerprints):
+            info["scope_fallback"] = "no scope state"
+            return None
+        if (prep.year_lo is not None) != ("ylo" in sc):
+            info["scope_fallback"] = "birth-year bounds changed"
+            return None
+        if prep.places is not None and not self.spec.corroborate_within_household:
+            # a move any two people make corroborates everyone's: nothing is local
+            info["scope_fallback"] = "moves corroborated across households"
+            return None
+        spec = self.spec
+        s = prep.s
+        n = len(s)
+        t0 = time.perf_counter()
+        got = self._scope_seeds(prep, scored, state, sc, steward, previous_ids)
+        if isinstance(got, str):
+            info["scope_fallback"] = got
+            return None
+        seeds, at, last, info["groups"] = got
+        base = scored.base
+        link = ~base.cannot & ((base.priority < PRIORITY_SCORED) | (base.prob >= spec.auto))
+        parts_i = [base.i[link], decisions.links.i]
+        parts_j = [base.j[link], decisions.links.j]
+        rels = prep.rels
+        rel_ends = np.zeros(n, bool)
+        if rels is not None and len(rels):
+            rf, rt = rels["from_pos"].to_numpy(np.int64), rels["to_pos"].to_numpy(np.int64)
+            parts_i.append(rf)
+            parts_j.append(rt)
+            rel_ends[rf] = rel_ends[rt] = True
+        # members of one person of the last run stay together or are all re-clustered
+        has = last >= 0
+        first = pd.Series(np.flatnonzero(has)).groupby(last[has]).transform("min").to_numpy()
+        parts_i.append(np.flatnonzero(has))
+        parts_j.append(first)
+        ra, rb = at[sc["re_a"]], at[sc["re_b"]]
+        ok = (ra >= 0) & (rb >= 0)
+        parts_i.append(ra[ok])
+        parts_j.append(rb[ok])
+        pc, _ = pd.factorize(s["pc"].to_numpy(object), use_na_sentinel=True)
+        pc = pc.astype(np.int64)
+        size = np.bincount(pc[pc >= 0], minlength=1)
+        pc[(pc >= 0) & (size[np.maximum(pc, 0)] > spec.max_block_size)] = -1
+        first_sn, first_fn = prep.comparer.rec_first["sn"], prep.comparer.rec_first["fn"]
+        ini, _ = pd.factorize(np.char.add(first_sn.astype(str), first_fn.astype(str)))
+        ini = np.where((first_sn != "") & (first_fn != ""), ini, -1).astype(np.int64)
+        t1 = time.perf_counter()
+        hi, hj = np.concatenate(parts_i), np.concatenate(parts_j)
+        reg = scope.region(n, seeds, hi, hj, pc, ini, rel_ends)
+        info["scope_seconds"] = {"seeds": t1 - t0}
+        if not reg.ok:
+            info["scope_fallback"] = reg.reason
+            return None
+        inside = reg.mask
+        assert inside is not None
+        # the check, before any work: no interaction crosses the region's edge, and
+        # every record the delta touches is inside
+        if not (inside[hi] == inside[hj]).all() or (seeds & ~inside).any():
+            info["scope_fallback"] = "region not closed"
+            return None
+        if (last[~inside] < 0).any():  # (every record outside was there last time)
+            info["scope_fallback"] = "new record outside the region"
+            return None
+        t2 = time.perf_counter()
+        prep_r, scored_r, decisions_r = self._restricted(prep, scored, decisions, inside)
+        clustered_r = self._cluster_stage(prep_r, scored_r, decisions_r)
+        t3 = time.perf_counter()
+        re_r = clustered_r.edges
+        lab_r = clustered_r.labels
+        out = np.flatnonzero(~inside)
+        # the check: nothing clustering found may cross the region's edge
+        if (
+            not (inside[clustered_r.rel_edges.i] & inside[clustered_r.rel_edges.j]).all()
+            or not np.array_equal(lab_r[out], out)
+            or not (inside[re_r.i] == inside[re_r.j]).all()
+        ):
+            info["scope_fallback"] = "region not closed"
+            return None
+        labels_r, n_split = self._cohesion_stage(prep_r, scored_r, decisions_r, clustered_r)
+        if not np.array_equal(labels_r[out], out):
+            info["scope_fallback"] = "region not closed"
+            return None
+        t4 = time.perf_counter()
+        labels = canonical_labels(np.where(inside, labels_r, n + first_of(last, n)))
+        clustered, bounds = self._merged(
+            prep, scored, decisions, state, sc, at, inside, clustered_r, labels
+        )
+        secs = {"region": t2 - t1, "cluster": t3 - t2, "cohesion": t4 - t3}
+        secs["merge"] = time.perf_counter() - t4
+        info["scope_seconds"].update(secs)
+        info.update(scoped=True, region=int(inside.sum()), region_rounds=reg.rounds)
+        info["inside"] = inside
+        return clustered, labels, n_split, bounds
+
+    def _restricted(
+        self, prep: _Prepared, scored: _ScoreResult, decisions: _Decisions, inside: np.ndarray
+    ) -> tuple[_Prepared, _ScoreResult, _Decisions]:
+        """The run's records, edges, relationships and decisions within ``inside`` only
+        (positions unchanged: the records outside are there, with nothing to join)."""
+        rels = prep.rels
+        if rels is not None:
+            both = (
+                inside[rels["from_pos"].to_numpy(np.int64)]
+                & inside[rels["to_pos"].to_numpy(np.int64)]
+            )
+            rels = rels[both].reset_index(drop=True)
+        si, sj = prep.stated_i, prep.stated_j
+        keep = inside[si] & inside[sj]
+        prep_r = replace(prep, rels=rels, stated_i=si[keep], stated_j=sj[keep])
+        base = scored.base
+        cl = scored.cannot
+        ck = inside[cl.i] & inside[cl.j]
+        scored_r = replace(
+            scored,
+            base=base.take(inside[base.i] & inside[base.j]),
+            cannot=_CannotLinks(cl.i[ck], cl.j[ck], cl.weight[ck]),
+        )
+        links = decisions.links
+        sc = decisions.cannot
+        decisions_r = _Decisions(
+            links=links.take(inside[links.i] & inside[links.j]),
+            cannot=sc[inside[sc[:, 0]] & inside[sc[:, 1]]],
+        )
+        return prep_r, scored_r, decisions_r
+
+    def _merged(
+        self,
+        prep: _Prepared,
+        scored: _ScoreResult,
+        decisions: _Decisions,
+        state: LinkState,
+        sc: dict[str, np.ndarray],
+        at: np.ndarray,
+        inside: np.ndarray,
+        clustered_r: _ClusterResult,
+        labels: np.ndarray,
+    ) -> tuple[_ClusterResult, Any]:
+        """The whole run's clustering from the region's and the last run's rest."""
+        n = len(labels)
+        base = scored.base
+        rr = inside[base.i] & inside[base.j]
+        # (the region's edges: its LINKs, its part of the base, its relationship links)
+        end = len(clustered_r.edges.i) - len(clustered_r.rel_edges.i)
+        cut = slice(end - int(rr.sum()), end)
+        base_r = _Edges(*(getattr(clustered_r.edges, f)[cut] for f in _Edges.__dataclass_fields__))
+        cannot, kept = base.cannot.copy(), base.kept.copy()
+        cannot[rr], kept[rr] = base_r.cannot, base_r.kept
+        # the rest's age clashes as the last run found them; a pair across the edge by
+        # both ends' final birth-year bounds (the region's now, the rest's last run's)
+        ca, cb = at[sc["clash_a"]], at[sc["clash_b"]]
+        ok = (ca >= 0) & (cb >= 0)
+        lo_, hi_ = np.minimum(ca[ok], cb[ok]), np.maximum(ca[ok], cb[ok])
+        codes = unique_sorted(lo_ * n + hi_)
+        pair = np.minimum(base.i, base.j) * n + np.maximum(base.i, base.j)
+        clash = ~rr & isin(pair, codes)
+        scorer = scored.scorer
+        bounds = self._final_bounds(scorer)
+        if "ylo" in sc:
+            here = at >= 0
+            ylo = np.full(n, -np.inf)
+            yhi = np.full(n, np.inf)
+            known = np.zeros(n, bool)
+            ylo[at[here]], yhi[at[here]] = sc["ylo"][here], sc["yhi"][here]
+            known[at[here]] = sc["yknown"][here]
+            if bounds is not None:
+                ylo = np.where(inside, bounds[0], ylo)
+                yhi = np.where(inside, bounds[1], yhi)
+                known = np.where(inside, bounds[2], known)
+            bounds = (ylo, yhi, known)
+        if bounds is not None:
+            across = np.flatnonzero(inside[base.i] != inside[base.j])
+            a, b = base.i[across], base.j[across]
+            both = bounds[2][a] & bounds[2][b]
+            lo = np.maximum(bounds[0][a], bounds[0][b])
+            hi = np.minimum(bounds[1][a], bounds[1][b])
+            clash[across] |= ~both & (lo > hi + scorer.YEAR_TOLERANCE)
+        clash &= base.priority == PRIORITY_SCORED
+        cannot |= clash
+        kept = np.where(clash, 0, kept).astype(np.int8)
+        merged = replace(base, cannot=cannot, kept=kept)
+        # relationship links: the region's, and the rest's as the last run found them
+        ra, rb = at[sc["re_a"]], at[sc["re_b"]]
+        keep = (ra >= 0) & (rb >= 0)
+        keep[keep] = ~inside[ra[keep]] & ~inside[rb[keep]]
+        method = np.where(sc["re_household"][keep], "relationship:household", "relationship")
+        rest = _Edges(
+            ra[keep],
+            rb[keep],
+            sc["re_weight"][keep],
+            sc["re_prob"][keep],
+            method.astype(object),
+            sc["re_priority"][keep],
+            sc["re_cannot"][keep],
+            sc["re_levels"][keep],
+            sc["re_comp_w"][keep],
+            sc["re_kept"][keep],
+        )
+        rel_edges = _Edges.concat([clustered_r.rel_edges, rest])
+        rel_bonus = np.concatenate([clustered_r.rel_bonus, sc["re_bonus"][keep]])
+        edges = _Edges.concat([decisions.links, merged, rel_edges])
+        return _ClusterResult(labels, edges, rel_edges, rel_bonus), bounds
+
+
+def first_of(last: np.ndarray, n: int) -> np.ndarray:
+    """Per record, the first position holding its label in ``last`` (-1 labels: own)."""
+    out = np.arange(n, dtype=np.int64)
+    has = last >= 0
+    idx = np.flatnonzero(has)
+    out[idx] = pd.Series(idx).groupby(last[has]).transform("min").to_numpy()
+    return out
+
+
+# the columns of a stated relationship that make it what it is (hashed to find changes)
+_REL_COLUMNS = ["from_key", "to_key", "relationship", "lives_with"]

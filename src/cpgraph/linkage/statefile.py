@@ -92,6 +92,10 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
         for col in ("a", "b"):
             arrays[f"c.{col}"] = state.cannot[col].to_numpy(np.int32)
         arrays["c.weight"] = state.cannot["weight"].to_numpy(np.float64)
+    if state.scope is not None:
+        # (numbers only: positions in the fingerprints' keys, hashes, bounds, levels)
+        for name, values in state.scope.items():
+            arrays[f"s.{name}"] = np.asarray(values)
     meta = {
         "format": FORMAT_VERSION,
         "spec_version": spec_version,
@@ -155,10 +159,34 @@ def load_state(path: Path, spec_version: str) -> LinkState | None:
                 )
                 if len(cannot) and int(cannot[["a", "b"]].to_numpy().max()) >= len(keys):
                     return None
+            scope = _load_scope(npz, len(keys))
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError):
         return None
     columns = [c for c, _ in meta["edge_columns"]]
-    return LinkState(model, pd.DataFrame(edges, columns=columns), fingerprints, written, cannot)
+    return LinkState(
+        model, pd.DataFrame(edges, columns=columns), fingerprints, written, cannot, scope
+    )
+
+
+# the scope's arrays of record positions (each must index the fingerprints' keys)
+_SCOPE_POSITIONS = ("clash_a", "clash_b", "rel_a", "rel_b", "st_a", "st_b", "re_a", "re_b")
+
+
+def _load_scope(npz: Any, n: int) -> dict[str, np.ndarray] | None:
+    """The scope arrays of a state (None when absent or not consistent with its keys:
+    the next run then clusters everything)."""
+    scope = {f[2:]: npz[f] for f in npz.files if f.startswith("s.")}
+    if not scope or any(v.dtype == object for v in scope.values()):
+        return None
+    if len(scope.get("labels", ())) != n or len(scope.get("groups", ())) != n:
+        return None
+    for name in _SCOPE_POSITIONS:
+        v = scope.get(name)
+        if v is None and name.startswith("rel_"):
+            continue  # (a run without stated relationships)
+        if v is None or (len(v) and (int(v.min()) < 0 or int(v.max()) >= n)):
+            return None
+    return scope
 
 
 def save_digests(path: Path, keys: list[str], digests: np.ndarray) -> None:

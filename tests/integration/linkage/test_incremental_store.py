@@ -10,6 +10,8 @@ does. A dump of every `Person`, `RESOLVES_TO`, `RELATED_TO`, `ReviewCandidate` a
 when and by which run a row was written (an unchanged row keeps its run id and time)
 and where the queue's positions start (their order is the same). A further run with
 nothing changed writes nothing at all, and the steward's decision survives both runs.
+The incremental run re-clusters only the region its delta reaches (issue #16 item 2,
+fourth pass): persons outside it keep their ids.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from cpgraph.config import Backend, Settings
 from cpgraph.flags.service import compute_flags
 from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.engine import LinkState
+from cpgraph.linkage.service import last_run
 from cpgraph.linkage.statefile import load_state, save_state
 from cpgraph.security.roles import Role
 from cpgraph.steward import Actor, StewardService
@@ -246,6 +249,7 @@ async def test_a_delta_linked_incrementally_leaves_the_store_a_full_run_leaves(t
 
     dumps: dict[str, dict[str, Any]] = {}
     writes: dict[str, Counter[str]] = {}
+    runs: dict[str, dict[str, Any]] = {}
     for name, data_dir in (("inc", first), ("full", second)):
         store = _store(data_dir)
         await store.start()
@@ -268,6 +272,9 @@ async def test_a_delta_linked_incrementally_leaves_the_store_a_full_run_leaves(t
                 assert cached.previous_ids == whole.previous_ids
             writes[name] = await writes_of_a_run(store, data_dir)
             dumps[name] = await dump(store)
+            run = await last_run(store)
+            assert run is not None
+            runs[name] = run["summary"]
             if name == "inc":
                 # nothing changed since: nothing written, the store as it was
                 assert await writes_of_a_run(store, data_dir) == Counter()
@@ -281,6 +288,17 @@ async def test_a_delta_linked_incrementally_leaves_the_store_a_full_run_leaves(t
         finally:
             await store.close()
 
+    # the incremental run clustered a region of the records, the other everything
+    assert runs["inc"]["scoped"], runs["inc"]["scope_fallback"]
+    assert changed <= runs["inc"]["region"] < mentions / 2
+    assert not runs["full"]["scoped"] and runs["full"]["region"] == runs["full"]["mentions"]
+    # persons outside the region keep their ids: only the region's records can move
+    before = {k: p for k, p, _ in linked["resolves"]}
+    after = {k: p for k, p, _ in dumps["inc"]["resolves"]}
+    moved = [k for k in before if after[k] != before[k]]
+    assert len(moved) <= runs["inc"]["region"] - changed
+    kept = {p for k, p in before.items() if after[k] == p}
+    assert len(kept) > 0.9 * len(set(before.values()))
     inc, full = dumps["inc"], dumps["full"]
     assert inc["flags"] and inc["related"] and len(inc["candidates"]) > 5
     for part in ("persons", "related", "candidates", "ranks", "flags"):
