@@ -1566,7 +1566,9 @@ class LinkageEngine:
             elif c.name == "address":
                 place |= (levels[:, k] >= 0) & (levels[:, k] < len(c.levels))
         kinds += [("identifier", ident), ("address", place)]
-        kinds.append(("relative", share_kin(kin_table(prep.s, prep.rels), i, j, None)))
+        # (relatives of the pairs' records only: names coded for them, not for every record)
+        kin = kin_table(prep.s, prep.rels, only=np.concatenate([i, j]))
+        kinds.append(("relative", share_kin(kin, i, j, None)))
         out: list[list[str]] = [[] for _ in range(len(i))]
         for name, mask in kinds:
             for x in np.flatnonzero(mask).tolist():
