@@ -325,3 +325,40 @@ def test_the_review_codes_relatives_of_its_pairs_records_only(spec, pop, monkeyp
     monkeypatch.setattr(engine_module, "kin_table", lambda s, r, only=None: table(s, r))
     want = LinkageEngine(spec).link(mentions, rels).review
     pd.testing.assert_frame_equal(got, want)
+
+
+def test_relatives_names_are_coded_without_a_string_per_record():
+    import tracemalloc
+
+    from cpgraph.linkage.relationships import kin_table
+
+    rng = np.random.default_rng(1)
+    n = 100_000
+    fn = np.array([f"f{x}" for x in rng.integers(0, 3_000, n)], dtype=object)
+    sn = np.array([f"s{x}" for x in rng.integers(0, 5_000, n)], dtype=object)
+    fn[::17] = None
+    sn[::23] = np.nan
+    s = pd.DataFrame({"fn": fn, "sn": sn})
+    ends = rng.integers(0, n, (2, 3_000))
+    rels = pd.DataFrame({"from_pos": ends[0], "to_pos": ends[1]})
+    tracemalloc.start()
+    try:
+        kin = kin_table(s, rels)
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        # what a "forename|surname" string per record alone takes
+        names = pd.Series(fn).fillna("") + "|" + pd.Series(sn).fillna("")
+        strings = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # (about half of it now; all of it and more when the table built those strings)
+    assert kin is not None and used < 0.75 * strings
+    # equal codes for equal (forename, surname), -1 where either is missing
+    code = kin["name"].to_numpy()
+    rel = kin["rel"].to_numpy()
+    missing = pd.isna(fn[rel]) | pd.isna(sn[rel])
+    assert ((code == -1) == missing).all() and missing.any()
+    text = names.to_numpy(object)[rel]
+    by_text = pd.Series(code[~missing]).groupby(text[~missing]).nunique()
+    by_code = pd.Series(text[~missing]).groupby(code[~missing]).nunique()
+    assert (by_text == 1).all() and (by_code == 1).all() and len(by_text) > 100
