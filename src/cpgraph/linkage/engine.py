@@ -265,6 +265,9 @@ PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more
 SCORE_CHUNK = 1_000_000
 # relationship candidates scored at a time (the same temporaries per pair)
 REL_CHUNK = 250_000
+# pairs within clusters scored at a time by the cohesion check (the same temporaries per
+# pair: it asks about every within-cluster pair of the run at once, millions at 1M)
+COHESION_CHUNK = 250_000
 
 
 @dataclass
@@ -1155,6 +1158,16 @@ class LinkageEngine:
         stated = prep.comparer.stated_surnames(labels) if spec.alias_corroborates else None
 
         def pair_weights(pi: np.ndarray, pj: np.ndarray):
+            if len(pi) <= COHESION_CHUNK:
+                return step_weights(pi, pj)
+            # (a step at a time: each pair's weights are its own)
+            steps = [
+                step_weights(pi[st : st + COHESION_CHUNK], pj[st : st + COHESION_CHUNK])
+                for st in range(0, len(pi), COHESION_CHUNK)
+            ]
+            return tuple(np.concatenate([x[k] for x in steps]) for k in range(3))
+
+        def step_weights(pi: np.ndarray, pj: np.ndarray):
             a, b = np.minimum(pi, pj), np.maximum(pi, pj)
             sp = scorer.score(a, b)
             code = a * n + b

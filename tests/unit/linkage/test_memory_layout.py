@@ -362,3 +362,37 @@ def test_relatives_names_are_coded_without_a_string_per_record():
     by_text = pd.Series(code[~missing]).groupby(text[~missing]).nunique()
     by_code = pd.Series(text[~missing]).groupby(code[~missing]).nunique()
     assert (by_text == 1).all() and (by_code == 1).all() and len(by_text) > 100
+
+
+def test_the_cohesion_check_scores_its_pairs_a_step_at_a_time(spec, pop, monkeypatch):
+    import cpgraph.linkage.engine as engine_module
+    from cpgraph.linkage import LinkageEngine
+    from cpgraph.linkage.scoring import Scorer
+
+    checking = [False]
+    sizes: list[int] = []
+    split, score = engine_module.split_incohesive, Scorer.score
+
+    def splitting(*a, **kw):
+        checking[0] = True
+        try:
+            return split(*a, **kw)
+        finally:
+            checking[0] = False
+
+    def scoring(self, i, j, *a, **kw):
+        if checking[0]:
+            sizes.append(len(i))
+        return score(self, i, j, *a, **kw)
+
+    monkeypatch.setattr(engine_module, "split_incohesive", splitting)
+    monkeypatch.setattr(Scorer, "score", scoring)
+    whole = LinkageEngine(spec).link(pop[0])
+    asked = sum(sizes)
+    assert len(sizes) == 1 and asked > 40  # (one batch of every within-cluster pair)
+    sizes.clear()
+    monkeypatch.setattr(engine_module, "COHESION_CHUNK", 13)
+    steps = LinkageEngine(spec).link(pop[0])
+    assert sum(sizes) == asked and max(sizes) <= 13 and len(sizes) > 3
+    pd.testing.assert_frame_equal(steps.assignments, whole.assignments)
+    pd.testing.assert_frame_equal(steps.review, whole.review)
