@@ -182,6 +182,11 @@ class LinkageService:
         cols = _Columns(MENTION_COLUMNS)
         rels = _Columns(RELATIONSHIP_COLUMNS)
         shared = _SharedValues(MENTION_COLUMNS, unique=("key", "row_hash"))
+        # (relationship types and dates as well: a string per row was ~50 bytes each; the
+        # keys become the mentions' own below)
+        shared_rels = _SharedValues(
+            RELATIONSHIP_COLUMNS, unique=("from_key", "to_key", "source_key")
+        )
         none: list[str] = []  # one empty list for every mention without aliases (read-only)
         start = (await self.store.query("linkage_mentions_start"))[0]
         after, last = start["after"], start["last"]
@@ -196,7 +201,7 @@ class LinkageService:
                 rows.extend(page)
             if page:
                 found = await self.store.query("linkage_relationships_page", after=after, upto=upto)
-                rels.add(json_page(found[0]["page"]) if found else [])
+                rels.add(shared_rels(json_page(found[0]["page"])) if found else [])
             del page
             after = upto
             if progress:

@@ -40,6 +40,7 @@ async def test_read_keeps_no_page_rows_and_shares_relationship_keys(
         await store.bootstrap()
         await load_extracts(store, sorted(p for p in pop.root.iterdir() if p.is_dir()))
         pages: list[list[list[Any]]] = []
+        rel_rows: list[list[Any]] = []
         watched: list[weakref.ref] = []
         alive_at_next_page: list[int] = []
         parse = service_module.json_page
@@ -52,6 +53,8 @@ async def test_read_keeps_no_page_rows_and_shares_relationship_keys(
                 rows = [_Row(r) for r in rows]
                 watched.extend(weakref.ref(r) for r in rows)
                 pages.append([list(r) for r in rows])  # (copies: the test's own)
+            elif rows:
+                rel_rows.extend(list(r) for r in rows)
             return rows
 
         monkeypatch.setattr(service_module, "json_page", watching)
@@ -73,8 +76,19 @@ async def test_read_keeps_no_page_rows_and_shares_relationship_keys(
     pd.testing.assert_frame_equal(got.drop(columns="aliases_m"), want.drop(columns="aliases_m"))
     assert got["aliases_m"].tolist() == no_aliases.tolist()
     assert any(got["aliases_m"].map(len))  # (the population states some aliases)
-    # a relationship's keys are the mention key objects themselves
+    # the relationships the rows make, sorted as read() sorts them
     rels = data.relationships
+    want_rels = pd.DataFrame(rel_rows, columns=list(RELATIONSHIP_COLUMNS)).sort_values(
+        list(RELATIONSHIP_COLUMNS), kind="stable", ignore_index=True, na_position="first"
+    )
+    pd.testing.assert_frame_equal(rels, want_rels)
+    # equal relationship types (and dates) are one string, as the mentions' values are
+    firsts: dict[str, str] = {}
+    for column in ("relationship", "from_date"):
+        for v in rels[column].dropna().tolist():
+            assert firsts.setdefault(v, v) is v
+    assert firsts
+    # a relationship's keys are the mention key objects themselves
     assert list(rels.columns) == list(RELATIONSHIP_COLUMNS) and len(rels)
     key_of = {k: k for k in got["key"].tolist()}
     ends = rels["from_key"].tolist() + rels["to_key"].tolist()
