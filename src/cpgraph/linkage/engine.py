@@ -274,6 +274,9 @@ PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more
 SCORE_CHUNK = 1_000_000
 # relationship candidates scored at a time (the same temporaries per pair)
 REL_CHUNK = 250_000
+# pairs within clusters scored at a time by the cohesion check (the same temporaries per
+# pair: it asks about every within-cluster pair of the run at once, millions at 1M)
+COHESION_CHUNK = 250_000
 
 
 @dataclass
@@ -1167,6 +1170,16 @@ class LinkageEngine:
         stated = prep.comparer.stated_surnames(labels) if spec.alias_corroborates else None
 
         def pair_weights(pi: np.ndarray, pj: np.ndarray):
+            if len(pi) <= COHESION_CHUNK:
+                return step_weights(pi, pj)
+            # (a step at a time: each pair's weights are its own)
+            steps = [
+                step_weights(pi[st : st + COHESION_CHUNK], pj[st : st + COHESION_CHUNK])
+                for st in range(0, len(pi), COHESION_CHUNK)
+            ]
+            return tuple(np.concatenate([x[k] for x in steps]) for k in range(3))
+
+        def step_weights(pi: np.ndarray, pj: np.ndarray):
             a, b = np.minimum(pi, pj), np.maximum(pi, pj)
             sp = scorer.score(a, b)
             code = a * n + b
@@ -1578,7 +1591,9 @@ class LinkageEngine:
             elif c.name == "address":
                 place |= (levels[:, k] >= 0) & (levels[:, k] < len(c.levels))
         kinds += [("identifier", ident), ("address", place)]
-        kinds.append(("relative", share_kin(kin_table(prep.s, prep.rels), i, j, None)))
+        # (relatives of the pairs' records only: names coded for them, not for every record)
+        kin = kin_table(prep.s, prep.rels, only=np.concatenate([i, j]))
+        kinds.append(("relative", share_kin(kin, i, j, None)))
         out: list[list[str]] = [[] for _ in range(len(i))]
         for name, mask in kinds:
             for x in np.flatnonzero(mask).tolist():

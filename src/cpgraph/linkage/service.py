@@ -178,8 +178,16 @@ class LinkageService:
         cache = load_mentions(self.mentions_path, CACHED_COLUMNS) if cached else None
         query = "linkage_mention_hashes_page" if cache is not None else "linkage_mentions_page"
         rows: list[list[Any]] = []
-        rels: list[list[Any]] = []
+        # a full read keeps each page as columns, not as its rows (see `_Columns`)
+        cols = _Columns(MENTION_COLUMNS)
+        rels = _Columns(RELATIONSHIP_COLUMNS)
         shared = _SharedValues(MENTION_COLUMNS, unique=("key", "row_hash"))
+        # (relationship types and dates as well: a string per row was ~50 bytes each; the
+        # keys become the mentions' own below)
+        shared_rels = _SharedValues(
+            RELATIONSHIP_COLUMNS, unique=("from_key", "to_key", "source_key")
+        )
+        none: list[str] = []  # one empty list for every mention without aliases (read-only)
         start = (await self.store.query("linkage_mentions_start"))[0]
         after, last = start["after"], start["last"]
         while last is None or after < last:
@@ -187,25 +195,31 @@ class LinkageService:
             page, upto = json_page(rec["page"]), rec["next"]
             if upto is None:  # an empty page of a cursor without a known end
                 break
-            rows.extend(shared(page) if cache is None else page)
+            if cache is None:
+                cols.add(_no_empty_aliases(shared(page), none))
+            else:
+                rows.extend(page)
             if page:
                 found = await self.store.query("linkage_relationships_page", after=after, upto=upto)
-                rels.extend(json_page(found[0]["page"]) if found else [])
+                rels.add(shared_rels(json_page(found[0]["page"])) if found else [])
+            del page
             after = upto
             if progress:
-                progress("reading mentions", len(rows), 0)
+                progress("reading mentions", len(rows) + len(cols), 0)
         if cache is None:
-            mentions = pd.DataFrame(rows, columns=list(MENTION_COLUMNS))
+            mentions = cols.frame()
         else:
             mentions = await self._merge_cached(rows, cache, shared)
+        del rows, cols
         # key order whatever the backend's paging order (positions break ties in linkage)
         mentions = mentions.sort_values("key", kind="stable", ignore_index=True)
-        none: list[str] = []  # one empty list for every mention without aliases (read-only)
-        mentions["aliases_m"] = [
-            v if isinstance(v, list) and v else none for v in mentions["aliases_m"]
-        ]
+        if cache is not None:  # (a full read did it page by page)
+            mentions["aliases_m"] = [
+                v if isinstance(v, list) and v else none for v in mentions["aliases_m"]
+            ]
         previous = {k: p for k, p in zip(mentions["key"], mentions["person_id"], strict=True) if p}
-        relationships = pd.DataFrame(rels, columns=list(RELATIONSHIP_COLUMNS))
+        relationships = rels.frame(keys=mentions["key"])
+        del rels
         if len(relationships):
             relationships = relationships.sort_values(
                 list(RELATIONSHIP_COLUMNS), kind="stable", ignore_index=True, na_position="first"
@@ -641,6 +655,59 @@ def write_columns(mentions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {c: mentions[c].to_numpy(copy=True) for c in WRITE_COLUMNS if c in mentions.columns}
     )
+
+
+def _no_empty_aliases(page: list[list[Any]], none: list[str]) -> list[list[Any]]:
+    """``page`` with each mention's empty (or missing) alias list made ``none`` (in place)."""
+    k = MENTION_COLUMNS.index("aliases_m")
+    for row in page:
+        v = row[k]
+        if not (isinstance(v, list) and v):
+            row[k] = none
+    return page
+
+
+class _Columns:
+    """The rows of the pages read, kept as one list per column.
+
+    Kept as rows, every mention held a 26-item list until the frame was built (~280
+    bytes each), allocated between the strings kept from the same page: once freed, the
+    heap could not give those pages back (at 1.29M mentions most of the ~1 GB the read
+    left behind). A page's row lists die with the page, and the next page reuses them.
+    """
+
+    def __init__(self, columns: tuple[str, ...]) -> None:
+        self.columns = columns
+        self.values: list[list[Any]] = [[] for _ in columns]
+
+    def __len__(self) -> int:
+        return len(self.values[0])
+
+    def add(self, page: list[list[Any]]) -> None:
+        """Append a page's rows (each in ``columns`` order)."""
+        if page:
+            for col, values in zip(self.values, zip(*page, strict=True), strict=True):
+                col.extend(values)
+
+    def frame(self, keys: pd.Series | None = None) -> pd.DataFrame:
+        """The rows as a frame, as ``pd.DataFrame(rows, columns=...)`` makes it, the lists
+        emptied as they go in; ``keys``: the mentions' keys, whose string objects the
+        ``*_key`` columns' equal keys become (each held once, not once per relationship).
+        """
+        if keys is not None:
+            same = dict(zip(keys.tolist(), keys.tolist(), strict=True))
+            for name, col in zip(self.columns, self.values, strict=True):
+                if name in ("from_key", "to_key"):
+                    col[:] = [same.get(k, k) for k in col]
+            del same
+        n = len(self)
+        arrays = {}
+        for name, col in zip(self.columns, self.values, strict=True):
+            # (fromiter: a list value stays one item, never a second axis)
+            arrays[name] = np.fromiter(col, dtype=object, count=n)
+            col.clear()
+        # the dtypes a frame built from the rows has (all-bool columns are bool)
+        return pd.DataFrame(arrays, copy=False).infer_objects()
 
 
 class _SharedValues:

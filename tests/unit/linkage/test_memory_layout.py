@@ -267,3 +267,132 @@ def test_union_find_holds_one_int_object_per_record(monkeypatch):
     )
     assert shared == [True, True]
     assert labels[300] != labels[1_200] and labels[1_500] != labels[1_900]
+
+
+def test_relatives_coded_for_some_records_share_kin_as_the_whole_table():
+    from cpgraph.linkage.relationships import kin_table, share_kin
+
+    rng = np.random.default_rng(5)
+    n = 300
+    fn = rng.choice(np.array(["ann", "bo", "cy", None], dtype=object), n)
+    sn = rng.choice(np.array(["lee", "poole", None], dtype=object), n)
+    s = pd.DataFrame({"fn": fn, "sn": sn})
+    rels = pd.DataFrame({"from_pos": rng.integers(0, n, 400), "to_pos": rng.integers(0, n, 400)})
+    i, j = rng.integers(0, n, 250), rng.integers(0, n, 250)
+    whole = share_kin(kin_table(s, rels), i, j, None)
+    assert whole.any() and not whole.all()
+    some = kin_table(s, rels, only=np.concatenate([i, j]))
+    np.testing.assert_array_equal(share_kin(some, i, j, None), whole)
+    # only the records asked about, and names coded for their relatives alone
+    assert set(some["pos"]) <= set(i) | set(j) and len(some) < len(kin_table(s, rels))
+
+
+def test_the_review_codes_relatives_of_its_pairs_records_only(spec, pop, monkeypatch):
+    import cpgraph.linkage.engine as engine_module
+    from cpgraph.linkage import LinkageEngine
+
+    from .conftest import mention
+
+    # namesakes at two addresses (a review pair), each naming her mother
+    who = dict(forename_m="ingrid", surname_m="lukasik", dob="1985-03-04", sex="F")
+    extra = [
+        mention("cs:x", system="cs", kind="person", postcode="B15 2TT", **who),
+        mention("pol:x", system="pol", kind="nominal", postcode="CV1 9ZZ", **who),
+        mention("cs:m", system="cs", kind="person", forename_m="olga", surname_m="lukasik"),
+        mention("pol:m", system="pol", kind="nominal", forename_m="zofia", surname_m="nowak"),
+    ]
+    mentions = pd.concat([pop[0], pd.DataFrame(extra)], ignore_index=True)
+    keys = mentions["key"].tolist()
+    rels = pd.DataFrame(
+        [("cs:x", "cs:m", "mother"), ("pol:x", "pol:m", "mother")],
+        columns=["from_key", "to_key", "relationship"],
+    )
+    asked: list[object] = []
+    table = engine_module.kin_table
+
+    def spying(s, r, only=None):
+        asked.append(only)
+        return table(s, r, only)
+
+    monkeypatch.setattr(engine_module, "kin_table", spying)
+    got = LinkageEngine(spec).link(mentions, rels).review
+    review_asks = [x for x in asked if x is not None]
+    assert len(got) and len(review_asks) == 1
+    pos = {k: p for p, k in enumerate(keys)}
+    records = {pos[k] for k in got["key_a"]} | {pos[k] for k in got["key_b"]}
+    assert set(review_asks[0].tolist()) == records
+    # the evidence is what the whole table gives
+    monkeypatch.setattr(engine_module, "kin_table", lambda s, r, only=None: table(s, r))
+    want = LinkageEngine(spec).link(mentions, rels).review
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_relatives_names_are_coded_without_a_string_per_record():
+    import tracemalloc
+
+    from cpgraph.linkage.relationships import kin_table
+
+    rng = np.random.default_rng(1)
+    n = 100_000
+    fn = np.array([f"f{x}" for x in rng.integers(0, 3_000, n)], dtype=object)
+    sn = np.array([f"s{x}" for x in rng.integers(0, 5_000, n)], dtype=object)
+    fn[::17] = None
+    sn[::23] = np.nan
+    s = pd.DataFrame({"fn": fn, "sn": sn})
+    ends = rng.integers(0, n, (2, 3_000))
+    rels = pd.DataFrame({"from_pos": ends[0], "to_pos": ends[1]})
+    tracemalloc.start()
+    try:
+        kin = kin_table(s, rels)
+        used = tracemalloc.get_traced_memory()[1]
+        tracemalloc.reset_peak()
+        # what a "forename|surname" string per record alone takes
+        names = pd.Series(fn).fillna("") + "|" + pd.Series(sn).fillna("")
+        strings = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # (about half of it now; all of it and more when the table built those strings)
+    assert kin is not None and used < 0.75 * strings
+    # equal codes for equal (forename, surname), -1 where either is missing
+    code = kin["name"].to_numpy()
+    rel = kin["rel"].to_numpy()
+    missing = pd.isna(fn[rel]) | pd.isna(sn[rel])
+    assert ((code == -1) == missing).all() and missing.any()
+    text = names.to_numpy(object)[rel]
+    by_text = pd.Series(code[~missing]).groupby(text[~missing]).nunique()
+    by_code = pd.Series(text[~missing]).groupby(code[~missing]).nunique()
+    assert (by_text == 1).all() and (by_code == 1).all() and len(by_text) > 100
+
+
+def test_the_cohesion_check_scores_its_pairs_a_step_at_a_time(spec, pop, monkeypatch):
+    import cpgraph.linkage.engine as engine_module
+    from cpgraph.linkage import LinkageEngine
+    from cpgraph.linkage.scoring import Scorer
+
+    checking = [False]
+    sizes: list[int] = []
+    split, score = engine_module.split_incohesive, Scorer.score
+
+    def splitting(*a, **kw):
+        checking[0] = True
+        try:
+            return split(*a, **kw)
+        finally:
+            checking[0] = False
+
+    def scoring(self, i, j, *a, **kw):
+        if checking[0]:
+            sizes.append(len(i))
+        return score(self, i, j, *a, **kw)
+
+    monkeypatch.setattr(engine_module, "split_incohesive", splitting)
+    monkeypatch.setattr(Scorer, "score", scoring)
+    whole = LinkageEngine(spec).link(pop[0])
+    asked = sum(sizes)
+    assert len(sizes) == 1 and asked > 40  # (one batch of every within-cluster pair)
+    sizes.clear()
+    monkeypatch.setattr(engine_module, "COHESION_CHUNK", 13)
+    steps = LinkageEngine(spec).link(pop[0])
+    assert sum(sizes) == asked and max(sizes) <= 13 and len(sizes) > 3
+    pd.testing.assert_frame_equal(steps.assignments, whole.assignments)
+    pd.testing.assert_frame_equal(steps.review, whole.review)
