@@ -149,7 +149,8 @@ class BulkCollector(GraphStore):
         self.event_recorded_by: dict[tuple[str, str], str] = {}
         self.load_recorded_by: dict[tuple[str, str], None] = {}
         self.involved_in: dict[tuple[str, str, str, str], None] = {}
-        self.stated: dict[tuple[str, str, str], dict[str, Any]] = {}
+        # (source, target, source key) -> the values of _RELATIONSHIP_PROPS (null: not set)
+        self.stated: dict[tuple[str, str, str], list[Any]] = {}
         self.has_version: list[tuple[str, int, str, Any]] = []
         self._extra_record_props: dict[str, None] = {}
         # record key -> its AT_ADDRESS address keys; built when a re-run prunes, dropped
@@ -238,9 +239,14 @@ class BulkCollector(GraphStore):
     def _address(self, key: str, line: Any, postcode: Any, valid: Any) -> None:
         # MERGE (a:Address {key}) ON CREATE SET a.line, a.postcode, a.postcode_valid
         if key not in self.addresses:
-            self.addresses[key] = _create(
-                ("key", "line", "postcode", "postcode_valid"), (key, line, postcode, valid)
-            )
+            props = {"key": key}
+            if line is not None:
+                props["line"] = line
+            if postcode is not None:
+                props["postcode"] = postcode
+            if valid is not None:
+                props["postcode_valid"] = valid
+            self.addresses[key] = props
 
     def _organisation(self, key: str, type_: Any, code: Any, name: Any) -> None:
         # MERGE (o:Organisation {key}) ON CREATE SET o.type, o.code
@@ -341,10 +347,11 @@ class BulkCollector(GraphStore):
             identity = (r[0], r[1], r[2])
             edge = self.stated.get(identity)
             if edge is None:
-                self.stated[identity] = _create(_RELATIONSHIP_PROPS, r[2:])
+                # CREATE with every property: a null one is simply not stored
+                self.stated[identity] = r[2:]
             else:
-                for name, value in zip(_RELATIONSHIP_PROPS[1:], r[3:], strict=True):
-                    _set(edge, name, value)
+                # SET of every property but the key: a null removes it
+                edge[1:] = r[3:]
 
     def _quarantine_upsert(self, params: dict[str, Any]) -> None:
         for r in params["rows"]:
@@ -560,10 +567,7 @@ class BulkCollector(GraphStore):
                 Label.SOURCE_RECORD,
                 Label.SOURCE_RECORD,
                 _RELATIONSHIP_PROPS,
-                [
-                    (rec[a], rec[b], [props.get(c) for c in _RELATIONSHIP_PROPS])
-                    for (a, b, _), props in self.stated.items()
-                ],
+                [(rec[a], rec[b], values) for (a, b, _), values in self.stated.items()],
             ),
             EdgeTable(
                 RelType.HAS_VERSION,
