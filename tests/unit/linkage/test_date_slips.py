@@ -37,7 +37,7 @@ def _link(eng: LinkageEngine, model, base, rows, rels=None):
 
 def test_shipped_spec_reads_dates_as_possibly_mistyped():
     spec = load_spec()
-    assert spec.version == "12"
+    assert spec.version in {"12", "13"}  # v12's rules, kept in v13
     assert spec.rel_year_slips is True
     assert spec.guard_dob_far_slips == 2
 

@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "12"
+    assert spec.version == "13"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
     assert spec.place_gate == "pc"
@@ -30,10 +30,19 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.guard_index_namesakes == ("nominal",)
     # v12: a birth date keyed with slips is no evidence of another generation
     assert spec.rel_year_slips and spec.guard_dob_far_slips == 2
-    assert spec.guard_reviewable == ("generation_suffix_one_side", "index_namesakes_at_home")
-    # the gate yields to a full-name match inside one index too (the stricter rule is
-    # measured but not kept)
-    assert spec.gate_yields_within_index
+    # v13 (look-alikes): a new reviewable guard for twins whose surname is a keystroke
+    # off inside one index, the namesakes guard through a surname typo, the household
+    # guard for relatives looked for at home, ages read once ambiguous mentions are out,
+    # and inside one index the address decides (the gate no longer yields to a full name)
+    assert spec.guard_reviewable == (
+        "generation_suffix_one_side",
+        "index_namesakes_at_home",
+        "index_household_surname_typo",
+    )
+    assert spec.guard_index_namesakes_surname_levels == ("exact", "jw>=0.92")
+    assert spec.guard_index_household_typo_levels == ("jw>=0.92",)
+    assert spec.rel_household_guard and spec.ambiguity_passes == 2
+    assert not spec.gate_yields_within_index
     # v11: a second registration under a nickname and a misspelt surname is blocked by
     # its initials and birth date (two keying slips in a date as no contradiction inside
     # one index: measured, off)
