@@ -698,6 +698,7 @@ def detach_ambiguous(
     plausible_hi: np.ndarray | None = None,
     generation_gap: float = np.inf,
     generation_lag: float = np.inf,
+    only: np.ndarray | None = None,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -731,6 +732,7 @@ def detach_ambiguous(
         generation_lag: such a candidate counts only if its best link is at most this
             many bits behind the mention's best link into its current person (one that
             scores better always counts).
+        only: per record, whether it may move (None: every name-only mention may).
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -786,6 +788,9 @@ def detach_ambiguous(
             detach = np.union1d(
                 np.setdiff1d(amb_idx, chosen["a"].to_numpy()), gen.index[gen.to_numpy()]
             )
+    if only is not None:
+        detach = detach[only[detach]]
+        out = np.where(only, out, labels)
     if not len(detach):
         return canonical_labels(out) if not np.array_equal(out, labels) else labels
     mask = np.zeros(n, bool)

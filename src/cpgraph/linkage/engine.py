@@ -1116,7 +1116,8 @@ class LinkageEngine:
             # spec v13: a person's age is read once its own ambiguous name-only mentions
             # are out (a father's undated nominal held by his baby namesake's person
             # must not make that person the "too young" rival of the son)
-            for _ in range(spec.ambiguity_passes):
+            for k in range(spec.ambiguity_passes):
+                years, hi = self._plausible_parent_years(prep, labels)
                 new_labels = detach_ambiguous(
                     labels,
                     edges.i,
@@ -1127,9 +1128,12 @@ class LinkageEngine:
                     cj,
                     prep.weak,
                     spec.ambiguity_margin,
-                    *self._plausible_parent_years(prep, labels),
+                    years,
+                    hi,
                     generation_gap=spec.namesake_generation_gap or np.inf,
                     generation_lag=spec.namesake_max_lag,
+                    # a later pass re-reads ages: only mentions an age decides may move
+                    only=None if k == 0 or hi is None else np.isfinite(hi),
                 )
                 if np.array_equal(new_labels, labels):
                     break
