@@ -1116,8 +1116,10 @@ class LinkageEngine:
             # spec v13: a person's age is read once its own ambiguous name-only mentions
             # are out (a father's undated nominal held by his baby namesake's person
             # must not make that person the "too young" rival of the son)
-            for k in range(spec.ambiguity_passes):
+            only = None
+            for _ in range(spec.ambiguity_passes):
                 years, hi = self._plausible_parent_years(prep, labels)
+                settled: list[np.ndarray] = []
                 new_labels = detach_ambiguous(
                     labels,
                     edges.i,
@@ -1132,12 +1134,15 @@ class LinkageEngine:
                     hi,
                     generation_gap=spec.namesake_generation_gap or np.inf,
                     generation_lag=spec.namesake_max_lag,
-                    # a later pass re-reads ages: only mentions an age decides may move
-                    only=None if k == 0 or hi is None else np.isfinite(hi),
+                    only=only,
+                    settled=settled,
                 )
                 if np.array_equal(new_labels, labels):
                     break
                 labels = new_labels
+                # a later pass re-reads ages: only the mentions an age settled may move
+                only = np.zeros(len(labels), bool)
+                only[np.concatenate([np.empty(0, np.int64), *settled])] = True
         return _ClusterResult(labels=labels, edges=edges, rel_edges=rel_edges, rel_bonus=rel_bonus)
 
     def _cohesion_stage(
