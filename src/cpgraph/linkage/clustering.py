@@ -698,6 +698,8 @@ def detach_ambiguous(
     plausible_hi: np.ndarray | None = None,
     generation_gap: float = np.inf,
     generation_lag: float = np.inf,
+    only: np.ndarray | None = None,
+    settled: list[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -731,6 +733,8 @@ def detach_ambiguous(
         generation_lag: such a candidate counts only if its best link is at most this
             many bits behind the mention's best link into its current person (one that
             scores better always counts).
+        only: per record, whether it may move (None: every name-only mention may).
+        settled: when given, the mentions a parent's age settled are appended to it.
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -773,6 +777,8 @@ def detach_ambiguous(
             idx = sole.index
             settle = sole & (pd.Series(np.isin(idx, amb_idx), index=idx) | g["own_bad"].any())
             chosen = cand[cand["ok"] & cand["a"].map(settle).to_numpy()]
+            if settled is not None:
+                settled.append(chosen["a"].to_numpy())
             out[chosen["a"].to_numpy()] = chosen["c"].to_numpy()
             # Two namesakes a generation apart, both of an age to be the parent (James
             # Green senior and junior, 43 and 20 at the child's birth): a typo in one's
@@ -786,6 +792,9 @@ def detach_ambiguous(
             detach = np.union1d(
                 np.setdiff1d(amb_idx, chosen["a"].to_numpy()), gen.index[gen.to_numpy()]
             )
+    if only is not None:
+        detach = detach[only[detach]]
+        out = np.where(only, out, labels)
     if not len(detach):
         return canonical_labels(out) if not np.array_equal(out, labels) else labels
     mask = np.zeros(n, bool)

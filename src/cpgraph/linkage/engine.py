@@ -1126,19 +1126,38 @@ class LinkageEngine:
                 labels = new_labels
         if spec.ambiguity_margin is not None:
             cann = edges.cannot
-            labels = detach_ambiguous(
-                labels,
-                edges.i,
-                edges.j,
-                edges.weight,
-                ~cann & (edges.priority == PRIORITY_SCORED) & (edges.prob >= spec.auto),
-                *_cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1])),
-                prep.weak,
-                spec.ambiguity_margin,
-                *self._plausible_parent_years(prep, labels),
-                generation_gap=spec.namesake_generation_gap or np.inf,
-                generation_lag=spec.namesake_max_lag,
-            )
+            link = ~cann & (edges.priority == PRIORITY_SCORED) & (edges.prob >= spec.auto)
+            ci, cj = _cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1]))
+            # spec v13: a person's age is read once its own ambiguous name-only mentions
+            # are out (a father's undated nominal held by his baby namesake's person
+            # must not make that person the "too young" rival of the son)
+            only = None
+            for _ in range(spec.ambiguity_passes):
+                years, hi = self._plausible_parent_years(prep, labels)
+                settled: list[np.ndarray] = []
+                new_labels = detach_ambiguous(
+                    labels,
+                    edges.i,
+                    edges.j,
+                    edges.weight,
+                    link,
+                    ci,
+                    cj,
+                    prep.weak,
+                    spec.ambiguity_margin,
+                    years,
+                    hi,
+                    generation_gap=spec.namesake_generation_gap or np.inf,
+                    generation_lag=spec.namesake_max_lag,
+                    only=only,
+                    settled=settled,
+                )
+                if np.array_equal(new_labels, labels):
+                    break
+                labels = new_labels
+                # a later pass re-reads ages: only the mentions an age settled may move
+                only = np.zeros(len(labels), bool)
+                only[np.concatenate([np.empty(0, np.int64), *settled])] = True
         return _ClusterResult(labels=labels, edges=edges, rel_edges=rel_edges, rel_bonus=rel_bonus)
 
     def _cohesion_stage(
@@ -1363,6 +1382,18 @@ class LinkageEngine:
             fn_exact = lv[:, scorer.k_fn] == 0
             sn_ok = sn_ok | (same_anchor & fn_exact)
         compat = fn_ok & sn_ok & ~sp.cannot
+        if spec.rel_household_guard and k_pc is not None:
+            # spec v13: compared as if recorded at the anchor's address, she meets the
+            # household guard there too: "Ben Barry, born 1982", a father recorded without
+            # an address, is not his namesake son born 2003 at the family's address
+            hh = np.flatnonzero(~same_anchor & compat)
+            if len(hh):
+                at_home = lv[hh].copy()
+                at_home[:, k_pc] = 0
+                hard, soft = scorer.guard(
+                    PairLevels(i=i[hh], j=j[hh], levels=at_home, tf_values={})
+                )
+                compat[hh[hard | (soft > 0)]] = False
         sp.weight = sp.weight + bonus
         sp.probability = np.where(compat, 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
         ne = self._edges_from(sp, keep_all=True)

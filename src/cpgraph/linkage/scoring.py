@@ -223,10 +223,21 @@ class Scorer:
         if self.k_addr is not None:
             home |= lv[:, self.k_addr] == 0
         fn_differ = self._is_else(lv, self.k_fn)
+        typo_sn = np.zeros(n, bool)
+        typo_levels = self.spec.guard_index_household_typo_levels
+        if typo_levels and self._src is not None:
+            src = self._src
+            typo_sn = (
+                self._label_in(lv, self.k_sn, typo_levels)
+                & ~same_sn
+                & home
+                & (src[pl.i] >= 0)
+                & (src[pl.i] == src[pl.j])
+            )
         thr = self.spec.guard_nickname_typo
         if thr > 0:
             # "Sue" and "Susna" (a misspelt Susan) name one woman, not two sisters
-            look = np.flatnonzero(same_sn & home & fn_differ)
+            look = np.flatnonzero((same_sn | typo_sn) & home & fn_differ)
             if len(look):
                 typo = self.comparer.nickname_typo(pl.i[look], pl.j[look], thr)
                 fn_differ[look[typo]] = False
@@ -256,13 +267,18 @@ class Scorer:
             # undated, only when it judged them two men: a father and his namesake son
             src = self._src
             no_dob = lv[:, self.k_dob] == MISSING if self.k_dob is not None else np.ones(n, bool)
+            # spec v13: a force's name search is phonetic (as the PNC's is), so a
+            # second nominal whose surname is a keystroke off the first's ("Mosss"
+            # beside "Moss") was created with the first in front of the officer too
+            sn_levels = self.spec.guard_index_namesakes_surname_levels
+            one_name = self._label_in(lv, self.k_sn, sn_levels)
             soft["index_namesakes_at_home"] = (
-                at_home
+                home
                 & (src[pl.i] >= 0)
                 & (src[pl.i] == src[pl.j])
                 & own[pl.i]
                 & (lv[:, self.k_fn] == 0)
-                & (lv[:, self.k_sn] == 0)
+                & one_name
                 & no_dob
             )
         if self.k_dob is not None:
@@ -279,6 +295,14 @@ class Scorer:
                 far &= ~self.dob_slips(pl.i, pl.j, far, slips)
             differ |= far
         out = at_home & differ
+        if typo_sn.any():
+            # spec v13: inside one index, at one address, a second registration whose
+            # surname is a keystroke off the first's and whose forename (or sex, or a
+            # birth date a generation away) differs is a brother, a twin or a father,
+            # registered by a desk that had the first in front of it, likelier than one
+            # person keyed with two slips; but a typo may also have hidden the first from
+            # its search, so the pair is put to a steward rather than cut
+            soft["index_household_surname_typo"] = typo_sn & differ
         if self.spec.guard_generation and self._gen is not None:
             # "Jonathan Poole Jr" and "Jonathan Poole Sr": two men, wherever they live
             ga, gb = self._gen[pl.i], self._gen[pl.j]

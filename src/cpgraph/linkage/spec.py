@@ -19,7 +19,10 @@ SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
 ReviewableGuard = Literal[
-    "generation_suffix_one_side", "index_twins_middle_name", "index_namesakes_at_home"
+    "generation_suffix_one_side",
+    "index_twins_middle_name",
+    "index_namesakes_at_home",
+    "index_household_surname_typo",
 ]
 REVIEWABLE_GUARDS: tuple[str, ...] = get_args(ReviewableGuard)
 
@@ -170,10 +173,18 @@ class Spec:
     same_source_conflict_dob_edits: int = 0
     # v12: generation bounds read a birth year as possibly keyed with two digits swapped
     rel_year_slips: bool = False
+    # v13: detach_ambiguous passes (a person's age read once its ambiguous mentions are out)
+    ambiguity_passes: int = 1
+    # v13: a relative looked for at her anchor's address meets the household guard there
+    rel_household_guard: bool = False
     # v12: the household guard's far-apart birth dates yield to dates this many slips apart
     guard_dob_far_slips: int = 0
     # guards that keep a pair apart for a steward instead of hiding it (REVIEWABLE_GUARDS)
     guard_reviewable: tuple[str, ...] = ()
+    # v13: surname levels at which the namesakes-at-home guard reads one name twice
+    guard_index_namesakes_surname_levels: tuple[str, ...] = ("exact",)
+    # v13: inside one index, the household guard at these (typo) surname levels too
+    guard_index_household_typo_levels: tuple[str, ...] = ()
     # the place gate yields to a full-name match inside one index too (measured off, not kept)
     gate_yields_within_index: bool = True
     # v13: learned forename pairs that are spellings of one name (one consonant skeleton)
@@ -297,6 +308,8 @@ class GuardsDoc(_Section):
     index_namesakes_at_home: list[str] = []
     reviewable: list[ReviewableGuard] = []
     dob_far_slips: int = Field(0, ge=0, le=8)
+    index_namesakes_surname_levels: list[str] = ["exact"]
+    index_household_typo_levels: list[str] = []
 
 
 class RelationshipDoc(_Section):
@@ -317,6 +330,7 @@ class RelationshipDoc(_Section):
     household_groups: list[str] = []
     household_moves: bool = False
     year_slips: bool = False
+    household_guard: bool = False
 
 
 class ClusteringDoc(_Section):
@@ -332,6 +346,7 @@ class ClusteringDoc(_Section):
     alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
     alias_home_check: bool = False
     ambiguity_margin_bits: float | None = None
+    ambiguity_passes: int = Field(1, ge=1, le=4)
     typical_parent_gap_years: int = 0
     namesake_generation_years: int = 0
     namesake_max_lag_bits: float = float("inf")
@@ -475,6 +490,12 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         for label in cl.alias_dob_levels:
             if label not in dob_levels:
                 raise SpecError(f"alias_dob_levels: {label!r} is not a level of the dob comparison")
+    sn_levels = {lv.label for c in comps if c.kind == "name" and c.role == "sn" for lv in c.levels}
+    for key in ("index_namesakes_surname_levels", "index_household_typo_levels"):
+        # (a spec without a surname comparison has no guard to read them)
+        for label in getattr(gd, key) if sn_levels else ():
+            if label not in sn_levels:
+                raise SpecError(f"{key}: {label!r} is not a level of the surname comparison")
     grandparent = rel.grandparent_gap_years
     return Spec(
         version=version,
@@ -517,6 +538,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_dob_far_slips=gd.dob_far_slips,
         rel_household_groups=tuple(rel.household_groups),
         rel_household_moves=rel.household_moves,
+        rel_household_guard=rel.household_guard,
         rel_surname_change=rel.surname_change,
         rel_unique_roles=tuple(rel.unique_roles),
         train_exclude_cannot=tr.exclude_cannot_links,
@@ -534,6 +556,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         variants_min_count=nv.min_count,
         variants_spelling_classes=nv.spelling_classes,
         ambiguity_margin=cl.ambiguity_margin_bits,
+        ambiguity_passes=cl.ambiguity_passes,
         typical_parent_gap=cl.typical_parent_gap_years,
         namesake_generation_gap=cl.namesake_generation_years,
         namesake_max_lag=cl.namesake_max_lag_bits,
@@ -548,6 +571,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
         guard_reviewable=tuple(dict.fromkeys(gd.reviewable)),
+        guard_index_namesakes_surname_levels=tuple(gd.index_namesakes_surname_levels),
+        guard_index_household_typo_levels=tuple(gd.index_household_typo_levels),
         place_corroboration=cl.place_corroboration,
         corroborate_within_household=cl.corroborate_within_household,
         raw=raw,

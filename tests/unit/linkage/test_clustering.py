@@ -205,3 +205,54 @@ def test_a_far_namesake_of_unknown_age_does_not_shield_a_close_rival():
     # judging: the close one (4 bits behind) still sends the mention to review
     out = _namesakes(rival_weight=26.0, generation_lag=10.0, far=True)
     assert out[0] != out[1] and out[0] != out[2]
+
+
+def _settled_by_age(only: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Mention 0 ("father of a girl born 2021", name only) fits record 1 (born 1980) and
+    record 2 (born 2015, too young) equally; the two may not be joined."""
+    settled: list[np.ndarray] = []
+    out = detach_ambiguous(
+        np.array([0, 0, 2]),
+        np.array([0, 0]),
+        np.array([1, 2]),
+        np.array([20.0, 20.0]),
+        np.ones(2, bool),
+        np.array([1]),
+        np.array([2]),
+        np.array([True, False, False]),
+        1.0,
+        years=np.array([-1, 1980, 2015]),
+        plausible_hi=np.array([2003.0, np.inf, np.inf]),
+        only=only,
+        settled=settled,
+    )
+    return out, settled
+
+
+def test_detach_reports_the_mentions_an_age_settled():
+    out, settled = _settled_by_age()
+    assert out[0] == out[1] != out[2]
+    assert np.concatenate(settled).tolist() == [0]
+
+
+def test_detach_moves_only_the_mentions_it_may():
+    """Spec v13's second pass: a mention outside ``only`` keeps its person."""
+    out, _ = _settled_by_age(only=np.zeros(3, bool))
+    assert out[0] == out[1] and out[0] != out[2]
+    # (here the age settles it where it is; held where it was, it stays with record 1)
+    labels = np.array([2, 0, 2])  # mention 0 first sits with the too-young record 2
+    stay = detach_ambiguous(
+        labels,
+        np.array([0, 0]),
+        np.array([1, 2]),
+        np.array([20.0, 20.0]),
+        np.ones(2, bool),
+        np.array([1]),
+        np.array([2]),
+        np.array([True, False, False]),
+        1.0,
+        years=np.array([-1, 1980, 2015]),
+        plausible_hi=np.array([2003.0, np.inf, np.inf]),
+        only=np.zeros(3, bool),
+    )
+    assert stay[0] == stay[2] != stay[1]

@@ -30,12 +30,22 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.guard_index_namesakes == ("nominal",)
     # v12: a birth date keyed with slips is no evidence of another generation
     assert spec.rel_year_slips and spec.guard_dob_far_slips == 2
-    assert spec.guard_reviewable == ("generation_suffix_one_side", "index_namesakes_at_home")
-    # v13: learned spellings of one name join into classes (Maxamed ~ Mohamud)
+    # v13 (recall): learned spellings of one name join into classes (Maxamed ~ Mohamud)
     assert spec.variants_spelling_classes
-    # the gate yields to a full-name match inside one index too (the stricter rule is
-    # measured but not kept)
-    assert spec.gate_yields_within_index
+    # v13 (look-alikes): a new reviewable guard for twins whose surname is a keystroke
+    # off inside one index, the household guard for relatives looked for at home, ages
+    # read once ambiguous mentions are out, and inside one index the address decides
+    # (the gate no longer yields to a full name); the namesakes guard through a surname
+    # typo is measured, off
+    assert spec.guard_reviewable == (
+        "generation_suffix_one_side",
+        "index_namesakes_at_home",
+        "index_household_surname_typo",
+    )
+    assert spec.guard_index_namesakes_surname_levels == ("exact",)
+    assert spec.guard_index_household_typo_levels == ("jw>=0.92",)
+    assert spec.rel_household_guard and spec.ambiguity_passes == 2
+    assert not spec.gate_yields_within_index
     # v11: a second registration under a nickname and a misspelt surname is blocked by
     # its initials and birth date (two keying slips in a date as no contradiction inside
     # one index: measured, off)
