@@ -701,7 +701,10 @@ def render(runs: list[dict[str, Any]]) -> str:
         n = run.get("loaded_mentions") or run.get("generated_mentions")
         label = f"{n:,}" if n else f"≈ {run['target_mentions']:,}"
         label += f" ({run['households']:,})"
-        for name, st in run["stages"].items():
+        # in the order they ran (a run read back from its JSON comment has them sorted)
+        order = (*STAGES[:3], "users_add", "export", *STAGES[3:])
+        ranked = sorted(run["stages"].items(), key=lambda kv: order.index(kv[0]))
+        for name, st in ranked:
             ex = st["extra"]
             notes = []
             if name == "generate" and run.get("generated_mentions"):
