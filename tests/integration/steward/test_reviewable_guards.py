@@ -16,10 +16,10 @@ from steward_helpers import STEWARD, Linked, linked_population
 from cpgraph.api import create_app
 from cpgraph.config import Settings
 from cpgraph.flags.service import read_possible_matches
-from cpgraph.linkage.spec import load_spec, spec_from_dict
 from cpgraph.security import Role, add_user
 from cpgraph.steward.queue import load_queue
 from tests.factories import UNTHROTTLED, make_population, undeclare_files
+from tests.specs import spec_with
 
 FATHER, SON = "wmp-niche:nominal:NM9000001", "wmp-niche:nominal:NM9000002"
 REASON = "index_namesakes_at_home"
@@ -28,12 +28,6 @@ query($id: ID!) {
   person(id: $id) { possibleMatches { person { id } reason candidateIds recordKeys } }
 }
 """
-
-
-def _spec():
-    raw = load_spec().raw
-    guards = {**raw["guards"], "index_namesakes_at_home": ["nominal"], "reviewable": [REASON]}
-    return spec_from_dict({**raw, "guards": guards})
 
 
 def _add_namesakes(folder: Path) -> None:
@@ -59,7 +53,11 @@ def _add_namesakes(folder: Path) -> None:
 async def linked(tmp_path: Path) -> AsyncIterator[Linked]:
     pop = make_population(tmp_path / "pop", households=20, seed=4)
     _add_namesakes(pop.root / "wmp-niche")
-    async with linked_population(tmp_path / "data", pop, spec=_spec()) as graph:
+    async with linked_population(
+        tmp_path / "data",
+        pop,
+        spec=spec_with("guards", index_namesakes_at_home=["nominal"], reviewable=[REASON]),
+    ) as graph:
         yield graph
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cpgraph.linkage import LinkageEngine, load_spec
+from cpgraph.linkage import load_spec
 from cpgraph.linkage.relationships import swapped_years, year_bounds
-from cpgraph.linkage.spec import spec_from_dict
+from tests.specs import engine_with, link_with
 
 from .conftest import mention
 from .test_engine import pid
@@ -23,16 +23,6 @@ from .test_engine import pid
 @pytest.fixture(scope="module")
 def base(pop):
     return pop[0]
-
-
-def _engine(section: str, **keys) -> LinkageEngine:
-    raw = load_spec().raw
-    return LinkageEngine(spec_from_dict({**raw, section: {**raw[section], **keys}}))
-
-
-def _link(eng: LinkageEngine, model, base, rows, rels=None):
-    df = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
-    return eng.link(df, rels, model=model)
 
 
 def test_shipped_spec_reads_dates_as_possibly_mistyped():
@@ -105,12 +95,12 @@ def _mother_and_child():
 
 def test_a_mistyped_childs_year_does_not_part_the_mother_from_her_own_record(fitted, base):
     rows, rels = _mother_and_child()
-    on = _link(_engine("relationship", year_slips=True), fitted.model, base, rows, rels)
+    on = link_with(engine_with("relationship", year_slips=True), fitted.model, base, rows, rels)
     assert pid(on, "ed:contact:1") == pid(on, "cs:person:1")
     assert pid(on, "ed:pupil:1") == pid(on, "h:patient:1")
     # without the rule the pupil's "2012" says the mother was born by 1994 (1995 with a
     # year's tolerance): her own record of 2000 contradicts it and the two stay apart
-    off = _link(_engine("relationship", year_slips=False), fitted.model, base, rows, rels)
+    off = link_with(engine_with("relationship", year_slips=False), fitted.model, base, rows, rels)
     assert pid(off, "ed:contact:1") != pid(off, "cs:person:1")
 
 
@@ -121,10 +111,12 @@ def test_a_year_that_swaps_into_nothing_plausible_still_bounds(fitted, base):
     rows, rels = _mother_and_child()
     rows[0]["dob"] = rows[1]["dob"] = "2023-05-03"
     rows[3]["dob"] = "2019-09-06"
-    on = _link(_engine("relationship", year_slips=True), fitted.model, base, rows, rels)
+    on = link_with(engine_with("relationship", year_slips=True), fitted.model, base, rows, rels)
     assert pid(on, "ed:contact:1") != pid(on, "cs:person:1")
     # (what keeps them apart is the bound: without generation bounds they link)
-    free = _link(_engine("relationship", generation_gap_years=0), fitted.model, base, rows, rels)
+    free = link_with(
+        engine_with("relationship", generation_gap_years=0), fitted.model, base, rows, rels
+    )
     assert pid(free, "ed:contact:1") == pid(free, "cs:person:1")
 
 
@@ -137,14 +129,16 @@ def test_two_slips_apart_is_one_birth_date_for_the_household_guard(fitted):
     keying slips of one date — not a father and his namesake son."""
     a = mention("cs:person:1", system="cs", kind="person", dob="1959-05-14", **SAM)
     b = mention("p:prisoner:1", system="p", kind="prisoner", dob="1995-05-15", **SAM)
-    on = _engine("guards", dob_far_slips=2).explain_pair(a, b, model=fitted.model)
+    on = engine_with("guards", dob_far_slips=2).explain_pair(a, b, model=fitted.model)
     assert on.cannot_link is None and not on.household_guard
-    off = _engine("guards", dob_far_slips=0).explain_pair(a, b, model=fitted.model)
+    off = engine_with("guards", dob_far_slips=0).explain_pair(a, b, model=fitted.model)
     assert off.cannot_link == "household look-alike"
     # a father and son born on different days stay a household look-alike
     son = {**b, "dob": "1995-08-21"}
     assert (
-        _engine("guards", dob_far_slips=2).explain_pair(a, son, model=fitted.model).household_guard
+        engine_with("guards", dob_far_slips=2)
+        .explain_pair(a, son, model=fitted.model)
+        .household_guard
     )
 
 
@@ -183,6 +177,8 @@ def test_a_son_whose_year_might_be_swapped_is_still_not_his_father(fitted, base)
         columns=["from_key", "to_key", "relationship"],
     )
     for slips in (True, False):
-        res = _link(_engine("relationship", year_slips=slips), fitted.model, base, rows, rels)
+        res = link_with(
+            engine_with("relationship", year_slips=slips), fitted.model, base, rows, rels
+        )
         assert pid(res, "ed:contact:1") == pid(res, "h:patient:2")
         assert pid(res, "ed:contact:1") != pid(res, "ed:pupil:1")

@@ -3,19 +3,12 @@
 
 from __future__ import annotations
 
-from cpgraph.linkage import LinkageEngine, load_spec
-from cpgraph.linkage.spec import spec_from_dict
+from cpgraph.linkage import load_spec
+from tests.specs import engine_with
 
 from .conftest import mention
 
 HOME = dict(surname_m="vaughan", postcode="B5 8DF", sex="M")
-
-
-def _engine(jw: float) -> LinkageEngine:
-    raw = load_spec().raw
-    return LinkageEngine(
-        spec_from_dict({**raw, "guards": {**raw["guards"], "nickname_typo_jw": jw}})
-    )
 
 
 def test_a_misspelt_samuel_beside_sam_at_home_is_not_a_brother(fitted):
@@ -26,8 +19,9 @@ def test_a_misspelt_samuel_beside_sam_at_home_is_not_a_brother(fitted):
         "cs:person:1", system="cs", kind="person", forename_m="sqmuel", dob="1997-05-13", **HOME
     )
     b = mention("ed:contact:1", system="ed", kind="contact", forename_m="sam", **HOME)
-    assert not _engine(0.88).explain_pair(a, b, model=fitted.model).household_guard
-    assert _engine(0.92).explain_pair(a, b, model=fitted.model).household_guard
+    v12, v7 = (engine_with("guards", nickname_typo_jw=jw) for jw in (0.88, 0.92))
+    assert not v12.explain_pair(a, b, model=fitted.model).household_guard
+    assert v7.explain_pair(a, b, model=fitted.model).household_guard
     # two brothers' names stay two names: Samuel and a known name like Daniel
     c = {**b, "forename_m": "daniel"}
-    assert _engine(0.88).explain_pair(a, c, model=fitted.model).household_guard
+    assert v12.explain_pair(a, c, model=fitted.model).household_guard

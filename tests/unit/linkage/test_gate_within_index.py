@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from cpgraph.linkage.spec import load_spec, spec_from_dict
+from tests.specs import spec_with
 
 from .conftest import mention
 from .test_place_gate import link, pid
@@ -18,11 +18,6 @@ from .test_place_gate import link, pid
 @pytest.fixture(scope="module")
 def base(pop):
     return pop[0]
-
-
-def _spec(**clustering):
-    raw = load_spec().raw
-    return spec_from_dict({**raw, "clustering": {**raw["clustering"], **clustering}})
 
 
 V12 = dict(gate_yields_within_index=False)  # the rule on
@@ -40,7 +35,7 @@ def _sarahs(kind_b: str, system_b: str) -> list[dict]:
 
 def test_inside_one_index_a_full_name_match_elsewhere_waits_for_a_steward(fitted, base):
     rows = _sarahs("patient", "uhb")
-    res = link(fitted, rows, base, _spec(**V12))
+    res = link(fitted, rows, base, spec_with("clustering", **V12))
     assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
     q = res.review
     row = q[
@@ -49,11 +44,13 @@ def test_inside_one_index_a_full_name_match_elsewhere_waits_for_a_steward(fitted
     ]
     assert len(row) == 1 and row["reason"].iloc[0] == "different_addresses"
     # the rule is what keeps them apart: as shipped the gate yields to the full name
-    before = link(fitted, rows, base, _spec(**{**V12, "gate_yields_within_index": True}))
+    before = link(
+        fitted, rows, base, spec_with("clustering", **{**V12, "gate_yields_within_index": True})
+    )
     assert pid(before, "uhb:patient:1") == pid(before, "uhb:patient:2")
 
 
 def test_across_agencies_the_gate_still_yields_to_a_full_name_match(fitted, base):
     rows = _sarahs("nominal", "wmp")
-    res = link(fitted, rows, base, _spec(**V12))
+    res = link(fitted, rows, base, spec_with("clustering", **V12))
     assert pid(res, "uhb:patient:1") == pid(res, "wmp:nominal:2")

@@ -22,6 +22,7 @@ import pytest
 
 from cpgraph.linkage import LinkageEngine, load_spec
 from cpgraph.linkage.spec import SpecError, spec_from_dict
+from tests.specs import engine_with, link_with
 
 from .conftest import mention
 from .test_engine import pid
@@ -35,16 +36,6 @@ def base(indexed_pop):
 @pytest.fixture(scope="module")
 def model(base):
     return LinkageEngine(load_spec()).fit(base)
-
-
-def _engine(section: str, **keys) -> LinkageEngine:
-    raw = load_spec().raw
-    return LinkageEngine(spec_from_dict({**raw, section: {**raw[section], **keys}}))
-
-
-def _link(eng: LinkageEngine, model, base, rows, rels=None):
-    df = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
-    return eng.link(df, rels, model=model)
 
 
 def _queued(res, a, b):
@@ -86,18 +77,20 @@ TYPO_NAMESAKES = dict(index_namesakes_surname_levels=["exact", "jw>=0.92"])
 
 def test_a_surname_typo_does_not_hide_a_force_s_namesakes_at_home(model):
     son, dad = _moss()
-    ex = _engine("guards", **TYPO_NAMESAKES).explain_pair(son, dad, model=model)
+    ex = engine_with("guards", **TYPO_NAMESAKES).explain_pair(son, dad, model=model)
     assert ex.cannot_link == "kept apart for review: index_namesakes_at_home"
-    old = _engine("guards", index_namesakes_surname_levels=["exact"])
+    old = engine_with("guards", index_namesakes_surname_levels=["exact"])
     assert old.explain_pair(son, dad, model=model).cannot_link is None
 
 
 def test_namesakes_with_a_surname_typo_are_a_possible_match(model, base):
-    res = _link(_engine("guards", **TYPO_NAMESAKES), model, base, _moss())
+    res = link_with(engine_with("guards", **TYPO_NAMESAKES), model, base, _moss())
     assert pid(res, "wmp:nominal:son") != pid(res, "wmp:nominal:dad")
     row = _queued(res, "wmp:nominal:son", "wmp:nominal:dad")
     assert row["reason"].tolist() == ["index_namesakes_at_home"]
-    old = _link(_engine("guards", index_namesakes_surname_levels=["exact"]), model, base, _moss())
+    old = link_with(
+        engine_with("guards", index_namesakes_surname_levels=["exact"]), model, base, _moss()
+    )
     assert pid(old, "wmp:nominal:son") == pid(old, "wmp:nominal:dad")
 
 
@@ -120,24 +113,24 @@ def _twins(second_system: str = "uhb"):
 
 def test_twins_of_one_index_with_a_surname_typo_are_kept_apart_for_review(model):
     a, b = _twins()
-    ex = _engine("guards").explain_pair(a, b, model=model)
+    ex = engine_with("guards").explain_pair(a, b, model=model)
     assert ex.cannot_link == "kept apart for review: index_household_surname_typo"
-    off = _engine("guards", index_household_typo_levels=[])
+    off = engine_with("guards", index_household_typo_levels=[])
     assert off.explain_pair(a, b, model=model).cannot_link is None
     # across two agencies a forename recorded differently is not the desk's judgement
     a, b = _twins("bcc")
-    assert _engine("guards").explain_pair(a, b, model=model).cannot_link is None
+    assert engine_with("guards").explain_pair(a, b, model=model).cannot_link is None
 
 
 def test_the_same_child_with_a_misspelt_forename_is_no_twin(model):
     """A forename a keystroke off a known one is a typo, not a sibling (v7's rule)."""
     a, b = _twins()
     b["forename_m"] = "ahmte"
-    assert _engine("guards").explain_pair(a, b, model=model).cannot_link is None
+    assert engine_with("guards").explain_pair(a, b, model=model).cannot_link is None
 
 
 def test_index_twins_with_a_surname_typo_are_queued_with_the_guard(model, base):
-    res = _link(_engine("guards"), model, base, _twins())
+    res = link_with(engine_with("guards"), model, base, _twins())
     assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
     row = _queued(res, "uhb:patient:1", "uhb:patient:2")
     assert row["reason"].tolist() == ["index_household_surname_typo"]
@@ -184,9 +177,9 @@ def _barry():
 
 def test_a_relative_looked_for_at_home_meets_the_household_guard(model, base):
     rows, rels = _barry()
-    res = _link(_engine("relationship"), model, base, rows, rels)
+    res = link_with(engine_with("relationship"), model, base, rows, rels)
     assert pid(res, "uhb:related:dad") != pid(res, "uhb:patient:son")
-    off = _link(_engine("relationship", household_guard=False), model, base, rows, rels)
+    off = link_with(engine_with("relationship", household_guard=False), model, base, rows, rels)
     assert pid(off, "uhb:related:dad") == pid(off, "uhb:patient:son")
 
 
@@ -207,7 +200,7 @@ def test_a_relative_looked_for_at_home_still_joins_her_own_record(model, base):
             sex="M",
         )
     )
-    res = _link(_engine("relationship"), model, base, rows, rels)
+    res = link_with(engine_with("relationship"), model, base, rows, rels)
     assert pid(res, "uhb:related:dad") == pid(res, "uhb:patient:dad")
     assert pid(res, "uhb:patient:dad") != pid(res, "uhb:patient:son")
 
@@ -275,8 +268,8 @@ def test_a_fathers_mention_is_not_handed_to_his_namesake_son(model, base):
     plausible parent.  Read again once the nominal is out, the father is a rival of
     unknown age: the mention is ambiguous and waits for a steward."""
     rows, rels = _mahmood()
-    res = _link(_engine("clustering"), model, base, rows, rels)
+    res = link_with(engine_with("clustering"), model, base, rows, rels)
     assert pid(res, "uhb:related:dad") != pid(res, "uhb:patient:son")
     assert not _queued(res, "uhb:related:dad", "uhb:patient:son").empty
-    one = _link(_engine("clustering", ambiguity_passes=1), model, base, rows, rels)
+    one = link_with(engine_with("clustering", ambiguity_passes=1), model, base, rows, rels)
     assert pid(one, "uhb:related:dad") == pid(one, "uhb:patient:son")

@@ -9,6 +9,7 @@ import pytest
 
 from cpgraph.linkage import LinkageEngine, load_spec
 from cpgraph.linkage.spec import REVIEWABLE_GUARDS, SpecError, spec_from_dict
+from tests.specs import engine_with
 
 from .conftest import mention
 from .test_engine import link, pid
@@ -25,11 +26,6 @@ def base(indexed_pop):
 @pytest.fixture(scope="module")
 def model(spec, base):
     return LinkageEngine(spec).fit(base)
-
-
-def _engine(**guards) -> LinkageEngine:
-    raw = load_spec().raw
-    return LinkageEngine(spec_from_dict({**raw, "guards": {**raw["guards"], **guards}}))
 
 
 NAMESAKES_HARD = dict(index_namesakes_at_home=["nominal"], reviewable=[])
@@ -56,9 +52,11 @@ def _queued(res, a, b):
 
 def test_a_reviewable_guard_keeps_the_pair_apart_without_its_penalty(model):
     dated, undated = _namesakes()
-    hard = _engine(**NAMESAKES_HARD).explain_pair(dated, undated, model=model)
-    soft = _engine(**NAMESAKES_SOFT).explain_pair(dated, undated, model=model)
-    off = _engine(index_namesakes_at_home=[]).explain_pair(dated, undated, model=model)
+    hard = engine_with("guards", **NAMESAKES_HARD).explain_pair(dated, undated, model=model)
+    soft = engine_with("guards", **NAMESAKES_SOFT).explain_pair(dated, undated, model=model)
+    off = engine_with("guards", index_namesakes_at_home=[]).explain_pair(
+        dated, undated, model=model
+    )
     assert hard.cannot_link == "household look-alike"
     assert soft.cannot_link == "kept apart for review: index_namesakes_at_home"
     # the pair keeps the model's own score: a steward sees how alike the two are
@@ -68,7 +66,7 @@ def test_a_reviewable_guard_keeps_the_pair_apart_without_its_penalty(model):
 
 def test_a_reviewable_guard_pair_is_a_possible_match_with_the_guard_as_reason(model, base):
     rows = _namesakes()
-    soft = _linked(_engine(**NAMESAKES_SOFT), model, base, rows)
+    soft = _linked(engine_with("guards", **NAMESAKES_SOFT), model, base, rows)
     assert pid(soft, "wmp:nominal:1") != pid(soft, "wmp:nominal:2")
     row = _queued(soft, "wmp:nominal:1", "wmp:nominal:2")
     assert len(row) == 1
@@ -76,7 +74,7 @@ def test_a_reviewable_guard_pair_is_a_possible_match_with_the_guard_as_reason(mo
     bd = row["breakdown"].iloc[0]
     assert bd["kept_apart"] == {"level": "index_namesakes_at_home", "weight": 0.0}
     # the same guard as a hard cannot-link: apart, and out of the stewards' sight
-    hard = _linked(_engine(**NAMESAKES_HARD), model, base, rows)
+    hard = _linked(engine_with("guards", **NAMESAKES_HARD), model, base, rows)
     assert pid(hard, "wmp:nominal:1") != pid(hard, "wmp:nominal:2")
     assert _queued(hard, "wmp:nominal:1", "wmp:nominal:2").empty
 
@@ -84,7 +82,7 @@ def test_a_reviewable_guard_pair_is_a_possible_match_with_the_guard_as_reason(mo
 def test_a_steward_link_joins_a_reviewable_guard_pair(model, base):
     rows = _namesakes()
     res = _linked(
-        _engine(**NAMESAKES_SOFT),
+        engine_with("guards", **NAMESAKES_SOFT),
         model,
         base,
         rows,
@@ -98,7 +96,7 @@ def test_a_third_record_does_not_join_a_reviewable_guard_pair(model, base):
     """The guard is a constraint on the two persons, not only on one edge: a hospital
     record of the father (dated, same address) does not pull the undated nominal in."""
     rows = [*_namesakes(), mention("uhb:patient:9", system="uhb", kind="patient", **MAN)]
-    res = _linked(_engine(**NAMESAKES_SOFT), model, base, rows)
+    res = _linked(engine_with("guards", **NAMESAKES_SOFT), model, base, rows)
     assert pid(res, "uhb:patient:9") == pid(res, "wmp:nominal:1")
     assert pid(res, "wmp:nominal:2") != pid(res, "wmp:nominal:1")
 
@@ -108,7 +106,7 @@ def test_a_hard_rule_on_the_same_pair_wins(model):
     dated, undated = _namesakes()
     for r, pnc in ((dated, "2001/0123456A"), (undated, "2003/0654321Z")):
         r.update(pnc_id=pnc, pnc_id_valid=True)
-    ex = _engine(**NAMESAKES_SOFT).explain_pair(dated, undated, model=model)
+    ex = engine_with("guards", **NAMESAKES_SOFT).explain_pair(dated, undated, model=model)
     assert ex.cannot_link is not None and not ex.cannot_link.startswith("kept apart")
 
 
@@ -116,10 +114,12 @@ def test_a_suffix_on_one_side_can_be_reviewable(model):
     father = dict(MAN, forename_m="gary", surname_m="lee", dob="1981-12-30")
     senior = mention("wmp:nominal:1", **NOMINAL, **{**father, "surname_m": "lee senior"})
     bare = mention("bcc:person:2", system="bcc", kind="person", **{**father, "dob": None})
-    soft = _engine(generation_suffix_one_side=True, reviewable=["generation_suffix_one_side"])
+    soft = engine_with(
+        "guards", generation_suffix_one_side=True, reviewable=["generation_suffix_one_side"]
+    )
     ex = soft.explain_pair(senior, bare, model=model)
     assert ex.cannot_link == "kept apart for review: generation_suffix_one_side"
-    hard = _engine(generation_suffix_one_side=True, reviewable=[])
+    hard = engine_with("guards", generation_suffix_one_side=True, reviewable=[])
     assert hard.explain_pair(senior, bare, model=model).cannot_link == "household look-alike"
 
 

@@ -11,6 +11,7 @@ import pytest
 from cpgraph.linkage import LinkageEngine, load_spec
 from cpgraph.linkage.model import Model, learn_same_source
 from cpgraph.linkage.spec import SpecError, spec_from_dict
+from tests.specs import engine_with
 
 from .conftest import mention
 from .test_engine import link, pid
@@ -226,11 +227,6 @@ def test_jr_and_sr_are_two_men_and_the_suffix_is_not_the_surname(fitted, base):
     assert pid(res, "wmp:nominal:2") != pid(res, "wmp:nominal:1")
 
 
-def _with_guard(**guards) -> LinkageEngine:
-    raw = load_spec().raw
-    return LinkageEngine(spec_from_dict({**raw, "guards": {**raw["guards"], **guards}}))
-
-
 def test_an_undated_record_is_neither_of_a_sr_and_his_namesake(fitted, base):
     """Spec v10 `generation_suffix_one_side`: at the address of "Gary Lee Senior" a
     second record "Gary Lee" in an index (here a council's), no birth date and no suffix,
@@ -245,7 +241,7 @@ def test_an_undated_record_is_neither_of_a_sr_and_his_namesake(fitted, base):
         ),
         mention("bcc:person:2", system="bcc", kind="person", **{**father, "dob": None}),
     ]
-    on = _with_guard(generation_suffix_one_side=True, reviewable=[])
+    on = engine_with("guards", generation_suffix_one_side=True, reviewable=[])
     assert on.explain_pair(rows[1], rows[2], model=fitted.model).cannot_link == (
         "household look-alike"
     )
@@ -261,7 +257,7 @@ def test_an_undated_record_is_neither_of_a_sr_and_his_namesake(fitted, base):
     )
     shipped = link(fitted, rows, base)
     assert pid(shipped, "bcc:person:2") != pid(shipped, "wmp:nominal:1")
-    off = _with_guard(generation_suffix_one_side=False)
+    off = engine_with("guards", generation_suffix_one_side=False)
     assert off.explain_pair(rows[1], rows[2], model=fitted.model).cannot_link is None
 
 
@@ -293,7 +289,7 @@ def test_a_force_holding_one_name_twice_at_one_address_holds_two_men(fitted, bas
     man = dict(JACK, forename_m="jordan", surname_m="bailey", dob="1982-05-31")
     dated = mention("wmp:nominal:1", system="wmp", kind="nominal", **man)
     undated = mention("wmp:nominal:2", system="wmp", kind="nominal", **{**man, "dob": None})
-    on = _with_guard(index_namesakes_at_home=["nominal"], reviewable=[])
+    on = engine_with("guards", index_namesakes_at_home=["nominal"], reviewable=[])
     assert on.explain_pair(dated, undated, model=fitted.model).cannot_link == (
         "household look-alike"
     )
@@ -305,5 +301,5 @@ def test_a_force_holding_one_name_twice_at_one_address_holds_two_men(fitted, bas
     assert fitted.explain_pair(dated, undated).cannot_link == (  # as shipped
         "kept apart for review: index_namesakes_at_home"
     )
-    off = _with_guard(index_namesakes_at_home=[])
+    off = engine_with("guards", index_namesakes_at_home=[])
     assert off.explain_pair(dated, undated, model=fitted.model).cannot_link is None
