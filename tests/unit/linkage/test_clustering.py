@@ -207,12 +207,15 @@ def test_a_far_namesake_of_unknown_age_does_not_shield_a_close_rival():
     assert out[0] != out[1] and out[0] != out[2]
 
 
-def _settled_by_age(only: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+def _settled_by_age(
+    only: np.ndarray | None = None, labels: tuple[int, int, int] = (0, 0, 2)
+) -> tuple[np.ndarray, list[np.ndarray]]:
     """Mention 0 ("father of a girl born 2021", name only) fits record 1 (born 1980) and
-    record 2 (born 2015, too young) equally; the two may not be joined."""
+    record 2 (born 2015, too young) equally; the two may not be joined. ``labels``: where
+    the three records sit before."""
     settled: list[np.ndarray] = []
     out = detach_ambiguous(
-        np.array([0, 0, 2]),
+        np.array(labels),
         np.array([0, 0]),
         np.array([1, 2]),
         np.array([20.0, 20.0]),
@@ -239,20 +242,6 @@ def test_detach_moves_only_the_mentions_it_may():
     """Spec v13's second pass: a mention outside ``only`` keeps its person."""
     out, _ = _settled_by_age(only=np.zeros(3, bool))
     assert out[0] == out[1] and out[0] != out[2]
-    # (here the age settles it where it is; held where it was, it stays with record 1)
-    labels = np.array([2, 0, 2])  # mention 0 first sits with the too-young record 2
-    stay = detach_ambiguous(
-        labels,
-        np.array([0, 0]),
-        np.array([1, 2]),
-        np.array([20.0, 20.0]),
-        np.ones(2, bool),
-        np.array([1]),
-        np.array([2]),
-        np.array([True, False, False]),
-        1.0,
-        years=np.array([-1, 1980, 2015]),
-        plausible_hi=np.array([2003.0, np.inf, np.inf]),
-        only=np.zeros(3, bool),
-    )
+    # outside ``only`` and first put with the too-young record 2, it stays there
+    stay, _ = _settled_by_age(only=np.zeros(3, bool), labels=(2, 0, 2))
     assert stay[0] == stay[2] != stay[1]
