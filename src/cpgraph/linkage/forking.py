@@ -18,9 +18,11 @@ import os
 import signal
 import sys
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import psutil
@@ -164,6 +166,7 @@ def in_fork(
     _LIVE.add(proc.pid)
 
     def wait() -> Any:
+        abandon.detach()
         try:
             status, value = recv.recv()
         except EOFError:
@@ -180,7 +183,21 @@ def in_fork(
             raise value
         return value
 
+    # A caller that raises before it waits drops ``wait``: the child (and the budget's
+    # count of it) would otherwise live on until this process ends, blocked on a pipe
+    # nobody reads, holding its copy of the tables.
+    abandon = weakref.finalize(wait, _abandon, proc, recv)
     return wait
+
+
+def _abandon(proc: BaseProcess, recv: Connection) -> None:
+    """Stop a forked child whose result nobody will wait for, and forget it."""
+    _LIVE.discard(proc.pid or 0)
+    with contextlib.suppress(OSError):
+        recv.close()
+    if proc.is_alive():
+        proc.kill()
+    proc.join(timeout=5)
 
 
 def in_process(job: Callable[[], Any]) -> Callable[[], Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from cpgraph.errors import LinkageError
+from cpgraph.linkage import forking
 from cpgraph.linkage.forking import COMPARISON_THREADS, can_fork, comparison_threads, in_fork
 
 pytestmark = pytest.mark.skipif(not can_fork(), reason="this platform cannot fork")
@@ -54,7 +56,7 @@ def test_the_child_dies_with_its_parent(tmp_path):
         def job():
             open({str(pid_file)!r}, "w").write(str(os.getpid()))
             time.sleep(60)
-        in_fork(job)
+        wait = in_fork(job)  # (held: a dropped wait stops its child)
         time.sleep(60)
         """
     )
@@ -85,7 +87,6 @@ def _alive(pid: int) -> bool:
 
 
 def test_without_memory_for_a_copy_the_job_runs_here(monkeypatch):
-    from cpgraph.linkage import forking
 
     assert in_fork(os.getpid)() != os.getpid()  # room for a copy: a child runs it
     monkeypatch.setattr(forking, "_available", lambda: 1024)  # 1 KiB available
@@ -101,7 +102,6 @@ def test_without_memory_for_a_copy_the_job_runs_here(monkeypatch):
 
 
 def test_a_fork_starts_only_when_a_full_copy_fits_the_budget(monkeypatch):
-    from cpgraph.linkage import forking
 
     gib = 1 << 30
     monkeypatch.setattr(forking, "_own_rss", lambda: gib)
@@ -117,7 +117,6 @@ def test_a_fork_starts_only_when_a_full_copy_fits_the_budget(monkeypatch):
 
 
 def test_over_budget_the_job_runs_here_and_a_waited_child_leaves_room(monkeypatch):
-    from cpgraph.linkage import forking
 
     rss = forking._own_rss()
     assert rss is not None
@@ -129,3 +128,23 @@ def test_over_budget_the_job_runs_here_and_a_waited_child_leaves_room(monkeypatc
     assert len(forking._LIVE) == 1
     assert first() != os.getpid()
     assert not forking._LIVE  # waited for: no longer counted against the budget
+
+
+def test_a_fork_nobody_waits_for_is_stopped_and_forgotten():
+    """A caller that raises between the fork and its wait drops ``wait``: the child is
+    killed and no longer counts against the budget, instead of living on blocked."""
+    wait = in_fork(lambda: time.sleep(60))
+    child = next(iter(forking._LIVE))
+    assert _running(child)
+    del wait
+    gc.collect()
+    assert child not in forking._LIVE
+    assert not _running(child)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
