@@ -2008,9 +2008,9 @@ class LinkageEngine:
             rel_ends[rf] = rel_ends[rt] = True
         # members of one person of the last run stay together or are all re-clustered
         has = last >= 0
-        first = pd.Series(np.flatnonzero(has)).groupby(last[has]).transform("min").to_numpy()
+        first = first_of(last, n)
         parts_i.append(np.flatnonzero(has))
-        parts_j.append(first)
+        parts_j.append(first[has])
         ra, rb = at[sc["re_a"]], at[sc["re_b"]]
         ok = (ra >= 0) & (rb >= 0)
         parts_i.append(ra[ok])
@@ -2059,7 +2059,7 @@ class LinkageEngine:
             info["scope_fallback"] = "region not closed"
             return None
         t4 = time.perf_counter()
-        labels = canonical_labels(np.where(inside, labels_r, n + first_of(last, n)))
+        labels = canonical_labels(np.where(inside, labels_r, n + first))
         clustered, bounds = self._merged(
             prep, scored, decisions, state, sc, at, inside, clustered_r, labels
         )
@@ -2120,7 +2120,7 @@ class LinkageEngine:
         # (the region's edges: its LINKs, its part of the base, its relationship links)
         end = len(clustered_r.edges.i) - len(clustered_r.rel_edges.i)
         cut = slice(end - int(rr.sum()), end)
-        base_r = _Edges(*(getattr(clustered_r.edges, f)[cut] for f in _Edges.__dataclass_fields__))
+        base_r = clustered_r.edges.take(cut)
         cannot, kept = base.cannot.copy(), base.kept.copy()
         cannot[rr], kept[rr] = base_r.cannot, base_r.kept
         # the rest's age clashes as the last run found them; a pair across the edge by
