@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 
 from cpgraph.linkage import LinkageEngine, load_spec
-from cpgraph.linkage.spec import SpecError, spec_from_dict
-from tests.specs import engine_with, link_with
+from cpgraph.linkage.spec import SpecError
+from tests.specs import engine_with, link_with, spec_with
 
 from .conftest import mention
 from .test_engine import pid
@@ -55,9 +55,8 @@ def test_shipped_spec_turns_the_v13_rules_on():
 
 @pytest.mark.parametrize("key", ["index_namesakes_surname_levels", "index_household_typo_levels"])
 def test_surname_levels_must_be_levels_of_the_surname_comparison(key):
-    raw = load_spec().raw
     with pytest.raises(SpecError, match=key):
-        spec_from_dict({**raw, "guards": {**raw["guards"], key: ["jw>=0.5"]}})
+        spec_with("guards", **{key: ["jw>=0.5"]})
 
 
 # -- a force's undated nominal beside a dated one whose surname has a typo -----------------

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from cpgraph.linkage import LinkageEngine, load_spec
-from cpgraph.linkage.spec import REVIEWABLE_GUARDS, SpecError, spec_from_dict
-from tests.specs import engine_with
+from cpgraph.linkage import LinkageEngine
+from cpgraph.linkage.spec import REVIEWABLE_GUARDS, SpecError
+from tests.specs import engine_with, spec_with
 
 from .conftest import mention
 from .test_engine import link, pid
@@ -130,6 +130,5 @@ def test_only_the_listed_guards_can_be_reviewable():
         "index_namesakes_at_home",
         "index_household_surname_typo",  # v13
     }
-    raw = load_spec().raw
     with pytest.raises(SpecError, match="reviewable"):
-        spec_from_dict({**raw, "guards": {**raw["guards"], "reviewable": ["household"]}})
+        spec_with("guards", reviewable=["household"])

@@ -274,9 +274,7 @@ def test_a_twin_registered_under_her_sister_s_middle_name_is_her_twin(fitted, ba
     other = {**aisha, "key": "ed:pupil:2", "system": "ed", "kind": "pupil"}
     assert fitted.explain_pair(nadia, aisha).cannot_link == "household look-alike"
     assert fitted.explain_pair(nadia, other).cannot_link is None
-    raw = load_spec().raw
-    off = spec_from_dict({**raw, "guards": {**raw["guards"], "index_twins_middle_name": False}})
-    eng = LinkageEngine(off)
+    eng = engine_with("guards", index_twins_middle_name=False)
     assert eng.explain_pair(nadia, aisha, model=fitted.model).cannot_link is None
 
 
