@@ -703,7 +703,10 @@ def render(runs: list[dict[str, Any]]) -> str:
         label += f" ({run['households']:,})"
         # in the order they ran (a run read back from its JSON comment has them sorted)
         order = (*STAGES[:3], "users_add", "export", *STAGES[3:])
-        ranked = sorted(run["stages"].items(), key=lambda kv: order.index(kv[0]))
+        ranked = sorted(
+            run["stages"].items(),
+            key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order),
+        )
         for name, st in ranked:
             ex = st["extra"]
             notes = []
