@@ -33,7 +33,7 @@ from cpgraph.flags.model import (
 )
 from cpgraph.keys import content_digest
 from cpgraph.store import GraphStore
-from cpgraph.store.base import json_page
+from cpgraph.store.base import cursor_pages, json_page
 
 log = logging.getLogger(__name__)
 
@@ -95,15 +95,11 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
     relationships: list[Relationship] = []
     involvements: list[Involvement] = []
     events: dict[str, EventFact] = {}
-    start = (await store.query("flags_persons_start"))[0]
-    after, last = start["after"], start["last"]
-    while last is None or after < last:
-        rec = (await store.query("flags_persons_page", after=after, limit=PAGE))[0]
-        if rec["next"] is None:  # an empty page of a cursor without a known end
-            break
-        after = rec["next"]
+    async for rows, _, _ in cursor_pages(
+        store, "flags_persons_start", "flags_persons_page", limit=PAGE
+    ):
         # (id order within a page: what the rules read does not depend on the cursor)
-        page = sorted(json_page(rec["page"]), key=lambda r: str(r[0]))
+        page = sorted(rows, key=lambda r: str(r[0]))
         ids = [str(pid) for pid, _ in page]
         for pid, found in page:
             dobs[str(pid)] = best_dob(found or [])

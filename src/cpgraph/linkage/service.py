@@ -42,7 +42,7 @@ from cpgraph.linkage.statefile import (
     save_state,
 )
 from cpgraph.store import GraphStore
-from cpgraph.store.base import json_page
+from cpgraph.store.base import cursor_pages, json_page
 from cpgraph.store.embedded import secure_data_dir
 
 log = logging.getLogger(__name__)
@@ -188,13 +188,8 @@ class LinkageService:
             RELATIONSHIP_COLUMNS, unique=("from_key", "to_key", "source_key")
         )
         none: list[str] = []  # one empty list for every mention without aliases (read-only)
-        start = (await self.store.query("linkage_mentions_start"))[0]
-        after, last = start["after"], start["last"]
-        while last is None or after < last:
-            rec = (await self.store.query(query, after=after, limit=self.page_size))[0]
-            page, upto = json_page(rec["page"]), rec["next"]
-            if upto is None:  # an empty page of a cursor without a known end
-                break
+        pages = cursor_pages(self.store, "linkage_mentions_start", query, limit=self.page_size)
+        async for page, after, upto in pages:
             if cache is None:
                 cols.add(_no_empty_aliases(shared(page), none))
             else:
@@ -203,7 +198,6 @@ class LinkageService:
                 found = await self.store.query("linkage_relationships_page", after=after, upto=upto)
                 rels.add(shared_rels(json_page(found[0]["page"])) if found else [])
             del page
-            after = upto
             if progress:
                 progress("reading mentions", len(rows) + len(cols), 0)
         if cache is None:
@@ -623,15 +617,11 @@ class LinkageService:
         """Every mention with its person id and status (`record_key, person_id, status`),
         in key order (pages follow the backend's cursor, as :meth:`read`'s)."""
         rows: list[list[Any]] = []
-        start = (await self.store.query("linkage_mentions_start"))[0]
-        after, last = start["after"], start["last"]
-        while last is None or after < last:
-            rec = (await self.store.query("links_export_page", after=after, limit=50_000))[0]
-            upto = rec["next"]
-            if upto is None:  # an empty page of a cursor without a known end
-                break
-            rows.extend(json_page(rec["page"]))
-            after = upto
+        pages = cursor_pages(
+            self.store, "linkage_mentions_start", "links_export_page", limit=50_000
+        )
+        async for page, _, _ in pages:
+            rows.extend(page)
         frame = pd.DataFrame(rows, columns=["key", "person_id", "status"])
         frame = frame.sort_values("key", kind="stable", ignore_index=True)
         return frame.rename(columns={"key": "record_key"})

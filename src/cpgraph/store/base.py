@@ -11,7 +11,7 @@ import json
 import re
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -70,6 +70,32 @@ def json_page(page: Any) -> list[list[Any]]:
     """A page query's rows: FalkorDB sends them as one JSON text (one parse, not one per
     value), Neo4j as a list (None: no rows)."""
     return json.loads(page) if isinstance(page, str) else list(page or [])
+
+
+async def cursor_pages(
+    store: GraphStore, start: str, page: str, **params: Any
+) -> AsyncIterator[tuple[list[list[Any]], Any, Any]]:
+    """Every page of a cursor query pair, with the cursor range each covers.
+
+    ``start`` answers one row: the first cursor (``after``) and, where the backend knows
+    it, the last (``last``; FalkorDB pages node-id windows, Neo4j a keyset without a
+    known end). ``page`` answers one row: the page (``page``, see :func:`json_page`) and
+    the next cursor (``next``; None once past the end).
+
+    Yields:
+        ``(rows, after, upto)``: a page's rows and the cursor range they came from (a
+        caller reads what else lies in that range, e.g. the mentions' relationships).
+    """
+    first = (await store.query(start))[0]
+    after, last = first["after"], first["last"]
+    while last is None or after < last:
+        rec = (await store.query(page, after=after, **params))[0]
+        upto = rec["next"]
+        if upto is None:  # an empty page of a cursor without a known end
+            return
+        # (the parsed rows are not kept here: a caller that drops a page frees it)
+        yield json_page(rec["page"]), after, upto
+        after = upto
 
 
 class QueryTimeoutError(QueryError):

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 import cpgraph.linkage.service as service_module
+import cpgraph.store.base as store_base
 from cpgraph.config import Backend, Settings
 from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.service import MENTION_COLUMNS, RELATIONSHIP_COLUMNS, LinkageService
@@ -43,7 +44,7 @@ async def test_read_keeps_no_page_rows_and_shares_relationship_keys(
         rel_rows: list[list[Any]] = []
         watched: list[weakref.ref] = []
         alive_at_next_page: list[int] = []
-        parse = service_module.json_page
+        parse = store_base.json_page
 
         def watching(page: Any) -> list[list[Any]]:
             rows = parse(page)
@@ -57,6 +58,8 @@ async def test_read_keeps_no_page_rows_and_shares_relationship_keys(
                 rel_rows.extend(list(r) for r in rows)
             return rows
 
+        # (mention pages are parsed by the store's cursor, relationship pages by the service)
+        monkeypatch.setattr(store_base, "json_page", watching)
         monkeypatch.setattr(service_module, "json_page", watching)
         service = LinkageService(store, settings)
         service.page_size = 60  # several pages
