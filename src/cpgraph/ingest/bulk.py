@@ -238,6 +238,8 @@ class BulkCollector(GraphStore):
 
     def _address(self, key: str, line: Any, postcode: Any, valid: Any) -> None:
         # MERGE (a:Address {key}) ON CREATE SET a.line, a.postcode, a.postcode_valid
+        # (`_create`'s nulls-not-stored spelt out: this runs once per address mention, and
+        # the generic zip and loop were ~5% of the loader's samples at 100k)
         if key not in self.addresses:
             props = {"key": key}
             if line is not None:
