@@ -47,6 +47,15 @@ def test_init_then_status_with_no_configuration(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "cpgraph.owner.json").exists()
 
 
+def test_status_of_a_store_nothing_was_written_to_is_empty(tmp_path: Path) -> None:
+    # A new user's first command may be `db status`: the graph does not exist yet
+    # (FalkorDB creates it on the first write), which is an empty store, not an error.
+    status = cpgraph("db", "status", cwd=tmp_path)
+    assert status.returncode == 0, status.stderr
+    assert "status:   ok" in status.stdout
+    assert "(empty)" in status.stdout
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [

@@ -561,6 +561,10 @@ class FalkorDBStore(GraphStore):
         return Health(bool(pong), self.backend, self.location, version=version)
 
     async def stats(self) -> StoreStats:
+        # FalkorDB creates a graph's key on its first write; until then a read of it
+        # fails ("empty key"), so a store nothing was written to yet is simply empty
+        if not await self._command("EXISTS", self.settings.graph_name):
+            return StoreStats(nodes={}, edges={})
         nodes = {r["label"]: r["count"] for r in await self.query("stats_nodes_by_label")}
         edges = {r["type"]: r["count"] for r in await self.query("stats_edges_by_type")}
         return StoreStats(nodes=nodes, edges=edges)
