@@ -83,9 +83,14 @@ class FlagEngine:
         # Possible matches count only with evidence beyond a shared name and birth date:
         # a common name alone must not put a stranger's history on a child.
         counted = set(self.rules.common.get("possible_match_evidence", ()))
+        # ...and never those queued for a reason that is no match claim (a suspected
+        # duplicate of one index scored below the review threshold: the agency's question)
+        quiet = set(self.rules.common.get("possible_match_quiet_reasons", ()))
         self.possible_of: dict[str, list[PossibleMatch]] = defaultdict(list)
         for pm in data.possible_matches:
-            if pm.person_id != pm.other_id and counted & set(pm.evidence):
+            if pm.person_id == pm.other_id or pm.reason in quiet:
+                continue
+            if counted & set(pm.evidence):
                 self.possible_of[pm.person_id].append(pm)
         self.checks: dict[str, Callable[[str], list[Flag]]] = {
             "HOUSEHOLD_ADULT_DOMESTIC_ABUSE": self._household_domestic_abuse,

@@ -75,6 +75,9 @@ STEWARD_WEIGHT = 100.0
 DETERMINISTIC_WEIGHT = 60.0
 # Why a review pair was kept apart when clustering did not decide it (see `_review`).
 REVIEW_UNCERTAIN = "uncertain"
+# ...and why a pair of one master index scored below `review` is queued all the same
+# (the spec's `within_index_review`): a suspected duplicate for the source agency.
+REVIEW_WITHIN_INDEX = "within_index_review"
 
 
 @dataclass
@@ -655,6 +658,7 @@ class LinkageEngine:
         det = sp.deterministic != None  # noqa: E711
         if not keep_all:
             keep = (sp.probability >= self.spec.review) | det | sp.cannot
+            keep |= self._index_band(sp.levels.i, sp.levels.j, sp.probability)
             if not keep.all():
                 sp = sp.take(keep)
                 det = det[keep]
@@ -679,6 +683,20 @@ class LinkageEngine:
             kept,
         )
         return e
+
+    def _index_band(self, i: np.ndarray, j: np.ndarray, prob: np.ndarray) -> np.ndarray:
+        """Pairs of one master index scored in ``[within_index_review, review)``.
+
+        Such a pair is kept as an edge (it never links: below ``auto``) so that the review
+        queue can list it as a suspected duplicate of the index; False everywhere when the
+        spec sets no ``within_index_review``.
+        """
+        lo, src = self.spec.within_index_review, self._src_codes
+        if lo is None or lo >= self.spec.review or src is None or not len(i):
+            return np.zeros(len(i), bool)
+        band = (prob >= lo) & (prob < self.spec.review)
+        a = src[i]
+        return band & (a >= 0) & (a == src[j])
 
     def _edges_to_frame(self, e: _Edges, keys: np.ndarray) -> pd.DataFrame:
         d = {
@@ -1696,9 +1714,12 @@ class LinkageEngine:
         # person already holds another record of that master index) is not queued, as
         # before v5: the constraint, not a judgement, decided it.  A pair a reviewable
         # guard keeps apart is queued at any score from `review` up, the guard its reason.
+        # Pairs of one master index are queued from the spec's lower `within_index_review`
+        # (the agency's duplicates; see `_index_band`), with that as their reason.
         soft = e.kept > 0
+        band = self._index_band(e.i, e.j, e.prob)
         sel = np.flatnonzero(
-            (e.prob >= self.spec.review)
+            ((e.prob >= self.spec.review) | band)
             & (e.priority == PRIORITY_SCORED)
             & (~e.cannot | soft)
             & (labels[e.i] != labels[e.j])
@@ -1713,6 +1734,14 @@ class LinkageEngine:
             k = np.flatnonzero(strong)
             why[k] = _kept_apart_reasons(labels, e.i[sel[k]], e.j[sel[k]], prep)
             keep = ~strong | (why != "conflicting_records")
+            if self.spec.review_conflicting != "none":
+                # (the spec's `review_conflicting`: queued all the same, all or one index's)
+                src = self._src_codes
+                if self.spec.review_conflicting == "all":
+                    keep[:] = True
+                elif src is not None:
+                    a = src[e.i[sel]]
+                    keep |= (a >= 0) & (a == src[e.j[sel]])
             sel, why = sel[keep], why[keep]
         bds = self._bds(e, sel) if len(sel) else []
         for x in np.flatnonzero(why != None).tolist():  # noqa: E711 (object array)
@@ -1721,6 +1750,7 @@ class LinkageEngine:
             bds[x] = {**bds[x], "kept_apart": {"level": why[x], "weight": 0.0}}
         # below `auto`, the model itself is unsure
         reason = np.where(why == None, REVIEW_UNCERTAIN, why)  # noqa: E711 (object array)
+        reason[band[sel]] = REVIEW_WITHIN_INDEX
         return pd.DataFrame(
             {
                 "key_a": keys[e.i[sel]],

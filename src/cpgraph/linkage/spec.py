@@ -14,7 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"}
+SUPPORTED_VERSIONS = {
+    *(str(v) for v in range(1, 14)),
+    "14-within",
+}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -190,6 +193,12 @@ class Spec:
     # v13: learned forename pairs that are spellings of one name (one consonant skeleton)
     # join into classes sharing their ties (Maxamed ~ Mohamed ~ Mohamud; Mo ~ Muhammed)
     variants_spelling_classes: bool = False
+    # v14: pairs of one master index kept apart are possible matches from this probability
+    # up (below `review`): the source agency's duplicate queue; None: from `review`, as any
+    within_index_review: float | None = None
+    # v14: pairs at `auto` or above kept apart only because one person holds a record the
+    # other may not join (`conflicting_records`) are queued too: of one index, or all
+    review_conflicting: str = "none"
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -294,6 +303,8 @@ class SourcesDoc(_Section):
 class ThresholdsDoc(_Section):
     auto: float = 0.95
     review: float = 0.6
+    within_index_review: float | None = None
+    review_conflicting: Literal["none", "within_index", "all"] = "none"
 
 
 class GuardsDoc(_Section):
@@ -474,6 +485,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
                 raise SpecError(f"training session deactivates unknown comparison {n!r}")
     if not 0.0 < th.review <= th.auto < 1.0:
         raise SpecError("thresholds need 0 < review <= auto < 1")
+    if th.within_index_review is not None and not 0.0 < th.within_index_review <= th.review:
+        raise SpecError("thresholds need 0 < within_index_review <= review")
     for n in cl.gate_yields_to:
         if n not in names:
             raise SpecError(f"gate_yields_to names unknown comparison {n!r}")
@@ -506,6 +519,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         sessions=sessions,
         auto=th.auto,
         review=th.review,
+        within_index_review=th.within_index_review,
+        review_conflicting=th.review_conflicting,
         phonetic=st.phonetic,
         max_aliases=st.max_aliases,
         u_sample_pairs=tr.u_sample_pairs,

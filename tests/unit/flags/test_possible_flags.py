@@ -71,3 +71,19 @@ def test_a_possible_match_of_the_child_itself_or_a_housemate_is_not_a_history() 
     # a possible match pointing at someone already in the household is not "elsewhere"
     pm = _pm(("alias",), PARTNER, CHILD)
     assert evaluate(_data(pm, [Involvement(CHILD, "x:1", "suspect", DA.event_id)])) == []
+
+
+def test_a_suspected_duplicate_below_the_review_threshold_raises_nothing() -> None:
+    """Spec v14 `within_index_review`: two records of one index scored below `review` are
+    queued for the agency (reason `within_index_review`) but are no match claim, so even
+    with evidence beyond the name they raise no flag (rules.toml
+    `possible_match_quiet_reasons`); the same pair kept apart for another reason does."""
+    keys = ("wmerc:nominal:1", "wmerc:nominal:3")
+    pm = [
+        PossibleMatch(PARTNER, HISTORY, "rc-2", 0.3, "within_index_review", ("address",), keys),
+        PossibleMatch(HISTORY, PARTNER, "rc-2", 0.3, "within_index_review", ("address",), keys),
+    ]
+    assert evaluate(_data(pm)) == []
+    loud = [PossibleMatch(p.person_id, p.other_id, "rc", 0.7, "uncertain", p.evidence) for p in pm]
+    (flag,) = evaluate(_data(loud))
+    assert flag.confidence == POSSIBLE

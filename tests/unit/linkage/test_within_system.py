@@ -110,6 +110,10 @@ def test_two_keying_slips_in_a_birth_date_may_be_no_contradiction(fitted, base):
     assert frozenset(("uhb:patient:1", "uhb:patient:2")) in _queued(res)
 
 
+def _keys(res) -> tuple[pd.Series, pd.Series]:
+    return res.review["key_a"], res.review["key_b"]
+
+
 def _queued(res) -> set[frozenset[str]]:
     return {frozenset(p) for p in zip(res.review["key_a"], res.review["key_b"], strict=True)}
 
@@ -301,3 +305,44 @@ def test_a_force_holding_one_name_twice_at_one_address_holds_two_men(fitted, bas
     )
     off = engine_with("guards", index_namesakes_at_home=[])
     assert off.explain_pair(dated, undated, model=fitted.model).cannot_link is None
+
+
+def test_a_suspected_duplicate_below_review_is_queued_for_its_index(fitted, base):
+    """Spec v14 `[thresholds] within_index_review`: two records of one hospital's index,
+    a forename typo and another postcode (a second registration at an old address), score
+    below `review`; with the key they are queued all the same, reason
+    `within_index_review` (the stewards' within-system filter and `cpgraph export
+    duplicates` read the queue), never linked.  Off, they are out of sight; a pair of the
+    same shape across two indexes below `review` is not queued either way."""
+    b = {**JACK, "forename_m": "jak", "postcode": "B15 2TT"}
+    kev = dict(forename_m="kevin", surname_m="hartley", postcode="WS1 4AA", sex="M")
+    kev["dob"] = "1979-10-21"
+    far = {"forename_m": "kev", "postcode": "B15 2TT"}
+    rows = [
+        mention("uhb:patient:1", system="uhb", kind="patient", **JACK),
+        mention("uhb:patient:2", system="uhb", kind="patient", **b),
+        mention("bcc:person:1", system="bcc", kind="person", **kev),
+        mention("wmp:nominal:2", system="wmp", kind="nominal", **{**kev, **far}),
+    ]
+    pair = frozenset(("uhb:patient:1", "uhb:patient:2"))
+    spec = fitted.spec
+    for x in (0, 2):
+        assert 0.2 <= fitted.explain_pair(rows[x], rows[x + 1]).probability < spec.review
+    off = engine_with("thresholds", within_index_review=None)
+    res = off.link(pd.concat([base, pd.DataFrame(rows)], ignore_index=True), model=fitted.model)
+    assert pair not in _queued(res)
+    on = engine_with("thresholds", within_index_review=0.2)
+    res = on.link(pd.concat([base, pd.DataFrame(rows)], ignore_index=True), model=fitted.model)
+    assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
+    row = res.review[[frozenset(p) == pair for p in zip(*_keys(res), strict=True)]]
+    assert len(row) == 1 and row["reason"].iloc[0] == "within_index_review"
+    assert row["breakdown"].iloc[0]["same_source"]["level"] == "same_master_index"
+    # across two indexes the band does not apply
+    assert frozenset(("bcc:person:1", "wmp:nominal:2")) not in _queued(res)
+
+
+def test_the_within_index_threshold_lies_below_review():
+    raw = load_spec().raw
+    for bad in (0.0, 0.9):
+        with pytest.raises(SpecError, match="within_index_review"):
+            spec_from_dict({**raw, "thresholds": {**raw["thresholds"], "within_index_review": bad}})
