@@ -15,6 +15,7 @@ import pytest
 
 from cpgraph.config import Backend, Settings
 from cpgraph.generate import SYSTEMS
+from cpgraph.linkage import load_spec
 from cpgraph.steward.queue import QueueFilter, queue_count, queue_page
 from cpgraph.store import create_store
 from tests.e2e.test_cli_db import cpgraph
@@ -73,6 +74,15 @@ async def test_within_system_duplicates_are_linked_queued_and_exported(tmp_path:
         r for r in linked_rows if tuple(sorted((r["record_a"], r["record_b"]))) not in true_pairs
     ]
     assert len(wrong) <= max(1, len(linked_rows) // 50), wrong
+    # spec v14: a pair of one index scored below `review` (0.6) but at or above
+    # `within_index_review` is queued too, with its own reason; nothing else is below
+    spec = load_spec()
+    for r in rows:
+        if r["status"] == "linked":
+            continue
+        p = float(r["probability"])
+        assert ("kept_apart:within_index_review" in r["reasons"]) == (p < spec.review), r
+        assert spec.within_index_review is not None and p >= spec.within_index_review
     # nothing private in the report: record keys, numbers and reason codes only
     for r in rows:
         for reason in r["reasons"].split(";"):
