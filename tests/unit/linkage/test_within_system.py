@@ -346,3 +346,32 @@ def test_the_within_index_threshold_lies_below_review():
     for bad in (0.0, 0.9):
         with pytest.raises(SpecError, match="within_index_review"):
             spec_from_dict({**raw, "thresholds": {**raw["thresholds"], "within_index_review": bad}})
+
+
+def test_conflicting_records_of_one_index_may_be_queued(fitted, base):
+    """Spec v14 `[thresholds] review_conflicting` (measured, "none" as shipped): two
+    registrations of one hospital that score as a match but were kept apart because each
+    joined another agency's record and those two carry different NHS numbers
+    (`conflicting_records`) are not queued (since v5); "within_index" queues such pairs
+    of one index, "all" every such pair."""
+    one = dict(JACK, postcode="DY4 7RR")
+    rows = [
+        mention("uhb:patient:1", system="uhb", kind="patient", **one, address="1 high st"),
+        mention("uhb:patient:2", system="uhb", kind="patient", **one, address="9 low rd"),
+        mention("gp:x:1", system="gp", **one, address="1 high st"),
+        mention("gp:x:2", system="gp", **one, address="9 low rd"),
+    ]
+    rows[2].update(nhs_number="9434765919", nhs_number_valid=True)
+    rows[3].update(nhs_number="9434765870", nhs_number_valid=True)
+    pair = frozenset(("uhb:patient:1", "uhb:patient:2"))
+    df = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
+    res = fitted.link(df, model=fitted.model)
+    assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
+    assert fitted.explain_pair(rows[0], rows[1]).probability >= fitted.spec.auto
+    assert pair not in _queued(res)
+    on = engine_with("thresholds", review_conflicting="within_index").link(df, model=fitted.model)
+    row = on.review[[frozenset(p) == pair for p in zip(*_keys(on), strict=True)]]
+    assert row["reason"].tolist() == ["conflicting_records"]
+    assert frozenset(("uhb:patient:1", "gp:x:2")) not in _queued(on)
+    every = engine_with("thresholds", review_conflicting="all").link(df, model=fitted.model)
+    assert len(every.review) > len(on.review)
