@@ -345,6 +345,7 @@ def _score_task(parts: list[np.ndarray], run: _Run, model: Model) -> tuple[_Edge
         i, j = i[keep], j[keep]
     # the local engine's own edge filter (review threshold, deterministic, cannot-link)
     engine = LinkageEngine(run.spec)
+    engine._src_codes = scorer.source_codes  # (the within-index review band reads them)
     out = [
         engine._edges_from(scorer.score(i[st : st + SCORE_CHUNK], j[st : st + SCORE_CHUNK]))
         for st in range(0, len(i), SCORE_CHUNK)
