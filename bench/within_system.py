@@ -10,7 +10,8 @@ merges (``hard_negative_merges``):
 * visible within-system recall: those, plus the pairs whose two persons have a pair in
   the review queue (a steward sees them as possible matches);
 * false within-system pairs (two people of one index in one person), the review queue
-  and the compared pairs.
+  (and how many of its items are spec v14's ``within_index_review`` band) and the
+  compared pairs.
 
 Usage::
 
@@ -112,13 +113,16 @@ def main() -> None:
         ev = la.evaluate_generated(pred, folder, mentions)
         truth = pd.read_csv(folder / "truth.csv").set_index("record_key")["true_person_id"]
         ws = within_system(pred, truth, mentions, res.review)
+        # spec v14: suspected duplicates queued below `review` (the within-index band)
+        band = int((res.review["reason"] == "within_index_review").sum())
         print(
             f"{profile} {args.households}/s{args.seed} spec v{spec.version}: "
             f"P {ev['precision']:.4f} R {ev['recall']:.4f} F1 {ev['f1']:.4f} "
             f"look-alikes {ev.get('hard_negative_merges')} | within-system R "
             f"{ws['found']}/{ws['pairs']} = {ws['recall']:.4f}, visible "
             f"{ws['visible_recall']:.4f}, false pairs {ws['false_pairs']} | "
-            f"review queue {len(res.review)}, compared {res.summary['compared_pairs']} "
+            f"review queue {len(res.review)} ({band} within_index_review), "
+            f"compared {res.summary['compared_pairs']} "
             f"({took:.0f} s)",
             flush=True,
         )
