@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "13"
+    assert spec.version == "14-recall"
     # v5: learned forename variants, the place gate and the ambiguity check are on
     assert spec.variants_learn and spec.variants_min_count >= 2
     assert spec.place_gate == "pc"
@@ -32,6 +32,12 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.rel_year_slips and spec.guard_dob_far_slips == 2
     # v13 (recall): learned spellings of one name join into classes (Maxamed ~ Mohamud)
     assert spec.variants_spelling_classes
+    # v14 (recall): dates keyed with a slip are blocked and pass the gate with the full
+    # name; a short forename one key off is a misspelling for the household guard
+    names = [r.name for r in spec.blocking]
+    assert "surname_dob_unordered" in names and "full_name_birthday" in names
+    assert spec.gate_yields_dob_levels == ("exact", "swap_dm", "osa<=1")
+    assert spec.guard_nickname_typo_edits == 1
     # v13 (look-alikes): a new reviewable guard for twins whose surname is a keystroke
     # off inside one index, the household guard for relatives looked for at home, ages
     # read once ambiguous mentions are out, and inside one index the address decides
