@@ -100,7 +100,11 @@ def _nickname_neighbours(extra: NamePairs = ()) -> dict[str, tuple[str, ...]]:
 
 
 def nickname_typo_hits(
-    ua: np.ndarray, ub: np.ndarray, extra: NamePairs = (), threshold: float = 0.92
+    ua: np.ndarray,
+    ub: np.ndarray,
+    extra: NamePairs = (),
+    threshold: float = 0.92,
+    edits: int = 0,
 ) -> np.ndarray:
     """Forenames one of which is a misspelling of a name tied to the other.
 
@@ -114,6 +118,11 @@ def nickname_typo_hits(
         ua, ub: aligned arrays of forenames (None allowed: no hit).
         extra: learned forename pairs (as for :func:`nickname_roots`).
         threshold: Jaro–Winkler similarity to a tied name that counts as a misspelling.
+        edits: spec v14: a name of 3+ letters within this many keying edits (optimal
+            string alignment) of the other name itself or of a name tied to it is a
+            misspelling too (0: Jaro–Winkler only).  Short names lose too much similarity
+            to one wrong key for Jaro–Winkler: "Mije" beside "Mike" (Michael's), "Jile"
+            beside "Julie", "Mqry" beside "Mary".
 
     Returns:
         A boolean per pair.
@@ -140,6 +149,15 @@ def nickname_typo_hits(
             sub[x].to_numpy(object), sub["c"].to_numpy(object), JaroWinkler.normalized_similarity
         )
         hit[sub["k"].to_numpy()[sim >= threshold - 1e-9]] = True
+        if edits > 0:
+            # one wrong key in a short name: against the tied names and the name itself
+            own = u[have].assign(c=u[y][have])
+            both = pd.concat([sub, own])
+            both = both[both[x].str.len() >= 3]
+            if both.empty:
+                continue
+            d = _cp(both[x].to_numpy(object), both["c"].to_numpy(object), OSA.distance)
+            hit[both["k"].to_numpy()[d <= edits]] = True
     out[:] = hit[codes]
     return out
 
@@ -408,8 +426,8 @@ class Comparer:
         self.v_start = np.cumsum(counts) - counts
         self.name_comps = [(k, c) for k, c in enumerate(self.comps) if c.kind == "name"]
         self._col_codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        # forename code pairs already judged by nickname_typo, per threshold
-        self._typo: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        # forename code pairs already judged by nickname_typo, per threshold and edits
+        self._typo: dict[tuple[float, int], tuple[np.ndarray, np.ndarray]] = {}
         self._records_at: dict[tuple[str, int], pd.DataFrame] = {}
         self._alt_surnames: np.ndarray | None = None
         self._home_keys: pd.MultiIndex | None = None
@@ -578,7 +596,9 @@ class Comparer:
             dtype=bool,
         )
 
-    def nickname_typo(self, i: np.ndarray, j: np.ndarray, threshold: float) -> np.ndarray:
+    def nickname_typo(
+        self, i: np.ndarray, j: np.ndarray, threshold: float, edits: int = 0
+    ) -> np.ndarray:
         """Whether the recorded forenames are a misspelling of tied names.
 
         See :func:`nickname_typo_hits`; each distinct name pair is judged once per
@@ -587,6 +607,7 @@ class Comparer:
         Args:
             i, j: record positions of each pair.
             threshold: Jaro–Winkler similarity that counts as a misspelling.
+            edits: keying edits that count as one too (see :func:`nickname_typo_hits`).
 
         Returns:
             A boolean per pair (False where either forename is missing).
@@ -599,19 +620,20 @@ class Comparer:
         k = max(len(self.vocab), 1)
         code = np.minimum(ca[ok], cb[ok]) * k + np.maximum(ca[ok], cb[ok])
         inv, uniq = pd.factorize(code)
-        codes, vals = self._typo.get(threshold, (np.empty(0, np.int64), np.empty(0, bool)))
+        memo = (threshold, edits)
+        codes, vals = self._typo.get(memo, (np.empty(0, np.int64), np.empty(0, bool)))
         known = isin(uniq, codes)  # judged before (``codes`` is kept sorted)
         hit = np.zeros(len(uniq), bool)
         hit[known] = vals[np.searchsorted(codes, uniq[known])]
         new = uniq[~known]
         if len(new):
             got = nickname_typo_hits(
-                self.vocab[new // k], self.vocab[new % k], self.name_pairs, threshold
+                self.vocab[new // k], self.vocab[new % k], self.name_pairs, threshold, edits
             )
             hit[~known] = got
             allc = np.concatenate([codes, new])
             order = np.argsort(allc, kind="stable")
-            self._typo[threshold] = (allc[order], np.concatenate([vals, got])[order])
+            self._typo[memo] = (allc[order], np.concatenate([vals, got])[order])
         out[ok] = hit[inv]
         return out
 

@@ -390,7 +390,19 @@ class _Clusterer:
         # evidence than a namesake can produce: the gate yields to it
         if spec.gate_yields_to:
             ks = [spec.names.index(name) for name in spec.gate_yields_to]
-            full = np.all(edges.levels[link][:, ks] == 0, axis=1)
+            lv = edges.levels[link]
+            full = np.all(lv[:, ks] == 0, axis=1)
+            if "dob" in spec.gate_yields_to and spec.gate_yields_dob_levels != ("exact",):
+                # spec v14: the full name (middle names included) with a birth date one
+                # keying slip off (a digit, two digits swapped, day and month swapped):
+                # a namesake does not share the middle names, whatever the date's typo
+                kd = spec.names.index("dob")
+                dob = spec.comparison("dob")
+                ok = [dob.labels.index(x) for x in spec.gate_yields_dob_levels]
+                rest = [k for k in ks if k != kd]
+                full = np.all(lv[:, rest] == 0, axis=1) & isin(
+                    lv[:, kd].astype(np.int64), np.asarray(ok, np.int64)
+                )
             src = self.engine._src_codes
             if not spec.gate_yields_within_index and src is not None:
                 # inside one index a second record of the same full name and birth date

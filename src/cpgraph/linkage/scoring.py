@@ -234,12 +234,12 @@ class Scorer:
                 & (src[pl.i] >= 0)
                 & (src[pl.i] == src[pl.j])
             )
-        thr = self.spec.guard_nickname_typo
-        if thr > 0:
+        thr, edits = self.spec.guard_nickname_typo, self.spec.guard_nickname_typo_edits
+        if thr > 0 or edits > 0:
             # "Sue" and "Susna" (a misspelt Susan) name one woman, not two sisters
             look = np.flatnonzero((same_sn | typo_sn) & home & fn_differ)
             if len(look):
-                typo = self.comparer.nickname_typo(pl.i[look], pl.j[look], thr)
+                typo = self.comparer.nickname_typo(pl.i[look], pl.j[look], thr or 1.0, edits)
                 fn_differ[look[typo]] = False
         if self.spec.guard_index_twins and self._src is not None and self.k_dob is not None:
             # one index, one address, one birth date: its own search would have found the

@@ -14,10 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {
-    *(str(v) for v in range(1, 14)),
-    "14-within",
-}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 15)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -199,6 +196,11 @@ class Spec:
     # v14: pairs at `auto` or above kept apart only because one person holds a record the
     # other may not join (`conflicting_records`) are queued too: of one index, or all
     review_conflicting: str = "none"
+    # v14: the household guard's forename misspelling also within this many keying edits
+    # (OSA) of the other name or a name tied to it (0: Jaro-Winkler only)
+    guard_nickname_typo_edits: int = 0
+    # v14: dob levels at which the full-name match (gate_yields_to) still yields the gate
+    gate_yields_dob_levels: tuple[str, ...] = ("exact",)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -319,6 +321,7 @@ class GuardsDoc(_Section):
     index_namesakes_at_home: list[str] = []
     reviewable: list[ReviewableGuard] = []
     dob_far_slips: int = Field(0, ge=0, le=8)
+    nickname_typo_edits: int = Field(0, ge=0, le=2)
     index_namesakes_surname_levels: list[str] = ["exact"]
     index_household_typo_levels: list[str] = []
 
@@ -352,6 +355,7 @@ class ClusteringDoc(_Section):
     corroborate_within_household: bool = False
     gate_yields_to: list[str] = []
     gate_yields_within_index: bool = True
+    gate_yields_dob_levels: list[str] = ["exact"]
     alias_corroborates: bool = False
     alias_dob_levels: list[str] = []
     alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
@@ -490,6 +494,12 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
     for n in cl.gate_yields_to:
         if n not in names:
             raise SpecError(f"gate_yields_to names unknown comparison {n!r}")
+    dob_labels = {lv.label for c in comps if c.name == "dob" for lv in c.levels}
+    for label in cl.gate_yields_dob_levels if "dob" in names else ():
+        if label not in dob_labels:
+            raise SpecError(
+                f"gate_yields_dob_levels: {label!r} is not a level of the dob comparison"
+            )
     for n in src.same_source_conflicts:
         if n not in names:
             raise SpecError(f"same_source_conflicts names unknown comparison {n!r}")
@@ -578,6 +588,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         place_gate=cl.place_gate,
         gate_yields_to=tuple(cl.gate_yields_to),
         gate_yields_within_index=cl.gate_yields_within_index,
+        gate_yields_dob_levels=tuple(cl.gate_yields_dob_levels),
         alias_corroborates=cl.alias_corroborates,
         alias_dob_levels=tuple(cl.alias_dob_levels),
         alias_distinct_surnames_jw=cl.alias_distinct_surnames_jw,
@@ -588,6 +599,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_reviewable=tuple(dict.fromkeys(gd.reviewable)),
         guard_index_namesakes_surname_levels=tuple(gd.index_namesakes_surname_levels),
         guard_index_household_typo_levels=tuple(gd.index_household_typo_levels),
+        guard_nickname_typo_edits=gd.nickname_typo_edits,
         place_corroboration=cl.place_corroboration,
         corroborate_within_household=cl.corroborate_within_household,
         raw=raw,

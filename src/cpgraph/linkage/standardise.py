@@ -241,6 +241,12 @@ def standardise(mentions: pd.DataFrame, spec: Spec) -> pd.DataFrame:
     s["dob_m"] = um[dcodes]
     s["dob_d"] = ud[dcodes]
     s["dob_ym"] = np.where(ok, s["dob_y"] * 100 + s["dob_m"], -1)
+    # blocking keys for dates keyed with a slip (spec v14): the date with its day and
+    # month unordered (a day/month swap keeps it), and the birthday without the year (a
+    # mistyped year keeps it)
+    lo, hi = np.minimum(s["dob_m"], s["dob_d"]), np.maximum(s["dob_m"], s["dob_d"])
+    s["dob_dm"] = np.where(ok, s["dob_y"] * 10000 + lo * 100 + hi, -1)
+    s["dob_md"] = np.where(ok, s["dob_m"] * 100 + s["dob_d"], -1)
 
     sex = _clean(_col(df, "sex"))
     s["sex"] = sex.where(sex.isin(["M", "F"]), None).to_numpy()

@@ -19,7 +19,10 @@ def test_a_misspelt_samuel_beside_sam_at_home_is_not_a_brother(fitted):
         "cs:person:1", system="cs", kind="person", forename_m="sqmuel", dob="1997-05-13", **HOME
     )
     b = mention("ed:contact:1", system="ed", kind="contact", forename_m="sam", **HOME)
-    v12, v7 = (engine_with("guards", nickname_typo_jw=jw) for jw in (0.88, 0.92))
+    # (v14's keying-edit reading of short names off: Sqmuel is one key off Samuel too)
+    v12, v7 = (
+        engine_with("guards", nickname_typo_jw=jw, nickname_typo_edits=0) for jw in (0.88, 0.92)
+    )
     assert not v12.explain_pair(a, b, model=fitted.model).household_guard
     assert v7.explain_pair(a, b, model=fitted.model).household_guard
     # two brothers' names stay two names: Samuel and a known name like Daniel

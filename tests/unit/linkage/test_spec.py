@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "14-within"
+    assert spec.version == "14"
     # v14: pairs of one master index are queued from a lower threshold than `review`
     assert spec.within_index_review == 0.2 < spec.review
     assert spec.review_conflicting == "none"
@@ -35,6 +35,12 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.rel_year_slips and spec.guard_dob_far_slips == 2
     # v13 (recall): learned spellings of one name join into classes (Maxamed ~ Mohamud)
     assert spec.variants_spelling_classes
+    # v14 (recall): dates keyed with a slip are blocked and pass the gate with the full
+    # name; a short forename one key off is a misspelling for the household guard
+    names = [r.name for r in spec.blocking]
+    assert "surname_dob_unordered" in names and "full_name_birthday" not in names
+    assert spec.gate_yields_dob_levels == ("exact", "swap_dm")
+    assert spec.guard_nickname_typo_edits == 1
     # v13 (look-alikes): a new reviewable guard for twins whose surname is a keystroke
     # off inside one index, the household guard for relatives looked for at home, ages
     # read once ambiguous mentions are out, and inside one index the address decides
