@@ -14,7 +14,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"}
+SUPPORTED_VERSIONS = {
+    "1",
+    "2",
+    "3",
+    "4",
+    "5",
+    "6",
+    "7",
+    "8",
+    "9",
+    "10",
+    "11",
+    "12",
+    "13",
+    "14-alike",
+}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -167,6 +182,8 @@ class Spec:
     same_source_conflicts: tuple[str, ...]
     alias_distinct_surnames_jw: float = 0.0
     alias_home_check: bool = False
+    # v14: the alias home check also reads a surname a slip off the alias there
+    alias_home_check_jw: float = 0.0
     guard_generation_one_side: bool = False
     guard_index_twins: bool = False
     guard_index_namesakes: tuple[str, ...] = ()
@@ -345,6 +362,7 @@ class ClusteringDoc(_Section):
     alias_dob_levels: list[str] = []
     alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
     alias_home_check: bool = False
+    alias_home_check_jw: float = Field(0.0, ge=0, le=1)
     ambiguity_margin_bits: float | None = None
     ambiguity_passes: int = Field(1, ge=1, le=4)
     typical_parent_gap_years: int = 0
@@ -567,6 +585,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         alias_dob_levels=tuple(cl.alias_dob_levels),
         alias_distinct_surnames_jw=cl.alias_distinct_surnames_jw,
         alias_home_check=cl.alias_home_check,
+        alias_home_check_jw=cl.alias_home_check_jw,
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
