@@ -616,6 +616,45 @@ class Comparer:
             dtype=bool,
         )
 
+    def middle_name_like(self, i: np.ndarray, j: np.ndarray, jw: float) -> np.ndarray:
+        """Whether one record's forename is only a spelling or nickname of the other's
+        middle name: "Ayesha" beside "Samina Aisha", "Kate" beside "Sarah Katherine".
+
+        The two recorded forenames must be unrelated (neither nickname-equivalent nor
+        this similar), so a misspelt forename of one person never counts.
+
+        Args:
+            i, j: record positions of each pair.
+            jw: the Jaro–Winkler similarity from which two names are one name misspelt.
+
+        Returns:
+            A boolean per pair.
+        """
+        fn = self.s["fn"].to_numpy(object)
+        mn = self.s["mn"].to_numpy(object)
+        extra = self.name_pairs
+
+        def alike(a: str, b: str) -> bool:
+            return (
+                a == b
+                or nickname_equivalent(a, b, extra)
+                or JaroWinkler.normalized_similarity(a, b) >= jw
+            )
+
+        def within(f: object, m: object) -> bool:
+            return isinstance(f, str) and isinstance(m, str) and any(alike(f, x) for x in m.split())
+
+        return np.array(
+            [
+                isinstance(fa, str)
+                and isinstance(fb, str)
+                and not alike(fa, fb)
+                and (within(fa, mb) or within(fb, ma))
+                for fa, fb, ma, mb in zip(fn[i], fn[j], mn[i], mn[j], strict=True)
+            ],
+            dtype=bool,
+        )
+
     def nickname_typo(self, i: np.ndarray, j: np.ndarray, threshold: float) -> np.ndarray:
         """Whether the recorded forenames are a misspelling of tied names.
 

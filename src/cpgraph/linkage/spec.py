@@ -186,6 +186,8 @@ class Spec:
     alias_home_check_jw: float = 0.0
     guard_generation_one_side: bool = False
     guard_index_twins: bool = False
+    # v14: the index twins guard reads middle names in any spelling, surnames a typo apart
+    guard_index_twins_spellings: bool = False
     guard_index_namesakes: tuple[str, ...] = ()
     same_source_conflict_dob_edits: int = 0
     # v12: generation bounds read a birth year as possibly keyed with two digits swapped
@@ -322,6 +324,7 @@ class GuardsDoc(_Section):
     generation_suffix: bool = False
     generation_suffix_one_side: bool = False
     index_twins_middle_name: bool = False
+    index_twins_middle_name_spellings: bool = False
     index_namesakes_at_home: list[str] = []
     reviewable: list[ReviewableGuard] = []
     dob_far_slips: int = Field(0, ge=0, le=8)
@@ -588,6 +591,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         alias_home_check_jw=cl.alias_home_check_jw,
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
+        guard_index_twins_spellings=gd.index_twins_middle_name_spellings,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
         guard_reviewable=tuple(dict.fromkeys(gd.reviewable)),
         guard_index_namesakes_surname_levels=tuple(gd.index_namesakes_surname_levels),
