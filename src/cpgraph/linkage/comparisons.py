@@ -616,16 +616,21 @@ class Comparer:
             dtype=bool,
         )
 
-    def middle_name_like(self, i: np.ndarray, j: np.ndarray, jw: float) -> np.ndarray:
+    def middle_name_like(
+        self, i: np.ndarray, j: np.ndarray, like_jw: float = 0.92, related_jw: float = 0.85
+    ) -> np.ndarray:
         """Whether one record's forename is only a spelling or nickname of the other's
         middle name: "Ayesha" beside "Samina Aisha", "Kate" beside "Sarah Katherine".
 
         The two recorded forenames must be unrelated (neither nickname-equivalent nor
-        this similar), so a misspelt forename of one person never counts.
+        ``related_jw`` similar), so a misspelt forename of one person never counts; a
+        spelling of the middle name is a nickname tie (the dataset's or a learned one) or
+        ``like_jw`` similar (strict: "Gen" is not "Glenn").
 
         Args:
             i, j: record positions of each pair.
-            jw: the Jaro–Winkler similarity from which two names are one name misspelt.
+            like_jw: Jaro–Winkler similarity from which a forename spells a middle name.
+            related_jw: Jaro–Winkler similarity from which two forenames are related.
 
         Returns:
             A boolean per pair.
@@ -634,7 +639,7 @@ class Comparer:
         mn = self.s["mn"].to_numpy(object)
         extra = self.name_pairs
 
-        def alike(a: str, b: str) -> bool:
+        def alike(a: str, b: str, jw: float) -> bool:
             return (
                 a == b
                 or nickname_equivalent(a, b, extra)
@@ -642,13 +647,17 @@ class Comparer:
             )
 
         def within(f: object, m: object) -> bool:
-            return isinstance(f, str) and isinstance(m, str) and any(alike(f, x) for x in m.split())
+            return (
+                isinstance(f, str)
+                and isinstance(m, str)
+                and any(alike(f, x, like_jw) for x in m.split())
+            )
 
         return np.array(
             [
                 isinstance(fa, str)
                 and isinstance(fb, str)
-                and not alike(fa, fb)
+                and not alike(fa, fb, related_jw)
                 and (within(fa, mb) or within(fb, ma))
                 for fa, fb, ma, mb in zip(fn[i], fn[j], mn[i], mn[j], strict=True)
             ],

@@ -273,9 +273,7 @@ class Scorer:
                     & (src[pl.i] == src[pl.j])
                 )
                 if len(look):
-                    like = self.comparer.middle_name_like(
-                        pl.i[look], pl.j[look], self.spec.guard_nickname_typo or 0.88
-                    )
+                    like = self.comparer.middle_name_like(pl.i[look], pl.j[look])
                     twins[look[like]] = True
             if twins.any():
                 soft["index_twins_middle_name"] = twins
