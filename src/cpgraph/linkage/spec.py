@@ -14,22 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {
-    "1",
-    "2",
-    "3",
-    "4",
-    "5",
-    "6",
-    "7",
-    "8",
-    "9",
-    "10",
-    "11",
-    "12",
-    "13",
-    "14-alike",
-}
+SUPPORTED_VERSIONS = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"}
+SUPPORTED_VERSIONS |= {"14-alike"}  # (issue #13 look-alikes branch; the lead renumbers)
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
