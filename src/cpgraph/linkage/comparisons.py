@@ -432,9 +432,16 @@ class Comparer:
         self._alt_surnames: np.ndarray | None = None
         self._home_keys: pd.MultiIndex | None = None
         self._home_codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # (postcode, date of birth, initial) codes → surnames recorded there (home_jw)
+        self._home_names: dict[tuple[int, int, int], tuple[str, ...]] | None = None
 
     def alias_surname(
-        self, i: np.ndarray, j: np.ndarray, home_check: bool = False, distinct_jw: float = 0.0
+        self,
+        i: np.ndarray,
+        j: np.ndarray,
+        home_check: bool = False,
+        distinct_jw: float = 0.0,
+        home_jw: float = 0.0,
     ) -> np.ndarray:
         """Whether one record's surname is a name the other record states it also uses.
 
@@ -456,10 +463,15 @@ class Comparer:
         name misspelt ("Jons" stating "Jones"), and the alias is its right spelling, not
         a second name: no evidence.
 
+        With ``home_jw`` > 0 the holder-at-home test also accepts a record there whose
+        surname is this similar to the alias (a misspelling of it: "Bulll" at the home
+        of "Ann Begum, alias Ann Bull").
+
         Args:
             i, j: record positions of each pair.
             home_check: apply the holder-at-home test above.
             distinct_jw: the similarity from which recorded surnames are one name (0: off).
+            home_jw: the similarity from which a surname at home is the alias (0: exact).
 
         Returns:
             A boolean per pair.
@@ -487,12 +499,14 @@ class Comparer:
         hit_i = isin(ii * k + sb[ok], self._alt_surnames)  # i states j's surname
         hit_j = isin(jj * k + sa[ok], self._alt_surnames)
         if home_check:
-            hit_i &= ~self.namesake_at(ii, jj, sb[ok])
-            hit_j &= ~self.namesake_at(jj, ii, sa[ok])
+            hit_i &= ~self.namesake_at(ii, jj, sb[ok], home_jw)
+            hit_j &= ~self.namesake_at(jj, ii, sa[ok], home_jw)
         out[ok] = hit_i | hit_j
         return out
 
-    def namesake_at(self, holder: np.ndarray, other: np.ndarray, sn: np.ndarray) -> np.ndarray:
+    def namesake_at(
+        self, holder: np.ndarray, other: np.ndarray, sn: np.ndarray, jw: float = 0.0
+    ) -> np.ndarray:
         """Whether a record at ``holder``'s postcode bears surname code ``sn`` with
         ``other``'s date of birth and forename initial (``other`` being elsewhere).
 
@@ -500,6 +514,7 @@ class Comparer:
             holder: record positions whose postcode is looked at.
             other: record positions whose date of birth and forename initial must match.
             sn: surname codes (one per pair).
+            jw: > 0: a surname there this similar (Jaro–Winkler) to ``sn`` counts too.
 
         Returns:
             A boolean per pair (False where a postcode or date of birth is unknown, or
@@ -520,6 +535,29 @@ class Comparer:
         if ok.any():
             key = pd.MultiIndex.from_arrays([pc[h[ok]], sn[ok], dob[o[ok]], ini[o[ok]]])
             out[ok] = key.isin(self._home_keys)
+        todo = np.flatnonzero(ok & ~out)
+        if jw > 0 and len(todo):
+            # spec v14: the name he is known by at home may be recorded with a slip
+            # ("Bulll" for the alias "Bull"): the surnames recorded there, by postcode,
+            # date of birth and forename initial, against the alias
+            if self._home_names is None:
+                keys = self._home_keys
+                names = self.vocab[keys.get_level_values(1).to_numpy()]
+                place = pd.MultiIndex.from_arrays([keys.get_level_values(k) for k in (0, 2, 3)])
+                self._home_names = (
+                    pd.Series(names, index=place).groupby(level=[0, 1, 2]).agg(tuple).to_dict()
+                )
+            hn = self._home_names
+            own = self.rec_codes["sn"]
+            for x in todo.tolist():
+                there = hn.get((int(pc[h[x]]), int(dob[o[x]]), int(ini[o[x]])), ())
+                alias = self.vocab[sn[x]]
+                # (the holder's own surname is his, not the alias: "Jons, alias Jones" is
+                # the spelling rule's question, alias_distinct_surnames_jw)
+                mine = self.vocab[own[h[x]]] if own[h[x]] >= 0 else None
+                out[x] = any(
+                    y != mine and JaroWinkler.normalized_similarity(alias, y) >= jw for y in there
+                )
         return out
 
     def stated_surnames(self, labels: np.ndarray) -> np.ndarray:
@@ -591,6 +629,54 @@ class Comparer:
         return np.array(
             [
                 fa != fb and (within(fa, mb) or within(fb, ma))
+                for fa, fb, ma, mb in zip(fn[i], fn[j], mn[i], mn[j], strict=True)
+            ],
+            dtype=bool,
+        )
+
+    def middle_name_like(
+        self, i: np.ndarray, j: np.ndarray, like_jw: float = 0.92, related_jw: float = 0.85
+    ) -> np.ndarray:
+        """Whether one record's forename is only a spelling or nickname of the other's
+        middle name: "Ayesha" beside "Samina Aisha", "Kate" beside "Sarah Katherine".
+
+        The two recorded forenames must be unrelated (neither nickname-equivalent nor
+        ``related_jw`` similar), so a misspelt forename of one person never counts; a
+        spelling of the middle name is a nickname tie (the dataset's or a learned one) or
+        ``like_jw`` similar (strict: "Gen" is not "Glenn").
+
+        Args:
+            i, j: record positions of each pair.
+            like_jw: Jaro–Winkler similarity from which a forename spells a middle name.
+            related_jw: Jaro–Winkler similarity from which two forenames are related.
+
+        Returns:
+            A boolean per pair.
+        """
+        fn = self.s["fn"].to_numpy(object)
+        mn = self.s["mn"].to_numpy(object)
+        extra = self.name_pairs
+
+        def alike(a: str, b: str, jw: float) -> bool:
+            return (
+                a == b
+                or nickname_equivalent(a, b, extra)
+                or JaroWinkler.normalized_similarity(a, b) >= jw
+            )
+
+        def within(f: object, m: object) -> bool:
+            return (
+                isinstance(f, str)
+                and isinstance(m, str)
+                and any(alike(f, x, like_jw) for x in m.split())
+            )
+
+        return np.array(
+            [
+                isinstance(fa, str)
+                and isinstance(fb, str)
+                and not alike(fa, fb, related_jw)
+                and (within(fa, mb) or within(fb, ma))
                 for fa, fb, ma, mb in zip(fn[i], fn[j], mn[i], mn[j], strict=True)
             ],
             dtype=bool,

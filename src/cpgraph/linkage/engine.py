@@ -1588,6 +1588,7 @@ class LinkageEngine:
                 j[cand],
                 home_check=spec.alias_home_check,
                 distinct_jw=spec.alias_distinct_surnames_jw,
+                home_jw=spec.alias_home_check_jw,
             )
         return out
 

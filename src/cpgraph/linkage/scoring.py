@@ -254,9 +254,28 @@ class Scorer:
                 & (src[pl.i] >= 0)
                 & (src[pl.i] == src[pl.j])
             )
+            twins = np.zeros(n, bool)
             if len(look):
-                twins = np.zeros(n, bool)
                 twins[look[self.comparer.middle_name_only(pl.i[look], pl.j[look])]] = True
+            if self.spec.guard_index_twins_spellings:
+                # spec v14: ...also when her forename is a spelling or nickname of the
+                # other's middle name ("Ayesha Uddin" beside "Samina Aisha Ud Din") and
+                # when the surnames are a keystroke apart (the typo levels above): the
+                # index's search, phonetic and with the birth date, found the first
+                # record too
+                look = np.flatnonzero(
+                    (same_sn | typo_sn)
+                    & home
+                    & ~fn_differ
+                    & ~twins
+                    & (lv[:, self.k_dob] == 0)
+                    & (src[pl.i] >= 0)
+                    & (src[pl.i] == src[pl.j])
+                )
+                if len(look):
+                    like = self.comparer.middle_name_like(pl.i[look], pl.j[look])
+                    twins[look[like]] = True
+            if twins.any():
                 soft["index_twins_middle_name"] = twins
         differ = fn_differ | self._is_else(lv, self.k_sex)
         at_home = same_sn & home

@@ -167,8 +167,12 @@ class Spec:
     same_source_conflicts: tuple[str, ...]
     alias_distinct_surnames_jw: float = 0.0
     alias_home_check: bool = False
+    # v14: the alias home check also reads a surname a slip off the alias there
+    alias_home_check_jw: float = 0.0
     guard_generation_one_side: bool = False
     guard_index_twins: bool = False
+    # v14: the index twins guard reads middle names in any spelling, surnames a typo apart
+    guard_index_twins_spellings: bool = False
     guard_index_namesakes: tuple[str, ...] = ()
     same_source_conflict_dob_edits: int = 0
     # v12: generation bounds read a birth year as possibly keyed with two digits swapped
@@ -318,6 +322,7 @@ class GuardsDoc(_Section):
     generation_suffix: bool = False
     generation_suffix_one_side: bool = False
     index_twins_middle_name: bool = False
+    index_twins_middle_name_spellings: bool = False
     index_namesakes_at_home: list[str] = []
     reviewable: list[ReviewableGuard] = []
     dob_far_slips: int = Field(0, ge=0, le=8)
@@ -360,6 +365,7 @@ class ClusteringDoc(_Section):
     alias_dob_levels: list[str] = []
     alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
     alias_home_check: bool = False
+    alias_home_check_jw: float = Field(0.0, ge=0, le=1)
     ambiguity_margin_bits: float | None = None
     ambiguity_passes: int = Field(1, ge=1, le=4)
     typical_parent_gap_years: int = 0
@@ -593,8 +599,10 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         alias_dob_levels=tuple(cl.alias_dob_levels),
         alias_distinct_surnames_jw=cl.alias_distinct_surnames_jw,
         alias_home_check=cl.alias_home_check,
+        alias_home_check_jw=cl.alias_home_check_jw,
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
+        guard_index_twins_spellings=gd.index_twins_middle_name_spellings,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
         guard_reviewable=tuple(dict.fromkeys(gd.reviewable)),
         guard_index_namesakes_surname_levels=tuple(gd.index_namesakes_surname_levels),

@@ -250,3 +250,33 @@ def test_an_alias_its_holder_is_known_by_at_home_corroborates_nothing():
         pd.DataFrame([*rows[:2], {**rows[2], "dob": "1960-01-01"}])
     )
     assert comparer.alias_surname(np.array([0]), np.array([1]), home_check=True).tolist() == [True]
+
+
+def test_an_alias_its_holder_is_known_by_at_home_with_a_slip_corroborates_nothing():
+    """Spec v14 `alias_home_check_jw`: "Ann Begum, alias Ann Bull" at B68 6EX, where a
+    nominal "Ann Bulll" of her birth date is also recorded, is known there by that name
+    (one keystroke off); an "Ann Bull" of that birthday at another address is a namesake
+    pair for the place gate, not an alias match.  The new partner (HOME/AWAY) keeps his
+    corroboration."""
+    ann = dict(forename_m="ann", dob="1997-08-06", sex="F")
+    rows = [
+        mention("x", **ann, surname_m="bull", postcode="B18 5WQ"),
+        mention("holder", **ann, surname_m="begum", aliases_m=["ann bull"], postcode="B68 6EX"),
+        mention("home", **ann, surname_m="bulll", postcode="B68 6EX"),
+        mention("partner", **HOME),
+        mention("history", **AWAY),
+    ]
+    i, j = np.array([0, 3]), np.array([1, 4])
+    on = _v10()
+    assert on.alias_home_check_jw == 0.92
+    assert _evidence(rows, i, j) == [False, True]
+    text = DEFAULT_SPEC_PATH.read_text()
+    assert "alias_home_check_jw = 0.92" in text
+    off = LinkageEngine(
+        loads_spec(text.replace("alias_home_check_jw = 0.92", "alias_home_check_jw = 0"))
+    )
+    comparer = off.comparer(pd.DataFrame(rows))
+    assert off.alias_evidence(comparer, comparer.compare(i, j).levels, i, j).tolist() == [
+        True,
+        True,
+    ]

@@ -27,7 +27,7 @@ def base(pop):
 
 def test_shipped_spec_reads_dates_as_possibly_mistyped():
     spec = load_spec()
-    assert int(spec.version) >= 12
+    assert int(spec.version.split("-")[0]) >= 12
     assert spec.rel_year_slips is True
     assert spec.guard_dob_far_slips == 2
 

@@ -46,11 +46,16 @@ def test_default_spec_is_versioned_and_complete():
     # read once ambiguous mentions are out, and inside one index the address decides
     # (the gate no longer yields to a full name); the namesakes guard through a surname
     # typo is measured, off
+    # v14 (look-alikes): the index twins guard reads spellings of the middle name and
+    # surname typos, and is reviewable; the alias home check reads a slip of the alias
     assert spec.guard_reviewable == (
         "generation_suffix_one_side",
         "index_namesakes_at_home",
         "index_household_surname_typo",
+        "index_twins_middle_name",
     )
+    assert spec.guard_index_twins_spellings
+    assert spec.alias_home_check_jw == 0.92
     assert spec.guard_index_namesakes_surname_levels == ("exact",)
     assert spec.guard_index_household_typo_levels == ("jw>=0.92",)
     assert spec.rel_household_guard
