@@ -639,3 +639,118 @@ def test_column_codes_are_held_as_int32_and_compare_as_int64_ones(spec, pop):
     assert got.tf_values.keys() == want.tf_values.keys()
     for k in got.tf_values:
         np.testing.assert_array_equal(got.tf_values[k], want.tf_values[k])
+
+
+def _relationship_rows_at_once(a: pd.DataFrame, rels: pd.DataFrame, run_id: str) -> list[dict]:
+    """The ``RELATED_TO`` rows as they were made, all at once (the reference)."""
+    from cpgraph.linkage.service import _missing
+
+    person_of = dict(zip(a["key"], a["person_id"], strict=True))
+    groups: dict = {}
+    for fk, tk, rel, lives, fd, td in zip(
+        rels["from_key"], rels["to_key"], rels["relationship"], rels["lives_with"],
+        rels["from_date"], rels["to_date"], strict=True,
+    ):  # fmt: skip
+        fid, tid = person_of.get(fk), person_of.get(tk)
+        if _missing(fid) or _missing(tid) or fid == tid or _missing(rel):
+            continue
+        g = groups.setdefault((fid, tid, rel), [False, False, [], [], False, set()])
+        if not _missing(lives):
+            g[0], g[1] = True, g[1] or bool(lives)
+        if not _missing(fd):
+            g[2].append(fd)
+        if _missing(td):
+            g[4] = True
+        else:
+            g[3].append(td)
+        g[5] |= {fk, tk}
+    return [
+        {
+            "from_id": fid, "to_id": tid, "relationship": rel,
+            "lives_with": g[1] if g[0] else None,
+            "from_date": str(min(g[2])) if g[2] else None,
+            "to_date": None if g[4] or not g[3] else str(max(g[3])),
+            "sources": sorted(g[5]), "run_id": run_id,
+        }
+        for (fid, tid, rel), g in sorted(groups.items(), key=lambda kv: kv[0])
+    ]  # fmt: skip
+
+
+def _related(seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    keys = np.array([f"k{x}" for x in range(300)], object)
+    a = pd.DataFrame({"key": keys, "person_id": [f"P{x}" for x in rng.integers(0, 120, 300)]})
+    n = 2000
+    dates = np.array([None, np.nan, "2019-01-02", "2020-05-06", "2018-12-31"], object)
+    rels = pd.DataFrame(
+        {
+            "from_key": np.r_[keys[rng.integers(0, 300, n - 5)], ["nobody"] * 5],
+            "to_key": keys[rng.integers(0, 300, n)],
+            "relationship": rng.choice(np.array(["mother", "father", None], object), n),
+            "lives_with": rng.choice(np.array([None, True, False, np.nan], object), n),
+            "from_date": rng.choice(dates, n),
+            "to_date": rng.choice(dates, n),
+        }
+    )
+    return a, rels
+
+
+def test_related_to_rows_made_one_at_a_time_equal_the_rows_made_at_once():
+    from cpgraph.linkage.service import iter_relationship_rows, relationship_rows
+
+    a, rels = _related()
+    want = _relationship_rows_at_once(a, rels, "r1")
+    assert len(want) > 500 and any(len(r["sources"]) > 2 for r in want)
+    assert relationship_rows(a, rels, "r1") == want
+    assert list(iter_relationship_rows(a, rels, "r1")) == want
+
+
+async def test_a_full_run_writes_related_to_rows_as_they_are_made(tmp_path):
+    """Each batch is written before the next batch's rows are made (never every edge's
+    row at once), and the keys and digests kept for the next run are the same."""
+    from types import SimpleNamespace
+
+    from cpgraph.linkage import service as service_module
+    from cpgraph.linkage.statefile import load_digests
+
+    a, rels = _related()
+    made = [0]
+    iterate = service_module.iter_relationship_rows
+
+    def counting(*args):
+        for row in iterate(*args):
+            made[0] += 1
+            yield row
+
+    written: list[tuple[int, int]] = []  # (rows made so far, rows in the batch)
+
+    async def write_batches(name, rows, **kw):
+        batch: list = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 100:
+                written.append((made[0], len(batch)))
+                batch = []
+        if batch:
+            written.append((made[0], len(batch)))
+
+    async def query(name, **kw):
+        return [{"deleted": 0}]
+
+    store = SimpleNamespace(backend="fake", write_batches=write_batches, query=query)
+    settings = SimpleNamespace(data_dir=tmp_path, graph_name="g")
+    svc = service_module.LinkageService.__new__(service_module.LinkageService)
+    svc.store, svc.settings = store, settings
+    service_module.iter_relationship_rows = counting
+    try:
+        await svc._project_relationships(a, rels, "r1")
+    finally:
+        service_module.iter_relationship_rows = iterate
+    want = _relationship_rows_at_once(a, rels, "r1")
+    total = 0
+    for so_far, size in written:
+        total += size
+        assert so_far == total  # no row made beyond the batch being written
+    assert total == len(want)
+    kept = load_digests(svc.related_path)
+    assert kept == {service_module._edge_key(r): service_module._edge_digest(r) for r in want}
