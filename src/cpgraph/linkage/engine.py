@@ -292,8 +292,9 @@ _REL_UNIQUE, _REL_ANCHOR, _REL_HOUSEHOLD, _REL_MOVED = 0, 1, 2, 3
 
 PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more than it saves
 # pairs scored at a time: bounds the memory of one step (~300 bytes of comparison and
-# score temporaries per pair, in the parent and in a forked scorer alike)
-SCORE_CHUNK = 1_000_000
+# score temporaries per pair, in the parent and in a forked scorer alike; 1M was the
+# score stage's peak at 1.29M mentions once the cluster stage no longer was)
+SCORE_CHUNK = 500_000
 # relationship candidates scored at a time (the same temporaries per pair)
 REL_CHUNK = 250_000
 # pairs within clusters scored at a time by the cohesion check (the same temporaries per

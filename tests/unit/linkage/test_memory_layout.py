@@ -754,3 +754,18 @@ async def test_a_full_run_writes_related_to_rows_as_they_are_made(tmp_path):
     assert total == len(want)
     kept = load_digests(svc.related_path)
     assert kept == {service_module._edge_key(r): service_module._edge_digest(r) for r in want}
+
+
+def test_pairs_are_scored_half_a_million_at_a_time_with_the_same_outcome(spec, pop, monkeypatch):
+    import cpgraph.linkage.engine as engine_module
+    from cpgraph.linkage import LinkageEngine
+
+    # (the step's temporaries, ~300 bytes a pair, were the score stage's peak)
+    assert engine_module.SCORE_CHUNK <= 500_000
+    whole = LinkageEngine(spec).link(pop[0])
+    monkeypatch.setattr(engine_module, "SCORE_CHUNK", 37)
+    steps = LinkageEngine(spec).link(pop[0])
+    pd.testing.assert_frame_equal(steps.assignments, whole.assignments)
+    pd.testing.assert_frame_equal(steps.review, whole.review)
+    pd.testing.assert_frame_equal(steps.state.edges, whole.state.edges)
+    pd.testing.assert_frame_equal(steps.state.cannot, whole.state.cannot)
