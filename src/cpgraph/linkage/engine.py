@@ -1502,26 +1502,24 @@ class LinkageEngine:
         n = len(keys)
         same = (labels[e.i] == labels[e.j]) & ~e.cannot
         idx = np.flatnonzero(same)
-        both = pd.DataFrame(
-            {
-                "rec": np.concatenate([e.i[idx], e.j[idx]]),
-                "other": np.concatenate([e.j[idx], e.i[idx]]),
-                "edge": np.concatenate([idx, idx]),
-            }
-        )
-        both["prio"] = e.priority[both["edge"].to_numpy()]
-        both["w"] = e.weight[both["edge"].to_numpy()]
-        best = both.sort_values(["rec", "prio", "w"], ascending=[True, True, False])
-        best = best.drop_duplicates("rec")
+        # each record's best edge: lowest priority, then highest weight, then the first
+        # (a stable sort of both ends' rows; arrays, not a frame sorted and copied whole)
+        rec = np.concatenate([e.i[idx], e.j[idx]])
+        edge = np.concatenate([idx, idx])
+        del idx
+        order = np.lexsort((-e.weight[edge], e.priority[edge], rec))
+        rec, edge = rec[order], edge[order]
+        first = np.r_[True, rec[1:] != rec[:-1]] if len(rec) else np.zeros(0, bool)
+        r, ed = rec[first], edge[first]
+        del rec, edge, order, first
+        other = np.where(e.i[ed] == r, e.j[ed], e.i[ed])
         method = np.full(n, "singleton", dtype=object)
         prob = np.full(n, np.nan)
         partner = np.full(n, None, dtype=object)
         bd = np.full(n, None, dtype=object)
-        r = best["rec"].to_numpy()
-        ed = best["edge"].to_numpy()
         method[r] = e.method[ed]
         prob[r] = e.prob[ed]
-        partner[r] = keys[best["other"].to_numpy()]
+        partner[r] = keys[other]
         if breakdowns and len(ed):
             # most best edges are the best of both their ends: one (read-only) dict each
             uniq, inv = np.unique(ed, return_inverse=True)

@@ -769,3 +769,43 @@ def test_pairs_are_scored_half_a_million_at_a_time_with_the_same_outcome(spec, p
     pd.testing.assert_frame_equal(steps.review, whole.review)
     pd.testing.assert_frame_equal(steps.state.edges, whole.state.edges)
     pd.testing.assert_frame_equal(steps.state.cannot, whole.state.cannot)
+
+
+def test_each_records_best_edge_is_found_without_sorting_a_frame(spec, pop, monkeypatch):
+    from cpgraph.linkage import LinkageEngine
+
+    seen: dict = {}
+    assign, sort_values = LinkageEngine._assignments, pd.DataFrame.sort_values
+
+    def assigning(self, keys, labels, pids, e, breakdowns):
+        seen.update(keys=keys, labels=labels, e=e, inside=True)
+        try:
+            return assign(self, keys, labels, pids, e, breakdowns)
+        finally:
+            seen["inside"] = False
+
+    def sorting(self, *a, **kw):
+        assert not seen.get("inside"), "a frame of both ends sorted whole"
+        return sort_values(self, *a, **kw)
+
+    monkeypatch.setattr(LinkageEngine, "_assignments", assigning)
+    monkeypatch.setattr(pd.DataFrame, "sort_values", sorting)
+    got = LinkageEngine(spec).link(pop[0]).assignments
+    # the best edges as a frame sorted by record, priority and weight gave them
+    keys, labels, e = seen["keys"], seen["labels"], seen["e"]
+    idx = np.flatnonzero((labels[e.i] == labels[e.j]) & ~e.cannot)
+    both = pd.DataFrame(
+        {
+            "rec": np.r_[e.i[idx], e.j[idx]],
+            "other": np.r_[e.j[idx], e.i[idx]],
+            "edge": np.r_[idx, idx],
+        }
+    )
+    both["prio"], both["w"] = e.priority[both["edge"]], e.weight[both["edge"]]
+    best = sort_values(both, ["rec", "prio", "w"], ascending=[True, True, False])
+    best = best.drop_duplicates("rec")
+    r, ed = best["rec"].to_numpy(), best["edge"].to_numpy()
+    assert len(r) > 100
+    np.testing.assert_array_equal(got["partner_key"].to_numpy()[r], keys[best["other"]])
+    np.testing.assert_array_equal(got["probability"].to_numpy()[r], e.prob[ed])
+    assert (got["method"].to_numpy()[r] == e.method[ed]).all()
