@@ -67,6 +67,19 @@ def outcome_hash(assignments: pd.DataFrame, review: pd.DataFrame) -> str:
     return h.hexdigest()[:16]
 
 
+def state_hash(state: Any) -> dict[str, str]:
+    """Hashes of what a run leaves for the next: its kept edges, cannot-links and
+    fingerprints (``pd.util.hash_pandas_object`` of each, values and order)."""
+    out = {}
+    for name in ("edges", "cannot", "fingerprints"):
+        x = getattr(state, name, None)
+        if x is None:
+            continue
+        h = pd.util.hash_pandas_object(x, index=name == "fingerprints").to_numpy()
+        out[name] = hashlib.sha256(h.tobytes()).hexdigest()[:16]
+    return out
+
+
 def load(pkl: Path, frac: float, share: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pickled mentions and relationships (a seeded subset with ``frac``)."""
     with pkl.open("rb") as fh:
@@ -179,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             k: res.summary[k] for k in ("persons", "compared_pairs", "auto_links", "review_queue")
         },
         "hash": outcome_hash(res.assignments, res.review),
+        "state_hash": state_hash(res.state),
     }
     print(json.dumps(out))
     return 0

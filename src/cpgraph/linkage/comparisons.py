@@ -748,7 +748,9 @@ class Comparer:
     def _codes_for(self, col: str) -> tuple[np.ndarray, np.ndarray]:
         if col not in self._col_codes:
             codes, uniq = pd.factorize(self.s[col].to_numpy(object), use_na_sentinel=True)
-            self._col_codes[col] = (codes.astype(np.int64), np.asarray(uniq, dtype=object))
+            # int32: one array per compared column, held all run (pair codes are made in
+            # int64 from them: `code_levels`)
+            self._col_codes[col] = (codes.astype(np.int32), np.asarray(uniq, dtype=object))
         return self._col_codes[col]
 
     def _postcode(self, i: np.ndarray, j: np.ndarray, levels: tuple[Level, ...]) -> np.ndarray:

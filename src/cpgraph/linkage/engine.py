@@ -9,7 +9,7 @@ back to the next run for incremental linkage (only new or changed mentions compa
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
@@ -54,6 +54,7 @@ from cpgraph.linkage.forking import (
 )
 from cpgraph.linkage.model import Model, fit, weight_for_probability
 from cpgraph.linkage.relationships import (
+    Positions,
     anchor_pairs,
     anchors,
     home_places,
@@ -153,7 +154,6 @@ class _Prepared:
     fp_extra: list[np.ndarray] = field(default_factory=list)
     places: np.ndarray | None = None  # place-gate code per record (-1 unknown), if gated
     weak: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # name-only
-    pos_map: dict[str, int] = field(default_factory=dict)  # key → position (with rels)
 
 
 @dataclass
@@ -191,10 +191,32 @@ class _Edges:
         return _Edges(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
 
     @staticmethod
-    def concat(parts: list[_Edges]) -> _Edges:
-        return _Edges(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in _Edges.__dataclass_fields__)
-        )
+    def concat(
+        parts: list[_Edges],
+        *,
+        views: Sequence[tuple[_Edges, int]] = (),
+        consume: Sequence[_Edges] = (),
+    ) -> _Edges:
+        """One table of ``parts``, made a column at a time.
+
+        Each ``(owner, at)`` of ``views`` has its columns (``cannot`` and ``kept``
+        excepted: the cluster stage marks age clashes on a copy of those) made views of
+        the result from row ``at`` as each column is copied, and each table of
+        ``consume`` has its columns emptied: the column they held is freed before the
+        next one is made, so a table and its concatenation are not both held whole
+        (the kept edges are ~100 bytes each, 1.35M at 1.29M mentions).
+        """
+        out = {}
+        for f in _Edges.__dataclass_fields__:
+            col = np.concatenate([getattr(p, f) for p in parts])
+            out[f] = col
+            if f not in ("cannot", "kept"):
+                for owner, at in views:
+                    setattr(owner, f, col[at : at + len(owner.i)])
+            for c in consume:
+                old = getattr(c, f)
+                setattr(c, f, old[:0].copy())  # (a view would keep the column)
+        return _Edges(**out)
 
 
 @dataclass
@@ -273,8 +295,9 @@ _REL_UNIQUE, _REL_ANCHOR, _REL_HOUSEHOLD, _REL_MOVED = 0, 1, 2, 3
 
 PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more than it saves
 # pairs scored at a time: bounds the memory of one step (~300 bytes of comparison and
-# score temporaries per pair, in the parent and in a forked scorer alike)
-SCORE_CHUNK = 1_000_000
+# score temporaries per pair, in the parent and in a forked scorer alike; 1M was the
+# score stage's peak at 1.29M mentions once the cluster stage no longer was)
+SCORE_CHUNK = 500_000
 # relationship candidates scored at a time (the same temporaries per pair)
 REL_CHUNK = 250_000
 # pairs within clusters scored at a time by the cohesion check (the same temporaries per
@@ -561,10 +584,9 @@ class LinkageEngine:
         fp_extra: list[np.ndarray] = []
         if rels is not None:
             rels = resolve_positions(rels, pos)  # key look-ups once, not every round
-            pos_map = pos.to_dict()
             extra: list[np.ndarray] = []
             if spec.rel_infer_sex:
-                sx = implied_sex(rels, pos_map, n)
+                sx = implied_sex(rels, pos, n)
                 fill = pd.isna(s["sex"].to_numpy(object)) & pd.notna(sx)
                 if fill.any():
                     s["sex"] = np.where(fill, sx, s["sex"].to_numpy(object))
@@ -572,7 +594,7 @@ class LinkageEngine:
             if spec.rel_generation_gap > 0:
                 lo, hi = year_bounds(
                     rels,
-                    pos_map,
+                    pos,
                     s["dob_y"].to_numpy(),
                     spec.rel_generation_gap,
                     gap2=spec.rel_grandparent_gap,
@@ -584,7 +606,7 @@ class LinkageEngine:
                 ]
             if spec.rel_stated_cannot:
                 si, sj = stated_pairs(
-                    rels, pos_map, s["key"].to_numpy(object) if spec.rel_colisted_cannot else None
+                    rels, pos, s["key"].to_numpy(object) if spec.rel_colisted_cannot else None
                 )
             fp_extra = extra
         variants = name_variants(s)
@@ -610,7 +632,6 @@ class LinkageEngine:
             fp_extra,
             places,
             _name_only(s),
-            pos_map if rels is not None else {},
         )
 
     def _exclude(self, prep: _Prepared):
@@ -676,7 +697,10 @@ class LinkageEngine:
                 det = det[keep]
         method = np.full(len(det), "probabilistic", dtype=object)
         if det.any():
-            method[det] = ["deterministic:" + str(x) for x in sp.deterministic[det].tolist()]
+            # one string per rule, not one per edge (most kept edges of a large run can
+            # be deterministic ones)
+            rule = {x: "deterministic:" + str(x) for x in set(sp.deterministic[det].tolist())}
+            method[det] = [rule[x] for x in sp.deterministic[det].tolist()]
         weight = np.where(det, np.maximum(sp.weight, DETERMINISTIC_WEIGHT), sp.weight)
         prob = np.where(det, 1.0, sp.probability)
         prio = np.where(det, PRIORITY_DETERMINISTIC, PRIORITY_SCORED)
@@ -724,7 +748,9 @@ class LinkageEngine:
         for k, name in enumerate(self.spec.names):
             d[f"lv_{name}"] = e.levels[:, k]
             d[f"w_{name}"] = e.comp_w[:, k]
-        return pd.DataFrame(d)
+        # (views of the edges' columns, not a second table of them: the run's edges and
+        # its state are held together until the run returns)
+        return pd.DataFrame(d, copy=False)
 
     def _edges_from_frame(self, df: pd.DataFrame, pos: pd.Series) -> _Edges:
         names = self.spec.names
@@ -1013,7 +1039,10 @@ class LinkageEngine:
         compared = sum(scored[k][2] for k in todo)
         del scored
         timings["score"] = time.perf_counter() - t1 - waited
-        base = _Edges.concat(parts) if parts else _Edges.empty(nc)
+        # (a range's columns are freed as each is copied: never every range and the
+        # whole table at once)
+        base = _Edges.concat(parts, consume=parts) if parts else _Edges.empty(nc)
+        del parts
         return _ScoreResult(
             base=base,
             model=model,
@@ -1101,12 +1130,15 @@ class LinkageEngine:
         cl = scored.cannot
         cluster = _Clusterer(self, prep, sc, cl)
         nc = len(spec.comparisons)
-        edges = _Edges.concat([decisions.links, base])
+        # the scored edges become views of the run's edges (one copy of them, not two:
+        # the state is built from the scored ones after the run)
+        nl = len(decisions.links.i)
+        edges = _Edges.concat([decisions.links, base], views=[(base, nl)])
         labels = cluster(edges)
         rel_edges = _Edges.empty(nc)
         rel_bonus = np.empty(0)
         rels = prep.rels
-        pos_map = prep.pos_map
+        pos_map = prep.pos  # (the rounds' frame is resolved: never looked up by key)
         for _ in range(spec.rel_rounds if rels is not None else 0):
             if prep.year_lo is not None:
                 # birth years of relatives now known through their resolved persons
@@ -1142,7 +1174,10 @@ class LinkageEngine:
                 break
             rel_edges = _Edges.concat([rel_edges, ne])
             rel_bonus = np.concatenate([rel_bonus, bonus])
-            edges = _Edges.concat([decisions.links, base, rel_edges])
+            # (the last round's edges a column at a time: the scored ones, and this
+            # round's with their age clashes, are views of the new table)
+            views = [(scored.base, nl), (base, nl), (rel_edges, nl + len(base.i))]
+            edges = _Edges.concat([decisions.links, base, rel_edges], views=views, consume=[edges])
             new_labels = cluster(edges, labels)
             if np.array_equal(new_labels, labels):
                 break
@@ -1291,7 +1326,7 @@ class LinkageEngine:
         self,
         scorer: Scorer,
         rels: pd.DataFrame,
-        pos_map: dict[str, int],
+        pos_map: Positions,
         labels: np.ndarray,
         ci: Ends,
         cj: Ends,
@@ -1431,7 +1466,7 @@ class LinkageEngine:
         return ne.take(keep), bonus[keep], same_anchor[keep]
 
     def _household_pairs(
-        self, scorer: Scorer, rels: pd.DataFrame, pos_map: dict[str, int], labels: np.ndarray
+        self, scorer: Scorer, rels: pd.DataFrame, pos_map: Positions, labels: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Pairs (relative without address, or at another of the anchor's postcodes with
         ``household_moves``; mention at one of her anchor's postcodes), and per pair
@@ -1477,7 +1512,7 @@ class LinkageEngine:
         years = prep.s["dob_y"].to_numpy()
         _, hi = year_bounds(
             prep.rels,
-            prep.pos_map,
+            prep.pos,
             years,
             spec.typical_parent_gap,
             labels,
@@ -1497,26 +1532,24 @@ class LinkageEngine:
         n = len(keys)
         same = (labels[e.i] == labels[e.j]) & ~e.cannot
         idx = np.flatnonzero(same)
-        both = pd.DataFrame(
-            {
-                "rec": np.concatenate([e.i[idx], e.j[idx]]),
-                "other": np.concatenate([e.j[idx], e.i[idx]]),
-                "edge": np.concatenate([idx, idx]),
-            }
-        )
-        both["prio"] = e.priority[both["edge"].to_numpy()]
-        both["w"] = e.weight[both["edge"].to_numpy()]
-        best = both.sort_values(["rec", "prio", "w"], ascending=[True, True, False])
-        best = best.drop_duplicates("rec")
+        # each record's best edge: lowest priority, then highest weight, then the first
+        # (a stable sort of both ends' rows; arrays, not a frame sorted and copied whole)
+        rec = np.concatenate([e.i[idx], e.j[idx]])
+        edge = np.concatenate([idx, idx])
+        del idx
+        order = np.lexsort((-e.weight[edge], e.priority[edge], rec))
+        rec, edge = rec[order], edge[order]
+        first = np.r_[True, rec[1:] != rec[:-1]] if len(rec) else np.zeros(0, bool)
+        r, ed = rec[first], edge[first]
+        del rec, edge, order, first
+        other = np.where(e.i[ed] == r, e.j[ed], e.i[ed])
         method = np.full(n, "singleton", dtype=object)
         prob = np.full(n, np.nan)
         partner = np.full(n, None, dtype=object)
         bd = np.full(n, None, dtype=object)
-        r = best["rec"].to_numpy()
-        ed = best["edge"].to_numpy()
         method[r] = e.method[ed]
         prob[r] = e.prob[ed]
-        partner[r] = keys[best["other"].to_numpy()]
+        partner[r] = keys[other]
         if breakdowns and len(ed):
             # most best edges are the best of both their ends: one (read-only) dict each
             uniq, inv = np.unique(ed, return_inverse=True)

@@ -26,6 +26,10 @@ import pandas as pd
 
 from cpgraph.linkage.arrays import isin, unique_sorted
 
+# key → record position: a dict, or a Series indexed by key (the engine's own, which a
+# resolved frame (:func:`resolve_positions`) never looks keys up in again)
+Positions = Mapping[str, int] | pd.Series
+
 ROLE_GROUP = {
     "mother": "parent",
     "father": "parent",
@@ -65,6 +69,7 @@ INVERSE_GROUP = {
     "associate": "associate",
 }
 MAX_ANCHOR_GROUP = 50  # a larger group means the anchor is not one person's family
+ANCHOR_PAIR_CHUNK = 500_000  # candidate pairs of anchor groups made at a time
 # Sex implied by a stated role (``to_key`` is the ``relationship`` of ``from_key``).
 ROLE_SEX = {
     "mother": "F",
@@ -87,7 +92,7 @@ ROLE_GENERATIONS = {
 
 
 def anchors(
-    rels: pd.DataFrame, pos: dict[str, int], labels: np.ndarray, *, co_parents: bool = True
+    rels: pd.DataFrame, pos: Positions, labels: np.ndarray, *, co_parents: bool = True
 ) -> pd.DataFrame:
     """Anchor table ``rec, anchor, group`` from stated relationships and cluster labels.
 
@@ -106,66 +111,94 @@ def anchors(
     g = _groups(rels, r)
     ok = pd.notna(g)
     f, t, g = f[ok], t[ok], g[ok]
-    parts = [
-        pd.DataFrame({"rec": t, "anchor": labels[f], "group": g}),
-        pd.DataFrame(
-            {"rec": f, "anchor": labels[t], "group": pd.Series(g).map(INVERSE_GROUP).to_numpy()}
-        ),
-    ]
+    # (columns as arrays, not frames concatenated, filtered and deduplicated in turn:
+    # each copy of the table was ~50 bytes a relationship, at every relationship round)
+    recs = [t, f]
+    ancs = [labels[f], labels[t]]
+    groups = [g, pd.Series(g, dtype=object).map(INVERSE_GROUP).to_numpy(object)]
     # partner of a child's parent → partner of that parent
     e = pd.DataFrame({"c": labels[f], "x": t, "g": g})
     pop = e[e["g"] == "partner_of_parent"]
     par = e[e["g"] == "parent"]
+    del e
     if not pop.empty and not par.empty:
         d = pop.merge(par, on="c", suffixes=("", "_p"))
-        parts.append(
-            pd.DataFrame(
-                {
-                    "rec": d["x"].to_numpy(),
-                    "anchor": labels[d["x_p"].to_numpy()],
-                    "group": "partner",
-                }
-            )
-        )
-    a = pd.concat(parts, ignore_index=True).dropna()
+        recs.append(d["x"].to_numpy())
+        ancs.append(labels[d["x_p"].to_numpy()])
+        groups.append(np.full(len(d), "partner", object))
+    rec, anc, grp = (np.concatenate(x) for x in (recs, ancs, groups))
+    del recs, ancs, groups
+    known = pd.notna(grp)  # (a role with no inverse anchors one way only)
+    if not known.all():
+        rec, anc, grp = rec[known], anc[known], grp[known]
     # two parents of one child: each is anchored as the other's partner
-    par = a[a["group"] == "parent"] if co_parents else a.iloc[:0]
-    if not par.empty:
+    is_par = grp == "parent" if co_parents else np.zeros(len(grp), bool)
+    if is_par.any():
+        par = pd.DataFrame({"rec": rec[is_par], "anchor": anc[is_par]})
         size = par.groupby("anchor")["rec"].transform("size")
         par = par[(size >= 2) & (size <= MAX_ANCHOR_GROUP)]
         d = par.merge(par, on="anchor", suffixes=("", "_o"))
         d = d[labels[d["rec"].to_numpy()] != labels[d["rec_o"].to_numpy()]]
-        a = pd.concat(
-            [
-                a,
-                pd.DataFrame(
-                    {
-                        "rec": d["rec"].to_numpy(),
-                        "anchor": labels[d["rec_o"].to_numpy()],
-                        "group": "partner",
-                    }
-                ),
-            ],
-            ignore_index=True,
-        )
-    a["anchor"] = a["anchor"].astype(np.int64)
-    a["rec"] = a["rec"].astype(np.int64)
-    # a mention is never its own anchor
-    a = a[labels[a["rec"].to_numpy()] != a["anchor"].to_numpy()]
-    return a.drop_duplicates(ignore_index=True)
+        rec = np.concatenate([rec, d["rec"].to_numpy()])
+        anc = np.concatenate([anc, labels[d["rec_o"].to_numpy()]])
+        grp = np.concatenate([grp, np.full(len(d), "partner", object)])
+        del par, size, d
+    anc = anc.astype(np.int64, copy=False)
+    rec = rec.astype(np.int64, copy=False)
+    # a mention is never its own anchor; each (mention, anchor, group) once, the first
+    # kept (as drop_duplicates would)
+    gc, _ = pd.factorize(grp)
+    m = max(int(anc.max(initial=0)), 0) + 1
+    k = max(int(gc.max(initial=0)), 0) + 1
+    code = rec * m
+    code += anc
+    code *= k
+    code += gc
+    keep = labels[rec] != anc
+    keep &= ~pd.Series(code, copy=False).duplicated().to_numpy()
+    del code, gc
+    return pd.DataFrame({"rec": rec[keep], "anchor": anc[keep], "group": grp[keep]})
 
 
 def anchor_pairs(anc: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of mentions sharing an anchor and not already in one cluster (``i < j``)."""
     if anc.empty:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    size = anc.groupby(["anchor", "group"])["rec"].transform("size")
-    anc = anc[(size >= 2) & (size <= MAX_ANCHOR_GROUP)]
-    m = anc.merge(anc, on=["anchor", "group"], suffixes=("_a", "_b"))
-    a = m["rec_a"].to_numpy(np.int64)
-    b = m["rec_b"].to_numpy(np.int64)
-    keep = (a < b) & (labels[a] != labels[b])
-    a, b = a[keep], b[keep]
+    # the pairs of each (anchor, group) made a chunk of members at a time, each once
+    # (not a self-merge: both orders and each member with itself, as a frame, were
+    # ~100 bytes a pair, the cluster stage's largest temporary at 1.29M mentions)
+    g = anc.groupby(["anchor", "group"], sort=False).ngroup()
+    ok = g.notna().to_numpy()  # (a missing anchor or group is in no group)
+    gid = g.fillna(-1).to_numpy(np.int64)
+    del g
+    size = np.bincount(gid[ok])[np.where(ok, gid, 0)]
+    ok &= (size >= 2) & (size <= MAX_ANCHOR_GROUP)
+    gid = gid[ok]
+    order = np.argsort(gid, kind="stable")
+    gid = gid[order]
+    rec = anc["rec"].to_numpy(np.int64)[ok][order]
+    del size, ok
+    k = np.arange(len(gid))
+    first = np.r_[True, gid[1:] != gid[:-1]]
+    start = np.maximum.accumulate(np.where(first, k, 0))
+    end = np.r_[start[1:][first[1:]], len(gid)][np.cumsum(first) - 1]
+    after = end - k - 1  # members after each one in its group: its pairs
+    found = []
+    st = 0
+    while st < len(k):
+        # members whose pairs make up to ANCHOR_PAIR_CHUNK (at least one member)
+        stop = max(st + 1, int(np.searchsorted(np.cumsum(after[st:]), ANCHOR_PAIR_CHUNK)) + st)
+        many = after[st:stop]
+        p = np.repeat(k[st:stop], many)
+        # each member's partners: the members after it in its group, in turn
+        q = p + 1 + np.arange(len(p)) - np.repeat(np.cumsum(many) - many, many)
+        a, b = np.minimum(rec[p], rec[q]), np.maximum(rec[p], rec[q])
+        keep = labels[a] != labels[b]
+        found.append((a[keep], b[keep]))
+        st = stop
+    a = np.concatenate([np.empty(0, np.int64), *(x[0] for x in found)])
+    b = np.concatenate([np.empty(0, np.int64), *(x[1] for x in found)])
+    del found
     if not len(a):
         return a, b
     n = int(max(a.max(), b.max())) + 1
@@ -173,7 +206,7 @@ def anchor_pairs(anc: pd.DataFrame, labels: np.ndarray) -> tuple[np.ndarray, np.
     return code // n, code % n
 
 
-def resolve_positions(rels: pd.DataFrame, pos: Mapping[str, int] | pd.Series) -> pd.DataFrame:
+def resolve_positions(rels: pd.DataFrame, pos: Positions) -> pd.DataFrame:
     """Relationships whose both ends are known mentions, with their record positions.
 
     The result (columns ``from_pos``, ``to_pos``, lower-case ``relationship``, ``group``,
@@ -218,9 +251,7 @@ def _groups(rels: pd.DataFrame, r: np.ndarray) -> np.ndarray:
     return pd.Series(r).map(ROLE_GROUP).to_numpy(object)
 
 
-def _rel_positions(
-    rels: pd.DataFrame, pos: Mapping[str, int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _rel_positions(rels: pd.DataFrame, pos: Positions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(from, to, relationship)`` arrays for relationships whose both ends are known."""
     if rels is None or rels.empty:
         z = np.empty(0, np.int64)
@@ -242,7 +273,7 @@ def _rel_positions(
 
 
 def stated_pairs(
-    rels: pd.DataFrame, pos: dict[str, int], keys: np.ndarray | None = None
+    rels: pd.DataFrame, pos: Positions, keys: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mention pairs that a source says are different people (``i < j``, unique).
 
@@ -269,7 +300,7 @@ def stated_pairs(
     return code // n, code % n
 
 
-def implied_sex(rels: pd.DataFrame, pos: dict[str, int], n: int) -> np.ndarray:
+def implied_sex(rels: pd.DataFrame, pos: Positions, n: int) -> np.ndarray:
     """Sex implied by the roles a mention is given (None when unknown or contradictory).
 
     Args:
@@ -295,7 +326,7 @@ def implied_sex(rels: pd.DataFrame, pos: dict[str, int], n: int) -> np.ndarray:
 
 def year_bounds(
     rels: pd.DataFrame,
-    pos: dict[str, int],
+    pos: Positions,
     years: np.ndarray,
     gap: int,
     labels: np.ndarray | None = None,
@@ -404,7 +435,7 @@ def swapped_years(yr: np.ndarray, years: np.ndarray) -> np.ndarray:
 
 def household_postcodes(
     rels: pd.DataFrame,
-    pos: dict[str, int],
+    pos: Positions,
     labels: np.ndarray,
     pc: np.ndarray,
     groups: tuple[str, ...],

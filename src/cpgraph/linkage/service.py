@@ -16,7 +16,7 @@ import logging
 import pickle  # only dumps, to hash a resolution: nothing is ever loaded
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -582,17 +582,24 @@ class LinkageService:
         writes only new or changed edges and deletes only the ones gone: an unchanged
         edge keeps the id of the run that wrote it (``run_id``).
         """
-        rows = relationship_rows(a, rels, run_id)
-        keys = [_edge_key(r) for r in rows]
-        digests = [_edge_digest(r) for r in rows]
+        keys: list[str] = []
+        digests: list[int] = []
         before = load_digests(self.related_path) if incremental else None
         if before is not None:
             stored = (await self.store.query("linkage_related_to_count"))[0]["edges"]
             if int(stored) != len(before):
                 before = None  # edges changed behind the record: rewrite them all
         if before is None:
-            if rows:
-                await self.store.write_batches("person_relationships_upsert", rows)
+
+            def noted(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+                for row in rows:
+                    keys.append(_edge_key(row))
+                    digests.append(_edge_digest(row))
+                    yield row
+
+            # written as they are made (never every edge's row at once)
+            rows = noted(iter_relationship_rows(a, rels, run_id))
+            await self.store.write_batches("person_relationships_upsert", rows)
             while True:
                 deleted = await self.store.query(
                     "linkage_related_to_prune", run_id=run_id, limit=50_000
@@ -600,9 +607,12 @@ class LinkageService:
                 if not deleted or deleted[0]["deleted"] == 0:
                     break
         else:
+            made = relationship_rows(a, rels, run_id)
+            keys = [_edge_key(r) for r in made]
+            digests = [_edge_digest(r) for r in made]
             now = dict(zip(keys, digests, strict=True))
             changed = [
-                row for row, key, d in zip(rows, keys, digests, strict=True) if before.get(key) != d
+                row for row, key, d in zip(made, keys, digests, strict=True) if before.get(key) != d
             ]
             gone = [_edge_of(key) for key in sorted(before.keys() - now.keys())]
             if gone:
@@ -738,47 +748,72 @@ def relationship_rows(a: pd.DataFrame, rels: pd.DataFrame, run_id: str) -> list[
         rels: the stated relationships (`RELATIONSHIP_COLUMNS`).
         run_id: the run writing them (older edges are pruned by it).
     """
+    return list(iter_relationship_rows(a, rels, run_id))
+
+
+def iter_relationship_rows(
+    a: pd.DataFrame, rels: pd.DataFrame, run_id: str
+) -> Iterator[dict[str, Any]]:
+    """:func:`relationship_rows` one at a time, in the same order.
+
+    A full run writes them as they are made: at 1.29M mentions the rows of every edge
+    at once (~350 bytes each) were the write stage's largest table. Each group's
+    sources and dates are folded in as they come (the earliest start and latest end
+    as ``min``/``max`` of them would be), and a group is dropped once its row is made.
+    """
     if rels.empty:
-        return []
-    person_of = dict(zip(a["key"], a["person_id"], strict=True))
+        return
+    # each end's person by position, not a dict of every key (~100 bytes a mention)
+    index = pd.Index(a["key"].to_numpy(object))
+    pids = a["person_id"].to_numpy(object)
+    if index.is_unique:
+        none = np.array([None], dtype=object)
+        pids = np.concatenate([pids, none])  # (position -1: a key with no mention)
+        fids = pids[index.get_indexer(rels["from_key"].to_numpy(object))]
+        tids = pids[index.get_indexer(rels["to_key"].to_numpy(object))]
+    else:
+        person_of = dict(zip(a["key"], a["person_id"], strict=True))
+        fids = np.array([person_of.get(k) for k in rels["from_key"]], dtype=object)
+        tids = np.array([person_of.get(k) for k in rels["to_key"]], dtype=object)
+    del index
     # One pass in plain Python: a pandas group per edge cost seconds per 50k edges.
+    # [any lives_with stated, any true, earliest start, latest end, an end left open,
+    # sources (each record once when the row is made)]
     groups: dict[tuple[str, str, str], list[Any]] = {}
-    for fk, tk, rel, lives, fd, td in zip(
-        rels["from_key"], rels["to_key"], rels["relationship"], rels["lives_with"],
-        rels["from_date"], rels["to_date"], strict=True,
+    for fk, tk, fid, tid, rel, lives, fd, td in zip(
+        rels["from_key"], rels["to_key"], fids, tids, rels["relationship"],
+        rels["lives_with"], rels["from_date"], rels["to_date"], strict=True,
     ):  # fmt: skip
-        fid, tid = person_of.get(fk), person_of.get(tk)
         if _missing(fid) or _missing(tid) or fid == tid or _missing(rel):
             continue
         g = groups.get((fid, tid, rel))
         if g is None:
-            # [any lives_with stated, any true, starts, ends, an end left open, sources]
-            g = groups[(fid, tid, rel)] = [False, False, [], [], False, set()]
+            g = groups[(fid, tid, rel)] = [False, False, None, None, False, []]
         if not _missing(lives):
             g[0] = True
             g[1] = g[1] or bool(lives)
-        if not _missing(fd):
-            g[2].append(fd)
+        if not _missing(fd) and (g[2] is None or fd < g[2]):
+            g[2] = fd
         if _missing(td):
             g[4] = True
-        else:
-            g[3].append(td)
-        g[5].add(fk)
-        g[5].add(tk)
-    return [
-        {
+        elif g[3] is None or td > g[3]:
+            g[3] = td
+        g[5].append(fk)
+        g[5].append(tk)
+    del fids, tids
+    for fid, tid, rel in sorted(groups):
+        g = groups.pop((fid, tid, rel))
+        yield {
             "from_id": fid,
             "to_id": tid,
             "relationship": rel,
             "lives_with": g[1] if g[0] else None,
-            "from_date": str(min(g[2])) if g[2] else None,
+            "from_date": None if g[2] is None else str(g[2]),
             # An open-ended relationship (no end date on some source) stays open.
-            "to_date": None if g[4] or not g[3] else str(max(g[3])),
-            "sources": sorted(g[5]),
+            "to_date": None if g[4] or g[3] is None else str(g[3]),
+            "sources": sorted(set(g[5])),
             "run_id": run_id,
         }
-        for (fid, tid, rel), g in sorted(groups.items(), key=lambda kv: kv[0])
-    ]
 
 
 def _digest(what: tuple[Any, ...]) -> int:

@@ -396,3 +396,416 @@ def test_the_cohesion_check_scores_its_pairs_a_step_at_a_time(spec, pop, monkeyp
     assert sum(sizes) == asked and max(sizes) <= 13 and len(sizes) > 3
     pd.testing.assert_frame_equal(steps.assignments, whole.assignments)
     pd.testing.assert_frame_equal(steps.review, whole.review)
+
+
+def test_edges_concatenated_a_column_at_a_time_with_views_and_consumed_parts():
+    from cpgraph.linkage.engine import _Edges
+
+    def table(n: int, at: int) -> _Edges:
+        r = np.arange(at, at + n)
+        return _Edges(
+            r, r + 1, r * 0.5, r * 0.25, np.array([f"m{x}" for x in r], object), r % 3,
+            r % 2 == 0, np.tile(r[:, None] % 4, (1, 3)).astype(np.int8),
+            np.tile(r[:, None], (1, 3)).astype(np.float32), (r % 5).astype(np.int8),
+        )  # fmt: skip
+
+    a, b, c = table(3, 0), table(5, 3), table(2, 8)
+    want = _Edges.concat([table(3, 0), table(5, 3), table(2, 8)])
+    b_cannot = b.cannot
+    got = _Edges.concat([a, b, c], views=[(b, 3)], consume=[c])
+    for f in _Edges.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(got, f), getattr(want, f))
+        np.testing.assert_array_equal(getattr(b, f), getattr(table(5, 3), f))
+        assert len(getattr(c, f)) == 0  # consumed: its columns are freed
+    for f in ("i", "j", "weight", "levels", "comp_w", "method"):
+        assert np.shares_memory(getattr(b, f), getattr(got, f))  # a view, not a copy
+    # a table's cannot-links and kept marks stay its own (age clashes mark a copy)
+    assert b.cannot is b_cannot and not np.shares_memory(b.kept, got.kept)
+
+
+def test_the_scored_edges_are_views_of_the_runs_edges_and_so_is_the_state(fitted, pop, monkeypatch):
+    """One table of the kept edges from the cluster stage on: the scored edges (the
+    state's) are views of the run's, relationship rounds included; the same outcome."""
+    from cpgraph.linkage.engine import LinkageEngine, _Edges
+
+    from .conftest import mention
+
+    # a relative without an address found at her child's home: a relationship round
+    rows = [
+        mention("h:kid", system="h", forename_m="mia", surname_m="smith",
+                dob="2019-02-03", postcode="WV10 6PP", sex="F"),
+        mention("h:mum", system="h", forename_m="grace", surname_m="smith"),
+        mention("p:mum", system="p", forename_m="grace", surname_m="smith",
+                dob="1990-05-05", postcode="WV10 6PP", sex="F"),
+    ]  # fmt: skip
+    df = pd.concat([pop[0], pd.DataFrame(rows)], ignore_index=True)
+    rels = pd.DataFrame(
+        [("h:kid", "h:mum", "mother")], columns=["from_key", "to_key", "relationship"]
+    )
+    seen: dict[str, object] = {}
+    cluster, to_frame = LinkageEngine._cluster_stage, LinkageEngine._edges_to_frame
+
+    def clustering(self, prep, scored, decisions):
+        out = cluster(self, prep, scored, decisions)
+        seen["rel_edges"] = len(out.rel_edges.i)
+        seen["base_is_view"] = all(
+            np.shares_memory(getattr(scored.base, f), getattr(out.edges, f))
+            for f in ("i", "j", "weight", "levels", "comp_w")
+        )
+        return out
+
+    def framing(self, e, keys):
+        frame = to_frame(self, e, keys)
+        seen["state_is_view"] = np.shares_memory(frame["weight"].to_numpy(), e.weight)
+        return frame
+
+    monkeypatch.setattr(LinkageEngine, "_cluster_stage", clustering)
+    monkeypatch.setattr(LinkageEngine, "_edges_to_frame", framing)
+    got = fitted.link(df, rels, model=fitted.model)
+    assert seen == {"rel_edges": seen["rel_edges"], "base_is_view": True, "state_is_view": True}
+    assert seen["rel_edges"] > 0
+    # the same run with whole copies (the plain concatenation, a copied state frame)
+    plain = _Edges.concat
+
+    def copying(parts, *, views=(), consume=()):
+        return _Edges(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in _Edges.__dataclass_fields__)
+        )
+
+    monkeypatch.setattr(_Edges, "concat", staticmethod(copying))
+    monkeypatch.setattr(LinkageEngine, "_edges_to_frame", lambda s, e, k: to_frame(s, e, k).copy())
+    want = fitted.link(df, rels, model=fitted.model)
+    monkeypatch.setattr(_Edges, "concat", staticmethod(plain))
+    pd.testing.assert_frame_equal(got.assignments, want.assignments)
+    pd.testing.assert_frame_equal(got.review, want.review)
+    pd.testing.assert_frame_equal(got.state.edges, want.state.edges)
+    pd.testing.assert_frame_equal(got.state.cannot, want.state.cannot)
+
+
+def test_prepared_records_keep_positions_once_not_as_a_dict_too(fitted, pop, monkeypatch):
+    """The engine's key → position Series serves the relationship functions (their
+    frame is resolved once): no dict of every key beside it (~60 bytes a mention)."""
+    from cpgraph.linkage.engine import LinkageEngine
+
+    df = pop[0]
+    keys = df["key"].tolist()
+    rels = pd.DataFrame(
+        [(keys[k], keys[k + 1], "mother") for k in range(0, 40, 2)],
+        columns=["from_key", "to_key", "relationship"],
+    )
+    held: list[object] = []
+    prepare = LinkageEngine._prepare_standardised
+
+    def preparing(self, *a, **kw):
+        prep = prepare(self, *a, **kw)
+        held.extend(v for v in vars(prep).values() if isinstance(v, dict))
+        return prep
+
+    monkeypatch.setattr(LinkageEngine, "_prepare_standardised", preparing)
+    res = fitted.link(df, rels, model=fitted.model)
+    assert held == [] and len(res.assignments) == len(df)
+
+
+def _anchor_pairs_by_merge(anc: pd.DataFrame, labels: np.ndarray):
+    """The pairs as a self-merge of the anchor table made them (the reference)."""
+    from cpgraph.linkage.relationships import MAX_ANCHOR_GROUP
+
+    size = anc.groupby(["anchor", "group"])["rec"].transform("size")
+    anc = anc[(size >= 2) & (size <= MAX_ANCHOR_GROUP)]
+    m = anc.merge(anc, on=["anchor", "group"], suffixes=("_a", "_b"))
+    a, b = m["rec_a"].to_numpy(np.int64), m["rec_b"].to_numpy(np.int64)
+    keep = (a < b) & (labels[a] != labels[b])
+    return np.unique(np.stack([a[keep], b[keep]], axis=1), axis=0)
+
+
+def test_anchor_pairs_are_made_a_chunk_at_a_time_without_a_self_merge(monkeypatch):
+    import cpgraph.linkage.relationships as rel_module
+
+    rng = np.random.default_rng(3)
+    n = 3000
+    labels = rng.integers(0, 1500, n)
+    anc = pd.DataFrame(
+        {
+            "rec": rng.integers(0, n, 6000),
+            "anchor": rng.integers(0, 400, 6000),
+            "group": rng.choice(np.array(["parent", "child", "partner"], object), 6000),
+        }
+    ).drop_duplicates(ignore_index=True)
+    # a group too large to be one family, which makes no pairs
+    big = pd.DataFrame({"rec": np.arange(60), "anchor": 999, "group": "child"})
+    # and rows with no group, in none
+    none = pd.DataFrame({"rec": [5, 6, 7], "anchor": 998, "group": [None] * 3})
+    anc = pd.concat([anc, big, none], ignore_index=True)
+    want = _anchor_pairs_by_merge(anc, labels)
+    assert len(want) > 1000
+
+    def no_merge(*a, **kw):
+        raise AssertionError("a self-merge of the anchor table")
+
+    monkeypatch.setattr(pd.DataFrame, "merge", no_merge)
+    for chunk in (1, 7, 500, 10**9):
+        monkeypatch.setattr(rel_module, "ANCHOR_PAIR_CHUNK", chunk)
+        a, b = rel_module.anchor_pairs(anc, labels)
+        np.testing.assert_array_equal(np.stack([a, b], axis=1), want)
+
+
+def _anchors_as_frames(rels, pos, labels, co_parents=True):
+    """The anchor table as it was made with frames (the reference)."""
+    from cpgraph.linkage.relationships import (
+        INVERSE_GROUP,
+        MAX_ANCHOR_GROUP,
+        _groups,
+        _rel_positions,
+    )
+
+    f, t, r = _rel_positions(rels, pos)
+    g = _groups(rels, r)
+    ok = pd.notna(g)
+    f, t, g = f[ok], t[ok], g[ok]
+    inv = pd.Series(g).map(INVERSE_GROUP).to_numpy()
+    parts = [
+        pd.DataFrame({"rec": t, "anchor": labels[f], "group": g}),
+        pd.DataFrame({"rec": f, "anchor": labels[t], "group": inv}),
+    ]
+    e = pd.DataFrame({"c": labels[f], "x": t, "g": g})
+    pop, par = e[e["g"] == "partner_of_parent"], e[e["g"] == "parent"]
+    if not pop.empty and not par.empty:
+        d = pop.merge(par, on="c", suffixes=("", "_p"))
+        x, xp = d["x"].to_numpy(), d["x_p"].to_numpy()
+        parts.append(pd.DataFrame({"rec": x, "anchor": labels[xp], "group": "partner"}))
+    a = pd.concat(parts, ignore_index=True).dropna()
+    par = a[a["group"] == "parent"] if co_parents else a.iloc[:0]
+    if not par.empty:
+        size = par.groupby("anchor")["rec"].transform("size")
+        par = par[(size >= 2) & (size <= MAX_ANCHOR_GROUP)]
+        d = par.merge(par, on="anchor", suffixes=("", "_o"))
+        d = d[labels[d["rec"].to_numpy()] != labels[d["rec_o"].to_numpy()]]
+        ro = labels[d["rec_o"].to_numpy()]
+        more = pd.DataFrame({"rec": d["rec"].to_numpy(), "anchor": ro, "group": "partner"})
+        a = pd.concat([a, more], ignore_index=True)
+    a["anchor"] = a["anchor"].astype(np.int64)
+    a["rec"] = a["rec"].astype(np.int64)
+    a = a[labels[a["rec"].to_numpy()] != a["anchor"].to_numpy()]
+    return a.drop_duplicates(ignore_index=True)
+
+
+def test_the_anchor_table_made_as_arrays_equals_the_frames_one(monkeypatch):
+    from cpgraph.linkage.relationships import ROLE_GROUP, anchors, resolve_positions
+
+    rng = np.random.default_rng(4)
+    n = 2000
+    keys = np.array([f"k{x}" for x in range(n)], object)
+    roles = np.array(sorted(ROLE_GROUP) + ["stranger"], object)  # (one with no group)
+    rels = pd.DataFrame(
+        {
+            "from_key": keys[rng.integers(0, n, 5000)],
+            "to_key": keys[rng.integers(0, n, 5000)],
+            "relationship": rng.choice(roles, 5000),
+        }
+    )
+    pos = pd.Series(np.arange(n), index=keys)
+    labels = rng.integers(0, 700, n)
+    resolved = resolve_positions(rels, pos)
+    for r, p in ((rels, pos.to_dict()), (resolved, pos)):
+        for co in (True, False):
+            want = _anchors_as_frames(r, p, labels, co)
+            assert (want["group"] == "partner").sum() > 10 and len(want) > 5000
+            pd.testing.assert_frame_equal(anchors(r, p, labels, co_parents=co), want)
+
+    # and in less memory than the frames took (a relationship round's largest table)
+    import tracemalloc
+
+    peaks = []
+    for make in (_anchors_as_frames, anchors):
+        tracemalloc.start()
+        make(resolved, pos, labels)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 0.8 * peaks[0]
+
+
+def test_column_codes_are_held_as_int32_and_compare_as_int64_ones(spec, pop):
+    from cpgraph.linkage import LinkageEngine
+
+    comparer = LinkageEngine(spec).comparer(pop[0])
+    rng = np.random.default_rng(5)
+    n = len(pop[0])
+    i, j = rng.integers(0, n, 4000), rng.integers(0, n, 4000)
+    got = comparer.compare(i, j)
+    assert comparer._col_codes and all(c.dtype == np.int32 for c, _ in comparer._col_codes.values())
+    comparer._col_codes = {k: (c.astype(np.int64), u) for k, (c, u) in comparer._col_codes.items()}
+    want = comparer.compare(i, j)
+    np.testing.assert_array_equal(got.levels, want.levels)
+    assert got.tf_values.keys() == want.tf_values.keys()
+    for k in got.tf_values:
+        np.testing.assert_array_equal(got.tf_values[k], want.tf_values[k])
+
+
+def _relationship_rows_at_once(a: pd.DataFrame, rels: pd.DataFrame, run_id: str) -> list[dict]:
+    """The ``RELATED_TO`` rows as they were made, all at once (the reference)."""
+    from cpgraph.linkage.service import _missing
+
+    person_of = dict(zip(a["key"], a["person_id"], strict=True))
+    groups: dict = {}
+    for fk, tk, rel, lives, fd, td in zip(
+        rels["from_key"], rels["to_key"], rels["relationship"], rels["lives_with"],
+        rels["from_date"], rels["to_date"], strict=True,
+    ):  # fmt: skip
+        fid, tid = person_of.get(fk), person_of.get(tk)
+        if _missing(fid) or _missing(tid) or fid == tid or _missing(rel):
+            continue
+        g = groups.setdefault((fid, tid, rel), [False, False, [], [], False, set()])
+        if not _missing(lives):
+            g[0], g[1] = True, g[1] or bool(lives)
+        if not _missing(fd):
+            g[2].append(fd)
+        if _missing(td):
+            g[4] = True
+        else:
+            g[3].append(td)
+        g[5] |= {fk, tk}
+    return [
+        {
+            "from_id": fid, "to_id": tid, "relationship": rel,
+            "lives_with": g[1] if g[0] else None,
+            "from_date": str(min(g[2])) if g[2] else None,
+            "to_date": None if g[4] or not g[3] else str(max(g[3])),
+            "sources": sorted(g[5]), "run_id": run_id,
+        }
+        for (fid, tid, rel), g in sorted(groups.items(), key=lambda kv: kv[0])
+    ]  # fmt: skip
+
+
+def _related(seed: int = 6) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    keys = np.array([f"k{x}" for x in range(300)], object)
+    a = pd.DataFrame({"key": keys, "person_id": [f"P{x}" for x in rng.integers(0, 120, 300)]})
+    n = 2000
+    dates = np.array([None, np.nan, "2019-01-02", "2020-05-06", "2018-12-31"], object)
+    rels = pd.DataFrame(
+        {
+            "from_key": np.r_[keys[rng.integers(0, 300, n - 5)], ["nobody"] * 5],
+            "to_key": keys[rng.integers(0, 300, n)],
+            "relationship": rng.choice(np.array(["mother", "father", None], object), n),
+            "lives_with": rng.choice(np.array([None, True, False, np.nan], object), n),
+            "from_date": rng.choice(dates, n),
+            "to_date": rng.choice(dates, n),
+        }
+    )
+    return a, rels
+
+
+def test_related_to_rows_made_one_at_a_time_equal_the_rows_made_at_once():
+    from cpgraph.linkage.service import iter_relationship_rows, relationship_rows
+
+    a, rels = _related()
+    want = _relationship_rows_at_once(a, rels, "r1")
+    assert len(want) > 500 and any(len(r["sources"]) > 2 for r in want)
+    assert relationship_rows(a, rels, "r1") == want
+    assert list(iter_relationship_rows(a, rels, "r1")) == want
+
+
+async def test_a_full_run_writes_related_to_rows_as_they_are_made(tmp_path):
+    """Each batch is written before the next batch's rows are made (never every edge's
+    row at once), and the keys and digests kept for the next run are the same."""
+    from types import SimpleNamespace
+
+    from cpgraph.linkage import service as service_module
+    from cpgraph.linkage.statefile import load_digests
+
+    a, rels = _related()
+    made = [0]
+    iterate = service_module.iter_relationship_rows
+
+    def counting(*args):
+        for row in iterate(*args):
+            made[0] += 1
+            yield row
+
+    written: list[tuple[int, int]] = []  # (rows made so far, rows in the batch)
+
+    async def write_batches(name, rows, **kw):
+        batch: list = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) == 100:
+                written.append((made[0], len(batch)))
+                batch = []
+        if batch:
+            written.append((made[0], len(batch)))
+
+    async def query(name, **kw):
+        return [{"deleted": 0}]
+
+    store = SimpleNamespace(backend="fake", write_batches=write_batches, query=query)
+    settings = SimpleNamespace(data_dir=tmp_path, graph_name="g")
+    svc = service_module.LinkageService.__new__(service_module.LinkageService)
+    svc.store, svc.settings = store, settings
+    service_module.iter_relationship_rows = counting
+    try:
+        await svc._project_relationships(a, rels, "r1")
+    finally:
+        service_module.iter_relationship_rows = iterate
+    want = _relationship_rows_at_once(a, rels, "r1")
+    total = 0
+    for so_far, size in written:
+        total += size
+        assert so_far == total  # no row made beyond the batch being written
+    assert total == len(want)
+    kept = load_digests(svc.related_path)
+    assert kept == {service_module._edge_key(r): service_module._edge_digest(r) for r in want}
+
+
+def test_pairs_are_scored_half_a_million_at_a_time_with_the_same_outcome(spec, pop, monkeypatch):
+    import cpgraph.linkage.engine as engine_module
+    from cpgraph.linkage import LinkageEngine
+
+    # (the step's temporaries, ~300 bytes a pair, were the score stage's peak)
+    assert engine_module.SCORE_CHUNK <= 500_000
+    whole = LinkageEngine(spec).link(pop[0])
+    monkeypatch.setattr(engine_module, "SCORE_CHUNK", 37)
+    steps = LinkageEngine(spec).link(pop[0])
+    pd.testing.assert_frame_equal(steps.assignments, whole.assignments)
+    pd.testing.assert_frame_equal(steps.review, whole.review)
+    pd.testing.assert_frame_equal(steps.state.edges, whole.state.edges)
+    pd.testing.assert_frame_equal(steps.state.cannot, whole.state.cannot)
+
+
+def test_each_records_best_edge_is_found_without_sorting_a_frame(spec, pop, monkeypatch):
+    from cpgraph.linkage import LinkageEngine
+
+    seen: dict = {}
+    assign, sort_values = LinkageEngine._assignments, pd.DataFrame.sort_values
+
+    def assigning(self, keys, labels, pids, e, breakdowns):
+        seen.update(keys=keys, labels=labels, e=e, inside=True)
+        try:
+            return assign(self, keys, labels, pids, e, breakdowns)
+        finally:
+            seen["inside"] = False
+
+    def sorting(self, *a, **kw):
+        assert not seen.get("inside"), "a frame of both ends sorted whole"
+        return sort_values(self, *a, **kw)
+
+    monkeypatch.setattr(LinkageEngine, "_assignments", assigning)
+    monkeypatch.setattr(pd.DataFrame, "sort_values", sorting)
+    got = LinkageEngine(spec).link(pop[0]).assignments
+    # the best edges as a frame sorted by record, priority and weight gave them
+    keys, labels, e = seen["keys"], seen["labels"], seen["e"]
+    idx = np.flatnonzero((labels[e.i] == labels[e.j]) & ~e.cannot)
+    both = pd.DataFrame(
+        {
+            "rec": np.r_[e.i[idx], e.j[idx]],
+            "other": np.r_[e.j[idx], e.i[idx]],
+            "edge": np.r_[idx, idx],
+        }
+    )
+    both["prio"], both["w"] = e.priority[both["edge"]], e.weight[both["edge"]]
+    best = sort_values(both, ["rec", "prio", "w"], ascending=[True, True, False])
+    best = best.drop_duplicates("rec")
+    r, ed = best["rec"].to_numpy(), best["edge"].to_numpy()
+    assert len(r) > 100
+    np.testing.assert_array_equal(got["partner_key"].to_numpy()[r], keys[best["other"]])
+    np.testing.assert_array_equal(got["probability"].to_numpy()[r], e.prob[ed])
+    assert (got["method"].to_numpy()[r] == e.method[ed]).all()
