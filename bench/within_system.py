@@ -118,6 +118,7 @@ def main() -> None:
         print(
             f"{profile} {args.households}/s{args.seed} spec v{spec.version}: "
             f"P {ev['precision']:.4f} R {ev['recall']:.4f} F1 {ev['f1']:.4f} "
+            f"false pairs {ev['predicted_pairs'] - ev['true_positive_pairs']} "
             f"look-alikes {ev.get('hard_negative_merges')} | within-system R "
             f"{ws['found']}/{ws['pairs']} = {ws['recall']:.4f}, visible "
             f"{ws['visible_recall']:.4f}, false pairs {ws['false_pairs']} | "
