@@ -121,7 +121,7 @@ def main() -> None:
             f"false pairs {ev['predicted_pairs'] - ev['true_positive_pairs']} "
             f"look-alikes {ev.get('hard_negative_merges')} | within-system R "
             f"{ws['found']}/{ws['pairs']} = {ws['recall']:.4f}, visible "
-            f"{ws['visible_recall']:.4f}, false pairs {ws['false_pairs']} | "
+            f"{ws['visible_recall']:.4f}, false within-index pairs {ws['false_pairs']} | "
             f"review queue {len(res.review)} ({band} within_index_review), "
             f"compared {res.summary['compared_pairs']} "
             f"({took:.0f} s)",
