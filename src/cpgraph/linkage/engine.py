@@ -426,13 +426,12 @@ class _Clusterer:
                 full = np.all(lv[:, rest] == 0, axis=1) & isin(
                     lv[:, kd].astype(np.int64), np.asarray(ok, np.int64)
                 )
-            src = self.engine._src_codes
-            if not spec.gate_yields_within_index and src is not None:
+            if not spec.gate_yields_within_index and self.engine._src_codes is not None:
                 # inside one index a second record of the same full name and birth date
                 # at another address is one its registration search found and the index
                 # judged someone else, or one nobody searched for: the address decides,
                 # as for any move
-                full &= ~((src[i] >= 0) & (src[i] == src[j]))
+                full &= ~self.engine._same_index(i, j)
             gated &= ~full
         # one man recorded under two surnames, each agency listing the other's as an
         # alias, with his date of birth: no namesake produces that, so it corroborates
@@ -727,12 +726,19 @@ class LinkageEngine:
         queue can list it as a suspected duplicate of the index; False everywhere when the
         spec sets no ``within_index_review``.
         """
-        lo, src = self.spec.within_index_review, self._src_codes
-        if lo is None or lo >= self.spec.review or src is None or not len(i):
+        lo = self.spec.within_index_review
+        if lo is None or lo >= self.spec.review or not len(i):
             return np.zeros(len(i), bool)
-        band = (prob >= lo) & (prob < self.spec.review)
+        return (prob >= lo) & (prob < self.spec.review) & self._same_index(i, j)
+
+    def _same_index(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether each pair's two records lie in one system's own master index (False
+        everywhere before the scorer has coded the sources)."""
+        src = self._src_codes
+        if src is None:
+            return np.zeros(len(i), bool)
         a = src[i]
-        return band & (a >= 0) & (a == src[j])
+        return (a >= 0) & (a == src[j])
 
     def _edges_to_frame(self, e: _Edges, keys: np.ndarray) -> pd.DataFrame:
         d = {
@@ -1710,11 +1716,7 @@ class LinkageEngine:
         rest = e.weight[ks] - cw.sum(axis=1) - self.model.prior_weight
         ssw = same_source_weights(self._src_codes, self.model, self.spec, e.i[ks], e.j[ks])
         rest = rest - ssw
-        src = self._src_codes
-        same = np.zeros(len(ks), bool)
-        if src is not None:
-            sa = src[e.i[ks]]
-            same = (sa >= 0) & (sa == src[e.j[ks]])
+        same = self._same_index(e.i[ks], e.j[ks])
         hh = np.round(rest, 3).tolist()
         ss_l = np.round(ssw, 3).tolist()
         same_l = same.tolist()
@@ -1782,12 +1784,10 @@ class LinkageEngine:
             keep = ~strong | (why != "conflicting_records")
             if self.spec.review_conflicting != "none":
                 # (the spec's `review_conflicting`: queued all the same, all or one index's)
-                src = self._src_codes
                 if self.spec.review_conflicting == "all":
                     keep[:] = True
-                elif src is not None:
-                    a = src[e.i[sel]]
-                    keep |= (a >= 0) & (a == src[e.j[sel]])
+                else:
+                    keep |= self._same_index(e.i[sel], e.j[sel])
             sel, why = sel[keep], why[keep]
         bds = self._bds(e, sel) if len(sel) else []
         for x in np.flatnonzero(why != None).tolist():  # noqa: E711 (object array)
