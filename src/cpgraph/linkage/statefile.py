@@ -236,6 +236,14 @@ def save_mentions(path: Path, mentions: pd.DataFrame) -> bool:
         False when a column's values do not fit one Parquet type (nothing is written
         and an older file is removed: the next run reads every mention).
     """
+    try:
+        return _write_mentions(path, mentions)
+    finally:
+        # (the table died with the call: its memory given back, not kept by the pool)
+        release_arrow_memory()
+
+
+def _write_mentions(path: Path, mentions: pd.DataFrame) -> bool:
     import pyarrow as pa  # noqa: PLC0415 (only for the cache: ~0.2 s to import)
     import pyarrow.parquet as pq  # noqa: PLC0415
 
@@ -251,35 +259,56 @@ def save_mentions(path: Path, mentions: pd.DataFrame) -> bool:
     return True
 
 
+def release_arrow_memory() -> None:
+    """Hand Arrow's freed memory back to the system.
+
+    Arrow allocates from its own pool (mimalloc in the wheels), which keeps what a table
+    freed for reuse: after the mentions cache was written, the ~0.4 KB a mention it had
+    used stayed in the linking process through every later stage.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+
+    pa.default_memory_pool().release_unused()
+
+
 def load_mentions(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray] | None:
     """Read :func:`save_mentions`' file: column → object array (equal strings of a
     column are one object, as :meth:`LinkageService.read` makes them); ``None`` if
     absent, of another layout or other columns, or malformed."""
     import pyarrow as pa  # noqa: PLC0415
+
+    try:
+        return _read_mentions(path, columns)
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, UnicodeDecodeError):
+        return None
+    finally:
+        # (the table's buffers died with the call: given back, not kept by the pool)
+        release_arrow_memory()
+
+
+def _read_mentions(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+    import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    try:
-        table = pq.read_table(path)
-        raw = (table.schema.metadata or {}).get(b"cpgraph")
-        meta = json.loads(raw.decode("utf-8")) if raw else {}
-        if meta != {"format": MENTIONS_FORMAT, "columns": list(columns)}:
-            return None
-        out: dict[str, np.ndarray] = {}
-        for name in columns:
-            col = table.column(name).combine_chunks()
-            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-                enc = col.dictionary_encode()
-                uniq = np.empty(len(enc.dictionary) + 1, dtype=object)
-                uniq[:-1] = enc.dictionary.to_pylist()
-                uniq[-1] = None  # (the slot of a null)
-                idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy()
-                out[name] = uniq[idx]
-            else:
-                # (lists stay one object each: numpy would read them as a dimension)
-                out[name] = pd.Series(col.to_pylist(), dtype=object).to_numpy()
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, UnicodeDecodeError):
+    table = pq.read_table(path)
+    raw = (table.schema.metadata or {}).get(b"cpgraph")
+    meta = json.loads(raw.decode("utf-8")) if raw else {}
+    if meta != {"format": MENTIONS_FORMAT, "columns": list(columns)}:
         return None
+    out: dict[str, np.ndarray] = {}
+    for name in columns:
+        col = table.column(name).combine_chunks()
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            enc = col.dictionary_encode()
+            uniq = np.empty(len(enc.dictionary) + 1, dtype=object)
+            uniq[:-1] = enc.dictionary.to_pylist()
+            uniq[-1] = None  # (the slot of a null)
+            idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy()
+            out[name] = uniq[idx]  # (fancy indexing: a copy, not a view of Arrow's buffer)
+        else:
+            # (lists stay one object each: numpy would read them as a dimension)
+            out[name] = pd.Series(col.to_pylist(), dtype=object).to_numpy()
     return out
 
 
