@@ -110,7 +110,7 @@ def test_loading_the_state_never_runs_code(linked: object, tmp_path: Path) -> No
     legacy.write_bytes(pickle.dumps((1, SPEC.version, _Boom(marker))))
     assert service._load_state() is None
     assert not marker.exists()
-    service._save_state(first.state)
+    service._stage_state(first.state)
     assert not legacy.exists(), "the old pickle cache is deleted when the new one is written"
 
 

@@ -17,7 +17,7 @@ import pickle  # only dumps, to hash a resolution: nothing is ever loaded
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -71,7 +71,8 @@ class Mentions:
     """What linkage reads from the store.
 
     During :meth:`LinkageService.link` ``mentions`` is the whole frame until the engine
-    takes it, then only the columns the write stage reads (:func:`write_columns`).
+    takes it, then only the columns the write stage reads (:func:`write_columns`): read
+    back from the run's mentions cache once the engine is done (none held meanwhile).
     """
 
     mentions: pd.DataFrame
@@ -275,11 +276,30 @@ class LinkageService:
     def _load_state(self) -> LinkState | None:
         return load_state(self.state_path, self.spec.version)
 
-    def _save_state(self, state: LinkState) -> None:
+    def _stage_state(self, state: LinkState) -> Path:
+        """Write ``state`` beside :attr:`state_path`; returns the file to put in its place
+        once the run's writes succeeded (a failed run leaves the last run's state)."""
         secure_data_dir(self.settings.data_dir.expanduser())  # 0700, on any backend
-        save_state(self.state_path, state, self.spec.version)
+        staged = self.state_path.with_name(self.state_path.name + ".staged")
+        save_state(staged, state, self.spec.version)
         # An older version's pickle cache is never read (loading it could run code).
         remove_legacy_pickle(self.state_path.with_suffix(".pkl"))
+        return staged
+
+    def _cached_write_columns(self) -> pd.DataFrame:
+        """The write stage's columns (`WRITE_COLUMNS`) of the mentions cache this run
+        saved, in its order (the engine's).
+
+        Raises:
+            LinkageError: the file cannot be read back.
+        """
+        got = load_mentions(self.mentions_path, CACHED_COLUMNS, only=WRITE_COLUMNS)
+        if got is None:
+            raise LinkageError(
+                "the mentions cache this run wrote could not be read back "
+                f"({self.mentions_path.name}): run `cpgraph link --full` again"
+            )
+        return pd.DataFrame(got)
 
     # ------------------------------------------------------------------ running
     async def link(
@@ -326,12 +346,14 @@ class LinkageService:
         # The next incremental run reads unchanged mentions from this cache (keyed by row
         # hash, so it holds whatever becomes of this run); saved now, while every column
         # is still here.
-        save_mentions(self.mentions_path, data.mentions)
+        cached_now = save_mentions(self.mentions_path, data.mentions)
         # The write stage reads a few columns of the mentions: the whole frame (~1 GB at
         # 1.29M mentions) is handed to the engine, which drops it once the records are
-        # prepared, and nothing here holds it meanwhile.
+        # prepared, and nothing here holds it meanwhile. Those columns are read back from
+        # the cache once the engine is done (~0.25 GB at 1.29M not held through it); kept
+        # here only when the cache could not be written.
         handover = [data.mentions]
-        data.mentions = write_columns(data.mentions)
+        data.mentions = write_columns(data.mentions.iloc[:0] if cached_now else data.mentions)
         # (the pages parsed while reading are garbage the heap would otherwise keep)
         release_free_memory()
         result = engine.link(
@@ -347,12 +369,13 @@ class LinkageService:
         if progress:
             progress("linking", 1, 1)
         t1 = time.perf_counter()
+        if cached_now:
+            data.mentions = self._cached_write_columns()
         run_id = uuid.uuid4().hex
         # an incremental run rewrites only the resolutions that changed
         written = state.written if state is not None else None
         write_parts = await self._write(result, data, run_id, retired, written)
         write_s = time.perf_counter() - t1
-        self._save_state(result.state)
         methods = result.assignments["method"].value_counts().to_dict()
         report = LinkReport(
             run_id=run_id,
@@ -446,38 +469,51 @@ class LinkageService:
         # what each mention's resolution says, hashed: kept in the state for the next run
         digest = np.fromiter((_digest(what(k)) for k in range(len(keys))), np.uint64, len(keys))
         result.state.written = pd.Series(digest, index=keys)
-        todo = np.arange(len(keys))
-        if written is not None and len(keys):
-            # unchanged: the same hash as last written and the same person in the store now
-            before = written.reindex(keys, fill_value=0).to_numpy(np.uint64)
-            stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
-            same = (before == digest) & (stored == pids)
-            todo = np.flatnonzero(~same)
+        # The next run's state is written now, beside the file it replaces, and put in its
+        # place once every write below succeeded: its kept edges and cannot-links (~0.5 GB
+        # at 1.29M mentions) are not held through the writes.
+        staged = self._stage_state(result.state)
+        st = result.state  # (what stays: the model and the keys' hashes)
+        # (a copy: a slice would keep the arrays)
+        result.state = replace(st, edges=st.edges.iloc[:0].copy(), cannot=None, scope=None)
+        del st
+        try:
+            todo = np.arange(len(keys))
+            if written is not None and len(keys):
+                # unchanged: the same hash as last written and the same person in the store now
+                before = written.reindex(keys, fill_value=0).to_numpy(np.uint64)
+                stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
+                same = (before == digest) & (stored == pids)
+                todo = np.flatnonzero(~same)
 
-        def row(k: int) -> dict[str, Any]:
-            key, pid, name, prob, method, status, bd = what(k)
-            # (the breakdown's JSON only for the rows written: it costs more than the hash)
-            return {
-                "key": key,
-                "person_id": pid,
-                "display_name": name,
-                "created_at": at,
-                "probability": prob,
-                "method": method,
-                "status": status,
-                "breakdown": _json(bd) if bd else None,
-            }
+            def row(k: int) -> dict[str, Any]:
+                key, pid, name, prob, method, status, bd = what(k)
+                # (the breakdown's JSON only for the rows written: it costs more than the hash)
+                return {
+                    "key": key,
+                    "person_id": pid,
+                    "display_name": name,
+                    "created_at": at,
+                    "probability": prob,
+                    "method": method,
+                    "status": status,
+                    "breakdown": _json(bd) if bd else None,
+                }
 
-        await self._write_resolutions(todo, keys, pids, row, data.previous_ids)
-        live = set(a["person_id"])
-        revived = [{"person_id": p} for p in sorted(live & already_retired)]
-        if revived:
-            await self.store.write_batches("linkage_persons_unretire", revived)
-        await self._retire(result, data, live, at)
-        t1 = time.perf_counter()
-        await self._write_review(result, run_id, at, a, data)
-        t2 = time.perf_counter()
-        await self._project_relationships(a, data.relationships, run_id, written is not None)
+            await self._write_resolutions(todo, keys, pids, row, data.previous_ids)
+            live = set(a["person_id"])
+            revived = [{"person_id": p} for p in sorted(live & already_retired)]
+            if revived:
+                await self.store.write_batches("linkage_persons_unretire", revived)
+            await self._retire(result, data, live, at)
+            t1 = time.perf_counter()
+            await self._write_review(result, run_id, at, a, data)
+            t2 = time.perf_counter()
+            await self._project_relationships(a, data.relationships, run_id, written is not None)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        staged.replace(self.state_path)
         t3 = time.perf_counter()
         return {"write_resolutions": t1 - t0, "write_review": t2 - t1, "write_related": t3 - t2}
 

@@ -271,14 +271,22 @@ def release_arrow_memory() -> None:
     pa.default_memory_pool().release_unused()
 
 
-def load_mentions(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+def load_mentions(
+    path: Path, columns: tuple[str, ...], only: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray] | None:
     """Read :func:`save_mentions`' file: column → object array (equal strings of a
     column are one object, as :meth:`LinkageService.read` makes them); ``None`` if
-    absent, of another layout or other columns, or malformed."""
+    absent, of another layout or other columns, or malformed.
+
+    Args:
+        path: the file.
+        columns: the columns the file must hold (else it is not read).
+        only: read just these of them (default: all).
+    """
     import pyarrow as pa  # noqa: PLC0415
 
     try:
-        return _read_mentions(path, columns)
+        return _read_mentions(path, columns, only or columns)
     except (OSError, ValueError, KeyError, TypeError, pa.ArrowException, UnicodeDecodeError):
         return None
     finally:
@@ -286,18 +294,22 @@ def load_mentions(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray]
         release_arrow_memory()
 
 
-def _read_mentions(path: Path, columns: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+def _read_mentions(
+    path: Path, columns: tuple[str, ...], only: tuple[str, ...]
+) -> dict[str, np.ndarray] | None:
     import pyarrow as pa  # noqa: PLC0415
     import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
-    table = pq.read_table(path)
-    raw = (table.schema.metadata or {}).get(b"cpgraph")
+    raw = (pq.read_schema(path).metadata or {}).get(b"cpgraph")
     meta = json.loads(raw.decode("utf-8")) if raw else {}
     if meta != {"format": MENTIONS_FORMAT, "columns": list(columns)}:
         return None
+    if not set(only) <= set(columns):
+        return None
+    table = pq.read_table(path, columns=list(only))
     out: dict[str, np.ndarray] = {}
-    for name in columns:
+    for name in only:
         col = table.column(name).combine_chunks()
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             enc = col.dictionary_encode()

@@ -1,0 +1,85 @@
+"""What `cpgraph link` holds while the engine runs, and when the next run's state is
+put in place (issue #16 item 1: memory proportional to the work)."""
+
+from __future__ import annotations
+
+import gc
+
+import pandas as pd
+import pytest
+
+from cpgraph.config import Backend, Settings
+from cpgraph.ingest.engine import load_extracts
+from cpgraph.linkage import service as service_module
+from cpgraph.linkage.service import WRITE_COLUMNS
+from cpgraph.linkage.statefile import load_state
+from cpgraph.steward.linking import linkage_service
+from cpgraph.store import create_store
+from tests.factories import make_population
+
+pytestmark = pytest.mark.integration
+
+
+def _frames_with_rows(column: str) -> list[pd.DataFrame]:
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, pd.DataFrame) and column in o and len(o)]
+
+
+async def test_the_write_columns_wait_in_the_cache_and_the_state_only_after_the_writes(
+    tmp_path, monkeypatch
+):
+    pop = make_population(tmp_path / "extracts", households=60, seed=29)
+    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
+    store = create_store(settings)
+    await store.start()
+    try:
+        await store.bootstrap()
+        await load_extracts(store, pop.extracts())
+        service = linkage_service(store, settings)
+        held: list[int] = []
+        handed: list[pd.DataFrame] = []
+        real_open = service_module.open_engine
+
+        def watching_engine(spec, s):
+            engine = real_open(spec, s)
+            real_link = engine.link
+
+            def link(mentions, *args, **kw):
+                handed.append(mentions)
+                # every frame of mention rows alive now, but the one handed to the engine
+                held.extend(len(f) for f in _frames_with_rows("row_hash") if f is not mentions)
+                return real_link(mentions, *args, **kw)
+
+            engine.link = link  # type: ignore[method-assign]
+            return engine
+
+        monkeypatch.setattr(service_module, "open_engine", watching_engine)
+        # A run whose last write fails leaves no state for the next run ...
+        write_batches = store.write_batches
+
+        async def failing(name, rows, **kw):
+            if name == "person_relationships_upsert":
+                raise RuntimeError("the store went away")
+            return await write_batches(name, rows, **kw)
+
+        store.write_batches = failing  # type: ignore[method-assign]
+        with pytest.raises(RuntimeError):
+            await service.link(full=True)
+        staged = service.state_path.with_name(service.state_path.name + ".staged")
+        assert not service.state_path.exists() and not staged.exists()
+        # ... while nothing held the write stage's columns beside the engine's frame
+        assert handed and held == []
+
+        store.write_batches = write_batches  # type: ignore[method-assign]
+        report = await service.link(full=True)
+        assert service.state_path.exists() and not staged.exists()
+        state = load_state(service.state_path, service.spec.version)
+        assert state is not None and state.written is not None
+        assert len(state.written) == report.mentions and len(state.edges) > 0
+        # the columns read back are the read's own, row for row
+        read = (await service.read()).mentions
+        back = service._cached_write_columns()
+        assert list(back.columns) == list(WRITE_COLUMNS)
+        pd.testing.assert_frame_equal(back, read[list(WRITE_COLUMNS)].reset_index(drop=True))
+    finally:
+        await store.close()
