@@ -303,6 +303,8 @@ REL_CHUNK = 250_000
 # pairs within clusters scored at a time by the cohesion check (the same temporaries per
 # pair: it asks about every within-cluster pair of the run at once, millions at 1M)
 COHESION_CHUNK = 250_000
+# best edges whose weight breakdowns are made at a time (`LinkageEngine._bds`)
+BREAKDOWN_CHUNK = 50_000
 
 
 @dataclass
@@ -1705,52 +1707,65 @@ class LinkageEngine:
         return self._bds(e, np.array([k]))[0]
 
     def _bds(self, e: _Edges, ks: np.ndarray) -> list[dict]:
-        """Weight breakdowns ``{comparison: {level, weight}}`` of edges ``ks`` (batched)."""
+        """Weight breakdowns ``{comparison: {level, weight}}`` of edges ``ks`` (batched).
+
+        Made ``BREAKDOWN_CHUNK`` edges at a time: as lists of Python numbers one edge's
+        levels and weights cost ~0.6 KB, ~1 GB for the best edges of 1.29M mentions at once.
+        """
         names = self.spec.names
         tables = [c.labels + ["missing"] for c in self.spec.comparisons]  # -1 → "missing"
-        lv = e.levels[ks].tolist()
-        cw = e.comp_w[ks].astype(np.float64)
-        w = np.round(cw, 3).tolist()
-        method = e.method[ks].tolist()
         prior_w = round(self.model.prior_weight, 3)
-        rest = e.weight[ks] - cw.sum(axis=1) - self.model.prior_weight
-        ssw = same_source_weights(self._src_codes, self.model, self.spec, e.i[ks], e.j[ks])
-        rest = rest - ssw
-        same = self._same_index(e.i[ks], e.j[ks])
-        hh = np.round(rest, 3).tolist()
-        ss_l = np.round(ssw, 3).tolist()
-        same_l = same.tolist()
-        out = []
+        out: list[dict] = []
         # leaf dicts are shared between breakdowns (one per comparison, level and weight),
         # and so are whole breakdowns of equal edges (most best edges of a large run
-        # repeat another's levels and weights): breakdowns are read-only results
+        # repeat another's levels and weights): breakdowns are read-only results. Equal
+        # edges are found by the bytes of their levels and rounded weights.
         leaf: dict[tuple[int, int, float], dict] = {}
         whole: dict[tuple[Any, ...], dict] = {}
         ks_ = range(len(names))
-        for row, wr, m, h, sw, one in zip(lv, w, method, hh, ss_l, same_l, strict=True):
-            # (a household weight of -0.0 writes differently from 0.0: its text decides)
-            seen = (*row, *wr, m, repr(h) if m == "relationship:household" else None, sw, one)
-            d = whole.get(seen)
-            if d is not None:
+        for lo in range(0, len(ks), BREAKDOWN_CHUNK):
+            part = ks[lo : lo + BREAKDOWN_CHUNK]
+            lv = np.ascontiguousarray(e.levels[part])
+            cw = e.comp_w[part].astype(np.float64)
+            w = np.round(cw, 3)
+            method = e.method[part].tolist()
+            rest = e.weight[part] - cw.sum(axis=1) - self.model.prior_weight
+            ssw = same_source_weights(self._src_codes, self.model, self.spec, e.i[part], e.j[part])
+            rest = rest - ssw
+            same = self._same_index(e.i[part], e.j[part]).tolist()
+            hh = np.round(rest, 3).tolist()
+            ss_l = np.round(ssw, 3).tolist()
+            lv_b = _row_bytes(lv)
+            w_b = _row_bytes(w)
+            for x, m in enumerate(method):
+                # (a household weight of -0.0 writes differently from 0.0: its text decides)
+                h = hh[x]
+                seen = (
+                    lv_b[x], w_b[x], m, repr(h) if m == "relationship:household" else None,
+                    ss_l[x], same[x],
+                )  # fmt: skip
+                d = whole.get(seen)
+                if d is not None:
+                    out.append(d)
+                    continue
+                d = whole[seen] = {}
+                for k, lx, y in zip(ks_, lv[x].tolist(), w[x].tolist(), strict=True):
+                    key = (k, lx, y)
+                    v = leaf.get(key)
+                    if v is None:
+                        v = leaf[key] = {"level": tables[k][lx], "weight": y}
+                    d[names[k]] = v
+                if m == "relationship":
+                    d["relationship"] = {"level": "same_anchor", "weight": self.spec.rel_weight}
+                elif m == "relationship:household":
+                    d["relationship"] = {"level": "household", "weight": h}
+                sw = ss_l[x]
+                if sw:
+                    # within one system's index, or across two (learned: a small bonus)
+                    level = "same_master_index" if same[x] else "other_master_index"
+                    d["same_source"] = {"level": level, "weight": sw}
+                d["prior"] = {"level": "prior", "weight": prior_w}
                 out.append(d)
-                continue
-            d = whole[seen] = {}
-            for k, x, y in zip(ks_, row, wr, strict=True):
-                key = (k, x, y)
-                v = leaf.get(key)
-                if v is None:
-                    v = leaf[key] = {"level": tables[k][x], "weight": y}
-                d[names[k]] = v
-            if m == "relationship":
-                d["relationship"] = {"level": "same_anchor", "weight": self.spec.rel_weight}
-            elif m == "relationship:household":
-                d["relationship"] = {"level": "household", "weight": h}
-            if sw:
-                # within one system's index, or across two (learned: a small bonus)
-                level = "same_master_index" if one else "other_master_index"
-                d["same_source"] = {"level": level, "weight": sw}
-            d["prior"] = {"level": "prior", "weight": prior_w}
-            out.append(d)
         return out
 
     def _review(
@@ -2253,6 +2268,14 @@ class LinkageEngine:
         rel_bonus = np.concatenate([clustered_r.rel_bonus, sc["re_bonus"][keep]])
         edges = _Edges.concat([decisions.links, merged, rel_edges])
         return _ClusterResult(labels, edges, rel_edges, rel_bonus), bounds
+
+
+def _row_bytes(a: np.ndarray) -> list[bytes]:
+    """Each row of the 2-D array ``a`` as one bytes object (equal rows, equal bytes)."""
+    a = np.ascontiguousarray(a)
+    if a.ndim != 2 or a.shape[1] == 0:
+        return [b""] * len(a)
+    return a.view(np.dtype((np.void, a.shape[1] * a.itemsize))).ravel().tolist()
 
 
 def first_of(last: np.ndarray, n: int) -> np.ndarray:

@@ -809,3 +809,58 @@ def test_each_records_best_edge_is_found_without_sorting_a_frame(spec, pop, monk
     np.testing.assert_array_equal(got["partner_key"].to_numpy()[r], keys[best["other"]])
     np.testing.assert_array_equal(got["probability"].to_numpy()[r], e.prob[ed])
     assert (got["method"].to_numpy()[r] == e.method[ed]).all()
+
+
+def test_breakdowns_are_made_a_chunk_at_a_time_as_they_were_at_once(spec, pop, monkeypatch):
+    import tracemalloc
+
+    import cpgraph.linkage.engine as engine_module
+    from cpgraph.linkage import LinkageEngine
+
+    seen: dict = {}
+    bds = LinkageEngine._bds
+
+    def keeping(self, e, ks):
+        seen.update(engine=self, e=e, ks=ks)
+        return bds(self, e, ks)
+
+    monkeypatch.setattr(LinkageEngine, "_bds", keeping)
+    whole = LinkageEngine(spec).link(pop[0])
+    engine, e, ks = seen["engine"], seen["e"], seen["ks"]
+    assert len(ks) > 200
+    # the breakdowns as the one-batch code made them: a dict per distinct edge of levels,
+    # weights rounded to 3 places, the relationship and same-source parts, the prior
+    at_once = []
+    for k in ks.tolist():
+        d = {
+            name: {"level": (c.labels + ["missing"])[lv], "weight": round(float(w), 3)}
+            for name, c, lv, w in zip(
+                spec.names,
+                spec.comparisons,
+                e.levels[k].tolist(),
+                e.comp_w[k].tolist(),
+                strict=True,
+            )
+        }
+        one = bds(engine, e, np.array([k]))[0]
+        assert {n: one[n] for n in spec.names} == d
+        at_once.append(one)
+    for size in (1, 7, len(ks)):
+        monkeypatch.setattr(engine_module, "BREAKDOWN_CHUNK", size)
+        assert bds(engine, e, ks) == at_once, size
+    # equal edges share one dict, across chunks too
+    monkeypatch.setattr(engine_module, "BREAKDOWN_CHUNK", 7)
+    made = bds(engine, e, ks)
+    assert len({id(d) for d in made}) < len(made)
+    # chunks bound the temporaries: the traced peak of many edges in steps of 50 is
+    # lower than in one step
+    many = np.tile(ks, max(1, 20_000 // len(ks)))
+    peaks = []
+    for size in (len(many), 50):
+        monkeypatch.setattr(engine_module, "BREAKDOWN_CHUNK", size)
+        tracemalloc.start()
+        bds(engine, e, many)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert peaks[1] < 0.7 * peaks[0], peaks
+    assert whole.assignments["breakdown"].notna().any()
