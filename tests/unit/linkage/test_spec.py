@@ -8,11 +8,11 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
     assert spec.version == "14-gate3"
-    # 14-gate3: a relative's forename keyed with a slip in the relationship rounds; a
-    # person the mention may not join is no rival; an ambiguous parent mention goes to
-    # the one candidate another agency records in that role of the same child
-    assert spec.rel_forename_typo
-    assert not spec.ambiguity_forbidden_rivals and spec.ambiguity_unique_roles
+    # 14-gate3: a relative's forename keyed with a slip in the relationship rounds; an
+    # ambiguous parent mention goes to the one candidate another agency records in that
+    # role of the same child; barring rivals the mention may not join: measured, off
+    assert spec.rel_forename_typo and spec.ambiguity_unique_roles
+    assert spec.ambiguity_forbidden_rivals
     # v14: pairs of one master index are queued from a lower threshold than `review`
     assert spec.within_index_review == 0.2 < spec.review
     assert spec.review_conflicting == "none"
