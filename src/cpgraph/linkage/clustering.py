@@ -700,6 +700,9 @@ def detach_ambiguous(
     generation_lag: float = np.inf,
     only: np.ndarray | None = None,
     settled: list[np.ndarray] | None = None,
+    forbidden_rivals: bool = True,
+    stated: tuple[Ends, Ends] | None = None,
+    unique: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -735,6 +738,20 @@ def detach_ambiguous(
             scores better always counts).
         only: per record, whether it may move (None: every name-only mention may).
         settled: when given, the mentions a parent's age settled are appended to it.
+        forbidden_rivals: whether a person the mention itself may not join (a
+            cannot-link between the mention and one of its records: the daughter "Aisha
+            Hussein" whom "Aisha Hussein, mother of" states as her child) counts as an
+            alternative.  Spec 15 can turn this off (``ambiguity_forbidden_rivals``).
+        stated: with ``forbidden_rivals`` off, the pairs that bar a rival: a mention and
+            the record it states a relationship to (``from``, ``to`` positions); None:
+            every cannot-link.
+        unique: spec 15 (``ambiguity_unique_roles``): ``(parent, child, role)``
+            positions and role codes of the statements in a role a child has one of
+            (mother, father).  A mention that would leave its person as ambiguous goes
+            instead to the one candidate (its own person or an exclusive alternative)
+            that another mention already states in that role of the same child: "James
+            Green, father of Lily" is the James Green another agency records as Lily's
+            father, not his namesake son.
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -744,8 +761,9 @@ def detach_ambiguous(
     by_age = years is not None and plausible_hi is not None
     # one pass over the links: every exclusive alternative, with how far behind it is
     alts = exclusive_alternatives(
-        labels, ei, ej, w, link, ci, cj, weak, np.inf if by_age else margin
-    )
+        labels, ei, ej, w, link, ci, cj, weak, np.inf if by_age else margin,
+        forbidden_rivals=forbidden_rivals, stated=stated,
+    )  # fmt: skip
     close = alts[alts["lag"].to_numpy() <= margin]
     amb_idx = np.unique(close["a"].to_numpy())
     detach = amb_idx
@@ -792,6 +810,22 @@ def detach_ambiguous(
             detach = np.union1d(
                 np.setdiff1d(amb_idx, chosen["a"].to_numpy()), gen.index[gen.to_numpy()]
             )
+    if unique is not None and len(detach) and len(unique[0]):
+        got = _one_role_holder(labels, alts, detach, unique)
+        if by_age and len(got[0]):
+            # (never to a person too young to be the parent: the role's holder there
+            # may itself be a name-only mention its weights put with a namesake son)
+            assert years is not None and plausible_hi is not None
+            known = years >= 0
+            py = pd.Series(years[known]).groupby(labels[known]).median()
+            y = py.reindex(got[1]).to_numpy(np.float64)
+            fine = np.isnan(y) | (y <= plausible_hi[got[0]])
+            got = (got[0][fine], got[1][fine])
+        if len(got[0]):
+            out[got[0]] = got[1]
+            detach = np.setdiff1d(detach, got[0])
+            if settled is not None:
+                settled.append(got[0])
     if only is not None:
         detach = detach[only[detach]]
         out = np.where(only, out, labels)
@@ -806,6 +840,36 @@ def detach_ambiguous(
     return canonical_labels(out)
 
 
+def _one_role_holder(
+    labels: np.ndarray,
+    alts: pd.DataFrame,
+    detach: np.ndarray,
+    unique: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mentions about to be detached that one candidate person holds the role for.
+
+    Returns:
+        ``(mentions, persons)``: each mention and the one candidate person (its own or
+        an exclusive alternative) in which another, settled mention is stated in the
+        same unique role (mother, father) of the same child person.
+    """
+    n = len(labels)
+    up, uc, ur = (np.asarray(x, np.int64) for x in unique)
+    key = ur * n + labels[uc].astype(np.int64)
+    held = pd.DataFrame({"m": up, "key": key, "c": labels[up]})
+    mine = held[isin(up, unique_sorted(detach))][["m", "key"]].rename(columns={"m": "a"})
+    if mine.empty:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    # (a mention about to leave its person holds nothing for it)
+    other = held[~isin(up, unique_sorted(detach))].merge(mine, on="key")
+    cands = pd.concat(
+        [pd.DataFrame({"a": detach, "c": labels[detach]}), alts[["a", "c"]]]
+    ).drop_duplicates()
+    hit = other[["a", "c"]].drop_duplicates().merge(cands, on=["a", "c"])
+    hit = hit[hit.groupby("a")["c"].transform("size").to_numpy() == 1]
+    return hit["a"].to_numpy(np.int64), hit["c"].to_numpy(np.int64)
+
+
 def exclusive_alternatives(
     labels: np.ndarray,
     ei: np.ndarray,
@@ -816,6 +880,8 @@ def exclusive_alternatives(
     cj: Ends,
     weak: np.ndarray,
     margin: float,
+    forbidden_rivals: bool = True,
+    stated: tuple[Ends, Ends] | None = None,
 ) -> pd.DataFrame:
     """Name-only mentions linked as well to another person they may not join.
 
@@ -823,6 +889,9 @@ def exclusive_alternatives(
         labels, ei, ej, w, link, ci, cj, weak: as for :func:`detach_ambiguous`.
         margin: keep alternatives at most this many bits behind the mention's best link
             into its own person (``inf``: all).
+        forbidden_rivals: False: a person holding a record the mention itself has a
+            cannot-link with is no alternative (the mention can never join it).
+        stated: the pairs read for that (see :func:`detach_ambiguous`; None: ``ci, cj``).
 
     Returns:
         ``a, c, lag`` rows: mention, alternative person (cluster label), and how many
@@ -850,4 +919,30 @@ def exclusive_alternatives(
     la = labels[alt["a"].to_numpy()]
     lb = alt["c"].to_numpy()
     excl = kept_apart(labels, ci, cj, la, lb)
+    if not forbidden_rivals and excl.any():
+        # spec 15: a person the mention may not join itself is no rival: "Aisha
+        # Hussein, mother of" fits her daughter Aisha Hussein's records by name and
+        # address, but a mention is never the person it states a relationship to
+        am = alt["a"].to_numpy()[excl]
+        bi, bj = stated if stated is not None else (ci, cj)
+        excl[np.flatnonzero(excl)[_barred(labels, bi, bj, am, lb[excl])]] = False
     return pd.DataFrame({"a": alt["a"].to_numpy()[excl], "c": lb[excl], "lag": lag[excl]})
+
+
+def _barred(labels: np.ndarray, ci: Ends, cj: Ends, a: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Per ``(a, c)``: whether record ``a`` has a cannot-link with a record of person ``c``."""
+    n = len(labels)
+    a = np.asarray(a, np.int64)
+    q = a * n + np.asarray(c, np.int64)
+    asked = unique_sorted(a)
+    hits = []
+    for x, y in zip(cannot_parts(ci), cannot_parts(cj), strict=True):
+        for st in range(0, len(x), CANNOT_CHUNK):
+            xa = np.asarray(x[st : st + CANNOT_CHUNK], np.int64)
+            ya = np.asarray(y[st : st + CANNOT_CHUNK], np.int64)
+            for u, v in ((xa, ya), (ya, xa)):
+                k = isin(u, asked)
+                hits.append(u[k] * n + labels[v[k]].astype(np.int64))
+    if not hits:
+        return np.zeros(len(q), bool)
+    return isin(q, unique_sorted(np.concatenate(hits)))

@@ -1205,6 +1205,28 @@ class LinkageEngine:
             # are out (a father's undated nominal held by his baby namesake's person
             # must not make that person the "too young" rival of the son)
             only = None
+            stated = None
+            if not spec.ambiguity_forbidden_rivals:
+                # what bars a rival: the scored cannot-links, and a mention with the record
+                # it states a relationship to (never one person); not two relatives one
+                # record lists (a prisoner's visitor and contact of one name may be one
+                # sister listed twice, or two sisters: that is the ambiguity itself)
+                fr = to = np.empty(0, np.int64)
+                if prep.rels is not None:
+                    fr = prep.rels["from_pos"].to_numpy(np.int64)
+                    to = prep.rels["to_pos"].to_numpy(np.int64)
+                stated = ((ci[0], ci[1], fr), (cj[0], cj[1], to))
+            unique = None
+            if spec.ambiguity_unique_roles and prep.rels is not None and spec.rel_unique_roles:
+                rr = prep.rels
+                one = rr["relationship"].isin(spec.rel_unique_roles).to_numpy()
+                role, _ = pd.factorize(rr["relationship"].to_numpy(object)[one])
+                # "from --mother--> to": ``to`` is the child ``from``'s mother
+                unique = (
+                    rr["to_pos"].to_numpy(np.int64)[one],
+                    rr["from_pos"].to_numpy(np.int64)[one],
+                    role.astype(np.int64),
+                )
             for _ in range(spec.ambiguity_passes):
                 years, hi = self._plausible_parent_years(prep, labels)
                 settled: list[np.ndarray] = []
@@ -1224,6 +1246,9 @@ class LinkageEngine:
                     generation_lag=spec.namesake_max_lag,
                     only=only,
                     settled=settled,
+                    forbidden_rivals=spec.ambiguity_forbidden_rivals,
+                    stated=stated,
+                    unique=unique,
                 )
                 if np.array_equal(new_labels, labels):
                     break
@@ -1450,6 +1475,26 @@ class LinkageEngine:
         # a child has one mother: two "mother of" mentions of one child are one woman
         # whatever forename each agency wrote (Ola / Aleksandra), unless evidence clashes
         fn_ok = fn_ok | unique
+        if spec.rel_forename_typo and scorer.k_fn is not None:
+            # 15: two mentions in one relationship to one person whose forenames are
+            # one keying slip apart ("Peet" / "Peter" via Pete, "Emna" / "Emma", a prison
+            # visitor's "Jsyne" / "Jayne"), one of them a name nobody is called (the
+            # household guard's misspelling test), name one relative, not two siblings;
+            # a birth date that disagrees (a sibling's) still parts them
+            look = np.flatnonzero(same_anchor & ~fn_ok)
+            if len(look):
+                # (a birth date or a sex that disagrees is a sibling's)
+                clash = scorer._is_else(lv[look], scorer.k_dob)
+                clash |= scorer._is_else(lv[look], scorer.k_sex)
+                look = look[~clash]
+            if len(look):
+                typo = scorer.comparer.nickname_typo(
+                    i[look],
+                    j[look],
+                    spec.guard_nickname_typo or 1.0,
+                    max(spec.guard_nickname_typo_edits, 1),
+                )
+                fn_ok[look[typo]] = True
         sn_ok = scorer._label_in(lv, scorer.k_sn, spec.rel_surname_levels)
         if spec.rel_surname_change:
             fn_exact = lv[:, scorer.k_fn] == 0

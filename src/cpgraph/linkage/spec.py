@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 15)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 16)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -205,6 +205,16 @@ class Spec:
     guard_nickname_typo_edits: int = 0
     # v14: dob levels at which the full-name match (gate_yields_to) still yields the gate
     gate_yields_dob_levels: tuple[str, ...] = ("exact",)
+    # 15: in the relationship rounds, two mentions of one anchor whose forenames are
+    # a keying slip of each other (or of a name tied to the other: the household guard's
+    # misspelling test) are compatible, unless their birth dates disagree
+    rel_forename_typo: bool = False
+    # 15: a person the name-only mention may not join itself (a cannot-link with
+    # one of its records) is no rival that makes the mention ambiguous
+    ambiguity_forbidden_rivals: bool = True
+    # 15: an ambiguous parent mention goes to the one candidate person another
+    # mention already states in that unique role (mother, father) of the same child
+    ambiguity_unique_roles: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def comparison(self, name: str) -> ComparisonSpec:
@@ -350,6 +360,7 @@ class RelationshipDoc(_Section):
     household_moves: bool = False
     year_slips: bool = False
     household_guard: bool = False
+    forename_typo: bool = False
 
 
 class ClusteringDoc(_Section):
@@ -368,6 +379,8 @@ class ClusteringDoc(_Section):
     alias_home_check_jw: float = Field(0.0, ge=0, le=1)
     ambiguity_margin_bits: float | None = None
     ambiguity_passes: int = Field(1, ge=1, le=4)
+    ambiguity_forbidden_rivals: bool = True
+    ambiguity_unique_roles: bool = False
     typical_parent_gap_years: int = 0
     namesake_generation_years: int = 0
     namesake_max_lag_bits: float = float("inf")
@@ -570,6 +583,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_household_groups=tuple(rel.household_groups),
         rel_household_moves=rel.household_moves,
         rel_household_guard=rel.household_guard,
+        rel_forename_typo=rel.forename_typo,
         rel_surname_change=rel.surname_change,
         rel_unique_roles=tuple(rel.unique_roles),
         train_exclude_cannot=tr.exclude_cannot_links,
@@ -588,6 +602,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         variants_spelling_classes=nv.spelling_classes,
         ambiguity_margin=cl.ambiguity_margin_bits,
         ambiguity_passes=cl.ambiguity_passes,
+        ambiguity_forbidden_rivals=cl.ambiguity_forbidden_rivals,
+        ambiguity_unique_roles=cl.ambiguity_unique_roles,
         typical_parent_gap=cl.typical_parent_gap_years,
         namesake_generation_gap=cl.namesake_generation_years,
         namesake_max_lag=cl.namesake_max_lag_bits,

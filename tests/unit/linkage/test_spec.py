@@ -7,7 +7,12 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "14"
+    assert spec.version == "15"
+    # v15: a relative's forename keyed with a slip in the relationship rounds; an
+    # ambiguous parent mention goes to the one candidate another agency records in that
+    # role of the same child; barring rivals the mention may not join: measured, off
+    assert spec.rel_forename_typo and spec.ambiguity_unique_roles
+    assert spec.ambiguity_forbidden_rivals
     # v14: pairs of one master index are queued from a lower threshold than `review`
     assert spec.within_index_review == 0.2 < spec.review
     assert spec.review_conflicting == "none"
