@@ -127,14 +127,25 @@ def rule_pairs(
     miss = _missing_mask(s, rule.one_side_missing)
     if miss is not None:
         # pairs (a lacks the column, b anything): the a side drives the join
-        lhs = kr[miss[kr["rec"].to_numpy()]]
-        m = lhs.merge(kr, on="code", suffixes=("_a", "_b"))
-        a = m["rec_a"].to_numpy()
-        b = m["rec_b"].to_numpy()
-        keep = (a != b) & (~miss[b] | (a < b))  # both lacking: each pair once
-        if left is not None:
-            keep &= left[a] | left[b]
-        a, b = a[keep], b[keep]
+        recs = kr["rec"].to_numpy()
+        if left is None:
+            sides = [(kr[miss[recs]], kr)]
+        else:
+            # only pairs touching a `left` record are made: a lacking and `left` against
+            # its whole block, a lacking against the block's `left` records. (Every
+            # record lacking the column against its whole block, filtered afterwards,
+            # was ~650M rows for a 1% delta at 1.29M mentions: killed at 14.7 GB.)
+            sides = [(kr[miss[recs] & left[recs]], kr), (kr[miss[recs]], kr[left[recs]])]
+        aa, bb = [], []
+        for lhs, rhs in sides:
+            m = lhs.merge(rhs, on="code", suffixes=("_a", "_b"))
+            a = m["rec_a"].to_numpy()
+            b = m["rec_b"].to_numpy()
+            keep = (a != b) & (~miss[b] | (a < b))  # both lacking: each pair once
+            aa.append(a[keep])
+            bb.append(b[keep])
+        a, b = np.concatenate(aa), np.concatenate(bb)
+        # (a pair of two `left` records can come from both sides: duplicates are allowed)
         return np.minimum(a, b), np.maximum(a, b)
     lhs = kr if left is None else kr[left[kr["rec"].to_numpy()]]
     if lhs.empty:

@@ -45,6 +45,40 @@ def test_one_side_missing_only_pairs_a_mention_without_the_column(spec):
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == {(0, 3), (1, 3), (2, 3)}
 
 
+def test_a_delta_in_a_block_of_many_undated_mentions_makes_only_its_own_pairs(spec, monkeypatch):
+    # 1.29M mentions, a 1% delta: every undated mention of a touched name block was joined
+    # to its whole block before the pairs not touching the delta were dropped (~650M rows,
+    # the incremental run killed at 14.7 GB)
+    rows = [mention(f"u{k}", forename_m="jack", surname_m="smith") for k in range(150)]
+    rows += [
+        mention(f"d{k}", forename_m="jack", surname_m="smith", dob=f"19{50 + k % 40}-01-02")
+        for k in range(150)
+    ]
+    s, vt = _std(spec, rows)
+    narrow = BlockingRule("fs", ("fn", "sn"), one_side_missing="dob")
+    i, j = unique_pairs(*rule_pairs(narrow, s, vt, 1000), len(s))
+    merged: list[int] = []
+    merge = pd.DataFrame.merge
+
+    def counting(self, *a, **kw):
+        out = merge(self, *a, **kw)
+        merged.append(len(out))
+        return out
+
+    monkeypatch.setattr(pd.DataFrame, "merge", counting)
+    for one in (3, 200):  # an undated mention, a dated one
+        left = np.zeros(len(s), bool)
+        left[one] = True
+        merged.clear()
+        a, b = unique_pairs(*rule_pairs(narrow, s, vt, 1000, left), len(s))
+        touch = left[i] | left[j]
+        assert np.array_equal(a, i[touch]) and np.array_equal(b, j[touch])
+        assert len(a) >= 149
+        # rows joined: about the delta's own pairs (a record is a row per variant of its
+        # name), not every undated mention against the whole block (tens of thousands)
+        assert sum(merged) <= 4 * len(s), merged
+
+
 def test_spec_reads_one_side_missing():
     text = """
 version = "3"
