@@ -245,12 +245,23 @@ def block_partition_pairs(
     if kr.empty:
         return np.empty(0, np.int64)
     if has_miss:
-        # pairs (a lacks the column, b anything): the a side drives the join
-        m = kr[kr["miss"].to_numpy()].merge(kr, on="code", suffixes=("_a", "_b"))
-        a, b = m["rec_a"].to_numpy(), m["rec_b"].to_numpy()
-        keep = (a != b) & (~m["miss_b"].to_numpy() | (a < b))  # both lacking: each pair once
+        # pairs (a lacks the column, b anything): the a side drives the join; in an
+        # incremental run only pairs touching a `left` record are made (as rule_pairs)
+        miss = kr["miss"].to_numpy()
         if has_left:
-            keep &= m["left_a"].to_numpy() | m["left_b"].to_numpy()
+            left = kr["left"].to_numpy()
+            sides = [(kr[miss & left], kr), (kr[miss], kr[left])]
+        else:
+            sides = [(kr[miss], kr)]
+        aa, bb = [], []
+        for lhs, rhs in sides:
+            m = lhs.merge(rhs, on="code", suffixes=("_a", "_b"))
+            a, b = m["rec_a"].to_numpy(), m["rec_b"].to_numpy()
+            keep = (a != b) & (~m["miss_b"].to_numpy() | (a < b))  # both lacking: once
+            aa.append(a[keep])
+            bb.append(b[keep])
+        a, b = np.concatenate(aa), np.concatenate(bb)
+        return np.minimum(a, b) * n + np.maximum(a, b)
     else:
         lhs = kr[kr["left"].to_numpy()] if has_left else kr
         if lhs.empty:
