@@ -8,14 +8,11 @@ import gc
 import pandas as pd
 import pytest
 
-from cpgraph.config import Backend, Settings
-from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage import service as service_module
 from cpgraph.linkage.service import WRITE_COLUMNS
 from cpgraph.linkage.statefile import load_state
 from cpgraph.steward.linking import linkage_service
-from cpgraph.store import create_store
-from tests.factories import make_population
+from tests.integration.linkage.stores import loaded_store
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +25,9 @@ def _frames_with_rows(column: str) -> list[pd.DataFrame]:
 async def test_the_write_columns_wait_in_the_cache_and_the_state_only_after_the_writes(
     tmp_path, monkeypatch
 ):
-    pop = make_population(tmp_path / "extracts", households=60, seed=29)
-    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
-    store = create_store(settings)
-    await store.start()
-    try:
-        await store.bootstrap()
-        await load_extracts(store, pop.extracts())
-        service = linkage_service(store, settings)
+    async with loaded_store(tmp_path, households=60, seed=29) as loaded:
+        store = loaded.store
+        service = linkage_service(store, loaded.settings)
         held: list[int] = []
         handed: list[pd.DataFrame] = []
         real_open = service_module.open_engine
@@ -81,5 +73,3 @@ async def test_the_write_columns_wait_in_the_cache_and_the_state_only_after_the_
         back = service._cached_write_columns()
         assert list(back.columns) == list(WRITE_COLUMNS)
         pd.testing.assert_frame_equal(back, read[list(WRITE_COLUMNS)].reset_index(drop=True))
-    finally:
-        await store.close()

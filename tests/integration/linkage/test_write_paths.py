@@ -10,24 +10,16 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cpgraph.config import Backend, Settings
-from cpgraph.ingest.engine import load_extracts
 from cpgraph.steward.linking import linkage_service
-from cpgraph.store import create_store
-from tests.factories import make_population
+from tests.integration.linkage.stores import loaded_store
 
 pytestmark = pytest.mark.integration
 
 
 async def test_moved_new_and_unchanged_mentions_each_resolve_once(tmp_path):
 
-    pop = make_population(tmp_path / "extracts", households=120, seed=23)
-    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
-    store = create_store(settings)
-    await store.start()
-    try:
-        await store.bootstrap()
-        await load_extracts(store, pop.extracts())
+    async with loaded_store(tmp_path, households=120, seed=23) as loaded:
+        store, settings = loaded.store, loaded.settings
         used: dict[str, int] = {}
         write_batches = store.write_batches
 
@@ -85,22 +77,13 @@ async def test_moved_new_and_unchanged_mentions_each_resolve_once(tmp_path):
         assert used.get("persons_resolve_upsert", 0) >= len(movers)
         assert used["persons_resolve_upsert"] + used["persons_resolve_same"] == again.mentions
         assert "persons_resolve_new" not in used
-    finally:
-        await store.close()
 
 
 async def test_resolution_rows_are_made_a_batch_at_a_time(tmp_path, monkeypatch):
     import cpgraph.linkage.service as service_mod
 
-    pop = make_population(tmp_path / "extracts", households=60, seed=29)
-    settings = Settings(
-        backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None, batch_size=100
-    )
-    store = create_store(settings)
-    await store.start()
-    try:
-        await store.bootstrap()
-        await load_extracts(store, pop.extracts())
+    async with loaded_store(tmp_path, households=60, seed=29, batch_size=100) as loaded:
+        store, settings = loaded.store, loaded.settings
         made = [0]  # resolution rows made so far (each makes its breakdown's JSON once)
         to_json = service_mod._json
 
@@ -128,8 +111,6 @@ async def test_resolution_rows_are_made_a_batch_at_a_time(tmp_path, monkeypatch)
         assert ahead and max(ahead) <= 0
         # and every row is a written one, the breakdown as JSON where the mention has one
         assert all(isinstance(r["breakdown"], str | None) for batch in seen for r in batch)
-    finally:
-        await store.close()
 
 
 def _partition(links: pd.DataFrame) -> set[frozenset[str]]:
