@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "14"
+    assert spec.version == "14-alike3"
     # v14: pairs of one master index are queued from a lower threshold than `review`
     assert spec.within_index_review == 0.2 < spec.review
     assert spec.review_conflicting == "none"
