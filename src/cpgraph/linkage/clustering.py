@@ -742,8 +742,8 @@ def detach_ambiguous(
             exclusive alternative at most ``generation_lag`` bits behind ("Michal
             Krzysztof Pawel Lukasik", undated, beside his namesake son "Michal Lukasik" of
             the same council and his own dated records that carry both middle names) is
-            ambiguous whatever the weights say, when the two persons' birth years (their
-            records' median) are ``generation_gap`` or more apart: the middle names are
+            ambiguous whatever the weights say, when every birth year of one person is
+            ``generation_gap`` or more from every year of the other: the middle names are
             what tells the namesakes apart, and the son's better score is his address.
         twins: per edge, ``(forename exact, date of birth exact, priority, kin)``, or
             None (``kin``: a link through a relative both records state).
@@ -782,13 +782,18 @@ def detach_ambiguous(
         own_mid = isin(na * n + labels[na], reach)
         # ...between namesakes a generation apart (a father and his son; two persons of
         # one age are a person split in two, for a steward, not namesakes)
+        # (every birth year of one this far from every year of the other: a date keyed
+        # with a slip, 1918 for 1981, does not make a person a generation away)
         apart = np.zeros(len(na), bool)
         if years is not None and np.isfinite(generation_gap):
             known = years >= 0
-            cy = pd.Series(years[known]).groupby(labels[known]).median()
-            ya = cy.reindex(labels[na]).to_numpy(np.float64)
-            yc = cy.reindex(nc_).to_numpy(np.float64)
-            apart = np.abs(ya - yc) >= generation_gap  # (NaN: unknown, never apart)
+            span = pd.Series(years[known]).groupby(labels[known]).agg(["min", "max"])
+            lo_a = span["min"].reindex(labels[na]).to_numpy(np.float64)
+            hi_a = span["max"].reindex(labels[na]).to_numpy(np.float64)
+            lo_c = span["min"].reindex(nc_).to_numpy(np.float64)
+            hi_c = span["max"].reindex(nc_).to_numpy(np.float64)
+            gap = np.fmax(lo_c - hi_a, lo_a - hi_c)  # (NaN: unknown, never apart)
+            apart = gap >= generation_gap
         mid_idx = np.unique(na[alt_mid & ~own_mid & apart])
         amb_idx = np.union1d(amb_idx, mid_idx)
     if twins is not None:

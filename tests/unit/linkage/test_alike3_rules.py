@@ -94,6 +94,29 @@ def test_middle_names_do_not_part_a_person_split_in_two_of_one_age():
     assert out[0] == out[1]
 
 
+def test_a_year_keyed_with_a_slip_does_not_make_a_namesake_a_generation_away():
+    # the person holding the mention has a record of 1918 (1981 keyed with its digits
+    # swapped) beside one of 1981: its median is 1949.5, but it is the other's age
+    labels = np.array([1, 1, 2, 1])
+    out = detach_ambiguous(
+        labels,
+        EI,
+        EJ,
+        W,
+        np.ones(2, bool),
+        CI,
+        CJ,
+        np.array([True, False, False, False]),
+        1.0,
+        years=np.array([-1, 1918, 1981, 1981]),
+        plausible_hi=np.array([np.inf] * 4),
+        generation_gap=12.0,
+        generation_lag=10.0,
+        middle=MIDDLE,
+    )
+    assert out[0] == out[1]
+
+
 def test_middle_names_agreeing_with_its_own_person_too_keep_the_mention():
     out = _lukasik(np.array([True, True]))
     assert out[0] == out[1]
