@@ -703,6 +703,8 @@ def detach_ambiguous(
     forbidden_rivals: bool = True,
     stated: tuple[Ends, Ends] | None = None,
     unique: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    middle: np.ndarray | None = None,
+    twins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -752,6 +754,25 @@ def detach_ambiguous(
             that another mention already states in that role of the same child: "James
             Green, father of Lily" is the James Green another agency records as Lily's
             father, not his namesake son.
+        middle: per edge, whether its two records give the same middle names (None:
+            middle names are not read).  A mention whose middle names agree only with an
+            exclusive alternative at most ``generation_lag`` bits behind ("Michal
+            Krzysztof Pawel Lukasik", undated, beside his namesake son "Michal Lukasik" of
+            the same council and his own dated records that carry both middle names) is
+            ambiguous whatever the weights say, when every birth year of one person is
+            ``generation_gap`` or more from every year of the other: the middle names are
+            what tells the namesakes apart, and the son's better score is his address.
+        twins: per edge, ``(forename exact, date of birth exact, priority, kin)``, or
+            None (``kin``: a link through a relative both records state).
+            A record with a date of birth too (any record, not only name-only ones)
+            whose links into its own person agree on its birth date but on its forename
+            only at a nickname's level (none gives its forename as recorded), while a
+            link through a relative both records state, into a person it may not join,
+            agrees on both exactly ("Abdi Amhed, 2016-10-29", the police's record of one
+            twin, at the address of the other twin "Abdullahi Ahmed" and linked to "Abdi
+            Ahmed" through their mother) is ambiguous: the date cannot tell twins apart,
+            and the forename names the other.  Not when an identifier or a steward holds
+            it in its person.
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -760,12 +781,43 @@ def detach_ambiguous(
     out = labels.copy()
     by_age = years is not None and plausible_hi is not None
     # one pass over the links: every exclusive alternative, with how far behind it is
+    wide = by_age or middle is not None
     alts = exclusive_alternatives(
-        labels, ei, ej, w, link, ci, cj, weak, np.inf if by_age else margin,
+        labels, ei, ej, w, link, ci, cj, weak, np.inf if wide else margin,
         forbidden_rivals=forbidden_rivals, stated=stated,
     )  # fmt: skip
     close = alts[alts["lag"].to_numpy() <= margin]
     amb_idx = np.unique(close["a"].to_numpy())
+    mid_idx = np.empty(0, np.int64)
+    if middle is not None and not alts.empty:
+        # the persons each name-only mention reaches through a link agreeing on middle names
+        k = np.flatnonzero(link & middle)
+        a = np.concatenate([ei[k], ej[k]])
+        c = labels[np.concatenate([ej[k], ei[k]])]
+        sel = weak[a]
+        reach = np.unique(a[sel] * n + c[sel])
+        near = alts[alts["lag"].to_numpy() <= generation_lag]
+        na, nc_ = near["a"].to_numpy(), near["c"].to_numpy()
+        alt_mid = isin(na * n + nc_, reach)
+        own_mid = isin(na * n + labels[na], reach)
+        # ...between namesakes a generation apart (a father and his son; two persons of
+        # one age are a person split in two, for a steward, not namesakes)
+        # (every birth year of one this far from every year of the other: a date keyed
+        # with a slip, 1918 for 1981, does not make a person a generation away)
+        apart = np.zeros(len(na), bool)
+        if years is not None and np.isfinite(generation_gap):
+            known = years >= 0
+            span = pd.Series(years[known]).groupby(labels[known]).agg(["min", "max"])
+            lo_a = span["min"].reindex(labels[na]).to_numpy(np.float64)
+            hi_a = span["max"].reindex(labels[na]).to_numpy(np.float64)
+            lo_c = span["min"].reindex(nc_).to_numpy(np.float64)
+            hi_c = span["max"].reindex(nc_).to_numpy(np.float64)
+            gap = np.fmax(lo_c - hi_a, lo_a - hi_c)  # (NaN: unknown, never apart)
+            apart = gap >= generation_gap
+        mid_idx = np.unique(na[alt_mid & ~own_mid & apart])
+        amb_idx = np.union1d(amb_idx, mid_idx)
+    if twins is not None:
+        amb_idx = np.union1d(amb_idx, _twin_mentions(labels, ei, ej, link, ci, cj, *twins))
     detach = amb_idx
     if by_age:
         assert years is not None and plausible_hi is not None
@@ -868,6 +920,54 @@ def _one_role_holder(
     hit = other[["a", "c"]].drop_duplicates().merge(cands, on=["a", "c"])
     hit = hit[hit.groupby("a")["c"].transform("size").to_numpy() == 1]
     return hit["a"].to_numpy(np.int64), hit["c"].to_numpy(np.int64)
+
+
+def _twin_mentions(
+    labels: np.ndarray,
+    ei: np.ndarray,
+    ej: np.ndarray,
+    link: np.ndarray,
+    ci: Ends,
+    cj: Ends,
+    fn_exact: np.ndarray,
+    dob_exact: np.ndarray,
+    priority: np.ndarray,
+    kin: np.ndarray,
+) -> np.ndarray:
+    """Records held by a person through a nickname while a person they may not join has
+    their forename and birth date exactly (see :func:`detach_ambiguous`, ``twins``)."""
+    k = np.flatnonzero(link | (priority < PRIORITY_SCORED))
+    if not len(k) or not cannot_count(ci):
+        return np.empty(0, np.int64)
+    a = np.concatenate([ei[k], ej[k]])
+    b = np.concatenate([ej[k], ei[k]])
+    kk = np.concatenate([k, k])
+    df = pd.DataFrame(
+        {
+            "a": a,
+            "c": labels[b],
+            "full": fn_exact[kk] & dob_exact[kk],
+            "nick": ~fn_exact[kk] & dob_exact[kk],
+            "named": fn_exact[kk],
+            "held": priority[kk] < PRIORITY_SCORED,
+            "kin": kin[kk],
+        }
+    )
+    df["kin"] &= df["full"].to_numpy()
+    cols = ["full", "nick", "named", "held", "kin"]
+    g = df.groupby(["a", "c"], sort=False)[cols].any().reset_index()
+    own = labels[g["a"].to_numpy()] == g["c"].to_numpy()
+    mine = g[own].set_index("a")
+    # held by its own person through a nickname only (no link there gives its forename
+    # as recorded), and by nothing stronger
+    by_nick = mine["nick"] & ~mine["named"] & ~mine["held"]
+    alt = g[~own & g["kin"].to_numpy()]
+    alt = alt[by_nick.reindex(alt["a"].to_numpy(), fill_value=False).to_numpy()]
+    if alt.empty:
+        return np.empty(0, np.int64)
+    aa = alt["a"].to_numpy()
+    excl = kept_apart(labels, ci, cj, labels[aa], alt["c"].to_numpy())
+    return np.unique(aa[excl])
 
 
 def exclusive_alternatives(

@@ -442,6 +442,7 @@ class Comparer:
         home_check: bool = False,
         distinct_jw: float = 0.0,
         home_jw: float = 0.0,
+        home_own_dob: bool = False,
     ) -> np.ndarray:
         """Whether one record's surname is a name the other record states it also uses.
 
@@ -467,11 +468,17 @@ class Comparer:
         surname is this similar to the alias (a misspelling of it: "Bulll" at the home
         of "Ann Begum, alias Ann Bull").
 
+        With ``home_own_dob`` the record at home may bear the holder's own date of birth
+        instead of the other record's: the other record's date may be a slip of his
+        (day and month swapped), and a record where he lives, under the alias, with his
+        own birth date shows just as well that the alias is his name there.
+
         Args:
             i, j: record positions of each pair.
             home_check: apply the holder-at-home test above.
             distinct_jw: the similarity from which recorded surnames are one name (0: off).
             home_jw: the similarity from which a surname at home is the alias (0: exact).
+            home_own_dob: the holder-at-home test also reads the holder's own birth date.
 
         Returns:
             A boolean per pair.
@@ -501,11 +508,20 @@ class Comparer:
         if home_check:
             hit_i &= ~self.namesake_at(ii, jj, sb[ok], home_jw)
             hit_j &= ~self.namesake_at(jj, ii, sa[ok], home_jw)
+            if home_own_dob:
+                # 15: ...or with his own date of birth (the other's a slip of it)
+                hit_i &= ~self.namesake_at(ii, jj, sb[ok], home_jw, dob_from=ii)
+                hit_j &= ~self.namesake_at(jj, ii, sa[ok], home_jw, dob_from=jj)
         out[ok] = hit_i | hit_j
         return out
 
     def namesake_at(
-        self, holder: np.ndarray, other: np.ndarray, sn: np.ndarray, jw: float = 0.0
+        self,
+        holder: np.ndarray,
+        other: np.ndarray,
+        sn: np.ndarray,
+        jw: float = 0.0,
+        dob_from: np.ndarray | None = None,
     ) -> np.ndarray:
         """Whether a record at ``holder``'s postcode bears surname code ``sn`` with
         ``other``'s date of birth and forename initial (``other`` being elsewhere).
@@ -515,6 +531,9 @@ class Comparer:
             other: record positions whose date of birth and forename initial must match.
             sn: surname codes (one per pair).
             jw: > 0: a surname there this similar (Jaro–Winkler) to ``sn`` counts too.
+            dob_from: record positions whose date of birth and forename initial are
+                looked for instead of ``other``'s (``other`` still says where the pair's
+                other record is).
 
         Returns:
             A boolean per pair (False where a postcode or date of birth is unknown, or
@@ -529,8 +548,9 @@ class Comparer:
             ok = (pc >= 0) & (dob >= 0) & (own >= 0)
             self._home_keys = pd.MultiIndex.from_arrays([pc[ok], own[ok], dob[ok], ini[ok]])
         pc, dob, ini = self._home_codes
-        h, o = np.asarray(holder, np.int64), np.asarray(other, np.int64)
-        ok = (pc[h] >= 0) & (dob[o] >= 0) & (pc[h] != pc[o]) & (sn >= 0)
+        h, where = np.asarray(holder, np.int64), np.asarray(other, np.int64)
+        o = where if dob_from is None else np.asarray(dob_from, np.int64)
+        ok = (pc[h] >= 0) & (dob[o] >= 0) & (pc[h] != pc[where]) & (sn >= 0)
         out = np.zeros(len(h), bool)
         if ok.any():
             key = pd.MultiIndex.from_arrays([pc[h[ok]], sn[ok], dob[o[ok]], ini[o[ok]]])

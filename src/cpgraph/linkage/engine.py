@@ -1227,8 +1227,24 @@ class LinkageEngine:
                     rr["from_pos"].to_numpy(np.int64)[one],
                     role.astype(np.int64),
                 )
+            middle = None
+            if spec.ambiguous_middle_names and "middle_names" in spec.names:
+                # v15: middle names tell namesakes apart (see detach_ambiguous)
+                middle = edges.levels[:, spec.names.index("middle_names")] == 0
+            twins = None
+            if spec.ambiguous_twins and "forename" in spec.names and "dob" in spec.names:
+                # v15: twins go by their forenames (see detach_ambiguous)
+                lv = edges.levels
+                twins = (
+                    lv[:, spec.names.index("forename")] == 0,
+                    lv[:, spec.names.index("dob")] == 0,
+                    edges.priority,
+                    edges.method == "relationship",
+                )
             for _ in range(spec.ambiguity_passes):
                 years, hi = self._plausible_parent_years(prep, labels)
+                if years is None and middle is not None:
+                    years = prep.s["dob_y"].to_numpy()  # (the persons' generations)
                 settled: list[np.ndarray] = []
                 new_labels = detach_ambiguous(
                     labels,
@@ -1249,6 +1265,8 @@ class LinkageEngine:
                     forbidden_rivals=spec.ambiguity_forbidden_rivals,
                     stated=stated,
                     unique=unique,
+                    middle=middle,
+                    twins=twins,
                 )
                 if np.array_equal(new_labels, labels):
                     break
@@ -1675,6 +1693,7 @@ class LinkageEngine:
                 home_check=spec.alias_home_check,
                 distinct_jw=spec.alias_distinct_surnames_jw,
                 home_jw=spec.alias_home_check_jw,
+                home_own_dob=spec.alias_home_check_own_dob,
             )
         return out
 

@@ -169,6 +169,8 @@ class Spec:
     alias_home_check: bool = False
     # v14: the alias home check also reads a surname a slip off the alias there
     alias_home_check_jw: float = 0.0
+    # 15: the alias home check also reads the holder's own date of birth
+    alias_home_check_own_dob: bool = False
     guard_generation_one_side: bool = False
     guard_index_twins: bool = False
     # v14: the index twins guard reads middle names in any spelling, surnames a typo apart
@@ -181,6 +183,12 @@ class Spec:
     ambiguity_passes: int = 1
     # v13: a relative looked for at her anchor's address meets the household guard there
     rel_household_guard: bool = False
+    # 15: a name-only mention whose middle names agree only with a rival namesake
+    # (a person it may not join) is ambiguous, whatever the weights say
+    ambiguous_middle_names: bool = False
+    # 15: a record held through a nickname while a person it may not join has its
+    # forename and birth date exactly (a twin) is ambiguous
+    ambiguous_twins: bool = False
     # v12: the household guard's far-apart birth dates yield to dates this many slips apart
     guard_dob_far_slips: int = 0
     # guards that keep a pair apart for a steward instead of hiding it (REVIEWABLE_GUARDS)
@@ -377,10 +385,13 @@ class ClusteringDoc(_Section):
     alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
     alias_home_check: bool = False
     alias_home_check_jw: float = Field(0.0, ge=0, le=1)
+    alias_home_check_own_dob: bool = False
     ambiguity_margin_bits: float | None = None
     ambiguity_passes: int = Field(1, ge=1, le=4)
     ambiguity_forbidden_rivals: bool = True
     ambiguity_unique_roles: bool = False
+    ambiguous_middle_names: bool = False
+    ambiguous_twins: bool = False
     typical_parent_gap_years: int = 0
     namesake_generation_years: int = 0
     namesake_max_lag_bits: float = float("inf")
@@ -604,6 +615,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         ambiguity_passes=cl.ambiguity_passes,
         ambiguity_forbidden_rivals=cl.ambiguity_forbidden_rivals,
         ambiguity_unique_roles=cl.ambiguity_unique_roles,
+        ambiguous_middle_names=cl.ambiguous_middle_names,
+        ambiguous_twins=cl.ambiguous_twins,
         typical_parent_gap=cl.typical_parent_gap_years,
         namesake_generation_gap=cl.namesake_generation_years,
         namesake_max_lag=cl.namesake_max_lag_bits,
@@ -616,6 +629,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         alias_distinct_surnames_jw=cl.alias_distinct_surnames_jw,
         alias_home_check=cl.alias_home_check,
         alias_home_check_jw=cl.alias_home_check_jw,
+        alias_home_check_own_dob=cl.alias_home_check_own_dob,
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_twins_spellings=gd.index_twins_middle_name_spellings,

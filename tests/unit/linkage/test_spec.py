@@ -13,6 +13,10 @@ def test_default_spec_is_versioned_and_complete():
     # role of the same child; barring rivals the mention may not join: measured, off
     assert spec.rel_forename_typo and spec.ambiguity_unique_roles
     assert spec.ambiguity_forbidden_rivals
+    # v15 (alike3): an alias held at home with the holder's own birth date, an undated
+    # father's middle names, twins held through a nickname: look-alikes kept for review
+    assert spec.alias_home_check_own_dob and spec.ambiguous_middle_names
+    assert spec.ambiguous_twins
     # v14: pairs of one master index are queued from a lower threshold than `review`
     assert spec.within_index_review == 0.2 < spec.review
     assert spec.review_conflicting == "none"
