@@ -126,27 +126,8 @@ def rule_pairs(
     kr = kr[(size >= 2) & (size <= max_block_size)]
     miss = _missing_mask(s, rule.one_side_missing)
     if miss is not None:
-        # pairs (a lacks the column, b anything): the a side drives the join
         recs = kr["rec"].to_numpy()
-        if left is None:
-            sides = [(kr[miss[recs]], kr)]
-        else:
-            # only pairs touching a `left` record are made: a lacking and `left` against
-            # its whole block, a lacking against the block's `left` records. (Every
-            # record lacking the column against its whole block, filtered afterwards,
-            # was ~650M rows for a 1% delta at 1.29M mentions: killed at 14.7 GB.)
-            sides = [(kr[miss[recs] & left[recs]], kr), (kr[miss[recs]], kr[left[recs]])]
-        aa, bb = [], []
-        for lhs, rhs in sides:
-            m = lhs.merge(rhs, on="code", suffixes=("_a", "_b"))
-            a = m["rec_a"].to_numpy()
-            b = m["rec_b"].to_numpy()
-            keep = (a != b) & (~miss[b] | (a < b))  # both lacking: each pair once
-            aa.append(a[keep])
-            bb.append(b[keep])
-        a, b = np.concatenate(aa), np.concatenate(bb)
-        # (a pair of two `left` records can come from both sides: duplicates are allowed)
-        return np.minimum(a, b), np.maximum(a, b)
+        return missing_side_pairs(kr, miss[recs], None if left is None else left[recs])
     lhs = kr if left is None else kr[left[kr["rec"].to_numpy()]]
     if lhs.empty:
         return np.empty(0, np.int64), np.empty(0, np.int64)
@@ -155,6 +136,39 @@ def rule_pairs(
     b = m["rec_b"].to_numpy()
     keep = a != b if left is not None else a < b
     a, b = a[keep], b[keep]
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def missing_side_pairs(
+    kr: pd.DataFrame, miss: np.ndarray, left: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of a one-side-missing rule from its block rows (local and Dask engines).
+
+    Args:
+        kr: one row per (block ``code``, record ``rec``).
+        miss: per row, whether its record lacks the rule's column.
+        left: per row, whether its record is in the delta (incremental); None: all.
+
+    Returns:
+        ``(i, j)`` with ``i < j``: a lacking record with any other of its block (two
+        lacking ones once); with ``left``, only pairs touching it (duplicates possible).
+    """
+    kr = kr[["code", "rec"]].assign(miss=miss)
+    # The lacking side drives the join. With a delta, a lacking `left` record meets its
+    # whole block and a lacking record the block's `left` ones: every lacking record
+    # against its whole block, filtered afterwards, was ~650M rows for a 1% delta at
+    # 1.29M mentions (killed at 14.7 GB).
+    sides = [(kr[miss], kr)]
+    if left is not None:
+        sides = [(kr[miss & left], kr), (kr[miss], kr[left])]
+    aa, bb = [], []
+    for lhs, rhs in sides:
+        m = lhs.merge(rhs, on="code", suffixes=("_a", "_b"))
+        a, b = m["rec_a"].to_numpy(np.int64), m["rec_b"].to_numpy(np.int64)
+        keep = (a != b) & (~m["miss_b"].to_numpy(bool) | (a < b))  # both lacking: once
+        aa.append(a[keep])
+        bb.append(b[keep])
+    a, b = np.concatenate(aa), np.concatenate(bb)
     return np.minimum(a, b), np.maximum(a, b)
 
 

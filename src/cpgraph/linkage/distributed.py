@@ -51,7 +51,13 @@ import pandas as pd
 
 from cpgraph.errors import LinkageError
 from cpgraph.linkage.arrays import unique_sorted
-from cpgraph.linkage.blocking import NAME_KEYS, _codes, _missing_mask, _table_for
+from cpgraph.linkage.blocking import (
+    NAME_KEYS,
+    _codes,
+    _missing_mask,
+    _table_for,
+    missing_side_pairs,
+)
 from cpgraph.linkage.clustering import PRIORITY_SCORED, connected_components
 from cpgraph.linkage.comparisons import Comparer, NamePairs
 from cpgraph.linkage.engine import (
@@ -245,30 +251,15 @@ def block_partition_pairs(
     if kr.empty:
         return np.empty(0, np.int64)
     if has_miss:
-        # pairs (a lacks the column, b anything): the a side drives the join; in an
-        # incremental run only pairs touching a `left` record are made (as rule_pairs)
-        miss = kr["miss"].to_numpy()
-        if has_left:
-            left = kr["left"].to_numpy()
-            sides = [(kr[miss & left], kr), (kr[miss], kr[left])]
-        else:
-            sides = [(kr[miss], kr)]
-        aa, bb = [], []
-        for lhs, rhs in sides:
-            m = lhs.merge(rhs, on="code", suffixes=("_a", "_b"))
-            a, b = m["rec_a"].to_numpy(), m["rec_b"].to_numpy()
-            keep = (a != b) & (~m["miss_b"].to_numpy() | (a < b))  # both lacking: once
-            aa.append(a[keep])
-            bb.append(b[keep])
-        a, b = np.concatenate(aa), np.concatenate(bb)
-        return np.minimum(a, b) * n + np.maximum(a, b)
-    else:
-        lhs = kr[kr["left"].to_numpy()] if has_left else kr
-        if lhs.empty:
-            return np.empty(0, np.int64)
-        m = lhs.merge(kr, on="code", suffixes=("_a", "_b"))
-        a, b = m["rec_a"].to_numpy(), m["rec_b"].to_numpy()
-        keep = a != b if has_left else a < b
+        left = kr["left"].to_numpy(bool) if has_left else None
+        a, b = missing_side_pairs(kr, kr["miss"].to_numpy(bool), left)
+        return a * n + b
+    lhs = kr[kr["left"].to_numpy()] if has_left else kr
+    if lhs.empty:
+        return np.empty(0, np.int64)
+    m = lhs.merge(kr, on="code", suffixes=("_a", "_b"))
+    a, b = m["rec_a"].to_numpy(), m["rec_b"].to_numpy()
+    keep = a != b if has_left else a < b
     a, b = a[keep], b[keep]
     return np.minimum(a, b) * n + np.maximum(a, b)
 
