@@ -867,10 +867,9 @@ def detach_ambiguous(
         if by_age and len(got[0]):
             # (never to a person too young to be the parent: the role's holder there
             # may itself be a name-only mention its weights put with a namesake son)
-            assert years is not None and plausible_hi is not None
-            known = years >= 0
-            py = pd.Series(years[known]).groupby(labels[known]).median()
-            y = py.reindex(got[1]).to_numpy(np.float64)
+            assert plausible_hi is not None
+            # (the persons' median birth years of the age check above)
+            y = cy.reindex(got[1]).to_numpy(np.float64)
             fine = np.isnan(y) | (y <= plausible_hi[got[0]])
             got = (got[0][fine], got[1][fine])
         if len(got[0]):
