@@ -19,20 +19,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cpgraph.linkage import LinkageEngine, load_spec
+from cpgraph.linkage import LinkageEngine
 from cpgraph.linkage.clustering import detach_ambiguous
 from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, loads_spec
 
 from .conftest import mention
 from .test_alias_evidence import AWAY, HOME
-
-
-def test_shipped_spec_turns_the_alike3_rules_on():
-    spec = load_spec()
-    assert spec.version == "15"
-    assert spec.ambiguous_middle_names is True
-    assert spec.ambiguous_twins is True
-    assert spec.alias_home_check_own_dob is True
 
 
 def test_the_alike3_keys_are_off_when_absent():
