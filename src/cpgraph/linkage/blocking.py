@@ -336,11 +336,22 @@ class RuleBlocks:
     """
 
     def __init__(
-        self, rule: BlockingRule, s: pd.DataFrame, vtable: pd.DataFrame, max_block_size: int
+        self,
+        rule: BlockingRule,
+        s: pd.DataFrame,
+        vtable: pd.DataFrame,
+        max_block_size: int,
+        left: np.ndarray | None = None,
     ) -> None:
-        """Build the rule's block table (see :func:`rule_pairs` for the semantics)."""
+        """Build the rule's block table (see :func:`rule_pairs` for the semantics).
+
+        With ``left`` (a delta's mask over records) only the blocks holding a ``left``
+        record are kept, each whole (so the block-size cap reads the same sizes).
+        """
         n = len(s)
         t = _table_for(rule, s, vtable)
+        if left is not None:
+            t = _touching(t, list(rule.keys), left)
         code = _codes(t, list(rule.keys)) if len(t) else np.empty(0, np.int64)
         kr = pd.DataFrame({"code": code, "rec": t["rec"].to_numpy(np.int64)}).drop_duplicates()
         del t, code
@@ -363,6 +374,7 @@ class RuleBlocks:
         self.end = end[by_rec]
         self.ptr = np.searchsorted(self.recs[by_rec], np.arange(n + 1)).astype(np.int64)
         self.miss = _missing_mask(s, rule.one_side_missing)
+        self._ends: np.ndarray | None = None  # block ends in block order (a delta's pairs)
 
     def counts(self) -> np.ndarray:
         """Per record, the pairs it makes as the smaller position (duplicates counted)."""
@@ -389,6 +401,55 @@ class RuleBlocks:
             i, j = i[keep], j[keep]
         return i, j
 
+    def _rows_of(self, recs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The block rows of ``recs`` (by record) and the record each belongs to."""
+        lo, cnt = self.ptr[recs], np.diff(self.ptr)[recs]
+        total = int(cnt.sum())
+        rows = np.repeat(lo, cnt) + np.arange(total, dtype=np.int64)
+        rows -= np.repeat(np.cumsum(cnt) - cnt, cnt)
+        return rows, np.repeat(recs.astype(np.int64), cnt)
+
+    def _block_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where the blocks of ``rows`` (by-record rows) start and end in ``recs``."""
+        if self._ends is None:
+            # in block order each row's block end; non-decreasing, so a block's first
+            # row is the first position holding its end
+            self._ends = np.empty(len(self.recs), np.int32)
+            self._ends[self.nxt - 1] = self.end
+        end = self.end[rows].astype(np.int64)
+        return np.searchsorted(self._ends, end, side="left").astype(np.int64), end
+
+    def touching_counts(self, recs: np.ndarray) -> np.ndarray:
+        """Per record of ``recs``, the pairs :meth:`touching` may make for it."""
+        rows, owner = self._rows_of(recs)
+        beg, end = self._block_bounds(rows)
+        at = np.searchsorted(recs, owner)  # recs are sorted
+        return np.bincount(at, weights=end - beg - 1, minlength=len(recs)).astype(np.int64)
+
+    def touching(self, recs: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs ``(i, j)``, ``i < j``, of each of ``recs`` with the rest of its blocks.
+
+        ``recs`` (sorted) are ``left`` records. A pair of two ``left`` records is made
+        only by its smaller one, so over a delta split into parts every pair touching
+        it is made once per rule, whatever the parts (duplicates across rules remain).
+        """
+        rows, owner = self._rows_of(recs)
+        beg, end = self._block_bounds(rows)
+        lens = end - beg
+        total = int(lens.sum())
+        if not total:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        at = np.repeat(beg, lens) + np.arange(total, dtype=np.int64)
+        at -= np.repeat(np.cumsum(lens) - lens, lens)
+        j = self.recs[at].astype(np.int64)
+        del at
+        i = np.repeat(owner, lens)
+        keep = (i != j) & (~left[j] | (i < j))
+        if self.miss is not None:
+            keep &= self.miss[i] | self.miss[j]  # only pairs where a side lacks the column
+        i, j = i[keep], j[keep]
+        return np.minimum(i, j), np.maximum(i, j)
+
 
 def pair_plan(blocks: list[RuleBlocks], n: int, target: int = PAIR_BLOCK) -> list[tuple[int, int]]:
     """Record ranges ``[lo, hi)`` whose pairs (as smaller position) are about ``target``.
@@ -407,10 +468,65 @@ def pair_plan(blocks: list[RuleBlocks], n: int, target: int = PAIR_BLOCK) -> lis
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
 
 
-def rule_blocks(s: pd.DataFrame, vtable: pd.DataFrame, spec: Spec) -> list[RuleBlocks]:
-    """Every usable blocking rule's :class:`RuleBlocks` (rules on absent columns skipped)."""
+def delta_plan(
+    blocks: list[RuleBlocks], recs: np.ndarray, target: int = PAIR_BLOCK
+) -> list[tuple[int, int]]:
+    """Ranges ``[lo, hi)`` of ``recs`` (a delta's records, sorted) whose pairs
+    (:meth:`RuleBlocks.touching`) are about ``target``; one record's never split."""
+    if not len(recs):
+        return []
+    per = np.zeros(len(recs), np.int64)
+    for b in blocks:
+        per += b.touching_counts(recs)
+    cum = np.cumsum(per)
+    cuts = np.searchsorted(cum, np.arange(target, int(cum[-1]) + target, target), side="left")
+    bounds = np.unique(np.r_[0, np.minimum(cuts + 1, len(recs)), len(recs)])
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+
+
+def delta_pairs(
+    blocks: list[RuleBlocks],
+    recs: np.ndarray,
+    left: np.ndarray,
+    n: int,
+    grp: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct candidate pairs that :meth:`RuleBlocks.touching` makes for ``recs``.
+
+    Concatenated over :func:`delta_plan`'s ranges of a delta's records, these are
+    :func:`candidate_pairs`' pairs with ``left`` (each once), without ever holding them
+    all: a 1% delta at 1.29M mentions made them at once and ran out of memory.
+
+    Args:
+        blocks: :func:`rule_blocks` output (built with ``left``).
+        recs: a sorted part of the delta's records.
+        left: the delta's mask over records.
+        n: the number of records.
+        grp: with link-only linkage, each record's group (pairs within one dropped).
+    """
+    ii, jj = [], []
+    for b in blocks:
+        a, c = b.touching(recs, left)
+        ii.append(a)
+        jj.append(c)
+    if not ii:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    i, j = unique_pairs(np.concatenate(ii), np.concatenate(jj), max(n, 1))
+    if grp is not None:
+        keep = grp[i] != grp[j]
+        i, j = i[keep], j[keep]
+    return i, j
+
+
+def rule_blocks(
+    s: pd.DataFrame, vtable: pd.DataFrame, spec: Spec, left: np.ndarray | None = None
+) -> list[RuleBlocks]:
+    """Every usable blocking rule's :class:`RuleBlocks` (rules on absent columns skipped).
+
+    With ``left``, only the blocks holding one of its records (a delta's pairs).
+    """
     return [
-        RuleBlocks(rule, s, vtable, spec.max_block_size)
+        RuleBlocks(rule, s, vtable, spec.max_block_size, left)
         for rule in spec.blocking
         if not any(k not in s.columns and k not in NAME_KEYS for k in rule.keys)
     ]

@@ -197,3 +197,39 @@ def test_a_delta_is_blocked_against_exactly_the_pairs_it_touches(spec, pop):
         touch = left[i] | left[j]
         assert np.array_equal(a, i[touch]) and np.array_equal(b, j[touch])
         assert (len(a) > 0) == (frac > 0)
+
+
+def test_a_streamed_delta_makes_exactly_the_pairs_it_touches_each_once(spec, pop):
+    from cpgraph.linkage.blocking import candidate_pairs, delta_pairs, delta_plan, rule_blocks
+
+    mentions, _ = pop
+    s, vt = _std(spec, mentions.to_dict("records"))
+    # a one-side-missing rule, and a cap that drops some blocks, go through the delta too
+    spec = dataclasses.replace(
+        spec,
+        blocking=(*spec.blocking, BlockingRule("fs", ("fn", "sn"), one_side_missing="dob")),
+        max_block_size=6,
+    )
+    rng = np.random.default_rng(11)
+    for link_only in (False, True):
+        i, j = candidate_pairs(s, vt, spec, link_only=link_only)
+        grp = s["grp"].to_numpy() if link_only else None
+        for frac in (0.05, 0.3, 1.0):
+            left = rng.random(len(s)) < frac
+            delta = np.flatnonzero(left)
+            blocks = rule_blocks(s, vt, spec, left=left)
+            touch = left[i] | left[j]
+            assert touch.sum() > 5
+            for target in (1, 97, 10**9):
+                plan = delta_plan(blocks, delta, target)
+                assert plan[0][0] == 0 and plan[-1][1] == len(delta)
+                assert all(a[1] == b[0] for a, b in zip(plan, plan[1:], strict=False))
+                got = [delta_pairs(blocks, delta[lo:hi], left, len(s), grp) for lo, hi in plan]
+                a = np.concatenate([g[0] for g in got])
+                b = np.concatenate([g[1] for g in got])
+                # each pair once across the parts (a pair of two delta records included)
+                code = a * len(s) + b
+                assert len(np.unique(code)) == len(code)
+                order = np.argsort(code)
+                assert np.array_equal(a[order], i[touch]) and np.array_equal(b[order], j[touch])
+            assert len(delta_plan(blocks, delta, 97)) > 1
