@@ -847,6 +847,10 @@ class LinkageEngine:
             # (each stage's freed temporaries go back to the system before the next)
             release_free_memory()
             scored = self._score_stage(prepared, state if incremental else None, timings)
+            if state is not None:
+                # its cannot-links are the score stage's now (~0.5 GB at 1.29M mentions):
+                # not held through the run beside them
+                state = replace(state, cannot=None)
             self.model = scored.model
             fingerprints = prepared.fingerprints
             del prepared
@@ -860,6 +864,7 @@ class LinkageEngine:
                 prep, scored, decisions, state if incremental else None, decided,
                 previous_ids, timings,
             )  # fmt: skip
+            del state  # (nothing after the scope reads the last run's edges)
             t1 = time.perf_counter()
             keys = prep.s["key"].to_numpy(object)
             edges = clustered.edges

@@ -4,6 +4,7 @@ put in place (issue #16 item 1: memory proportional to the work)."""
 from __future__ import annotations
 
 import gc
+import weakref
 
 import pandas as pd
 import pytest
@@ -73,3 +74,52 @@ async def test_the_write_columns_wait_in_the_cache_and_the_state_only_after_the_
         back = service._cached_write_columns()
         assert list(back.columns) == list(WRITE_COLUMNS)
         pd.testing.assert_frame_equal(back, read[list(WRITE_COLUMNS)].reset_index(drop=True))
+
+
+async def test_an_incremental_run_lets_go_of_the_last_runs_state_as_it_goes(tmp_path, monkeypatch):
+    # at 1.29M mentions the last run's cannot-links (~0.5 GB) and edges were held
+    # through the whole incremental run, beside the copies the engine made of them
+    async with loaded_store(tmp_path, households=60, seed=29) as loaded:
+        service = linkage_service(loaded.store, loaded.settings)
+        await service.link(full=True)
+        refs: dict[str, weakref.ref] = {}
+        real_load = service_module.load_state
+
+        def loading(path, version):
+            state = real_load(path, version)
+            assert state is not None and len(state.cannot) and len(state.edges)
+            refs["cannot"], refs["edges"] = weakref.ref(state.cannot), weakref.ref(state.edges)
+            return state
+
+        monkeypatch.setattr(service_module, "load_state", loading)
+        alive: dict[str, bool] = {}
+        real_open = service_module.open_engine
+
+        def watching_engine(spec, s):
+            engine = real_open(spec, s)
+            real_clustered, real_assignments = engine._clustered, engine._assignments
+
+            def clustered(*args, **kw):
+                gc.collect()
+                alive["cannot-links, clustering"] = refs["cannot"]() is not None
+                alive["edges, clustering"] = refs["edges"]() is not None
+                return real_clustered(*args, **kw)
+
+            def assignments(*args, **kw):
+                gc.collect()
+                alive["edges, assigning"] = refs["edges"]() is not None
+                return real_assignments(*args, **kw)
+
+            engine._clustered = clustered  # type: ignore[method-assign]
+            engine._assignments = assignments  # type: ignore[method-assign]
+            return engine
+
+        monkeypatch.setattr(service_module, "open_engine", watching_engine)
+        report = await service.link()
+        assert report.incremental
+        # the edges are read while the region is scoped, then let go
+        assert alive == {
+            "cannot-links, clustering": False,
+            "edges, clustering": True,
+            "edges, assigning": False,
+        }
