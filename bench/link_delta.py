@@ -26,8 +26,11 @@ import json
 import os
 import random
 import shutil
+import subprocess
 import sys
 from pathlib import Path
+
+import pandas as pd
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -86,6 +89,36 @@ def make_delta(extracts: Path, out: Path, mentions: int, fraction: float, change
     return counts
 
 
+def compare_persons(work: Path, env_inc: dict[str, str], env_full: dict[str, str]) -> dict:
+    """How far the incremental run's persons are from the full run's on the same data.
+
+    Both stores' links are exported (``cpgraph export links``) and each person is named
+    by its smallest record key (person ids may differ: only the partitions are compared);
+    a mention differs when its person's name does, i.e. it joined or left a person.
+    """
+    frames = []
+    for name, env in (("inc", env_inc), ("full", env_full)):
+        path = work / f"links-{name}.csv"
+        done = subprocess.run(
+            [*CPGRAPH, "export", "links", "--out", str(path)], env=env, capture_output=True
+        )
+        if done.returncode != 0:
+            return {"error": f"export links ({name}) failed: rc {done.returncode}"}
+        f = pd.read_csv(path, dtype=str, usecols=["record_key", "person_id"])
+        path.unlink()
+        # a person's canonical name: the smallest record key among its mentions
+        f["canon"] = f.groupby("person_id")["record_key"].transform("min")
+        frames.append(f.set_index("record_key")["canon"].rename(name))
+    both = pd.concat(frames, axis=1)
+    differ = both["inc"] != both["full"]
+    return {
+        "mentions": int(len(both)),
+        "persons_incremental": int(both["inc"].nunique()),
+        "persons_full": int(both["full"].nunique()),
+        "mentions_differing": int(differ.sum()),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the bench (see the module docstring)."""
     from linkage_speed import machine
@@ -127,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_full:
         env_full = {**env, "CPGRAPH_DATA_DIR": str(full)}
         out["runs"].append(run([*CPGRAPH, "link", "--full"], env_full, "cpgraph link --full"))
+        out["persons"] = compare_persons(args.work, env, env_full)
+        print("persons, incremental against full:", out["persons"], flush=True)
     text = json.dumps(out, indent=2, default=str)
     if args.json:
         args.json.write_text(text)
