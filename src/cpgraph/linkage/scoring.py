@@ -22,11 +22,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from cpgraph.linkage.comparisons import (
     MISSING,
     Comparer,
     PairLevels,
+    code_levels,
     master_index_codes,
     string_levels,
 )
@@ -181,6 +183,7 @@ class Scorer:
             else None
         )
         self._gen = cs["gen"].to_numpy(object) if "gen" in cs.columns else None
+        self._stems: np.ndarray | None = None  # per name code, its first letters' code
         # an index's own record with neither a generation suffix nor a birth year
         self._bare = (
             (self._src >= 0) & (cs["dob_y"].to_numpy() < 0) & (self._gen == None)  # noqa: E711
@@ -322,6 +325,8 @@ class Scorer:
             # person keyed with two slips; but a typo may also have hidden the first from
             # its search, so the pair is put to a steward rather than cut
             soft["index_household_surname_typo"] = typo_sn & differ
+        if self.spec.guard_household_name_order and self.k_fn is not None:
+            soft["household_name_order"] = self._name_order_twins(pl, home) & ~out
         if self.spec.guard_generation and self._gen is not None:
             # "Jonathan Poole Jr" and "Jonathan Poole Sr": two men, wherever they live
             ga, gb = self._gen[pl.i], self._gen[pl.j]
@@ -346,6 +351,49 @@ class Scorer:
                 kept[mask] = code
         return out, kept
 
+    def _name_order_twins(self, pl: PairLevels, home: np.ndarray) -> np.ndarray:
+        """Spec 15-alike5: two records at one address whose *recorded* surnames agree
+        and whose recorded forenames are unrelated, while one record's forename is the
+        other's surname ("Mohamed Mohamed" beside "Omar Mohamed", "Thomas Thomas" beside
+        "Christopher Thomas"): the forename/surname order swap variant makes the
+        forenames agree and hides the shared surname from the household guard, but as
+        recorded they are a household's two people.
+        """
+        rc = self.comparer.rec_codes
+        fa, fb = rc["fn"][pl.i], rc["fn"][pl.j]
+        sa, sb = rc["sn"][pl.i], rc["sn"][pl.j]
+        look = np.flatnonzero(
+            home
+            & (sa >= 0)
+            & (sa == sb)
+            & (fa >= 0)
+            & (fb >= 0)
+            & (fa != fb)
+            & ((fa == sb) | (fb == sa))
+        )
+        out = np.zeros(len(pl.i), bool)
+        if not len(look):
+            return out
+        c = self.spec.comparisons[self.k_fn]
+        cmp = self.comparer
+        lv = code_levels(fa[look], fb[look], cmp.vocab, c.levels, cmp.name_pairs)
+        differ = lv == len(c.levels)  # unrelated as recorded (not a nickname, not alike)
+        # a name and one sharing its first syllable may be its short form, though no
+        # list ties them ("Abdi" beside "Abdullahi Abdi" or "Abdurahman Abdi")
+        k = self.spec.guard_name_order_stem
+        if k > 0:
+            if self._stems is None:
+                self._stems = pd.factorize(
+                    np.array([x[:k] if len(x) >= k else x for x in cmp.vocab], dtype=object)
+                )[0]
+            differ &= self._stems[fa[look]] != self._stems[fb[look]]
+        thr, edits = self.spec.guard_nickname_typo, self.spec.guard_nickname_typo_edits
+        if (thr > 0 or edits > 0) and differ.any():
+            d = np.flatnonzero(differ)
+            differ[d[cmp.nickname_typo(pl.i[look[d]], pl.j[look[d]], thr or 1.0, edits)]] = False
+        out[look[differ]] = True
+        return out
+
     def set_year_bounds(
         self, lo: np.ndarray | None, hi: np.ndarray | None, labels: np.ndarray | None = None
     ) -> None:
@@ -357,9 +405,14 @@ class Scorer:
         (a swap no other record of the person supports counts no more: a son born 2010
         is not his father because 2010 might be 2001).
         """
+        senior = self._senior_hi()
+        if (lo is None or hi is None) and senior is not None:
+            lo, hi = np.full(len(senior), -np.inf), np.full(len(senior), np.inf)
         if lo is None or hi is None:
             self._ylo = self._yhi = None
             return
+        if senior is not None:
+            hi = np.minimum(hi, senior)
         y = self.comparer.s["dob_y"].to_numpy()
         known = y >= 0
         self._known = known
@@ -367,6 +420,23 @@ class Scorer:
         early, late = slip_range(own, y, labels) if self.spec.rel_year_slips else (own, own)
         self._ylo = np.where(known, early, lo).astype(np.float64)
         self._yhi = np.where(known, late, hi).astype(np.float64)
+
+    def _senior_hi(self) -> np.ndarray | None:
+        """Spec 15-alike5 (``[relationship] senior_generation``): the latest birth year of
+        a "Sr"-suffixed record without a birth date: a Senior has a namesake son, so he
+        was born at least ``generation_gap_years`` before the latest recorded birth.  A
+        father's undated "Mohammed Ahmed Sr" nominal is no baby "Mohammed Ahmed" (2023),
+        however well the names and the address agree.  None: off, or no such record.
+        """
+        s = self.comparer.s
+        gap = self.spec.rel_generation_gap
+        if not self.spec.rel_senior_generation or gap <= 0 or "gen" not in s.columns:
+            return None
+        y = s["dob_y"].to_numpy()
+        sr = (s["gen"].to_numpy(object) == "sr") & (y < 0)
+        if not sr.any() or not (y >= 0).any():
+            return None
+        return np.where(sr, float(y.max() - gap), np.inf)
 
     def age_conflict(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs whose birth years (own or relationship-implied) cannot be one person's."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 16)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 16)} | {"15-alike5"}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -23,6 +23,7 @@ ReviewableGuard = Literal[
     "index_twins_middle_name",
     "index_namesakes_at_home",
     "index_household_surname_typo",
+    "household_name_order",
 ]
 REVIEWABLE_GUARDS: tuple[str, ...] = get_args(ReviewableGuard)
 
@@ -175,6 +176,11 @@ class Spec:
     guard_index_twins: bool = False
     # v14: the index twins guard reads middle names in any spelling, surnames a typo apart
     guard_index_twins_spellings: bool = False
+    # 15-alike5: at one address, equal recorded surnames and unrelated recorded
+    # forenames are two people whatever the name-order swap variant agrees on
+    guard_household_name_order: bool = False
+    # ...unless the two forenames share this many first letters (a short form); 0: off
+    guard_name_order_stem: int = 0
     guard_index_namesakes: tuple[str, ...] = ()
     same_source_conflict_dob_edits: int = 0
     # v12: generation bounds read a birth year as possibly keyed with two digits swapped
@@ -183,6 +189,8 @@ class Spec:
     ambiguity_passes: int = 1
     # v13: a relative looked for at her anchor's address meets the household guard there
     rel_household_guard: bool = False
+    # 15-alike5: an undated "Sr" record was born a generation before the latest birth
+    rel_senior_generation: bool = False
     # 15: a name-only mention whose middle names agree only with a rival namesake
     # (a person it may not join) is ambiguous, whatever the weights say
     ambiguous_middle_names: bool = False
@@ -341,6 +349,8 @@ class GuardsDoc(_Section):
     generation_suffix_one_side: bool = False
     index_twins_middle_name: bool = False
     index_twins_middle_name_spellings: bool = False
+    household_name_order: bool = False
+    household_name_order_stem: int = Field(0, ge=0, le=8)
     index_namesakes_at_home: list[str] = []
     reviewable: list[ReviewableGuard] = []
     dob_far_slips: int = Field(0, ge=0, le=8)
@@ -368,6 +378,7 @@ class RelationshipDoc(_Section):
     household_moves: bool = False
     year_slips: bool = False
     household_guard: bool = False
+    senior_generation: bool = False
     forename_typo: bool = False
 
 
@@ -594,6 +605,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_household_groups=tuple(rel.household_groups),
         rel_household_moves=rel.household_moves,
         rel_household_guard=rel.household_guard,
+        rel_senior_generation=rel.senior_generation,
         rel_forename_typo=rel.forename_typo,
         rel_surname_change=rel.surname_change,
         rel_unique_roles=tuple(rel.unique_roles),
@@ -633,6 +645,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_twins_spellings=gd.index_twins_middle_name_spellings,
+        guard_household_name_order=gd.household_name_order,
+        guard_name_order_stem=gd.household_name_order_stem,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
         guard_reviewable=tuple(dict.fromkeys(gd.reviewable)),
         guard_index_namesakes_surname_levels=tuple(gd.index_namesakes_surname_levels),

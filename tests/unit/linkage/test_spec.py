@@ -7,7 +7,9 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "15"
+    assert spec.version == "15-alike5"
+    # 15-alike5: twins whom the name-order swap made look alike, kept apart for review
+    assert spec.guard_household_name_order and spec.guard_name_order_stem == 3
     # v15: a relative's forename keyed with a slip in the relationship rounds; an
     # ambiguous parent mention goes to the one candidate another agency records in that
     # role of the same child; barring rivals the mention may not join: measured, off
@@ -62,6 +64,7 @@ def test_default_spec_is_versioned_and_complete():
         "index_namesakes_at_home",
         "index_household_surname_typo",
         "index_twins_middle_name",
+        "household_name_order",
     )
     assert spec.guard_index_twins_spellings
     assert spec.alias_home_check_jw == 0.92
