@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 16)} | {"15-alike5"}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 17)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -210,6 +210,10 @@ class Spec:
     # v13: learned forename pairs that are spellings of one name (one consonant skeleton)
     # join into classes sharing their ties (Maxamed ~ Mohamed ~ Mohamud; Mo ~ Muhammed)
     variants_spelling_classes: bool = False
+    # 15-recall5: the nicknames dataset's ties carried over to other spellings of a name
+    # (Kate is Catherine's as well as Katherine's); forename pairs the spec lists itself
+    variants_dataset_spellings: bool = False
+    variants_pairs: tuple[tuple[str, str], ...] = ()
     # v14: pairs of one master index kept apart are possible matches from this probability
     # up (below `review`): the source agency's duplicate queue; None: from `review`, as any
     within_index_review: float | None = None
@@ -276,6 +280,10 @@ class NameVariantsDoc(_Section):
     from_identifiers: bool = True
     min_count: int = Field(2, ge=1)
     spelling_classes: bool = False
+    # 15-recall5: the nicknames dataset's ties hold for every spelling of a canonical name
+    dataset_spellings: bool = False
+    # 15-recall5: forename pairs the spec itself holds as one name ([a, b] each)
+    pairs: list[tuple[str, str]] = []
 
 
 class BlockingRuleDoc(_Section):
@@ -623,6 +631,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         variants_from_identifiers=nv.from_identifiers,
         variants_min_count=nv.min_count,
         variants_spelling_classes=nv.spelling_classes,
+        variants_dataset_spellings=nv.dataset_spellings,
+        variants_pairs=tuple((str(a), str(b)) for a, b in nv.pairs),
         ambiguity_margin=cl.ambiguity_margin_bits,
         ambiguity_passes=cl.ambiguity_passes,
         ambiguity_forbidden_rivals=cl.ambiguity_forbidden_rivals,

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from itertools import combinations
 
 import numpy as np
 import pandas as pd
 
-from cpgraph.linkage.comparisons import NamePairs
+from cpgraph.linkage.comparisons import NamePairs, nickname_equivalent, nickname_roots
 from cpgraph.linkage.spec import Spec
 from cpgraph.linkage.standardise import V_ALT, V_PRIMARY
+from cpgraph.text import match_name
 
 IDENTIFIER_COLUMNS = ("id_nhs_number", "id_upn", "id_pnc_id", "id_prison_number")
 MAX_IDENTIFIER_GROUP = 20  # more records under one identifier is bad data, not variants
@@ -39,7 +41,30 @@ def _pairs_frame(a: np.ndarray, b: np.ndarray, unit: np.ndarray) -> pd.DataFrame
 
 
 def learn_name_variants(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> NamePairs:
-    """Forename pairs the data itself records as one person's names.
+    """Forename pairs held as one name beside the ``nicknames`` dataset's own ties.
+
+    The pairs the data itself records (:func:`learned_pairs`), then (spec 15-recall5,
+    each off unless its key is set) the dataset's nickname ties carried over to the other
+    spellings of their canonical name (:func:`dataset_spelling_ties`) and the pairs the
+    spec lists itself (``[name_variants] pairs``).
+
+    Returns:
+        Sorted ``(a, b)`` pairs (``a < b``, match forms).
+    """
+    pairs = learned_pairs(s, variants, spec)
+    if spec.variants_pairs:
+        pairs = tuple(sorted(set(pairs) | set(spec_pairs(spec.variants_pairs))))
+    if spec.variants_spelling_classes and pairs:
+        # a listed tie holds for every learned spelling of its names (Zee ~ Zaynab)
+        pairs = spelling_classes(pairs)
+    if spec.variants_dataset_spellings:
+        pairs = tuple(sorted(set(pairs) | set(dataset_spelling_ties())))
+    return pairs
+
+
+def learned_pairs(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> NamePairs:
+    """Forename pairs the data itself records as one person's names (before
+    :func:`spelling_classes`, which :func:`learn_name_variants` applies).
 
     Evidence, one unit each: a record whose alias (or other recorded name) has the same
     surname and another forename; a valid identifier (NHS number, UPN, PNC id, prison
@@ -95,8 +120,7 @@ def learn_name_variants(s: pd.DataFrame, variants: pd.DataFrame, spec: Spec) -> 
     ev = ev[(ev["a"].str.len() > 1) & (ev["b"].str.len() > 1)]
     counts = ev.groupby(["a", "b"]).size()
     keep = counts[counts >= spec.variants_min_count]
-    pairs = tuple(sorted((str(a), str(b)) for a, b in keep.index))
-    return spelling_classes(pairs) if spec.variants_spelling_classes else pairs
+    return tuple(sorted((str(a), str(b)) for a, b in keep.index))
 
 
 def spelling_skeleton(name: str) -> str:
@@ -164,4 +188,68 @@ def spelling_classes(pairs: NamePairs) -> NamePairs:
             for y in members[find(b)]:
                 if x != y:
                     out.add((min(x, y), max(x, y)))
+    return tuple(sorted(out))
+
+
+def spelling_form(name: str) -> str:
+    """A forename as it sounds when written another common way (spec 15-recall5).
+
+    A hard ``c`` is a ``k`` (Catherine / Katherine, Caitlin / Kaitlin, Dominic /
+    Dominick), ``ph`` an ``f`` (Christopher / Christoffer), ``y`` an ``i`` (Allyson,
+    Sydney), a final ``h`` after a vowel is dropped (Deborah / Debora) and doubled
+    letters are one (Phillip, Matthew).  Unlike :func:`spelling_skeleton` the vowels are
+    kept: Louis and Louise, Frances and Francis, Martin and Martina, Danny and Denny keep
+    distinct forms.
+    """
+    s = unicodedata.normalize("NFKD", name.casefold())
+    s = "".join(c for c in s if "a" <= c <= "z")
+    s = s.replace("ph", "f").replace("ck", "k")
+    s = re.sub(r"c(?![eihy])", "k", s)
+    s = s.replace("y", "i")
+    s = re.sub(r"(?<=[aeiou])h$", "", s)
+    return re.sub(r"(.)\1+", r"\1", s)
+
+
+@cache
+def dataset_spelling_ties() -> NamePairs:
+    """The ``nicknames`` dataset's ties carried over to other spellings of a name.
+
+    The dataset (American-English) lists Kate as Katherine's and Kathryn's nickname but
+    not Catherine's, Nicky as Nicole's but not Nikole's: each spelling of a canonical name
+    is an entry of its own.  Two names of the dataset with one :func:`spelling_form` (both
+    of ``SPELLING_MIN_LEN`` letters or more) are one name, and a nickname of either is a
+    nickname of both.  Only the dataset's own names are read (not the records'), so the
+    pairs are fixed by the installed dataset, like its own ties.
+
+    Returns:
+        Sorted ``(a, b)`` pairs (``a < b``) the dataset does not already tie.
+    """
+    roots = nickname_roots()
+    nicks: dict[str, set[str]] = {}
+    for name, rs in roots.items():
+        for r in rs:
+            if r != name:
+                nicks.setdefault(r, set()).add(name)
+    forms: dict[str, list[str]] = {}
+    for name in roots:
+        if len(name) >= SPELLING_MIN_LEN:
+            forms.setdefault(spelling_form(name), []).append(name)
+    out: set[tuple[str, str]] = set()
+    for group in forms.values():
+        for a, b in combinations(sorted(group), 2):
+            out.add((a, b))
+            for x, y in ((a, b), (b, a)):
+                for n in nicks.get(x, ()):
+                    if n != y:
+                        out.add((min(n, y), max(n, y)))
+    return tuple(sorted(p for p in out if not nickname_equivalent(*p)))
+
+
+def spec_pairs(pairs: tuple[tuple[str, str], ...]) -> NamePairs:
+    """The spec's own forename pairs in match form (``a < b``), e.g. Gosia / Małgorzata."""
+    out = set()
+    for a, b in pairs:
+        x, y = match_name(a), match_name(b)
+        if x and y and x != y:
+            out.add((min(x, y), max(x, y)))
     return tuple(sorted(out))

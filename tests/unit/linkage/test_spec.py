@@ -7,9 +7,12 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "15-alike5"
-    # 15-alike5: twins whom the name-order swap made look alike, kept apart for review
+    assert spec.version == "16"
+    # v16 (15-alike5): twins whom the name-order swap made look alike, kept apart for review
     assert spec.guard_household_name_order and spec.guard_name_order_stem == 3
+    # v16 (15-recall5): the nicknames dataset's ties hold for every spelling of a name;
+    # the spec's own forename pairs: measured, shipped empty
+    assert spec.variants_dataset_spellings and spec.variants_pairs == ()
     # v15: a relative's forename keyed with a slip in the relationship rounds; an
     # ambiguous parent mention goes to the one candidate another agency records in that
     # role of the same child; barring rivals the mention may not join: measured, off
