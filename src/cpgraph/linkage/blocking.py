@@ -462,6 +462,12 @@ def pair_plan(blocks: list[RuleBlocks], n: int, target: int = PAIR_BLOCK) -> lis
     per = np.zeros(n, np.int64)
     for b in blocks:
         per += b.counts()
+    return _cut(per, target)
+
+
+def _cut(per: np.ndarray, target: int) -> list[tuple[int, int]]:
+    """Ranges of positions whose ``per`` (pairs each) sum to about ``target``."""
+    n = len(per)
     cum = np.cumsum(per)
     cuts = np.searchsorted(cum, np.arange(target, int(cum[-1]) + target, target), side="left")
     bounds = np.unique(np.r_[0, np.minimum(cuts + 1, n), n])
@@ -478,10 +484,7 @@ def delta_plan(
     per = np.zeros(len(recs), np.int64)
     for b in blocks:
         per += b.touching_counts(recs)
-    cum = np.cumsum(per)
-    cuts = np.searchsorted(cum, np.arange(target, int(cum[-1]) + target, target), side="left")
-    bounds = np.unique(np.r_[0, np.minimum(cuts + 1, len(recs)), len(recs)])
-    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    return _cut(per, target)
 
 
 def delta_pairs(
@@ -504,18 +507,7 @@ def delta_pairs(
         n: the number of records.
         grp: with link-only linkage, each record's group (pairs within one dropped).
     """
-    ii, jj = [], []
-    for b in blocks:
-        a, c = b.touching(recs, left)
-        ii.append(a)
-        jj.append(c)
-    if not ii:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    i, j = unique_pairs(np.concatenate(ii), np.concatenate(jj), max(n, 1))
-    if grp is not None:
-        keep = grp[i] != grp[j]
-        i, j = i[keep], j[keep]
-    return i, j
+    return _distinct([b.touching(recs, left) for b in blocks], n, grp)
 
 
 def rule_blocks(
@@ -551,14 +543,18 @@ def range_pairs(
         n: the number of records.
         grp: with link-only linkage, each record's group (pairs within one dropped).
     """
-    ii, jj = [], []
-    for b in blocks:
-        a, c = b.pairs(lo, hi)
-        ii.append(a)
-        jj.append(c)
-    if not ii:
+    return _distinct([b.pairs(lo, hi) for b in blocks], n, grp)
+
+
+def _distinct(
+    parts: list[tuple[np.ndarray, np.ndarray]], n: int, grp: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The rules' pairs made distinct and sorted; with ``grp``, pairs within one dropped."""
+    if not parts:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    i, j = unique_pairs(np.concatenate(ii), np.concatenate(jj), max(n, 1))
+    i, j = unique_pairs(
+        np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts]), max(n, 1)
+    )
     if grp is not None:
         keep = grp[i] != grp[j]
         i, j = i[keep], j[keep]

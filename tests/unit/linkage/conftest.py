@@ -172,3 +172,19 @@ def fitted(spec, pop):
     eng = LinkageEngine(spec)
     eng.fit(pop[0])
     return eng
+
+
+@pytest.fixture
+def merged_rows(monkeypatch) -> list[int]:
+    """The row count of every ``DataFrame.merge`` made while the test runs (a join's
+    size is what a memory bound on it watches)."""
+    sizes: list[int] = []
+    merge = pd.DataFrame.merge
+
+    def counting(self, *a, **kw):
+        out = merge(self, *a, **kw)
+        sizes.append(len(out))
+        return out
+
+    monkeypatch.setattr(pd.DataFrame, "merge", counting)
+    return sizes

@@ -45,7 +45,7 @@ def test_one_side_missing_only_pairs_a_mention_without_the_column(spec):
     assert set(zip(a.tolist(), b.tolist(), strict=True)) == {(0, 3), (1, 3), (2, 3)}
 
 
-def test_a_delta_in_a_block_of_many_undated_mentions_makes_only_its_own_pairs(spec, monkeypatch):
+def test_a_delta_in_a_block_of_many_undated_mentions_makes_only_its_own_pairs(spec, merged_rows):
     # 1.29M mentions, a 1% delta: every undated mention of a touched name block was joined
     # to its whole block before the pairs not touching the delta were dropped (~650M rows,
     # the incremental run killed at 14.7 GB)
@@ -57,15 +57,7 @@ def test_a_delta_in_a_block_of_many_undated_mentions_makes_only_its_own_pairs(sp
     s, vt = _std(spec, rows)
     narrow = BlockingRule("fs", ("fn", "sn"), one_side_missing="dob")
     i, j = unique_pairs(*rule_pairs(narrow, s, vt, 1000), len(s))
-    merged: list[int] = []
-    merge = pd.DataFrame.merge
-
-    def counting(self, *a, **kw):
-        out = merge(self, *a, **kw)
-        merged.append(len(out))
-        return out
-
-    monkeypatch.setattr(pd.DataFrame, "merge", counting)
+    merged = merged_rows
     for one in (3, 200):  # an undated mention, a dated one
         left = np.zeros(len(s), bool)
         left[one] = True
@@ -157,17 +149,23 @@ def test_a_nickname_with_a_misspelt_surname_is_paired_by_its_initials_and_birth_
     assert (0, 1) not in set(zip(a.tolist(), b.tolist(), strict=True))
 
 
-def test_streamed_ranges_make_exactly_the_candidate_pairs_in_order(spec, pop):
-    from cpgraph.linkage.blocking import candidate_pairs, pair_plan, range_pairs, rule_blocks
-
+def _streamed(spec, pop):
+    """The population's records, and a spec whose pairs also go through a one-side-missing
+    rule and a block-size cap that drops some blocks (for the streamed pairs' tests)."""
     mentions, _ = pop
     s, vt = _std(spec, mentions.to_dict("records"))
-    # a one-side-missing rule, and a cap that drops some blocks, go through the ranges too
     spec = dataclasses.replace(
         spec,
         blocking=(*spec.blocking, BlockingRule("fs", ("fn", "sn"), one_side_missing="dob")),
         max_block_size=6,
     )
+    return s, vt, spec
+
+
+def test_streamed_ranges_make_exactly_the_candidate_pairs_in_order(spec, pop):
+    from cpgraph.linkage.blocking import candidate_pairs, pair_plan, range_pairs, rule_blocks
+
+    s, vt, spec = _streamed(spec, pop)
     blocks = rule_blocks(s, vt, spec)
     for link_only in (False, True):
         i, j = candidate_pairs(s, vt, spec, link_only=link_only)
@@ -202,14 +200,7 @@ def test_a_delta_is_blocked_against_exactly_the_pairs_it_touches(spec, pop):
 def test_a_streamed_delta_makes_exactly_the_pairs_it_touches_each_once(spec, pop):
     from cpgraph.linkage.blocking import candidate_pairs, delta_pairs, delta_plan, rule_blocks
 
-    mentions, _ = pop
-    s, vt = _std(spec, mentions.to_dict("records"))
-    # a one-side-missing rule, and a cap that drops some blocks, go through the delta too
-    spec = dataclasses.replace(
-        spec,
-        blocking=(*spec.blocking, BlockingRule("fs", ("fn", "sn"), one_side_missing="dob")),
-        max_block_size=6,
-    )
+    s, vt, spec = _streamed(spec, pop)
     rng = np.random.default_rng(11)
     for link_only in (False, True):
         i, j = candidate_pairs(s, vt, spec, link_only=link_only)

@@ -214,22 +214,14 @@ def test_a_steward_decision_since_the_last_run_is_in_the_region(fitted, delta):
     assert got[pair[0]] != got[pair[1]]
 
 
-def test_household_closure_joins_about_the_records_it_reads(monkeypatch):
+def test_household_closure_joins_about_the_records_it_reads(merged_rows):
     # one large component (400 records, each at its own postcode, every one a relative
     # with the same initials): its relatives against its postcodes were 160,000 rows
     n = 800
     edges = [(k, k + 1) for k in range(399)]
     pc = list(range(400)) + list(range(400))  # 400..799 share the component's postcodes
     ini = [1] * 400 + [1] * 200 + [2] * 200
-    merged: list[int] = []
-    merge = pd.DataFrame.merge
-
-    def counting(self, *a, **kw):
-        out = merge(self, *a, **kw)
-        merged.append(len(out))
-        return out
-
-    monkeypatch.setattr(pd.DataFrame, "merge", counting)
+    merged = merged_rows
     reg = _region(n, [0], edges, pc=pc, ini=ini, rel_ends=range(400))
     assert np.flatnonzero(reg.mask).tolist() == list(range(600))
     assert merged and max(merged) <= 2 * n, merged  # (the join was watched)
