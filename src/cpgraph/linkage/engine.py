@@ -1188,6 +1188,20 @@ class LinkageEngine:
                 labels,
                 *_cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1])),
             )
+            if len(ne.i) and (ne.kept > 0).any():
+                # a pair kept apart for review is held once (a later round proposes it
+                # again, its ends still apart)
+                have = edges.kept > 0
+                lo, hi = (
+                    np.minimum(edges.i[have], edges.j[have]),
+                    np.maximum(edges.i[have], edges.j[have]),
+                )
+                nn = len(labels)
+                known = unique_sorted(lo * nn + hi)
+                code = np.minimum(ne.i, ne.j) * nn + np.maximum(ne.i, ne.j)
+                dup = (ne.kept > 0) & isin(code, known)
+                if dup.any():
+                    ne, bonus = ne.take(~dup), bonus[~dup]
             if not len(ne.i):
                 break
             rel_edges = _Edges.concat([rel_edges, ne])
@@ -1461,9 +1475,11 @@ class LinkageEngine:
         same_anchor = np.concatenate([x[2] for x in kept])
         del kept
         if len(ne.i) and cannot_count(ci) and spec.rel_skip_ambiguous:
-            # each endpoint's candidate persons, its own current person included
-            ends = np.concatenate([ne.i, ne.j, ne.i, ne.j])
-            cand = np.concatenate([labels[ne.j], labels[ne.i], labels[ne.i], labels[ne.j]])
+            # each endpoint's candidate persons, its own current person included (a pair
+            # kept apart for review is no candidate link)
+            li, lj = ne.i[ne.kept == 0], ne.j[ne.kept == 0]
+            ends = np.concatenate([li, lj, li, lj])
+            cand = np.concatenate([labels[lj], labels[li], labels[li], labels[lj]])
             d = pd.DataFrame({"e": ends, "c": cand}).drop_duplicates()
             d = d[d.groupby("e")["c"].transform("size").to_numpy() >= 2]
             if not d.empty:
@@ -1471,7 +1487,7 @@ class LinkageEngine:
                 m = m[m["c_x"].to_numpy() < m["c_y"].to_numpy()]
                 clash = kept_apart(labels, ci, cj, m["c_x"].to_numpy(), m["c_y"].to_numpy())
                 bad = unique_sorted(m["e"].to_numpy()[clash])
-                ok = ~(isin(ne.i, bad) | isin(ne.j, bad))
+                ok = ~(isin(ne.i, bad) | isin(ne.j, bad)) | (ne.kept > 0)
                 ne, bonus, same_anchor = ne.take(ok), bonus[ok], same_anchor[ok]
         ne.method = np.where(same_anchor, "relationship", "relationship:household").astype(object)
         return ne, bonus
@@ -1528,6 +1544,15 @@ class LinkageEngine:
             fn_exact = lv[:, scorer.k_fn] == 0
             sn_ok = sn_ok | (same_anchor & fn_exact)
         compat = fn_ok & sn_ok & ~sp.cannot
+        # 16-visible6: a candidate a reviewable guard alone keeps apart (``sp.kept``: no
+        # hard rule) is still a possible match: held as a kept edge, never a link
+        held = np.zeros(len(i), np.int8)
+        if spec.rel_review_guarded:
+            # ...unless its birth dates or sexes disagree: then the guard's question (one
+            # person, the name order swapped?) is answered, and the bonus alone made it a
+            # match ("Rita Alexander", 2011, beside the baby "Alexander Alexander")
+            sure = scorer._is_else(lv, scorer.k_dob) | scorer._is_else(lv, scorer.k_sex)
+            held = np.where(fn_ok & sn_ok & sp.cannot & ~sure, sp.kept, 0).astype(np.int8)
         if spec.rel_household_guard and k_pc is not None:
             # spec v13: compared as if recorded at the anchor's address, she meets the
             # household guard there too: "Ben Barry, born 1982", a father recorded without
@@ -1540,10 +1565,17 @@ class LinkageEngine:
                     PairLevels(i=i[hh], j=j[hh], levels=at_home, tf_values={})
                 )
                 compat[hh[hard | (soft > 0)]] = False
+                if spec.rel_review_guarded:
+                    only_soft = ~hard & (soft > 0) & ~sure[hh]
+                    held[hh[only_soft]] = soft[only_soft]
         sp.weight = sp.weight + bonus
-        sp.probability = np.where(compat, 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
+        sp.probability = np.where(compat | (held > 0), 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
+        if held.any():
+            sp.cannot = sp.cannot | (held > 0)
+            sp.kept = held
         ne = self._edges_from(sp, keep_all=True)
-        keep = (ne.prob >= spec.auto) & ~ne.cannot & (ne.method == "probabilistic")
+        link = ~ne.cannot | (ne.kept > 0)  # (a kept pair: a possible match, not a link)
+        keep = (ne.prob >= spec.auto) & link & (ne.method == "probabilistic")
         return ne.take(keep), bonus[keep], same_anchor[keep]
 
     def _household_pairs(

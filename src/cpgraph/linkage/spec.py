@@ -229,6 +229,10 @@ class Spec:
     # a keying slip of each other (or of a name tied to the other: the household guard's
     # misspelling test) are compatible, unless their birth dates disagree
     rel_forename_typo: bool = False
+    # 16-visible6: a relationship candidate that a reviewable guard alone keeps apart
+    # (scored, or at the anchor's address) and that would have linked is kept as a
+    # possible match (a review-queue edge with the guard as its reason), not dropped
+    rel_review_guarded: bool = False
     # 15: a person the name-only mention may not join itself (a cannot-link with
     # one of its records) is no rival that makes the mention ambiguous
     ambiguity_forbidden_rivals: bool = True
@@ -388,6 +392,7 @@ class RelationshipDoc(_Section):
     household_guard: bool = False
     senior_generation: bool = False
     forename_typo: bool = False
+    review_guarded: bool = False
 
 
 class ClusteringDoc(_Section):
@@ -615,6 +620,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_household_guard=rel.household_guard,
         rel_senior_generation=rel.senior_generation,
         rel_forename_typo=rel.forename_typo,
+        rel_review_guarded=rel.review_guarded,
         rel_surname_change=rel.surname_change,
         rel_unique_roles=tuple(rel.unique_roles),
         train_exclude_cannot=tr.exclude_cannot_links,

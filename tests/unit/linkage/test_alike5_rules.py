@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from cpgraph.linkage import LinkageEngine, load_spec
@@ -143,3 +144,69 @@ def test_an_undated_senior_may_be_a_grown_man(model):
     man["dob"] = "1982-04-02"
     on = engine_with("relationship", **SENIOR_ON).explain_pair(sr, man, model=model)
     assert on.cannot_link is None
+
+
+# -- 16-visible6: a pair the name-order guard parts in the relationship rounds ----------
+REVIEW_GUARDED_ON = dict(review_guarded=True)
+REVIEW_GUARDED_OFF = dict(review_guarded=False)
+ABDI = dict(surname_m="abdi", postcode="B31 9WD", address="4 Shenley Lane")
+
+
+def _abdi_fathers():
+    """The school's contact "Cabdullahi Abdi" and the hospital's undated related person
+    "Abdi Abdi" at the family's address, each stated as father of the girl Hodan Abdi
+    whom both agencies record: one man (Abdi is his short form, the Somali "C" hiding the
+    shared stem), whom only the relationship rounds put side by side."""
+    kid = dict(forename_m="hodan", dob="2015-04-04", sex="F", **ABDI)
+    rows = [
+        mention("ed:kid", system="ed", kind="pupil", **kid),
+        mention("uhb:kid", system="uhb", kind="patient", **kid),
+        mention("ed:dad", system="ed", kind="contact", forename_m="cabdullahi", sex="M", **ABDI),
+        mention("uhb:dad", system="uhb", kind="related_person", forename_m="abdi", sex="M", **ABDI),
+    ]
+    rels = pd.DataFrame(
+        [("ed:kid", "ed:dad", "father"), ("uhb:kid", "uhb:dad", "father")],
+        columns=["from_key", "to_key", "relationship"],
+    )
+    return rows, rels
+
+
+def _link_abdi(model, base, **keys):
+    rows, rels = _abdi_fathers()
+    eng = engine_with("relationship", **keys)
+    assert eng.spec.guard_household_name_order and "household_name_order" in (
+        eng.spec.guard_reviewable
+    )
+    return link_with(eng, model, base, rows, rels)
+
+
+def test_a_pair_the_guard_parts_in_the_rounds_stays_in_the_queue(model, base):
+    """Nothing undecided is invisible: the rounds would link the two fathers (same anchor,
+    the name order swap makes the forenames agree); the name-order guard parts them, and
+    the pair waits for a steward with the guard as its reason."""
+    on = _link_abdi(model, base, **REVIEW_GUARDED_ON)
+    assert pid(on, "ed:kid") == pid(on, "uhb:kid")
+    assert pid(on, "ed:dad") != pid(on, "uhb:dad")
+    assert _queued(on, "ed:dad", "uhb:dad")["reason"].tolist() == ["household_name_order"]
+    # without the key the round drops the pair like a cannot-linked one: out of sight
+    off = _link_abdi(model, base, **REVIEW_GUARDED_OFF)
+    assert pid(off, "ed:dad") != pid(off, "uhb:dad")
+    assert _queued(off, "ed:dad", "uhb:dad").empty
+
+
+def test_a_birth_date_or_sex_that_disagrees_answers_the_guards_question(model, base):
+    """ "Abdi Abdi" recorded as a woman is the girl's mother's namesake, not her father:
+    the rounds' bonus alone made the pair a match, and it is not put to a steward."""
+    rows, rels = _abdi_fathers()
+    rows[3]["sex"] = "F"
+    eng = engine_with("relationship", **REVIEW_GUARDED_ON)
+    res = link_with(eng, model, base, rows, rels)
+    assert pid(res, "ed:dad") != pid(res, "uhb:dad")
+    assert _queued(res, "ed:dad", "uhb:dad").empty
+
+
+def test_the_review_guarded_key_is_off_when_absent():
+    raw = load_spec().raw
+    rel = {k: v for k, v in raw["relationship"].items() if k != "review_guarded"}
+    assert load_spec().rel_review_guarded
+    assert not spec_from_dict({**raw, "relationship": rel}).rel_review_guarded
