@@ -115,6 +115,12 @@ def mention(key: str, **kw) -> dict:
     return base
 
 
+def queued(res, a: str, b: str) -> pd.DataFrame:
+    """The review queue's rows of the pair ``a``, ``b`` (either way round) in a result."""
+    q = res.review
+    return q[((q["key_a"] == a) & (q["key_b"] == b)) | ((q["key_a"] == b) & (q["key_b"] == a))]
+
+
 def _typo(s: str, rng: random.Random) -> str:
     k = rng.randrange(len(s))
     return s[:k] + rng.choice("aeiourstn") + s[k + 1 :]

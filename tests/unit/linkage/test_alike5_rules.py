@@ -16,7 +16,7 @@ from cpgraph.linkage import LinkageEngine, load_spec
 from cpgraph.linkage.spec import spec_from_dict
 from tests.specs import engine_with, link_with
 
-from .conftest import mention
+from .conftest import mention, queued
 from .test_engine import pid
 
 
@@ -28,11 +28,6 @@ def base(indexed_pop):
 @pytest.fixture(scope="module")
 def model(base):
     return LinkageEngine(load_spec()).fit(base)
-
-
-def _queued(res, a, b):
-    q = res.review
-    return q[((q["key_a"] == a) & (q["key_b"] == b)) | ((q["key_a"] == b) & (q["key_b"] == a))]
 
 
 NAME_ORDER_ON = dict(household_name_order=True)
@@ -69,7 +64,7 @@ def test_name_order_twins_at_one_address_are_kept_apart_for_review(model, second
 def test_name_order_twins_are_a_possible_match_not_a_merge(model, base):
     on = link_with(engine_with("guards", **NAME_ORDER_ON), model, base, _mohamed_twins())
     assert pid(on, "uhb:patient:1") != pid(on, "uhb:patient:2")
-    row = _queued(on, "uhb:patient:1", "uhb:patient:2")
+    row = queued(on, "uhb:patient:1", "uhb:patient:2")
     assert row["reason"].tolist() == ["household_name_order"]
     off = link_with(engine_with("guards", **NAME_ORDER_OFF), model, base, _mohamed_twins())
     assert pid(off, "uhb:patient:1") == pid(off, "uhb:patient:2")
@@ -187,11 +182,11 @@ def test_a_pair_the_guard_parts_in_the_rounds_stays_in_the_queue(model, base):
     on = _link_abdi(model, base, **REVIEW_GUARDED_ON)
     assert pid(on, "ed:kid") == pid(on, "uhb:kid")
     assert pid(on, "ed:dad") != pid(on, "uhb:dad")
-    assert _queued(on, "ed:dad", "uhb:dad")["reason"].tolist() == ["household_name_order"]
+    assert queued(on, "ed:dad", "uhb:dad")["reason"].tolist() == ["household_name_order"]
     # without the key the round drops the pair like a cannot-linked one: out of sight
     off = _link_abdi(model, base, **REVIEW_GUARDED_OFF)
     assert pid(off, "ed:dad") != pid(off, "uhb:dad")
-    assert _queued(off, "ed:dad", "uhb:dad").empty
+    assert queued(off, "ed:dad", "uhb:dad").empty
 
 
 def test_a_birth_date_or_sex_that_disagrees_answers_the_guards_question(model, base):
@@ -202,7 +197,7 @@ def test_a_birth_date_or_sex_that_disagrees_answers_the_guards_question(model, b
     eng = engine_with("relationship", **REVIEW_GUARDED_ON)
     res = link_with(eng, model, base, rows, rels)
     assert pid(res, "ed:dad") != pid(res, "uhb:dad")
-    assert _queued(res, "ed:dad", "uhb:dad").empty
+    assert queued(res, "ed:dad", "uhb:dad").empty
 
 
 def test_the_review_guarded_key_is_off_when_absent():

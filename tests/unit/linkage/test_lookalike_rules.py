@@ -25,7 +25,7 @@ from cpgraph.linkage import LinkageEngine, load_spec
 from cpgraph.linkage.spec import SpecError
 from tests.specs import engine_with, link_with, spec_with
 
-from .conftest import mention
+from .conftest import mention, queued
 from .test_engine import pid
 
 
@@ -37,11 +37,6 @@ def base(indexed_pop):
 @pytest.fixture(scope="module")
 def model(base):
     return LinkageEngine(load_spec()).fit(base)
-
-
-def _queued(res, a, b):
-    q = res.review
-    return q[((q["key_a"] == a) & (q["key_b"] == b)) | ((q["key_a"] == b) & (q["key_b"] == a))]
 
 
 def test_shipped_spec_turns_the_v13_rules_on():
@@ -86,7 +81,7 @@ def test_a_surname_typo_does_not_hide_a_force_s_namesakes_at_home(model):
 def test_namesakes_with_a_surname_typo_are_a_possible_match(model, base):
     res = link_with(engine_with("guards", **TYPO_NAMESAKES), model, base, _moss())
     assert pid(res, "wmp:nominal:son") != pid(res, "wmp:nominal:dad")
-    row = _queued(res, "wmp:nominal:son", "wmp:nominal:dad")
+    row = queued(res, "wmp:nominal:son", "wmp:nominal:dad")
     assert row["reason"].tolist() == ["index_namesakes_at_home"]
     old = link_with(
         engine_with("guards", index_namesakes_surname_levels=["exact"]), model, base, _moss()
@@ -132,7 +127,7 @@ def test_the_same_child_with_a_misspelt_forename_is_no_twin(model):
 def test_index_twins_with_a_surname_typo_are_queued_with_the_guard(model, base):
     res = link_with(engine_with("guards"), model, base, _twins())
     assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
-    row = _queued(res, "uhb:patient:1", "uhb:patient:2")
+    row = queued(res, "uhb:patient:1", "uhb:patient:2")
     assert row["reason"].tolist() == ["index_household_surname_typo"]
 
 
@@ -270,7 +265,7 @@ def test_a_fathers_mention_is_not_handed_to_his_namesake_son(model, base):
     rows, rels = _mahmood()
     res = link_with(engine_with("clustering", ambiguity_passes=2), model, base, rows, rels)
     assert pid(res, "uhb:related:dad") != pid(res, "uhb:patient:son")
-    assert not _queued(res, "uhb:related:dad", "uhb:patient:son").empty
+    assert not queued(res, "uhb:related:dad", "uhb:patient:son").empty
     one = link_with(engine_with("clustering", ambiguity_passes=1), model, base, rows, rels)
     assert pid(one, "uhb:related:dad") == pid(one, "uhb:patient:son")
 
@@ -331,7 +326,7 @@ def test_index_twins_spellings_spare_one_child_and_other_agencies(model):
 def test_index_twins_by_a_spelt_middle_name_are_a_possible_match(model, base):
     on = link_with(engine_with("guards", **SPELLINGS_ON), model, base, _kate_twins())
     assert pid(on, "uhb:patient:sarah") != pid(on, "uhb:patient:kate")
-    row = _queued(on, "uhb:patient:sarah", "uhb:patient:kate")
+    row = queued(on, "uhb:patient:sarah", "uhb:patient:kate")
     assert row["reason"].tolist() == ["index_twins_middle_name"]
     off = link_with(engine_with("guards", **SPELLINGS_OFF), model, base, _kate_twins())
     assert pid(off, "uhb:patient:sarah") == pid(off, "uhb:patient:kate")

@@ -11,7 +11,7 @@ from cpgraph.linkage import LinkageEngine
 from cpgraph.linkage.spec import REVIEWABLE_GUARDS, SpecError
 from tests.specs import engine_with, spec_with
 
-from .conftest import mention
+from .conftest import mention, queued
 from .test_engine import link, pid
 
 MAN = dict(forename_m="jordan", surname_m="bailey", postcode="DY4 7RR", sex="M", dob="1982-05-31")
@@ -45,11 +45,6 @@ def _linked(eng, model, base, rows, **kw):
     return link(eng, rows, base, **kw)
 
 
-def _queued(res, a, b):
-    q = res.review
-    return q[((q["key_a"] == a) & (q["key_b"] == b)) | ((q["key_a"] == b) & (q["key_b"] == a))]
-
-
 def test_a_reviewable_guard_keeps_the_pair_apart_without_its_penalty(model):
     dated, undated = _namesakes()
     hard = engine_with("guards", **NAMESAKES_HARD).explain_pair(dated, undated, model=model)
@@ -68,7 +63,7 @@ def test_a_reviewable_guard_pair_is_a_possible_match_with_the_guard_as_reason(mo
     rows = _namesakes()
     soft = _linked(engine_with("guards", **NAMESAKES_SOFT), model, base, rows)
     assert pid(soft, "wmp:nominal:1") != pid(soft, "wmp:nominal:2")
-    row = _queued(soft, "wmp:nominal:1", "wmp:nominal:2")
+    row = queued(soft, "wmp:nominal:1", "wmp:nominal:2")
     assert len(row) == 1
     assert row["reason"].iloc[0] == "index_namesakes_at_home"
     bd = row["breakdown"].iloc[0]
@@ -76,7 +71,7 @@ def test_a_reviewable_guard_pair_is_a_possible_match_with_the_guard_as_reason(mo
     # the same guard as a hard cannot-link: apart, and out of the stewards' sight
     hard = _linked(engine_with("guards", **NAMESAKES_HARD), model, base, rows)
     assert pid(hard, "wmp:nominal:1") != pid(hard, "wmp:nominal:2")
-    assert _queued(hard, "wmp:nominal:1", "wmp:nominal:2").empty
+    assert queued(hard, "wmp:nominal:1", "wmp:nominal:2").empty
 
 
 def test_a_steward_link_joins_a_reviewable_guard_pair(model, base):
@@ -89,7 +84,7 @@ def test_a_steward_link_joins_a_reviewable_guard_pair(model, base):
         steward=[("wmp:nominal:1", "wmp:nominal:2", "LINK")],
     )
     assert pid(res, "wmp:nominal:1") == pid(res, "wmp:nominal:2")
-    assert _queued(res, "wmp:nominal:1", "wmp:nominal:2").empty
+    assert queued(res, "wmp:nominal:1", "wmp:nominal:2").empty
 
 
 def test_a_third_record_does_not_join_a_reviewable_guard_pair(model, base):
