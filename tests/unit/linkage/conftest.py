@@ -173,6 +173,12 @@ def indexed_pop(pop):
 
 
 @pytest.fixture(scope="session")
+def indexed_model(indexed_pop):
+    """A model fitted on the indexed population with the shipped spec (the rule tests')."""
+    return LinkageEngine(load_spec()).fit(indexed_pop)
+
+
+@pytest.fixture(scope="session")
 def fitted(spec, pop):
     """An engine with a model fitted on the synthetic population."""
     eng = LinkageEngine(spec)

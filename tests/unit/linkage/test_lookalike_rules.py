@@ -21,22 +21,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from cpgraph.linkage import LinkageEngine, load_spec
+from cpgraph.linkage import load_spec
 from cpgraph.linkage.spec import SpecError
 from tests.specs import engine_with, link_with, spec_with
 
 from .conftest import mention, queued
 from .test_engine import pid
-
-
-@pytest.fixture(scope="module")
-def base(indexed_pop):
-    return indexed_pop
-
-
-@pytest.fixture(scope="module")
-def model(base):
-    return LinkageEngine(load_spec()).fit(base)
 
 
 def test_shipped_spec_turns_the_v13_rules_on():
@@ -70,21 +60,24 @@ def _moss():
 TYPO_NAMESAKES = dict(index_namesakes_surname_levels=["exact", "jw>=0.92"])
 
 
-def test_a_surname_typo_does_not_hide_a_force_s_namesakes_at_home(model):
+def test_a_surname_typo_does_not_hide_a_force_s_namesakes_at_home(indexed_model):
     son, dad = _moss()
-    ex = engine_with("guards", **TYPO_NAMESAKES).explain_pair(son, dad, model=model)
+    ex = engine_with("guards", **TYPO_NAMESAKES).explain_pair(son, dad, model=indexed_model)
     assert ex.cannot_link == "kept apart for review: index_namesakes_at_home"
     old = engine_with("guards", index_namesakes_surname_levels=["exact"])
-    assert old.explain_pair(son, dad, model=model).cannot_link is None
+    assert old.explain_pair(son, dad, model=indexed_model).cannot_link is None
 
 
-def test_namesakes_with_a_surname_typo_are_a_possible_match(model, base):
-    res = link_with(engine_with("guards", **TYPO_NAMESAKES), model, base, _moss())
+def test_namesakes_with_a_surname_typo_are_a_possible_match(indexed_model, indexed_pop):
+    res = link_with(engine_with("guards", **TYPO_NAMESAKES), indexed_model, indexed_pop, _moss())
     assert pid(res, "wmp:nominal:son") != pid(res, "wmp:nominal:dad")
     row = queued(res, "wmp:nominal:son", "wmp:nominal:dad")
     assert row["reason"].tolist() == ["index_namesakes_at_home"]
     old = link_with(
-        engine_with("guards", index_namesakes_surname_levels=["exact"]), model, base, _moss()
+        engine_with("guards", index_namesakes_surname_levels=["exact"]),
+        indexed_model,
+        indexed_pop,
+        _moss(),
     )
     assert pid(old, "wmp:nominal:son") == pid(old, "wmp:nominal:dad")
 
@@ -106,26 +99,26 @@ def _twins(second_system: str = "uhb"):
     ]
 
 
-def test_twins_of_one_index_with_a_surname_typo_are_kept_apart_for_review(model):
+def test_twins_of_one_index_with_a_surname_typo_are_kept_apart_for_review(indexed_model):
     a, b = _twins()
-    ex = engine_with("guards").explain_pair(a, b, model=model)
+    ex = engine_with("guards").explain_pair(a, b, model=indexed_model)
     assert ex.cannot_link == "kept apart for review: index_household_surname_typo"
     off = engine_with("guards", index_household_typo_levels=[])
-    assert off.explain_pair(a, b, model=model).cannot_link is None
+    assert off.explain_pair(a, b, model=indexed_model).cannot_link is None
     # across two agencies a forename recorded differently is not the desk's judgement
     a, b = _twins("bcc")
-    assert engine_with("guards").explain_pair(a, b, model=model).cannot_link is None
+    assert engine_with("guards").explain_pair(a, b, model=indexed_model).cannot_link is None
 
 
-def test_the_same_child_with_a_misspelt_forename_is_no_twin(model):
+def test_the_same_child_with_a_misspelt_forename_is_no_twin(indexed_model):
     """A forename a keystroke off a known one is a typo, not a sibling (v7's rule)."""
     a, b = _twins()
     b["forename_m"] = "ahmte"
-    assert engine_with("guards").explain_pair(a, b, model=model).cannot_link is None
+    assert engine_with("guards").explain_pair(a, b, model=indexed_model).cannot_link is None
 
 
-def test_index_twins_with_a_surname_typo_are_queued_with_the_guard(model, base):
-    res = link_with(engine_with("guards"), model, base, _twins())
+def test_index_twins_with_a_surname_typo_are_queued_with_the_guard(indexed_model, indexed_pop):
+    res = link_with(engine_with("guards"), indexed_model, indexed_pop, _twins())
     assert pid(res, "uhb:patient:1") != pid(res, "uhb:patient:2")
     row = queued(res, "uhb:patient:1", "uhb:patient:2")
     assert row["reason"].tolist() == ["index_household_surname_typo"]
@@ -170,15 +163,17 @@ def _barry():
     return rows, rels
 
 
-def test_a_relative_looked_for_at_home_meets_the_household_guard(model, base):
+def test_a_relative_looked_for_at_home_meets_the_household_guard(indexed_model, indexed_pop):
     rows, rels = _barry()
-    res = link_with(engine_with("relationship"), model, base, rows, rels)
+    res = link_with(engine_with("relationship"), indexed_model, indexed_pop, rows, rels)
     assert pid(res, "uhb:related:dad") != pid(res, "uhb:patient:son")
-    off = link_with(engine_with("relationship", household_guard=False), model, base, rows, rels)
+    off = link_with(
+        engine_with("relationship", household_guard=False), indexed_model, indexed_pop, rows, rels
+    )
     assert pid(off, "uhb:related:dad") == pid(off, "uhb:patient:son")
 
 
-def test_a_relative_looked_for_at_home_still_joins_her_own_record(model, base):
+def test_a_relative_looked_for_at_home_still_joins_her_own_record(indexed_model, indexed_pop):
     """The guard takes out the other generation only: the father's own hospital record at
     the family's address is still his."""
     rows, rels = _barry()
@@ -195,7 +190,7 @@ def test_a_relative_looked_for_at_home_still_joins_her_own_record(model, base):
             sex="M",
         )
     )
-    res = link_with(engine_with("relationship"), model, base, rows, rels)
+    res = link_with(engine_with("relationship"), indexed_model, indexed_pop, rows, rels)
     assert pid(res, "uhb:related:dad") == pid(res, "uhb:patient:dad")
     assert pid(res, "uhb:patient:dad") != pid(res, "uhb:patient:son")
 
@@ -257,16 +252,20 @@ def _mahmood():
     return rows, rels
 
 
-def test_a_fathers_mention_is_not_handed_to_his_namesake_son(model, base):
+def test_a_fathers_mention_is_not_handed_to_his_namesake_son(indexed_model, indexed_pop):
     """The father's undated nominal first lands with one of the babies; read in one pass,
     that person is too young to be the father and the son (23 at the birth) is the one
     plausible parent.  Read again once the nominal is out, the father is a rival of
     unknown age: the mention is ambiguous and waits for a steward."""
     rows, rels = _mahmood()
-    res = link_with(engine_with("clustering", ambiguity_passes=2), model, base, rows, rels)
+    res = link_with(
+        engine_with("clustering", ambiguity_passes=2), indexed_model, indexed_pop, rows, rels
+    )
     assert pid(res, "uhb:related:dad") != pid(res, "uhb:patient:son")
     assert not queued(res, "uhb:related:dad", "uhb:patient:son").empty
-    one = link_with(engine_with("clustering", ambiguity_passes=1), model, base, rows, rels)
+    one = link_with(
+        engine_with("clustering", ambiguity_passes=1), indexed_model, indexed_pop, rows, rels
+    )
     assert pid(one, "uhb:related:dad") == pid(one, "uhb:patient:son")
 
 
@@ -299,34 +298,46 @@ def _kate_twins(second_forename: str = "kate", second_system: str = "uhb"):
     ]
 
 
-def test_index_twins_read_the_middle_name_in_any_spelling(model):
+def test_index_twins_read_the_middle_name_in_any_spelling(indexed_model):
     a, b = _kate_twins()
-    ex = engine_with("guards", **SPELLINGS_ON).explain_pair(a, b, model=model)
+    ex = engine_with("guards", **SPELLINGS_ON).explain_pair(a, b, model=indexed_model)
     assert ex.cannot_link == "kept apart for review: index_twins_middle_name"
     assert (
-        engine_with("guards", **SPELLINGS_OFF).explain_pair(a, b, model=model).cannot_link is None
+        engine_with("guards", **SPELLINGS_OFF).explain_pair(a, b, model=indexed_model).cannot_link
+        is None
     )
 
 
-def test_index_twins_spellings_spare_one_child_and_other_agencies(model):
+def test_index_twins_spellings_spare_one_child_and_other_agencies(indexed_model):
     """Her own forename misspelt is no twin, and across two agencies a middle name may
     be the name she is known by."""
     a, b = _kate_twins("sarha")
-    assert engine_with("guards", **SPELLINGS_ON).explain_pair(a, b, model=model).cannot_link is None
+    assert (
+        engine_with("guards", **SPELLINGS_ON).explain_pair(a, b, model=indexed_model).cannot_link
+        is None
+    )
     a, b = _kate_twins(second_system="bcc")
-    assert engine_with("guards", **SPELLINGS_ON).explain_pair(a, b, model=model).cannot_link is None
+    assert (
+        engine_with("guards", **SPELLINGS_ON).explain_pair(a, b, model=indexed_model).cannot_link
+        is None
+    )
     # a short name three letters of the middle name share is no spelling of it ("Gen" is
     # not "Glenn", Jaro-Winkler 0.88): one man keyed twice, as in the generated council
     # records where a looser reading kept two such records apart
     a, b = _kate_twins("gen")
     a = {**a, "forename_m": "gllen", "middle_m": "glenn"}
-    assert engine_with("guards", **SPELLINGS_ON).explain_pair(a, b, model=model).cannot_link is None
+    assert (
+        engine_with("guards", **SPELLINGS_ON).explain_pair(a, b, model=indexed_model).cannot_link
+        is None
+    )
 
 
-def test_index_twins_by_a_spelt_middle_name_are_a_possible_match(model, base):
-    on = link_with(engine_with("guards", **SPELLINGS_ON), model, base, _kate_twins())
+def test_index_twins_by_a_spelt_middle_name_are_a_possible_match(indexed_model, indexed_pop):
+    on = link_with(engine_with("guards", **SPELLINGS_ON), indexed_model, indexed_pop, _kate_twins())
     assert pid(on, "uhb:patient:sarah") != pid(on, "uhb:patient:kate")
     row = queued(on, "uhb:patient:sarah", "uhb:patient:kate")
     assert row["reason"].tolist() == ["index_twins_middle_name"]
-    off = link_with(engine_with("guards", **SPELLINGS_OFF), model, base, _kate_twins())
+    off = link_with(
+        engine_with("guards", **SPELLINGS_OFF), indexed_model, indexed_pop, _kate_twins()
+    )
     assert pid(off, "uhb:patient:sarah") == pid(off, "uhb:patient:kate")
