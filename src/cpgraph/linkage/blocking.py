@@ -402,12 +402,13 @@ class RuleBlocks:
         return i, j
 
     def _rows_of(self, recs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The block rows of ``recs`` (by record) and the record each belongs to."""
+        """The block rows of ``recs`` (by record) and, per row, its record's index in
+        ``recs``."""
         lo, cnt = self.ptr[recs], np.diff(self.ptr)[recs]
         total = int(cnt.sum())
         rows = np.repeat(lo, cnt) + np.arange(total, dtype=np.int64)
         rows -= np.repeat(np.cumsum(cnt) - cnt, cnt)
-        return rows, np.repeat(recs.astype(np.int64), cnt)
+        return rows, np.repeat(np.arange(len(recs)), cnt)
 
     def _block_bounds(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where the blocks of ``rows`` (by-record rows) start and end in ``recs``."""
@@ -421,9 +422,8 @@ class RuleBlocks:
 
     def touching_counts(self, recs: np.ndarray) -> np.ndarray:
         """Per record of ``recs``, the pairs :meth:`touching` may make for it."""
-        rows, owner = self._rows_of(recs)
+        rows, at = self._rows_of(recs)
         beg, end = self._block_bounds(rows)
-        at = np.searchsorted(recs, owner)  # recs are sorted
         return np.bincount(at, weights=end - beg - 1, minlength=len(recs)).astype(np.int64)
 
     def touching(self, recs: np.ndarray, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -433,7 +433,8 @@ class RuleBlocks:
         only by its smaller one, so over a delta split into parts every pair touching
         it is made once per rule, whatever the parts (duplicates across rules remain).
         """
-        rows, owner = self._rows_of(recs)
+        rows, idx = self._rows_of(recs)
+        owner = recs.astype(np.int64)[idx]
         beg, end = self._block_bounds(rows)
         lens = end - beg
         total = int(lens.sum())
