@@ -1519,18 +1519,15 @@ class LinkageEngine:
         # a child has one mother: two "mother of" mentions of one child are one woman
         # whatever forename each agency wrote (Ola / Aleksandra), unless evidence clashes
         fn_ok = fn_ok | unique
+        # a birth date or a sex that disagrees: two people (a sibling, a namesake)
+        parted = scorer._is_else(lv, scorer.k_dob) | scorer._is_else(lv, scorer.k_sex)
         if spec.rel_forename_typo and scorer.k_fn is not None:
             # 15: two mentions in one relationship to one person whose forenames are
             # one keying slip apart ("Peet" / "Peter" via Pete, "Emna" / "Emma", a prison
             # visitor's "Jsyne" / "Jayne"), one of them a name nobody is called (the
             # household guard's misspelling test), name one relative, not two siblings;
             # a birth date that disagrees (a sibling's) still parts them
-            look = np.flatnonzero(same_anchor & ~fn_ok)
-            if len(look):
-                # (a birth date or a sex that disagrees is a sibling's)
-                clash = scorer._is_else(lv[look], scorer.k_dob)
-                clash |= scorer._is_else(lv[look], scorer.k_sex)
-                look = look[~clash]
+            look = np.flatnonzero(same_anchor & ~fn_ok & ~parted)
             if len(look):
                 typo = scorer.comparer.nickname_typo(
                     i[look],
@@ -1551,8 +1548,7 @@ class LinkageEngine:
             # ...unless its birth dates or sexes disagree: then the guard's question (one
             # person, the name order swapped?) is answered, and the bonus alone made it a
             # match ("Rita Alexander", 2011, beside the baby "Alexander Alexander")
-            sure = scorer._is_else(lv, scorer.k_dob) | scorer._is_else(lv, scorer.k_sex)
-            held = np.where(fn_ok & sn_ok & sp.cannot & ~sure, sp.kept, 0).astype(np.int8)
+            held = np.where(fn_ok & sn_ok & sp.cannot & ~parted, sp.kept, 0).astype(np.int8)
         if spec.rel_household_guard and k_pc is not None:
             # spec v13: compared as if recorded at the anchor's address, she meets the
             # household guard there too: "Ben Barry, born 1982", a father recorded without
@@ -1566,7 +1562,7 @@ class LinkageEngine:
                 )
                 compat[hh[hard | (soft > 0)]] = False
                 if spec.rel_review_guarded:
-                    only_soft = ~hard & (soft > 0) & ~sure[hh]
+                    only_soft = ~hard & (soft > 0) & ~parted[hh]
                     held[hh[only_soft]] = soft[only_soft]
         sp.weight = sp.weight + bonus
         sp.probability = np.where(compat | (held > 0), 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
