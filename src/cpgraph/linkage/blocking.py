@@ -122,13 +122,37 @@ def rule_pairs(
         return np.empty(0, np.int64), np.empty(0, np.int64)
     code = _codes(t, list(rule.keys))
     kr = pd.DataFrame({"code": code, "rec": t["rec"].to_numpy(np.int64)}).drop_duplicates()
-    size = kr.groupby("code")["rec"].transform("size").to_numpy()
-    kr = kr[(size >= 2) & (size <= max_block_size)]
+    recs = kr["rec"].to_numpy()
     miss = _missing_mask(s, rule.one_side_missing)
+    return block_pairs(
+        kr,
+        max_block_size,
+        None if miss is None else miss[recs],
+        None if left is None else left[recs],
+    )
+
+
+def block_pairs(
+    kr: pd.DataFrame, max_block_size: int, miss: np.ndarray | None, left: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of the blocks of ``kr`` within the size cap (local and Dask engines).
+
+    Args:
+        kr: distinct (block ``code``, record ``rec``) rows.
+        max_block_size: blocks with more distinct records are skipped.
+        miss: per row, whether its record lacks the rule's one-side-missing column
+            (None: the rule has none).
+        left: per row, whether its record is in the delta (incremental); None: all.
+
+    Returns:
+        ``(i, j)`` with ``i < j`` (duplicates possible; not sorted).
+    """
+    size = kr.groupby("code")["rec"].transform("size").to_numpy()
+    ok = (size >= 2) & (size <= max_block_size)
+    kr = kr[ok]
     if miss is not None:
-        recs = kr["rec"].to_numpy()
-        return missing_side_pairs(kr, miss[recs], None if left is None else left[recs])
-    lhs = kr if left is None else kr[left[kr["rec"].to_numpy()]]
+        return missing_side_pairs(kr, miss[ok], None if left is None else left[ok])
+    lhs = kr if left is None else kr[left[ok]]
     if lhs.empty:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     m = lhs.merge(kr, on="code", suffixes=("_a", "_b"))

@@ -56,7 +56,7 @@ from cpgraph.linkage.blocking import (
     _codes,
     _missing_mask,
     _table_for,
-    missing_side_pairs,
+    block_pairs,
 )
 from cpgraph.linkage.clustering import PRIORITY_SCORED, connected_components
 from cpgraph.linkage.comparisons import Comparer, NamePairs
@@ -228,7 +228,8 @@ def block_partition_pairs(
 ) -> np.ndarray:
     """Pair codes ``i * n + j`` (``i < j``) of one partition of a blocking pass.
 
-    The same join as :func:`cpgraph.linkage.blocking.rule_pairs` after its key table:
+    The same join as :func:`cpgraph.linkage.blocking.rule_pairs` after its key table
+    (:func:`~cpgraph.linkage.blocking.block_pairs`):
     ``t`` holds every row of the blocks it has (``rec``, the key columns, and ``miss`` /
     ``left`` when the pass has a one-side-missing column / the run is incremental).
 
@@ -246,22 +247,13 @@ def block_partition_pairs(
         cols["left"] = t["left"].to_numpy(bool)
     # miss and left are per record: dropping duplicate (code, rec) rows keeps them whole
     kr = pd.DataFrame(cols).drop_duplicates(["code", "rec"])
-    size = kr.groupby("code")["rec"].transform("size").to_numpy()
-    kr = kr[(size >= 2) & (size <= max_block_size)]
-    if kr.empty:
-        return np.empty(0, np.int64)
-    if has_miss:
-        left = kr["left"].to_numpy(bool) if has_left else None
-        a, b = missing_side_pairs(kr, kr["miss"].to_numpy(bool), left)
-        return a * n + b
-    lhs = kr[kr["left"].to_numpy()] if has_left else kr
-    if lhs.empty:
-        return np.empty(0, np.int64)
-    m = lhs.merge(kr, on="code", suffixes=("_a", "_b"))
-    a, b = m["rec_a"].to_numpy(), m["rec_b"].to_numpy()
-    keep = a != b if has_left else a < b
-    a, b = a[keep], b[keep]
-    return np.minimum(a, b) * n + np.maximum(a, b)
+    a, b = block_pairs(
+        kr[["code", "rec"]],
+        max_block_size,
+        kr["miss"].to_numpy(bool) if has_miss else None,
+        kr["left"].to_numpy(bool) if has_left else None,
+    )
+    return a * n + b
 
 
 def block_key_rows(
