@@ -178,10 +178,13 @@ def run(cmd: list[str], env: dict[str, str], label: str, limit_mb: float | None 
             name, _, secs = part.rpartition(" ")
             stages[name] = float(secs.rstrip("s"))
     kind = re.search(r"linkage \((full|incremental)\)", out)
+    # (`cpgraph link`'s flags line: scoped runs say how many persons they recomputed)
+    flags = re.search(r"^safeguarding flags .*$", out, re.MULTILINE)
     result = {
         "command": label,
         "returncode": proc.returncode,
         "run": kind.group(1) if kind else None,
+        "flags": flags.group(0) if flags else None,
         "wall_s": round(wall, 1),
         "cpu_s": round(cpu, 1),
         "stages_s": stages,
@@ -192,7 +195,7 @@ def run(cmd: list[str], env: dict[str, str], label: str, limit_mb: float | None 
     print(
         f"{label}: rc={proc.returncode} ({result['run']}) wall={wall:.1f}s cpu={cpu:.1f}s "
         f"stages={stages} "
-        f"peaks(MB)={peaks}",
+        f"peaks(MB)={peaks}" + (f"\n  {result['flags']}" if result["flags"] else ""),
         flush=True,
     )
     return result

@@ -8,13 +8,17 @@
 // node on every SET after its creation): the known fact names are read out of the
 // facts map inline (a missing key is null, so not stored), other names are added by
 // a SET only when the row has some. An event already stored is updated in place.
+// `digest` (r[13]) hashes the row but for its load; `changed_in` is the load that
+// created the event or last changed it (a new involvement too: see
+// `ingest_involvements_upsert`), which a scoped flags run reads.
 UNWIND $rows AS r
 OPTIONAL MATCH (e:Event {event_id: r[0]})
 FOREACH (f IN CASE WHEN e IS NULL THEN [r[11]] ELSE [] END |
   CREATE (n:Event {
     event_id: r[0], type: r[1], category: r[2], is_concern: r[3],
     concern_category: r[4], date: r[5], datetime: r[6], end_date: r[7], agency: r[8],
-    system: r[9], load_id: r[10], referral_source: f.referral_source,
+    system: r[9], load_id: r[10], digest: r[13], changed_in: r[10],
+    referral_source: f.referral_source,
     referrer_name: f.referrer_name, summary: f.summary, nfa: f.nfa, outcome: f.outcome,
     factors: f.factors, term: f.term, sessions_possible: f.sessions_possible,
     sessions_authorised_absence: f.sessions_authorised_absence,
@@ -29,7 +33,10 @@ FOREACH (f IN CASE WHEN e IS NULL THEN [r[11]] ELSE [] END |
   FOREACH (_ IN CASE WHEN r[12] = false THEN [] ELSE [1] END | SET n += f))
 WITH e, r
 WHERE e IS NOT NULL
+// (the load that last changed it, by its digest: what a scoped flags run reads)
+SET e.changed_in = CASE WHEN e.digest IS NULL OR e.digest <> r[13] THEN r[10]
+                        ELSE e.changed_in END
 SET e.type = r[1], e.category = r[2], e.is_concern = r[3], e.concern_category = r[4],
     e.date = r[5], e.datetime = r[6], e.end_date = r[7], e.agency = r[8], e.system = r[9],
-    e.load_id = r[10]
+    e.load_id = r[10], e.digest = r[13]
 SET e += r[11]

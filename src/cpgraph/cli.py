@@ -327,7 +327,7 @@ def link_cmd(
     ] = None,
 ) -> None:
     """Resolve every loaded person mention to a person, then recompute safeguarding flags."""
-    from cpgraph.flags.service import compute_flags  # noqa: PLC0415
+    from cpgraph.flags.service import compute_flags, flags_cache_path  # noqa: PLC0415
     from cpgraph.linkage.spec import load_spec  # noqa: PLC0415
     from cpgraph.steward.linking import linkage_service  # noqa: PLC0415
     from cpgraph.steward.queue import refresh_flagged  # noqa: PLC0415
@@ -353,7 +353,12 @@ def link_cmd(
             # Flags read person-level relationships: recompute after every link.
             progress("safeguarding flags", 0, 1)
             t0 = time.perf_counter()
-            flags = await compute_flags(store)
+            # only the flags the run's changes can reach, when the last flags run allows
+            flags = await compute_flags(
+                store,
+                changed=report.changed_persons,
+                cache=flags_cache_path(settings.data_dir, store.backend, settings.graph_name),
+            )
             t1 = time.perf_counter()
             # the review queue's "flagged child" marks follow the new flags
             await refresh_flagged(store)
@@ -375,7 +380,12 @@ def link_cmd(
         table.add_row(f"  by {method}", f"{count:,}")
     console.print(table)
     console.print(
-        f"safeguarding flags (as of {flags.as_of}): {flags.flags:,} on {flags.persons:,} persons"
+        f"safeguarding flags (as of {flags.as_of}): {flags.flags:,}"
+        + (
+            f" (recomputed for the {flags.persons:,} persons this run's changes reach)"
+            if flags.scoped
+            else f" on {flags.persons:,} persons"
+        )
         + (
             ": " + ", ".join(f"{k} {v}" for k, v in sorted(flags.by_code.items()))
             if flags.by_code

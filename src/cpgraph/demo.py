@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cpgraph.config import Backend, Environment, Settings
-from cpgraph.flags.service import FlagsReport, compute_flags
+from cpgraph.flags.service import FlagsReport, compute_flags, flags_cache_path
 from cpgraph.generate import generate
 from cpgraph.ingest import load_extracts
 from cpgraph.linkage.service import LinkReport
@@ -126,7 +126,10 @@ async def build_demo(
 
         reports = await load_extracts(store, folders, progress=load_progress)
         link = await linkage_service(store, settings).link(full=True, progress=progress)
-        flags = await compute_flags(store)
+        # (with its cache: the next `cpgraph link` may recompute only the flags it reaches)
+        flags = await compute_flags(
+            store, cache=flags_cache_path(settings.data_dir, store.backend, settings.graph_name)
+        )
         await refresh_flagged(store)  # the review queue's "flagged child" filter
         token = await add_user(store, DEMO_USER, "investigator")
         person_id, name = await _example_person(store, extracts)

@@ -11,7 +11,7 @@ path from the child to the other people involved. No scores.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, timedelta
 
 from cpgraph.flags.model import (
@@ -232,8 +232,16 @@ class FlagEngine:
         return None
 
     # ------------------------------------------------------------------ running
-    def run(self) -> list[Flag]:
-        """Every rule over every child; sorted by person, code and flag id."""
+    def run(self, persons: Collection[str] | None = None) -> list[Flag]:
+        """Every rule over every child; sorted by person, code and flag id.
+
+        Args:
+            persons: only the children among these (a scoped run, whose snapshot holds
+                what their rules read and may hold others only in part).
+        """
+        children = self.children()
+        if persons is not None:
+            children = [c for c in children if c in persons]
         flags: dict[str, Flag] = {}
         seen_checks: set[Callable[[str], list[Flag]]] = set()
         for code in self.rules.rules:
@@ -241,7 +249,7 @@ class FlagEngine:
             if check in seen_checks:
                 continue  # one check may serve several codes
             seen_checks.add(check)
-            for child in self.children():
+            for child in children:
                 for flag in check(child):
                     if flag.code in self.rules.rules:
                         flags[flag.flag_id] = flag

@@ -16,10 +16,15 @@ import logging
 import time
 import uuid
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from cpgraph.files import load_digests, save_digests
 from cpgraph.flags.engine import FlagEngine, best_dob
 from cpgraph.flags.model import (
     EventFact,
@@ -70,6 +75,9 @@ class FlagsReport:
     deleted: int = 0
     written: int = 0
     seconds: float = 0.0
+    #: whether only the flags that can have changed were computed (``persons`` and
+    #: ``children`` then count those; ``flags`` and ``by_code`` are every stored flag)
+    scoped: bool = False
 
 
 def _now() -> str:
@@ -92,9 +100,7 @@ def page_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
 async def read_input(store: GraphStore, as_of: date) -> FlagInput:
     """Read the snapshot the rules run over (paged by person id, batched)."""
     dobs: dict[str, date | None] = {}
-    relationships: list[Relationship] = []
-    involvements: list[Involvement] = []
-    events: dict[str, EventFact] = {}
+    reader = _Reader(store)
     async for rows, _, _ in cursor_pages(
         store, "flags_persons_start", "flags_persons_page", limit=PAGE
     ):
@@ -105,60 +111,148 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
             dobs[str(pid)] = best_dob(found or [])
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
-            rels = page_rows(await store.query("flags_relationships_batch", ids=batch))
-            for from_id, to_id, rel, lives, from_date, to_date, sources in rels:
-                relationships.append(
-                    Relationship(
-                        from_id=str(from_id),
-                        to_id=str(to_id),
-                        relationship=str(rel or "other"),
-                        lives_with=lives,
-                        from_date=from_date,
-                        to_date=to_date,
-                        sources=tuple(str(x) for x in sources or ()),
-                    )
+            await reader.relationships("flags_relationships_batch", batch)
+            await reader.involvements(batch)
+    return reader.snapshot(as_of, dobs, await read_possible_matches(store))
+
+
+async def read_scoped_input(
+    store: GraphStore, as_of: date, persons: Collection[str], possible: list[PossibleMatch]
+) -> FlagInput:
+    """The snapshot a scoped run's rules read for ``persons``' flags, and no more.
+
+    Read: the live ``persons`` and everyone related to them, with their dates of birth;
+    every relationship touching ``persons``; the involvements of those persons and of
+    the possible matches of their relatives (a household adult's other records); and
+    every involvement in the events of ``persons`` (who referred them, who they
+    visited). That is all a rule reads of a child (`FlagEngine`), so each of
+    ``persons``' flags comes out as a full read would make it.
+
+    Args:
+        store: the store.
+        as_of: the reference date.
+        persons: whose flags are computed.
+        possible: every possible match (`read_possible_matches`).
+    """
+    reader = _Reader(store)
+    ids = sorted(set(persons))
+    dobs = await _dobs(store, ids)
+    live = sorted(dobs)
+    for start in range(0, len(live), BATCH):
+        batch = live[start : start + BATCH]
+        await reader.relationships("flags_relationships_batch", batch)
+        await reader.relationships("flags_relationships_into_batch", batch)
+    related = {p for r in reader.rels for p in (r.from_id, r.to_id)} - dobs.keys()
+    dobs.update(await _dobs(store, sorted(related)))
+    scope = set(live)
+    relatives = {p for r in reader.rels for p in (r.from_id, r.to_id)}
+    others = {pm.other_id for pm in possible if pm.person_id in relatives}
+    involved = sorted(scope | relatives | others)
+    for start in range(0, len(involved), BATCH):
+        await reader.involvements(involved[start : start + BATCH])
+    events = sorted({i.event_id for i in reader.invs if i.person_id in scope})
+    for start in range(0, len(events), BATCH):
+        await reader.event_involvements(events[start : start + BATCH])
+    return reader.snapshot(as_of, dobs, possible)
+
+
+async def _dobs(store: GraphStore, ids: list[str]) -> dict[str, date | None]:
+    """The live persons among ``ids`` and their best date of birth."""
+    out: dict[str, date | None] = {}
+    for start in range(0, len(ids), BATCH):
+        rows = page_rows(await store.query("flags_persons_by_ids", ids=ids[start : start + BATCH]))
+        for pid, found in rows:
+            out[str(pid)] = best_dob(found or [])
+    return out
+
+
+class _Reader:
+    """Relationships, involvements and events as the batch queries return them."""
+
+    def __init__(self, store: GraphStore) -> None:
+        self.store = store
+        self.rels: set[Relationship] = set()
+        self.invs: set[Involvement] = set()
+        self.events: dict[str, EventFact] = {}
+
+    async def relationships(self, query: str, batch: list[str]) -> None:
+        """Add the edges ``query`` (leaving or arriving at ``batch``) returns."""
+        for from_id, to_id, rel, lives, from_date, to_date, sources in page_rows(
+            await self.store.query(query, ids=batch)
+        ):
+            self.rels.add(
+                Relationship(
+                    from_id=str(from_id),
+                    to_id=str(to_id),
+                    relationship=str(rel or "other"),
+                    lives_with=lives,
+                    from_date=from_date,
+                    to_date=to_date,
+                    sources=tuple(str(x) for x in sources or ()),
                 )
-            for row in page_rows(await store.query("flags_involvements_batch", ids=batch)):
-                pid, key, role, restriction, eid, kind = row[:6]
-                if not eid or kind not in RULE_EVENT_TYPES:
-                    continue
-                eid = str(eid)
-                if eid not in events:
-                    cat, concern, concern_cat, day, end, agency, system = row[6:13]
-                    facts = dict(zip(_FACTS, row[13:], strict=True))
-                    events[eid] = EventFact(
-                        event_id=eid,
-                        type=kind,
-                        category=cat,
-                        is_concern=bool(concern),
-                        concern_category=concern_cat,
-                        date=day,
-                        end_date=end,
-                        agency=agency,
-                        system=system,
-                        facts={k: v for k, v in facts.items() if v is not None},
-                    )
-                involvements.append(
-                    Involvement(
-                        person_id=str(pid),
-                        record_key=str(key),
-                        role=role,
-                        event_id=eid,
-                        child_contact_restriction=restriction
-                        if isinstance(restriction, bool)
-                        else None,
-                    )
+            )
+
+    async def involvements(self, batch: list[str]) -> None:
+        """Add the involvements (and their events) of a batch of persons."""
+        self._add(page_rows(await self.store.query("flags_involvements_batch", ids=batch)))
+
+    async def event_involvements(self, batch: list[str]) -> None:
+        """Add every involvement in a batch of events."""
+        found = await self.store.query("flags_event_involvements_batch", events=batch)
+        self._add(page_rows(found))
+
+    def _add(self, rows: list[list[Any]]) -> None:
+        for row in rows:
+            pid, key, role, restriction, eid, kind = row[:6]
+            if not eid or kind not in RULE_EVENT_TYPES:
+                continue
+            eid = str(eid)
+            if eid not in self.events:
+                cat, concern, concern_cat, day, end, agency, system = row[6:13]
+                facts = dict(zip(_FACTS, row[13:], strict=True))
+                self.events[eid] = EventFact(
+                    event_id=eid,
+                    type=kind,
+                    category=cat,
+                    is_concern=bool(concern),
+                    concern_category=concern_cat,
+                    date=day,
+                    end_date=end,
+                    agency=agency,
+                    system=system,
+                    facts={k: v for k, v in facts.items() if v is not None},
                 )
-    return FlagInput(
-        as_of=as_of,
-        possible_matches=await read_possible_matches(store),
-        dobs=dobs,
-        relationships=relationships,
-        involvements=sorted(
-            set(involvements), key=lambda i: (i.person_id, i.event_id, i.record_key, i.role or "")
-        ),
-        events=events,
-    )
+            self.invs.add(
+                Involvement(
+                    person_id=str(pid),
+                    record_key=str(key),
+                    role=role,
+                    event_id=eid,
+                    child_contact_restriction=restriction
+                    if isinstance(restriction, bool)
+                    else None,
+                )
+            )
+
+    def snapshot(
+        self, as_of: date, dobs: dict[str, date | None], possible: list[PossibleMatch]
+    ) -> FlagInput:
+        """The rules' input, in an order that does not depend on the reading's."""
+        return FlagInput(
+            as_of=as_of,
+            possible_matches=possible,
+            dobs=dobs,
+            relationships=sorted(self.rels, key=_rel_order),
+            involvements=sorted(
+                self.invs, key=lambda i: (i.person_id, i.event_id, i.record_key, i.role or "")
+            ),
+            events=self.events,
+        )
+
+
+def _rel_order(r: Relationship) -> tuple[Any, ...]:
+    return (r.from_id, r.to_id, r.relationship, str(r.lives_with), r.from_date or "",
+            r.to_date or "", r.sources)  # fmt: skip
 
 
 async def read_possible_matches(store: GraphStore) -> list[PossibleMatch]:
@@ -239,28 +333,156 @@ async def stored_flags(store: GraphStore) -> dict[str, dict[str, Any]]:
         after = str(page[-1]["flag_id"])
 
 
+def flags_cache_path(data_dir: Path, backend: str, graph: str) -> Path:
+    """Where a flags run keeps the possible matches it read (keys and digests), for the
+    next run to see which changed (:func:`compute_flags`' ``cache``)."""
+    return data_dir.expanduser() / "flags" / f"{backend}-{graph}-possible.npz"
+
+
+def rules_digest(rules: Rules) -> str:
+    """A hash of a rule table (a scoped run needs the table the last run used)."""
+    return content_digest({"common": rules.common, "rules": rules.rules}, ())
+
+
+def _possible_digests(possible: list[PossibleMatch]) -> dict[str, int]:
+    """``candidate|person|other`` → a digest of what the possible match says (each pair
+    once): a key gone or new names the persons whose flags it touched or touches."""
+    out: dict[str, int] = {}
+    for pm in possible:
+        if pm.person_id > pm.other_id:
+            continue  # (both ways round in the list)
+        key = f"{pm.candidate_id}|{pm.person_id}|{pm.other_id}"
+        what = {"p": pm.probability, "r": pm.reason, "e": pm.evidence, "k": pm.record_keys}
+        out[key] = int(content_digest(what, ()), 16)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _LastRun:
+    run_id: str
+    as_of: str
+    rules: str
+    loads: frozenset[str]
+
+
+async def _last_run(store: GraphStore) -> _LastRun | None:
+    rows = await store.query("flags_run_last")
+    if not rows or not rows[0].get("run_id"):
+        return None
+    r = rows[0]
+    return _LastRun(
+        str(r["run_id"]), str(r["as_of"]), str(r["rules"]), frozenset(r.get("loads") or ())
+    )
+
+
+async def _loads(store: GraphStore) -> list[str]:
+    """Every load as ``load_id:runs`` (a load run again is a new entry)."""
+    return sorted(f"{r['load_id']}:{r['runs']}" for r in await store.query("flags_loads"))
+
+
+async def _ids_page(store: GraphStore, query: str, **params: Any) -> set[str]:
+    return {str(p) for p in page_rows(await store.query(query, **params))}
+
+
+async def _scope(
+    store: GraphStore,
+    changed: Collection[str],
+    last: _LastRun,
+    loads: list[str],
+    possible: list[PossibleMatch],
+    digests: dict[str, int],
+    before: dict[str, int],
+) -> set[str]:
+    """The persons whose flags a scoped run recomputes.
+
+    Touched: ``changed`` (the linkage run's), those involved in events of loads the
+    last flags run had not seen, and both persons of each possible match that is new,
+    gone or says something else. A child's flags read the child, its relatives, those
+    its records share an event with, and its relatives' possible matches
+    (`read_scoped_input`): so the scope is the touched persons, their neighbours
+    (related, or sharing an event), and the neighbours of the touched persons'
+    possible matches.
+    """
+    touched = set(changed)
+    new_loads = sorted({entry.rsplit(":", 1)[0] for entry in set(loads) - last.loads})
+    if new_loads:
+        touched |= await _ids_page(store, "flags_persons_of_loads", loads=new_loads)
+    for key in digests.keys() ^ before.keys() | {
+        k for k in digests.keys() & before.keys() if digests[k] != before[k]
+    }:
+        touched.update(key.split("|")[1:])
+    partners = {pm.other_id for pm in possible if pm.person_id in touched}
+    scope = set(touched)
+    reach = sorted(touched | partners)
+    for start in range(0, len(reach), BATCH):
+        scope |= await _ids_page(
+            store, "flags_neighbour_ids_batch", ids=reach[start : start + BATCH]
+        )
+    return scope | partners
+
+
 async def compute_flags(
-    store: GraphStore, *, as_of: date | None = None, rules: Rules | None = None
+    store: GraphStore,
+    *,
+    as_of: date | None = None,
+    rules: Rules | None = None,
+    changed: Collection[str] | None = None,
+    cache: Path | None = None,
 ) -> FlagsReport:
-    """Compute every safeguarding flag; write only those that changed.
+    """Compute the safeguarding flags; write only those that changed.
+
+    A scoped run (``changed`` and ``cache`` given, after an incremental link) recomputes
+    only the flags that can have changed since the last run: it needs that run's
+    record (the same reference date and rule table) and its cache of possible matches;
+    without them it computes every flag. Its result is the full run's (a test holds
+    them equal).
 
     Args:
         store: a started store holding linked persons.
         as_of: the reference date (default: the newest extract date loaded).
         rules: the rule table (default: the packaged `rules.toml`).
+        changed: persons the linkage run changed (their mentions, records or edges);
+            ``None``: compute every flag.
+        cache: where this run keeps the possible matches it read (`flags_cache_path`).
 
     Returns:
         Counts by code, the reference date, the run id written on new or changed
-        flags, and how many flags were deleted and written.
+        flags, how many flags were deleted and written, and whether it was scoped.
     """
     t0 = time.perf_counter()
     day = as_of or await reference_date(store)
-    data = await read_input(store, day)
+    rules = rules or Rules.load()
+    digest = rules_digest(rules)
+    loads = await _loads(store)
+    possible = await read_possible_matches(store)
+    digests = _possible_digests(possible)
+    last = await _last_run(store) if changed is not None and cache is not None else None
+    scope: set[str] | None = None
+    if (
+        last is not None
+        and cache is not None
+        and (last.as_of, last.rules)
+        == (
+            day.isoformat(),
+            digest,
+        )
+    ):
+        before = load_digests(cache, meta={"run_id": last.run_id})
+        if before is not None:
+            scope = await _scope(store, changed or (), last, loads, possible, digests, before)
+    if scope is None:
+        data = await read_input(store, day)
+    else:
+        data = await read_scoped_input(store, day, scope, possible)
     engine = FlagEngine(data, rules)
-    flags = engine.run()
+    flags = engine.run(scope)
     run_id = uuid.uuid4().hex
     rows = flag_rows(flags, run_id, _now())
     stored = await stored_flags(store)
+    kept: dict[str, dict[str, Any]] = {}  # (a scoped run leaves the others' flags alone)
+    if scope is not None:
+        kept = {fid: s for fid, s in stored.items() if s["person_id"] not in scope}
+        stored = {fid: s for fid, s in stored.items() if s["person_id"] in scope}
     now = {r["flag_id"]: r for r in rows}
     # new or raised differently: written first (a reader never sees a flag missing)
     write = [r for r in rows if r["digest"] != (stored.get(r["flag_id"]) or {}).get("digest")]
@@ -274,16 +496,32 @@ async def compute_flags(
     ]
     if drop:
         await store.write_batches("flags_delete", drop)
+    if cache is not None:
+        # the cache first, then the record naming it: a run stopped in between leaves
+        # a record the cache does not match, and the next run computes every flag
+        save_digests(cache, list(digests), np.array(list(digests.values()), np.uint64),
+                     meta={"run_id": run_id})  # fmt: skip
+    await store.execute(
+        "flags_run_record",
+        run_id=run_id,
+        at=_now(),
+        as_of=day.isoformat(),
+        rules=digest,
+        loads=loads,
+        scoped=scope is not None,
+    )
+    codes = Counter(f.code for f in flags) + Counter(str(s.get("code")) for s in kept.values())
     report = FlagsReport(
         run_id=run_id,
         as_of=day.isoformat(),
-        persons=len(data.dobs),
-        children=len(engine.children()),
-        flags=len(flags),
-        by_code=dict(sorted(Counter(f.code for f in flags).items())),
+        persons=len(data.dobs) if scope is None else len(scope),
+        children=sum(1 for c in engine.children() if scope is None or c in scope),
+        flags=len(flags) + len(kept),
+        by_code=dict(sorted(codes.items())),
         deleted=len(drop),
         written=len(write),
         seconds=round(time.perf_counter() - t0, 3),
+        scoped=scope is not None,
     )
     log.info("flags computed: %d flags for %d persons", report.flags, report.persons)
     return report

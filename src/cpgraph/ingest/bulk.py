@@ -302,6 +302,8 @@ class BulkCollector(GraphStore):
             event = self.events.get(eid)
             if event is None:
                 props = _create(_EVENT_PROPS, r[:11])
+                _set(props, "digest", r[13])
+                _set(props, "changed_in", r[10])
                 for slot in EVENT_FACT_SLOTS:
                     value = facts.get(slot)
                     if value is not None:
@@ -310,8 +312,11 @@ class BulkCollector(GraphStore):
                     _merge_map(props, facts)
                 self.events[eid] = props
                 continue
+            if event.get("digest") is None or event["digest"] != r[13]:
+                _set(event, "changed_in", r[10])
             for i in range(1, 11):
                 _set(event, _EVENT_PROPS[i], r[i])
+            _set(event, "digest", r[13])
             _merge_map(event, facts)
 
     def _event_addresses_upsert(self, params: dict[str, Any]) -> None:
@@ -340,7 +345,11 @@ class BulkCollector(GraphStore):
     def _involvements_upsert(self, params: dict[str, Any]) -> None:
         for key, eid, role, system in params["rows"]:
             if key in self.records and eid in self.events:
-                self.involved_in[(key, eid, role, system)] = None
+                edge = (key, eid, role, system)
+                if edge not in self.involved_in:  # (ON CREATE: the event changed)
+                    event = self.events[eid]
+                    _set(event, "changed_in", event.get("load_id"))
+                self.involved_in[edge] = None
 
     def _relationships_upsert(self, params: dict[str, Any]) -> None:
         for r in params["rows"]:

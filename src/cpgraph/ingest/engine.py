@@ -450,6 +450,13 @@ def _row_hash(values: list[Any], facts: list[tuple[str, Any]]) -> str:
     return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
 
 
+def _event_digest(row: list[Any]) -> str:
+    """An event row's change detector: every value but the load that wrote it (a flags
+    run after a later load reads only the events it changed: ``Event.changed_in``)."""
+    payload = _HASH_JSON([row[:10], row[11], row[12]])
+    return hashlib.blake2b(payload.encode("utf-8"), digest_size=12).hexdigest()
+
+
 #: A column name no row has: a mention field the mapping leaves out reads it (None).
 _ABSENT = "\x00absent"
 
@@ -1018,6 +1025,7 @@ class _Producer:
             {prop: vals.get(col) for prop, col in ev.facts.items()},
             not ev.facts.keys() <= _EVENT_FACT_SLOT_SET,
         ]
+        row.append(_event_digest(row))
         self.buffers.add("ingest_events_upsert", eid, row)
         self.event_ids.add(eid)
         address = clean_text(vals.get(ev.address)) if ev.address else None

@@ -125,6 +125,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "load_id",
     "facts",
     "extra_facts",
+    "digest",
 )
 
 #: Write order: nodes first, then edges that MATCH them, quarantine last.

@@ -27,17 +27,16 @@ import pandas as pd
 
 from cpgraph.config import Settings
 from cpgraph.errors import LinkageError
+from cpgraph.files import load_digests, save_digests
 from cpgraph.linkage.distributed import open_engine
 from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
 from cpgraph.linkage.forking import release_free_memory
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
 from cpgraph.linkage.statefile import (
-    load_digests,
     load_mentions,
     load_state,
     remove_legacy_pickle,
-    save_digests,
     save_mentions,
     save_state,
 )
@@ -78,6 +77,8 @@ class Mentions:
     mentions: pd.DataFrame
     relationships: pd.DataFrame
     previous_ids: dict[str, str]
+    #: keys of the mentions new or changed since the cache (``None``: no cache was read)
+    fresh: set[str] | None = None
 
 
 @dataclass
@@ -93,6 +94,10 @@ class LinkReport:
     retired: int
     by_method: dict[str, int] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    #: persons this run changed: their mentions (new, changed, moved in or out), their
+    #: relationships, or their retirement; ``None`` when it cannot say (a full run, or
+    #: the last run's cache or projection was not there), as for a first run
+    changed_persons: frozenset[str] | None = None
 
 
 def _now() -> str:
@@ -201,10 +206,11 @@ class LinkageService:
             del page
             if progress:
                 progress("reading mentions", len(rows) + len(cols), 0)
+        fresh: set[str] | None = None
         if cache is None:
             mentions = cols.frame()
         else:
-            mentions = await self._merge_cached(rows, cache, shared)
+            mentions, fresh = await self._merge_cached(rows, cache, shared)
         del rows, cols
         # key order whatever the backend's paging order (positions break ties in linkage)
         mentions = mentions.sort_values("key", kind="stable", ignore_index=True)
@@ -219,13 +225,15 @@ class LinkageService:
             relationships = relationships.sort_values(
                 list(RELATIONSHIP_COLUMNS), kind="stable", ignore_index=True, na_position="first"
             )
-        return Mentions(mentions.drop(columns=["person_id"]), relationships, previous)
+        return Mentions(mentions.drop(columns=["person_id"]), relationships, previous, fresh)
 
     async def _merge_cached(
         self, hashes: list[list[Any]], cache: dict[str, np.ndarray], shared: _SharedValues
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, set[str] | None]:
         """The mentions frame of :meth:`read` from ``[key, row_hash, person_id]`` rows: the
-        cache's columns where its row hash is the store's, the store's rows elsewhere."""
+        cache's columns where its row hash is the store's, the store's rows elsewhere.
+        Returned with the keys of those read from the store, or ``None`` when a cached
+        mention is no longer stored (whose person the run cannot name)."""
         keys = np.array([r[0] for r in hashes], dtype=object)
         now = np.array([r[1] for r in hashes], dtype=object)
         at = pd.Index(cache["key"]).get_indexer(keys)  # -1: not in the cache
@@ -233,13 +241,13 @@ class LinkageService:
         hit[hit] = cache["row_hash"][at[hit]] == now[hit]
         hit &= pd.notna(now)  # (a mention without a hash is always read)
         todo = keys[~hit].tolist()
-        fresh: list[list[Any]] = []
+        read_rows: list[list[Any]] = []
         for i in range(0, len(todo), _KEY_BATCH):
             found = await self.store.query(
                 "linkage_mentions_by_keys", keys=todo[i : i + _KEY_BATCH]
             )
-            fresh.extend(shared(json_page(found[0]["page"]) if found else []))
-        got = pd.DataFrame(fresh, columns=list(MENTION_COLUMNS))
+            read_rows.extend(shared(json_page(found[0]["page"]) if found else []))
+        got = pd.DataFrame(read_rows, columns=list(MENTION_COLUMNS))
         gone = set(todo) - set(got["key"])
         if gone:  # (deleted since its key was read: as a full read after it would be)
             keep = ~pd.Series(keys).isin(gone).to_numpy()
@@ -257,8 +265,11 @@ class LinkageService:
                 values[hit] = cache[name][at[hit]]
                 values[~hit] = got[name].to_numpy(object)
             columns[name] = values
+        # every cached mention still stored? (keys are unique: one position each)
+        whole = int((at >= 0).sum()) == len(cache["key"])
+        fresh = set(keys[~hit].tolist()) if whole else None
         # the dtypes a frame built from rows has (all-bool columns are bool, as in `read`)
-        return pd.DataFrame(columns).infer_objects()
+        return pd.DataFrame(columns).infer_objects(), fresh
 
     @property
     def mentions_path(self) -> Path:
@@ -379,7 +390,7 @@ class LinkageService:
             data.mentions = self._cached_write_columns()
         run_id = uuid.uuid4().hex
         # an incremental run rewrites only the resolutions that changed
-        write_parts = await self._write(result, data, run_id, retired, written)
+        write_parts, changed = await self._write(result, data, run_id, retired, written)
         write_s = time.perf_counter() - t1
         methods = result.assignments["method"].value_counts().to_dict()
         report = LinkReport(
@@ -394,6 +405,7 @@ class LinkageService:
             retired=len(result.retired_ids),
             by_method={str(k): int(v) for k, v in methods.items()},
             timings={"read": read_s, **result.timings, "write": write_s, **write_parts},
+            changed_persons=changed,
         )
         await self.store.execute(
             "linkage_run_record",
@@ -454,8 +466,13 @@ class LinkageService:
         run_id: str,
         already_retired: set[str],
         written: pd.Series | None = None,
-    ) -> dict[str, float]:
-        """Write a run's outcome; returns the seconds of each write stage (``write_*``)."""
+    ) -> tuple[dict[str, float], frozenset[str] | None]:
+        """Write a run's outcome.
+
+        Returns:
+            The seconds of each write stage (``write_*``), and the persons the run
+            changed (`LinkReport.changed_persons`).
+        """
         t0 = time.perf_counter()
         at = _now()
         a = result.assignments
@@ -514,13 +531,26 @@ class LinkageService:
             t1 = time.perf_counter()
             await self._write_review(result, run_id, at, a, data)
             t2 = time.perf_counter()
-            await self._project_relationships(a, data.relationships, run_id, written is not None)
+            ends = await self._project_relationships(
+                a, data.relationships, run_id, written is not None
+            )
         except BaseException:
             staged.unlink(missing_ok=True)
             raise
         staged.replace(self.state_path)
         t3 = time.perf_counter()
-        return {"write_resolutions": t1 - t0, "write_review": t2 - t1, "write_related": t3 - t2}
+        changed = None
+        if written is not None and data.fresh is not None and ends is not None:
+            # (what a scoped flags run starts from: `cpgraph.flags.compute_flags`)
+            fresh = pd.Index(keys).isin(list(data.fresh))
+            moved = keys[todo].tolist()
+            changed = frozenset(
+                {*pids[todo].tolist(), *pids[fresh].tolist(), *result.retired_ids, *ends}
+                | {data.previous_ids[k] for k in moved if k in data.previous_ids}
+                | {r["person_id"] for r in revived}
+            )
+        timings = {"write_resolutions": t1 - t0, "write_review": t2 - t1, "write_related": t3 - t2}
+        return timings, changed
 
     async def _write_resolutions(
         self,
@@ -614,7 +644,7 @@ class LinkageService:
 
     async def _project_relationships(
         self, a: pd.DataFrame, rels: pd.DataFrame, run_id: str, incremental: bool = False
-    ) -> None:
+    ) -> set[str] | None:
         """Write the person-level ``RELATED_TO`` projection.
 
         A full run writes every edge and prunes the ones it did not write. An
@@ -622,9 +652,14 @@ class LinkageService:
         the state, trusted only when the store holds as many edges as it lists) and
         writes only new or changed edges and deletes only the ones gone: an unchanged
         edge keeps the id of the run that wrote it (``run_id``).
+
+        Returns:
+            The persons at either end of an edge written or deleted by an incremental
+            run; ``None`` when every edge was written.
         """
         keys: list[str] = []
         digests: list[int] = []
+        ends: set[str] | None = None
         before = load_digests(self.related_path) if incremental else None
         if before is not None:
             stored = (await self.store.query("linkage_related_to_count"))[0]["edges"]
@@ -660,8 +695,11 @@ class LinkageService:
                 await self.store.write_batches("linkage_related_to_delete", gone)
             if changed:
                 await self.store.write_batches("person_relationships_upsert", changed)
+            ends = {e[side] for e in gone for side in ("from_id", "to_id")}
+            ends |= {r[side] for r in changed for side in ("from_id", "to_id")}
         secure_data_dir(self.settings.data_dir.expanduser())
         save_digests(self.related_path, keys, np.array(digests, dtype=np.uint64))
+        return ends
 
     # ------------------------------------------------------------------ outputs
     async def assignments(self) -> pd.DataFrame:

@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cpgraph.files import decode_strings, encode_strings, write_npz, write_private
 from cpgraph.linkage.engine import LinkState
 from cpgraph.linkage.model import Model
 
@@ -34,25 +33,6 @@ from cpgraph.linkage.model import Model
 #: compact cannot-links; a version 2 file holds them in its edges frame: still read).
 FORMAT_VERSION = 3
 _READABLE = (2, 3)
-
-
-def _encode_strings(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Strings as (UTF-8 bytes, end offsets, is-null mask); compact, unlike ``<U`` arrays."""
-    null = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values], bool)
-    parts = [b"" if n else str(v).encode("utf-8") for v, n in zip(values, null, strict=True)]
-    ends = np.cumsum([len(p) for p in parts], dtype=np.int64)
-    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
-    return data, ends, null
-
-
-def _decode_strings(data: np.ndarray, ends: np.ndarray, null: np.ndarray) -> np.ndarray:
-    raw = data.tobytes()
-    out = np.empty(len(ends), dtype=object)
-    start = 0
-    for k, end in enumerate(ends.tolist()):
-        out[k] = None if null[k] else raw[start:end].decode("utf-8")
-        start = end
-    return out
 
 
 def _json_default(value: Any) -> Any:
@@ -73,7 +53,7 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
             arrays[f"e.{col}"] = values
             columns.append([col, "num"])
         else:
-            data, ends, null = _encode_strings(values)
+            data, ends, null = encode_strings(values)
             arrays[f"e.{col}.data"], arrays[f"e.{col}.ends"], arrays[f"e.{col}.null"] = (
                 data,
                 ends,
@@ -81,7 +61,7 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
             )
             columns.append([col, "str"])
     fp = state.fingerprints
-    arrays["fp.data"], arrays["fp.ends"], arrays["fp.null"] = _encode_strings(
+    arrays["fp.data"], arrays["fp.ends"], arrays["fp.null"] = encode_strings(
         fp.index.to_numpy(object)
     )
     arrays["fp.values"] = fp.to_numpy(np.uint64)
@@ -105,24 +85,7 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
     arrays["meta"] = np.frombuffer(
         json.dumps(meta, default=_json_default).encode("utf-8"), dtype=np.uint8
     )
-    _write_npz(path, arrays)
-
-
-def _write_private(path: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write ``path`` with ``write(file)``: 0600 in a 0700 folder, atomically (an
-    interrupted run never leaves half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(path.parent, 0o700)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        write(fh)
-    tmp.replace(path)
-
-
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write `arrays` as one ``.npz`` (:func:`_write_private`)."""
-    _write_private(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
+    write_npz(path, arrays)
 
 
 def load_state(path: Path, spec_version: str) -> LinkState | None:
@@ -141,10 +104,10 @@ def load_state(path: Path, spec_version: str) -> LinkState | None:
                 if kind == "num":
                     edges[col] = npz[f"e.{col}"]
                 else:
-                    edges[col] = _decode_strings(
+                    edges[col] = decode_strings(
                         npz[f"e.{col}.data"], npz[f"e.{col}.ends"], npz[f"e.{col}.null"]
                     )
-            keys = _decode_strings(npz["fp.data"], npz["fp.ends"], npz["fp.null"])
+            keys = decode_strings(npz["fp.data"], npz["fp.ends"], npz["fp.null"])
             fingerprints = pd.Series(npz["fp.values"].astype(np.uint64), index=keys)
             written = (
                 pd.Series(npz["wr.values"].astype(np.uint64), index=keys)
@@ -189,39 +152,6 @@ def _load_scope(npz: Any, n: int) -> dict[str, np.ndarray] | None:
     return scope
 
 
-def save_digests(path: Path, keys: list[str], digests: np.ndarray) -> None:
-    """Write what a run last wrote of a projection: a key and a uint64 digest per row.
-
-    Same format rules as :func:`save_state` (``.npz``, no pickle, 0600, atomic).
-    """
-    data, ends, null = _encode_strings(keys)
-    meta = {"format": FORMAT_VERSION, "kind": "digests"}
-    arrays = {
-        "k.data": data,
-        "k.ends": ends,
-        "k.null": null,
-        "values": np.asarray(digests, dtype=np.uint64),
-        "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-    }
-    _write_npz(path, arrays)
-
-
-def load_digests(path: Path) -> dict[str, int] | None:
-    """Read :func:`save_digests`' file: key → digest; ``None`` if absent or malformed."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(npz["meta"].tobytes().decode("utf-8"))
-            if meta != {"format": FORMAT_VERSION, "kind": "digests"}:
-                return None
-            keys = _decode_strings(npz["k.data"], npz["k.ends"], npz["k.null"])
-            values = npz["values"].astype(np.uint64)
-    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, UnicodeDecodeError):
-        return None
-    if len(keys) != len(values):
-        return None
-    return dict(zip(keys.tolist(), values.tolist(), strict=True))
-
-
 #: Bump when the mentions cache's layout changes (a file of another version is ignored).
 MENTIONS_FORMAT = 1
 
@@ -255,7 +185,7 @@ def _write_mentions(path: Path, mentions: pd.DataFrame) -> bool:
         return False
     meta = {"format": MENTIONS_FORMAT, "columns": [str(c) for c in mentions.columns]}
     table = table.replace_schema_metadata({"cpgraph": json.dumps(meta)})
-    _write_private(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
+    write_private(path, lambda fh: pq.write_table(table, fh, compression="zstd"))
     return True
 
 

@@ -74,3 +74,38 @@ async def test_edges_created_once_and_updated(falkordb_store: GraphStore) -> Non
     assert props["from_date"] == "2024-01-01" and props["load_id"] == "load-2"
     assert "relationship_recorded" not in props
     assert invs[0]["props"] == {"role": "subject", "system": "sys"}
+
+
+async def test_an_event_names_the_load_that_created_or_last_changed_it(
+    falkordb_store: GraphStore,
+) -> None:
+    """`changed_in` (what a scoped flags run reads) moves when the row changes or the
+    event gains an involvement, not when a later load re-sends it unchanged."""
+    store = falkordb_store
+
+    def event(load: str, summary: str) -> list[Any]:
+        row = _event("sys:referral:5", {"summary": summary}, extra=False)
+        row[10] = load
+        return [*row, f"digest-of-{summary}"]  # (the engine's `_event_digest`)
+
+    async def changed_in() -> str:
+        return (await _event_props(store, "sys:referral:5"))["changed_in"]
+
+    await store.execute("ingest_events_upsert", rows=[event("load-1", "s")])
+    assert await changed_in() == "load-1"
+    await store.execute("ingest_events_upsert", rows=[event("load-2", "s")])  # re-sent
+    assert await changed_in() == "load-1"
+    await store.execute("ingest_events_upsert", rows=[event("load-3", "t")])  # changed
+    assert await changed_in() == "load-3"
+    # a later load re-sends it unchanged and involves a known record in it
+    row: list[Any] = [None] * len(RECORD_COLUMNS)
+    row[0], row[1], row[32] = "sys:p:z", "sys", "h"
+    await store.execute("ingest_records_upsert", rows=[row])
+    await store.execute("ingest_events_upsert", rows=[event("load-4", "t")])
+    assert await changed_in() == "load-3"
+    inv = ["sys:p:z", "sys:referral:5", "subject", "sys"]
+    await store.execute("ingest_involvements_upsert", rows=[inv])
+    assert await changed_in() == "load-4"
+    await store.execute("ingest_events_upsert", rows=[event("load-5", "t")])
+    await store.execute("ingest_involvements_upsert", rows=[inv])  # (known: no change)
+    assert await changed_in() == "load-4"

@@ -32,7 +32,7 @@ import pandas as pd
 import pytest
 
 from cpgraph.config import Backend, Settings
-from cpgraph.flags.service import compute_flags
+from cpgraph.flags.service import compute_flags, flags_cache_path
 from cpgraph.ingest.engine import load_extracts
 from cpgraph.linkage.engine import LinkState
 from cpgraph.linkage.service import last_run
@@ -156,10 +156,17 @@ async def forget_all_but_the_model(store: GraphStore, data_dir: Path) -> None:
     await store.query("test_forget_flag_digests")
 
 
+#: Whether each `link_and_flag` run's flags were scoped, in order.
+SCOPED: list[bool] = []
+
+
 async def link_and_flag(store: GraphStore, data_dir: Path) -> bool:
-    """What `cpgraph link` does: link (incrementally), flags, the queue's flagged marks."""
+    """What `cpgraph link` does: link (incrementally), flags (only those the run's
+    changes reach, when it can), the queue's flagged marks."""
     report = await linkage_service(store, _settings(data_dir)).link()
-    await compute_flags(store)
+    cache = flags_cache_path(data_dir, store.backend, _settings(data_dir).graph_name)
+    flags = await compute_flags(store, changed=report.changed_persons, cache=cache)
+    SCOPED.append(flags.scoped)
     await refresh_flagged(store)
     return report.incremental
 
@@ -271,6 +278,9 @@ async def test_a_delta_linked_incrementally_leaves_the_store_a_full_run_leaves(t
                 pd.testing.assert_frame_equal(cached.relationships, whole.relationships)
                 assert cached.previous_ids == whole.previous_ids
             writes[name] = await writes_of_a_run(store, data_dir)
+            # the incremental run's flags: only those its changes reach (the full run
+            # forgot the mentions cache, so it cannot name what changed)
+            assert SCOPED[-1] == (name == "inc")
             dumps[name] = await dump(store)
             run = await last_run(store)
             assert run is not None

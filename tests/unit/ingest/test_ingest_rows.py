@@ -30,6 +30,9 @@ from cpgraph.store.registry import default_cypher_dir
 from tests.unit.ingest.extracts import (
     ENCOUNTER,
     HEALTH_QUARANTINED,
+    INVOLVEMENTS,
+    NOMINALS,
+    OCCURRENCES,
     PATIENT,
     POLICE_QUARANTINED,
     RELATED,
@@ -95,10 +98,13 @@ def test_event_columns_match_the_cypher_file() -> None:
     node = text.split("CREATE (n:Event {", 1)[1].split("})", 1)[0]
     created = dict(re.findall(r"(\w+): r\[(\d+)\]", node))
     from_facts = dict(re.findall(r"(\w+): f\.(\w+)", node))
+    # (`changed_in`, no column: the load that created or last changed the event)
+    assert created.pop("changed_in") == str(index["load_id"])
     for prop, i in [*sets.items(), *created.items()]:
         assert index[prop] == int(i), prop
     assert set(sets) == set(EVENT_COLUMNS) - {"event_id", "facts", "extra_facts"}
     assert set(created) == set(EVENT_COLUMNS) - {"facts", "extra_facts"}
+    assert f"e.digest <> r[{index['digest']}] THEN r[{index['load_id']}]" in text
     assert from_facts == {name: name for name in EVENT_FACT_SLOTS}
     assert f"[r[{index['facts']}]]" in text
     assert f"r[{index['extra_facts']}] = false" in text
@@ -430,3 +436,22 @@ def test_the_row_hash_of_a_known_row_is_unchanged() -> None:
     row = ["s:patient:p1", "s", "health", None, True, ["Ann", "Lee"], 3, 1.5, 'Zoë "Q"\n']
     # computed with json.JSONEncoder(ensure_ascii=False, default=str).encode, as before
     assert _row_hash(row, [("ethnicity", "A1"), ("gp", None)]) == "24dffd7c6fe84b436789307b"
+
+
+def test_an_event_digest_ignores_the_load_and_follows_the_row(tmp_path: Path) -> None:
+    """The digest (`Event.changed_in` moves when it does) is the same for the same row
+    sent by a later load, and differs when a value or a fact changes."""
+    first = events(produce(police_extract(tmp_path / "a"))[1])
+    later = events(produce(police_extract(tmp_path / "b", extracted_at="2026-01-02T02:00:00Z"))[1])
+    edited = events(
+        produce(write_extract(tmp_path / "c", "police", "test-police", {
+            "nominals.csv": "\ufeff" + NOMINALS,
+            "occurrences.csv": OCCURRENCES.replace("shouting", "shouting and threats"),
+            "involvements.csv": INVOLVEMENTS,
+        }))[1]
+    )  # fmt: skip
+    o1 = "test-police:occurrence:O1"
+    assert first[o1]["load_id"] != later[o1]["load_id"]
+    assert {k: e["digest"] for k, e in first.items()} == {k: e["digest"] for k, e in later.items()}
+    assert edited[o1]["digest"] != first[o1]["digest"]
+    assert all(edited[k]["digest"] == e["digest"] for k, e in first.items() if k != o1)

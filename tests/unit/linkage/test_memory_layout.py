@@ -710,8 +710,8 @@ async def test_a_full_run_writes_related_to_rows_as_they_are_made(tmp_path):
     row at once), and the keys and digests kept for the next run are the same."""
     from types import SimpleNamespace
 
+    from cpgraph.files import load_digests
     from cpgraph.linkage import service as service_module
-    from cpgraph.linkage.statefile import load_digests
 
     a, rels = _related()
     made = [0]
