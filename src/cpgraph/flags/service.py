@@ -360,6 +360,7 @@ def _possible_digests(possible: list[PossibleMatch]) -> dict[str, int]:
 @dataclass(frozen=True, slots=True)
 class _LastRun:
     run_id: str
+    started_at: str
     as_of: str
     rules: str
     loads: frozenset[str]
@@ -371,7 +372,11 @@ async def _last_run(store: GraphStore) -> _LastRun | None:
         return None
     r = rows[0]
     return _LastRun(
-        str(r["run_id"]), str(r["as_of"]), str(r["rules"]), frozenset(r.get("loads") or ())
+        str(r["run_id"]),
+        str(r.get("started_at") or ""),
+        str(r["as_of"]),
+        str(r["rules"]),
+        frozenset(r.get("loads") or ()),
     )
 
 
@@ -396,10 +401,11 @@ async def _scope(
     """The persons whose flags a scoped run recomputes.
 
     Touched: ``changed`` (the linkage run's), those involved in events of loads the
-    last flags run had not seen, and both persons of each possible match that is new,
-    gone or says something else. A child's flags read the child, its relatives, those
-    its records share an event with, and its relatives' possible matches
-    (`read_scoped_input`): so the scope is the touched persons, their neighbours
+    last flags run had not seen, the persons of steward decisions since it started
+    (a merge or split moves records between runs), and both persons of each possible
+    match that is new, gone or says something else. A child's flags read the child,
+    its relatives, those its records share an event with, and its relatives' possible
+    matches (`read_scoped_input`): so the scope is the touched persons, their neighbours
     (related, or sharing an event), and the neighbours of the touched persons'
     possible matches.
     """
@@ -407,6 +413,8 @@ async def _scope(
     new_loads = sorted({entry.rsplit(":", 1)[0] for entry in set(loads) - last.loads})
     if new_loads:
         touched |= await _ids_page(store, "flags_persons_of_loads", loads=new_loads)
+    decided = await store.query("flags_decided_persons", since=last.started_at)
+    touched.update(str(p) for p in (decided[0]["ids"] if decided else ()))
     for key in digests.keys() ^ before.keys() | {
         k for k in digests.keys() & before.keys() if digests[k] != before[k]
     }:
@@ -450,6 +458,8 @@ async def compute_flags(
         flags, how many flags were deleted and written, and whether it was scoped.
     """
     t0 = time.perf_counter()
+    # (before anything is read: a decision made meanwhile is the next run's to see)
+    started_at = datetime.now(UTC).isoformat(timespec="microseconds")
     day = as_of or await reference_date(store)
     rules = rules or Rules.load()
     digest = rules_digest(rules)
@@ -505,6 +515,7 @@ async def compute_flags(
         "flags_run_record",
         run_id=run_id,
         at=_now(),
+        started_at=started_at,
         as_of=day.isoformat(),
         rules=digest,
         loads=loads,

@@ -2,8 +2,8 @@
 
 It recomputes only the flags the run's changes can reach, and must leave the flags a
 full run leaves: changes it is told of (persons the link changed), and changes it
-finds itself (events of loads it has not seen, possible matches new, gone or
-different since its last run). Whatever it cannot trust (no record of a last run, its
+finds itself (events of loads it has not seen, steward decisions since its last run,
+possible matches new, gone or different since its last run). Whatever it cannot trust (no record of a last run, its
 cache gone, another reference date or rule table) makes it a full run.
 """
 
@@ -17,12 +17,15 @@ import pytest
 from cpgraph.flags import compute_flags, service
 from cpgraph.flags.engine import FlagEngine
 from cpgraph.flags.model import Rules
+from cpgraph.security.roles import Role
+from cpgraph.steward import Actor, StewardService
 from cpgraph.store import GraphStore
 from tests.integration.flags.test_compute_flags import _populate
 
 pytestmark = pytest.mark.integration
 
 DAY = date(2026, 11, 1)
+STEWARD = Actor("steward-one", Role.DATA_STEWARD)
 # a second household: a child living with an adult whose history is elsewhere
 SECOND = [
     ("csc:person:C2", "2018-02-02", "per-child-2"),
@@ -155,6 +158,14 @@ async def test_a_scoped_run_finds_what_changed_and_leaves_what_a_full_run_leaves
     await _new_load_with_an_event(store, "load-3", "police:nominal:N2")
     later = await compute_flags(store, as_of=DAY, changed=[], cache=cache)
     assert later.scoped and later.written == 1  # the flag cites the new occurrence
+    assert await _stored(store) == await _full_flags(store)
+
+    # a steward splits the police record off again, between two flags runs
+    steward = StewardService(store)
+    await steward.split_person(STEWARD, "per-adult-2", ["police:nominal:N2"], "not him")
+    split = await compute_flags(store, as_of=DAY, changed=[], cache=cache)
+    assert split.scoped and split.deleted == 1
+    assert split.by_code == {"HOUSEHOLD_ADULT_DOMESTIC_ABUSE": 1}
     assert await _stored(store) == await _full_flags(store)
 
 
