@@ -3,8 +3,9 @@
 It recomputes only the flags the run's changes can reach, and must leave the flags a
 full run leaves: changes it is told of (persons the link changed), and changes it
 finds itself (events of loads it has not seen, steward decisions since its last run,
-possible matches new, gone or different since its last run). Whatever it cannot trust (no record of a last run, its
-cache gone, another reference date or rule table) makes it a full run.
+possible matches new, gone or different since its last run). Whatever it cannot
+trust (no record of a last run, its cache gone, another reference date or rule table)
+makes it a full run.
 """
 
 from __future__ import annotations
