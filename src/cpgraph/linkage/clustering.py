@@ -705,6 +705,7 @@ def detach_ambiguous(
     unique: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     middle: np.ndarray | None = None,
     twins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
+    middle_held: np.ndarray | None = None,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -773,6 +774,11 @@ def detach_ambiguous(
             Ahmed" through their mother) is ambiguous: the date cannot tell twins apart,
             and the forename names the other.  Not when an identifier or a steward holds
             it in its person.
+        middle_held: per edge, a possible match a reviewable guard alone keeps apart at
+            ``auto`` or above (None: not read).  For ``middle`` such an edge reaches a
+            rival as a link does: "Ibrahim Rashid Ahmed", an undated nominal the
+            one-sided "Sr" guard keeps from his own "Ibrahim Rashid Ahmed Sr" records,
+            is no surer his namesake son's for a forename typo.
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -789,14 +795,23 @@ def detach_ambiguous(
     close = alts[alts["lag"].to_numpy() <= margin]
     amb_idx = np.unique(close["a"].to_numpy())
     mid_idx = np.empty(0, np.int64)
-    if middle is not None and not alts.empty:
+    malts = alts
+    mlink = link
+    if middle is not None and middle_held is not None and middle_held.any():
+        # (a possible match kept apart for review reaches its rival as a link does)
+        mlink = link | middle_held
+        malts = exclusive_alternatives(
+            labels, ei, ej, w, mlink, ci, cj, weak, np.inf,
+            forbidden_rivals=forbidden_rivals, stated=stated,
+        )  # fmt: skip
+    if middle is not None and not malts.empty:
         # the persons each name-only mention reaches through a link agreeing on middle names
-        k = np.flatnonzero(link & middle)
+        k = np.flatnonzero(mlink & middle)
         a = np.concatenate([ei[k], ej[k]])
         c = labels[np.concatenate([ej[k], ei[k]])]
         sel = weak[a]
         reach = np.unique(a[sel] * n + c[sel])
-        near = alts[alts["lag"].to_numpy() <= generation_lag]
+        near = malts[malts["lag"].to_numpy() <= generation_lag]
         na, nc_ = near["a"].to_numpy(), near["c"].to_numpy()
         alt_mid = isin(na * n + nc_, reach)
         own_mid = isin(na * n + labels[na], reach)

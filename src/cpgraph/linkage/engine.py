@@ -1255,6 +1255,18 @@ class LinkageEngine:
             if spec.ambiguous_middle_names and "middle_names" in spec.names:
                 # v15: middle names tell namesakes apart (see detach_ambiguous)
                 middle = edges.levels[:, spec.names.index("middle_names")] == 0
+            held = None
+            if middle is not None and spec.ambiguous_middle_names_kept:
+                # 16-alike6: a possible match a reviewable guard alone keeps apart (at
+                # `auto`) is a rival too: the undated nominal "Ibrahim Rashid Ahmed" may
+                # not join his own "Ibrahim Rashid Ahmed Sr" records (the suffix is on one
+                # side only), and went to his son "Ibrahom Ahmed" on a forename typo
+                held = (
+                    cann
+                    & (edges.kept > 0)
+                    & (edges.priority == PRIORITY_SCORED)
+                    & (edges.prob >= spec.auto)
+                )
             twins = None
             if spec.ambiguous_twins and "forename" in spec.names and "dob" in spec.names:
                 # v15: twins go by their forenames (see detach_ambiguous)
@@ -1290,6 +1302,7 @@ class LinkageEngine:
                     stated=stated,
                     unique=unique,
                     middle=middle,
+                    middle_held=held,
                     twins=twins,
                 )
                 if np.array_equal(new_labels, labels):
@@ -1467,6 +1480,7 @@ class LinkageEngine:
                 unique[st : st + REL_CHUNK],
                 same_anchor[st : st + REL_CHUNK],
                 moved[st : st + REL_CHUNK],
+                labels,
             )
             for st in range(0, len(i), REL_CHUNK)
         ]
@@ -1501,6 +1515,7 @@ class LinkageEngine:
         unique: np.ndarray,
         same_anchor: np.ndarray,
         moved: np.ndarray,
+        labels: np.ndarray | None = None,
     ) -> tuple[_Edges, np.ndarray, np.ndarray]:
         """Relationship candidates ``(i, j)`` scored with their bonus: the auto-level,
         compatible ones as edges, with their bonus and whether they share an anchor."""
@@ -1564,6 +1579,30 @@ class LinkageEngine:
                 if spec.rel_review_guarded:
                     only_soft = ~hard & (soft > 0) & ~parted[hh]
                     held[hh[only_soft]] = soft[only_soft]
+        gen = scorer._gen
+        if spec.rel_household_suffix_review and gen is not None and scorer.k_dob is not None:
+            # 16-alike6: a generation suffix on one record only says the family has two
+            # men of the name; met only at the anchor's address (no shared anchor), an
+            # undated suffixed record cannot say which of them the other is: "Luke
+            # Patterson Sr", a hospital's "father of" without an address, is not surely
+            # the family's "Luke Ian Patterson" (born 2002), his namesake son.  (A dated
+            # "Snr" record is told by its date, and an undated "Jan Szymanski, father
+            # of" beside it is left to the age bounds.)
+            ga, gb = gen[i] != None, gen[j] != None  # noqa: E711 (object array)
+            y = scorer.comparer.s["dob_y"].to_numpy()
+            bare_sr = (ga & ~gb & (y[i] < 0)) | (gb & ~ga & (y[j] < 0))
+            hs = np.flatnonzero(~same_anchor & compat & bare_sr)
+            if len(hs):
+                # ...unless the dated one has his Junior at his address: a namesake born a
+                # generation after him ("Ian Tucker", 1981, and "Ian Tucker", 2005): then
+                # he is the Senior the suffix names
+                hs = hs[~self._has_junior(scorer, np.where(ga[hs], j[hs], i[hs]), labels)]
+            if len(hs):
+                compat[hs] = False
+                name = "generation_suffix_one_side"
+                if spec.rel_review_guarded and name in spec.guard_reviewable:
+                    ok = ~parted[hs]
+                    held[hs[ok]] = 1 + spec.guard_reviewable.index(name)
         sp.weight = sp.weight + bonus
         sp.probability = np.where(compat | (held > 0), 1.0 / (1.0 + np.exp2(-sp.weight)), 0.0)
         if held.any():
@@ -1573,6 +1612,39 @@ class LinkageEngine:
         link = ~ne.cannot | (ne.kept > 0)  # (a kept pair: a possible match, not a link)
         keep = (ne.prob >= spec.auto) & link & (ne.method == "probabilistic")
         return ne.take(keep), bonus[keep], same_anchor[keep]
+
+    def _has_junior(
+        self, scorer: Scorer, rec: np.ndarray, labels: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per record, whether a dated record of its person (itself, without ``labels``)
+        has a namesake (its recorded forename and surname) born ``generation_gap`` or more
+        years after it recorded at its postcode: his Junior."""
+        out = np.zeros(len(rec), bool)
+        cmp = scorer.comparer
+        y = cmp.s["dob_y"].to_numpy()
+        pc = cmp.s["pc"].to_numpy(object)
+        fn, sn = cmp.rec_codes["fn"], cmp.rec_codes["sn"]
+        k = np.arange(len(rec))
+        who = rec
+        if labels is not None:
+            # each record's person's dated members
+            lab = labels[rec]
+            dated = np.flatnonzero(isin(labels, unique_sorted(lab)) & (y >= 0))
+            mem = pd.DataFrame({"lab": labels[dated], "who": dated})
+            q = pd.DataFrame({"k": k, "lab": lab}).merge(mem, on="lab")
+            k, who = q["k"].to_numpy(), q["who"].to_numpy(np.int64)
+        ok = (y[who] >= 0) & (fn[who] >= 0) & (sn[who] >= 0) & pd.notna(pc[who])
+        if not ok.any():
+            return out
+        at = cmp.records_at("pc", self.spec.max_block_size)
+        q = pd.DataFrame({"k": k[ok], "pc": pc[who[ok]], "a": who[ok]})
+        m = q.merge(at, on="pc")
+        a = m["a"].to_numpy(np.int64)
+        b = m["other"].to_numpy(np.int64)
+        gap = max(self.spec.rel_generation_gap, 1)
+        hit = (fn[a] == fn[b]) & (sn[a] == sn[b]) & (y[b] >= y[a] + gap)
+        out[m["k"].to_numpy()[hit]] = True
+        return out
 
     def _household_pairs(
         self, scorer: Scorer, rels: pd.DataFrame, pos_map: Positions, labels: np.ndarray

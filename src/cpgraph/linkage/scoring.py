@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from rapidfuzz.distance import OSA
 
 from cpgraph.linkage.comparisons import (
     MISSING,
@@ -31,6 +32,9 @@ from cpgraph.linkage.comparisons import (
     code_levels,
     master_index_codes,
     string_levels,
+)
+from cpgraph.linkage.comparisons import (
+    _nickname_neighbours as nickname_neighbours,
 )
 from cpgraph.linkage.model import Model, probability
 from cpgraph.linkage.relationships import slip_range
@@ -184,6 +188,7 @@ class Scorer:
         )
         self._gen = cs["gen"].to_numpy(object) if "gen" in cs.columns else None
         self._stems: np.ndarray | None = None  # per name code, its first letters' code
+        self._real_fn: np.ndarray | None = None  # per name code, a name the nickname data knows
         # an index's own record with neither a generation suffix nor a birth year
         self._bare = (
             (self._src >= 0) & (cs["dob_y"].to_numpy() < 0) & (self._gen == None)  # noqa: E711
@@ -280,6 +285,13 @@ class Scorer:
                     twins[look[like]] = True
             if twins.any():
                 soft["index_twins_middle_name"] = twins
+        if (
+            self.spec.guard_index_twins_forename
+            and self._src is not None
+            and self.k_dob is not None
+            and self.k_fn is not None
+        ):
+            soft["index_twins_forename"] = self._index_twins_forename(pl, same_sn & home)
         differ = fn_differ | self._is_else(lv, self.k_sex)
         at_home = same_sn & home
         own = self._namesake_index
@@ -350,6 +362,55 @@ class Scorer:
             if mask is not None:
                 kept[mask] = code
         return out, kept
+
+    def _index_twins_forename(self, pl: PairLevels, at_home: np.ndarray) -> np.ndarray:
+        """16-alike6: two records of one master index at one address with one birth date
+        and surname, whose forenames agree only by their spelling (a Jaro-Winkler level:
+        not one name, not a nickname of it) and are both names the nicknames data knows
+        ("Anna" beside "Joanna" Zielinska, one hospital): the index's own search (name,
+        birth date, address) had the first in front of the desk, and two real names are
+        no keying slip of one.  Twins; kept apart for a steward.
+        """
+        assert self._src is not None and self.k_dob is not None and self.k_fn is not None
+        lv = pl.levels
+        src = self._src
+        labels = self.spec.comparisons[self.k_fn].labels
+        jw = [x for x, lab in enumerate(labels) if lab.startswith("jw")]
+        look = np.flatnonzero(
+            at_home
+            & np.isin(lv[:, self.k_fn], jw)
+            & (lv[:, self.k_dob] == 0)
+            & (src[pl.i] >= 0)
+            & (src[pl.i] == src[pl.j])
+        )
+        out = np.zeros(len(pl.i), bool)
+        if not len(look):
+            return out
+        cmp = self.comparer
+        if self._real_fn is None:
+            ties = nickname_neighbours(cmp.name_pairs)
+            self._real_fn = np.array([v in ties for v in cmp.vocab], bool)
+        fa, fb = cmp.rec_codes["fn"][pl.i[look]], cmp.rec_codes["fn"][pl.j[look]]
+        ok = np.flatnonzero((fa >= 0) & (fb >= 0) & (fa != fb))
+        if not len(ok):
+            return out
+        fa, fb = fa[ok], fb[ok]
+        real = self._real_fn[fa] & self._real_fn[fb]
+        # the *recorded* forenames alike by spelling only (a variant's level may be an
+        # alias's: "Jeffrey Flynn, alias Geoffrey Nicholson")
+        c = self.spec.comparisons[self.k_fn]
+        real &= np.isin(code_levels(fa, fb, cmp.vocab, c.levels, cmp.name_pairs), jw)
+        if real.any():
+            # ...and two keys or more apart: one wrong key may land on another real name
+            # ("Lura" for Laura: the American nicknames data knows Lura)
+            r = np.flatnonzero(real)
+            va, vb = cmp.vocab[fa[r]], cmp.vocab[fb[r]]
+            near = np.fromiter(
+                (OSA.distance(x, y) <= 1 for x, y in zip(va, vb, strict=True)), bool, len(r)
+            )
+            real[r[near]] = False
+        out[look[ok[real]]] = True
+        return out
 
     def _name_order_twins(self, pl: PairLevels, home: np.ndarray) -> np.ndarray:
         """Spec 15-alike5: two records at one address whose *recorded* surnames agree

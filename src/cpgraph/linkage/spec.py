@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 17)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 18)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -24,6 +24,7 @@ ReviewableGuard = Literal[
     "index_namesakes_at_home",
     "index_household_surname_typo",
     "household_name_order",
+    "index_twins_forename",
 ]
 REVIEWABLE_GUARDS: tuple[str, ...] = get_args(ReviewableGuard)
 
@@ -176,6 +177,9 @@ class Spec:
     guard_index_twins: bool = False
     # v14: the index twins guard reads middle names in any spelling, surnames a typo apart
     guard_index_twins_spellings: bool = False
+    # 16-alike6: one index, one address, one birth date, forenames two real names alike
+    # only by spelling (Anna / Joanna): twins, kept apart for review
+    guard_index_twins_forename: bool = False
     # 15-alike5: at one address, equal recorded surnames and unrelated recorded
     # forenames are two people whatever the name-order swap variant agrees on
     guard_household_name_order: bool = False
@@ -197,6 +201,9 @@ class Spec:
     # 15: a record held through a nickname while a person it may not join has its
     # forename and birth date exactly (a twin) is ambiguous
     ambiguous_twins: bool = False
+    # 16-alike6: the middle-names rule also reads a rival a reviewable guard keeps the
+    # mention apart from (a possible match at `auto`), not only a linked one
+    ambiguous_middle_names_kept: bool = False
     # v12: the household guard's far-apart birth dates yield to dates this many slips apart
     guard_dob_far_slips: int = 0
     # guards that keep a pair apart for a steward instead of hiding it (REVIEWABLE_GUARDS)
@@ -233,6 +240,9 @@ class Spec:
     # (scored, or at the anchor's address) and that would have linked is kept as a
     # possible match (a review-queue edge with the guard as its reason), not dropped
     rel_review_guarded: bool = False
+    # 16-alike6: the rounds' household path (no shared anchor) holds an undated suffixed
+    # record and an unsuffixed one as a possible match, unless the latter has his Junior
+    rel_household_suffix_review: bool = False
     # 15: a person the name-only mention may not join itself (a cannot-link with
     # one of its records) is no rival that makes the mention ambiguous
     ambiguity_forbidden_rivals: bool = True
@@ -361,6 +371,7 @@ class GuardsDoc(_Section):
     generation_suffix_one_side: bool = False
     index_twins_middle_name: bool = False
     index_twins_middle_name_spellings: bool = False
+    index_twins_forename: bool = False
     household_name_order: bool = False
     household_name_order_stem: int = Field(0, ge=0, le=8)
     index_namesakes_at_home: list[str] = []
@@ -393,6 +404,7 @@ class RelationshipDoc(_Section):
     senior_generation: bool = False
     forename_typo: bool = False
     review_guarded: bool = False
+    household_suffix_review: bool = False
 
 
 class ClusteringDoc(_Section):
@@ -416,6 +428,7 @@ class ClusteringDoc(_Section):
     ambiguity_unique_roles: bool = False
     ambiguous_middle_names: bool = False
     ambiguous_twins: bool = False
+    ambiguous_middle_names_kept: bool = False
     typical_parent_gap_years: int = 0
     namesake_generation_years: int = 0
     namesake_max_lag_bits: float = float("inf")
@@ -621,6 +634,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_senior_generation=rel.senior_generation,
         rel_forename_typo=rel.forename_typo,
         rel_review_guarded=rel.review_guarded,
+        rel_household_suffix_review=rel.household_suffix_review,
         rel_surname_change=rel.surname_change,
         rel_unique_roles=tuple(rel.unique_roles),
         train_exclude_cannot=tr.exclude_cannot_links,
@@ -645,6 +659,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         ambiguity_unique_roles=cl.ambiguity_unique_roles,
         ambiguous_middle_names=cl.ambiguous_middle_names,
         ambiguous_twins=cl.ambiguous_twins,
+        ambiguous_middle_names_kept=cl.ambiguous_middle_names_kept,
         typical_parent_gap=cl.typical_parent_gap_years,
         namesake_generation_gap=cl.namesake_generation_years,
         namesake_max_lag=cl.namesake_max_lag_bits,
@@ -661,6 +676,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_twins_spellings=gd.index_twins_middle_name_spellings,
+        guard_index_twins_forename=gd.index_twins_forename,
         guard_household_name_order=gd.household_name_order,
         guard_name_order_stem=gd.household_name_order_stem,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
