@@ -83,7 +83,7 @@ def nickname_hits(ua: np.ndarray, ub: np.ndarray, extra: NamePairs = ()) -> np.n
 
 
 @lru_cache(maxsize=4)
-def _nickname_neighbours(extra: NamePairs = ()) -> dict[str, tuple[str, ...]]:
+def nickname_neighbours(extra: NamePairs = ()) -> dict[str, tuple[str, ...]]:
     """Name → the names directly tied to it: its canonical names and, for a canonical
     name, its nicknames (not the other nicknames of its canonical names: Rosie and
     Roseanna share "rose" and Roseanna "anna", which must not make Anna a misspelt Rosie).
@@ -131,7 +131,7 @@ def nickname_typo_hits(
     out = np.zeros(n, bool)
     if not n:
         return out
-    ties = _nickname_neighbours(extra)
+    ties = nickname_neighbours(extra)
     pairs = pd.DataFrame({"a": np.asarray(ua, object), "b": np.asarray(ub, object)})
     codes, uniq = pd.factorize(pd.MultiIndex.from_frame(pairs.fillna("")))
     u = pd.DataFrame(list(uniq), columns=["a", "b"])

@@ -31,10 +31,8 @@ from cpgraph.linkage.comparisons import (
     PairLevels,
     code_levels,
     master_index_codes,
+    nickname_neighbours,
     string_levels,
-)
-from cpgraph.linkage.comparisons import (
-    _nickname_neighbours as nickname_neighbours,
 )
 from cpgraph.linkage.model import Model, probability
 from cpgraph.linkage.relationships import slip_range
