@@ -19,10 +19,11 @@ RECORDS = [
 ]
 
 
-async def _populate(store: GraphStore) -> None:
+async def put_persons(store: GraphStore, records: list[tuple[str, str, str]]) -> None:
+    """Source records ``(key, dob, person id)``, each resolved to its person."""
     await store.write_batches(
         "source_records_upsert",
-        [{"key": k, "system": k.split(":")[0], "dob": dob} for k, dob, _ in RECORDS],
+        [{"key": k, "system": k.split(":")[0], "dob": dob} for k, dob, _ in records],
     )
     await store.write_batches(
         "persons_resolve_upsert",
@@ -37,9 +38,13 @@ async def _populate(store: GraphStore) -> None:
                 "status": "auto",
                 "breakdown": "[]",
             }
-            for k, _, pid in RECORDS
+            for k, _, pid in records
         ],
     )
+
+
+async def populate(store: GraphStore) -> None:
+    await put_persons(store, RECORDS)
     await store.write_batches(
         "person_relationships_upsert",
         [
@@ -67,7 +72,7 @@ async def _populate(store: GraphStore) -> None:
 
 
 async def test_compute_flags_writes_and_replaces_flags(falkordb_store: GraphStore) -> None:
-    await _populate(falkordb_store)
+    await populate(falkordb_store)
     report = await compute_flags(falkordb_store, as_of=date(2026, 11, 1))
     assert report.by_code == {"HOUSEHOLD_ADULT_DOMESTIC_ABUSE": 1}
     assert report.children == 1 and report.persons == 2
@@ -105,7 +110,7 @@ async def test_the_snapshot_is_the_same_whatever_the_page_size(
     """Persons are read in windows of the store's own cursor (FalkorDB: node id
     windows, most of them holding no person); a window of one id reads what one
     window of thousands does."""
-    await _populate(falkordb_store)
+    await populate(falkordb_store)
     whole = await service.read_input(falkordb_store, date(2026, 11, 1))
     monkeypatch.setattr(service, "PAGE", 1)
     paged = await service.read_input(falkordb_store, date(2026, 11, 1))

@@ -21,7 +21,7 @@ from cpgraph.flags.model import Rules
 from cpgraph.security.roles import Role
 from cpgraph.steward import Actor, StewardService
 from cpgraph.store import GraphStore
-from tests.integration.flags.test_compute_flags import _populate
+from tests.integration.flags.test_compute_flags import populate, put_persons
 
 pytestmark = pytest.mark.integration
 
@@ -36,26 +36,7 @@ SECOND = [
 
 
 async def _second_household(store: GraphStore) -> None:
-    await store.write_batches(
-        "source_records_upsert",
-        [{"key": k, "system": k.split(":")[0], "dob": dob} for k, dob, _ in SECOND],
-    )
-    await store.write_batches(
-        "persons_resolve_upsert",
-        [
-            {
-                "key": k,
-                "person_id": pid,
-                "display_name": pid,
-                "created_at": "2026-01-01",
-                "probability": 1.0,
-                "method": "deterministic",
-                "status": "auto",
-                "breakdown": "[]",
-            }  # fmt: skip
-            for k, _, pid in SECOND
-        ],
-    )
+    await put_persons(store, SECOND)
     await store.write_batches(
         "person_relationships_upsert",
         [
@@ -68,7 +49,7 @@ async def _second_household(store: GraphStore) -> None:
                 "to_date": None,
                 "sources": ["csc:person:C2", "csc:person:A2"],
                 "run_id": "r1",
-            }  # fmt: skip
+            }
         ],
     )
 
@@ -105,7 +86,7 @@ async def test_a_scoped_run_finds_what_changed_and_leaves_what_a_full_run_leaves
     falkordb_store: GraphStore, tmp_path: Path
 ) -> None:
     store, cache = falkordb_store, tmp_path / "flags" / "possible.npz"
-    await _populate(store)
+    await populate(store)
     await _second_household(store)
     first = await compute_flags(store, as_of=DAY, cache=cache)
     assert not first.scoped and first.by_code == {"HOUSEHOLD_ADULT_DOMESTIC_ABUSE": 1}
@@ -174,7 +155,7 @@ async def test_a_scoped_run_it_cannot_trust_computes_every_flag(
     falkordb_store: GraphStore, tmp_path: Path
 ) -> None:
     store, cache = falkordb_store, tmp_path / "possible.npz"
-    await _populate(store)
+    await populate(store)
     assert not (await compute_flags(store, as_of=DAY, changed=[], cache=cache)).scoped  # first
     assert (await compute_flags(store, as_of=DAY, changed=[], cache=cache)).scoped
     # another reference date: every flag states its date, so every flag is recomputed
