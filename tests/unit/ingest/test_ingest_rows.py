@@ -430,3 +430,33 @@ def test_the_row_hash_of_a_known_row_is_unchanged() -> None:
     row = ["s:patient:p1", "s", "health", None, True, ["Ann", "Lee"], 3, 1.5, 'Zoë "Q"\n']
     # computed with json.JSONEncoder(ensure_ascii=False, default=str).encode, as before
     assert _row_hash(row, [("ethnicity", "A1"), ("gp", None)]) == "24dffd7c6fe84b436789307b"
+
+
+def test_health_rows_the_same_with_validation_once_per_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cpgraph.contract.fhir_shapes import ShapeValidator  # noqa: PLC0415
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+    from tests.factories import make_population  # noqa: PLC0415
+
+    pop = make_population(tmp_path / "pop", households=25, seed=7)
+    folder = next(Path(f) for f in pop.extracts() if (Path(f) / "bundles").is_dir())
+    shapes = ShapeValidator()
+    monkeypatch.setattr(fhir, "_SHAPES", shapes)
+    fast_report, fast = produce(folder, batch_size=50, fhir_workers=0)
+    assert shapes.shortcuts > 100  # most resources took the shortcut
+
+    class ModelOnly:
+        @staticmethod
+        def validate(model: Any, resource: Any) -> bool:
+            try:
+                model.model_validate(resource)
+            except Exception:  # noqa: BLE001 — as scan_bundle did
+                return False
+            return True
+
+    monkeypatch.setattr(fhir, "_SHAPES", ModelOnly())
+    model_report, by_model = produce(folder, batch_size=50, fhir_workers=0)
+    assert fast == by_model
+    assert fast_report.files_json() == model_report.files_json()
+    assert fast_report.rows_quarantined == model_report.rows_quarantined > 0
