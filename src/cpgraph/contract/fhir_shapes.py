@@ -38,6 +38,11 @@ Why that is the model's answer (``fhir_core`` 1.1.12, pydantic 2; the tests chec
   own missing and extra keys (``extra="forbid"``).
 - Field validators do not look at other fields (``fhir_core``'s validators ignore
   their ``ValidationInfo``), so each value passes or fails on its own, as here.
+- Only classes whose checks are all known are shortcut (:func:`_qualifies`): no field
+  validator, no model validator but ``fhir_core``'s two and ``FHIRPrimitiveExtension``'s
+  (whether its id, extension and comments are null: the shape), ``FHIRAbstractModel``'s
+  own ``__init__`` and required and choice checks. A resource holding an element of any
+  other class goes to the model.
 - Element fields are followed only when their annotation is one element type, or a
   list of one, optionally ``| None`` (not polymorphic resources such as ``contained``,
   which choose their class by value); a value there that is not an object (or a list
@@ -89,6 +94,41 @@ def _without_none(tp: Any) -> Any:
     return tp
 
 
+#: The model validators whose outcome depends on the shape alone (see the module's text):
+#: fhir_core's two (as it has them, or as cpgraph.contract.fhir_models works them out)
+#: and FHIRPrimitiveExtension's "id, extension or comments" (whether they are null).
+_SHAPE_VALIDATORS = {
+    "reject_null_complex_elements": "FHIRAbstractModel.",
+    "validate_after_model_construction": "FHIRAbstractModel.",
+    "validate_extension_or_fhir_comment_required": "FHIRPrimitiveExtension.",
+}
+
+
+def _qualifies(cls: Any) -> bool:
+    """Whether every check ``cls`` runs besides its fields' is one of those known above.
+
+    A class with a validator of its own (a field validator, another model validator),
+    its own ``__init__`` or its own required or choice check is never shortcut: its
+    resources go to the model.
+    """
+    from fhir_core.fhirabstractmodel import FHIRAbstractModel  # noqa: PLC0415
+
+    decorators = cls.__pydantic_decorators__
+    if decorators.validators or decorators.field_validators or decorators.root_validators:
+        return False
+    for name, found in decorators.model_validators.items():
+        owner = _SHAPE_VALIDATORS.get(name)
+        if owner is None or found.cls_var_name != name:
+            return False
+        func = getattr(found.func, "__func__", found.func)
+        if not getattr(func, "__qualname__", "").startswith(owner):
+            return False
+    return all(
+        getattr(cls, n) is getattr(FHIRAbstractModel, n)
+        for n in ("__init__", "_validate_one_of_many", "_validate_required_primitive_elements")
+    )
+
+
 def _position(cls: Any, name: str) -> tuple[Any, ...] | None:
     """How the field ``name`` of ``cls`` is followed, or None (fall back)."""
     field = cls.model_fields[name]
@@ -136,7 +176,9 @@ class ShapeValidator:
             return plan[key]
         fields = cls.model_fields
         found: tuple[Any, ...] | None = None
-        if key == "resource_type" or (key == "resourceType" and key not in fields):
+        if not _qualifies(cls):
+            pass  # always the model
+        elif key == "resource_type" or (key == "resourceType" and key not in fields):
             found = (_VERBATIM, None)  # taken out and compared by FHIRAbstractModel.__init__
         else:
             aliases = [n for n, f in fields.items() if f.alias == key and n != key]

@@ -157,3 +157,26 @@ def test_what_the_shortcut_does_not_handle_goes_to_the_model() -> None:
         kind = "Encounter" if "class" in case or "status" in case else "Patient"
         for _ in range(2):  # the second time its shape may be known
             assert _check(shapes, case, kind) == _valid(case, kind), case
+
+
+def test_a_model_with_a_check_of_its_own_is_never_shortcut() -> None:
+    from fhir.resources.R4B.humanname import HumanName  # noqa: PLC0415
+    from pydantic import field_validator  # noqa: PLC0415
+
+    from cpgraph.contract.fhir_shapes import _qualifies  # noqa: PLC0415
+
+    class ShoutedName(HumanName):
+        @field_validator("family")
+        @classmethod
+        def shouted(cls, value: str) -> str:
+            if value != value.upper():
+                raise ValueError("not shouted")
+            return value
+
+    assert _qualifies(HumanName) and not _qualifies(ShoutedName)
+    shapes = ShapeValidator()
+    assert shapes.validate(ShoutedName, {"family": "TUCKER"}) is True
+    # the same shape, a value only the class's own validator refuses: the model decides
+    assert shapes.validate(ShoutedName, {"family": "Tucker"}) is False
+    assert shapes.validate(ShoutedName, {"family": "SMITH"}) is True
+    assert shapes.shortcuts == 0
