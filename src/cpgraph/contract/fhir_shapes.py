@@ -2,13 +2,14 @@
 
 A health extract holds hundreds of thousands of resources of a handful of types, and
 most of them have one of a few dozen *shapes*: the same keys, in the same order, the
-same nesting, list lengths and nulls, only different values (a Patient with one
-identifier, one name of two given names, a gender, a birth date and one address of one
-line). Validating a resource with its ``fhir.resources`` model runs, around every
-nested element, ``fhir_core``'s Python wrappers (the model's ``__init__``, a
-before-check for nulls in lists of elements, an after-check for required and choice
-fields): most of the cost, and all of it decided by the structure alone. The values
-themselves are checked by each field's own validator (patterns, dates...).
+same nesting, lengths of lists of elements and nulls, only different values (a Patient
+with one identifier, one name, a gender, a birth date and one address). A primitive
+field's value (a string, or a list of them such as ``given``) is one value of the shape.
+Validating a resource with its ``fhir.resources`` model runs, around every nested
+element, ``fhir_core``'s Python wrappers (the model's ``__init__``, a before-check for
+nulls in lists of elements, an after-check for required and choice fields): most of the
+cost, and all of it decided by the structure alone. The values themselves are checked
+by each field's own validator (patterns, dates...).
 
 :class:`ShapeValidator` says whether ``model.model_validate(resource)`` would succeed,
 with the same answer, doing the structural part once per shape:
@@ -25,8 +26,8 @@ So the shortcut only ever *accepts*, and only where the model has accepted a res
 of the very same shape and every value passes the validator the model runs on it.
 Why that is the model's answer (``fhir_core`` 1.1.12, pydantic 2; the tests check it):
 
-- The shape records every key (in order), whether each value is null, each list's
-  length, and, for fields of element types, the nested shapes; ``resourceType`` /
+- The shape records every key (in order), whether each value is null, and, for fields
+  of element types, each list's length and the nested shapes; ``resourceType`` /
   ``resource_type`` values are kept verbatim (``__init__`` compares them with the
   model's type). Keys the model has no field for make the resource fall back.
 - Every check ``fhir_core`` runs besides the field validators depends on that shape
