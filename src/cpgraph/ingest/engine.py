@@ -459,6 +459,8 @@ def _event_digest(row: list[Any]) -> str:
 
 #: A column name no row has: a mention field the mapping leaves out reads it (None).
 _ABSENT = "\x00absent"
+#: What the identifier normalisers give for no value.
+_NONE2: tuple[None, None] = (None, None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -783,9 +785,9 @@ class _Producer:
             if cell is None:
                 continue
             text = cell.strip()
-            if len(text) > limit_of.get(col, MAX_FIELD_CHARS):
-                too_long = True
-            if text:
+            if text:  # (an empty value is never too long)
+                if len(text) > limit_of.get(col, MAX_FIELD_CHARS):
+                    too_long = True
                 vals[col] = text.upper() if col in upper else text
         if too_long:
             for col, limit in self.limits[entry.name]:
@@ -890,10 +892,17 @@ class _Producer:
         cols = plan.fields
         get = vals.get
 
-        forename = display_name(get(cols["forename"]))
-        middle = display_name(get(cols["middle_names"]))
-        surname = display_name(get(cols["surname"]))
-        former = display_name(get(cols["former_surname"]))
+        # A value the row lacks (most of a mention's fields in most extracts) is not
+        # passed to its normaliser: each gives None (or (None, None)) for None, and
+        # _match_name gives None for an empty value, without the call.
+        forename = get(cols["forename"])
+        forename = clean_text(forename) if forename is not None else None
+        middle = get(cols["middle_names"])
+        middle = clean_text(middle) if middle is not None else None
+        surname = get(cols["surname"])
+        surname = clean_text(surname) if surname is not None else None
+        former = get(cols["former_surname"])
+        former = clean_text(former) if former is not None else None
         aliases_raw = get(cols["aliases"])
         aliases = (
             [a for a in (display_name(x) for x in aliases_raw) if a]
@@ -908,12 +917,21 @@ class _Producer:
             # letters; anything else is kept as recorded (and reported as a warning)
             word = sex.strip()
             sex = _SEX_WORDS.get(word.lower()) or (word.upper() if word.upper() in _SEXES else sex)
-        postcode, postcode_valid = normalise_postcode(get(cols["postcode"]))
-        address = clean_text(get(cols["address"]))
-        nhs, nhs_valid = normalise_nhs_number(get(cols["nhs_number"]))
-        upn, upn_valid = normalise_upn(get(cols["upn"]))
-        former_upn, _ = normalise_upn(get(cols["former_upn"]))
-        pnc, pnc_valid = normalise_pnc_id(get(cols["pnc_id"]), self.pivot_year)
+        v = get(cols["postcode"])
+        postcode, postcode_valid = normalise_postcode(v) if v is not None else _NONE2
+        v = get(cols["address"])
+        address = clean_text(v) if v is not None else None
+        v = get(cols["nhs_number"])
+        nhs, nhs_valid = normalise_nhs_number(v) if v is not None else _NONE2
+        v = get(cols["upn"])
+        upn, upn_valid = normalise_upn(v) if v is not None else _NONE2
+        v = get(cols["former_upn"])
+        former_upn = normalise_upn(v)[0] if v is not None else None
+        v = get(cols["pnc_id"])
+        pnc, pnc_valid = normalise_pnc_id(v, self.pivot_year) if v is not None else _NONE2
+        cro = get(cols["cro_number"])
+        prison = get(cols["prison_number"])
+        booking = get(cols["booking_id"])
         core = [
             key,
             self.system,
@@ -923,11 +941,11 @@ class _Producer:
             forename,
             middle,
             surname,
-            _match_name(forename),
-            _match_name(middle),
-            _match_name(surname),
+            _match_name(forename) if forename else None,
+            _match_name(middle) if middle else None,
+            _match_name(surname) if surname else None,
             former,
-            _match_name(former),
+            _match_name(former) if former else None,
             aliases,
             aliases_m,
             " ".join(names) or None,
@@ -943,9 +961,9 @@ class _Producer:
             former_upn,
             pnc,
             pnc_valid,
-            normalise_code(get(cols["cro_number"])),
-            normalise_code(get(cols["prison_number"])),
-            clean_text(get(cols["booking_id"])),
+            normalise_code(cro) if cro is not None else None,
+            normalise_code(prison) if prison is not None else None,
+            clean_text(booking) if booking is not None else None,
         ]
         addr_key = _address_key(address, postcode) if address or postcode else None
         if self.supersession is not None:

@@ -455,3 +455,33 @@ def test_an_event_digest_ignores_the_load_and_follows_the_row(tmp_path: Path) ->
     assert {k: e["digest"] for k, e in first.items()} == {k: e["digest"] for k, e in later.items()}
     assert edited[o1]["digest"] != first[o1]["digest"]
     assert all(edited[k]["digest"] == e["digest"] for k, e in first.items() if k != o1)
+
+
+def test_health_rows_the_same_with_validation_once_per_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cpgraph.contract.fhir_shapes import ShapeValidator  # noqa: PLC0415
+    from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
+    from tests.factories import make_population  # noqa: PLC0415
+
+    pop = make_population(tmp_path / "pop", households=25, seed=7)
+    folder = next(Path(f) for f in pop.extracts() if (Path(f) / "bundles").is_dir())
+    shapes = ShapeValidator()
+    monkeypatch.setattr(fhir, "_SHAPES", shapes)
+    fast_report, fast = produce(folder, batch_size=50, fhir_workers=0)
+    assert shapes.shortcuts > 100  # most resources took the shortcut
+
+    class ModelOnly:
+        @staticmethod
+        def validate(model: Any, resource: Any) -> bool:
+            try:
+                model.model_validate(resource)
+            except Exception:  # noqa: BLE001 — as scan_bundle did
+                return False
+            return True
+
+    monkeypatch.setattr(fhir, "_SHAPES", ModelOnly())
+    model_report, by_model = produce(folder, batch_size=50, fhir_workers=0)
+    assert fast == by_model
+    assert fast_report.files_json() == model_report.files_json()
+    assert fast_report.rows_quarantined == model_report.rows_quarantined > 0
