@@ -541,12 +541,15 @@ class LinkageService:
         t3 = time.perf_counter()
         changed = None
         if written is not None and data.fresh is not None and ends is not None:
-            # (what a scoped flags run starts from: `cpgraph.flags.compute_flags`)
+            # What a scoped flags run starts from (`cpgraph.flags.compute_flags`): flags
+            # read which records a person holds, never a link's probability or breakdown,
+            # so a resolution rewritten for those alone changes no person's flags.
             fresh = pd.Index(keys).isin(list(data.fresh))
-            moved = keys[todo].tolist()
+            stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
+            moved = stored != pids  # (new mentions too: no person before)
             changed = frozenset(
-                {*pids[todo].tolist(), *pids[fresh].tolist(), *result.retired_ids, *ends}
-                | {data.previous_ids[k] for k in moved if k in data.previous_ids}
+                {*pids[moved | fresh].tolist(), *result.retired_ids, *ends}
+                | {p for p in stored[moved].tolist() if p is not None}
                 | {r["person_id"] for r in revived}
             )
         timings = {"write_resolutions": t1 - t0, "write_review": t2 - t1, "write_related": t3 - t2}

@@ -156,8 +156,9 @@ async def forget_all_but_the_model(store: GraphStore, data_dir: Path) -> None:
     await store.query("test_forget_flag_digests")
 
 
-#: Whether each `link_and_flag` run's flags were scoped, in order.
-SCOPED: list[bool] = []
+#: Whether each `link_and_flag` run's flags were scoped, and how many persons the link
+#: said it changed (None: it could not say), in order.
+SCOPED: list[tuple[bool, int | None]] = []
 
 
 async def link_and_flag(store: GraphStore, data_dir: Path) -> bool:
@@ -166,7 +167,8 @@ async def link_and_flag(store: GraphStore, data_dir: Path) -> bool:
     report = await linkage_service(store, _settings(data_dir)).link()
     cache = flags_cache_path(data_dir, store.backend, _settings(data_dir).graph_name)
     flags = await compute_flags(store, changed=report.changed_persons, cache=cache)
-    SCOPED.append(flags.scoped)
+    changed = report.changed_persons
+    SCOPED.append((flags.scoped, None if changed is None else len(changed)))
     await refresh_flagged(store)
     return report.incremental
 
@@ -280,14 +282,19 @@ async def test_a_delta_linked_incrementally_leaves_the_store_a_full_run_leaves(t
             writes[name] = await writes_of_a_run(store, data_dir)
             # the incremental run's flags: only those its changes reach (the full run
             # forgot the mentions cache, so it cannot name what changed)
-            assert SCOPED[-1] == (name == "inc")
+            scoped, changed_persons = SCOPED[-1]
+            assert scoped == (name == "inc")
+            if name == "inc":  # the delta's persons, old and new: not the population
+                assert 0 < changed_persons < 4 * changed, (changed_persons, changed)
             dumps[name] = await dump(store)
             run = await last_run(store)
             assert run is not None
             runs[name] = run["summary"]
             if name == "inc":
-                # nothing changed since: nothing written, the store as it was
+                # nothing changed since: nothing written, the store as it was, and no
+                # person's flags recomputed
                 assert await writes_of_a_run(store, data_dir) == Counter()
+                assert SCOPED[-1] == (True, 0)
                 assert await dump(store) == dumps["inc"]
             # the steward's decision stands
             statuses = {
