@@ -18,7 +18,7 @@ import uuid
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -311,12 +311,14 @@ def flag_rows(flags: list[Flag], run_id: str, computed_at: str) -> list[dict[str
     return rows
 
 
-#: What a flag's digest leaves out: when and by which run it was written.
-_NOT_DIGESTED = frozenset({"computed_at", "run_id", "digest"})
+#: What a flag's digest leaves out: when and by which run it was written, and the
+#: reference date it was last looked at on (set on every stored flag: `flags_as_of_set`).
+_NOT_DIGESTED = frozenset({"computed_at", "run_id", "digest", "as_of"})
 
 
 def flag_digest(row: dict[str, Any]) -> str:
-    """A hash of what a `flags_write` row says, but for when and by which run."""
+    """A hash of what a `flags_write` row says, but for when, by which run and as of
+    which date (a reason that reads the date, a release in N days, says it)."""
     return content_digest(row, _NOT_DIGESTED)
 
 
@@ -397,6 +399,7 @@ async def _scope(
     possible: list[PossibleMatch],
     digests: dict[str, int],
     before: dict[str, int],
+    dated: set[str],
 ) -> set[str]:
     """The persons whose flags a scoped run recomputes.
 
@@ -407,9 +410,9 @@ async def _scope(
     its relatives, those its records share an event with, and its relatives' possible
     matches (`read_scoped_input`): so the scope is the touched persons, their neighbours
     (related, or sharing an event), and the neighbours of the touched persons'
-    possible matches.
+    possible matches. ``dated``: those touched by a new reference date (`_dated`).
     """
-    touched = set(changed)
+    touched = set(changed) | dated
     new_loads = sorted({entry.rsplit(":", 1)[0] for entry in set(loads) - last.loads})
     if new_loads:
         touched |= await _ids_page(store, "flags_persons_of_loads", loads=new_loads)
@@ -429,6 +432,46 @@ async def _scope(
     return scope | partners
 
 
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+async def _dated(store: GraphStore, before: date, now: date, rules: Rules) -> set[str]:
+    """The persons whose flags can read otherwise on ``now`` than on ``before`` through
+    the date alone (a scoped run's reference date moved).
+
+    The rules read the reference date in four ways (`cpgraph.flags.engine`): ages
+    (under `adult_age`, or born yet), relationships that hold on the date (and were
+    joined within `recent_days` of it), custody that has started and not ended, and a
+    release within `release_days` (whose reason counts the days to it). A flag can change
+    with the date only where one of those dates lies between the two reference dates
+    (a release anywhere in its window): those persons, a day's margin each side.
+    """
+    lo, hi = min(before, now), max(before, now)
+    margin = timedelta(days=2)
+    adult = int(rules.common.get("adult_age", 18))
+    recent = int(rules.rules.get("HOUSEHOLD_ADULT_DOMESTIC_ABUSE", {}).get("recent_days", 0))
+    release = int(rules.rules.get("RELEASE_DUE_SOON", {}).get("release_days", 0))
+
+    def span(a: date, b: date) -> list[str]:
+        return [(a - margin).isoformat(), (b + margin).isoformat()]
+
+    out: set[str] = set()
+    for a, b in ((lo, hi), (_years_before(lo, adult), _years_before(hi, adult))):
+        rows = await store.query("flags_persons_born_between", lo=span(a, b)[0], hi=span(a, b)[1])
+        out.update(str(p) for p in (rows[0]["ids"] if rows else ()))
+    ranges = [span(lo, hi), span(lo - timedelta(days=recent), hi - timedelta(days=recent))]
+    rows = await store.query("flags_related_dated_between", ranges=ranges)
+    out.update(str(p) for p in (rows[0]["ids"] if rows else ()))
+    ranges = [span(lo, hi + timedelta(days=release))]
+    rows = await store.query("flags_custody_dated_between", ranges=ranges)
+    out.update(str(p) for p in (rows[0]["ids"] if rows else ()))
+    return out
+
+
 async def compute_flags(
     store: GraphStore,
     *,
@@ -441,9 +484,9 @@ async def compute_flags(
 
     A scoped run (``changed`` and ``cache`` given, after an incremental link) recomputes
     only the flags that can have changed since the last run: it needs that run's
-    record (the same reference date and rule table) and its cache of possible matches;
-    without them it computes every flag. Its result is the full run's (a test holds
-    them equal).
+    record (the same rule table) and its cache of possible matches; without them it
+    computes every flag. A new reference date adds the persons whose flags the date
+    alone can change (`_dated`). Its result is the full run's (tests hold them equal).
 
     Args:
         store: a started store holding linked persons.
@@ -468,18 +511,14 @@ async def compute_flags(
     digests = _possible_digests(possible)
     last = await _last_run(store) if changed is not None and cache is not None else None
     scope: set[str] | None = None
-    if (
-        last is not None
-        and cache is not None
-        and (last.as_of, last.rules)
-        == (
-            day.isoformat(),
-            digest,
-        )
-    ):
+    if last is not None and cache is not None and last.rules == digest:
         before = load_digests(cache, meta={"run_id": last.run_id})
-        if before is not None:
-            scope = await _scope(store, changed or (), last, loads, possible, digests, before)
+        last_day = parse_day(last.as_of)
+        if before is not None and last_day is not None:
+            dated = await _dated(store, last_day, day, rules) if last_day != day else set()
+            scope = await _scope(
+                store, changed or (), last, loads, possible, digests, before, dated
+            )
     if scope is None:
         data = await read_input(store, day)
     else:
@@ -506,6 +545,8 @@ async def compute_flags(
     ]
     if drop:
         await store.write_batches("flags_delete", drop)
+    # (the others, unchanged, now stand as of this date too)
+    await store.execute("flags_as_of_set", as_of=day.isoformat())
     if cache is not None:
         # the cache first, then the record naming it: a run stopped in between leaves
         # a record the cache does not match, and the next run computes every flag

@@ -93,8 +93,16 @@ async def test_compute_flags_writes_and_replaces_flags(falkordb_store: GraphStor
     same = await falkordb_store.query("api_persons_flags", ids=["per-child"])
     assert same[0]["flag"]["run_id"] == report.run_id != again.run_id
 
-    # a changed input (the reference date is part of every flag): replaced, not added
-    moved = await compute_flags(falkordb_store, as_of=date(2026, 11, 2))
+    # a new reference date that changes nothing the flag says: re-dated in place
+    dated = await compute_flags(falkordb_store, as_of=date(2026, 11, 2))
+    assert dated.deleted == 0 and dated.written == 0 and dated.flags == 1
+    same = await falkordb_store.query("api_persons_flags", ids=["per-child"])
+    assert same[0]["flag"]["as_of"] == "2026-11-02"
+    assert same[0]["flag"]["run_id"] == report.run_id
+
+    # a changed input (two years on, the partner no longer joined "recently"): the
+    # flag is replaced, not added
+    moved = await compute_flags(falkordb_store, as_of=date(2027, 8, 1))
     assert moved.deleted == 1 and moved.written == 1 and moved.flags == 1
     assert (await falkordb_store.stats()).nodes.get("Flag") == 1
 
