@@ -28,6 +28,7 @@ import random
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -47,8 +48,10 @@ SYSTEMS = (
 
 
 def make_delta(extracts: Path, out: Path, mentions: int, fraction: float, changed: float,
-               seed: int) -> dict[str, int]:  # fmt: skip
-    """Write the delta's extract folders under ``out``; counts of changed and new rows."""
+               seed: int, days: int = 0) -> dict[str, int]:  # fmt: skip
+    """Write the delta's extract folders under ``out``; counts of changed and new rows.
+    ``days``: how many days after the population's extract the delta's was taken (0:
+    an hour later, the same day; 1: a nightly delta, which moves the reference date)."""
     rng = random.Random(seed)
     sizes = {}
     tables = {}
@@ -83,8 +86,10 @@ def make_delta(extracts: Path, out: Path, mentions: int, fraction: float, change
         (folder / name).write_text(buf.getvalue(), encoding="utf-8")
         manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         manifest.pop("files", None)  # a re-export no longer claims the generator's digests
-        stamp = manifest["extracted_at"]  # ...T02:00:00Z -> an hour later, the same day
-        manifest["extracted_at"] = stamp[:11] + f"{int(stamp[11:13]) + 1:02d}" + stamp[13:]
+        stamp = manifest["extracted_at"]  # ...T02:00:00Z -> an hour later (and days on)
+        taken = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        taken += timedelta(days=days, hours=1)
+        manifest["extracted_at"] = taken.strftime("%Y-%m-%dT%H:%M:%SZ")
         (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return counts
 
@@ -131,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fraction", type=float, default=0.01)
     ap.add_argument("--changed", type=float, default=0.5, help="share of the delta changed")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--days", type=int, default=0, help="the delta's extract, days later")
     ap.add_argument("--no-full", action="store_true", help="skip the full run on the delta")
     ap.add_argument("--again", action="store_true", help="then link again, unchanged")
     ap.add_argument("--json", type=Path, default=None)
@@ -139,7 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(args.work)
     args.work.mkdir(parents=True, mode=0o700)
     delta = args.work / "delta"
-    counts = make_delta(args.extracts, delta, args.mentions, args.fraction, args.changed, args.seed)
+    counts = make_delta(
+        args.extracts, delta, args.mentions, args.fraction, args.changed, args.seed, args.days
+    )
     out: dict = {"machine": machine(), "delta": counts, "runs": []}
     print(json.dumps(out["machine"]), counts, flush=True)
     inc = args.work / "inc"
