@@ -454,7 +454,7 @@ async def _dated(store: GraphStore, before: date, now: date, rules: Rules) -> se
     margin = timedelta(days=2)
     adult = int(rules.common.get("adult_age", 18))
     recent = int(rules.rules.get("HOUSEHOLD_ADULT_DOMESTIC_ABUSE", {}).get("recent_days", 0))
-    release = int(rules.rules.get("RELEASE_DUE_SOON", {}).get("release_days", 0))
+    release = int(rules.rules.get("RELEASE_DUE_SOON", {}).get("release_days", 90))  # (as read)
 
     def span(a: date, b: date) -> list[str]:
         return [(a - margin).isoformat(), (b + margin).isoformat()]
