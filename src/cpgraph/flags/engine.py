@@ -68,7 +68,7 @@ class FlagEngine:
         self.data = data
         self.rules = rules or Rules.load()
         self.as_of = data.as_of
-        self.adult_age = int(self.rules.common.get("adult_age", 18))
+        self.adult_age = self.rules.adult_age
         self.rels_of: dict[str, list[Relationship]] = defaultdict(list)
         for rel in data.relationships:
             self.rels_of[rel.from_id].append(rel)
@@ -539,7 +539,7 @@ class FlagEngine:
 
     def _custody(self, child: str) -> list[Flag]:
         parent_types = set(self.rules.common["parent_types"])
-        release_days = int(self.rules.rules.get("RELEASE_DUE_SOON", {}).get("release_days", 90))
+        release_days = self.rules.release_days
         household = self.household(child)
         out = []
         for other, rels in sorted(self.related(child).items()):

@@ -242,6 +242,16 @@ class Rules:
     def title(self, code: str) -> str:
         return str(self.rules[code]["title"])
 
+    @property
+    def adult_age(self) -> int:
+        """The age from which a person is an adult (default 18)."""
+        return int(self.common.get("adult_age", 18))
+
+    @property
+    def release_days(self) -> int:
+        """How soon a release counts as due (default 90 days)."""
+        return int(self.rules.get("RELEASE_DUE_SOON", {}).get("release_days", 90))
+
     @classmethod
     def load(cls, text: str | None = None) -> Rules:
         """Parse the rule table (default: the packaged `rules.toml`)."""

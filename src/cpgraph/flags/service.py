@@ -448,13 +448,12 @@ async def _dated(store: GraphStore, before: date, now: date, rules: Rules) -> se
     joined within `recent_days` of it), custody that has started and not ended, and a
     release within `release_days` (whose reason counts the days to it). A flag can change
     with the date only where one of those dates lies between the two reference dates
-    (a release anywhere in its window): those persons, a day's margin each side.
+    (a release anywhere in its window): those persons, two days' margin each side.
     """
     lo, hi = min(before, now), max(before, now)
     margin = timedelta(days=2)
-    adult = int(rules.common.get("adult_age", 18))
+    adult, release = rules.adult_age, rules.release_days
     recent = int(rules.rules.get("HOUSEHOLD_ADULT_DOMESTIC_ABUSE", {}).get("recent_days", 0))
-    release = int(rules.rules.get("RELEASE_DUE_SOON", {}).get("release_days", 90))  # (as read)
 
     def span(a: date, b: date) -> list[str]:
         return [(a - margin).isoformat(), (b + margin).isoformat()]
