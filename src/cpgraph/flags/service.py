@@ -97,8 +97,17 @@ def page_rows(rows: list[dict[str, Any]]) -> list[list[Any]]:
     return json_page(rows[0]["page"] if rows else None)
 
 
-async def read_input(store: GraphStore, as_of: date) -> FlagInput:
-    """Read the snapshot the rules run over (paged by person id, batched)."""
+async def read_input(
+    store: GraphStore, as_of: date, possible: list[PossibleMatch] | None = None
+) -> FlagInput:
+    """Read the snapshot the rules run over (paged by person id, batched).
+
+    Args:
+        store: the store.
+        as_of: the reference date.
+        possible: every possible match, when the caller has read them already
+            (`read_possible_matches`; read here otherwise).
+    """
     dobs: dict[str, date | None] = {}
     reader = _Reader(store)
     async for rows, _, _ in cursor_pages(
@@ -113,7 +122,9 @@ async def read_input(store: GraphStore, as_of: date) -> FlagInput:
             batch = ids[start : start + BATCH]
             await reader.relationships("flags_relationships_batch", batch)
             await reader.involvements(batch)
-    return reader.snapshot(as_of, dobs, await read_possible_matches(store))
+    if possible is None:
+        possible = await read_possible_matches(store)
+    return reader.snapshot(as_of, dobs, possible)
 
 
 async def read_scoped_input(
@@ -142,10 +153,9 @@ async def read_scoped_input(
         batch = live[start : start + BATCH]
         await reader.relationships("flags_relationships_batch", batch)
         await reader.relationships("flags_relationships_into_batch", batch)
-    related = {p for r in reader.rels for p in (r.from_id, r.to_id)} - dobs.keys()
-    dobs.update(await _dobs(store, sorted(related)))
-    scope = set(live)
     relatives = {p for r in reader.rels for p in (r.from_id, r.to_id)}
+    dobs.update(await _dobs(store, sorted(relatives - dobs.keys())))
+    scope = set(live)
     others = {pm.other_id for pm in possible if pm.person_id in relatives}
     involved = sorted(scope | relatives | others)
     for start in range(0, len(involved), BATCH):
@@ -388,7 +398,14 @@ async def _loads(store: GraphStore) -> list[str]:
 
 
 async def _ids_page(store: GraphStore, query: str, **params: Any) -> set[str]:
+    """The person ids of a query answering one `page` (`page_rows`)."""
     return {str(p) for p in page_rows(await store.query(query, **params))}
+
+
+async def _ids(store: GraphStore, query: str, **params: Any) -> set[str]:
+    """The person ids of a query answering one row with a list ``ids``."""
+    rows = await store.query(query, **params)
+    return {str(p) for p in (rows[0]["ids"] if rows else ())}
 
 
 async def _scope(
@@ -416,8 +433,7 @@ async def _scope(
     new_loads = sorted({entry.rsplit(":", 1)[0] for entry in set(loads) - last.loads})
     if new_loads:
         touched |= await _ids_page(store, "flags_persons_of_loads", loads=new_loads)
-    decided = await store.query("flags_decided_persons", since=last.started_at)
-    touched.update(str(p) for p in (decided[0]["ids"] if decided else ()))
+    touched |= await _ids(store, "flags_decided_persons", since=last.started_at)
     for key in digests.keys() ^ before.keys() | {
         k for k in digests.keys() & before.keys() if digests[k] != before[k]
     }:
@@ -460,15 +476,39 @@ async def _dated(store: GraphStore, before: date, now: date, rules: Rules) -> se
 
     out: set[str] = set()
     for a, b in ((lo, hi), (_years_before(lo, adult), _years_before(hi, adult))):
-        rows = await store.query("flags_persons_born_between", lo=span(a, b)[0], hi=span(a, b)[1])
-        out.update(str(p) for p in (rows[0]["ids"] if rows else ()))
-    ranges = [span(lo, hi), span(lo - timedelta(days=recent), hi - timedelta(days=recent))]
-    rows = await store.query("flags_related_dated_between", ranges=ranges)
-    out.update(str(p) for p in (rows[0]["ids"] if rows else ()))
+        born_lo, born_hi = span(a, b)
+        out |= await _ids(store, "flags_persons_born_between", lo=born_lo, hi=born_hi)
+    ago = timedelta(days=recent)
+    ranges = [span(lo, hi), span(lo - ago, hi - ago)]
+    out |= await _ids(store, "flags_related_dated_between", ranges=ranges)
     ranges = [span(lo, hi + timedelta(days=release))]
-    rows = await store.query("flags_custody_dated_between", ranges=ranges)
-    out.update(str(p) for p in (rows[0]["ids"] if rows else ()))
+    out |= await _ids(store, "flags_custody_dated_between", ranges=ranges)
     return out
+
+
+async def _run_scope(
+    store: GraphStore,
+    day: date,
+    rules: Rules,
+    digest: str,
+    changed: Collection[str],
+    cache: Path,
+    loads: list[str],
+    possible: list[PossibleMatch],
+    digests: dict[str, int],
+) -> set[str] | None:
+    """The persons a scoped run recomputes (`_scope`), or ``None`` when the last run
+    cannot be trusted for it: none recorded, another rule table, its cache gone or
+    another run's."""
+    last = await _last_run(store)
+    if last is None or last.rules != digest:
+        return None
+    before = load_digests(cache, meta={"run_id": last.run_id})
+    last_day = parse_day(last.as_of)
+    if before is None or last_day is None:
+        return None
+    dated = await _dated(store, last_day, day, rules) if last_day != day else set()
+    return await _scope(store, changed, last, loads, possible, digests, before, dated)
 
 
 async def compute_flags(
@@ -508,18 +548,13 @@ async def compute_flags(
     loads = await _loads(store)
     possible = await read_possible_matches(store)
     digests = _possible_digests(possible)
-    last = await _last_run(store) if changed is not None and cache is not None else None
-    scope: set[str] | None = None
-    if last is not None and cache is not None and last.rules == digest:
-        before = load_digests(cache, meta={"run_id": last.run_id})
-        last_day = parse_day(last.as_of)
-        if before is not None and last_day is not None:
-            dated = await _dated(store, last_day, day, rules) if last_day != day else set()
-            scope = await _scope(
-                store, changed or (), last, loads, possible, digests, before, dated
-            )
+    scope = None
+    if changed is not None and cache is not None:
+        scope = await _run_scope(
+            store, day, rules, digest, changed, cache, loads, possible, digests
+        )
     if scope is None:
-        data = await read_input(store, day)
+        data = await read_input(store, day, possible)
     else:
         data = await read_scoped_input(store, day, scope, possible)
     engine = FlagEngine(data, rules)
