@@ -499,12 +499,16 @@ class LinkageService:
         # (a copy: a slice would keep the arrays)
         result.state = replace(st, edges=st.edges.iloc[:0].copy(), cannot=None, scope=None)
         del st
+        # each mention's person in the store as the run read it (None: a new mention);
+        # only an incremental run compares with it
+        stored = np.empty(0, dtype=object)
+        if written is not None:
+            stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
         try:
             todo = np.arange(len(keys))
             if written is not None and len(keys):
                 # unchanged: the same hash as last written and the same person in the store now
                 before = written.reindex(keys, fill_value=0).to_numpy(np.uint64)
-                stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
                 same = (before == digest) & (stored == pids)
                 todo = np.flatnonzero(~same)
 
@@ -541,17 +545,9 @@ class LinkageService:
         t3 = time.perf_counter()
         changed = None
         if written is not None and data.fresh is not None and ends is not None:
-            # What a scoped flags run starts from (`cpgraph.flags.compute_flags`): flags
-            # read which records a person holds, never a link's probability or breakdown,
-            # so a resolution rewritten for those alone changes no person's flags.
             fresh = pd.Index(keys).isin(list(data.fresh))
-            stored = np.array([data.previous_ids.get(k) for k in keys], dtype=object)
-            moved = stored != pids  # (new mentions too: no person before)
-            changed = frozenset(
-                {*pids[moved | fresh].tolist(), *result.retired_ids, *ends}
-                | {p for p in stored[moved].tolist() if p is not None}
-                | {r["person_id"] for r in revived}
-            )
+            also = {*result.retired_ids, *ends, *(r["person_id"] for r in revived)}
+            changed = changed_persons(stored, pids, fresh, also)
         timings = {"write_resolutions": t1 - t0, "write_review": t2 - t1, "write_related": t3 - t2}
         return timings, changed
 
@@ -922,6 +918,33 @@ def _edge_digest(row: dict[str, Any]) -> int:
     """What a ``RELATED_TO`` row writes on its edge (all but the run), as a uint64."""
     # (the rows share one key order)
     return _digest(tuple((k, v) for k, v in row.items() if k != "run_id"))
+
+
+def changed_persons(
+    stored: np.ndarray, pids: np.ndarray, fresh: np.ndarray, also: set[str]
+) -> frozenset[str]:
+    """The persons a run changed, which a scoped flags run starts from
+    (`cpgraph.flags.compute_flags`).
+
+    Flags read which records a person holds, never a link's probability or breakdown:
+    a resolution rewritten for those alone changes no person.
+
+    Args:
+        stored: each mention's person in the store when the run read it (None: new).
+        pids: each mention's person after the run.
+        fresh: each mention new or changed since the last run's cache.
+        also: persons changed otherwise (retired, revived, at an end of a
+            ``RELATED_TO`` edge written or deleted).
+
+    Returns:
+        Both persons of every mention that moved, the person of every new or changed
+        mention, and ``also``.
+    """
+    moved = stored != pids  # (new mentions too: no person before)
+    return frozenset(
+        {*pids[moved | fresh].tolist(), *also}
+        | {p for p in stored[moved].tolist() if p is not None}
+    )
 
 
 def _missing(value: Any) -> bool:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpgraph.linkage.service import CACHED_COLUMNS
+from cpgraph.linkage.service import CACHED_COLUMNS, changed_persons
 from cpgraph.linkage.statefile import load_mentions, save_mentions
 
 
@@ -73,7 +73,7 @@ from pathlib import Path
 import pandas as pd, psutil, pyarrow as pa
 from cpgraph.linkage import statefile
 from cpgraph.linkage.forking import release_free_memory
-from cpgraph.linkage.service import CACHED_COLUMNS
+from cpgraph.linkage.service import CACHED_COLUMNS, changed_persons
 
 real = statefile.release_arrow_memory
 kept = sys.argv[2]  # which call keeps Arrow's pool as it was before the fix
@@ -116,3 +116,15 @@ def test_writing_and_reading_the_cache_gives_arrows_memory_back(tmp_path: Path) 
     assert got["save"] < 0.5 * save_kept["save"], (got, save_kept)
     # ... and after reading, the arrays it returns and little else
     assert got["load"] < load_kept["load"] - 0.2 * got["pool"], (got, load_kept)
+
+
+def test_the_persons_a_run_changed_are_those_whose_records_it_moved_added_or_changed():
+    """A resolution rewritten for its probability alone (the same person before and
+    after, the mention unchanged) changes no person's flags; a move changes both."""
+    stored = np.array(["P1", "P1", "P2", None, "P3"], dtype=object)
+    pids = np.array(["P1", "P4", "P2", "P5", "P3"], dtype=object)
+    fresh = np.array([False, False, False, True, True])
+    got = changed_persons(stored, pids, fresh, {"P9"})
+    # P1 lost a mention to P4; P5 gained a new one; P3's mention changed; P9 otherwise;
+    # P2's mention was only re-scored
+    assert got == {"P1", "P4", "P5", "P3", "P9"}
