@@ -43,23 +43,30 @@ async def put_persons(store: GraphStore, records: list[tuple[str, str, str]]) ->
     )
 
 
+async def live_with(
+    store: GraphStore, child: str, adult: str, relationship: str, since: str, sources: list[str]
+) -> None:
+    """A person-level relationship: ``adult`` is the child's ``relationship``, living
+    with the child since ``since``, as the records ``sources`` state."""
+    row = {
+        "from_id": child,
+        "to_id": adult,
+        "relationship": relationship,
+        "lives_with": True,
+        "from_date": since,
+        "to_date": None,
+        "sources": sources,
+        "run_id": "r1",
+    }
+    await store.write_batches("person_relationships_upsert", [row])
+
+
 async def populate(store: GraphStore) -> None:
     await put_persons(store, RECORDS)
-    await store.write_batches(
-        "person_relationships_upsert",
-        [
-            {
-                "from_id": "per-child",
-                "to_id": "per-partner",
-                "relationship": "partner_of_parent",
-                "lives_with": True,
-                "from_date": "2025-07-03",
-                "to_date": None,
-                "sources": ["csc:person:C1", "csc:person:P1"],
-                "run_id": "r1",
-            }
-        ],
-    )
+    await live_with(
+        store, "per-child", "per-partner", "partner_of_parent", "2025-07-03",
+        ["csc:person:C1", "csc:person:P1"],
+    )  # fmt: skip
     event = [
         "police:occurrence:O1", "occurrence", "domestic_abuse", True, "domestic_abuse",
         "2022-10-04", None, None, "police", "police", "load-1", {"summary": "free text"},

@@ -21,7 +21,7 @@ from cpgraph.flags.model import Rules
 from cpgraph.security.roles import Role
 from cpgraph.steward import Actor, StewardService
 from cpgraph.store import GraphStore
-from tests.integration.flags.test_compute_flags import populate, put_persons
+from tests.integration.flags.test_compute_flags import live_with, populate, put_persons
 
 pytestmark = pytest.mark.integration
 
@@ -37,21 +37,10 @@ SECOND = [
 
 async def _second_household(store: GraphStore) -> None:
     await put_persons(store, SECOND)
-    await store.write_batches(
-        "person_relationships_upsert",
-        [
-            {
-                "from_id": "per-child-2",
-                "to_id": "per-adult-2",
-                "relationship": "step_father",
-                "lives_with": True,
-                "from_date": "2024-01-01",
-                "to_date": None,
-                "sources": ["csc:person:C2", "csc:person:A2"],
-                "run_id": "r1",
-            }
-        ],
-    )
+    await live_with(
+        store, "per-child-2", "per-adult-2", "step_father", "2024-01-01",
+        ["csc:person:C2", "csc:person:A2"],
+    )  # fmt: skip
 
 
 async def _new_load_with_an_event(store: GraphStore, load_id: str, record: str) -> None:
