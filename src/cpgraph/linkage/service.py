@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from pandas.util import hash_array
 
 from cpgraph.config import Settings
 from cpgraph.errors import LinkageError
@@ -483,13 +484,14 @@ class LinkageService:
                 a["status"].to_numpy(object), a["breakdown"].to_numpy(object))  # fmt: skip
 
         def what(k: int) -> tuple[Any, ...]:
-            """What mention ``k``'s resolution says (its row and its hash are made of it)."""
+            """What mention ``k``'s resolution says (its row is made of it;
+            `resolution_digests` hashes the same fields)."""
             key, pid, prob, method, status, bd = (c[k] for c in cols)
             prob = float(prob) if prob == prob else None
             return (key, pid, display.get(pid, ""), prob, method, status, bd or None)
 
         # what each mention's resolution says, hashed: kept in the state for the next run
-        digest = np.fromiter((_digest(what(k)) for k in range(len(keys))), np.uint64, len(keys))
+        digest = resolution_digests(cols, [display.get(p, "") for p in pids.tolist()])
         result.state.written = pd.Series(digest, index=keys)
         # The next run's state is written now, beside the file it replaces, and put in its
         # place once every write below succeeded: its kept edges and cannot-links (~0.5 GB
@@ -894,7 +896,51 @@ def iter_relationship_rows(
         }
 
 
-def _digest(what: tuple[Any, ...]) -> int:
+def resolution_digests(cols: tuple[np.ndarray, ...], names: list[str]) -> np.ndarray:
+    """What each mention's resolution says, hashed to a uint64 (the rows `_write` makes).
+
+    Args:
+        cols: the assignments' ``key, person_id, probability, method, status,
+            breakdown`` columns.
+        names: each row's person's display name.
+
+    Returns:
+        One digest per row; equal rows, equal digests.
+    """
+    keys, pids, prob, method, status, bds = cols
+    # Breakdowns are shared read-only dicts (one per distinct edge shape, see the
+    # engine's `_bds`): each is pickled once, not once per mention. The rest is hashed a
+    # column at a time (~20 times cheaper than a pickle per row at 1M mentions).
+    made: dict[int, int] = {}
+    bd = np.zeros(len(keys), np.uint64)
+    for k, d in enumerate(bds.tolist()):
+        if d:
+            h = made.get(id(d))
+            if h is None:
+                h = made[id(d)] = _digest(d)
+            bd[k] = h
+    p = np.asarray(prob, np.float64)
+    columns = (
+        keys,
+        pids,
+        np.asarray(names, dtype=object),
+        np.where(np.isnan(p), np.inf, p),  # (a missing probability is one value)
+        method,
+        status,
+        bd,
+    )
+    out = np.zeros(len(keys), np.uint64)
+    for n, values in enumerate(columns):
+        # (keys, persons and names are mostly unique: factorizing them first would cost
+        # more than it saves; uint64 arithmetic wraps, as a hash combination should)
+        out = out * _FNV_PRIME ^ hash_array(values, categorize=n in (4, 5))
+    return out
+
+
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+def _digest(what: Any) -> int:
     """``what`` hashed to a uint64. Pickled only to be hashed, never loaded: it is
     several times cheaper than JSON and as exact."""
     raw = hashlib.blake2b(pickle.dumps(what, protocol=5), digest_size=8).digest()

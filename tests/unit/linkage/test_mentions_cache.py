@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cpgraph.linkage.service import CACHED_COLUMNS, changed_persons
+from cpgraph.linkage.service import CACHED_COLUMNS, changed_persons, resolution_digests
 from cpgraph.linkage.statefile import load_mentions, save_mentions
 
 
@@ -128,3 +128,41 @@ def test_the_persons_a_run_changed_are_those_whose_records_it_moved_added_or_cha
     # P1 lost a mention to P4; P5 gained a new one; P3's mention changed; P9 otherwise;
     # P2's mention was only re-scored
     assert got == {"P1", "P4", "P5", "P3", "P9"}
+
+
+def test_a_resolutions_digest_changes_with_every_field_and_only_with_them():
+    """The incremental write skips a mention whose digest is the last run's: a field
+    the digest left out would leave a changed resolution unwritten."""
+    bd = {"surname": {"level": "exact", "weight": 4.1}, "prior": {"level": "prior", "weight": -9}}
+    cols = (
+        np.array(["m1", "m2", "m3"], dtype=object),
+        np.array(["P1", "P1", "P2"], dtype=object),
+        np.array([0.99, 0.97, np.nan]),
+        np.array(["probabilistic", "probabilistic", "singleton"], dtype=object),
+        np.array(["auto", "auto", "singleton"], dtype=object),
+        np.array([bd, bd, None], dtype=object),
+    )
+    names = ["Ann Lee", "Ann Lee", "Bo Ray"]
+    base = resolution_digests(cols, names)
+    assert len(set(base.tolist())) == 3
+    # the same content (an equal breakdown in another dict, another NaN) hashes alike
+    again = list(cols)
+    again[5] = np.array([dict(bd), dict(bd), None], dtype=object)
+    again[2] = np.array([0.99, 0.97, float("nan")])
+    assert (resolution_digests(tuple(again), names) == base).all()
+    changes = {
+        0: np.array(["m9", "m2", "m3"], dtype=object),
+        1: np.array(["P7", "P1", "P2"], dtype=object),
+        2: np.array([0.98, 0.97, np.nan]),
+        3: np.array(["steward", "probabilistic", "singleton"], dtype=object),
+        4: np.array(["reviewed", "auto", "singleton"], dtype=object),
+        5: np.array([{**bd, "dob": {"level": "exact", "weight": 3.0}}, bd, None], dtype=object),
+    }
+    for at, values in changes.items():
+        changed = list(cols)
+        changed[at] = values
+        got = resolution_digests(tuple(changed), names)
+        assert got[0] != base[0], at
+        assert (got[1:] == base[1:]).all(), at
+    renamed = resolution_digests(cols, ["Anne Lee", "Ann Lee", "Bo Ray"])
+    assert renamed[0] != base[0] and (renamed[1:] == base[1:]).all()
