@@ -469,7 +469,8 @@ def _fingerprints(prep: _Prepared, base: np.ndarray) -> np.ndarray:
 
 def _row_hashes(mentions: pd.DataFrame) -> np.ndarray:
     """The hash of each mention's linkage columns (:func:`fingerprint`)."""
-    return fingerprint(mentions.reset_index(drop=True))
+    # (by position: the index is not hashed, so the frame is not copied to reset it)
+    return fingerprint(mentions)
 
 
 def _check_keys(mentions: pd.DataFrame) -> None:
