@@ -139,8 +139,7 @@ def region(
     limit = max_share * n
     if seeds.sum() > limit:
         return Region(None, "delta too large")
-    xi, xj = [np.asarray(ei, np.int64)], [np.asarray(ej, np.int64)]
-    comp = connected_components(n, np.concatenate(xi), np.concatenate(xj))
+    comp = connected_components(n, np.asarray(ei, np.int64), np.asarray(ej, np.int64))
     inside = isin(comp, unique_sorted(comp[seeds]))
     # household pairs: a relative in the region and any record at one of its component's
     # postcodes with its initials (the anchor's person lies in its component)
@@ -171,8 +170,9 @@ def region(
         new = ~inside[y] | (comp[y] != m["c"].to_numpy(np.int64))
         if not new.any():
             break
-        xi.append(m["rec"].to_numpy(np.int64)[new])
-        xj.append(y[new])
-        comp = connected_components(n, np.concatenate(xi), np.concatenate(xj))
+        # the new pairs join whole components: only they are clustered again, on the
+        # components' labels (each the smallest position of its component, as a pass
+        # over every edge would give; that pass per round was most of the closure's time)
+        comp = connected_components(n, comp[m["rec"].to_numpy(np.int64)[new]], comp[y[new]])[comp]
         inside = isin(comp, unique_sorted(comp[seeds]))
     return Region(inside, "", rounds)
