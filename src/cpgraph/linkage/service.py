@@ -584,16 +584,9 @@ class LinkageService:
 
     @staticmethod
     def _display_names(a: pd.DataFrame, mentions: pd.DataFrame) -> dict[str, str]:
-        m = mentions.set_index("key")[["agency", "forename", "surname"]].reindex(a["key"])
-        frame = pd.DataFrame(
-            {
-                "person_id": a["person_id"].to_numpy(),
-                "rank": m["agency"].map(_DISPLAY_PREFERENCE).fillna(9).to_numpy(),
-                "name": (m["forename"].fillna("") + " " + m["surname"].fillna("")).str.strip(),
-            }
-        )
-        frame = frame[frame["name"] != ""].sort_values(["person_id", "rank", "name"])
-        return frame.drop_duplicates("person_id").set_index("person_id")["name"].to_dict()
+        """Each person's display name: the name on its record of the most preferred
+        agency (`_DISPLAY_PREFERENCE`), the alphabetically first among equals."""
+        return display_names(a["person_id"].to_numpy(object), a["key"].to_numpy(object), mentions)
 
     async def _retire(self, result: EngineResult, data: Mentions, live: set[str], at: str) -> None:
         if not result.retired_ids:
@@ -720,6 +713,48 @@ class LinkageService:
 # what the write stage reads of each mention: display names (`_display_names`) and the
 # review queue's records (`cpgraph.steward.queue.queue_rows`)
 WRITE_COLUMNS = ("key", "system", "agency", "forename", "surname", "dob", "row_hash")
+
+
+def display_names(pids: np.ndarray, keys: np.ndarray, mentions: pd.DataFrame) -> dict[str, str]:
+    """Person id → display name (see `LinkageService._display_names`).
+
+    Args:
+        pids: each assigned mention's person.
+        keys: the same mentions' keys.
+        mentions: ``key, agency, forename, surname`` of the mentions.
+
+    Returns:
+        One name per person with a named mention.
+    """
+    m = mentions[["key", "agency", "forename", "surname"]]
+    if not np.array_equal(m["key"].to_numpy(object), keys):
+        # (the engine returns the mentions in their own order: no look-up, as a rule)
+        m = m.set_index("key").reindex(keys).reset_index()
+    # the name of each distinct (forename, surname), made once (not a string per mention)
+    fc, fu = pd.factorize(m["forename"].fillna("").to_numpy(object))
+    sc, su = pd.factorize(m["surname"].fillna("").to_numpy(object))
+    pair, pairs = pd.factorize(fc.astype(np.int64) * (len(su) + 1) + sc)
+    fu, su = np.asarray(fu, object), np.asarray(su, object)
+    made = [f"{fu[p // (len(su) + 1)]} {su[p % (len(su) + 1)]}".strip() for p in pairs.tolist()]
+    # names as ranks in sorted order (equal names, equal ranks)
+    ranked = pd.Series(made, dtype=object).rank(method="dense").to_numpy(np.int64)
+    empty = np.array([x == "" for x in made], bool)
+    named = np.flatnonzero(~empty[pair])
+    if not len(named):
+        return {}
+    rank = m["agency"].map(_DISPLAY_PREFERENCE).fillna(9).to_numpy(np.float64)
+    # persons, then agency rank, then name: sorted codes instead of a frame of strings
+    pid_code, pid_uniq = pd.factorize(pids[named], sort=True)
+    name_code = ranked[pair[named]]
+    order = np.lexsort((name_code, rank[named], pid_code))
+    first = order[np.r_[True, pid_code[order][1:] != pid_code[order][:-1]]]
+    return dict(
+        zip(
+            np.asarray(pid_uniq, object)[pid_code[first]].tolist(),
+            np.asarray(made, object)[pair[named][first]].tolist(),
+            strict=True,
+        )
+    )
 
 
 def write_columns(mentions: pd.DataFrame) -> pd.DataFrame:
