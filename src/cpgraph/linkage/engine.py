@@ -762,10 +762,19 @@ class LinkageEngine:
         # its state are held together until the run returns)
         return pd.DataFrame(d, copy=False)
 
-    def _edges_from_frame(self, df: pd.DataFrame, pos: pd.Series) -> _Edges:
+    def _edges_from_frame(
+        self,
+        df: pd.DataFrame,
+        pos: pd.Series,
+        ends: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> _Edges:
+        """Edges of a state's frame, their ends by position (``ends``: already found)."""
         names = self.spec.names
-        i = pos.reindex(df["key_a"]).to_numpy()
-        j = pos.reindex(df["key_b"]).to_numpy()
+        if ends is None:
+            i = pos.reindex(df["key_a"]).to_numpy()
+            j = pos.reindex(df["key_b"]).to_numpy()
+        else:
+            i, j = ends
         return _Edges(
             i.astype(np.int64),
             j.astype(np.int64),
@@ -1086,9 +1095,12 @@ class LinkageEngine:
         fp = prepared.fingerprints
         changed = (old_fp.isna() | (old_fp.to_numpy() != fp.to_numpy())).to_numpy()
         old = state.edges
-        unchanged_keys = set(keys[~changed].tolist())
-        ok = old["key_a"].isin(unchanged_keys) & old["key_b"].isin(unchanged_keys)
-        return changed, [self._edges_from_frame(old[ok.to_numpy()], prep.pos)]
+        # each end's position now (one look-up per end, used for the test and the edges)
+        i = prep.pos.reindex(old["key_a"]).to_numpy(np.float64)
+        j = prep.pos.reindex(old["key_b"]).to_numpy(np.float64)
+        ok = ~(np.isnan(i) | np.isnan(j))
+        ok[ok] = ~changed[i[ok].astype(np.int64)] & ~changed[j[ok].astype(np.int64)]
+        return changed, [self._edges_from_frame(old[ok], prep.pos, (i[ok], j[ok]))]
 
     def _reused_cannot(
         self, prepared: _PrepareResult, state: LinkState | None, changed: np.ndarray
