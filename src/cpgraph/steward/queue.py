@@ -198,6 +198,16 @@ def waterfall(
         contribution; a last ``adjustment`` step closes any gap to the stored weight
         (rounding, household guard).
     """
+    prior, steps, total = waterfall_steps(breakdown, names)
+    closing = adjustment(total, final)
+    return prior, steps if closing is None else [*steps, closing]
+
+
+def waterfall_steps(
+    breakdown: dict[str, Any] | None, names: Sequence[str] = ()
+) -> tuple[float, list[WaterfallStep], float]:
+    """The prior and the steps of :func:`waterfall` before any adjustment, and the
+    weight they add up to (the same for every pair sharing a breakdown)."""
     bd = dict(breakdown or {})
     prior = float((bd.pop("prior", None) or {}).get("weight", 0.0))
     known = [n for n in names if n in bd]
@@ -209,10 +219,15 @@ def waterfall(
         w = float(item.get("weight", 0.0))
         total += w
         steps.append(WaterfallStep(name, str(item.get("level", "")), round(w, 3), round(total, 3)))
+    return prior, steps, total
+
+
+def adjustment(total: float, final: float) -> WaterfallStep | None:
+    """The step closing the gap from the steps' ``total`` to the stored weight, if any."""
     gap = final - total
     if abs(gap) > 0.01:
-        steps.append(WaterfallStep("adjustment", "other", round(gap, 3), round(final, 3)))
-    return prior, steps
+        return WaterfallStep("adjustment", "other", round(gap, 3), round(final, 3))
+    return None
 
 
 def impact_of(pa: PersonSummary | None, pb: PersonSummary | None) -> Impact:
@@ -379,9 +394,11 @@ def queue_rows(
         dob=mi["dob"].reindex(recs["key"]).to_numpy(),
     )
     # person-level relationships of the involved persons (both directions)
+    # (by a Series: `map` of a dict builds a Series of all its entries on every call)
+    person_s = pd.Series(assignments["person_id"].to_numpy(object), index=assignments["key"])
     rel = relationships.assign(
-        from_id=relationships["from_key"].map(person_of),
-        to_id=relationships["to_key"].map(person_of),
+        from_id=relationships["from_key"].map(person_s),
+        to_id=relationships["to_key"].map(person_s),
     ).dropna(subset=["from_id", "to_id"])
     rel = rel[(rel["from_id"] != rel["to_id"])]
     rel = rel[rel["from_id"].isin(involved) | rel["to_id"].isin(involved)]
@@ -418,13 +435,17 @@ def queue_rows(
     reasons = review["reason"] if "reason" in review.columns else [None] * len(review)
     # what beyond a shared name and birth date supports each pair (flags use it)
     support = list(review["evidence"]) if "evidence" in review.columns else [()] * len(review)
-    # plain dicts: a Series lookup per pair costs ~100 times more
-    system = dict(zip(mentions["key"], mentions["system"], strict=True))
-    row_hash = dict(zip(mentions["key"], mentions["row_hash"], strict=True))
+    # plain dicts of the pairs' records only: a Series lookup per pair costs ~100 times
+    # more, a dict of every mention ~3 s at 1M mentions
+    ends = pd.Index(np.concatenate([lo, hi])).unique()
+    at_ends = mi[["system", "row_hash"]].reindex(ends)
+    system = dict(zip(ends, at_ends["system"], strict=True))
+    row_hash = dict(zip(ends, at_ends["row_hash"], strict=True))
     # The engine gives pairs of equal levels and weights one shared breakdown (4.5k
     # objects for 14.8k pairs at 141k mentions): its JSON and waterfall are made once
-    # per object and total weight (the objects live as long as `review`).
-    made: dict[tuple[int, float], tuple[str | None, float, str]] = {}
+    # per object (the objects live as long as `review`); a pair's own total weight
+    # only adds the closing step.
+    made: dict[int, tuple[str | None, float, str, float]] = {}
     none: dict[str, Any] = {}
     rows = []
     for x, (k_lo, k_hi, prob, weight, bd, why) in enumerate(
@@ -434,14 +455,21 @@ def queue_rows(
         cid = candidate_id_of(k_lo, k_hi)
         p, w = float(prob), float(weight)
         bd = bd if isinstance(bd, dict) else none
-        shown = made.get((id(bd), w))
+        shown = made.get(id(bd))
         if shown is None:
-            prior, steps = waterfall(bd, w, names)
-            shown = made[(id(bd), w)] = (
+            prior, steps, total = waterfall_steps(bd, names)
+            shown = made[id(bd)] = (
                 _json(bd) if bd else None,
                 prior,
                 _json([[s.label, s.level, s.contribution, s.cumulative] for s in steps]),
+                total,
             )
+        bd_json, prior, steps_json, total = shown
+        closing = adjustment(total, w)
+        if closing is not None:
+            # (the JSON of the steps with one more: json.dumps' own separator)
+            last = [closing.label, closing.level, closing.contribution, closing.cumulative]
+            steps_json = f"{steps_json[:-1]}, {_json(last)}]"
         imp = impact_of(persons.get(pa[x] or ""), persons.get(pb[x] or ""))
         score = consequence(imp, p)
         rows.append(
@@ -451,15 +479,15 @@ def queue_rows(
                 "key_b": k_hi,
                 "probability": p,
                 "weight": w,
-                "breakdown": shown[0],
+                "breakdown": bd_json,
                 "run_id": run_id,
                 "at": at,
                 "person_a": pa[x],
                 "person_b": pb[x],
                 "reason": str(why) if why else (_kept_apart(bd) or UNCERTAIN),
                 "consequence": score,
-                "prior": shown[1],
-                "steps": shown[2],
+                "prior": prior,
+                "steps": steps_json,
                 "impact_reasons": [r.value for r in imp.reasons],
                 "system_a": _str(system.get(k_lo)),
                 "system_b": _str(system.get(k_hi)),

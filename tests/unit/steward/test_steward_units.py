@@ -107,6 +107,13 @@ def test_queue_rows_of_pairs_sharing_one_breakdown_follow_each_pair_weight() -> 
     assert steps[0] == steps[2] and steps[0] != steps[1]
     assert len({r["breakdown"] for r in rows}) == 1
     assert [r["prior"] for r in rows] == [-10.0] * 3
+    # the stored text is the waterfall's own JSON, adjustment step and all (the queue's
+    # digest reads the text: another spelling of the same steps would rewrite the row)
+    for row, w in zip(rows, [-2.0, -1.0, -2.0], strict=True):
+        shown = waterfall(bd, w, ["dob"])[1]
+        assert row["steps"] == json.dumps(
+            [[x.label, x.level, x.contribution, x.cumulative] for x in shown]
+        )
 
 
 def _person(pid: str, **kw) -> PersonSummary:
