@@ -19,7 +19,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -129,6 +131,23 @@ class RuleOutcome:
     age_conflict: np.ndarray  # bool
     cannot: np.ndarray  # bool: any cannot-link (never when deterministic holds)
     kept: np.ndarray  # int8: reviewable guard code (see ScoredPairs.kept)
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+@lru_cache(maxsize=1 << 16)
+def _address_words(address: object) -> frozenset[str]:
+    """The words and numbers of a recorded address (lower case; none when absent)."""
+    if not isinstance(address, str):
+        return frozenset()
+    return frozenset(_WORD.findall(address.lower()))
+
+
+def _addresses_apart(a: object, b: object) -> bool:
+    """Two recorded addresses with no word or number in common (both recorded)."""
+    wa, wb = _address_words(a), _address_words(b)
+    return bool(wa) and bool(wb) and wa.isdisjoint(wb)
 
 
 class Scorer:
@@ -290,6 +309,12 @@ class Scorer:
             and self.k_fn is not None
         ):
             soft["index_twins_forename"] = self._index_twins_forename(pl, same_sn & home)
+        if (
+            self.spec.guard_postcode_other_address
+            and self.k_pc is not None
+            and self.k_addr is not None
+        ):
+            soft["different_addresses"] = self._other_address(pl)
         differ = fn_differ | self._is_else(lv, self.k_sex)
         at_home = same_sn & home
         own = self._namesake_index
@@ -360,6 +385,36 @@ class Scorer:
             if mask is not None:
                 kept[mask] = code
         return out, kept
+
+    def _other_address(self, pl: PairLevels) -> np.ndarray:
+        """17-alike7: two records of one full postcode whose recorded addresses share no
+        word or number ("7 Highfield Gardens" beside "216 Arnold Close", one postcode):
+        another house in another street, so two households, not one person's two
+        spellings of one address ("17 Hill St" / "17 Hill Street" share the number and
+        the street).  The place gate compares full postcodes and lets such a pair pass;
+        a same-name, same-birthday stranger round the corner is kept apart for a steward
+        ("different_addresses", the gate's own reason), never cut.
+        """
+        assert self.k_pc is not None and self.k_addr is not None
+        lv = pl.levels
+        out = np.zeros(len(lv), bool)
+        look = np.flatnonzero((lv[:, self.k_pc] == 0) & self._is_else(lv, self.k_addr))
+        if not len(look):
+            return out
+        s = self.comparer.s
+        # (the postcodes as recorded: the relationship rounds compare a relative as if
+        # recorded at her anchor's address, and a household that moved is not parted)
+        pc = s["pc"].to_numpy(object)
+        addr = s["address"].to_numpy(object)
+        out[look] = np.fromiter(
+            (
+                isinstance(pc[a], str) and pc[a] == pc[b] and _addresses_apart(addr[a], addr[b])
+                for a, b in zip(pl.i[look], pl.j[look], strict=True)
+            ),
+            bool,
+            len(look),
+        )
+        return out
 
     def _index_twins_forename(self, pl: PairLevels, at_home: np.ndarray) -> np.ndarray:
         """16-alike6: two records of one master index at one address with one birth date

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 18)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 18)} | {"17-alike7"}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -25,6 +25,7 @@ ReviewableGuard = Literal[
     "index_household_surname_typo",
     "household_name_order",
     "index_twins_forename",
+    "different_addresses",
 ]
 REVIEWABLE_GUARDS: tuple[str, ...] = get_args(ReviewableGuard)
 
@@ -180,6 +181,9 @@ class Spec:
     # 16-alike6: one index, one address, one birth date, forenames two real names alike
     # only by spelling (Anna / Joanna): twins, kept apart for review
     guard_index_twins_forename: bool = False
+    # 17-alike7: one postcode, two wholly different addresses (no word or number in
+    # common): two households, kept apart for review ("different_addresses")
+    guard_postcode_other_address: bool = False
     # 15-alike5: at one address, equal recorded surnames and unrelated recorded
     # forenames are two people whatever the name-order swap variant agrees on
     guard_household_name_order: bool = False
@@ -372,6 +376,7 @@ class GuardsDoc(_Section):
     index_twins_middle_name: bool = False
     index_twins_middle_name_spellings: bool = False
     index_twins_forename: bool = False
+    postcode_other_address: bool = False
     household_name_order: bool = False
     household_name_order_stem: int = Field(0, ge=0, le=8)
     index_namesakes_at_home: list[str] = []
@@ -677,6 +682,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_twins_spellings=gd.index_twins_middle_name_spellings,
         guard_index_twins_forename=gd.index_twins_forename,
+        guard_postcode_other_address=gd.postcode_other_address,
         guard_household_name_order=gd.household_name_order,
         guard_name_order_stem=gd.household_name_order_stem,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),

@@ -126,6 +126,7 @@ def test_only_the_listed_guards_can_be_reviewable():
         "index_household_surname_typo",  # v13
         "household_name_order",  # 15-alike5
         "index_twins_forename",  # 16-alike6
+        "different_addresses",  # 17-alike7 (the place gate's reason)
     }
     with pytest.raises(SpecError, match="reviewable"):
         spec_with("guards", reviewable=["household"])
