@@ -68,7 +68,13 @@ from cpgraph.linkage.relationships import (
     unique_role_pairs,
     year_bounds,
 )
-from cpgraph.linkage.scoring import RuleOutcome, ScoredPairs, Scorer, same_source_weights
+from cpgraph.linkage.scoring import (
+    RuleOutcome,
+    ScoredPairs,
+    Scorer,
+    same_source_weights,
+    search_miss,
+)
 from cpgraph.linkage.spec import Spec, load_spec
 from cpgraph.linkage.standardise import fingerprint, name_variants, standardise
 from cpgraph.linkage.variants import learn_name_variants
@@ -1917,9 +1923,19 @@ class LinkageEngine:
             w = np.round(cw, 3)
             method = e.method[part].tolist()
             rest = e.weight[part] - cw.sum(axis=1) - self.model.prior_weight
-            ssw = same_source_weights(self._src_codes, self.model, self.spec, e.i[part], e.j[part])
+            ssw = same_source_weights(
+                self._src_codes, self.model, self.spec, e.i[part], e.j[part], e.levels[part]
+            )
             rest = rest - ssw
-            same = self._same_index(e.i[part], e.j[part]).tolist()
+            same_a = self._same_index(e.i[part], e.j[part])
+            # 17-within7: a second registration its index's search missed (its weight
+            # may be 0, and the pair is still one index's)
+            sm = (
+                (same_a & search_miss(self.spec, lv)).tolist()
+                if self.spec.search_miss_weight is not None
+                else [False] * len(part)
+            )
+            same = same_a.tolist()
             hh = np.round(rest, 3).tolist()
             ss_l = np.round(ssw, 3).tolist()
             lv_b = _row_bytes(lv)
@@ -1929,7 +1945,7 @@ class LinkageEngine:
                 h = hh[x]
                 seen = (
                     lv_b[x], w_b[x], m, repr(h) if m == "relationship:household" else None,
-                    ss_l[x], same[x],
+                    ss_l[x], same[x], sm[x],
                 )  # fmt: skip
                 d = whole.get(seen)
                 if d is not None:
@@ -1947,8 +1963,10 @@ class LinkageEngine:
                 elif m == "relationship:household":
                     d["relationship"] = {"level": "household", "weight": h}
                 sw = ss_l[x]
-                if sw:
-                    # within one system's index, or across two (learned: a small bonus)
+                if sw or sm[x]:
+                    # within one system's index, or across two (learned: a small bonus);
+                    # a search miss's is listed at its weight (0 as shipped): the
+                    # within-system filter and the duplicates export read this step
                     level = "same_master_index" if same[x] else "other_master_index"
                     d["same_source"] = {"level": level, "weight": sw}
                 d["prior"] = {"level": "prior", "weight": prior_w}

@@ -95,13 +95,20 @@ class ScoredPairs:
 
 
 def same_source_weights(
-    codes: np.ndarray | None, model: Model | None, spec: Spec, i: np.ndarray, j: np.ndarray
+    codes: np.ndarray | None,
+    model: Model | None,
+    spec: Spec,
+    i: np.ndarray,
+    j: np.ndarray,
+    levels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Weight (bits) each pair gets for lying within one master index or across two.
 
     With a learned model (the spec's ``learn_same_source``) it is the Fellegi–Sunter
     weight of that binary comparison, for pairs of two master records only; otherwise
     the spec's fixed ``same_source_weight`` for within-system pairs (0 elsewhere).
+    With the pairs' ``levels`` and the spec's ``search_miss_weight``, a within-system
+    pair its index's own search would have missed (:func:`search_miss`) gets that weight.
     """
     if codes is None:
         return np.zeros(len(i))
@@ -110,8 +117,39 @@ def same_source_weights(
     learned = model.same_source_weights if model is not None else None
     if spec.same_source_learn and learned is not None:
         both = (a >= 0) & (b >= 0)
-        return np.where(same, learned[0], np.where(both, learned[1], 0.0))
-    return np.where(same, spec.same_source_weight, 0.0)
+        out = np.where(same, learned[0], np.where(both, learned[1], 0.0))
+    else:
+        out = np.where(same, spec.same_source_weight, 0.0)
+    if levels is not None and spec.search_miss_weight is not None:
+        out = np.where(same & search_miss(spec, levels), spec.search_miss_weight, out)
+    return out
+
+
+def search_miss(spec: Spec, levels: np.ndarray) -> np.ndarray:
+    """Pairs whose levels are a variant an index's own registration search misses.
+
+    17-within7 (issue #19): an index searches for the person in front of it before it
+    registers them (name, birth date, sex).  Two of its records that agree on each of
+    ``search_miss_levels``' comparisons at one of its levels (a nickname, a misspelt
+    surname, a birth date one keying slip off), but not on all at the first (exact)
+    level, are a second registration that search could not find: the index's
+    de-duplication is no evidence they are two people.  An exact match it did find and
+    registered anyway is (left to the learned weight).  Levels only: the caller says
+    which pairs lie in one index.
+    """
+    n = len(levels)
+    if not spec.search_miss_levels:
+        return np.zeros(n, bool)
+    ok = np.ones(n, bool)
+    first = np.ones(n, bool)
+    for name, labels in spec.search_miss_levels:
+        k = spec.names.index(name)
+        comp = spec.comparison(name)
+        want = np.asarray([comp.labels.index(x) for x in labels], np.int64)
+        lv = levels[:, k].astype(np.int64)
+        ok &= np.isin(lv, want)
+        first &= lv == 0
+    return ok & ~first
 
 
 def _find(spec: Spec, pred) -> int | None:
@@ -625,7 +663,7 @@ class Scorer:
             raise ValueError("rules judged for other pairs")
         total, w = self.model.score(pl)
         r = rules if rules is not None else self.rules(pl)
-        same = self.same_source(i, j)
+        same = self.same_source(i, j, pl.levels)
         total = total + np.where(r.guard | r.age_conflict, self.spec.guard_weight, 0.0) + same
         sp = ScoredPairs(
             levels=pl,
@@ -666,9 +704,12 @@ class Scorer:
         a, b = self._src[i], self._src[j]
         return (a >= 0) & (a == b)
 
-    def same_source(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-        """Weight (bits) of "one master index" / "two master indexes" per pair."""
-        return same_source_weights(self._src, self.model, self.spec, i, j)
+    def same_source(
+        self, i: np.ndarray, j: np.ndarray, levels: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Weight (bits) of "one master index" / "two master indexes" per pair (with the
+        pairs' ``levels``: a search miss's weight for those, see :func:`search_miss`)."""
+        return same_source_weights(self._src, self.model, self.spec, i, j, levels)
 
     def breakdown(self, lv_row: np.ndarray, w_row: np.ndarray) -> dict[str, dict]:
         """``{comparison: {level, weight}}`` for one pair (missing levels included)."""

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 18)} | {"17-alike7"}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 19)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -191,6 +191,12 @@ class Spec:
     guard_name_order_stem: int = 0
     guard_index_namesakes: tuple[str, ...] = ()
     same_source_conflict_dob_edits: int = 0
+    # 17-within7: a pair of one master index that agrees on every listed comparison at one
+    # of its levels, but not on all at their first: a variant the index's own search
+    # missed (a nickname, a misspelt surname, a slipped birth date), gets this
+    # same-source weight instead of the learned one (None: off)
+    search_miss_weight: float | None = None
+    search_miss_levels: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # v12: generation bounds read a birth year as possibly keyed with two digits swapped
     rel_year_slips: bool = False
     # v13: detach_ambiguous passes (a person's age read once its ambiguous mentions are out)
@@ -356,6 +362,8 @@ class SourcesDoc(_Section):
     learn_same_source: bool = False
     same_source_conflicts: list[str] = []
     same_source_conflict_dob_edits: int = Field(0, ge=0, le=8)
+    search_miss_weight: float | None = None
+    search_miss_levels: dict[str, list[str]] = {}
 
 
 class ThresholdsDoc(_Section):
@@ -572,6 +580,16 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
             raise SpecError(
                 f"gate_yields_dob_levels: {label!r} is not a level of the dob comparison"
             )
+    if src.search_miss_weight is not None and not src.search_miss_levels:
+        raise SpecError("search_miss_weight needs search_miss_levels")
+    for n, labels in src.search_miss_levels.items():
+        comp = next((c for c in comps if c.name == n), None)
+        if comp is None:
+            raise SpecError(f"search_miss_levels names unknown comparison {n!r}")
+        known = {lv.label for lv in comp.levels}
+        for label in labels:
+            if label not in known:
+                raise SpecError(f"search_miss_levels: {label!r} is not a level of {n!r}")
     for n in src.same_source_conflicts:
         if n not in names:
             raise SpecError(f"same_source_conflicts names unknown comparison {n!r}")
@@ -650,6 +668,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         same_source_learn=src.learn_same_source,
         same_source_conflicts=tuple(src.same_source_conflicts),
         same_source_conflict_dob_edits=src.same_source_conflict_dob_edits,
+        search_miss_weight=src.search_miss_weight,
+        search_miss_levels=tuple((n, tuple(v)) for n, v in src.search_miss_levels.items()),
         max_exhaustive_cluster=cl.max_exhaustive_cluster,
         variants_learn=nv.learn,
         variants_from_aliases=nv.from_aliases,

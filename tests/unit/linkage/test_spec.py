@@ -7,7 +7,12 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "17-alike7"
+    assert spec.version == "18"
+    # 18 = 17 + 17-within7 (issue #19): a second registration its index's own search
+    # missed gets no within-index penalty; + 17-alike7 (issue #13): one postcode, two
+    # wholly different addresses, a possible match
+    assert spec.search_miss_weight == 0.0 and dict(spec.search_miss_levels)["sex"] == ("exact",)
+    assert spec.guard_postcode_other_address
     # v16 (15-alike5): twins whom the name-order swap made look alike, kept apart for review
     assert spec.guard_household_name_order and spec.guard_name_order_stem == 3
     # v16 (15-recall5): the nicknames dataset's ties hold for every spelling of a name;
