@@ -298,7 +298,8 @@ class PossibleMatch:
     probability: float = strawberry.field(description="The model's match probability.")
     reason: str = strawberry.field(
         description="Why linkage kept them apart: uncertain (the score is between the review "
-        "and auto thresholds), different_addresses (the place gate: no evidence of a move), "
+        "and auto thresholds), different_addresses (the place gate: no evidence of a move; or "
+        "two houses of one postcode, the addresses sharing no word or number), "
         "ambiguous_name_only (a name-only mention fitting two persons), or the name of a "
         "reviewable guard (e.g. index_namesakes_at_home: one name twice at one address in "
         "one force's nominals, one undated)."
