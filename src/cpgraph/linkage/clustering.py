@@ -118,6 +118,7 @@ def constrained_components(
     c_steward: Ends,
     *,
     gate: PlaceGate | None = None,
+    years: GenerationGuard | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Union–find over edges strongest first, never joining across a cannot-link.
 
@@ -140,6 +141,8 @@ def constrained_components(
         c_steward: which cannot-links are steward NO_LINKs (steward LINKs override
             machine cannot-links but not steward NO_LINKs); parts where ``ci`` has them.
         gate: the place gate (off when None).
+        years: the generation guard (off when None): its edges never join two groups
+            whose known birth years lie its ``gap`` or more years apart.
 
     Returns:
         Cluster label per record (the smallest record position in its cluster) and a
@@ -170,6 +173,10 @@ def constrained_components(
         pi, pj = gate.places[ei], gate.places[ej]
         may_refuse = gate.gated & ~((pi >= 0) & (pi == pj))
         bad |= gate.multi_place(comp) & _any_at(n, comp[ei[may_refuse]])
+    if years is not None:
+        # a component whose known birth years span a generation may need a guarded
+        # edge refused: replayed
+        bad |= years.spans(comp, n) & _any_at(n, comp[ei[years.edges]])
     if not bad.any():
         return comp, comp[ei] == comp[ej]
     members = np.flatnonzero(bad[comp])
@@ -197,12 +204,27 @@ def constrained_components(
             with_home = members[np.diff(gate.home_ptr)[members] > 0]
             for r in with_home.tolist():
                 home[r] = gate.home_of(r)
+    born: dict[int, set[int]] = {}  # root → known birth years of its members
+    guarded: list[bool] = []
+    if years is not None:
+        guarded = years.edges.tolist()
+        known = members[years.years[members] >= 0]
+        for r, y in zip(known.tolist(), years.years[known].tolist(), strict=True):
+            born[r] = {y}
     order = sel_e[np.lexsort((-weight[sel_e], priority[sel_e]))]
     for k in order.tolist():
         ra, rb = uf.find(int(ei[k])), uf.find(int(ej[k]))
         if ra == rb:
             continue
         if uf.conflict(ra, rb, steward_only=bool(priority[k] == PRIORITY_STEWARD)):
+            continue
+        if (
+            years is not None
+            and guarded[k]
+            and ra in born
+            and rb in born
+            and years.apart(born[ra], born[rb])
+        ):
             continue
         if use_gate and gated[k]:
             assert gate is not None
@@ -214,11 +236,72 @@ def constrained_components(
             moved = d.pop(other, None)
             if moved:
                 d.setdefault(root, set()).update(moved)
+        if other in born:
+            born.setdefault(root, set()).update(born.pop(other))
     labels = comp.copy()
     labels[members] = np.fromiter(
         (uf.find(int(x)) for x in members.tolist()), np.int64, len(members)
     )
     return labels, labels[ei] == labels[ej]
+
+
+@dataclass(frozen=True)
+class GenerationGuard:
+    """Birth years that keep generations apart in :func:`constrained_components`.
+
+    Spec 19: a relationship link (same anchor, same role; a household member) joins two
+    records never compared with each other's persons: "Ben Barry, father of" a 2022 baby
+    on a hospital's record, born 1982, linked to the school's undated "Ben Barry, father
+    of" the same child, whom the first round had put with his namesake son born 2003.
+    The son's records and the father's hospital record were never a candidate pair, so
+    no cannot-link stood between them. A guarded edge is refused when the two groups'
+    known birth years are of two generations (:meth:`apart`: ``gap`` years, the spec's
+    ``generation_guard_years``, with no keying slip between them): such a join is a
+    father and his son, not one man.
+
+    Attributes:
+        years: per record, its birth year (-1: unknown).
+        edges: per edge, whether the guard applies (the relationship links).
+        gap: years apart that make two generations.
+    """
+
+    years: np.ndarray
+    edges: np.ndarray
+    gap: int
+
+    def apart(self, a: set[int], b: set[int]) -> bool:
+        """Whether two groups' known birth years are of two generations: no year of one
+        lies within ``gap`` years of a year of the other or is a keying slip of it (one
+        digit, or two adjacent digits swapped: "1919" for "1991"). A group whose own
+        years hold a slip ("1991" and "1919", one woman) still joins a record of 1990."""
+        return not any(abs(x - y) < self.gap or year_slip(x, y) for x in a for y in b)
+
+    def spans(self, comp: np.ndarray, n: int) -> np.ndarray:
+        """Per component label, whether its known birth years span ``gap`` or more."""
+        known = self.years >= 0
+        lo = np.full(n, np.iinfo(np.int64).max, np.int64)
+        hi = np.full(n, np.iinfo(np.int64).min, np.int64)
+        y = self.years[known].astype(np.int64)
+        np.minimum.at(lo, comp[known], y)
+        np.maximum.at(hi, comp[known], y)
+        return (hi - lo) >= self.gap
+
+
+def year_slip(a: int, b: int) -> bool:
+    """Whether two years are one keying slip apart: one digit, or two adjacent digits
+    swapped."""
+    x, y = f"{a:04d}", f"{b:04d}"
+    if len(x) != len(y):
+        return False
+    diff = [k for k in range(len(x)) if x[k] != y[k]]
+    if len(diff) == 1:
+        return True
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and x[diff[0]] == y[diff[1]]
+        and x[diff[1]] == y[diff[0]]
+    )
 
 
 PLACE_PAIR_BASE = 1 << 31

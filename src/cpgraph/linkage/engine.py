@@ -32,6 +32,7 @@ from cpgraph.linkage.clustering import (
     PRIORITY_SCORED,
     PRIORITY_STEWARD,
     Ends,
+    GenerationGuard,
     PlaceGate,
     assign_ids,
     cannot_count,
@@ -400,9 +401,18 @@ class _Clusterer:
             cj,
             cs,
         )
+        guard = None
+        if spec.rel_generation_guard > 0:
+            # (the relationship rounds' links: they join records never compared)
+            rel = pd.Series(edges.method[link], dtype=object).str.startswith("relationship")
+            guard = GenerationGuard(
+                prep.s["dob_y"].to_numpy(np.int64),
+                rel.to_numpy(bool),
+                spec.rel_generation_guard,
+            )
         places = prep.places
         if places is None:
-            return constrained_components(*args)[0]
+            return constrained_components(*args, years=guard)[0]
         if self.corroborated is None:
             # a sector pair two people of one household span in the first, ungated
             # clustering is the household's move
@@ -460,7 +470,7 @@ class _Clusterer:
             corroborated=self.corroborated,
             household=self.household,
         )
-        return constrained_components(*args, gate=gate)[0]
+        return constrained_components(*args, gate=gate, years=guard)[0]
 
 
 def _fingerprints(prep: _Prepared, base: np.ndarray) -> np.ndarray:

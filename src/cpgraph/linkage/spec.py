@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 19)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 20)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -253,6 +253,9 @@ class Spec:
     # 16-alike6: the rounds' household path (no shared anchor) holds an undated suffixed
     # record and an unsuffixed one as a possible match, unless the latter has his Junior
     rel_household_suffix_review: bool = False
+    # 19: a relationship link never joins two groups whose known birth years lie this many
+    # years or more apart (0: off); see `constrained_components`
+    rel_generation_guard: int = 0
     # 15: a person the name-only mention may not join itself (a cannot-link with
     # one of its records) is no rival that makes the mention ambiguous
     ambiguity_forbidden_rivals: bool = True
@@ -418,6 +421,7 @@ class RelationshipDoc(_Section):
     forename_typo: bool = False
     review_guarded: bool = False
     household_suffix_review: bool = False
+    generation_guard_years: int = Field(0, ge=0)
 
 
 class ClusteringDoc(_Section):
@@ -658,6 +662,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_forename_typo=rel.forename_typo,
         rel_review_guarded=rel.review_guarded,
         rel_household_suffix_review=rel.household_suffix_review,
+        rel_generation_guard=rel.generation_guard_years,
         rel_surname_change=rel.surname_change,
         rel_unique_roles=tuple(rel.unique_roles),
         train_exclude_cannot=tr.exclude_cannot_links,
