@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from rapidfuzz.distance import OSA
 
 from cpgraph.keys import format_person_id, person_id_counter
 from cpgraph.linkage.arrays import isin, unique_sorted
@@ -289,19 +290,8 @@ class GenerationGuard:
 
 def year_slip(a: int, b: int) -> bool:
     """Whether two years are one keying slip apart: one digit, or two adjacent digits
-    swapped."""
-    x, y = f"{a:04d}", f"{b:04d}"
-    if len(x) != len(y):
-        return False
-    diff = [k for k in range(len(x)) if x[k] != y[k]]
-    if len(diff) == 1:
-        return True
-    return (
-        len(diff) == 2
-        and diff[1] == diff[0] + 1
-        and x[diff[0]] == y[diff[1]]
-        and x[diff[1]] == y[diff[0]]
-    )
+    swapped (the ``dob`` comparison's ``osa<=1``, on the four digits)."""
+    return OSA.distance(f"{a:04d}", f"{b:04d}") <= 1
 
 
 PLACE_PAIR_BASE = 1 << 31
