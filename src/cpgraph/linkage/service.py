@@ -955,20 +955,21 @@ def resolution_digests(cols: tuple[np.ndarray, ...], names: list[str]) -> np.nda
                 h = made[id(d)] = _digest(d)
             bd[k] = h
     p = np.asarray(prob, np.float64)
+    # (values, whether to factorize them first: keys, persons and names are mostly
+    # unique, where factorizing would cost more than it saves; methods and statuses not)
     columns = (
-        keys,
-        pids,
-        np.asarray(names, dtype=object),
-        np.where(np.isnan(p), np.inf, p),  # (a missing probability is one value)
-        method,
-        status,
-        bd,
+        (keys, False),
+        (pids, False),
+        (np.asarray(names, dtype=object), False),
+        (np.where(np.isnan(p), np.inf, p), False),  # (a missing probability is one value)
+        (method, True),
+        (status, True),
+        (bd, False),
     )
     out = np.zeros(len(keys), np.uint64)
-    for n, values in enumerate(columns):
-        # (keys, persons and names are mostly unique: factorizing them first would cost
-        # more than it saves; uint64 arithmetic wraps, as a hash combination should)
-        out = out * _FNV_PRIME ^ hash_array(values, categorize=n in (4, 5))
+    for values, categorize in columns:
+        # (uint64 arithmetic wraps, as a hash combination should)
+        out = out * _FNV_PRIME ^ hash_array(values, categorize=categorize)
     return out
 
 
