@@ -380,12 +380,13 @@ def queue_rows(
     if review.empty:
         return []
     today = today or date.today()
-    person_of = dict(zip(assignments["key"], assignments["person_id"], strict=True))
+    # each key's person, one Series for every look-up below (not a dict besides)
+    person_s = persons_by_key(assignments)
     mi = mentions.set_index("key")
     lo = np.where(review["key_a"] <= review["key_b"], review["key_a"], review["key_b"])
     hi = np.where(review["key_a"] <= review["key_b"], review["key_b"], review["key_a"])
-    pa = [person_of.get(k) for k in lo]
-    pb = [person_of.get(k) for k in hi]
+    pa = persons_of(person_s, lo)
+    pb = persons_of(person_s, hi)
     involved = {p for p in (*pa, *pb) if p}
     recs = pd.DataFrame({"key": assignments["key"], "person_id": assignments["person_id"]})
     recs = recs[recs["person_id"].isin(involved)]
@@ -394,8 +395,7 @@ def queue_rows(
         dob=mi["dob"].reindex(recs["key"]).to_numpy(),
     )
     # person-level relationships of the involved persons (both directions)
-    # (by a Series: `map` of a dict builds a Series of all its entries on every call)
-    person_s = pd.Series(assignments["person_id"].to_numpy(object), index=assignments["key"])
+    # (by the Series: `map` of a dict builds a Series of all its entries on every call)
     rel = relationships.assign(
         from_id=relationships["from_key"].map(person_s),
         to_id=relationships["to_key"].map(person_s),
@@ -499,6 +499,20 @@ def queue_rows(
             }
         )
     return rows
+
+
+def persons_by_key(assignments: pd.DataFrame) -> pd.Series:
+    """``assignments``' person per mention key (keys unique)."""
+    import pandas as pd  # noqa: PLC0415 — link time only
+
+    return pd.Series(
+        assignments["person_id"].to_numpy(object), index=assignments["key"].to_numpy(object)
+    )
+
+
+def persons_of(person_s: pd.Series, keys: Any) -> list[str | None]:
+    """The person of each key (None: a key no assignment holds)."""
+    return [None if p is None or p != p else p for p in person_s.reindex(keys).tolist()]
 
 
 def _within_system(breakdown: dict[str, Any]) -> bool:
@@ -679,9 +693,11 @@ async def write_queue(
     """
     rows: list[dict[str, Any]] = []
     if not review.empty:
-        person_of = dict(zip(assignments["key"], assignments["person_id"], strict=True))
-        involved = {person_of.get(k) for k in (*review["key_a"], *review["key_b"])} - {None}
-        keys = [k for k, p in person_of.items() if p in involved]
+        person_s = persons_by_key(assignments)
+        ends = [*review["key_a"], *review["key_b"]]
+        involved = {p for p in persons_of(person_s, ends) if p is not None}
+        pids = assignments["person_id"]
+        keys = assignments["key"][pids.isin(involved).to_numpy()].tolist()
         events = await record_events(store, keys)
         flagged = await flagged_persons(store)
         rows = queue_rows(
