@@ -139,8 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--days", type=int, default=0, help="the delta's extract, days later")
     ap.add_argument("--no-full", action="store_true", help="skip the full run on the delta")
     ap.add_argument("--again", action="store_true", help="then link again, unchanged")
+    ap.add_argument("--spec", type=Path, default=None, help="link with this spec file")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
+    # (a spec of the base's own version keeps the first run incremental after a spec change)
+    spec = ["--spec", str(args.spec.resolve())] if args.spec else []
     if args.work.exists():
         shutil.rmtree(args.work)
     args.work.mkdir(parents=True, mode=0o700)
@@ -162,12 +165,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_full:
         full = args.work / "full"
         shutil.copytree(inc, full, symlinks=True)
-    out["runs"].append(run([*CPGRAPH, "link"], env, "cpgraph link (delta, incremental)"))
+    out["runs"].append(run([*CPGRAPH, "link", *spec], env, "cpgraph link (delta, incremental)"))
     if args.again:
-        out["runs"].append(run([*CPGRAPH, "link"], env, "cpgraph link (no change)"))
+        out["runs"].append(run([*CPGRAPH, "link", *spec], env, "cpgraph link (no change)"))
     if not args.no_full:
         env_full = {**env, "CPGRAPH_DATA_DIR": str(full)}
-        out["runs"].append(run([*CPGRAPH, "link", "--full"], env_full, "cpgraph link --full"))
+        out["runs"].append(
+            run([*CPGRAPH, "link", "--full", *spec], env_full, "cpgraph link --full")
+        )
         out["persons"] = compare_persons(args.work, env, env_full)
         print("persons, incremental against full:", out["persons"], flush=True)
     text = json.dumps(out, indent=2, default=str)

@@ -337,10 +337,15 @@ def _kept_apart(breakdown: Any) -> str | None:
 
 
 def _dobs_by_person(frame: pd.DataFrame) -> dict[str, list[Any]]:
-    out: dict[str, list[Any]] = defaultdict(list)
+    """Each person's distinct birth dates, in first-seen order.
+
+    (Distinct: a relative's summary only asks whether any of them is a child's, and a
+    person of many records would otherwise repeat one relationship per record.)
+    """
+    out: dict[str, dict[Any, None]] = defaultdict(dict)
     for pid, dob in zip(frame["person_id"], frame["dob"], strict=True):
-        out[pid].append(dob)
-    return out
+        out[pid][dob] = None
+    return {pid: list(dobs) for pid, dobs in out.items()}
 
 
 def queue_rows(
@@ -382,7 +387,8 @@ def queue_rows(
     today = today or date.today()
     # each key's person, one Series for every look-up below (not a dict besides)
     person_s = persons_by_key(assignments)
-    mi = mentions.set_index("key")
+    # (only the columns read below: a copy of every column would be ~0.1 GB at 1M)
+    mi = mentions[["key", "agency", "dob", "system", "row_hash"]].set_index("key")
     lo = np.where(review["key_a"] <= review["key_b"], review["key_a"], review["key_b"])
     hi = np.where(review["key_a"] <= review["key_b"], review["key_b"], review["key_a"])
     pa = persons_of(person_s, lo)
@@ -395,13 +401,23 @@ def queue_rows(
         dob=mi["dob"].reindex(recs["key"]).to_numpy(),
     )
     # person-level relationships of the involved persons (both directions)
-    # (by the Series: `map` of a dict builds a Series of all its entries on every call)
-    rel = relationships.assign(
-        from_id=relationships["from_key"].map(person_s),
-        to_id=relationships["to_key"].map(person_s),
-    ).dropna(subset=["from_id", "to_id"])
-    rel = rel[(rel["from_id"] != rel["to_id"])]
-    rel = rel[rel["from_id"].isin(involved) | rel["to_id"].isin(involved)]
+    # (the persons looked up in the Series first, the rows the queue needs taken once:
+    # not a copy of every relationship with two more columns, then a copy of that)
+    from_id = person_s.reindex(relationships["from_key"].to_numpy(object)).to_numpy(object)
+    to_id = person_s.reindex(relationships["to_key"].to_numpy(object)).to_numpy(object)
+    keep = pd.notna(from_id) & pd.notna(to_id) & (from_id != to_id)
+    keep &= (
+        pd.Series(from_id).isin(involved).to_numpy() | pd.Series(to_id).isin(involved).to_numpy()
+    )
+    at_rows = np.flatnonzero(keep)
+    rel = pd.DataFrame(
+        {
+            "from_id": from_id[at_rows],
+            "to_id": to_id[at_rows],
+            "relationship": relationships["relationship"].to_numpy(object)[at_rows],
+            "lives_with": relationships["lives_with"].to_numpy(object)[at_rows],
+        }
+    )
     others = set(rel["from_id"]) | set(rel["to_id"])
     all_recs = pd.DataFrame({"person_id": assignments["person_id"], "key": assignments["key"]})
     all_recs = all_recs[all_recs["person_id"].isin(others)]
