@@ -205,8 +205,9 @@ def load_mentions(
     path: Path, columns: tuple[str, ...], only: tuple[str, ...] | None = None
 ) -> dict[str, np.ndarray] | None:
     """Read :func:`save_mentions`' file: column → object array (equal strings of a
-    column are one object, as :meth:`LinkageService.read` makes them); ``None`` if
-    absent, of another layout or other columns, or malformed.
+    column are one object, as :meth:`LinkageService.read` makes them, except in the
+    columns of distinct values, `_DISTINCT`); ``None`` if absent, of another layout or
+    other columns, or malformed.
 
     Args:
         path: the file.
@@ -227,8 +228,6 @@ def load_mentions(
 def _read_mentions(
     path: Path, columns: tuple[str, ...], only: tuple[str, ...]
 ) -> dict[str, np.ndarray] | None:
-    import pyarrow as pa  # noqa: PLC0415
-    import pyarrow.compute as pc  # noqa: PLC0415
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     raw = (pq.read_schema(path).metadata or {}).get(b"cpgraph")
@@ -237,21 +236,54 @@ def _read_mentions(
         return None
     if not set(only) <= set(columns):
         return None
-    table = pq.read_table(path, columns=list(only))
     out: dict[str, np.ndarray] = {}
-    for name in only:
-        col = table.column(name).combine_chunks()
-        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            enc = col.dictionary_encode()
-            uniq = np.empty(len(enc.dictionary) + 1, dtype=object)
-            uniq[:-1] = enc.dictionary.to_pylist()
-            uniq[-1] = None  # (the slot of a null)
-            idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy()
-            out[name] = uniq[idx]  # (fancy indexing: a copy, not a view of Arrow's buffer)
-        else:
-            # (lists stay one object each: numpy would read them as a dimension)
-            out[name] = pd.Series(col.to_pylist(), dtype=object).to_numpy()
+    with pq.ParquetFile(path) as file:
+        for name in only:
+            # One column at a time, its Arrow memory given back before the next: a run
+            # reads this cache while it holds the engine's whole result, and reading every
+            # column at once added ~0.3 GB at 1M mentions to the run's peak for a moment.
+            col = file.read(columns=[name]).column(name)
+            out[name] = _column_values(col, distinct=name in _DISTINCT)
+            del col
+            release_arrow_memory()
     return out
+
+
+#: Values converted at once by `_column_values` for a column of distinct strings.
+_SLICE = 65_536
+#: Columns of the mentions cache whose values are (almost all) distinct: their equal
+#: strings are not made one object (there are too few to pay for finding them).
+_DISTINCT = frozenset({"key", "row_hash"})
+
+
+def _column_values(column: Any, distinct: bool = False) -> np.ndarray:
+    """A Parquet column as an object array (its Arrow buffers die with the call).
+
+    Args:
+        column: the column as read.
+        distinct: its values are (almost all) distinct (see `_DISTINCT`).
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import pyarrow.compute as pc  # noqa: PLC0415
+
+    col = column.combine_chunks()
+    if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+        if distinct:
+            # (keys, row hashes) converted a slice at a time, with no dictionary or hash
+            # table of them all: that costs ~0.16 GB more for a moment at 1M mentions
+            out = np.empty(len(col), dtype=object)
+            for lo in range(0, len(col), _SLICE):
+                out[lo : lo + _SLICE] = col.slice(lo, _SLICE).to_pylist()
+            return out
+        # repeated values (systems, names, dates): equal strings made one object
+        enc = col.dictionary_encode()
+        uniq = np.empty(len(enc.dictionary) + 1, dtype=object)
+        uniq[:-1] = enc.dictionary.to_pylist()
+        uniq[-1] = None  # (the slot of a null)
+        idx = pc.fill_null(enc.indices, len(enc.dictionary)).to_numpy()
+        return uniq[idx]  # (fancy indexing: a copy, not a view of Arrow's buffer)
+    # (lists stay one object each: numpy would read them as a dimension)
+    return pd.Series(col.to_pylist(), dtype=object).to_numpy()
 
 
 def remove_legacy_pickle(path: Path) -> None:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
+from cpgraph.linkage import statefile
 from cpgraph.linkage.service import CACHED_COLUMNS, changed_persons, resolution_digests
 from cpgraph.linkage.statefile import load_mentions, save_mentions
 
@@ -47,6 +49,25 @@ def test_mentions_round_trip_exactly_with_shared_strings(tmp_path: Path) -> None
     assert len(smiths) == 3 and all(v is smiths[0] for v in smiths)
     assert got["aliases_m"][1] == ["smyth", "smithe"] and got["aliases_m"][0] == []
     assert got["nhs_number_valid"][2] is None and got["nhs_number_valid"][1] is True
+
+
+def test_distinct_columns_read_a_slice_at_a_time_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # keys and row hashes are converted in slices (no dictionary of a million values):
+    # slices of 4 over 6 rows cross a boundary; a missing hash stays None
+    monkeypatch.setattr(statefile, "_SLICE", 4)
+    frame = _frame()
+    frame.loc[4, "row_hash"] = None
+    path = tmp_path / "m.parquet"
+    assert save_mentions(path, frame)
+    got = load_mentions(path, CACHED_COLUMNS, only=("key", "row_hash", "surname_m"))
+    assert got is not None
+    assert got["key"].dtype == object and got["key"].tolist() == frame["key"].tolist()
+    assert got["row_hash"].tolist() == ["h0", "h1", "h2", "h3", None, "h5"]
+    # other columns still share equal strings
+    smiths = [v for v in got["surname_m"] if v == "smith"]
+    assert len(smiths) == 3 and all(v is smiths[0] for v in smiths)
 
 
 def test_a_cache_of_other_columns_or_a_broken_file_is_not_read(tmp_path: Path) -> None:
