@@ -50,9 +50,29 @@ def write_private(path: Path, write: Callable[[BinaryIO], None]) -> None:
     tmp.replace(path)
 
 
-def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write ``arrays`` as one ``.npz`` (:func:`write_private`; no pickled objects)."""
-    write_private(path, lambda fh: np.savez(fh, **arrays))  # type: ignore[arg-type]
+def write_npz(
+    path: Path, arrays: dict[str, np.ndarray], members: Mapping[str, Path] | None = None
+) -> None:
+    """Write ``arrays`` as one ``.npz`` (:func:`write_private`), as :func:`numpy.savez`
+    writes it.
+
+    Args:
+        path: the file.
+        arrays: name → array.
+        members: name → a ``.npy`` file already on disk, copied in as that array a block
+            at a time (a large array spilled to disk is never loaded back to be written).
+    """
+
+    def write(fh: BinaryIO) -> None:
+        # (numpy.savez's own layout: one stored, uncompressed `NAME.npy` member per array)
+        with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, values in arrays.items():
+                with zf.open(f"{name}.npy", mode="w", force_zip64=True) as out:
+                    np.lib.format.write_array(out, np.asanyarray(values))
+            for name, source in (members or {}).items():
+                zf.write(source, f"{name}.npy")
+
+    write_private(path, write)
 
 
 def encode_strings(values: Iterable[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -656,4 +656,6 @@ def open_engine(
         )
     if name != "local":
         raise LinkageError(f"unknown linkage engine {name!r} (local or dask)")
-    return LinkageEngine(spec, workers=settings.link_workers, memory_mb=budget)
+    # (a large run's cannot-links wait on disk, in the linkage state's own private folder)
+    spill = settings.data_dir.expanduser() / "linkage"
+    return LinkageEngine(spec, workers=settings.link_workers, memory_mb=budget, spill_dir=spill)

@@ -8,15 +8,20 @@ back to the next run for incremental linkage (only new or changed mentions compa
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
+import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cpgraph.files import write_private
 from cpgraph.linkage import scope
 from cpgraph.linkage.arrays import isin, unique_sorted
 from cpgraph.linkage.blocking import (
@@ -106,6 +111,7 @@ class LinkState:
         scope: what the next run needs to re-cluster only the region its delta reaches
             (arrays by name; positions in ``fingerprints``' index: see
             :meth:`LinkageEngine._scope_state`); None: the next run clusters everything.
+        cannot_files: see below.
     """
 
     model: Model
@@ -114,6 +120,10 @@ class LinkState:
     written: pd.Series | None = None
     cannot: pd.DataFrame | None = None
     scope: dict[str, np.ndarray] | None = None
+    #: column of ``cannot`` → the ``.npy`` file it is mapped from, when the run spilled
+    #: its cannot-links to disk (`LinkageEngine`'s ``spill_dir``): the state's writer
+    #: copies the files, and whoever saved the state deletes them (:func:`remove_spill`)
+    cannot_files: dict[str, Path] | None = None
 
 
 @dataclass
@@ -301,6 +311,10 @@ def _cannot_pairs(
 # anchor's address (without one of her own, or after a move)
 _REL_UNIQUE, _REL_ANCHOR, _REL_HOUSEHOLD, _REL_MOVED = 0, 1, 2, 3
 
+#: Cannot-links from which a run with a ``spill_dir`` moves them to disk once clustered.
+SPILL_MIN = 1_000_000
+#: The name of every spill file begins so (any left by a killed run can be found).
+SPILL_PREFIX = ".spill-"
 PARALLEL_MIN = 50_000  # below this many mentions, starting a process costs more than it saves
 # pairs scored at a time: bounds the memory of one step (~300 bytes of comparison and
 # score temporaries per pair, in the parent and in a forked scorer alike; 1M was the
@@ -550,6 +564,10 @@ class LinkageEngine:
         memory_mb: the run's memory budget, forks included (None or 0: none); a fork
             starts only when even a full copy of this process fits in it
             (:func:`~cpgraph.linkage.forking.fork_fits`), else its job runs here.
+        spill_dir: a private folder where a run with ``spill_min`` cannot-links or more
+            puts them once clustered (read-only memory maps from then on, until the
+            state is saved: see :attr:`LinkState.cannot_files`); None: kept in memory.
+        spill_min: see ``spill_dir`` (None: :data:`SPILL_MIN`).
     """
 
     def __init__(
@@ -559,11 +577,15 @@ class LinkageEngine:
         link_only: bool = False,
         workers: int = 1,
         memory_mb: int | None = None,
+        spill_dir: Path | None = None,
+        spill_min: int | None = None,
     ) -> None:
         self.spec = spec or load_spec()
         self.link_only = link_only
         self.workers = workers
         self.memory_mb = memory_mb
+        self.spill_dir = spill_dir
+        self.spill_min = spill_min
         self.model: Model | None = None
         self._src_codes: np.ndarray | None = None
 
@@ -891,54 +913,91 @@ class LinkageEngine:
                 previous_ids, timings,
             )  # fmt: skip
             del state  # (nothing after the scope reads the last run's edges)
-            t1 = time.perf_counter()
-            keys = prep.s["key"].to_numpy(object)
-            edges = clustered.edges
-            reviewing = None
-            review = None
-            if self._parallel(len(keys)):
-                # the review queue (explained pairs) is built alongside the assignments
-                reviewing = self._fork(partial(self._review, keys, labels, edges, prep))
-            else:
-                review = self._review(keys, labels, edges, prep)
-            if review is not None:
-                # nothing after the review reads the prepared records (standardised
-                # frame, name variants, comparison codes: ~1 GB at 1.29M mentions)
-                del prep, scored.scorer
-                release_free_memory()
-            ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
-            assignments = self._assignments(keys, labels, ida.person_ids, edges, breakdowns)
-            if review is None:
-                assert reviewing is not None
-                review = reviewing()
-            timings["assign"] = time.perf_counter() - t1
-            summary = self._summary(
-                labels, scored, decisions, clustered, review, ida, incremental, n_split
-            )
-            scope_state = scoped.pop("state")
-            inside = scoped.pop("inside", None)
-            summary.update(scoped)
-            # the run's edges (~100 bytes each) are not needed beside their state frame
-            del edges, clustered, reviewing
-            cl = scored.cannot
-            st = LinkState(
-                model=scored.model,
-                edges=self._edges_to_frame(scored.base, keys),
-                fingerprints=fingerprints,
-                cannot=pd.DataFrame({"a": cl.i, "b": cl.j, "weight": cl.weight}, copy=False),
-                scope=scope_state,
-            )
-            timings["total"] = time.perf_counter() - t0
-            return EngineResult(
-                assignments=assignments,
-                review=review,
-                retired_ids=ida.retired,
-                summary=summary,
-                model=scored.model,
-                state=st,
-                timings=timings,
-                region=inside,
-            )
+            # The cannot-links (16 bytes each, ~0.2 GB at 1M mentions) are read again only
+            # by the next run: on disk from here, they are not held through the
+            # assignments and the write stage, the run's peak.
+            spilled = self._spill_cannot(scored)
+            try:
+                t1 = time.perf_counter()
+                keys = prep.s["key"].to_numpy(object)
+                edges = clustered.edges
+                reviewing = None
+                review = None
+                if self._parallel(len(keys)):
+                    # the review queue (explained pairs) is built alongside the assignments
+                    reviewing = self._fork(partial(self._review, keys, labels, edges, prep))
+                else:
+                    review = self._review(keys, labels, edges, prep)
+                if review is not None:
+                    # nothing after the review reads the prepared records (standardised
+                    # frame, name variants, comparison codes: ~1 GB at 1.29M mentions)
+                    del prep, scored.scorer
+                    release_free_memory()
+                ida = assign_ids(keys.tolist(), labels, previous_ids, reserved_ids)
+                assignments = self._assignments(keys, labels, ida.person_ids, edges, breakdowns)
+                if review is None:
+                    assert reviewing is not None
+                    review = reviewing()
+                timings["assign"] = time.perf_counter() - t1
+                summary = self._summary(
+                    labels, scored, decisions, clustered, review, ida, incremental, n_split
+                )
+                scope_state = scoped.pop("state")
+                inside = scoped.pop("inside", None)
+                summary.update(scoped)
+                # the run's edges (~100 bytes each) are not needed beside their state frame
+                del edges, clustered, reviewing
+                cl = scored.cannot
+                st = LinkState(
+                    model=scored.model,
+                    edges=self._edges_to_frame(scored.base, keys),
+                    fingerprints=fingerprints,
+                    cannot=pd.DataFrame({"a": cl.i, "b": cl.j, "weight": cl.weight}, copy=False),
+                    scope=scope_state,
+                    cannot_files=spilled,
+                )
+                timings["total"] = time.perf_counter() - t0
+                return EngineResult(
+                    assignments=assignments,
+                    review=review,
+                    retired_ids=ida.retired,
+                    summary=summary,
+                    model=scored.model,
+                    state=st,
+                    timings=timings,
+                    region=inside,
+                )
+            except BaseException:
+                remove_spill(spilled)
+                raise
+
+    def _spill_cannot(self, scored: _ScoreResult) -> dict[str, Path] | None:
+        """Move the run's cannot-links to ``.npy`` files in :attr:`spill_dir` and map
+        them back read-only (same values; pages the kernel can drop); None when the run
+        keeps them in memory (no folder, or fewer than :attr:`spill_min`)."""
+        cl = scored.cannot
+        least = SPILL_MIN if self.spill_min is None else self.spill_min
+        if self.spill_dir is None or len(cl) < max(least, 1):
+            return None
+        token = f"{SPILL_PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        files: dict[str, Path] = {}
+        mapped: dict[str, np.ndarray] = {}
+        # (the dtypes a saved state holds: int32 ends, float64 weights)
+        columns = (("a", cl.i, np.int32), ("b", cl.j, np.int32), ("weight", cl.weight, np.float64))
+        try:
+            for name, values, dtype in columns:
+                path = self.spill_dir / f"{token}-{name}.npy"
+                files[name] = path
+                array = np.ascontiguousarray(values, dtype=dtype)
+                write_private(path, lambda fh, a=array: np.lib.format.write_array(fh, a))
+                mapped[name] = np.load(path, mmap_mode="r", allow_pickle=False)
+        except BaseException:
+            remove_spill(files)
+            raise
+        scored.cannot = _CannotLinks(mapped["a"], mapped["b"], mapped["weight"])
+        del cl, columns
+        release_free_memory()
+        return files
 
     # ----------------------------------------------------------------- stages
     def _prepare_stage(
@@ -2483,6 +2542,37 @@ class LinkageEngine:
         rel_bonus = np.concatenate([clustered_r.rel_bonus, sc["re_bonus"][keep]])
         edges = _Edges.concat([decisions.links, merged, rel_edges])
         return _ClusterResult(labels, edges, rel_edges, rel_bonus), bounds
+
+
+def remove_spill(files: Mapping[str, Path] | None) -> None:
+    """Delete a run's spill files (a memory map of one stays valid until dropped)."""
+    for path in (files or {}).values():
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
+
+
+def remove_stale_spill(folder: Path) -> int:
+    """Delete the spill files that runs no longer alive left in ``folder`` (a run killed
+    before it could); returns how many. A live process's files are left alone."""
+    gone = 0
+    for path in folder.glob(f"{SPILL_PREFIX}*.npy"):
+        pid = path.name[len(SPILL_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            gone += 1
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # (another user's process)
+    return True
 
 
 def _row_bytes(a: np.ndarray) -> list[bytes]:

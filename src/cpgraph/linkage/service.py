@@ -30,7 +30,13 @@ from cpgraph.config import Settings
 from cpgraph.errors import LinkageError
 from cpgraph.files import load_digests, save_digests
 from cpgraph.linkage.distributed import open_engine
-from cpgraph.linkage.engine import EngineResult, LinkageEngine, LinkState
+from cpgraph.linkage.engine import (
+    EngineResult,
+    LinkageEngine,
+    LinkState,
+    remove_spill,
+    remove_stale_spill,
+)
 from cpgraph.linkage.forking import release_free_memory
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.spec import Spec, load_spec, spec_from_dict
@@ -330,6 +336,8 @@ class LinkageService:
         """
         _ = self._hooks  # refuse before any work without the stewards' side
         t0 = time.perf_counter()
+        # spilled cannot-links a killed run left behind
+        remove_stale_spill(self.state_path.parent)
         # (an incremental run reads unchanged mentions from the last run's cache)
         data = await self.read(progress, cached=not (full or retrain))
         if data.mentions.empty:
@@ -387,11 +395,16 @@ class LinkageService:
         if progress:
             progress("linking", 1, 1)
         t1 = time.perf_counter()
-        if cached_now:
-            data.mentions = self._cached_write_columns()
-        run_id = uuid.uuid4().hex
-        # an incremental run rewrites only the resolutions that changed
-        write_parts, changed = await self._write(result, data, run_id, retired, written)
+        spilled = result.state.cannot_files
+        try:
+            if cached_now:
+                data.mentions = self._cached_write_columns()
+            run_id = uuid.uuid4().hex
+            # an incremental run rewrites only the resolutions that changed
+            write_parts, changed = await self._write(result, data, run_id, retired, written)
+        finally:
+            # (the state was saved with them, or the run failed: either way not needed)
+            remove_spill(spilled)
         write_s = time.perf_counter() - t1
         methods = result.assignments["method"].value_counts().to_dict()
         report = LinkReport(
@@ -499,7 +512,9 @@ class LinkageService:
         staged = self._stage_state(result.state)
         st = result.state  # (what stays: the model and the keys' hashes)
         # (a copy: a slice would keep the arrays)
-        result.state = replace(st, edges=st.edges.iloc[:0].copy(), cannot=None, scope=None)
+        result.state = replace(
+            st, edges=st.edges.iloc[:0].copy(), cannot=None, scope=None, cannot_files=None
+        )
         del st
         # each mention's person in the store as the run read it (None: a new mention);
         # only an incremental run compares with it

@@ -68,7 +68,12 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
     if state.written is not None:
         # (the same keys as the fingerprints, in their order)
         arrays["wr.values"] = state.written.reindex(fp.index).fillna(0).to_numpy(np.uint64)
-    if state.cannot is not None:
+    members: dict[str, Path] = {}
+    if state.cannot is not None and state.cannot_files:
+        # spilled by the run (int32 ends, float64 weights): the files are copied in, not
+        # read back into memory
+        members = {f"c.{col}": state.cannot_files[col] for col in ("a", "b", "weight")}
+    elif state.cannot is not None:
         for col in ("a", "b"):
             arrays[f"c.{col}"] = state.cannot[col].to_numpy(np.int32)
         arrays["c.weight"] = state.cannot["weight"].to_numpy(np.float64)
@@ -85,7 +90,7 @@ def save_state(path: Path, state: LinkState, spec_version: str) -> None:
     arrays["meta"] = np.frombuffer(
         json.dumps(meta, default=_json_default).encode("utf-8"), dtype=np.uint8
     )
-    write_npz(path, arrays)
+    write_npz(path, arrays, members)
 
 
 def load_state(path: Path, spec_version: str) -> LinkState | None:

@@ -14,6 +14,7 @@ import pytest
 
 from cpgraph.config import Backend, Settings
 from cpgraph.ingest.engine import load_extracts
+from cpgraph.linkage import engine as engine_module
 from cpgraph.linkage.engine import EngineResult, LinkageEngine
 from cpgraph.linkage.service import LinkageService
 from cpgraph.linkage.statefile import load_state, save_state
@@ -159,5 +160,50 @@ async def test_an_incremental_run_writes_only_the_resolutions_that_changed(tmp_p
         written.append(0)
         await service.link(full=True)
         assert written[-1] == first.mentions
+    finally:
+        await store.close()
+
+
+async def test_cannot_links_spilled_to_disk_save_the_same_state(tmp_path, monkeypatch):
+    # `cpgraph link` puts a large run's cannot-links on disk once clustered (here every
+    # run's): the state it saves, and the next incremental run, are as without it
+    pop = make_population(tmp_path / "extracts", households=150, seed=19)
+    settings = Settings(backend=Backend.FALKORDB, data_dir=tmp_path / "data", falkordb_url=None)
+    store = create_store(settings)
+    await store.start()
+    try:
+        await store.bootstrap()
+        await load_extracts(store, pop.extracts())
+        service = linkage_service(store, settings)
+        folder = service.state_path.parent
+        stale = folder / f"{engine_module.SPILL_PREFIX}{2**22 + 5}-x-a.npy"  # a killed run's
+        folder.mkdir(parents=True, exist_ok=True)
+        stale.write_bytes(b"x")
+        spilled_files: list[object] = []
+        spill = engine_module.LinkageEngine._spill_cannot
+
+        def spilling(self, scored):
+            files = spill(self, scored)
+            spilled_files.append(files)
+            return files
+
+        monkeypatch.setattr(engine_module.LinkageEngine, "_spill_cannot", spilling)
+        monkeypatch.setattr(engine_module, "SPILL_MIN", 1)
+        await service.link(full=True)
+        assert spilled_files and spilled_files[-1], "the run spilled its cannot-links"
+        on_disk = load_state(service.state_path, service.spec.version)
+        links = await service.assignments()
+        assert not list(folder.glob(f"{engine_module.SPILL_PREFIX}*")), "none left behind"
+        again = await service.link()
+        assert again.incremental
+        pd.testing.assert_frame_equal(await service.assignments(), links)
+        monkeypatch.setattr(engine_module, "SPILL_MIN", 10**12)
+        await service.link(full=True)
+        assert spilled_files[-1] is None
+        in_memory = load_state(service.state_path, service.spec.version)
+        assert on_disk is not None and in_memory is not None and len(in_memory.cannot)
+        pd.testing.assert_frame_equal(on_disk.cannot, in_memory.cannot)
+        pd.testing.assert_frame_equal(on_disk.edges, in_memory.edges)
+        pd.testing.assert_frame_equal(await service.assignments(), links)
     finally:
         await store.close()
