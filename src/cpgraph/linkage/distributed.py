@@ -340,6 +340,7 @@ def _score_task(parts: list[np.ndarray], run: _Run, model: Model) -> tuple[_Edge
     # the local engine's own edge filter (review threshold, deterministic, cannot-link)
     engine = LinkageEngine(run.spec)
     engine._src_codes = scorer.source_codes  # (the within-index review band reads them)
+    engine._own_ids = scorer.own_ids
     out = [
         engine._edges_from(scorer.score(i[st : st + SCORE_CHUNK], j[st : st + SCORE_CHUNK]))
         for st in range(0, len(i), SCORE_CHUNK)
@@ -503,6 +504,7 @@ class DaskLinkageEngine(LinkageEngine):
             raise LinkageError("the model was not trained")
         scorer = Scorer(prep.comparer, model, spec, prep.year_lo, prep.year_hi)
         self._src_codes = scorer.source_codes
+        self._own_ids = scorer.own_ids
         self.info = info
         # cannot-links kept apart, compact, as the local engine keeps them
         edges, new_cannot = _split_cannot(edges)

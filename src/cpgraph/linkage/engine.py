@@ -80,6 +80,7 @@ from cpgraph.linkage.scoring import (
     Scorer,
     same_source_weights,
     search_miss,
+    untraced,
 )
 from cpgraph.linkage.spec import Spec, load_spec
 from cpgraph.linkage.standardise import fingerprint, name_variants, standardise
@@ -588,6 +589,8 @@ class LinkageEngine:
         self.spill_min = spill_min
         self.model: Model | None = None
         self._src_codes: np.ndarray | None = None
+        # 19-within8: per record, whether it carries its index's own identifier
+        self._own_ids: np.ndarray | None = None
 
     def _parallel(self, size: int | None = None) -> bool:
         """Whether to do part of the work in a forked process (``size``: mentions)."""
@@ -1102,6 +1105,7 @@ class LinkageEngine:
         assert model is not None
         scorer = Scorer(comparer, model, spec, prep.year_lo, prep.year_hi)
         self._src_codes = scorer.source_codes
+        self._own_ids = scorer.own_ids
 
         def score_range(k: int) -> tuple[_Edges, _CannotLinks, int]:
             """The kept edges of ``plan[k]``'s pairs (cannot-links apart), and how many
@@ -1993,17 +1997,26 @@ class LinkageEngine:
             method = e.method[part].tolist()
             rest = e.weight[part] - cw.sum(axis=1) - self.model.prior_weight
             ssw = same_source_weights(
-                self._src_codes, self.model, self.spec, e.i[part], e.j[part], e.levels[part]
+                self._src_codes,
+                self.model,
+                self.spec,
+                e.i[part],
+                e.j[part],
+                e.levels[part],
+                self._own_ids,
             )
             rest = rest - ssw
             same_a = self._same_index(e.i[part], e.j[part])
             # 17-within7: a second registration its index's search missed (its weight
             # may be 0, and the pair is still one index's)
-            sm = (
-                (same_a & search_miss(self.spec, lv)).tolist()
-                if self.spec.search_miss_weight is not None
-                else [False] * len(part)
-            )
+            sm_a = np.zeros(len(part), bool)
+            if self.spec.search_miss_weight is not None:
+                sm_a |= same_a & search_miss(self.spec, lv)
+            if self.spec.untraced_weight is not None and self._own_ids is not None:
+                # 19-within8: an untraced registration beside the traced one, likewise
+                own = self._own_ids
+                sm_a |= same_a & untraced(self.spec, lv, own[e.i[part]], own[e.j[part]])
+            sm = sm_a.tolist()
             same = same_a.tolist()
             hh = np.round(rest, 3).tolist()
             ss_l = np.round(ssw, 3).tolist()

@@ -101,6 +101,7 @@ def same_source_weights(
     i: np.ndarray,
     j: np.ndarray,
     levels: np.ndarray | None = None,
+    own: np.ndarray | None = None,
 ) -> np.ndarray:
     """Weight (bits) each pair gets for lying within one master index or across two.
 
@@ -108,7 +109,10 @@ def same_source_weights(
     weight of that binary comparison, for pairs of two master records only; otherwise
     the spec's fixed ``same_source_weight`` for within-system pairs (0 elsewhere).
     With the pairs' ``levels`` and the spec's ``search_miss_weight``, a within-system
-    pair its index's own search would have missed (:func:`search_miss`) gets that weight.
+    pair its index's own search would have missed (:func:`search_miss`) gets that weight;
+    with ``own`` (per record: it carries its index's own identifier) and the spec's
+    ``untraced_weight``, so does an untraced registration beside a traced one
+    (:func:`untraced`).
     """
     if codes is None:
         return np.zeros(len(i))
@@ -122,6 +126,48 @@ def same_source_weights(
         out = np.where(same, spec.same_source_weight, 0.0)
     if levels is not None and spec.search_miss_weight is not None:
         out = np.where(same & search_miss(spec, levels), spec.search_miss_weight, out)
+    if levels is not None and own is not None and spec.untraced_weight is not None:
+        out = np.where(same & untraced(spec, levels, own[i], own[j]), spec.untraced_weight, out)
+    return out
+
+
+def untraced(spec: Spec, levels: np.ndarray, own_a: np.ndarray, own_b: np.ndarray) -> np.ndarray:
+    """Pairs (of one index: the caller says which) of a traced and an untraced record.
+
+    19-within8 (issue #19): an index issues or traces its own identifier for the people it
+    registers (a hospital traces the NHS number, a force its PNC ID).  A registration
+    without one, beside a record of the same index that has it and agrees on name, birth
+    date and sex at ``search_miss_levels``' levels (exact included), is the registration
+    the index could not trace: an A&E or temporary patient, a nominal created on the
+    night.  The index's de-duplication never compared it with the traced record, so it is
+    no evidence of two people.  Two records that both carry the identifier are left to it
+    (equal: one person; different: a cannot-link), and two untraced records to the learned
+    weight.  ``own_a``/``own_b``: per pair, whether each record carries its index's own
+    identifier.
+    """
+    n = len(levels)
+    if not spec.search_miss_levels:
+        return np.zeros(n, bool)
+    ok = own_a != own_b
+    for name, labels in spec.search_miss_levels:
+        k = spec.names.index(name)
+        comp = spec.comparison(name)
+        want = np.asarray([comp.labels.index(x) for x in labels], np.int64)
+        ok &= np.isin(levels[:, k].astype(np.int64), want)
+    return ok
+
+
+def own_identifier_flags(s: pd.DataFrame, spec: Spec) -> np.ndarray | None:
+    """Per standardised record, whether it carries its index's own identifier (the
+    spec's ``own_identifiers`` for its kind); None when the spec lists none."""
+    if not spec.own_identifiers or "src_kind" not in s.columns:
+        return None
+    kind = s["src_kind"].to_numpy(object)
+    out = np.zeros(len(s), bool)
+    for k, name in spec.own_identifiers:
+        col = f"id_{name}"
+        if col in s.columns:
+            out |= (kind == k) & s[col].notna().to_numpy()
     return out
 
 
@@ -231,6 +277,7 @@ class Scorer:
             )
             else None
         )
+        self._own = own_identifier_flags(comparer.s, s) if self._src is not None else None
         self.cl = [(k, c.name) for k, c in enumerate(s.comparisons) if c.cannot_link]
         self._conflicts = [s.names.index(name) for name in s.same_source_conflicts]
         # per record, what the index guards read: it does not depend on the pairs, so it
@@ -255,6 +302,11 @@ class Scorer:
     def source_codes(self) -> np.ndarray | None:
         """Per record, its master index (system and kind) code; -1 or None: not one."""
         return self._src
+
+    @property
+    def own_ids(self) -> np.ndarray | None:
+        """Per record, whether it carries its index's own identifier (None: not read)."""
+        return self._own
 
     def _label_in(self, lv: np.ndarray, k: int, labels: tuple[str, ...]) -> np.ndarray:
         comp_labels = self.spec.comparisons[k].labels
@@ -709,7 +761,7 @@ class Scorer:
     ) -> np.ndarray:
         """Weight (bits) of "one master index" / "two master indexes" per pair (with the
         pairs' ``levels``: a search miss's weight for those, see :func:`search_miss`)."""
-        return same_source_weights(self._src, self.model, self.spec, i, j, levels)
+        return same_source_weights(self._src, self.model, self.spec, i, j, levels, self._own)
 
     def breakdown(self, lv_row: np.ndarray, w_row: np.ndarray) -> dict[str, dict]:
         """``{comparison: {level, weight}}`` for one pair (missing levels included)."""

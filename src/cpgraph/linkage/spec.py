@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 20)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 20)} | {"19-within8"}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -197,6 +197,14 @@ class Spec:
     # same-source weight instead of the learned one (None: off)
     search_miss_weight: float | None = None
     search_miss_levels: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # 19-within8: per master kind, the identifier its index issues or traces to (a
+    # hospital's patients: the NHS number), as (kind, identifier comparison) pairs
+    own_identifiers: tuple[tuple[str, str], ...] = ()
+    # 19-within8: a pair of one master index, one record carrying the index's own
+    # identifier and the other none, agreeing at `search_miss_levels` (exact included):
+    # an untraced registration beside the traced one; this same-source weight instead of
+    # the learned one (None: off)
+    untraced_weight: float | None = None
     # v12: generation bounds read a birth year as possibly keyed with two digits swapped
     rel_year_slips: bool = False
     # v13: detach_ambiguous passes (a person's age read once its ambiguous mentions are out)
@@ -367,6 +375,8 @@ class SourcesDoc(_Section):
     same_source_conflict_dob_edits: int = Field(0, ge=0, le=8)
     search_miss_weight: float | None = None
     search_miss_levels: dict[str, list[str]] = {}
+    own_identifiers: dict[str, str] = {}
+    untraced_weight: float | None = None
 
 
 class ThresholdsDoc(_Section):
@@ -594,6 +604,12 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         for label in labels:
             if label not in known:
                 raise SpecError(f"search_miss_levels: {label!r} is not a level of {n!r}")
+    for kind, n in src.own_identifiers.items():
+        comp = next((c for c in comps if c.name == n), None)
+        if comp is None or comp.kind != "identifier":
+            raise SpecError(f"own_identifiers: {n!r} ({kind}) is not an identifier comparison")
+    if src.untraced_weight is not None and not (src.own_identifiers and src.search_miss_levels):
+        raise SpecError("untraced_weight needs own_identifiers and search_miss_levels")
     for n in src.same_source_conflicts:
         if n not in names:
             raise SpecError(f"same_source_conflicts names unknown comparison {n!r}")
@@ -675,6 +691,8 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         same_source_conflict_dob_edits=src.same_source_conflict_dob_edits,
         search_miss_weight=src.search_miss_weight,
         search_miss_levels=tuple((n, tuple(v)) for n, v in src.search_miss_levels.items()),
+        own_identifiers=tuple((str(k), str(n)) for k, n in src.own_identifiers.items()),
+        untraced_weight=src.untraced_weight,
         max_exhaustive_cluster=cl.max_exhaustive_cluster,
         variants_learn=nv.learn,
         variants_from_aliases=nv.from_aliases,

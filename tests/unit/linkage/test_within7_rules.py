@@ -45,6 +45,7 @@ def _spec(on: bool = True, auto: float | None = None):
     """The shipped spec, without the rule when not ``on``, ``auto`` moved if given."""
     raw = load_spec().raw
     src = dict(raw["sources"])
+    src.pop("untraced_weight", None)  # (19-within8's rule: tested on its own)
     if not on:
         src.pop("search_miss_weight")
     th = dict(raw["thresholds"]) if auto is None else {**raw["thresholds"], "auto": auto}
