@@ -7,7 +7,9 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "19"
+    assert spec.version == "19-alike8"
+    # 19-alike8 (issue #13): a middle name whose twin is on the holder's index file
+    assert spec.guard_middle_name_twin_on_file
     # 19 (issue #13): a relationship link never joins two generations
     assert spec.rel_generation_guard == 18
     # 18 = 17 + 17-within7 (issue #19): a second registration its index's own search
