@@ -16,7 +16,12 @@ merges (``hard_negative_merges``):
 Usage::
 
     .venv/bin/python bench/within_system.py --households 20000 --seed 41 \
-        --profiles messy_dates alias_heavy [--spec FILE] [--data-dir DIR]
+        --profiles messy_dates alias_heavy [--spec FILE] [--data-dir DIR] [--lookalikes]
+
+``--lookalikes`` lists each look-alike merge (a ``hard_negatives.csv`` pair of two
+people in one person): its kind, both records (name, birth date, sex, postcode, address,
+index) and, per record, the link that holds it in its person (method, probability,
+partner record and the partner's name) -- where to start tracing it.
 """
 
 from __future__ import annotations
@@ -90,6 +95,40 @@ def within_system(
     }
 
 
+def lookalike_merges(
+    pred: pd.Series, folder: Path, mentions: pd.DataFrame, assignments: pd.DataFrame
+) -> list[str]:
+    """One block of lines per look-alike merge: the pair, its records, their links."""
+    hn = pd.read_csv(folder / "hard_negatives.csv")
+    pa = pred.reindex(hn["record_key_a"]).to_numpy()
+    pb = pred.reindex(hn["record_key_b"]).to_numpy()
+    merged = hn[(pa == pb) & pd.notna(pa)]
+    m = mentions.set_index("key")
+    a = assignments.set_index("key")
+
+    def show(key: object) -> str:
+        if key not in m.index:
+            return str(key)
+        r = m.loc[key]
+        name = " ".join(str(x) for x in (r["forename"], r["middle_names"], r["surname"]) if x)
+        return (
+            f"{key} [{name}] dob={r['dob']} sex={r['sex']} pc={r['postcode']} addr={r['address']!r}"
+        )
+
+    out = []
+    for ka, kb, kind in merged.itertuples(index=False, name=None):
+        out.append(f"  look-alike {kind}: person {pred[ka]}")
+        for k in (ka, kb):
+            out.append(f"    {show(k)}")
+            if k in a.index:
+                r = a.loc[k]
+                out.append(
+                    f"      held by {r['method']} p={r['probability']:.4f} "
+                    f"partner {show(r['partner_key'])}"
+                )
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--households", type=int, default=20000)
@@ -98,6 +137,9 @@ def main() -> None:
     ap.add_argument("--spec", type=Path, default=None, help="spec file (default: shipped)")
     ap.add_argument("--data-dir", type=Path, default=None, help="generated data cache")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--lookalikes", action="store_true", help="list each look-alike merge and its links"
+    )
     args = ap.parse_args()
     if args.data_dir is not None:
         la.BENCH_DATA = args.data_dir
@@ -127,6 +169,8 @@ def main() -> None:
             f"({took:.0f} s)",
             flush=True,
         )
+        if args.lookalikes:
+            print("\n".join(lookalike_merges(pred, folder, mentions, res.assignments)), flush=True)
 
 
 if __name__ == "__main__":

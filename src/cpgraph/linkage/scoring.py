@@ -291,6 +291,7 @@ class Scorer:
         self._gen = cs["gen"].to_numpy(object) if "gen" in cs.columns else None
         self._stems: np.ndarray | None = None  # per name code, its first letters' code
         self._real_fn: np.ndarray | None = None  # per name code, a name the nickname data knows
+        self._on_file: dict | None = None  # 19-alike8: an index's dated records by name and place
         # an index's own record with neither a generation suffix nor a birth year
         self._bare = (
             (self._src >= 0) & (cs["dob_y"].to_numpy() < 0) & (self._gen == None)  # noqa: E711
@@ -392,6 +393,17 @@ class Scorer:
                     twins[look[like]] = True
             if twins.any():
                 soft["index_twins_middle_name"] = twins
+        if self.spec.guard_middle_name_twin_on_file and self._src is not None:
+            # (a forename agreeing at a nickname's level or below: an exact one is no
+            # middle name's)
+            near = same_sn & home & ~fn_differ
+            if self.k_fn is not None:
+                near &= lv[:, self.k_fn] != 0
+            on_file = self._twin_on_file(pl, near)
+            if on_file.any():
+                # (the index's twins by a middle name: the reason stewards already know)
+                prev = soft.get("index_twins_middle_name")
+                soft["index_twins_middle_name"] = on_file if prev is None else prev | on_file
         if (
             self.spec.guard_index_twins_forename
             and self._src is not None
@@ -475,6 +487,55 @@ class Scorer:
             if mask is not None:
                 kept[mask] = code
         return out, kept
+
+    def _twin_on_file(self, pl: PairLevels, look_mask: np.ndarray) -> np.ndarray:
+        """19-alike8: two records at one address of one surname whose forenames agree
+        only as one's middle name ("Abdul Muhammad Shah", a school's pupil, beside the
+        hospital's "Muhammad Shah", one birth date), while the middle-name holder's own
+        index holds, at its postcode and under its surname, another record of the other's
+        forename ("Muhammad Shah", the school's other pupil there) born within
+        ``dob_years_apart`` of the holder and in the other record's birth year (when
+        known): the index knows the boy called Muhammad apart from Abdul Muhammad, so
+        "Muhammad" is not the holder's name in use but his twin's or his brother's.
+        Kept apart for a steward (reason ``index_twins_middle_name``), never cut.
+        """
+        assert self._src is not None
+        out = np.zeros(len(pl.i), bool)
+        look = np.flatnonzero(look_mask)
+        if not len(look):
+            return out
+        look = look[self.comparer.middle_name_only(pl.i[look], pl.j[look])]
+        if not len(look):
+            return out
+        s = self.comparer.s
+        fn = s["fn"].to_numpy(object)
+        mn = s["mn"].to_numpy(object)
+        sn = s["sn"].to_numpy(object)
+        pc = s["pc"].to_numpy(object)
+        y = s["dob_y"].to_numpy()
+        src = self._src
+        if self._on_file is None:
+            # per (index, postcode, surname, forename): the birth years and positions of
+            # the index's dated records there
+            on: dict[tuple, list[tuple[int, int]]] = {}
+            for p in np.flatnonzero((src >= 0) & (y >= 0)):
+                if isinstance(pc[p], str) and isinstance(fn[p], str):
+                    on.setdefault((src[p], pc[p], sn[p], fn[p]), []).append((int(p), int(y[p])))
+            self._on_file = on
+        gap = self.spec.guard_dob_years
+        for x, (a, b) in zip(look, zip(pl.i[look], pl.j[look], strict=True), strict=True):
+            for h, o in ((a, b), (b, a)):
+                m = mn[h]
+                if src[h] < 0 or y[h] < 0 or not isinstance(m, str) or fn[o] not in m.split():
+                    continue
+                for q, yq in self._on_file.get((src[h], pc[h], sn[h], fn[o]), ()):
+                    if q in (h, o) or abs(yq - y[h]) >= gap:
+                        continue
+                    if y[o] >= 0 and abs(int(y[o]) - yq) > 1:
+                        continue
+                    out[x] = True
+                    break
+        return out
 
     def _other_address(self, pl: PairLevels) -> np.ndarray:
         """17-alike7: two records of one full postcode whose recorded addresses share no

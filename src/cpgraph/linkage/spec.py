@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 20)} | {"19-within8"}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 21)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -178,6 +178,9 @@ class Spec:
     guard_index_twins: bool = False
     # v14: the index twins guard reads middle names in any spelling, surnames a typo apart
     guard_index_twins_spellings: bool = False
+    # 19-alike8: a forename agreeing only as the other's middle name, where the middle-name
+    # holder's own index holds a record of that forename at its address (the twin on file)
+    guard_middle_name_twin_on_file: bool = False
     # 16-alike6: one index, one address, one birth date, forenames two real names alike
     # only by spelling (Anna / Joanna): twins, kept apart for review
     guard_index_twins_forename: bool = False
@@ -396,6 +399,7 @@ class GuardsDoc(_Section):
     generation_suffix_one_side: bool = False
     index_twins_middle_name: bool = False
     index_twins_middle_name_spellings: bool = False
+    middle_name_twin_on_file: bool = False
     index_twins_forename: bool = False
     postcode_other_address: bool = False
     household_name_order: bool = False
@@ -724,6 +728,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_twins_spellings=gd.index_twins_middle_name_spellings,
+        guard_middle_name_twin_on_file=gd.middle_name_twin_on_file,
         guard_index_twins_forename=gd.index_twins_forename,
         guard_postcode_other_address=gd.postcode_other_address,
         guard_household_name_order=gd.household_name_order,

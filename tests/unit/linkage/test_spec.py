@@ -7,10 +7,12 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "19-within8"
+    assert spec.version == "20"
     # 19-within8 (issue #19): an untraced registration beside the traced record of one
     # index gets no within-index penalty
     assert spec.untraced_weight == 0.0 and dict(spec.own_identifiers)["patient"] == "nhs_number"
+    # 19-alike8 (issue #13): a middle name whose twin is on the holder's index file
+    assert spec.guard_middle_name_twin_on_file
     # 19 (issue #13): a relationship link never joins two generations
     assert spec.rel_generation_guard == 18
     # 18 = 17 + 17-within7 (issue #19): a second registration its index's own search
