@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "19"
+    assert spec.version == "19-recall8"
     # 19 (issue #13): a relationship link never joins two generations
     assert spec.rel_generation_guard == 18
     # 18 = 17 + 17-within7 (issue #19): a second registration its index's own search
@@ -60,6 +60,8 @@ def test_default_spec_is_versioned_and_complete():
     # name; a short forename one key off is a misspelling for the household guard
     names = [r.name for r in spec.blocking]
     assert "surname_dob_unordered" in names and "full_name_birthday" not in names
+    # 19-recall8: the forename, the surname sound and the birthday (a mistyped year)
+    assert "name_sound_birthday" in names
     assert spec.gate_yields_dob_levels == ("exact", "swap_dm")
     assert spec.guard_nickname_typo_edits == 1
     # v13 (look-alikes): a new reviewable guard for twins whose surname is a keystroke
