@@ -23,7 +23,10 @@ RULES = (
 def _pairs(spec, rows, extra=()):
     s = standardise(pd.DataFrame(rows), spec)
     vt = variant_block_table(s, name_variants(s), spec)
-    base = tuple(r for r in spec.blocking if r.name not in {x.name for x in RULES})
+    # (19-recall8's forename, surname sound and birthday rule finds the mistyped year too:
+    # left out, so that only these rules are tested)
+    out = {x.name for x in RULES} | {"name_sound_birthday"}
+    base = tuple(r for r in spec.blocking if r.name not in out)
     a, b = candidate_pairs(s, vt, dataclasses.replace(spec, blocking=base + tuple(extra)))
     return set(zip(a.tolist(), b.tolist(), strict=True))
 
