@@ -194,6 +194,7 @@ def constrained_components(
             uf.add_cannot(ints[a], ints[b], bool(s))
     at: dict[int, set[int]] = {}  # root → places of its members
     home: dict[int, set[int]] = {}  # root → places of its members' relatives
+    seen: dict[int, set[int]] = {}  # root → places its members' relatives' names are at
     gated: list[bool] = []
     if use_gate:
         assert gate is not None
@@ -205,6 +206,10 @@ def constrained_components(
             with_home = members[np.diff(gate.home_ptr)[members] > 0]
             for r in with_home.tolist():
                 home[r] = gate.home_of(r)
+        if gate.seen_ptr is not None:
+            with_seen = members[np.diff(gate.seen_ptr)[members] > 0]
+            for r in with_seen.tolist():
+                seen[r] = gate.seen_of(r)
     born: dict[int, set[int]] = {}  # root → known birth years of its members
     guarded: list[bool] = []
     if years is not None:
@@ -229,11 +234,19 @@ def constrained_components(
             continue
         if use_gate and gated[k]:
             assert gate is not None
-            if not gate.allows(at.get(ra), at.get(rb), home.get(ra), home.get(rb), (ra, rb)):
+            if not gate.allows(
+                at.get(ra),
+                at.get(rb),
+                home.get(ra),
+                home.get(rb),
+                (ra, rb),
+                seen.get(ra),
+                seen.get(rb),
+            ):
                 continue
         root = uf.union(ra, rb)
         other = rb if root == ra else ra
-        for d in (at, home):
+        for d in (at, home, seen):
             moved = d.pop(other, None)
             if moved:
                 d.setdefault(root, set()).update(moved)
@@ -394,12 +407,22 @@ class PlaceGate:
     home_val: np.ndarray | None = None
     corroborated: AbstractSet[Any] = frozenset()
     household: np.ndarray | None = None
+    # 19-recall8: per record (CSR), where its stated relatives' full names are recorded
+    # (:func:`~cpgraph.linkage.relationships.kin_namesake_places`); None: off
+    seen_ptr: np.ndarray | None = None
+    seen_val: np.ndarray | None = None
 
     def home_of(self, r: int) -> set[int]:
         """Places of record ``r``'s relatives (``home_ptr``/``home_val`` are CSR rows)."""
         if self.home_ptr is None or self.home_val is None:
             return set()
         return set(self.home_val[self.home_ptr[r] : self.home_ptr[r + 1]].tolist())
+
+    def seen_of(self, r: int) -> set[int]:
+        """Places where record ``r``'s stated relatives' full names are recorded."""
+        if self.seen_ptr is None or self.seen_val is None:
+            return set()
+        return set(self.seen_val[self.seen_ptr[r] : self.seen_ptr[r + 1]].tolist())
 
     def allows(
         self,
@@ -408,6 +431,8 @@ class PlaceGate:
         ha: set[int] | None,
         hb: set[int] | None,
         roots: tuple[int, int] = (-1, -1),
+        sa: set[int] | None = None,
+        sb: set[int] | None = None,
     ) -> bool:
         """Whether two groups (own places ``p*``, household places ``h*``) may join.
 
@@ -420,6 +445,11 @@ class PlaceGate:
         if not ea or not eb or not ea.isdisjoint(eb):
             return True
         if (ha and not eb.isdisjoint(ha)) or (hb and not ea.isdisjoint(hb)):
+            return True
+        # 19-recall8: a relative of one side is known by her full name where the other
+        # side is recorded (the household moved; the relative's records need not be
+        # linked).  Only the groups' own places: not where a placeless group is taken to be
+        if (sa and pb and not pb.isdisjoint(sa)) or (sb and pa and not pa.isdisjoint(sb)):
             return True
         corr = self.corroborated
         if not corr:

@@ -67,6 +67,7 @@ from cpgraph.linkage.relationships import (
     home_places,
     household_postcodes,
     implied_sex,
+    kin_namesake_places,
     kin_table,
     resolve_positions,
     share_kin,
@@ -393,6 +394,7 @@ class _Clusterer:
         self.kin = kin_table(prep.s, prep.rels) if prep.places is not None else None
         self.corroborated: set[Any] | None = None
         self.household: np.ndarray | None = None
+        self.seen: tuple[np.ndarray | None, np.ndarray | None] | None = None
 
     def __call__(self, edges: _Edges, prev: np.ndarray | None = None) -> np.ndarray:
         """Cluster labels per record (``prev``: the previous round's, for relatives)."""
@@ -477,6 +479,10 @@ class _Clusterer:
         moved = gated & (places[i] >= 0) & (places[j] >= 0) & (places[i] != places[j])
         gated[moved] &= ~share_kin(self.kin, i[moved], j[moved], prev)
         ptr, val = home_places(self.kin, places, prev)
+        if self.seen is None and spec.gate_kin_namesake_places > 0:
+            # (labels play no part: made once for the run's rounds)
+            self.seen = kin_namesake_places(self.kin, prep.s, places, spec.gate_kin_namesake_places)
+        seen_ptr, seen_val = self.seen if self.seen is not None else (None, None)
         gate = PlaceGate(
             places=places,
             gated=gated,
@@ -484,6 +490,8 @@ class _Clusterer:
             home_val=val,
             corroborated=self.corroborated,
             household=self.household,
+            seen_ptr=seen_ptr,
+            seen_val=seen_val,
         )
         return constrained_components(*args, gate=gate, years=guard)[0]
 

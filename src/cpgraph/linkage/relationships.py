@@ -597,6 +597,56 @@ def home_places(
     return np.cumsum(ptr), df["pl"].to_numpy(np.int64)
 
 
+def kin_namesake_places(
+    kin: pd.DataFrame | None, s: pd.DataFrame, places: np.ndarray, max_places: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per record (CSR): the places where its stated relatives' full names are recorded.
+
+    A household that moved takes its members with it: a boy's school record states his
+    mother "Christine Little" at the new address, and the hospital that still has the
+    boy at the old one has a "Christine Little" there too, whether or not her two records
+    were ever linked (one undated, they are not).  A same-name, same-birthday stranger at
+    the old address would need a namesake of the boy's mother living with him.  Only a
+    full name (forename and surname) recorded at ``max_places`` places or fewer counts: a
+    common name is recorded everywhere and says nothing about one household.
+
+    Args:
+        kin: :func:`kin_table` output (None: no relationships).
+        s: standardised mentions (``fn``, ``sn``).
+        places: place code per record (-1 unknown).
+        max_places: the most distinct places a full name may be recorded at (0: none).
+
+    Returns:
+        ``(ptr, val)`` as :func:`home_places`; both None without relationships or rows.
+    """
+    if kin is None or max_places <= 0 or kin.empty:
+        return None, None
+    n = len(places)
+    fc, _ = pd.factorize(s["fn"].to_numpy(object))
+    sc, su = pd.factorize(s["sn"].to_numpy(object))
+    code = np.where((fc < 0) | (sc < 0), -1, fc.astype(np.int64) * max(len(su), 1) + sc)
+    known = (places >= 0) & (code >= 0)
+    at = pd.DataFrame({"name": code[known], "pl": places[known]}).drop_duplicates()
+    cnt = at.groupby("name")["pl"].transform("size").to_numpy()
+    at = at[cnt <= max_places]
+    pos = kin["pos"].to_numpy(np.int64)
+    rel = kin["rel"].to_numpy(np.int64)
+    rel_name = code[rel]
+    # a relative of the record's own surname says too little: two namesakes' families
+    # share the surname, and a child's common forename with it ("Jack Banks", son of
+    # each of two Joshua Banks) is then one coincidence, not two (a father and his
+    # namesake son: none at all)
+    rows = pd.DataFrame({"pos": pos, "name": rel_name})
+    rows = rows[(rel_name >= 0) & (sc[rel] != sc[pos])].drop_duplicates()
+    df = rows.merge(at, on="name")[["pos", "pl"]].drop_duplicates()
+    if df.empty:
+        return None, None
+    df = df.sort_values("pos", kind="stable")
+    ptr = np.zeros(n + 1, np.int64)
+    np.add.at(ptr, df["pos"].to_numpy(np.int64) + 1, 1)
+    return np.cumsum(ptr), df["pl"].to_numpy(np.int64)
+
+
 def unique_role_pairs(
     rels: pd.DataFrame, labels: np.ndarray, roles: tuple[str, ...]
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -169,6 +169,8 @@ class Spec:
     same_source_learn: bool
     same_source_conflicts: tuple[str, ...]
     alias_distinct_surnames_jw: float = 0.0
+    # 19-recall8: places where a stated relative's full name is recorded count for the gate
+    gate_kin_namesake_places: int = 0
     alias_home_check: bool = False
     # v14: the alias home check also reads a surname a slip off the alias there
     alias_home_check_jw: float = 0.0
@@ -444,6 +446,7 @@ class ClusteringDoc(_Section):
     place_gate: str = ""
     place_corroboration: int = 2
     corroborate_within_household: bool = False
+    gate_kin_namesake_places: int = Field(0, ge=0)
     gate_yields_to: list[str] = []
     gate_yields_within_index: bool = True
     gate_yields_dob_levels: list[str] = ["exact"]
@@ -740,6 +743,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_nickname_typo_edits=gd.nickname_typo_edits,
         place_corroboration=cl.place_corroboration,
         corroborate_within_household=cl.corroborate_within_household,
+        gate_kin_namesake_places=cl.gate_kin_namesake_places,
         raw=raw,
     )
 

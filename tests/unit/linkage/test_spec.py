@@ -65,6 +65,10 @@ def test_default_spec_is_versioned_and_complete():
     # name; a short forename one key off is a misspelling for the household guard
     names = [r.name for r in spec.blocking]
     assert "surname_dob_unordered" in names and "full_name_birthday" not in names
+    # 19-recall8's forename, surname sound and birthday rule: measured, not kept (spec 20)
+    assert "name_sound_birthday" not in names
+    # 19-recall8: a stated relative's full name at the other side's place evidences a move
+    assert spec.gate_kin_namesake_places == 3
     assert spec.gate_yields_dob_levels == ("exact", "swap_dm")
     assert spec.guard_nickname_typo_edits == 1
     # v13 (look-alikes): a new reviewable guard for twins whose surname is a keystroke
