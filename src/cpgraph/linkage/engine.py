@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from cpgraph.files import write_private
 from cpgraph.linkage import scope
@@ -2578,22 +2579,12 @@ def remove_stale_spill(folder: Path) -> int:
     gone = 0
     for path in folder.glob(f"{SPILL_PREFIX}*.npy"):
         pid = path.name[len(SPILL_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and psutil.pid_exists(int(pid)):
             continue
         with contextlib.suppress(OSError):
             path.unlink()
             gone += 1
     return gone
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # (another user's process)
-    return True
 
 
 def _row_bytes(a: np.ndarray) -> list[bytes]:
