@@ -19,9 +19,13 @@ from .test_engine import pid
 
 def test_the_alike8_keys_are_off_when_absent():
     text = DEFAULT_SPEC_PATH.read_text()
+    # (shipped off in spec 20: an incremental run does not yet re-read the record it reads)
     for key in ("middle_name_twin_on_file",):
-        assert f"\n{key} = true\n" in text
-        text = text.replace(f"\n{key} = true\n", "\n")
+        assert f"\n{key} = false\n" in text
+        assert loads_spec(
+            text.replace(f"\n{key} = false\n", f"\n{key} = true\n")
+        ).guard_middle_name_twin_on_file
+        text = text.replace(f"\n{key} = false\n", "\n")
     spec = loads_spec(text)
     assert not spec.guard_middle_name_twin_on_file
 

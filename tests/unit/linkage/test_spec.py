@@ -11,8 +11,9 @@ def test_default_spec_is_versioned_and_complete():
     # 19-within8 (issue #19): an untraced registration beside the traced record of one
     # index gets no within-index penalty
     assert spec.untraced_weight == 0.0 and dict(spec.own_identifiers)["patient"] == "nhs_number"
-    # 19-alike8 (issue #13): a middle name whose twin is on the holder's index file
-    assert spec.guard_middle_name_twin_on_file
+    # 19-alike8 (issue #13): a middle name whose twin is on the holder's index file; off
+    # in spec 20 until an incremental run re-reads the record it depends on
+    assert not spec.guard_middle_name_twin_on_file
     # 19 (issue #13): a relationship link never joins two generations
     assert spec.rel_generation_guard == 18
     # 18 = 17 + 17-within7 (issue #19): a second registration its index's own search
