@@ -145,16 +145,8 @@ def untraced(spec: Spec, levels: np.ndarray, own_a: np.ndarray, own_b: np.ndarra
     weight.  ``own_a``/``own_b``: per pair, whether each record carries its index's own
     identifier.
     """
-    n = len(levels)
-    if not spec.search_miss_levels:
-        return np.zeros(n, bool)
-    ok = own_a != own_b
-    for name, labels in spec.search_miss_levels:
-        k = spec.names.index(name)
-        comp = spec.comparison(name)
-        want = np.asarray([comp.labels.index(x) for x in labels], np.int64)
-        ok &= np.isin(levels[:, k].astype(np.int64), want)
-    return ok
+    ok, _ = _search_levels(spec, levels)
+    return ok & (own_a != own_b)
 
 
 def own_identifier_flags(s: pd.DataFrame, spec: Spec) -> np.ndarray | None:
@@ -183,9 +175,16 @@ def search_miss(spec: Spec, levels: np.ndarray) -> np.ndarray:
     registered anyway is (left to the learned weight).  Levels only: the caller says
     which pairs lie in one index.
     """
+    ok, first = _search_levels(spec, levels)
+    return ok & ~first
+
+
+def _search_levels(spec: Spec, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: every ``search_miss_levels`` comparison at one of its listed levels,
+    and every one at its first (exact) level (both False when the spec lists none)."""
     n = len(levels)
     if not spec.search_miss_levels:
-        return np.zeros(n, bool)
+        return np.zeros(n, bool), np.zeros(n, bool)
     ok = np.ones(n, bool)
     first = np.ones(n, bool)
     for name, labels in spec.search_miss_levels:
@@ -195,7 +194,7 @@ def search_miss(spec: Spec, levels: np.ndarray) -> np.ndarray:
         lv = levels[:, k].astype(np.int64)
         ok &= np.isin(lv, want)
         first &= lv == 0
-    return ok & ~first
+    return ok, first
 
 
 def _find(spec: Spec, pred) -> int | None:
