@@ -241,6 +241,16 @@ async def test_a_delta_linked_incrementally_leaves_the_store_a_full_run_leaves(t
         await compute_flags(store)
         await refresh_flagged(store)
         linked = await dump(store)
+        # each link's breakdown stored compact (`stored_breakdown`): [level, weight] per
+        # step, no comparison missing on one side and of no weight
+        steps = [
+            step
+            for _, _, props in linked["resolves"]
+            for step in json.loads(json.loads(props).get("breakdown") or "{}").values()
+        ]
+        assert len(steps) > 100
+        assert all(isinstance(s, list) and len(s) == 2 for s in steps)
+        assert not [s for s in steps if s == ["missing", 0.0]]
         # nothing changed: nothing written, the store as it was
         assert await writes_of_a_run(store, first) == Counter()
         assert await dump(store) == linked

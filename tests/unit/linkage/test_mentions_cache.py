@@ -12,8 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cpgraph.linkage import statefile
-from cpgraph.linkage.service import CACHED_COLUMNS, changed_persons, resolution_digests
+from cpgraph.linkage import service, statefile
+from cpgraph.linkage.service import (
+    CACHED_COLUMNS,
+    changed_persons,
+    resolution_digests,
+    stored_breakdown,
+)
 from cpgraph.linkage.statefile import load_mentions, save_mentions
 
 
@@ -187,3 +192,44 @@ def test_a_resolutions_digest_changes_with_every_field_and_only_with_them():
         assert (got[1:] == base[1:]).all(), at
     renamed = resolution_digests(cols, ["Anne Lee", "Ann Lee", "Bo Ray"])
     assert renamed[0] != base[0] and (renamed[1:] == base[1:]).all()
+
+
+def test_a_new_breakdown_format_rewrites_every_resolution_once(monkeypatch):
+    """A store written in the old text of breakdowns must not keep it for mentions whose
+    resolution did not change: the format is part of every digest."""
+    cols = (
+        np.array(["m1", "m2"], dtype=object),
+        np.array(["P1", "P2"], dtype=object),
+        np.array([0.99, np.nan]),
+        np.array(["probabilistic", "singleton"], dtype=object),
+        np.array(["auto", "singleton"], dtype=object),
+        np.array([{"prior": {"level": "prior", "weight": -9}}, None], dtype=object),
+    )
+    now = resolution_digests(cols, ["Ann Lee", "Bo Ray"])
+    monkeypatch.setattr(service, "BREAKDOWN_FORMAT", service.BREAKDOWN_FORMAT - 1)
+    older = resolution_digests(cols, ["Ann Lee", "Bo Ray"])
+    assert (older != now).all()
+
+
+def test_a_stored_breakdown_leaves_out_only_missing_comparisons_of_no_weight():
+    bd = {
+        "forename": {"level": "exact", "weight": np.float64(9.5)},
+        "dob": {"level": "missing", "weight": 0.0},
+        "upn": {"level": "missing", "weight": 0},
+        # (a spec may give "missing" a weight of its own: then it is evidence, and kept)
+        "sex": {"level": "missing", "weight": -0.5},
+        "address": {"level": "different", "weight": 0.0},
+        "kept_apart": {"level": "place_gate", "weight": 0.0},
+        "prior": {"level": "prior", "weight": np.float32(-16.25)},
+    }
+    text = stored_breakdown(bd)
+    assert " " not in text
+    assert json.loads(text) == {
+        "forename": ["exact", 9.5],
+        "sex": ["missing", -0.5],
+        "address": ["different", 0.0],
+        "kept_apart": ["place_gate", 0.0],
+        "prior": ["prior", -16.25],
+    }
+    # the breakdown's order is kept (a reader sees the comparisons as the spec lists them)
+    assert list(json.loads(text)) == ["forename", "sex", "address", "kept_apart", "prior"]
