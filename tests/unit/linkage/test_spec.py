@@ -65,9 +65,11 @@ def test_default_spec_is_versioned_and_complete():
     # v14 (recall): dates keyed with a slip are blocked and pass the gate with the full
     # name; a short forename one key off is a misspelling for the household guard
     names = [r.name for r in spec.blocking]
-    assert "surname_dob_unordered" in names and "full_name_birthday" not in names
-    # 19-recall8's forename, surname sound and birthday rule: measured, not kept (spec 20)
-    assert "name_sound_birthday" not in names
+    assert "surname_dob_unordered" in names
+    # 19-recall8's forename, surname sound and birthday rule: measured, not kept (spec 20,
+    # 20-recall9); 20-recall9: the full name and birthday instead
+    assert "name_sound_birthday" not in names and "full_name_birthday" in names
+    assert spec.alias_dob_no_decade_slip and spec.gate_kin_namesake_own_surname == 2
     # 19-recall8: a stated relative's full name at the other side's place evidences a move
     assert spec.gate_kin_namesake_places == 3
     assert spec.gate_yields_dob_levels == ("exact", "swap_dm")
