@@ -348,6 +348,26 @@ def date_levels(
     return out
 
 
+def decade_slip(s: pd.DataFrame, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Pairs whose birth dates differ only in the year's tens digit (1995 / 1985).
+
+    One keyed digit, so ``osa<=1`` accepts it, but ten years or more apart: a namesake's
+    date as often as a slip.
+    """
+    ya, yb = s["dob_y"].to_numpy()[i], s["dob_y"].to_numpy()[j]
+    same_md = (s["dob_m"].to_numpy()[i] == s["dob_m"].to_numpy()[j]) & (
+        s["dob_d"].to_numpy()[i] == s["dob_d"].to_numpy()[j]
+    )
+    return (
+        (ya >= 0)
+        & (yb >= 0)
+        & same_md
+        & (ya // 100 == yb // 100)
+        & (ya % 10 == yb % 10)
+        & ((ya // 10) % 10 != (yb // 10) % 10)
+    )
+
+
 def postcode_levels(
     s: pd.DataFrame, i: np.ndarray, j: np.ndarray, levels: tuple[Level, ...]
 ) -> np.ndarray:

@@ -51,7 +51,13 @@ from cpgraph.linkage.clustering import (
     same_label,
     split_incohesive,
 )
-from cpgraph.linkage.comparisons import Comparer, NamePairs, PairLevels, master_index_codes
+from cpgraph.linkage.comparisons import (
+    Comparer,
+    NamePairs,
+    PairLevels,
+    decade_slip,
+    master_index_codes,
+)
 from cpgraph.linkage.explain import Explanation, explain_scored
 from cpgraph.linkage.forking import (
     can_fork,
@@ -482,7 +488,13 @@ class _Clusterer:
         ptr, val = home_places(self.kin, places, prev)
         if self.seen is None and spec.gate_kin_namesake_places > 0:
             # (labels play no part: made once for the run's rounds)
-            self.seen = kin_namesake_places(self.kin, prep.s, places, spec.gate_kin_namesake_places)
+            self.seen = kin_namesake_places(
+                self.kin,
+                prep.s,
+                places,
+                spec.gate_kin_namesake_places,
+                own_surname=spec.gate_kin_namesake_own_surname,
+            )
         seen_ptr, seen_val = self.seen if self.seen is not None else (None, None)
         gate = PlaceGate(
             places=places,
@@ -1897,6 +1909,8 @@ class LinkageEngine:
         if "sex" in names:
             ks = names.index("sex")
             cand &= levels[:, ks] != len(spec.comparison("sex").levels)  # not "else"
+        if spec.alias_dob_no_decade_slip and cand.any():
+            cand &= ~decade_slip(comparer.s, i, j)
         if cand.any():
             out[cand] = comparer.alias_surname(
                 i[cand],

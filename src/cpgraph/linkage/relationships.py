@@ -598,7 +598,11 @@ def home_places(
 
 
 def kin_namesake_places(
-    kin: pd.DataFrame | None, s: pd.DataFrame, places: np.ndarray, max_places: int
+    kin: pd.DataFrame | None,
+    s: pd.DataFrame,
+    places: np.ndarray,
+    max_places: int,
+    own_surname: int = 0,
 ) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Per record (CSR): the places where its stated relatives' full names are recorded.
 
@@ -615,6 +619,10 @@ def kin_namesake_places(
         s: standardised mentions (``fn``, ``sn``).
         places: place code per record (-1 unknown).
         max_places: the most distinct places a full name may be recorded at (0: none).
+        own_surname: 20-recall9: relatives of the record's own surname count too where
+            at least this many of them (distinct full names, none the record's own) are
+            recorded at one place: a boy's mother *and* father (or a sister) known there
+            by their full names is his family, not a namesake's (0: never).
 
     Returns:
         ``(ptr, val)`` as :func:`home_places`; both None without relationships or rows.
@@ -639,6 +647,17 @@ def kin_namesake_places(
     rows = pd.DataFrame({"pos": pos, "name": rel_name})
     rows = rows[(rel_name >= 0) & (sc[rel] != sc[pos])].drop_duplicates()
     df = rows.merge(at, on="name")[["pos", "pl"]].drop_duplicates()
+    if own_surname > 0:
+        # ...but two or more of the family's names seen at one place are the family:
+        # two namesakes' families would have to share a mother's and a father's (or a
+        # sibling's) full names as well (a relative of the record's own full name, a
+        # father and his namesake son, is no evidence)
+        own = (rel_name >= 0) & (sc[rel] == sc[pos]) & (rel_name != code[pos])
+        fam = pd.DataFrame({"pos": pos[own], "name": rel_name[own]}).drop_duplicates()
+        fam = fam.merge(at, on="name")
+        cnt = fam.groupby(["pos", "pl"])["name"].transform("nunique").to_numpy()
+        fam = fam[cnt >= own_surname][["pos", "pl"]]
+        df = pd.concat([df, fam]).drop_duplicates()
     if df.empty:
         return None, None
     df = df.sort_values("pos", kind="stable")

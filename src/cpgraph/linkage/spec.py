@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 21)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 22)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -171,11 +171,15 @@ class Spec:
     alias_distinct_surnames_jw: float = 0.0
     # 19-recall8: places where a stated relative's full name is recorded count for the gate
     gate_kin_namesake_places: int = 0
+    # 20-recall9: ...relatives of the record's own surname, when this many are seen there
+    gate_kin_namesake_own_surname: int = 0
     alias_home_check: bool = False
     # v14: the alias home check also reads a surname a slip off the alias there
     alias_home_check_jw: float = 0.0
     # 15: the alias home check also reads the holder's own date of birth
     alias_home_check_own_dob: bool = False
+    # 20-recall9: a one-digit slip of the birth year's tens digit is no alias evidence
+    alias_dob_no_decade_slip: bool = False
     guard_generation_one_side: bool = False
     guard_index_twins: bool = False
     # v14: the index twins guard reads middle names in any spelling, surnames a typo apart
@@ -447,6 +451,7 @@ class ClusteringDoc(_Section):
     place_corroboration: int = 2
     corroborate_within_household: bool = False
     gate_kin_namesake_places: int = Field(0, ge=0)
+    gate_kin_namesake_own_surname: int = Field(0, ge=0)
     gate_yields_to: list[str] = []
     gate_yields_within_index: bool = True
     gate_yields_dob_levels: list[str] = ["exact"]
@@ -456,6 +461,7 @@ class ClusteringDoc(_Section):
     alias_home_check: bool = False
     alias_home_check_jw: float = Field(0.0, ge=0, le=1)
     alias_home_check_own_dob: bool = False
+    alias_dob_no_decade_slip: bool = False
     ambiguity_margin_bits: float | None = None
     ambiguity_passes: int = Field(1, ge=1, le=4)
     ambiguity_forbidden_rivals: bool = True
@@ -728,6 +734,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         alias_home_check=cl.alias_home_check,
         alias_home_check_jw=cl.alias_home_check_jw,
         alias_home_check_own_dob=cl.alias_home_check_own_dob,
+        alias_dob_no_decade_slip=cl.alias_dob_no_decade_slip,
         guard_generation_one_side=gd.generation_suffix_one_side,
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_twins_spellings=gd.index_twins_middle_name_spellings,
@@ -744,6 +751,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         place_corroboration=cl.place_corroboration,
         corroborate_within_household=cl.corroborate_within_household,
         gate_kin_namesake_places=cl.gate_kin_namesake_places,
+        gate_kin_namesake_own_surname=cl.gate_kin_namesake_own_surname,
         raw=raw,
     )
 

@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "20"
+    assert spec.version == "21"
     # 19-within8 (issue #19): an untraced registration beside the traced record of one
     # index gets no within-index penalty
     assert spec.untraced_weight == 0.0 and dict(spec.own_identifiers)["patient"] == "nhs_number"
@@ -65,9 +65,11 @@ def test_default_spec_is_versioned_and_complete():
     # v14 (recall): dates keyed with a slip are blocked and pass the gate with the full
     # name; a short forename one key off is a misspelling for the household guard
     names = [r.name for r in spec.blocking]
-    assert "surname_dob_unordered" in names and "full_name_birthday" not in names
-    # 19-recall8's forename, surname sound and birthday rule: measured, not kept (spec 20)
-    assert "name_sound_birthday" not in names
+    assert "surname_dob_unordered" in names
+    # 19-recall8's forename, surname sound and birthday rule and 20-recall9's full name
+    # and birthday: measured, not kept (spec 21); 20-recall9's decade slip closed, kept
+    assert "name_sound_birthday" not in names and "full_name_birthday" not in names
+    assert spec.alias_dob_no_decade_slip and spec.gate_kin_namesake_own_surname == 0
     # 19-recall8: a stated relative's full name at the other side's place evidences a move
     assert spec.gate_kin_namesake_places == 3
     assert spec.gate_yields_dob_levels == ("exact", "swap_dm")
