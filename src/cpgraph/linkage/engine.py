@@ -1405,6 +1405,7 @@ class LinkageEngine:
                     middle=middle,
                     middle_held=held,
                     twins=twins,
+                    detached_support=spec.ambiguity_detached_support,
                 )
                 if np.array_equal(new_labels, labels):
                     break
