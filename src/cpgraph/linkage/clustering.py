@@ -809,7 +809,7 @@ def detach_ambiguous(
     middle: np.ndarray | None = None,
     twins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     middle_held: np.ndarray | None = None,
-    detached_support: bool = False,
+    detached_support: np.ndarray | None = None,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -883,9 +883,10 @@ def detach_ambiguous(
             rival as a link does: "Ibrahim Rashid Ahmed", an undated nominal the
             one-sided "Sr" guard keeps from his own "Ibrahim Rashid Ahmed Sr" records,
             is no surer his namesake son's for a forename typo.
-        detached_support: spec 20-alike9: a name-only mention held in its person
+        detached_support: spec 20-alike9: per record, whether it has no place of its
+            own (no postcode, no address); such a name-only mention held in its person
             through detached mentions is read again without them
-            (:func:`_detached_support`).
+            (:func:`_detached_support`).  None: off.
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -1005,9 +1006,9 @@ def detach_ambiguous(
     if only is not None:
         detach = detach[only[detach]]
         out = np.where(only, out, labels)
-    if detached_support and len(detach):
+    if detached_support is not None and len(detach):
         detach = _detached_support(
-            out, ei, ej, w, link, ci, cj, weak, margin, detach,
+            out, ei, ej, w, link, ci, cj, weak & detached_support, margin, detach,
             forbidden_rivals=forbidden_rivals, stated=stated, only=only,
             fixed=np.concatenate([np.empty(0, np.int64), *fixed]),
             ages=(years, plausible_hi) if by_age else None,  # type: ignore[arg-type]
@@ -1043,10 +1044,11 @@ def _detached_support(
 ) -> np.ndarray:
     """Spec 20-alike9: the detached mentions, with those held only through them.
 
-    A name-only mention linked into its person through mentions that leave it as
-    ambiguous (finally detached: not those an age or a role settled) is read again
-    without those links.  If it then fits a person it may not join as well as its own
-    (within ``margin``), it is ambiguous too: a hospital's undated, address-less "David
+    A name-only mention without a place of its own (``weak``: the ones read here)
+    linked into its person through mentions that leave it as ambiguous (finally
+    detached: not those an age or a role settled) is read again without those links.
+    If it then fits a person it may not join as well as its own (within ``margin``), it
+    is ambiguous too: a hospital's undated, address-less "David
     Holland, father of" a baby was held by his namesake son's person through the
     school's "father of" contacts (one mother's partner), which fit the son and the
     father's own undated nominal equally and left; at the family's address it fits the

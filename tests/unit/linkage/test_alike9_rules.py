@@ -1,8 +1,9 @@
 """Look-alikes kept apart in spec 20-alike9 (issue #13), each rule failing its test when
 turned off:
 
-* ``[clustering] ambiguity_detached_support``: a name-only mention linked into its
-  person through mentions that leave it as ambiguous is read again without those links:
+* ``[clustering] ambiguity_detached_support``: a name-only mention without a place of
+  its own linked into its person through mentions that leave it as ambiguous is read
+  again without those links:
   the hospital's undated "David Holland, father of" a baby, held by his namesake son's
   person through the school's "father of" contacts, leaves with them when it fits the
   son and the father's own undated nominal equally.
@@ -34,12 +35,12 @@ def test_the_alike9_keys_are_off_when_absent():
 
 
 # -- the Holland household (tuning seed 42, default and stale_addresses) ---------------
-def _holland(support: bool, nominal_year: int = -1) -> np.ndarray:
+def _holland(support: bool, nominal_year: int = -1, placed: bool = False) -> np.ndarray:
     """Record 0: the hospital's "David Holland, father of" a 2023 baby (name only, no
     address); 1: the school's "David Holland, father of" the baby's sister (name only);
     2: the son, born 2001; 3: the father's nominal (undated unless ``nominal_year``),
     which the force keeps apart from the son (a reviewable guard's cannot-link).  0, 1
-    and 2 start as one person."""
+    and 2 start as one person.  ``placed``: record 0 has an address of its own."""
     ei = np.array([1, 1, 0, 0, 0])
     ej = np.array([2, 3, 1, 2, 3])
     # the contact fits the son and the nominal equally (name and address); the hospital's
@@ -60,7 +61,7 @@ def _holland(support: bool, nominal_year: int = -1) -> np.ndarray:
         plausible_hi=np.array([2005.0, np.inf, np.inf, np.inf]),
         generation_gap=12,
         generation_lag=10.0,
-        detached_support=support,
+        detached_support=np.array([not placed, False, False, False]) if support else None,
     )
 
 
@@ -80,6 +81,14 @@ def test_one_plausible_parent_keeps_the_mention_where_it_is():
     # the rival is a boy of 2015, too young to father a child in 2023: the son is the
     # one plausible parent, and the mention stays with him
     out = _holland(support=True, nominal_year=2015)
+    assert out[0] == out[2]
+
+
+def test_a_mention_with_a_place_of_its_own_is_not_read_again():
+    # recorded at an address, it is scored there on its own evidence, not only as the
+    # household's: left to the weights (a first form reading every name-only mention
+    # cost default s41 2 true pairs: a prison contact "Heather Douglas" at her address)
+    out = _holland(support=True, placed=True)
     assert out[0] == out[2]
 
 
@@ -157,7 +166,7 @@ def test_a_mention_a_role_settled_is_not_read_again():
         generation_gap=12,
         generation_lag=10.0,
         unique=(np.array([0, 4, 1]), np.array([5, 5, 6]), np.zeros(3, np.int64)),
-        detached_support=True,
+        detached_support=np.ones(7, bool),
     )
     assert out[0] == out[2] == out[4]
     assert out[1] != out[2] and out[1] != out[3]
