@@ -809,6 +809,7 @@ def detach_ambiguous(
     middle: np.ndarray | None = None,
     twins: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     middle_held: np.ndarray | None = None,
+    detached_support: np.ndarray | None = None,
 ) -> np.ndarray:
     """Take name-only mentions out of a person when they fit another person as well.
 
@@ -882,6 +883,10 @@ def detach_ambiguous(
             rival as a link does: "Ibrahim Rashid Ahmed", an undated nominal the
             one-sided "Sr" guard keeps from his own "Ibrahim Rashid Ahmed Sr" records,
             is no surer his namesake son's for a forename typo.
+        detached_support: spec 20-alike9: per record, whether it has no place of its
+            own (no postcode, no address); such a name-only mention held in its person
+            through detached mentions is read again without them
+            (:func:`_detached_support`).  None: off.
 
     Returns:
         New labels (detached mentions regrouped among themselves).
@@ -937,6 +942,7 @@ def detach_ambiguous(
     if twins is not None:
         amb_idx = np.union1d(amb_idx, _twin_mentions(labels, ei, ej, link, ci, cj, *twins))
     detach = amb_idx
+    fixed: list[np.ndarray] = []  # (the mentions an age or a role settled)
     if by_age:
         assert years is not None and plausible_hi is not None
         known = years >= 0
@@ -965,6 +971,7 @@ def detach_ambiguous(
             idx = sole.index
             settle = sole & (pd.Series(np.isin(idx, amb_idx), index=idx) | g["own_bad"].any())
             chosen = cand[cand["ok"] & cand["a"].map(settle).to_numpy()]
+            fixed.append(chosen["a"].to_numpy())
             if settled is not None:
                 settled.append(chosen["a"].to_numpy())
             out[chosen["a"].to_numpy()] = chosen["c"].to_numpy()
@@ -993,11 +1000,19 @@ def detach_ambiguous(
         if len(got[0]):
             out[got[0]] = got[1]
             detach = np.setdiff1d(detach, got[0])
+            fixed.append(got[0])
             if settled is not None:
                 settled.append(got[0])
     if only is not None:
         detach = detach[only[detach]]
         out = np.where(only, out, labels)
+    if detached_support is not None and len(detach):
+        detach = _detached_support(
+            out, ei, ej, w, link, ci, cj, weak & detached_support, margin, detach,
+            forbidden_rivals=forbidden_rivals, stated=stated, only=only,
+            fixed=np.concatenate([np.empty(0, np.int64), *fixed]),
+            ages=(years, plausible_hi) if by_age else None,  # type: ignore[arg-type]
+        )  # fmt: skip
     if not len(detach):
         return canonical_labels(out) if not np.array_equal(out, labels) else labels
     mask = np.zeros(n, bool)
@@ -1007,6 +1022,88 @@ def detach_ambiguous(
     sub = connected_components(n, ei[inner], ej[inner])
     out[detach] = n + sub[detach]  # fresh labels, canonicalised later
     return canonical_labels(out)
+
+
+def _detached_support(
+    out: np.ndarray,
+    ei: np.ndarray,
+    ej: np.ndarray,
+    w: np.ndarray,
+    link: np.ndarray,
+    ci: Ends,
+    cj: Ends,
+    weak: np.ndarray,
+    margin: float,
+    detach: np.ndarray,
+    forbidden_rivals: bool = True,
+    stated: tuple[Ends, Ends] | None = None,
+    only: np.ndarray | None = None,
+    fixed: np.ndarray | None = None,
+    ages: tuple[np.ndarray, np.ndarray] | None = None,
+    rounds: int = 4,
+) -> np.ndarray:
+    """Spec 20-alike9: the detached mentions, with those held only through them.
+
+    A name-only mention without a place of its own (``weak``: the ones read here)
+    linked into its person through mentions that leave it as ambiguous (finally
+    detached: not those an age or a role settled) is read again without those links.
+    If it then fits a person it may not join as well as its own (within ``margin``), it
+    is ambiguous too: a hospital's undated, address-less "David
+    Holland, father of" a baby was held by his namesake son's person through the
+    school's "father of" contacts (one mother's partner), which fit the son and the
+    father's own undated nominal equally and left; at the family's address it fits the
+    son and the father's nominal equally as well.  A mention an age or a role settled
+    (``fixed``) is not read again, and a parent mention that exactly one of its
+    candidates (all of a known age) is old enough to be stays.  Repeated while it finds
+    more (at most ``rounds`` times).
+
+    Returns:
+        The mentions to detach (``detach`` and the ones found here).
+    """
+    n = len(out)
+    detach = np.asarray(detach, np.int64)
+    for _ in range(rounds):
+        mask = np.zeros(n, bool)
+        mask[detach] = True
+        # links into its own person through a detached mention
+        via = link & (mask[ei] != mask[ej]) & (out[ei] == out[ej])
+        a = np.concatenate([ei[via & ~mask[ei]], ej[via & ~mask[ej]]])
+        a = np.unique(a[weak[a]])
+        if only is not None:
+            a = a[only[a]]
+        if fixed is not None and len(fixed):
+            a = np.setdiff1d(a, fixed)  # (settled by an age or a role: stays settled)
+        if not len(a):
+            break
+        lab = out.copy()
+        lab[detach] = n + detach  # (each detached mention alone)
+        lab = canonical_labels(lab)
+        alts = exclusive_alternatives(
+            lab, ei, ej, w, link & ~mask[ei] & ~mask[ej], ci, cj, weak, margin,
+            forbidden_rivals=forbidden_rivals, stated=stated,
+        )  # fmt: skip
+        alts = alts[isin(alts["a"].to_numpy(), a)]
+        if alts.empty:
+            break
+        new = np.unique(alts["a"].to_numpy())
+        if ages is not None:
+            years, hi = ages
+            known = years >= 0
+            cy = pd.Series(years[known]).groupby(lab[known]).median()
+            own = pd.DataFrame({"a": new, "c": lab[new]})
+            cand = pd.concat([own, alts[["a", "c"]]]).drop_duplicates()
+            y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
+            h = hi[cand["a"].to_numpy()]
+            judged = np.isfinite(h) & ~np.isnan(y)
+            ok = judged & (y <= h)
+            g = pd.DataFrame({"a": cand["a"].to_numpy(), "ok": ok, "judged": judged})
+            g = g.groupby("a").agg(ok=("ok", "sum"), judged=("judged", "all"))
+            sole = g.index[(g["ok"] == 1) & g["judged"]].to_numpy()
+            new = np.setdiff1d(new, sole)  # (one plausible parent: left to the age rule)
+        if not len(new):
+            break
+        detach = np.union1d(detach, new)
+    return detach
 
 
 def _one_role_holder(

@@ -1417,6 +1417,13 @@ class LinkageEngine:
                     middle=middle,
                     middle_held=held,
                     twins=twins,
+                    detached_support=(
+                        (
+                            prep.s["pc"].fillna("").eq("") & prep.s["address"].fillna("").eq("")
+                        ).to_numpy()
+                        if spec.ambiguity_detached_support
+                        else None
+                    ),
                 )
                 if np.array_equal(new_labels, labels):
                     break

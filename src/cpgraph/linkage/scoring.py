@@ -361,9 +361,13 @@ class Scorer:
             # first registration, so a second whose forename is only the first's middle
             # name ("Aisha Akhtar" beside "Nadia Aisha Akhtar") is her twin
             src = self._src
+            # 20-alike9: ...at any two of its addresses: the index searches by surname
+            # and birth date too, and found "Abdul Muhammad Shah" when it registered
+            # "Muhammad Shah" of his birth date at another address
+            where = np.ones(n, bool) if self.spec.guard_index_twins_anywhere else home
             look = np.flatnonzero(
                 same_sn
-                & home
+                & where
                 & ~fn_differ
                 & (lv[:, self.k_dob] == 0)
                 & (src[pl.i] >= 0)

@@ -187,6 +187,8 @@ class Spec:
     # 19-alike8: a forename agreeing only as the other's middle name, where the middle-name
     # holder's own index holds a record of that forename at its address (the twin on file)
     guard_middle_name_twin_on_file: bool = False
+    # 20-alike9: the index twins guard (exact middle name) at any two addresses of the index
+    guard_index_twins_anywhere: bool = False
     # 16-alike6: one index, one address, one birth date, forenames two real names alike
     # only by spelling (Anna / Joanna): twins, kept apart for review
     guard_index_twins_forename: bool = False
@@ -228,6 +230,9 @@ class Spec:
     # 15: a record held through a nickname while a person it may not join has its
     # forename and birth date exactly (a twin) is ambiguous
     ambiguous_twins: bool = False
+    # 20-alike9: a name-only mention held in its person only through detached (ambiguous)
+    # mentions is read again without them
+    ambiguity_detached_support: bool = False
     # 16-alike6: the middle-names rule also reads a rival a reviewable guard keeps the
     # mention apart from (a possible match at `auto`), not only a linked one
     ambiguous_middle_names_kept: bool = False
@@ -406,6 +411,7 @@ class GuardsDoc(_Section):
     index_twins_middle_name: bool = False
     index_twins_middle_name_spellings: bool = False
     middle_name_twin_on_file: bool = False
+    index_twins_middle_name_anywhere: bool = False
     index_twins_forename: bool = False
     postcode_other_address: bool = False
     household_name_order: bool = False
@@ -469,6 +475,7 @@ class ClusteringDoc(_Section):
     ambiguous_middle_names: bool = False
     ambiguous_twins: bool = False
     ambiguous_middle_names_kept: bool = False
+    ambiguity_detached_support: bool = False
     typical_parent_gap_years: int = 0
     namesake_generation_years: int = 0
     namesake_max_lag_bits: float = float("inf")
@@ -721,6 +728,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         ambiguous_middle_names=cl.ambiguous_middle_names,
         ambiguous_twins=cl.ambiguous_twins,
         ambiguous_middle_names_kept=cl.ambiguous_middle_names_kept,
+        ambiguity_detached_support=cl.ambiguity_detached_support,
         typical_parent_gap=cl.typical_parent_gap_years,
         namesake_generation_gap=cl.namesake_generation_years,
         namesake_max_lag=cl.namesake_max_lag_bits,
@@ -739,6 +747,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_index_twins=gd.index_twins_middle_name,
         guard_index_twins_spellings=gd.index_twins_middle_name_spellings,
         guard_middle_name_twin_on_file=gd.middle_name_twin_on_file,
+        guard_index_twins_anywhere=gd.index_twins_middle_name_anywhere,
         guard_index_twins_forename=gd.index_twins_forename,
         guard_postcode_other_address=gd.postcode_other_address,
         guard_household_name_order=gd.household_name_order,
