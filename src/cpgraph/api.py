@@ -27,7 +27,7 @@ from collections.abc import (
     MutableMapping,
     Sequence,
 )
-from contextlib import asynccontextmanager, suppress
+from contextlib import ExitStack, asynccontextmanager, suppress
 from typing import Annotated, Any
 
 import typer
@@ -58,7 +58,7 @@ from cpgraph.security.users import identify
 from cpgraph.store import GraphStore, create_store
 from cpgraph.store.base import query_deadline
 from cpgraph.store.embedded import STATE_RESTARTING
-from cpgraph.work import DEFAULT_RETRY_AFTER_S, WorkPool
+from cpgraph.work import DEFAULT_RETRY_AFTER_S, WorkPool, request_scope
 
 log = logging.getLogger(__name__)
 
@@ -360,8 +360,14 @@ class GuardMiddleware:
         # every error answer is audited; those not counted on the way (strawberry's own
         # 400s for an unsupported content type or method, say) are counted at the end
         mark, mark_token = begin_request()
+        stack = ExitStack()
         try:
             async with asyncio.timeout(self.timeout_s) as cm:
+                # the request's pool jobs are told to stop in the very loop step its
+                # time runs out, before its tasks unwind (a queued job never starts)
+                cancelled = stack.enter_context(request_scope())
+                stop_jobs = asyncio.get_running_loop().call_at(cm.when(), cancelled.set)
+                stack.callback(stop_jobs.cancel)
                 if admitted and scope.get("method") == "POST":
                     try:
                         receive = await self._checked_body(scope, receive)
@@ -393,6 +399,7 @@ class GuardMiddleware:
                     _graphql_error_body("TIMEOUT", "the request took too long and was stopped"),
                 )
         finally:
+            stack.close()
             end_request(mark_token)
             if admitted and status >= 400 and not mark.noted:
                 self._refused(scope, key, http_code(status))

@@ -6,15 +6,19 @@ answering. The pool is bounded: when its workers and its queue are full, a job i
 refused at once with `OverloadedError` (HTTP 503 with ``Retry-After``) instead of
 waiting without end. A job whose request is cancelled (its time limit) is dropped if
 it has not started, and told to stop if it has: jobs call `check_cancelled()`
-between steps.
+between steps. A request's time limit reaches its jobs the moment it expires
+(`request_scope`), before the loop has unwound the request's tasks: a job queued behind
+one that stops at the deadline never starts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from cpgraph.security.errors import AccessError
@@ -38,6 +42,26 @@ class JobCancelledError(Exception):
 
 
 _local = threading.local()
+# The current request's "stop now", set when its time limit expires (`request_scope`).
+_request_cancelled: ContextVar[threading.Event | None] = ContextVar(
+    "cpgraph_request_cancelled", default=None
+)
+
+
+@contextmanager
+def request_scope() -> Iterator[threading.Event]:
+    """Scope a request: every pool job it runs stops, or never starts, once the event
+    this yields is set (the server sets it when the request's time limit expires)."""
+    event = threading.Event()
+    token = _request_cancelled.set(event)
+    try:
+        yield event
+    finally:
+        _request_cancelled.reset(token)
+
+
+def _stopped(events: tuple[threading.Event | None, ...]) -> bool:
+    return any(e is not None and e.is_set() for e in events)
 
 
 def check_cancelled() -> None:
@@ -45,8 +69,8 @@ def check_cancelled() -> None:
 
     Outside a pool job it does nothing, so the same code runs inline too.
     """
-    event: threading.Event | None = getattr(_local, "cancelled", None)
-    if event is not None and event.is_set():
+    events: tuple[threading.Event | None, ...] | None = getattr(_local, "cancelled", None)
+    if events is not None and _stopped(events):
         raise JobCancelledError
 
 
@@ -82,12 +106,17 @@ class WorkPool:
         """Jobs running or waiting now."""
         return self._pending
 
-    def _call[T](self, fn: Callable[..., T], args: tuple[Any, ...], event: threading.Event) -> T:
-        if event.is_set():  # cancelled while it waited: never runs
+    def _call[T](
+        self,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        events: tuple[threading.Event | None, ...],
+    ) -> T:
+        if _stopped(events):  # cancelled while it waited: never runs
             raise JobCancelledError
         with self._lock:
             self.started += 1
-        _local.cancelled = event
+        _local.cancelled = events
         try:
             return fn(*args)
         finally:
@@ -111,7 +140,8 @@ class WorkPool:
                 raise OverloadedError("the server is busy; retry shortly")
             self._pending += 1
         event = threading.Event()
-        future = self._executor.submit(self._call, fn, args, event)
+        # (the job's own event, set when its awaiting task is cancelled, and its request's)
+        future = self._executor.submit(self._call, fn, args, (event, _request_cancelled.get()))
         future.add_done_callback(self._done)
         try:
             return await asyncio.wrap_future(future)
