@@ -1390,6 +1390,13 @@ class LinkageEngine:
                     edges.priority,
                     edges.method == "relationship",
                 )
+            # 20-alike9: records with no place of their own (no postcode, no address),
+            # the same for every pass
+            placeless = None
+            if spec.ambiguity_detached_support:
+                st = prep.s
+                placeless = (st["pc"].fillna("") == "") & (st["address"].fillna("") == "")
+                placeless = placeless.to_numpy()
             for _ in range(spec.ambiguity_passes):
                 years, hi = self._plausible_parent_years(prep, labels)
                 if years is None and middle is not None:
@@ -1417,13 +1424,7 @@ class LinkageEngine:
                     middle=middle,
                     middle_held=held,
                     twins=twins,
-                    detached_support=(
-                        (
-                            prep.s["pc"].fillna("").eq("") & prep.s["address"].fillna("").eq("")
-                        ).to_numpy()
-                        if spec.ambiguity_detached_support
-                        else None
-                    ),
+                    detached_support=placeless,
                 )
                 if np.array_equal(new_labels, labels):
                     break
