@@ -966,8 +966,6 @@ def resolution_digests(cols: tuple[np.ndarray, ...], names: list[str]) -> np.nda
         One digest per row; equal rows, equal digests.
     """
     keys, pids, prob, method, status, bds = cols
-    # (the stored text's format is part of what a row says: a store written in an older
-    # format is rewritten once, by the first run after an upgrade)
     # Breakdowns are shared read-only dicts (one per distinct edge shape, see the
     # engine's `_bds`): each is pickled once, not once per mention. The rest is hashed a
     # column at a time (~20 times cheaper than a pickle per row at 1M mentions).
@@ -991,6 +989,8 @@ def resolution_digests(cols: tuple[np.ndarray, ...], names: list[str]) -> np.nda
         (status, True),
         (bd, False),
     )
+    # (the stored text's format is part of what a row says: a store written in an older
+    # format is rewritten once, by the first run after an upgrade)
     out = np.full(len(keys), BREAKDOWN_FORMAT, np.uint64)
     for values, categorize in columns:
         # (uint64 arithmetic wraps, as a hash combination should)
