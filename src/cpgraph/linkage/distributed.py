@@ -60,20 +60,19 @@ from cpgraph.linkage.blocking import (
 )
 from cpgraph.linkage.clustering import PRIORITY_SCORED, connected_components
 from cpgraph.linkage.comparisons import Comparer, NamePairs
-from cpgraph.linkage.engine import (
-    SCORE_CHUNK,
-    LinkageEngine,
-    LinkState,
-    _CannotLinks,
-    _Edges,
-    _Prepared,
-    _PrepareResult,
-    _ScoreResult,
-    _split_cannot,
-)
+from cpgraph.linkage.engine import SCORE_CHUNK, LinkageEngine
 from cpgraph.linkage.model import Model
 from cpgraph.linkage.scoring import Scorer
 from cpgraph.linkage.spec import Spec
+from cpgraph.linkage.stages import (
+    CannotLinks,
+    Edges,
+    LinkState,
+    Prepared,
+    PrepareResult,
+    ScoreResult,
+    split_cannot,
+)
 
 if TYPE_CHECKING:
     from distributed import Client, LocalCluster
@@ -327,7 +326,7 @@ def _join_task(pieces: list[pd.DataFrame | None], keys: list[str], run: _Run) ->
     return [code[b == q] for q in range(run.parts)]
 
 
-def _score_task(parts: list[np.ndarray], run: _Run, model: Model) -> tuple[_Edges, int]:
+def _score_task(parts: list[np.ndarray], run: _Run, model: Model) -> tuple[Edges, int]:
     """One bucket: its distinct pairs, compared and scored; the kept edges and the count."""
     n = max(run.n, 1)
     code = unique_sorted(np.concatenate(parts)) if parts else np.empty(0, np.int64)
@@ -345,11 +344,11 @@ def _score_task(parts: list[np.ndarray], run: _Run, model: Model) -> tuple[_Edge
         engine._edges_from(scorer.score(i[st : st + SCORE_CHUNK], j[st : st + SCORE_CHUNK]))
         for st in range(0, len(i), SCORE_CHUNK)
     ]
-    edges = _Edges.concat(out) if out else _Edges.empty(len(run.spec.comparisons))
+    edges = Edges.concat(out) if out else Edges.empty(len(run.spec.comparisons))
     return edges, int(len(i))
 
 
-def _link_forest(scored: tuple[_Edges, int], auto: float) -> tuple[np.ndarray, np.ndarray]:
+def _link_forest(scored: tuple[Edges, int], auto: float) -> tuple[np.ndarray, np.ndarray]:
     """A bucket's kept link edges as a forest: (record, smallest record of its component)."""
     e = scored[0]
     link = ~e.cannot & ((e.priority < PRIORITY_SCORED) | (e.prob >= auto))
@@ -483,8 +482,8 @@ class DaskLinkageEngine(LinkageEngine):
         return _private_dir(base / uuid.uuid4().hex)
 
     def _score_stage(
-        self, prepared: _PrepareResult, state: LinkState | None, timings: dict[str, float]
-    ) -> _ScoreResult:
+        self, prepared: PrepareResult, state: LinkState | None, timings: dict[str, float]
+    ) -> ScoreResult:
         """The local score stage's result, with blocking, comparison and scoring done on
         the cluster (with ``state``: only pairs touching new or changed mentions)."""
         prep, spec = prepared.prep, self.spec
@@ -507,11 +506,11 @@ class DaskLinkageEngine(LinkageEngine):
         self._own_ids = scorer.own_ids
         self.info = info
         # cannot-links kept apart, compact, as the local engine keeps them
-        edges, new_cannot = _split_cannot(edges)
+        edges, new_cannot = split_cannot(edges)
         parts.append(edges)
-        cannot = _CannotLinks.concat([cannot, new_cannot])
-        base = _Edges.concat(parts) if parts else _Edges.empty(len(spec.comparisons))
-        return _ScoreResult(
+        cannot = CannotLinks.concat([cannot, new_cannot])
+        base = Edges.concat(parts) if parts else Edges.empty(len(spec.comparisons))
+        return ScoreResult(
             base=base,
             model=model,
             scorer=scorer,
@@ -527,7 +526,7 @@ class DaskLinkageEngine(LinkageEngine):
         return max(2, 2 * threads)
 
     def _write_tables(
-        self, prepared: _PrepareResult, run_dir: Path, parts: int, left: np.ndarray | None
+        self, prepared: PrepareResult, run_dir: Path, parts: int, left: np.ndarray | None
     ) -> tuple[int, ...]:
         """The records and name variants, in ``parts`` files by record range (returns each
         file's first record position)."""
@@ -548,11 +547,11 @@ class DaskLinkageEngine(LinkageEngine):
     def _distributed_edges(
         self,
         client: Client,
-        prepared: _PrepareResult,
+        prepared: PrepareResult,
         run_dir: Path,
         left: np.ndarray | None,
         timings: dict[str, float],
-    ) -> tuple[_Edges, DistributedInfo]:
+    ) -> tuple[Edges, DistributedInfo]:
         """Blocking, comparison, scoring and components on the cluster; the kept edges in
         the local engine's order."""
         spec = self.spec
@@ -606,7 +605,7 @@ class DaskLinkageEngine(LinkageEngine):
         client.run(_forget, str(run_dir))
         tasks = len(joins)
         del keyed, joins, scored, forests
-        edges = _Edges.concat([e for e, _ in results])
+        edges = Edges.concat([e for e, _ in results])
         # each bucket is sorted by pair code: one stable sort gives the local engine's order
         order = np.argsort(edges.i * max(n, 1) + edges.j, kind="stable")
         edges = edges.take(order)
@@ -625,7 +624,7 @@ class DaskLinkageEngine(LinkageEngine):
         return edges, info
 
 
-def write_record_files(prep: _Prepared, run_dir: Path, parts: int) -> tuple[int, ...]:
+def write_record_files(prep: Prepared, run_dir: Path, parts: int) -> tuple[int, ...]:
     """The standardised records and their name variants, in ``parts`` Parquet files by
     record range (what the workers block and compare; read in order, they are the local
     engine's tables).  Returns each file's first record position."""

@@ -4,6 +4,9 @@ Stages: standardise → block → compare → score (deterministic rules, Felleg
 guards) → constrained clustering → relationship-aware rounds → cohesion split → stable
 ids.  :meth:`LinkageEngine.link` returns an :class:`EngineResult` whose ``state`` is fed
 back to the next run for incremental linkage (only new or changed mentions compared).
+
+The stages' typed results live in :mod:`cpgraph.linkage.stages`; re-clustering only the
+region a delta reaches is :mod:`cpgraph.linkage.incremental`.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ import pandas as pd
 import psutil
 
 from cpgraph.files import write_private
-from cpgraph.linkage import scope
+from cpgraph.linkage import incremental
 from cpgraph.linkage.arrays import isin, unique_sorted
 from cpgraph.linkage.blocking import (
     delta_pairs,
@@ -91,6 +94,19 @@ from cpgraph.linkage.scoring import (
     untraced,
 )
 from cpgraph.linkage.spec import Spec, load_spec
+from cpgraph.linkage.stages import (
+    CannotLinks,
+    ClusterResult,
+    Decisions,
+    Edges,
+    EngineResult,
+    LinkState,
+    Prepared,
+    PrepareResult,
+    ScoreResult,
+    cannot_pairs,
+    split_cannot,
+)
 from cpgraph.linkage.standardise import fingerprint, name_variants, standardise
 from cpgraph.linkage.variants import learn_name_variants
 
@@ -101,218 +117,6 @@ REVIEW_UNCERTAIN = "uncertain"
 # ...and why a pair of one master index scored below `review` is queued all the same
 # (the spec's `within_index_review`): a suspected duplicate for the source agency.
 REVIEW_WITHIN_INDEX = "within_index_review"
-
-
-@dataclass
-class LinkState:
-    """What a run leaves for the next incremental run (store it beside the graph).
-
-    Attributes:
-        model: the fitted model (``Model.to_dict()`` is JSON-serialisable).
-        edges: scored pairs kept (above review, deterministic or cannot-link), by key.
-        fingerprints: key → hash of the mention's linkage columns.
-        written: key → hash of the resolution the service last wrote for the mention
-            (person, display name, probability, method, status, breakdown); None when
-            unknown. An incremental run writes only the mentions whose hash changed.
-        cannot: compared pairs kept only as cannot-links (not in ``edges``): ``a, b``
-            (int32 positions in ``fingerprints``' index) and ``weight``; None when every
-            kept pair is in ``edges`` (a state written before they were kept apart).
-        scope: what the next run needs to re-cluster only the region its delta reaches
-            (arrays by name; positions in ``fingerprints``' index: see
-            :meth:`LinkageEngine._scope_state`); None: the next run clusters everything.
-        cannot_files: see below.
-    """
-
-    model: Model
-    edges: pd.DataFrame
-    fingerprints: pd.Series
-    written: pd.Series | None = None
-    cannot: pd.DataFrame | None = None
-    scope: dict[str, np.ndarray] | None = None
-    #: column of ``cannot`` → the ``.npy`` file it is mapped from, when the run spilled
-    #: its cannot-links to disk (`LinkageEngine`'s ``spill_dir``): the state's writer
-    #: copies the files, and whoever saved the state deletes them (:func:`remove_spill`)
-    cannot_files: dict[str, Path] | None = None
-
-
-@dataclass
-class EngineResult:
-    """Outcome of a linkage run.
-
-    Attributes:
-        assignments: one row per mention: ``key, person_id, method, probability, status,
-            partner_key, breakdown`` (``breakdown``: comparison → {level, weight} of the
-            best supporting pair; None for singletons).
-        review: pairs between the review and auto thresholds in different persons:
-            ``key_a, key_b, probability, weight, breakdown``.
-        retired_ids: person ids held before and merged away or emptied.
-        summary: counts (mentions, persons, links by method, review queue, ...).
-        model: the model used.
-        state: input for the next incremental run.
-        region: per mention (``assignments``' order), whether this run re-clustered it;
-            None when it clustered everything. Outside the region every resolution is the
-            previous run's.
-    """
-
-    assignments: pd.DataFrame
-    review: pd.DataFrame
-    retired_ids: list[str]
-    summary: dict[str, Any]
-    model: Model
-    state: LinkState
-    timings: dict[str, float] = field(default_factory=dict)
-    region: np.ndarray | None = None
-
-
-@dataclass
-class _Prepared:
-    """Standardised records and what relationships add to them."""
-
-    s: pd.DataFrame
-    vtable: pd.DataFrame
-    comparer: Comparer
-    pos: pd.Series
-    rels: pd.DataFrame | None
-    year_lo: np.ndarray | None
-    year_hi: np.ndarray | None
-    stated_i: np.ndarray
-    stated_j: np.ndarray
-    name_pairs: NamePairs = ()
-    fp_extra: list[np.ndarray] = field(default_factory=list)
-    places: np.ndarray | None = None  # place-gate code per record (-1 unknown), if gated
-    weak: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # name-only
-
-
-@dataclass
-class _Edges:
-    i: np.ndarray
-    j: np.ndarray
-    weight: np.ndarray
-    prob: np.ndarray
-    method: np.ndarray
-    priority: np.ndarray
-    cannot: np.ndarray
-    levels: np.ndarray
-    comp_w: np.ndarray
-    # int8: a reviewable guard keeps the pair apart (1 + its index in the spec's
-    # `guard_reviewable`; 0: none); only on cannot-links scored at or above `review`
-    kept: np.ndarray
-
-    @classmethod
-    def empty(cls, nc: int) -> _Edges:
-        z = np.empty(0, np.int64)
-        return cls(
-            z,
-            z,
-            np.empty(0),
-            np.empty(0),
-            np.empty(0, object),
-            z,
-            np.empty(0, bool),
-            np.empty((0, nc), np.int8),
-            np.empty((0, nc), np.float32),
-            np.empty(0, np.int8),
-        )
-
-    def take(self, mask: np.ndarray) -> _Edges:
-        return _Edges(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
-
-    @staticmethod
-    def concat(
-        parts: list[_Edges],
-        *,
-        views: Sequence[tuple[_Edges, int]] = (),
-        consume: Sequence[_Edges] = (),
-    ) -> _Edges:
-        """One table of ``parts``, made a column at a time.
-
-        Each ``(owner, at)`` of ``views`` has its columns (``cannot`` and ``kept``
-        excepted: the cluster stage marks age clashes on a copy of those) made views of
-        the result from row ``at`` as each column is copied, and each table of
-        ``consume`` has its columns emptied: the column they held is freed before the
-        next one is made, so a table and its concatenation are not both held whole
-        (the kept edges are ~100 bytes each, 1.35M at 1.29M mentions).
-        """
-        out = {}
-        for f in _Edges.__dataclass_fields__:
-            col = np.concatenate([getattr(p, f) for p in parts])
-            out[f] = col
-            if f not in ("cannot", "kept"):
-                for owner, at in views:
-                    setattr(owner, f, col[at : at + len(owner.i)])
-            for c in consume:
-                old = getattr(c, f)
-                setattr(c, f, old[:0].copy())  # (a view would keep the column)
-        return _Edges(**out)
-
-
-@dataclass
-class _CannotLinks:
-    """Compared pairs kept only as cannot-links, in 16 bytes each.
-
-    Most kept pairs of a large run are cannot-links (a common name's block holds many
-    people with different identifiers) and their number grows with the square of a name
-    block's size: as full :class:`_Edges` (levels, weights, method) they cost ~100 bytes
-    each. Clustering reads only their two ends, and cohesion their weight (as direct
-    evidence of a pair); a scored pair that is a cannot-link is never deterministic.
-    """
-
-    i: np.ndarray  # int32 record positions
-    j: np.ndarray
-    weight: np.ndarray  # float64
-
-    @classmethod
-    def empty(cls) -> _CannotLinks:
-        z = np.empty(0, np.int32)
-        return cls(z, z, np.empty(0))
-
-    def __len__(self) -> int:
-        return len(self.i)
-
-    @staticmethod
-    def concat(parts: list[_CannotLinks], consume: bool = False) -> _CannotLinks:
-        """One table of ``parts``; ``consume``: empty each part's column once it is copied
-        (a run's parts and their concatenation are never all held at once)."""
-        if not parts:
-            return _CannotLinks.empty()
-        out = []
-        for f in ("i", "j", "weight"):
-            out.append(np.concatenate([getattr(p, f) for p in parts]))
-            if consume:
-                for p in parts:
-                    setattr(p, f, np.empty(0, getattr(p, f).dtype))  # (a view would keep it)
-        return _CannotLinks(*out)
-
-
-def _split_cannot(e: _Edges) -> tuple[_Edges, _CannotLinks]:
-    """Scored cannot-links out of ``e`` into the compact form; the rest keeps its order.
-
-    A pair a reviewable guard keeps apart stays a full edge: it is a possible match.
-    """
-    c = e.cannot & (e.priority == PRIORITY_SCORED) & (e.kept == 0)
-    if not c.any():
-        return e, _CannotLinks.empty()
-    cl = _CannotLinks(e.i[c].astype(np.int32), e.j[c].astype(np.int32), e.weight[c].copy())
-    return e.take(~c), cl
-
-
-def _cannot_pairs(
-    edges: _Edges, cl: _CannotLinks, *more: tuple[np.ndarray, np.ndarray]
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Every machine cannot-link's two ends: ``edges``' flagged ones, ``cl`` and ``more``,
-    as parts in that order (:func:`~cpgraph.linkage.clustering.cannot_parts`).
-
-    ``cl`` is a part as it is: there can be tens of millions, and a round that copied them
-    into one array held a second copy. Int32 (record positions): they are only used to
-    index per-record arrays, never multiplied into pair codes themselves.
-    """
-    cann = edges.cannot
-    z = np.empty(0, np.int32)
-    mi = np.concatenate([z, *(m[0] for m in more)], dtype=np.int32)
-    mj = np.concatenate([z, *(m[1] for m in more)], dtype=np.int32)
-    ci = (edges.i[cann].astype(np.int32), cl.i, mi)
-    cj = (edges.j[cann].astype(np.int32), cl.j, mj)
-    return ci, cj
 
 
 # why a relationship round proposes a pair: one of a child's two "mother" mentions, two
@@ -338,47 +142,6 @@ COHESION_CHUNK = 250_000
 BREAKDOWN_CHUNK = 50_000
 
 
-@dataclass
-class _PrepareResult:
-    """Stage ``prepare``: the records ready to compare, their fingerprints and the model
-    (or ``training``, waiting on a forked trainer)."""
-
-    prep: _Prepared
-    fingerprints: pd.Series
-    model: Model | None
-    training: Callable[[], Model] | None = None
-
-
-@dataclass
-class _ScoreResult:
-    """Stage ``score``: the kept edges of every candidate pair, and what scored them."""
-
-    base: _Edges
-    model: Model
-    scorer: Scorer
-    changed: np.ndarray  # per record: new or changed since the state's run
-    compared: int  # candidate pairs compared in this run
-    cannot: _CannotLinks = field(default_factory=_CannotLinks.empty)  # not in ``base``
-
-
-@dataclass
-class _Decisions:
-    """Stage ``steward``: LINK edges (always win) and NO_LINK pairs (record positions)."""
-
-    links: _Edges
-    cannot: np.ndarray  # (k, 2)
-
-
-@dataclass
-class _ClusterResult:
-    """Stage ``cluster``: labels per record and the edges (relationship ones included)."""
-
-    labels: np.ndarray
-    edges: _Edges
-    rel_edges: _Edges
-    rel_bonus: np.ndarray
-
-
 class _Clusterer:
     """Constrained clustering of a run's edges, with the place gate when the spec has one.
 
@@ -389,26 +152,26 @@ class _Clusterer:
     def __init__(
         self,
         engine: LinkageEngine,
-        prep: _Prepared,
+        prep: Prepared,
         steward_cannot: np.ndarray,
-        cannot: _CannotLinks | None = None,
+        cannot: CannotLinks | None = None,
     ):
         self.engine = engine
         self.spec = engine.spec
         self.prep = prep
         self.sc = steward_cannot
-        self.cl = cannot if cannot is not None else _CannotLinks.empty()
+        self.cl = cannot if cannot is not None else CannotLinks.empty()
         self.kin = kin_table(prep.s, prep.rels) if prep.places is not None else None
         self.corroborated: set[Any] | None = None
         self.household: np.ndarray | None = None
         self.seen: tuple[np.ndarray | None, np.ndarray | None] | None = None
 
-    def __call__(self, edges: _Edges, prev: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, edges: Edges, prev: np.ndarray | None = None) -> np.ndarray:
         """Cluster labels per record (``prev``: the previous round's, for relatives)."""
         spec, prep, sc = self.spec, self.prep, self.sc
         si, sj = prep.stated_i, prep.stated_j
         link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
-        ci, cj = _cannot_pairs(edges, self.cl, (si, sj), (sc[:, 0], sc[:, 1]))
+        ci, cj = cannot_pairs(edges, self.cl, (si, sj), (sc[:, 0], sc[:, 1]))
         # steward NO_LINKs are the last part's last ones (a view of False for the rest)
         cs = (
             np.zeros(len(ci[0]), bool),
@@ -509,7 +272,7 @@ class _Clusterer:
         return constrained_components(*args, gate=gate, years=guard)[0]
 
 
-def _fingerprints(prep: _Prepared, base: np.ndarray) -> np.ndarray:
+def _fingerprints(prep: Prepared, base: np.ndarray) -> np.ndarray:
     """Per mention, a hash of what it says: its linkage columns' hash (``base``, from
     :func:`_row_hashes`) and the values its stated relationships imply (sex, birth-year
     bounds)."""
@@ -531,7 +294,7 @@ def _check_keys(mentions: pd.DataFrame) -> None:
 
 
 def _kept_apart_reasons(
-    labels: np.ndarray, i: np.ndarray, j: np.ndarray, prep: _Prepared
+    labels: np.ndarray, i: np.ndarray, j: np.ndarray, prep: Prepared
 ) -> list[str]:
     """Why clustering did not join pairs scored at or above ``auto``."""
     out = np.full(len(i), "conflicting_records", dtype=object)
@@ -628,7 +391,7 @@ class LinkageEngine:
         mentions: pd.DataFrame,
         rels: pd.DataFrame | None = None,
         name_pairs: NamePairs | None = None,
-    ) -> _Prepared:
+    ) -> Prepared:
         """Standardise, apply relationships, build blocking and comparison tables.
 
         ``name_pairs``: forename variants to use (a model's); None learns them here.
@@ -638,7 +401,7 @@ class LinkageEngine:
 
     def _prepare_standardised(
         self, s: pd.DataFrame, rels: pd.DataFrame | None, name_pairs: NamePairs | None
-    ) -> _Prepared:
+    ) -> Prepared:
         """:meth:`_prepare` on records already standardised (``s``)."""
         spec = self.spec
         n = len(s)
@@ -683,7 +446,7 @@ class LinkageEngine:
         if spec.place_gate:
             codes, _ = pd.factorize(s[spec.place_gate])  # -1 where unknown
             places = codes.astype(np.int64)
-        return _Prepared(
+        return Prepared(
             s,
             vtable,
             comparer,
@@ -699,7 +462,7 @@ class LinkageEngine:
             _name_only(s),
         )
 
-    def _exclude(self, prep: _Prepared):
+    def _exclude(self, prep: Prepared):
         """Training-pair filter: known non-matches (cannot-links, stated relatives)."""
         if not self.spec.train_exclude_cannot:
             return None
@@ -716,7 +479,7 @@ class LinkageEngine:
 
         return exclude
 
-    def _fit(self, prep: _Prepared) -> Model:
+    def _fit(self, prep: Prepared) -> Model:
         model = fit(
             prep.s,
             prep.comparer,
@@ -752,7 +515,7 @@ class LinkageEngine:
         return self.model
 
     # ----------------------------------------------------------------- edges
-    def _edges_from(self, sp: ScoredPairs, keep_all: bool = False) -> _Edges:
+    def _edges_from(self, sp: ScoredPairs, keep_all: bool = False) -> Edges:
         det = sp.deterministic != None  # noqa: E711
         if not keep_all:
             keep = (sp.probability >= self.spec.review) | det | sp.cannot
@@ -771,7 +534,7 @@ class LinkageEngine:
         prio = np.where(det, PRIORITY_DETERMINISTIC, PRIORITY_SCORED)
         # below `review` a reviewable guard's pair is nobody's question: a plain cannot-link
         kept = np.where(sp.probability >= self.spec.review, sp.kept, 0).astype(np.int8)
-        e = _Edges(
+        e = Edges(
             sp.levels.i,
             sp.levels.j,
             weight,
@@ -806,7 +569,7 @@ class LinkageEngine:
         a = src[i]
         return (a >= 0) & (a == src[j])
 
-    def _edges_to_frame(self, e: _Edges, keys: np.ndarray) -> pd.DataFrame:
+    def _edges_to_frame(self, e: Edges, keys: np.ndarray) -> pd.DataFrame:
         d = {
             "key_a": keys[e.i],
             "key_b": keys[e.j],
@@ -829,7 +592,7 @@ class LinkageEngine:
         df: pd.DataFrame,
         pos: pd.Series,
         ends: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> _Edges:
+    ) -> Edges:
         """Edges of a state's frame, their ends by position (``ends``: already found)."""
         names = self.spec.names
         if ends is None:
@@ -837,7 +600,7 @@ class LinkageEngine:
             j = pos.reindex(df["key_b"]).to_numpy()
         else:
             i, j = ends
-        return _Edges(
+        return Edges(
             i.astype(np.int64),
             j.astype(np.int64),
             df["weight"].to_numpy(np.float64),
@@ -859,7 +622,7 @@ class LinkageEngine:
         chunk: int,
         levels: PairLevels | None = None,
         rules: RuleOutcome | None = None,
-    ) -> _Edges:
+    ) -> Edges:
         a, b = i[st : st + chunk], j[st : st + chunk]
         return self._edges_from(scorer.score(a, b, levels=levels, rules=rules))
 
@@ -995,7 +758,7 @@ class LinkageEngine:
                 remove_spill(spilled)
                 raise
 
-    def _spill_cannot(self, scored: _ScoreResult) -> dict[str, Path] | None:
+    def _spill_cannot(self, scored: ScoreResult) -> dict[str, Path] | None:
         """Move the run's cannot-links to ``.npy`` files in :attr:`spill_dir` and map
         them back read-only (same values; pages the kernel can drop); None when the run
         keeps them in memory (no folder, or fewer than :attr:`spill_min`)."""
@@ -1018,7 +781,7 @@ class LinkageEngine:
         except BaseException:
             remove_spill(files)
             raise
-        scored.cannot = _CannotLinks(mapped["a"], mapped["b"], mapped["weight"])
+        scored.cannot = CannotLinks(mapped["a"], mapped["b"], mapped["weight"])
         del cl, columns
         release_free_memory()
         return files
@@ -1030,7 +793,7 @@ class LinkageEngine:
         relationships: pd.DataFrame | None,
         model: Model | None,
         timings: dict[str, float],
-    ) -> _PrepareResult:
+    ) -> PrepareResult:
         """Standardise, and train the model unless one is given (forked when large).
 
         ``mentions`` in a one-item list is handed over: the frame is taken out of the list
@@ -1064,11 +827,11 @@ class LinkageEngine:
         timings["fit"] = time.perf_counter() - t1
         # (waited for here: while a forked process trains the model, if one does)
         fp = pd.Series(_fingerprints(prep, fp_base()), index=prep.s["key"].to_numpy(object))
-        return _PrepareResult(prep=prep, fingerprints=fp, model=model, training=training)
+        return PrepareResult(prep=prep, fingerprints=fp, model=model, training=training)
 
     def _score_stage(
-        self, prepared: _PrepareResult, state: LinkState | None, timings: dict[str, float]
-    ) -> _ScoreResult:
+        self, prepared: PrepareResult, state: LinkState | None, timings: dict[str, float]
+    ) -> ScoreResult:
         """Candidate pairs and their scores (with ``state``: only pairs touching changes).
 
         While a forked process trains the model, the first chunk of pairs is compared
@@ -1128,12 +891,12 @@ class LinkageEngine:
         self._src_codes = scorer.source_codes
         self._own_ids = scorer.own_ids
 
-        def score_range(k: int) -> tuple[_Edges, _CannotLinks, int]:
+        def score_range(k: int) -> tuple[Edges, CannotLinks, int]:
             """The kept edges of ``plan[k]``'s pairs (cannot-links apart), and how many
             pairs it compared."""
             pi, pj = make(*plan[k])
             out = [
-                _split_cannot(
+                split_cannot(
                     self._score_chunk(
                         scorer,
                         pi,
@@ -1146,8 +909,8 @@ class LinkageEngine:
                 )
                 for st in range(0, len(pi), chunk)
             ]
-            edges = _Edges.concat([e for e, _ in out]) if out else _Edges.empty(nc)
-            return edges, _CannotLinks.concat([c for _, c in out]), len(pi)
+            edges = Edges.concat([e for e, _ in out]) if out else Edges.empty(nc)
+            return edges, CannotLinks.concat([c for _, c in out]), len(pi)
 
         todo = range(len(plan))
         helper = None
@@ -1169,20 +932,20 @@ class LinkageEngine:
         timings["score"] = time.perf_counter() - t1 - waited
         # (a range's columns are freed as each is copied: never every range and the
         # whole table at once)
-        base = _Edges.concat(parts, consume=parts) if parts else _Edges.empty(nc)
+        base = Edges.concat(parts, consume=parts) if parts else Edges.empty(nc)
         del parts
-        return _ScoreResult(
+        return ScoreResult(
             base=base,
             model=model,
             scorer=scorer,
             changed=changed,
             compared=int(compared),
-            cannot=_CannotLinks.concat(cannot, consume=True),
+            cannot=CannotLinks.concat(cannot, consume=True),
         )
 
     def _reused_edges(
-        self, prepared: _PrepareResult, state: LinkState | None
-    ) -> tuple[np.ndarray, list[_Edges]]:
+        self, prepared: PrepareResult, state: LinkState | None
+    ) -> tuple[np.ndarray, list[Edges]]:
         """Which mentions changed since ``state``, and its stored edges between the rest.
 
         Without a state every mention counts as changed and nothing is reused.
@@ -1203,11 +966,11 @@ class LinkageEngine:
         return changed, [self._edges_from_frame(old[ok], prep.pos, (i[ok], j[ok]))]
 
     def _reused_cannot(
-        self, prepared: _PrepareResult, state: LinkState | None, changed: np.ndarray
-    ) -> _CannotLinks:
+        self, prepared: PrepareResult, state: LinkState | None, changed: np.ndarray
+    ) -> CannotLinks:
         """The state's compact cannot-links between mentions unchanged since its run."""
         if state is None or state.cannot is None or state.cannot.empty:
-            return _CannotLinks.empty()
+            return CannotLinks.empty()
         # the state's positions are in its fingerprints' order: map them to this run's
         at = prepared.prep.pos.reindex(state.fingerprints.index).to_numpy(np.float64)
         ok = ~np.isnan(at)
@@ -1216,15 +979,15 @@ class LinkageEngine:
         a = state.cannot["a"].to_numpy(np.int64)
         b = state.cannot["b"].to_numpy(np.int64)
         keep = ok[a] & ok[b]
-        return _CannotLinks(
+        return CannotLinks(
             at[a[keep]].astype(np.int32),
             at[b[keep]].astype(np.int32),
             state.cannot["weight"].to_numpy(np.float64)[keep],
         )
 
     def _steward_stage(
-        self, steward: Iterable[tuple[str, str, str]], prep: _Prepared, scorer: Scorer
-    ) -> _Decisions:
+        self, steward: Iterable[tuple[str, str, str]], prep: Prepared, scorer: Scorer
+    ) -> Decisions:
         """Steward LINKs as edges that always win, NO_LINKs as cannot-links."""
         pos = prep.pos
         st_link, st_cannot = [], []
@@ -1245,14 +1008,12 @@ class LinkageEngine:
             se.kept[:] = 0
             steward_edges = se
         else:
-            steward_edges = _Edges.empty(len(self.spec.comparisons))
-        return _Decisions(
-            links=steward_edges, cannot=np.asarray(st_cannot, np.int64).reshape(-1, 2)
-        )
+            steward_edges = Edges.empty(len(self.spec.comparisons))
+        return Decisions(links=steward_edges, cannot=np.asarray(st_cannot, np.int64).reshape(-1, 2))
 
     def _cluster_stage(
-        self, prep: _Prepared, scored: _ScoreResult, decisions: _Decisions
-    ) -> _ClusterResult:
+        self, prep: Prepared, scored: ScoreResult, decisions: Decisions
+    ) -> ClusterResult:
         """Round 1, then relationship-aware rounds, then ambiguous name-only mentions."""
         spec = self.spec
         base, scorer = scored.base, scored.scorer
@@ -1264,9 +1025,9 @@ class LinkageEngine:
         # the scored edges become views of the run's edges (one copy of them, not two:
         # the state is built from the scored ones after the run)
         nl = len(decisions.links.i)
-        edges = _Edges.concat([decisions.links, base], views=[(base, nl)])
+        edges = Edges.concat([decisions.links, base], views=[(base, nl)])
         labels = cluster(edges)
-        rel_edges = _Edges.empty(nc)
+        rel_edges = Edges.empty(nc)
         rel_bonus = np.empty(0)
         rels = prep.rels
         pos_map = prep.pos  # (the rounds' frame is resolved: never looked up by key)
@@ -1299,7 +1060,7 @@ class LinkageEngine:
                 rels,
                 pos_map,
                 labels,
-                *_cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1])),
+                *cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1])),
             )
             if len(ne.i) and (ne.kept > 0).any():
                 # a pair kept apart for review is held once (a later round proposes it
@@ -1317,12 +1078,12 @@ class LinkageEngine:
                     ne, bonus = ne.take(~dup), bonus[~dup]
             if not len(ne.i):
                 break
-            rel_edges = _Edges.concat([rel_edges, ne])
+            rel_edges = Edges.concat([rel_edges, ne])
             rel_bonus = np.concatenate([rel_bonus, bonus])
             # (the last round's edges a column at a time: the scored ones, and this
             # round's with their age clashes, are views of the new table)
             views = [(scored.base, nl), (base, nl), (rel_edges, nl + len(base.i))]
-            edges = _Edges.concat([decisions.links, base, rel_edges], views=views, consume=[edges])
+            edges = Edges.concat([decisions.links, base, rel_edges], views=views, consume=[edges])
             new_labels = cluster(edges, labels)
             if np.array_equal(new_labels, labels):
                 break
@@ -1337,7 +1098,7 @@ class LinkageEngine:
         if spec.ambiguity_margin is not None:
             cann = edges.cannot
             link = ~cann & (edges.priority == PRIORITY_SCORED) & (edges.prob >= spec.auto)
-            ci, cj = _cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1]))
+            ci, cj = cannot_pairs(edges, cl, (si, sj), (sc[:, 0], sc[:, 1]))
             # spec v13: a person's age is read once its own ambiguous name-only mentions
             # are out (a father's undated nominal held by his baby namesake's person
             # must not make that person the "too young" rival of the son)
@@ -1432,14 +1193,14 @@ class LinkageEngine:
                 # a later pass re-reads ages: only the mentions an age settled may move
                 only = np.zeros(len(labels), bool)
                 only[np.concatenate([np.empty(0, np.int64), *settled])] = True
-        return _ClusterResult(labels=labels, edges=edges, rel_edges=rel_edges, rel_bonus=rel_bonus)
+        return ClusterResult(labels=labels, edges=edges, rel_edges=rel_edges, rel_bonus=rel_bonus)
 
     def _cohesion_stage(
         self,
-        prep: _Prepared,
-        scored: _ScoreResult,
-        decisions: _Decisions,
-        clustered: _ClusterResult,
+        prep: Prepared,
+        scored: ScoreResult,
+        decisions: Decisions,
+        clustered: ClusterResult,
     ) -> tuple[np.ndarray, int]:
         """Split clusters whose members conflict; canonical labels and splits made."""
         spec, scorer, model = self.spec, scored.scorer, scored.model
@@ -1498,9 +1259,9 @@ class LinkageEngine:
     def _summary(
         self,
         labels: np.ndarray,
-        scored: _ScoreResult,
-        decisions: _Decisions,
-        clustered: _ClusterResult,
+        scored: ScoreResult,
+        decisions: Decisions,
+        clustered: ClusterResult,
         review: pd.DataFrame,
         ida: Any,
         incremental: bool,
@@ -1539,7 +1300,7 @@ class LinkageEngine:
         labels: np.ndarray,
         ci: Ends,
         cj: Ends,
-    ) -> tuple[_Edges, np.ndarray]:
+    ) -> tuple[Edges, np.ndarray]:
         """Links found through the graph after a clustering round.
 
         * same anchor: two mentions in the same stated relationship to one resolved person
@@ -1576,7 +1337,7 @@ class LinkageEngine:
         ]
         parts = [p for p in parts if len(p[0])]
         if not parts:
-            return _Edges.empty(nc), np.empty(0)
+            return Edges.empty(nc), np.empty(0)
         i = np.concatenate([p[0] for p in parts])
         j = np.concatenate([p[1] for p in parts])
         bonus = np.concatenate([np.full(len(p[0]), p[2], np.float64) for p in parts])
@@ -1605,7 +1366,7 @@ class LinkageEngine:
             )
             for st in range(0, len(i), REL_CHUNK)
         ]
-        ne = _Edges.concat([x[0] for x in kept])
+        ne = Edges.concat([x[0] for x in kept])
         bonus = np.concatenate([x[1] for x in kept])
         same_anchor = np.concatenate([x[2] for x in kept])
         del kept
@@ -1637,7 +1398,7 @@ class LinkageEngine:
         same_anchor: np.ndarray,
         moved: np.ndarray,
         labels: np.ndarray | None = None,
-    ) -> tuple[_Edges, np.ndarray, np.ndarray]:
+    ) -> tuple[Edges, np.ndarray, np.ndarray]:
         """Relationship candidates ``(i, j)`` scored with their bonus: the auto-level,
         compatible ones as edges, with their bonus and whether they share an anchor."""
         spec = self.spec
@@ -1805,7 +1566,7 @@ class LinkageEngine:
         return code // n, code % n, moved
 
     def _plausible_parent_years(
-        self, prep: _Prepared, labels: np.ndarray
+        self, prep: Prepared, labels: np.ndarray
     ) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Birth years, and the latest plausible birth year from stated parent roles."""
         spec = self.spec
@@ -1828,7 +1589,7 @@ class LinkageEngine:
         keys: np.ndarray,
         labels: np.ndarray,
         pids: list[str],
-        e: _Edges,
+        e: Edges,
         breakdowns: bool,
     ) -> pd.DataFrame:
         n = len(keys)
@@ -1960,7 +1721,7 @@ class LinkageEngine:
         return out
 
     def corroboration(
-        self, prep: _Prepared, levels: np.ndarray, i: np.ndarray, j: np.ndarray
+        self, prep: Prepared, levels: np.ndarray, i: np.ndarray, j: np.ndarray
     ) -> list[list[str]]:
         """What, beyond a shared name and birth date, says two records are one person.
 
@@ -2000,10 +1761,10 @@ class LinkageEngine:
                 out[x].append(name)
         return out
 
-    def _bd(self, e: _Edges, k: int, scorer: Scorer) -> dict:
+    def _bd(self, e: Edges, k: int, scorer: Scorer) -> dict:
         return self._bds(e, np.array([k]))[0]
 
-    def _bds(self, e: _Edges, ks: np.ndarray) -> list[dict]:
+    def _bds(self, e: Edges, ks: np.ndarray) -> list[dict]:
         """Weight breakdowns ``{comparison: {level, weight}}`` of edges ``ks`` (batched).
 
         Made ``BREAKDOWN_CHUNK`` edges at a time: as lists of Python numbers one edge's
@@ -2087,7 +1848,7 @@ class LinkageEngine:
         return out
 
     def _review(
-        self, keys: np.ndarray, labels: np.ndarray, e: _Edges, prep: _Prepared
+        self, keys: np.ndarray, labels: np.ndarray, e: Edges, prep: Prepared
     ) -> pd.DataFrame:
         # between `review` and `auto`, and links at `auto` or above that v5's rules kept
         # apart (the place gate, an ambiguous name-only mention): a steward decides those.
@@ -2176,14 +1937,14 @@ class LinkageEngine:
     # them; when the region cannot be shown closed it clusters everything as before.
     def _clustered(
         self,
-        prep: _Prepared,
-        scored: _ScoreResult,
-        decisions: _Decisions,
+        prep: Prepared,
+        scored: ScoreResult,
+        decisions: Decisions,
         state: LinkState | None,
         steward: list[tuple[str, str, str]],
         previous_ids: Mapping[str, str] | None,
         timings: dict[str, float],
-    ) -> tuple[_ClusterResult, np.ndarray, int, dict[str, Any]]:
+    ) -> tuple[ClusterResult, np.ndarray, int, dict[str, Any]]:
         """Clustering and cohesion: scoped to a region when ``state`` allows, else full.
 
         Returns:
@@ -2194,7 +1955,18 @@ class LinkageEngine:
         info: dict[str, Any] = {"scoped": False, "region": len(prep.s), "scope_fallback": ""}
         got = None
         if state is not None:
-            got = self._scoped_run(prep, scored, decisions, state, steward, previous_ids, info)
+            got = incremental.scoped_run(
+                self.spec,
+                prep,
+                scored,
+                decisions,
+                state,
+                steward,
+                previous_ids,
+                info,
+                self._cluster_stage,
+                self._cohesion_stage,
+            )
         if got is not None:
             clustered, labels, n_split, bounds = got
             timings["cluster"] = time.perf_counter() - t1
@@ -2209,383 +1981,17 @@ class LinkageEngine:
             labels, n_split = self._cohesion_stage(prep, scored, decisions, clustered)
             release_free_memory()
             timings["cohesion"] = time.perf_counter() - t1
-            bounds = self._final_bounds(scored.scorer)
+            bounds = incremental.final_bounds(scored.scorer)
         # (seconds are not a run's outcome: they go with the timings, not the summary)
         for k, v in info.pop("scope_seconds", {}).items():
             timings[f"scope_{k}"] = v
         t1 = time.perf_counter()
         groups = info.pop("groups", None)
-        info["state"] = self._scope_state(prep, scored, clustered, labels, steward, bounds, groups)
+        info["state"] = incremental.scope_state(
+            prep, scored, clustered, labels, steward, bounds, groups
+        )
         timings["scope"] = time.perf_counter() - t1
         return clustered, labels, n_split, info
-
-    @staticmethod
-    def _final_bounds(scorer: Scorer) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The birth-year bounds clustering ended with (per record), if any."""
-        if scorer._ylo is None:
-            return None
-        return scorer._ylo.copy(), scorer._yhi.copy(), scorer._known.copy()
-
-    def _scope_state(
-        self,
-        prep: _Prepared,
-        scored: _ScoreResult,
-        clustered: _ClusterResult,
-        labels: np.ndarray,
-        steward: list[tuple[str, str, str]],
-        bounds: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-        groups: np.ndarray | None = None,
-    ) -> dict[str, np.ndarray]:
-        """What the next run needs to scope its clustering (positions: this run's;
-        ``groups``: the records' group hashes when already made)."""
-        s = prep.s
-        base = scored.base
-        cols = scope.group_columns(s)
-        nl = len(clustered.edges.i) - len(base.i) - len(clustered.rel_edges.i)
-        final = clustered.edges.cannot[nl : nl + len(base.i)]
-        clash = np.flatnonzero(final & ~base.cannot)
-        out: dict[str, np.ndarray] = {
-            "labels": labels.astype(np.int64),
-            "groups": groups if groups is not None else scope.group_hashes(s, cols),
-            "group_names": scope.value_hashes(np.array(cols, object)),
-            "clash_a": base.i[clash].astype(np.int64),
-            "clash_b": base.j[clash].astype(np.int64),
-        }
-        rels = prep.rels
-        if rels is not None and len(rels):
-            out["rel_a"] = rels["from_pos"].to_numpy(np.int64)
-            out["rel_b"] = rels["to_pos"].to_numpy(np.int64)
-            out["rel_h"] = scope.row_hashes(rels, [c for c in _REL_COLUMNS if c in rels.columns])
-        st = self._steward_rows(steward, prep.pos)
-        out["st_a"], out["st_b"], out["st_h"] = st
-        if bounds is not None:
-            out["ylo"], out["yhi"], out["yknown"] = bounds
-        re = clustered.rel_edges
-        out["re_a"], out["re_b"] = re.i.astype(np.int64), re.j.astype(np.int64)
-        out["re_weight"], out["re_prob"] = re.weight, re.prob
-        out["re_priority"], out["re_cannot"], out["re_kept"] = re.priority, re.cannot, re.kept
-        out["re_levels"], out["re_comp_w"] = re.levels, re.comp_w
-        out["re_household"] = (re.method == "relationship:household").astype(bool)
-        out["re_bonus"] = clustered.rel_bonus.astype(np.float64)
-        return out
-
-    @staticmethod
-    def _steward_rows(
-        steward: list[tuple[str, str, str]], pos: pd.Series
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Steward decisions between known mentions: positions and a hash of each."""
-        rows = [(a, b, str(d).upper()) for a, b, d in steward if a in pos.index and b in pos.index]
-        if not rows:
-            z = np.empty(0, np.int64)
-            return z, z, np.empty(0, np.uint64)
-        frame = pd.DataFrame(rows, columns=["a", "b", "d"])
-        return (
-            pos.reindex(frame["a"]).to_numpy(np.int64),
-            pos.reindex(frame["b"]).to_numpy(np.int64),
-            scope.row_hashes(frame, ["a", "b", "d"]),
-        )
-
-    def _scope_seeds(
-        self,
-        prep: _Prepared,
-        scored: _ScoreResult,
-        state: LinkState,
-        sc: dict[str, np.ndarray],
-        steward: list[tuple[str, str, str]],
-        previous_ids: Mapping[str, str] | None,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | str:
-        """Records a delta touches (see :mod:`cpgraph.linkage.scope`), the current
-        position of each of the last run's records (-1: gone) and their last labels
-        there (-1: new), and the records' group hashes now; or why the run cannot be scoped."""
-        s, spec = prep.s, self.spec
-        n = len(s)
-        keys_old = state.fingerprints.index.to_numpy(object)
-        at = prep.pos.reindex(keys_old).to_numpy(np.float64)
-        at = np.where(np.isnan(at), -1, at).astype(np.int64)
-        here = at >= 0
-        changed = scored.changed
-        seeds = changed.copy()
-        touched_old = ~here
-        touched_old[here] = changed[at[here]]
-
-        def mark(old_pos: np.ndarray) -> None:
-            p = at[old_pos]
-            seeds[p[p >= 0]] = True
-
-        # the last run's link-capable edges and relationship links of a changed record
-        e = state.edges
-        link = ~e["cannot"].to_numpy(bool) & (
-            (e["priority"].to_numpy(np.int64) < PRIORITY_SCORED)
-            | (e["probability"].to_numpy(np.float64) >= spec.auto)
-        )
-        gone = set(keys_old[touched_old].tolist())
-        if gone:
-            ka, kb = e["key_a"].to_numpy(object)[link], e["key_b"].to_numpy(object)[link]
-            hit = pd.Series(ka).isin(gone).to_numpy() | pd.Series(kb).isin(gone).to_numpy()
-            for k in (ka[hit], kb[hit]):
-                p = prep.pos.reindex(k).to_numpy(np.float64)
-                seeds[p[~np.isnan(p)].astype(np.int64)] = True
-        ra, rb = sc["re_a"], sc["re_b"]
-        hit = touched_old[ra] | touched_old[rb]
-        mark(ra[hit])
-        mark(rb[hit])
-        # a changed record's groups, before and after (a postcode's households and
-        # namesakes, identifiers that make a record more than its name)
-        cols = scope.group_columns(s)
-        if not np.array_equal(sc["group_names"], scope.value_hashes(np.array(cols, object))):
-            return "group columns changed"
-        old = sc["groups"]
-        if old.shape[1] != len(cols):
-            return "group columns changed"
-        # an unchanged record's values are the last run's (its fingerprint covers them)
-        now = np.zeros((n, len(cols)), np.uint64)
-        now[at[here]] = old[here]
-        redo = np.flatnonzero(changed)
-        now[redo] = scope.group_hashes(s.iloc[redo], cols)
-        for k in range(len(cols)):
-            hits = np.concatenate([old[touched_old, k], now[changed, k]])
-            seeds |= scope.members(now[:, k], hits)
-        # relationships and steward decisions added or gone
-        rels = prep.rels
-        if rels is not None and len(rels):
-            h = scope.row_hashes(rels, [c for c in _REL_COLUMNS if c in rels.columns])
-            new = ~isin(h, unique_sorted(sc.get("rel_h", np.empty(0, np.uint64))))
-            seeds[rels["from_pos"].to_numpy(np.int64)[new]] = True
-            seeds[rels["to_pos"].to_numpy(np.int64)[new]] = True
-        else:
-            h = np.empty(0, np.uint64)
-        if "rel_h" in sc:
-            lost = ~isin(sc["rel_h"], unique_sorted(h))
-            mark(sc["rel_a"][lost])
-            mark(sc["rel_b"][lost])
-        sa, sb, sh = self._steward_rows(steward, prep.pos)
-        new = ~isin(sh, unique_sorted(sc["st_h"]))
-        seeds[sa[new]] = True
-        seeds[sb[new]] = True
-        lost = ~isin(sc["st_h"], unique_sorted(sh))
-        mark(sc["st_a"][lost])
-        mark(sc["st_b"][lost])
-        # persons the store holds otherwise than the last run left them
-        last = np.full(n, -1, np.int64)
-        last[at[here]] = sc["labels"][here]
-        pids = [previous_ids.get(k) if previous_ids else None for k in s["key"].tolist()]
-        codes, _ = pd.factorize(pd.Series(pids, dtype=object), use_na_sentinel=True)
-        seeds |= scope.partition_mismatch(last, codes.astype(np.int64))
-        return seeds, at, last, now
-
-    def _scoped_run(
-        self,
-        prep: _Prepared,
-        scored: _ScoreResult,
-        decisions: _Decisions,
-        state: LinkState,
-        steward: list[tuple[str, str, str]],
-        previous_ids: Mapping[str, str] | None,
-        info: dict[str, Any],
-    ) -> tuple[_ClusterResult, np.ndarray, int, Any] | None:
-        """Cluster the region a delta reaches; None (``info`` says why) to cluster all."""
-        sc = state.scope
-        if not sc or len(sc.get("labels", ())) != len(state.fingerprints):
-            info["scope_fallback"] = "no scope state"
-            return None
-        if (prep.year_lo is not None) != ("ylo" in sc):
-            info["scope_fallback"] = "birth-year bounds changed"
-            return None
-        if prep.places is not None and not self.spec.corroborate_within_household:
-            # a move any two people make corroborates everyone's: nothing is local
-            info["scope_fallback"] = "moves corroborated across households"
-            return None
-        spec = self.spec
-        s = prep.s
-        n = len(s)
-        t0 = time.perf_counter()
-        got = self._scope_seeds(prep, scored, state, sc, steward, previous_ids)
-        if isinstance(got, str):
-            info["scope_fallback"] = got
-            return None
-        seeds, at, last, info["groups"] = got
-        base = scored.base
-        link = ~base.cannot & ((base.priority < PRIORITY_SCORED) | (base.prob >= spec.auto))
-        parts_i = [base.i[link], decisions.links.i]
-        parts_j = [base.j[link], decisions.links.j]
-        rels = prep.rels
-        rel_ends = np.zeros(n, bool)
-        if rels is not None and len(rels):
-            rf, rt = rels["from_pos"].to_numpy(np.int64), rels["to_pos"].to_numpy(np.int64)
-            parts_i.append(rf)
-            parts_j.append(rt)
-            rel_ends[rf] = rel_ends[rt] = True
-        # members of one person of the last run stay together or are all re-clustered
-        has = last >= 0
-        first = first_of(last, n)
-        parts_i.append(np.flatnonzero(has))
-        parts_j.append(first[has])
-        ra, rb = at[sc["re_a"]], at[sc["re_b"]]
-        ok = (ra >= 0) & (rb >= 0)
-        parts_i.append(ra[ok])
-        parts_j.append(rb[ok])
-        pc, _ = pd.factorize(s["pc"].to_numpy(object), use_na_sentinel=True)
-        pc = pc.astype(np.int64)
-        size = np.bincount(pc[pc >= 0], minlength=1)
-        pc[(pc >= 0) & (size[np.maximum(pc, 0)] > spec.max_block_size)] = -1
-        first_sn, first_fn = prep.comparer.rec_first["sn"], prep.comparer.rec_first["fn"]
-        ini, _ = pd.factorize(np.char.add(first_sn.astype(str), first_fn.astype(str)))
-        ini = np.where((first_sn != "") & (first_fn != ""), ini, -1).astype(np.int64)
-        t1 = time.perf_counter()
-        hi, hj = np.concatenate(parts_i), np.concatenate(parts_j)
-        reg = scope.region(n, seeds, hi, hj, pc, ini, rel_ends)
-        info["scope_seconds"] = {"seeds": t1 - t0}
-        if not reg.ok:
-            info["scope_fallback"] = reg.reason
-            return None
-        inside = reg.mask
-        assert inside is not None
-        # the check, before any work: no interaction crosses the region's edge, and
-        # every record the delta touches is inside
-        if not (inside[hi] == inside[hj]).all() or (seeds & ~inside).any():
-            info["scope_fallback"] = "region not closed"
-            return None
-        if (last[~inside] < 0).any():  # (every record outside was there last time)
-            info["scope_fallback"] = "new record outside the region"
-            return None
-        t2 = time.perf_counter()
-        prep_r, scored_r, decisions_r = self._restricted(prep, scored, decisions, inside)
-        clustered_r = self._cluster_stage(prep_r, scored_r, decisions_r)
-        t3 = time.perf_counter()
-        re_r = clustered_r.edges
-        lab_r = clustered_r.labels
-        out = np.flatnonzero(~inside)
-        # the check: nothing clustering found may cross the region's edge
-        if (
-            not (inside[clustered_r.rel_edges.i] & inside[clustered_r.rel_edges.j]).all()
-            or not np.array_equal(lab_r[out], out)
-            or not (inside[re_r.i] == inside[re_r.j]).all()
-        ):
-            info["scope_fallback"] = "region not closed"
-            return None
-        labels_r, n_split = self._cohesion_stage(prep_r, scored_r, decisions_r, clustered_r)
-        if not np.array_equal(labels_r[out], out):
-            info["scope_fallback"] = "region not closed"
-            return None
-        t4 = time.perf_counter()
-        labels = canonical_labels(np.where(inside, labels_r, n + first))
-        clustered, bounds = self._merged(
-            prep, scored, decisions, state, sc, at, inside, clustered_r, labels
-        )
-        secs = {"region": t2 - t1, "cluster": t3 - t2, "cohesion": t4 - t3}
-        secs["merge"] = time.perf_counter() - t4
-        info["scope_seconds"].update(secs)
-        info.update(scoped=True, region=int(inside.sum()), region_rounds=reg.rounds)
-        info["inside"] = inside
-        return clustered, labels, n_split, bounds
-
-    def _restricted(
-        self, prep: _Prepared, scored: _ScoreResult, decisions: _Decisions, inside: np.ndarray
-    ) -> tuple[_Prepared, _ScoreResult, _Decisions]:
-        """The run's records, edges, relationships and decisions within ``inside`` only
-        (positions unchanged: the records outside are there, with nothing to join)."""
-        rels = prep.rels
-        if rels is not None:
-            both = (
-                inside[rels["from_pos"].to_numpy(np.int64)]
-                & inside[rels["to_pos"].to_numpy(np.int64)]
-            )
-            rels = rels[both].reset_index(drop=True)
-        si, sj = prep.stated_i, prep.stated_j
-        keep = inside[si] & inside[sj]
-        prep_r = replace(prep, rels=rels, stated_i=si[keep], stated_j=sj[keep])
-        base = scored.base
-        cl = scored.cannot
-        ck = inside[cl.i] & inside[cl.j]
-        scored_r = replace(
-            scored,
-            base=base.take(inside[base.i] & inside[base.j]),
-            cannot=_CannotLinks(cl.i[ck], cl.j[ck], cl.weight[ck]),
-        )
-        links = decisions.links
-        sc = decisions.cannot
-        decisions_r = _Decisions(
-            links=links.take(inside[links.i] & inside[links.j]),
-            cannot=sc[inside[sc[:, 0]] & inside[sc[:, 1]]],
-        )
-        return prep_r, scored_r, decisions_r
-
-    def _merged(
-        self,
-        prep: _Prepared,
-        scored: _ScoreResult,
-        decisions: _Decisions,
-        state: LinkState,
-        sc: dict[str, np.ndarray],
-        at: np.ndarray,
-        inside: np.ndarray,
-        clustered_r: _ClusterResult,
-        labels: np.ndarray,
-    ) -> tuple[_ClusterResult, Any]:
-        """The whole run's clustering from the region's and the last run's rest."""
-        n = len(labels)
-        base = scored.base
-        rr = inside[base.i] & inside[base.j]
-        # (the region's edges: its LINKs, its part of the base, its relationship links)
-        end = len(clustered_r.edges.i) - len(clustered_r.rel_edges.i)
-        cut = slice(end - int(rr.sum()), end)
-        base_r = clustered_r.edges.take(cut)
-        cannot, kept = base.cannot.copy(), base.kept.copy()
-        cannot[rr], kept[rr] = base_r.cannot, base_r.kept
-        # the rest's age clashes as the last run found them; a pair across the edge by
-        # both ends' final birth-year bounds (the region's now, the rest's last run's)
-        ca, cb = at[sc["clash_a"]], at[sc["clash_b"]]
-        ok = (ca >= 0) & (cb >= 0)
-        lo_, hi_ = np.minimum(ca[ok], cb[ok]), np.maximum(ca[ok], cb[ok])
-        codes = unique_sorted(lo_ * n + hi_)
-        pair = np.minimum(base.i, base.j) * n + np.maximum(base.i, base.j)
-        clash = ~rr & isin(pair, codes)
-        scorer = scored.scorer
-        bounds = self._final_bounds(scorer)
-        if "ylo" in sc:
-            here = at >= 0
-            ylo = np.full(n, -np.inf)
-            yhi = np.full(n, np.inf)
-            known = np.zeros(n, bool)
-            ylo[at[here]], yhi[at[here]] = sc["ylo"][here], sc["yhi"][here]
-            known[at[here]] = sc["yknown"][here]
-            if bounds is not None:
-                ylo = np.where(inside, bounds[0], ylo)
-                yhi = np.where(inside, bounds[1], yhi)
-                known = np.where(inside, bounds[2], known)
-            bounds = (ylo, yhi, known)
-        if bounds is not None:
-            across = np.flatnonzero(inside[base.i] != inside[base.j])
-            a, b = base.i[across], base.j[across]
-            both = bounds[2][a] & bounds[2][b]
-            lo = np.maximum(bounds[0][a], bounds[0][b])
-            hi = np.minimum(bounds[1][a], bounds[1][b])
-            clash[across] |= ~both & (lo > hi + scorer.YEAR_TOLERANCE)
-        clash &= base.priority == PRIORITY_SCORED
-        cannot |= clash
-        kept = np.where(clash, 0, kept).astype(np.int8)
-        merged = replace(base, cannot=cannot, kept=kept)
-        # relationship links: the region's, and the rest's as the last run found them
-        ra, rb = at[sc["re_a"]], at[sc["re_b"]]
-        keep = (ra >= 0) & (rb >= 0)
-        keep[keep] = ~inside[ra[keep]] & ~inside[rb[keep]]
-        method = np.where(sc["re_household"][keep], "relationship:household", "relationship")
-        rest = _Edges(
-            ra[keep],
-            rb[keep],
-            sc["re_weight"][keep],
-            sc["re_prob"][keep],
-            method.astype(object),
-            sc["re_priority"][keep],
-            sc["re_cannot"][keep],
-            sc["re_levels"][keep],
-            sc["re_comp_w"][keep],
-            sc["re_kept"][keep],
-        )
-        rel_edges = _Edges.concat([clustered_r.rel_edges, rest])
-        rel_bonus = np.concatenate([clustered_r.rel_bonus, sc["re_bonus"][keep]])
-        edges = _Edges.concat([decisions.links, merged, rel_edges])
-        return _ClusterResult(labels, edges, rel_edges, rel_bonus), bounds
 
 
 def remove_spill(files: Mapping[str, Path] | None) -> None:
@@ -2615,16 +2021,3 @@ def _row_bytes(a: np.ndarray) -> list[bytes]:
     if a.ndim != 2 or a.shape[1] == 0:
         return [b""] * len(a)
     return a.view(np.dtype((np.void, a.shape[1] * a.itemsize))).ravel().tolist()
-
-
-def first_of(last: np.ndarray, n: int) -> np.ndarray:
-    """Per record, the first position holding its label in ``last`` (-1 labels: own)."""
-    out = np.arange(n, dtype=np.int64)
-    has = last >= 0
-    idx = np.flatnonzero(has)
-    out[idx] = pd.Series(idx).groupby(last[has]).transform("min").to_numpy()
-    return out
-
-
-# the columns of a stated relationship that make it what it is (hashed to find changes)
-_REL_COLUMNS = ["from_key", "to_key", "relationship", "lives_with"]

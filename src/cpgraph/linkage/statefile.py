@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from cpgraph.files import decode_strings, encode_strings, write_npz, write_private
-from cpgraph.linkage.engine import LinkState
 from cpgraph.linkage.model import Model
+from cpgraph.linkage.stages import LinkState
 
 #: Bump when the layout changes; a file of another version is ignored (3 adds the
 #: compact cannot-links; a version 2 file holds them in its edges frame: still read).

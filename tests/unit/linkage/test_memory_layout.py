@@ -399,21 +399,21 @@ def test_the_cohesion_check_scores_its_pairs_a_step_at_a_time(spec, pop, monkeyp
 
 
 def test_edges_concatenated_a_column_at_a_time_with_views_and_consumed_parts():
-    from cpgraph.linkage.engine import _Edges
+    from cpgraph.linkage.stages import Edges
 
-    def table(n: int, at: int) -> _Edges:
+    def table(n: int, at: int) -> Edges:
         r = np.arange(at, at + n)
-        return _Edges(
+        return Edges(
             r, r + 1, r * 0.5, r * 0.25, np.array([f"m{x}" for x in r], object), r % 3,
             r % 2 == 0, np.tile(r[:, None] % 4, (1, 3)).astype(np.int8),
             np.tile(r[:, None], (1, 3)).astype(np.float32), (r % 5).astype(np.int8),
         )  # fmt: skip
 
     a, b, c = table(3, 0), table(5, 3), table(2, 8)
-    want = _Edges.concat([table(3, 0), table(5, 3), table(2, 8)])
+    want = Edges.concat([table(3, 0), table(5, 3), table(2, 8)])
     b_cannot = b.cannot
-    got = _Edges.concat([a, b, c], views=[(b, 3)], consume=[c])
-    for f in _Edges.__dataclass_fields__:
+    got = Edges.concat([a, b, c], views=[(b, 3)], consume=[c])
+    for f in Edges.__dataclass_fields__:
         np.testing.assert_array_equal(getattr(got, f), getattr(want, f))
         np.testing.assert_array_equal(getattr(b, f), getattr(table(5, 3), f))
         assert len(getattr(c, f)) == 0  # consumed: its columns are freed
@@ -426,7 +426,8 @@ def test_edges_concatenated_a_column_at_a_time_with_views_and_consumed_parts():
 def test_the_scored_edges_are_views_of_the_runs_edges_and_so_is_the_state(fitted, pop, monkeypatch):
     """One table of the kept edges from the cluster stage on: the scored edges (the
     state's) are views of the run's, relationship rounds included; the same outcome."""
-    from cpgraph.linkage.engine import LinkageEngine, _Edges
+    from cpgraph.linkage.engine import LinkageEngine
+    from cpgraph.linkage.stages import Edges
 
     from .conftest import mention
 
@@ -465,17 +466,17 @@ def test_the_scored_edges_are_views_of_the_runs_edges_and_so_is_the_state(fitted
     assert seen == {"rel_edges": seen["rel_edges"], "base_is_view": True, "state_is_view": True}
     assert seen["rel_edges"] > 0
     # the same run with whole copies (the plain concatenation, a copied state frame)
-    plain = _Edges.concat
+    plain = Edges.concat
 
     def copying(parts, *, views=(), consume=()):
-        return _Edges(
-            *(np.concatenate([getattr(p, f) for p in parts]) for f in _Edges.__dataclass_fields__)
+        return Edges(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in Edges.__dataclass_fields__)
         )
 
-    monkeypatch.setattr(_Edges, "concat", staticmethod(copying))
+    monkeypatch.setattr(Edges, "concat", staticmethod(copying))
     monkeypatch.setattr(LinkageEngine, "_edges_to_frame", lambda s, e, k: to_frame(s, e, k).copy())
     want = fitted.link(df, rels, model=fitted.model)
-    monkeypatch.setattr(_Edges, "concat", staticmethod(plain))
+    monkeypatch.setattr(Edges, "concat", staticmethod(plain))
     pd.testing.assert_frame_equal(got.assignments, want.assignments)
     pd.testing.assert_frame_equal(got.review, want.review)
     pd.testing.assert_frame_equal(got.state.edges, want.state.edges)

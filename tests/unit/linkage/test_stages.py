@@ -122,7 +122,7 @@ def test_the_clusterer_gates_a_namesake_elsewhere(engine, fitted, pop):
 
 
 def test_cannot_links_kept_compact_decide_as_full_edges(spec, pop, monkeypatch):
-    """Scored cannot-links held apart in 16 bytes each (``_CannotLinks``) decide every
+    """Scored cannot-links held apart in 16 bytes each (``CannotLinks``) decide every
     stage exactly as they did as full edges: persons, review queue, breakdowns, counts."""
     import cpgraph.linkage.engine as engine_mod
 
@@ -132,7 +132,7 @@ def test_cannot_links_kept_compact_decide_as_full_edges(spec, pop, monkeypatch):
     # none left among the full edges but those a reviewable guard keeps for review
     edges = compact.state.edges
     assert not (edges["cannot"] & (edges["kept"] == 0)).any()
-    monkeypatch.setattr(engine_mod, "_split_cannot", lambda e: (e, engine_mod._CannotLinks.empty()))
+    monkeypatch.setattr(engine_mod, "split_cannot", lambda e: (e, engine_mod.CannotLinks.empty()))
     full = LinkageEngine(spec).link(mentions, model=compact.model)
     assert full.state.edges["cannot"].sum() == len(compact.state.cannot)
     pd.testing.assert_frame_equal(compact.assignments, full.assignments)
@@ -141,10 +141,10 @@ def test_cannot_links_kept_compact_decide_as_full_edges(spec, pop, monkeypatch):
 
 
 def test_split_cannot_keeps_the_other_edges_in_order():
-    from cpgraph.linkage.engine import _Edges, _split_cannot
+    from cpgraph.linkage.stages import Edges, split_cannot
 
     n, nc = 7, 2
-    e = _Edges(
+    e = Edges(
         np.arange(n, dtype=np.int64),
         np.arange(n, dtype=np.int64) + 10,
         np.linspace(-3.0, 3.0, n),
@@ -156,13 +156,13 @@ def test_split_cannot_keeps_the_other_edges_in_order():
         np.zeros((n, nc), np.float32),
         np.zeros(n, np.int8),
     )
-    rest, cl = _split_cannot(e)
+    rest, cl = split_cannot(e)
     assert rest.i.tolist() == [1, 2, 4, 6]
     assert cl.i.tolist() == [0, 3, 5] and cl.j.tolist() == [10, 13, 15]
     assert cl.i.dtype == np.int32 and cl.weight.tolist() == e.weight[[0, 3, 5]].tolist()
     # a pair a reviewable guard keeps apart stays a full edge: it is a possible match
     e.kept[3] = 1
-    rest, cl = _split_cannot(e)
+    rest, cl = split_cannot(e)
     assert rest.i.tolist() == [1, 2, 3, 4, 6] and cl.i.tolist() == [0, 5]
 
 
