@@ -100,6 +100,11 @@ class BulkGraph:
         """Edges in all tables."""
         return sum(len(t.rows) for t in self.edges)
 
+    def discard(self) -> None:
+        """Empty every table, a table at a time (the rows go once they have been sent)."""
+        for table in (*self.nodes, *self.edges):
+            table.rows.clear()
+
     def counts(self) -> Iterator[tuple[str, int]]:
         """``(label or type, count)`` per table, nodes first (for reports)."""
         for table in self.nodes:

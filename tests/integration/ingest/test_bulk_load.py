@@ -12,7 +12,7 @@ import pytest
 
 from cpgraph.config import Backend, Settings
 from cpgraph.ingest import ManifestError, load_extracts
-from cpgraph.ingest.bulk import BulkMode, bulk_applies, bulk_load_extracts
+from cpgraph.ingest.bulk import BulkCollector, BulkMode, bulk_applies, bulk_load_extracts
 from cpgraph.store import GraphStore, create_store, falkordb, falkordb_bulk
 from cpgraph.store.bulk import BulkImportError, store_is_empty
 from tests.factories import make_population
@@ -274,6 +274,34 @@ async def test_the_bulk_write_pauses_the_append_only_file_and_resumes_it(
     assert order.count("schema") == 1 and "edges" in order
     at = order.index("schema")
     assert set(order[:at]) == {"nodes"} and set(order[at + 1 :]) == {"edges"}
+
+
+async def test_the_load_frees_what_it_collected_once_the_server_has_the_graph(
+    second_store: GraphStore, generated: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the collector's maps and the tables (millions of objects at scale) are freed while
+    # the server builds the indexes, not after it: and never before the last call is sent
+    events: list[str] = []
+    real_send = falkordb_bulk._send  # noqa: SLF001
+    real_discard = BulkCollector.discard
+
+    async def send(store: Any, args: list[Any]) -> None:
+        events.append("send")
+        await real_send(store, args)
+
+    def discard(self: BulkCollector) -> None:
+        events.append("discard")
+        real_discard(self)
+
+    monkeypatch.setattr(falkordb_bulk, "_send", send)
+    monkeypatch.setattr(BulkCollector, "discard", discard)
+    reports, outcome = await bulk_load_extracts(second_store, extract_folders(generated))
+    assert events.count("discard") == 1
+    assert events.index("discard") > len(events) - 1 - events[::-1].index("send")
+    assert outcome.nodes > 0 and outcome.edges > 0  # counted before the tables emptied
+    nodes, edges = await snapshot(second_store)
+    assert (len(nodes), len(edges)) == (outcome.nodes, outcome.edges)
+    assert all(r.status == "completed" for r in reports)
 
 
 async def test_a_bulk_write_failing_while_its_schema_is_built_leaves_an_empty_store(
