@@ -33,7 +33,9 @@ def test_the_shipped_spec_holds_the_rule(spec):
 KID = dict(forename_m="leo", surname_m="little", dob="2016-04-09", sex="M")
 MUM = dict(forename_m="christine", surname_m="little")
 NEW, OLD = dict(postcode="B12 3AB"), dict(postcode="DY4 4QQ")
-RELS = pd.DataFrame([("ed:kid", "ed:mum", "mother")], columns=["from_key", "to_key", "relationship"])
+RELS = pd.DataFrame(
+    [("ed:kid", "ed:mum", "mother")], columns=["from_key", "to_key", "relationship"]
+)
 
 
 def _rows(kid_old: dict | None = None, mum_old: bool = True) -> list[dict]:
