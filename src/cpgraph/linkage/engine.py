@@ -165,6 +165,7 @@ class _Clusterer:
         self.corroborated: set[Any] | None = None
         self.household: np.ndarray | None = None
         self.seen: tuple[np.ndarray | None, np.ndarray | None] | None = None
+        self.seen_own: tuple[np.ndarray | None, np.ndarray | None] | None = None
 
     def __call__(self, edges: Edges, prev: np.ndarray | None = None) -> np.ndarray:
         """Cluster labels per record (``prev``: the previous round's, for relatives)."""
@@ -248,6 +249,23 @@ class _Clusterer:
         # pairs recorded at two different places can need it)
         moved = gated & (places[i] >= 0) & (places[j] >= 0) & (places[i] != places[j])
         gated[moved] &= ~share_kin(self.kin, i[moved], j[moved], prev)
+        if spec.gate_kin_own_surname_full_match and spec.gate_kin_namesake_places > 0:
+            # 21-recall10: one full name and birth date at two places, and a relative of
+            # one record's own surname (his mother "Christine Little" at the school) known
+            # by her full name where the other record is (the hospital kept her and the boy
+            # at the old address): a stranger of the boy's name and birth date would need
+            # a namesake of his mother at his own address as well
+            strong = moved & gated & self._full_match(edges.levels[link])
+            if strong.any():
+                if self.seen_own is None:
+                    self.seen_own = kin_namesake_places(
+                        self.kin, prep.s, places, spec.gate_kin_namesake_places, own_surname=1
+                    )
+                k = np.flatnonzero(strong)
+                ok = _seen_at(self.seen_own, i[k], places[j[k]]) | _seen_at(
+                    self.seen_own, j[k], places[i[k]]
+                )
+                gated[k[ok]] = False
         ptr, val = home_places(self.kin, places, prev)
         if self.seen is None and spec.gate_kin_namesake_places > 0:
             # (labels play no part: made once for the run's rounds)
@@ -270,6 +288,36 @@ class _Clusterer:
             seen_val=seen_val,
         )
         return constrained_components(*args, gate=gate, years=guard)[0]
+
+    def _full_match(self, lv: np.ndarray) -> np.ndarray:
+        """Per edge: forename exact or a nickname, surname exact, birth date at a
+        `gate_yields_dob_levels` level (21-recall10)."""
+        spec = self.spec
+        out = np.ones(len(lv), bool)
+        for name, ok in (
+            ("forename", ("exact", "nickname")),
+            ("surname", ("exact",)),
+            ("dob", tuple(spec.gate_yields_dob_levels)),
+        ):
+            if name not in spec.names:
+                return np.zeros(len(lv), bool)
+            labels = spec.comparison(name).labels
+            codes = np.asarray([labels.index(x) for x in ok if x in labels], np.int64)
+            out &= isin(lv[:, spec.names.index(name)].astype(np.int64), codes)
+        return out
+
+
+def _seen_at(
+    seen: tuple[np.ndarray | None, np.ndarray | None], r: np.ndarray, pl: np.ndarray
+) -> np.ndarray:
+    """Per record ``r[k]``: whether place ``pl[k]`` is among its CSR places ``seen``."""
+    ptr, val = seen
+    if ptr is None or val is None or not len(r):
+        return np.zeros(len(r), bool)
+    base = np.int64(max(int(val.max(initial=0)), int(pl.max(initial=0))) + 1)
+    rows = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
+    have = unique_sorted(rows * base + val.astype(np.int64))
+    return isin(r.astype(np.int64) * base + pl.astype(np.int64), have)
 
 
 def _fingerprints(prep: Prepared, base: np.ndarray) -> np.ndarray:

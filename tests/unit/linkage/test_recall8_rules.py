@@ -28,6 +28,9 @@ def _spec(places: int | None) -> object:
     # (the small test model weighs a postcode change heavily; a lower `auto` makes the
     # pair a link on evidence, so that only the gate can keep it apart)
     text = DEFAULT_SPEC_PATH.read_text().replace("auto = 0.95", "auto = 0.65")
+    # (21-recall10's `gate_kin_own_surname_full_match` off: these are the rules of
+    # this spec alone; test_recall10_rules.py has the boy with his mother's name)
+    text = text.replace("gate_kin_own_surname_full_match = true", "")
     assert re.search(r"^gate_kin_namesake_places = \d+$", text, flags=re.M)
     line = "" if places is None else f"gate_kin_namesake_places = {places}"
     return loads_spec(re.sub(r"^gate_kin_namesake_places = \d+$", line, text, flags=re.M))
