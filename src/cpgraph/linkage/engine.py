@@ -1701,7 +1701,8 @@ class LinkageEngine:
         (:meth:`Comparer.alias_surname`), the date of birth agrees at one of the spec's
         ``alias_dob_levels`` (exact or a typo's worth), the forename agrees at some level
         and the sex is not known to differ.  Spec v10: the recorded surnames must differ
-        beyond a typo (``alias_distinct_surnames_jw``), and the alias must not be the
+        beyond a typo (``alias_distinct_surnames_jw``) and, spec 21-alike10, beyond a
+        vowel's transliteration (``alias_distinct_surnames_vowels``), and the alias must not be the
         name its holder is recorded under at his own postcode (``alias_home_check``).
 
         Args:
@@ -1734,6 +1735,7 @@ class LinkageEngine:
                 j[cand],
                 home_check=spec.alias_home_check,
                 distinct_jw=spec.alias_distinct_surnames_jw,
+                distinct_vowels=spec.alias_distinct_surnames_vowels,
                 home_jw=spec.alias_home_check_jw,
                 home_own_dob=spec.alias_home_check_own_dob,
             )

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 22)} | {"21-recall10"}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 23)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -169,6 +169,8 @@ class Spec:
     same_source_learn: bool
     same_source_conflicts: tuple[str, ...]
     alias_distinct_surnames_jw: float = 0.0
+    # 21-alike10: recorded surnames one vowel-only transliteration apart are one name
+    alias_distinct_surnames_vowels: bool = False
     # 19-recall8: places where a stated relative's full name is recorded count for the gate
     gate_kin_namesake_places: int = 0
     # 20-recall9: ...relatives of the record's own surname, when this many are seen there
@@ -468,6 +470,7 @@ class ClusteringDoc(_Section):
     alias_corroborates: bool = False
     alias_dob_levels: list[str] = []
     alias_distinct_surnames_jw: float = Field(0.0, ge=0, le=1)
+    alias_distinct_surnames_vowels: bool = False
     alias_home_check: bool = False
     alias_home_check_jw: float = Field(0.0, ge=0, le=1)
     alias_home_check_own_dob: bool = False
@@ -743,6 +746,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         alias_corroborates=cl.alias_corroborates,
         alias_dob_levels=tuple(cl.alias_dob_levels),
         alias_distinct_surnames_jw=cl.alias_distinct_surnames_jw,
+        alias_distinct_surnames_vowels=cl.alias_distinct_surnames_vowels,
         alias_home_check=cl.alias_home_check,
         alias_home_check_jw=cl.alias_home_check_jw,
         alias_home_check_own_dob=cl.alias_home_check_own_dob,

@@ -7,7 +7,12 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "21-recall10"
+    assert spec.version == "22"
+    # 21-alike10 (issue #13): an alias that is the holder's surname in other vowels
+    assert spec.alias_distinct_surnames_vowels
+    # 21-recall10 (issue #13): a full-name, birth-date link through the place gate when the
+    # record's own-surname relative is known by full name at the other place
+    assert spec.gate_kin_own_surname_full_match
     # 19-within8 (issue #19): an untraced registration beside the traced record of one
     # index gets no within-index penalty
     assert spec.untraced_weight == 0.0 and dict(spec.own_identifiers)["patient"] == "nhs_number"
