@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 22)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 22)} | {"21-within10"}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -173,6 +173,9 @@ class Spec:
     gate_kin_namesake_places: int = 0
     # 20-recall9: ...relatives of the record's own surname, when this many are seen there
     gate_kin_namesake_own_surname: int = 0
+    # 21-within10: comparisons whose disagreement is not counted for two records of one
+    # index at two places when the person's household is known at the other place
+    index_move_kin_ignores: tuple[str, ...] = ()
     alias_home_check: bool = False
     # v14: the alias home check also reads a surname a slip off the alias there
     alias_home_check_jw: float = 0.0
@@ -458,6 +461,7 @@ class ClusteringDoc(_Section):
     corroborate_within_household: bool = False
     gate_kin_namesake_places: int = Field(0, ge=0)
     gate_kin_namesake_own_surname: int = Field(0, ge=0)
+    index_move_kin_ignores: list[str] = []
     gate_yields_to: list[str] = []
     gate_yields_within_index: bool = True
     gate_yields_dob_levels: list[str] = ["exact"]
@@ -608,6 +612,9 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
     for n in cl.gate_yields_to:
         if n not in names:
             raise SpecError(f"gate_yields_to names unknown comparison {n!r}")
+    for n in cl.index_move_kin_ignores:
+        if n not in names:
+            raise SpecError(f"index_move_kin_ignores names unknown comparison {n!r}")
     dob_labels = {lv.label for c in comps if c.name == "dob" for lv in c.levels}
     for label in cl.gate_yields_dob_levels if "dob" in names else ():
         if label not in dob_labels:
@@ -761,6 +768,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         corroborate_within_household=cl.corroborate_within_household,
         gate_kin_namesake_places=cl.gate_kin_namesake_places,
         gate_kin_namesake_own_surname=cl.gate_kin_namesake_own_surname,
+        index_move_kin_ignores=tuple(cl.index_move_kin_ignores),
         raw=raw,
     )
 
