@@ -7,7 +7,10 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "21"
+    assert spec.version == "21-within10"
+    # 21-within10 (issue #19): a within-index pair below `auto` at two places, linked
+    # when the household is known at the other place
+    assert spec.index_move_kin_ignores == ("postcode", "address")
     # 19-within8 (issue #19): an untraced registration beside the traced record of one
     # index gets no within-index penalty
     assert spec.untraced_weight == 0.0 and dict(spec.own_identifiers)["patient"] == "nhs_number"
