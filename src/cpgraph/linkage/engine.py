@@ -542,10 +542,13 @@ class _Clusterer:
         i, j = edges.i[k], edges.j[k]
         pi, pj = places[i], places[j]
         ok = share_kin(self.kin, i, j, prev)
+        # (the groups' evidence once a round has clustered: what any record of the
+        # person states)
+        lab = prev if prev is not None else np.arange(len(places), dtype=np.int64)
         for ptr, val in (home_places(self.kin, places, prev), self._seen()):
             if ptr is None or val is None:
                 continue
-            ok |= _csr_has(ptr, val, i, pj) | _csr_has(ptr, val, j, pi)
+            ok |= _group_has(ptr, val, lab, i, pj) | _group_has(ptr, val, lab, j, pi)
         out[k[ok]] = True
         return out
 
@@ -558,12 +561,9 @@ def index_move_candidates(engine: LinkageEngine, edges: _Edges, places: np.ndarr
     out = np.zeros(len(edges.i), bool)
     if not spec.index_move_kin_ignores or not len(edges.i):
         return out
-    sel = (
-        ~edges.cannot
-        & (edges.priority == PRIORITY_SCORED)
-        & (edges.prob < spec.auto)
-        & (edges.prob >= spec.review)
-    )
+    # (every scored edge kept below `auto`: `review` up, and the index's own band
+    # from `within_index_review`, where most second registrations at two places sit)
+    sel = ~edges.cannot & (edges.priority == PRIORITY_SCORED) & (edges.prob < spec.auto)
     k = np.flatnonzero(sel)
     if not len(k):
         return out
@@ -582,17 +582,18 @@ def index_move_candidates(engine: LinkageEngine, edges: _Edges, places: np.ndarr
     return out
 
 
-def _csr_has(ptr: np.ndarray, val: np.ndarray, r: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Per ``k``: whether ``p[k]`` is among record ``r[k]``'s CSR values."""
-    cnt = ptr[r + 1] - ptr[r]
-    if not cnt.any():
+def _group_has(
+    ptr: np.ndarray, val: np.ndarray, labels: np.ndarray, r: np.ndarray, p: np.ndarray
+) -> np.ndarray:
+    """Per ``k``: whether ``p[k]`` is among the CSR values of a record of ``r[k]``'s
+    group (``labels``: group per record)."""
+    cnt = np.diff(ptr)
+    if not len(val) or not len(r):
         return np.zeros(len(r), bool)
-    rows = np.repeat(np.arange(len(r)), cnt)
-    offs = np.arange(len(rows)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    hit = val[np.repeat(ptr[r], cnt) + offs] == p[rows]
-    out = np.zeros(len(r), bool)
-    out[rows[hit]] = True
-    return out
+    base = int(max(val.max(), p.max())) + 1
+    rows = np.repeat(np.arange(len(cnt), dtype=np.int64), cnt)
+    have = unique_sorted(labels[rows].astype(np.int64) * base + val.astype(np.int64))
+    return isin(labels[r].astype(np.int64) * base + p.astype(np.int64), have)
 
 
 def _fingerprints(prep: _Prepared, base: np.ndarray) -> np.ndarray:
