@@ -172,6 +172,10 @@ class _Clusterer:
         spec, prep, sc = self.spec, self.prep, self.sc
         si, sj = prep.stated_i, prep.stated_j
         link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
+        moved_kin = None
+        if prep.places is not None and spec.index_move_kin_ignores:
+            moved_kin = self._index_moves(edges, prev)
+            link |= moved_kin
         ci, cj = cannot_pairs(edges, self.cl, (si, sj), (sc[:, 0], sc[:, 1]))
         # steward NO_LINKs are the last part's last ones (a view of False for the rest)
         cs = (
@@ -267,16 +271,7 @@ class _Clusterer:
                 )
                 gated[k[ok]] = False
         ptr, val = home_places(self.kin, places, prev)
-        if self.seen is None and spec.gate_kin_namesake_places > 0:
-            # (labels play no part: made once for the run's rounds)
-            self.seen = kin_namesake_places(
-                self.kin,
-                prep.s,
-                places,
-                spec.gate_kin_namesake_places,
-                own_surname=spec.gate_kin_namesake_own_surname,
-            )
-        seen_ptr, seen_val = self.seen if self.seen is not None else (None, None)
+        seen_ptr, seen_val = self._seen()
         gate = PlaceGate(
             places=places,
             gated=gated,
@@ -305,6 +300,98 @@ class _Clusterer:
             codes = np.asarray([labels.index(x) for x in ok if x in labels], np.int64)
             out &= isin(lv[:, spec.names.index(name)].astype(np.int64), codes)
         return out
+
+    def _seen(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """Per record (CSR), where its stated relatives' full names are recorded
+        (:func:`kin_namesake_places`; labels play no part: made once for the run)."""
+        spec, places = self.spec, self.prep.places
+        if self.seen is None and spec.gate_kin_namesake_places > 0 and places is not None:
+            self.seen = kin_namesake_places(
+                self.kin,
+                self.prep.s,
+                places,
+                spec.gate_kin_namesake_places,
+                own_surname=spec.gate_kin_namesake_own_surname,
+            )
+        return self.seen if self.seen is not None else (None, None)
+
+    def _index_moves(self, edges: Edges, prev: np.ndarray | None) -> np.ndarray:
+        """21-within10: scored pairs below ``auto`` of one index at two places let in
+        because the person's household is known at the other place.
+
+        A hospital's second registration of a patient at a new address scores below
+        ``auto`` on the two postcodes alone, before the place gate's evidence of a move
+        is ever read.  When a stated relative of one record is recorded at the other
+        record's place (by her full name, or as a person resolved there), or both records
+        state the same relative, the household is known at both places: the pair is
+        scored without the disagreement of ``index_move_kin_ignores`` (postcode,
+        address) and linked if that reaches ``auto``.  A same-name, same-birthday
+        stranger at the other address would need the person's relative living with him.
+        The link is gated like any other scored link (the groups it joins must show
+        the move's evidence too, or share the relative).
+        """
+        places = self.prep.places
+        assert places is not None
+        cand = index_move_candidates(self.engine, edges, places)
+        k = np.flatnonzero(cand)
+        out = np.zeros(len(edges.i), bool)
+        if not len(k) or self.kin is None:
+            return out
+        i, j = edges.i[k], edges.j[k]
+        pi, pj = places[i], places[j]
+        ok = share_kin(self.kin, i, j, prev)
+        # (the groups' evidence once a round has clustered: what any record of the
+        # person states)
+        lab = prev if prev is not None else np.arange(len(places), dtype=np.int64)
+        for ptr, val in (home_places(self.kin, places, prev), self._seen()):
+            if ptr is None or val is None:
+                continue
+            ok |= _group_has(ptr, val, lab, i, pj) | _group_has(ptr, val, lab, j, pi)
+        out[k[ok]] = True
+        return out
+
+
+def index_move_candidates(engine: LinkageEngine, edges: Edges, places: np.ndarray) -> np.ndarray:
+    """Per edge: a scored pair below ``auto`` of one index, at two known places, that
+    reaches ``auto`` without the disagreement of ``index_move_kin_ignores``
+    (:meth:`_Clusterer._index_moves` reads whether the household evidences the move)."""
+    spec = engine.spec
+    out = np.zeros(len(edges.i), bool)
+    if not spec.index_move_kin_ignores or not len(edges.i):
+        return out
+    # (every scored edge kept below `auto`: `review` up, and the index's own band
+    # from `within_index_review`, where most second registrations at two places sit)
+    sel = ~edges.cannot & (edges.priority == PRIORITY_SCORED) & (edges.prob < spec.auto)
+    k = np.flatnonzero(sel)
+    if not len(k):
+        return out
+    i, j = edges.i[k], edges.j[k]
+    pi, pj = places[i], places[j]
+    ks = [spec.names.index(x) for x in spec.index_move_kin_ignores]
+    cost = np.minimum(edges.comp_w[k][:, ks].astype(np.float64), 0.0).sum(axis=1)
+    ok = (
+        (pi >= 0)
+        & (pj >= 0)
+        & (pi != pj)
+        & (edges.weight[k] - cost >= weight_for_probability(spec.auto))
+        & engine._same_index(i, j)
+    )
+    out[k[ok]] = True
+    return out
+
+
+def _group_has(
+    ptr: np.ndarray, val: np.ndarray, labels: np.ndarray, r: np.ndarray, p: np.ndarray
+) -> np.ndarray:
+    """Per ``k``: whether ``p[k]`` is among the CSR values of a record of ``r[k]``'s
+    group (``labels``: group per record)."""
+    cnt = np.diff(ptr)
+    if not len(val) or not len(r):
+        return np.zeros(len(r), bool)
+    base = int(max(val.max(), p.max())) + 1
+    rows = np.repeat(np.arange(len(cnt), dtype=np.int64), cnt)
+    have = unique_sorted(labels[rows].astype(np.int64) * base + val.astype(np.int64))
+    return isin(labels[r].astype(np.int64) * base + p.astype(np.int64), have)
 
 
 def _seen_at(
@@ -2016,6 +2103,12 @@ class LinkageEngine:
                 info,
                 self._cluster_stage,
                 self._cohesion_stage,
+                # 21-within10: a pair below `auto` a household's move may let in
+                below_auto=(
+                    partial(index_move_candidates, self, places=prep.places)
+                    if prep.places is not None
+                    else None
+                ),
             )
         if got is not None:
             clustered, labels, n_split, bounds = got

@@ -213,8 +213,13 @@ def scoped_run(
     info: dict[str, Any],
     cluster: ClusterStage,
     cohesion: CohesionStage,
+    below_auto: Callable[[Edges], np.ndarray] | None = None,
 ) -> tuple[ClusterResult, np.ndarray, int, Any] | None:
-    """Cluster the region a delta reaches; None (``info`` says why) to cluster all."""
+    """Cluster the region a delta reaches; None (``info`` says why) to cluster all.
+
+    ``below_auto``: per scored edge, whether the cluster stage may link it though it
+    scores below ``auto`` (such a pair joins the region like a link).
+    """
     sc = state.scope
     if not sc or len(sc.get("labels", ())) != len(state.fingerprints):
         info["scope_fallback"] = "no scope state"
@@ -236,6 +241,8 @@ def scoped_run(
     seeds, at, last, info["groups"] = got
     base = scored.base
     link = ~base.cannot & ((base.priority < PRIORITY_SCORED) | (base.prob >= spec.auto))
+    if below_auto is not None:
+        link |= below_auto(base)
     parts_i = [base.i[link], decisions.links.i]
     parts_j = [base.j[link], decisions.links.j]
     rels = prep.rels

@@ -178,6 +178,9 @@ class Spec:
     # 21-recall10: a link of one full name and birth date at two places, one record's
     # relative of its own surname known by full name at the other's place
     gate_kin_own_surname_full_match: bool = False
+    # 21-within10: comparisons whose disagreement is not counted for two records of one
+    # index at two places when the person's household is known at the other place
+    index_move_kin_ignores: tuple[str, ...] = ()
     alias_home_check: bool = False
     # v14: the alias home check also reads a surname a slip off the alias there
     alias_home_check_jw: float = 0.0
@@ -464,6 +467,7 @@ class ClusteringDoc(_Section):
     gate_kin_namesake_places: int = Field(0, ge=0)
     gate_kin_namesake_own_surname: int = Field(0, ge=0)
     gate_kin_own_surname_full_match: bool = False
+    index_move_kin_ignores: list[str] = []
     gate_yields_to: list[str] = []
     gate_yields_within_index: bool = True
     gate_yields_dob_levels: list[str] = ["exact"]
@@ -615,6 +619,9 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
     for n in cl.gate_yields_to:
         if n not in names:
             raise SpecError(f"gate_yields_to names unknown comparison {n!r}")
+    for n in cl.index_move_kin_ignores:
+        if n not in names:
+            raise SpecError(f"index_move_kin_ignores names unknown comparison {n!r}")
     dob_labels = {lv.label for c in comps if c.name == "dob" for lv in c.levels}
     for label in cl.gate_yields_dob_levels if "dob" in names else ():
         if label not in dob_labels:
@@ -770,6 +777,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         gate_kin_namesake_places=cl.gate_kin_namesake_places,
         gate_kin_namesake_own_surname=cl.gate_kin_namesake_own_surname,
         gate_kin_own_surname_full_match=cl.gate_kin_own_surname_full_match,
+        index_move_kin_ignores=tuple(cl.index_move_kin_ignores),
         raw=raw,
     )
 
