@@ -15,7 +15,8 @@ def test_default_spec_is_versioned_and_complete():
     assert spec.gate_kin_own_surname_full_match
     # 21-within10 (issue #19): a within-index pair below `auto` at two places, linked
     # when the household is known at the other place
-    assert spec.index_move_kin_ignores == ("postcode", "address")
+    # (measured on held-out seeds and shipped off: it merged strangers inside one index)
+    assert spec.index_move_kin_ignores == ()
     # 19-within8 (issue #19): an untraced registration beside the traced record of one
     # index gets no within-index penalty
     assert spec.untraced_weight == 0.0 and dict(spec.own_identifiers)["patient"] == "nhs_number"
