@@ -164,18 +164,16 @@ class _Clusterer:
         self.kin = kin_table(prep.s, prep.rels) if prep.places is not None else None
         self.corroborated: set[Any] | None = None
         self.household: np.ndarray | None = None
-        self.seen: tuple[np.ndarray | None, np.ndarray | None] | None = None
-        self.seen_own: tuple[np.ndarray | None, np.ndarray | None] | None = None
+        # own_surname setting -> where each record's relatives' full names are recorded
+        self._seen_by: dict[int, tuple[np.ndarray | None, np.ndarray | None]] = {}
 
     def __call__(self, edges: Edges, prev: np.ndarray | None = None) -> np.ndarray:
         """Cluster labels per record (``prev``: the previous round's, for relatives)."""
         spec, prep, sc = self.spec, self.prep, self.sc
         si, sj = prep.stated_i, prep.stated_j
         link = ~edges.cannot & ((edges.priority < PRIORITY_SCORED) | (edges.prob >= spec.auto))
-        moved_kin = None
         if prep.places is not None and spec.index_move_kin_ignores:
-            moved_kin = self._index_moves(edges, prev)
-            link |= moved_kin
+            link |= self._index_moves(edges, prev)
         ci, cj = cannot_pairs(edges, self.cl, (si, sj), (sc[:, 0], sc[:, 1]))
         # steward NO_LINKs are the last part's last ones (a view of False for the rest)
         cs = (
@@ -261,14 +259,9 @@ class _Clusterer:
             # a namesake of his mother at his own address as well
             strong = moved & gated & self._full_match(edges.levels[link])
             if strong.any():
-                if self.seen_own is None:
-                    self.seen_own = kin_namesake_places(
-                        self.kin, prep.s, places, spec.gate_kin_namesake_places, own_surname=1
-                    )
+                seen = self._seen(own_surname=1)
                 k = np.flatnonzero(strong)
-                ok = _seen_at(self.seen_own, i[k], places[j[k]]) | _seen_at(
-                    self.seen_own, j[k], places[i[k]]
-                )
+                ok = _group_has(*seen, i[k], places[j[k]]) | _group_has(*seen, j[k], places[i[k]])
                 gated[k[ok]] = False
         ptr, val = home_places(self.kin, places, prev)
         seen_ptr, seen_val = self._seen()
@@ -301,19 +294,19 @@ class _Clusterer:
             out &= isin(lv[:, spec.names.index(name)].astype(np.int64), codes)
         return out
 
-    def _seen(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+    def _seen(self, own_surname: int | None = None) -> tuple[np.ndarray | None, np.ndarray | None]:
         """Per record (CSR), where its stated relatives' full names are recorded
-        (:func:`kin_namesake_places`; labels play no part: made once for the run)."""
+        (:func:`kin_namesake_places` with ``own_surname``, default the spec's
+        ``gate_kin_namesake_own_surname``; labels play no part: made once for the run)."""
         spec, places = self.spec, self.prep.places
-        if self.seen is None and spec.gate_kin_namesake_places > 0 and places is not None:
-            self.seen = kin_namesake_places(
-                self.kin,
-                self.prep.s,
-                places,
-                spec.gate_kin_namesake_places,
-                own_surname=spec.gate_kin_namesake_own_surname,
+        if spec.gate_kin_namesake_places <= 0 or places is None:
+            return None, None
+        own = spec.gate_kin_namesake_own_surname if own_surname is None else own_surname
+        if own not in self._seen_by:
+            self._seen_by[own] = kin_namesake_places(
+                self.kin, self.prep.s, places, spec.gate_kin_namesake_places, own_surname=own
             )
-        return self.seen if self.seen is not None else (None, None)
+        return self._seen_by[own]
 
     def _index_moves(self, edges: Edges, prev: np.ndarray | None) -> np.ndarray:
         """21-within10: scored pairs below ``auto`` of one index at two places let in
@@ -332,7 +325,7 @@ class _Clusterer:
         """
         places = self.prep.places
         assert places is not None
-        cand = index_move_candidates(self.engine, edges, places)
+        cand = self.engine.index_move_candidates(edges, places)
         k = np.flatnonzero(cand)
         out = np.zeros(len(edges.i), bool)
         if not len(k) or self.kin is None:
@@ -342,69 +335,29 @@ class _Clusterer:
         ok = share_kin(self.kin, i, j, prev)
         # (the groups' evidence once a round has clustered: what any record of the
         # person states)
-        lab = prev if prev is not None else np.arange(len(places), dtype=np.int64)
         for ptr, val in (home_places(self.kin, places, prev), self._seen()):
-            if ptr is None or val is None:
-                continue
-            ok |= _group_has(ptr, val, lab, i, pj) | _group_has(ptr, val, lab, j, pi)
+            ok |= _group_has(ptr, val, i, pj, prev) | _group_has(ptr, val, j, pi, prev)
         out[k[ok]] = True
         return out
 
 
-def index_move_candidates(engine: LinkageEngine, edges: Edges, places: np.ndarray) -> np.ndarray:
-    """Per edge: a scored pair below ``auto`` of one index, at two known places, that
-    reaches ``auto`` without the disagreement of ``index_move_kin_ignores``
-    (:meth:`_Clusterer._index_moves` reads whether the household evidences the move)."""
-    spec = engine.spec
-    out = np.zeros(len(edges.i), bool)
-    if not spec.index_move_kin_ignores or not len(edges.i):
-        return out
-    # (every scored edge kept below `auto`: `review` up, and the index's own band
-    # from `within_index_review`, where most second registrations at two places sit)
-    sel = ~edges.cannot & (edges.priority == PRIORITY_SCORED) & (edges.prob < spec.auto)
-    k = np.flatnonzero(sel)
-    if not len(k):
-        return out
-    i, j = edges.i[k], edges.j[k]
-    pi, pj = places[i], places[j]
-    ks = [spec.names.index(x) for x in spec.index_move_kin_ignores]
-    cost = np.minimum(edges.comp_w[k][:, ks].astype(np.float64), 0.0).sum(axis=1)
-    ok = (
-        (pi >= 0)
-        & (pj >= 0)
-        & (pi != pj)
-        & (edges.weight[k] - cost >= weight_for_probability(spec.auto))
-        & engine._same_index(i, j)
-    )
-    out[k[ok]] = True
-    return out
-
-
 def _group_has(
-    ptr: np.ndarray, val: np.ndarray, labels: np.ndarray, r: np.ndarray, p: np.ndarray
+    ptr: np.ndarray | None,
+    val: np.ndarray | None,
+    r: np.ndarray,
+    p: np.ndarray,
+    labels: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per ``k``: whether ``p[k]`` is among the CSR values of a record of ``r[k]``'s
-    group (``labels``: group per record)."""
-    cnt = np.diff(ptr)
-    if not len(val) or not len(r):
+    """Per ``k``: whether ``p[k]`` is among the CSR values (``ptr``, ``val``) of a record
+    of ``r[k]``'s group (``labels``: group per record; None: each record its own)."""
+    if ptr is None or val is None or not len(val) or not len(r):
         return np.zeros(len(r), bool)
+    if labels is None:
+        labels = np.arange(len(ptr) - 1, dtype=np.int64)
     base = int(max(val.max(), p.max())) + 1
-    rows = np.repeat(np.arange(len(cnt), dtype=np.int64), cnt)
+    rows = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
     have = unique_sorted(labels[rows].astype(np.int64) * base + val.astype(np.int64))
     return isin(labels[r].astype(np.int64) * base + p.astype(np.int64), have)
-
-
-def _seen_at(
-    seen: tuple[np.ndarray | None, np.ndarray | None], r: np.ndarray, pl: np.ndarray
-) -> np.ndarray:
-    """Per record ``r[k]``: whether place ``pl[k]`` is among its CSR places ``seen``."""
-    ptr, val = seen
-    if ptr is None or val is None or not len(r):
-        return np.zeros(len(r), bool)
-    base = np.int64(max(int(val.max(initial=0)), int(pl.max(initial=0))) + 1)
-    rows = np.repeat(np.arange(len(ptr) - 1, dtype=np.int64), np.diff(ptr))
-    have = unique_sorted(rows * base + val.astype(np.int64))
-    return isin(r.astype(np.int64) * base + pl.astype(np.int64), have)
 
 
 def _fingerprints(prep: Prepared, base: np.ndarray) -> np.ndarray:
@@ -694,6 +647,34 @@ class LinkageEngine:
         if lo is None or lo >= self.spec.review or not len(i):
             return np.zeros(len(i), bool)
         return (prob >= lo) & (prob < self.spec.review) & self._same_index(i, j)
+
+    def index_move_candidates(self, edges: Edges, places: np.ndarray) -> np.ndarray:
+        """Per edge: a scored pair below ``auto`` of one index, at two known places, that
+        reaches ``auto`` without the disagreement of ``index_move_kin_ignores``
+        (:meth:`_Clusterer._index_moves` reads whether the household evidences the move)."""
+        spec = self.spec
+        out = np.zeros(len(edges.i), bool)
+        if not spec.index_move_kin_ignores or not len(edges.i):
+            return out
+        # (every scored edge kept below `auto`: `review` up, and the index's own band
+        # from `within_index_review`, where most second registrations at two places sit)
+        sel = ~edges.cannot & (edges.priority == PRIORITY_SCORED) & (edges.prob < spec.auto)
+        k = np.flatnonzero(sel)
+        if not len(k):
+            return out
+        i, j = edges.i[k], edges.j[k]
+        pi, pj = places[i], places[j]
+        ks = [spec.names.index(x) for x in spec.index_move_kin_ignores]
+        cost = np.minimum(edges.comp_w[k][:, ks].astype(np.float64), 0.0).sum(axis=1)
+        ok = (
+            (pi >= 0)
+            & (pj >= 0)
+            & (pi != pj)
+            & (edges.weight[k] - cost >= weight_for_probability(spec.auto))
+            & self._same_index(i, j)
+        )
+        out[k[ok]] = True
+        return out
 
     def _same_index(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Whether each pair's two records lie in one system's own master index (False
@@ -2105,7 +2086,7 @@ class LinkageEngine:
                 self._cohesion_stage,
                 # 21-within10: a pair below `auto` a household's move may let in
                 below_auto=(
-                    partial(index_move_candidates, self, places=prep.places)
+                    partial(self.index_move_candidates, places=prep.places)
                     if prep.places is not None
                     else None
                 ),
