@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.typing import DataFrameGroupBy
 from rapidfuzz.distance import OSA
 
 from cpgraph.keys import format_person_id, person_id_counter
@@ -945,8 +946,7 @@ def detach_ambiguous(
     fixed: list[np.ndarray] = []  # (the mentions an age or a role settled)
     if by_age:
         assert years is not None and plausible_hi is not None
-        known = years >= 0
-        cy = pd.Series(years[known]).groupby(labels[known]).median()
+        cy = _person_birth_years(years, labels)
         # A parent mention held by a person too young to be that parent moves to the one
         # plausible alternative it is linked to, however much better its own link scores:
         # "Graham Cook, father of Susan" matches his son Graham (18 at her birth) on the
@@ -956,17 +956,11 @@ def detach_ambiguous(
         if not pairs.empty:
             # candidates per mention: its own person and the exclusive others
             mentions = np.unique(pairs["a"].to_numpy())
-            own = pd.DataFrame({"a": mentions, "c": labels[mentions], "lag": 0.0})
-            cand = pd.concat([own, pairs[["a", "c", "lag"]]]).drop_duplicates(["a", "c"])
-            y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
-            cand["y"] = y
-            hi = plausible_hi[cand["a"].to_numpy()]
-            cand["ok"] = np.isfinite(hi) & ~np.isnan(y) & (y <= hi)
-            cand["judged"] = np.isfinite(hi) & ~np.isnan(y)
+            cand = _age_candidates(mentions, labels, pairs, cy, plausible_hi, lag=True)
             a_ = cand["a"].to_numpy()
             own_bad = (labels[a_] == cand["c"].to_numpy()) & cand["judged"] & ~cand["ok"]
             g = cand.assign(own_bad=own_bad).groupby("a")
-            sole = (g["ok"].sum() == 1) & g["judged"].all()
+            sole = _sole_fit(g)
             # within the margin any mention is settled by age; beyond it only a misplaced one
             idx = sole.index
             settle = sole & (pd.Series(np.isin(idx, amb_idx), index=idx) | g["own_bad"].any())
@@ -1022,6 +1016,45 @@ def detach_ambiguous(
     sub = connected_components(n, ei[inner], ej[inner])
     out[detach] = n + sub[detach]  # fresh labels, canonicalised later
     return canonical_labels(out)
+
+
+def _person_birth_years(years: np.ndarray, labels: np.ndarray) -> pd.Series:
+    """Each person's median birth year, over its records of a known year (``years`` >= 0)."""
+    known = years >= 0
+    return pd.Series(years[known]).groupby(labels[known]).median()
+
+
+def _age_candidates(
+    mentions: np.ndarray,
+    labels: np.ndarray,
+    alts: pd.DataFrame,
+    years: pd.Series,
+    plausible_hi: np.ndarray,
+    lag: bool = False,
+) -> pd.DataFrame:
+    """A parent mention's candidates: its own person and its exclusive alternatives.
+
+    One row per (mention ``a``, person ``c``), ``alts``' rows for the mentions (``lag``
+    kept when asked, 0 for its own person), with the person's median birth year ``y``
+    (``years``: :func:`_person_birth_years`), whether the age can be judged (``judged``:
+    the mention's latest plausible birth year and the person's are both known) and
+    whether the person is old enough to be that parent (``ok``).
+    """
+    cols = ["a", "c", "lag"] if lag else ["a", "c"]
+    own = pd.DataFrame({"a": mentions, "c": labels[mentions]})
+    if lag:
+        own["lag"] = 0.0
+    cand = pd.concat([own, alts[cols]]).drop_duplicates(["a", "c"])
+    y = years.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
+    hi = plausible_hi[cand["a"].to_numpy()]
+    judged = np.isfinite(hi) & ~np.isnan(y)
+    return cand.assign(y=y, ok=judged & (y <= hi), judged=judged)
+
+
+def _sole_fit(groups: DataFrameGroupBy) -> pd.Series:
+    """Per mention (``groups``: candidates grouped by ``a``): exactly one candidate old
+    enough to be the parent, and every candidate's age judged."""
+    return (groups["ok"].sum() == 1) & groups["judged"].all()
 
 
 def _detached_support(
@@ -1088,18 +1121,10 @@ def _detached_support(
         new = np.unique(alts["a"].to_numpy())
         if ages is not None:
             years, hi = ages
-            known = years >= 0
-            cy = pd.Series(years[known]).groupby(lab[known]).median()
-            own = pd.DataFrame({"a": new, "c": lab[new]})
-            cand = pd.concat([own, alts[["a", "c"]]]).drop_duplicates()
-            y = cy.reindex(cand["c"].to_numpy()).to_numpy(np.float64)
-            h = hi[cand["a"].to_numpy()]
-            judged = np.isfinite(h) & ~np.isnan(y)
-            ok = judged & (y <= h)
-            g = pd.DataFrame({"a": cand["a"].to_numpy(), "ok": ok, "judged": judged})
-            g = g.groupby("a").agg(ok=("ok", "sum"), judged=("judged", "all"))
-            sole = g.index[(g["ok"] == 1) & g["judged"]].to_numpy()
-            new = np.setdiff1d(new, sole)  # (one plausible parent: left to the age rule)
+            cand = _age_candidates(new, lab, alts, _person_birth_years(years, lab), hi)
+            sole = _sole_fit(cand.groupby("a"))
+            # (one plausible parent: left to the age rule)
+            new = np.setdiff1d(new, sole.index[sole.to_numpy()].to_numpy())
         if not len(new):
             break
         detach = np.union1d(detach, new)
