@@ -229,12 +229,9 @@ class _Clusterer:
                 # keying slip off (a digit, two digits swapped, day and month swapped):
                 # a namesake does not share the middle names, whatever the date's typo
                 kd = spec.names.index("dob")
-                dob = spec.comparison("dob")
-                ok = [dob.labels.index(x) for x in spec.gate_yields_dob_levels]
+                ok = spec.comparison("dob").codes(spec.gate_yields_dob_levels)
                 rest = [k for k in ks if k != kd]
-                full = np.all(lv[:, rest] == 0, axis=1) & isin(
-                    lv[:, kd].astype(np.int64), np.asarray(ok, np.int64)
-                )
+                full = np.all(lv[:, rest] == 0, axis=1) & isin(lv[:, kd].astype(np.int64), ok)
             if not spec.gate_yields_within_index and self.engine._src_codes is not None:
                 # inside one index a second record of the same full name and birth date
                 # at another address is one its registration search found and the index
@@ -289,8 +286,7 @@ class _Clusterer:
         ):
             if name not in spec.names:
                 return np.zeros(len(lv), bool)
-            labels = spec.comparison(name).labels
-            codes = np.asarray([labels.index(x) for x in ok if x in labels], np.int64)
+            codes = spec.comparison(name).codes(ok, missing_ok=True)
             out &= isin(lv[:, spec.names.index(name)].astype(np.int64), codes)
         return out
 
@@ -1786,11 +1782,10 @@ class LinkageEngine:
         out = np.zeros(len(i), bool)
         if not len(i) or "dob" not in names or "forename" not in names:
             return out
-        dob = spec.comparison("dob")
-        ok_dob = [dob.labels.index(x) for x in spec.alias_dob_levels]
+        ok_dob = spec.comparison("dob").codes(spec.alias_dob_levels)
         kd, kf = names.index("dob"), names.index("forename")
         fn_levels = len(spec.comparison("forename").levels)
-        cand = isin(levels[:, kd].astype(np.int64), np.asarray(ok_dob, np.int64))
+        cand = isin(levels[:, kd].astype(np.int64), ok_dob)
         cand &= (levels[:, kf] >= 0) & (levels[:, kf] < fn_levels)
         if "sex" in names:
             ks = names.index("sex")

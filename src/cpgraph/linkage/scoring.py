@@ -189,8 +189,7 @@ def _search_levels(spec: Spec, levels: np.ndarray) -> tuple[np.ndarray, np.ndarr
     first = np.ones(n, bool)
     for name, labels in spec.search_miss_levels:
         k = spec.names.index(name)
-        comp = spec.comparison(name)
-        want = np.asarray([comp.labels.index(x) for x in labels], np.int64)
+        want = spec.comparison(name).codes(labels)
         lv = levels[:, k].astype(np.int64)
         ok &= np.isin(lv, want)
         first &= lv == 0

@@ -5,10 +5,12 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cpgraph.errors import LinkageError
@@ -76,6 +78,16 @@ class ComparisonSpec:
     def labels(self) -> list[str]:
         """Level labels including the implicit trailing ``else``."""
         return [lv.label for lv in self.levels] + ["else"]
+
+    def codes(self, labels: Iterable[str], missing_ok: bool = False) -> np.ndarray:
+        """The level codes (positions in :attr:`labels`) of ``labels``, as int64.
+
+        Raises:
+            ValueError: a label this comparison has no level of (unless ``missing_ok``:
+                it is left out).
+        """
+        have = self.labels
+        return np.asarray([have.index(x) for x in labels if not missing_ok or x in have], np.int64)
 
 
 @dataclass(frozen=True)

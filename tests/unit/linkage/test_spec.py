@@ -206,3 +206,13 @@ def test_an_unreadable_spec_file_is_a_spec_error(tmp_path):
     bad.write_text("version = ", encoding="utf-8")
     with pytest.raises(SpecError, match="not valid TOML"):
         load_spec(bad)
+
+
+def test_a_comparisons_level_codes_by_label():
+    dob = load_spec().comparison("dob")
+    labels = dob.labels
+    assert dob.codes(["exact", "else"]).tolist() == [labels.index("exact"), len(labels) - 1]
+    with pytest.raises(ValueError):
+        dob.codes(["exact", "no-such-level"])
+    # (a rule naming levels a custom spec may lack reads the ones it has)
+    assert dob.codes(["no-such-level", "exact"], missing_ok=True).tolist() == [0]
