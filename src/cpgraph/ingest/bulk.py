@@ -187,10 +187,9 @@ class BulkCollector(GraphStore):
 
         The write and read tables hold bound methods, so a collector is a reference
         cycle: dropping the last name of it frees nothing until the cyclic collector
-        runs, and a bulk load pauses that. This frees the maps now and breaks the cycle.
+        runs, and a bulk load pauses that. This frees the maps now and breaks the cycle
+        (the write and read tables are among the maps cleared).
         """
-        self._writes.clear()
-        self._reads.clear()
         for value in list(vars(self).values()):
             if isinstance(value, dict | list):
                 value.clear()
