@@ -629,3 +629,28 @@ def test_rates_can_be_overridden_by_name(tmp_path: Path) -> None:
     assert counts[1] > counts[0] + 5
     recorded = json.loads((tmp_path / "0.3" / "generate.json").read_text(encoding="utf-8"))
     assert recorded["parameters"]["within_system_duplicates"] == 0.3
+
+
+def test_mixed_profile_has_every_behaviour_the_others_move_between_default_and_them() -> None:
+    """``mixed`` is the never-tuned profile: each rate another profile moves is moved here
+    too, the same way, strictly between ``default`` and the furthest profile."""
+    mixed = PROFILES["mixed"]
+    assert mixed.role == "held_out"
+    moved: dict[str, list[float]] = defaultdict(list)
+    for name, prof in PROFILES.items():
+        if name not in ("default", "mixed"):
+            for key, value in prof.changed().items():
+                moved[key].append(value)
+    assert set(mixed.changed()) == set(moved)
+    for key, values in moved.items():
+        base, got = getattr(DEFAULT, key), getattr(mixed, key)
+        far = max(values, key=lambda v: abs(v - base))
+        assert min(base, far) < got < max(base, far), key
+
+
+def test_mixed_profile_shows_each_family_of_behaviour(
+    pops: dict[str, GeneratedPopulation],
+) -> None:
+    mixed = pops["mixed"]
+    assert _same_system_duplicates(mixed)["uhb-fhir:patient"] >= 1
+    assert _surname_disagreements(mixed) > _surname_disagreements(pops["default"])
