@@ -9,7 +9,8 @@ For each size it generates the extracts once (``cpgraph generate --seed 5`` into
 mode runs ``cpgraph load --bulk always|never <every extract>`` as a subprocess on a
 fresh data directory and reports: person mentions, wall seconds, mentions per
 second, CPU seconds (user + system) summed over the command and every process
-under it (the embedded FalkorDB server, the FHIR worker pool and its fork server),
+under it (the embedded FalkorDB server, the FHIR worker pool, the CSV extracts' reader
+processes and their fork server),
 and the peak of the summed RSS of those processes, both sampled every 0.1 s. The
 machine's load average is printed too: on a shared machine wall time swings with
 it, CPU seconds much less.
@@ -52,14 +53,19 @@ def _extracts(pop: Path) -> list[str]:
 
 
 def _role(proc: psutil.Process, root: int) -> str:
-    """``loader`` (the command), ``store`` (redis-server and its forks) or ``fhir`` (workers)."""
+    """``loader`` (the command), ``store`` (redis-server and its forks) or ``workers``.
+
+    Workers: the fork server's children, FHIR validation and the bulk load's CSV readers
+    (``cpgraph.ingest.ahead``); their command lines are the fork server's, so they are
+    counted together.
+    """
     if proc.pid == root:
         return "loader"
     try:
         chain = [proc, *proc.parents()]
-        return "store" if any("redis" in p.name() for p in chain) else "fhir"
+        return "store" if any("redis" in p.name() for p in chain) else "workers"
     except psutil.Error:
-        return "fhir"
+        return "workers"
 
 
 def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, dict[str, float], float, str]:
@@ -96,7 +102,7 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, dict[str, float], 
     if proc.returncode != 0:
         sys.stderr.write(output[-4000:])
         raise SystemExit(f"{' '.join(cmd[:3])} failed with exit code {proc.returncode}")
-    roles: dict[str, float] = {"loader": 0.0, "store": 0.0, "fhir": 0.0}
+    roles: dict[str, float] = {"loader": 0.0, "store": 0.0, "workers": 0.0}
     for role, seconds in cpu.values():
         roles[role] += seconds
     return wall, roles, peak, output
@@ -117,7 +123,7 @@ def main() -> None:
     )
     print(
         "| size | mode | mentions | wall | mentions/s | CPU s (all processes) | loader / store "
-        "/ FHIR workers | mentions per CPU s | peak RSS (all) | load avg |"
+        "/ workers (FHIR, CSV readers) | mentions per CPU s | peak RSS (all) | load avg |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for size in args.sizes:
@@ -138,7 +144,7 @@ def main() -> None:
                 print(
                     f"| {size} | {mode} | {mentions:,} | {wall:.1f} s | {mentions / wall:,.0f} | "
                     f"{cpu:.1f} | {roles['loader']:.1f} / {roles['store']:.1f} / "
-                    f"{roles['fhir']:.1f} | {mentions / cpu:,.0f} | {peak:,.0f} MB | "
+                    f"{roles['workers']:.1f} | {mentions / cpu:,.0f} | {peak:,.0f} MB | "
                     f"{before:.1f} → {after:.1f} |",
                     flush=True,
                 )

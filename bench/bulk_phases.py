@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cpgraph.ingest import supersede
 from cpgraph.ingest.bulk import BulkCollector
-from cpgraph.ingest.engine import _Producer, prepare_extract
+from cpgraph.ingest.engine import Producer, prepare_extract
 from cpgraph.ingest.report import LoadReport
 from cpgraph.store import falkordb_bulk
 from cpgraph.store.registry import QueryRegistry
@@ -49,7 +49,7 @@ def main() -> None:
             str(plan.folder),
         )  # fmt: skip
         workers = args.fhir_workers if plan.mapping.format == "fhir" else None
-        producer = _Producer(plan, report, 5000, fhir_workers=workers)
+        producer = Producer(plan, report, 5000, fhir_workers=workers)
         producer.supersession = asyncio.run(
             supersede.begin(collector, plan.load_id, plan.system, plan.extracted_at)
         )

@@ -13,10 +13,16 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from cpgraph.config import Backend, Settings
 from cpgraph.store import GraphStore, create_store
 from tests.queries import with_test_queries
+
+# Hypothesis' per-example deadline is a timing assertion: on a loaded machine (CI beside
+# other work) a 0.06 ms example once took 850 ms and failed. Speed is measured in bench/.
+settings.register_profile("cpgraph", deadline=None)
+settings.load_profile("cpgraph")
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from cpgraph.contract.spec import (
     FIELD_LIMITS,
     max_length,
 )
-from cpgraph.ingest.engine import _Producer, prepare_extract
+from cpgraph.ingest.engine import Producer, prepare_extract
 from cpgraph.ingest.mapping import column_limits, load_mappings
 from cpgraph.ingest.report import LoadReport
 from cpgraph.keys import AGENCIES
@@ -61,7 +61,7 @@ def _produce(folder: Path) -> tuple[LoadReport, list[list[Any]]]:
         plan.load_id, plan.system, plan.agency, plan.organisation, plan.extracted_at, str(folder)
     )
     rows: dict[str, list[list[Any]]] = defaultdict(list)
-    for name, batch in _Producer(plan, report, 500, fhir_workers=0).batches():
+    for name, batch in Producer(plan, report, 500, fhir_workers=0).batches():
         rows[name].extend(batch)
     return report, rows["ingest_quarantine_upsert"]
 

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from cpgraph.errors import IngestError
+from cpgraph.ingest.ahead import AheadReader
 from cpgraph.ingest.engine import ProgressFn, load_extracts
 from cpgraph.ingest.report import LoadReport
 from cpgraph.ingest.writer import EVENT_COLUMNS, EVENT_FACT_SLOTS, RECORD_COLUMNS
@@ -732,6 +733,7 @@ async def _bulk_load(
         batch_size=batch_size,
         loaders_dir=loaders_dir,
         allow_older=allow_older,
+        ahead=AheadReader.start,  # CSV extracts read in a second process meanwhile
     )
     failed = [r.load_id for r in reports if r.status != "completed"]
     if failed:  # pragma: no cover - load_extracts raises before this

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import queue
@@ -35,7 +36,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cpgraph.errors import IngestError, StoreUnavailableError
 from cpgraph.ingest import supersede
@@ -502,7 +503,37 @@ class _BundleEntry:
     index: int
 
 
-class _Producer:
+class BatchSource(Protocol):
+    """A plan's write batches, made somewhere else (:mod:`cpgraph.ingest.ahead`).
+
+    It stands in for a :class:`Producer` in :func:`run_plan`: its batches are the
+    ones a producer of the plan would make; once they are all taken, the report
+    it was given holds the producer's counts and ``supersession`` what the
+    producer gathered.
+    """
+
+    rows_done: int
+    supersession: Supersession | None
+    prescan: Any
+
+    def batches(self) -> Iterator[Batch]:
+        """Yield the plan's write batches, in the producer's order."""
+        ...
+
+
+class AheadPlans(Protocol):
+    """Plans whose batches are being made ahead of their turn (:mod:`cpgraph.ingest.ahead`)."""
+
+    def source(self, index: int, report: LoadReport) -> BatchSource | None:
+        """The batches of plan ``index`` (in load order), or None to make them here."""
+        ...
+
+    def close(self) -> None:
+        """Stop making batches and release what making them holds."""
+        ...
+
+
+class Producer:
     """Turns an extract into write batches, filling the report as it goes.
 
     Args:
@@ -1306,11 +1337,14 @@ async def run_plan(
     allow_older: bool = False,
     threaded: bool = True,
     prescan: Any = None,
+    ahead: Callable[[LoadReport], BatchSource | None] | None = None,
 ) -> LoadReport:
     """Load a checked extract (see :func:`load_extract`).
 
     ``prescan`` (FHIR only): its bundle files' scans, started ahead
     (:class:`cpgraph.ingest.fhir.Prescan`); the load closes it when done.
+    ``ahead``: given the load's report, the plan's batches made elsewhere
+    (:class:`BatchSource`), or None to make them in this process.
     """
     if not allow_older:
         await _check_not_older(store, plan)
@@ -1338,7 +1372,10 @@ async def run_plan(
         org_type=plan.mapping.organisation_type,
         owner=this_process(),
     )
-    producer = _Producer(plan, report, batch_size or store.batch_size)
+    source = ahead(report) if ahead is not None else None
+    producer: Producer | BatchSource = source or Producer(
+        plan, report, batch_size or store.batch_size
+    )
     producer.prescan = prescan
     producer.supersession = await supersede.begin(
         store, plan.load_id, plan.system, plan.extracted_at
@@ -1475,18 +1512,26 @@ async def load_extracts(
     batch_size: int | None = None,
     loaders_dir: Path | None = None,
     allow_older: bool = False,
+    ahead: Callable[[list[ExtractPlan], int, dict[int, Any]], AheadPlans] | None = None,
 ) -> list[LoadReport]:
     """Check every folder first, then load them oldest extract first.
 
     If any folder is unusable, nothing at all is written and its error is
     raised (the message names the folder).
 
+    Args:
+        store / folders / progress / batch_size / loaders_dir / allow_older: as for
+            :func:`load_extract`.
+        ahead: given the plans in load order, the batch size and the FHIR prescans
+            started (by plan position), starts making some plans' batches ahead of
+            their turn (:mod:`cpgraph.ingest.ahead`).
+
     Returns:
         One report per folder, in load order.
     """
     folders = list(folders)
     early = _start_prescan(folders, loaders_dir)  # (folder, bundle files, prescan) or None
-    ahead: dict[int, Any] = {}
+    early_scans: dict[int, Any] = {}
     try:
         plans = [prepare_extract(f, loaders_dir=loaders_dir) for f in folders]
     except BaseException:
@@ -1498,27 +1543,31 @@ async def load_extracts(
         folder, bundles, prescan = early
         at = next((i for i, p in enumerate(plans) if p.folder == folder), None)
         if at is not None and plans[at].bundles == bundles:
-            ahead[at] = prescan
+            early_scans[at] = prescan
         else:  # pragma: no cover - the folder changed between the two looks
             prescan.close()
     if any(p.mapping.format == "fhir" for p in plans[1:]):
         from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
         if any(
-            p.mapping.format == "fhir" and i not in ahead and fhir.workers_for(len(p.bundles))
+            p.mapping.format == "fhir" and i not in early_scans and fhir.workers_for(len(p.bundles))
             for i, p in enumerate(plans)
         ):
             fhir.warm_up()  # its worker pool's fork server starts while earlier extracts load
     reports: list[LoadReport] = []
+    made = None if ahead is None else ahead(plans, batch_size or store.batch_size, early_scans)
     try:
         for i, plan in enumerate(plans):
             reports.append(
                 await run_plan(
                     store, plan, progress=progress, batch_size=batch_size,
-                    allow_older=allow_older, prescan=ahead.get(i),
+                    allow_older=allow_older, prescan=early_scans.get(i),
+                    ahead=None if made is None else functools.partial(made.source, i),
                 )
             )  # fmt: skip
     finally:
-        for prescan in ahead.values():  # closed by its load, unless a load failed first
+        for prescan in early_scans.values():  # closed by its load, unless a load failed first
             prescan.close()
+        if made is not None:
+            made.close()
     return reports

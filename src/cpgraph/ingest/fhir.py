@@ -24,7 +24,6 @@ import json
 import multiprocessing
 import os
 import pickle
-import select
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -41,6 +40,7 @@ from fhir.resources.R4B.bundle import Bundle
 from cpgraph.contract.fhir_models import speed_up_checks
 from cpgraph.contract.fhir_shapes import ShapeValidator
 from cpgraph.errors import IngestError
+from cpgraph.ingest.owner import exit_with
 from cpgraph.ingest.readers import FhirPath
 
 #: Raw content kept for a quarantined bundle (characters); the engine truncates again.
@@ -215,40 +215,6 @@ def warm_up() -> None:
     forkserver.ensure_running()
 
 
-def _watch_owner(owner: int) -> None:  # pragma: no cover - runs in a worker
-    """Pool initializer: the worker exits as soon as process ``owner`` (the loader) ends.
-
-    A worker's parent is the fork server, not the loader, so a parent-death signal
-    would not fire on a ``kill -9`` of the loader; and each worker holds the fork
-    server's "alive" pipe and the resource tracker's pipe open, so while a worker
-    waits on its job queue, it, the fork server and the tracker would all live on.
-    A pidfd of the loader becomes readable when the loader dies, whichever thread
-    started the pool.
-    """
-    try:
-        fd = os.pidfd_open(owner)
-    except ProcessLookupError:
-        os._exit(1)  # the loader is already gone
-    except (OSError, AttributeError):
-        fd = None  # no pidfd (kernel before 5.3): poll instead
-
-    def watch() -> None:
-        if fd is not None:
-            select.select([fd], [], [])
-        else:
-            while True:
-                try:
-                    os.kill(owner, 0)
-                except ProcessLookupError:
-                    break
-                except PermissionError:  # a new process of another user took the pid
-                    break
-                threading.Event().wait(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="cpgraph-owner-watch", daemon=True).start()
-
-
 def make_pool(workers: int) -> Executor:
     """A process pool for :func:`scan_bundle`.
 
@@ -260,7 +226,7 @@ def make_pool(workers: int) -> Executor:
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload([__name__])
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_watch_owner, initargs=(os.getpid(),)
+        max_workers=workers, mp_context=ctx, initializer=exit_with, initargs=(os.getpid(),)
     )
 
 

@@ -11,7 +11,9 @@ load stays ``running``.
 from __future__ import annotations
 
 import os
+import select
 import socket
+import threading
 
 import psutil
 
@@ -60,3 +62,39 @@ def effective_status(status: str | None, owner: str | None) -> str | None:
     if status == "running" and owner_gone(owner):
         return INTERRUPTED
     return status
+
+
+def exit_with(owner: int) -> None:  # pragma: no cover - runs in a worker
+    """Make this worker process exit as soon as process ``owner`` (the loader) ends.
+
+    Run first in every process a load starts from the fork server (FHIR workers,
+    the CSV reader of :mod:`cpgraph.ingest.ahead`). A worker's parent is the fork
+    server, not the loader, so a parent-death signal
+    would not fire on a ``kill -9`` of the loader; and each worker holds the fork
+    server's "alive" pipe and the resource tracker's pipe open, so while a worker
+    waits on its job queue, it, the fork server and the tracker would all live on.
+    A pidfd of the loader becomes readable when the loader dies, whichever thread
+    started the pool.
+    """
+    try:
+        fd = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(1)  # the loader is already gone
+    except (OSError, AttributeError):
+        fd = None  # no pidfd (kernel before 5.3): poll instead
+
+    def watch() -> None:
+        if fd is not None:
+            select.select([fd], [], [])
+        else:
+            while True:
+                try:
+                    os.kill(owner, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:  # a new process of another user took the pid
+                    break
+                threading.Event().wait(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="cpgraph-owner-watch", daemon=True).start()

@@ -19,7 +19,7 @@ from cpgraph.ingest import (
     record_versions,
     render_report,
 )
-from cpgraph.ingest.engine import _Producer, prepare_extract
+from cpgraph.ingest.engine import Producer, prepare_extract
 from cpgraph.ingest.report import LoadReport
 from cpgraph.store import GraphStore
 from tests.integration.ingest.conftest import (
@@ -351,7 +351,7 @@ async def test_fhir_bundles_scanned_from_the_start_of_a_multi_extract_load(
     plan = prepare_extract(big)
     alone = LoadReport(plan.load_id, plan.system, plan.agency, plan.organisation,
                        plan.extracted_at, str(big))  # fmt: skip
-    for _ in _Producer(plan, alone, 500, fhir_workers=0).batches():
+    for _ in Producer(plan, alone, 500, fhir_workers=0).batches():
         pass
     assert reports[1].files_json() == alone.files_json()
     assert (reports[1].mentions, reports[1].rows_read) == (alone.mentions, alone.rows_read)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from cpgraph.ingest.engine import (
     _HASH_JSON,
     ExtractPlan,
-    _Producer,
+    Producer,
     _row_hash,
     fhir_passes,
     prepare_extract,
@@ -55,7 +55,7 @@ def produce(
         plan.load_id, plan.system, plan.agency, plan.organisation, plan.extracted_at, str(folder)
     )
     rows: dict[str, list[list[Any]]] = defaultdict(list)
-    producer = _Producer(plan, report, batch_size, fhir_workers=fhir_workers)
+    producer = Producer(plan, report, batch_size, fhir_workers=fhir_workers)
     if prescan:
         from cpgraph.ingest import fhir  # noqa: PLC0415 — slow import (FHIR models)
 
