@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from cpgraph.errors import IngestError
-from cpgraph.ingest.engine import BatchSource, ExtractPlan, Producer
+from cpgraph.ingest.engine import BatchSource, ExtractPlan, Producer, new_report
 from cpgraph.ingest.owner import exit_with
 from cpgraph.ingest.report import LoadReport
 from cpgraph.ingest.supersede import Supersession
@@ -77,19 +77,6 @@ def _cpus() -> int:
         return os.cpu_count() or 1
 
 
-def _blank_report(plan: ExtractPlan) -> LoadReport:
-    report = LoadReport(
-        load_id=plan.load_id,
-        system=plan.system,
-        agency=plan.agency,
-        organisation=plan.organisation,
-        extracted_at=plan.extracted_at,
-        folder=str(plan.folder),
-    )
-    report.notes.update(plan.notes)
-    return report
-
-
 def _portable(exc: BaseException) -> BaseException:
     """The exception itself if it survives pickling, else an IngestError naming its type."""
     try:
@@ -107,7 +94,7 @@ def _produce(
     prescan: Any = None,
 ) -> None:
     """Make one plan's batches and ``put`` each, then its end (or its failure)."""
-    report = _blank_report(plan)
+    report = new_report(plan)
     producer = Producer(plan, report, batch_size)  # FHIR: workers as the loader's own
     producer.prescan = prescan
     producer.supersession = Supersession(

@@ -1317,6 +1317,20 @@ async def _pump(
     return written
 
 
+def new_report(plan: ExtractPlan) -> LoadReport:
+    """An empty report of a load of ``plan``, with the plan's extract-level notes."""
+    report = LoadReport(
+        load_id=plan.load_id,
+        system=plan.system,
+        agency=plan.agency,
+        organisation=plan.organisation,
+        extracted_at=plan.extracted_at,
+        folder=str(plan.folder),
+    )
+    report.notes.update(plan.notes)
+    return report
+
+
 async def _check_not_older(store: GraphStore, plan: ExtractPlan) -> None:
     rows = await store.query("ingest_loads_list", system=plan.system, limit=50)
     for row in rows:
@@ -1348,16 +1362,8 @@ async def run_plan(
     """
     if not allow_older:
         await _check_not_older(store, plan)
-    report = LoadReport(
-        load_id=plan.load_id,
-        system=plan.system,
-        agency=plan.agency,
-        organisation=plan.organisation,
-        extracted_at=plan.extracted_at,
-        folder=str(plan.folder),
-        started_at=_now(),
-    )
-    report.notes.update(plan.notes)
+    report = new_report(plan)
+    report.started_at = _now()
     clock = asyncio.get_running_loop().time
     began = clock()
     await store.execute(

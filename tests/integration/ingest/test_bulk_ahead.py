@@ -15,8 +15,7 @@ import pytest
 from cpgraph.errors import IngestError
 from cpgraph.ingest import ahead
 from cpgraph.ingest.ahead import AheadReader, readable_ahead
-from cpgraph.ingest.engine import Producer, prepare_extract
-from cpgraph.ingest.report import LoadReport
+from cpgraph.ingest.engine import Producer, new_report, prepare_extract
 from cpgraph.ingest.supersede import Supersession
 from tests.integration.ingest.conftest import extract_folders
 
@@ -27,19 +26,6 @@ def _plans(root: Path) -> list:
     plans = [prepare_extract(f) for f in extract_folders(root)]
     plans.sort(key=lambda p: (p.extracted_at, p.system))
     return plans
-
-
-def _report(plan) -> LoadReport:
-    report = LoadReport(
-        load_id=plan.load_id,
-        system=plan.system,
-        agency=plan.agency,
-        organisation=plan.organisation,
-        extracted_at=plan.extracted_at,
-        folder=str(plan.folder),
-    )
-    report.notes.update(plan.notes)
-    return report
 
 
 def _fresh(plan) -> Supersession:
@@ -69,11 +55,11 @@ def test_the_readers_make_the_batches_and_counts_the_loader_would(generated: Pat
         assert len(started) == reader.width + 1 < len(plans)
         for i in sorted(reader.chosen + reader.threaded):
             plan = plans[i]
-            mine = _report(plan)
+            mine = new_report(plan)
             producer = Producer(plan, mine, 50, fhir_workers=0)
             producer.supersession = _fresh(plan)
             expected = list(producer.batches())
-            theirs = _report(plan)
+            theirs = new_report(plan)
             source = reader.source(i, theirs)
             assert source is not None
             source.supersession = _fresh(plan)
@@ -88,7 +74,7 @@ def test_the_readers_make_the_batches_and_counts_the_loader_would(generated: Pat
             )
             assert source.supersession.quarantined == producer.supersession.quarantined
         assert not started  # every reader ended with its plan
-        assert reader.source(len(plans), _report(plans[0])) is None  # not read ahead
+        assert reader.source(len(plans), new_report(plans[0])) is None  # not read ahead
     finally:
         reader.close()
 
@@ -98,7 +84,7 @@ def test_a_plan_that_supersedes_an_earlier_load_is_refused(generated: Path) -> N
     reader = AheadReader(plans, 50)
     try:
         i = reader.chosen[0]
-        source = reader.source(i, _report(plans[i]))
+        source = reader.source(i, new_report(plans[i]))
         rerun = _fresh(plans[i])
         rerun.rerun = True
         with pytest.raises(IngestError, match="supersede an earlier load"):
@@ -122,7 +108,7 @@ def test_a_reader_that_dies_fails_the_load_with_a_clear_error(
         process.kill()
         process.join(timeout=10)
         i = reader.chosen[0]
-        source = reader.source(i, _report(plans[i]))
+        source = reader.source(i, new_report(plans[i]))
         with pytest.raises(IngestError, match="reading an extract ahead ended"):
             list(source.batches())
     finally:
