@@ -96,6 +96,36 @@ def _codes(t: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return t.groupby(keys, sort=False, dropna=True).ngroup().to_numpy(np.int64)
 
 
+def year_slip_pairs(years: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Whether each pair's birth years are one keying slip apart (22-recall11).
+
+    One year out (1989 / 1990), or the year's last two digits transposed (1987 / 1978).
+    Not the same year, and not the tens digit alone (1995 / 1985): ten years apart, a
+    namesake's year as often as a slip.  ``years`` is per record, ``-1`` unknown.
+    """
+    ya, yb = years[i], years[j]
+    ra, rb = ya % 100, yb % 100
+    swapped = (ya // 100 == yb // 100) & (ra // 10 == rb % 10) & (ra % 10 == rb // 10) & (ra != rb)
+    return (ya >= 0) & (yb >= 0) & ((np.abs(ya - yb) == 1) | swapped)
+
+
+def _slip_years(s: pd.DataFrame, rule: BlockingRule) -> np.ndarray | None:
+    """Per record, the birth year a ``year_slip`` rule reads (None: the rule has none)."""
+    if not rule.year_slip:
+        return None
+    return s["dob_y"].to_numpy(np.int64)
+
+
+def _keep_slips(
+    years: np.ndarray | None, i: np.ndarray, j: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(i, j)`` without the pairs a ``year_slip`` rule does not make."""
+    if years is None or not len(i):
+        return i, j
+    k = year_slip_pairs(years, i, j)
+    return i[k], j[k]
+
+
 def rule_pairs(
     rule: BlockingRule,
     s: pd.DataFrame,
@@ -124,12 +154,13 @@ def rule_pairs(
     kr = pd.DataFrame({"code": code, "rec": t["rec"].to_numpy(np.int64)}).drop_duplicates()
     recs = kr["rec"].to_numpy()
     miss = _missing_mask(s, rule.one_side_missing)
-    return block_pairs(
+    i, j = block_pairs(
         kr,
         max_block_size,
         None if miss is None else miss[recs],
         None if left is None else left[recs],
     )
+    return _keep_slips(_slip_years(s, rule), i, j)
 
 
 def block_pairs(
@@ -398,6 +429,7 @@ class RuleBlocks:
         self.end = end[by_rec]
         self.ptr = np.searchsorted(self.recs[by_rec], np.arange(n + 1)).astype(np.int64)
         self.miss = _missing_mask(s, rule.one_side_missing)
+        self.slip_years = _slip_years(s, rule)
         self._ends: np.ndarray | None = None  # block ends in block order (a delta's pairs)
 
     def counts(self) -> np.ndarray:
@@ -423,7 +455,7 @@ class RuleBlocks:
             # only pairs where a side lacks the column
             keep = self.miss[i] | self.miss[j]
             i, j = i[keep], j[keep]
-        return i, j
+        return _keep_slips(self.slip_years, i, j)
 
     def _rows_of(self, recs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The block rows of ``recs`` (by record) and, per row, its record's index in
@@ -472,7 +504,7 @@ class RuleBlocks:
         keep = (i != j) & (~left[j] | (i < j))
         if self.miss is not None:
             keep &= self.miss[i] | self.miss[j]  # only pairs where a side lacks the column
-        i, j = i[keep], j[keep]
+        i, j = _keep_slips(self.slip_years, i[keep], j[keep])
         return np.minimum(i, j), np.maximum(i, j)
 
 

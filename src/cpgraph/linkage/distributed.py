@@ -57,6 +57,7 @@ from cpgraph.linkage.blocking import (
     _missing_mask,
     _table_for,
     block_pairs,
+    year_slip_pairs,
 )
 from cpgraph.linkage.clustering import PRIORITY_SCORED, connected_components
 from cpgraph.linkage.comparisons import Comparer, NamePairs
@@ -252,6 +253,14 @@ def block_partition_pairs(
         kr["miss"].to_numpy(bool) if has_miss else None,
         kr["left"].to_numpy(bool) if has_left else None,
     )
+    if "year" in t.columns and len(a):
+        # a `year_slip` pass (22-recall11): only pairs whose birth years are a slip apart
+        year = pd.Series(t["year"].to_numpy(np.int64), index=t["rec"].to_numpy(np.int64))
+        year = year.groupby(level=0).first()
+        both = np.r_[year.reindex(a).to_numpy(np.int64), year.reindex(b).to_numpy(np.int64)]
+        k = np.arange(len(a))
+        keep = year_slip_pairs(both, k, k + len(a))
+        a, b = a[keep], b[keep]
     return a * n + b
 
 
@@ -296,6 +305,8 @@ def block_key_rows(
             t["miss"] = miss[rec - first]
         if left is not None:
             t["left"] = left[rec]
+        if rule.year_slip:
+            t["year"] = s["dob_y"].to_numpy(np.int64)[rec - first]
         h = pd.util.hash_pandas_object(t[keys], index=False).to_numpy()
         part = (h % np.uint64(parts)).astype(np.int64)
         for p in np.unique(part).tolist():

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 23)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 23)} | {"22-recall11"}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -97,11 +97,15 @@ class BlockingRule:
     With ``one_side_missing`` set (a standardised column), only pairs in which at least
     one mention lacks that column are made: e.g. forename + surname blocking for mentions
     without a date of birth, when date-based rules already find the pairs that have one.
+    With ``year_slip`` (22-recall11), only pairs whose birth years are one keying slip
+    apart are made: one year out, or the year's last two digits transposed (1987 /
+    1978); not the same year, nor the tens digit alone (1995 / 1985: ten years).
     """
 
     name: str
     keys: tuple[str, ...]
     one_side_missing: str | None = None
+    year_slip: bool = False
 
 
 @dataclass(frozen=True)
@@ -359,6 +363,7 @@ class BlockingRuleDoc(_Section):
     name: str | None = None
     keys: list[str] = Field(min_length=1)
     one_side_missing: str | None = None
+    year_slip: bool = False
 
 
 class BlockingDoc(_Section):
@@ -611,7 +616,10 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         raise SpecError("comparison names must be unique")
     rules = tuple(
         BlockingRule(
-            name=r.name or "+".join(r.keys), keys=tuple(r.keys), one_side_missing=r.one_side_missing
+            name=r.name or "+".join(r.keys),
+            keys=tuple(r.keys),
+            one_side_missing=r.one_side_missing,
+            year_slip=r.year_slip,
         )
         for r in doc.blocking.rules
     )
