@@ -673,13 +673,17 @@ class Scorer:
         is not his father because 2010 might be 2001).
         """
         senior = self._senior_hi()
-        if (lo is None or hi is None) and senior is not None:
-            lo, hi = np.full(len(senior), -np.inf), np.full(len(senior), np.inf)
+        issued = self._issued_hi()
+        for extra in (senior, issued):
+            if (lo is None or hi is None) and extra is not None:
+                lo, hi = np.full(len(extra), -np.inf), np.full(len(extra), np.inf)
         if lo is None or hi is None:
             self._ylo = self._yhi = None
             return
         if senior is not None:
             hi = np.minimum(hi, senior)
+        if issued is not None:
+            hi = np.minimum(hi, issued)
         y = self.comparer.s["dob_y"].to_numpy()
         known = y >= 0
         self._known = known
@@ -704,6 +708,27 @@ class Scorer:
         if not sr.any() or not (y >= 0).any():
             return None
         return np.where(sr, float(y.max() - gap), np.inf)
+
+    def _issued_hi(self) -> np.ndarray | None:
+        """Spec 22-alike11 (``[relationship] pnc_issue_year``): the latest birth year of a
+        record without a birth date that carries a valid PNC ID: the year the ID was
+        issued (its first four digits, ``YYYY/NNNNNNNL``).  The Police National Computer
+        creates a person's record when the police first deal with them, so its holder
+        was born by then: a father's undated nominal "Mo Mahmood" (PNC ID 2018/...) is
+        no baby "Mohammed Mahmood" born 2024 at his address, however well the names and
+        the address agree.  None: off, or no such record.
+        """
+        s = self.comparer.s
+        # (the standardised identifier: the PNC ID where its check letter is right)
+        if not self.spec.rel_pnc_issue_year or "id_pnc_id" not in s.columns:
+            return None
+        y = s["dob_y"].to_numpy()
+        pnc = s["id_pnc_id"].fillna("").astype(str)
+        yr = pd.to_numeric(pnc.str.slice(0, 4).where(pnc.str.slice(4, 5) == "/"), errors="coerce")
+        use = (y < 0) & yr.notna().to_numpy()
+        if not use.any():
+            return None
+        return np.where(use, yr.to_numpy(np.float64), np.inf)
 
     def age_conflict(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs whose birth years (own or relationship-implied) cannot be one person's."""

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 23)} | {"22-recall11"}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 24)} | {"22-recall11", "22-alike11", "22-within11"}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -248,6 +248,8 @@ class Spec:
     rel_household_guard: bool = False
     # 15-alike5: an undated "Sr" record was born a generation before the latest birth
     rel_senior_generation: bool = False
+    # 22-alike11: an undated record with a valid PNC ID was born by the ID's year of issue
+    rel_pnc_issue_year: bool = False
     # 15: a name-only mention whose middle names agree only with a rival namesake
     # (a person it may not join) is ambiguous, whatever the weights say
     ambiguous_middle_names: bool = False
@@ -469,6 +471,7 @@ class RelationshipDoc(_Section):
     year_slips: bool = False
     household_guard: bool = False
     senior_generation: bool = False
+    pnc_issue_year: bool = False
     forename_typo: bool = False
     review_guarded: bool = False
     household_suffix_review: bool = False
@@ -729,6 +732,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_household_moves=rel.household_moves,
         rel_household_guard=rel.household_guard,
         rel_senior_generation=rel.senior_generation,
+        rel_pnc_issue_year=rel.pnc_issue_year,
         rel_forename_typo=rel.forename_typo,
         rel_review_guarded=rel.review_guarded,
         rel_household_suffix_review=rel.household_suffix_review,
