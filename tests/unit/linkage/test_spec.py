@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "22"
+    assert spec.version == "22-within11"
     # 21-alike10 (issue #13): an alias that is the holder's surname in other vowels
     assert spec.alias_distinct_surnames_vowels
     # 21-recall10 (issue #13): a full-name, birth-date link through the place gate when the
