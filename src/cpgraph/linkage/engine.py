@@ -383,6 +383,9 @@ def _kept_apart_reasons(
     """Why clustering did not join pairs scored at or above ``auto``."""
     out = np.full(len(i), "conflicting_records", dtype=object)
     out[prep.weak[i] | prep.weak[j]] = "ambiguous_name_only"
+    if prep.ambiguous is not None:
+        # 22-within11: a dated, placeless record of one index fitting two of its persons
+        out[prep.ambiguous[i] | prep.ambiguous[j]] = "ambiguous_record"
     if prep.places is not None:
         known = prep.places >= 0
         at = pd.DataFrame({"lab": labels[known], "pl": prep.places[known]}).drop_duplicates()
@@ -1305,7 +1308,52 @@ class LinkageEngine:
                 # a later pass re-reads ages: only the mentions an age settled may move
                 only = np.zeros(len(labels), bool)
                 only[np.concatenate([np.empty(0, np.int64), *settled])] = True
+            if spec.index_ambiguous_placeless:
+                labels = self._ambiguous_placeless(prep, edges, link, labels)
         return ClusterResult(labels=labels, edges=edges, rel_edges=rel_edges, rel_bonus=rel_bonus)
+
+    def _ambiguous_placeless(
+        self, prep: Prepared, e: Edges, link: np.ndarray, labels: np.ndarray
+    ) -> np.ndarray:
+        """22-within11 (``index_ambiguous_placeless``): a dated record of a master index
+        with no place of its own (no postcode, no address) and no identifier or steward
+        link, linked at ``auto`` into its own person and into another person of that index
+        within ``ambiguity_margin`` bits (through records of its own index), is taken out
+        of its person: it fits two patients equally and nothing of its own tells which.
+        Its links are queued (``ambiguous_record``, :func:`_kept_apart_reasons`)."""
+        prep.ambiguous = None
+        src = self._src_codes
+        margin = self.spec.ambiguity_margin
+        if src is None or margin is None or not len(e.i):
+            return labels
+        s = prep.s
+        placeless = ((s["pc"].fillna("") == "") & (s["address"].fillna("") == "")).to_numpy()
+        cand = placeless & s["dob"].notna().to_numpy() & ~prep.weak & (src >= 0)
+        fixed = (e.priority != PRIORITY_SCORED) & ~e.cannot
+        cand[e.i[fixed]] = False
+        cand[e.j[fixed]] = False
+        k = np.flatnonzero(link & (cand[e.i] | cand[e.j]) & self._same_index(e.i, e.j))
+        if not len(k):
+            return labels
+        a = np.concatenate([e.i[k], e.j[k]])
+        b = np.concatenate([e.j[k], e.i[k]])
+        w = np.concatenate([e.weight[k], e.weight[k]])
+        sel = cand[a]
+        df = pd.DataFrame({"a": a[sel], "c": labels[b[sel]], "w": w[sel]})
+        best = df.groupby(["a", "c"], sort=False)["w"].max().reset_index()
+        mine = labels[best["a"].to_numpy()] == best["c"].to_numpy()
+        own = best[mine].set_index("a")["w"]
+        alt = best[~mine]
+        lag = own.reindex(alt["a"]).to_numpy() - alt["w"].to_numpy()
+        amb = np.unique(alt["a"].to_numpy()[lag <= margin])  # (NaN: no link of its own)
+        if not len(amb):
+            return labels
+        out = labels.copy()
+        out[amb] = len(labels) + amb  # each alone (fresh labels, canonicalised)
+        mask = np.zeros(len(labels), bool)
+        mask[amb] = True
+        prep.ambiguous = mask
+        return canonical_labels(out)
 
     def _cohesion_stage(
         self,

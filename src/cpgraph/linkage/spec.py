@@ -259,6 +259,9 @@ class Spec:
     # 20-alike9: a name-only mention held in its person only through detached (ambiguous)
     # mentions is read again without them
     ambiguity_detached_support: bool = False
+    # 22-within11 (issue #19): a dated, placeless record of one master index fitting two
+    # of its persons within `ambiguity_margin` is taken out (queued, `ambiguous_record`)
+    index_ambiguous_placeless: bool = False
     # 16-alike6: the middle-names rule also reads a rival a reviewable guard keeps the
     # mention apart from (a possible match at `auto`), not only a linked one
     ambiguous_middle_names_kept: bool = False
@@ -507,6 +510,7 @@ class ClusteringDoc(_Section):
     ambiguous_twins: bool = False
     ambiguous_middle_names_kept: bool = False
     ambiguity_detached_support: bool = False
+    index_ambiguous_placeless: bool = False
     typical_parent_gap_years: int = 0
     namesake_generation_years: int = 0
     namesake_max_lag_bits: float = float("inf")
@@ -767,6 +771,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         ambiguous_twins=cl.ambiguous_twins,
         ambiguous_middle_names_kept=cl.ambiguous_middle_names_kept,
         ambiguity_detached_support=cl.ambiguity_detached_support,
+        index_ambiguous_placeless=cl.index_ambiguous_placeless,
         typical_parent_gap=cl.typical_parent_gap_years,
         namesake_generation_gap=cl.namesake_generation_years,
         namesake_max_lag=cl.namesake_max_lag_bits,

@@ -103,6 +103,8 @@ class Prepared:
     fp_extra: list[np.ndarray] = field(default_factory=list)
     places: np.ndarray | None = None  # place-gate code per record (-1 unknown), if gated
     weak: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))  # name-only
+    # 22-within11: records taken out as ambiguous (dated, placeless, one index), if any
+    ambiguous: np.ndarray | None = None
 
 
 @dataclass
