@@ -44,7 +44,7 @@ def test_the_shipped_spec_holds_the_decade_rule_only(spec):
     assert spec.alias_dob_no_decade_slip
     names = {r.name for r in spec.blocking}
     assert "name_sound_birthday" not in names
-    # 22-recall11 ships the birthday rule for a slipped year only (`year_slip`)
+    # 22-recall11's form (a slipped year only, `year_slip`) is shipped off too (spec 23)
     assert all(r.year_slip for r in spec.blocking if r.name == "full_name_birthday")
     assert spec.gate_kin_namesake_own_surname == 0
     assert not _spec(decade=None).alias_dob_no_decade_slip
