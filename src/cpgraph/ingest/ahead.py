@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
 import os
 import pickle
 import queue
@@ -40,7 +39,7 @@ from typing import Any
 
 from cpgraph.errors import IngestError
 from cpgraph.ingest.engine import BatchSource, ExtractPlan, Producer, new_report
-from cpgraph.ingest.owner import exit_with
+from cpgraph.ingest.owner import exit_with, fork_context, usable_cpus
 from cpgraph.ingest.report import LoadReport
 from cpgraph.ingest.supersede import Supersession
 from cpgraph.ingest.writer import Batch
@@ -68,13 +67,6 @@ def readable_ahead(plans: list[ExtractPlan]) -> list[int]:
             chosen.append(i)
         seen.add(plan.system)
     return chosen
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -207,7 +199,7 @@ class AheadReader:
     def __init__(
         self, plans: list[ExtractPlan], batch_size: int, prescans: dict[int, Any] | None = None
     ) -> None:
-        cpus = _cpus()
+        cpus = usable_cpus()
         self.plans = plans
         self.batch_size = batch_size
         self.prescans = prescans or {}
@@ -221,17 +213,9 @@ class AheadReader:
         self._threads = 0  # how many of `threaded` got a thread
         self._ctx: Any = None
         if self.chosen:
-            self._ctx = multiprocessing.get_context("forkserver")
-            self._ctx.set_forkserver_preload(["cpgraph.ingest.fhir"])
+            self._ctx = fork_context()
             self._fill()
         self._next_thread()
-
-    @classmethod
-    def start(
-        cls, plans: list[ExtractPlan], batch_size: int, prescans: dict[int, Any] | None = None
-    ) -> AheadReader:
-        """Start reading (the ``ahead`` argument of :func:`~cpgraph.ingest.load_extracts`)."""
-        return cls(plans, batch_size, prescans)
 
     def _fill(self) -> None:
         """Start reader processes, in load order, until ``width`` CSV plans not yet taken

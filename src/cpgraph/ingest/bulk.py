@@ -733,7 +733,7 @@ async def _bulk_load(
         batch_size=batch_size,
         loaders_dir=loaders_dir,
         allow_older=allow_older,
-        ahead=AheadReader.start,  # CSV extracts read in a second process meanwhile
+        ahead=AheadReader,  # extracts read ahead: CSV ones in processes, FHIR in a thread
     )
     failed = [r.load_id for r in reports if r.status != "completed"]
     if failed:  # pragma: no cover - load_extracts raises before this

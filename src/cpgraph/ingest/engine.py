@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
 import json
 import queue
@@ -33,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol
@@ -1568,7 +1567,7 @@ async def load_extracts(
                 await run_plan(
                     store, plan, progress=progress, batch_size=batch_size,
                     allow_older=allow_older, prescan=early_scans.get(i),
-                    ahead=None if made is None else functools.partial(made.source, i),
+                    ahead=None if made is None else partial(made.source, i),
                 )
             )  # fmt: skip
     finally:

@@ -21,7 +21,6 @@ engine to set aside until their turn.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import pickle
 import tempfile
@@ -40,7 +39,7 @@ from fhir.resources.R4B.bundle import Bundle
 from cpgraph.contract.fhir_models import speed_up_checks
 from cpgraph.contract.fhir_shapes import ShapeValidator
 from cpgraph.errors import IngestError
-from cpgraph.ingest.owner import exit_with
+from cpgraph.ingest.owner import exit_with, fork_context, usable_cpus
 from cpgraph.ingest.readers import FhirPath
 
 #: Raw content kept for a quarantined bundle (characters); the engine truncates again.
@@ -193,10 +192,7 @@ def resource_text(path: Path, index: int) -> str:
 
 def workers_for(bundles: int) -> int:
     """How many worker processes suit an extract of ``bundles`` files (0: in process)."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cpus = os.cpu_count() or 1
+    cpus = usable_cpus()
     if bundles < POOL_MIN_BUNDLES or cpus < 2:
         return 0
     return min(cpus, 4)
@@ -210,8 +206,7 @@ def warm_up() -> None:
     its start, so that work overlaps with the extracts loaded before the first
     FHIR one instead of delaying it. Without a later pool it just exits with us.
     """
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])
+    fork_context()
     forkserver.ensure_running()
 
 
@@ -223,10 +218,11 @@ def make_pool(workers: int) -> Executor:
     Each worker exits when this process does, even on ``kill -9``; then the fork
     server and the resource tracker see their pipes close and exit too.
     """
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload([__name__])
     return ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=exit_with, initargs=(os.getpid(),)
+        max_workers=workers,
+        mp_context=fork_context(),
+        initializer=exit_with,
+        initargs=(os.getpid(),),
     )
 
 

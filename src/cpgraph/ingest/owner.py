@@ -10,12 +10,17 @@ load stays ``running``.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import select
 import socket
 import threading
 
 import psutil
+
+#: What the fork server of a load's worker processes imports before it forks any: the
+#: FHIR models (built once, not per worker) and, through them, the ingest engine.
+FORK_PRELOAD = ["cpgraph.ingest.fhir"]
 
 #: What `effective_status` reports for a running load whose process is gone.
 INTERRUPTED = "interrupted"
@@ -98,3 +103,23 @@ def exit_with(owner: int) -> None:  # pragma: no cover - runs in a worker
         os._exit(1)
 
     threading.Thread(target=watch, name="cpgraph-owner-watch", daemon=True).start()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def fork_context() -> multiprocessing.context.ForkServerContext:
+    """The fork-server context every worker process of a load starts from.
+
+    Forked from a server that has imported :data:`FORK_PRELOAD`, a worker starts at
+    once and safely while the loader runs threads (FHIR workers, the readers of
+    :mod:`cpgraph.ingest.ahead`).
+    """
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(FORK_PRELOAD)
+    return ctx
