@@ -387,3 +387,30 @@ def spellings_of(name: str) -> tuple[str, ...]:
     if plain != name and plain not in out:
         out.append(plain)
     return tuple(out)
+
+
+@cache
+def one_given_name(a: str, b: str) -> bool:
+    """Whether two forenames are one name: equal, spellings or nicknames of each other.
+
+    Parents do not name twins Mohammed and Muhammad, or John and Ian (one name in two
+    languages), or Linda and Lynn: any agency may write one for the other, so such a
+    pair is one child's name, not two.
+
+    Args:
+        a, b: forenames as the people use them.
+
+    Returns:
+        True when either name is the other, a spelling of it or tied to it as a nickname.
+    """
+    if a == b or b in spellings_of(a) or a in spellings_of(b):
+        return True
+    if b in nicknames_for(a) or a in nicknames_for(b):
+        return True
+    namer = _nicknamer()
+    if namer is None:  # pragma: no cover - the package is a project dependency
+        return False
+    la, lb = a.lower(), b.lower()
+    return lb in namer.nicknames_of(la) | namer.canonicals_of(la) or la in (
+        namer.nicknames_of(lb) | namer.canonicals_of(lb)
+    )

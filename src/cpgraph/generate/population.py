@@ -331,7 +331,8 @@ class PopulationBuilder:
             a = children[0]
             sex = a.sex if rng.random() < prof.twins_same_sex else ("F" if a.sex == "M" else "M")
             twin = self.person(rng, sex, child_origin, a.dob, surname=child_surname)
-            while twin.forename == a.forename:
+            # twins get two names, not one name's two spellings or forms
+            while nm.one_given_name(twin.forename, a.forename):
                 twin.forename = nm.forename(child_origin, sex, rng)
             if prof.twins_share_middle_names and xr.random() < prof.twins_share_middle_names:
                 twin.middles = [m for m in a.middles if m != twin.forename]

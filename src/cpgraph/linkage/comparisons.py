@@ -717,6 +717,36 @@ class Comparer:
             dtype=bool,
         )
 
+    def given_names_apart(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Whether two records' given names share no name at all, as recorded.
+
+        The forenames differ, neither forename is among the other's middle names (a
+        person known by a middle name, or names written in another order) and the
+        middle names have no name in common, nor two a keying edit apart (a short name
+        keyed with one slip, "Liam" as "Liem", loses too much Jaro-Winkler similarity
+        for the comparison's levels): "John Liam" and "Ian Michael".
+
+        Args:
+            i, j: record positions of each pair.
+
+        Returns:
+            A boolean per pair (False where either record has no middle name).
+        """
+        fn = self.s["fn"].to_numpy(object)
+        mn = self.s["mn"].to_numpy(object)
+
+        def apart(fa: object, fb: object, ma: object, mb: object) -> bool:
+            if not (isinstance(ma, str) and isinstance(mb, str) and ma and mb) or fa == fb:
+                return False
+            a, b = set(ma.split()), set(mb.split())
+            if a & b or fa in b or fb in a:
+                return False
+            return not any(OSA.distance(x, y) <= 1 for x in a for y in b)
+
+        return np.array(
+            [apart(*row) for row in zip(fn[i], fn[j], mn[i], mn[j], strict=True)], dtype=bool
+        )
+
     def middle_name_like(
         self, i: np.ndarray, j: np.ndarray, like_jw: float = 0.92, related_jw: float = 0.85
     ) -> np.ndarray:

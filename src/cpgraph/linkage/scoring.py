@@ -260,6 +260,7 @@ class Scorer:
         s = spec
         self.k_fn = _find(s, lambda c: c.kind == "name" and c.role == "fn")
         self.k_sn = _find(s, lambda c: c.kind == "name" and c.role == "sn")
+        self.k_mn = _find(s, lambda c: c.kind == "name" and c.role == "mn")
         self.k_dob = _find(s, lambda c: c.kind == "date")
         self.k_sex = _find(s, lambda c: c.column == "sex")
         self.k_pc = _find(s, lambda c: c.kind == "postcode_uk" or c.column == "pc")
@@ -338,23 +339,45 @@ class Scorer:
             home |= lv[:, self.k_addr] == 0
         fn_differ = self._is_else(lv, self.k_fn)
         typo_sn = np.zeros(n, bool)
+        typo_cross = np.zeros(n, bool)  # 24: the same, across two agencies
         typo_levels = self.spec.guard_index_household_typo_levels
         if typo_levels and self._src is not None:
             src = self._src
-            typo_sn = (
-                self._label_in(lv, self.k_sn, typo_levels)
-                & ~same_sn
-                & home
+            typo_any = self._label_in(lv, self.k_sn, typo_levels) & ~same_sn & home
+            one_index = (src[pl.i] >= 0) & (src[pl.i] == src[pl.j])
+            typo_sn = typo_any & one_index
+            if self.spec.guard_household_typo_any_index:
+                typo_cross = typo_any & ~one_index
+        # 24: one index's records of one surname and birth date at two addresses
+        index_apart = np.zeros(n, bool)
+        if (
+            self.spec.guard_index_twins_forename_anywhere
+            and self._src is not None
+            and self.k_dob is not None
+        ):
+            src = self._src
+            index_apart = (
+                same_sn
+                & ~home
+                & (lv[:, self.k_dob] == 0)
                 & (src[pl.i] >= 0)
                 & (src[pl.i] == src[pl.j])
             )
         thr, edits = self.spec.guard_nickname_typo, self.spec.guard_nickname_typo_edits
         if thr > 0 or edits > 0:
             # "Sue" and "Susna" (a misspelt Susan) name one woman, not two sisters
-            look = np.flatnonzero((same_sn | typo_sn) & home & fn_differ)
+            near = ((same_sn | typo_sn | typo_cross) & home) | index_apart
+            look = np.flatnonzero(near & fn_differ)
             if len(look):
                 typo = self.comparer.nickname_typo(pl.i[look], pl.j[look], thr or 1.0, edits)
                 fn_differ[look[typo]] = False
+        if index_apart.any():
+            # 24: an index searches by surname and birth date wherever the person lives
+            # (20-alike9), so a second registration of that surname and date under an
+            # unrelated forename was made with the first in front of the desk: her twin
+            soft["index_twins_forename"] = index_apart & fn_differ
+        if self.spec.guard_middle_names_differ and self.k_mn is not None:
+            soft["different_middle_names"] = self._middle_names_differ(pl, same_sn | typo_sn)
         if self.spec.guard_index_twins and self._src is not None and self.k_dob is not None:
             # one index, one address, one birth date: its own search would have found the
             # first registration, so a second whose forename is only the first's middle
@@ -412,7 +435,9 @@ class Scorer:
             and self.k_dob is not None
             and self.k_fn is not None
         ):
-            soft["index_twins_forename"] = self._index_twins_forename(pl, same_sn & home)
+            twins = self._index_twins_forename(pl, same_sn & home)
+            prev = soft.get("index_twins_forename")
+            soft["index_twins_forename"] = twins if prev is None else prev | twins
         if (
             self.spec.guard_postcode_other_address
             and self.k_pc is not None
@@ -464,6 +489,12 @@ class Scorer:
             # person keyed with two slips; but a typo may also have hidden the first from
             # its search, so the pair is put to a steward rather than cut
             soft["index_household_surname_typo"] = typo_sn & differ
+        if typo_cross.any() and self.k_dob is not None:
+            # 24: across two agencies too, for one birth date: her twin, whose surname
+            # one agency keyed with a slip, is likelier than one girl keyed with a slip
+            # in her surname and a wholly other forename ("Karen Clarke" beside "Susan
+            # Clatke", one address, one birth date)
+            soft["household_surname_typo"] = typo_cross & fn_differ & (lv[:, self.k_dob] == 0)
         if self.spec.guard_household_name_order and self.k_fn is not None:
             soft["household_name_order"] = self._name_order_twins(pl, home) & ~out
         if self.spec.guard_generation and self._gen is not None:
@@ -489,6 +520,28 @@ class Scorer:
             if mask is not None:
                 kept[mask] = code
         return out, kept
+
+    def _middle_names_differ(self, pl: PairLevels, one_name: np.ndarray) -> np.ndarray:
+        """24: two records of one surname and birth date whose forenames are not one
+        spelling and whose middle names are both recorded and unrelated ("John Liam
+        Clarke" beside "Ian Michael Clarke"): a middle name is given at birth and kept,
+        so two recorded middle names that share nothing, neither a spelling nor an
+        initial of the other nor the other's forename, are two people's.  Twins whose
+        forenames the nicknames data ties (Ian is a form of John) are found so.  The
+        forenames must differ: one name with two middle names is a slip in a middle name.
+        """
+        assert self.k_mn is not None
+        lv = pl.levels
+        look = one_name & self._is_else(lv, self.k_mn)
+        if self.k_dob is not None:
+            look &= lv[:, self.k_dob] == 0
+        if self.k_fn is not None:
+            look &= (lv[:, self.k_fn] != 0) & (lv[:, self.k_fn] != MISSING)
+        out = np.zeros(len(lv), bool)
+        idx = np.flatnonzero(look)
+        if len(idx):
+            out[idx[self.comparer.given_names_apart(pl.i[idx], pl.j[idx])]] = True
+        return out
 
     def _twin_on_file(self, pl: PairLevels, look_mask: np.ndarray) -> np.ndarray:
         """19-alike8: two records at one address of one surname whose forenames agree

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 24)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 25)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -28,6 +28,8 @@ ReviewableGuard = Literal[
     "household_name_order",
     "index_twins_forename",
     "different_addresses",
+    "different_middle_names",
+    "household_surname_typo",
 ]
 REVIEWABLE_GUARDS: tuple[str, ...] = get_args(ReviewableGuard)
 
@@ -219,6 +221,15 @@ class Spec:
     # 17-alike7: one postcode, two wholly different addresses (no word or number in
     # common): two households, kept apart for review ("different_addresses")
     guard_postcode_other_address: bool = False
+    # 24: one surname and birth date, a forename that is not the other's, and middle
+    # names with no name in common ("John Liam" / "Ian Michael"): kept apart for review
+    guard_middle_names_differ: bool = False
+    # 24: the household guard through a surname a keystroke off across two agencies
+    # (within one index: index_household_surname_typo): kept apart for review
+    guard_household_typo_any_index: bool = False
+    # 24: one index, one surname and birth date, unrelated forenames, at any two
+    # addresses (at one, the household guard cuts): twins, kept apart for review
+    guard_index_twins_forename_anywhere: bool = False
     # 15-alike5: at one address, equal recorded surnames and unrelated recorded
     # forenames are two people whatever the name-order swap variant agrees on
     guard_household_name_order: bool = False
@@ -444,6 +455,9 @@ class GuardsDoc(_Section):
     index_twins_middle_name_anywhere: bool = False
     index_twins_forename: bool = False
     postcode_other_address: bool = False
+    middle_names_differ: bool = False
+    household_typo_any_index: bool = False
+    index_twins_forename_anywhere: bool = False
     household_name_order: bool = False
     household_name_order_stem: int = Field(0, ge=0, le=8)
     index_namesakes_at_home: list[str] = []
@@ -794,6 +808,9 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_index_twins_anywhere=gd.index_twins_middle_name_anywhere,
         guard_index_twins_forename=gd.index_twins_forename,
         guard_postcode_other_address=gd.postcode_other_address,
+        guard_middle_names_differ=gd.middle_names_differ,
+        guard_household_typo_any_index=gd.household_typo_any_index,
+        guard_index_twins_forename_anywhere=gd.index_twins_forename_anywhere,
         guard_household_name_order=gd.household_name_order,
         guard_name_order_stem=gd.household_name_order_stem,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import FrozenInstanceError, replace
@@ -16,8 +17,10 @@ import pytest
 from cpgraph.contract import validate_extract
 from cpgraph.contract.identifiers import pnc_is_valid
 from cpgraph.generate import PROFILES, generate, get_profile
-from cpgraph.generate.names import spellings_of
+from cpgraph.generate.ids import Ids
+from cpgraph.generate.names import one_given_name, spellings_of
 from cpgraph.generate.noise import _transpose_digits, dob
+from cpgraph.generate.population import PopulationBuilder
 from cpgraph.generate.profile import DEFAULT, GeneratorProfile
 from tests.factories import GeneratedPopulation
 from tests.unit.generate.mentions import csv_rows, loadable_mentions
@@ -654,3 +657,26 @@ def test_mixed_profile_shows_each_family_of_behaviour(
     mixed = pops["mixed"]
     assert _same_system_duplicates(mixed)["uhb-fhir:patient"] >= 1
     assert _surname_disagreements(mixed) > _surname_disagreements(pops["default"])
+
+
+def test_one_given_name_ties_spellings_and_nicknames_both_ways() -> None:
+    assert one_given_name("Mohammed", "Muhammad") and one_given_name("Muhammad", "Mohammed")
+    assert one_given_name("Linda", "Lynn") and one_given_name("Lynn", "Linda")
+    assert one_given_name("John", "Ian")  # one name in two languages
+    assert one_given_name("Sam", "Sam")
+    assert not one_given_name("Sarah", "Alison")
+    assert not one_given_name("Jack", "Jason")
+
+
+@pytest.mark.parametrize("profile", ["lookalikes", "mixed"])
+def test_twins_get_two_names_not_two_forms_of_one(profile: str) -> None:
+    """A family names twins Muhammad and Bilal, never Mohammed and Muhammad."""
+    builder = PopulationBuilder(SEED, Ids(SEED), get_profile(profile))
+    twins = []
+    for i in range(3000):
+        unit = builder.unit(i, "background", random.Random(f"{SEED}/unit/{i}"))
+        twins += [(a, b) for a, b, kind in unit.lookalikes if kind == "twin"]
+    assert len(twins) > 100
+    assert not [
+        (a.forename, b.forename) for a, b in twins if one_given_name(a.forename, b.forename)
+    ]

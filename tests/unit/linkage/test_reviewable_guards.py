@@ -127,6 +127,8 @@ def test_only_the_listed_guards_can_be_reviewable():
         "household_name_order",  # 15-alike5
         "index_twins_forename",  # 16-alike6
         "different_addresses",  # 17-alike7 (the place gate's reason)
+        "different_middle_names",  # 24
+        "household_surname_typo",  # 24
     }
     with pytest.raises(SpecError, match="reviewable"):
         spec_with("guards", reviewable=["household"])

@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "23"
+    assert spec.version == "24"
     assert spec.rel_pnc_issue_year
     # 21-alike10 (issue #13): an alias that is the holder's surname in other vowels
     assert spec.alias_distinct_surnames_vowels
@@ -101,6 +101,8 @@ def test_default_spec_is_versioned_and_complete():
         "household_name_order",
         "index_twins_forename",  # v17 (16-alike6)
         "different_addresses",  # 17-alike7
+        "different_middle_names",  # 24
+        "household_surname_typo",  # 24 (its guard shipped off)
     )
     assert spec.guard_index_twins_spellings
     assert spec.alias_home_check_jw == 0.92
