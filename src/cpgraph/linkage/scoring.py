@@ -290,6 +290,7 @@ class Scorer:
         self._gen = cs["gen"].to_numpy(object) if "gen" in cs.columns else None
         self._stems: np.ndarray | None = None  # per name code, its first letters' code
         self._real_fn: np.ndarray | None = None  # per name code, a name the nickname data knows
+        self._sn_words: np.ndarray | None = None  # per record, its surname's words
         self._on_file: dict | None = None  # 19-alike8: an index's dated records by name and place
         # an index's own record with neither a generation suffix nor a birth year
         self._bare = (
@@ -509,6 +510,22 @@ class Scorer:
                 soft["generation_suffix_one_side"] = (bare[pl.i] & (gb != None)) | (  # noqa: E711
                     bare[pl.j] & (ga != None)  # noqa: E711
                 )
+            if self.spec.guard_index_suffix_namesakes and self._src is not None:
+                # 24: one index holding, at one address, the name once with a suffix and
+                # once without it added the suffix to tell two men apart ("Dsvid Clarke
+                # Senior", undated, beside "DAVID Clarke" 2000, one force's nominals)
+                one = (ga != None) ^ (gb != None)  # noqa: E711
+                src = self._src
+                near = (
+                    one & home & (same_sn | typo_sn) & (src[pl.i] >= 0) & (src[pl.i] == src[pl.j])
+                )
+                if near.any():
+                    # (a suffix keyed with a slip stays in the surname, "Booth Nsr": one
+                    # man; so the two surnames must have as many words)
+                    words = self._surname_words()
+                    near &= words[pl.i] == words[pl.j]
+                    prev = soft.get("generation_suffix_one_side")
+                    soft["generation_suffix_one_side"] = near if prev is None else prev | near
         kept = np.zeros(n, np.int8)
         reviewable = self.spec.guard_reviewable
         for name, mask in soft.items():
@@ -520,6 +537,15 @@ class Scorer:
             if mask is not None:
                 kept[mask] = code
         return out, kept
+
+    def _surname_words(self) -> np.ndarray:
+        """Per record, how many words its standardised surname has (0: none)."""
+        if self._sn_words is None:
+            sn = self.comparer.s["sn"].to_numpy(object)
+            self._sn_words = np.fromiter(
+                (len(v.split()) if isinstance(v, str) else 0 for v in sn), np.int16, len(sn)
+            )
+        return self._sn_words
 
     def _middle_names_differ(self, pl: PairLevels, one_name: np.ndarray) -> np.ndarray:
         """24: two records of one surname and birth date whose forenames are not one

@@ -230,6 +230,9 @@ class Spec:
     # 24: one index, one surname and birth date, unrelated forenames, at any two
     # addresses (at one, the household guard cuts): twins, kept apart for review
     guard_index_twins_forename_anywhere: bool = False
+    # 24: one index, one address, the name once with a generation suffix and once
+    # without: two men (kept apart for review, as generation_suffix_one_side)
+    guard_index_suffix_namesakes: bool = False
     # 15-alike5: at one address, equal recorded surnames and unrelated recorded
     # forenames are two people whatever the name-order swap variant agrees on
     guard_household_name_order: bool = False
@@ -458,6 +461,7 @@ class GuardsDoc(_Section):
     middle_names_differ: bool = False
     household_typo_any_index: bool = False
     index_twins_forename_anywhere: bool = False
+    index_suffix_namesakes: bool = False
     household_name_order: bool = False
     household_name_order_stem: int = Field(0, ge=0, le=8)
     index_namesakes_at_home: list[str] = []
@@ -811,6 +815,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_middle_names_differ=gd.middle_names_differ,
         guard_household_typo_any_index=gd.household_typo_any_index,
         guard_index_twins_forename_anywhere=gd.index_twins_forename_anywhere,
+        guard_index_suffix_namesakes=gd.index_suffix_namesakes,
         guard_household_name_order=gd.household_name_order,
         guard_name_order_stem=gd.household_name_order_stem,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),

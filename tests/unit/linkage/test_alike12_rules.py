@@ -161,3 +161,43 @@ def test_a_cross_agency_twin_behind_a_surname_slip_is_kept_apart(indexed_model):
     # a misspelt forename is one woman's
     a, b = _karen_susan(forename_b="kasren")
     assert on.explain_pair(a, b, model=indexed_model).cannot_link is None
+
+
+# -- one index holding a name with and without a generation suffix at one address -------
+def _clarke_juniors(surname_b: str = "clarke", system_b: str = "wmp", dob_b: str = "1982-05-11"):
+    """An undated "Dsvid Clarke Junior" (a slip in the forename: exact names are
+    `index_namesakes_at_home`'s) beside "David Clarke" 1982.  (A Junior: an undated
+    "Senior" already may not be the latest-born generation.)"""
+    home = dict(kind="nominal", sex="M", forename_m="david", postcode="B34 9XZ")
+    return (
+        mention(
+            "wmp:nominal:1", system="wmp", surname_m="clarke junior",
+            address="Flat 21, 30 Maple Lane", **{**home, "forename_m": "dsvid"},
+        ),
+        mention(
+            "x:nominal:2", system=system_b, surname_m=surname_b, dob=dob_b,
+            address="Flat 21, 30 Maple Lane", **home,
+        ),
+    )  # fmt: skip
+
+
+def test_one_index_holding_a_name_with_and_without_a_suffix_holds_two_men(indexed_model):
+    a, b = _clarke_juniors()
+    on = engine_with("guards", index_suffix_namesakes=True)
+    assert on.explain_pair(a, b, model=indexed_model).cannot_link == (
+        "kept apart for review: generation_suffix_one_side"
+    )
+    # without the key the undated Junior fits his dated father: the name and the address
+    off = engine_with("guards", index_suffix_namesakes=False)
+    ex = off.explain_pair(a, b, model=indexed_model)
+    assert ex.cannot_link is None and ex.probability >= 0.95
+
+
+def test_the_suffix_namesakes_guard_reads_one_index_and_a_parsed_suffix(indexed_model):
+    on = engine_with("guards", index_suffix_namesakes=True)
+    # two agencies: the suffix on one says nothing of how the other keeps its index
+    a, b = _clarke_juniors(system_b="uhb")
+    assert on.explain_pair(a, b, model=indexed_model).cannot_link is None
+    # a suffix keyed with a slip stays in the surname ("Clarke Jnr" as "Clarke Njr"): one man
+    a, b = _clarke_juniors(surname_b="clarke njr")
+    assert on.explain_pair(a, b, model=indexed_model).cannot_link is None
