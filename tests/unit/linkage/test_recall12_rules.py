@@ -1,7 +1,8 @@
 """Spec 23-recall12 (issue #13): a child's mother recorded by two agencies under two
 surnames (`unique_role_surname_change`) and at two of the child's own addresses
 (`unique_role_anchor_places`) is one woman; two children of one mother whose birth
-dates disagree are two children, whatever the rounds' bonus (`parted_dates`)."""
+dates disagree are two children, whatever the rounds' bonus (`parted_dates`).  The first
+two are shipped off (measured: +4 false pairs on one tuning run); the tests turn them on."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, loads_spec
 
 from .conftest import mention
 
+# shipped off (they measured +4 false pairs on one tuning run); the tests turn them on
+SURNAME_OFF = "unique_role_surname_change = []"
 SURNAME = 'unique_role_surname_change = ["exact", "nickname", "jw>=0.92"]'
+PLACES_OFF = "unique_role_anchor_places = false"
 PLACES = "unique_role_anchor_places = true"
 PARTED = "parted_dates = true"
 
@@ -27,18 +31,22 @@ def _spec(
     text = DEFAULT_SPEC_PATH.read_text()
     assert "weight = 18.0\n" in text
     text = text.replace("weight = 18.0\n", f"weight = {bonus}\n")
-    for key in (SURNAME, PLACES, PARTED):
+    for key in (SURNAME_OFF, PLACES_OFF, PARTED):
         assert key in text
-    text = text.replace(SURNAME, "" if surname is None else surname)
-    text = text.replace(PLACES, PLACES if places else "")
+    text = text.replace(SURNAME_OFF, "" if surname is None else surname)
+    text = text.replace(PLACES_OFF, PLACES if places else "")
     return loads_spec(text.replace(PARTED, PARTED if parted else ""))
 
 
 def test_the_shipped_spec_holds_the_rules(spec):
     assert spec.version == "23-recall12"
-    assert spec.rel_unique_surname_change == ("exact", "nickname", "jw>=0.92")
-    assert spec.rel_unique_anchor_places
     assert spec.rel_parted_dates
+    # measured and shipped off (bench/RESULTS.md "Spec 23-recall12")
+    assert spec.rel_unique_surname_change == ()
+    assert not spec.rel_unique_anchor_places
+    on = _spec()
+    assert on.rel_unique_surname_change == ("exact", "nickname", "jw>=0.92")
+    assert on.rel_unique_anchor_places
     off = _spec(None, False, False)
     assert off.rel_unique_surname_change == ()
     assert not off.rel_unique_anchor_places
