@@ -83,6 +83,7 @@ from cpgraph.linkage.relationships import (
     share_kin,
     stated_pairs,
     unique_role_pairs,
+    unique_role_placed,
     year_bounds,
 )
 from cpgraph.linkage.scoring import (
@@ -1511,6 +1512,14 @@ class LinkageEngine:
         unique = reason == _REL_UNIQUE
         same_anchor = unique | (reason == _REL_ANCHOR)
         moved = reason == _REL_MOVED
+        placed = np.zeros(len(i), bool)
+        if spec.rel_unique_anchor_places and unique.any():
+            # 23-recall12: two mentions of a child's mother at two of the child's own places
+            codes, _ = pd.factorize(scorer.comparer.s["pc"].to_numpy(object))
+            k = np.flatnonzero(unique)
+            placed[k] = unique_role_placed(
+                rels, labels, spec.rel_unique_roles, codes.astype(np.int64), i[k], j[k]
+            )
         # scored a chunk at a time (a million candidates at 1.29M mentions): each is
         # judged on its own, and only the links kept are held
         kept = [
@@ -1523,6 +1532,7 @@ class LinkageEngine:
                 same_anchor[st : st + REL_CHUNK],
                 moved[st : st + REL_CHUNK],
                 labels,
+                placed[st : st + REL_CHUNK],
             )
             for st in range(0, len(i), REL_CHUNK)
         ]
@@ -1558,6 +1568,7 @@ class LinkageEngine:
         same_anchor: np.ndarray,
         moved: np.ndarray,
         labels: np.ndarray | None = None,
+        placed: np.ndarray | None = None,
     ) -> tuple[Edges, np.ndarray, np.ndarray]:
         """Relationship candidates ``(i, j)`` scored with their bonus: the auto-level,
         compatible ones as edges, with their bonus and whether they share an anchor."""
@@ -1572,6 +1583,14 @@ class LinkageEngine:
                 if k is not None:
                     own = sp.comp_weights[:, k].astype(np.float64)
                     bonus = bonus - np.where(moved, own, 0.0)
+        if placed is not None and placed.any():
+            # 23-recall12: a child's mother recorded by two agencies at two of the child's
+            # own addresses (each at the child's address as it knows it): the postcode and
+            # address disagreement is the child's, not evidence of two women
+            for k in (k_pc, scorer.k_addr):
+                if k is not None:
+                    w = sp.comp_weights[:, k].astype(np.float64)
+                    bonus = bonus - np.where(placed, np.minimum(w, 0.0), 0.0)
         fn_ok = scorer._label_in(lv, scorer.k_fn, spec.rel_forename_levels)
         # a child has one mother: two "mother of" mentions of one child are one woman
         # whatever forename each agency wrote (Ola / Aleksandra), unless evidence clashes
@@ -1594,10 +1613,34 @@ class LinkageEngine:
                 )
                 fn_ok[look[typo]] = True
         sn_ok = scorer._label_in(lv, scorer.k_sn, spec.rel_surname_levels)
+        changed = np.zeros(len(i), bool)
+        if spec.rel_unique_surname_change and scorer.k_sn is not None and scorer.k_fn is not None:
+            # 23-recall12: a child has one mother.  Two mentions stated as its mother by
+            # two agencies, with her forename, under two surnames (the school's under
+            # the child's and her married name, the hospital's under her maiden name)
+            # are one woman who changed her name: the surnames' disagreement is no
+            # evidence of two women, and its weight is not counted
+            changed = (
+                unique
+                & scorer._label_in(lv, scorer.k_fn, spec.rel_unique_surname_change)
+                & ~sn_ok
+                & (lv[:, scorer.k_sn] >= 0)
+            )
+            if changed.any():
+                w_sn = sp.comp_weights[:, scorer.k_sn].astype(np.float64)
+                bonus = bonus - np.where(changed, np.minimum(w_sn, 0.0), 0.0)
         if spec.rel_surname_change:
             fn_exact = lv[:, scorer.k_fn] == 0
             sn_ok = sn_ok | (same_anchor & fn_exact)
+        sn_ok |= changed
         compat = fn_ok & sn_ok & ~sp.cannot
+        if spec.rel_parted_dates:
+            # 23-recall12: two mentions of one anchor (two children of one mother)
+            # whose birth dates disagree beyond every keying slip the date comparison
+            # knows, or whose sexes disagree, are two people (siblings), however alike
+            # their names ("Andre", 2018, and "Andrew", 2021, at one address): the
+            # rounds' bonus does not outweigh that
+            compat &= ~parted
         # 16-visible6: a candidate a reviewable guard alone keeps apart (``sp.kept``: no
         # hard rule) is still a possible match: held as a kept edge, never a link
         held = np.zeros(len(i), np.int8)

@@ -700,3 +700,65 @@ def unique_role_pairs(
     a, b = m["rec_x"].to_numpy(np.int64), m["rec_y"].to_numpy(np.int64)
     keep = (a < b) & (labels[a] != labels[b])
     return a[keep], b[keep]
+
+
+def unique_role_placed(
+    rels: pd.DataFrame,
+    labels: np.ndarray,
+    roles: tuple[str, ...],
+    places: np.ndarray,
+    i: np.ndarray,
+    j: np.ndarray,
+) -> np.ndarray:
+    """Per unique-role pair ``(i, j)``: whether the two mentions are recorded at two
+    places where the person they are stated against is itself recorded.
+
+    Each agency records a child's mother at the child's address as it knows it: when
+    the child's own records are at two addresses (the school has the new one, the
+    hospital the old one), its mother's two mentions are too, and their disagreement is
+    the child's, not evidence of two women (23-recall12).
+
+    Args:
+        rels: relationships resolved by :func:`resolve_positions`.
+        labels: cluster label per record.
+        roles: the unique roles (``[relationship] unique_roles``).
+        places: place code per record (``-1`` unknown).
+        i, j: the pairs (record positions).
+
+    Returns:
+        A boolean per pair.
+    """
+    out = np.zeros(len(i), bool)
+    if not len(i) or not roles or rels is None or rels.empty:
+        return out
+    r = rels["relationship"].to_numpy(object)
+    ok = np.isin(r, list(roles))
+    pi, pj = places[i], places[j]
+    look = np.flatnonzero((pi >= 0) & (pj >= 0) & (pi != pj))
+    if not ok.any() or not len(look):
+        return out
+    # each mention's anchors (the person it is stated against, in a unique role)
+    st = pd.DataFrame(
+        {
+            "rec": rels["to_pos"].to_numpy(np.int64)[ok],
+            "anchor": labels[rels["from_pos"].to_numpy(np.int64)[ok]],
+        }
+    ).drop_duplicates()
+    q = pd.DataFrame({"k": look, "a": i[look], "b": j[look]})
+    both = q.merge(st.rename(columns={"rec": "a"}), on="a").merge(
+        st.rename(columns={"rec": "b"}), on=["b", "anchor"]
+    )
+    if both.empty:
+        return out
+    # where each of those anchors is recorded
+    known = places >= 0
+    at = pd.DataFrame({"anchor": labels[known], "pl": places[known]}).drop_duplicates()
+    at = at[isin(at["anchor"].to_numpy(np.int64), unique_sorted(both["anchor"].to_numpy()))]
+    code = at["anchor"].to_numpy(np.int64) * (int(places.max()) + 1) + at["pl"].to_numpy()
+    code = unique_sorted(code)
+    base = both["anchor"].to_numpy(np.int64) * (int(places.max()) + 1)
+    hit = isin(base + places[both["a"].to_numpy()], code) & isin(
+        base + places[both["b"].to_numpy()], code
+    )
+    out[both["k"].to_numpy()[hit]] = True
+    return out

@@ -318,6 +318,17 @@ class Spec:
     # 16-alike6: the rounds' household path (no shared anchor) holds an undated suffixed
     # record and an unsuffixed one as a possible match, unless the latter has his Junior
     rel_household_suffix_review: bool = False
+    # 23-recall12: in the rounds, two mentions stated in one unique role (mother, father)
+    # to one resolved person, forenames at one of these levels, surnames beyond
+    # `surname_levels`: compatible, and the surname comparison's weight is not counted (a
+    # married and a maiden name); empty: off
+    rel_unique_surname_change: tuple[str, ...] = ()
+    # 23-recall12: a relationship candidate whose birth dates (or sexes) disagree at
+    # `else` is no link, whatever the rounds' bonus
+    rel_parted_dates: bool = False
+    # 23-recall12: two unique-role mentions at two places where the person they are stated
+    # against is recorded: their postcode and address disagreement is not counted
+    rel_unique_anchor_places: bool = False
     # 19: a relationship link never joins two groups whose known birth years lie this many
     # years or more apart (0: off); see `constrained_components`
     rel_generation_guard: int = 0
@@ -496,6 +507,9 @@ class RelationshipDoc(_Section):
     forename_typo: bool = False
     review_guarded: bool = False
     household_suffix_review: bool = False
+    unique_role_surname_change: list[str] = []
+    parted_dates: bool = False
+    unique_role_anchor_places: bool = False
     generation_guard_years: int = Field(0, ge=0)
 
 
@@ -758,6 +772,9 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         rel_forename_typo=rel.forename_typo,
         rel_review_guarded=rel.review_guarded,
         rel_household_suffix_review=rel.household_suffix_review,
+        rel_unique_surname_change=tuple(rel.unique_role_surname_change),
+        rel_parted_dates=rel.parted_dates,
+        rel_unique_anchor_places=rel.unique_role_anchor_places,
         rel_generation_guard=rel.generation_guard_years,
         rel_surname_change=rel.surname_change,
         rel_unique_roles=tuple(rel.unique_roles),
