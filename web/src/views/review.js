@@ -6,10 +6,11 @@ import { MERGE, REVIEW_QUEUE } from "../queries.js";
 import { agencyBadge, decisionForm, human, personLink } from "./common.js";
 
 // Why linkage kept a pair apart; the guard names are the spec's reviewable guards (v11,
-// v13, v16, 16-alike6).
+// v13, v16, 16-alike6, 24).
 const REASONS = ["", "different_addresses", "ambiguous_name_only", "uncertain",
   "generation_suffix_one_side", "index_twins_middle_name", "index_namesakes_at_home",
-  "index_household_surname_typo", "household_name_order", "index_twins_forename"];
+  "index_household_surname_typo", "household_name_order", "index_twins_forename",
+  "different_middle_names", "household_surname_typo"];
 const FIELDS = [
   ["Forename", (r) => r.forename], ["Middle names", (r) => r.middleNames], ["Surname", (r) => r.surname],
   ["Aliases", (r) => r.aliases.join(", ")], ["Date of birth", (r) => r.dateOfBirth], ["Sex", (r) => r.sex],
