@@ -466,6 +466,7 @@ class Comparer:
         self._alt_surnames: np.ndarray | None = None
         self._home_keys: pd.MultiIndex | None = None
         self._home_codes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._pc_codes: np.ndarray | None = None
         # (postcode, date of birth, initial) codes → surnames recorded there (home_jw)
         self._home_names: dict[tuple[int, int, int], list[str]] | None = None
 
@@ -588,10 +589,10 @@ class Comparer:
             where both records are at one postcode).
         """
         if self._home_keys is None:
-            pc, _ = pd.factorize(self.s["pc"].to_numpy(object), use_na_sentinel=True)
+            pc = self.postcode_codes()
             dob, _ = pd.factorize(self.s["dob"].to_numpy(object), use_na_sentinel=True)
             ini, _ = pd.factorize(self.rec_first["fn"], use_na_sentinel=True)
-            self._home_codes = (pc.astype(np.int64), dob.astype(np.int64), ini.astype(np.int64))
+            self._home_codes = (pc, dob.astype(np.int64), ini.astype(np.int64))
             own = self.rec_codes["sn"].astype(np.int64)
             ok = (pc >= 0) & (dob >= 0) & (own >= 0)
             self._home_keys = pd.MultiIndex.from_arrays([pc[ok], own[ok], dob[ok], ini[ok]])
@@ -716,6 +717,13 @@ class Comparer:
             ],
             dtype=bool,
         )
+
+    def postcode_codes(self) -> np.ndarray:
+        """Per record, a code of its postcode (``-1`` unknown); made once per comparer."""
+        if self._pc_codes is None:
+            pc, _ = pd.factorize(self.s["pc"].to_numpy(object), use_na_sentinel=True)
+            self._pc_codes = pc.astype(np.int64)
+        return self._pc_codes
 
     def given_names_apart(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Whether two records' given names share no name at all, as recorded.

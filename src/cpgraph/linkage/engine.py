@@ -1515,10 +1515,9 @@ class LinkageEngine:
         placed = np.zeros(len(i), bool)
         if spec.rel_unique_anchor_places and unique.any():
             # 23-recall12: two mentions of a child's mother at two of the child's own places
-            codes, _ = pd.factorize(scorer.comparer.s["pc"].to_numpy(object))
             k = np.flatnonzero(unique)
             placed[k] = unique_role_placed(
-                rels, labels, spec.rel_unique_roles, codes.astype(np.int64), i[k], j[k]
+                rels, labels, spec.rel_unique_roles, scorer.comparer.postcode_codes(), i[k], j[k]
             )
         # scored a chunk at a time (a million candidates at 1.29M mentions): each is
         # judged on its own, and only the links kept are held

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz.distance import OSA
 
+from cpgraph.contract.identifiers import parse_pnc
 from cpgraph.linkage.comparisons import (
     MISSING,
     Comparer,
@@ -194,6 +195,12 @@ def _search_levels(spec: Spec, levels: np.ndarray) -> tuple[np.ndarray, np.ndarr
         ok &= np.isin(lv, want)
         first &= lv == 0
     return ok, first
+
+
+def _pnc_issue_year(value: object) -> float:
+    """The four-digit year of issue of a PNC ID as the loaders write it (NaN if none)."""
+    parts = parse_pnc(value) if isinstance(value, str) else None
+    return float(parts[0]) if parts is not None and len(parts[0]) == 4 else np.nan
 
 
 def _find(spec: Spec, pred) -> int | None:
@@ -802,12 +809,15 @@ class Scorer:
         if not self.spec.rel_pnc_issue_year or "id_pnc_id" not in s.columns:
             return None
         y = s["dob_y"].to_numpy()
-        pnc = s["id_pnc_id"].fillna("").astype(str)
-        yr = pd.to_numeric(pnc.str.slice(0, 4).where(pnc.str.slice(4, 5) == "/"), errors="coerce")
-        use = (y < 0) & yr.notna().to_numpy()
+        codes, ids = pd.factorize(s["id_pnc_id"].to_numpy(object), use_na_sentinel=True)
+        if not len(ids):
+            return None
+        issued = np.array([_pnc_issue_year(v) for v in ids], np.float64)
+        yr = np.where(codes >= 0, issued[np.maximum(codes, 0)], np.nan)
+        use = (y < 0) & ~np.isnan(yr)
         if not use.any():
             return None
-        return np.where(use, yr.to_numpy(np.float64), np.inf)
+        return np.where(use, yr, np.inf)
 
     def age_conflict(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Pairs whose birth years (own or relationship-implied) cannot be one person's."""
