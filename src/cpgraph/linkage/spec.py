@@ -635,6 +635,33 @@ def _comparison(d: ComparisonDoc) -> ComparisonSpec:
     )
 
 
+def _check_relationship_levels(rel: RelationshipDoc, comps: list[ComparisonSpec]) -> None:
+    """The relationship rounds' level lists name levels of the name comparisons.
+
+    A misspelt label ("jw>=.92") would match no pair, and the rule it belongs to would
+    be silently off; it fails here instead. A spec without the comparison has no
+    rounds to read the list, so nothing is checked against it.
+
+    Raises:
+        SpecError: a label that is not a level of its comparison.
+    """
+    levels = {
+        role: {lv.label for c in comps if c.kind == "name" and c.role == role for lv in c.levels}
+        for role in ("fn", "sn")
+    }
+    for key, role, what in (
+        ("forename_levels", "fn", "forename"),
+        ("unique_role_surname_change", "fn", "forename"),
+        ("surname_levels", "sn", "surname"),
+    ):
+        known = levels[role]
+        for label in getattr(rel, key) if known else ():
+            if label not in known:
+                raise SpecError(
+                    f"[relationship] {key}: {label!r} is not a level of the {what} comparison"
+                )
+
+
 def spec_from_dict(raw: dict[str, Any]) -> Spec:
     """Validate a parsed spec document and build a :class:`Spec`.
 
@@ -722,6 +749,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         for label in getattr(gd, key) if sn_levels else ():
             if label not in sn_levels:
                 raise SpecError(f"{key}: {label!r} is not a level of the surname comparison")
+    _check_relationship_levels(rel, comps)
     grandparent = rel.grandparent_gap_years
     return Spec(
         version=version,

@@ -196,6 +196,34 @@ def test_malformed_specs_fail_in_one_line(old, new, expected):
     assert expected in str(err.value) and "\n" not in str(err.value)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'forename_levels = ["exact", "nickname", "jw>=0.92"]',
+            'forename_levels = ["exact", "nicknames", "jw>=0.92"]',
+            "[relationship] forename_levels: 'nicknames' is not a level of the forename",
+        ),
+        (
+            'surname_levels = ["exact", "part", "jw>=0.92", "jw>=0.85"]',
+            'surname_levels = ["exact", "part", "jw>=.92"]',
+            "[relationship] surname_levels: 'jw>=.92' is not a level of the surname",
+        ),
+        (
+            "unique_role_surname_change = []",
+            'unique_role_surname_change = ["exact", "nick"]',
+            "unique_role_surname_change: 'nick' is not a level of the forename",
+        ),
+    ],
+)
+def test_relationship_level_lists_name_levels_of_their_comparison(old, new, expected):
+    # a misspelt label would match no pair and leave its rule silently off
+    with pytest.raises(SpecError) as err:
+        loads_spec(_default_with(old, new))
+    assert expected in str(err.value)
+    loads_spec(_default_with(old, old))  # the shipped lists are valid
+
+
 def test_section_defaults_are_the_specs_defaults():
     # a minimal document: every other setting comes from the section models
     spec = loads_spec(BASE.replace("LEVELS", '"exact"'))
