@@ -639,8 +639,9 @@ def _check_relationship_levels(rel: RelationshipDoc, comps: list[ComparisonSpec]
     """The relationship rounds' level lists name levels of the name comparisons.
 
     A misspelt label ("jw>=.92") would match no pair, and the rule it belongs to would
-    be silently off; it fails here instead. A spec without the comparison has no
-    rounds to read the list, so nothing is checked against it.
+    be silently off; it fails here instead. Only the lists a spec writes are checked
+    (a default list meets a small spec's levels where they exist, e.g. FEBRL's), and a
+    spec without the comparison has no rounds to read the list.
 
     Raises:
         SpecError: a label that is not a level of its comparison.
@@ -655,7 +656,7 @@ def _check_relationship_levels(rel: RelationshipDoc, comps: list[ComparisonSpec]
         ("surname_levels", "sn", "surname"),
     ):
         known = levels[role]
-        for label in getattr(rel, key) if known else ():
+        for label in getattr(rel, key) if known and key in rel.model_fields_set else ():
             if label not in known:
                 raise SpecError(
                     f"[relationship] {key}: {label!r} is not a level of the {what} comparison"
