@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cpgraph.linkage.reasons import KEPT_APART_REASONS
 from cpgraph.linkage.spec import REVIEWABLE_GUARDS
 from tests.browser.conftest import Watched
 from tests.browser.world import World
@@ -275,7 +276,11 @@ def test_steward_review_decision_shows_at_once(
 def test_steward_can_filter_by_every_reason_a_pair_is_kept_apart(
     watched: Watched, base_url: str, world: World
 ) -> None:
-    """#13: a reviewable guard's name is a reason a steward can pick, like the gate's."""
+    """#13: a reviewable guard's name is a reason a steward can pick, like the gate's.
+
+    The choice is built from the API's catalogue (`keptApartReasons`), not a copy kept
+    in the page: every code the linkage may give a pair is offered, with its meaning.
+    """
     page = watched.page
     sign_in(page, base_url, world.tokens["data_steward"], "#/review")
     page.get_by_role("heading", name="Review queue").wait_for()
@@ -284,8 +289,14 @@ def test_steward_can_filter_by_every_reason_a_pair_is_kept_apart(
         .locator("option")
         .evaluate_all("os => os.map(o => o.value)")
     )
-    assert {"different_addresses", "ambiguous_name_only"} <= set(offered)
+    assert offered == ["", *KEPT_APART_REASONS]
     assert set(REVIEWABLE_GUARDS) <= set(offered)
+    titles = (
+        page.get_by_label("Why kept apart")
+        .locator("option")
+        .evaluate_all("os => os.map(o => o.title)")
+    )
+    assert titles == ["", *KEPT_APART_REASONS.values()]
     # the page lists what the API holds under the guard's name: the filter reaches the API
     every = _queue_total(base_url, world.tokens["data_steward"], None)
     guarded = _queue_total(base_url, world.tokens["data_steward"], "index_namesakes_at_home")
@@ -297,6 +308,11 @@ def test_steward_can_filter_by_every_reason_a_pair_is_kept_apart(
     )
     for li in page.locator(".queue-list li[data-id]").all():
         assert "namesakes" in li.inner_text().lower()
+    # the pair shown says what its reason means
+    assert guarded >= 1
+    meaning = page.locator(".review-detail .reason-meaning")
+    meaning.wait_for()
+    assert KEPT_APART_REASONS["index_namesakes_at_home"] in meaning.inner_text()
     no_csp_trouble(watched, base_url)
 
 

@@ -87,6 +87,9 @@ const RECORD = `key system agency kind localId forename middleNames surname alia
   dateOfBirth sex postcode address identifiers { scheme value valid }`;
 const CANDIDATE = "id displayName agencies isChild policeHistory householdSize concernCount";
 
+// Why linkage keeps a pair apart: the codes the queue's reason filter takes.
+export const KEPT_APART_REASONS = "query KeptApartReasons { keptApartReasons { code description } }";
+
 export const REVIEW_QUEUE = `
 query ReviewQueue($first: Int!, $after: String, $orderBy: ReviewOrder!, $includeDeferred: Boolean!,
     $system: String, $reason: String, $minP: Float!, $maxP: Float!, $flagged: Boolean,

@@ -25,6 +25,7 @@ from cpgraph.graphql.pagination import (
     encode_cursor,
 )
 from cpgraph.graphql.types import SourceRecord
+from cpgraph.linkage.reasons import KEPT_APART_REASONS
 from cpgraph.security.errors import AuthenticationError
 from cpgraph.steward.decisions import Actor, DecisionOutcome
 from cpgraph.steward.queue import (
@@ -280,8 +281,27 @@ def _selects(info: GqlInfo, name: str) -> bool:
     )
 
 
+@strawberry.type(
+    description="Why linkage kept a pair apart: a review item's or a possible match's "
+    "`reason`, and what it means."
+)
+class KeptApartReason:
+    code: str = strawberry.field(description="The code a review item's `reason` carries.")
+    description: str = strawberry.field(description="What it means, for a steward.")
+
+
 @strawberry.type
 class StewardQuery:
+    @strawberry.field(
+        description="Every reason linkage keeps a pair apart (the review queue's `reason` "
+        "filter accepts these codes only), with what each means. Reads no person data."
+    )
+    def kept_apart_reasons(self) -> list[KeptApartReason]:
+        return [
+            KeptApartReason(code=code, description=text)
+            for code, text in KEPT_APART_REASONS.items()
+        ]
+
     @strawberry.field(
         description="Uncertain matches awaiting a steward (data stewards only), most "
         "consequential first by default. The queue is stored by `cpgraph link`; pages "
@@ -309,9 +329,11 @@ class StewardQuery:
         check_first(first, min(MAX_QUEUE_PAGE, ctx.limits.max_page_size))
         if not 0.0 <= min_probability <= max_probability <= 1.0:
             raise BadInputError("need 0 <= minProbability <= maxProbability <= 1")
-        for name, value in (("system", system), ("reason", reason)):
-            if value is not None and not 0 < len(value) <= 64:
-                raise BadInputError(f"{name} must be 1-64 characters")
+        if system is not None and not 0 < len(system) <= 64:
+            raise BadInputError("system must be 1-64 characters")
+        if reason is not None and reason not in KEPT_APART_REASONS:
+            # an unknown code would silently match nothing: say so (never echoing it)
+            raise BadInputError("reason is not a known code: keptApartReasons lists them")
         kind = f"rq-{order.value}"
         after_key = decode_cursor(kind, after) if after else ""
         if after_key and not after_key.isdigit():

@@ -26,7 +26,7 @@ import pandas as pd
 import psutil
 
 from cpgraph.files import write_private
-from cpgraph.linkage import incremental
+from cpgraph.linkage import incremental, reasons
 from cpgraph.linkage.arrays import isin, unique_sorted
 from cpgraph.linkage.blocking import (
     delta_pairs,
@@ -114,10 +114,10 @@ from cpgraph.linkage.variants import learn_name_variants
 STEWARD_WEIGHT = 100.0
 DETERMINISTIC_WEIGHT = 60.0
 # Why a review pair was kept apart when clustering did not decide it (see `_review`).
-REVIEW_UNCERTAIN = "uncertain"
+REVIEW_UNCERTAIN = reasons.UNCERTAIN
 # ...and why a pair of one master index scored below `review` is queued all the same
 # (the spec's `within_index_review`): a suspected duplicate for the source agency.
-REVIEW_WITHIN_INDEX = "within_index_review"
+REVIEW_WITHIN_INDEX = reasons.WITHIN_INDEX
 
 
 # why a relationship round proposes a pair: one of a child's two "mother" mentions, two
@@ -382,11 +382,11 @@ def _kept_apart_reasons(
     labels: np.ndarray, i: np.ndarray, j: np.ndarray, prep: Prepared
 ) -> list[str]:
     """Why clustering did not join pairs scored at or above ``auto``."""
-    out = np.full(len(i), "conflicting_records", dtype=object)
-    out[prep.weak[i] | prep.weak[j]] = "ambiguous_name_only"
+    out = np.full(len(i), reasons.CONFLICTING, dtype=object)
+    out[prep.weak[i] | prep.weak[j]] = reasons.AMBIGUOUS_NAME_ONLY
     if prep.ambiguous is not None:
         # 22-within11: a dated, placeless record of one index fitting two of its persons
-        out[prep.ambiguous[i] | prep.ambiguous[j]] = "ambiguous_record"
+        out[prep.ambiguous[i] | prep.ambiguous[j]] = reasons.AMBIGUOUS_RECORD
     if prep.places is not None:
         known = prep.places >= 0
         at = pd.DataFrame({"lab": labels[known], "pl": prep.places[known]}).drop_duplicates()
@@ -397,7 +397,7 @@ def _kept_apart_reasons(
         shared = np.zeros(len(i), bool)
         shared[common["k"].to_numpy()] = True
         apart = isin(la, placed_labels) & isin(lb, placed_labels) & ~shared
-        out[apart] = "different_addresses"
+        out[apart] = reasons.DIFFERENT_ADDRESSES
     return out.tolist()
 
 
@@ -2078,7 +2078,7 @@ class LinkageEngine:
         if strong.any():
             k = np.flatnonzero(strong)
             why[k] = _kept_apart_reasons(labels, e.i[sel[k]], e.j[sel[k]], prep)
-            keep = ~strong | (why != "conflicting_records")
+            keep = ~strong | (why != reasons.CONFLICTING)
             if self.spec.review_conflicting != "none":
                 # (the spec's `review_conflicting`: queued all the same, all or one index's)
                 if self.spec.review_conflicting == "all":

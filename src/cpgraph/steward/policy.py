@@ -12,9 +12,13 @@ from cpgraph.security.roles import Role
 
 STEWARD = frozenset({Role.DATA_STEWARD})
 DECIDERS = STEWARD
+# The catalogue of reasons a pair is kept apart holds no person data: stewards filter
+# the queue by it, investigators read the same codes on a person's possible matches.
+REASON_READERS = frozenset({Role.DATA_STEWARD, Role.INVESTIGATOR})
 
 STEWARD_POLICY: dict[str, dict[str, frozenset[Role]]] = {
-    "Query": {"reviewQueue": STEWARD},
+    "Query": {"reviewQueue": STEWARD, "keptApartReasons": REASON_READERS},
+    "KeptApartReason": dict.fromkeys(("code", "description"), REASON_READERS),
     "Mutation": dict.fromkeys(
         ("decideMatch", "mergePersons", "splitPerson", "unlinkRecord"), DECIDERS
     ),

@@ -10,6 +10,7 @@ from steward_helpers import Linked
 
 from cpgraph.api import create_app
 from cpgraph.config import Settings
+from cpgraph.linkage.reasons import KEPT_APART_REASONS
 from cpgraph.security import Role, add_user, verify_chain
 from cpgraph.security.audit import AuditLog
 
@@ -162,3 +163,35 @@ async def test_review_queue_filters_and_cursors_over_graphql(linked: Linked) -> 
         for bad in ({"minP": 1.5}, {"after": "bm9wZQ=="}, {"reason": "x" * 65}):
             r = await _post(http, FILTERED, token, **{"first": 5, "minP": 0.0, **bad})
             assert r.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+REASONS = "query { keptApartReasons { code description } }"
+
+
+async def test_the_reasons_catalogue_is_served_and_the_filter_takes_only_its_codes(
+    linked: Linked,
+) -> None:
+    steward = await add_user(linked.store, "reasons-steward", Role.DATA_STEWARD)
+    investigator = await add_user(linked.store, "reasons-investigator", Role.INVESTIGATOR)
+    partner = await add_user(linked.store, "reasons-partner", Role.PARTNER_SYSTEM)
+    app = create_app(Settings(data_dir=Path("unused")), store=linked.store)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://t"
+    ) as http:
+        r = await _post(http, REASONS, steward)
+        served = r.json()["data"]["keptApartReasons"]
+        assert [x["code"] for x in served] == list(KEPT_APART_REASONS)
+        assert all(x["description"] for x in served)
+        r = await _post(http, REASONS, investigator)  # the codes on a possible match
+        assert r.json()["data"]["keptApartReasons"] == served
+        r = await _post(http, REASONS, partner)
+        assert r.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+        # every reason the queue holds is in the catalogue, and filters by it
+        r = await _post(http, FILTERED, steward, first=100, minP=0.0)
+        held = {e["node"]["reason"] for e in r.json()["data"]["reviewQueue"]["edges"]}
+        assert held and held <= set(KEPT_APART_REASONS)
+        # a code the catalogue lacks matched nothing before: now it is refused, unechoed
+        r = await _post(http, FILTERED, steward, first=5, minP=0.0, reason="diferent_addresses")
+        err = r.json()["errors"][0]
+        assert err["extensions"]["code"] == "BAD_USER_INPUT"
+        assert "keptApartReasons" in err["message"] and "diferent" not in err["message"]

@@ -2,15 +2,9 @@
 // highlighted, the weight waterfall, accept / reject / defer, and merge.
 import { explain, gql } from "../api.js";
 import { announce, field, h, mount, pct, plural, s } from "../dom.js";
-import { MERGE, REVIEW_QUEUE } from "../queries.js";
+import { KEPT_APART_REASONS, MERGE, REVIEW_QUEUE } from "../queries.js";
 import { agencyBadge, decisionForm, human, personLink } from "./common.js";
 
-// Why linkage kept a pair apart; the guard names are the spec's reviewable guards (v11,
-// v13, v16, 16-alike6, 24).
-const REASONS = ["", "different_addresses", "ambiguous_name_only", "uncertain",
-  "generation_suffix_one_side", "index_twins_middle_name", "index_namesakes_at_home",
-  "index_household_surname_typo", "household_name_order", "index_twins_forename",
-  "different_middle_names", "household_surname_typo"];
 const FIELDS = [
   ["Forename", (r) => r.forename], ["Middle names", (r) => r.middleNames], ["Surname", (r) => r.surname],
   ["Aliases", (r) => r.aliases.join(", ")], ["Date of birth", (r) => r.dateOfBirth], ["Sex", (r) => r.sex],
@@ -64,7 +58,12 @@ function sideBySide(item) {
 
 export async function reviewView(ctx) {
   const sysIn = h("input", { name: "system", autocomplete: "off", placeholder: "any", list: "systems" });
-  const reasonSel = h("select", { name: "reason" }, REASONS.map((r) => h("option", { value: r }, r ? human(r) : "any")));
+  // The reasons come from the API (the linkage's own catalogue), so a new guard or reason
+  // is offered as soon as the server knows it; each option's title says what it means.
+  const { keptApartReasons } = await gql(KEPT_APART_REASONS);
+  const meaning = new Map(keptApartReasons.map((r) => [r.code, r.description]));
+  const reasonSel = h("select", { name: "reason" }, h("option", { value: "" }, "any"),
+    keptApartReasons.map((r) => h("option", { value: r.code, title: r.description }, human(r.code))));
   const minP = h("input", { name: "minp", type: "number", min: 0, max: 1, step: 0.05, value: "0" });
   const maxP = h("input", { name: "maxp", type: "number", min: 0, max: 1, step: 0.05, value: "1" });
   const flagged = h("select", { name: "flagged" }, h("option", { value: "" }, "any"), h("option", { value: "true" }, "yes"), h("option", { value: "false" }, "no"));
@@ -139,7 +138,9 @@ export async function reviewView(ctx) {
         h("h2", { id: "pair-h" }, `Candidate ${item.id}: ${pct(item.probability)} (${item.weight.toFixed(1)} bits)`),
         item.withinSystem ? h("p", { class: "within-note" }, h("span", { class: "badge within" }, `duplicate inside ${item.withinSystem}`),
           ` Both records are in ${item.withinSystem}'s own index: a suspected duplicate inside that system, for its agency to check.`) : null,
-        h("p", {}, `Kept apart: ${human(item.reason)}`, item.stale ? " · a record changed since it was scored" : "", item.flaggedChild ? " · a person involved has a safeguarding flag" : ""),
+        h("p", {}, `Kept apart: ${human(item.reason)}`,
+          meaning.has(item.reason) ? h("span", { class: "muted reason-meaning" }, ` — ${meaning.get(item.reason)}`) : "",
+          item.stale ? " · a record changed since it was scored" : "", item.flaggedChild ? " · a person involved has a safeguarding flag" : ""),
         h("p", {}, h("strong", {}, "If accepted: "), item.impact.summary, item.impact.agenciesAdded.length ? [" · adds ", item.impact.agenciesAdded.map((a) => [agencyBadge(a), " "])] : null),
         sideBySide(item),
         h("h3", {}, "Why the model scored it so"),
