@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python bench/bulk_load.py [--sizes 100k 1m] [--modes bulk normal]
-        [--root /tmp/cpgraph-bulk-bench] [--runs 1]
+        [--root /tmp/cpgraph-bulk-bench] [--runs 1] [--timeline FILE]
 
 For each size it generates the extracts once (``cpgraph generate --seed 5`` into
 ``--root``, reused when already there; never into the repository), then for each
@@ -13,7 +13,9 @@ under it (the embedded FalkorDB server, the FHIR worker pool, the CSV extracts' 
 processes and their fork server),
 and the peak of the summed RSS of those processes, both sampled every 0.1 s. The
 machine's load average is printed too: on a shared machine wall time swings with
-it, CPU seconds much less.
+it, CPU seconds much less. ``--timeline`` also writes each role's CPU second by
+second and prints how long one role alone kept a core busy (the serial stretches a
+second core cannot help with).
 """
 
 from __future__ import annotations
@@ -68,8 +70,17 @@ def _role(proc: psutil.Process, root: int) -> str:
         return "workers"
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, dict[str, float], float, str]:
-    """Run ``cmd``; return (wall s, CPU s by role, peak summed RSS MB, output)."""
+Timeline = list[tuple[float, dict[str, float]]]
+
+
+def _run(
+    cmd: list[str], env: dict[str, str], timeline: Timeline | None = None
+) -> tuple[float, dict[str, float], float, str]:
+    """Run ``cmd``; return (wall s, CPU s by role, peak summed RSS MB, output).
+
+    ``timeline``: if given, gets ``(seconds since start, CPU s by role so far)`` about
+    once a second (see :func:`_alone`).
+    """
     log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 — read after the run
     began = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -86,12 +97,18 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, dict[str, float], 
                 with p.oneshot():
                     times = p.cpu_times()
                     key = (p.pid, p.create_time())
-                    role = cpu[key][0] if key in cpu else _role(p, proc.pid)
+                    # settled roles only: a process seen between fork and exec (the
+                    # store's server, started from a Python thread) looks like a worker
+                    known = cpu.get(key, ("", 0.0))[0]
+                    role = known if known in ("loader", "store") else _role(p, proc.pid)
                     cpu[key] = (role, times.user + times.system)
                     rss += p.memory_info().rss
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
         peak = max(peak, rss / 2**20)
+        now = time.perf_counter() - began
+        if timeline is not None and (not timeline or now - timeline[-1][0] >= 1.0):
+            timeline.append((now, _by_role(cpu)))
         if proc.poll() is not None:
             break
         time.sleep(0.1)
@@ -102,10 +119,39 @@ def _run(cmd: list[str], env: dict[str, str]) -> tuple[float, dict[str, float], 
     if proc.returncode != 0:
         sys.stderr.write(output[-4000:])
         raise SystemExit(f"{' '.join(cmd[:3])} failed with exit code {proc.returncode}")
+    return wall, _by_role(cpu), peak, output
+
+
+def _by_role(cpu: dict[tuple[int, float], tuple[str, float]]) -> dict[str, float]:
     roles: dict[str, float] = {"loader": 0.0, "store": 0.0, "workers": 0.0}
     for role, seconds in cpu.values():
         roles[role] += seconds
-    return wall, roles, peak, output
+    return roles
+
+
+def _alone(timeline: Timeline) -> dict[str, float]:
+    """Wall seconds in which one role alone kept a core busy (≥ 0.8 of a core, the
+    others together < 0.2): where the second core waited for it.
+
+    (A role that dies between two samples takes its CPU with it: its last second reads
+    low, so this undercounts slightly.)
+    """
+    out = {"loader": 0.0, "store": 0.0, "workers": 0.0}
+    for (t0, a), (t1, b) in zip(timeline, timeline[1:], strict=False):
+        dt = t1 - t0
+        use = {r: max(b[r] - a[r], 0.0) / dt for r in out}
+        for role in out:
+            if use[role] >= 0.8 and sum(use.values()) - use[role] < 0.2:
+                out[role] += dt
+    return out
+
+
+def _write_timeline(path: Path, run: str, timeline: Timeline) -> None:
+    with path.open("a", encoding="utf-8") as out:
+        for (t0, a), (t1, b) in zip(timeline, timeline[1:], strict=False):
+            dt = t1 - t0
+            busy = " ".join(f"{max(b[r] - a[r], 0.0) / dt:.2f}" for r in a)
+            out.write(f"{run} {t1:.1f} {busy}\n")
 
 
 def main() -> None:
@@ -115,6 +161,12 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=["bulk", "normal"])
     parser.add_argument("--root", type=Path, default=Path("/tmp/cpgraph-bulk-bench"))
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        help="also write each run's CPU by role, second by second, to this file "
+        "(appended: run, seconds, loader, store, workers, as cores busy)",
+    )
     args = parser.parse_args()
     args.root.mkdir(parents=True, exist_ok=True, mode=0o700)
     print(
@@ -136,7 +188,8 @@ def main() -> None:
                 flag = "always" if mode == "bulk" else "never"
                 before = os.getloadavg()[0]
                 cmd = [str(CPGRAPH), "load", "--bulk", flag, *folders]
-                wall, roles, peak, out = _run(cmd, env)
+                timeline: Timeline | None = [] if args.timeline else None
+                wall, roles, peak, out = _run(cmd, env, timeline)
                 cpu = sum(roles.values())
                 after = os.getloadavg()[0]
                 found = re.search(r"quarantined; ([\d,]+) person mentions", out)
@@ -148,6 +201,14 @@ def main() -> None:
                     f"{before:.1f} → {after:.1f} |",
                     flush=True,
                 )
+                if timeline is not None:
+                    _write_timeline(args.timeline, f"{size}-{mode}", timeline)
+                    alone = _alone(timeline)
+                    print(
+                        f"  one role alone on a core: loader {alone['loader']:.0f} s, "
+                        f"store {alone['store']:.0f} s, workers {alone['workers']:.0f} s",
+                        flush=True,
+                    )
                 shutil.rmtree(data, ignore_errors=True)
 
 
