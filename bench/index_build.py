@@ -42,10 +42,11 @@ def _props(value: bytes | str | list[bytes]) -> list[str]:
     return [p.strip() for p in text.strip("[]").split(",") if p.strip()]
 
 
-def _wait(r: redis.Redis, graph: str) -> None:
+def _wait(r: redis.Redis, graph: str, what: str = "indexes") -> None:
+    """Wait until every index (or constraint: ``what="constraints"``) is OPERATIONAL."""
     while True:
         rows = r.execute_command(
-            "GRAPH.RO_QUERY", graph, "CALL db.indexes() YIELD status RETURN status"
+            "GRAPH.RO_QUERY", graph, f"CALL db.{what}() YIELD status RETURN status"
         )[1]
         if all(row[0] == b"OPERATIONAL" for row in rows):
             return
@@ -110,13 +111,7 @@ def run(data_dir: Path, variant: str) -> tuple[float, float, float]:
                 "GRAPH.CONSTRAINT", "CREATE", graph, "UNIQUE", "NODE", item["label"],
                 "PROPERTIES", len(props), *props,
             )  # fmt: skip
-        while True:
-            rows = r.execute_command(
-                "GRAPH.RO_QUERY", graph, "CALL db.constraints() YIELD status RETURN status"
-            )[1]
-            if all(row[0] == b"OPERATIONAL" for row in rows):
-                break
-            time.sleep(0.05)
+        _wait(r, graph, "constraints")
         enforced = time.perf_counter() - began
     finally:
         db.stop()
