@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from rapidfuzz.distance import OSA
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from cpgraph.contract.identifiers import parse_pnc
 from cpgraph.linkage.comparisons import (
@@ -316,6 +316,26 @@ class Scorer:
         """Per record, whether it carries its index's own identifier (None: not read)."""
         return self._own
 
+    def _other_surnames(self, i: np.ndarray, j: np.ndarray, look: np.ndarray) -> np.ndarray:
+        """Per pair (``look``: the pairs to read), whether the two records' recorded
+        surnames are both known and two names: Jaro-Winkler below the spec's
+        ``guard_index_namesakes_alias_jw`` (a keying slip of one surname is not)."""
+        out = np.zeros(len(i), bool)
+        k = np.flatnonzero(look)
+        if not len(k):
+            return out
+        sn = self.comparer.s["sn"].to_numpy(object)
+        a, b = sn[i[k]], sn[j[k]]
+        known = np.array([bool(x) and bool(y) for x, y in zip(a, b, strict=True)], bool)
+        sim = np.array(
+            [
+                JaroWinkler.normalized_similarity(str(x), str(y)) if ok else 1.0
+                for x, y, ok in zip(a, b, known, strict=True)
+            ]
+        )
+        out[k] = known & (sim < self.spec.guard_index_namesakes_alias_jw - 1e-9)
+        return out
+
     def _label_in(self, lv: np.ndarray, k: int, labels: tuple[str, ...]) -> np.ndarray:
         comp_labels = self.spec.comparisons[k].labels
         allowed = [x for x, lab in enumerate(comp_labels) if lab in labels]
@@ -466,7 +486,7 @@ class Scorer:
             # beside "Moss") was created with the first in front of the officer too
             sn_levels = self.spec.guard_index_namesakes_surname_levels
             one_name = self._label_in(lv, self.k_sn, sn_levels)
-            soft["index_namesakes_at_home"] = (
+            namesakes = (
                 home
                 & (src[pl.i] >= 0)
                 & (src[pl.i] == src[pl.j])
@@ -475,6 +495,13 @@ class Scorer:
                 & one_name
                 & no_dob
             )
+            if self.spec.guard_index_namesakes_alias_jw > 0 and namesakes.any():
+                # 24-within12: the force's second nominal of a man written under another
+                # surname, his own name kept as its alias ("David Snith" alias "David
+                # Morrison", one address, undated): the names agree through the alias
+                # only, which is the force saying it is one man, not a namesake son
+                namesakes &= ~self._other_surnames(pl.i, pl.j, namesakes)
+            soft["index_namesakes_at_home"] = namesakes
         if self.k_dob is not None:
             s = self.comparer.s
             y = s["dob_y"].to_numpy()

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cpgraph.errors import LinkageError
 
 DEFAULT_SPEC_PATH = Path(__file__).parent / "spec" / "default.toml"
-SUPPORTED_VERSIONS = {str(v) for v in range(1, 25)}
+SUPPORTED_VERSIONS = {str(v) for v in range(1, 26)}
 # Guards a spec may declare reviewable (`[guards] reviewable`): the pair is kept apart but,
 # when it scores at or above `review`, it is a possible match with the guard's name as the
 # reason.  The household and Jr/Sr guards and identifier cannot-links stay hard.
@@ -285,6 +285,10 @@ class Spec:
     guard_reviewable: tuple[str, ...] = ()
     # v13: surname levels at which the namesakes-at-home guard reads one name twice
     guard_index_namesakes_surname_levels: tuple[str, ...] = ("exact",)
+    # 24-within12: the namesakes-at-home guard does not hold two records whose recorded
+    # surnames are two names (Jaro-Winkler below this): one of them agrees only through
+    # its alias (0: off)
+    guard_index_namesakes_alias_jw: float = 0.0
     # v13: inside one index, the household guard at these (typo) surname levels too
     guard_index_household_typo_levels: tuple[str, ...] = ()
     # the place gate yields to a full-name match inside one index too (measured off, not kept)
@@ -480,6 +484,7 @@ class GuardsDoc(_Section):
     dob_far_slips: int = Field(0, ge=0, le=8)
     nickname_typo_edits: int = Field(0, ge=0, le=2)
     index_namesakes_surname_levels: list[str] = ["exact"]
+    index_namesakes_alias_jw: float = Field(0.0, ge=0, le=1)
     index_household_typo_levels: list[str] = []
 
 
@@ -867,6 +872,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),
         guard_reviewable=tuple(dict.fromkeys(gd.reviewable)),
         guard_index_namesakes_surname_levels=tuple(gd.index_namesakes_surname_levels),
+        guard_index_namesakes_alias_jw=gd.index_namesakes_alias_jw,
         guard_index_household_typo_levels=tuple(gd.index_household_typo_levels),
         guard_nickname_typo_edits=gd.nickname_typo_edits,
         place_corroboration=cl.place_corroboration,
