@@ -7,7 +7,7 @@ from cpgraph.linkage.spec import DEFAULT_SPEC_PATH, SpecError, load_spec, loads_
 
 def test_default_spec_is_versioned_and_complete():
     spec = load_spec()
-    assert spec.version == "24"
+    assert spec.version == "25"
     assert spec.rel_pnc_issue_year
     # 21-alike10 (issue #13): an alias that is the holder's surname in other vowels
     assert spec.alias_distinct_surnames_vowels
