@@ -299,6 +299,7 @@ class Scorer:
         self._real_fn: np.ndarray | None = None  # per name code, a name the nickname data knows
         self._sn_words: np.ndarray | None = None  # per record, its surname's words
         self._on_file: dict | None = None  # 19-alike8: an index's dated records by name and place
+        self._dated_at: dict | None = None  # 24-alike13: dated records by postcode
         # an index's own record with neither a generation suffix nor a birth year
         self._bare = (
             (self._src >= 0) & (cs["dob_y"].to_numpy() < 0) & (self._gen == None)  # noqa: E711
@@ -502,6 +503,23 @@ class Scorer:
                 # only, which is the force saying it is one man, not a namesake son
                 namesakes &= ~self._other_surnames(pl.i, pl.j, namesakes)
             soft["index_namesakes_at_home"] = namesakes
+            if self.spec.guard_index_namesakes_slip_generation and self.k_dob is not None:
+                # 24-alike13: ...and when the two names differ by a slip, when the place
+                # also holds a dated record of the undated one's name, agreeing with it
+                # better than the dated nominal does, born a generation from that one:
+                # the father's own record at his address ("Andrew Higgins" 1975 beside
+                # the force's undated ANDREW HIGGINS and its "ANDREW Higginns" 2003)
+                slip = (
+                    home
+                    & (src[pl.i] >= 0)
+                    & (src[pl.i] == src[pl.j])
+                    & own[pl.i]
+                    & (same_sn | typo_sn)
+                    & ~fn_differ
+                    & ~((lv[:, self.k_fn] == 0) & (lv[:, self.k_sn] == 0))
+                )
+                if slip.any():
+                    soft["index_namesakes_at_home"] |= self._namesake_generation(pl, slip)
         if self.k_dob is not None:
             s = self.comparer.s
             y = s["dob_y"].to_numpy()
@@ -648,6 +666,52 @@ class Scorer:
                         continue
                     if y[o] >= 0 and abs(int(y[o]) - yq) > 1:
                         continue
+                    out[x] = True
+                    break
+        return out
+
+    def _namesake_generation(self, pl: PairLevels, look_mask: np.ndarray) -> np.ndarray:
+        """24-alike13: an index's undated record and its dated one at one address, the
+        names a slip apart ("ANDREW HIGGINS", no birth date, beside "ANDREW Higginns"
+        2003, one force's nominals), when the place also holds a dated record (any
+        agency's) of the undated one's name -- each name within two keying edits of it and
+        closer to it than the dated nominal's -- born ``dob_years_apart`` or more from
+        the dated nominal: the father's own record ("Andrew Higgins" 1975), so the
+        undated nominal may be his and not his son's.  Kept apart for a steward (reason
+        ``index_namesakes_at_home``), never cut.  Without such a record a slip pair is
+        one man keyed twice far more often than two (bench/RESULTS.md "alike13").
+        """
+        out = np.zeros(len(pl.i), bool)
+        look = np.flatnonzero(look_mask)
+        s = self.comparer.s
+        fn = s["fn"].to_numpy(object)
+        sn = s["sn"].to_numpy(object)
+        pc = s["pc"].to_numpy(object)
+        y = s["dob_y"].to_numpy()
+        if self._dated_at is None:
+            at: dict[str, list[int]] = {}
+            for p in np.flatnonzero(y >= 0):
+                if isinstance(pc[p], str) and isinstance(fn[p], str) and isinstance(sn[p], str):
+                    at.setdefault(pc[p], []).append(int(p))
+            self._dated_at = at
+        gap = self.spec.guard_dob_years
+
+        for x in look:
+            a, b = int(pl.i[x]), int(pl.j[x])
+            if (y[a] >= 0) == (y[b] >= 0):
+                continue  # one undated record and one dated
+            if y[a] >= 0:
+                a, b = b, a
+            if not (isinstance(pc[a], str) and isinstance(fn[a], str) and isinstance(sn[a], str)):
+                continue
+            if not (isinstance(fn[b], str) and isinstance(sn[b], str)):
+                continue
+            d_ab = OSA.distance(fn[a], fn[b]) + OSA.distance(sn[a], sn[b])
+            for q in self._dated_at.get(pc[a], ()):
+                if q in (a, b) or abs(int(y[q]) - int(y[b])) < gap:
+                    continue
+                d_f, d_s = OSA.distance(fn[q], fn[a]), OSA.distance(sn[q], sn[a])
+                if d_f <= 2 and d_s <= 2 and d_f + d_s < d_ab:
                     out[x] = True
                     break
         return out

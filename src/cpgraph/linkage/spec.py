@@ -233,6 +233,9 @@ class Spec:
     # 24: one index, one address, the name once with a generation suffix and once
     # without: two men (kept apart for review, as generation_suffix_one_side)
     guard_index_suffix_namesakes: bool = False
+    # 24-alike13: the namesakes guard for names a slip apart, when the place holds a
+    # dated record of the undated one's name a generation from the dated one
+    guard_index_namesakes_slip_generation: bool = False
     # 15-alike5: at one address, equal recorded surnames and unrelated recorded
     # forenames are two people whatever the name-order swap variant agrees on
     guard_household_name_order: bool = False
@@ -477,6 +480,7 @@ class GuardsDoc(_Section):
     household_typo_any_index: bool = False
     index_twins_forename_anywhere: bool = False
     index_suffix_namesakes: bool = False
+    index_namesakes_slip_generation: bool = False
     household_name_order: bool = False
     household_name_order_stem: int = Field(0, ge=0, le=8)
     index_namesakes_at_home: list[str] = []
@@ -867,6 +871,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         guard_household_typo_any_index=gd.household_typo_any_index,
         guard_index_twins_forename_anywhere=gd.index_twins_forename_anywhere,
         guard_index_suffix_namesakes=gd.index_suffix_namesakes,
+        guard_index_namesakes_slip_generation=gd.index_namesakes_slip_generation,
         guard_household_name_order=gd.household_name_order,
         guard_name_order_stem=gd.household_name_order_stem,
         guard_index_namesakes=tuple(gd.index_namesakes_at_home),

@@ -12,6 +12,10 @@ def test_default_spec_is_versioned_and_complete():
     # under another surname whose alias is the first's name; measured and shipped off
     # (held-out alias_heavy s175: +6 false pairs, +1 look-alike merge)
     assert spec.guard_index_namesakes_alias_jw == 0.0
+    # 24-alike13 (issue #13): a slip of a force's dated nominal held beside its undated
+    # one when the other generation of the name is on file; measured and shipped off
+    # (no look-alike parted, held-out within-system pairs lost)
+    assert spec.guard_index_namesakes_slip_generation is False
     assert spec.rel_pnc_issue_year
     # 21-alike10 (issue #13): an alias that is the holder's surname in other vowels
     assert spec.alias_distinct_surnames_vowels
