@@ -155,6 +155,9 @@ def test_search_profile_flags_and_concerns(
     page.get_by_role("heading", name=re.compile(r"Possible matches \([1-9]\d*\)")).wait_for()
     match = page.locator("li.possible-match").first
     assert "Possible match" in match.inner_text() and "kept apart" in match.inner_text()
+    # and what its reason means, from the API's catalogue (keptApartReasons)
+    meaning = match.locator(".reason-meaning").inner_text()
+    assert meaning in KEPT_APART_REASONS.values()
     match.scroll_into_view_if_needed()
     shot(page, screens, "05b-possible-match")
     no_csp_trouble(watched, base_url)

@@ -45,6 +45,7 @@ query PossibleMatches($id: ID!) {
     possibleMatches { probability reason evidence agencies candidateIds recordKeys
       person { id displayName datesOfBirth } weights { comparison level weight } }
   }
+  keptApartReasons { code description }
 }`;
 
 // Partner systems: the child's profile summary only (no other people, record keys,
@@ -88,7 +89,7 @@ const RECORD = `key system agency kind localId forename middleNames surname alia
 const CANDIDATE = "id displayName agencies isChild policeHistory householdSize concernCount";
 
 // Why linkage keeps a pair apart: the codes the queue's reason filter takes.
-export const KEPT_APART_REASONS = "query KeptApartReasons { keptApartReasons { code description } }";
+export const KEPT_APART_REASONS = `query KeptApartReasons { keptApartReasons { code description } }`;
 
 export const REVIEW_QUEUE = `
 query ReviewQueue($first: Int!, $after: String, $orderBy: ReviewOrder!, $includeDeferred: Boolean!,

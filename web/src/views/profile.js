@@ -117,8 +117,12 @@ export async function profileView(ctx, id) {
 async function loadPossibleMatches(ctx, id, el, steward, t0) {
   const heading = el.querySelector("h2");
   let pm;
+  let meaning;
   try {
-    pm = (await gql(POSSIBLE_MATCHES, { id })).person.possibleMatches;
+    const data = await gql(POSSIBLE_MATCHES, { id });
+    pm = data.person.possibleMatches;
+    // what each reason means, from the linkage's own catalogue (as the review queue shows it)
+    meaning = new Map(data.keptApartReasons.map((r) => [r.code, r.description]));
   } catch (err) {
     mount(el, heading, h("p", { class: "error", role: "alert" }, explain(err)));
     return;
@@ -130,6 +134,7 @@ async function loadPossibleMatches(ctx, id, el, steward, t0) {
       h("span", { class: "badge possible" }, "Possible match"), " ",
       personLink(m.person), h("span", { class: "muted" }, ` ${m.person.id}, born ${m.person.datesOfBirth.join(" or ") || "unknown"}`),
       h("div", {}, `Probability ${pct(m.probability)} · kept apart: ${human(m.reason)} · evidence: ${m.evidence.map(human).join(", ") || "name and date of birth only"} · agencies: ${m.agencies.join(", ")}`),
+      meaning.has(m.reason) ? h("div", { class: "muted reason-meaning" }, meaning.get(m.reason)) : null,
       steward && m.candidateIds.length ? h("details", {}, h("summary", {}, "Decide this match"),
         decisionForm(m.candidateIds[0], null, () => setTimeout(() => profileView(ctx, id), 600), `Decide the match with ${m.person.displayName || m.person.id}`)) : null)))
       : h("p", {}, "None."));
