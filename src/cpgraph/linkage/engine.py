@@ -401,6 +401,24 @@ def _kept_apart_reasons(
     return out.tolist()
 
 
+def _uncounted(
+    bonus: np.ndarray,
+    weights: np.ndarray,
+    mask: np.ndarray,
+    comps: tuple[int | None, ...],
+    *,
+    against_only: bool = False,
+) -> np.ndarray:
+    """A relationship round's ``bonus`` with comparisons ``comps``' weights taken back
+    on the pairs of ``mask`` (with ``against_only``, only a weight against a match):
+    the score then reads as if those comparisons had not been made."""
+    for k in comps:
+        if k is not None:
+            w = weights[:, k].astype(np.float64)
+            bonus = bonus - np.where(mask, np.minimum(w, 0.0) if against_only else w, 0.0)
+    return bonus
+
+
 def _model_pairs(model: Model | None) -> NamePairs | None:
     """The forename variants a model was trained with (None: no model, learn them)."""
     if model is None:
@@ -1578,18 +1596,14 @@ class LinkageEngine:
         if moved.any():
             # compared as if recorded at the anchor's (old) address: the comparison with
             # her own (new) address is replaced by the postcode's exact weight
-            for k in (k_pc, scorer.k_addr):
-                if k is not None:
-                    own = sp.comp_weights[:, k].astype(np.float64)
-                    bonus = bonus - np.where(moved, own, 0.0)
+            bonus = _uncounted(bonus, sp.comp_weights, moved, (k_pc, scorer.k_addr))
         if placed is not None and placed.any():
             # 23-recall12: a child's mother recorded by two agencies at two of the child's
             # own addresses (each at the child's address as it knows it): the postcode and
             # address disagreement is the child's, not evidence of two women
-            for k in (k_pc, scorer.k_addr):
-                if k is not None:
-                    w = sp.comp_weights[:, k].astype(np.float64)
-                    bonus = bonus - np.where(placed, np.minimum(w, 0.0), 0.0)
+            bonus = _uncounted(
+                bonus, sp.comp_weights, placed, (k_pc, scorer.k_addr), against_only=True
+            )
         fn_ok = scorer._label_in(lv, scorer.k_fn, spec.rel_forename_levels)
         # a child has one mother: two "mother of" mentions of one child are one woman
         # whatever forename each agency wrote (Ola / Aleksandra), unless evidence clashes
@@ -1626,8 +1640,9 @@ class LinkageEngine:
                 & (lv[:, scorer.k_sn] >= 0)
             )
             if changed.any():
-                w_sn = sp.comp_weights[:, scorer.k_sn].astype(np.float64)
-                bonus = bonus - np.where(changed, np.minimum(w_sn, 0.0), 0.0)
+                bonus = _uncounted(
+                    bonus, sp.comp_weights, changed, (scorer.k_sn,), against_only=True
+                )
         if spec.rel_surname_change:
             fn_exact = lv[:, scorer.k_fn] == 0
             sn_ok = sn_ok | (same_anchor & fn_exact)

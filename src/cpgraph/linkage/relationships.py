@@ -754,9 +754,9 @@ def unique_role_placed(
     known = places >= 0
     at = pd.DataFrame({"anchor": labels[known], "pl": places[known]}).drop_duplicates()
     at = at[isin(at["anchor"].to_numpy(np.int64), unique_sorted(both["anchor"].to_numpy()))]
-    code = at["anchor"].to_numpy(np.int64) * (int(places.max()) + 1) + at["pl"].to_numpy()
-    code = unique_sorted(code)
-    base = both["anchor"].to_numpy(np.int64) * (int(places.max()) + 1)
+    width = int(places.max()) + 1  # (anchor, place) as one code
+    code = unique_sorted(at["anchor"].to_numpy(np.int64) * width + at["pl"].to_numpy())
+    base = both["anchor"].to_numpy(np.int64) * width
     hit = isin(base + places[both["a"].to_numpy()], code) & isin(
         base + places[both["b"].to_numpy()], code
     )
