@@ -644,6 +644,11 @@ def _comparison(d: ComparisonDoc) -> ComparisonSpec:
     )
 
 
+def _name_levels(comps: list[ComparisonSpec], role: str) -> set[str]:
+    """The level labels of the name comparisons of ``role`` (``fn``, ``mn``, ``sn``)."""
+    return {lv.label for c in comps if c.kind == "name" and c.role == role for lv in c.levels}
+
+
 def _check_relationship_levels(rel: RelationshipDoc, comps: list[ComparisonSpec]) -> None:
     """The relationship rounds' level lists name levels of the name comparisons.
 
@@ -655,10 +660,7 @@ def _check_relationship_levels(rel: RelationshipDoc, comps: list[ComparisonSpec]
     Raises:
         SpecError: a label that is not a level of its comparison.
     """
-    levels = {
-        role: {lv.label for c in comps if c.kind == "name" and c.role == role for lv in c.levels}
-        for role in ("fn", "sn")
-    }
+    levels = {role: _name_levels(comps, role) for role in ("fn", "sn")}
     for key, role, what in (
         ("forename_levels", "fn", "forename"),
         ("unique_role_surname_change", "fn", "forename"),
@@ -753,7 +755,7 @@ def spec_from_dict(raw: dict[str, Any]) -> Spec:
         for label in cl.alias_dob_levels:
             if label not in dob_levels:
                 raise SpecError(f"alias_dob_levels: {label!r} is not a level of the dob comparison")
-    sn_levels = {lv.label for c in comps if c.kind == "name" and c.role == "sn" for lv in c.levels}
+    sn_levels = _name_levels(comps, "sn")
     for key in ("index_namesakes_surname_levels", "index_household_typo_levels"):
         # (a spec without a surname comparison has no guard to read them)
         for label in getattr(gd, key) if sn_levels else ():
