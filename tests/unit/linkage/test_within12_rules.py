@@ -4,13 +4,10 @@ by the namesakes-at-home guard (`guards.index_namesakes_alias_jw`)."""
 
 from __future__ import annotations
 
-import pytest
-
-from cpgraph.linkage import LinkageEngine
-from tests.specs import engine_with
+from tests.specs import engine_with, link_with
 
 from .conftest import mention
-from .test_engine import link, pid
+from .test_engine import pid
 
 NOMINAL = dict(system="wmp", kind="nominal")
 HOME = dict(postcode="B5 5XR", address="197 Bristol Avenue", sex="M")
@@ -18,20 +15,8 @@ ON = dict(index_namesakes_alias_jw=0.85)
 OFF = dict(index_namesakes_alias_jw=0.0)
 
 
-@pytest.fixture(scope="module")
-def base(indexed_pop):
-    return indexed_pop
-
-
-@pytest.fixture(scope="module")
-def model(spec, base):
-    return LinkageEngine(spec).fit(base)
-
-
 def _linked(keys, model, base, rows):
-    eng = engine_with("guards", **keys)
-    eng.model = model
-    return link(eng, rows, base)
+    return link_with(engine_with("guards", **keys), model, base, rows)
 
 
 def _david(second_surname: str, alias: str | None):
@@ -48,21 +33,23 @@ def _david(second_surname: str, alias: str | None):
     ]  # fmt: skip
 
 
-def test_a_second_nominal_under_another_surname_with_his_alias_joins_him(model, base):
+def test_a_second_nominal_under_another_surname_with_his_alias_joins_him(
+    indexed_model, indexed_pop
+):
     rows = _david("snith", "david morrison")
-    off = _linked(OFF, model, base, rows)
+    off = _linked(OFF, indexed_model, indexed_pop, rows)
     assert pid(off, "wmp:nominal:1") != pid(off, "wmp:nominal:2")  # held by the guard
-    on = _linked(ON, model, base, rows)
+    on = _linked(ON, indexed_model, indexed_pop, rows)
     assert pid(on, "wmp:nominal:1") == pid(on, "wmp:nominal:2")
 
 
-def test_one_surname_twice_is_still_a_namesake_son(model, base):
+def test_one_surname_twice_is_still_a_namesake_son(indexed_model, indexed_pop):
     rows = _david("morrison", None)
-    on = _linked(ON, model, base, rows)
+    on = _linked(ON, indexed_model, indexed_pop, rows)
     assert pid(on, "wmp:nominal:1") != pid(on, "wmp:nominal:2")
 
 
-def test_a_keying_slip_of_the_surname_is_not_another_surname(model, base):
+def test_a_keying_slip_of_the_surname_is_not_another_surname(indexed_model, indexed_pop):
     rows = _david("morisson", "david morrison")
-    on = _linked(ON, model, base, rows)
+    on = _linked(ON, indexed_model, indexed_pop, rows)
     assert pid(on, "wmp:nominal:1") != pid(on, "wmp:nominal:2")
